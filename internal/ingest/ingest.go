@@ -1,0 +1,40 @@
+// Package ingest holds what every receiver shares: the Sink that receivers
+// hand records to, and the errors that carry the acknowledgement contract
+// back to the client. One sub-package per protocol lives below it.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// Sink takes records from receivers. Ingest returns nil only once every
+// record is durable (in the write-ahead log or its equivalent): only then may
+// a receiver acknowledge its client.
+type Sink interface {
+	Ingest(ctx context.Context, recs []record.Record) error
+}
+
+// BackpressureError says that the buffer is full: the client should retry
+// after RetryAfter. Receivers answer HTTP 429 with a Retry-After header, stop
+// acknowledging, or stop reading.
+type BackpressureError struct {
+	RetryAfter time.Duration
+	Reason     string
+}
+
+func (e *BackpressureError) Error() string {
+	return fmt.Sprintf("backpressure: %s; retry after %s", e.Reason, e.RetryAfter)
+}
+
+// IsBackpressure reports whether err (or an error it wraps) is a
+// BackpressureError, and returns it.
+func IsBackpressure(err error) (*BackpressureError, bool) {
+	var bp *BackpressureError
+	ok := errors.As(err, &bp)
+	return bp, ok
+}
