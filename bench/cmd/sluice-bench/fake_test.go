@@ -1,0 +1,229 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sluice-log/sluice/bench/gen"
+)
+
+// fakeServer is a STAND-IN for the real sluice server, which is written in
+// parallel and which the lead engineer runs this benchmark against. It fakes
+// the endpoints the harness uses: it accepts JSON lines, answers the bench
+// queries from the ground truth it is given, and finds probe markers in
+// what it received, so that the harness's client code can be tested. It
+// proves nothing about the real server.
+type fakeServer struct {
+	mu        sync.Mutex
+	answers   map[string][]map[string]any // by query string
+	lines     int
+	throttled bool           // whether the first insert got its 429 yet
+	msgs      []string       // messages received, for probe queries
+	polls     map[string]int // marker → queries so far
+	dataDir   string         // where received bytes are written, if set
+	queryArgs []string       // "from to" of every bench query
+}
+
+// hidePolls is how many queries a marker stays invisible for, so that the
+// harness's polling is exercised.
+const hidePolls = 2
+
+func newFakeServer(dataDir string) *fakeServer {
+	return &fakeServer{polls: map[string]int{}, dataDir: dataDir}
+}
+
+// setAnswers makes the fake answer qs as the ground truth says, except for
+// the queries named in wrong, whose count it gets off by one.
+func (f *fakeServer) setAnswers(qs []gen.Query, wrong ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answers = map[string][]map[string]any{}
+	for _, q := range qs {
+		rows := rowsFor(q.Want)
+		for _, w := range wrong {
+			if q.Name == w {
+				rows[0]["n"] = rows[0]["n"].(int64) + 1
+			}
+		}
+		f.answers[q.Sluice] = rows
+	}
+}
+
+// rowsFor renders an answer as the server would: counts as JSON numbers.
+func rowsFor(a gen.Answer) []map[string]any {
+	if a.By == "" {
+		return []map[string]any{{"n": a.Count}}
+	}
+	groups := a.Groups
+	if a.Limit > 0 {
+		groups = groups[:min(a.Limit, len(groups))]
+	}
+	var rows []map[string]any
+	for _, g := range groups {
+		rows = append(rows, map[string]any{a.By: g.Key, "n": g.N})
+	}
+	return rows
+}
+
+func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/readyz":
+		w.WriteHeader(http.StatusOK)
+	case "/internal/force_flush":
+		w.WriteHeader(http.StatusOK)
+	case "/insert/jsonline":
+		f.insert(w, r)
+	case "/api/v1/query":
+		f.query(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (f *fakeServer) insert(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-ndjson" {
+		http.Error(w, "want POST of application/x-ndjson", http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.throttled {
+		f.throttled = true
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, "busy", http.StatusTooManyRequests)
+		return
+	}
+	dec := json.NewDecoder(r.Body)
+	var body strings.Builder
+	for {
+		var rec map[string]any
+		if err := dec.Decode(&rec); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		msg, _ := rec["_msg"].(string)
+		f.msgs = append(f.msgs, msg)
+		f.lines++
+		body.WriteString(msg)
+	}
+	if f.dataDir != "" {
+		name := filepath.Join(f.dataDir, "part-"+strconv.Itoa(f.lines))
+		if err := os.WriteFile(name, []byte(body.String()), 0o644); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (f *fakeServer) query(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	q := r.PostForm.Get("query")
+	for _, k := range []string{"from", "to"} {
+		if _, err := time.Parse(time.RFC3339Nano, r.PostForm.Get(k)); err != nil {
+			http.Error(w, k+": "+err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	if _, err := strconv.Atoi(r.PostForm.Get("limit")); err != nil {
+		http.Error(w, "limit: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	if rows, ok := f.answers[q]; ok {
+		f.queryArgs = append(f.queryArgs, r.PostForm.Get("from")+" "+r.PostForm.Get("to"))
+		for _, row := range rows {
+			_ = enc.Encode(row)
+		}
+		return
+	}
+	f.polls[q]++
+	if f.polls[q] <= hidePolls {
+		return
+	}
+	for _, m := range f.msgs {
+		if strings.Contains(m, q) {
+			_ = enc.Encode(map[string]any{"_time": time.Now().UTC().Format(time.RFC3339Nano), "_msg": m})
+		}
+	}
+}
+
+// The fake binary: when the test binary runs with fakeBinaryEnv set, it
+// acts as `sluice serve` does, serving a fakeServer whose answers it
+// computes from the generator config in the environment.
+const (
+	fakeBinaryEnv = "SLUICE_BENCH_FAKE_SERVER"
+	fakeSeedEnv   = "SLUICE_BENCH_FAKE_SEED"
+	fakeNEnv      = "SLUICE_BENCH_FAKE_N"
+	fakeEndEnv    = "SLUICE_BENCH_FAKE_END"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(fakeBinaryEnv) != "" {
+		if err := runFakeBinary(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "fake server:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runFakeBinary(args []string) error {
+	if len(args) != 5 || args[0] != "serve" || args[1] != "--data-dir" || args[3] != "--http-addr" {
+		return fmt.Errorf("unexpected arguments %q", args)
+	}
+	seed, err := strconv.ParseUint(os.Getenv(fakeSeedEnv), 10, 64)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(os.Getenv(fakeNEnv))
+	if err != nil {
+		return err
+	}
+	end, err := time.Parse(time.RFC3339, os.Getenv(fakeEndEnv))
+	if err != nil {
+		return err
+	}
+	g, err := gen.New(gen.Config{Seed: seed, Records: n, End: end})
+	if err != nil {
+		return err
+	}
+	for g.Remaining() > 0 {
+		g.AppendBatch(nil, 1000)
+	}
+	f := newFakeServer(args[2])
+	f.setAnswers(g.Queries())
+	srv := &http.Server{Addr: args[4], Handler: f}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	go func() {
+		<-sig
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

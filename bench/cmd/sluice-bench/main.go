@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+const usageText = `sluice-bench runs the real sluice binary and measures it.
+
+Each run starts "<binary> serve" on an empty temporary data dir and a free
+local port, and then:
+
+  1. ingests -n generated records (JSON application logs from ~50 services,
+     nginx access lines, multi-line Java exceptions, syslog lines, spread over
+     24 h) through POST /insert/jsonline from -concurrency clients in batches
+     of -batch records, retrying 429/503 as Retry-After says; it reports
+     records/s, MB/s of raw JSON, server CPU seconds (from /proc/PID/stat)
+     and peak RSS (VmHWM);
+  2. calls POST /internal/force_flush, waits until the data dir has not
+     changed for 3 s and reports bytes on disk per record;
+  3. runs each bench query -queries-repeat times through POST /api/v1/query,
+     reports the median latency and checks every answer EXACTLY against the
+     ground truth the generator computed;
+  4. measures ingest-to-searchable latency: while a background writer sends
+     -fresh-rate records/s, it writes -probes single records with a unique
+     word and polls a query for each until it is found (p50, p99);
+  5. sends SIGTERM and expects exit status 0 within 30 s.
+
+With -runs > 1 every figure is the median over runs. The exit status is 1
+if any answer was wrong, a probe record never became searchable, the server
+did not shut down cleanly or a run failed; 2 for bad flags.
+
+Measure on a quiet machine, and compare systems only on the same data,
+machine and session (see docs on benchmarking).
+
+Flags:
+`
+
+func main() {
+	os.Exit(mainErr(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func mainErr(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var runs []runResult
+	var runErr error
+	for i := range o.runs {
+		log.Info("run", "n", i+1, "of", o.runs)
+		res, err := run(ctx, o, log)
+		if err != nil {
+			runErr = fmt.Errorf("run %d: %w", i+1, err)
+			break
+		}
+		runs = append(runs, res)
+	}
+	rep := newReport(o, runs, runErr)
+	if o.jsonOut {
+		err = rep.writeJSON(stdout)
+	} else {
+		err = rep.writeTable(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "write report:", err)
+		return 1
+	}
+	if !rep.Pass {
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	var end string
+	fs := flag.NewFlagSet("sluice-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.binary, "binary", "./bin/sluice", "path of the sluice `binary` to run (build it first: go build -o bin/sluice ./cmd/sluice)")
+	fs.IntVar(&o.records, "n", 1_000_000, "`records` to ingest; the brief's reference figures use 5000000")
+	fs.IntVar(&o.concurrency, "concurrency", 4, "concurrent insert `requests`")
+	fs.IntVar(&o.batch, "batch", 5000, "`records` per insert request")
+	fs.IntVar(&o.runs, "runs", 1, "number of full `runs`, each on a fresh server and data dir; medians are reported")
+	fs.IntVar(&o.queriesRepeat, "queries-repeat", 5, "`times` each query runs; its median latency is reported")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work dir (data dir and server.log) of successful runs; failed runs always keep it")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the result as JSON instead of a table")
+	fs.Uint64Var(&o.seed, "seed", 1, "generator `seed`; the same seed and -end give the same data")
+	fs.StringVar(&end, "end", "", "end of the data's 24 h window, RFC 3339 (`time`); default: now, rounded down to the minute")
+	fs.IntVar(&o.freshRate, "fresh-rate", 20000, "background `records/s` sent while ingest-to-searchable latency is measured")
+	fs.IntVar(&o.probes, "probes", 50, "`records` probed for ingest-to-searchable latency")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q (see -help)", fs.Args())
+	}
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"n", o.records}, {"concurrency", o.concurrency}, {"batch", o.batch}, {"runs", o.runs}, {"queries-repeat", o.queriesRepeat}, {"fresh-rate", o.freshRate}, {"probes", o.probes}} {
+		if c.v <= 0 {
+			return o, fmt.Errorf("-%s must be positive, got %d", c.name, c.v)
+		}
+	}
+	o.end = time.Now().UTC().Truncate(time.Minute)
+	if end != "" {
+		t, err := time.Parse(time.RFC3339, end)
+		if err != nil {
+			return o, fmt.Errorf("-end: %w", err)
+		}
+		o.end = t
+	}
+	return o, nil
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/sluice-log/sluice/bench/gen"
+)
+
+const queryPath = "/api/v1/query"
+
+// query runs q over [from, to) and returns the NDJSON answer's rows and how
+// long the whole exchange took, reading the answer included.
+func (c *client) query(ctx context.Context, q string, from, to time.Time, limit int) ([]map[string]string, time.Duration, error) {
+	form := url.Values{
+		"query": {q},
+		"from":  {from.UTC().Format(time.RFC3339Nano)},
+		"to":    {to.UTC().Format(time.RFC3339Nano)},
+		"limit": {strconv.Itoa(limit)},
+	}
+	start := time.Now()
+	body, _, err := c.post(ctx, queryPath, "application/x-www-form-urlencoded", []byte(form.Encode()))
+	took := time.Since(start)
+	if err != nil {
+		return nil, took, fmt.Errorf("query %q: %w", q, err)
+	}
+	rows, err := decodeRows(bytes.NewReader(body))
+	if err != nil {
+		return nil, took, fmt.Errorf("query %q: %w", q, err)
+	}
+	return rows, took, nil
+}
+
+// decodeRows reads a stream of JSON objects (one per line) and turns every
+// value into text: strings as they are, numbers as written, anything else
+// as its JSON.
+func decodeRows(r io.Reader) ([]map[string]string, error) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	var rows []map[string]string
+	for {
+		var obj map[string]any
+		err := dec.Decode(&obj)
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decode answer row %d: %w", len(rows), err)
+		}
+		if obj == nil {
+			return nil, fmt.Errorf("decode answer row %d: not an object", len(rows))
+		}
+		row := make(map[string]string, len(obj))
+		for k, v := range obj {
+			switch v := v.(type) {
+			case string:
+				row[k] = v
+			case json.Number:
+				row[k] = v.String()
+			default:
+				b, err := json.Marshal(v)
+				if err != nil {
+					return nil, fmt.Errorf("decode answer row %d field %s: %w", len(rows), k, err)
+				}
+				row[k] = string(b)
+			}
+		}
+		rows = append(rows, row)
+	}
+}
+
+// queryResult is how one bench query fared over its repetitions.
+type queryResult struct {
+	Name     string `json:"name"`
+	Query    string `json:"query"`
+	MedianMs figure `json:"median_ms"`
+	Correct  bool   `json:"correct"`
+	Want     string `json:"want"`
+	Error    string `json:"error,omitempty"`
+}
+
+// statsLimit is the row limit sent with stats queries: above any row count
+// the bench queries produce (the histogram's 1440 buckets).
+const statsLimit = 10000
+
+// runQueries runs every query repeat times and checks every answer.
+func runQueries(ctx context.Context, c *client, qs []gen.Query, from, to time.Time, repeat int) []queryResult {
+	var out []queryResult
+	for _, q := range qs {
+		res := queryResult{Name: q.Name, Query: q.Sluice, Want: q.Want.String(), Correct: true}
+		var ms []float64
+		for range repeat {
+			rows, took, err := c.query(ctx, q.Sluice, from, to, statsLimit)
+			if err == nil {
+				ms = append(ms, float64(took)/float64(time.Millisecond))
+				err = q.Want.Check(rows)
+			}
+			if err != nil {
+				res.Correct = false
+				res.Error = err.Error()
+				break
+			}
+		}
+		res.MedianMs = figure(median(ms))
+		out = append(out, res)
+	}
+	return out
+}

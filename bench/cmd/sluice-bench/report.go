@@ -1,0 +1,205 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"text/tabwriter"
+	"time"
+)
+
+// report is everything the command prints, as a table or as JSON.
+type report struct {
+	Date     string      `json:"date"`
+	Machine  machine     `json:"machine"`
+	Settings settings    `json:"settings"`
+	Runs     []runResult `json:"runs"`
+	Median   summary     `json:"median"`
+	Pass     bool        `json:"pass"`
+	Failures []string    `json:"failures,omitempty"`
+}
+
+type machine struct {
+	CPUs     int    `json:"nproc"`
+	CPUModel string `json:"cpu_model"`
+}
+
+type settings struct {
+	Binary        string `json:"binary"`
+	Records       int    `json:"records"`
+	Concurrency   int    `json:"concurrency"`
+	Batch         int    `json:"batch"`
+	QueriesRepeat int    `json:"queries_repeat"`
+	Seed          uint64 `json:"seed"`
+	End           string `json:"end"`
+	FreshRate     int    `json:"fresh_rate"`
+}
+
+// summary holds the median over runs of every figure.
+type summary struct {
+	RecordsPerSec     figure         `json:"records_per_s"`
+	MBPerSec          figure         `json:"mb_per_s"`
+	CPUSecondsPerM    figure         `json:"server_cpu_seconds_per_million"`
+	CPUSettledPerM    figure         `json:"server_cpu_seconds_per_million_to_settle"`
+	PeakRSSIngestMB   figure         `json:"peak_rss_after_ingest_mb"`
+	PeakRSSMB         figure         `json:"peak_rss_mb"`
+	BytesPerRecord    figure         `json:"disk_bytes_per_record"`
+	RawBytesPerRecord figure         `json:"raw_json_bytes_per_record"`
+	SettleSeconds     figure         `json:"settle_seconds"`
+	Retries           figure         `json:"backpressure_retries"`
+	FreshP50Ms        figure         `json:"fresh_p50_ms"`
+	FreshP99Ms        figure         `json:"fresh_p99_ms"`
+	BackgroundRS      figure         `json:"fresh_background_records_per_s"`
+	ShutdownSeconds   figure         `json:"shutdown_seconds"`
+	Queries           []querySummary `json:"queries"`
+}
+
+type querySummary struct {
+	Name     string `json:"name"`
+	Query    string `json:"query"`
+	MedianMs figure `json:"median_ms"`
+	Correct  bool   `json:"correct"`
+	Want     string `json:"want"`
+}
+
+func newReport(o options, runs []runResult, runErr error) report {
+	r := report{
+		Date:    time.Now().UTC().Format(time.RFC3339),
+		Machine: machine{CPUs: runtime.NumCPU(), CPUModel: cpuModel()},
+		Settings: settings{
+			Binary: o.binary, Records: o.records, Concurrency: o.concurrency, Batch: o.batch,
+			QueriesRepeat: o.queriesRepeat, Seed: o.seed, End: o.end.UTC().Format(time.RFC3339), FreshRate: o.freshRate,
+		},
+		Runs:   runs,
+		Median: summarize(runs),
+	}
+	for i := range runs {
+		for _, f := range runs[i].failures() {
+			r.Failures = append(r.Failures, fmt.Sprintf("run %d: %s", i+1, f))
+		}
+	}
+	if runErr != nil {
+		r.Failures = append(r.Failures, runErr.Error())
+	}
+	r.Pass = len(r.Failures) == 0 && len(runs) == o.runs
+	return r
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	return parseCPUModel(b)
+}
+
+// summarize takes the median over runs of each figure; a query is correct
+// only if it was correct in every run.
+func summarize(runs []runResult) summary {
+	med := func(f func(r *runResult) float64) figure {
+		xs := make([]float64, len(runs))
+		for i := range runs {
+			xs[i] = f(&runs[i])
+		}
+		return figure(median(xs))
+	}
+	s := summary{
+		RecordsPerSec: med(func(r *runResult) float64 { return float64(r.RecordsPerSec) }),
+		MBPerSec:      med(func(r *runResult) float64 { return float64(r.MBPerSec) }),
+		CPUSecondsPerM: med(func(r *runResult) float64 {
+			return r.CPUSeconds / float64(r.Records) * 1e6
+		}),
+		CPUSettledPerM: med(func(r *runResult) float64 {
+			return r.CPUSettled / float64(r.Records) * 1e6
+		}),
+		PeakRSSIngestMB:   med(func(r *runResult) float64 { return float64(r.PeakRSSIngest) / 1e6 }),
+		PeakRSSMB:         med(func(r *runResult) float64 { return float64(r.PeakRSS) / 1e6 }),
+		BytesPerRecord:    med(func(r *runResult) float64 { return float64(r.DiskBytes) / float64(r.Records) }),
+		RawBytesPerRecord: med(func(r *runResult) float64 { return float64(r.RawBytes) / float64(r.Records) }),
+		SettleSeconds:     med(func(r *runResult) float64 { return r.SettleSeconds }),
+		Retries:           med(func(r *runResult) float64 { return float64(r.Retries) }),
+		FreshP50Ms:        med(func(r *runResult) float64 { return float64(r.Freshness.P50Ms) }),
+		FreshP99Ms:        med(func(r *runResult) float64 { return float64(r.Freshness.P99Ms) }),
+		BackgroundRS:      med(func(r *runResult) float64 { return float64(r.Freshness.BackgroundRS) }),
+		ShutdownSeconds:   med(func(r *runResult) float64 { return r.ShutdownSeconds }),
+	}
+	if len(runs) == 0 {
+		return s
+	}
+	for qi, q := range runs[0].Queries {
+		qs := querySummary{Name: q.Name, Query: q.Query, Want: q.Want, Correct: true}
+		var ms []float64
+		for i := range runs {
+			if qi >= len(runs[i].Queries) {
+				continue
+			}
+			rq := runs[i].Queries[qi]
+			ms = append(ms, float64(rq.MedianMs))
+			qs.Correct = qs.Correct && rq.Correct
+		}
+		qs.MedianMs = figure(median(ms))
+		s.Queries = append(s.Queries, qs)
+	}
+	return s
+}
+
+func (r *report) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// writeTable prints the report for people. NaN figures (a phase that did
+// not run) print as NaN rather than being hidden.
+func (r *report) writeTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	p := func(format string, args ...any) { fmt.Fprintf(tw, format+"\n", args...) }
+	p("sluice-bench\t%s", r.Date)
+	p("machine\t%d CPUs, %s", r.Machine.CPUs, r.Machine.CPUModel)
+	p("binary\t%s", r.Settings.Binary)
+	p("data\t%d records (seed %d, 24 h ending %s)", r.Settings.Records, r.Settings.Seed, r.Settings.End)
+	p("runs\t%d completed; figures are medians", len(r.Runs))
+	if len(r.Runs) > 0 {
+		r.writeFigures(p)
+	}
+	p("\t")
+	if r.Pass {
+		p("RESULT\tPASS")
+	} else {
+		p("RESULT\tFAIL")
+		for _, f := range r.Failures {
+			p("  %s", f)
+		}
+	}
+	return tw.Flush()
+}
+
+// writeFigures prints the median figures, one section per phase.
+func (r *report) writeFigures(p func(format string, args ...any)) {
+	m := r.Median
+	p("\t")
+	p("INGEST\t(concurrency %d, batch %d)", r.Settings.Concurrency, r.Settings.Batch)
+	p("  records/s\t%.0f", m.RecordsPerSec)
+	p("  MB/s of raw JSON\t%.1f\t(%.0f bytes/record)", m.MBPerSec, m.RawBytesPerRecord)
+	p("  server CPU s per 1M records\t%.2f\t(%.2f including flush and merges until settled)", m.CPUSecondsPerM, m.CPUSettledPerM)
+	p("  peak RSS after ingest\t%.1f MB", m.PeakRSSIngestMB)
+	p("  backpressure retries\t%.0f", m.Retries)
+	p("STORAGE\t")
+	p("  bytes on disk per record\t%.1f\t(%.1fx smaller than the JSON)", m.BytesPerRecord, m.RawBytesPerRecord/m.BytesPerRecord)
+	p("  settled after\t%.1f s", m.SettleSeconds)
+	p("QUERIES\t(median of %d)", r.Settings.QueriesRepeat)
+	for _, q := range m.Queries {
+		verdict := "ok"
+		if !q.Correct {
+			verdict = "WRONG"
+		}
+		p("  %s\t%.1f ms\t%s\t%s\t%s", q.Name, q.MedianMs, verdict, q.Want, q.Query)
+	}
+	p("FRESHNESS\t(ingest to searchable, background %.0f records/s)", m.BackgroundRS)
+	p("  p50\t%.1f ms", m.FreshP50Ms)
+	p("  p99\t%.1f ms", m.FreshP99Ms)
+	p("SHUTDOWN\t%.1f s after SIGTERM", m.ShutdownSeconds)
+	p("  peak RSS overall\t%.1f MB", m.PeakRSSMB)
+}

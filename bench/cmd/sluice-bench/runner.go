@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sluice-log/sluice/bench/gen"
+)
+
+// options are the command's flags.
+type options struct {
+	binary        string
+	records       int
+	concurrency   int
+	batch         int
+	runs          int
+	queriesRepeat int
+	keep          bool
+	jsonOut       bool
+	seed          uint64
+	end           time.Time
+	freshRate     int
+	probes        int
+}
+
+// Time limits of one run's phases.
+const (
+	readyTimeout    = 30 * time.Second
+	stopTimeout     = 30 * time.Second
+	settleStable    = 3 * time.Second
+	settlePoll      = 250 * time.Millisecond
+	settleTimeout   = 10 * time.Minute
+	flushPath       = "/internal/force_flush"
+	formContentType = "application/x-www-form-urlencoded"
+)
+
+// runResult holds every figure of one run.
+type runResult struct {
+	Records         int64          `json:"records"`
+	RawBytes        int64          `json:"raw_bytes"`
+	IngestSeconds   float64        `json:"ingest_seconds"`
+	RecordsPerSec   figure         `json:"records_per_s"`
+	MBPerSec        figure         `json:"mb_per_s"`
+	Retries         int64          `json:"backpressure_retries"`
+	CPUSeconds      float64        `json:"server_cpu_seconds"`
+	CPUSettled      float64        `json:"server_cpu_seconds_to_settle"`
+	PeakRSSIngest   int64          `json:"peak_rss_after_ingest_bytes"`
+	PeakRSS         int64          `json:"peak_rss_bytes"`
+	DiskBytes       int64          `json:"disk_bytes"`
+	SettleSeconds   float64        `json:"settle_seconds"`
+	Queries         []queryResult  `json:"queries"`
+	Freshness       freshnessStats `json:"freshness"`
+	ShutdownSeconds float64        `json:"shutdown_seconds"`
+	ShutdownError   string         `json:"shutdown_error,omitempty"`
+	WorkDir         string         `json:"work_dir,omitempty"`
+}
+
+// failures lists what makes the run a failure: wrong answers, records
+// that never became searchable, an unclean shutdown.
+func (r *runResult) failures() []string {
+	var out []string
+	for _, q := range r.Queries {
+		if !q.Correct {
+			out = append(out, fmt.Sprintf("query %s: %s", q.Name, q.Error))
+		}
+	}
+	if r.Freshness.Lost > 0 {
+		out = append(out, fmt.Sprintf("%d of %d probe records not searchable within %s", r.Freshness.Lost, r.Freshness.Probes, probeTimeout))
+	}
+	if r.ShutdownError != "" {
+		out = append(out, "shutdown: "+r.ShutdownError)
+	}
+	return out
+}
+
+// run starts a fresh server on an empty data dir, measures it and stops it.
+// The work dir (data and server log) is removed afterwards unless keep is
+// set or the run failed, so that a failure can be examined.
+func run(ctx context.Context, o options, log *slog.Logger) (res runResult, err error) {
+	work, err := os.MkdirTemp("", "sluice-bench-")
+	if err != nil {
+		return res, fmt.Errorf("create work dir: %w", err)
+	}
+	res.WorkDir = work
+	defer func() {
+		if o.keep || err != nil || len(res.failures()) > 0 {
+			log.Info("kept work dir", "dir", work)
+			if err != nil {
+				err = fmt.Errorf("%w (work dir %s kept)", err, work)
+			}
+			return
+		}
+		if rmErr := os.RemoveAll(work); rmErr != nil {
+			log.Warn("remove work dir", "dir", work, "err", rmErr)
+		}
+		res.WorkDir = ""
+	}()
+	dataDir := filepath.Join(work, "data")
+	if err := os.Mkdir(dataDir, 0o755); err != nil {
+		return res, fmt.Errorf("create data dir: %w", err)
+	}
+
+	srv, err := startServer(o.binary, dataDir, filepath.Join(work, "server.log"))
+	if err != nil {
+		return res, err
+	}
+	defer srv.kill()
+	c := newClient(srv.base, o.concurrency+2)
+	if err := srv.waitReady(ctx, c.http, readyTimeout); err != nil {
+		return res, err
+	}
+	log.Info("server ready", "pid", srv.pid(), "addr", srv.base)
+
+	err = measure(ctx, o, srv, c, dataDir, &res, log)
+	if exited, exitErr := srv.exited(); exited {
+		return res, fmt.Errorf("server exited during the run (%v); log %s:\n%s", exitErr, srv.logPath, srv.logTail(20))
+	}
+	if err != nil {
+		return res, err
+	}
+
+	took, stopErr := srv.stop(stopTimeout)
+	res.ShutdownSeconds = took.Seconds()
+	if stopErr != nil {
+		res.ShutdownError = stopErr.Error()
+	}
+	return res, nil
+}
+
+// measure runs the phases against a ready server, filling res.
+func measure(ctx context.Context, o options, srv *server, c *client, dataDir string, res *runResult, log *slog.Logger) error {
+	g, err := gen.New(gen.Config{Seed: o.seed, Records: o.records, End: o.end})
+	if err != nil {
+		return err
+	}
+
+	cpu0, err := cpuSeconds(srv.pid())
+	if err != nil {
+		return err
+	}
+	log.Info("ingest", "records", o.records, "concurrency", o.concurrency, "batch", o.batch)
+	st, err := ingest(ctx, c, g, o.concurrency, o.batch)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	cpu1, err := cpuSeconds(srv.pid())
+	if err != nil {
+		return err
+	}
+	res.Records, res.RawBytes, res.Retries = st.records, st.bytes, st.retries
+	res.IngestSeconds = st.elapsed.Seconds()
+	res.RecordsPerSec = figure(float64(st.records) / res.IngestSeconds)
+	res.MBPerSec = figure(float64(st.bytes) / 1e6 / res.IngestSeconds)
+	res.CPUSeconds = cpu1 - cpu0
+	if res.PeakRSSIngest, err = peakRSS(srv.pid()); err != nil {
+		return err
+	}
+
+	log.Info("flush and settle")
+	if _, _, err := c.post(ctx, flushPath, formContentType, nil); err != nil {
+		return fmt.Errorf("force flush: %w", err)
+	}
+	size, settled, err := settledSize(ctx, dataDir, settleStable, settlePoll, settleTimeout)
+	if err != nil {
+		return err
+	}
+	res.DiskBytes, res.SettleSeconds = size, settled.Seconds()
+	cpu2, err := cpuSeconds(srv.pid())
+	if err != nil {
+		return err
+	}
+	res.CPUSettled = cpu2 - cpu0
+
+	log.Info("queries", "repeat", o.queriesRepeat)
+	res.Queries = runQueries(ctx, c, g.Queries(), g.From(), g.To(), o.queriesRepeat)
+
+	log.Info("freshness", "probes", o.probes, "background_rate", o.freshRate)
+	if res.Freshness, err = measureFreshness(ctx, c, o.freshRate, o.probes, o.seed+1); err != nil {
+		return fmt.Errorf("freshness: %w", err)
+	}
+	if res.PeakRSS, err = peakRSS(srv.pid()); err != nil {
+		return err
+	}
+	return nil
+}

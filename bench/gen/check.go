@@ -1,0 +1,129 @@
+package gen
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxReported bounds how many differences Check lists, so that a broken
+// histogram does not bury the report.
+const maxReported = 5
+
+// Check compares a server's answer with a. Each row maps column names to
+// values as the server sent them (numbers in their JSON text); the count is
+// column "n". A single count of zero may also come as no rows at all.
+func (a Answer) Check(rows []map[string]string) error {
+	if a.By == "" {
+		return a.checkCount(rows)
+	}
+	got := make([]Group, 0, len(rows))
+	seen := make(map[string]bool, len(rows))
+	for i, row := range rows {
+		key, ok := row[a.By]
+		if !ok {
+			return fmt.Errorf("row %d has no column %q: %v", i, a.By, row)
+		}
+		if a.By == "_time" {
+			t, err := time.Parse(time.RFC3339Nano, key)
+			if err != nil {
+				return fmt.Errorf("row %d: bucket %q is not an RFC 3339 time: %w", i, key, err)
+			}
+			// RFC3339Nano keeps any fraction, so an unaligned bucket cannot pass.
+			key = t.UTC().Format(time.RFC3339Nano)
+		}
+		n, err := parseCount(row["n"])
+		if err != nil {
+			return fmt.Errorf("row %d (%s=%s): %w", i, a.By, key, err)
+		}
+		if seen[key] {
+			return fmt.Errorf("row %d: group %s=%s appears twice", i, a.By, key)
+		}
+		seen[key] = true
+		got = append(got, Group{Key: key, N: n})
+	}
+	want := make(map[string]int64, len(a.Groups))
+	for _, g := range a.Groups {
+		want[g.Key] = g.N
+	}
+
+	var diffs []string
+	if a.Limit > 0 {
+		k := min(a.Limit, len(a.Groups))
+		if len(got) != k {
+			return fmt.Errorf("got %d rows, want %d", len(got), k)
+		}
+		// Comparing the counts position by position and each group's count
+		// by key accepts exactly the orders that ties allow.
+		for i, g := range got {
+			if g.N != a.Groups[i].N {
+				diffs = append(diffs, fmt.Sprintf("row %d: n=%d, want %d", i, g.N, a.Groups[i].N))
+			}
+			if w, ok := want[g.Key]; !ok || w != g.N {
+				diffs = append(diffs, fmt.Sprintf("%s=%s: n=%d, want %d", a.By, g.Key, g.N, w))
+			}
+		}
+		return diffError(diffs)
+	}
+	for _, g := range got {
+		if w := want[g.Key]; w != g.N {
+			diffs = append(diffs, fmt.Sprintf("%s=%s: n=%d, want %d", a.By, g.Key, g.N, w))
+		}
+	}
+	for _, w := range a.Groups {
+		if !seen[w.Key] {
+			diffs = append(diffs, fmt.Sprintf("%s=%s: missing, want n=%d", a.By, w.Key, w.N))
+		}
+	}
+	return diffError(diffs)
+}
+
+func (a Answer) checkCount(rows []map[string]string) error {
+	if len(rows) == 0 {
+		if a.Count == 0 {
+			return nil
+		}
+		return fmt.Errorf("no rows, want n=%d", a.Count)
+	}
+	if len(rows) > 1 {
+		return fmt.Errorf("got %d rows, want one", len(rows))
+	}
+	n, err := parseCount(rows[0]["n"])
+	if err != nil {
+		return err
+	}
+	if n != a.Count {
+		return fmt.Errorf("n=%d, want %d", n, a.Count)
+	}
+	return nil
+}
+
+// parseCount reads a count that may be written as an integer or as a float
+// with an integral value ("12", "12.0", "1.2e1").
+func parseCount(s string) (int64, error) {
+	if s == "" {
+		return 0, fmt.Errorf("no count in column n")
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, fmt.Errorf("count %q is not an integer", s)
+	}
+	return int64(f), nil
+}
+
+func diffError(diffs []string) error {
+	if len(diffs) == 0 {
+		return nil
+	}
+	more := ""
+	if len(diffs) > maxReported {
+		more = fmt.Sprintf(" (and %d more)", len(diffs)-maxReported)
+		diffs = diffs[:maxReported]
+	}
+	return fmt.Errorf("%s%s", strings.Join(diffs, "; "), more)
+}

@@ -1,0 +1,130 @@
+package gen
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Query is one bench query with the answer the generated data must give.
+type Query struct {
+	// Name is a short label for reports, such as "term" or "histogram".
+	Name string
+	// Sluice is the query in Sluice's language.
+	Sluice string
+	// LogsQL is the same query in VictoriaLogs' LogsQL, for side-by-side
+	// runs against it.
+	LogsQL string
+	// Want is the exact answer.
+	Want Answer
+}
+
+// Answer is the result of a stats query whose count is named n.
+type Answer struct {
+	// By names the field the rows are grouped by; "" means a single row
+	// with the count.
+	By string
+	// Count is the answer when By is "".
+	Count int64
+	// Groups holds every group with its count, by count descending and then
+	// key; groups with no records are absent. For By == "_time" the key is
+	// the bucket's start in RFC 3339 (UTC).
+	Groups []Group
+	// Limit, when above zero, says that only the first Limit groups are
+	// returned, in order. Groups whose counts tie may come in either order,
+	// and a tie at the limit may be broken either way.
+	Limit int
+}
+
+// Group is one row of a grouped answer.
+type Group struct {
+	Key string
+	N   int64
+}
+
+// Queries returns the bench queries with their answers over the records
+// generated so far (all of them, once Remaining is 0).
+func (g *Generator) Queries() []Query {
+	t := &g.truth
+	count := func(name, sluice, logsql string, n int64) Query {
+		return Query{Name: name, Sluice: sluice, LogsQL: logsql, Want: Answer{Count: n}}
+	}
+	rare := string(g.rareID[:])
+
+	var levels []Group
+	for l, n := range t.levels {
+		levels = appendGroup(levels, levelNames[l], n)
+	}
+	var minutes []Group
+	for i, n := range t.buckets {
+		start := time.Unix((t.firstBucket+int64(i))*bucketNanos/1e9, 0).UTC()
+		minutes = appendGroup(minutes, start.Format(time.RFC3339), n)
+	}
+	var errs []Group
+	for s, n := range t.errors {
+		errs = appendGroup(errs, serviceName(s), n)
+	}
+
+	return []Query{
+		count("term", termWord+" | stats count() as n", termWord+" | stats count() as n", t.term),
+		count("phrase",
+			`"`+phraseFirst+" "+phraseSecond+`" | stats count() as n`,
+			`"`+phraseFirst+" "+phraseSecond+`" | stats count() as n`, t.phrase),
+		count("field",
+			"service:"+fieldService+" | stats count() as n",
+			"service:="+fieldService+" | stats count() as n", t.services[paymentsIndex]),
+		count("range",
+			"latency_ms:>1000 | stats count() as n",
+			"latency_ms:>1000 | stats count() as n", t.slow),
+		count("trace",
+			"trace_id:"+rare+" | stats count() as n",
+			"trace_id:="+rare+" | stats count() as n", t.rare),
+		{
+			Name:   "by_level",
+			Sluice: "* | stats count() as n by level",
+			LogsQL: "* | stats by (level) count() as n",
+			Want:   Answer{By: "level", Groups: sortGroups(levels)},
+		},
+		{
+			Name:   "histogram",
+			Sluice: "* | stats count() as n by _time:1m",
+			LogsQL: "* | stats by (_time:1m) count() as n",
+			Want:   Answer{By: "_time", Groups: sortGroups(minutes)},
+		},
+		{
+			Name:   "top_errors",
+			Sluice: "level:error | stats count() as n by service | sort by n desc | limit 10",
+			LogsQL: "level:=error | stats by (service) count() as n | sort by (n desc) | limit 10",
+			Want:   Answer{By: "service", Groups: sortGroups(errs), Limit: 10},
+		},
+	}
+}
+
+func appendGroup(gs []Group, key string, n int64) []Group {
+	if n == 0 {
+		return gs
+	}
+	return append(gs, Group{Key: key, N: n})
+}
+
+func sortGroups(gs []Group) []Group {
+	slices.SortFunc(gs, func(a, b Group) int {
+		if c := cmp.Compare(b.N, a.N); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	return gs
+}
+
+// String renders the answer compactly for reports.
+func (a Answer) String() string {
+	switch {
+	case a.By == "":
+		return fmt.Sprintf("n=%d", a.Count)
+	case a.Limit > 0:
+		return fmt.Sprintf("top %d by %s of %d groups", a.Limit, a.By, len(a.Groups))
+	}
+	return fmt.Sprintf("%d groups by %s", len(a.Groups), a.By)
+}

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/config"
+)
+
+// clientFlags are the flags every command that talks to a server shares.
+type clientFlags struct {
+	server string
+	tenant string
+	json   bool
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet) {
+	def := os.Getenv("SLUICE_SERVER")
+	if def == "" {
+		def = "http://" + config.DefaultHTTPAddr
+	}
+	fs.StringVar(&c.server, "server", def, "`URL` of the Sluice server (or set SLUICE_SERVER)")
+	fs.StringVar(&c.tenant, "tenant", "", "`tenant` to query (sent as X-Scope-OrgID); empty is the default tenant")
+	fs.BoolVar(&c.json, "json", false, "print the server's NDJSON unchanged, for machines")
+}
+
+func (c *clientFlags) request(ctx context.Context, path string, form url.Values) (*http.Response, error) {
+	u := strings.TrimSuffix(c.server, "/") + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("bad --server %q: %w", c.server, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if c.tenant != "" {
+		req.Header.Set("X-Scope-OrgID", c.tenant)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("cannot reach Sluice at %s: %w (is 'sluice serve' running? use --server)", c.server, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+			return nil, errors.New(e.Error)
+		}
+		return nil, fmt.Errorf("server answered %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return resp, nil
+}
+
+func runQuery(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("query", "query [flags] QUERY", `
+Runs QUERY against a running server and prints the results: records newest
+first, or one row per group for a stats query. See docs/query.md.
+
+Examples:
+  sluice query 'level:error' --since 1h
+  sluice query 'service:payments AND status:>=500' --limit 20
+  sluice query '"connection refused"' --from 2024-05-01T00:00:00Z --to 2024-05-02T00:00:00Z
+  sluice query 'level:error | stats count() as n by service | sort by n desc | limit 10'
+  sluice query '* | stats count() as n by _time:1h' --json`, stderr)
+	var c clientFlags
+	c.register(fs)
+	since := fs.String("since", "", "only records newer than this `duration` ago, e.g. 15m, 1h, 7d")
+	from := fs.String("from", "", "start `time`: RFC 3339, now-1h, or Unix seconds")
+	to := fs.String("to", "", "end `time` (exclusive): RFC 3339, now, or Unix seconds")
+	limit := fs.Int("limit", 100, "most `records` to print for a search (stats queries return every group)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one QUERY argument (quote it), got %d", len(pos))
+	}
+	if *since != "" {
+		if *from != "" {
+			return usagef("--since and --from exclude each other")
+		}
+		if _, err := config.ParseDuration(*since); err != nil {
+			return usagef("--since: %v", err)
+		}
+		*from = "now-" + *since
+	}
+	form := url.Values{"query": {pos[0]}, "limit": {fmt.Sprint(*limit)}}
+	if *from != "" {
+		form.Set("from", *from)
+	}
+	if *to != "" {
+		form.Set("to", *to)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	resp, err := c.request(ctx, "/api/v1/query", form)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if c.json {
+		_, err := io.Copy(stdout, resp.Body)
+		return err
+	}
+	return printRows(resp.Body, stdout)
+}
+
+func runTail(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("tail", "tail [flags] [QUERY]", `
+Follows the server's newly ingested records that match QUERY (a filter
+without pipes; default *) and prints them as they arrive, until interrupted.
+
+Examples:
+  sluice tail 'service:api'
+  sluice tail 'level:error AND NOT service:batch' --json`, stderr)
+	var c clientFlags
+	c.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return usagef("want at most one QUERY argument (quote it)")
+	}
+	q := "*"
+	if len(pos) == 1 {
+		q = pos[0]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	resp, err := c.request(ctx, "/api/v1/tail", url.Values{"query": {q}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if c.json {
+			fmt.Fprintf(stdout, "%s\n", line)
+			continue
+		}
+		row, err := decodeRow(line)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, formatRecord(row))
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("live tail interrupted: %w", err)
+	}
+	return errors.New("the server ended the live tail (shutting down?)")
+}
+
+// kv is one key and value of a result row, in the server's order.
+type kv struct {
+	key string
+	val string
+}
+
+// decodeRow reads one NDJSON object keeping its key order.
+func decodeRow(line []byte) ([]kv, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("unexpected answer line %q", line)
+	}
+	var row []kv
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("bad answer line %q: %w", line, err)
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("bad answer line %q: %w", line, err)
+		}
+		row = append(row, kv{key: fmt.Sprint(k), val: fmt.Sprint(v)})
+	}
+	return row, nil
+}
+
+// printRows prints records one per line, and stats rows as a table.
+func printRows(r io.Reader, w io.Writer) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	var table [][]kv
+	n := 0
+	for sc.Scan() {
+		row, err := decodeRow(sc.Bytes())
+		if err != nil {
+			return err
+		}
+		if len(row) > 0 && row[0].key == "error" {
+			return fmt.Errorf("query failed midway: %s", row[0].val)
+		}
+		if isRecord(row) {
+			fmt.Fprintln(w, formatRecord(row))
+			n++
+			continue
+		}
+		table = append(table, row)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	if table != nil {
+		return printTable(table, w)
+	}
+	if n == 0 {
+		fmt.Fprintln(os.Stderr, "no records matched")
+	}
+	return nil
+}
+
+func isRecord(row []kv) bool {
+	return len(row) >= 3 && row[0].key == "_time" && row[1].key == "_stream"
+}
+
+// formatRecord renders: time stream message key=value …
+func formatRecord(row []kv) string {
+	var b strings.Builder
+	var extra []kv
+	var ts, stream, msg string
+	for _, f := range row {
+		switch f.key {
+		case "_time":
+			ts = f.val
+		case "_stream":
+			stream = f.val
+		case "_msg":
+			msg = f.val
+		default:
+			extra = append(extra, f)
+		}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+		ts = t.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	b.WriteString(ts)
+	b.WriteByte(' ')
+	b.WriteString(stream)
+	b.WriteByte(' ')
+	b.WriteString(msg)
+	for _, f := range extra {
+		if strings.Contains(stream, f.key+`="`) {
+			continue // already shown in the stream
+		}
+		b.WriteString("  ")
+		b.WriteString(f.key)
+		b.WriteByte('=')
+		if strings.ContainsAny(f.val, " \t\"") {
+			fmt.Fprintf(&b, "%q", f.val)
+		} else {
+			b.WriteString(f.val)
+		}
+	}
+	return b.String()
+}
+
+func printTable(rows [][]kv, w io.Writer) error {
+	var cols []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		for _, f := range r {
+			if !seen[f.key] {
+				seen[f.key] = true
+				cols = append(cols, f.key)
+			}
+		}
+	}
+	idx := map[string]int{}
+	for i, c := range cols {
+		idx[c] = i
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	for _, r := range rows {
+		vals := make([]string, len(cols))
+		for _, f := range r {
+			vals[idx[f.key]] = f.val
+		}
+		fmt.Fprintln(tw, strings.Join(vals, "\t"))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests build the real binary once and run it as a user
+// would. They are skipped with -short.
+var binPath string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if !isShort() {
+			dir, err := os.MkdirTemp("", "sluice-e2e-bin")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			binPath = filepath.Join(dir, "sluice")
+			out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
+			if err != nil {
+				// -race needs cgo; fall back to a plain build.
+				out, err = exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "build sluice: %v\n%s", err, out)
+				return 1
+			}
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+func isShort() bool {
+	for _, a := range os.Args {
+		if a == "-test.short" || a == "-test.short=true" {
+			return true
+		}
+	}
+	return false
+}
+
+func needBinary(t *testing.T) {
+	t.Helper()
+	if testing.Short() || binPath == "" {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+}
+
+// server is one running `sluice serve` process.
+type server struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	url     string
+	dataDir string
+	logs    *syncBuffer
+	done    chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startServer runs the binary on dataDir with an optional YAML config and
+// waits until it is ready.
+func startServer(t *testing.T, dataDir, configYAML string) *server {
+	t.Helper()
+	addr := freeAddr(t)
+	args := []string{"serve", "--data-dir", dataDir, "--http-addr", addr}
+	if configYAML != "" {
+		p := filepath.Join(t.TempDir(), "sluice.yaml")
+		if err := os.WriteFile(p, []byte(configYAML), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", p)
+	}
+	s := &server{t: t, url: "http://" + addr, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan error, 1)}
+	s.cmd = exec.Command(binPath, args...)
+	s.cmd.Stdout = s.logs
+	s.cmd.Stderr = s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
+		if t.Failed() {
+			t.Logf("server logs:\n%s", s.logs.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("server exited before it was ready: %v\n%s", err, s.logs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("server not ready after 60s:\n%s", s.logs.String())
+	return nil
+}
+
+// kill ends the server with SIGKILL, as a crash would.
+func (s *server) kill() {
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.done
+}
+
+// stop sends SIGTERM and requires a clean exit 0.
+func (s *server) stop() {
+	s.t.Helper()
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			s.t.Fatalf("server did not exit 0 on SIGTERM: %v\n%s", err, s.logs.String())
+		}
+	case <-time.After(60 * time.Second):
+		s.t.Fatalf("server did not exit within 60s of SIGTERM")
+	}
+}
+
+// post sends body to path and returns the status and the answer.
+func (s *server) post(path, contentType string, body []byte, header ...string) (int, string, http.Header) {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.url+path, bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// cli runs a client command of the binary against this server.
+func (s *server) cli(args ...string) string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	args = append(args, "--server", s.url)
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		s.t.Fatalf("sluice %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}

@@ -1,0 +1,318 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/query"
+)
+
+// tenantHeader names the tenant of a request, as Loki and Mimir do.
+const tenantHeader = "X-Scope-OrgID"
+
+// queryRequest is what the query endpoints read from form or URL values.
+type queryRequest struct {
+	q    *query.Query
+	opts query.Options
+}
+
+func (s *Server) parseQueryRequest(r *http.Request, defFrom int64) (queryRequest, error) {
+	qs := r.FormValue("query")
+	if qs == "" {
+		return queryRequest{}, errors.New("missing parameter 'query' (use * for every record)")
+	}
+	q, err := query.Parse(qs)
+	if err != nil {
+		return queryRequest{}, err
+	}
+	now := time.Now()
+	from, err := parseTime(r.FormValue("from"), now, defFrom)
+	if err != nil {
+		return queryRequest{}, fmt.Errorf("parameter 'from': %w", err)
+	}
+	to, err := parseTime(r.FormValue("to"), now, 0)
+	if err != nil {
+		return queryRequest{}, fmt.Errorf("parameter 'to': %w", err)
+	}
+	if to != 0 && to < from {
+		return queryRequest{}, fmt.Errorf("'to' (%s) is before 'from' (%s)", r.FormValue("to"), r.FormValue("from"))
+	}
+	limit := s.cfg.Limits.DefaultLimit
+	if v := r.FormValue("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return queryRequest{}, fmt.Errorf("parameter 'limit' must be a positive integer, got %q", v)
+		}
+		if n > s.cfg.Limits.MaxLimit {
+			return queryRequest{}, fmt.Errorf("parameter 'limit' %d is over the server's maximum of %d (query.max_limit)", n, s.cfg.Limits.MaxLimit)
+		}
+		limit = n
+	}
+	return queryRequest{q: q, opts: query.Options{
+		Tenant:    r.Header.Get(tenantHeader),
+		From:      from,
+		To:        to,
+		Limit:     limit,
+		MaxGroups: s.cfg.Limits.MaxGroups,
+	}}, nil
+}
+
+// acquire takes a query slot, waiting at most the query timeout, and returns
+// the query's context. It answers the client itself when it fails.
+func (s *Server) acquire(w http.ResponseWriter, r *http.Request) (context.Context, func(), bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.Timeout)
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		cancel()
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "too many concurrent queries (query.max_concurrent=%d); retry later", cap(s.sem))
+		return nil, nil, false
+	}
+	return ctx, func() { <-s.sem; cancel() }, true
+}
+
+// writeQueryError maps an execution error to a status and a message that
+// says what to do.
+func (s *Server) writeQueryError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusGatewayTimeout, "query timed out after %s (query.timeout); narrow the time range or the filter", s.cfg.Limits.Timeout)
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "%v", err)
+	}
+}
+
+// query answers NDJSON: one object per record, or one per group for stats.
+func (s *Server) query(w http.ResponseWriter, r *http.Request) {
+	req, err := s.parseQueryRequest(r, 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	ctx, release, ok := s.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	out := newNDJSONWriter(w)
+	var rows int
+	err = query.Execute(ctx, s.cfg.Backend.Searcher(), req.q, req.opts, func(row query.Row) error {
+		rows++
+		return out.write(row.AppendJSON(out.buf()))
+	})
+	if err != nil && !out.started {
+		s.writeQueryError(w, r, err)
+		return
+	}
+	if err != nil {
+		// Rows already went out with 200; the last line says what failed.
+		_ = out.write(append([]byte(`{"error":`), append(jsonString(err.Error()), '}')...))
+	}
+	_ = out.close()
+	s.rowsOut.WithLabelValues("query").Add(float64(rows))
+	s.bytesOut.WithLabelValues("query").Add(float64(out.n))
+}
+
+// hits answers the number of matching records per time bucket.
+func (s *Server) hits(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	req, err := s.parseQueryRequest(r, now.Add(-24*time.Hour).UnixNano())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if len(req.q.Pipes) > 0 {
+		writeError(w, http.StatusBadRequest, "hits takes a filter without pipes; drop everything from the first '|'")
+		return
+	}
+	to := req.opts.To
+	if to == 0 {
+		to = now.UnixNano()
+	}
+	step, err := hitsStep(r.FormValue("step"), time.Duration(to-req.opts.From))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "parameter 'step': %v", err)
+		return
+	}
+	hq, err := query.Parse(req.q.String() + " | stats count() as hits by _time:" + formatStep(step))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "build hits query: %v", err)
+		return
+	}
+	ctx, release, ok := s.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	type bucket struct {
+		Time  string `json:"time"`
+		Count int64  `json:"count"`
+	}
+	resp := struct {
+		Step    string   `json:"step"`
+		Total   int64    `json:"total"`
+		Buckets []bucket `json:"buckets"`
+	}{Step: formatStep(step), Buckets: []bucket{}}
+	req.opts.To = to
+	err = query.Execute(ctx, s.cfg.Backend.Searcher(), hq, req.opts, func(row query.Row) error {
+		var b bucket
+		for _, v := range row.Values {
+			switch v.Name {
+			case "_time":
+				b.Time = v.Str
+			case "hits":
+				b.Count = int64(v.Num)
+			}
+		}
+		if b.Count > 0 {
+			resp.Total += b.Count
+			resp.Buckets = append(resp.Buckets, b)
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeQueryError(w, r, err)
+		return
+	}
+	writeJSON(w, resp)
+}
+
+// fieldNames answers every field of the matching records with its top values.
+func (s *Server) fieldNames(w http.ResponseWriter, r *http.Request) {
+	req, err := s.parseQueryRequest(r, time.Now().Add(-24*time.Hour).UnixNano())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	top := 10
+	if v := r.FormValue("top"); v != "" {
+		if top, err = strconv.Atoi(v); err != nil || top < 0 || top > 1000 {
+			writeError(w, http.StatusBadRequest, "parameter 'top' must be an integer from 0 to 1000, got %q", v)
+			return
+		}
+	}
+	ctx, release, ok := s.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	fields, err := query.FieldNames(ctx, s.cfg.Backend.Searcher(), req.q, req.opts, top)
+	if err != nil {
+		s.writeQueryError(w, r, err)
+		return
+	}
+	if fields == nil {
+		fields = []query.FieldStats{}
+	}
+	writeJSON(w, fields)
+}
+
+// hitsStep picks the bucket width: the one asked for, or about 60 buckets.
+func hitsStep(s string, span time.Duration) (time.Duration, error) {
+	if s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < time.Millisecond {
+			return 0, fmt.Errorf("want a duration of at least 1ms such as 30s, 5m or 1h, got %q", s)
+		}
+		return d, nil
+	}
+	for _, d := range []time.Duration{time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second,
+		time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour, 3 * time.Hour,
+		6 * time.Hour, 12 * time.Hour} {
+		if span/d <= 120 {
+			return d, nil
+		}
+	}
+	return 24 * time.Hour, nil
+}
+
+// formatStep writes a duration in the query language's units.
+func formatStep(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+func jsonString(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// ndjsonWriter streams lines, committing the 200 status with the first one.
+type ndjsonWriter struct {
+	w       http.ResponseWriter
+	bw      *bufio.Writer
+	scratch []byte
+	started bool
+	n       int64
+	lines   int
+}
+
+func newNDJSONWriter(w http.ResponseWriter) *ndjsonWriter {
+	return &ndjsonWriter{w: w}
+}
+
+func (o *ndjsonWriter) buf() []byte { return o.scratch[:0] }
+
+func (o *ndjsonWriter) write(line []byte) error {
+	o.scratch = line
+	if !o.started {
+		o.started = true
+		o.w.Header().Set("Content-Type", "application/x-ndjson")
+		o.bw = bufio.NewWriterSize(o.w, 64<<10)
+	}
+	o.n += int64(len(line)) + 1
+	o.lines++
+	if _, err := o.bw.Write(line); err != nil {
+		return err
+	}
+	if err := o.bw.WriteByte('\n'); err != nil {
+		return err
+	}
+	if o.lines%1000 == 0 {
+		return o.flush()
+	}
+	return nil
+}
+
+func (o *ndjsonWriter) flush() error {
+	if err := o.bw.Flush(); err != nil {
+		return err
+	}
+	if f, ok := o.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return nil
+}
+
+func (o *ndjsonWriter) close() error {
+	if !o.started {
+		o.w.Header().Set("Content-Type", "application/x-ndjson")
+		o.w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	return o.flush()
+}

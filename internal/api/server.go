@@ -1,0 +1,170 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sluice-log/sluice/internal/pipeline"
+	"github.com/sluice-log/sluice/internal/store"
+)
+
+// Backend is what the API needs from the pipeline.
+type Backend interface {
+	Searcher() store.Searcher
+	Subscribe(buffer int) *pipeline.Subscription
+	Flush(ctx context.Context) error
+	Ready() bool
+}
+
+// QueryLimits bound what one query may cost.
+type QueryLimits struct {
+	DefaultLimit  int
+	MaxLimit      int
+	MaxGroups     int
+	Timeout       time.Duration
+	MaxConcurrent int
+}
+
+// Config assembles the server.
+type Config struct {
+	Backend  Backend
+	Limits   QueryLimits
+	Ingest   map[string]http.Handler // route pattern → handler, e.g. "POST /insert/jsonline"
+	Gatherer prometheus.Gatherer
+	Registry prometheus.Registerer
+	Version  string
+	Log      *slog.Logger
+}
+
+// Server is the HTTP handler of `sluice serve`.
+type Server struct {
+	cfg      Config
+	mux      *http.ServeMux
+	sem      chan struct{}
+	latency  *prometheus.HistogramVec
+	rowsOut  *prometheus.CounterVec
+	bytesOut *prometheus.CounterVec
+}
+
+// New builds the server's routes.
+func New(cfg Config) *Server {
+	if cfg.Limits.MaxConcurrent <= 0 {
+		cfg.Limits.MaxConcurrent = 2 * runtime.GOMAXPROCS(0)
+	}
+	s := &Server{
+		cfg: cfg,
+		mux: http.NewServeMux(),
+		sem: make(chan struct{}, cfg.Limits.MaxConcurrent),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_http_request_duration_seconds",
+			Help:    "Latency of HTTP requests by route and status code.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
+		}, []string{"route", "code"}),
+		rowsOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_query_rows_total", Help: "Rows returned by queries and live tail.",
+		}, []string{"endpoint"}),
+		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_query_bytes_total", Help: "Bytes of query and live-tail answers.",
+		}, []string{"endpoint"}),
+	}
+	cfg.Registry.MustRegister(s.latency, s.rowsOut, s.bytesOut)
+
+	s.handle("GET /healthz", http.HandlerFunc(s.healthz))
+	s.handle("GET /readyz", http.HandlerFunc(s.readyz))
+	s.handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	for pattern, h := range cfg.Ingest {
+		s.handle(pattern, h)
+	}
+	s.handle("/api/v1/query", methods(s.query, "GET", "POST"))
+	s.handle("/api/v1/hits", methods(s.hits, "GET", "POST"))
+	s.handle("/api/v1/field_names", methods(s.fieldNames, "GET", "POST"))
+	s.handle("/api/v1/tail", methods(s.tail, "GET", "POST"))
+	s.handle("POST /internal/force_flush", http.HandlerFunc(s.forceFlush))
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// handle mounts h under pattern and measures its latency under that route.
+func (s *Server) handle(pattern string, h http.Handler) {
+	route := pattern
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		s.latency.WithLabelValues(route, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+	}))
+}
+
+func methods(f http.HandlerFunc, allowed ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, m := range allowed {
+			if r.Method == m {
+				f(w, r)
+				return
+			}
+		}
+		w.Header().Set("Allow", allowed[0]+", "+allowed[len(allowed)-1])
+		writeError(w, http.StatusMethodNotAllowed, "method %s not allowed; use GET or POST", r.Method)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !s.cfg.Backend.Ready() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+func (s *Server) forceFlush(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Backend.Flush(r.Context()); err != nil {
+		writeError(w, http.StatusInternalServerError, "flush: %v", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"flushed"}` + "\n"))
+}
+
+// statusRecorder remembers the status code for metrics and passes Flush
+// through, which streaming answers need.
+type statusRecorder struct {
+	http.ResponseWriter
+	code    int
+	written bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.written {
+		r.code = code
+		r.written = true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.written = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -1,0 +1,305 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of `sluice serve`.
+type Config struct {
+	DataDir string       `yaml:"data_dir" doc:"Directory for the write-ahead log and the store. Created if missing."`
+	HTTP    HTTPConfig   `yaml:"http" doc:"The HTTP listener: ingest, query API, metrics and health."`
+	WAL     WALConfig    `yaml:"wal" doc:"The write-ahead log that makes every acknowledged record durable."`
+	Store   StoreConfig  `yaml:"store" doc:"The embedded, compressed and indexed log store."`
+	Ingest  IngestConfig `yaml:"ingest" doc:"Limits and field mapping of the HTTP receivers."`
+	Query   QueryConfig  `yaml:"query" doc:"Limits of the query engine, so that queries never starve ingest."`
+	Log     LogConfig    `yaml:"log" doc:"Sluice's own logs (written to stderr)."`
+}
+
+// HTTPConfig configures the HTTP listener.
+type HTTPConfig struct {
+	Addr            string   `yaml:"addr" doc:"Listen address (host:port). The default listens on loopback only; use :9280 to listen on every interface."`
+	TLSCertFile     string   `yaml:"tls_cert_file" doc:"PEM certificate; with tls_key_file, the listener speaks HTTPS only."`
+	TLSKeyFile      string   `yaml:"tls_key_file" doc:"PEM private key for tls_cert_file."`
+	ReadTimeout     Duration `yaml:"read_timeout" doc:"Longest time to read one request, body included."`
+	ShutdownTimeout Duration `yaml:"shutdown_timeout" doc:"On SIGTERM, how long in-flight requests may take to finish before the final flush."`
+}
+
+// WALConfig configures the write-ahead log.
+type WALConfig struct {
+	SegmentSize ByteSize `yaml:"segment_size" doc:"Size at which a WAL segment file is closed and a new one started."`
+	MaxSize     ByteSize `yaml:"max_size" doc:"Bound on the WAL's bytes on disk. When it is reached, ingest answers 429 with Retry-After until the store has caught up."`
+	Sync        string   `yaml:"sync" doc:"When to fsync: 'batch' fsyncs as soon as possible, sharing one fsync among concurrent requests; a duration such as '10ms' waits that long to gather more requests into each fsync. Either way a request is answered only after its records were fsynced."`
+}
+
+// StoreConfig configures the embedded store.
+type StoreConfig struct {
+	FlushInterval        Duration `yaml:"flush_interval" doc:"How often records in memory (already durable in the WAL and searchable) are sealed into compressed parts."`
+	FlushBytes           ByteSize `yaml:"flush_bytes" doc:"Seal records in memory into a part early once they take this much memory."`
+	MergeInterval        Duration `yaml:"merge_interval" doc:"How often small parts are merged into larger ones."`
+	MaxPartsPerPartition int      `yaml:"max_parts_per_partition" doc:"A daily partition with more parts than this is merged."`
+	BlockRecords         int      `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
+	Retention            Duration `yaml:"retention" doc:"Delete daily partitions older than this; 0 keeps everything."`
+}
+
+// IngestConfig configures the HTTP receivers.
+type IngestConfig struct {
+	MaxRequestBytes    ByteSize     `yaml:"max_request_bytes" doc:"Largest request body after decompression; larger requests get 413."`
+	MaxLineBytes       ByteSize     `yaml:"max_line_bytes" doc:"Largest JSON line or _bulk document; a longer one is rejected on its own."`
+	MaxFieldsPerRecord int          `yaml:"max_fields_per_record" doc:"Most fields in one record; a record with more is rejected on its own."`
+	JSONLine           FieldMapping `yaml:"jsonline" doc:"Field mapping of POST /insert/jsonline (query parameters _time_field, _msg_field and _stream_fields override it per request)."`
+	Bulk               FieldMapping `yaml:"bulk" doc:"Field mapping of the Elasticsearch _bulk API."`
+}
+
+// FieldMapping says which JSON fields hold the time, the message and the
+// stream labels.
+type FieldMapping struct {
+	TimeFields    []string `yaml:"time_fields" doc:"The first of these fields present is the record's time; records without one get the time of arrival."`
+	MessageFields []string `yaml:"message_fields" doc:"The first of these fields present is the record's message."`
+	StreamFields  []string `yaml:"stream_fields" doc:"Fields that identify the source (nested names are dotted); they become the record's stream labels."`
+}
+
+// QueryConfig configures the query engine.
+type QueryConfig struct {
+	DefaultLimit  int      `yaml:"default_limit" doc:"Records a search returns when the request names no limit."`
+	MaxLimit      int      `yaml:"max_limit" doc:"Largest limit a request may ask for."`
+	MaxGroups     int      `yaml:"max_groups" doc:"Most groups a stats query may build before it fails with a message saying how to narrow it."`
+	Timeout       Duration `yaml:"timeout" doc:"Deadline of one query."`
+	MaxConcurrent int      `yaml:"max_concurrent" doc:"Queries that may run at once; more wait, and give up with 429 after 'timeout'. 0 means twice the number of CPUs."`
+}
+
+// LogConfig configures Sluice's own logs.
+type LogConfig struct {
+	Level  string `yaml:"level" doc:"debug, info, warn or error."`
+	Format string `yaml:"format" doc:"text or json."`
+}
+
+// Default returns the configuration used when no file is given.
+func Default() Config {
+	return Config{
+		DataDir: "./sluice-data",
+		HTTP: HTTPConfig{
+			Addr:            DefaultHTTPAddr,
+			ReadTimeout:     Duration(5 * time.Minute),
+			ShutdownTimeout: Duration(30 * time.Second),
+		},
+		WAL: WALConfig{
+			SegmentSize: 64 << 20,
+			MaxSize:     1 << 30,
+			Sync:        "batch",
+		},
+		Store: StoreConfig{
+			FlushInterval:        Duration(5 * time.Second),
+			FlushBytes:           128 << 20,
+			MergeInterval:        Duration(10 * time.Second),
+			MaxPartsPerPartition: 8,
+			BlockRecords:         8192,
+		},
+		Ingest: IngestConfig{
+			MaxRequestBytes:    64 << 20,
+			MaxLineBytes:       256 << 10,
+			MaxFieldsPerRecord: 1000,
+			JSONLine: FieldMapping{
+				TimeFields:    []string{"_time", "@timestamp", "timestamp", "time", "ts"},
+				MessageFields: []string{"_msg", "message", "msg", "log"},
+				StreamFields:  []string{"service", "host", "container"},
+			},
+			Bulk: FieldMapping{
+				TimeFields:    []string{"@timestamp", "_time", "timestamp"},
+				MessageFields: []string{"message", "_msg", "msg", "log"},
+				StreamFields:  []string{"host.name", "service.name", "container.name", "kubernetes.pod.name"},
+			},
+		},
+		Query: QueryConfig{
+			DefaultLimit: 1000,
+			MaxLimit:     100000,
+			MaxGroups:    100000,
+			Timeout:      Duration(60 * time.Second),
+		},
+		Log: LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// DefaultHTTPAddr is where `sluice serve` listens and where the CLI looks for
+// a server unless told otherwise.
+const DefaultHTTPAddr = "127.0.0.1:9280"
+
+// Load reads a YAML file over the defaults. Unknown keys are errors, so that
+// a typo does not silently leave an option at its default.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("open config: %w", err)
+	}
+	defer f.Close()
+	cfg, err := Parse(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse reads YAML over the defaults and validates the result.
+func Parse(r io.Reader) (Config, error) {
+	cfg := Default()
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate reports every invalid option at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.DataDir == "" {
+		bad("data_dir must not be empty")
+	}
+	if c.HTTP.Addr == "" {
+		bad("http.addr must not be empty")
+	}
+	if (c.HTTP.TLSCertFile == "") != (c.HTTP.TLSKeyFile == "") {
+		bad("http.tls_cert_file and http.tls_key_file must be set together")
+	}
+	if c.WAL.SegmentSize < 1<<20 {
+		bad("wal.segment_size must be at least 1MiB, got %s", c.WAL.SegmentSize)
+	}
+	if c.WAL.MaxSize < c.WAL.SegmentSize {
+		bad("wal.max_size (%s) must be at least wal.segment_size (%s)", c.WAL.MaxSize, c.WAL.SegmentSize)
+	}
+	if _, err := c.WAL.SyncInterval(); err != nil {
+		bad("wal.sync: %v", err)
+	}
+	if c.Store.FlushInterval <= 0 {
+		bad("store.flush_interval must be positive")
+	}
+	if c.Store.MergeInterval <= 0 {
+		bad("store.merge_interval must be positive")
+	}
+	if c.Store.MaxPartsPerPartition < 2 {
+		bad("store.max_parts_per_partition must be at least 2")
+	}
+	if c.Store.BlockRecords < 16 {
+		bad("store.block_records must be at least 16")
+	}
+	if c.Store.Retention < 0 {
+		bad("store.retention must not be negative")
+	}
+	if c.Ingest.MaxLineBytes <= 0 || c.Ingest.MaxRequestBytes < c.Ingest.MaxLineBytes {
+		bad("ingest.max_line_bytes must be positive and at most ingest.max_request_bytes")
+	}
+	if c.Ingest.MaxFieldsPerRecord <= 0 {
+		bad("ingest.max_fields_per_record must be positive")
+	}
+	if c.Query.DefaultLimit <= 0 || c.Query.MaxLimit < c.Query.DefaultLimit {
+		bad("query.default_limit must be positive and at most query.max_limit")
+	}
+	if c.Query.MaxGroups <= 0 {
+		bad("query.max_groups must be positive")
+	}
+	if c.Query.Timeout <= 0 {
+		bad("query.timeout must be positive")
+	}
+	if c.Query.MaxConcurrent < 0 {
+		bad("query.max_concurrent must not be negative")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format must be text or json, got %q", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+// SyncInterval decodes wal.sync: 0 for "batch", else the gathering delay.
+func (w WALConfig) SyncInterval() (time.Duration, error) {
+	if w.Sync == "batch" {
+		return 0, nil
+	}
+	d, err := ParseDuration(w.Sync)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("want 'batch' or a positive duration such as 10ms, got %q", w.Sync)
+	}
+	return d, nil
+}
+
+// WriteDefaults writes the default configuration as YAML with every option's
+// documentation as a comment above it.
+func WriteDefaults(w io.Writer) error {
+	var node yaml.Node
+	def := Default()
+	if err := node.Encode(&def); err != nil {
+		return err
+	}
+	annotate(&node, docsOf())
+	var buf bytes.Buffer
+	buf.WriteString("# Sluice configuration with every option at its default.\n# Pass it with: sluice serve --config sluice.yaml\n\n")
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&node); err != nil {
+		return err
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// annotate attaches docs (keyed by dotted path) to a mapping node's keys.
+func annotate(n *yaml.Node, docs map[string]string) {
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		if n.Kind == yaml.DocumentNode {
+			for _, c := range n.Content {
+				walk(c, prefix)
+			}
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			path := prefix + key.Value
+			if d, ok := docs[path]; ok {
+				key.HeadComment = wrap(d, 78)
+			}
+			if val.Kind == yaml.MappingNode {
+				walk(val, path+".")
+			}
+			if val.Kind == yaml.SequenceNode {
+				val.Style = yaml.FlowStyle
+			}
+		}
+	}
+	walk(n, "")
+}
+
+func wrap(s string, width int) string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = w
+			continue
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return strings.Join(append(lines, line), "\n")
+}

@@ -1,0 +1,81 @@
+package config
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteDefaults(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, o := range Options() {
+		if o.Doc == "" {
+			t.Errorf("option %s has no documentation", o.Path)
+		}
+	}
+	if !strings.Contains(out, "# Bound on the WAL's bytes on disk.") {
+		t.Errorf("printed defaults lack option docs:\n%s", out)
+	}
+	cfg, err := Parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("printed defaults do not parse: %v\n%s", err, out)
+	}
+	def := Default()
+	if cfg.WAL != def.WAL || cfg.Store != def.Store || cfg.Query != def.Query || cfg.HTTP != def.HTTP || cfg.DataDir != def.DataDir {
+		t.Errorf("defaults changed in round trip: %+v", cfg)
+	}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		check      func(Config) bool
+		err        string
+	}{
+		{name: "empty file keeps defaults", yaml: "", check: func(c Config) bool { return c.DataDir == "./sluice-data" }},
+		{name: "sizes and durations", yaml: "wal:\n  max_size: 2GiB\n  sync: 10ms\nstore:\n  retention: 30d\n",
+			check: func(c Config) bool {
+				d, _ := c.WAL.SyncInterval()
+				return c.WAL.MaxSize == 2<<30 && d == 10*time.Millisecond && time.Duration(c.Store.Retention) == 30*24*time.Hour
+			}},
+		{name: "unknown key", yaml: "wal:\n  max_sise: 1GiB\n", err: "field max_sise not found"},
+		{name: "bad size", yaml: "wal:\n  max_size: lots\n", err: "invalid size \"lots\""},
+		{name: "bad sync", yaml: "wal:\n  sync: sometimes\n", err: "wal.sync"},
+		{name: "tls needs both", yaml: "http:\n  tls_cert_file: a.pem\n", err: "must be set together"},
+		{name: "several errors at once", yaml: "log:\n  level: loud\n  format: xml\n", err: "log.format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse(strings.NewReader(tt.yaml))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(cfg) {
+				t.Errorf("unexpected config %+v", cfg)
+			}
+		})
+	}
+}
+
+func TestUnits(t *testing.T) {
+	for in, want := range map[string]ByteSize{"64MiB": 64 << 20, "1GB": 1e9, "4096": 4096, "1.5KiB": 1536} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	if ByteSize(64<<20).String() != "64MiB" || Duration(48*time.Hour).String() != "2d" {
+		t.Error("String of units")
+	}
+}

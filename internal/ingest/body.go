@@ -1,0 +1,158 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// DefaultMaxRequestBytes bounds a request body after decompression.
+const DefaultMaxRequestBytes = 64 << 20
+
+// SupportedEncodings lists the Content-Encoding values OpenBody accepts.
+const SupportedEncodings = "identity, gzip, zstd"
+
+// zstdMaxWindow bounds the memory a zstd frame can ask for; compressors use
+// at most 8 MiB below level 20 and long-distance mode.
+const zstdMaxWindow = 32 << 20
+
+// ErrBodyTooLarge is what reading a body returns once it passed its limit.
+var ErrBodyTooLarge = errors.New("request body too large")
+
+// RequestError is a failure that the client caused, with the HTTP status
+// to answer.
+type RequestError struct {
+	Status int
+	Err    error
+}
+
+func (e *RequestError) Error() string { return e.Err.Error() }
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// RequestStatus returns the status for an error from OpenBody or from
+// reading its body: the RequestError's status, or 400.
+func RequestStatus(err error) int {
+	var re *RequestError
+	if errors.As(err, &re) {
+		return re.Status
+	}
+	return http.StatusBadRequest
+}
+
+// OpenBody returns r's body decompressed according to its Content-Encoding
+// and limited to maxBytes (after decompression; DefaultMaxRequestBytes when
+// not positive). Errors, from OpenBody and from reading the body, are
+// *RequestError: 415 for an unsupported encoding, 413 for a body over the
+// limit and 400 for a corrupt compressed stream or a failed read.
+func OpenBody(r *http.Request, maxBytes int64) (io.ReadCloser, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxRequestBytes
+	}
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	switch enc {
+	case "", "identity":
+		if r.ContentLength > maxBytes {
+			return nil, tooLarge(maxBytes)
+		}
+		return newBodyReader(r.Body, r.Body, maxBytes, "", nil), nil
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			if err == io.EOF {
+				return nil, &RequestError{Status: http.StatusBadRequest, Err: errors.New("decode gzip body: empty body")}
+			}
+			return nil, &RequestError{Status: http.StatusBadRequest, Err: fmt.Errorf("decode gzip body: %w", err)}
+		}
+		return newBodyReader(zr, r.Body, maxBytes, enc, nil), nil
+	case "zstd":
+		zr, err := zstd.NewReader(r.Body, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		if err != nil {
+			return nil, &RequestError{Status: http.StatusBadRequest, Err: fmt.Errorf("decode zstd body: %w", err)}
+		}
+		return newBodyReader(zr, r.Body, maxBytes, enc, zr), nil
+	default:
+		return nil, &RequestError{
+			Status: http.StatusUnsupportedMediaType,
+			Err:    fmt.Errorf("unsupported Content-Encoding %q; supported: %s", enc, SupportedEncodings),
+		}
+	}
+}
+
+func tooLarge(limit int64) error {
+	return &RequestError{
+		Status: http.StatusRequestEntityTooLarge,
+		Err:    fmt.Errorf("%w: limit is %d bytes after decompression", ErrBodyTooLarge, limit),
+	}
+}
+
+// bodyReader enforces the size limit and turns read failures into
+// RequestErrors.
+type bodyReader struct {
+	r      io.Reader
+	closer io.Closer
+	left   int64
+	limit  int64
+	enc    string // "" when not compressed
+	zstd   *zstd.Decoder
+	err    error
+}
+
+func newBodyReader(r io.Reader, closer io.Closer, limit int64, enc string, zr *zstd.Decoder) *bodyReader {
+	return &bodyReader{r: r, closer: closer, left: limit, limit: limit, enc: enc, zstd: zr}
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.left <= 0 {
+		// Only a further byte proves that the body is over the limit.
+		var one [1]byte
+		n, err := b.r.Read(one[:])
+		if n > 0 {
+			b.err = tooLarge(b.limit)
+			return 0, b.err
+		}
+		if err == nil {
+			return 0, nil
+		}
+		b.err = b.wrap(err)
+		return 0, b.err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if err != nil {
+		b.err = b.wrap(err)
+	}
+	return n, b.err
+}
+
+func (b *bodyReader) wrap(err error) error {
+	if err == io.EOF {
+		return io.EOF
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &RequestError{Status: http.StatusRequestEntityTooLarge, Err: fmt.Errorf("%w: %w", ErrBodyTooLarge, err)}
+	}
+	what := "read request body"
+	if b.enc != "" {
+		what = "decode " + b.enc + " body"
+	}
+	return &RequestError{Status: http.StatusBadRequest, Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+func (b *bodyReader) Close() error {
+	if b.zstd != nil {
+		b.zstd.Close()
+	}
+	return b.closer.Close()
+}

@@ -1,0 +1,223 @@
+package esbulk
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// Error types of Elasticsearch that the answers use, so that clients
+// classify failures as they would Elasticsearch's.
+const (
+	typeIllegalArgument     = "illegal_argument_exception"
+	typeValidation          = "action_request_validation_exception"
+	typeDocumentParsing     = "document_parsing_exception"
+	typeRejectedExecution   = "es_rejected_execution_exception"
+	typeUnavailable         = "unavailable_shards_exception"
+	typeParse               = "parse_exception"
+	typeContentTooLong      = "content_too_long_exception"
+	typeUnsupportedEncoding = "unsupported_content_encoding_exception"
+)
+
+// esError fails a whole request with Elasticsearch's error shape.
+type esError struct {
+	status int
+	typ    string
+	reason string
+}
+
+func (e *esError) Error() string { return e.typ + ": " + e.reason }
+
+// item is one action of a bulk request and its outcome.
+type item struct {
+	action string
+	index  string // "" when unknown
+	id     string // "" when unknown
+	status int    // 201 once stored, or the failure's
+	errTyp string
+	reason string
+	label  string // the rejected-records metric's reason
+	seqNo  int64
+}
+
+// bulkParser turns a bulk body into items and the records of the index and
+// create actions among them. It reuses buffers and is not safe for
+// concurrent use.
+type bulkParser struct {
+	conv  *ingest.Converter
+	meta  fastjson.Parser
+	extra [2]record.Field
+}
+
+func newBulkParser(cfg ingest.RecordConfig) *bulkParser {
+	return &bulkParser{conv: ingest.NewConverter(cfg)}
+}
+
+// parse reads the body line by line. It returns an *esError for a request
+// that cannot be processed at all (a malformed action line, a body that
+// cannot be read); every other problem fails only its item.
+func (p *bulkParser) parse(lr *ingest.LineReader, defaultIndex, tenant string, now time.Time, ids *idGen) ([]item, []record.Record, *esError) {
+	var (
+		items []item
+		recs  []record.Record
+	)
+	for {
+		line, err := lr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, lineError(lr, err, "action/metadata")
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		it, bad := p.action(line, lr.Line(), defaultIndex)
+		if bad != nil {
+			return nil, nil, bad
+		}
+		if it.action == "delete" {
+			it.fail(http.StatusBadRequest, typeValidation, "delete is not supported: Sluice stores logs append-only", "unsupported_action")
+			items = append(items, it)
+			continue
+		}
+		actionLine := lr.Line()
+		src, err := lr.Next()
+		switch {
+		case err == io.EOF:
+			return nil, nil, &esError{http.StatusBadRequest, typeIllegalArgument,
+				fmt.Sprintf("action [%s] on line [%d] has no source line; the bulk request must be terminated by a newline [\\n]", it.action, actionLine)}
+		case errors.Is(err, ingest.ErrLineTooLong):
+			if it.status == 0 {
+				it.fail(http.StatusBadRequest, typeDocumentParsing,
+					fmt.Sprintf("failed to parse document on line [%d]: %s", lr.Line(), err), ingest.RejectReason(err))
+			}
+			items = append(items, it)
+			continue
+		case err != nil:
+			return nil, nil, lineError(lr, err, "source")
+		}
+		switch it.action {
+		case "index", "create":
+		case "update":
+			it.fail(http.StatusBadRequest, typeValidation, "update is not supported: Sluice stores logs append-only", "unsupported_action")
+		default:
+			it.fail(http.StatusBadRequest, typeIllegalArgument,
+				fmt.Sprintf("unknown action [%s] on line [%d]; expected [create], [index], [update] or [delete]", it.action, actionLine),
+				"unknown_action")
+		}
+		if it.status == 0 {
+			if it.id == "" {
+				it.id = ids.next()
+			}
+			p.extra = [2]record.Field{{Name: "_index", Value: it.index}, {Name: "_id", Value: it.id}}
+			rec, err := p.conv.Convert(src, now, tenant, p.extra[:])
+			if err != nil {
+				it.fail(http.StatusBadRequest, typeDocumentParsing,
+					fmt.Sprintf("failed to parse document on line [%d]: %s", lr.Line(), err), ingest.RejectReason(err))
+			} else {
+				recs = append(recs, rec)
+			}
+		}
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return nil, nil, &esError{http.StatusBadRequest, typeValidation, "Validation Failed: 1: no requests added;"}
+	}
+	return items, recs, nil
+}
+
+func (it *item) fail(status int, typ, reason, label string) {
+	it.status, it.errTyp, it.reason, it.label = status, typ, reason, label
+}
+
+// lineError turns a failure to read a line of kind into an *esError.
+func lineError(lr *ingest.LineReader, err error, kind string) *esError {
+	if errors.Is(err, ingest.ErrLineTooLong) {
+		return &esError{http.StatusBadRequest, typeIllegalArgument,
+			fmt.Sprintf("Malformed %s line [%d]: %s", kind, lr.Line(), err)}
+	}
+	return requestError(err)
+}
+
+// requestError turns a failure to open or read the body into an *esError.
+func requestError(err error) *esError {
+	status := ingest.RequestStatus(err)
+	typ := typeParse
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		typ = typeContentTooLong
+	case http.StatusUnsupportedMediaType:
+		typ = typeUnsupportedEncoding
+	}
+	return &esError{status, typ, err.Error()}
+}
+
+// action parses one action line: an object with exactly one key, the
+// action, whose value is an object of metadata. Only a line that is not of
+// that shape fails the request; a well-formed line with bad metadata fails
+// its item (status set).
+func (p *bulkParser) action(line []byte, n int, defaultIndex string) (item, *esError) {
+	malformed := func(format string, args ...any) *esError {
+		return &esError{http.StatusBadRequest, typeIllegalArgument,
+			fmt.Sprintf("Malformed action/metadata line [%d], ", n) + fmt.Sprintf(format, args...)}
+	}
+	v, err := p.meta.ParseBytes(line)
+	if err != nil {
+		return item{}, malformed("expected a JSON object: %s", err)
+	}
+	o, err := v.Object()
+	if err != nil {
+		return item{}, malformed("expected START_OBJECT but found [%s]", v.Type())
+	}
+	if o.Len() != 1 {
+		return item{}, malformed("expected one action but found %d keys", o.Len())
+	}
+	var (
+		it   item
+		meta *fastjson.Value
+	)
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		it.action = string(key)
+		meta = v
+	})
+	mo, err := meta.Object()
+	if err != nil {
+		return item{}, malformed("expected START_OBJECT after [%s] but found [%s]", it.action, meta.Type())
+	}
+	it.index = defaultIndex
+	if v := mo.Get("_index"); v != nil {
+		it.index = scalar(v)
+	}
+	if v := mo.Get("_id"); v != nil {
+		if it.id = scalar(v); it.id == "" {
+			it.fail(http.StatusBadRequest, typeValidation, "Validation Failed: 1: if _id is specified it must not be empty;", "invalid_metadata")
+		}
+	}
+	if it.index == "" && it.status == 0 {
+		it.fail(http.StatusBadRequest, typeValidation, "Validation Failed: 1: index is missing;", "invalid_metadata")
+	}
+	return it, nil
+}
+
+// scalar returns a metadata value as text: a string's content, a number's
+// literal; "" for anything else.
+func scalar(v *fastjson.Value) string {
+	switch v.Type() {
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return string(b)
+	case fastjson.TypeNumber:
+		return string(v.MarshalTo(nil))
+	default:
+		return ""
+	}
+}

@@ -1,0 +1,60 @@
+package pipeline
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the pipeline's Prometheus metrics, including gauges read from
+// the WAL and the store at scrape time.
+type Metrics struct {
+	reg           prometheus.Registerer
+	recordsStored prometheus.Counter
+	backpressure  prometheus.Counter
+	flushErrors   prometheus.Counter
+	flushDuration prometheus.Histogram
+}
+
+// NewMetrics registers the pipeline's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		reg: reg,
+		recordsStored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_pipeline_records_total", Help: "Records made durable in the WAL and handed to the store."}),
+		backpressure: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_backpressure_total", Help: "Ingest requests refused because the WAL was at its bound."}),
+		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_store_flush_errors_total", Help: "Failed flushes of the store's in-memory head."}),
+		flushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sluice_store_flush_duration_seconds", Help: "Time to seal the in-memory head into parts.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
+	}
+	reg.MustRegister(m.recordsStored, m.backpressure, m.flushErrors, m.flushDuration)
+	return m
+}
+
+// watch registers gauges that read the pipeline's WAL and store on scrape.
+func (m *Metrics) watch(p *Pipeline) {
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	m.reg.MustRegister(
+		gauge("sluice_wal_bytes", "Bytes of WAL segments on disk.", func() float64 { return float64(p.wal.Size()) }),
+		gauge("sluice_wal_segments", "WAL segment files on disk.", func() float64 { return float64(p.wal.Stats().Segments) }),
+		gauge("sluice_wal_last_seq", "Sequence number of the newest WAL record.", func() float64 { return float64(p.wal.LastSeq()) }),
+		counter("sluice_wal_fsyncs_total", "fsync calls of the WAL (group commits).", func() float64 { return float64(p.wal.Stats().Fsyncs) }),
+		counter("sluice_wal_fsync_seconds_total", "Time spent in WAL fsyncs.", func() float64 { return p.wal.Stats().FsyncSeconds }),
+		counter("sluice_wal_written_bytes_total", "Bytes written to the WAL.", func() float64 { return float64(p.wal.Stats().BytesWritten) }),
+		gauge("sluice_store_durable_seq", "WAL sequence number up to which the store's parts hold every record.", func() float64 { return float64(p.store.DurableSeq()) }),
+		gauge("sluice_store_head_bytes", "Bytes of records in memory, not yet sealed into parts.", func() float64 { return float64(p.store.HeadBytes()) }),
+		gauge("sluice_store_parts", "Immutable parts in the store.", func() float64 { return float64(p.store.Stats().Parts) }),
+		gauge("sluice_store_partitions", "Daily partitions in the store.", func() float64 { return float64(p.store.Stats().Partitions) }),
+		gauge("sluice_store_disk_bytes", "Bytes of parts on disk.", func() float64 { return float64(p.store.Stats().DiskBytes) }),
+		gauge("sluice_store_records", "Records in the store's parts.", func() float64 { return float64(p.store.Stats().Records) }),
+		gauge("sluice_store_head_records", "Records in memory, not yet sealed into parts.", func() float64 { return float64(p.store.Stats().HeadRecords) }),
+		counter("sluice_store_blocks_read_total", "Blocks decompressed by searches.", func() float64 { return float64(p.store.Stats().BlocksRead) }),
+		counter("sluice_store_blocks_skipped_total", "Blocks that searches skipped by their index.", func() float64 { return float64(p.store.Stats().BlocksSkipped) }),
+		counter("sluice_store_merges_total", "Merges of parts.", func() float64 { return float64(p.store.Stats().Merges) }),
+		gauge("sluice_tail_subscribers", "Live-tail subscribers.", func() float64 { return float64(p.hub.n.Load()) }),
+	)
+}

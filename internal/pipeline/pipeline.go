@@ -1,0 +1,242 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/store"
+	"github.com/sluice-log/sluice/internal/wal"
+)
+
+// Options configures the pipeline's background work.
+type Options struct {
+	FlushInterval time.Duration // seal the store's head this often
+	FlushBytes    int64         // or as soon as the head holds this much
+	MergeInterval time.Duration // run a merge round this often
+	Retention     time.Duration // drop partitions older than this; 0 keeps all
+	RetryAfter    time.Duration // what a client is told to wait under backpressure
+}
+
+// Pipeline is the path receive → WAL → store. It implements ingest.Sink.
+type Pipeline struct {
+	wal   *wal.Log
+	store *store.Store
+	opts  Options
+	log   *slog.Logger
+	seq   *sequencer
+	hub   *hub
+	m     *Metrics
+
+	flushNow chan struct{}
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	flushMu  sync.Mutex // one flush at a time: loop, force_flush and shutdown
+	failed   atomic.Pointer[error]
+	closed   atomic.Bool
+}
+
+var _ ingest.Sink = (*Pipeline)(nil)
+
+// Open replays the WAL past the store's durable watermark into the store's
+// head and starts the background loops. The WAL and store are owned by the
+// pipeline from then on and closed by Close.
+func Open(w *wal.Log, s *store.Store, opts Options, m *Metrics, log *slog.Logger) (*Pipeline, error) {
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = time.Second
+	}
+	p := &Pipeline{
+		wal: w, store: s, opts: opts, log: log, hub: newHub(),
+		m:        m,
+		flushNow: make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+	}
+	if err := p.replay(); err != nil {
+		return nil, err
+	}
+	p.seq = newSequencer(w.LastSeq() + 1)
+	m.watch(p)
+	p.wg.Add(2)
+	go p.flushLoop()
+	go p.mergeLoop()
+	return p, nil
+}
+
+// replay loads every WAL record the store has not made durable yet.
+func (p *Pipeline) replay() error {
+	after := p.store.DurableSeq()
+	start := time.Now()
+	const batchSize = 4096
+	batch := make([]record.Record, 0, batchSize)
+	var last uint64
+	var n int
+	err := p.wal.Replay(after, func(seq uint64, r *record.Record) error {
+		batch = append(batch, r.Clone())
+		last = seq
+		n++
+		if len(batch) == batchSize {
+			p.store.Append(batch, last)
+			batch = batch[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replay WAL after seq %d: %w", after, err)
+	}
+	if len(batch) > 0 {
+		p.store.Append(batch, last)
+	}
+	p.log.Info("replayed write-ahead log", "records", n, "after_seq", after, "last_seq", p.wal.LastSeq(), "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Ingest makes recs durable in the WAL, then searchable in the store. It
+// returns a *ingest.BackpressureError when the WAL is at its bound.
+func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if errp := p.failed.Load(); errp != nil {
+		return fmt.Errorf("ingest unavailable after a write-ahead log failure: %w", *errp)
+	}
+	if p.closed.Load() {
+		return errors.New("ingest unavailable: server is shutting down")
+	}
+	// The request's context is not passed down: once records are handed to
+	// the WAL they must reach the store in order, whatever the client does.
+	first, last, err := p.wal.Append(context.Background(), recs)
+	switch {
+	case errors.Is(err, wal.ErrFull):
+		p.m.backpressure.Inc()
+		p.kickFlush()
+		return &ingest.BackpressureError{RetryAfter: p.opts.RetryAfter,
+			Reason: fmt.Sprintf("write-ahead log full (%d bytes); the store is catching up", p.wal.Size())}
+	case errors.Is(err, wal.ErrBatchTooLarge):
+		return fmt.Errorf("batch of %d records is larger than the write-ahead log's bound; send smaller requests: %w", len(recs), err)
+	case err != nil:
+		// A failed write or fsync may leave a gap in the seqs; stop taking
+		// writes rather than risk acknowledging something not durable.
+		p.failed.Store(&err)
+		p.seq.breakDown()
+		p.log.Error("write-ahead log failed; ingest stopped", "err", err)
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	if !p.seq.apply(first, last, func() { p.store.Append(recs, last) }) {
+		return errors.New("ingest stopped after a write-ahead log failure")
+	}
+	p.m.recordsStored.Add(float64(len(recs)))
+	p.hub.publish(recs)
+	if p.opts.FlushBytes > 0 && p.store.HeadBytes() >= p.opts.FlushBytes {
+		p.kickFlush()
+	}
+	return nil
+}
+
+// Subscribe returns a live feed of every record stored from now on.
+func (p *Pipeline) Subscribe(buffer int) *Subscription { return p.hub.subscribe(buffer) }
+
+// Searcher is the read side: the store, head included.
+func (p *Pipeline) Searcher() store.Searcher { return p.store }
+
+// Ready reports whether the pipeline takes writes.
+func (p *Pipeline) Ready() bool { return p.failed.Load() == nil && !p.closed.Load() }
+
+func (p *Pipeline) kickFlush() {
+	select {
+	case p.flushNow <- struct{}{}:
+	default:
+	}
+}
+
+// Flush seals the store's head into parts and releases the WAL they cover.
+func (p *Pipeline) Flush(ctx context.Context) error {
+	p.flushMu.Lock()
+	defer p.flushMu.Unlock()
+	start := time.Now()
+	if err := p.store.Flush(ctx); err != nil {
+		p.m.flushErrors.Inc()
+		return fmt.Errorf("flush store: %w", err)
+	}
+	p.m.flushDuration.Observe(time.Since(start).Seconds())
+	if err := p.wal.Release(p.store.DurableSeq()); err != nil {
+		return fmt.Errorf("release WAL up to seq %d: %w", p.store.DurableSeq(), err)
+	}
+	return nil
+}
+
+func (p *Pipeline) flushLoop() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		case <-p.flushNow:
+		}
+		if err := p.Flush(context.Background()); err != nil {
+			p.log.Error("background flush failed; will retry", "err", err)
+		}
+	}
+}
+
+func (p *Pipeline) mergeLoop() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.opts.MergeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-p.stop:
+			case <-ctx.Done():
+			}
+			cancel()
+		}()
+		if err := p.store.Merge(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("background merge failed; will retry", "err", err)
+		}
+		if p.opts.Retention > 0 {
+			if err := p.store.DropBefore(ctx, time.Now().Add(-p.opts.Retention)); err != nil && ctx.Err() == nil {
+				p.log.Error("retention failed; will retry", "err", err)
+			}
+		}
+		cancel()
+	}
+}
+
+// Close stops taking writes, flushes what is in memory, and closes the WAL
+// and the store. The caller stops the receivers first.
+func (p *Pipeline) Close(ctx context.Context) error {
+	if !p.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(p.stop)
+	p.wg.Wait()
+	p.hub.closeAll()
+	var errs []error
+	if p.failed.Load() == nil {
+		if err := p.Flush(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := p.wal.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close WAL: %w", err))
+	}
+	if err := p.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	return errors.Join(errs...)
+}

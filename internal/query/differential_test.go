@@ -1,0 +1,284 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+var (
+	diffWords  = []string{"error", "Timeout", "connection", "refused", "db", "retry", "ok", "conn", "user_42", "500"}
+	diffFields = []string{"_msg", "level", "status", "latency", "service", "host"}
+	diffValues = []string{"error", "warn", "INFO", "200", "503", "-1.5", "1e3", "n/a", "web-1", "web-2", "api", "a b", ""}
+)
+
+func randomRecords(rng *rand.Rand, n int) []record.Record {
+	pick := func(list []string) string { return list[rng.Intn(len(list))] }
+	recs := make([]record.Record, n)
+	for i := range recs {
+		r := record.Record{Time: int64(i) * 1000}
+		words := make([]string, 1+rng.Intn(4))
+		for j := range words {
+			words[j] = pick(diffWords)
+		}
+		r.Message = strings.Join(words, pick([]string{" ", ", ", "-", ": "}))
+		if rng.Intn(4) > 0 {
+			r.Stream = append(r.Stream, record.Field{Name: "host", Value: pick(diffValues)})
+		}
+		if rng.Intn(4) > 0 {
+			r.Stream = append(r.Stream, record.Field{Name: "service", Value: pick(diffValues)})
+		}
+		for _, f := range []string{"level", "status", "latency"} {
+			if rng.Intn(3) > 0 {
+				r.Fields = append(r.Fields, record.Field{Name: f, Value: pick(diffValues)})
+			}
+		}
+		recs[i] = r
+	}
+	// Shuffle, so that the searcher's order is not the time order.
+	rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+	return recs
+}
+
+func randomNode(rng *rand.Rand, depth int) Node {
+	pick := func(list []string) string { return list[rng.Intn(len(list))] }
+	bound := func() Bound {
+		if rng.Intn(5) == 0 {
+			return Bound{Unbounded: true}
+		}
+		return Bound{Value: pick(diffValues)}
+	}
+	k := rng.Intn(12)
+	if depth <= 0 {
+		k = rng.Intn(7)
+	}
+	switch k {
+	case 0:
+		if rng.Intn(3) == 0 {
+			return Phrase{Field: pick(diffFields), Value: pick(diffWords) + " " + pick(diffWords)}
+		}
+		return Phrase{Field: pick(diffFields), Value: pick(append(diffWords, diffValues...))}
+	case 1:
+		w := pick(diffWords)
+		return Prefix{Field: pick(diffFields), Value: w[:1+rng.Intn(len(w))]}
+	case 2:
+		return Prefix{Field: pick(diffFields), Value: pick(diffWords) + "-" + pick([]string{"re", "c", "t"})}
+	case 3:
+		return Exists{Field: pick(diffFields)}
+	case 4:
+		return Compare{Field: pick(diffFields), Op: pick([]string{"<", "<=", ">", ">="}), Value: pick(diffValues)}
+	case 5:
+		return Range{Field: pick(diffFields), Lo: bound(), Hi: bound(), LoIncl: rng.Intn(2) == 0, HiIncl: rng.Intn(2) == 0}
+	case 6:
+		if rng.Intn(4) == 0 {
+			return MatchAll{}
+		}
+		return Phrase{Field: "_msg", Value: pick(diffWords)}
+	case 7, 8:
+		children := make([]Node, 2+rng.Intn(2))
+		for i := range children {
+			children[i] = randomNode(rng, depth-1)
+		}
+		return And{Children: children}
+	case 9, 10:
+		children := make([]Node, 2+rng.Intn(2))
+		for i := range children {
+			children[i] = randomNode(rng, depth-1)
+		}
+		return Or{Children: children}
+	}
+	return Not{Child: randomNode(rng, depth-1)}
+}
+
+// naiveGet looks a field up without record.Get.
+func naiveGet(r *record.Record, name string) (string, bool) {
+	if name == "_msg" {
+		return r.Message, true
+	}
+	for _, list := range [][]record.Field{r.Stream, r.Fields} {
+		for _, f := range list {
+			if f.Name == name {
+				return f.Value, true
+			}
+		}
+	}
+	return "", false
+}
+
+// naiveMatch evaluates n on r the slow, obvious way: tokens joined by
+// spaces and searched as text.
+func naiveMatch(n Node, r *record.Record) bool {
+	switch n := n.(type) {
+	case MatchAll:
+		return true
+	case Phrase:
+		v, _ := naiveGet(r, n.Field)
+		want := record.TokenList(n.Value)
+		if len(want) == 0 {
+			return v == n.Value
+		}
+		return strings.Contains(" "+strings.Join(record.TokenList(v), " ")+" ", " "+strings.Join(want, " ")+" ")
+	case Prefix:
+		v, _ := naiveGet(r, n.Field)
+		text := " " + strings.Join(record.TokenList(v), " ") + " "
+		want := " " + strings.Join(record.TokenList(n.Value), " ")
+		if !endsInTokenChar(n.Value) {
+			want += " "
+		}
+		return strings.Contains(text, want)
+	case Exists:
+		v, ok := naiveGet(r, n.Field)
+		return ok && v != ""
+	case Compare:
+		lo, hi := Bound{Unbounded: true}, Bound{Unbounded: true}
+		if n.Op[0] == '>' {
+			lo = Bound{Value: n.Value}
+		} else {
+			hi = Bound{Value: n.Value}
+		}
+		return naiveRange(r, n.Field, lo, hi, n.Op == ">=", n.Op == "<=")
+	case Range:
+		return naiveRange(r, n.Field, n.Lo, n.Hi, n.LoIncl, n.HiIncl)
+	case And:
+		for _, c := range n.Children {
+			if !naiveMatch(c, r) {
+				return false
+			}
+		}
+		return true
+	case Or:
+		for _, c := range n.Children {
+			if naiveMatch(c, r) {
+				return true
+			}
+		}
+		return false
+	case Not:
+		return !naiveMatch(n.Child, r)
+	}
+	panic(fmt.Sprintf("naiveMatch: %T", n))
+}
+
+func naiveRange(r *record.Record, field string, lo, hi Bound, loIncl, hiIncl bool) bool {
+	v, ok := naiveGet(r, field)
+	if !ok {
+		return false
+	}
+	num := func(s string) (float64, bool) {
+		f, err := strconv.ParseFloat(s, 64)
+		return f, err == nil && f == f && f-f == 0
+	}
+	lf, lok := num(lo.Value)
+	hf, hok := num(hi.Value)
+	if (lo.Unbounded || lok) && (hi.Unbounded || hok) {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || x != x {
+			return false
+		}
+		return (lo.Unbounded || x > lf || loIncl && x == lf) && (hi.Unbounded || x < hf || hiIncl && x == hf)
+	}
+	c1, c2 := strings.Compare(v, lo.Value), strings.Compare(v, hi.Value)
+	return (lo.Unbounded || c1 > 0 || loIncl && c1 == 0) && (hi.Unbounded || c2 < 0 || hiIncl && c2 == 0)
+}
+
+func TestDifferential(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	recs := randomRecords(rng, 300)
+	src := sliceSearcher(recs)
+	const blockSize = 6
+	skipped, blocks := 0, 0
+	for iter := 0; iter < 400; iter++ {
+		node := randomNode(rng, 3)
+		q := &Query{Filter: node}
+
+		// The naive answer: matches, newest first.
+		var want []record.Record
+		for i := range recs {
+			if naiveMatch(node, &recs[i]) {
+				want = append(want, recs[i])
+			}
+		}
+		sort.Slice(want, func(i, j int) bool { return want[i].Time > want[j].Time })
+		limit := 1 + rng.Intn(len(recs))
+		var wantMsgs []string
+		for i := 0; i < len(want) && i < limit; i++ {
+			wantMsgs = append(wantMsgs, strconv.FormatInt(want[i].Time, 10))
+		}
+		var got []string
+		err := Execute(context.Background(), src, q, Options{Limit: limit}, func(r Row) error {
+			got = append(got, strconv.FormatInt(r.Record.Time, 10))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if strings.Join(got, ",") != strings.Join(wantMsgs, ",") {
+			t.Fatalf("%s (limit %d):\n got %v\nwant %v", q, limit, got, wantMsgs)
+		}
+
+		// stats count() by level against counting by hand.
+		counts := map[string]int{}
+		for _, r := range want {
+			lv, _ := naiveGet(&r, "level")
+			counts[lv]++
+		}
+		stats, err := Parse(q.String() + " | stats count() as n by level")
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		rows := 0
+		err = Execute(context.Background(), src, stats, Options{}, func(r Row) error {
+			rows++
+			if c := counts[r.Values[0].Str]; float64(c) != r.Values[1].Num {
+				t.Errorf("%s: level %q counted %v, want %d", stats, r.Values[0].Str, r.Values[1].Num, c)
+			}
+			return nil
+		})
+		if err != nil || rows != len(counts) {
+			t.Fatalf("%s: %d rows, want %d (err %v)", stats, rows, len(counts), err)
+		}
+
+		// The canonical text means the same (generated trees need not be
+		// flat, so only the reparsed tree must round-trip exactly).
+		back, err := Parse(q.String())
+		if err != nil {
+			t.Fatalf("canonical %q does not parse: %v", q, err)
+		}
+		checkRoundTrip(t, back)
+		f, bf := q.Compile(), back.Compile()
+		for i := range recs {
+			if f.Match(&recs[i]) != bf.Match(&recs[i]) {
+				t.Fatalf("%s and its reparse disagree on %+v", q, recs[i])
+			}
+		}
+
+		// MayMatch never excludes a block that holds a match.
+		for start := 0; start < len(recs); start += blockSize {
+			block := recs[start:min(start+blockSize, len(recs))]
+			hit := false
+			for i := range block {
+				hit = hit || naiveMatch(node, &block[i])
+			}
+			may := f.MayMatch(newExactSummary(block))
+			if hit && !may {
+				t.Fatalf("%s: MayMatch excluded a block holding a match: %+v", q, block)
+			}
+			blocks++
+			if !may {
+				skipped++
+			}
+		}
+	}
+	// A MayMatch that never says no would pass the check above; it must
+	// also be useful.
+	if skipped == 0 {
+		t.Errorf("MayMatch skipped none of %d blocks", blocks)
+	}
+	t.Logf("MayMatch skipped %d of %d blocks", skipped, blocks)
+}

@@ -1,0 +1,59 @@
+package query
+
+import (
+	"fmt"
+
+	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/store"
+)
+
+// Compile turns the query's filter into the store's Filter. The result is
+// safe for concurrent use; live tail uses its Match, the store its MayMatch.
+func (q *Query) Compile() store.Filter {
+	return compile(q.Filter)
+}
+
+func compile(n Node) store.Filter {
+	switch n := n.(type) {
+	case nil, MatchAll:
+		return matchAllFilter{}
+	case Phrase:
+		return newPhraseFilter(n.Field, n.Value, false)
+	case Prefix:
+		return newPhraseFilter(n.Field, n.Value, true)
+	case Exists:
+		return existsFilter{field: n.Field}
+	case Compare:
+		return newCompareFilter(n)
+	case Range:
+		return newRangeFilter(n.Field, n.Lo, n.Hi, n.LoIncl, n.HiIncl)
+	case And:
+		f := make(andFilter, len(n.Children))
+		for i, c := range n.Children {
+			f[i] = compile(c)
+		}
+		return f
+	case Or:
+		f := make(orFilter, len(n.Children))
+		for i, c := range n.Children {
+			f[i] = compile(c)
+		}
+		return f
+	case Not:
+		return notFilter{compile(n.Child)}
+	}
+	// Every Node type is handled above; a new one must be added there.
+	panic(fmt.Sprintf("query: compile: unknown node %T", n))
+}
+
+// indexed reports whether the store's block summary answers for field.
+// _time and _stream are computed from other data, so a summary cannot be
+// trusted to know them; _msg is indexed under record.MessageField.
+func indexed(field string) bool {
+	return field != record.TimeField && field != record.StreamField
+}
+
+type matchAllFilter struct{}
+
+func (matchAllFilter) Match(*record.Record) bool        { return true }
+func (matchAllFilter) MayMatch(store.BlockSummary) bool { return true }

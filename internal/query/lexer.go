@@ -1,0 +1,150 @@
+package query
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+type tokenKind uint8
+
+const (
+	tokEOF tokenKind = iota
+	tokWord
+	tokString // a quoted string; text holds the unescaped value
+	tokLParen
+	tokRParen
+	tokLBrack
+	tokRBrack
+	tokLBrace
+	tokRBrace
+	tokColon
+	tokPipe
+	tokComma // only after the first '|': in a filter a comma is part of a word
+	tokOp    // <, <=, > or >=
+)
+
+type token struct {
+	kind tokenKind
+	text string
+	pos  int // byte offset of the token's first byte
+}
+
+// describe renders a token for error messages ("found …").
+func (t token) describe() string {
+	switch t.kind {
+	case tokEOF:
+		return "end of query"
+	case tokWord:
+		return strconv.Quote(t.text)
+	case tokString:
+		return "quoted string " + strconv.Quote(t.text)
+	default:
+		return "'" + t.text + "'"
+	}
+}
+
+// lex splits s into tokens. The lexer is context free except for one switch:
+// after the first '|' commas separate arguments of pipes, while in the filter
+// they are ordinary word characters (so that `foo,bar` needs no quotes).
+func lex(s string) ([]token, error) {
+	var toks []token
+	inPipes := false
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			i += n
+			continue
+		}
+		c := s[i]
+		if kind, ok := punctuation(c, inPipes); ok {
+			toks = append(toks, token{kind: kind, text: s[i : i+1], pos: i})
+			if kind == tokPipe {
+				inPipes = true
+			}
+			i++
+			continue
+		}
+		switch c {
+		case '"':
+			text, end, err := lexString(s, i)
+			if err != nil {
+				return nil, err
+			}
+			toks = append(toks, token{kind: tokString, text: text, pos: i})
+			i = end
+		case '<', '>':
+			end := i + 1
+			if end < len(s) && s[end] == '=' {
+				end++
+			}
+			toks = append(toks, token{kind: tokOp, text: s[i:end], pos: i})
+			i = end
+		default:
+			end := wordEnd(s, i, inPipes)
+			toks = append(toks, token{kind: tokWord, text: s[i:end], pos: i})
+			i = end
+		}
+	}
+	return append(toks, token{kind: tokEOF, pos: len(s)}), nil
+}
+
+func punctuation(c byte, inPipes bool) (tokenKind, bool) {
+	switch c {
+	case '(':
+		return tokLParen, true
+	case ')':
+		return tokRParen, true
+	case '[':
+		return tokLBrack, true
+	case ']':
+		return tokRBrack, true
+	case '{':
+		return tokLBrace, true
+	case '}':
+		return tokRBrace, true
+	case ':':
+		return tokColon, true
+	case '|':
+		return tokPipe, true
+	case ',':
+		return tokComma, inPipes
+	}
+	return tokEOF, false
+}
+
+// wordEnd returns the end of the word that starts at i. '<' and '>' start an
+// operator only at the start of a word.
+func wordEnd(s string, i int, inPipes bool) int {
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) || s[i] == '"' {
+			break
+		}
+		if _, ok := punctuation(s[i], inPipes); ok {
+			break
+		}
+		i += n
+	}
+	return i
+}
+
+// lexString reads the quoted string starting at s[start] == '"'. \" and \\
+// are escapes; any other backslash is kept as it is, so that Windows paths
+// need no doubling.
+func lexString(s string, start int) (string, int, error) {
+	var b strings.Builder
+	for i := start + 1; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			return b.String(), i + 1, nil
+		case '\\':
+			if i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
+				i++
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return "", 0, newParseError(s, start, "unterminated quoted string: expected a closing '\"'")
+}

@@ -1,0 +1,356 @@
+package query
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+func init() { registerPipe("stats", parseStats) }
+
+// StatsPipe is `stats f(args) [as name], … [by key, …]`: one row per
+// group, with the group keys first and then the functions' results.
+type StatsPipe struct {
+	Funcs []StatsCall
+	By    []GroupKey
+}
+
+// StatsCall is one function of a stats pipe and its column name.
+type StatsCall struct {
+	Func StatsFunc
+	Name string
+}
+
+// GroupKey is a field to group by, or with Bucket > 0 the record time cut
+// into buckets of that length (`_time:1h`), aligned to the Unix epoch.
+type GroupKey struct {
+	Field  string
+	Bucket time.Duration
+}
+
+func (s *StatsPipe) String() string {
+	var b strings.Builder
+	b.WriteString("stats ")
+	for i, c := range s.Funcs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.Func.String())
+		if c.Name != c.Func.String() {
+			b.WriteString(" as " + fieldString(c.Name))
+		}
+	}
+	for i, k := range s.By {
+		if i == 0 {
+			b.WriteString(" by ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(k.String())
+	}
+	return b.String()
+}
+
+func (k GroupKey) String() string {
+	if k.Bucket > 0 {
+		return record.TimeField + ":" + durationString(k.Bucket)
+	}
+	return fieldString(k.Field)
+}
+
+// fieldString prints a field name so that parser.fieldName reads it back.
+func fieldString(name string) string {
+	if isFieldName(name) && !isPipeKeyword(name) {
+		return name
+	}
+	return quote(name)
+}
+
+func (*StatsPipe) consumesRecords() bool { return true }
+
+func parseStats(p *parser) (Pipe, error) {
+	s := &StatsPipe{}
+	columns := map[string]bool{}
+	addColumn := func(name string, pos int) error {
+		if columns[name] {
+			return p.errorf(pos, "duplicate column %q: name results apart with 'as'", name)
+		}
+		columns[name] = true
+		return nil
+	}
+	for {
+		start := p.peek().pos
+		call, err := parseStatsCall(p)
+		if err != nil {
+			return nil, err
+		}
+		if err := addColumn(call.Name, start); err != nil {
+			return nil, err
+		}
+		s.Funcs = append(s.Funcs, call)
+		if !p.accept(tokComma) {
+			break
+		}
+	}
+	if !p.acceptWord("by") {
+		return s, nil
+	}
+	paren := p.accept(tokLParen)
+	for {
+		start := p.peek().pos
+		k, err := parseGroupKey(p)
+		if err != nil {
+			return nil, err
+		}
+		name := k.Field
+		if k.Bucket > 0 {
+			name = record.TimeField
+		}
+		if err := addColumn(name, start); err != nil {
+			return nil, err
+		}
+		s.By = append(s.By, k)
+		if !p.accept(tokComma) {
+			break
+		}
+	}
+	if paren {
+		if _, err := p.expect(tokRParen, "',' or ')' after the group fields"); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func parseStatsCall(p *parser) (StatsCall, error) {
+	t := p.next()
+	if t.kind != tokWord {
+		return StatsCall{}, p.unexpected(t, "a stats function ("+statsFuncNames()+")")
+	}
+	parse, ok := statsRegistry[strings.ToLower(t.text)]
+	if !ok {
+		return StatsCall{}, p.errorf(t.pos, "unknown stats function %q: expected one of %s", t.text, statsFuncNames())
+	}
+	if _, err := p.expect(tokLParen, "'(' after "+t.text); err != nil {
+		return StatsCall{}, err
+	}
+	var args []string
+	for !p.accept(tokRParen) {
+		if len(args) > 0 {
+			if _, err := p.expect(tokComma, "',' or ')'"); err != nil {
+				return StatsCall{}, err
+			}
+		}
+		a, err := p.fieldName("a field name")
+		if err != nil {
+			return StatsCall{}, err
+		}
+		args = append(args, a)
+	}
+	fn, err := parse(args)
+	if err != nil {
+		return StatsCall{}, p.errorf(t.pos, "%v", err)
+	}
+	call := StatsCall{Func: fn, Name: fn.String()}
+	if p.acceptWord("as") {
+		if call.Name, err = p.fieldName("a column name after 'as'"); err != nil {
+			return StatsCall{}, err
+		}
+	}
+	return call, nil
+}
+
+func parseGroupKey(p *parser) (GroupKey, error) {
+	field, err := p.fieldName("a field to group by")
+	if err != nil {
+		return GroupKey{}, err
+	}
+	if p.peek().kind != tokColon {
+		return GroupKey{Field: field}, nil
+	}
+	colon := p.next()
+	if field != record.TimeField {
+		return GroupKey{}, p.errorf(colon.pos, "only _time takes a bucket (like _time:1h); found %q before ':'", field)
+	}
+	t := p.next()
+	d, ok := parseBucket(t.text)
+	if t.kind != tokWord || !ok {
+		return GroupKey{}, p.unexpected(t, "a bucket length such as 1m, 1h or 1d (units ms, s, m, h, d)")
+	}
+	return GroupKey{Field: field, Bucket: d}, nil
+}
+
+// bucketUnits lists the units of a bucket length, largest first, which is
+// the order durationString prefers.
+var bucketUnits = []struct {
+	name string
+	d    time.Duration
+}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}}
+
+// parseBucket reads a positive whole number of a unit: 500ms, 30s, 5m, 1h,
+// 1d.
+func parseBucket(s string) (time.Duration, bool) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	for _, u := range bucketUnits {
+		if s[i:] == u.name {
+			if n > int64(1<<62)/int64(u.d) {
+				return 0, false
+			}
+			return time.Duration(n) * u.d, true
+		}
+	}
+	return 0, false
+}
+
+// durationString prints d in the largest unit that divides it; every
+// bucket is a whole number of milliseconds.
+func durationString(d time.Duration) string {
+	for _, u := range bucketUnits {
+		if d%u.d == 0 {
+			return strconv.FormatInt(int64(d/u.d), 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(d), 10) + "ns"
+}
+
+func (s *StatsPipe) newProcessor(opts Options, next processor) processor {
+	return &statsProcessor{pipe: s, maxGroups: opts.MaxGroups, next: next, groups: map[string]*statsGroup{}}
+}
+
+type statsProcessor struct {
+	pipe      *StatsPipe
+	maxGroups int
+	next      processor
+	groups    map[string]*statsGroup
+	key       []byte  // scratch: the encoded group key of the current row
+	keys      []Value // scratch: the group key values of the current row
+}
+
+type statsGroup struct {
+	keys   []Value
+	bucket int64 // start of the _time bucket, when timed
+	timed  bool  // false for rows without a time (stats over stats rows)
+	states []statsState
+}
+
+func (s *statsProcessor) push(r Row) error {
+	s.key = s.key[:0]
+	s.keys = s.keys[:0]
+	var bucket int64
+	timed := false
+	for _, k := range s.pipe.By {
+		if k.Bucket > 0 {
+			t, ok := r.time()
+			if !ok {
+				s.key = append(s.key, 0)
+				s.keys = append(s.keys, Value{Name: record.TimeField})
+				continue
+			}
+			bucket = floorDiv(t, int64(k.Bucket)) * int64(k.Bucket)
+			timed = true
+			s.key = binary.BigEndian.AppendUint64(append(s.key, 1), uint64(bucket))
+			// The bucket's text is made once per group, in newGroup.
+			s.keys = append(s.keys, Value{Name: record.TimeField})
+			continue
+		}
+		v, _ := r.get(k.Field)
+		str := v.String()
+		s.key = append(binary.AppendUvarint(s.key, uint64(len(str))), str...)
+		s.keys = append(s.keys, Value{Name: k.Field, Str: str})
+	}
+	g := s.groups[string(s.key)]
+	if g == nil {
+		if len(s.groups) >= s.maxGroups {
+			return fmt.Errorf("query: stats: more than %d groups (the MaxGroups limit); narrow the query with a filter or a shorter time range, or group by fewer or less varied fields or a longer _time bucket", s.maxGroups)
+		}
+		g = s.newGroup(bucket, timed)
+		s.groups[string(s.key)] = g
+	}
+	for _, st := range g.states {
+		st.add(r)
+	}
+	return nil
+}
+
+func (s *statsProcessor) newGroup(bucket int64, timed bool) *statsGroup {
+	g := &statsGroup{keys: append([]Value(nil), s.keys...), bucket: bucket, timed: timed, states: make([]statsState, len(s.pipe.Funcs))}
+	for i, k := range s.pipe.By {
+		if k.Bucket > 0 && timed {
+			g.keys[i].Str = time.Unix(0, bucket).UTC().Format(time.RFC3339Nano)
+		}
+	}
+	for i, c := range s.pipe.Funcs {
+		g.states[i] = c.Func.newState()
+	}
+	return g
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func (s *statsProcessor) flush() error {
+	if len(s.pipe.By) == 0 && len(s.groups) == 0 {
+		s.groups[""] = s.newGroup(0, false)
+	}
+	groups := make([]*statsGroup, 0, len(s.groups))
+	for _, g := range s.groups {
+		groups = append(groups, g)
+	}
+	sort.Slice(groups, func(i, j int) bool { return groupLess(groups[i], groups[j], s.pipe.By) })
+	for _, g := range groups {
+		row := Row{Values: make([]Value, 0, len(g.keys)+len(g.states))}
+		row.Values = append(row.Values, g.keys...)
+		for i, st := range g.states {
+			v := st.result()
+			v.Name = s.pipe.Funcs[i].Name
+			row.Values = append(row.Values, v)
+		}
+		if err := s.next.push(row); err != nil {
+			if err == errStop {
+				break
+			}
+			return err
+		}
+	}
+	return s.next.flush()
+}
+
+// groupLess orders groups by _time bucket, then by the other keys in the
+// order they were given. Rows without a time sort before any bucket.
+func groupLess(a, b *statsGroup, by []GroupKey) bool {
+	for _, k := range by {
+		if k.Bucket > 0 {
+			if a.timed != b.timed {
+				return !a.timed
+			}
+			if a.bucket != b.bucket {
+				return a.bucket < b.bucket
+			}
+		}
+	}
+	for i, k := range by {
+		if k.Bucket == 0 {
+			if c := compareValues(a.keys[i], b.keys[i]); c != 0 {
+				return c < 0
+			}
+		}
+	}
+	return false
+}

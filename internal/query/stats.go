@@ -1,0 +1,58 @@
+package query
+
+import (
+	"sort"
+	"strings"
+)
+
+// StatsFunc is one aggregate of the stats pipe, such as count() or
+// avg(latency_ms). Each lives in its own stats_<name>.go file and registers
+// itself with registerStatsFunc.
+type StatsFunc interface {
+	// String is the canonical call, also the default column name.
+	String() string
+	// newState returns an empty accumulator for one group.
+	newState() statsState
+}
+
+// statsState accumulates one group's rows.
+type statsState interface {
+	add(r Row)
+	result() Value // Name is set by the caller
+}
+
+// statsFuncParser builds a function from its arguments (field names).
+type statsFuncParser func(args []string) (StatsFunc, error)
+
+// statsRegistry maps function names to their constructors. It is filled by
+// init functions of the stats_*.go files and read only afterwards.
+var statsRegistry = map[string]statsFuncParser{}
+
+func registerStatsFunc(name string, parse statsFuncParser) {
+	if _, dup := statsRegistry[name]; dup {
+		panic("query: stats function " + name + " registered twice")
+	}
+	statsRegistry[name] = parse
+}
+
+func statsFuncNames() string {
+	names := make([]string, 0, len(statsRegistry))
+	for n := range statsRegistry {
+		names = append(names, n+"()")
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// oneField is the argument check of the functions that take one field.
+func oneField(fn string, args []string) (string, error) {
+	if len(args) != 1 {
+		return "", argError(fn + " takes one field, as in " + fn + "(latency_ms)")
+	}
+	return args[0], nil
+}
+
+// argError is a constructor's complaint; the parser adds the position.
+type argError string
+
+func (e argError) Error() string { return string(e) }

@@ -1,0 +1,37 @@
+package query
+
+import "math"
+
+func init() {
+	registerStatsFunc("avg", func(args []string) (StatsFunc, error) {
+		f, err := oneField("avg", args)
+		return statsAvg{Field: f}, err
+	})
+}
+
+// statsAvg is avg(field) over the numeric values of the field; with no
+// such values it is null.
+type statsAvg struct{ Field string }
+
+func (f statsAvg) String() string       { return callName("avg", []string{f.Field}) }
+func (f statsAvg) newState() statsState { return &avgState{field: f.Field} }
+
+type avgState struct {
+	field string
+	sum   float64
+	n     float64
+}
+
+func (s *avgState) add(r Row) {
+	if x, ok := numericField(r, s.field); ok {
+		s.sum += x
+		s.n++
+	}
+}
+
+func (s *avgState) result() Value {
+	if s.n == 0 {
+		return Value{Num: math.NaN(), IsNum: true}
+	}
+	return Value{Num: s.sum / s.n, IsNum: true}
+}

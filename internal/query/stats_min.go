@@ -1,0 +1,35 @@
+package query
+
+import "math"
+
+func init() {
+	registerStatsFunc("min", func(args []string) (StatsFunc, error) {
+		f, err := oneField("min", args)
+		return statsMin{Field: f}, err
+	})
+}
+
+// statsMin is min(field) over the numeric values of the field; with no
+// such values it is null.
+type statsMin struct{ Field string }
+
+func (f statsMin) String() string { return callName("min", []string{f.Field}) }
+func (f statsMin) newState() statsState {
+	return &extremeState{field: f.Field, v: math.NaN(), better: func(x, cur float64) bool { return x < cur }}
+}
+
+// extremeState keeps the least or greatest value, as better decides; NaN
+// means none yet.
+type extremeState struct {
+	field  string
+	v      float64
+	better func(x, cur float64) bool
+}
+
+func (s *extremeState) add(r Row) {
+	if x, ok := numericField(r, s.field); ok && (math.IsNaN(s.v) || s.better(x, s.v)) {
+		s.v = x
+	}
+}
+
+func (s *extremeState) result() Value { return Value{Num: s.v, IsNum: true} }

@@ -1,0 +1,37 @@
+package query
+
+func init() {
+	registerStatsFunc("sum", func(args []string) (StatsFunc, error) {
+		f, err := oneField("sum", args)
+		return statsSum{Field: f}, err
+	})
+}
+
+// statsSum is sum(field) over the numeric values of the field; values that
+// are not numbers are skipped, and no values sum to 0.
+type statsSum struct{ Field string }
+
+func (f statsSum) String() string       { return callName("sum", []string{f.Field}) }
+func (f statsSum) newState() statsState { return &sumState{field: f.Field} }
+
+type sumState struct {
+	field string
+	sum   float64
+}
+
+func (s *sumState) add(r Row) {
+	if x, ok := numericField(r, s.field); ok {
+		s.sum += x
+	}
+}
+
+func (s *sumState) result() Value { return Value{Num: s.sum, IsNum: true} }
+
+// numericField returns the field as a number when it is one.
+func numericField(r Row, field string) (float64, bool) {
+	v, ok := r.get(field)
+	if !ok {
+		return 0, false
+	}
+	return v.number()
+}

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+const partitionLayout = "20060102"
+
+// partitionOf names the daily UTC partition of a Unix-nanosecond time.
+func partitionOf(t int64) string {
+	return time.Unix(0, t).UTC().Format(partitionLayout)
+}
+
+// partitionBounds is the [start, end) of a partition in Unix nanoseconds.
+func partitionBounds(partition string) (start, end int64, ok bool) {
+	t, err := time.Parse(partitionLayout, partition)
+	if err != nil {
+		return 0, 0, false
+	}
+	return t.UnixNano(), t.Add(24 * time.Hour).UnixNano(), true
+}
+
+// Flush seals every record appended before the call into parts (one per
+// daily partition touched) and commits them with one manifest entry. When
+// it returns nil, DurableSeq covers every lastSeq appended before the call.
+// Records appended meanwhile go to a new head and stay searchable; a failed
+// flush keeps its records in memory, searchable, for the next Flush.
+func (s *Store) Flush(ctx context.Context) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosed
+	}
+	if len(s.active.recs) > 0 || s.active.lastSeq > s.durable.Load() {
+		s.frozen = append(s.frozen, s.active)
+		s.active = &head{}
+	}
+	heads := slices.Clone(s.frozen)
+	s.mu.Unlock()
+	if len(heads) == 0 {
+		return nil
+	}
+
+	var recs []*record.Record
+	lastSeq := uint64(0)
+	for _, h := range heads {
+		for i := range h.recs {
+			recs = append(recs, &h.recs[i])
+		}
+		lastSeq = max(lastSeq, h.lastSeq)
+	}
+	groups := groupByPartition(recs)
+	var written []*part
+	var added []partRef
+	fail := func(err error) error {
+		for _, p := range written {
+			p.decRef()
+		}
+		s.removeFiles(added)
+		return fmt.Errorf("flush: %w", err)
+	}
+	for _, g := range groups {
+		p, err := s.writePart(ctx, g.partition, g.recs)
+		if err != nil {
+			return fail(err)
+		}
+		written = append(written, p)
+		added = append(added, p.ref())
+	}
+
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	e := &manifestEntry{Op: opAdd, Added: added, Reason: "flush", Watermark: max(lastSeq, s.man.state.watermark)}
+	if err := s.man.commit(e); err != nil {
+		return fail(err)
+	}
+	s.mu.Lock()
+	for _, p := range written {
+		s.addPartLocked(p)
+	}
+	s.frozen = s.frozen[len(heads):]
+	s.durable.Store(e.Watermark)
+	s.mu.Unlock()
+	s.log.Debug("flushed", "parts", len(written), "records", len(recs), "durable_seq", e.Watermark)
+	return nil
+}
+
+type partitionGroup struct {
+	partition string
+	recs      []keyedRecord
+}
+
+type keyedRecord struct {
+	key string
+	r   *record.Record
+}
+
+// groupByPartition splits records by daily partition and sorts each group
+// by stream, then time: the order of records in a part.
+func groupByPartition(recs []*record.Record) []partitionGroup {
+	byPart := make(map[string][]keyedRecord)
+	for _, r := range recs {
+		p := partitionOf(r.Time)
+		byPart[p] = append(byPart[p], keyedRecord{key: streamKey(r.Tenant, r.Stream), r: r})
+	}
+	groups := make([]partitionGroup, 0, len(byPart))
+	for p, krs := range byPart {
+		slices.SortStableFunc(krs, compareKeyed)
+		groups = append(groups, partitionGroup{partition: p, recs: krs})
+	}
+	slices.SortFunc(groups, func(a, b partitionGroup) int { return strings.Compare(a.partition, b.partition) })
+	return groups
+}
+
+func compareKeyed(a, b keyedRecord) int {
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	switch {
+	case a.r.Time < b.r.Time:
+		return -1
+	case a.r.Time > b.r.Time:
+		return 1
+	}
+	return 0
+}
+
+// newPartName allocates a name no part has had.
+func (s *Store) newPartName() string {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	n := s.nextName
+	s.nextName++
+	return fmt.Sprintf("%016x", n)
+}
+
+// writePart writes sorted records as a new part file, not yet committed.
+func (s *Store) writePart(ctx context.Context, partition string, recs []keyedRecord) (*part, error) {
+	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.enc, s.opts.BlockRecords)
+	if err != nil {
+		return nil, err
+	}
+	for i, kr := range recs {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				w.abort()
+				return nil, err
+			}
+		}
+		if err := w.add(kr.r, kr.key); err != nil {
+			w.abort()
+			return nil, err
+		}
+	}
+	return s.finishPart(ctx, w)
+}
+
+// finishPart commits w's file and opens it as a part.
+func (s *Store) finishPart(ctx context.Context, w *partWriter) (*part, error) {
+	ref, metas, err := w.commit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	path := s.partPath(ref)
+	f, err := os.Open(path)
+	if err != nil {
+		s.removeFiles([]partRef{ref})
+		return nil, fmt.Errorf("reopen part %s: %w", path, err)
+	}
+	p := newPart(ref, f, metas)
+	p.closer = f
+	return p, nil
+}
+
+// removeFiles deletes the files of parts that are not (or no longer) live.
+func (s *Store) removeFiles(refs []partRef) {
+	dirs := make(map[string]bool)
+	for _, ref := range refs {
+		path := s.partPath(ref)
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			s.log.Warn("remove part file", "path", path, "err", err)
+			continue
+		}
+		dirs[filepath.Dir(path)] = true
+	}
+	for d := range dirs {
+		_ = syncDir(d)
+	}
+}

@@ -1,0 +1,196 @@
+package store
+
+import (
+	"encoding/binary"
+	"slices"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// blockMeta is a block's index entry: where the block is and what it holds.
+// It implements BlockSummary, so filters can rule a block out unread.
+type blockMeta struct {
+	offset   int64  // of the compressed block in the part file
+	length   int64  // compressed bytes
+	rawLen   int    // uncompressed bytes
+	checksum uint64 // xxhash64 of the compressed bytes
+
+	tenant  string
+	labels  []record.Field
+	key     string // streamKey(tenant, labels), the merge order
+	minTime int64
+	maxTime int64
+	count   int
+	fields  []string // sorted names of the non-stream fields
+	bloom   bloom
+	ranges  []numRange // sorted by field index
+}
+
+// numRange is the numeric extent of fields[field] in the block; present only
+// when every value of the field parses as a float64.
+type numRange struct {
+	field    int
+	min, max float64
+}
+
+var _ BlockSummary = (*blockMeta)(nil)
+
+func (m *blockMeta) fieldIndex(name string) int {
+	i, ok := slices.BinarySearch(m.fields, name)
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+func (m *blockMeta) isLabel(name string) bool {
+	for _, l := range m.labels {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// MayHaveField implements BlockSummary.
+func (m *blockMeta) MayHaveField(field string) bool {
+	switch field {
+	case record.MessageField, record.TimeField, record.StreamField:
+		return true
+	}
+	return m.isLabel(field) || m.fieldIndex(field) >= 0
+}
+
+// MayContainToken implements BlockSummary.
+func (m *blockMeta) MayContainToken(field, token string) bool {
+	switch field {
+	case record.TimeField, record.StreamField:
+		return true // not indexed
+	case record.MessageField:
+	default:
+		if !m.isLabel(field) && m.fieldIndex(field) < 0 {
+			return false
+		}
+	}
+	var d xxhash.Digest
+	return m.bloom.mayContain(tokenHash(&d, field, token))
+}
+
+// NumRange implements BlockSummary.
+func (m *blockMeta) NumRange(field string) (lo, hi float64, ok bool) {
+	i := m.fieldIndex(field)
+	if i < 0 {
+		return 0, 0, false
+	}
+	for _, r := range m.ranges {
+		if r.field == i {
+			return r.min, r.max, true
+		}
+	}
+	return 0, 0, false
+}
+
+// streamKey orders and groups records by tenant and stream in parts.
+func streamKey(tenant string, labels []record.Field) string {
+	b := appendStr(nil, tenant)
+	for _, l := range labels {
+		b = appendStr(b, l.Name)
+		b = appendStr(b, l.Value)
+	}
+	return string(b)
+}
+
+// minIndexEntryBytes is the smallest encoding of an index entry: eight
+// one-byte varints and counts plus the 8-byte checksum.
+const minIndexEntryBytes = 16
+
+func appendIndex(dst []byte, metas []blockMeta) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(metas)))
+	for i := range metas {
+		m := &metas[i]
+		dst = binary.AppendUvarint(dst, uint64(m.offset))
+		dst = binary.AppendUvarint(dst, uint64(m.length))
+		dst = binary.AppendUvarint(dst, uint64(m.rawLen))
+		dst = appendU64(dst, m.checksum)
+		dst = appendStr(dst, m.tenant)
+		dst = binary.AppendUvarint(dst, uint64(len(m.labels)))
+		for _, l := range m.labels {
+			dst = appendStr(dst, l.Name)
+			dst = appendStr(dst, l.Value)
+		}
+		dst = binary.AppendVarint(dst, m.minTime)
+		dst = binary.AppendVarint(dst, m.maxTime)
+		dst = binary.AppendUvarint(dst, uint64(m.count))
+		dst = binary.AppendUvarint(dst, uint64(len(m.fields)))
+		for _, f := range m.fields {
+			dst = appendStr(dst, f)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(m.bloom)))
+		for _, w := range m.bloom {
+			dst = appendU64(dst, w)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(m.ranges)))
+		for _, r := range m.ranges {
+			dst = binary.AppendUvarint(dst, uint64(r.field))
+			dst = appendF64(dst, r.min)
+			dst = appendF64(dst, r.max)
+		}
+	}
+	return dst
+}
+
+// decodeIndex parses an uncompressed index. dataEnd is where the blocks end
+// in the part file: every block must lie inside [partHeaderLen, dataEnd).
+func decodeIndex(src string, dataEnd int64) ([]blockMeta, error) {
+	r := reader{src: src}
+	// An entry takes at least minIndexEntryBytes, which bounds n by the input.
+	n := r.count(r.remaining() / minIndexEntryBytes)
+	metas := make([]blockMeta, 0, min(n, 1024))
+	for i := 0; i < n && r.err == nil; i++ {
+		var m blockMeta
+		m.offset = int64(r.uvarint())
+		m.length = int64(r.uvarint())
+		m.rawLen = r.count(maxBlockRawBytes * 4)
+		m.checksum = r.u64()
+		if r.err == nil && (m.offset < partHeaderLen || m.length <= 0 || m.length > dataEnd-m.offset) {
+			r.fail("block outside the part's data")
+		}
+		m.tenant = r.str()
+		nl := r.count(r.remaining())
+		for j := 0; j < nl && r.err == nil; j++ {
+			m.labels = append(m.labels, record.Field{Name: r.str(), Value: r.str()})
+		}
+		m.key = streamKey(m.tenant, m.labels)
+		m.minTime = r.varint()
+		m.maxTime = r.varint()
+		m.count = r.count(maxBlockDecodeRecords)
+		nf := r.count(r.remaining())
+		for j := 0; j < nf && r.err == nil; j++ {
+			m.fields = append(m.fields, r.str())
+		}
+		if r.err == nil && !slices.IsSorted(m.fields) {
+			r.fail("field names not sorted")
+		}
+		nw := r.count(min(r.remaining()/8, maxBloomWords))
+		if nw > 0 {
+			m.bloom = make(bloom, nw)
+			for j := range m.bloom {
+				m.bloom[j] = r.u64()
+			}
+		}
+		nr := r.count(r.remaining())
+		for j := 0; j < nr && r.err == nil; j++ {
+			nr := numRange{field: r.count(len(m.fields) - 1), min: r.f64(), max: r.f64()}
+			m.ranges = append(m.ranges, nr)
+		}
+		metas = append(metas, m)
+	}
+	if r.err == nil && r.remaining() != 0 {
+		r.fail("trailing bytes in index")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return metas, nil
+}

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Open opens (or creates) the store in dir. It replays the manifest,
+// truncates a torn last entry (a commit that never finished), deletes files
+// no committed entry references (leftovers of interrupted flushes and
+// merges) and moves referenced parts that are missing or fail their
+// checksum to dir/quarantine, logging each, so the rest keeps serving.
+func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts = opts.withDefaults()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create store dir %s: %w", dir, err)
+	}
+	if err := mkdirDurable(filepath.Join(dir, partitionsDir)); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	man, err := openManifest(dir, log)
+	if err != nil {
+		return nil, err
+	}
+	enc, dec, err := newCodecs(opts.ZstdLevel)
+	if err != nil {
+		_ = man.f.Close()
+		return nil, err
+	}
+	s := &Store{
+		dir: dir, opts: opts, log: log, enc: enc, dec: dec, man: man,
+		active:      &head{},
+		parts:       make(map[string]map[string]*part),
+		quarantined: make(map[string]partRef),
+	}
+	s.durable.Store(man.state.watermark)
+	if man.state.maxName != "" {
+		n, err := strconv.ParseUint(man.state.maxName, 16, 64)
+		if err == nil {
+			s.nextName = n + 1
+		}
+	}
+	if err := s.removeGarbage(); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	s.loadParts()
+	log.Info("store opened", "dir", dir, "parts", len(man.state.live), "quarantined", len(s.quarantined),
+		"durable_seq", man.state.watermark, "manifest_seq", man.state.seq)
+	return s, nil
+}
+
+// openManifest reads and replays dir's manifest, creating it if absent. A
+// damaged complete entry is an error, even the last: without a trustworthy
+// list of live parts, deleting unreferenced files could destroy data.
+func openManifest(dir string, log *slog.Logger) (*manifest, error) {
+	path := filepath.Join(dir, manifestName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open manifest %s: %w", path, err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("read manifest %s: %w", path, err)
+	}
+	if len(data) == 0 {
+		if err := syncDir(dir); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+	}
+	state := newManifestState()
+	lines := parseManifest(data)
+	good := int64(0)
+	for i := range lines {
+		l := &lines[i]
+		if l.torn {
+			// Entries are written with their newline in one write and
+			// synced before a commit returns, so a line without its newline
+			// is a commit that never finished.
+			log.Warn("truncating uncommitted manifest tail", "path", path, "offset", good, "bytes", int64(len(data))-good)
+			if err := truncateSync(f, good); err != nil {
+				_ = f.Close()
+				return nil, err
+			}
+			break
+		}
+		if l.err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("replay manifest %s: entry %d of %d is damaged (run verify): %w", path, i+1, len(lines), l.err)
+		}
+		state.apply(&l.entry)
+		good = l.end
+	}
+	return &manifest{f: f, size: good, state: state}, nil
+}
+
+func truncateSync(f *os.File, size int64) error {
+	if err := f.Truncate(size); err != nil {
+		return fmt.Errorf("truncate manifest: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync manifest: %w", err)
+	}
+	return nil
+}
+
+// removeGarbage deletes temporary files and part files the manifest does
+// not reference, and empty partition directories.
+func (s *Store) removeGarbage() error {
+	root := filepath.Join(s.dir, partitionsDir)
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return fmt.Errorf("list partitions in %s: %w", root, err)
+	}
+	for _, pe := range entries {
+		if !pe.IsDir() || !partitionRe.MatchString(pe.Name()) {
+			continue
+		}
+		pdir := filepath.Join(root, pe.Name())
+		files, err := os.ReadDir(pdir)
+		if err != nil {
+			return fmt.Errorf("list partition %s: %w", pdir, err)
+		}
+		removed, kept := 0, 0
+		for _, fe := range files {
+			name := fe.Name()
+			base, isPart := strings.CutSuffix(name, partExt)
+			switch {
+			case strings.HasSuffix(name, tmpExt):
+			case isPart:
+				if _, live := s.man.state.live[pe.Name()+"/"+base]; live {
+					kept++
+					continue
+				}
+			default:
+				kept++
+				continue // not ours
+			}
+			path := filepath.Join(pdir, name)
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove unreferenced file %s: %w", path, err)
+			}
+			s.log.Info("removed unreferenced file", "path", path)
+			removed++
+		}
+		if removed > 0 {
+			if err := syncDir(pdir); err != nil {
+				return err
+			}
+		}
+		if kept == 0 {
+			_ = os.Remove(pdir)
+		}
+	}
+	return nil
+}
+
+// loadParts opens every live part; parts that fail are quarantined.
+func (s *Store) loadParts() {
+	for _, ref := range s.man.state.live {
+		path := s.partPath(ref)
+		p, err := openPart(path, ref, s.dec)
+		if err != nil {
+			s.log.Error("part unusable, quarantined", "part", ref.id(), "err", err)
+			s.quarantined[ref.id()] = ref
+			s.quarantine(path, ref)
+			continue
+		}
+		s.addPartLocked(p)
+	}
+}
+
+func (s *Store) quarantine(path string, ref partRef) {
+	qdir := filepath.Join(s.dir, quarantineDir)
+	if err := os.MkdirAll(qdir, 0o755); err != nil {
+		s.log.Error("create quarantine dir", "path", qdir, "err", err)
+		return
+	}
+	dst := filepath.Join(qdir, ref.Partition+"-"+ref.Name+partExt)
+	if err := os.Rename(path, dst); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log.Error("move part to quarantine", "part", ref.id(), "err", err)
+		}
+		return
+	}
+	_ = syncDir(qdir)
+	_ = syncDir(filepath.Dir(path))
+}
+
+func (s *Store) partPath(ref partRef) string {
+	return filepath.Join(s.dir, partitionsDir, ref.Partition, ref.Name+partExt)
+}
+
+// addPartLocked adds p to the served set; the caller holds mu (or owns s).
+func (s *Store) addPartLocked(p *part) {
+	ps := s.parts[p.partition]
+	if ps == nil {
+		ps = make(map[string]*part)
+		s.parts[p.partition] = ps
+	}
+	ps[p.name] = p
+}

@@ -1,0 +1,261 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// buildPart writes recs (any order) as a part file and returns its bytes.
+func buildPart(t testing.TB, recs []record.Record, blockRecords int) []byte {
+	t.Helper()
+	enc, dec, err := newCodecs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	defer dec.Close()
+	dir := t.TempDir()
+	w, err := newPartWriter(dir, "20260101", "0000000000000001", enc, blockRecords)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptrs := make([]*record.Record, len(recs))
+	for i := range recs {
+		ptrs[i] = &recs[i]
+	}
+	for _, g := range groupByPartition(ptrs) {
+		for _, kr := range g.recs {
+			if err := w.add(kr.r, kr.key); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ref, _, err := w.commit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, ref.Name+partExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// readAll decodes every record of an in-memory part.
+func readAll(data []byte, dec *zstd.Decoder) ([]record.Record, []blockMeta, error) {
+	metas, err := loadPart(bytes.NewReader(data), int64(len(data)), dec)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := newPart(partRef{Size: int64(len(data))}, bytes.NewReader(data), metas)
+	var out []record.Record
+	var d decodedBlock
+	var buf []byte
+	for i := range p.blocks {
+		m := &p.blocks[i]
+		if buf, err = p.readBlock(m, dec, buf, &d); err != nil {
+			return out, metas, err
+		}
+		d.rewind()
+		for row := range d.times {
+			r := record.Record{Tenant: m.tenant, Stream: m.labels}
+			d.row(row, &r)
+			out = append(out, r.Clone())
+		}
+	}
+	return out, metas, nil
+}
+
+func testDecoder(t *testing.T) *zstd.Decoder {
+	dec, err := newDecoder(maxDecoderMemory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dec.Close)
+	return dec
+}
+
+func TestPartRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct {
+		name         string
+		n            int
+		blockRecords int
+	}{
+		{"one record", 1, 10},
+		{"small blocks", 500, 7},
+		{"one block per stream", 500, 10000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := genRecords(rng, tc.n, 0)
+			for i := range recs {
+				recs[i].Time = testBase + int64(i%1000)*1e6 // one partition
+			}
+			got, metas, err := readAll(buildPart(t, recs, tc.blockRecords), testDecoder(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := bruteForce(recs, SearchRequest{})
+			var gotC []string
+			for i := range got {
+				if got[i].Tenant == "" {
+					gotC = append(gotC, canon(&got[i]))
+				}
+			}
+			slices.Sort(gotC)
+			if !slices.Equal(gotC, want) {
+				t.Fatalf("round trip: got %d records, want %d", len(gotC), len(want))
+			}
+			if len(got) != tc.n {
+				t.Fatalf("read %d records, wrote %d", len(got), tc.n)
+			}
+			for i := range metas {
+				if metas[i].count > tc.blockRecords {
+					t.Fatalf("block %d has %d records", i, metas[i].count)
+				}
+			}
+		})
+	}
+}
+
+func TestBlockSummary(t *testing.T) {
+	recs := []record.Record{
+		{Time: testBase, Stream: []record.Field{{Name: "app", Value: "Web-Shop"}}, Message: "disk FULL on /dev/sda",
+			Fields: []record.Field{{Name: "code", Value: "42"}, {Name: "user", Value: "alice"}}},
+		{Time: testBase + 1, Stream: []record.Field{{Name: "app", Value: "Web-Shop"}}, Message: "retry",
+			Fields: []record.Field{{Name: "code", Value: "-7.5"}, {Name: "mixed", Value: "3"}}},
+		{Time: testBase + 2, Stream: []record.Field{{Name: "app", Value: "Web-Shop"}}, Message: "ok",
+			Fields: []record.Field{{Name: "mixed", Value: "three"}}},
+	}
+	_, metas, err := readAll(buildPart(t, recs, 100), testDecoder(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(metas) != 1 {
+		t.Fatalf("%d blocks, want 1", len(metas))
+	}
+	m := &metas[0]
+	for _, tc := range []struct {
+		field, token string
+		want         bool
+	}{
+		{record.MessageField, "full", true},
+		{record.MessageField, "dev", true},
+		{record.MessageField, "retry", true},
+		{"app", "shop", true},
+		{"user", "alice", true},
+		{"code", "42", true},
+		{"nosuch", "alice", false},
+		{record.MessageField, "absent", false},
+		{"user", "bob", false},
+	} {
+		if got := m.MayContainToken(tc.field, tc.token); got != tc.want {
+			t.Errorf("MayContainToken(%q, %q) = %v, want %v", tc.field, tc.token, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		field string
+		want  bool
+	}{{"app", true}, {"code", true}, {"mixed", true}, {record.MessageField, true}, {"nosuch", false}} {
+		if got := m.MayHaveField(tc.field); got != tc.want {
+			t.Errorf("MayHaveField(%q) = %v", tc.field, got)
+		}
+	}
+	if lo, hi, ok := m.NumRange("code"); !ok || lo != -7.5 || hi != 42 {
+		t.Errorf("NumRange(code) = %v %v %v", lo, hi, ok)
+	}
+	if _, _, ok := m.NumRange("mixed"); ok {
+		t.Error("NumRange(mixed) known, but one value is a word")
+	}
+}
+
+func TestBloomHasNoFalseNegatives(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 10000} {
+		hashes := make([]uint64, n)
+		rng := rand.New(rand.NewPCG(uint64(n), 1))
+		for i := range hashes {
+			hashes[i] = rng.Uint64()
+		}
+		b := newBloom(slices.Clone(hashes))
+		for _, h := range hashes {
+			if !b.mayContain(h) {
+				t.Fatalf("n=%d: false negative", n)
+			}
+		}
+		fp := 0
+		for range 10000 {
+			if b.mayContain(rng.Uint64()) {
+				fp++
+			}
+		}
+		if n > 0 && fp > 500 {
+			t.Errorf("n=%d: %d/10000 false positives", n, fp)
+		}
+	}
+}
+
+// FuzzPartDecode feeds arbitrary bytes to the part decoder (footer, index,
+// blocks): it must return an error, never panic. zstd's pooled state makes
+// coverage noisy, which stalls the fuzzer's minimisation: run it with
+// -fuzzminimizetime=1s.
+func FuzzPartDecode(f *testing.F) {
+	// A small seed keeps the fuzzer's minimisation of new inputs quick.
+	recs := genRecords(rand.New(rand.NewPCG(9, 9)), 6, 0)
+	good := buildPart(f, recs, 2)
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte(partMagic + partEndMagic))
+	f.Add([]byte{})
+	// A small memory bound keeps hostile frames from exhausting memory.
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(16<<20))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer dec.Close()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _, _ = readAll(data, dec)
+	})
+}
+
+// FuzzBlockAndIndexDecode feeds arbitrary uncompressed bytes to the block
+// and index decoders, which zstd would otherwise shield from the fuzzer.
+func FuzzBlockAndIndexDecode(f *testing.F) {
+	recs := genRecords(rand.New(rand.NewPCG(9, 10)), 20, 0)
+	var b blockBuilder
+	for i := range recs {
+		recs[i].Stream = recs[0].Stream
+		if i == 0 {
+			b.reset(&recs[0], "k")
+		}
+		b.add(&recs[i])
+	}
+	var m blockMeta
+	raw := b.encode(nil, &m)
+	m.offset, m.length = partHeaderLen, 10
+	f.Add(raw, appendIndex(nil, []blockMeta{m}))
+	f.Add([]byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, raw, idx []byte) {
+		var d decodedBlock
+		if decodeBlock(string(raw), &d) == nil {
+			var r record.Record
+			d.rewind()
+			for row := range d.times {
+				d.row(row, &r)
+			}
+		}
+		if metas, err := decodeIndex(string(idx), 1<<40); err == nil {
+			for i := range metas {
+				metas[i].MayContainToken("f", "t")
+				metas[i].NumRange("f")
+			}
+		}
+	})
+}

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// maxDecoderMemory bounds what one zstd frame may decompress to.
+const maxDecoderMemory = 1 << 30
+
+// Store is an embedded log store rooted at one directory. All methods are
+// safe for concurrent use.
+//
+// Locks, always taken in this order: flushMu (one flush at a time), mergeMu
+// (one merge at a time), commitMu (manifest appends and file removals), mu
+// (the in-memory view that searches snapshot). mu is held only briefly, so
+// Append never waits for disk I/O.
+type Store struct {
+	dir  string
+	opts Options
+	log  *slog.Logger
+	enc  *zstd.Encoder
+	dec  *zstd.Decoder
+
+	flushMu  sync.Mutex
+	mergeMu  sync.Mutex
+	commitMu sync.Mutex
+	man      *manifest
+	nextName uint64 // guarded by commitMu
+
+	mu          sync.RWMutex
+	active      *head
+	frozen      []*head                     // heads being flushed, oldest first
+	parts       map[string]map[string]*part // partition -> name -> part
+	quarantined map[string]partRef          // live in the manifest, not served
+	durable     atomic.Uint64
+	closed      bool
+	searches    sync.WaitGroup // searches in flight, which Close waits for
+
+	blocksRead    atomic.Int64
+	blocksSkipped atomic.Int64
+	merges        atomic.Int64
+}
+
+// Stats describes the store at one moment.
+type Stats struct {
+	Parts         int
+	Partitions    int
+	DiskBytes     int64
+	Records       int64 // in parts
+	HeadRecords   int64 // in memory, not yet flushed
+	BlocksRead    int64 // blocks decompressed by searches
+	BlocksSkipped int64 // blocks ruled out by time, tenant or filter
+	Merges        int64
+}
+
+func newCodecs(level int) (*zstd.Encoder, *zstd.Decoder, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("create zstd encoder: %w", err)
+	}
+	dec, err := newDecoder(maxDecoderMemory)
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc, dec, nil
+}
+
+func newDecoder(maxMem uint64) (*zstd.Decoder, error) {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxMem))
+	if err != nil {
+		return nil, fmt.Errorf("create zstd decoder: %w", err)
+	}
+	return dec, nil
+}
+
+// Append copies recs into the in-memory head, where searches see them at
+// once. lastSeq is the WAL sequence number of the last record of recs; it
+// becomes durable with the next Flush.
+func (s *Store) Append(recs []record.Record, lastSeq uint64) {
+	cp, size := copyRecords(recs)
+	s.mu.Lock()
+	h := s.active
+	h.recs = append(h.recs, cp...)
+	h.bytes += size
+	h.lastSeq = max(h.lastSeq, lastSeq)
+	s.mu.Unlock()
+}
+
+// DurableSeq is the WAL sequence number up to which records are in
+// committed parts.
+func (s *Store) DurableSeq() uint64 { return s.durable.Load() }
+
+// HeadBytes approximates the bytes of records not yet flushed.
+func (s *Store) HeadBytes() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := s.active.bytes
+	for _, h := range s.frozen {
+		n += h.bytes
+	}
+	return n
+}
+
+// Stats returns counters and sizes.
+func (s *Store) Stats() Stats {
+	st := Stats{
+		BlocksRead:    s.blocksRead.Load(),
+		BlocksSkipped: s.blocksSkipped.Load(),
+		Merges:        s.merges.Load(),
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st.HeadRecords = int64(len(s.active.recs))
+	for _, h := range s.frozen {
+		st.HeadRecords += int64(len(h.recs))
+	}
+	st.Partitions = len(s.parts)
+	for _, ps := range s.parts {
+		for _, p := range ps {
+			st.Parts++
+			st.DiskBytes += p.size
+			st.Records += p.records
+		}
+	}
+	return st
+}
+
+// Close releases the store's files. It does not flush the head: the caller
+// flushes first, or replays its WAL from DurableSeq on the next start.
+func (s *Store) Close() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mergeMu.Lock()
+	defer s.mergeMu.Unlock()
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for _, ps := range s.parts {
+		for _, p := range ps {
+			p.decRef()
+		}
+	}
+	s.parts = nil
+	s.mu.Unlock()
+	s.searches.Wait()
+	s.enc.Close()
+	s.dec.Close()
+	if err := s.man.f.Close(); err != nil {
+		return fmt.Errorf("close manifest: %w", err)
+	}
+	return nil
+}
+
+// errClosed is returned by operations on a closed store.
+var errClosed = errors.New("store: closed")

@@ -1,0 +1,57 @@
+package wal
+
+import (
+	"errors"
+	"time"
+)
+
+// Defaults for zero Options fields, and the largest entry a segment may hold.
+const (
+	DefaultSegmentSize = 64 << 20
+	DefaultMaxSize     = 1 << 30
+	MaxEntrySize       = 64 << 20
+)
+
+// Options configure a Log. Zero values take the defaults.
+type Options struct {
+	// SegmentSize: the active segment is rotated before a write would take
+	// it over this size (a single commit larger than this still goes into
+	// one segment). Default 64 MiB.
+	SegmentSize int64
+	// MaxSize bounds the bytes of all segments plus the bytes queued for
+	// writing; Append returns ErrFull rather than exceed it. Default 1 GiB.
+	MaxSize int64
+	// SyncInterval 0 commits as soon as possible: while one write+fsync is
+	// running, concurrent Appends queue up and share the next one. A
+	// positive value waits this long after the first queued Append,
+	// gathering more, before one write+fsync. In both modes Append returns
+	// only after the fsync that covers its records.
+	SyncInterval time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.SegmentSize <= 0 {
+		o.SegmentSize = DefaultSegmentSize
+	}
+	if o.MaxSize <= 0 {
+		o.MaxSize = DefaultMaxSize
+	}
+	if o.SyncInterval < 0 {
+		o.SyncInterval = 0
+	}
+	return o
+}
+
+var (
+	// ErrFull says that Append would take the log over MaxSize. Nothing
+	// was written; the caller should push back (HTTP 429) and retry once
+	// Release has freed space.
+	ErrFull = errors.New("wal: log full")
+	// ErrBatchTooLarge says that one batch (or one record) can never fit:
+	// it is larger than MaxSize (or MaxEntrySize). Retrying will not help.
+	ErrBatchTooLarge = errors.New("wal: batch too large")
+	// ErrClosed is returned by every method called after Close.
+	ErrClosed = errors.New("wal: log closed")
+	// ErrCorrupt is wrapped by errors about damaged segment contents.
+	ErrCorrupt = errors.New("wal: corrupt entry")
+)
