@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,8 +21,6 @@ import (
 	"github.com/sluice-log/sluice/internal/api"
 	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/ingest"
-	"github.com/sluice-log/sluice/internal/ingest/esbulk"
-	"github.com/sluice-log/sluice/internal/ingest/jsonline"
 	"github.com/sluice-log/sluice/internal/pipeline"
 	"github.com/sluice-log/sluice/internal/store"
 	"github.com/sluice-log/sluice/internal/wal"
@@ -122,6 +121,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		FlushBytes:    int64(cfg.Store.FlushBytes),
 		MergeInterval: time.Duration(cfg.Store.MergeInterval),
 		Retention:     time.Duration(cfg.Store.Retention),
+		WALMaxBytes:   int64(cfg.WAL.MaxSize),
 	}, pipeline.NewMetrics(reg), log.With("component", "pipeline"))
 	if err != nil {
 		_ = w.Close()
@@ -129,18 +129,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 
-	im := ingest.NewMetrics(reg)
-	recordCfg := func(m config.FieldMapping) ingest.RecordConfig {
-		return ingest.RecordConfig{
-			TimeFields:         m.TimeFields,
-			MessageFields:      m.MessageFields,
-			StreamFields:       m.StreamFields,
-			MaxFieldsPerRecord: cfg.Ingest.MaxFieldsPerRecord,
-			MaxLineBytes:       int(cfg.Ingest.MaxLineBytes),
-		}
+	routes, listeners, err := buildReceivers(receiverEnv{
+		cfg: cfg, sink: p, metrics: ingest.NewMetrics(reg), registry: reg, log: log,
+	})
+	if err != nil {
+		_ = p.Close(context.Background())
+		return err
 	}
-	jl := jsonline.NewHandler(p, jsonline.Config{Record: recordCfg(cfg.Ingest.JSONLine), MaxRequestBytes: int64(cfg.Ingest.MaxRequestBytes)}, im, log.With("component", "jsonline"))
-	es := esbulk.NewHandler(p, esbulk.Config{Record: recordCfg(cfg.Ingest.Bulk), MaxRequestBytes: int64(cfg.Ingest.MaxRequestBytes)}, im, log.With("component", "esbulk"))
 	handler := api.New(api.Config{
 		Backend: p,
 		Limits: api.QueryLimits{
@@ -150,15 +145,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			Timeout:       time.Duration(cfg.Query.Timeout),
 			MaxConcurrent: cfg.Query.MaxConcurrent,
 		},
-		Ingest: map[string]http.Handler{
-			"POST /insert/jsonline":        jl,
-			"POST /api/v1/ingest/jsonline": jl,
-			"POST /_bulk":                  es,
-			"PUT /_bulk":                   es,
-			"POST /{index}/_bulk":          es,
-			"PUT /{index}/_bulk":           es,
-			"GET /{$}":                     es,
-		},
+		Ingest:   routes,
 		Gatherer: reg,
 		Registry: reg,
 		Version:  version,
@@ -190,6 +177,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}()
 	log.Info("sluice is serving", "version", version, "url", scheme+"://"+ln.Addr().String(), "data_dir", cfg.DataDir)
 
+	// Receivers with sockets of their own stop before the final flush, so
+	// that everything they acknowledged is in the WAL by then.
+	lctx, stopListeners := context.WithCancel(context.Background())
+	defer stopListeners()
+	var lwg sync.WaitGroup
+	for _, l := range listeners {
+		lwg.Add(1)
+		go func() {
+			defer lwg.Done()
+			log.Info("receiver listening", "addr", l.Addr())
+			if err := l.Serve(lctx); err != nil {
+				log.Error("receiver stopped", "addr", l.Addr(), "err", err)
+			}
+		}()
+	}
+
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -202,6 +205,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("requests still running at the shutdown timeout were cut off", "err", err)
 	}
+	stopListeners()
+	lwg.Wait()
 	if err := p.Close(context.Background()); err != nil {
 		return fmt.Errorf("final flush: %w", err)
 	}

@@ -21,6 +21,15 @@ type Config struct {
 	Ingest  IngestConfig `yaml:"ingest" doc:"Limits and field mapping of the HTTP receivers."`
 	Query   QueryConfig  `yaml:"query" doc:"Limits of the query engine, so that queries never starve ingest."`
 	Log     LogConfig    `yaml:"log" doc:"Sluice's own logs (written to stderr)."`
+
+	Forward ForwardConfig `yaml:"forward" doc:"The Fluentd forward protocol receiver."`
+	Syslog  SyslogConfig  `yaml:"syslog" doc:"The syslog receiver."`
+	OTLP    OTLPConfig    `yaml:"otlp" doc:"The OpenTelemetry (OTLP) logs receiver."`
+	Loki    LokiConfig    `yaml:"loki" doc:"The Loki push API receiver."`
+
+	Role  string      `yaml:"role" doc:"What this process does: all (receivers, WAL, store and queries in one process), gateway (receivers writing to Kafka) or indexer (Kafka consumer writing to the sink). Every role serves the query API."`
+	Kafka KafkaConfig `yaml:"kafka" doc:"Kafka, the buffer between gateways and indexers (roles gateway and indexer)."`
+	Sink  SinkConfig  `yaml:"sink" doc:"Where the indexer role writes."`
 }
 
 // HTTPConfig configures the HTTP listener.
@@ -83,7 +92,7 @@ type LogConfig struct {
 
 // Default returns the configuration used when no file is given.
 func Default() Config {
-	return Config{
+	c := Config{
 		DataDir: "./sluice-data",
 		HTTP: HTTPConfig{
 			Addr:            DefaultHTTPAddr,
@@ -125,6 +134,9 @@ func Default() Config {
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}
+	defaultReceivers(&c)
+	defaultScaleOut(&c)
+	return c
 }
 
 // DefaultHTTPAddr is where `sluice serve` listens and where the CLI looks for
@@ -222,6 +234,8 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format must be text or json, got %q", c.Log.Format)
 	}
+	errs = append(errs, c.validateReceivers()...)
+	errs = append(errs, c.validateScaleOut()...)
 	return errors.Join(errs...)
 }
 

@@ -22,6 +22,7 @@ type Options struct {
 	MergeInterval time.Duration // run a merge round this often
 	Retention     time.Duration // drop partitions older than this; 0 keeps all
 	RetryAfter    time.Duration // what a client is told to wait under backpressure
+	WALMaxBytes   int64         // the WAL's bound, reported in Status
 }
 
 // Pipeline is the path receive → WAL → store. It implements ingest.Sink.
@@ -40,6 +41,9 @@ type Pipeline struct {
 	flushMu  sync.Mutex // one flush at a time: loop, force_flush and shutdown
 	failed   atomic.Pointer[error]
 	closed   atomic.Bool
+
+	ingested          atomic.Int64
+	backpressureTotal atomic.Int64
 }
 
 var _ ingest.Sink = (*Pipeline)(nil)
@@ -114,6 +118,7 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 	switch {
 	case errors.Is(err, wal.ErrFull):
 		p.m.backpressure.Inc()
+		p.backpressureTotal.Add(1)
 		p.kickFlush()
 		return &ingest.BackpressureError{RetryAfter: p.opts.RetryAfter,
 			Reason: fmt.Sprintf("write-ahead log full (%d bytes); the store is catching up", p.wal.Size())}
@@ -131,6 +136,7 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 		return errors.New("ingest stopped after a write-ahead log failure")
 	}
 	p.m.recordsStored.Add(float64(len(recs)))
+	p.ingested.Add(int64(len(recs)))
 	p.hub.publish(recs)
 	if p.opts.FlushBytes > 0 && p.store.HeadBytes() >= p.opts.FlushBytes {
 		p.kickFlush()

@@ -42,6 +42,25 @@ type SearchRequest struct {
 	From, To int64
 	// Filter selects records; nil selects all.
 	Filter Filter
+	// Stats, when not nil, receives what the search did (for explain and
+	// metrics). The store adds to it; the caller owns it.
+	Stats *SearchStats
+}
+
+// SearchStats counts the work of one search: what was considered, what the
+// time range, the stream/tenant and the index let it skip, and what it read.
+type SearchStats struct {
+	Partitions         int64 // daily partitions in the store
+	PartitionsSkipped  int64 // ruled out by the time range
+	Parts              int64 // parts in the partitions searched
+	PartsSkipped       int64 // ruled out by their time range
+	Blocks             int64 // blocks in the parts searched
+	BlocksSkippedTime  int64 // ruled out by time or tenant
+	BlocksSkippedIndex int64 // ruled out by Filter.MayMatch (bloom filters, field presence, min/max)
+	BlocksRead         int64 // decompressed
+	BytesRead          int64 // compressed bytes read from parts
+	HeadRecords        int64 // records scanned in memory (not yet in parts)
+	RecordsMatched     int64 // records passed to fn
 }
 
 // Searcher is the read side of a store, the small interface the query engine

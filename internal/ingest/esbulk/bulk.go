@@ -194,10 +194,11 @@ func (p *bulkParser) action(line []byte, n int, defaultIndex string) (item, *esE
 		return item{}, malformed("expected START_OBJECT after [%s] but found [%s]", it.action, meta.Type())
 	}
 	it.index = defaultIndex
-	if v := mo.Get("_index"); v != nil {
+	// A null counts as absent, as it does for Elasticsearch.
+	if v := mo.Get("_index"); v != nil && v.Type() != fastjson.TypeNull {
 		it.index = scalar(v)
 	}
-	if v := mo.Get("_id"); v != nil {
+	if v := mo.Get("_id"); v != nil && v.Type() != fastjson.TypeNull {
 		if it.id = scalar(v); it.id == "" {
 			it.fail(http.StatusBadRequest, typeValidation, "Validation Failed: 1: if _id is specified it must not be empty;", "invalid_metadata")
 		}

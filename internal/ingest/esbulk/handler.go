@@ -53,7 +53,7 @@ func NewHandler(sink ingest.Sink, cfg Config, m *ingest.Metrics, log *slog.Logge
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Header().Set("Content-Type", "application/json")
 	path := r.URL.Path
 	if path == "/" {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -122,10 +122,13 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, sta
 	if len(recs) > 0 {
 		if err := h.sink.Ingest(r.Context(), recs); err != nil {
 			status, retryAfter := ingest.SinkFailure(err)
-			h.log.Warn("sink refused records", "tenant", tenant, "records", len(recs), "status", status, "err", err)
 			typ := typeUnavailable
 			if status == http.StatusTooManyRequests {
+				// Flow control, not a fault: the client retries.
 				typ = typeRejectedExecution
+				h.log.Debug("sink pushed back", "tenant", tenant, "records", len(recs), "err", err)
+			} else {
+				h.log.Warn("sink refused records", "tenant", tenant, "records", len(recs), "status", status, "err", err)
 			}
 			return writeError(w, &esError{status, typ, err.Error()}, retryAfter)
 		}

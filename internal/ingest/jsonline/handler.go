@@ -120,7 +120,12 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 	if len(recs) > 0 {
 		if err := h.sink.Ingest(r.Context(), recs); err != nil {
 			status, retryAfter := ingest.SinkFailure(err)
-			h.log.Warn("sink refused records", "tenant", tenant, "records", len(recs), "status", status, "err", err)
+			if retryAfter > 0 {
+				// Flow control, not a fault: the client retries.
+				h.log.Debug("sink pushed back", "tenant", tenant, "records", len(recs), "err", err)
+			} else {
+				h.log.Warn("sink refused records", "tenant", tenant, "records", len(recs), "status", status, "err", err)
+			}
 			return writeError(w, status, retryAfter, err.Error())
 		}
 	}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/ingest"
+)
+
+// A receiver turns one protocol into records for the sink. Each protocol's
+// file in this package (receiver_<protocol>.go) registers a receiverFactory
+// in init(); serve builds every registered receiver, so that adding a
+// protocol touches no central file.
+type receiverFactory struct {
+	name  string
+	build func(env receiverEnv) (receiverParts, error)
+}
+
+// receiverEnv is what a factory may use.
+type receiverEnv struct {
+	cfg      config.Config
+	sink     ingest.Sink
+	metrics  *ingest.Metrics
+	registry prometheus.Registerer
+	log      *slog.Logger
+}
+
+// receiverParts is what a receiver contributes: HTTP routes on the main
+// listener (pattern → handler, in net/http.ServeMux syntax) and listeners of
+// its own.
+type receiverParts struct {
+	routes    map[string]http.Handler
+	listeners []listener
+}
+
+// listener is a receiver with a socket of its own (TCP, UDP, gRPC).
+type listener interface {
+	// Serve accepts clients until ctx is cancelled, then stops accepting,
+	// lets in-flight batches finish and returns nil.
+	Serve(ctx context.Context) error
+	// Addr is the address actually listened on, for logs.
+	Addr() string
+}
+
+var receiverFactories []receiverFactory
+
+func registerReceiver(name string, build func(env receiverEnv) (receiverParts, error)) {
+	receiverFactories = append(receiverFactories, receiverFactory{name: name, build: build})
+}
+
+// buildReceivers builds every registered receiver.
+func buildReceivers(env receiverEnv) (map[string]http.Handler, []listener, error) {
+	routes := map[string]http.Handler{}
+	var listeners []listener
+	for _, f := range receiverFactories {
+		parts, err := f.build(env)
+		if err != nil {
+			for _, l := range listeners {
+				if c, ok := l.(interface{ Close() error }); ok {
+					_ = c.Close()
+				}
+			}
+			return nil, nil, fmt.Errorf("receiver %s: %w", f.name, err)
+		}
+		for p, h := range parts.routes {
+			if _, dup := routes[p]; dup {
+				return nil, nil, fmt.Errorf("receiver %s: route %q is already taken", f.name, p)
+			}
+			routes[p] = h
+		}
+		listeners = append(listeners, parts.listeners...)
+	}
+	return routes, listeners, nil
+}
+
+// recordConfig maps a field mapping onto the shared conversion options.
+func recordConfig(cfg config.Config, m config.FieldMapping) ingest.RecordConfig {
+	return ingest.RecordConfig{
+		TimeFields:         m.TimeFields,
+		MessageFields:      m.MessageFields,
+		StreamFields:       m.StreamFields,
+		MaxFieldsPerRecord: cfg.Ingest.MaxFieldsPerRecord,
+		MaxLineBytes:       int(cfg.Ingest.MaxLineBytes),
+	}
+}

@@ -1,0 +1,123 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// TLSConfig enables TLS on a listener. Both files set: TLS only; neither:
+// plaintext. ClientCAFile additionally requires client certificates.
+type TLSConfig struct {
+	CertFile     string `yaml:"cert_file" doc:"PEM certificate (chain) of this listener; with key_file, the listener speaks TLS only."`
+	KeyFile      string `yaml:"key_file" doc:"PEM private key of cert_file."`
+	ClientCAFile string `yaml:"client_ca_file" doc:"PEM CA bundle; when set, clients must present a certificate signed by it."`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" }
+
+func (t TLSConfig) validate(section string) []error {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return []error{fmt.Errorf("%s.tls: cert_file and key_file must be set together", section)}
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		return []error{fmt.Errorf("%s.tls: client_ca_file needs cert_file and key_file", section)}
+	}
+	return nil
+}
+
+// ForwardConfig configures the Fluentd forward protocol receiver.
+type ForwardConfig struct {
+	Enabled         bool      `yaml:"enabled" doc:"Accept the Fluentd forward protocol (Docker's fluentd log driver, Fluentd, Fluent Bit)."`
+	Addr            string    `yaml:"addr" doc:"TCP listen address; the UDP heartbeat listens on the same port. Use :24224 to accept other hosts."`
+	TLS             TLSConfig `yaml:"tls" doc:"TLS for the forward listener."`
+	SharedKey       string    `yaml:"shared_key" doc:"When set, clients must pass the HELO/PING/PONG handshake with this shared key."`
+	Users           []User    `yaml:"users" doc:"With shared_key: username/password pairs clients must authenticate with (empty: no user auth)."`
+	MaxMessageBytes ByteSize  `yaml:"max_message_bytes" doc:"Largest forward message (one msgpack array, decompressed); a client sending more is disconnected."`
+	MaxConnections  int       `yaml:"max_connections" doc:"Most concurrent client connections."`
+	ReadTimeout     Duration  `yaml:"read_timeout" doc:"Close a connection idle for this long."`
+}
+
+// User is a username and password.
+type User struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// SyslogConfig configures the syslog receiver.
+type SyslogConfig struct {
+	Enabled         bool      `yaml:"enabled" doc:"Accept syslog (RFC 5424 and RFC 3164)."`
+	UDPAddr         string    `yaml:"udp_addr" doc:"UDP listen address; empty disables UDP."`
+	TCPAddr         string    `yaml:"tcp_addr" doc:"TCP listen address (octet counting or newline framing); empty disables TCP."`
+	TLSAddr         string    `yaml:"tls_addr" doc:"TLS listen address (RFC 5425); used only when tls.cert_file is set."`
+	TLS             TLSConfig `yaml:"tls" doc:"Certificate for tls_addr."`
+	MaxMessageBytes ByteSize  `yaml:"max_message_bytes" doc:"Largest syslog message; longer ones are rejected (TCP) or dropped and counted (UDP)."`
+	MaxConnections  int       `yaml:"max_connections" doc:"Most concurrent TCP/TLS connections."`
+	ReadTimeout     Duration  `yaml:"read_timeout" doc:"Close a TCP connection idle for this long."`
+	StreamFields    []string  `yaml:"stream_fields" doc:"Syslog fields that become stream labels."`
+}
+
+// OTLPConfig configures the OpenTelemetry logs receiver.
+type OTLPConfig struct {
+	Enabled         bool      `yaml:"enabled" doc:"Accept OTLP logs: over HTTP at /v1/logs on the HTTP listener, and over gRPC."`
+	GRPCAddr        string    `yaml:"grpc_addr" doc:"gRPC listen address; empty disables gRPC."`
+	TLS             TLSConfig `yaml:"tls" doc:"TLS for the gRPC listener (the HTTP path uses http.tls_*)."`
+	MaxMessageBytes ByteSize  `yaml:"max_message_bytes" doc:"Largest OTLP request, decompressed."`
+	StreamFields    []string  `yaml:"stream_fields" doc:"Resource attributes that become stream labels."`
+}
+
+// LokiConfig configures the Loki push API receiver.
+type LokiConfig struct {
+	Enabled         bool     `yaml:"enabled" doc:"Accept the Loki push API at /loki/api/v1/push on the HTTP listener (Promtail, Grafana Alloy)."`
+	MaxMessageBytes ByteSize `yaml:"max_message_bytes" doc:"Largest push request, decompressed."`
+}
+
+func defaultReceivers(c *Config) {
+	c.Forward = ForwardConfig{
+		Enabled:         true,
+		Addr:            "127.0.0.1:24224",
+		MaxMessageBytes: 16 << 20,
+		MaxConnections:  1024,
+		ReadTimeout:     Duration(5 * time.Minute),
+	}
+	c.Syslog = SyslogConfig{
+		Enabled:         true,
+		UDPAddr:         "127.0.0.1:5514",
+		TCPAddr:         "127.0.0.1:5514",
+		TLSAddr:         "127.0.0.1:6514",
+		MaxMessageBytes: 64 << 10,
+		MaxConnections:  1024,
+		ReadTimeout:     Duration(5 * time.Minute),
+		StreamFields:    []string{"hostname", "app_name"},
+	}
+	c.OTLP = OTLPConfig{
+		Enabled:         true,
+		GRPCAddr:        "127.0.0.1:4317",
+		MaxMessageBytes: 16 << 20,
+		StreamFields:    []string{"service.name", "service.namespace", "host.name", "k8s.namespace.name", "k8s.pod.name", "k8s.container.name"},
+	}
+	c.Loki = LokiConfig{Enabled: true, MaxMessageBytes: 16 << 20}
+}
+
+func (c *Config) validateReceivers() []error {
+	var errs []error
+	errs = append(errs, c.Forward.TLS.validate("forward")...)
+	errs = append(errs, c.Syslog.TLS.validate("syslog")...)
+	errs = append(errs, c.OTLP.TLS.validate("otlp")...)
+	if c.Forward.Enabled && c.Forward.Addr == "" {
+		errs = append(errs, fmt.Errorf("forward.addr must be set when forward.enabled"))
+	}
+	if len(c.Forward.Users) > 0 && c.Forward.SharedKey == "" {
+		errs = append(errs, fmt.Errorf("forward.users need forward.shared_key"))
+	}
+	for _, s := range []struct {
+		name string
+		v    ByteSize
+	}{{"forward.max_message_bytes", c.Forward.MaxMessageBytes}, {"syslog.max_message_bytes", c.Syslog.MaxMessageBytes},
+		{"otlp.max_message_bytes", c.OTLP.MaxMessageBytes}, {"loki.max_message_bytes", c.Loki.MaxMessageBytes}} {
+		if s.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", s.name))
+		}
+	}
+	return errs
+}

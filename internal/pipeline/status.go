@@ -1,0 +1,43 @@
+package pipeline
+
+import "time"
+
+// Status is a snapshot of the pipeline for operators: how full the buffer
+// is, whether ingest is pushing back, and what the store holds.
+type Status struct {
+	Ready             bool          `json:"ready"`
+	WALBytes          int64         `json:"wal_bytes"`
+	WALMaxBytes       int64         `json:"wal_max_bytes"`
+	WALLastSeq        uint64        `json:"wal_last_seq"`
+	DurableSeq        uint64        `json:"durable_seq"`
+	BackpressureTotal int64         `json:"backpressure_total"`
+	HeadBytes         int64         `json:"head_bytes"`
+	HeadRecords       int64         `json:"head_records"`
+	Parts             int           `json:"parts"`
+	Partitions        int           `json:"partitions"`
+	DiskBytes         int64         `json:"disk_bytes"`
+	Records           int64         `json:"records"`
+	RecordsIngested   int64         `json:"records_ingested"`
+	Retention         time.Duration `json:"retention_ns"`
+}
+
+// Status returns the pipeline's current state.
+func (p *Pipeline) Status() Status {
+	st := p.store.Stats()
+	return Status{
+		Ready:             p.Ready(),
+		WALBytes:          p.wal.Size(),
+		WALMaxBytes:       p.opts.WALMaxBytes,
+		WALLastSeq:        p.wal.LastSeq(),
+		DurableSeq:        p.store.DurableSeq(),
+		BackpressureTotal: p.backpressureTotal.Load(),
+		HeadBytes:         p.store.HeadBytes(),
+		HeadRecords:       st.HeadRecords,
+		Parts:             st.Parts,
+		Partitions:        st.Partitions,
+		DiskBytes:         st.DiskBytes,
+		Records:           st.Records,
+		RecordsIngested:   p.ingested.Load(),
+		Retention:         p.opts.Retention,
+	}
+}
