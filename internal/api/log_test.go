@@ -1,0 +1,8 @@
+package api
+
+import (
+	"io"
+	"log/slog"
+)
+
+func slogDiscard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
