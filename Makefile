@@ -12,9 +12,25 @@ build:
 run:
 	$(GO) run ./cmd/sluice serve
 
-# The whole suite: formatting, vet, unit, fuzz-seed, end-to-end and crash tests.
+# Rebuild the web UI into internal/ui/dist (committed, so `go build` needs no
+# Node.js) and run its browser tests; see docs/ui.md.
+.PHONY: web web-e2e
+web:
+	cd web && npm ci && npm run build
+
+web-e2e: build
+	cd web && npm ci && SLUICE_BIN=../$(BIN) npm run test:e2e
+
+# The whole suite: formatting, vet, unit, fuzz-seed, end-to-end and crash
+# tests, then the web UI's browser tests when Node.js and Chromium are there
+# (.ci/run installs Chromium; see docs/ui.md).
 test: fmt vet
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 25m ./...
+	@if command -v node >/dev/null && [ -x "$${CHROMIUM:-/usr/bin/chromium}" ]; then \
+	  $(MAKE) --no-print-directory web-e2e; \
+	else \
+	  echo "SKIPPED: web UI browser tests (need node and /usr/bin/chromium; .ci/run installs them)"; \
+	fi
 
 # Unit tests only (skips the end-to-end tests that build and run the binary).
 test-short:

@@ -105,6 +105,7 @@ func startServer(t *testing.T, dataDir, configYAML string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	args := []string{"serve", "--data-dir", dataDir, "--http-addr", addr}
+	configYAML = withFreeReceiverPorts(t, configYAML)
 	if configYAML != "" {
 		p := filepath.Join(t.TempDir(), "sluice.yaml")
 		if err := os.WriteFile(p, []byte(configYAML), 0o644); err != nil {
@@ -201,4 +202,30 @@ func (s *server) cli(args ...string) string {
 		s.t.Fatalf("sluice %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
+}
+
+// withFreeReceiverPorts moves the receivers that have sockets of their own
+// off their fixed default ports, so that servers of different tests (and
+// engineers' parallel runs) never collide. A test that configures a
+// receiver's section itself keeps it as written.
+func withFreeReceiverPorts(t *testing.T, configYAML string) string {
+	t.Helper()
+	has := func(section string) bool {
+		return strings.HasPrefix(configYAML, section+":") || strings.Contains(configYAML, "\n"+section+":")
+	}
+	var extra strings.Builder
+	if !has("forward") {
+		fmt.Fprintf(&extra, "forward:\n  addr: %s\n", freeAddr(t))
+	}
+	if !has("syslog") {
+		a := freeAddr(t)
+		fmt.Fprintf(&extra, "syslog:\n  udp_addr: %s\n  tcp_addr: %s\n  tls_addr: %s\n", a, a, freeAddr(t))
+	}
+	if !has("otlp") {
+		fmt.Fprintf(&extra, "otlp:\n  grpc_addr: %s\n", freeAddr(t))
+	}
+	if configYAML != "" && !strings.HasSuffix(configYAML, "\n") {
+		configYAML += "\n"
+	}
+	return configYAML + extra.String()
 }

@@ -21,6 +21,7 @@ type Backend interface {
 	Subscribe(buffer int) *pipeline.Subscription
 	Flush(ctx context.Context) error
 	Ready() bool
+	Status() pipeline.Status
 }
 
 // QueryLimits bound what one query may cost.
@@ -41,6 +42,9 @@ type Config struct {
 	Registry prometheus.Registerer
 	Version  string
 	Log      *slog.Logger
+	// UI serves the web UI (index.html for "/" and assets under /ui/);
+	// nil serves none.
+	UI http.Handler
 }
 
 // Server is the HTTP handler of `sluice serve`.
@@ -51,6 +55,8 @@ type Server struct {
 	latency  *prometheus.HistogramVec
 	rowsOut  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
+	rates    ingestRates
+	started  time.Time
 }
 
 // New builds the server's routes.
@@ -59,9 +65,10 @@ func New(cfg Config) *Server {
 		cfg.Limits.MaxConcurrent = 2 * runtime.GOMAXPROCS(0)
 	}
 	s := &Server{
-		cfg: cfg,
-		mux: http.NewServeMux(),
-		sem: make(chan struct{}, cfg.Limits.MaxConcurrent),
+		cfg:     cfg,
+		mux:     http.NewServeMux(),
+		sem:     make(chan struct{}, cfg.Limits.MaxConcurrent),
+		started: time.Now(),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_http_request_duration_seconds",
 			Help:    "Latency of HTTP requests by route and status code.",
@@ -80,12 +87,16 @@ func New(cfg Config) *Server {
 	s.handle("GET /readyz", http.HandlerFunc(s.readyz))
 	s.handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	for pattern, h := range cfg.Ingest {
-		s.handle(pattern, h)
+		s.handle(pattern, s.withUI(pattern, h))
 	}
+	s.mountUI()
+	s.handle("GET /api/v1/status", http.HandlerFunc(s.status))
 	s.handle("/api/v1/query", methods(s.query, "GET", "POST"))
 	s.handle("/api/v1/hits", methods(s.hits, "GET", "POST"))
 	s.handle("/api/v1/field_names", methods(s.fieldNames, "GET", "POST"))
 	s.handle("/api/v1/tail", methods(s.tail, "GET", "POST"))
+	s.handle("/api/v1/explain", methods(s.explain, "GET", "POST"))
+	s.handle("POST /api/v1/context", http.HandlerFunc(s.context))
 	s.handle("POST /internal/force_flush", http.HandlerFunc(s.forceFlush))
 	return s
 }

@@ -63,7 +63,7 @@ type OTLPConfig struct {
 	GRPCAddr        string    `yaml:"grpc_addr" doc:"gRPC listen address; empty disables gRPC."`
 	TLS             TLSConfig `yaml:"tls" doc:"TLS for the gRPC listener (the HTTP path uses http.tls_*)."`
 	MaxMessageBytes ByteSize  `yaml:"max_message_bytes" doc:"Largest OTLP request, decompressed."`
-	StreamFields    []string  `yaml:"stream_fields" doc:"Resource attributes that become stream labels."`
+	StreamFields    []string  `yaml:"stream_fields" doc:"Resource attributes that become stream labels; a name ending in * matches every attribute with that prefix (k8s.*)."`
 }
 
 // LokiConfig configures the Loki push API receiver.

@@ -27,16 +27,16 @@ const maxErrorValue = 64
 // A Converter reuses its buffers between calls and is not safe for
 // concurrent use.
 type Converter struct {
-	cfg  RecordConfig
+	cfg RecordConfig
 	// stream holds cfg.StreamFields sorted and without repeats, so that
 	// labels come out in record.SortStream's order without sorting.
 	stream []string
-	p    fastjson.Parser
-	buf  []byte // names and values of the record being built
-	name []byte // the dotted name being built while flattening
-	ents []entry
-	idx  map[string]int // name -> ents index, once there are many fields
-	err  error
+	p      fastjson.Parser
+	buf    []byte // names and values of the record being built
+	name   []byte // the dotted name being built while flattening
+	ents   []entry
+	idx    map[string]int // name -> ents index, once there are many fields
+	err    error
 }
 
 type entry struct {
@@ -62,9 +62,6 @@ func NewConverter(cfg RecordConfig) *Converter {
 	slices.Sort(stream)
 	return &Converter{cfg: cfg, stream: slices.Compact(stream)}
 }
-
-// Config returns the configuration c converts with.
-func (c *Converter) Config() RecordConfig { return c.cfg }
 
 // Convert parses js, which must hold one JSON object, into a record of
 // tenant whose time defaults to now. The extra fields are added as they are;

@@ -91,18 +91,12 @@ func (p *bulkParser) parse(lr *ingest.LineReader, defaultIndex, tenant string, n
 		}
 		actionLine := lr.Line()
 		src, err := lr.Next()
+		tooLong := errors.Is(err, ingest.ErrLineTooLong)
 		switch {
 		case err == io.EOF:
 			return nil, nil, &esError{http.StatusBadRequest, typeIllegalArgument,
 				fmt.Sprintf("action [%s] on line [%d] has no source line; the bulk request must be terminated by a newline [\\n]", it.action, actionLine)}
-		case errors.Is(err, ingest.ErrLineTooLong):
-			if it.status == 0 {
-				it.fail(http.StatusBadRequest, typeDocumentParsing,
-					fmt.Sprintf("failed to parse document on line [%d]: %s", lr.Line(), err), ingest.RejectReason(err))
-			}
-			items = append(items, it)
-			continue
-		case err != nil:
+		case err != nil && !tooLong:
 			return nil, nil, lineError(lr, err, "source")
 		}
 		switch it.action {
@@ -114,7 +108,12 @@ func (p *bulkParser) parse(lr *ingest.LineReader, defaultIndex, tenant string, n
 				fmt.Sprintf("unknown action [%s] on line [%d]; expected [create], [index], [update] or [delete]", it.action, actionLine),
 				"unknown_action")
 		}
-		if it.status == 0 {
+		switch {
+		case it.status != 0:
+		case tooLong:
+			it.fail(http.StatusBadRequest, typeDocumentParsing,
+				fmt.Sprintf("failed to parse document on line [%d]: %s", lr.Line(), err), ingest.RejectReason(err))
+		default:
 			if it.id == "" {
 				it.id = ids.next()
 			}

@@ -366,3 +366,31 @@ func FuzzBulk(f *testing.F) {
 		}
 	})
 }
+
+// TestBulkLongSource checks that an over-long document fails only its item
+// and that the following actions are read in step.
+func TestBulkLongSource(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Record.MaxLineBytes = 100
+	sink := &recordingSink{}
+	body := ndjson(
+		`{"index":{"_index":"a"}}`,
+		`{"message":"`+strings.Repeat("x", 5000)+`"}`,
+		`{"update":{"_index":"a","_id":"1"}}`,
+		`{"doc":"`+strings.Repeat("x", 5000)+`"}`,
+		`{"index":{"_index":"a"}}`,
+		`{"message":"fine"}`,
+	)
+	rec := serve(t, NewHandler(sink, cfg, nil, nil), http.MethodPost, "/_bulk", body, nil)
+	var a bulkAnswer
+	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil || rec.Code != 200 {
+		t.Fatalf("status %d answer %s: %v", rec.Code, rec.Body, err)
+	}
+	if len(a.Items) != 3 || a.Items[0]["index"].Error.Type != typeDocumentParsing ||
+		a.Items[1]["update"].Error.Type != typeValidation || a.Items[2]["index"].Status != 201 {
+		t.Fatalf("items %s", rec.Body)
+	}
+	if sink.n != 1 || sink.calls[0][0].Message != "fine" {
+		t.Errorf("sink got %d records", sink.n)
+	}
+}

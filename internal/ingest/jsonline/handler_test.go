@@ -238,10 +238,10 @@ func TestHandlerMetrics(t *testing.T) {
 	}
 	want := map[string]string{
 		"sluice_ingest_requests_total{code=200,protocol=jsonline,}":                    "1",
-		"sluice_ingest_records_total{protocol=jsonline,}":                               "1",
+		"sluice_ingest_records_total{protocol=jsonline,}":                              "1",
 		"sluice_ingest_rejected_records_total{protocol=jsonline,reason=invalid_json,}": "1",
-		"sluice_ingest_bytes_total{protocol=jsonline,}":                                 fmt.Sprint(len(body)),
-		"sluice_ingest_request_duration_seconds{protocol=jsonline,}":                    "1",
+		"sluice_ingest_bytes_total{protocol=jsonline,}":                                fmt.Sprint(len(body)),
+		"sluice_ingest_request_duration_seconds{protocol=jsonline,}":                   "1",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("metrics\n got %v\nwant %v", got, want)

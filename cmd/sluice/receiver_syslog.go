@@ -1,0 +1,91 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/ingest/syslog"
+)
+
+func init() {
+	registerReceiver("syslog", func(env receiverEnv) (receiverParts, error) {
+		c := env.cfg.Syslog
+		if !c.Enabled {
+			return receiverParts{}, nil
+		}
+		cfg := syslog.Config{
+			MaxMessageBytes: int(c.MaxMessageBytes),
+			MaxConnections:  c.MaxConnections,
+			ReadTimeout:     time.Duration(c.ReadTimeout),
+			StreamFields:    c.StreamFields,
+		}
+		m := syslog.NewMetrics(env.registry, env.metrics)
+		log := env.log.With("component", "syslog")
+		var parts receiverParts
+		fail := func(err error) (receiverParts, error) {
+			for _, l := range parts.listeners {
+				_ = l.(interface{ Close() error }).Close()
+			}
+			return receiverParts{}, err
+		}
+		if c.UDPAddr != "" {
+			pc, err := net.ListenPacket("udp", c.UDPAddr)
+			if err != nil {
+				return fail(fmt.Errorf("listen on syslog.udp_addr %s: %w", c.UDPAddr, err))
+			}
+			parts.listeners = append(parts.listeners, syslog.NewPacketServer(pc, env.sink, cfg, m, log))
+		}
+		if c.TCPAddr != "" {
+			ln, err := net.Listen("tcp", c.TCPAddr)
+			if err != nil {
+				return fail(fmt.Errorf("listen on syslog.tcp_addr %s: %w", c.TCPAddr, err))
+			}
+			parts.listeners = append(parts.listeners, syslog.NewStreamServer(ln, "tcp", env.sink, cfg, m, log))
+		}
+		if c.TLS.Enabled() {
+			if c.TLSAddr == "" {
+				return fail(errors.New("syslog.tls is set but syslog.tls_addr is empty"))
+			}
+			tcfg, err := syslogTLS(c.TLS)
+			if err != nil {
+				return fail(err)
+			}
+			ln, err := tls.Listen("tcp", c.TLSAddr, tcfg)
+			if err != nil {
+				return fail(fmt.Errorf("listen on syslog.tls_addr %s: %w", c.TLSAddr, err))
+			}
+			parts.listeners = append(parts.listeners, syslog.NewStreamServer(ln, "tls", env.sink, cfg, m, log))
+		}
+		return parts, nil
+	})
+}
+
+// syslogTLS loads the RFC 5425 listener's certificate and, when set, the
+// CA that client certificates must be signed by.
+func syslogTLS(c config.TLSConfig) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load syslog.tls certificate: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.ClientCAFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(c.ClientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("read syslog.tls.client_ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("syslog.tls.client_ca_file %s holds no PEM certificate", c.ClientCAFile)
+	}
+	cfg.ClientCAs = pool
+	cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	return cfg, nil
+}

@@ -1,0 +1,158 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/pipeline"
+)
+
+// rateWindow is the shortest interval over which ingest rates are computed:
+// shorter windows would turn one batch into a spike.
+const rateWindow = time.Second
+
+// receiverStatus is one ingest protocol's counters and current rate.
+type receiverStatus struct {
+	Protocol      string  `json:"protocol"`
+	Records       float64 `json:"records_total"`
+	Rejected      float64 `json:"rejected_total"`
+	Bytes         float64 `json:"bytes_total"`
+	RecordsPerSec float64 `json:"records_per_sec"`
+	BytesPerSec   float64 `json:"bytes_per_sec"`
+}
+
+// statusResponse is the body of GET /api/v1/status.
+type statusResponse struct {
+	Version          string           `json:"version"`
+	Time             time.Time        `json:"time"`
+	UptimeSeconds    float64          `json:"uptime_seconds"`
+	Pipeline         pipeline.Status  `json:"pipeline"`
+	WALFill          float64          `json:"wal_fill"`
+	Backpressure     bool             `json:"backpressure"`
+	BackpressurePerS float64          `json:"backpressure_per_sec"`
+	Receivers        []receiverStatus `json:"receivers"`
+}
+
+// ingestRates turns the monotonic ingest counters into per-second rates by
+// remembering the previous sample; callers share it, so a rate is always
+// over the last rateWindow or more, whoever asked.
+type ingestRates struct {
+	mu       sync.Mutex
+	at       time.Time
+	prev     map[string]receiverStatus
+	prevBP   int64
+	rates    map[string][2]float64 // protocol → records/s, bytes/s
+	bpPerSec float64
+}
+
+// status answers what an operator needs to see whether logs are flowing.
+func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+	now := time.Now()
+	st := s.cfg.Backend.Status()
+	recv, err := gatherReceivers(s.cfg.Gatherer)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "read ingest metrics: %v", err)
+		return
+	}
+	bpRate := s.rates.update(now, recv, st.BackpressureTotal)
+	resp := statusResponse{
+		Version:          s.cfg.Version,
+		Time:             now.UTC(),
+		UptimeSeconds:    now.Sub(s.started).Seconds(),
+		Pipeline:         st,
+		Backpressure:     bpRate > 0,
+		BackpressurePerS: bpRate,
+		Receivers:        recv,
+	}
+	if st.WALMaxBytes > 0 {
+		resp.WALFill = float64(st.WALBytes) / float64(st.WALMaxBytes)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, resp)
+}
+
+// update fills the rates of recv from the previous sample and returns the
+// rate of backpressure answers.
+func (r *ingestRates) update(now time.Time, recv []receiverStatus, bpTotal int64) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if dt := now.Sub(r.at); r.prev != nil && dt >= rateWindow {
+		r.rates = make(map[string][2]float64, len(recv))
+		for _, cur := range recv {
+			p := r.prev[cur.Protocol]
+			r.rates[cur.Protocol] = [2]float64{
+				nonNegative(cur.Records-p.Records) / dt.Seconds(),
+				nonNegative(cur.Bytes-p.Bytes) / dt.Seconds(),
+			}
+		}
+		r.bpPerSec = nonNegative(float64(bpTotal-r.prevBP)) / dt.Seconds()
+	}
+	if r.prev == nil || now.Sub(r.at) >= rateWindow {
+		r.at = now
+		r.prevBP = bpTotal
+		r.prev = make(map[string]receiverStatus, len(recv))
+		for _, cur := range recv {
+			r.prev[cur.Protocol] = cur
+		}
+	}
+	for i := range recv {
+		rate := r.rates[recv[i].Protocol]
+		recv[i].RecordsPerSec, recv[i].BytesPerSec = rate[0], rate[1]
+	}
+	return r.bpPerSec
+}
+
+func nonNegative(f float64) float64 { return max(f, 0) }
+
+// gatherReceivers reads the shared ingest counters (internal/ingest's
+// Metrics) from the registry, one entry per protocol label.
+func gatherReceivers(g prometheus.Gatherer) ([]receiverStatus, error) {
+	byProto := map[string]*receiverStatus{}
+	if g == nil {
+		return []receiverStatus{}, nil
+	}
+	families, err := g.Gather()
+	if err != nil {
+		return nil, err
+	}
+	for _, mf := range families {
+		var field func(*receiverStatus) *float64
+		switch mf.GetName() {
+		case "sluice_ingest_records_total":
+			field = func(r *receiverStatus) *float64 { return &r.Records }
+		case "sluice_ingest_rejected_records_total":
+			field = func(r *receiverStatus) *float64 { return &r.Rejected }
+		case "sluice_ingest_bytes_total":
+			field = func(r *receiverStatus) *float64 { return &r.Bytes }
+		default:
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			proto := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "protocol" {
+					proto = l.GetValue()
+				}
+			}
+			if proto == "" || m.GetCounter() == nil {
+				continue
+			}
+			rs := byProto[proto]
+			if rs == nil {
+				rs = &receiverStatus{Protocol: proto}
+				byProto[proto] = rs
+			}
+			*field(rs) += m.GetCounter().GetValue()
+		}
+	}
+	out := make([]receiverStatus, 0, len(byProto))
+	for _, rs := range byProto {
+		out = append(out, *rs)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Protocol < out[j].Protocol })
+	return out, nil
+}

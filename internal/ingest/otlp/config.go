@@ -1,0 +1,24 @@
+package otlp
+
+import "github.com/sluice-log/sluice/internal/ingest"
+
+// Config configures the OTLP receiver.
+type Config struct {
+	// StreamFields names the resource attributes that become stream labels.
+	// A name ending in "*" matches every attribute with that prefix.
+	StreamFields []string
+	// MaxFieldsPerRecord rejects log records with more fields; 0: no limit.
+	MaxFieldsPerRecord int
+	// MaxMessageBytes bounds one request after decompression, on both
+	// transports.
+	MaxMessageBytes int64
+}
+
+// DefaultConfig returns the configuration used when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		StreamFields:       []string{"service.name", "service.namespace", "host.name", "k8s.namespace.name", "k8s.pod.name", "k8s.container.name"},
+		MaxFieldsPerRecord: 1000,
+		MaxMessageBytes:    ingest.DefaultMaxRequestBytes,
+	}
+}

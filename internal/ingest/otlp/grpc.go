@@ -1,0 +1,136 @@
+package otlp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	// Registers the gzip decompressor: the Collector's otlp exporter
+	// compresses with gzip by default.
+	_ "google.golang.org/grpc/encoding/gzip"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/sluice-log/sluice/internal/ingest"
+)
+
+// tenantMetadata is the gRPC metadata key of the tenant: the HTTP header's
+// name, lowercased as gRPC metadata keys are.
+const tenantMetadata = "x-scope-orgid"
+
+// stopTimeout bounds how long Serve waits for running exports after its
+// context ended before it cuts them off.
+const stopTimeout = 10 * time.Second
+
+// GRPCServer serves LogsService/Export on its own listener.
+type GRPCServer struct {
+	srv *grpc.Server
+	ln  net.Listener
+	log *slog.Logger
+}
+
+// ListenGRPC binds addr and returns the server for it; tlsCfg nil serves
+// plaintext. Requests over cfg.MaxMessageBytes (decompressed) are refused
+// with ResourceExhausted by gRPC itself. Under backpressure Export answers
+// Unavailable with a RetryInfo, which OTLP exporters retry after its delay.
+func ListenGRPC(addr string, tlsCfg *tls.Config, sink ingest.Sink, cfg Config, m *ingest.Metrics, log *slog.Logger) (*GRPCServer, error) {
+	exp := newExporter(sink, cfg, m, log)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for OTLP gRPC on %s: %w", addr, err)
+	}
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(cfg.MaxMessageBytes))}
+	if tlsCfg != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	}
+	srv := grpc.NewServer(opts...)
+	collogspb.RegisterLogsServiceServer(srv, &logsService{exp: exp})
+	return &GRPCServer{srv: srv, ln: ln, log: exp.log}, nil
+}
+
+// Addr is the address listened on.
+func (s *GRPCServer) Addr() string { return s.ln.Addr().String() }
+
+// Serve answers clients until ctx ends, then lets running exports finish
+// (for at most stopTimeout) and returns nil.
+func (s *GRPCServer) Serve(ctx context.Context) error {
+	served := make(chan error, 1)
+	go func() { served <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-served:
+		if err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("serve OTLP gRPC on %s: %w", s.Addr(), err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	stopped := make(chan struct{})
+	go func() { s.srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(stopTimeout):
+		s.log.Warn("OTLP gRPC exports still running at the stop timeout were cut off", "timeout", stopTimeout)
+		s.srv.Stop()
+		<-stopped
+	}
+	<-served
+	return nil
+}
+
+// Close stops the server at once; for a server that never served.
+func (s *GRPCServer) Close() error {
+	s.srv.Stop()
+	return s.ln.Close()
+}
+
+type logsService struct {
+	collogspb.UnimplementedLogsServiceServer
+	exp *exporter
+}
+
+func (s *logsService) Export(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (*collogspb.ExportLogsServiceResponse, error) {
+	start := time.Now()
+	var tenant string
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(tenantMetadata); len(v) > 0 {
+			tenant = v[0]
+		}
+	}
+	s.exp.m.Bytes(ProtocolGRPC, int64(proto.Size(req)))
+	resp, err := s.exp.export(ctx, ProtocolGRPC, req, tenant, start)
+	code := http.StatusOK
+	if err != nil {
+		var retryAfter int
+		code, retryAfter = ingest.SinkFailure(err)
+		err = unavailable(err, retryAfter)
+	}
+	// The request counter's code label is HTTP's, for one vocabulary
+	// across receivers.
+	s.exp.m.Request(ProtocolGRPC, code, time.Since(start))
+	return resp, err
+}
+
+// unavailable is the gRPC error for a sink failure: Unavailable, which
+// OTLP exporters retry, with the delay to wait when there is one.
+func unavailable(err error, retryAfterSeconds int) error {
+	st := status.New(codes.Unavailable, err.Error())
+	if retryAfterSeconds > 0 {
+		d := durationpb.New(time.Duration(retryAfterSeconds) * time.Second)
+		if withInfo, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: d}); derr == nil {
+			st = withInfo
+		}
+	}
+	return st.Err()
+}

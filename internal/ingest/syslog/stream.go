@@ -1,0 +1,245 @@
+package syslog
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// StreamServer receives syslog over TCP or, when its listener is a
+// tls.Listener, over TLS (RFC 5425). Every connection has its own batcher,
+// so a slow or hostile client only ever stalls itself.
+type StreamServer struct {
+	ln        net.Listener
+	transport string
+	sink      ingest.Sink
+	cfg       Config
+	conv      converter
+	m         *Metrics
+	log       *slog.Logger
+	slots     chan struct{} // nil: no connection limit
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+
+	warnTooLong, warnInvalid, warnLimit warnLimiter
+}
+
+// NewStreamServer serves ln; transport ("tcp" or "tls") labels metrics and
+// logs.
+func NewStreamServer(ln net.Listener, transport string, sink ingest.Sink, cfg Config, m *Metrics, log *slog.Logger) *StreamServer {
+	cfg = cfg.withDefaults()
+	s := &StreamServer{ln: ln, transport: transport, sink: sink, cfg: cfg,
+		conv: newConverter(cfg.StreamFields, cfg.Tenant), m: m, log: log,
+		conns: map[net.Conn]struct{}{}}
+	if cfg.MaxConnections > 0 {
+		s.slots = make(chan struct{}, cfg.MaxConnections)
+	}
+	return s
+}
+
+// Addr is the listening address.
+func (s *StreamServer) Addr() string { return s.transport + "://" + s.ln.Addr().String() }
+
+// Close closes the listener of a server that is not serving.
+func (s *StreamServer) Close() error { return s.ln.Close() }
+
+// Serve accepts connections until ctx is cancelled; then it stops
+// accepting, reads what connections already sent for a short grace period,
+// flushes their batches and returns.
+func (s *StreamServer) Serve(ctx context.Context) error {
+	flushCtx, cancelFlush := drainContext(ctx, s.cfg.DrainTimeout)
+	defer cancelFlush()
+	stopped := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+			return
+		}
+		_ = s.ln.Close()
+		s.mu.Lock()
+		for c := range s.conns {
+			_ = c.SetReadDeadline(time.Now().Add(drainGrace))
+		}
+		s.mu.Unlock()
+	}()
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// Out of file descriptors and the like: wait and go on.
+			s.log.Warn("accept syslog connection", "err", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if !s.acquire() {
+			s.m.closed(s.transport, "max_connections")
+			s.warnLimit.warn(s.log, "syslog connection refused: max_connections reached",
+				"remote", conn.RemoteAddr().String(), "max_connections", s.cfg.MaxConnections)
+			_ = conn.Close()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer s.release()
+			s.handle(ctx, flushCtx, conn)
+		}()
+	}
+}
+
+func (s *StreamServer) acquire() bool {
+	if s.slots == nil {
+		return true
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *StreamServer) release() {
+	if s.slots != nil {
+		<-s.slots
+	}
+}
+
+func (s *StreamServer) track(c net.Conn, add bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+}
+
+// handle runs one connection: this goroutine reads and parses, a second
+// one batches and writes to the sink.
+func (s *StreamServer) handle(ctx, flushCtx context.Context, conn net.Conn) {
+	defer conn.Close()
+	s.track(conn, true)
+	defer s.track(conn, false)
+	s.m.connOpened(s.transport, 1)
+	defer s.m.connOpened(s.transport, -1)
+	log := s.log.With("remote", conn.RemoteAddr().String(), "transport", s.transport)
+
+	if tc, ok := conn.(*tls.Conn); ok {
+		_ = conn.SetDeadline(time.Now().Add(s.cfg.ReadTimeout))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			s.m.closed(s.transport, "tls_handshake")
+			log.Debug("syslog TLS handshake failed", "err", err)
+			return
+		}
+	}
+	b := newBatcher(s.sink, s.cfg, s.m, log, 1)
+	wrote := make(chan error, 1)
+	go func() {
+		err := b.run(flushCtx)
+		if err != nil {
+			_ = conn.Close() // unblocks the reader
+		}
+		wrote <- err
+	}()
+	rerr := s.read(ctx, conn, b)
+	close(b.in)
+	if werr := <-wrote; werr != nil {
+		log.Error("syslog connection closed: records could not be stored", "err", werr)
+		return
+	}
+	switch {
+	case rerr == nil:
+	case errors.Is(rerr, ErrFraming):
+		s.m.closed(s.transport, "framing")
+		log.Warn("syslog connection closed: broken framing", "err", rerr)
+	case errors.Is(rerr, os.ErrDeadlineExceeded):
+		s.m.closed(s.transport, "read_timeout")
+		log.Debug("syslog connection closed after read_timeout", "read_timeout", s.cfg.ReadTimeout)
+	default:
+		s.m.closed(s.transport, "read_error")
+		log.Debug("syslog connection ended", "err", rerr)
+	}
+}
+
+// read parses frames into chunks of records for b. It sends a chunk
+// whenever the next read may block, so that a quiet sender's records are
+// not held back, and returns nil at the end of the stream or of the
+// shutdown grace.
+func (s *StreamServer) read(ctx context.Context, conn net.Conn, b *batcher) error {
+	fr := newFrameReader(conn, s.cfg.MaxMessageBytes)
+	var chunk []record.Record
+	nbytes := 0
+	sendChunk := func() bool {
+		s.m.bytes(nbytes)
+		nbytes = 0
+		if len(chunk) == 0 {
+			return true
+		}
+		ok := b.send(chunk)
+		chunk = nil
+		return ok
+	}
+	var deadlineSet time.Time
+	for {
+		now := time.Now()
+		if fr.Buffered() == 0 {
+			if !sendChunk() {
+				return nil // the writer failed and reports it
+			}
+			now = time.Now()
+		}
+		// Moving the deadline costs a timer update; doing it every few
+		// seconds keeps an active connection open all the same.
+		if now.Sub(deadlineSet) > s.cfg.ReadTimeout/8 && ctx.Err() == nil {
+			deadlineSet = now
+			_ = conn.SetReadDeadline(now.Add(s.cfg.ReadTimeout))
+			if ctx.Err() != nil { // lost a race with Serve's shutdown
+				_ = conn.SetReadDeadline(now.Add(drainGrace))
+			}
+		}
+		frame, err := fr.Next()
+		if errors.Is(err, ingest.ErrLineTooLong) {
+			s.m.rejected(ingest.RejectReason(err), 1)
+			s.warnTooLong.warn(s.log, "syslog message skipped", "remote", conn.RemoteAddr().String(), "err", err)
+			continue
+		}
+		if err != nil {
+			sendChunk()
+			if err == io.EOF || (ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded)) {
+				return nil
+			}
+			return err
+		}
+		nbytes += len(frame)
+		msg, err := ParseBytes(frame, now, s.cfg.Location)
+		if err != nil {
+			s.m.rejected(reasonInvalid, 1)
+			s.warnInvalid.warn(s.log, "syslog message rejected", "remote", conn.RemoteAddr().String(), "err", err)
+			continue
+		}
+		chunk = append(chunk, s.conv.record(&msg, now))
+		if len(chunk) >= s.cfg.BatchRecords && !sendChunk() {
+			return nil
+		}
+	}
+}

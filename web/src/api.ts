@@ -1,0 +1,134 @@
+// The HTTP API the UI calls (docs/api.md). Every call takes an AbortSignal so
+// that a new search, or the cancel button, stops the old one on the server.
+
+export type Row = Record<string, string>;
+
+export interface FieldStat {
+  Name: string;
+  Count: number;
+  Top: { Value: string; Count: number }[] | null;
+}
+
+/** A query error with the position the parser reported, when it did. */
+export class QueryError extends Error {
+  line = 0;
+  col = 0;
+  constructor(message: string) {
+    super(message);
+    const m = /(?:^|: )(\d+):(\d+): /.exec(message);
+    if (m) {
+      this.line = Number(m[1]);
+      this.col = Number(m[2]);
+    }
+  }
+}
+
+function form(params: Record<string, string | number | undefined>): URLSearchParams {
+  const f = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') f.set(k, String(v));
+  return f;
+}
+
+async function fail(res: Response): Promise<never> {
+  let msg = `${res.status} ${res.statusText}`;
+  try {
+    const body = await res.json();
+    if (body && typeof body.error === 'string') msg = body.error;
+  } catch {
+    /* not JSON: keep the status line */
+  }
+  throw new QueryError(msg);
+}
+
+/** Reads an NDJSON body line by line as it arrives. */
+async function readLines(res: Response, onLine: (obj: any) => void): Promise<void> {
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.trim()) onLine(JSON.parse(line));
+    }
+  }
+  if (buf.trim()) onLine(JSON.parse(buf));
+}
+
+export interface Range {
+  from: string;
+  to: string;
+}
+
+/** POST /api/v1/query, streaming rows to onRow; resolves when done. */
+export async function query(q: string, r: Range, limit: number, signal: AbortSignal, onRow: (row: Row) => void): Promise<void> {
+  const res = await fetch('/api/v1/query', { method: 'POST', body: form({ query: q, from: r.from, to: r.to, limit: limit || undefined }), signal });
+  if (!res.ok) await fail(res);
+  await readLines(res, (obj) => {
+    if (obj && typeof obj.error === 'string' && Object.keys(obj).length === 1) throw new QueryError(obj.error);
+    onRow(obj);
+  });
+}
+
+/** Runs a stats query and returns all its rows. */
+export async function stats(q: string, r: Range, signal: AbortSignal): Promise<Row[]> {
+  const rows: Row[] = [];
+  await query(q, r, 0, signal, (row) => rows.push(row));
+  return rows;
+}
+
+export async function fieldNames(q: string, r: Range, top: number, signal: AbortSignal): Promise<FieldStat[]> {
+  const res = await fetch('/api/v1/field_names', { method: 'POST', body: form({ query: q, from: r.from, to: r.to, top }), signal });
+  if (!res.ok) await fail(res);
+  return res.json();
+}
+
+/** GET /api/v1/tail as NDJSON; calls onRow for every new matching record. */
+export async function tail(q: string, signal: AbortSignal, onRow: (row: Row) => void): Promise<void> {
+  const res = await fetch('/api/v1/tail?' + form({ query: q }), { signal, headers: { Accept: 'application/x-ndjson' } });
+  if (!res.ok) await fail(res);
+  await readLines(res, onRow);
+}
+
+export interface ReceiverStatus {
+  protocol: string;
+  records_total: number;
+  rejected_total: number;
+  bytes_total: number;
+  records_per_sec: number;
+  bytes_per_sec: number;
+}
+
+export interface Status {
+  version: string;
+  time: string;
+  uptime_seconds: number;
+  wal_fill: number;
+  backpressure: boolean;
+  backpressure_per_sec: number;
+  receivers: ReceiverStatus[];
+  pipeline: {
+    ready: boolean;
+    wal_bytes: number;
+    wal_max_bytes: number;
+    backpressure_total: number;
+    head_bytes: number;
+    head_records: number;
+    parts: number;
+    partitions: number;
+    disk_bytes: number;
+    records: number;
+    records_ingested: number;
+    retention_ns: number;
+  };
+}
+
+export async function status(signal: AbortSignal): Promise<Status> {
+  const res = await fetch('/api/v1/status', { signal });
+  if (!res.ok) await fail(res);
+  return res.json();
+}
