@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -79,13 +80,17 @@ Examples:
   sluice query 'service:payments AND status:>=500' --limit 20
   sluice query '"connection refused"' --from 2024-05-01T00:00:00Z --to 2024-05-02T00:00:00Z
   sluice query 'level:error | stats count() as n by service | sort by n desc | limit 10'
-  sluice query '* | stats count() as n by _time:1h' --json`, stderr)
+  sluice query '* | stats count() as n by _time:1h' --json
+  sluice query 'level:error' --context 5     (each hit with 5 records before and after in its stream)
+  sluice query 'service:api | stats count() by level' --explain`, stderr)
 	var c clientFlags
 	c.register(fs)
 	since := fs.String("since", "", "only records newer than this `duration` ago, e.g. 15m, 1h, 7d")
 	from := fs.String("from", "", "start `time`: RFC 3339, now-1h, or Unix seconds")
 	to := fs.String("to", "", "end `time` (exclusive): RFC 3339, now, or Unix seconds")
 	limit := fs.Int("limit", 100, "most `records` to print for a search (stats queries return every group)")
+	explain := fs.Bool("explain", false, "print the query's plan and its cost (parts and blocks read and skipped) instead of its rows")
+	contextN := fs.Int("context", 0, "print each hit with this many `records` before and after it in its stream")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -109,6 +114,15 @@ Examples:
 	if *to != "" {
 		form.Set("to", *to)
 	}
+	if *contextN < 0 || *contextN > 1000 {
+		return usagef("--context wants 0 to 1000 records, got %d", *contextN)
+	}
+	if *explain && *contextN > 0 {
+		return usagef("--explain and --context exclude each other")
+	}
+	if *explain {
+		form.Set("explain", "1")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	resp, err := c.request(ctx, "/api/v1/query", form)
@@ -116,9 +130,14 @@ Examples:
 		return err
 	}
 	defer resp.Body.Close()
-	if c.json {
+	switch {
+	case c.json && *contextN == 0:
 		_, err := io.Copy(stdout, resp.Body)
 		return err
+	case *explain:
+		return printPlan(resp.Body, stdout)
+	case *contextN > 0:
+		return printWithContext(ctx, &c, resp.Body, stdout, *contextN)
 	}
 	return printRows(resp.Body, stdout)
 }
@@ -308,4 +327,136 @@ func printTable(rows [][]kv, w io.Writer) error {
 		fmt.Fprintln(tw, strings.Join(vals, "\t"))
 	}
 	return tw.Flush()
+}
+
+// printWithContext prints each record hit between the records around it
+// in its stream, which it asks the server for one hit at a time.
+func printWithContext(ctx context.Context, c *clientFlags, r io.Reader, w io.Writer, n int) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	hits := 0
+	for sc.Scan() {
+		row, err := decodeRow(sc.Bytes())
+		if err != nil {
+			return err
+		}
+		if len(row) > 0 && row[0].key == "error" {
+			return fmt.Errorf("query failed midway: %s", row[0].val)
+		}
+		if !isRecord(row) {
+			return fmt.Errorf("--context needs records, but the query returns rows (drop its stats, top or fields pipes)")
+		}
+		hits++
+		around, err := fetchContext(ctx, c, row[0].val, row[1].val, n)
+		if err != nil {
+			return err
+		}
+		if hits > 1 {
+			fmt.Fprintln(w, "--")
+		}
+		if c.json {
+			fmt.Fprintf(w, "%s\n", around)
+			continue
+		}
+		var parts struct{ Before, At, After []json.RawMessage }
+		if err := json.Unmarshal(around, &parts); err != nil {
+			return fmt.Errorf("read context answer: %w", err)
+		}
+		for _, side := range []struct {
+			mark string
+			recs []json.RawMessage
+		}{{"  ", parts.Before}, {"> ", parts.At}, {"  ", parts.After}} {
+			for _, rec := range side.recs {
+				kvs, err := decodeRow(rec)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(w, side.mark+formatRecord(kvs))
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	if hits == 0 {
+		fmt.Fprintln(os.Stderr, "no records matched")
+	}
+	return nil
+}
+
+// fetchContext asks for the n records before and after a hit.
+func fetchContext(ctx context.Context, c *clientFlags, ts, stream string, n int) ([]byte, error) {
+	form := url.Values{"_time": {ts}, "_stream": {stream}, "before": {strconv.Itoa(n)}, "after": {strconv.Itoa(n)}}
+	resp, err := c.request(ctx, "/api/v1/context", form)
+	if err != nil {
+		return nil, fmt.Errorf("context of the hit at %s: %w", ts, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read context answer: %w", err)
+	}
+	return b, nil
+}
+
+// plan mirrors the server's explain answer.
+type plan struct {
+	Query  string   `json:"query"`
+	Filter planNode `json:"filter"`
+	From   string   `json:"from"`
+	To     string   `json:"to"`
+	Pipes  []struct {
+		Pipe  string `json:"pipe"`
+		Input string `json:"input"`
+	} `json:"pipes"`
+	Cost     map[string]int64 `json:"cost"`
+	Rows     int64            `json:"rows"`
+	Duration string           `json:"duration"`
+}
+
+type planNode struct {
+	Node     string     `json:"node"`
+	Text     string     `json:"text"`
+	Index    string     `json:"index"`
+	Children []planNode `json:"children"`
+}
+
+// printPlan renders an explain answer for people.
+func printPlan(r io.Reader, w io.Writer) error {
+	var p plan
+	if err := json.NewDecoder(r).Decode(&p); err != nil {
+		return fmt.Errorf("read explain answer: %w", err)
+	}
+	from, to := p.From, p.To
+	if from == "" {
+		from = "the beginning"
+	}
+	if to == "" {
+		to = "now"
+	}
+	fmt.Fprintf(w, "query:  %s\nrange:  %s to %s\nfilter:\n", p.Query, from, to)
+	var walk func(n planNode, depth int)
+	walk = func(n planNode, depth int) {
+		fmt.Fprintf(w, "%*s%s %s    [index: %s]\n", 2+2*depth, "", n.Node, n.Text, n.Index)
+		for _, c := range n.Children {
+			walk(c, depth+1)
+		}
+	}
+	walk(p.Filter, 0)
+	if len(p.Pipes) > 0 {
+		fmt.Fprintln(w, "pipes:")
+		for i, pp := range p.Pipes {
+			fmt.Fprintf(w, "  %d. %s    [input: %s]\n", i+1, pp.Pipe, pp.Input)
+		}
+	}
+	c := p.Cost
+	fmt.Fprintf(w, "cost:\n")
+	fmt.Fprintf(w, "  partitions  %d, skipped by time %d\n", c["Partitions"], c["PartitionsSkipped"])
+	fmt.Fprintf(w, "  parts       %d, skipped by time %d\n", c["Parts"], c["PartsSkipped"])
+	fmt.Fprintf(w, "  blocks      %d, skipped by time/tenant %d, by index %d, read %d\n", c["Blocks"], c["BlocksSkippedTime"], c["BlocksSkippedIndex"], c["BlocksRead"])
+	fmt.Fprintf(w, "  bytes read  %d\n", c["BytesRead"])
+	fmt.Fprintf(w, "  in memory   %d records scanned (not yet in parts)\n", c["HeadRecords"])
+	fmt.Fprintf(w, "  matched     %d records\n", c["RecordsMatched"])
+	fmt.Fprintf(w, "rows: %d   time: %s\n", p.Rows, p.Duration)
+	return nil
 }

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"fmt"
-	"os"
 	"time"
 
-	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/ingest/forward"
 )
 
@@ -17,7 +12,7 @@ func init() {
 		if !c.Enabled {
 			return receiverParts{}, nil
 		}
-		tlsCfg, err := forwardTLS(c.TLS)
+		tlsCfg, err := serverTLS("forward", c.TLS)
 		if err != nil {
 			return receiverParts{}, err
 		}
@@ -41,29 +36,4 @@ func init() {
 		}
 		return receiverParts{listeners: []listener{srv}}, nil
 	})
-}
-
-// forwardTLS loads the forward listener's certificate; nil when TLS is off.
-func forwardTLS(c config.TLSConfig) (*tls.Config, error) {
-	if !c.Enabled() {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("load forward.tls certificate: %w", err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if c.ClientCAFile != "" {
-		pem, err := os.ReadFile(c.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read forward.tls.client_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("forward.tls.client_ca_file %s holds no PEM certificate", c.ClientCAFile)
-		}
-		cfg.ClientCAs = pool
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return cfg, nil
 }

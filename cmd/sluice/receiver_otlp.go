@@ -1,13 +1,8 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"fmt"
 	"net/http"
-	"os"
 
-	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/ingest/otlp"
 )
 
@@ -29,7 +24,7 @@ func init() {
 		if c.GRPCAddr == "" {
 			return parts, nil
 		}
-		tlsCfg, err := otlpTLS(c.TLS)
+		tlsCfg, err := serverTLS("otlp", c.TLS)
 		if err != nil {
 			return receiverParts{}, err
 		}
@@ -40,29 +35,4 @@ func init() {
 		parts.listeners = append(parts.listeners, srv)
 		return parts, nil
 	})
-}
-
-// otlpTLS loads the gRPC listener's certificate; nil when TLS is off.
-func otlpTLS(c config.TLSConfig) (*tls.Config, error) {
-	if !c.Enabled() {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("load otlp.tls certificate: %w", err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if c.ClientCAFile != "" {
-		pem, err := os.ReadFile(c.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read otlp.tls.client_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("otlp.tls.client_ca_file %s holds no PEM certificate", c.ClientCAFile)
-		}
-		cfg.ClientCAs = pool
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return cfg, nil
 }

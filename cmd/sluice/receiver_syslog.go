@@ -2,14 +2,11 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
-	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/ingest/syslog"
 )
 
@@ -52,7 +49,7 @@ func init() {
 			if c.TLSAddr == "" {
 				return fail(errors.New("syslog.tls is set but syslog.tls_addr is empty"))
 			}
-			tcfg, err := syslogTLS(c.TLS)
+			tcfg, err := serverTLS("syslog", c.TLS)
 			if err != nil {
 				return fail(err)
 			}
@@ -64,28 +61,4 @@ func init() {
 		}
 		return parts, nil
 	})
-}
-
-// syslogTLS loads the RFC 5425 listener's certificate and, when set, the
-// CA that client certificates must be signed by.
-func syslogTLS(c config.TLSConfig) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("load syslog.tls certificate: %w", err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if c.ClientCAFile == "" {
-		return cfg, nil
-	}
-	pem, err := os.ReadFile(c.ClientCAFile)
-	if err != nil {
-		return nil, fmt.Errorf("read syslog.tls.client_ca_file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("syslog.tls.client_ca_file %s holds no PEM certificate", c.ClientCAFile)
-	}
-	cfg.ClientCAs = pool
-	cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	return cfg, nil
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -87,4 +90,31 @@ func recordConfig(cfg config.Config, m config.FieldMapping) ingest.RecordConfig 
 		MaxFieldsPerRecord: cfg.Ingest.MaxFieldsPerRecord,
 		MaxLineBytes:       int(cfg.Ingest.MaxLineBytes),
 	}
+}
+
+// serverTLS builds a listener's TLS configuration from its section's tls
+// settings; nil when TLS is off. section names the config section in errors.
+func serverTLS(section string, c config.TLSConfig) (*tls.Config, error) {
+	if !c.Enabled() {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load %s.tls certificate: %w", section, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.ClientCAFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(c.ClientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("read %s.tls.client_ca_file: %w", section, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s.tls.client_ca_file %s holds no PEM certificate", section, c.ClientCAFile)
+	}
+	cfg.ClientCAs = pool
+	cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	return cfg, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-log/sluice/internal/query"
+	"github.com/sluice-log/sluice/internal/record"
 )
 
 // tenantHeader names the tenant of a request, as Loki and Mimir do.
@@ -103,6 +104,10 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	if explainAsked(r) {
+		s.writeExplain(ctx, w, r, req)
+		return
+	}
 	out := newNDJSONWriter(w)
 	var rows int
 	err = query.Execute(ctx, s.cfg.Backend.Searcher(), req.q, req.opts, func(row query.Row) error {
@@ -120,6 +125,83 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	_ = out.close()
 	s.rowsOut.WithLabelValues("query").Add(float64(rows))
 	s.bytesOut.WithLabelValues("query").Add(float64(out.n))
+}
+
+// explainAsked reports whether the client wants the plan instead of the
+// rows (explain=1 or explain=true).
+func explainAsked(r *http.Request) bool {
+	v, _ := strconv.ParseBool(r.FormValue("explain"))
+	return v
+}
+
+// explain answers the plan of a query and its measured cost.
+func (s *Server) explain(w http.ResponseWriter, r *http.Request) {
+	req, err := s.parseQueryRequest(r, 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	ctx, release, ok := s.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	s.writeExplain(ctx, w, r, req)
+}
+
+func (s *Server) writeExplain(ctx context.Context, w http.ResponseWriter, r *http.Request, req queryRequest) {
+	plan, err := query.Explain(ctx, s.cfg.Backend.Searcher(), req.q, req.opts)
+	if err != nil {
+		s.writeQueryError(w, r, err)
+		return
+	}
+	writeJSON(w, plan)
+}
+
+// maxContext bounds the records on each side of a context answer.
+const maxContext = 1000
+
+// context answers the records around a hit in its stream: the hit's
+// _stream and _time, and before=N, after=N (default 10 each).
+func (s *Server) context(w http.ResponseWriter, r *http.Request) {
+	stream := r.FormValue("_stream")
+	if stream == "" {
+		writeError(w, http.StatusBadRequest, "missing parameter '_stream' (the hit's _stream, like {host=\"web-1\"})")
+		return
+	}
+	t, err := time.Parse(time.RFC3339Nano, r.FormValue("_time"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "parameter '_time' must be the hit's _time in RFC 3339, got %q", r.FormValue("_time"))
+		return
+	}
+	var n [2]int
+	for i, name := range []string{"before", "after"} {
+		n[i] = 10
+		if v := r.FormValue(name); v != "" {
+			if n[i], err = strconv.Atoi(v); err != nil || n[i] < 0 || n[i] > maxContext {
+				writeError(w, http.StatusBadRequest, "parameter '%s' must be an integer from 0 to %d, got %q", name, maxContext, v)
+				return
+			}
+		}
+	}
+	ctx, release, ok := s.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	got, err := query.Context(ctx, s.cfg.Backend.Searcher(), stream, t.UnixNano(), n[0], n[1], query.Options{Tenant: r.Header.Get(tenantHeader)})
+	if err != nil {
+		s.writeQueryError(w, r, err)
+		return
+	}
+	raw := func(recs []*record.Record) []json.RawMessage {
+		out := make([]json.RawMessage, len(recs))
+		for i, rec := range recs {
+			out[i] = record.AppendJSON(nil, rec)
+		}
+		return out
+	}
+	writeJSON(w, map[string][]json.RawMessage{"before": raw(got.Before), "at": raw(got.At), "after": raw(got.After)})
 }
 
 // hits answers the number of matching records per time bucket.

@@ -66,3 +66,54 @@ func BenchmarkExecuteSearch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFilters measures each kind of filter over 100k records, as a
+// plain search (newest 100), so that Match dominates.
+func BenchmarkFilters(b *testing.B) {
+	src := benchRecords(100_000)
+	for _, q := range []string{
+		`handled`, `"user 42"`, `host:web-1*`, `*handled in 1*`, `_msg:/in [0-9]{4}ms/`,
+		`level:="error"`, `status:[400 TO 599]`, `_stream:{service="payments",host=~"web-1.*"}`,
+		`_time:[2024-05-01T10:00:00Z TO 2024-05-01T11:00:00Z]`, `NOT level:*`,
+	} {
+		b.Run(q, func(b *testing.B) { benchQuery(b, src, q, Options{Limit: 100}) })
+	}
+}
+
+// BenchmarkStatsHighCardinality groups by a field with 100k distinct
+// values.
+func BenchmarkStatsHighCardinality(b *testing.B) {
+	src := benchRecords(100_000)
+	for i := range src {
+		src[i].Fields = append(src[i].Fields, record.Field{Name: "request_id", Value: strconv.Itoa(i)})
+	}
+	benchQuery(b, src, `* | stats count() as n by request_id`, Options{})
+}
+
+// BenchmarkHistogram24h is the hits histogram of a day: 86,400 records,
+// one a second, in 5-minute buckets.
+func BenchmarkHistogram24h(b *testing.B) {
+	src := benchRecords(86_400)
+	for i := range src {
+		src[i].Time = base + int64(i)*1e9
+	}
+	benchQuery(b, src, `* | stats count() as hits by _time:5m`, Options{})
+}
+
+// BenchmarkExtractStats is a pipe chain with query-time extraction.
+func BenchmarkExtractStats(b *testing.B) {
+	benchQuery(b, benchRecords(100_000), `* | extract "handled in <ms>ms" | stats quantile(0.99, ms) as p99 by service`, Options{})
+}
+
+func benchQuery(b *testing.B, src sliceSearcher, s string, opts Options) {
+	q, err := Parse(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Execute(context.Background(), src, q, opts, func(Row) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -16,6 +18,9 @@ var (
 	diffWords  = []string{"error", "Timeout", "connection", "refused", "db", "retry", "ok", "conn", "user_42", "500"}
 	diffFields = []string{"_msg", "level", "status", "latency", "service", "host"}
 	diffValues = []string{"error", "warn", "INFO", "200", "503", "-1.5", "1e3", "n/a", "web-1", "web-2", "api", "a b", ""}
+	// diffRegexes mix patterns with and without literal tokens that the
+	// index can use.
+	diffRegexes = []string{"error", "^conn", "refused$", "(?i)timeout", `user_\d+`, "db|retry", "^web-[12]$", "connection refused", "a b", "^error$", "(db) (retry)", "[0-9]{3}", ""}
 )
 
 func randomRecords(rng *rand.Rand, n int) []record.Record {
@@ -54,11 +59,44 @@ func randomNode(rng *rand.Rand, depth int) Node {
 		}
 		return Bound{Value: pick(diffValues)}
 	}
-	k := rng.Intn(12)
+	k := rng.Intn(17)
 	if depth <= 0 {
-		k = rng.Intn(7)
+		k = rng.Intn(12)
 	}
 	switch k {
+	case 7:
+		w := pick(diffWords)
+		i, j := rng.Intn(len(w)+1), rng.Intn(len(w)+1)
+		i, j = min(i, j), max(i, j)
+		pat := pick([]string{"*", ""}) + w[:i] + "*" + w[i:j] + pick([]string{"*", ""})
+		if strings.IndexByte(pat, '*') == len(pat)-1 {
+			pat = "*" + pat // a lone trailing '*' would be a Prefix
+		}
+		return Wildcard{Field: pick(diffFields), Pattern: pat}
+	case 8:
+		return Regex{Field: pick(diffFields), Pattern: pick(diffRegexes)}
+	case 9:
+		return Exact{Field: pick(diffFields), Value: pick(append(diffWords, diffValues...))}
+	case 10:
+		ms := make([]LabelMatcher, 1+rng.Intn(2))
+		for i := range ms {
+			m := LabelMatcher{Label: pick([]string{"host", "service"}), Op: pick([]string{"=", "!=", "=~", "!~"}), Value: pick(diffValues)}
+			if strings.HasSuffix(m.Op, "~") {
+				m.Value = pick([]string{"web-.*", "api|INFO", "", ".*", "w.*1"})
+			}
+			ms[i] = m
+		}
+		return StreamSelector{Matchers: ms}
+	case 11:
+		ts := func() string { return time.Unix(0, int64(rng.Intn(310))*1000).UTC().Format(time.RFC3339Nano) }
+		if rng.Intn(2) == 0 {
+			return Compare{Field: "_time", Op: pick([]string{"<", "<=", ">", ">="}), Value: ts()}
+		}
+		lo, hi := Bound{Value: ts()}, Bound{Value: ts()}
+		if rng.Intn(4) == 0 {
+			lo = Bound{Unbounded: true}
+		}
+		return Range{Field: "_time", Lo: lo, Hi: hi, LoIncl: rng.Intn(2) == 0, HiIncl: rng.Intn(2) == 0}
 	case 0:
 		if rng.Intn(3) == 0 {
 			return Phrase{Field: pick(diffFields), Value: pick(diffWords) + " " + pick(diffWords)}
@@ -80,13 +118,13 @@ func randomNode(rng *rand.Rand, depth int) Node {
 			return MatchAll{}
 		}
 		return Phrase{Field: "_msg", Value: pick(diffWords)}
-	case 7, 8:
+	case 12, 13:
 		children := make([]Node, 2+rng.Intn(2))
 		for i := range children {
 			children[i] = randomNode(rng, depth-1)
 		}
 		return And{Children: children}
-	case 9, 10:
+	case 14, 15:
 		children := make([]Node, 2+rng.Intn(2))
 		for i := range children {
 			children[i] = randomNode(rng, depth-1)
@@ -135,7 +173,56 @@ func naiveMatch(n Node, r *record.Record) bool {
 	case Exists:
 		v, ok := naiveGet(r, n.Field)
 		return ok && v != ""
+	case Wildcard:
+		v, ok := naiveGet(r, n.Field)
+		parts := strings.Split(n.Pattern, "*")
+		for i := range parts {
+			parts[i] = regexp.QuoteMeta(parts[i])
+		}
+		return ok && regexp.MustCompile("(?is)^"+strings.Join(parts, ".*")+"$").MatchString(v)
+	case Regex:
+		v, ok := naiveGet(r, n.Field)
+		return ok && regexp.MustCompile(n.Pattern).MatchString(v)
+	case Exact:
+		v, _ := naiveGet(r, n.Field)
+		return v == n.Value
+	case StreamSelector:
+		for _, m := range n.Matchers {
+			v := ""
+			for _, l := range r.Stream {
+				if l.Name == m.Label {
+					v = l.Value
+				}
+			}
+			var ok bool
+			switch m.Op {
+			case "=":
+				ok = v == m.Value
+			case "!=":
+				ok = v != m.Value
+			case "=~":
+				ok = regexp.MustCompile("^(" + m.Value + ")$").MatchString(v)
+			case "!~":
+				ok = !regexp.MustCompile("^(" + m.Value + ")$").MatchString(v)
+			}
+			if !ok {
+				return false
+			}
+		}
+		return true
 	case Compare:
+		if n.Field == "_time" {
+			t, _ := time.Parse(time.RFC3339Nano, n.Value)
+			switch n.Op {
+			case "<":
+				return r.Time < t.UnixNano()
+			case "<=":
+				return r.Time <= t.UnixNano()
+			case ">":
+				return r.Time > t.UnixNano()
+			}
+			return r.Time >= t.UnixNano()
+		}
 		lo, hi := Bound{Unbounded: true}, Bound{Unbounded: true}
 		if n.Op[0] == '>' {
 			lo = Bound{Value: n.Value}
@@ -144,6 +231,11 @@ func naiveMatch(n Node, r *record.Record) bool {
 		}
 		return naiveRange(r, n.Field, lo, hi, n.Op == ">=", n.Op == "<=")
 	case Range:
+		if n.Field == "_time" {
+			t := func(b Bound) int64 { x, _ := time.Parse(time.RFC3339Nano, b.Value); return x.UnixNano() }
+			return (n.Lo.Unbounded || r.Time > t(n.Lo) || n.LoIncl && r.Time == t(n.Lo)) &&
+				(n.Hi.Unbounded || r.Time < t(n.Hi) || n.HiIncl && r.Time == t(n.Hi))
+		}
 		return naiveRange(r, n.Field, n.Lo, n.Hi, n.LoIncl, n.HiIncl)
 	case And:
 		for _, c := range n.Children {
@@ -220,6 +312,21 @@ func TestDifferential(t *testing.T) {
 		}
 		if strings.Join(got, ",") != strings.Join(wantMsgs, ",") {
 			t.Fatalf("%s (limit %d):\n got %v\nwant %v", q, limit, got, wantMsgs)
+		}
+
+		// The same filter as a pipe (which runs before the newest-limit
+		// cut) gives the same records.
+		piped, err := Parse("* | filter " + node.String())
+		if err != nil {
+			t.Fatalf("filter pipe of %s: %v", q, err)
+		}
+		got = got[:0]
+		err = Execute(context.Background(), src, piped, Options{Limit: limit}, func(r Row) error {
+			got = append(got, strconv.FormatInt(r.Record.Time, 10))
+			return nil
+		})
+		if err != nil || strings.Join(got, ",") != strings.Join(wantMsgs, ",") {
+			t.Fatalf("%s (limit %d, err %v):\n got %v\nwant %v", piped, limit, err, got, wantMsgs)
 		}
 
 		// stats count() by level against counting by hand.

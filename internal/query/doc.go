@@ -1,6 +1,8 @@
 // Package query implements Sluice's query language: a Kibana-like filter
-// (words, phrases, field:value, ranges, AND/OR/NOT) followed by pipes
-// (stats, sort, limit) that aggregate and shape the result.
+// (words, phrases, field:value, wildcards, regular expressions, ranges,
+// time ranges, stream selectors, AND/OR/NOT) followed by pipes (stats, top,
+// sort, limit, fields, filter, and the extraction pipes unpack_json,
+// unpack_logfmt and extract) that aggregate and shape the result.
 //
 // The package is layered so that each layer can grow on its own:
 //
@@ -11,7 +13,9 @@
 //     MayMatch for block summaries);
 //   - execute.go runs a query over a store.Searcher, through the pipe_*.go
 //     stages and the stats_*.go functions; fieldnames.go lists the fields
-//     of the matches.
+//     of the matches;
+//   - context.go finds the records around a hit in its stream, and
+//     explain.go describes a query's plan with the cost the store reports.
 //
 // Pipes and stats functions are registries: a new pipe is one file that
 // registers its parser in init (see pipe.go), a new stats function likewise

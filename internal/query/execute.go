@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/store"
@@ -20,11 +21,21 @@ type Options struct {
 	Limit int
 	// MaxGroups bounds the groups of a stats pipe; default 100000.
 	MaxGroups int
+	// MaxMemory bounds the estimated bytes an aggregation holds (groups,
+	// distinct values, quantile samples); default 256 MiB.
+	MaxMemory int64
+	// Now resolves relative times such as now-1h; zero means the time
+	// Execute is called.
+	Now time.Time
+	// Stats, when set, receives the store's account of the search (see
+	// Explain).
+	Stats *store.SearchStats
 }
 
 const (
 	defaultLimit     = 1000
 	defaultMaxGroups = 100000
+	defaultMaxMemory = 256 << 20
 	// ctxCheckEvery is how many records pass between checks of ctx, which
 	// bounds how long a cancelled query keeps scanning.
 	ctxCheckEvery = 1024
@@ -37,32 +48,61 @@ func (o Options) withDefaults() Options {
 	if o.MaxGroups <= 0 {
 		o.MaxGroups = defaultMaxGroups
 	}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = defaultMaxMemory
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
 	return o
 }
 
+// request builds the store's search: the options' time range narrowed by
+// the query's own _time conditions.
 func (o Options) request(q *Query) store.SearchRequest {
-	return store.SearchRequest{Tenant: o.Tenant, From: o.From, To: o.To, Filter: q.Compile()}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	from, to := q.TimeRange(now)
+	from = max(from, o.From)
+	if to == 0 || (o.To != 0 && o.To < to) {
+		to = o.To
+	}
+	if to != 0 {
+		from, to = emptyIfInverted(from, to)
+	}
+	return store.SearchRequest{Tenant: o.Tenant, From: from, To: to, Filter: q.CompileAt(now), Stats: o.Stats}
 }
 
 // Execute runs q over src and calls emit for each result row, in order.
 //
-// Without pipes, or when the first pipe works on rows (sort, limit), the
-// rows are the newest opts.Limit matching records, newest first. A pipe that
-// aggregates (stats) as the first pipe sees every matching record instead.
+// Pipes that work on one row at a time (filter, unpack_json, extract, …)
+// see every matching record. After them, unless the next pipe aggregates
+// (stats, top), the rows are cut to the newest opts.Limit records, newest
+// first, for the remaining pipes (sort, limit, fields).
 func Execute(ctx context.Context, src store.Searcher, q *Query, opts Options, emit func(Row) error) error {
 	opts = opts.withDefaults()
+	req := opts.request(q)
+	// Pipes that depend on the range (rate) see the effective one.
+	opts.From, opts.To = req.From, req.To
+	k := 0
+	for k < len(q.Pipes) && isStreaming(q.Pipes[k]) {
+		k++
+	}
 	var head processor = emitProcessor(emit)
-	for i := len(q.Pipes) - 1; i >= 0; i-- {
+	for i := len(q.Pipes) - 1; i >= k; i-- {
 		head = q.Pipes[i].newProcessor(opts, head)
 	}
-	var err error
-	if len(q.Pipes) > 0 && q.Pipes[0].consumesRecords() {
-		err = scan(ctx, src, opts.request(q), func(r *record.Record) error {
-			return head.push(Row{Record: r})
-		})
-	} else {
-		err = pushNewest(ctx, src, opts.request(q), opts.Limit, head)
+	if k == len(q.Pipes) || !q.Pipes[k].consumesRecords() {
+		head = &newestProcessor{h: newestHeap{limit: opts.Limit}, next: head}
 	}
+	for i := k - 1; i >= 0; i-- {
+		head = q.Pipes[i].newProcessor(opts, head)
+	}
+	err := scan(ctx, src, req, func(r *record.Record) error {
+		return head.push(Row{Record: r})
+	})
 	if err != nil && !errors.Is(err, errStop) {
 		return err
 	}
@@ -89,19 +129,30 @@ func scan(ctx context.Context, src store.Searcher, req store.SearchRequest, fn f
 	return err
 }
 
-// pushNewest keeps the newest limit records in a bounded heap and pushes
-// them newest first.
-func pushNewest(ctx context.Context, src store.Searcher, req store.SearchRequest, limit int, head processor) error {
-	h := newestHeap{limit: limit}
-	if err := scan(ctx, src, req, h.offer); err != nil {
-		return err
+// newestProcessor keeps the newest limit record rows and passes them on
+// newest first.
+type newestProcessor struct {
+	h    newestHeap
+	next processor
+}
+
+func (n *newestProcessor) push(r Row) error {
+	if r.Record == nil {
+		return n.next.push(r)
 	}
-	for _, r := range h.sorted() {
-		if err := head.push(Row{Record: r}); err != nil {
+	return n.h.offer(r.Record)
+}
+
+func (n *newestProcessor) flush() error {
+	for _, r := range n.h.sorted() {
+		if err := n.next.push(Row{Record: r}); err != nil {
+			if err == errStop {
+				break
+			}
 			return err
 		}
 	}
-	return nil
+	return n.next.flush()
 }
 
 type emitProcessor func(Row) error

@@ -2,6 +2,7 @@ package query
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/store"
@@ -10,10 +11,18 @@ import (
 // Compile turns the query's filter into the store's Filter. The result is
 // safe for concurrent use; live tail uses its Match, the store its MayMatch.
 func (q *Query) Compile() store.Filter {
-	return compile(q.Filter)
+	return q.CompileAt(time.Now())
 }
 
-func compile(n Node) store.Filter {
+// CompileAt is Compile with relative times (now-1h) resolved against now.
+func (q *Query) CompileAt(now time.Time) store.Filter {
+	return compile(q.Filter, now)
+}
+
+func compile(n Node, now time.Time) store.Filter {
+	if t, ok := timeNode(n, now); ok {
+		return t
+	}
 	switch n := n.(type) {
 	case nil, MatchAll:
 		return matchAllFilter{}
@@ -27,20 +36,28 @@ func compile(n Node) store.Filter {
 		return newCompareFilter(n)
 	case Range:
 		return newRangeFilter(n.Field, n.Lo, n.Hi, n.LoIncl, n.HiIncl)
+	case Wildcard:
+		return newWildcardFilter(n)
+	case Regex:
+		return newRegexFilter(n)
+	case Exact:
+		return newExactFilter(n)
+	case StreamSelector:
+		return newStreamFilter(n)
 	case And:
 		f := make(andFilter, len(n.Children))
 		for i, c := range n.Children {
-			f[i] = compile(c)
+			f[i] = compile(c, now)
 		}
 		return f
 	case Or:
 		f := make(orFilter, len(n.Children))
 		for i, c := range n.Children {
-			f[i] = compile(c)
+			f[i] = compile(c, now)
 		}
 		return f
 	case Not:
-		return notFilter{compile(n.Child)}
+		return notFilter{compile(n.Child, now)}
 	}
 	// Every Node type is handled above; a new one must be added there.
 	panic(fmt.Sprintf("query: compile: unknown node %T", n))

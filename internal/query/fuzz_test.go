@@ -2,6 +2,7 @@ package query
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -14,6 +15,10 @@ func FuzzParse(f *testing.F) {
 		`trace_id:*`, `"a \"b\" \\c"`, `x:-5`, `not:5`, `a:(b (c OR d))`,
 		`level:error | stats count() as n by service, _time:1h | sort by n desc | limit 10`,
 		`| stats avg(x), count_uniq("a b") by ("c d") | head 1`, "a\n\"b", `é:x`,
+		`host:web*01 *err*`, `x:/a\/b(c)?/`, `level:="Error"`, `_time:[2024-05-01T00:00:00Z TO now-1h}`,
+		`_stream:{service="api",host=~"web.*"}`, `NOT trace:*`,
+		`* | unpack_json from j | extract "took <ms>ms" | stats quantile(0.9, ms), rate() by (_time:5m, a) | filter n:>1`,
+		`* | top 3 by a, b | fields a, count as n | where n:>2`, `* | unpack_logfmt`,
 	} {
 		f.Add(s)
 	}
@@ -41,5 +46,26 @@ func FuzzParse(f *testing.F) {
 		filter := q.Compile()
 		filter.Match(rec)
 		filter.MayMatch(newExactSummary([]record.Record{*rec}))
+	})
+}
+
+// FuzzExtraction runs the extraction pipes on arbitrary values: they must
+// never panic, and the fields they make must come from the input.
+func FuzzExtraction(f *testing.F) {
+	f.Add(`status=<status> took <ms>ms`, `status=200 took 15ms`)
+	f.Add(`<a> <_> "<b>"`, `a="x y" b=2 {"k":[1,2]}`)
+	f.Add(`x<y>`, `{"a":"b","c":{"d":1}}`)
+	f.Fuzz(func(t *testing.T, pattern, value string) {
+		parseLogfmt(value, nil)
+		(&unpackJSONProcessor{}).unpack(value)
+		e, err := newExtractPipe(pattern)
+		if err != nil {
+			return
+		}
+		for _, fl := range e.apply(value, nil) {
+			if !strings.Contains(value, fl.Value) {
+				t.Fatalf("extract %q from %q made %q, not in the input", pattern, value, fl.Value)
+			}
+		}
 	})
 }

@@ -23,6 +23,7 @@ const (
 	tokPipe
 	tokComma // only after the first '|': in a filter a comma is part of a word
 	tokOp    // <, <=, > or >=
+	tokRegex // /re/ right after ':'; text holds the pattern, '\/' unescaped
 )
 
 type token struct {
@@ -40,14 +41,17 @@ func (t token) describe() string {
 		return strconv.Quote(t.text)
 	case tokString:
 		return "quoted string " + strconv.Quote(t.text)
+	case tokRegex:
+		return "regular expression " + regexLiteral(t.text)
 	default:
 		return "'" + t.text + "'"
 	}
 }
 
-// lex splits s into tokens. The lexer is context free except for one switch:
-// after the first '|' commas separate arguments of pipes, while in the filter
-// they are ordinary word characters (so that `foo,bar` needs no quotes).
+// lex splits s into tokens. The lexer is context free except for two
+// things: after the first '|' commas separate arguments of pipes, while in
+// the filter they are ordinary word characters (so that `foo,bar` needs no
+// quotes); and a '/' right after ':' starts a regular expression.
 func lex(s string) ([]token, error) {
 	var toks []token
 	inPipes := false
@@ -66,15 +70,22 @@ func lex(s string) ([]token, error) {
 			i++
 			continue
 		}
-		switch c {
-		case '"':
+		switch {
+		case c == '/' && len(toks) > 0 && toks[len(toks)-1].kind == tokColon:
+			text, end, err := lexRegex(s, i)
+			if err != nil {
+				return nil, err
+			}
+			toks = append(toks, token{kind: tokRegex, text: text, pos: i})
+			i = end
+		case c == '"':
 			text, end, err := lexString(s, i)
 			if err != nil {
 				return nil, err
 			}
 			toks = append(toks, token{kind: tokString, text: text, pos: i})
 			i = end
-		case '<', '>':
+		case c == '<' || c == '>':
 			end := i + 1
 			if end < len(s) && s[end] == '=' {
 				end++
@@ -147,4 +158,26 @@ func lexString(s string, start int) (string, int, error) {
 		b.WriteByte(s[i])
 	}
 	return "", 0, newParseError(s, start, "unterminated quoted string: expected a closing '\"'")
+}
+
+// lexRegex reads the /pattern/ starting at s[start] == '/'. \/ stands for
+// a '/' in the pattern; every other escape is the regular expression's own
+// and is kept.
+func lexRegex(s string, start int) (string, int, error) {
+	var b strings.Builder
+	for i := start + 1; i < len(s); i++ {
+		switch s[i] {
+		case '/':
+			return b.String(), i + 1, nil
+		case '\\':
+			if i+1 < len(s) && s[i+1] == '/' {
+				i++
+			} else if i+1 < len(s) {
+				b.WriteByte(s[i])
+				i++
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return "", 0, newParseError(s, start, "unterminated regular expression: expected a closing '/' (write \\/ for a '/' inside it, or quote a path value like path:\"/api/v1\")")
 }

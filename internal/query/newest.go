@@ -12,6 +12,17 @@ import (
 type newestHeap struct {
 	limit int
 	recs  []*record.Record
+	// oldest turns the heap around: it keeps the oldest records, for the
+	// records after a hit in Context.
+	oldest bool
+}
+
+// worse reports whether a is a worse candidate to keep than b.
+func (h *newestHeap) worse(a, b int64) bool {
+	if h.oldest {
+		return a > b
+	}
+	return a < b
 }
 
 func (h *newestHeap) offer(r *record.Record) error {
@@ -21,7 +32,7 @@ func (h *newestHeap) offer(r *record.Record) error {
 		h.up(len(h.recs) - 1)
 		return nil
 	}
-	if r.Time <= h.recs[0].Time {
+	if !h.worse(h.recs[0].Time, r.Time) {
 		return nil
 	}
 	c := r.Clone()
@@ -33,7 +44,7 @@ func (h *newestHeap) offer(r *record.Record) error {
 func (h *newestHeap) up(i int) {
 	for i > 0 {
 		parent := (i - 1) / 2
-		if h.recs[parent].Time <= h.recs[i].Time {
+		if !h.worse(h.recs[i].Time, h.recs[parent].Time) {
 			return
 		}
 		h.recs[parent], h.recs[i] = h.recs[i], h.recs[parent]
@@ -45,7 +56,7 @@ func (h *newestHeap) down(i int) {
 	for {
 		least := i
 		for _, c := range [2]int{2*i + 1, 2*i + 2} {
-			if c < len(h.recs) && h.recs[c].Time < h.recs[least].Time {
+			if c < len(h.recs) && h.worse(h.recs[c].Time, h.recs[least].Time) {
 				least = c
 			}
 		}
@@ -57,8 +68,9 @@ func (h *newestHeap) down(i int) {
 	}
 }
 
-// sorted returns the kept records, newest first.
+// sorted returns the kept records, best first: newest first, or oldest
+// first for an oldest heap.
 func (h *newestHeap) sorted() []*record.Record {
-	sort.SliceStable(h.recs, func(i, j int) bool { return h.recs[i].Time > h.recs[j].Time })
+	sort.SliceStable(h.recs, func(i, j int) bool { return h.worse(h.recs[j].Time, h.recs[i].Time) })
 	return h.recs
 }

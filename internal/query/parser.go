@@ -1,8 +1,12 @@
 package query
 
 import (
+	"errors"
+	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -253,22 +257,96 @@ func (p *parser) value(field, expected string) (Node, error) {
 	t := p.next()
 	switch t.kind {
 	case tokString:
+		if field == record.TimeField {
+			return nil, p.errorf(t.pos, "_time takes a range or a comparison, like _time:>now-1h or _time:[2024-05-01 TO 2024-05-02]")
+		}
 		return Phrase{Field: field, Value: t.text}, nil
 	case tokWord:
+		if field == record.TimeField && t.text != "*" {
+			return nil, p.errorf(t.pos, "_time takes a range or a comparison, like _time:>now-1h or _time:[2024-05-01 TO 2024-05-02]")
+		}
+		if strings.HasPrefix(t.text, "=") {
+			return p.exact(field, t)
+		}
 		return p.word(field, t)
+	case tokRegex:
+		if _, err := regexp.Compile(t.text); err != nil {
+			return nil, p.errorf(t.pos, "invalid regular expression: %v", regexErrorText(err))
+		}
+		return Regex{Field: field, Pattern: t.text}, nil
 	case tokOp:
-		v := p.next()
+		v := p.joinColons(p.next())
 		if v.kind == tokString || (v.kind == tokWord && !strings.Contains(v.text, "*")) {
+			if err := p.checkTime(field, v); err != nil {
+				return nil, err
+			}
 			return Compare{Field: field, Op: t.text, Value: v.text}, nil
 		}
 		return nil, p.unexpected(v, "a number or a word after '"+t.text+"'")
-	case tokLBrack, tokLBrace:
+	case tokLBrace:
+		if field == record.StreamField {
+			return p.streamSelector(t)
+		}
+		return p.rangeValue(field, t)
+	case tokLBrack:
 		return p.rangeValue(field, t)
 	}
 	return nil, p.unexpected(t, expected)
 }
 
-// word turns a word into Phrase, Prefix, Exists or MatchAll.
+// regexErrorText drops regexp's own "error parsing regexp: " prefix.
+func regexErrorText(err error) string {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		return se.Code.String() + ": " + strconv.Quote(se.Expr)
+	}
+	return err.Error()
+}
+
+// exact parses `field:=value` and `field:="value"`; t is the word that
+// starts with '='.
+func (p *parser) exact(field string, t token) (Node, error) {
+	if t.text != "=" {
+		return Exact{Field: field, Value: t.text[1:]}, nil
+	}
+	v := p.next()
+	if v.kind != tokString && v.kind != tokWord {
+		return nil, p.unexpected(v, "a value after ':=' (quote it: field:=\"Value\")")
+	}
+	return Exact{Field: field, Value: v.text}, nil
+}
+
+// joinColons glues a word to the ':' and words that follow it without
+// spaces, so that times such as 2024-05-01T10:00:00Z need no quotes in
+// ranges and comparisons.
+func (p *parser) joinColons(t token) token {
+	if t.kind != tokWord {
+		return t
+	}
+	for {
+		c, w := p.peek(), p.peekAt(1)
+		end := t.pos + len(t.text)
+		if c.kind != tokColon || c.pos != end || w.kind != tokWord || w.pos != end+1 {
+			return t
+		}
+		p.next()
+		p.next()
+		t.text += ":" + w.text
+	}
+}
+
+// checkTime validates a bound of a condition on _time.
+func (p *parser) checkTime(field string, v token) error {
+	if field != record.TimeField {
+		return nil
+	}
+	if _, err := parseTimeValue(v.text, time.Now()); err != nil {
+		return p.errorf(v.pos, "%v", err)
+	}
+	return nil
+}
+
+// word turns a word into Phrase, Prefix, Wildcard, Exists or MatchAll.
 func (p *parser) word(field string, t token) (Node, error) {
 	star := strings.IndexByte(t.text, '*')
 	switch {
@@ -277,7 +355,7 @@ func (p *parser) word(field string, t token) (Node, error) {
 	case t.text == "*":
 		return Exists{Field: field}, nil
 	case star != len(t.text)-1:
-		return nil, p.errorf(t.pos+star, "wildcards are supported only at the end of a value, found %q", t.text)
+		return Wildcard{Field: field, Pattern: t.text}, nil
 	}
 	prefix := t.text[:star]
 	if len(record.TokenList(prefix)) == 0 {
@@ -302,11 +380,21 @@ func (p *parser) rangeValue(field string, open token) (Node, error) {
 	if closing.kind != tokRBrack && closing.kind != tokRBrace {
 		return nil, p.unexpected(closing, "']' or '}' to close the range")
 	}
+	for _, b := range []struct {
+		b   Bound
+		pos int
+	}{{lo, open.pos}, {hi, closing.pos}} {
+		if !b.b.Unbounded {
+			if err := p.checkTime(field, token{kind: tokWord, text: b.b.Value, pos: b.pos}); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return Range{Field: field, Lo: lo, Hi: hi, LoIncl: open.kind == tokLBrack, HiIncl: closing.kind == tokRBrack}, nil
 }
 
 func (p *parser) bound() (Bound, error) {
-	t := p.next()
+	t := p.joinColons(p.next())
 	switch {
 	case t.kind == tokWord && t.text == "*":
 		return Bound{Unbounded: true}, nil

@@ -21,6 +21,19 @@ type Pipe interface {
 	newProcessor(opts Options, next processor) processor
 }
 
+// streamingPipe marks pipes that turn each record row into at most one
+// record row without holding rows (filter, unpack_json, extract): they run
+// on every matching record, before the newest-Limit cut of a plain search.
+type streamingPipe interface {
+	Pipe
+	streaming()
+}
+
+func isStreaming(p Pipe) bool {
+	_, ok := p.(streamingPipe)
+	return ok
+}
+
 // processor is a running pipe: push is called for each input row, flush
 // once after the last. A processor that needs no more input returns
 // errStop from push.

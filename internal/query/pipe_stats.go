@@ -226,12 +226,28 @@ func durationString(d time.Duration) string {
 }
 
 func (s *StatsPipe) newProcessor(opts Options, next processor) processor {
-	return &statsProcessor{pipe: s, maxGroups: opts.MaxGroups, next: next, groups: map[string]*statsGroup{}}
+	sp := &statsProcessor{pipe: s, maxGroups: opts.MaxGroups, maxMemory: opts.MaxMemory, next: next, groups: map[string]*statsGroup{}}
+	for _, k := range s.By {
+		if k.Bucket > 0 {
+			sp.span = k.Bucket.Seconds()
+		}
+	}
+	if sp.span == 0 && opts.From > 0 {
+		to := opts.To
+		if to == 0 {
+			to = opts.Now.UnixNano()
+		}
+		sp.span = float64(to-opts.From) / 1e9
+	}
+	return sp
 }
 
 type statsProcessor struct {
 	pipe      *StatsPipe
 	maxGroups int
+	maxMemory int64
+	mem       int64   // estimated bytes held by groups and states
+	span      float64 // seconds each group covers, for rate(); 0 unknown
 	next      processor
 	groups    map[string]*statsGroup
 	key       []byte  // scratch: the encoded group key of the current row
@@ -243,6 +259,9 @@ type statsGroup struct {
 	bucket int64 // start of the _time bucket, when timed
 	timed  bool  // false for rows without a time (stats over stats rows)
 	states []statsState
+	// nums holds each key as a number, parsed once for sorting; ok is
+	// false for keys that are not numbers.
+	nums []parsedNumber
 }
 
 func (s *statsProcessor) push(r Row) error {
@@ -277,25 +296,41 @@ func (s *statsProcessor) push(r Row) error {
 		}
 		g = s.newGroup(bucket, timed)
 		s.groups[string(s.key)] = g
+		s.mem += int64(2*len(s.key)+groupOverhead) + int64(len(g.states))*stateOverhead
 	}
 	for _, st := range g.states {
-		st.add(r)
+		s.mem += int64(st.add(r))
+	}
+	if s.mem > s.maxMemory {
+		return fmt.Errorf("query: stats: the aggregation needs more than %d MiB (the query memory limit); narrow the query with a filter or a shorter time range, group by fewer or less varied fields, or use fewer count_uniq/quantile functions", s.maxMemory>>20)
 	}
 	return nil
 }
 
 func (s *statsProcessor) newGroup(bucket int64, timed bool) *statsGroup {
 	g := &statsGroup{keys: append([]Value(nil), s.keys...), bucket: bucket, timed: timed, states: make([]statsState, len(s.pipe.Funcs))}
+	g.nums = make([]parsedNumber, len(g.keys))
 	for i, k := range s.pipe.By {
 		if k.Bucket > 0 && timed {
 			g.keys[i].Str = time.Unix(0, bucket).UTC().Format(time.RFC3339Nano)
 		}
+		g.nums[i].v, g.nums[i].ok = g.keys[i].number()
 	}
 	for i, c := range s.pipe.Funcs {
 		g.states[i] = c.Func.newState()
+		if ss, ok := g.states[i].(spanSetter); ok {
+			ss.setSpan(s.span)
+		}
 	}
 	return g
 }
+
+// groupOverhead and stateOverhead approximate the bytes of a group beyond
+// its key, for the memory bound.
+const (
+	groupOverhead = 160
+	stateOverhead = 48
+)
 
 func floorDiv(a, b int64) int64 {
 	q := a / b
@@ -347,10 +382,16 @@ func groupLess(a, b *statsGroup, by []GroupKey) bool {
 	}
 	for i, k := range by {
 		if k.Bucket == 0 {
-			if c := compareValues(a.keys[i], b.keys[i]); c != 0 {
+			if c := compareParsed(a.keys[i], b.keys[i], a.nums[i], b.nums[i]); c != 0 {
 				return c < 0
 			}
 		}
 	}
 	return false
+}
+
+// parsedNumber is a value's number, when it is one.
+type parsedNumber struct {
+	v  float64
+	ok bool
 }

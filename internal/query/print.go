@@ -33,7 +33,7 @@ func isKeyword(s string) bool {
 
 // valueString prints a value after `field:`.
 func valueString(s string) string {
-	if isPlainWord(s, false) {
+	if isPlainWord(s, false) && s[0] != '=' && s[0] != '/' {
 		return s
 	}
 	return quote(s)

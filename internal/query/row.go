@@ -104,6 +104,12 @@ func (v Value) number() (float64, bool) {
 func compareValues(a, b Value) int {
 	an, aok := a.number()
 	bn, bok := b.number()
+	return compareParsed(a, b, parsedNumber{an, aok}, parsedNumber{bn, bok})
+}
+
+// compareParsed is compareValues with the numbers already parsed.
+func compareParsed(a, b Value, pa, pb parsedNumber) int {
+	an, aok, bn, bok := pa.v, pa.ok, pb.v, pb.ok
 	switch {
 	case aok && bok:
 		switch {

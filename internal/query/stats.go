@@ -17,7 +17,9 @@ type StatsFunc interface {
 
 // statsState accumulates one group's rows.
 type statsState interface {
-	add(r Row)
+	// add takes one row and returns the bytes the state grew by, for the
+	// aggregation's memory bound.
+	add(r Row) int
 	result() Value // Name is set by the caller
 }
 
@@ -56,3 +58,14 @@ func oneField(fn string, args []string) (string, error) {
 type argError string
 
 func (e argError) Error() string { return string(e) }
+
+// mapEntryOverhead approximates what a Go map spends per entry beyond the
+// key's bytes, for memory estimates.
+const mapEntryOverhead = 48
+
+// spanSetter is a state whose result depends on the time span its group
+// covers (rate): the length of the _time bucket, or of the query's range.
+// Zero means neither is known.
+type spanSetter interface {
+	setSpan(seconds float64)
+}

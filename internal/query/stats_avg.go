@@ -22,11 +22,12 @@ type avgState struct {
 	n     float64
 }
 
-func (s *avgState) add(r Row) {
+func (s *avgState) add(r Row) int {
 	if x, ok := numericField(r, s.field); ok {
 		s.sum += x
 		s.n++
 	}
+	return 0
 }
 
 func (s *avgState) result() Value {

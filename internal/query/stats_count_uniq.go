@@ -1,5 +1,7 @@
 package query
 
+import "strings"
+
 func init() {
 	registerStatsFunc("count_uniq", func(args []string) (StatsFunc, error) {
 		f, err := oneField("count_uniq", args)
@@ -21,14 +23,17 @@ type countUniqState struct {
 	seen  map[string]struct{}
 }
 
-func (s *countUniqState) add(r Row) {
+func (s *countUniqState) add(r Row) int {
 	if v, ok := r.get(s.field); ok {
 		if k := v.String(); k != "" {
 			if _, dup := s.seen[k]; !dup {
-				s.seen[k] = struct{}{}
+				// The record's strings may be reused once the row is gone.
+				s.seen[strings.Clone(k)] = struct{}{}
+				return len(k) + mapEntryOverhead
 			}
 		}
 	}
+	return 0
 }
 
 func (s *countUniqState) result() Value {

@@ -26,10 +26,11 @@ type extremeState struct {
 	better func(x, cur float64) bool
 }
 
-func (s *extremeState) add(r Row) {
+func (s *extremeState) add(r Row) int {
 	if x, ok := numericField(r, s.field); ok && (math.IsNaN(s.v) || s.better(x, s.v)) {
 		s.v = x
 	}
+	return 0
 }
 
 func (s *extremeState) result() Value { return Value{Num: s.v, IsNum: true} }

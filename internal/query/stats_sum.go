@@ -19,10 +19,11 @@ type sumState struct {
 	sum   float64
 }
 
-func (s *sumState) add(r Row) {
+func (s *sumState) add(r Row) int {
 	if x, ok := numericField(r, s.field); ok {
 		s.sum += x
 	}
+	return 0
 }
 
 func (s *sumState) result() Value { return Value{Num: s.sum, IsNum: true} }

@@ -1,0 +1,108 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/store"
+)
+
+// Surroundings are the records around a hit in its stream.
+type Surroundings struct {
+	// Before holds up to N records older than the hit, oldest first.
+	Before []*record.Record
+	// At holds the records of the stream at the hit's exact time (the hit
+	// itself, and any record logged in the same nanosecond).
+	At []*record.Record
+	// After holds up to N records newer than the hit, oldest first.
+	After []*record.Record
+}
+
+// contextMaxAt bounds the records kept at the hit's own time.
+const contextMaxAt = 100
+
+// Context finds the n records before and after time t in the stream
+// (as record.StreamString renders it) of opts.Tenant. It looks in windows
+// that grow from a minute before and after t, so that a busy stream does
+// not cost a scan of its whole history.
+func Context(ctx context.Context, src store.Searcher, stream string, t int64, before, after int, opts Options) (Surroundings, error) {
+	f := newStreamContextFilter(stream)
+	var out Surroundings
+	at := newestHeap{limit: contextMaxAt, oldest: true}
+	req := store.SearchRequest{Tenant: opts.Tenant, From: t, To: t + 1, Filter: f, Stats: opts.Stats}
+	if err := scan(ctx, src, req, at.offer); err != nil {
+		return out, err
+	}
+	out.At = at.sorted()
+	var err error
+	if out.Before, err = contextSide(ctx, src, req, t, before, false); err != nil {
+		return out, err
+	}
+	out.After, err = contextSide(ctx, src, req, t, after, true)
+	return out, err
+}
+
+// contextSide collects up to n records on one side of t, oldest first.
+func contextSide(ctx context.Context, src store.Searcher, req store.SearchRequest, t int64, n int, later bool) ([]*record.Record, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	for window := int64(time.Minute); ; window *= 16 {
+		h := newestHeap{limit: n, oldest: later}
+		// Past a year, look at everything left on that side.
+		full := window >= int64(400*24*time.Hour)
+		if later {
+			req.From, req.To = t+1, satAdd(t+1, window)
+			if full {
+				req.To = 0
+			}
+		} else {
+			req.From, req.To = max(t-window, 0), t
+			if full {
+				req.From = 0
+			}
+		}
+		if err := scan(ctx, src, req, h.offer); err != nil {
+			return nil, fmt.Errorf("query: context: %w", err)
+		}
+		if len(h.recs) < n && !full && (later || req.From > 0) {
+			continue
+		}
+		recs := h.sorted()
+		if !later {
+			for i, j := 0, len(recs)-1; i < j; i, j = i+1, j-1 {
+				recs[i], recs[j] = recs[j], recs[i]
+			}
+		}
+		return recs, nil
+	}
+}
+
+func satAdd(a, b int64) int64 {
+	if a > maxTime-b {
+		return maxTime
+	}
+	return a + b
+}
+
+// streamContextFilter selects one stream exactly; the labels, parsed as a
+// selector, let the index skip blocks of other streams.
+type streamContextFilter struct {
+	stream string
+	index  store.Filter
+}
+
+func newStreamContextFilter(stream string) streamContextFilter {
+	f := streamContextFilter{stream: stream, index: matchAllFilter{}}
+	if q, err := Parse(record.StreamField + ":" + stream); err == nil {
+		if sel, ok := q.Filter.(StreamSelector); ok {
+			f.index = newStreamFilter(sel)
+		}
+	}
+	return f
+}
+
+func (f streamContextFilter) Match(r *record.Record) bool        { return r.StreamString() == f.stream }
+func (f streamContextFilter) MayMatch(b store.BlockSummary) bool { return f.index.MayMatch(b) }

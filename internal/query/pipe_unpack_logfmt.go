@@ -1,0 +1,89 @@
+package query
+
+import (
+	"strings"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+func init() { registerPipe("unpack_logfmt", parseUnpackLogfmt) }
+
+// UnpackLogfmtPipe is `unpack_logfmt [from field]`: the key=value pairs of
+// a logfmt line (values may be "quoted" with \" escapes) become fields. A
+// bare key without '=' is skipped.
+type UnpackLogfmtPipe struct {
+	From string
+}
+
+func (u *UnpackLogfmtPipe) String() string { return "unpack_logfmt" + fromString(u.From) }
+
+func parseUnpackLogfmt(p *parser) (Pipe, error) {
+	from, err := p.parseFrom()
+	if err != nil {
+		return nil, err
+	}
+	return &UnpackLogfmtPipe{From: from}, nil
+}
+
+func (*UnpackLogfmtPipe) consumesRecords() bool { return false }
+func (*UnpackLogfmtPipe) streaming()            {}
+
+func (u *UnpackLogfmtPipe) newProcessor(_ Options, next processor) processor {
+	return &unpackLogfmtProcessor{from: u.From, next: next}
+}
+
+type unpackLogfmtProcessor struct {
+	from   string
+	next   processor
+	fields []record.Field
+}
+
+func (u *unpackLogfmtProcessor) push(r Row) error {
+	u.fields = parseLogfmt(sourceValue(r, u.from), u.fields[:0])
+	return u.next.push(withFields(r, u.fields))
+}
+
+func (u *unpackLogfmtProcessor) flush() error { return u.next.flush() }
+
+// parseLogfmt appends the pairs of s to dst.
+func parseLogfmt(s string, dst []record.Field) []record.Field {
+	i := 0
+	for i < len(s) {
+		for i < len(s) && s[i] == ' ' {
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] != '=' && s[i] != ' ' {
+			i++
+		}
+		key := s[start:i]
+		if i >= len(s) || s[i] != '=' {
+			continue // a bare key
+		}
+		i++
+		var val string
+		if i < len(s) && s[i] == '"' {
+			var b strings.Builder
+			i++
+			for i < len(s) && s[i] != '"' {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				}
+				b.WriteByte(s[i])
+				i++
+			}
+			i++ // the closing quote, if any
+			val = b.String()
+		} else {
+			start := i
+			for i < len(s) && s[i] != ' ' {
+				i++
+			}
+			val = s[start:i]
+		}
+		if key != "" {
+			dst = append(dst, record.Field{Name: key, Value: val})
+		}
+	}
+	return dst
+}
