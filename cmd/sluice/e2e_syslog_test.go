@@ -1,15 +1,9 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -17,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/testutil/testcert"
 )
 
 // TestE2ESyslog sends syslog through real clients (util-linux logger over
@@ -29,7 +25,9 @@ func TestE2ESyslog(t *testing.T) {
 		t.Skip("util-linux logger is not installed (Debian package bsdutils); CI installs it")
 	}
 	dir := t.TempDir()
-	certFile, keyFile, pool := writeSelfSignedCert(t, dir)
+	tc := testcert.New(t)
+	certFile, keyFile := tc.WriteFiles(t, dir)
+	pool := tc.Pool
 	udpAddr, tcpAddr, tlsAddr := freeUDPAddr(t), freeAddr(t), freeAddr(t)
 	s := startServer(t, t.TempDir(), fmt.Sprintf(`
 forward: {enabled: false}
@@ -220,45 +218,4 @@ func freeUDPAddr(t *testing.T) string {
 	}
 	defer pc.Close()
 	return pc.LocalAddr().String()
-}
-
-// writeSelfSignedCert writes a certificate for 127.0.0.1 and its key, and
-// returns a pool that trusts it.
-func writeSelfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "sluice-e2e"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
 }

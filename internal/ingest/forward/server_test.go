@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/testutil/testcert"
 )
 
 // memSink stores what it is given. While refuse is above zero it answers
@@ -250,7 +251,7 @@ func TestHeartbeat(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	cert := selfSigned(t)
+	cert := testcert.New(t).TLS
 	ts := startTest(t, Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, &memSink{})
 	c, err := tls.Dial("tcp", ts.Addr(), &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
