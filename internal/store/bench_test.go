@@ -19,7 +19,7 @@ func BenchmarkAppend(b *testing.B) {
 		if i%100 == 99 { // keep the head from growing without bound
 			b.StopTimer()
 			s.mu.Lock()
-			s.active = &head{}
+			s.active = newHead()
 			s.mu.Unlock()
 			b.StartTimer()
 		}
@@ -78,4 +78,36 @@ func BenchmarkSearchSelectiveToken(b *testing.B) {
 	st := s.Stats()
 	b.ReportMetric(float64(st.BlocksSkipped-before.BlocksSkipped)/float64(b.N), "blocks-skipped/op")
 	b.ReportMetric(float64(st.BlocksRead-before.BlocksRead)/float64(b.N), "blocks-read/op")
+}
+
+// BenchmarkSearchAll visits every record of 100k in parts, with all fields
+// and with SearchRequest.Fields naming one field (as `stats count() by
+// level` can).
+func BenchmarkSearchAll(b *testing.B) {
+	recs := genRecords(rand.New(rand.NewPCG(1, 1)), 100000, 0)
+	for i := range recs {
+		recs[i].Tenant = ""
+	}
+	s := openTest(b, b.TempDir(), Options{})
+	defer s.Close()
+	s.Append(recs, 1)
+	if err := s.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name   string
+		fields []string
+	}{{"all-fields", nil}, {"level-only", []string{"level"}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				n := 0
+				err := s.Search(context.Background(), SearchRequest{Fields: bc.fields}, func(*record.Record) error { n++; return nil })
+				if err != nil || n != len(recs) {
+					b.Fatalf("visited %d records, err %v", n, err)
+				}
+			}
+			b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }

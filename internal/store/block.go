@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/sluice-log/sluice/internal/record"
@@ -74,7 +75,9 @@ func (b *blockBuilder) add(r *record.Record) {
 		c := b.cols[f.Name]
 		if c == nil {
 			c = &colBuilder{numeric: true, min: math.Inf(1), max: math.Inf(-1)}
-			b.cols[f.Name] = c
+			// The name outlives the block in its index entry; a clone keeps
+			// it from pinning the head chunk or decoded block it came from.
+			b.cols[strings.Clone(f.Name)] = c
 		}
 		if n := len(c.rows); n > 0 && c.rows[n-1] == row {
 			continue // a duplicate name in one record: the first value wins
@@ -158,12 +161,15 @@ type decodedBlock struct {
 	times []int64
 	msgs  []string
 	cols  []decodedCol
-	lens  []int  // scratch for column lengths
-	raw   []byte // scratch for the decompressed block
+	lens  []int // scratch for column lengths
+	// skipMsg leaves the message out of rows (see rewind).
+	skipMsg bool
+	raw     []byte // scratch for the decompressed block
 }
 
 type decodedCol struct {
 	name   string
+	skip   bool   // not among the fields the search needs
 	bitmap string // empty when every row has the field
 	values []string
 	next   int // cursor into values while rows are visited in order
@@ -238,11 +244,14 @@ func readStrColumn(r *reader, n int, dst []string, lens *[]int) []string {
 // visited with increasing i after rewind.
 func (d *decodedBlock) row(i int, rec *record.Record) {
 	rec.Time = d.times[i]
-	rec.Message = d.msgs[i]
+	rec.Message = ""
+	if !d.skipMsg {
+		rec.Message = d.msgs[i]
+	}
 	rec.Fields = rec.Fields[:0]
 	for j := range d.cols {
 		c := &d.cols[j]
-		if c.bitmap != "" && c.bitmap[i/8]&(1<<(i%8)) == 0 {
+		if c.skip || c.bitmap != "" && c.bitmap[i/8]&(1<<(i%8)) == 0 {
 			continue
 		}
 		rec.Fields = append(rec.Fields, record.Field{Name: c.name, Value: c.values[c.next]})
@@ -250,8 +259,12 @@ func (d *decodedBlock) row(i int, rec *record.Record) {
 	}
 }
 
-func (d *decodedBlock) rewind() {
+// rewind prepares the block for a visit of its rows that yields only the
+// fields in need (all when need is nil).
+func (d *decodedBlock) rewind(need map[string]bool) {
+	d.skipMsg = need != nil && !need[record.MessageField]
 	for j := range d.cols {
 		d.cols[j].next = 0
+		d.cols[j].skip = need != nil && !need[d.cols[j].name]
 	}
 }

@@ -45,6 +45,13 @@ type SearchRequest struct {
 	// Stats, when not nil, receives what the search did (for explain and
 	// metrics). The store adds to it; the caller owns it.
 	Stats *SearchStats
+	// Fields, when not nil, names the only fields that Filter and fn read
+	// (record.MessageField for the message): the store may then leave the
+	// message and every other non-stream field out of the records it
+	// passes, which saves building them for every row. Time, tenant and
+	// stream labels are always set. nil passes every field; an empty,
+	// non-nil slice suits `stats count()` over the time range alone.
+	Fields []string
 }
 
 // SearchStats counts the work of one search: what was considered, what the

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -41,9 +40,9 @@ func (s *Store) Flush(ctx context.Context) error {
 		s.mu.Unlock()
 		return errClosed
 	}
-	if len(s.active.recs) > 0 || s.active.lastSeq > s.durable.Load() {
+	if s.active.records > 0 || s.active.lastSeq > s.durable.Load() {
 		s.frozen = append(s.frozen, s.active)
-		s.active = &head{}
+		s.active = newHead()
 	}
 	heads := slices.Clone(s.frozen)
 	s.mu.Unlock()
@@ -51,15 +50,11 @@ func (s *Store) Flush(ctx context.Context) error {
 		return nil
 	}
 
-	var recs []*record.Record
 	lastSeq := uint64(0)
 	for _, h := range heads {
-		for i := range h.recs {
-			recs = append(recs, &h.recs[i])
-		}
 		lastSeq = max(lastSeq, h.lastSeq)
 	}
-	groups := groupByPartition(recs)
+	plan := planFlush(heads)
 	var written []*part
 	var added []partRef
 	fail := func(err error) error {
@@ -69,8 +64,8 @@ func (s *Store) Flush(ctx context.Context) error {
 		s.removeFiles(added)
 		return fmt.Errorf("flush: %w", err)
 	}
-	for _, g := range groups {
-		p, err := s.writePart(ctx, g.partition, g.recs)
+	for _, day := range plan.days {
+		p, err := s.writeDay(ctx, plan, day)
 		if err != nil {
 			return fail(err)
 		}
@@ -88,51 +83,14 @@ func (s *Store) Flush(ctx context.Context) error {
 	for _, p := range written {
 		s.addPartLocked(p)
 	}
+	// Clear before reslicing: the backing array would otherwise keep the
+	// flushed heads' chunks reachable until the next append reallocates it.
+	clear(s.frozen[:len(heads)])
 	s.frozen = s.frozen[len(heads):]
 	s.durable.Store(e.Watermark)
 	s.mu.Unlock()
-	s.log.Debug("flushed", "parts", len(written), "records", len(recs), "durable_seq", e.Watermark)
+	s.log.Debug("flushed", "parts", len(written), "records", plan.records, "durable_seq", e.Watermark)
 	return nil
-}
-
-type partitionGroup struct {
-	partition string
-	recs      []keyedRecord
-}
-
-type keyedRecord struct {
-	key string
-	r   *record.Record
-}
-
-// groupByPartition splits records by daily partition and sorts each group
-// by stream, then time: the order of records in a part.
-func groupByPartition(recs []*record.Record) []partitionGroup {
-	byPart := make(map[string][]keyedRecord)
-	for _, r := range recs {
-		p := partitionOf(r.Time)
-		byPart[p] = append(byPart[p], keyedRecord{key: streamKey(r.Tenant, r.Stream), r: r})
-	}
-	groups := make([]partitionGroup, 0, len(byPart))
-	for p, krs := range byPart {
-		slices.SortStableFunc(krs, compareKeyed)
-		groups = append(groups, partitionGroup{partition: p, recs: krs})
-	}
-	slices.SortFunc(groups, func(a, b partitionGroup) int { return strings.Compare(a.partition, b.partition) })
-	return groups
-}
-
-func compareKeyed(a, b keyedRecord) int {
-	if c := strings.Compare(a.key, b.key); c != 0 {
-		return c
-	}
-	switch {
-	case a.r.Time < b.r.Time:
-		return -1
-	case a.r.Time > b.r.Time:
-		return 1
-	}
-	return 0
 }
 
 // newPartName allocates a name no part has had.
@@ -144,22 +102,34 @@ func (s *Store) newPartName() string {
 	return fmt.Sprintf("%016x", n)
 }
 
-// writePart writes sorted records as a new part file, not yet committed.
-func (s *Store) writePart(ctx context.Context, partition string, recs []keyedRecord) (*part, error) {
+// writeDay writes the planned records of one day (in stream, then time
+// order) as a new part file, not yet committed.
+func (s *Store) writeDay(ctx context.Context, plan *flushPlan, day int64) (*part, error) {
+	partition := partitionOf(day * nsPerDay)
 	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.enc, s.opts.BlockRecords)
 	if err != nil {
 		return nil, err
 	}
-	for i, kr := range recs {
-		if i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
+	var rec record.Record
+	n := 0
+	for i := range plan.streams {
+		ps := &plan.streams[i]
+		rec.Tenant = ps.tenant
+		rec.Stream = ps.labels
+		lo, hi := ps.dayRange(day)
+		for _, e := range ps.entries[lo:hi] {
+			if n++; n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					w.abort()
+					return nil, err
+				}
+			}
+			c := headCursor{b: plan.chunks[e.chunk], off: int(e.off)}
+			c.next(&rec)
+			if err := w.add(&rec, ps.key); err != nil {
 				w.abort()
 				return nil, err
 			}
-		}
-		if err := w.add(kr.r, kr.key); err != nil {
-			w.abort()
-			return nil, err
 		}
 	}
 	return s.finishPart(ctx, w)

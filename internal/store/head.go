@@ -1,45 +1,214 @@
 package store
 
 import (
+	"encoding/binary"
+	"math"
+	"strings"
+	"unsafe"
+
 	"github.com/sluice-log/sluice/internal/record"
 )
 
-// head is the in-memory, not yet durable tail of the store. Records are only
-// ever appended, so a search can read a prefix of recs without a lock while
-// appends continue past it. A frozen head (being flushed) never changes.
+// headChunkSize is the size of the head's byte chunks, which all streams
+// share: only the head's last chunk has unused room, however many streams
+// there are (per-stream chunks wasted up to a chunk per stream, which with
+// thousands of streams outweighed the records).
+const (
+	headChunkSize = 256 << 10
+	// headStreamOverhead approximates a stream's bookkeeping beyond its
+	// records (map entry, labels, key), for HeadBytes.
+	headStreamOverhead = 256
+	// headRecordOverhead is a record's entry in its stream's offsets.
+	headRecordOverhead = 8
+)
+
+// head is the in-memory tail of the store: records appended but not yet
+// sealed into parts, searchable at once. Records are kept encoded, back to
+// back in append-only byte chunks, with each stream holding the offsets of
+// its records, because Go structs with a string per field took about four
+// times the records' encoded size (and twice that again before a GC), which
+// made the head, not the data, decide the server's memory. A frozen head
+// (being flushed) never changes.
+//
+// Appends happen under Store.mu. Bytes below a chunk's length and offsets
+// below a stream's length never change once written (appends only write
+// past them), so a search copies the chunk list and the offsets' slice
+// headers under the read lock and decodes without it.
 type head struct {
-	recs    []record.Record
-	bytes   int64
+	chunks  [][]byte
+	streams map[string]*headStream
+	list    []*headStream // in creation order
+	bytes   int64         // chunk capacity plus offsets and stream overhead: what the head holds in memory
+	records int64
 	lastSeq uint64
+	key     []byte         // scratch for the stream key of a record
+	sorted  []record.Field // scratch for fields that arrive unsorted
 }
 
-// copyRecords deep-copies recs so that the caller may reuse its slices,
-// sorting each record's fields by name so that a record reads back the same
-// from the head and from a part (whose columns are sorted by name).
-func copyRecords(recs []record.Record) ([]record.Record, int64) {
+// headStream is one tenant and stream's records in append order. Each
+// record is encoded as
+//
+//	time (zig-zag varint) | message | nfields | (name value)*
+//
+// with strings as length and bytes, and fields sorted by name so that a
+// record reads back the same from the head and from a part.
+type headStream struct {
+	tenant  string
+	labels  []record.Field
+	key     string
+	offs    []uint64 // chunk index << 32 | offset in the chunk, per record
+	minTime int64
+	maxTime int64
+}
+
+func newHead() *head {
+	return &head{streams: make(map[string]*headStream)}
+}
+
+// append encodes r into the head's last chunk.
+func (h *head) append(r *record.Record) {
+	h.key = appendStreamKey(h.key[:0], r.Tenant, r.Stream)
+	hs := h.streams[string(h.key)]
+	if hs == nil {
+		hs = &headStream{tenant: strings.Clone(r.Tenant), labels: cloneFields(r.Stream), key: string(h.key),
+			minTime: math.MaxInt64, maxTime: math.MinInt64}
+		h.streams[hs.key] = hs
+		h.list = append(h.list, hs)
+		h.bytes += headStreamOverhead + int64(len(hs.key))*2
+	}
+	fields := r.Fields
+	if !fieldsSorted(fields) {
+		h.sorted = append(h.sorted[:0], fields...)
+		sortFields(h.sorted)
+		fields = h.sorted
+	}
+	size := binary.MaxVarintLen64 * 3
+	size += len(r.Message)
+	for _, f := range fields {
+		size += 2*binary.MaxVarintLen32 + len(f.Name) + len(f.Value)
+	}
+	n := len(h.chunks)
+	if n == 0 || cap(h.chunks[n-1])-len(h.chunks[n-1]) < size {
+		c := max(headChunkSize, size)
+		h.chunks = append(h.chunks, make([]byte, 0, c))
+		h.bytes += int64(c)
+		n++
+	}
+	b := h.chunks[n-1]
+	hs.offs = append(hs.offs, uint64(n-1)<<32|uint64(len(b)))
+	b = binary.AppendVarint(b, r.Time)
+	b = appendStr(b, r.Message)
+	b = binary.AppendUvarint(b, uint64(len(fields)))
+	for _, f := range fields {
+		b = appendStr(b, f.Name)
+		b = appendStr(b, f.Value)
+	}
+	h.chunks[n-1] = b
+	hs.minTime = min(hs.minTime, r.Time)
+	hs.maxTime = max(hs.maxTime, r.Time)
+	h.records++
+	h.bytes += headRecordOverhead
+}
+
+// cursorAt positions a cursor on the record at off (as in headStream.offs)
+// of chunks.
+func cursorAt(chunks [][]byte, off uint64) headCursor {
+	return headCursor{b: chunks[off>>32], off: int(uint32(off))}
+}
+
+// headCursor decodes the records of one chunk. The strings it yields alias
+// the chunk, whose bytes never change, so they stay valid as long as
+// anything references them.
+type headCursor struct {
+	b   []byte
+	off int
+}
+
+// next decodes the next record into rec's Time, Message and Fields.
+func (c *headCursor) next(rec *record.Record) bool {
+	if c.off >= len(c.b) {
+		return false
+	}
+	rec.Time = c.varint()
+	rec.Message = c.str()
+	n := int(c.uvarint())
+	rec.Fields = rec.Fields[:0]
+	for range n {
+		name := c.str()
+		rec.Fields = append(rec.Fields, record.Field{Name: name, Value: c.str()})
+	}
+	return true
+}
+
+// The chunks were encoded by head.append in this process, so the decoding
+// trusts them.
+func (c *headCursor) uvarint() uint64 {
+	v, n := binary.Uvarint(c.b[c.off:])
+	c.off += n
+	return v
+}
+
+func (c *headCursor) varint() int64 {
+	v, n := binary.Varint(c.b[c.off:])
+	c.off += n
+	return v
+}
+
+func (c *headCursor) str() string {
+	n := int(c.uvarint())
+	if n == 0 {
+		return ""
+	}
+	s := unsafe.String(&c.b[c.off], n)
+	c.off += n
+	return s
+}
+
+// appendStreamKey is streamKey without the allocation.
+func appendStreamKey(dst []byte, tenant string, labels []record.Field) []byte {
+	dst = appendStr(dst, tenant)
+	for _, l := range labels {
+		dst = appendStr(dst, l.Name)
+		dst = appendStr(dst, l.Value)
+	}
+	return dst
+}
+
+// cloneFields copies fs into one new allocation that owns its strings, so
+// that the head does not keep the caller's request buffers alive.
+func cloneFields(fs []record.Field) []record.Field {
 	n := 0
-	for i := range recs {
-		n += len(recs[i].Stream) + len(recs[i].Fields)
+	for _, f := range fs {
+		n += len(f.Name) + len(f.Value)
 	}
-	slab := make([]record.Field, 0, n)
-	out := make([]record.Record, len(recs))
-	var size int64
-	for i := range recs {
-		r := recs[i]
-		start := len(slab)
-		slab = append(slab, r.Stream...)
-		r.Stream = slab[start:len(slab):len(slab)]
-		start = len(slab)
-		slab = append(slab, r.Fields...)
-		r.Fields = slab[start:len(slab):len(slab)]
-		sortFields(r.Fields)
-		out[i] = r
-		size += int64(r.Size())
+	buf := make([]byte, 0, n)
+	for _, f := range fs {
+		buf = append(buf, f.Name...)
+		buf = append(buf, f.Value...)
 	}
-	return out, size
+	s := string(buf)
+	out := make([]record.Field, len(fs))
+	off := 0
+	for i, f := range fs {
+		out[i].Name = s[off : off+len(f.Name)]
+		off += len(f.Name)
+		out[i].Value = s[off : off+len(f.Value)]
+		off += len(f.Value)
+	}
+	return out
 }
 
-// sortFields is an insertion sort: records have few fields, usually sorted.
+func fieldsSorted(fs []record.Field) bool {
+	for i := 1; i < len(fs); i++ {
+		if fs[i].Name < fs[i-1].Name {
+			return false
+		}
+	}
+	return true
+}
+
+// sortFields is a stable insertion sort: records have few fields, usually
+// sorted.
 func sortFields(fs []record.Field) {
 	for i := 1; i < len(fs); i++ {
 		for j := i; j > 0 && fs[j].Name < fs[j-1].Name; j-- {

@@ -93,12 +93,7 @@ func (m *blockMeta) NumRange(field string) (lo, hi float64, ok bool) {
 
 // streamKey orders and groups records by tenant and stream in parts.
 func streamKey(tenant string, labels []record.Field) string {
-	b := appendStr(nil, tenant)
-	for _, l := range labels {
-		b = appendStr(b, l.Name)
-		b = appendStr(b, l.Value)
-	}
-	return string(b)
+	return string(appendStreamKey(nil, tenant, labels))
 }
 
 // minIndexEntryBytes is the smallest encoding of an index entry: eight

@@ -189,7 +189,7 @@ func (it *partIter) next() (bool, error) {
 		}
 		it.block++
 		it.row = 0
-		it.d.rewind()
+		it.d.rewind(nil)
 		it.rec.Tenant = m.tenant
 		it.rec.Stream = m.labels
 	}

@@ -38,7 +38,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 	}
 	s := &Store{
 		dir: dir, opts: opts, log: log, enc: enc, dec: dec, man: man,
-		active:      &head{},
+		active:      newHead(),
 		parts:       make(map[string]map[string]*part),
 		quarantined: make(map[string]partRef),
 	}

@@ -2,11 +2,13 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -27,15 +29,20 @@ func buildPart(t testing.TB, recs []record.Record, blockRecords int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A part holds records in stream key, then time order.
 	ptrs := make([]*record.Record, len(recs))
 	for i := range recs {
 		ptrs[i] = &recs[i]
 	}
-	for _, g := range groupByPartition(ptrs) {
-		for _, kr := range g.recs {
-			if err := w.add(kr.r, kr.key); err != nil {
-				t.Fatal(err)
-			}
+	slices.SortStableFunc(ptrs, func(a, b *record.Record) int {
+		if c := strings.Compare(streamKey(a.Tenant, a.Stream), streamKey(b.Tenant, b.Stream)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Time, b.Time)
+	})
+	for _, r := range ptrs {
+		if err := w.add(r, streamKey(r.Tenant, r.Stream)); err != nil {
+			t.Fatal(err)
 		}
 	}
 	ref, _, err := w.commit(context.Background())
@@ -64,7 +71,7 @@ func readAll(data []byte, dec *zstd.Decoder) ([]record.Record, []blockMeta, erro
 		if buf, err = p.readBlock(m, dec, buf, &d); err != nil {
 			return out, metas, err
 		}
-		d.rewind()
+		d.rewind(nil)
 		for row := range d.times {
 			r := record.Record{Tenant: m.tenant, Stream: m.labels}
 			d.row(row, &r)
@@ -246,7 +253,7 @@ func FuzzBlockAndIndexDecode(f *testing.F) {
 		var d decodedBlock
 		if decodeBlock(string(raw), &d) == nil {
 			var r record.Record
-			d.rewind()
+			d.rewind(nil)
 			for row := range d.times {
 				d.row(row, &r)
 			}

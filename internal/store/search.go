@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -16,8 +17,19 @@ const ctxCheckEvery = 1024
 // under mu, so that a flush or merge in between is seen entirely or not at
 // all and every record is visited exactly once.
 type view struct {
-	heads [][]record.Record
-	parts []*part
+	parts      []*part
+	heads      []headView
+	partitions int64 // in the store
+	skipped    int64 // partitions ruled out by the time range
+	partsSkip  int64 // parts ruled out by their time range
+}
+
+// headView is one head stream as a search sees it: its records' offsets
+// and its head's chunks as they were at the cut.
+type headView struct {
+	hs     *headStream
+	offs   []uint64
+	chunks [][]byte
 }
 
 func (v *view) release() {
@@ -36,17 +48,42 @@ func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record
 	defer s.searches.Done()
 	defer v.release()
 	ss := searcher{s: s, req: &req, fn: fn, ctx: ctx}
+	if req.Fields != nil {
+		ss.need = make(map[string]bool, len(req.Fields))
+		for _, f := range req.Fields {
+			ss.need[f] = true
+		}
+	}
+	if req.Stats != nil {
+		defer ss.addStats(v)
+	}
 	for _, p := range v.parts {
 		if err := ss.searchPart(p); err != nil {
 			return err
 		}
 	}
-	for _, recs := range v.heads {
-		if err := ss.searchRecords(recs); err != nil {
+	for i := range v.heads {
+		if err := ss.searchHead(&v.heads[i]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// addStats adds what the search did to the caller's SearchStats.
+func (ss *searcher) addStats(v *view) {
+	st := ss.req.Stats
+	st.Partitions += v.partitions
+	st.PartitionsSkipped += v.skipped
+	st.Parts += int64(len(v.parts)) + v.partsSkip
+	st.PartsSkipped += v.partsSkip
+	st.Blocks += ss.stats.Blocks
+	st.BlocksSkippedTime += ss.stats.BlocksSkippedTime
+	st.BlocksSkippedIndex += ss.stats.BlocksSkippedIndex
+	st.BlocksRead += ss.stats.BlocksRead
+	st.BytesRead += ss.stats.BytesRead
+	st.HeadRecords += ss.stats.HeadRecords
+	st.RecordsMatched += ss.stats.RecordsMatched
 }
 
 func (s *Store) snapshot(req SearchRequest) (*view, error) {
@@ -56,19 +93,28 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 		return nil, errClosed
 	}
 	s.searches.Add(1)
-	v := &view{}
-	for _, h := range s.frozen {
-		v.heads = append(v.heads, h.recs)
+	v := &view{partitions: int64(len(s.parts))}
+	for _, h := range append(s.frozen[:len(s.frozen):len(s.frozen)], s.active) {
+		// The active head only grows; its chunks and offsets as long as
+		// they are now are stable. The chunk list is copied because append
+		// rewrites the last chunk's slice header in place.
+		chunks := slices.Clone(h.chunks)
+		for _, hs := range h.list {
+			if hs.tenant != req.Tenant || hs.maxTime < req.From || req.To != 0 && hs.minTime >= req.To {
+				continue
+			}
+			v.heads = append(v.heads, headView{hs: hs, offs: hs.offs[:len(hs.offs):len(hs.offs)], chunks: chunks})
+		}
 	}
-	// The active head only grows; a prefix of it is stable.
-	v.heads = append(v.heads, s.active.recs[:len(s.active.recs):len(s.active.recs)])
 	for partition, ps := range s.parts {
 		start, end, ok := partitionBounds(partition)
 		if ok && (end <= req.From || req.To != 0 && start >= req.To) {
+			v.skipped++
 			continue
 		}
 		for _, p := range ps {
 			if p.maxTime < req.From || req.To != 0 && p.minTime >= req.To {
+				v.partsSkip++
 				continue
 			}
 			p.incRef()
@@ -87,8 +133,10 @@ type searcher struct {
 	block decodedBlock
 	buf   []byte
 	rec   record.Record // a row of a part's block
-	hrec  record.Record // a head record; kept apart so rec never writes into a head
+	hrec  record.Record // a head record
 	n     int
+	stats SearchStats
+	need  map[string]bool // SearchRequest.Fields as a set; nil for all
 }
 
 func (ss *searcher) inRange(t int64) bool {
@@ -107,6 +155,7 @@ func (ss *searcher) emit(r *record.Record) error {
 	if !ss.inRange(r.Time) || ss.req.Filter != nil && !ss.req.Filter.Match(r) {
 		return nil
 	}
+	ss.stats.RecordsMatched++
 	return ss.fn(r)
 }
 
@@ -114,10 +163,16 @@ func (ss *searcher) searchPart(p *part) error {
 	if err := ss.ctx.Err(); err != nil {
 		return err
 	}
+	ss.stats.Blocks += int64(len(p.blocks))
 	for i := range p.blocks {
 		m := &p.blocks[i]
-		if m.tenant != ss.req.Tenant || m.maxTime < ss.req.From || ss.req.To != 0 && m.minTime >= ss.req.To ||
-			ss.req.Filter != nil && !ss.req.Filter.MayMatch(m) {
+		if m.tenant != ss.req.Tenant || m.maxTime < ss.req.From || ss.req.To != 0 && m.minTime >= ss.req.To {
+			ss.stats.BlocksSkippedTime++
+			ss.s.blocksSkipped.Add(1)
+			continue
+		}
+		if ss.req.Filter != nil && !ss.req.Filter.MayMatch(m) {
+			ss.stats.BlocksSkippedIndex++
 			ss.s.blocksSkipped.Add(1)
 			continue
 		}
@@ -127,9 +182,11 @@ func (ss *searcher) searchPart(p *part) error {
 			return err
 		}
 		ss.s.blocksRead.Add(1)
+		ss.stats.BlocksRead++
+		ss.stats.BytesRead += m.length
 		ss.rec.Tenant = m.tenant
 		ss.rec.Stream = m.labels
-		ss.block.rewind()
+		ss.block.rewind(ss.need)
 		for row := range ss.block.times {
 			if err := ss.tick(); err != nil {
 				return err
@@ -143,16 +200,17 @@ func (ss *searcher) searchPart(p *part) error {
 	return nil
 }
 
-func (ss *searcher) searchRecords(recs []record.Record) error {
-	for i := range recs {
+func (ss *searcher) searchHead(hv *headView) error {
+	for _, off := range hv.offs {
+		c := cursorAt(hv.chunks, off)
+		c.next(&ss.hrec)
+		// Set for every record: fn may have rebound the record's fields.
+		ss.hrec.Tenant = hv.hs.tenant
+		ss.hrec.Stream = hv.hs.labels
 		if err := ss.tick(); err != nil {
 			return err
 		}
-		if recs[i].Tenant != ss.req.Tenant {
-			continue
-		}
-		// A shallow copy keeps fn from rebinding the head's record.
-		ss.hrec = recs[i]
+		ss.stats.HeadRecords++
 		if err := ss.emit(&ss.hrec); err != nil {
 			return err
 		}

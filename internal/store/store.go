@@ -86,11 +86,11 @@ func newDecoder(maxMem uint64) (*zstd.Decoder, error) {
 // once. lastSeq is the WAL sequence number of the last record of recs; it
 // becomes durable with the next Flush.
 func (s *Store) Append(recs []record.Record, lastSeq uint64) {
-	cp, size := copyRecords(recs)
 	s.mu.Lock()
 	h := s.active
-	h.recs = append(h.recs, cp...)
-	h.bytes += size
+	for i := range recs {
+		h.append(&recs[i])
+	}
 	h.lastSeq = max(h.lastSeq, lastSeq)
 	s.mu.Unlock()
 }
@@ -99,7 +99,8 @@ func (s *Store) Append(recs []record.Record, lastSeq uint64) {
 // committed parts.
 func (s *Store) DurableSeq() uint64 { return s.durable.Load() }
 
-// HeadBytes approximates the bytes of records not yet flushed.
+// HeadBytes is the memory that records not yet flushed take (their encoded
+// size plus the head's bookkeeping).
 func (s *Store) HeadBytes() int64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -119,9 +120,9 @@ func (s *Store) Stats() Stats {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st.HeadRecords = int64(len(s.active.recs))
+	st.HeadRecords = s.active.records
 	for _, h := range s.frozen {
-		st.HeadRecords += int64(len(h.recs))
+		st.HeadRecords += h.records
 	}
 	st.Partitions = len(s.parts)
 	for _, ps := range s.parts {

@@ -212,3 +212,52 @@ func TestSearchStops(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchStats checks that Search reports its work: blocks read and
+// skipped in parts, records scanned in the head, records matched.
+func TestSearchStats(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{BlockRecords: 64})
+	defer s.Close()
+	recs := genRecords(rand.New(rand.NewPCG(7, 7)), 2000, 0)
+	s.Append(recs, 1)
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.Append(genRecords(rand.New(rand.NewPCG(8, 8)), 500, 2000), 2)
+	var st SearchStats
+	req := SearchRequest{Tenant: testTenants[0], Filter: &testFilter{kind: "word", field: record.MessageField, word: "nosuchword"}, Stats: &st}
+	n := len(searchAll(t, s, req))
+	if n != 0 {
+		t.Fatalf("matched %d records, want 0", n)
+	}
+	if st.Parts == 0 || st.Blocks == 0 || st.BlocksSkippedTime == 0 || st.BlocksSkippedIndex == 0 {
+		t.Errorf("part stats not filled: %+v", st)
+	}
+	if st.HeadRecords == 0 || st.HeadRecords > 500 {
+		t.Errorf("head records = %d, want the tenant's share of 500", st.HeadRecords)
+	}
+	st = SearchStats{}
+	req.Filter = nil
+	n = len(searchAll(t, s, req))
+	if st.RecordsMatched != int64(n) || st.BlocksRead == 0 || st.BytesRead == 0 {
+		t.Errorf("stats %+v for %d matches", st, n)
+	}
+}
+
+// TestAppendCopies checks that the head keeps its own copy: the caller may
+// reuse its records and their strings' buffers once Append returns.
+func TestAppendCopies(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{})
+	defer s.Close()
+	buf := []byte("original message")
+	recs := []record.Record{{Time: testBase, Stream: []record.Field{{Name: "app", Value: "a"}},
+		Message: string(buf), Fields: []record.Field{{Name: "z", Value: "1"}, {Name: "a", Value: "2"}}}}
+	want := bruteForce(slices.Clone(recs), SearchRequest{})
+	s.Append(recs, 1)
+	recs[0].Message = "changed"
+	recs[0].Stream[0].Value = "b"
+	recs[0].Fields[0].Value = "9"
+	if got := searchAll(t, s, SearchRequest{}); !slices.Equal(got, want) {
+		t.Fatalf("head changed with the caller's records:\n got %v\nwant %v", got, want)
+	}
+}

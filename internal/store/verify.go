@@ -70,7 +70,7 @@ func Verify(dir string) ([]Problem, error) {
 			problems = append(problems, Problem{Kind: ProblemTornTail, Detail: fmt.Sprintf("%d bytes without a newline after entry %d", l.end-lastGoodEnd(lines, i), state.seq)})
 			continue
 		case l.err != nil:
-			problems = append(problems, Problem{Kind: ProblemChain, Detail: fmt.Sprintf("line %d: %v", i+1, l.err)})
+			problems = append(problems, chainProblems(i+1, l)...)
 			if l.entry.validate() != nil {
 				continue
 			}
@@ -159,4 +159,24 @@ func (s *Store) Verify() ([]Problem, error) {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	return Verify(s.dir)
+}
+
+// chainProblems reports a manifest line that breaks the chain, once per part
+// the entry claims to add or remove (so that the report names the parts
+// whose history can no longer be trusted), or once for the line when it
+// names none.
+func chainProblems(lineNo int, l *manifestLine) []Problem {
+	detail := fmt.Sprintf("line %d: %v", lineNo, l.err)
+	var out []Problem
+	for _, refs := range [][]partRef{l.entry.Added, l.entry.Removed} {
+		for _, ref := range refs {
+			if ref.Partition != "" || ref.Name != "" {
+				out = append(out, Problem{Kind: ProblemChain, Part: ref.id(), Detail: detail})
+			}
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, Problem{Kind: ProblemChain, Detail: detail})
+	}
+	return out
 }

@@ -14,6 +14,7 @@ import (
 type client struct {
 	http *http.Client
 	base string
+	sys  system // which API the server speaks; the zero value is Sluice's
 }
 
 func newClient(base string, conns int) *client {

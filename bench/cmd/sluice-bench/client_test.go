@@ -108,7 +108,7 @@ func TestRunAgainstFakeBinary(t *testing.T) {
 	t.Setenv(fakeNEnv, strconv.Itoa(o.records))
 	t.Setenv(fakeEndEnv, o.end.Format(time.RFC3339))
 	var logs bytes.Buffer
-	res, err := run(context.Background(), o, slog.New(slog.NewTextHandler(&logs, nil)))
+	res, err := run(context.Background(), o, system{name: "sluice", binary: self}, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, logs.String())
 	}

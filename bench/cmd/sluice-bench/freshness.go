@@ -102,7 +102,7 @@ func backgroundWriter(ctx context.Context, c *client, g *gen.Generator, rate int
 		}
 		var n int
 		buf, n = g.AppendBatch(buf[:0], min(due, rate))
-		if _, _, err := c.post(ctx, insertPath, ndjson, buf); err != nil {
+		if _, _, err := c.post(ctx, c.sys.insertPath(), ndjson, buf); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -125,7 +125,7 @@ func probe(ctx context.Context, c *client, marker string) (time.Duration, bool, 
 	line = append(line, `,"service":"sluice-bench","host":"bench","level":"info"}`+"\n"...)
 
 	start := time.Now()
-	if _, _, err := c.post(ctx, insertPath, ndjson, line); err != nil {
+	if _, _, err := c.post(ctx, c.sys.insertPath(), ndjson, line); err != nil {
 		return 0, false, fmt.Errorf("send probe: %w", err)
 	}
 	for time.Since(start) < probeTimeout {

@@ -46,7 +46,7 @@ func ingest(ctx context.Context, c *client, g *gen.Generator, concurrency, batch
 	for range concurrency {
 		wg.Go(func() {
 			for j := range jobs {
-				_, r, err := c.post(ctx, insertPath, ndjson, j.buf)
+				_, r, err := c.post(ctx, c.sys.insertPath(), ndjson, j.buf)
 				retries.Add(int64(r))
 				if err != nil {
 					fail(err)

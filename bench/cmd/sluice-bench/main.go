@@ -61,18 +61,34 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var runs []runResult
+	sluice := system{name: "sluice", binary: o.binary, config: o.config}
+	vlogs := system{name: "victorialogs", binary: o.vlogsBinary, vlogs: true}
+	var runs, refRuns []runResult
 	var runErr error
+	// Side by side, the systems alternate run by run, so that a noisy spell
+	// of the shared machine hurts both alike.
 	for i := range o.runs {
 		log.Info("run", "n", i+1, "of", o.runs)
-		res, err := run(ctx, o, log)
+		res, err := run(ctx, o, sluice, log)
 		if err != nil {
 			runErr = fmt.Errorf("run %d: %w", i+1, err)
 			break
 		}
 		runs = append(runs, res)
+		if o.vlogsBinary == "" {
+			continue
+		}
+		res, err = run(ctx, o, vlogs, log)
+		if err != nil {
+			runErr = fmt.Errorf("victorialogs run %d: %w", i+1, err)
+			break
+		}
+		refRuns = append(refRuns, res)
 	}
 	rep := newReport(o, runs, runErr)
+	if o.vlogsBinary != "" {
+		rep.addReference(o, refRuns)
+	}
 	if o.jsonOut {
 		err = rep.writeJSON(stdout)
 	} else {
@@ -98,6 +114,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.binary, "binary", "./bin/sluice", "path of the sluice `binary` to run (build it first: go build -o bin/sluice ./cmd/sluice)")
+	fs.StringVar(&o.config, "config", "", "YAML config `file` passed to sluice serve (default: its built-in defaults)")
+	fs.StringVar(&o.vlogsBinary, "vlogs-binary", "", "VictoriaLogs `binary` to run side by side on the same data, alternating runs, with ratios in the report")
 	fs.IntVar(&o.records, "n", 1_000_000, "`records` to ingest; the brief's reference figures use 5000000")
 	fs.IntVar(&o.concurrency, "concurrency", 4, "concurrent insert `requests`")
 	fs.IntVar(&o.batch, "batch", 5000, "`records` per insert request")

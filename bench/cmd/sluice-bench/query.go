@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -19,14 +18,9 @@ const queryPath = "/api/v1/query"
 // query runs q over [from, to) and returns the NDJSON answer's rows and how
 // long the whole exchange took, reading the answer included.
 func (c *client) query(ctx context.Context, q string, from, to time.Time, limit int) ([]map[string]string, time.Duration, error) {
-	form := url.Values{
-		"query": {q},
-		"from":  {from.UTC().Format(time.RFC3339Nano)},
-		"to":    {to.UTC().Format(time.RFC3339Nano)},
-		"limit": {strconv.Itoa(limit)},
-	}
+	form := c.sys.queryForm(q, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), strconv.Itoa(limit))
 	start := time.Now()
-	body, _, err := c.post(ctx, queryPath, "application/x-www-form-urlencoded", []byte(form.Encode()))
+	body, _, err := c.post(ctx, c.sys.queryPath(), "application/x-www-form-urlencoded", []byte(form.Encode()))
 	took := time.Since(start)
 	if err != nil {
 		return nil, took, fmt.Errorf("query %q: %w", q, err)
@@ -94,10 +88,14 @@ const statsLimit = 10000
 func runQueries(ctx context.Context, c *client, qs []gen.Query, from, to time.Time, repeat int) []queryResult {
 	var out []queryResult
 	for _, q := range qs {
-		res := queryResult{Name: q.Name, Query: q.Sluice, Want: q.Want.String(), Correct: true}
+		text := q.Sluice
+		if c.sys.vlogs {
+			text = q.LogsQL
+		}
+		res := queryResult{Name: q.Name, Query: text, Want: q.Want.String(), Correct: true}
 		var ms []float64
 		for range repeat {
-			rows, took, err := c.query(ctx, q.Sluice, from, to, statsLimit)
+			rows, took, err := c.query(ctx, text, from, to, statsLimit)
 			if err == nil {
 				ms = append(ms, float64(took)/float64(time.Millisecond))
 				err = q.Want.Check(rows)

@@ -19,6 +19,8 @@ type report struct {
 	Median   summary     `json:"median"`
 	Pass     bool        `json:"pass"`
 	Failures []string    `json:"failures,omitempty"`
+	// Reference is VictoriaLogs run side by side, when -vlogs-binary is set.
+	Reference *reference `json:"reference,omitempty"`
 }
 
 type machine struct {
@@ -162,7 +164,10 @@ func (r *report) writeTable(w io.Writer) error {
 	p("data\t%d records (seed %d, 24 h ending %s)", r.Settings.Records, r.Settings.Seed, r.Settings.End)
 	p("runs\t%d completed; figures are medians", len(r.Runs))
 	if len(r.Runs) > 0 {
-		r.writeFigures(p)
+		r.writeFigures(p, &r.Median)
+	}
+	if r.Reference != nil {
+		r.writeReference(p)
 	}
 	p("\t")
 	if r.Pass {
@@ -177,8 +182,7 @@ func (r *report) writeTable(w io.Writer) error {
 }
 
 // writeFigures prints the median figures, one section per phase.
-func (r *report) writeFigures(p func(format string, args ...any)) {
-	m := r.Median
+func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 	p("\t")
 	p("INGEST\t(concurrency %d, batch %d)", r.Settings.Concurrency, r.Settings.Batch)
 	p("  records/s\t%.0f", m.RecordsPerSec)

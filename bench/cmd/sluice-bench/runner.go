@@ -14,6 +14,8 @@ import (
 // options are the command's flags.
 type options struct {
 	binary        string
+	config        string // sluice's YAML config, "" for its defaults
+	vlogsBinary   string // VictoriaLogs to run side by side, "" for none
 	records       int
 	concurrency   int
 	batch         int
@@ -29,13 +31,17 @@ type options struct {
 
 // Time limits of one run's phases.
 const (
-	readyTimeout    = 30 * time.Second
-	stopTimeout     = 30 * time.Second
-	settleStable    = 3 * time.Second
-	settlePoll      = 250 * time.Millisecond
-	settleTimeout   = 10 * time.Minute
-	flushPath       = "/internal/force_flush"
-	formContentType = "application/x-www-form-urlencoded"
+	readyTimeout = 30 * time.Second
+	stopTimeout  = 30 * time.Second
+	settleStable = 3 * time.Second
+	// VictoriaLogs' force_flush makes pending records searchable in memory;
+	// they reach the disk only with its next in-memory part flush (every
+	// 5 s by default), so its size must stay still for longer than that.
+	vlogsSettleStable = 12 * time.Second
+	settlePoll        = 250 * time.Millisecond
+	settleTimeout     = 10 * time.Minute
+	flushPath         = "/internal/force_flush"
+	formContentType   = "application/x-www-form-urlencoded"
 )
 
 // runResult holds every figure of one run.
@@ -80,7 +86,7 @@ func (r *runResult) failures() []string {
 // run starts a fresh server on an empty data dir, measures it and stops it.
 // The work dir (data and server log) is removed afterwards unless keep is
 // set or the run failed, so that a failure can be examined.
-func run(ctx context.Context, o options, log *slog.Logger) (res runResult, err error) {
+func run(ctx context.Context, o options, sys system, log *slog.Logger) (res runResult, err error) {
 	work, err := os.MkdirTemp("", "sluice-bench-")
 	if err != nil {
 		return res, fmt.Errorf("create work dir: %w", err)
@@ -104,18 +110,19 @@ func run(ctx context.Context, o options, log *slog.Logger) (res runResult, err e
 		return res, fmt.Errorf("create data dir: %w", err)
 	}
 
-	srv, err := startServer(o.binary, dataDir, filepath.Join(work, "server.log"))
+	srv, err := startServer(sys, dataDir, filepath.Join(work, "server.log"))
 	if err != nil {
 		return res, err
 	}
 	defer srv.kill()
 	c := newClient(srv.base, o.concurrency+2)
+	c.sys = sys
 	if err := srv.waitReady(ctx, c.http, readyTimeout); err != nil {
 		return res, err
 	}
-	log.Info("server ready", "pid", srv.pid(), "addr", srv.base)
+	log.Info("server ready", "system", sys.name, "pid", srv.pid(), "addr", srv.base)
 
-	err = measure(ctx, o, srv, c, dataDir, &res, log)
+	err = measure(ctx, o, sys, srv, c, dataDir, &res, log)
 	if exited, exitErr := srv.exited(); exited {
 		return res, fmt.Errorf("server exited during the run (%v); log %s:\n%s", exitErr, srv.logPath, srv.logTail(20))
 	}
@@ -132,7 +139,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (res runResult, err e
 }
 
 // measure runs the phases against a ready server, filling res.
-func measure(ctx context.Context, o options, srv *server, c *client, dataDir string, res *runResult, log *slog.Logger) error {
+func measure(ctx context.Context, o options, sys system, srv *server, c *client, dataDir string, res *runResult, log *slog.Logger) error {
 	g, err := gen.New(gen.Config{Seed: o.seed, Records: o.records, End: o.end})
 	if err != nil {
 		return err
@@ -164,7 +171,7 @@ func measure(ctx context.Context, o options, srv *server, c *client, dataDir str
 	if _, _, err := c.post(ctx, flushPath, formContentType, nil); err != nil {
 		return fmt.Errorf("force flush: %w", err)
 	}
-	size, settled, err := settledSize(ctx, dataDir, settleStable, settlePoll, settleTimeout)
+	size, settled, err := settledSize(ctx, dataDir, sys.settleStable(), settlePoll, settleTimeout)
 	if err != nil {
 		return err
 	}

@@ -16,16 +16,17 @@ import (
 
 // server is one running sluice process.
 type server struct {
-	cmd     *exec.Cmd
-	base    string // http://127.0.0.1:port
-	logPath string
-	done    chan struct{} // closed when the process has exited
-	waitErr error         // set before done is closed
+	cmd       *exec.Cmd
+	base      string // http://127.0.0.1:port
+	logPath   string
+	readyPath string        // answers 200 once the server serves
+	done      chan struct{} // closed when the process has exited
+	waitErr   error         // set before done is closed
 }
 
-// startServer starts `binary serve` on dataDir and a free local port, with
-// its output in logPath.
-func startServer(binary, dataDir, logPath string) (*server, error) {
+// startServer starts sys serving dataDir on a free local port, with its
+// output in logPath.
+func startServer(sys system, dataDir, logPath string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -35,13 +36,13 @@ func startServer(binary, dataDir, logPath string) (*server, error) {
 		return nil, fmt.Errorf("create server log: %w", err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(binary, "serve", "--data-dir", dataDir, "--http-addr", addr)
+	cmd := exec.Command(sys.binary, sys.args(dataDir, addr)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", binary, err)
+		return nil, fmt.Errorf("start %s: %w", sys.binary, err)
 	}
-	s := &server{cmd: cmd, base: "http://" + addr, logPath: logPath, done: make(chan struct{})}
+	s := &server{cmd: cmd, base: "http://" + addr, logPath: logPath, readyPath: sys.readyPath(), done: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		logFile.Close()
@@ -64,11 +65,11 @@ func freePort() (int, error) {
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
-// waitReady polls GET /readyz until it answers 200.
+// waitReady polls the readiness path until it answers 200.
 func (s *server) waitReady(ctx context.Context, c *http.Client, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/readyz", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+s.readyPath, nil)
 		if err != nil {
 			return fmt.Errorf("build readiness request: %w", err)
 		}

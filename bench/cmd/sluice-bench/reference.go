@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"math"
+)
+
+// reference is the other system of a side-by-side run: its runs and
+// medians, taken on the same data and machine, alternating with Sluice's.
+type reference struct {
+	System string      `json:"system"`
+	Binary string      `json:"binary"`
+	Runs   []runResult `json:"runs"`
+	Median summary     `json:"median"`
+}
+
+// addReference adds the VictoriaLogs runs to r; their wrong answers and
+// missing runs fail the report like Sluice's, since a comparison with a
+// broken reference proves nothing.
+func (r *report) addReference(o options, runs []runResult) {
+	r.Reference = &reference{System: "victorialogs", Binary: o.vlogsBinary, Runs: runs, Median: summarize(runs)}
+	for i := range runs {
+		for _, f := range runs[i].failures() {
+			r.Failures = append(r.Failures, fmt.Sprintf("victorialogs run %d: %s", i+1, f))
+		}
+	}
+	r.Pass = r.Pass && len(runs) == o.runs && len(r.Failures) == 0
+}
+
+// ratio is a/b, NaN when b is zero.
+func ratio(a, b figure) float64 {
+	if b == 0 {
+		return math.NaN()
+	}
+	return float64(a) / float64(b)
+}
+
+// writeReference prints the reference's figures and, for every target, the
+// ratio Sluice/reference and whether Sluice meets it.
+func (r *report) writeReference(p func(format string, args ...any)) {
+	ref := &r.Reference.Median
+	p("\t")
+	p("VICTORIALOGS\t%s (same data, runs alternating with Sluice's)", r.Reference.Binary)
+	r.writeFigures(p, ref)
+	m := &r.Median
+	p("\t")
+	p("SLUICE / VICTORIALOGS\t(medians; target: ≥1 for ingest, ≤1 for the rest)")
+	target := func(name string, a, b figure, higherIsBetter bool) {
+		q := ratio(a, b)
+		met := q <= 1
+		if higherIsBetter {
+			met = q >= 1
+		}
+		verdict := "met"
+		if !met {
+			verdict = "NOT met"
+		}
+		p("  %s\t%.2f\t%s\t(%.4g vs %.4g)", name, q, verdict, float64(a), float64(b))
+	}
+	target("ingest records/s", m.RecordsPerSec, ref.RecordsPerSec, true)
+	target("server CPU s per 1M", m.CPUSecondsPerM, ref.CPUSecondsPerM, false)
+	target("peak RSS after ingest", m.PeakRSSIngestMB, ref.PeakRSSIngestMB, false)
+	target("disk bytes/record", m.BytesPerRecord, ref.BytesPerRecord, false)
+	for i, q := range m.Queries {
+		if i < len(ref.Queries) && ref.Queries[i].Name == q.Name {
+			target("query "+q.Name, q.MedianMs, ref.Queries[i].MedianMs, false)
+		}
+	}
+	target("freshness p99", m.FreshP99Ms, ref.FreshP99Ms, false)
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"net/url"
+	"time"
+)
+
+// system is a log store the harness can run: Sluice itself or, for a
+// side-by-side run, VictoriaLogs. Both get the same data, the same load and
+// the same queries (in their own language); only the command line and the
+// HTTP paths differ.
+type system struct {
+	name   string // "sluice" or "victorialogs"
+	binary string
+	config string // sluice only: a YAML config file, "" for the defaults
+	vlogs  bool
+}
+
+// streamFields are the generator's fields that identify a source; Sluice's
+// default jsonline mapping uses the same.
+const streamFields = "service,host,container"
+
+// args is the command line that serves dataDir on addr.
+func (s system) args(dataDir, addr string) []string {
+	if s.vlogs {
+		// Defaults, plus a retention that covers any -end the data may have.
+		return []string{"-storageDataPath=" + dataDir, "-httpListenAddr=" + addr, "-retentionPeriod=100y"}
+	}
+	args := []string{"serve", "--data-dir", dataDir, "--http-addr", addr}
+	if s.config != "" {
+		args = append(args, "--config", s.config)
+	}
+	return args
+}
+
+func (s system) readyPath() string {
+	if s.vlogs {
+		return "/health"
+	}
+	return "/readyz"
+}
+
+// insertPath is the JSON-lines ingest endpoint with the field mapping.
+func (s system) insertPath() string {
+	if s.vlogs {
+		q := url.Values{"_time_field": {"_time"}, "_msg_field": {"_msg"}, "_stream_fields": {streamFields}}
+		return "/insert/jsonline?" + q.Encode()
+	}
+	return insertPath
+}
+
+func (s system) queryPath() string {
+	if s.vlogs {
+		return "/select/logsql/query"
+	}
+	return queryPath
+}
+
+// queryForm is the form of a query request over [from, to).
+func (s system) queryForm(q, from, to, limit string) url.Values {
+	if s.vlogs {
+		return url.Values{"query": {q}, "start": {from}, "end": {to}, "limit": {limit}}
+	}
+	return url.Values{"query": {q}, "from": {from}, "to": {to}, "limit": {limit}}
+}
+
+// settleStable is how long the data dir must keep its size before it counts
+// as settled.
+func (s system) settleStable() time.Duration {
+	if s.vlogs {
+		return vlogsSettleStable
+	}
+	return settleStable
+}

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+const nsPerDay = int64(24 * 60 * 60 * 1e9)
+
+// dayOf is the number of the daily UTC partition of a Unix-nanosecond time
+// (floor division, so times before 1970 land in negative days).
+func dayOf(t int64) int64 {
+	d := t / nsPerDay
+	if t%nsPerDay < 0 {
+		d--
+	}
+	return d
+}
+
+// flushPlan is the order in which a flush writes the records of frozen
+// heads: one part per day touched, each in stream key order and, within a
+// stream, in time order (stable, so equal times keep their append order).
+type flushPlan struct {
+	days    []int64 // sorted
+	streams []planStream
+	chunks  [][]byte // every head's chunks, one after the other
+	records int
+}
+
+// planStream gathers one stream's chunks from every head being flushed.
+type planStream struct {
+	tenant  string
+	labels  []record.Field
+	key     string
+	entries []flushEntry // sorted by time
+}
+
+// flushEntry locates one record: 16 bytes per record is all a flush adds to
+// the memory of the heads it seals.
+type flushEntry struct {
+	t     int64
+	chunk int32 // in flushPlan.chunks
+	off   int32
+}
+
+func planFlush(heads []*head) *flushPlan {
+	byKey := make(map[string]*planStream)
+	days := make(map[int64]bool)
+	plan := &flushPlan{}
+	for _, h := range heads {
+		for _, hs := range h.list {
+			if _, ok := byKey[hs.key]; !ok {
+				byKey[hs.key] = nil
+				plan.streams = append(plan.streams, planStream{tenant: hs.tenant, labels: hs.labels, key: hs.key})
+			}
+		}
+	}
+	slices.SortFunc(plan.streams, func(a, b planStream) int { return strings.Compare(a.key, b.key) })
+	// plan.streams no longer moves, so pointers into it stay valid.
+	for i := range plan.streams {
+		byKey[plan.streams[i].key] = &plan.streams[i]
+	}
+	var rec record.Record
+	for _, h := range heads {
+		base := uint64(len(plan.chunks))
+		plan.chunks = append(plan.chunks, h.chunks...)
+		for _, hs := range h.list {
+			ps := byKey[hs.key]
+			for _, off := range hs.offs {
+				off += base << 32
+				c := cursorAt(plan.chunks, off)
+				c.next(&rec)
+				ps.entries = append(ps.entries, flushEntry{t: rec.Time, chunk: int32(off >> 32), off: int32(uint32(off))})
+				days[dayOf(rec.Time)] = true
+			}
+			plan.records += len(hs.offs)
+		}
+	}
+	for i := range plan.streams {
+		es := plan.streams[i].entries
+		if !slices.IsSortedFunc(es, compareEntries) {
+			slices.SortStableFunc(es, compareEntries)
+		}
+	}
+	for d := range days {
+		plan.days = append(plan.days, d)
+	}
+	slices.Sort(plan.days)
+	return plan
+}
+
+func compareEntries(a, b flushEntry) int { return cmp.Compare(a.t, b.t) }
+
+// dayRange is the range of entries whose time falls in day.
+func (ps *planStream) dayRange(day int64) (lo, hi int) {
+	lo = sort.Search(len(ps.entries), func(i int) bool { return dayOf(ps.entries[i].t) >= day })
+	hi = sort.Search(len(ps.entries), func(i int) bool { return dayOf(ps.entries[i].t) > day })
+	return lo, hi
+}
