@@ -27,7 +27,7 @@ type Config struct {
 	OTLP    OTLPConfig    `yaml:"otlp" doc:"The OpenTelemetry (OTLP) logs receiver."`
 	Loki    LokiConfig    `yaml:"loki" doc:"The Loki push API receiver."`
 
-	Role  string      `yaml:"role" doc:"What this process does: all (receivers, WAL, store and queries in one process), gateway (receivers writing to Kafka) or indexer (Kafka consumer writing to the sink). Every role serves the query API."`
+	Role  string      `yaml:"role" doc:"What this process does: all (receivers, WAL, store and queries in one process), gateway (receivers writing to Kafka) or indexer (Kafka consumer writing to the sink). Roles all and indexer with sink store serve the query API; a gateway, and an indexer writing to Elasticsearch/OpenSearch, have nothing to query and serve only ingest (gateway), /healthz, /readyz and /metrics."`
 	Kafka KafkaConfig `yaml:"kafka" doc:"Kafka, the buffer between gateways and indexers (roles gateway and indexer)."`
 	Sink  SinkConfig  `yaml:"sink" doc:"Where the indexer role writes."`
 }
@@ -56,6 +56,7 @@ type StoreConfig struct {
 	MaxPartsPerPartition int      `yaml:"max_parts_per_partition" doc:"A daily partition with more parts than this is merged."`
 	BlockRecords         int      `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
 	Retention            Duration `yaml:"retention" doc:"Delete daily partitions older than this; 0 keeps everything."`
+	MaxDiskBytes         ByteSize `yaml:"max_disk_bytes" doc:"Delete the oldest daily partitions while the store's parts take more than this (the newest partition is always kept); 0 means no bound."`
 }
 
 // IngestConfig configures the HTTP receivers.
@@ -202,6 +203,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.BlockRecords < 16 {
 		bad("store.block_records must be at least 16")
+	}
+	if c.Store.MaxDiskBytes < 0 {
+		bad("store.max_disk_bytes must not be negative")
 	}
 	if c.Store.Retention < 0 {
 		bad("store.retention must not be negative")

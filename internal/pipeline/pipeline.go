@@ -21,6 +21,7 @@ type Options struct {
 	FlushBytes    int64         // or as soon as the head holds this much
 	MergeInterval time.Duration // run a merge round this often
 	Retention     time.Duration // drop partitions older than this; 0 keeps all
+	MaxDiskBytes  int64         // drop the oldest partitions above this; 0: no bound
 	RetryAfter    time.Duration // what a client is told to wait under backpressure
 	WALMaxBytes   int64         // the WAL's bound, reported in Status
 }
@@ -217,6 +218,15 @@ func (p *Pipeline) mergeLoop() {
 		if p.opts.Retention > 0 {
 			if err := p.store.DropBefore(ctx, time.Now().Add(-p.opts.Retention)); err != nil && ctx.Err() == nil {
 				p.log.Error("retention failed; will retry", "err", err)
+			}
+		}
+		if p.opts.MaxDiskBytes > 0 {
+			n, err := p.store.DropOverSize(ctx, p.opts.MaxDiskBytes)
+			if err != nil && ctx.Err() == nil {
+				p.log.Error("retention by disk size failed; will retry", "err", err)
+			}
+			if n > 0 {
+				p.log.Info("dropped oldest partitions over store.max_disk_bytes", "partitions", n, "max_disk_bytes", p.opts.MaxDiskBytes)
 			}
 		}
 		cancel()
