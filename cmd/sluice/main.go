@@ -31,10 +31,11 @@ func commands() []command {
 	}
 }
 
-const usageHead = `Sluice is a log platform in one binary: it receives logs over HTTP
-(JSON lines, the Elasticsearch _bulk API), makes them durable in a
-write-ahead log before acknowledging, stores them compressed and indexed,
-and answers queries.
+const usageHead = `Sluice is a log platform in one binary: it receives logs (JSON lines, the
+Elasticsearch _bulk API, Fluentd forward, syslog, OTLP, Loki push), makes
+them durable in a write-ahead log before acknowledging, stores them
+compressed, indexed and tamper-evident, and answers queries from this CLI,
+the HTTP API and the web UI at http://127.0.0.1:9280/.
 
 Usage:
   sluice <command> [flags] [arguments]
