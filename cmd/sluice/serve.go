@@ -11,29 +11,44 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sluice-log/sluice/internal/api"
 	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/kafka"
 	"github.com/sluice-log/sluice/internal/pipeline"
+	"github.com/sluice-log/sluice/internal/sink"
 	"github.com/sluice-log/sluice/internal/store"
+	"github.com/sluice-log/sluice/internal/ui"
 	"github.com/sluice-log/sluice/internal/wal"
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [--config FILE] [--data-dir DIR] [--http-addr HOST:PORT]", `
-Runs the all-in-one server: HTTP receivers, the write-ahead log, the
-embedded store and the query API, in one process with one data directory.
-Without --config it runs on the defaults ('sluice config defaults' prints
-them); flags override the file.
+	fs := newFlagSet("serve", "serve [--config FILE] [--data-dir DIR] [--http-addr HOST:PORT] [--role all|gateway|indexer] [--kafka-brokers HOST:PORT,…] [--kafka-topic NAME]", `
+Runs the server. With the default role 'all' it is the all-in-one server:
+HTTP receivers, the write-ahead log, the embedded store and the query API,
+in one process with one data directory. Without --config it runs on the
+defaults ('sluice config defaults' prints them); flags override the file.
 
-Endpoints (all on --http-addr):
+Roles (docs/scale-out.md):
+  all      everything in one process (the default)
+  gateway  the receivers, producing every record to Kafka (--kafka-brokers)
+           and acknowledging clients only after Kafka did; no data
+           directory, no query API (a gateway stores nothing)
+  indexer  a Kafka consumer group member writing to sink.type: the
+           embedded store (then it serves the query API over what it
+           indexed) or Elasticsearch/OpenSearch; no receivers
+
+Endpoints (all on --http-addr; ingest only on all and gateway, queries only
+where there is a store):
   POST /insert/jsonline            JSON lines, one object per line
   POST /_bulk, /{index}/_bulk      the Elasticsearch bulk API
   POST /api/v1/query               query (NDJSON answer)
@@ -43,10 +58,13 @@ Endpoints (all on --http-addr):
   GET  /metrics, /healthz, /readyz
 
 SIGTERM or SIGINT stops taking requests, lets running ones finish, flushes
-everything to parts and exits 0.`, stderr)
+everything to parts (or to Kafka) and exits 0.`, stderr)
 	cfgPath := fs.String("config", "", "YAML configuration `file` (default: built-in defaults)")
 	dataDir := fs.String("data-dir", "", "data `directory` (overrides data_dir; default ./sluice-data)")
 	httpAddr := fs.String("http-addr", "", "HTTP listen `address` (overrides http.addr; default "+config.DefaultHTTPAddr+")")
+	role := fs.String("role", "", "`role`: all, gateway or indexer (overrides role; default all)")
+	brokers := fs.String("kafka-brokers", "", "Kafka bootstrap `brokers`, HOST:PORT[,…] (overrides kafka.brokers)")
+	topic := fs.String("kafka-topic", "", "Kafka `topic` (overrides kafka.topic; default logs)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -65,6 +83,20 @@ everything to parts and exits 0.`, stderr)
 	}
 	if *httpAddr != "" {
 		cfg.HTTP.Addr = *httpAddr
+	}
+	if *role != "" {
+		cfg.Role = *role
+	}
+	if *brokers != "" {
+		cfg.Kafka.Brokers = nil
+		for _, b := range strings.Split(*brokers, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				cfg.Kafka.Brokers = append(cfg.Kafka.Brokers, b)
+			}
+		}
+	}
+	if *topic != "" {
+		cfg.Kafka.Topic = *topic
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -85,8 +117,33 @@ func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serve runs the server until ctx is cancelled, then shuts down gracefully.
+// serve runs the server of cfg.Role until ctx is cancelled, then shuts down
+// gracefully.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	log = log.With("role", cfg.Role)
+	switch {
+	case cfg.Role == config.RoleGateway:
+		return serveGateway(ctx, cfg, log)
+	case cfg.Role == config.RoleIndexer && cfg.Sink.Type != "store":
+		return serveSearchIndexer(ctx, cfg, log)
+	}
+	return serveLocal(ctx, cfg, log)
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+func kafkaClient(cfg config.Config) kafka.ClientOptions {
+	return kafka.ClientOptions{Brokers: cfg.Kafka.Brokers, TLS: cfg.Kafka.TLS, Username: cfg.Kafka.Username, Password: cfg.Kafka.Password}
+}
+
+// serveLocal runs the roles with a data directory: all (receivers → WAL →
+// store → query API) and indexer with the store sink (Kafka → WAL → store →
+// query API).
+func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
@@ -96,8 +153,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer unlock()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 
 	syncInterval, _ := cfg.WAL.SyncInterval()
 	w, err := wal.Open(filepath.Join(cfg.DataDir, "wal"), wal.Options{
@@ -121,6 +177,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		FlushBytes:    int64(cfg.Store.FlushBytes),
 		MergeInterval: time.Duration(cfg.Store.MergeInterval),
 		Retention:     time.Duration(cfg.Store.Retention),
+		MaxDiskBytes:  int64(cfg.Store.MaxDiskBytes),
 		WALMaxBytes:   int64(cfg.WAL.MaxSize),
 	}, pipeline.NewMetrics(reg), log.With("component", "pipeline"))
 	if err != nil {
@@ -129,9 +186,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 
-	routes, listeners, err := buildReceivers(receiverEnv{
-		cfg: cfg, sink: p, metrics: ingest.NewMetrics(reg), registry: reg, log: log,
-	})
+	// Only all runs receivers; an indexer's input is Kafka.
+	var routes map[string]http.Handler
+	var listeners []listener
+	var consumer *kafka.Consumer
+	if cfg.Role == config.RoleIndexer {
+		consumer, err = storeConsumer(ctx, cfg, p, reg, log)
+	} else {
+		routes, listeners, err = buildReceivers(receiverEnv{
+			cfg: cfg, sink: p, metrics: ingest.NewMetrics(reg), registry: reg, log: log,
+		})
+	}
 	if err != nil {
 		_ = p.Close(context.Background())
 		return err
@@ -150,15 +215,140 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Registry: reg,
 		Version:  version,
 		Log:      log,
+		UI:       ui.New(),
 	})
+	run := httpRun{cfg: cfg, log: log, handler: handler, listeners: listeners}
+	if consumer != nil {
+		run.background = consumer.Run
+	}
+	serveErr := run.serve(ctx, "data_dir", cfg.DataDir)
+	if err := p.Close(context.Background()); err != nil {
+		return fmt.Errorf("final flush: %w", err)
+	}
+	log.Info("shut down cleanly")
+	return serveErr
+}
 
+// storeConsumer builds the indexer's consumer over the local pipeline.
+func storeConsumer(ctx context.Context, cfg config.Config, p *pipeline.Pipeline, reg prometheus.Registerer, log *slog.Logger) (*kafka.Consumer, error) {
+	ss, err := sink.OpenStore(ctx, p, p.Searcher(), filepath.Join(cfg.DataDir, "kafka-offsets.json"), log.With("component", "store-sink"))
+	if err != nil {
+		return nil, fmt.Errorf("open store sink: %w", err)
+	}
+	return newConsumer(cfg, ss, reg, log)
+}
+
+func newConsumer(cfg config.Config, s sink.Sink, reg prometheus.Registerer, log *slog.Logger) (*kafka.Consumer, error) {
+	dec := kafka.NewDecoder(recordConfig(cfg, cfg.Ingest.JSONLine))
+	return kafka.NewConsumer(kafkaClient(cfg), kafka.ConsumerOptions{
+		Topic:           cfg.Kafka.Topic,
+		Group:           cfg.Kafka.ConsumerGroup,
+		DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
+		SinkName:        cfg.Sink.Type,
+		SessionTimeout:  time.Duration(cfg.Kafka.SessionTimeout),
+	}, s, dec, kafka.NewMetrics(reg), log.With("component", "kafka-consumer"))
+}
+
+// serveSearchIndexer runs an indexer writing to Elasticsearch/OpenSearch.
+// It has no data directory and nothing to query: it serves /healthz,
+// /readyz and /metrics.
+func serveSearchIndexer(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	reg := newRegistry()
+	es := cfg.Sink.Elasticsearch
+	client := sink.ClientOptions{Addresses: es.Addresses, Username: es.Username, Password: es.Password, APIKey: es.APIKey, MaxRetries: es.MaxRetries}
+	opts := sink.SearchSinkOptions{Index: es.Index, FlushBytes: int(es.FlushBytes), Workers: es.Workers, MaxRetries: es.MaxRetries, SetupTemplates: es.SetupTemplates}
+	open := sink.OpenElasticsearch
+	if cfg.Sink.Type == "opensearch" {
+		open = sink.OpenOpenSearch
+	}
+	s, err := open(ctx, client, opts, sink.NewMetrics(reg), log.With("component", cfg.Sink.Type+"-sink"))
+	if err != nil {
+		return err
+	}
+	consumer, err := newConsumer(cfg, s, reg, log)
+	if err != nil {
+		return err
+	}
+	run := httpRun{cfg: cfg, log: log, handler: roleHandler(reg, nil, func(context.Context) error { return nil }), background: consumer.Run}
+	serveErr := run.serve(ctx, "sink", cfg.Sink.Type)
+	log.Info("shut down cleanly")
+	return serveErr
+}
+
+// serveGateway runs the receivers producing to Kafka. A gateway stores
+// nothing, so it has no data directory and no query API: it serves ingest,
+// /healthz, /readyz (a broker answers) and /metrics.
+func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	reg := newRegistry()
+	prod, err := kafka.NewProducer(kafkaClient(cfg), kafka.ProducerOptions{
+		Topic:            cfg.Kafka.Topic,
+		Compression:      cfg.Kafka.Compression,
+		Linger:           time.Duration(cfg.Kafka.Linger),
+		MaxInFlightBytes: int64(cfg.Kafka.MaxInFlightBytes),
+		DeliveryTimeout:  time.Duration(cfg.Kafka.DeliveryTimeout),
+	}, kafka.NewMetrics(reg), log.With("component", "kafka-producer"))
+	if err != nil {
+		return err
+	}
+	routes, listeners, err := buildReceivers(receiverEnv{
+		cfg: cfg, sink: prod, metrics: ingest.NewMetrics(reg), registry: reg, log: log,
+	})
+	if err != nil {
+		_ = prod.Close(context.Background())
+		return err
+	}
+	run := httpRun{cfg: cfg, log: log, handler: roleHandler(reg, routes, prod.Ready), listeners: listeners}
+	serveErr := run.serve(ctx, "kafka_topic", cfg.Kafka.Topic)
+	fctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
+	defer cancel()
+	if err := prod.Close(fctx); err != nil {
+		return err
+	}
+	log.Info("shut down cleanly")
+	return serveErr
+}
+
+// roleHandler is the HTTP surface of a role without a store: ingest routes
+// (if any), health, readiness and metrics.
+func roleHandler(reg *prometheus.Registry, routes map[string]http.Handler, ready func(context.Context) error) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	for pattern, h := range routes {
+		mux.Handle(pattern, h)
+	}
+	return mux
+}
+
+// httpRun serves one role's HTTP handler, its receivers' listeners and a
+// background loop (the indexer's consumer) until ctx ends or one of them
+// fails, then stops them in order: HTTP requests finish, listeners stop,
+// the background loop returns. The caller then closes what they fed.
+type httpRun struct {
+	cfg        config.Config
+	log        *slog.Logger
+	handler    http.Handler
+	listeners  []listener
+	background func(ctx context.Context) error
+}
+
+func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
+	cfg, log := h.cfg, h.log
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
-		_ = p.Close(context.Background())
 		return fmt.Errorf("listen on %s: %w (is another server running? choose another --http-addr)", cfg.HTTP.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           h.handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		ReadTimeout:       time.Duration(cfg.HTTP.ReadTimeout),
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -175,14 +365,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			served <- srv.Serve(ln)
 		}
 	}()
-	log.Info("sluice is serving", "version", version, "url", scheme+"://"+ln.Addr().String(), "data_dir", cfg.DataDir)
+	log.Info("sluice is serving", append([]any{"version", version, "url", scheme + "://" + ln.Addr().String()}, logArgs...)...)
 
 	// Receivers with sockets of their own stop before the final flush, so
 	// that everything they acknowledged is in the WAL by then.
 	lctx, stopListeners := context.WithCancel(context.Background())
 	defer stopListeners()
 	var lwg sync.WaitGroup
-	for _, l := range listeners {
+	for _, l := range h.listeners {
 		lwg.Add(1)
 		go func() {
 			defer lwg.Done()
@@ -192,6 +382,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			}
 		}()
 	}
+	bctx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	background := make(chan error, 1)
+	if h.background != nil {
+		go func() { background <- h.background(bctx) }()
+	}
 
 	var serveErr error
 	select {
@@ -199,6 +395,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Info("shutting down: no new requests; finishing running ones", "timeout", time.Duration(cfg.HTTP.ShutdownTimeout))
 	case serveErr = <-served:
 		log.Error("HTTP server stopped", "err", serveErr)
+	case serveErr = <-background:
+		log.Error("consumer stopped", "err", serveErr)
+		if serveErr == nil {
+			serveErr = errors.New("consumer stopped")
+		}
+		background <- nil
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
 	defer cancel()
@@ -207,10 +409,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	stopListeners()
 	lwg.Wait()
-	if err := p.Close(context.Background()); err != nil {
-		return fmt.Errorf("final flush: %w", err)
+	if h.background != nil {
+		stopBackground()
+		<-background
 	}
-	log.Info("shut down cleanly")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}

@@ -17,10 +17,12 @@ type KafkaConfig struct {
 	Brokers          []string `yaml:"brokers" doc:"Kafka bootstrap brokers (host:port); required by the gateway and indexer roles."`
 	Topic            string   `yaml:"topic" doc:"Topic that gateways produce records to and indexers consume, one JSON object per message."`
 	ConsumerGroup    string   `yaml:"consumer_group" doc:"Consumer group of the indexers."`
+	SessionTimeout   Duration `yaml:"session_timeout" doc:"Indexer: how long the group waits for a member that stopped heartbeating (crashed) before its partitions move to the others."`
 	DeadLetterTopic  string   `yaml:"dead_letter_topic" doc:"Topic for records a sink refused for good (e.g. mapping conflicts), with the reason in a header."`
 	Compression      string   `yaml:"compression" doc:"Producer batch compression: zstd, lz4, snappy, gzip or none."`
 	Linger           Duration `yaml:"linger" doc:"How long the producer waits to fill a batch."`
 	MaxInFlightBytes ByteSize `yaml:"max_in_flight_bytes" doc:"Gateway: bytes produced but not yet acknowledged by Kafka; above it, ingest answers 429."`
+	DeliveryTimeout  Duration `yaml:"delivery_timeout" doc:"Gateway: how long a request waits for Kafka to acknowledge its records before it is answered 429 (the client retries; Kafka may still have taken them, so a retry can duplicate)."`
 	TLS              bool     `yaml:"tls" doc:"Connect to the brokers over TLS (system roots)."`
 	Username         string   `yaml:"username" doc:"SASL/PLAIN username (empty: no SASL)."`
 	Password         string   `yaml:"password" doc:"SASL/PLAIN password. Never logged."`
@@ -50,10 +52,12 @@ func defaultScaleOut(c *Config) {
 	c.Kafka = KafkaConfig{
 		Topic:            "logs",
 		ConsumerGroup:    "sluice-indexers",
+		SessionTimeout:   Duration(45 * time.Second),
 		DeadLetterTopic:  "logs-dead-letter",
 		Compression:      "zstd",
 		Linger:           Duration(5 * time.Millisecond),
 		MaxInFlightBytes: 64 << 20,
+		DeliveryTimeout:  Duration(30 * time.Second),
 	}
 	c.Sink = SinkConfig{
 		Type: "store",
@@ -73,6 +77,9 @@ func (c *Config) validateScaleOut() []error {
 	case RoleAll, RoleGateway, RoleIndexer:
 	default:
 		errs = append(errs, fmt.Errorf("role must be all, gateway or indexer, got %q", c.Role))
+	}
+	if c.Role == RoleIndexer && c.Kafka.DeadLetterTopic == "" {
+		errs = append(errs, fmt.Errorf("role indexer needs kafka.dead_letter_topic: refused messages are never dropped"))
 	}
 	if (c.Role == RoleGateway || c.Role == RoleIndexer) && len(c.Kafka.Brokers) == 0 {
 		errs = append(errs, fmt.Errorf("role %s needs kafka.brokers (or --kafka-brokers)", c.Role))

@@ -1,0 +1,35 @@
+package kafka
+
+import (
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// FormatHeader marks messages written by a Sluice gateway. Its value
+// FormatRecord says the value is record.AppendJSON's shape, whose _stream
+// names the stream labels exactly, so the indexer can rebuild the record
+// as it was. Messages without it are any JSON log object, converted with
+// the jsonline field mapping.
+const (
+	FormatHeader = "sluice-format"
+	FormatRecord = "record-v1"
+)
+
+// ReasonHeader carries why a message was dead-lettered.
+const ReasonHeader = "sluice-dead-letter-reason"
+
+// encode makes the Kafka record of r. The key is tenant and stream, so that
+// one stream's records share a partition and stay in order.
+func encode(r *record.Record, topic string) *kgo.Record {
+	key := make([]byte, 0, len(r.Tenant)+64)
+	key = append(key, r.Tenant...)
+	key = append(key, 0)
+	key = append(key, r.StreamString()...)
+	return &kgo.Record{
+		Topic:   topic,
+		Key:     key,
+		Value:   record.AppendJSON(make([]byte, 0, r.Size()+64), r),
+		Headers: []kgo.RecordHeader{{Key: FormatHeader, Value: []byte(FormatRecord)}},
+	}
+}

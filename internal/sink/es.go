@@ -1,0 +1,96 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esutil"
+)
+
+// ClientOptions says how to reach the cluster.
+type ClientOptions struct {
+	Addresses []string
+	Username  string
+	Password  string
+	APIKey    string
+	// Transport overrides the HTTP transport (tests); nil uses the default.
+	Transport http.RoundTripper
+	// MaxRetries bounds the client's own retries of a whole request
+	// answered 429, 502, 503 or 504 or failing to connect.
+	MaxRetries int
+}
+
+// retryStatuses are retried by the clients at the request level.
+var retryStatuses = []int{http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+
+func clientBackoff(attempt int) time.Duration {
+	return min(time.Duration(1<<min(attempt, 8))*100*time.Millisecond, 10*time.Second)
+}
+
+// OpenElasticsearch returns the sink writing through go-elasticsearch's
+// esutil.BulkIndexer.
+func OpenElasticsearch(ctx context.Context, c ClientOptions, opts SearchSinkOptions, m *Metrics, log *slog.Logger) (*SearchSink, error) {
+	es, err := elasticsearch.NewClient(elasticsearch.Config{
+		Addresses:     c.Addresses,
+		Username:      c.Username,
+		Password:      c.Password,
+		APIKey:        c.APIKey,
+		Transport:     c.Transport,
+		RetryOnStatus: retryStatuses,
+		MaxRetries:    c.MaxRetries,
+		RetryBackoff:  clientBackoff,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch client: %w", err)
+	}
+	return newSearchSink(ctx, "elasticsearch", &esBulker{es: es, opts: opts}, opts, m, log)
+}
+
+type esBulker struct {
+	es   *elasticsearch.Client
+	opts SearchSinkOptions
+}
+
+func (b *esBulker) perform(req *http.Request) (*http.Response, error) { return b.es.Perform(req) }
+
+func (b *esBulker) bulk(ctx context.Context, items []bulkItem, results []bulkResult) error {
+	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
+		Client:        b.es,
+		Index:         b.opts.Index,
+		NumWorkers:    max(b.opts.Workers, 1),
+		FlushBytes:    max(b.opts.FlushBytes, 1<<20),
+		FlushInterval: time.Hour, // Close flushes; nothing waits on a timer
+	})
+	if err != nil {
+		return fmt.Errorf("elasticsearch bulk indexer: %w", err)
+	}
+	for i := range items {
+		err := bi.Add(ctx, esutil.BulkIndexerItem{
+			Action:     "create",
+			DocumentID: items[i].id,
+			Body:       bytes.NewReader(items[i].body),
+			OnSuccess: func(_ context.Context, _ esutil.BulkIndexerItem, r esutil.BulkIndexerResponseItem) {
+				results[i] = bulkResult{status: r.Status}
+			},
+			OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, r esutil.BulkIndexerResponseItem, err error) {
+				results[i] = bulkResult{status: r.Status, errType: r.Error.Type, reason: r.Error.Reason, err: err}
+				if r.Error.Cause.Reason != "" {
+					results[i].reason += " (caused by " + r.Error.Cause.Type + ": " + r.Error.Cause.Reason + ")"
+				}
+			},
+		})
+		if err != nil {
+			_ = bi.Close(ctx)
+			return fmt.Errorf("elasticsearch bulk indexer: add: %w", err)
+		}
+	}
+	if err := bi.Close(ctx); err != nil {
+		return fmt.Errorf("elasticsearch bulk indexer: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package sink
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// Item is one consumed Kafka message, decoded.
+type Item struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Record    record.Record
+}
+
+// ID is the item's identity, stable across replays: topic-partition-offset.
+func (it *Item) ID() string {
+	b := make([]byte, 0, len(it.Topic)+24)
+	b = append(b, it.Topic...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(it.Partition), 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, it.Offset, 10)
+	return string(b)
+}
+
+// Rejected is an item that a sink refused for good (a mapping conflict, a
+// document the cluster cannot parse): retrying cannot help, so it goes to
+// the dead-letter topic with Reason instead of blocking the partition.
+type Rejected struct {
+	Item   Item
+	Reason string
+}
+
+// Sink takes consumed items. Write returns nil only once every item it did
+// not reject is durable; the caller commits the offsets only then. On an
+// error nothing may be committed and the caller retries the same items,
+// which a sink must accept without duplicating (its writes are idempotent by
+// Item identity).
+type Sink interface {
+	Write(ctx context.Context, items []Item) ([]Rejected, error)
+	Close(ctx context.Context) error
+}

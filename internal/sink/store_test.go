@@ -1,0 +1,174 @@
+package sink
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/store"
+)
+
+// memPipeline stands in for the pipeline: Ingest appends (or fails), Search
+// applies the filter's Match and, per record, MayMatch over a one-record
+// summary so that a wrong MayMatch shows up as a missed record.
+type memPipeline struct {
+	recs []record.Record
+	fail error
+}
+
+func (m *memPipeline) Ingest(_ context.Context, recs []record.Record) error {
+	if m.fail != nil {
+		return m.fail
+	}
+	m.recs = append(m.recs, recs...)
+	return nil
+}
+
+func (m *memPipeline) Search(_ context.Context, req store.SearchRequest, fn func(*record.Record) error) error {
+	for i := range m.recs {
+		r := &m.recs[i]
+		if r.Tenant != req.Tenant || !req.Filter.MayMatch(oneRecord{r}) || !req.Filter.Match(r) {
+			continue
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type oneRecord struct{ r *record.Record }
+
+func (o oneRecord) MayHaveField(f string) bool { _, ok := o.r.Get(f); return ok }
+func (o oneRecord) MayContainToken(f, tok string) bool {
+	v, _ := o.r.Get(f)
+	found := false
+	record.Tokens(v, func(t string) { found = found || t == tok })
+	return found
+}
+func (o oneRecord) NumRange(string) (float64, float64, bool) { return 0, 0, false }
+
+var _ ingest.Sink = (*memPipeline)(nil)
+
+func offsets(p *memPipeline) []string {
+	var out []string
+	for i := range p.recs {
+		v, _ := p.recs[i].Get(FieldOffset)
+		pv, _ := p.recs[i].Get(FieldPartition)
+		out = append(out, pv+":"+v)
+	}
+	return out
+}
+
+func items(partition int32, from, to int64, tenant string) []Item {
+	var out []Item
+	for o := from; o <= to; o++ {
+		out = append(out, Item{Topic: "logs", Partition: partition, Offset: o, Record: record.Record{Tenant: tenant, Message: "m"}})
+	}
+	return out
+}
+
+func TestStoreSinkSkipsReplays(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "offsets.json")
+	p := &memPipeline{}
+	s, err := OpenStore(ctx, p, p, path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(ctx, append(items(0, 0, 2, ""), items(1, 0, 1, "")...)); err != nil {
+		t.Fatal(err)
+	}
+	// A failed ingest stores nothing and advances nothing.
+	p.fail = &ingest.BackpressureError{Reason: "test"}
+	if _, err := s.Write(ctx, items(0, 3, 4, "")); err == nil {
+		t.Fatal("want the ingest error")
+	}
+	p.fail = nil
+	// After a restart the consumer replays from the last commit.
+	s, err = OpenStore(ctx, p, p, path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(ctx, append(items(0, 1, 4, ""), items(1, 0, 2, "")...)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0:0", "0:1", "0:2", "1:0", "1:1", "0:3", "0:4", "1:2"}
+	if got := offsets(p); !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+	if s.Done("logs", 0) != 4 || s.Done("logs", 1) != 2 {
+		t.Errorf("watermarks %d %d", s.Done("logs", 0), s.Done("logs", 1))
+	}
+}
+
+// TestStoreSinkSettlesPending covers a crash between the pending write and
+// the done write: the WAL may hold all, a prefix or none of the batch.
+func TestStoreSinkSettlesPending(t *testing.T) {
+	tests := []struct {
+		name     string
+		inStore  int // how many of the pending batch's records the WAL kept
+		wantDone int64
+	}{
+		{"crash before the WAL write", 0, 9},
+		{"torn tail kept a prefix", 2, 11},
+		{"crash after Ingest returned", 5, 14},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "offsets.json")
+			p := &memPipeline{}
+			// Done up to 9 on partition 2; the batch 10..14 (tenants a, b) was pending.
+			batch := append(items(2, 10, 12, "a"), items(2, 13, 14, "b")...)
+			for i := range batch[:tt.inStore] {
+				p.recs = append(p.recs, withProvenance(&batch[i]))
+			}
+			// Another partition's records with the same offsets must not count.
+			for _, it := range items(3, 10, 20, "a") {
+				p.recs = append(p.recs, withProvenance(&it))
+			}
+			wm := &watermarkFile{Partitions: map[string]*partitionMark{
+				"logs/2": {Done: 9, Pending: &pendingRange{First: 10, Last: 14, Tenants: []string{"a", "b"}}},
+			}}
+			if err := writeWatermarks(path, wm); err != nil {
+				t.Fatal(err)
+			}
+			s, err := OpenStore(ctx, p, p, path, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Done("logs", 2); got != tt.wantDone {
+				t.Fatalf("done = %d, want %d", got, tt.wantDone)
+			}
+			before := len(p.recs)
+			if _, err := s.Write(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			if added := len(p.recs) - before; added != 5-tt.inStore {
+				t.Errorf("replay added %d records, want %d", added, 5-tt.inStore)
+			}
+			reread, err := readWatermarks(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pm := reread.Partitions["logs/2"]; pm.Done != 14 || pm.Pending != nil {
+				t.Errorf("watermark file after the replay: %+v", pm)
+			}
+		})
+	}
+}
+
+func TestSplitPartitionKey(t *testing.T) {
+	topic, p, err := splitPartitionKey("a/b/12")
+	if err != nil || topic != "a/b" || p != 12 {
+		t.Errorf("got %q %d %v", topic, p, err)
+	}
+	if _, _, err := splitPartitionKey("nopartition"); err == nil {
+		t.Error("want an error")
+	}
+}
