@@ -49,13 +49,23 @@ Roles (docs/scale-out.md):
 
 Endpoints (all on --http-addr; ingest only on all and gateway, queries only
 where there is a store):
+  GET  /                           the web UI (Elasticsearch's info for API clients)
   POST /insert/jsonline            JSON lines, one object per line
   POST /_bulk, /{index}/_bulk      the Elasticsearch bulk API
-  POST /api/v1/query               query (NDJSON answer)
+  POST /v1/logs                    OTLP logs (protobuf or JSON)
+  POST /loki/api/v1/push           the Loki push API
+  POST /api/v1/query               query (NDJSON answer; explain=1 for the plan)
   GET  /api/v1/hits                hit counts per time bucket
   GET  /api/v1/field_names         fields with their top values
+  POST /api/v1/context             records around a hit in its stream
   GET  /api/v1/tail                live tail (NDJSON or server-sent events)
+  GET  /api/v1/status              ingest rates, buffer fill, disk
   GET  /metrics, /healthz, /readyz
+
+Receivers with their own ports (defaults; loopback only until configured):
+  Fluentd forward   TCP 127.0.0.1:24224 (forward.addr)
+  syslog            UDP and TCP 127.0.0.1:5514, TLS 6514 with a certificate
+  OTLP gRPC         127.0.0.1:4317 (otlp.grpc_addr)
 
 SIGTERM or SIGINT stops taking requests, lets running ones finish, flushes
 everything to parts (or to Kafka) and exits 0.`, stderr)
