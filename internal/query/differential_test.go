@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/store"
 )
 
 var (
@@ -284,7 +285,7 @@ func TestDifferential(t *testing.T) {
 	recs := randomRecords(rng, 300)
 	src := sliceSearcher(recs)
 	const blockSize = 6
-	skipped, blocks := 0, 0
+	skipped, blocks, projections := 0, 0, 0
 	for iter := 0; iter < 400; iter++ {
 		node := randomNode(rng, 3)
 		q := &Query{Filter: node}
@@ -351,6 +352,28 @@ func TestDifferential(t *testing.T) {
 			t.Fatalf("%s: %d rows, want %d (err %v)", stats, rows, len(counts), err)
 		}
 
+		// With random pipes, projection (the Fields Execute asks for)
+		// gives what whole records give.
+		pipes := randomPipes(rng)
+		projected, err := Parse(q.String() + pipes)
+		if err != nil {
+			t.Fatalf("%s%s: %v", q, pipes, err)
+		}
+		if projected.searchFields() != nil {
+			projections++
+		}
+		gotRows, err := runJSON(src, projected, limit)
+		if err != nil {
+			t.Fatalf("%s: %v", projected, err)
+		}
+		wantRows, err := runJSON(unprojected{src}, projected, limit)
+		if err != nil {
+			t.Fatalf("%s unprojected: %v", projected, err)
+		}
+		if gotRows != wantRows {
+			t.Fatalf("%s (limit %d) with projection %v:\n got %s\nwant %s", projected, limit, projected.searchFields(), gotRows, wantRows)
+		}
+
 		// The canonical text means the same (generated trees need not be
 		// flat, so only the reparsed tree must round-trip exactly).
 		back, err := Parse(q.String())
@@ -388,4 +411,59 @@ func TestDifferential(t *testing.T) {
 		t.Errorf("MayMatch skipped none of %d blocks", blocks)
 	}
 	t.Logf("MayMatch skipped %d of %d blocks", skipped, blocks)
+	// The projection check above means little if no query projected.
+	if projections == 0 {
+		t.Errorf("no random query asked for fewer than all fields")
+	}
+	t.Logf("%d of 400 random piped queries projected", projections)
+}
+
+// randomPipes returns a random pipe suffix mixing aggregations, record
+// pipes and extractions, for the projection check of TestDifferential.
+func randomPipes(rng *rand.Rand) string {
+	pick := func(list []string) string { return list[rng.Intn(len(list))] }
+	field := func() string { return pick(diffFields) }
+	twoFields := func() string {
+		i := rng.Intn(len(diffFields))
+		j := (i + 1 + rng.Intn(len(diffFields)-1)) % len(diffFields)
+		return diffFields[i] + ", " + diffFields[j]
+	}
+	stages := []func() string{
+		func() string { return " | stats count() as n by " + field() },
+		func() string {
+			return " | stats count() as n, count_uniq(" + field() + ") as u, max(" + field() + ") as mx, sum(" + field() + ") as s by " + twoFields()
+		},
+		func() string {
+			return " | stats avg(" + field() + ") as a, min(" + field() + ") as mn, quantile(0.5, " + field() + ") as q, rate() as r by _stream"
+		},
+		func() string { return " | stats count() as n by _time:1s" },
+		func() string { return " | top 3 by " + field() },
+		func() string { return " | fields " + field() + ", _time, _stream" },
+		func() string { return " | fields " + field() + " as a, " + field() + " as b | sort by a, b" },
+		func() string { return " | sort by " + field() + " desc" },
+		func() string { return " | limit 7" },
+		func() string { return " | filter " + field() + ":" + pick(diffValues[:12]) },
+		// Extractions into names that exist in some records: a row the
+		// source does not fill keeps its stored value.
+		func() string { return ` | extract "<level> <status>"` },
+		func() string { return ` | extract ", <service>" from ` + field() },
+		func() string { return " | unpack_logfmt" },
+		func() string { return " | unpack_json from " + field() },
+	}
+	var b strings.Builder
+	for n := 1 + rng.Intn(3); n > 0; n-- {
+		b.WriteString(stages[rng.Intn(len(stages))]())
+	}
+	return b.String()
+}
+
+// runJSON executes q and returns its rows as JSON lines. Now is fixed, as
+// rate() depends on it.
+func runJSON(src store.Searcher, q *Query, limit int) (string, error) {
+	var b []byte
+	err := Execute(context.Background(), src, q, Options{Limit: limit, Now: time.Unix(1000, 0)}, func(r Row) error {
+		b = append(r.AppendJSON(b), '\n')
+		return nil
+	})
+	return string(b), err
 }

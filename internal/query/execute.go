@@ -84,6 +84,8 @@ func (o Options) request(q *Query) store.SearchRequest {
 func Execute(ctx context.Context, src store.Searcher, q *Query, opts Options, emit func(Row) error) error {
 	opts = opts.withDefaults()
 	req := opts.request(q)
+	// Only what the filter and the pipes read is built from storage.
+	req.Fields = q.searchFields()
 	// Pipes that depend on the range (rate) see the effective one.
 	opts.From, opts.To = req.From, req.To
 	k := 0

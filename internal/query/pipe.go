@@ -16,6 +16,10 @@ type Pipe interface {
 	// record (stats); other pipes see the rows of the plain search (the
 	// newest Options.Limit records), or the rows of an earlier pipe.
 	consumesRecords() bool
+	// neededFields is what the pipe reads of its input rows, given out,
+	// what the stages after it read of its output rows (see fieldSet). A
+	// pipe that passes its input rows on reads at least out.
+	neededFields(out fieldSet) fieldSet
 	// newProcessor returns the stage that runs the pipe, passing its rows
 	// to next.
 	newProcessor(opts Options, next processor) processor

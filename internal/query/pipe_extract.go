@@ -83,6 +83,10 @@ func newExtractPipe(pattern string) (*ExtractPipe, error) {
 func (*ExtractPipe) consumesRecords() bool { return false }
 func (*ExtractPipe) streaming()            {}
 
+// neededFields: the source field, and whatever later stages read, since
+// a row the source does not fill keeps the field it had.
+func (e *ExtractPipe) neededFields(out fieldSet) fieldSet { return out.with(e.From) }
+
 func (e *ExtractPipe) newProcessor(_ Options, next processor) processor {
 	return &extractProcessor{pipe: e, next: next}
 }

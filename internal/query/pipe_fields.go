@@ -60,6 +60,15 @@ func parseFields(p *parser) (Pipe, error) {
 
 func (*FieldsPipe) consumesRecords() bool { return false }
 
+// neededFields: fields outputs only the columns it names.
+func (f *FieldsPipe) neededFields(fieldSet) fieldSet {
+	need := fieldSet{}
+	for _, c := range f.Fields {
+		need = need.with(c.From)
+	}
+	return need
+}
+
 func (f *FieldsPipe) newProcessor(_ Options, next processor) processor {
 	return &fieldsProcessor{pipe: f, next: next}
 }

@@ -36,6 +36,9 @@ func parseFilterPipe(p *parser) (Pipe, error) {
 func (*FilterPipe) consumesRecords() bool { return false }
 func (*FilterPipe) streaming()            {}
 
+// neededFields: the rows that pass are output as they came in.
+func (f *FilterPipe) neededFields(out fieldSet) fieldSet { return out.union(nodeFields(f.Filter)) }
+
 func (f *FilterPipe) newProcessor(opts Options, next processor) processor {
 	return &filterProcessor{f: compile(f.Filter, opts.Now), next: next}
 }

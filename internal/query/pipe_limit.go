@@ -24,6 +24,9 @@ func parseLimit(p *parser) (Pipe, error) {
 
 func (*LimitPipe) consumesRecords() bool { return false }
 
+// neededFields: limit reads nothing of the rows it passes on.
+func (*LimitPipe) neededFields(out fieldSet) fieldSet { return out }
+
 func (l *LimitPipe) newProcessor(_ Options, next processor) processor {
 	return &limitProcessor{left: l.N, next: next}
 }

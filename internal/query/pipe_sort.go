@@ -57,6 +57,14 @@ func parseSort(p *parser) (Pipe, error) {
 
 func (*SortPipe) consumesRecords() bool { return false }
 
+// neededFields: sort reads its keys and passes its rows on whole.
+func (s *SortPipe) neededFields(out fieldSet) fieldSet {
+	for _, k := range s.Keys {
+		out = out.with(k.Field)
+	}
+	return out
+}
+
 func (s *SortPipe) newProcessor(_ Options, next processor) processor {
 	return &sortProcessor{keys: s.Keys, next: next}
 }

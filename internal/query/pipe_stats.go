@@ -73,6 +73,19 @@ func fieldString(name string) string {
 
 func (*StatsPipe) consumesRecords() bool { return true }
 
+// neededFields: stats reads its group keys and its functions' arguments,
+// whatever is read of the groups it outputs.
+func (s *StatsPipe) neededFields(fieldSet) fieldSet {
+	need := fieldSet{}
+	for _, k := range s.By {
+		need = need.with(k.Field)
+	}
+	for _, c := range s.Funcs {
+		need = need.with(c.Func.fields()...)
+	}
+	return need
+}
+
 func parseStats(p *parser) (Pipe, error) {
 	s := &StatsPipe{}
 	columns := map[string]bool{}

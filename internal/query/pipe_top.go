@@ -60,6 +60,9 @@ func parseTop(p *parser) (Pipe, error) {
 
 func (*TopPipe) consumesRecords() bool { return true }
 
+// neededFields: top reads only the fields it counts by.
+func (t *TopPipe) neededFields(fieldSet) fieldSet { return fieldSet{}.with(t.By...) }
+
 func (t *TopPipe) newProcessor(opts Options, next processor) processor {
 	stats := &StatsPipe{Funcs: []StatsCall{{Func: statsCount{}, Name: topCountColumn}}}
 	for _, f := range t.By {

@@ -29,6 +29,10 @@ func parseUnpackJSON(p *parser) (Pipe, error) {
 func (*UnpackJSONPipe) consumesRecords() bool { return false }
 func (*UnpackJSONPipe) streaming()            {}
 
+// neededFields: the source field, and whatever later stages read, since
+// a row the source does not fill keeps the field it had.
+func (u *UnpackJSONPipe) neededFields(out fieldSet) fieldSet { return out.with(u.From) }
+
 func (u *UnpackJSONPipe) newProcessor(_ Options, next processor) processor {
 	return &unpackJSONProcessor{from: u.From, next: next}
 }

@@ -28,6 +28,10 @@ func parseUnpackLogfmt(p *parser) (Pipe, error) {
 func (*UnpackLogfmtPipe) consumesRecords() bool { return false }
 func (*UnpackLogfmtPipe) streaming()            {}
 
+// neededFields: the source field, and whatever later stages read, since
+// a row the source does not fill keeps the field it had.
+func (u *UnpackLogfmtPipe) neededFields(out fieldSet) fieldSet { return out.with(u.From) }
+
 func (u *UnpackLogfmtPipe) newProcessor(_ Options, next processor) processor {
 	return &unpackLogfmtProcessor{from: u.From, next: next}
 }

@@ -13,6 +13,8 @@ type StatsFunc interface {
 	String() string
 	// newState returns an empty accumulator for one group.
 	newState() statsState
+	// fields names the fields the function reads of each row.
+	fields() []string
 }
 
 // statsState accumulates one group's rows.

@@ -14,6 +14,7 @@ func init() {
 type statsAvg struct{ Field string }
 
 func (f statsAvg) String() string       { return callName("avg", []string{f.Field}) }
+func (f statsAvg) fields() []string     { return []string{f.Field} }
 func (f statsAvg) newState() statsState { return &avgState{field: f.Field} }
 
 type avgState struct {

@@ -14,6 +14,7 @@ type statsCount struct{}
 
 func (statsCount) String() string       { return "count()" }
 func (statsCount) newState() statsState { return new(countState) }
+func (statsCount) fields() []string     { return nil }
 
 type countState float64
 

@@ -13,7 +13,8 @@ func init() {
 // values of the field in the group.
 type statsCountUniq struct{ Field string }
 
-func (f statsCountUniq) String() string { return callName("count_uniq", []string{f.Field}) }
+func (f statsCountUniq) String() string   { return callName("count_uniq", []string{f.Field}) }
+func (f statsCountUniq) fields() []string { return []string{f.Field} }
 func (f statsCountUniq) newState() statsState {
 	return &countUniqState{field: f.Field, seen: map[string]struct{}{}}
 }

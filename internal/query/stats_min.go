@@ -13,7 +13,8 @@ func init() {
 // such values it is null.
 type statsMin struct{ Field string }
 
-func (f statsMin) String() string { return callName("min", []string{f.Field}) }
+func (f statsMin) String() string   { return callName("min", []string{f.Field}) }
+func (f statsMin) fields() []string { return []string{f.Field} }
 func (f statsMin) newState() statsState {
 	return &extremeState{field: f.Field, v: math.NaN(), better: func(x, cur float64) bool { return x < cur }}
 }

@@ -32,6 +32,7 @@ func (f statsQuantile) String() string {
 	return callName("quantile", []string{strconv.FormatFloat(f.P, 'g', -1, 64), f.Field})
 }
 
+func (f statsQuantile) fields() []string     { return []string{f.Field} }
 func (f statsQuantile) newState() statsState { return &quantileState{f: f} }
 
 type quantileState struct {

@@ -18,6 +18,7 @@ func init() {
 type statsRate struct{}
 
 func (statsRate) String() string       { return "rate()" }
+func (statsRate) fields() []string     { return nil } // the record time only
 func (statsRate) newState() statsState { return &rateState{first: math.MaxInt64, last: math.MinInt64} }
 
 type rateState struct {

@@ -12,6 +12,7 @@ func init() {
 type statsSum struct{ Field string }
 
 func (f statsSum) String() string       { return callName("sum", []string{f.Field}) }
+func (f statsSum) fields() []string     { return []string{f.Field} }
 func (f statsSum) newState() statsState { return &sumState{field: f.Field} }
 
 type sumState struct {
