@@ -158,7 +158,7 @@ func (g *Generator) appendApp(dst []byte, rare bool) ([]byte, meta) {
 	dst = strconv.AppendInt(dst, int64(status), 10)
 	dst = append(dst, `,"latency_ms":`...)
 	dst = appendMillis(dst, latencyUs)
-	return dst, meta{service: svc, msg: msg, level: level, latencyUs: latencyUs, rare: rare}
+	return dst, meta{service: svc, msg: msg, level: level, latencyUs: latencyUs, status: status, traced: true, rare: rare}
 }
 
 // appendPath appends a REST path; most requests address one item.

@@ -49,28 +49,54 @@ func (a Answer) Check(rows []map[string]string) error {
 		want[g.Key] = g.N
 	}
 
+	// keyDiff says what is wrong with a group's count, given its key: a
+	// listed key must have its count, any other one the count of the rest.
+	keyDiff := func(g Group) string {
+		w, ok := want[g.Key]
+		switch {
+		case ok && w == g.N:
+			return ""
+		case !ok && a.RestGroups > 0 && g.N == a.Rest:
+			return ""
+		case !ok && a.RestGroups > 0:
+			return fmt.Sprintf("%s=%s: n=%d, want %d (an unlisted group)", a.By, g.Key, g.N, a.Rest)
+		}
+		return fmt.Sprintf("%s=%s: n=%d, want %d", a.By, g.Key, g.N, w)
+	}
+
 	var diffs []string
 	if a.Limit > 0 {
-		k := min(a.Limit, len(a.Groups))
-		if len(got) != k {
+		k := min(int64(a.Limit), int64(len(a.Groups))+a.RestGroups)
+		if int64(len(got)) != k {
 			return fmt.Errorf("got %d rows, want %d", len(got), k)
 		}
 		// Comparing the counts position by position and each group's count
 		// by key accepts exactly the orders that ties allow.
 		for i, g := range got {
-			if g.N != a.Groups[i].N {
-				diffs = append(diffs, fmt.Sprintf("row %d: n=%d, want %d", i, g.N, a.Groups[i].N))
+			wantN := a.Rest
+			if i < len(a.Groups) {
+				wantN = a.Groups[i].N
 			}
-			if w, ok := want[g.Key]; !ok || w != g.N {
-				diffs = append(diffs, fmt.Sprintf("%s=%s: n=%d, want %d", a.By, g.Key, g.N, w))
+			if g.N != wantN {
+				diffs = append(diffs, fmt.Sprintf("row %d: n=%d, want %d", i, g.N, wantN))
+			}
+			if d := keyDiff(g); d != "" {
+				diffs = append(diffs, d)
 			}
 		}
 		return diffError(diffs)
 	}
+	var rest int64
 	for _, g := range got {
-		if w := want[g.Key]; w != g.N {
-			diffs = append(diffs, fmt.Sprintf("%s=%s: n=%d, want %d", a.By, g.Key, g.N, w))
+		if _, listed := want[g.Key]; !listed && a.RestGroups > 0 {
+			rest++
 		}
+		if d := keyDiff(g); d != "" {
+			diffs = append(diffs, d)
+		}
+	}
+	if rest != a.RestGroups {
+		diffs = append(diffs, fmt.Sprintf("%d unlisted groups, want %d", rest, a.RestGroups))
 	}
 	for _, w := range a.Groups {
 		if !seen[w.Key] {

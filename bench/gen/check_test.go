@@ -21,6 +21,10 @@ func TestAnswerCheck(t *testing.T) {
 	top.Limit = 2
 	top3 := groups
 	top3.Limit = 3
+	// Two listed groups and three unlisted ones of one record each.
+	many := Answer{By: "k", Groups: []Group{{"", 7}, {"r", 3}}, RestGroups: 3, Rest: 1}
+	manyTop := many
+	manyTop.Limit = 3
 	hist := Answer{By: "_time", Groups: []Group{{"2026-11-25T10:00:00Z", 2}, {"2026-11-25T10:01:00Z", 1}}}
 	tests := []struct {
 		name string
@@ -49,6 +53,17 @@ func TestAnswerCheck(t *testing.T) {
 		{"top out of order", top, rows("b", "3", "a", "5"), false},
 		{"top too many", top, rows("a", "5", "b", "3", "c", "3"), false},
 		{"top wrong group", top, rows("a", "5", "d", "3"), false},
+		{"rest", many, rows("x", "1", "", "7", "y", "1", "r", "3", "z", "1"), true},
+		{"rest group short", many, rows("x", "1", "", "7", "y", "1", "r", "3"), false},
+		{"rest group extra", many, rows("x", "1", "", "7", "y", "1", "r", "3", "z", "1", "w", "1"), false},
+		{"rest group counted twice", many, rows("x", "2", "", "7", "y", "1", "r", "3"), false},
+		{"rest group twice", many, rows("x", "1", "", "7", "x", "1", "r", "3", "z", "1"), false},
+		{"listed group missing among rest", many, rows("x", "1", "", "7", "y", "1", "w", "1", "z", "1"), false},
+		{"rest top", manyTop, rows("", "7", "r", "3", "q", "1"), true},
+		{"rest top listed group left out", manyTop, rows("", "7", "q", "1", "s", "1"), false},
+		{"rest top listed key with the rest's count", manyTop, rows("", "7", "r", "1", "q", "1"), false},
+		{"rest top too few", manyTop, rows("", "7", "r", "3"), false},
+		{"rest top all", Answer{By: "k", Groups: []Group{{"r", 3}}, RestGroups: 1, Rest: 1, Limit: 5}, rows("r", "3", "q", "1"), true},
 		{"histogram normalises times", hist, []map[string]string{
 			{"_time": "2026-11-25T10:00:00.000Z", "n": "2"},
 			{"_time": "2026-11-25T11:01:00+01:00", "n": "1"},
@@ -92,6 +107,10 @@ func FuzzAnswerCheck(f *testing.F) {
 		if want := key == "a" && cerr == nil && c == 1; (err == nil) != want {
 			t.Fatalf("Check(k=%q n=%q) = %v, want ok=%v", key, n, err, want)
 		}
+		// Two listed groups and three unlisted ones of one record each.
+		many := Answer{By: "k", Groups: []Group{{"", 7}, {"r", 3}}, RestGroups: 3, Rest: 1}
+		manyTop := many
+		manyTop.Limit = 3
 		hist := Answer{By: "_time", Groups: []Group{{"2026-11-25T10:00:00Z", 1}}}
 		err = hist.Check([]map[string]string{{"_time": ts, "n": "1"}})
 		tm, terr := time.Parse(time.RFC3339Nano, ts)

@@ -96,7 +96,7 @@ func New(cfg Config) (*Generator, error) {
 		g.rareAt[k] = cfg.Records * (k + 1) / 4
 	}
 	appendHex(g.rareID[:0], g.rng.Uint64(), g.rng.Uint64())
-	g.truth.init(g.start, cfg.End.UnixNano())
+	g.truth.init(g.start, cfg.End.UnixNano(), cfg.Records)
 	return g, nil
 }
 
@@ -189,6 +189,8 @@ type meta struct {
 	msg       string
 	level     int
 	latencyUs int64 // latency_ms in microseconds; -1 when absent
+	status    int   // the status field; 0 when absent
+	traced    bool  // whether the record has a trace_id (a fresh random one unless rare)
 	rare      bool
 }
 

@@ -33,5 +33,5 @@ func (g *Generator) appendJava(dst []byte) ([]byte, meta) {
 	dst = append(dst, `","thread":"worker-`...)
 	dst = strconv.AppendInt(dst, int64(thread), 10)
 	dst = append(dst, '"')
-	return dst, meta{service: svc, msg: msg, level: levelError, latencyUs: -1}
+	return dst, meta{service: svc, msg: msg, level: levelError, latencyUs: -1, traced: true}
 }

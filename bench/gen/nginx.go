@@ -48,5 +48,5 @@ func (g *Generator) appendNginx(dst []byte, t int64) ([]byte, meta) {
 	dst = strconv.AppendInt(dst, int64(status), 10)
 	dst = append(dst, `,"bytes":`...)
 	dst = strconv.AppendInt(dst, bytes, 10)
-	return dst, meta{service: nginxIndex, msg: msg, level: level, latencyUs: -1}
+	return dst, meta{service: nginxIndex, msg: msg, level: level, latencyUs: -1, status: status}
 }

@@ -3,9 +3,25 @@ package gen
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
 )
+
+// The services the prefix and regular-expression queries select. The
+// prefix matches words of the service name (as both engines' prefix filters
+// do), the expression the raw value.
+const (
+	servicePrefix = "re"
+	serviceRegexp = "^(pay|check)"
+)
+
+// topTraces is how many groups the high-cardinality stats query keeps.
+const topTraces = 5
 
 // Query is one bench query with the answer the generated data must give.
 type Query struct {
@@ -35,6 +51,14 @@ type Answer struct {
 	// returned, in order. Groups whose counts tie may come in either order,
 	// and a tie at the limit may be broken either way.
 	Limit int
+	// RestGroups, when above zero, says that besides Groups there are that
+	// many more groups, each counting Rest records, whose keys are not
+	// listed and are all different from each other and from those in
+	// Groups. A high-cardinality field (a random trace id per record) needs
+	// this: listing a million groups would cost the generator more memory
+	// than the data. Rest must not exceed the smallest count in Groups.
+	RestGroups int64
+	Rest       int64
 }
 
 // Group is one row of a grouped answer.
@@ -65,6 +89,24 @@ func (g *Generator) Queries() []Query {
 	for s, n := range t.errors {
 		errs = appendGroup(errs, serviceName(s), n)
 	}
+	re := regexp.MustCompile(serviceRegexp)
+	var prefixed, matched int64
+	for s, n := range t.services {
+		name := serviceName(s)
+		if slices.ContainsFunc(record.TokenList(name), func(w string) bool { return strings.HasPrefix(w, servicePrefix) }) {
+			prefixed += n
+		}
+		if re.MatchString(name) {
+			matched += n
+		}
+	}
+	// Every traced record has a fresh random 128-bit trace id except the
+	// rare ones, which share theirs; untraced records group under "".
+	traces := sortGroups(appendGroup(appendGroup(nil, "", t.windowNoTrace), rare, t.windowRare))
+	traceFrom := time.Unix(0, t.traceFrom).UTC().Format(time.RFC3339)
+	traceTo := time.Unix(0, t.traceTo).UTC().Format(time.RFC3339)
+	status := "[" + strconv.Itoa(statusLow) + " TO " + strconv.Itoa(statusHigh) + "]"
+	statusVL := "range[" + strconv.Itoa(statusLow) + ", " + strconv.Itoa(statusHigh) + "]"
 
 	return []Query{
 		count("term", termWord+" | stats count() as n", termWord+" | stats count() as n", t.term),
@@ -80,6 +122,28 @@ func (g *Generator) Queries() []Query {
 		count("trace",
 			"trace_id:"+rare+" | stats count() as n",
 			"trace_id:="+rare+" | stats count() as n", t.rare),
+		count("prefix",
+			"service:"+servicePrefix+"* | stats count() as n",
+			"service:"+servicePrefix+"* | stats count() as n", prefixed),
+		count("infix",
+			"*"+infixText+"* | stats count() as n",
+			// LogsQL's substring filter; refus holds no regexp syntax.
+			`~"`+infixText+`" | stats count() as n`, t.infix),
+		count("regexp",
+			"service:/"+serviceRegexp+"/ | stats count() as n",
+			"service:~"+strconv.Quote(serviceRegexp)+" | stats count() as n", matched),
+		count("exact",
+			`level:="error" | stats count() as n`,
+			`level:="error" | stats count() as n`, t.levels[levelError]),
+		count("stream",
+			`_stream:{service="`+fieldService+`"} | stats count() as n`,
+			`{service="`+fieldService+`"} | stats count() as n`, t.services[paymentsIndex]),
+		count("status_range",
+			"status:"+status+" | stats count() as n",
+			"status:"+statusVL+" | stats count() as n", t.serverErrors),
+		count("no_trace",
+			"NOT trace_id:* | stats count() as n",
+			"-trace_id:* | stats count() as n", t.noTrace),
 		{
 			Name:   "by_level",
 			Sluice: "* | stats count() as n by level",
@@ -97,6 +161,13 @@ func (g *Generator) Queries() []Query {
 			Sluice: "level:error | stats count() as n by service | sort by n desc | limit 10",
 			LogsQL: "level:=error | stats by (service) count() as n | sort by (n desc) | limit 10",
 			Want:   Answer{By: "service", Groups: sortGroups(errs), Limit: 10},
+		},
+		{
+			Name:   "top_traces",
+			Sluice: "_time:[" + traceFrom + " TO " + traceTo + "} | stats count() as n by trace_id | sort by n desc | limit " + strconv.Itoa(topTraces),
+			LogsQL: "_time:[" + traceFrom + ", " + traceTo + ") | stats by (trace_id) count() as n | sort by (n desc) | limit " + strconv.Itoa(topTraces),
+			Want: Answer{By: "trace_id", Groups: traces, Limit: topTraces,
+				RestGroups: t.windowRecs - t.windowNoTrace - t.windowRare, Rest: 1},
 		},
 	}
 }
@@ -124,7 +195,7 @@ func (a Answer) String() string {
 	case a.By == "":
 		return fmt.Sprintf("n=%d", a.Count)
 	case a.Limit > 0:
-		return fmt.Sprintf("top %d by %s of %d groups", a.Limit, a.By, len(a.Groups))
+		return fmt.Sprintf("top %d by %s of %d groups", a.Limit, a.By, int64(len(a.Groups))+a.RestGroups)
 	}
-	return fmt.Sprintf("%d groups by %s", len(a.Groups), a.By)
+	return fmt.Sprintf("%d groups by %s", int64(len(a.Groups))+a.RestGroups, a.By)
 }

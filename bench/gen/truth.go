@@ -1,6 +1,11 @@
 package gen
 
-import "github.com/sluice-log/sluice/internal/record"
+import (
+	"strings"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
 
 // The words and values the bench queries look for.
 const (
@@ -10,22 +15,46 @@ const (
 	fieldService  = "payments"
 	slowLatencyUs = 1000 * 1000 // latency_ms > 1000
 	bucketNanos   = int64(60e9) // the histogram's bucket, one minute
+	infixText     = "refus"     // the infix wildcard's literal, *refus*
+	statusLow     = 500         // the range query's bounds, both included
+	statusHigh    = 599
+	// traceRecords is about how many records the stats-by-trace_id query
+	// covers: its time window shrinks as the data grow so that its ~40k
+	// groups stay under the server's default limit of 100k groups per
+	// stats query at any size.
+	traceRecords = 50000
 )
 
 // truth counts, as records are generated, what each bench query should
 // answer.
 type truth struct {
 	term, phrase, slow, rare int64
-	levels                   [numLevels]int64
-	services                 [numServices]int64
-	errors                   [numServices]int64
-	firstBucket              int64   // epoch minute of the window's start
-	buckets                  []int64 // counts per minute from firstBucket
+	infix, serverErrors      int64 // *refus*; status in [statusLow, statusHigh]
+	noTrace                  int64 // records without a trace_id
+	// The stats-by-trace_id query's window [traceFrom, traceTo) (Unix ns,
+	// whole minutes), and its records with no trace id, the rare one, any.
+	traceFrom, traceTo                    int64
+	windowNoTrace, windowRare, windowRecs int64
+	levels                                [numLevels]int64
+	services                              [numServices]int64
+	errors                                [numServices]int64
+	firstBucket                           int64   // epoch minute of the window's start
+	buckets                               []int64 // counts per minute from firstBucket
 }
 
-func (t *truth) init(from, to int64) {
+func (t *truth) init(from, to int64, records int) {
 	t.firstBucket = from / bucketNanos
 	t.buckets = make([]int64, (to-1)/bucketNanos-t.firstBucket+1)
+	// The window is centred on the middle of the data, where one of the
+	// rare trace id's records is.
+	w := int64(Window)
+	if records > traceRecords {
+		w = max(w/int64(records)*traceRecords, int64(time.Minute))
+	}
+	const minute = int64(time.Minute)
+	mid := from + (to-from)/2
+	t.traceFrom = (mid - w/2) / minute * minute
+	t.traceTo = (mid + w/2 + minute - 1) / minute * minute
 }
 
 // add counts one record. Matching uses record.Tokens, the tokenizer the
@@ -54,6 +83,26 @@ func (t *truth) add(m *meta) {
 	}
 	if m.rare {
 		t.rare++
+	}
+	// The wildcard compares the whole message ignoring case; the generated
+	// text is ASCII, so ToLower is the server's folding too.
+	if strings.Contains(strings.ToLower(m.msg), infixText) {
+		t.infix++
+	}
+	if m.status >= statusLow && m.status <= statusHigh {
+		t.serverErrors++
+	}
+	if !m.traced {
+		t.noTrace++
+	}
+	if m.time >= t.traceFrom && m.time < t.traceTo {
+		t.windowRecs++
+		if !m.traced {
+			t.windowNoTrace++
+		}
+		if m.rare {
+			t.windowRare++
+		}
 	}
 	t.levels[m.level]++
 	t.services[m.service]++

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,9 +55,21 @@ func groupRows(by string, counts map[string]int64) []map[string]string {
 // brute force, from the JSON itself, and checks that the generator's
 // answers agree and that Answer.Check accepts the brute-force rows.
 func TestGroundTruth(t *testing.T) {
-	for _, seed := range []uint64{1, 42} {
-		g, out := generateAll(t, Config{Seed: seed, Records: 30000, End: testEnd})
+	// 60000 records are more than traceRecords, so the trace_id query's
+	// window is narrower than the data.
+	for _, c := range []struct {
+		seed    uint64
+		records int
+	}{{1, 30000}, {42, 60000}} {
+		seed := c.seed
+		g, out := generateAll(t, Config{Seed: seed, Records: c.records, End: testEnd})
+		if c.records > traceRecords && g.truth.traceTo-g.truth.traceFrom >= int64(Window) {
+			t.Errorf("seed %d: the trace_id window covers all %d records", seed, c.records)
+		}
 		var term, phrase, payments, slow, rare int64
+		var prefix, infix, serviceRE, errors, serverErrors, noTrace int64
+		traces := map[string]int64{}
+		re := regexp.MustCompile("^(pay|check)")
 		levels := map[string]int64{}
 		minutes := map[string]int64{}
 		errs := map[string]int64{}
@@ -104,7 +117,33 @@ func TestGroundTruth(t *testing.T) {
 			if rec["trace_id"] == rareID {
 				rare++
 			}
+			if slices.ContainsFunc(record.TokenList(svc), func(w string) bool { return strings.HasPrefix(w, "re") }) {
+				prefix++
+			}
+			if slices.ContainsFunc(record.TokenList(svc), func(w string) bool { return strings.HasPrefix(w, "re") }) !=
+				slices.ContainsFunc(words(svc), func(w string) bool { return strings.HasPrefix(w, "re") }) {
+				t.Fatalf("line %d: service %q has a word starting with re that only one engine sees", i, svc)
+			}
+			if strings.Contains(strings.ToLower(msg), "refus") {
+				infix++
+			}
+			if strings.Contains(strings.ToLower(msg), "refus") != strings.Contains(msg, "refus") {
+				t.Fatalf("line %d: %q holds refus in capitals", i, msg)
+			}
+			if re.MatchString(svc) {
+				serviceRE++
+			}
+			if st, ok := rec["status"].(float64); ok && st >= 500 && st <= 599 {
+				serverErrors++
+			}
+			tid, _ := rec["trace_id"].(string)
+			if tid == "" {
+				noTrace++
+			}
 			level := rec["level"].(string)
+			if level == "error" {
+				errors++
+			}
 			levels[level]++
 			if level == "error" {
 				errs[svc]++
@@ -114,12 +153,23 @@ func TestGroundTruth(t *testing.T) {
 				t.Fatalf("line %d: %v", i, err)
 			}
 			minutes[tm.Truncate(time.Minute).UTC().Format(time.RFC3339)]++
+			if ns := tm.UnixNano(); ns >= g.truth.traceFrom && ns < g.truth.traceTo {
+				traces[tid]++
+			}
 		}
 		if rare != 3 {
 			t.Errorf("seed %d: rare trace id occurs %d times, want 3", seed, rare)
 		}
-		if term == 0 || phrase == 0 || slow == 0 || payments == 0 {
-			t.Errorf("seed %d: a query matches nothing: term %d phrase %d slow %d payments %d", seed, term, phrase, slow, payments)
+		for name, n := range map[string]int64{
+			"term": term, "phrase": phrase, "slow": slow, "payments": payments, "prefix": prefix,
+			"infix": infix, "regexp": serviceRE, "error": errors, "5xx": serverErrors, "no trace": noTrace,
+		} {
+			if n == 0 {
+				t.Errorf("seed %d: query %s matches nothing", seed, name)
+			}
+		}
+		if serviceRE <= payments {
+			t.Errorf("seed %d: the regexp selects %d records, no more than service:payments (%d)", seed, serviceRE, payments)
 		}
 		if len(minutes) != 1440 {
 			t.Errorf("seed %d: %d minute buckets, want 1440", seed, len(minutes))
@@ -131,15 +181,29 @@ func TestGroundTruth(t *testing.T) {
 			nb, _ := strconv.Atoi(b["n"])
 			return nb - na
 		})
+		traceRows := groupRows("trace_id", traces)
+		slices.SortStableFunc(traceRows, func(a, b map[string]string) int {
+			na, _ := strconv.Atoi(a["n"])
+			nb, _ := strconv.Atoi(b["n"])
+			return nb - na
+		})
 		brute := map[string][]map[string]string{
-			"term":       countRow(term),
-			"phrase":     countRow(phrase),
-			"field":      countRow(payments),
-			"range":      countRow(slow),
-			"trace":      countRow(rare),
-			"by_level":   groupRows("level", levels),
-			"histogram":  groupRows("_time", minutes),
-			"top_errors": topRows[:10],
+			"term":         countRow(term),
+			"phrase":       countRow(phrase),
+			"field":        countRow(payments),
+			"range":        countRow(slow),
+			"trace":        countRow(rare),
+			"by_level":     groupRows("level", levels),
+			"histogram":    groupRows("_time", minutes),
+			"top_errors":   topRows[:10],
+			"prefix":       countRow(prefix),
+			"infix":        countRow(infix),
+			"regexp":       countRow(serviceRE),
+			"exact":        countRow(errors),
+			"stream":       countRow(payments),
+			"status_range": countRow(serverErrors),
+			"no_trace":     countRow(noTrace),
+			"top_traces":   traceRows[:5],
 		}
 		qs := g.Queries()
 		if len(qs) != len(brute) {
@@ -154,6 +218,15 @@ func TestGroundTruth(t *testing.T) {
 			if err := q.Want.Check(rows); err != nil {
 				t.Errorf("seed %d: %s (%s): ground truth disagrees with brute force: %v", seed, q.Name, q.Sluice, err)
 			}
+			if q.Name == "top_traces" {
+				// Without the limit, every group must agree: this checks the
+				// claim that the unlisted trace ids are all distinct.
+				all := q.Want
+				all.Limit = 0
+				if err := all.Check(traceRows); err != nil {
+					t.Errorf("seed %d: all groups by trace_id disagree with brute force: %v", seed, err)
+				}
+			}
 		}
 	}
 }
@@ -162,14 +235,22 @@ func TestQueryStrings(t *testing.T) {
 	g, _ := generateAll(t, Config{Seed: 1, Records: 100, End: testEnd})
 	rare := string(g.rareID[:])
 	want := map[string]string{
-		"term":       "timeout | stats count() as n",
-		"phrase":     `"connection refused" | stats count() as n`,
-		"field":      "service:payments | stats count() as n",
-		"range":      "latency_ms:>1000 | stats count() as n",
-		"trace":      "trace_id:" + rare + " | stats count() as n",
-		"by_level":   "* | stats count() as n by level",
-		"histogram":  "* | stats count() as n by _time:1m",
-		"top_errors": "level:error | stats count() as n by service | sort by n desc | limit 10",
+		"term":         "timeout | stats count() as n",
+		"phrase":       `"connection refused" | stats count() as n`,
+		"field":        "service:payments | stats count() as n",
+		"range":        "latency_ms:>1000 | stats count() as n",
+		"trace":        "trace_id:" + rare + " | stats count() as n",
+		"by_level":     "* | stats count() as n by level",
+		"histogram":    "* | stats count() as n by _time:1m",
+		"top_errors":   "level:error | stats count() as n by service | sort by n desc | limit 10",
+		"prefix":       "service:re* | stats count() as n",
+		"infix":        "*refus* | stats count() as n",
+		"regexp":       "service:/^(pay|check)/ | stats count() as n",
+		"exact":        `level:="error" | stats count() as n`,
+		"stream":       `_stream:{service="payments"} | stats count() as n`,
+		"status_range": "status:[500 TO 599] | stats count() as n",
+		"no_trace":     "NOT trace_id:* | stats count() as n",
+		"top_traces":   "_time:[2026-11-24T12:00:00Z TO 2026-11-25T12:00:00Z} | stats count() as n by trace_id | sort by n desc | limit 5",
 	}
 	for _, q := range g.Queries() {
 		if q.Sluice != want[q.Name] {
@@ -198,4 +279,32 @@ func BenchmarkAppendBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(bytesOut)/float64(b.N), "bytes/record")
+}
+
+// TestTraceWindow checks that the stats-by-trace_id query's window holds
+// about traceRecords records at any data size (so that its groups stay
+// under the server's default limit of 100k), in whole minutes, around the
+// middle of the data where a rare record is.
+func TestTraceWindow(t *testing.T) {
+	from := testEnd.Add(-Window).UnixNano()
+	to := testEnd.UnixNano()
+	for _, records := range []int{100, 50000, 1_000_000, 5_000_000, 100_000_000} {
+		var tr truth
+		tr.init(from, to, records)
+		w := tr.traceTo - tr.traceFrom
+		inWindow := float64(w) / float64(Window) * float64(records)
+		// Rounding out to whole minutes adds at most two minutes' records.
+		if slack := 2 * float64(records) / (24 * 60); inWindow > traceRecords+slack {
+			t.Errorf("%d records: window %s holds ~%.0f records, want at most ~%.0f", records, time.Duration(w), inWindow, traceRecords+slack)
+		}
+		if records <= 10_000_000 && inWindow >= 100_000 {
+			t.Errorf("%d records: window %s holds ~%.0f records, more groups than the server's default limit", records, time.Duration(w), inWindow)
+		}
+		if tr.traceFrom%int64(time.Minute) != 0 || w%int64(time.Minute) != 0 || w <= 0 {
+			t.Errorf("%d records: window [%d, %d) is not whole minutes", records, tr.traceFrom, tr.traceTo)
+		}
+		if mid := from + (to-from)/2; tr.traceFrom > mid-int64(jitter) || tr.traceTo < mid+int64(jitter) {
+			t.Errorf("%d records: window [%d, %d) misses the middle record", records, tr.traceFrom, tr.traceTo)
+		}
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/sluice-log/sluice/bench/gen"
+	"github.com/sluice-log/sluice/internal/query"
+	"github.com/sluice-log/sluice/internal/store"
 )
 
 // fakeServer is a STAND-IN for the real sluice server, which is written in
@@ -74,6 +76,10 @@ func rowsFor(a gen.Answer) []map[string]any {
 	for _, g := range groups {
 		rows = append(rows, map[string]any{a.By: g.Key, "n": g.N})
 	}
+	// Groups the answer does not list get made-up distinct keys.
+	for i := int64(0); i < a.RestGroups && (a.Limit == 0 || len(rows) < a.Limit); i++ {
+		rows = append(rows, map[string]any{a.By: "rest-" + strconv.FormatInt(i, 10), "n": a.Rest})
+	}
 	return rows
 }
 
@@ -87,6 +93,8 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.insert(w, r)
 	case "/api/v1/query":
 		f.query(w, r)
+	case "/api/v1/explain":
+		f.explain(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -129,6 +137,24 @@ func (f *fakeServer) insert(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// fakeCost is the cost the fake's explain reports for every bench query.
+var fakeCost = store.SearchStats{Parts: 3, Blocks: 40, BlocksSkippedIndex: 30, BlocksSkippedTime: 2, BlocksRead: 8, BytesRead: 123456, RecordsMatched: 77}
+
+// explain answers a bench query's plan with fakeCost, in the real plan's
+// JSON shape.
+func (f *fakeServer) explain(w http.ResponseWriter, r *http.Request) {
+	q := r.FormValue("query")
+	f.mu.Lock()
+	_, ok := f.answers[q]
+	f.mu.Unlock()
+	if !ok {
+		http.Error(w, "unknown query", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(query.Plan{Query: q, Cost: fakeCost})
 }
 
 func (f *fakeServer) query(w http.ResponseWriter, r *http.Request) {

@@ -13,7 +13,10 @@ import (
 	"github.com/sluice-log/sluice/bench/gen"
 )
 
-const queryPath = "/api/v1/query"
+const (
+	queryPath   = "/api/v1/query"
+	explainPath = "/api/v1/explain"
+)
 
 // query runs q over [from, to) and returns the NDJSON answer's rows and how
 // long the whole exchange took, reading the answer included.
@@ -30,6 +33,51 @@ func (c *client) query(ctx context.Context, q string, from, to time.Time, limit 
 		return nil, took, fmt.Errorf("query %q: %w", q, err)
 	}
 	return rows, took, nil
+}
+
+// explainCost is the store's account of one search as Sluice's explain
+// answers it (the plan's "cost"): what the index let it skip and what it
+// read.
+type explainCost struct {
+	Parts              int64 `json:"parts"`
+	PartsSkipped       int64 `json:"parts_skipped"`
+	Blocks             int64 `json:"blocks"`
+	BlocksSkippedTime  int64 `json:"blocks_skipped_time"`
+	BlocksSkippedIndex int64 `json:"blocks_skipped_index"`
+	BlocksRead         int64 `json:"blocks_read"`
+	BytesRead          int64 `json:"bytes_read"`
+	HeadRecords        int64 `json:"head_records"`
+	RecordsMatched     int64 `json:"records_matched"`
+}
+
+// explain runs q through Sluice's explain endpoint over [from, to) and
+// returns the cost the store measured.
+func (c *client) explain(ctx context.Context, q string, from, to time.Time) (*explainCost, error) {
+	form := c.sys.queryForm(q, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), strconv.Itoa(statsLimit))
+	body, _, err := c.post(ctx, explainPath, formContentType, []byte(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("explain %q: %w", q, err)
+	}
+	// The plan's cost is store.SearchStats, whose JSON names are its Go
+	// field names; decoding matches them regardless of case.
+	var plan struct {
+		Cost *struct {
+			Parts, PartsSkipped, Blocks, BlocksSkippedTime, BlocksSkippedIndex int64
+			BlocksRead, BytesRead, HeadRecords, RecordsMatched                 int64
+		} `json:"cost"`
+	}
+	if err := json.Unmarshal(body, &plan); err != nil {
+		return nil, fmt.Errorf("explain %q: decode plan: %w", q, err)
+	}
+	if plan.Cost == nil {
+		return nil, fmt.Errorf("explain %q: plan has no cost: %s", q, snippet(body))
+	}
+	k := plan.Cost
+	return &explainCost{
+		Parts: k.Parts, PartsSkipped: k.PartsSkipped, Blocks: k.Blocks,
+		BlocksSkippedTime: k.BlocksSkippedTime, BlocksSkippedIndex: k.BlocksSkippedIndex,
+		BlocksRead: k.BlocksRead, BytesRead: k.BytesRead, HeadRecords: k.HeadRecords, RecordsMatched: k.RecordsMatched,
+	}, nil
 }
 
 // decodeRows reads a stream of JSON objects (one per line) and turns every
@@ -78,6 +126,11 @@ type queryResult struct {
 	Correct  bool   `json:"correct"`
 	Want     string `json:"want"`
 	Error    string `json:"error,omitempty"`
+	// Explain is Sluice's explain cost of one more run of the query; nil
+	// for VictoriaLogs, which has no such figures, or when explain failed
+	// (ExplainError). It does not decide correctness.
+	Explain      *explainCost `json:"explain,omitempty"`
+	ExplainError string       `json:"explain_error,omitempty"`
 }
 
 // statsLimit is the row limit sent with stats queries: above any row count
@@ -107,6 +160,13 @@ func runQueries(ctx context.Context, c *client, qs []gen.Query, from, to time.Ti
 			}
 		}
 		res.MedianMs = figure(median(ms))
+		if !c.sys.vlogs {
+			cost, err := c.explain(ctx, text, from, to)
+			if err != nil {
+				res.ExplainError = err.Error()
+			}
+			res.Explain = cost
+		}
 		out = append(out, res)
 	}
 	return out

@@ -64,6 +64,11 @@ type querySummary struct {
 	MedianMs figure `json:"median_ms"`
 	Correct  bool   `json:"correct"`
 	Want     string `json:"want"`
+	// Explain is the first run's explain cost, and ReadFraction its bytes
+	// read over that run's settled bytes on disk (the data are the same in
+	// every run, so the first stands for all).
+	Explain      *explainCost `json:"explain,omitempty"`
+	ReadFraction figure       `json:"read_fraction,omitempty"`
 }
 
 func newReport(o options, runs []runResult, runErr error) report {
@@ -131,7 +136,10 @@ func summarize(runs []runResult) summary {
 		return s
 	}
 	for qi, q := range runs[0].Queries {
-		qs := querySummary{Name: q.Name, Query: q.Query, Want: q.Want, Correct: true}
+		qs := querySummary{Name: q.Name, Query: q.Query, Want: q.Want, Correct: true, Explain: q.Explain}
+		if q.Explain != nil && runs[0].DiskBytes > 0 {
+			qs.ReadFraction = figure(float64(q.Explain.BytesRead) / float64(runs[0].DiskBytes))
+		}
 		var ms []float64
 		for i := range runs {
 			if qi >= len(runs[i].Queries) {
@@ -200,6 +208,17 @@ func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 			verdict = "WRONG"
 		}
 		p("  %s\t%.1f ms\t%s\t%s\t%s", q.Name, q.MedianMs, verdict, q.Want, q.Query)
+		if e := q.Explain; e != nil {
+			p("  \texplain\tread %.2f MB = %.1f%% of disk\tblocks %d: %d skipped by index, %d by time, %d read; %d head records",
+				float64(e.BytesRead)/1e6, float64(q.ReadFraction)*100, e.Blocks, e.BlocksSkippedIndex, e.BlocksSkippedTime, e.BlocksRead, e.HeadRecords)
+		}
+	}
+	if len(r.Runs) > 0 {
+		for _, q := range r.Runs[0].Queries {
+			if q.ExplainError != "" {
+				p("  %s\texplain failed: %s", q.Name, q.ExplainError)
+			}
+		}
 	}
 	p("FRESHNESS\t(ingest to searchable, background %.0f records/s)", m.BackgroundRS)
 	p("  p50\t%.1f ms", m.FreshP50Ms)
