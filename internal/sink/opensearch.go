@@ -37,7 +37,7 @@ type osBulker struct {
 }
 
 func (b *osBulker) perform(req *http.Request) (*http.Response, error) {
-	return b.cl.Client.Perform(req)
+	return b.cl.Client.Stream(req)
 }
 
 func (b *osBulker) bulk(ctx context.Context, items []bulkItem, results []bulkResult) error {

@@ -22,8 +22,6 @@ const (
 	partEndMagic  = "SLPEND1\n"
 	partHeaderLen = int64(len(partMagic))
 	footerLen     = 8 + 8 + sha256.Size + 8
-	// maxIndexRawBytes bounds the memory a (possibly hostile) index may take.
-	maxIndexRawBytes = 1 << 30
 )
 
 // part is an immutable part file opened for searching. The store holds one
