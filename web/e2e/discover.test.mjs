@@ -263,10 +263,23 @@ try {
     await page.locator('tr.row').first().click();
     await page.locator('.row-detail button', { hasText: 'Surrounding lines' }).click();
     await page.locator('.ctx-line.hit').waitFor();
-    const lines = await page.locator('.ctx-line').allTextContents();
-    assert.ok(lines.length > 3, `context lines: ${lines.length}`);
-    // Request 40 is auth on web-1: that stream holds every 6th request, so 46 is just before it and 34 just after.
-    assert.ok(lines.some((l) => l.includes('request 34 handled')) && lines.some((l) => l.includes('request 46 handled')), lines.join('\n'));
+    // Request 40 is auth on web-1: that stream holds every 6th request (4, 10, …, 88),
+    // and a higher number is older. With 15 a side, the view holds the whole stream,
+    // oldest first: the 8 older requests, the hit, then the 6 newer ones.
+    const msgs = await page.locator('.ctx-line .ctx-msg').allTextContents();
+    const nums = msgs.map((m) => Number(/request (\d+) handled/.exec(m)?.[1]));
+    assert.deepEqual(nums, [88, 82, 76, 70, 64, 58, 52, 46, 40, 34, 28, 22, 16, 10, 4], msgs.join('\n'));
+    assert.equal(await page.locator('.ctx-line.hit .ctx-msg').textContent(), 'request 40 handled in 50 ms');
+    // The endpoint gives exactly N a side: 2 before and 2 after, with the hit at its time.
+    const rec = data[40];
+    const cr = await fetch(base + '/api/v1/context', {
+      method: 'POST',
+      body: new URLSearchParams({ _stream: await page.locator('.modal .mono.small').textContent(), _time: rec._time, before: '2', after: '2' }),
+    });
+    assert.equal(cr.status, 200);
+    const around = await cr.json();
+    const num = (rs) => rs.map((r) => Number(/request (\d+)/.exec(r._msg)[1]));
+    assert.deepEqual([num(around.before), num(around.at), num(around.after)], [[52, 46], [40], [34, 28]]);
     await shot(page, '11-context');
     await page.keyboard.press('Escape');
   });
@@ -284,6 +297,10 @@ try {
     await page.goto(base + '/ui/status');
     await page.locator('.receivers td', { hasText: 'jsonline' }).waitFor({ timeout: 5000 });
     assert.equal(await page.locator('.health').getAttribute('data-health'), 'ok');
+    // No retention is configured: the card must not claim that anything is deleted.
+    const retention = page.locator('.card', { hasText: 'Retention' });
+    assert.equal(await retention.locator('.card-value').textContent(), 'Forever');
+    assert.equal(await retention.locator('.card-sub').textContent(), 'nothing is deleted by age');
     await shot(page, '13-status-dark');
     await page.locator('button[aria-label="Switch theme"]').click();
     await shot(page, '14-status-light');

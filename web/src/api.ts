@@ -94,6 +94,22 @@ export async function tail(q: string, signal: AbortSignal, onRow: (row: Row) => 
   await readLines(res, onRow);
 }
 
+export interface Surroundings {
+  /** Up to N records of the stream older than the hit, oldest first. */
+  before: Row[];
+  /** The stream's records at the hit's exact time: the hit and its twins. */
+  at: Row[];
+  /** Up to N records of the stream newer than the hit, oldest first. */
+  after: Row[];
+}
+
+/** POST /api/v1/context: the n records before and after a hit in its stream. */
+export async function surroundings(hit: Row, n: number, signal: AbortSignal): Promise<Surroundings> {
+  const res = await fetch('/api/v1/context', { method: 'POST', body: form({ _stream: hit._stream, _time: hit._time, before: n, after: n }), signal });
+  if (!res.ok) await fail(res);
+  return res.json();
+}
+
 export interface ReceiverStatus {
   protocol: string;
   records_total: number;

@@ -1,14 +1,16 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { query, type Row } from './api';
-import { quote } from './lang';
+import { surroundings, type Row } from './api';
 import { fmtTime, levelClass, levelOf } from './state';
 
-// The context view: the lines just before and after a hit in its stream.
-// It uses the query endpoint: the newest lines of the stream up to the hit,
-// and the oldest of those in the minutes after it.
+// The context view: the AROUND records just before and after a hit in its
+// stream, from one call to the server's POST /api/v1/context.
 
 const AROUND = 15;
-const AFTER_WINDOW_MS = 10 * 60e3;
+
+/** Whether rec is the hit: a table row may hold fewer fields than the record. */
+function isHit(rec: Row, hit: Row): boolean {
+  return Object.entries(hit).every(([k, v]) => rec[k] === v);
+}
 
 export function ContextView({ row, onClose }: { row: Row; onClose: () => void }) {
   const [lines, setLines] = useState<{ row: Row; hit: boolean }[] | null>(null);
@@ -18,31 +20,22 @@ export function ContextView({ row, onClose }: { row: Row; onClose: () => void })
 
   useEffect(() => {
     const ac = new AbortController();
-    const q = row._stream ? `_stream:${quote(row._stream)}` : '*';
-    const at = Date.parse(row._time);
-    const key = JSON.stringify(row);
-    const before: Row[] = [];
-    const after: Row[] = [];
-    Promise.all([
-      query(q, { from: new Date(at - 24 * 3600e3).toISOString(), to: row._time }, AROUND + 5, ac.signal, (r) => before.push(r)),
-      query(q, { from: row._time, to: new Date(Math.min(Date.now(), at + AFTER_WINDOW_MS) + 1).toISOString() }, 1000, ac.signal, (r) => after.push(r)),
-    ])
-      .then(() => {
-        // Rows at the hit's own timestamp come in both answers.
-        const seen = new Set<string>([key]);
-        const uniq = (rs: Row[]) =>
-          rs.filter((r) => {
-            const k = JSON.stringify(r);
-            if (seen.has(k)) return false;
-            seen.add(k);
-            return true;
-          });
-        const b = uniq(before).slice(0, AROUND).reverse();
-        const a = uniq(after.reverse()).slice(0, AROUND);
-        setLines([...b.map((r) => ({ row: r, hit: false })), { row, hit: true }, ...a.map((r) => ({ row: r, hit: false }))]);
+    dialog.current?.focus();
+    if (!row._stream || !row._time) {
+      setErr('This row has no _stream or _time (a pipe dropped them), so its surrounding lines cannot be found.');
+      return;
+    }
+    surroundings(row, AROUND, ac.signal)
+      .then(({ before, at, after }) => {
+        // Records logged in the hit's own nanosecond come with it; the hit
+        // is the one matching the row, or the row itself if none does.
+        let hitAt = at.findIndex((r) => isHit(r, row));
+        const same = hitAt >= 0 ? at : [row];
+        if (hitAt < 0) hitAt = 0;
+        const mark = (rs: Row[]) => rs.map((r) => ({ row: r, hit: false }));
+        setLines([...mark(before), ...same.map((r, i) => ({ row: r, hit: i === hitAt })), ...mark(after)]);
       })
       .catch((e) => !ac.signal.aborted && setErr(e.message));
-    dialog.current?.focus();
     return () => ac.abort();
   }, [row]);
 

@@ -4,7 +4,7 @@ import { Histogram, type Histo } from './histogram';
 import { addFilter, filterPart, quoteField } from './lang';
 import { QueryBar, remember } from './querybar';
 import { Sidebar } from './sidebar';
-import { fmtNum, formatStep, pickStep, readURL, resolveTime, writeURL, type ViewState } from './state';
+import { fmtCount, fmtNum, formatStep, pickStep, readURL, resolveTime, writeURL, type ViewState } from './state';
 import { ResultsTable } from './table';
 import { TimePicker } from './timepicker';
 import { ContextView } from './context';
@@ -178,7 +178,8 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
     };
     tail(filterPart(view.q), ac.signal, (row) => {
       if ('_missed' in row) {
-        setNotice(`Live tail fell behind: ${row._missed} records were not shown (they are stored; search to see them).`);
+        const n = Number(row._missed);
+        setNotice(`Live tail fell behind: ${fmtCount(n, 'record')} ${n === 1 ? 'was not shown (it is' : 'were not shown (they are'} stored; search to see ${n === 1 ? 'it' : 'them'}).`);
         return;
       }
       batch.push(row);
@@ -338,10 +339,10 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
             <span class="spacer" />
             {loading ? (
               <span class="muted">
-                Searching… {res.rows.length ? fmtNum(res.rows.length) + ' rows' : ''}
+                Searching… {res.rows.length ? fmtCount(res.rows.length, 'row') : ''}
               </span>
             ) : (
-              res.ms > 0 && <span class="muted">{res.stats ? `${fmtNum(res.rows.length)} rows` : `newest ${fmtNum(res.rows.length)} shown`} · {Math.round(res.ms)} ms</span>
+              res.ms > 0 && <span class="muted">{res.stats ? fmtCount(res.rows.length, 'row') : res.histo && res.rows.length >= total ? `all ${fmtNum(res.rows.length)} shown` : `newest ${fmtNum(res.rows.length)} shown`} · {Math.round(res.ms)} ms</span>
             )}
             {live && (
               <span class="live-ctl">

@@ -97,6 +97,11 @@ export function fmtNum(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** "1 record", "2 records": a count with its noun in the right number. */
+export function fmtCount(n: number, noun: string): string {
+  return fmtNum(n) + ' ' + (n === 1 ? noun : noun + 's');
+}
+
 export function fmtBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { status as fetchStatus, type Status } from './api';
-import { fmtBytes, fmtNum } from './state';
+import { fmtBytes, fmtCount, fmtNum } from './state';
 
 // The status page: is ingest flowing, is the buffer filling, how much disk
 // is used. It polls /api/v1/status every two seconds.
@@ -39,19 +39,23 @@ export function StatusPage() {
       <div class={'health health-' + health} data-health={health}>
         <span class="dot" />
         <div>
-          <div class="health-title">{health === 'ok' ? 'Healthy — logs are flowing' : health === 'warn' ? (st.backpressure ? 'Backpressure: clients are being asked to slow down' : 'The write-ahead buffer is filling') : 'Not ready'}</div>
+          <div class="health-title">{health === 'ok' ? (rate > 0 ? 'Healthy — logs are flowing' : 'Healthy — ready, no logs arriving right now') : health === 'warn' ? (st.backpressure ? 'Backpressure: clients are being asked to slow down' : 'The write-ahead buffer is filling') : 'Not ready'}</div>
           <div class="muted">
             Sluice {st.version} · up {fmtDuration(st.uptime_seconds)} · {fmtNum(Math.round(rate))} records/s now
           </div>
         </div>
       </div>
       <div class="cards">
-        <Card title="Ingest rate" value={fmtNum(Math.round(rate)) + ' /s'} sub={`${fmtNum(p.records_ingested)} records since start`} />
+        <Card title="Ingest rate" value={fmtNum(Math.round(rate)) + ' /s'} sub={`${fmtCount(p.records_ingested, 'record')} since start`} />
         <Card title="Buffer (WAL) fill" value={(100 * fill).toFixed(1) + '%'} sub={`${fmtBytes(p.wal_bytes)} of ${fmtBytes(p.wal_max_bytes)}`} meter={fill} />
-        <Card title="Backpressure" value={st.backpressure ? 'Active' : 'None'} sub={`${fmtNum(p.backpressure_total)} requests refused in total`} tone={st.backpressure ? 'warn' : 'ok'} />
-        <Card title="Disk used" value={fmtBytes(p.disk_bytes)} sub={`${fmtNum(p.parts)} parts in ${fmtNum(p.partitions)} partitions`} />
+        <Card title="Backpressure" value={st.backpressure ? 'Active' : 'Off'} sub={`${fmtCount(p.backpressure_total, 'request')} refused since start`} tone={st.backpressure ? 'warn' : 'ok'} />
+        <Card title="Disk used" value={fmtBytes(p.disk_bytes)} sub={`${fmtCount(p.parts, 'part')} in ${fmtCount(p.partitions, 'partition')}`} />
         <Card title="Stored records" value={fmtNum(p.records)} sub={`${fmtNum(p.head_records)} in memory (${fmtBytes(p.head_bytes)})`} />
-        <Card title="Retention" value={p.retention_ns > 0 ? fmtDuration(p.retention_ns / 1e9) : 'Forever'} sub="older partitions are deleted" />
+        <Card
+          title="Retention"
+          value={p.retention_ns > 0 ? fmtDuration(p.retention_ns / 1e9) : 'Forever'}
+          sub={p.retention_ns > 0 ? `partitions older than ${fmtDuration(p.retention_ns / 1e9)} are deleted` : 'nothing is deleted by age'}
+        />
       </div>
       <h2>Receivers</h2>
       <table class="grid-table receivers">
