@@ -160,24 +160,31 @@ func appendStrColumn(dst []byte, vals []string) []byte {
 type decodedBlock struct {
 	times []int64
 	msgs  []string
-	cols  []decodedCol
-	lens  []int // scratch for column lengths
-	// skipMsg leaves the message out of rows (see rewind).
+	cols  []decodedCol // only the columns the decode was asked for
+	lens  []int        // scratch for column lengths
+	// skipMsg leaves the message out of rows: the decode was not asked
+	// for it, so msgs is empty.
 	skipMsg bool
 	raw     []byte // scratch for the decompressed block
 }
 
 type decodedCol struct {
 	name   string
-	skip   bool   // not among the fields the search needs
 	bitmap string // empty when every row has the field
 	values []string
 	next   int // cursor into values while rows are visited in order
 }
 
 // decodeBlock parses raw (uncompressed) block bytes into d, reusing its
-// slices.
-func decodeBlock(raw string, d *decodedBlock) error {
+// slices. need, when not nil, names the only fields (record.MessageField
+// for the message) whose values are wanted: the other columns are checked
+// for shape and stepped over without building their values, which is most
+// of the decoding cost of a search that reads one or two fields. Then raw
+// may be a view of a buffer the caller reuses: the names and values kept
+// are copied out of it (bitmaps are not, rows must be visited before the
+// buffer is reused), so a projection copies a few columns, not the block.
+func decodeBlock(raw string, d *decodedBlock, need map[string]bool) error {
+	own := need != nil
 	r := reader{src: raw}
 	n := r.count(min(r.remaining(), maxBlockDecodeRecords))
 	d.times = d.times[:0]
@@ -186,33 +193,67 @@ func decodeBlock(raw string, d *decodedBlock) error {
 		t += r.varint()
 		d.times = append(d.times, t)
 	}
-	d.msgs = readStrColumn(&r, n, d.msgs[:0], &d.lens)
+	d.msgs = d.msgs[:0]
+	d.skipMsg = need != nil && !need[record.MessageField]
+	if d.skipMsg {
+		skipStrColumn(&r, n)
+	} else {
+		d.msgs = readStrColumn(&r, n, d.msgs, &d.lens, own)
+	}
 	ncols := r.count(r.remaining())
 	d.cols = d.cols[:0]
 	for i := 0; i < ncols && r.err == nil; i++ {
-		// Reuse the value slices of an earlier block's columns.
-		var values []string
-		if i < cap(d.cols) {
-			values = d.cols[:i+1][i].values[:0]
-		}
-		c := decodedCol{name: r.str()}
+		name := r.str()
 		present := r.count(n)
+		var bitmap string
 		if present < n {
-			c.bitmap = r.bytes((n + 7) / 8)
-			if r.err == nil && popcount(c.bitmap) != present {
+			bitmap = r.bytes((n + 7) / 8)
+			if r.err == nil && popcount(bitmap) != present {
 				r.fail("presence bitmap disagrees with count")
 			}
 		}
-		c.values = readStrColumn(&r, present, values, &d.lens)
-		d.cols = append(d.cols, c)
+		if need != nil && !need[name] {
+			skipStrColumn(&r, present)
+			continue
+		}
+		// Reuse the value slices of an earlier block's columns.
+		var values []string
+		if k := len(d.cols); k < cap(d.cols) {
+			values = d.cols[:k+1][k].values[:0]
+		}
+		if own {
+			name = strings.Clone(name)
+		}
+		d.cols = append(d.cols, decodedCol{name: name, bitmap: bitmap, values: readStrColumn(&r, present, values, &d.lens, own)})
 	}
-	if r.err == nil && (len(d.times) != n || len(d.msgs) != n) {
+	if r.err == nil && (len(d.times) != n || !d.skipMsg && len(d.msgs) != n) {
 		r.fail("short block")
 	}
 	if r.err == nil && r.remaining() != 0 {
 		r.fail("trailing bytes in block")
 	}
 	return r.err
+}
+
+// skipStrColumn steps over a column written by appendStrColumn with n
+// values, checking that its lengths and bytes fit the block.
+func skipStrColumn(r *reader, n int) {
+	if n > r.remaining() {
+		r.fail("column longer than block")
+		return
+	}
+	total := 0
+	for i := 0; i < n && r.err == nil; i++ {
+		// Most values are shorter than 128 bytes: a one-byte length needs
+		// none of uvarint's checks.
+		if r.off < len(r.src) && r.src[r.off] < 0x80 {
+			total += int(r.src[r.off])
+			r.off++
+			continue
+		}
+		total += r.count(r.remaining())
+	}
+	r.bytes(total)
 }
 
 func popcount(bitmap string) int {
@@ -225,17 +266,31 @@ func popcount(bitmap string) int {
 	return n
 }
 
-func readStrColumn(r *reader, n int, dst []string, lens *[]int) []string {
+// readStrColumn appends a column's n values to dst; with own they share
+// one copy of the column's bytes instead of aliasing r's source.
+func readStrColumn(r *reader, n int, dst []string, lens *[]int, own bool) []string {
 	if n > r.remaining() {
 		r.fail("column longer than block")
 		return dst
 	}
 	*lens = (*lens)[:0]
+	total := 0
 	for i := 0; i < n && r.err == nil; i++ {
-		*lens = append(*lens, r.count(r.remaining()))
+		l := r.count(r.remaining())
+		*lens = append(*lens, l)
+		total += l
 	}
+	data := r.bytes(total)
+	if r.err != nil {
+		return dst
+	}
+	if own {
+		data = strings.Clone(data)
+	}
+	off := 0
 	for _, l := range *lens {
-		dst = append(dst, r.bytes(l))
+		dst = append(dst, data[off:off+l])
+		off += l
 	}
 	return dst
 }
@@ -251,7 +306,7 @@ func (d *decodedBlock) row(i int, rec *record.Record) {
 	rec.Fields = rec.Fields[:0]
 	for j := range d.cols {
 		c := &d.cols[j]
-		if c.skip || c.bitmap != "" && c.bitmap[i/8]&(1<<(i%8)) == 0 {
+		if c.bitmap != "" && c.bitmap[i/8]&(1<<(i%8)) == 0 {
 			continue
 		}
 		rec.Fields = append(rec.Fields, record.Field{Name: c.name, Value: c.values[c.next]})
@@ -259,12 +314,22 @@ func (d *decodedBlock) row(i int, rec *record.Record) {
 	}
 }
 
-// rewind prepares the block for a visit of its rows that yields only the
-// fields in need (all when need is nil).
-func (d *decodedBlock) rewind(need map[string]bool) {
-	d.skipMsg = need != nil && !need[record.MessageField]
+// release drops d's references to decoded strings, so that a pooled
+// decodedBlock keeps only its own buffers alive.
+func (d *decodedBlock) release() {
+	clear(d.msgs[:cap(d.msgs)])
+	d.msgs = d.msgs[:0]
+	cols := d.cols[:cap(d.cols)]
+	for i := range cols {
+		clear(cols[i].values[:cap(cols[i].values)])
+		cols[i] = decodedCol{values: cols[i].values[:0]}
+	}
+	d.cols = d.cols[:0]
+}
+
+// rewind prepares the block for a visit of its rows.
+func (d *decodedBlock) rewind() {
 	for j := range d.cols {
 		d.cols[j].next = 0
-		d.cols[j].skip = need != nil && !need[d.cols[j].name]
 	}
 }

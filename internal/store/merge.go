@@ -183,13 +183,13 @@ func (it *partIter) next() (bool, error) {
 		}
 		m := &it.p.blocks[it.block]
 		var err error
-		it.buf, err = it.p.readBlock(m, it.s.dec, it.buf, &it.d)
+		it.buf, err = it.p.readBlock(m, it.s.dec, it.buf, &it.d, nil)
 		if err != nil {
 			return false, err
 		}
 		it.block++
 		it.row = 0
-		it.d.rewind(nil)
+		it.d.rewind()
 		it.rec.Tenant = m.tenant
 		it.rec.Stream = m.labels
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
@@ -152,9 +153,10 @@ func fileSHA256(r io.Reader) (string, error) {
 	return fmt.Sprintf("%x", h.Sum(nil)), nil
 }
 
-// readBlock reads, checks and decompresses block m into buf and decodes it
-// into d. buf is returned for reuse; d's strings do not alias it.
-func (p *part) readBlock(m *blockMeta, dec *zstd.Decoder, buf []byte, d *decodedBlock) ([]byte, error) {
+// readBlock reads, checks and decompresses block m into buf and decodes
+// into d the fields in need (all when nil; see decodeBlock). buf is
+// returned for reuse; d's strings do not alias it.
+func (p *part) readBlock(m *blockMeta, dec *zstd.Decoder, buf []byte, d *decodedBlock, need map[string]bool) ([]byte, error) {
 	buf = slicesGrow(buf, int(m.length))
 	if _, err := p.f.ReadAt(buf, m.offset); err != nil {
 		return buf, fmt.Errorf("read block of part %s at %d: %w", p.name, m.offset, err)
@@ -170,7 +172,15 @@ func (p *part) readBlock(m *blockMeta, dec *zstd.Decoder, buf []byte, d *decoded
 	if len(raw) != m.rawLen {
 		return buf, fmt.Errorf("%w: block of part %s at %d has %d bytes, index says %d", errCorrupt, p.name, m.offset, len(raw), m.rawLen)
 	}
-	if err := decodeBlock(string(raw), d); err != nil {
+	// Every column is decoded from a copy its strings can alias; a
+	// projection copies only what it keeps (see decodeBlock).
+	var view string
+	if need == nil {
+		view = string(raw)
+	} else {
+		view = unsafe.String(unsafe.SliceData(raw), len(raw))
+	}
+	if err := decodeBlock(view, d, need); err != nil {
 		return buf, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err)
 	}
 	if len(d.times) != m.count {

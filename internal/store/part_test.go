@@ -68,10 +68,10 @@ func readAll(data []byte, dec *zstd.Decoder) ([]record.Record, []blockMeta, erro
 	var buf []byte
 	for i := range p.blocks {
 		m := &p.blocks[i]
-		if buf, err = p.readBlock(m, dec, buf, &d); err != nil {
+		if buf, err = p.readBlock(m, dec, buf, &d, nil); err != nil {
 			return out, metas, err
 		}
-		d.rewind(nil)
+		d.rewind()
 		for row := range d.times {
 			r := record.Record{Tenant: m.tenant, Stream: m.labels}
 			d.row(row, &r)
@@ -250,13 +250,24 @@ func FuzzBlockAndIndexDecode(f *testing.F) {
 	f.Add(raw, appendIndex(nil, []blockMeta{m}))
 	f.Add([]byte{}, []byte{})
 	f.Fuzz(func(t *testing.T, raw, idx []byte) {
-		var d decodedBlock
-		if decodeBlock(string(raw), &d) == nil {
-			var r record.Record
-			d.rewind(nil)
-			for row := range d.times {
-				d.row(row, &r)
+		// A projection steps over the other columns but must accept the
+		// same blocks as a full decode and yield the same levels.
+		var levels [2][]string
+		var errs [2]error
+		for i, need := range []map[string]bool{nil, {"level": true}} {
+			var d decodedBlock
+			if errs[i] = decodeBlock(string(raw), &d, need); errs[i] == nil {
+				var r record.Record
+				d.rewind()
+				for row := range d.times {
+					d.row(row, &r)
+					v, _ := r.Get("level")
+					levels[i] = append(levels[i], v)
+				}
 			}
+		}
+		if (errs[0] == nil) != (errs[1] == nil) || !slices.Equal(levels[0], levels[1]) {
+			t.Fatalf("full decode: %v, projected: %v; levels %q vs %q", errs[0], errs[1], levels[0], levels[1])
 		}
 		if metas, err := decodeIndex(string(idx), 1<<40); err == nil {
 			for i := range metas {

@@ -83,3 +83,50 @@ func TestSearchFieldsProjection(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchFieldsValuesOutliveBlock keeps the strings a projected search
+// passes (not copies) across later searches: a projection decodes blocks
+// from a reused buffer, and the values it keeps must not alias it, because
+// the query engine holds such strings, e.g. as group keys.
+func TestSearchFieldsValuesOutliveBlock(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	s := openTest(t, t.TempDir(), Options{BlockRecords: 30})
+	defer s.Close()
+	all := genRecords(rng, 600, 0)
+	s.Append(all, 1)
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tenant := testTenants[0]
+	for _, need := range [][]string{{"id", "level"}, {"id", "level", record.MessageField}} {
+		var want []string
+		for i := range all {
+			if r := &all[i]; r.Tenant == tenant {
+				want = append(want, project(&record.Record{Message: r.Message, Fields: r.Fields}, need))
+			}
+		}
+		var kept []record.Record // the strings as passed, not copies
+		err := s.Search(context.Background(), SearchRequest{Tenant: tenant, Fields: need}, func(r *record.Record) error {
+			kept = append(kept, record.Record{Message: r.Message, Fields: slices.Clone(r.Fields)})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Later searches reuse and overwrite the decoding buffers.
+		for _, fields := range [][]string{nil, {"user"}, {record.MessageField}} {
+			if err := s.Search(context.Background(), SearchRequest{Tenant: tenant, Fields: fields}, func(*record.Record) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		for i := range kept {
+			got = append(got, project(&kept[i], need))
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("fields %v: kept values differ from the records (%d vs %d)", need, len(got), len(want))
+		}
+	}
+}

@@ -47,7 +47,13 @@ func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record
 	}
 	defer s.searches.Done()
 	defer v.release()
-	ss := searcher{s: s, req: &req, fn: fn, ctx: ctx}
+	sc, _ := s.scratch.Get().(*blockScratch)
+	if sc == nil {
+		sc = new(blockScratch)
+	}
+	defer s.scratch.Put(sc)
+	defer sc.block.release()
+	ss := searcher{s: s, req: &req, fn: fn, ctx: ctx, sc: sc}
 	if req.Fields != nil {
 		ss.need = make(map[string]bool, len(req.Fields))
 		for _, f := range req.Fields {
@@ -124,14 +130,21 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 	return v, nil
 }
 
+// blockScratch is the buffers a search reads and decodes blocks into,
+// pooled so that a search does not grow them afresh: nothing passed to fn
+// aliases them (see readBlock).
+type blockScratch struct {
+	block decodedBlock
+	buf   []byte
+}
+
 // searcher carries one search's state and scratch buffers.
 type searcher struct {
 	s     *Store
 	req   *SearchRequest
 	fn    func(r *record.Record) error
 	ctx   context.Context
-	block decodedBlock
-	buf   []byte
+	sc    *blockScratch
 	rec   record.Record // a row of a part's block
 	hrec  record.Record // a head record
 	n     int
@@ -177,7 +190,7 @@ func (ss *searcher) searchPart(p *part) error {
 			continue
 		}
 		var err error
-		ss.buf, err = p.readBlock(m, ss.s.dec, ss.buf, &ss.block)
+		ss.sc.buf, err = p.readBlock(m, ss.s.dec, ss.sc.buf, &ss.sc.block, ss.need)
 		if err != nil {
 			return err
 		}
@@ -186,12 +199,12 @@ func (ss *searcher) searchPart(p *part) error {
 		ss.stats.BytesRead += m.length
 		ss.rec.Tenant = m.tenant
 		ss.rec.Stream = m.labels
-		ss.block.rewind(ss.need)
-		for row := range ss.block.times {
+		ss.sc.block.rewind()
+		for row := range ss.sc.block.times {
 			if err := ss.tick(); err != nil {
 				return err
 			}
-			ss.block.row(row, &ss.rec)
+			ss.sc.block.row(row, &ss.rec)
 			if err := ss.emit(&ss.rec); err != nil {
 				return err
 			}

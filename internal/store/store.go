@@ -43,6 +43,7 @@ type Store struct {
 	durable     atomic.Uint64
 	closed      bool
 	searches    sync.WaitGroup // searches in flight, which Close waits for
+	scratch     sync.Pool      // *blockScratch, reused across searches
 
 	blocksRead    atomic.Int64
 	blocksSkipped atomic.Int64
