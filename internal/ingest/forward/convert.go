@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
@@ -27,27 +26,17 @@ const (
 	renamedTag = "record.tag"
 )
 
-// indexThreshold is the field count from which names are looked up in a map.
-const indexThreshold = 32
-
 // converter turns one msgpack map into a record: nested maps are flattened
 // with dotted names, arrays kept as JSON text, numbers as their decimal text,
 // booleans as "true"/"false"; nils are skipped; a repeated name keeps its
 // last value. It reuses its buffers and is not safe for concurrent use.
 type converter struct {
-	maxFields int
-	buf       []byte // names and values of the record being built
-	name      []byte
-	ents      []ent
-	idx       map[string]int
-	err       error // the first record-level error; parsing goes on to find the record's end
+	// b.Err is the first record-level error; parsing goes on to find the
+	// record's end.
+	b ingest.FieldBuilder
 }
 
-type ent struct {
-	nameStart, nameEnd, valStart, valEnd int
-	role                                 uint8
-}
-
+// Roles of a field (ingest.FieldEntry.Role).
 const (
 	roleField uint8 = iota
 	roleMessage
@@ -63,12 +52,12 @@ func (c *converter) convert(tag []byte, ts int64, h head, r *reader) (record.Rec
 	if h.kind != kMap {
 		return record.Record{}, fmt.Errorf("%w: record is a %s, not a map", errMalformed, h.kind)
 	}
-	c.buf, c.name, c.ents, c.idx, c.err = c.buf[:0], c.name[:0], c.ents[:0], nil, nil
+	c.b.Reset()
 	if err := c.flatten(r, h.n, 0, 1); err != nil {
 		return record.Record{}, err
 	}
-	if c.err != nil {
-		return record.Record{}, c.err
+	if c.b.Err != nil {
+		return record.Record{}, c.b.Err
 	}
 	return c.build(tag, ts)
 }
@@ -82,165 +71,118 @@ func (c *converter) flatten(r *reader, pairs, prefix, depth int) error {
 		if err != nil {
 			return fmt.Errorf("%w: record key: %w", errMalformed, err)
 		}
-		c.name = c.name[:prefix]
+		c.b.Name = c.b.Name[:prefix]
 		if prefix > 0 {
-			c.name = append(c.name, '.')
+			c.b.Name = append(c.b.Name, '.')
 		}
 		switch kh.kind {
 		case kStr, kBin:
 			k := r.bytes(kh)
-			if len(k) == 0 && c.err == nil {
-				c.err = fmt.Errorf("%w: empty field name under %q", ingest.ErrFieldName, c.name[:prefix])
+			if len(k) == 0 && c.b.Err == nil {
+				c.b.Err = fmt.Errorf("%w: empty field name under %q", ingest.ErrFieldName, c.b.Name[:prefix])
 			}
-			c.name = appendValidUTF8(c.name, k)
+			c.b.Name = ingest.AppendValidUTF8(c.b.Name, k)
 		case kInt:
-			c.name = strconv.AppendInt(c.name, kh.i, 10)
+			c.b.Name = strconv.AppendInt(c.b.Name, kh.i, 10)
 		case kUint:
-			c.name = strconv.AppendUint(c.name, kh.u, 10)
+			c.b.Name = strconv.AppendUint(c.b.Name, kh.u, 10)
 		default:
 			return fmt.Errorf("%w: record key is a %s", errMalformed, kh.kind)
 		}
 		vh, err := r.next()
 		if err != nil {
-			return fmt.Errorf("%w: value of %q: %w", errMalformed, c.name, err)
+			return fmt.Errorf("%w: value of %q: %w", errMalformed, c.b.Name, err)
 		}
 		switch vh.kind {
 		case kNil:
 		case kMap:
-			if err := c.flatten(r, vh.n, len(c.name), depth+1); err != nil {
+			if err := c.flatten(r, vh.n, len(c.b.Name), depth+1); err != nil {
 				return err
 			}
 		default:
-			i := c.addName()
-			start := len(c.buf)
-			if c.buf, err = appendValue(c.buf, vh, r, depth); err != nil {
+			i := c.b.AddName()
+			start := len(c.b.Buf)
+			if c.b.Buf, err = appendValue(c.b.Buf, vh, r, depth); err != nil {
 				return err
 			}
 			if i >= 0 {
-				c.ents[i].valEnd = len(c.buf)
+				c.b.EndValue(i)
 			} else {
-				c.buf = c.buf[:start] // the record is rejected: keep only its end
+				c.b.Buf = c.b.Buf[:start] // the record is rejected: keep only its end
 			}
 		}
 	}
 	return nil
 }
 
-// addName starts the field named c.name and returns its entry, or -1 when
-// the record is already rejected (its value is still appended, and ignored).
-func (c *converter) addName() int {
-	if c.err != nil {
-		return -1
-	}
-	if i := c.find(string(c.name)); i >= 0 {
-		c.ents[i].valStart = len(c.buf)
-		return i
-	}
-	start := len(c.buf)
-	c.buf = append(c.buf, c.name...)
-	c.ents = append(c.ents, ent{nameStart: start, nameEnd: len(c.buf), valStart: len(c.buf)})
-	n := len(c.ents)
-	switch {
-	case c.idx != nil:
-		c.idx[string(c.name)] = n - 1
-	case n >= indexThreshold:
-		c.idx = make(map[string]int, 2*n)
-		for i, e := range c.ents {
-			c.idx[string(c.buf[e.nameStart:e.nameEnd])] = i
-		}
-	}
-	if c.maxFields > 0 && n > c.maxFields {
-		c.err = fmt.Errorf("%w: more than %d", ingest.ErrTooManyFields, c.maxFields)
-	}
-	return n - 1
-}
-
-func (c *converter) find(name string) int {
-	if c.idx != nil {
-		if i, ok := c.idx[name]; ok {
-			return i
-		}
-		return -1
-	}
-	for i, e := range c.ents {
-		if string(c.buf[e.nameStart:e.nameEnd]) == name {
-			return i
-		}
-	}
-	return -1
-}
-
-func (c *converter) nameOf(i int) []byte  { return c.buf[c.ents[i].nameStart:c.ents[i].nameEnd] }
-func (c *converter) valueOf(i int) []byte { return c.buf[c.ents[i].valStart:c.ents[i].valEnd] }
-
 // build picks the message and the stream labels and makes the record.
 func (c *converter) build(tag []byte, ts int64) (record.Record, error) {
 	for _, name := range messageFields {
-		if i := c.find(name); i >= 0 {
-			c.ents[i].role = roleMessage
+		if i := ingest.FindField(&c.b, name); i >= 0 {
+			c.b.Ents[i].Role = roleMessage
 			break
 		}
 	}
 	for _, name := range []string{labelContainerName, labelContainerID} {
-		if i := c.find(name); i >= 0 && c.ents[i].role == roleField {
-			c.ents[i].role = roleStream
+		if i := ingest.FindField(&c.b, name); i >= 0 && c.b.Ents[i].Role == roleField {
+			c.b.Ents[i].Role = roleStream
 		}
 	}
 	// The record's text (and the tag) go into one string, so a record costs
 	// one allocation for its text however many fields it has.
-	tagStart := len(c.buf)
-	c.buf = appendValidUTF8(c.buf, tag)
-	tagEnd := len(c.buf)
+	tagStart := len(c.b.Buf)
+	c.b.Buf = ingest.AppendValidUTF8(c.b.Buf, tag)
+	tagEnd := len(c.b.Buf)
 	renamedStart := -1
-	if i := c.find(labelTag); i >= 0 {
-		if string(c.valueOf(i)) == string(c.buf[tagStart:tagEnd]) {
-			c.ents[i].role = roleDropped
+	if i := ingest.FindField(&c.b, labelTag); i >= 0 {
+		if string(c.b.Value(i)) == string(c.b.Buf[tagStart:tagEnd]) {
+			c.b.Ents[i].Role = roleDropped
 		} else {
-			renamedStart = len(c.buf)
-			c.buf = append(c.buf, renamedTag...)
-			if c.find(renamedTag) >= 0 {
+			renamedStart = len(c.b.Buf)
+			c.b.Buf = append(c.b.Buf, renamedTag...)
+			if ingest.FindField(&c.b, renamedTag) >= 0 {
 				return record.Record{}, fmt.Errorf("%w: both %q (differing from the event's tag) and %q are set", ingest.ErrFieldName, labelTag, renamedTag)
 			}
 		}
 	}
 	nfields := 0
-	for i := range c.ents {
-		if c.ents[i].role != roleField {
+	for i := range c.b.Ents {
+		if c.b.Ents[i].Role != roleField {
 			continue
 		}
-		switch name := c.nameOf(i); string(name) {
+		switch name := c.b.FieldName(i); string(name) {
 		case record.TimeField, record.MessageField:
 			return record.Record{}, fmt.Errorf("%w: field %q is reserved", ingest.ErrFieldName, name)
 		case record.StreamField:
 			// The stream is derived from the labels; an exported _stream
 			// carries nothing new.
-			c.ents[i].role = roleDropped
+			c.b.Ents[i].Role = roleDropped
 		default:
 			nfields++
 		}
 	}
-	text := string(c.buf)
+	text := string(c.b.Buf)
 	rec := record.Record{Time: ts, Stream: make([]record.Field, 0, 3)}
 	rec.Stream = append(rec.Stream, record.Field{Name: labelTag, Value: text[tagStart:tagEnd]})
 	if nfields > 0 {
 		rec.Fields = make([]record.Field, 0, nfields)
 	}
-	for i, e := range c.ents {
-		switch e.role {
+	for i, e := range c.b.Ents {
+		switch e.Role {
 		case roleMessage:
-			rec.Message = text[e.valStart:e.valEnd]
+			rec.Message = text[e.ValueStart:e.ValueEnd]
 		case roleStream:
-			v := text[e.valStart:e.valEnd]
-			if string(c.nameOf(i)) == labelContainerName {
+			v := text[e.ValueStart:e.ValueEnd]
+			if string(c.b.FieldName(i)) == labelContainerName {
 				v = strings.TrimPrefix(v, "/")
 			}
-			rec.Stream = append(rec.Stream, record.Field{Name: text[e.nameStart:e.nameEnd], Value: v})
+			rec.Stream = append(rec.Stream, record.Field{Name: text[e.NameStart:e.NameEnd], Value: v})
 		case roleField:
-			name := text[e.nameStart:e.nameEnd]
+			name := text[e.NameStart:e.NameEnd]
 			if name == labelTag && renamedStart >= 0 {
 				name = text[renamedStart : renamedStart+len(renamedTag)]
 			}
-			rec.Fields = append(rec.Fields, record.Field{Name: name, Value: text[e.valStart:e.valEnd]})
+			rec.Fields = append(rec.Fields, record.Field{Name: name, Value: text[e.ValueStart:e.ValueEnd]})
 		}
 	}
 	slices.SortFunc(rec.Stream, func(a, b record.Field) int { return strings.Compare(a.Name, b.Name) })
@@ -260,7 +202,7 @@ func appendValue(dst []byte, h head, r *reader, depth int) ([]byte, error) {
 	case kFloat:
 		return strconv.AppendFloat(dst, h.f, 'g', -1, 64), nil
 	case kStr, kBin:
-		return appendValidUTF8(dst, r.bytes(h)), nil
+		return ingest.AppendValidUTF8(dst, r.bytes(h)), nil
 	case kExt:
 		return appendExt(dst, h, r), nil
 	case kArray, kMap:
@@ -342,21 +284,4 @@ func appendJSON(dst []byte, h head, r *reader, depth int) ([]byte, error) {
 
 func validJSONFloat(f float64) bool {
 	return f == f && f-f == 0 // neither NaN nor ±Inf
-}
-
-// appendValidUTF8 appends b with every invalid byte replaced by U+FFFD.
-func appendValidUTF8(dst, b []byte) []byte {
-	if utf8.Valid(b) {
-		return append(dst, b...)
-	}
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 {
-			dst = utf8.AppendRune(dst, utf8.RuneError)
-		} else {
-			dst = append(dst, b[:size]...)
-		}
-		b = b[size:]
-	}
-	return dst
 }

@@ -43,7 +43,7 @@ type decoder struct {
 }
 
 func newDecoder(maxBytes, maxFields int) *decoder {
-	return &decoder{maxBytes: maxBytes, conv: converter{maxFields: maxFields}, rejected: map[string]int{}}
+	return &decoder{maxBytes: maxBytes, conv: converter{b: ingest.FieldBuilder{MaxFields: maxFields}}, rejected: map[string]int{}}
 }
 
 // options are a message's option map. size is not checked against the
