@@ -61,6 +61,17 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if o.config == "" {
+		// The receivers with ports of their own take no part in this
+		// benchmark; off, they cannot collide with another server's.
+		cfg, err := writeHTTPOnlyConfig()
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer os.Remove(cfg)
+		o.config = cfg
+	}
 	sluice := system{name: "sluice", binary: o.binary, config: o.config}
 	vlogs := system{name: "victorialogs", binary: o.vlogsBinary, vlogs: true}
 	var runs, refRuns []runResult
@@ -114,7 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.binary, "binary", "./bin/sluice", "path of the sluice `binary` to run (build it first: go build -o bin/sluice ./cmd/sluice)")
-	fs.StringVar(&o.config, "config", "", "YAML config `file` passed to sluice serve (default: its built-in defaults)")
+	fs.StringVar(&o.config, "config", "", "YAML config `file` passed to sluice serve (default: the built-in defaults with the forward, syslog and OTLP gRPC listeners off)")
 	fs.StringVar(&o.vlogsBinary, "vlogs-binary", "", "VictoriaLogs `binary` to run side by side on the same data, alternating runs, with ratios in the report")
 	fs.IntVar(&o.records, "n", 1_000_000, "`records` to ingest; the brief's reference figures use 5000000")
 	fs.IntVar(&o.concurrency, "concurrency", 4, "concurrent insert `requests`")
@@ -150,4 +161,20 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.end = t
 	}
 	return o, nil
+}
+
+// httpOnlyConfig switches off the receivers that listen on ports of their
+// own, leaving Sluice's defaults otherwise.
+const httpOnlyConfig = "forward:\n  enabled: false\nsyslog:\n  enabled: false\notlp:\n  enabled: false\n"
+
+func writeHTTPOnlyConfig() (string, error) {
+	f, err := os.CreateTemp("", "sluice-bench-*.yaml")
+	if err != nil {
+		return "", fmt.Errorf("write the benchmark's sluice config: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(httpOnlyConfig); err != nil {
+		return "", fmt.Errorf("write the benchmark's sluice config: %w", err)
+	}
+	return f.Name(), nil
 }
