@@ -100,11 +100,11 @@ func freeAddr(t *testing.T) string {
 }
 
 // startServer runs the binary on dataDir with an optional YAML config and
-// waits until it is ready.
-func startServer(t *testing.T, dataDir, configYAML string) *server {
+// extra serve flags (such as --role), and waits until it is ready.
+func startServer(t *testing.T, dataDir, configYAML string, flags ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
-	args := []string{"serve", "--data-dir", dataDir, "--http-addr", addr}
+	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", addr}, flags...)
 	configYAML = withFreeReceiverPorts(t, configYAML)
 	if configYAML != "" {
 		p := filepath.Join(t.TempDir(), "sluice.yaml")

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,66 +38,17 @@ func startKafka(t *testing.T) (*kfake.Cluster, string) {
 	return c, strings.Join(c.ListenAddrs(), ",")
 }
 
-// startKafkaRole runs `sluice serve` with extra flags (role, brokers) and waits
-// until it is ready, like startServer.
-func startKafkaRole(t *testing.T, dataDir, configYAML string, flags ...string) *server {
-	t.Helper()
-	addr := freeAddr(t)
-	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", addr}, flags...)
-	if configYAML != "" {
-		p := filepath.Join(t.TempDir(), "sluice.yaml")
-		if err := os.WriteFile(p, []byte(configYAML), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, "--config", p)
-	}
-	s := &server{t: t, url: "http://" + addr, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan error, 1)}
-	s.cmd = exec.Command(binPath, args...)
-	s.cmd.Stdout = s.logs
-	s.cmd.Stderr = s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-		if t.Failed() {
-			t.Logf("%s logs:\n%s", strings.Join(flags, " "), s.logs.String())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		select {
-		case err := <-s.done:
-			t.Fatalf("server exited before it was ready: %v\n%s", err, s.logs.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	t.Fatalf("server not ready after 30s:\n%s", s.logs.String())
-	return nil
-}
-
 // gatewayBase turns off the receivers with fixed ports of their own, so
 // that gateways do not collide with other tests' servers.
 const gatewayBase = "forward:\n  enabled: false\nsyslog:\n  enabled: false\notlp:\n  grpc_addr: \"\"\n"
 
 func startKafkaGateway(t *testing.T, brokers, configYAML string) *server {
 	configYAML = gatewayBase + configYAML
-	return startKafkaRole(t, t.TempDir(), configYAML, "--role", "gateway", "--kafka-brokers", brokers, "--kafka-topic", "logs")
+	return startServer(t, t.TempDir(), configYAML, "--role", "gateway", "--kafka-brokers", brokers, "--kafka-topic", "logs")
 }
 
 func startKafkaIndexer(t *testing.T, dataDir, brokers, configYAML string) *server {
-	return startKafkaRole(t, dataDir, configYAML, "--role", "indexer", "--kafka-brokers", brokers)
+	return startServer(t, dataDir, configYAML, "--role", "indexer", "--kafka-brokers", brokers)
 }
 
 // kafkaLines makes n JSON lines numbered from first, over 5 services.

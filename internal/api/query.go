@@ -92,8 +92,18 @@ func (s *Server) writeQueryError(w http.ResponseWriter, r *http.Request, err err
 	}
 }
 
-// query answers NDJSON: one object per record, or one per group for stats.
+// query answers NDJSON: one object per record, or one per group for stats;
+// with explain=1, the plan and its cost instead.
 func (s *Server) query(w http.ResponseWriter, r *http.Request) {
+	s.runQuery(w, r, explainAsked(r))
+}
+
+// explain answers the plan of a query and its measured cost.
+func (s *Server) explain(w http.ResponseWriter, r *http.Request) {
+	s.runQuery(w, r, true)
+}
+
+func (s *Server) runQuery(w http.ResponseWriter, r *http.Request, explain bool) {
 	req, err := s.parseQueryRequest(r, 0)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
@@ -104,7 +114,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	if explainAsked(r) {
+	if explain {
 		s.writeExplain(ctx, w, r, req)
 		return
 	}
@@ -132,21 +142,6 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 func explainAsked(r *http.Request) bool {
 	v, _ := strconv.ParseBool(r.FormValue("explain"))
 	return v
-}
-
-// explain answers the plan of a query and its measured cost.
-func (s *Server) explain(w http.ResponseWriter, r *http.Request) {
-	req, err := s.parseQueryRequest(r, 0)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	ctx, release, ok := s.acquire(w, r)
-	if !ok {
-		return
-	}
-	defer release()
-	s.writeExplain(ctx, w, r, req)
 }
 
 func (s *Server) writeExplain(ctx context.Context, w http.ResponseWriter, r *http.Request, req queryRequest) {

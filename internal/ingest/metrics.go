@@ -46,16 +46,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"protocol"}),
 	}
 	if reg != nil {
-		m.requests = register(reg, m.requests)
-		m.records = register(reg, m.records)
-		m.rejected = register(reg, m.rejected)
-		m.bytes = register(reg, m.bytes)
-		m.duration = register(reg, m.duration)
+		m.requests = Register(reg, m.requests)
+		m.records = Register(reg, m.records)
+		m.rejected = Register(reg, m.rejected)
+		m.bytes = Register(reg, m.bytes)
+		m.duration = Register(reg, m.duration)
 	}
 	return m
 }
 
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+// Register registers c with reg, or returns the collector already registered
+// under the same description, so that a receiver's metrics can be built more
+// than once against one registry (tests, restarts of a listener).
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {

@@ -1,8 +1,6 @@
 package syslog
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-log/sluice/internal/ingest"
@@ -41,23 +39,10 @@ func NewMetrics(reg prometheus.Registerer, shared *ingest.Metrics) *Metrics {
 		}, []string{"transport", "reason"}),
 	}
 	if reg != nil {
-		m.connections = register(reg, m.connections)
-		m.refused = register(reg, m.refused)
+		m.connections = ingest.Register(reg, m.connections)
+		m.refused = ingest.Register(reg, m.refused)
 	}
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic("syslog: register metrics: " + err.Error())
-	}
-	return c
 }
 
 func (m *Metrics) records(n int) {
