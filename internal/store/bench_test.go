@@ -1,10 +1,17 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/sluice-log/sluice/bench/gen"
+	"github.com/sluice-log/sluice/internal/ingest/jsonline"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -108,6 +115,155 @@ func BenchmarkSearchAll(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// benchGenRecords is the bench harness's mixed data set (app, nginx, Java
+// and syslog lines over one UTC day) as the jsonline receiver turns it into
+// records, so that bytes per record compare with the end-to-end benchmark.
+var benchGenRecords = sync.OnceValues(func() ([]record.Record, error) {
+	const n = 200000
+	g, err := gen.New(gen.Config{Seed: 1, Records: n, End: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		return nil, err
+	}
+	data, _ := g.AppendBatch(nil, n)
+	p := jsonline.NewParser(jsonline.DefaultConfig().Record)
+	recs := make([]record.Record, 0, n)
+	now := time.Now()
+	for line := range bytes.Lines(data) {
+		r, err := p.ParseLine(bytes.TrimSuffix(line, []byte("\n")), now, "")
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+})
+
+func genBenchStore(b *testing.B, opts Options, flushes int) (*Store, []record.Record) {
+	recs, err := benchGenRecords()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := openTest(b, b.TempDir(), opts)
+	step := (len(recs) + flushes - 1) / flushes
+	for i := 0; i < len(recs); i += step {
+		s.Append(recs[i:min(i+step, len(recs))], uint64(i+1))
+		if err := s.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, recs
+}
+
+// BenchmarkPartBytesGen writes the bench data set as one flushed part and,
+// flushed in maxMergeFanIn parts, merges them into one at several zstd
+// levels: bytes/record is the disk size of the result, the time per op of
+// the merges is the merge's alone.
+func BenchmarkPartBytesGen(b *testing.B) {
+	b.Run("flush", func(b *testing.B) {
+		for b.Loop() {
+			s, recs := genBenchStore(b, Options{}, 1)
+			b.ReportMetric(float64(s.Stats().DiskBytes)/float64(len(recs)), "bytes/record")
+			s.Close()
+		}
+	})
+	for _, level := range []int{1, 3, defaultMergeZstdLevel} {
+		b.Run(fmt.Sprintf("merge-level%d", level), func(b *testing.B) {
+			var bpr float64
+			for b.Loop() {
+				b.StopTimer()
+				s, recs := genBenchStore(b, Options{MaxPartsPerPartition: 1, MergeZstdLevel: level}, maxMergeFanIn)
+				b.StartTimer()
+				if err := s.Merge(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				st := s.Stats()
+				if st.Parts != 1 {
+					b.Fatalf("%d parts after merge", st.Parts)
+				}
+				bpr = float64(st.DiskBytes) / float64(len(recs))
+				s.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(bpr, "bytes/record")
+		})
+	}
+}
+
+// BenchmarkSearchGen visits every record of the bench data set in one part
+// with the projections a query engine asks for: everything, one
+// low-cardinality field, the timestamps only and the message only.
+func BenchmarkSearchGen(b *testing.B) {
+	s, recs := genBenchStore(b, Options{}, 1)
+	defer s.Close()
+	for _, bc := range []struct {
+		name   string
+		fields []string
+	}{{"all", nil}, {"level", []string{"level"}}, {"times", []string{}}, {"message", []string{record.MessageField}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				n := 0
+				err := s.Search(context.Background(), SearchRequest{Fields: bc.fields}, func(*record.Record) error { n++; return nil })
+				if err != nil || n != len(recs) {
+					b.Fatalf("visited %d records, err %v", n, err)
+				}
+			}
+			b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkEncodeBlocksGen encodes the bench data set's blocks (grouped by
+// stream as a part holds them) at the zstd levels of flushes and merges:
+// the CPU a level costs per record, against the bytes it saves.
+func BenchmarkEncodeBlocksGen(b *testing.B) {
+	recs, err := benchGenRecords()
+	if err != nil {
+		b.Fatal(err)
+	}
+	byKey := map[string][]*record.Record{}
+	var keys []string
+	for i := range recs {
+		k := streamKey(recs[i].Tenant, recs[i].Stream)
+		if byKey[k] == nil {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], &recs[i])
+	}
+	slices.Sort(keys)
+	for _, level := range []int{1, 3, defaultMergeZstdLevel} {
+		b.Run(fmt.Sprintf("level%d", level), func(b *testing.B) {
+			enc, err := newEncoder(level, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer enc.Close()
+			e := &blockEncoder{enc: enc}
+			var bb blockBuilder
+			var out []byte
+			stored := 0
+			for b.Loop() {
+				stored = 0
+				for _, k := range keys {
+					rs := byKey[k]
+					for start := 0; start < len(rs); start += defaultBlockRecords {
+						bb.reset(rs[start], k)
+						for _, r := range rs[start:min(start+defaultBlockRecords, len(rs))] {
+							bb.add(r)
+						}
+						var m blockMeta
+						out = bb.encode(out[:0], &m, e)
+						stored += len(out)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+			b.ReportMetric(float64(stored)/float64(len(recs)), "block-bytes/record")
 		})
 	}
 }

@@ -7,14 +7,23 @@ type Options struct {
 	// MaxPartsPerPartition is the part count of a daily partition above
 	// which Merge merges its smallest parts; default 8.
 	MaxPartsPerPartition int
-	// ZstdLevel is the zstd compression level of blocks; default 1.
+	// ZstdLevel is the zstd compression level of the columns of flushed
+	// parts; default 1, so that a flush frees the head and the WAL soon.
 	ZstdLevel int
+	// MergeZstdLevel is the zstd compression level of the columns of
+	// merged parts; default 7. Merges run in the background and their
+	// output lives long, so a slower level that stores fewer bytes pays.
+	MergeZstdLevel int
 }
 
 const (
 	defaultBlockRecords         = 8192
 	defaultMaxPartsPerPartition = 8
 	defaultZstdLevel            = 1
+	// defaultMergeZstdLevel: on the bench data, level 7 stores 14% fewer
+	// bytes than level 1 for about 1 µs more CPU per record; level 11
+	// saves 1% more for four times the CPU (BenchmarkPartBytesGen).
+	defaultMergeZstdLevel = 7
 	// maxBlockRawBytes cuts a block early when its records are large, which
 	// bounds the memory one block read needs.
 	maxBlockRawBytes = 4 << 20
@@ -31,6 +40,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ZstdLevel <= 0 {
 		o.ZstdLevel = defaultZstdLevel
+	}
+	if o.MergeZstdLevel <= 0 {
+		o.MergeZstdLevel = defaultMergeZstdLevel
 	}
 	return o
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -232,10 +233,11 @@ func FuzzPartDecode(f *testing.F) {
 	})
 }
 
-// FuzzBlockAndIndexDecode feeds arbitrary uncompressed bytes to the block
-// and index decoders, which zstd would otherwise shield from the fuzzer.
+// FuzzBlockAndIndexDecode feeds arbitrary stored block bytes (whose
+// checksum a real read would have checked) and uncompressed index bytes to
+// the block and index decoders.
 func FuzzBlockAndIndexDecode(f *testing.F) {
-	recs := genRecords(rand.New(rand.NewPCG(9, 10)), 20, 0)
+	recs := genRecords(rand.New(rand.NewPCG(9, 10)), 40, 0)
 	var b blockBuilder
 	for i := range recs {
 		recs[i].Stream = recs[0].Stream
@@ -244,19 +246,35 @@ func FuzzBlockAndIndexDecode(f *testing.F) {
 		}
 		b.add(&recs[i])
 	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(16<<20))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer dec.Close()
+	enc, _, err := newCodecs(1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// Seeds with every column stored raw (which the fuzzer can mutate
+	// meaningfully) and with the large ones compressed.
 	var m blockMeta
-	raw := b.encode(nil, &m)
-	m.offset, m.length = partHeaderLen, 10
-	f.Add(raw, appendIndex(nil, []blockMeta{m}))
+	for _, e := range []*blockEncoder{{}, {enc: enc}} {
+		stored := b.encode(nil, &m, e)
+		m.offset = partHeaderLen
+		f.Add(stored, appendIndex(nil, []blockMeta{m}))
+	}
+	enc.Close()
+	fields := m.fields
 	f.Add([]byte{}, []byte{})
-	f.Fuzz(func(t *testing.T, raw, idx []byte) {
-		// A projection steps over the other columns but must accept the
-		// same blocks as a full decode and yield the same levels.
+	f.Fuzz(func(t *testing.T, stored, idx []byte) {
+		// A projection decodes fewer columns, so it may accept a block
+		// that a full decode rejects, but never the other way round, and
+		// it must yield the same levels.
 		var levels [2][]string
 		var errs [2]error
 		for i, need := range []map[string]bool{nil, {"level": true}} {
 			var d decodedBlock
-			if errs[i] = decodeBlock(string(raw), &d, need); errs[i] == nil {
+			if errs[i] = decodeBlock(stored, fields, dec, &d, need); errs[i] == nil {
 				var r record.Record
 				d.rewind()
 				for row := range d.times {
@@ -266,7 +284,7 @@ func FuzzBlockAndIndexDecode(f *testing.F) {
 				}
 			}
 		}
-		if (errs[0] == nil) != (errs[1] == nil) || !slices.Equal(levels[0], levels[1]) {
+		if errs[0] == nil && (errs[1] != nil || !slices.Equal(levels[0], levels[1])) {
 			t.Fatalf("full decode: %v, projected: %v; levels %q vs %q", errs[0], errs[1], levels[0], levels[1])
 		}
 		if metas, err := decodeIndex(string(idx), 1<<40); err == nil {
@@ -276,4 +294,125 @@ func FuzzBlockAndIndexDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBlockCorruptionDetected flips one byte in every column of every block
+// (and in the block headers): every read of that block, whatever columns
+// it decodes, must fail with errCorrupt and name the part.
+func TestBlockCorruptionDetected(t *testing.T) {
+	recs := genRecords(rand.New(rand.NewPCG(3, 4)), 300, 0)
+	for i := range recs {
+		recs[i].Time = testBase + int64(i)*1e6
+	}
+	good := buildPart(t, recs, 64)
+	dec := testDecoder(t)
+	metas, err := loadPart(bytes.NewReader(good), int64(len(good)), dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flips := 0
+	for bi := range metas {
+		m := &metas[bi]
+		var d decodedBlock
+		stored := good[m.offset : m.offset+m.length]
+		if err := decodeBlock(stored, m.fields, dec, &d, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Positions to damage: the header's first byte and the first and
+		// last byte of every column.
+		pos := []int64{m.offset}
+		off := m.offset + m.length
+		for i := len(d.dirs) - 1; i >= 0; i-- {
+			off -= int64(d.dirs[i].stored)
+			if d.dirs[i].stored > 0 {
+				pos = append(pos, off, off+int64(d.dirs[i].stored)-1)
+			}
+		}
+		for _, at := range pos {
+			bad := slices.Clone(good)
+			bad[at] ^= 0x10
+			p := newPart(partRef{Name: "00000000000000ab", Size: int64(len(bad))}, bytes.NewReader(bad), metas)
+			for _, need := range []map[string]bool{nil, {}, {"level": true}, {record.MessageField: true}} {
+				var d decodedBlock
+				_, err := p.readBlock(m, dec, nil, &d, need)
+				if !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "00000000000000ab") {
+					t.Fatalf("block %d, byte %d flipped, need %v: %v", bi, at, need, err)
+				}
+			}
+			flips++
+		}
+	}
+	if flips < 3*len(metas) {
+		t.Fatalf("only %d flips over %d blocks", flips, len(metas))
+	}
+}
+
+func TestOlderPartFormatRejected(t *testing.T) {
+	data := buildPart(t, genRecords(rand.New(rand.NewPCG(1, 2)), 10, 0), 100)
+	copy(data, partMagicV1)
+	_, err := loadPart(bytes.NewReader(data), int64(len(data)), testDecoder(t))
+	if !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "version 1") {
+		t.Fatalf("loading a version 1 part: %v", err)
+	}
+}
+
+// TestProjectionDecodesOnlyNeededColumns checks that a projected read
+// yields exactly the projected fields of a full read, and that the
+// dictionary view of a column agrees with its rows.
+func TestProjectionDecodesOnlyNeededColumns(t *testing.T) {
+	recs := genRecords(rand.New(rand.NewPCG(7, 8)), 2000, 0)
+	for i := range recs {
+		recs[i].Time = testBase + int64(i)*1e6
+	}
+	data := buildPart(t, recs, 500)
+	dec := testDecoder(t)
+	metas, err := loadPart(bytes.NewReader(data), int64(len(data)), dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPart(partRef{Size: int64(len(data))}, bytes.NewReader(data), metas)
+	dicts := 0
+	for bi := range p.blocks {
+		m := &p.blocks[bi]
+		var full, proj decodedBlock
+		if _, err := p.readBlock(m, dec, nil, &full, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.readBlock(m, dec, nil, &proj, map[string]bool{"level": true}); err != nil {
+			t.Fatal(err)
+		}
+		if len(proj.cols) > 1 || !proj.skipMsg {
+			t.Fatalf("projection decoded %d columns, message skipped %v", len(proj.cols), proj.skipMsg)
+		}
+		values, codes, bitmap, isDict := proj.dictColumn("level")
+		full.rewind()
+		proj.rewind()
+		present := 0
+		var fr, pr record.Record
+		for row := range full.times {
+			full.row(row, &fr)
+			proj.row(row, &pr)
+			want, ok := fr.Get("level")
+			got, gok := pr.Get("level")
+			if fr.Time != pr.Time || want != got || ok != gok || len(pr.Fields) > 1 || pr.Message != "" {
+				t.Fatalf("block %d row %d: full %v, projected %v", bi, row, fr, pr)
+			}
+			if isDict && (bitmap == "" || bitmap[row/8]&(1<<(row%8)) != 0) {
+				v := values[0]
+				if codes != "" {
+					v = values[codes[present]]
+				}
+				if v != want {
+					t.Fatalf("block %d row %d: dictionary says %q, row %q", bi, row, v, want)
+				}
+				present++
+			}
+		}
+		if isDict {
+			dicts++
+		}
+	}
+	if dicts == 0 {
+		t.Fatal("no block stored level as a dictionary")
+	}
 }

@@ -28,12 +28,12 @@ type partWriter struct {
 	h         hash.Hash
 	off       int64
 	enc       *zstd.Encoder
+	benc      blockEncoder
 	maxRecs   int
 	metas     []blockMeta
 	records   int64
 	cur       blockBuilder
-	raw       []byte
-	comp      []byte
+	block     []byte // the stored bytes of the block being sealed
 }
 
 func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int) (*partWriter, error) {
@@ -45,7 +45,8 @@ func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int) 
 	if err != nil {
 		return nil, fmt.Errorf("create part %s: %w", tmp, err)
 	}
-	w := &partWriter{dir: dir, partition: partition, name: name, tmp: tmp, f: f, h: sha256.New(), enc: enc, maxRecs: maxRecs}
+	w := &partWriter{dir: dir, partition: partition, name: name, tmp: tmp, f: f, h: sha256.New(), enc: enc, maxRecs: maxRecs,
+		benc: blockEncoder{enc: enc}}
 	w.bw = bufio.NewWriterSize(f, 1<<20)
 	if err := w.write([]byte(partMagic)); err != nil {
 		w.abort()
@@ -80,15 +81,12 @@ func (w *partWriter) add(r *record.Record, key string) error {
 
 func (w *partWriter) sealBlock() error {
 	var m blockMeta
-	w.raw = w.cur.encode(w.raw[:0], &m)
-	w.comp = w.enc.EncodeAll(w.raw, w.comp[:0])
+	w.block = w.cur.encode(w.block[:0], &m, &w.benc)
 	m.offset = w.off
-	m.length = int64(len(w.comp))
-	m.rawLen = len(w.raw)
-	m.checksum = xxhash.Sum64(w.comp)
+	m.checksum = xxhash.Sum64(w.block)
 	w.metas = append(w.metas, m)
 	w.cur.times = w.cur.times[:0]
-	return w.write(w.comp)
+	return w.write(w.block)
 }
 
 // commit writes the index and footer, makes the file durable and renames it

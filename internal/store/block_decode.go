@@ -1,0 +1,267 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+	"unsafe"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// maxColumnRawBytes bounds what one column may claim to decompress to, so
+// that a hostile length cannot force a huge allocation.
+const maxColumnRawBytes = maxBlockRawBytes * 4
+
+// decodedBlock holds the columns of a block that a read asked for; their
+// strings share one allocation per block, which no later read reuses.
+type decodedBlock struct {
+	times []int64
+	msg   decodedCol
+	cols  []decodedCol // only the field columns the decode was asked for
+	lens  []int        // scratch for value lengths
+	// skipMsg leaves the message out of rows: the decode was not asked
+	// for it.
+	skipMsg bool
+	raw     []byte // scratch: the needed columns, decompressed
+	dirs    []colDir
+	spans   []int // per column: offset of its raw bytes in raw, or -1
+	rawLen  int   // the raw bytes of all columns, as the directory says
+}
+
+// decodedCol is one string column: for encRaw a value per present row, for
+// encConst the one value, for encDict the distinct values and a code per
+// present row.
+type decodedCol struct {
+	name   string
+	bitmap string // empty when every row has the field
+	enc    byte
+	values []string
+	codes  string // encDict: one byte per present row, an index into values
+	next   int    // cursor into the present rows while rows are visited in order
+}
+
+// decodeBlock parses a block's stored bytes into d, reusing its slices.
+// fields are the block's field names from its index entry, which name the
+// columns after the timestamps and the message. need, when not nil, names
+// the only fields (record.MessageField for the message) whose values are
+// wanted: the other columns are neither decompressed nor parsed, which is
+// most of the cost of a search that reads one or two fields. The caller
+// has checked the stored bytes' checksum; decodeBlock still checks every
+// column it reads, since the checksum does not prove the writer sane.
+func decodeBlock(stored []byte, fields []string, dec *zstd.Decoder, d *decodedBlock, need map[string]bool) error {
+	// A view: the directory keeps no strings, and the columns are copied.
+	r := reader{src: unsafe.String(unsafe.SliceData(stored), len(stored))}
+	n := r.count(maxBlockDecodeRecords)
+	d.readDirectory(&r, fields)
+	if r.err != nil {
+		return r.err
+	}
+	d.skipMsg = need != nil && !need[record.MessageField]
+	if err := d.decompress(stored[r.off:], fields, dec, need); err != nil {
+		return err
+	}
+	// The times are parsed from a view; only the string columns after
+	// them are copied, once, for the values to alias.
+	tr := reader{src: unsafe.String(unsafe.SliceData(d.raw), d.dirs[0].raw)}
+	d.decodeTimes(&tr, n)
+	if err := columnEnd(&tr, 0); err != nil {
+		return err
+	}
+	cols := string(d.raw[d.dirs[0].raw:])
+	d.cols = d.cols[:0]
+	for i, c := range d.dirs {
+		if i == 0 || d.spans[i] < 0 {
+			continue
+		}
+		at := d.spans[i] - d.dirs[0].raw
+		cr := reader{src: cols[at : at+c.raw]}
+		if i == 1 {
+			readValues(&cr, c.enc, n, &d.msg, &d.lens)
+		} else {
+			d.decodeField(&cr, fields[i-2], c.enc, n)
+		}
+		if err := columnEnd(&cr, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readDirectory reads the column directory into d.dirs and checks that it
+// fits the index entry's fields and the rest of the block.
+func (d *decodedBlock) readDirectory(r *reader, fields []string) {
+	ncols := r.count(r.remaining())
+	if r.err == nil && ncols != 2+len(fields) {
+		r.fail(fmt.Sprintf("block has %d columns, index names %d fields", ncols, len(fields)))
+	}
+	d.dirs = d.dirs[:0]
+	d.rawLen = 0
+	total := 0
+	for i := 0; i < ncols && r.err == nil; i++ {
+		c := colDir{enc: r.byte(), comp: r.byte()}
+		c.stored = r.count(r.remaining())
+		c.raw = c.stored
+		if c.comp == compZstd {
+			c.raw = r.count(maxColumnRawBytes)
+		} else if c.comp != compNone {
+			r.fail("unknown column compression")
+		}
+		if (i == 0) != (c.enc == encDelta) {
+			r.fail("column encoding does not fit the column")
+		}
+		total += c.stored
+		d.rawLen += c.raw
+		d.dirs = append(d.dirs, c)
+	}
+	if r.err == nil && total != r.remaining() {
+		r.fail("column lengths disagree with the block length")
+	}
+}
+
+// decompress puts the raw bytes of the columns that need asks for (and
+// always the timestamps) back to back into d.raw, recording where each
+// starts in d.spans (-1 for a column left out). data is the column data.
+func (d *decodedBlock) decompress(data []byte, fields []string, dec *zstd.Decoder, need map[string]bool) error {
+	d.spans = d.spans[:0]
+	wantLen := 0
+	for i, c := range d.dirs {
+		if i == 0 || i == 1 && !d.skipMsg || i >= 2 && (need == nil || need[fields[i-2]]) {
+			d.spans = append(d.spans, wantLen)
+			wantLen += c.raw
+		} else {
+			d.spans = append(d.spans, -1)
+		}
+	}
+	d.raw = slices.Grow(d.raw[:0], wantLen)
+	off := 0
+	for i, c := range d.dirs {
+		col := data[off : off+c.stored]
+		off += c.stored
+		switch {
+		case d.spans[i] < 0:
+		case c.comp == compNone:
+			d.raw = append(d.raw, col...)
+		default:
+			start := len(d.raw)
+			var err error
+			d.raw, err = dec.DecodeAll(col, d.raw)
+			if err != nil {
+				return fmt.Errorf("%w: decompress column %d: %v", errCorrupt, i, err)
+			}
+			if len(d.raw)-start != c.raw {
+				return fmt.Errorf("%w: column %d has %d bytes, directory says %d", errCorrupt, i, len(d.raw)-start, c.raw)
+			}
+		}
+	}
+	return nil
+}
+
+// columnEnd is the error of column i's reader, which must have read all of
+// the column.
+func columnEnd(r *reader, i int) error {
+	if r.err == nil && r.remaining() != 0 {
+		r.fail("trailing bytes in column")
+	}
+	if r.err != nil {
+		return fmt.Errorf("column %d: %w", i, r.err)
+	}
+	return nil
+}
+
+func (d *decodedBlock) decodeTimes(r *reader, n int) {
+	d.times = d.times[:0]
+	if n > r.remaining() {
+		r.fail("more times than bytes")
+		return
+	}
+	t := int64(0)
+	for i := 0; i < n && r.err == nil; i++ {
+		t += r.varint()
+		d.times = append(d.times, t)
+	}
+}
+
+func (d *decodedBlock) decodeField(r *reader, name string, enc byte, n int) {
+	present := r.count(n)
+	if r.err == nil && present == 0 {
+		r.fail("field column without values")
+	}
+	var bitmap string
+	if present < n {
+		bitmap = r.bytes((n + 7) / 8)
+		if r.err == nil && popcount(bitmap) != present {
+			r.fail("presence bitmap disagrees with count")
+		}
+	}
+	// Reuse the value slices of an earlier block's columns.
+	k := len(d.cols)
+	if k < cap(d.cols) {
+		d.cols = d.cols[:k+1]
+	} else {
+		d.cols = append(d.cols, decodedCol{})
+	}
+	c := &d.cols[k]
+	c.name, c.bitmap = name, bitmap
+	readValues(r, enc, present, c, &d.lens)
+}
+
+// dictColumn returns the field column name of the decoded block when it
+// is dictionary- or constant-encoded: its distinct values, and per present
+// row (in row order, see bitmap) the index of its value. codes is empty
+// for a constant column: every present row has values[0]. bitmap is empty
+// when every row has the field, else bit i%8 of byte i/8 is row i. A
+// filter or a stats pipe can work on the few distinct values and the codes
+// instead of one string per row. ok is false when the column was not
+// decoded or is stored raw.
+func (d *decodedBlock) dictColumn(name string) (values []string, codes, bitmap string, ok bool) {
+	for i := range d.cols {
+		c := &d.cols[i]
+		if c.name == name && (c.enc == encDict || c.enc == encConst) {
+			return c.values, c.codes, c.bitmap, true
+		}
+	}
+	return nil, "", "", false
+}
+
+// row fills rec with row i; rec's strings alias the block. Columns must be
+// visited with increasing i after rewind.
+func (d *decodedBlock) row(i int, rec *record.Record) {
+	rec.Time = d.times[i]
+	rec.Message = ""
+	if !d.skipMsg {
+		rec.Message = d.msg.value()
+	}
+	rec.Fields = rec.Fields[:0]
+	for j := range d.cols {
+		c := &d.cols[j]
+		if c.bitmap != "" && c.bitmap[i/8]&(1<<(i%8)) == 0 {
+			continue
+		}
+		rec.Fields = append(rec.Fields, record.Field{Name: c.name, Value: c.value()})
+	}
+}
+
+// release drops d's references to decoded strings, so that a pooled
+// decodedBlock keeps only its own buffers alive.
+func (d *decodedBlock) release() {
+	d.msg.release()
+	cols := d.cols[:cap(d.cols)]
+	for i := range cols {
+		cols[i].release()
+	}
+	d.cols = d.cols[:0]
+}
+
+func (c *decodedCol) release() {
+	clear(c.values[:cap(c.values)])
+	*c = decodedCol{values: c.values[:0]}
+}
+
+// rewind prepares the block for a visit of its rows.
+func (d *decodedBlock) rewind() {
+	d.msg.next = 0
+	for j := range d.cols {
+		d.cols[j].next = 0
+	}
+}

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"encoding/binary"
+)
+
+// Column encodings (FORMAT.md, "Column data"). A block picks one per column,
+// from what the column's values look like in that block.
+const (
+	encDelta byte = 0 // timestamps: zig-zag varint deltas
+	encRaw   byte = 1 // strings: all lengths, then all bytes
+	encConst byte = 2 // strings: every value is the same, stored once
+	encDict  byte = 3 // strings: distinct values once, then a one-byte code per value
+)
+
+// Column compressions.
+const (
+	compNone byte = 0
+	compZstd byte = 1
+)
+
+// maxDictValues is the most distinct values a dictionary column holds: its
+// codes are one byte.
+const maxDictValues = 255
+
+// appendValues encodes vals with the cheapest string encoding for them and
+// returns the encoding used. seen is scratch, cleared before use.
+func appendValues(dst []byte, vals []string, seen map[string]byte) ([]byte, byte) {
+	clear(seen)
+	var dict []string
+	for _, v := range vals {
+		if _, ok := seen[v]; ok {
+			continue
+		}
+		if len(dict) == maxDictValues {
+			dict = nil
+			break
+		}
+		seen[v] = byte(len(dict))
+		dict = append(dict, v)
+	}
+	switch {
+	case len(vals) > 0 && len(dict) == 1:
+		return appendStr(dst, dict[0]), encConst
+	// A dictionary pays only when values repeat; a column of distinct
+	// values (ids, messages) would carry a code per row on top of them.
+	case dict != nil && 2*len(dict) <= len(vals):
+		dst = binary.AppendUvarint(dst, uint64(len(dict)))
+		for _, v := range dict {
+			dst = appendStr(dst, v)
+		}
+		for _, v := range vals {
+			dst = append(dst, seen[v])
+		}
+		return dst, encDict
+	}
+	for _, v := range vals {
+		dst = binary.AppendUvarint(dst, uint64(len(v)))
+	}
+	for _, v := range vals {
+		dst = append(dst, v...)
+	}
+	return dst, encRaw
+}
+
+// readValues decodes n values of encoding enc into c: for encRaw one value
+// per row, for encConst the one value, for encDict the distinct values
+// and a code per row. The strings alias r's source.
+func readValues(r *reader, enc byte, n int, c *decodedCol, lens *[]int) {
+	c.enc = enc
+	c.values = c.values[:0]
+	c.codes = ""
+	switch enc {
+	case encConst:
+		c.values = append(c.values, r.str())
+	case encDict:
+		k := r.count(min(r.remaining(), maxDictValues))
+		if r.err == nil && k == 0 && n > 0 {
+			r.fail("empty dictionary")
+		}
+		for i := 0; i < k && r.err == nil; i++ {
+			c.values = append(c.values, r.str())
+		}
+		c.codes = r.bytes(n)
+		for i := 0; i < len(c.codes) && r.err == nil; i++ {
+			if int(c.codes[i]) >= k {
+				r.fail("dictionary code out of range")
+			}
+		}
+	case encRaw:
+		c.values = readRawValues(r, n, c.values, lens)
+	default:
+		r.fail("unknown column encoding")
+	}
+}
+
+// readRawValues appends n encRaw values to dst.
+func readRawValues(r *reader, n int, dst []string, lens *[]int) []string {
+	if n > r.remaining() {
+		r.fail("column longer than its data")
+		return dst
+	}
+	*lens = (*lens)[:0]
+	total := 0
+	for i := 0; i < n && r.err == nil; i++ {
+		// Most values are shorter than 128 bytes: a one-byte length needs
+		// none of uvarint's checks.
+		if r.off < len(r.src) && r.src[r.off] < 0x80 {
+			*lens = append(*lens, int(r.src[r.off]))
+			total += int(r.src[r.off])
+			r.off++
+			continue
+		}
+		l := r.count(r.remaining())
+		*lens = append(*lens, l)
+		total += l
+	}
+	data := r.bytes(total)
+	if r.err != nil {
+		return dst
+	}
+	off := 0
+	for _, l := range *lens {
+		dst = append(dst, data[off:off+l])
+		off += l
+	}
+	return dst
+}
+
+// value is the next present row's value; rows are visited in order.
+func (c *decodedCol) value() string {
+	i := c.next
+	c.next++
+	switch c.enc {
+	case encConst:
+		return c.values[0]
+	case encDict:
+		return c.values[c.codes[i]]
+	}
+	return c.values[i]
+}
+
+func (r *reader) byte() byte {
+	b := r.bytes(1)
+	if r.err != nil {
+		return 0
+	}
+	return b[0]
+}
+
+func popcount(bitmap string) int {
+	n := 0
+	for i := 0; i < len(bitmap); i++ {
+		for b := bitmap[i]; b != 0; b &= b - 1 {
+			n++
+		}
+	}
+	return n
+}
