@@ -16,7 +16,7 @@ import (
 )
 
 var (
-	diffWords  = []string{"error", "Timeout", "connection", "refused", "db", "retry", "ok", "conn", "user_42", "500"}
+	diffWords  = []string{"error", "Timeout", "connection", "refused", "db", "retry", "ok", "conn", "user_42", "500", "ÉRROR", "\u212Aelvin", "kelvin", "İstanbul", "Straße"}
 	diffFields = []string{"_msg", "level", "status", "latency", "service", "host"}
 	diffValues = []string{"error", "warn", "INFO", "200", "503", "-1.5", "1e3", "n/a", "web-1", "web-2", "api", "a b", ""}
 	// diffRegexes mix patterns with and without literal tokens that the
@@ -66,10 +66,10 @@ func randomNode(rng *rand.Rand, depth int) Node {
 	}
 	switch k {
 	case 7:
-		w := pick(diffWords)
+		w := []rune(pick(diffWords)) // cut at runes: a query holds valid UTF-8
 		i, j := rng.Intn(len(w)+1), rng.Intn(len(w)+1)
 		i, j = min(i, j), max(i, j)
-		pat := pick([]string{"*", ""}) + w[:i] + "*" + w[i:j] + pick([]string{"*", ""})
+		pat := pick([]string{"*", ""}) + string(w[:i]) + "*" + string(w[i:j]) + pick([]string{"*", ""})
 		if strings.IndexByte(pat, '*') == len(pat)-1 {
 			pat = "*" + pat // a lone trailing '*' would be a Prefix
 		}
@@ -104,8 +104,8 @@ func randomNode(rng *rand.Rand, depth int) Node {
 		}
 		return Phrase{Field: pick(diffFields), Value: pick(append(diffWords, diffValues...))}
 	case 1:
-		w := pick(diffWords)
-		return Prefix{Field: pick(diffFields), Value: w[:1+rng.Intn(len(w))]}
+		w := []rune(pick(diffWords))
+		return Prefix{Field: pick(diffFields), Value: string(w[:1+rng.Intn(len(w))])}
 	case 2:
 		return Prefix{Field: pick(diffFields), Value: pick(diffWords) + "-" + pick([]string{"re", "c", "t"})}
 	case 3:

@@ -102,6 +102,7 @@ func Execute(ctx context.Context, src store.Searcher, q *Query, opts Options, em
 	for i := k - 1; i >= 0; i-- {
 		head = q.Pipes[i].newProcessor(opts, head)
 	}
+	useCounter(head, &req)
 	err := scan(ctx, src, req, func(r *record.Record) error {
 		return head.push(Row{Record: r})
 	})
@@ -115,6 +116,12 @@ func Execute(ctx context.Context, src store.Searcher, q *Query, opts Options, em
 func scan(ctx context.Context, src store.Searcher, req store.SearchRequest, fn func(*record.Record) error) error {
 	n := 0
 	var fnErr error
+	if count := req.Count; count != nil {
+		req.Count = func(r *record.Record, n int, times []int64) error {
+			fnErr = count(r, n, times)
+			return fnErr
+		}
+	}
 	err := src.Search(ctx, req, func(r *record.Record) error {
 		if n++; n%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {

@@ -17,12 +17,14 @@ type phraseFilter struct {
 	value  string
 	toks   []string
 	prefix bool
+	ascii  bool // toks are ASCII: asciiContainsTokens may answer
 }
 
 func newPhraseFilter(field, value string, prefix bool) phraseFilter {
 	f := phraseFilter{field: field, value: value, toks: record.TokenList(value)}
 	// `web-*` ends in a separator, so its last token is a whole word.
 	f.prefix = prefix && endsInTokenChar(value)
+	f.ascii = asciiTokens(f.toks)
 	return f
 }
 
@@ -37,6 +39,11 @@ func (f phraseFilter) Match(r *record.Record) bool {
 		// Nothing to search by words: compare the whole value, so that
 		// field:"" finds records without the field.
 		return v == f.value
+	}
+	if f.ascii {
+		if found, ok := asciiContainsTokens(v, f.toks, f.prefix); ok {
+			return found
+		}
 	}
 	return containsTokens(v, f.toks, f.prefix)
 }

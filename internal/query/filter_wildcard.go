@@ -29,6 +29,7 @@ type wildcardFilter struct {
 	field    string
 	segments []string // lowercased text between the stars
 	toks     []string // whole tokens every match holds
+	ascii    bool     // the segments are ASCII: globMatchASCII may answer
 }
 
 func newWildcardFilter(n Wildcard) wildcardFilter {
@@ -37,12 +38,19 @@ func newWildcardFilter(n Wildcard) wildcardFilter {
 	for i, s := range f.segments {
 		f.toks = append(f.toks, boundedTokens(s, i == 0, i == last)...)
 	}
+	f.ascii = isASCII(strings.ToLower(n.Pattern))
 	return f
 }
 
 func (f wildcardFilter) Match(r *record.Record) bool {
 	v, ok := r.Get(f.field)
-	return ok && globMatch(strings.ToLower(v), f.segments)
+	if !ok {
+		return false
+	}
+	if f.ascii && isASCII(v) {
+		return globMatchASCII(v, f.segments)
+	}
+	return globMatch(strings.ToLower(v), f.segments)
 }
 
 // globMatch reports whether s is segments joined by runs of any

@@ -1,9 +1,10 @@
 package query
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -243,6 +244,7 @@ func (s *StatsPipe) newProcessor(opts Options, next processor) processor {
 	for _, k := range s.By {
 		if k.Bucket > 0 {
 			sp.span = k.Bucket.Seconds()
+			sp.bucket = int64(k.Bucket)
 		}
 	}
 	if sp.span == 0 && opts.From > 0 {
@@ -261,10 +263,20 @@ type statsProcessor struct {
 	maxMemory int64
 	mem       int64   // estimated bytes held by groups and states
 	span      float64 // seconds each group covers, for rate(); 0 unknown
+	bucket    int64   // the _time bucket's length in ns; 0 for none
 	next      processor
 	groups    map[string]*statsGroup
-	key       []byte  // scratch: the encoded group key of the current row
-	keys      []Value // scratch: the group key values of the current row
+	key       []byte   // scratch: the encoded group key of the current row
+	keys      []Value  // scratch: the group key values of a new group
+	strs      []string // scratch: the current row's field keys' text
+	// last is the group of the previous row and lastKey its key: rows
+	// come in runs of one stream and of close times, so most rows find
+	// their group here without a map lookup.
+	last    *statsGroup
+	lastKey []byte
+	// byBucket finds the groups of a histogram (grouped by a _time bucket
+	// alone) by bucket start, for bulk counts (pushCount).
+	byBucket map[int64]*statsGroup
 }
 
 type statsGroup struct {
@@ -278,8 +290,30 @@ type statsGroup struct {
 }
 
 func (s *statsProcessor) push(r Row) error {
+	g, err := s.group(r)
+	if err != nil {
+		return err
+	}
+	for _, st := range g.states {
+		s.mem += int64(st.add(r))
+	}
+	return s.checkMemory()
+}
+
+// checkMemory fails the aggregation once it holds more than its bound.
+func (s *statsProcessor) checkMemory() error {
+	if s.mem > s.maxMemory {
+		return fmt.Errorf("query: stats: the aggregation needs more than %d MiB (the query memory limit); narrow the query with a filter or a shorter time range, group by fewer or less varied fields, or use fewer count_uniq/quantile functions", s.maxMemory>>20)
+	}
+	return nil
+}
+
+// group returns r's group, made if it is new. It runs for every row, so
+// it builds only the encoded key; the key's values are made for a new
+// group alone.
+func (s *statsProcessor) group(r Row) (*statsGroup, error) {
 	s.key = s.key[:0]
-	s.keys = s.keys[:0]
+	s.strs = s.strs[:0]
 	var bucket int64
 	timed := false
 	for _, k := range s.pipe.By {
@@ -287,37 +321,52 @@ func (s *statsProcessor) push(r Row) error {
 			t, ok := r.time()
 			if !ok {
 				s.key = append(s.key, 0)
-				s.keys = append(s.keys, Value{Name: record.TimeField})
 				continue
 			}
 			bucket = floorDiv(t, int64(k.Bucket)) * int64(k.Bucket)
 			timed = true
 			s.key = binary.BigEndian.AppendUint64(append(s.key, 1), uint64(bucket))
-			// The bucket's text is made once per group, in newGroup.
-			s.keys = append(s.keys, Value{Name: record.TimeField})
 			continue
 		}
-		v, _ := r.get(k.Field)
-		str := v.String()
+		str := keyString(r, k.Field)
 		s.key = append(binary.AppendUvarint(s.key, uint64(len(str))), str...)
-		s.keys = append(s.keys, Value{Name: k.Field, Str: str})
+		s.strs = append(s.strs, str)
+	}
+	if s.last != nil && string(s.key) == string(s.lastKey) {
+		return s.last, nil
 	}
 	g := s.groups[string(s.key)]
 	if g == nil {
 		if len(s.groups) >= s.maxGroups {
-			return fmt.Errorf("query: stats: more than %d groups (the MaxGroups limit); narrow the query with a filter or a shorter time range, or group by fewer or less varied fields or a longer _time bucket", s.maxGroups)
+			return nil, fmt.Errorf("query: stats: more than %d groups (the MaxGroups limit); narrow the query with a filter or a shorter time range, or group by fewer or less varied fields or a longer _time bucket", s.maxGroups)
+		}
+		s.keys = s.keys[:0]
+		strs := s.strs
+		for _, k := range s.pipe.By {
+			if k.Bucket > 0 {
+				// The bucket's text is made in newGroup.
+				s.keys = append(s.keys, Value{Name: record.TimeField})
+			} else {
+				s.keys = append(s.keys, Value{Name: k.Field, Str: strs[0]})
+				strs = strs[1:]
+			}
 		}
 		g = s.newGroup(bucket, timed)
 		s.groups[string(s.key)] = g
 		s.mem += int64(2*len(s.key)+groupOverhead) + int64(len(g.states))*stateOverhead
 	}
-	for _, st := range g.states {
-		s.mem += int64(st.add(r))
+	s.last, s.lastKey = g, append(s.lastKey[:0], s.key...)
+	return g, nil
+}
+
+// keyString is the text of r's field as a group key ("" when missing).
+func keyString(r Row, field string) string {
+	if r.Record != nil {
+		v, _ := r.Record.Get(field)
+		return v
 	}
-	if s.mem > s.maxMemory {
-		return fmt.Errorf("query: stats: the aggregation needs more than %d MiB (the query memory limit); narrow the query with a filter or a shorter time range, group by fewer or less varied fields, or use fewer count_uniq/quantile functions", s.maxMemory>>20)
-	}
-	return nil
+	v, _ := r.get(field)
+	return v.String()
 }
 
 func (s *statsProcessor) newGroup(bucket int64, timed bool) *statsGroup {
@@ -361,7 +410,7 @@ func (s *statsProcessor) flush() error {
 	for _, g := range s.groups {
 		groups = append(groups, g)
 	}
-	sort.Slice(groups, func(i, j int) bool { return groupLess(groups[i], groups[j], s.pipe.By) })
+	slices.SortFunc(groups, func(a, b *statsGroup) int { return compareGroups(a, b, s.pipe.By) })
 	for _, g := range groups {
 		row := Row{Values: make([]Value, 0, len(g.keys)+len(g.states))}
 		row.Values = append(row.Values, g.keys...)
@@ -380,27 +429,30 @@ func (s *statsProcessor) flush() error {
 	return s.next.flush()
 }
 
-// groupLess orders groups by _time bucket, then by the other keys in the
-// order they were given. Rows without a time sort before any bucket.
-func groupLess(a, b *statsGroup, by []GroupKey) bool {
+// compareGroups orders groups by _time bucket, then by the other keys in
+// the order they were given. Rows without a time sort before any bucket.
+func compareGroups(a, b *statsGroup, by []GroupKey) int {
 	for _, k := range by {
 		if k.Bucket > 0 {
 			if a.timed != b.timed {
-				return !a.timed
+				if !a.timed {
+					return -1
+				}
+				return 1
 			}
-			if a.bucket != b.bucket {
-				return a.bucket < b.bucket
+			if c := cmp.Compare(a.bucket, b.bucket); c != 0 {
+				return c
 			}
 		}
 	}
 	for i, k := range by {
 		if k.Bucket == 0 {
 			if c := compareParsed(a.keys[i], b.keys[i], a.nums[i], b.nums[i]); c != 0 {
-				return c < 0
+				return c
 			}
 		}
 	}
-	return false
+	return 0
 }
 
 // parsedNumber is a value's number, when it is one.

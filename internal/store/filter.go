@@ -18,6 +18,36 @@ type Filter interface {
 	MayMatch(b BlockSummary) bool
 }
 
+// BlockMatcher is an optional extension of Filter for filters that can
+// answer for a whole block (or in-memory stream) at once from what all its
+// records share, so that the store need not call Match on every row, or
+// even read the block. Live tail and other single-record callers keep
+// using Match; the answers must agree with it.
+type BlockMatcher interface {
+	// MatchBlock says whether every record of a block described by b
+	// matches (BlockAll), none does (BlockNone), or Match must decide
+	// each record (BlockSome, always a correct answer).
+	MatchBlock(b *BlockInfo) BlockMatch
+}
+
+// BlockInfo is what is certain about every record of a block: its tenant
+// and stream labels are the block's, and its time lies in [MinTime,
+// MaxTime].
+type BlockInfo struct {
+	Tenant           string
+	Labels           []record.Field // sorted by name, like record.Record.Stream
+	MinTime, MaxTime int64
+}
+
+// BlockMatch is a BlockMatcher's answer.
+type BlockMatch uint8
+
+const (
+	BlockSome BlockMatch = iota // decided record by record
+	BlockAll                    // every record matches
+	BlockNone                   // no record matches
+)
+
 // BlockSummary is what the store knows about a block of records without
 // decompressing it. Every answer may be a false positive, never a false
 // negative.
@@ -52,6 +82,21 @@ type SearchRequest struct {
 	// stream labels are always set. nil passes every field; an empty,
 	// non-nil slice suits `stats count()` over the time range alone.
 	Fields []string
+	// Count, when not nil, lets the store pass n records at once instead
+	// of calling fn for each: it may call Count(r, n, times) for records
+	// that all match and whose only fields fn reads are stream labels,
+	// where r holds their tenant and stream labels and nothing else (no
+	// time, message or fields). The caller promises that fn reads no more
+	// of a record than Fields names, and nothing of its time unless
+	// CountTimes is set; the store calls Count only when every name in
+	// Fields is a stream label of those records. A `stats count()` grouped
+	// by nothing or by stream labels then costs one call per block instead
+	// of one per record, and needs no block read.
+	Count func(r *record.Record, n int, times []int64) error
+	// CountTimes asks for the records' times in Count's times (n of them,
+	// valid during the call only); without it times is nil. A histogram
+	// (`stats count() by _time:1m`) reads only a block's time column then.
+	CountTimes bool
 }
 
 // SearchStats counts the work of one search: what was considered, what the
@@ -67,7 +112,12 @@ type SearchStats struct {
 	BlocksRead         int64 // decompressed
 	BytesRead          int64 // compressed bytes read from parts
 	HeadRecords        int64 // records scanned in memory (not yet in parts)
-	RecordsMatched     int64 // records passed to fn
+	RecordsMatched     int64 // records passed to fn or counted by Count
+	// The block-level answers of a BlockMatcher filter:
+	BlocksSkippedStream int64 // ruled out by the filter on the block's stream labels or time span
+	BlocksWhole         int64 // every record matched: no row checked by Match
+	BlocksCounted       int64 // wholly matching blocks passed to Count without being read
+	RecordsCounted      int64 // matching records passed to Count (parts and head), not one by one
 }
 
 // Searcher is the read side of a store, the small interface the query engine

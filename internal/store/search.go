@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -30,6 +31,9 @@ type headView struct {
 	hs     *headStream
 	offs   []uint64
 	chunks [][]byte
+	// minTime and maxTime bound offs' records; copied at the cut because
+	// the active head's stream widens them under the store's lock.
+	minTime, maxTime int64
 }
 
 func (v *view) release() {
@@ -90,6 +94,10 @@ func (ss *searcher) addStats(v *view) {
 	st.BytesRead += ss.stats.BytesRead
 	st.HeadRecords += ss.stats.HeadRecords
 	st.RecordsMatched += ss.stats.RecordsMatched
+	st.BlocksSkippedStream += ss.stats.BlocksSkippedStream
+	st.BlocksWhole += ss.stats.BlocksWhole
+	st.BlocksCounted += ss.stats.BlocksCounted
+	st.RecordsCounted += ss.stats.RecordsCounted
 }
 
 func (s *Store) snapshot(req SearchRequest) (*view, error) {
@@ -109,7 +117,8 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 			if hs.tenant != req.Tenant || hs.maxTime < req.From || req.To != 0 && hs.minTime >= req.To {
 				continue
 			}
-			v.heads = append(v.heads, headView{hs: hs, offs: hs.offs[:len(hs.offs):len(hs.offs)], chunks: chunks})
+			v.heads = append(v.heads, headView{hs: hs, offs: hs.offs[:len(hs.offs):len(hs.offs)], chunks: chunks,
+				minTime: hs.minTime, maxTime: hs.maxTime})
 		}
 	}
 	for partition, ps := range s.parts {
@@ -147,6 +156,7 @@ type searcher struct {
 	sc    *blockScratch
 	rec   record.Record // a row of a part's block
 	hrec  record.Record // a head record
+	crec  record.Record // what Count sees of a block's records
 	n     int
 	stats SearchStats
 	need  map[string]bool // SearchRequest.Fields as a set; nil for all
@@ -184,19 +194,60 @@ func (ss *searcher) searchPart(p *part) error {
 			ss.s.blocksSkipped.Add(1)
 			continue
 		}
-		if ss.req.Filter != nil && !ss.req.Filter.MayMatch(m) {
-			ss.stats.BlocksSkippedIndex++
+		info := m.info()
+		whole := false
+		switch ss.matchBlock(&info) {
+		case BlockNone:
+			ss.stats.BlocksSkippedStream++
 			ss.s.blocksSkipped.Add(1)
 			continue
+		case BlockAll:
+			whole = ss.covers(&info)
+		default:
+			if !ss.req.Filter.MayMatch(m) {
+				ss.stats.BlocksSkippedIndex++
+				ss.s.blocksSkipped.Add(1)
+				continue
+			}
+		}
+		countable := whole && ss.countable(info.Labels)
+		if countable && !ss.req.CountTimes {
+			n := m.records()
+			ss.stats.BlocksCounted++
+			ss.stats.RecordsCounted += int64(n)
+			ss.stats.RecordsMatched += int64(n)
+			if err := ss.count(&info, n, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		if whole {
+			ss.stats.BlocksWhole++
 		}
 		var err error
 		ss.sc.buf, err = p.readBlock(m, ss.s.dec, ss.sc.buf, &ss.sc.block, ss.need)
+		if errors.Is(err, errCorrupt) {
+			// A damaged part must not fail every query that meets it:
+			// it leaves service, and the search goes on with the rest.
+			ss.s.quarantineServed(p, err)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
 		ss.s.blocksRead.Add(1)
 		ss.stats.BlocksRead++
 		ss.stats.BytesRead += m.length
+		if countable {
+			// Every name in need is a label, so only the times were read.
+			times := ss.sc.block.times
+			ss.stats.RecordsCounted += int64(len(times))
+			ss.stats.RecordsMatched += int64(len(times))
+			if err := ss.count(&info, len(times), times); err != nil {
+				return err
+			}
+			continue
+		}
 		ss.rec.Tenant = m.tenant
 		ss.rec.Stream = m.labels
 		ss.sc.block.rewind()
@@ -205,7 +256,7 @@ func (ss *searcher) searchPart(p *part) error {
 				return err
 			}
 			ss.sc.block.row(row, &ss.rec)
-			if err := ss.emit(&ss.rec); err != nil {
+			if err := ss.emitIf(whole, &ss.rec); err != nil {
 				return err
 			}
 		}
@@ -214,6 +265,20 @@ func (ss *searcher) searchPart(p *part) error {
 }
 
 func (ss *searcher) searchHead(hv *headView) error {
+	info := BlockInfo{Tenant: hv.hs.tenant, Labels: hv.hs.labels, MinTime: hv.minTime, MaxTime: hv.maxTime}
+	whole := false
+	switch ss.matchBlock(&info) {
+	case BlockNone:
+		return nil
+	case BlockAll:
+		whole = ss.covers(&info)
+		// The times of head records are known only by decoding them.
+		if whole && !ss.req.CountTimes && ss.countable(info.Labels) {
+			ss.stats.RecordsCounted += int64(len(hv.offs))
+			ss.stats.RecordsMatched += int64(len(hv.offs))
+			return ss.count(&info, len(hv.offs), nil)
+		}
+	}
 	for _, off := range hv.offs {
 		c := cursorAt(hv.chunks, off)
 		c.next(&ss.hrec)
@@ -224,9 +289,19 @@ func (ss *searcher) searchHead(hv *headView) error {
 			return err
 		}
 		ss.stats.HeadRecords++
-		if err := ss.emit(&ss.hrec); err != nil {
+		if err := ss.emitIf(whole, &ss.hrec); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// emitIf passes r to fn when it matches; whole says that it does, as the
+// block-level answer found for every record of its block.
+func (ss *searcher) emitIf(whole bool, r *record.Record) error {
+	if !whole {
+		return ss.emit(r)
+	}
+	ss.stats.RecordsMatched++
+	return ss.fn(r)
 }

@@ -1,0 +1,112 @@
+package query
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/sluice-log/sluice/bench/gen"
+	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/store"
+)
+
+// benchQueryRecords is how many generated records BenchmarkBenchQueries
+// stores; benchHeadShare of them stay in the in-memory head, the rest are
+// flushed into parts, so that both search paths are measured.
+const (
+	benchQueryRecords = 200_000
+	benchHeadShare    = 10
+)
+
+// BenchmarkBenchQueries runs the queries of sluice-bench (bench/gen) by
+// name over a real store, in process, so that their per-row and per-block
+// cost can be profiled without HTTP in the way. Each query's answer is
+// checked against the generator's ground truth before it is timed.
+func BenchmarkBenchQueries(b *testing.B) {
+	st, queries := openBenchStore(b)
+	for _, bq := range queries {
+		q, err := Parse(bq.Sluice)
+		if err != nil {
+			b.Fatalf("%s: parse %q: %v", bq.Name, bq.Sluice, err)
+		}
+		run := func() []map[string]string {
+			var rows []map[string]string
+			err := Execute(context.Background(), st, q, Options{}, func(r Row) error {
+				m := make(map[string]string, len(r.Values))
+				for _, v := range r.Values {
+					m[v.Name] = v.String()
+				}
+				rows = append(rows, m)
+				return nil
+			})
+			if err != nil {
+				b.Fatalf("%s: execute: %v", bq.Name, err)
+			}
+			return rows
+		}
+		if err := bq.Want.Check(run()); err != nil {
+			b.Fatalf("%s (%s): wrong answer: %v", bq.Name, bq.Sluice, err)
+		}
+		b.Run(bq.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				run()
+			}
+		})
+	}
+}
+
+// openBenchStore fills a store in b.TempDir with generated records, the
+// last benchHeadShare percent left in the head, and returns it with the
+// bench queries and their answers.
+func openBenchStore(b *testing.B) (*store.Store, []gen.Query) {
+	b.Helper()
+	g, err := gen.New(gen.Config{Seed: 1, Records: benchQueryRecords, End: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := store.Open(b.TempDir(), store.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	conv := ingest.NewConverter(ingest.RecordConfig{
+		TimeFields:    []string{record.TimeField},
+		MessageFields: []string{record.MessageField},
+		StreamFields:  []string{"service", "host", "container"},
+	})
+	ctx := context.Background()
+	var buf []byte
+	var recs []record.Record
+	seq := uint64(0)
+	flushAt := benchQueryRecords * (100 - benchHeadShare) / 100
+	for g.Remaining() > 0 {
+		batch := 1000
+		if int(seq) < flushAt {
+			// The flush point cuts this batch short.
+			batch = min(batch, flushAt-int(seq))
+		}
+		var n int
+		buf, n = g.AppendBatch(buf[:0], batch)
+		recs = recs[:0]
+		for line := range bytes.SplitSeq(bytes.TrimSuffix(buf, []byte("\n")), []byte("\n")) {
+			r, err := conv.Convert(line, time.Now(), "", nil)
+			if err != nil {
+				b.Fatalf("convert %s: %v", line, err)
+			}
+			recs = append(recs, r)
+		}
+		seq += uint64(n)
+		st.Append(recs, seq)
+		if int(seq) == flushAt {
+			if err := st.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return st, g.Queries()
+}

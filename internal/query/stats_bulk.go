@@ -1,0 +1,113 @@
+package query
+
+import (
+	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/store"
+)
+
+// useCounter lets the store count for the stats processor p
+// (store.SearchRequest.Count) when p only counts: every function is
+// count() and no group key reads the record itself beyond its stream and,
+// for a _time bucket, its time. Then a block whose records all match is
+// added to its groups in one call, without building its rows, and often
+// without being read at all.
+func useCounter(p processor, req *store.SearchRequest) {
+	s, ok := p.(*statsProcessor)
+	if !ok {
+		return
+	}
+	for _, c := range s.pipe.Funcs {
+		if _, ok := c.Func.(statsCount); !ok {
+			return
+		}
+	}
+	for _, k := range s.pipe.By {
+		switch {
+		case k.Bucket > 0:
+			req.CountTimes = true
+		case k.Field == record.TimeField:
+			return // the raw time as a key: every record its own group
+		}
+	}
+	req.Count = s.pushCount
+}
+
+// pushCount adds n records like r (which differ only in what the group
+// keys do not read) to their groups; times, when not nil, holds their
+// times, which a _time bucket key groups by.
+func (s *statsProcessor) pushCount(r *record.Record, n int, times []int64) error {
+	var err error
+	if times == nil {
+		err = s.addCount(r, n)
+	} else {
+		err = s.addTimes(r, times)
+	}
+	if err != nil {
+		return err
+	}
+	// New groups count towards the memory bound as they do row by row.
+	return s.checkMemory()
+}
+
+// addTimes adds records like r with the given times to their groups.
+func (s *statsProcessor) addTimes(r *record.Record, times []int64) error {
+	// Times come mostly in order, so records of one bucket come in runs:
+	// one group lookup per run.
+	var run int
+	var runBucket int64
+	for _, t := range times {
+		b := floorDiv(t, s.bucket) * s.bucket
+		if run > 0 && b != runBucket {
+			if err := s.addBucketCount(r, runBucket, run); err != nil {
+				return err
+			}
+			run = 0
+		}
+		if run == 0 {
+			runBucket = b
+			r.Time = t
+		}
+		run++
+	}
+	if run > 0 {
+		return s.addBucketCount(r, runBucket, run)
+	}
+	return nil
+}
+
+// addBucketCount adds n records like r, whose time lies in the bucket
+// starting at bucket, to their group. Grouped by the bucket alone (a
+// histogram), the group is found by the bucket's number, which saves
+// building the group key for runs that hold only a record or two.
+func (s *statsProcessor) addBucketCount(r *record.Record, bucket int64, n int) error {
+	if len(s.pipe.By) != 1 {
+		return s.addCount(r, n)
+	}
+	g := s.byBucket[bucket]
+	if g == nil {
+		var err error
+		if g, err = s.group(Row{Record: r}); err != nil {
+			return err
+		}
+		if s.byBucket == nil {
+			s.byBucket = map[int64]*statsGroup{}
+		}
+		s.byBucket[bucket] = g
+	}
+	for _, st := range g.states {
+		*st.(*countState) += countState(n)
+	}
+	return nil
+}
+
+// addCount adds n records like r to r's group.
+func (s *statsProcessor) addCount(r *record.Record, n int) error {
+	g, err := s.group(Row{Record: r})
+	if err != nil {
+		return err
+	}
+	for _, st := range g.states {
+		*st.(*countState) += countState(n)
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package store
+
+import "github.com/sluice-log/sluice/internal/record"
+
+// This file holds the search's block-level shortcuts: a BlockMatcher
+// filter answers once for a block or head stream, so that its rows are not
+// matched one by one, and a wholly matching block whose records the caller
+// only counts (SearchRequest.Count) is not read at all.
+
+// matchBlock is the filter's answer for a whole block; no filter selects
+// everything, and a filter that is no BlockMatcher leaves it to Match.
+func (ss *searcher) matchBlock(b *BlockInfo) BlockMatch {
+	if ss.req.Filter == nil {
+		return BlockAll
+	}
+	if bm, ok := ss.req.Filter.(BlockMatcher); ok {
+		return bm.MatchBlock(b)
+	}
+	return BlockSome
+}
+
+// covers reports whether the search's time range holds every record of b,
+// so that no record's time needs a check.
+func (ss *searcher) covers(b *BlockInfo) bool {
+	return b.MinTime >= ss.req.From && (ss.req.To == 0 || b.MaxTime < ss.req.To)
+}
+
+// countable reports whether the caller may be given a block's records as a
+// count: it asked for counts, and every field it reads is one of the
+// block's stream labels, which the record passed to Count holds.
+func (ss *searcher) countable(labels []record.Field) bool {
+	if ss.req.Count == nil || ss.req.Fields == nil {
+		return false
+	}
+	for _, f := range ss.req.Fields {
+		if !hasLabel(labels, f) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasLabel(labels []record.Field, name string) bool {
+	for _, l := range labels {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// count passes n wholly matching records of b, with their times when the
+// caller asked for them, to the caller's Count.
+func (ss *searcher) count(b *BlockInfo, n int, times []int64) error {
+	if n == 0 {
+		return nil
+	}
+	ss.crec = record.Record{Tenant: b.Tenant, Stream: b.Labels}
+	return ss.req.Count(&ss.crec, n, times)
+}
+
+// info is what every record of the block shares, for BlockMatcher.
+func (m *blockMeta) info() BlockInfo {
+	return BlockInfo{Tenant: m.tenant, Labels: m.labels, MinTime: m.minTime, MaxTime: m.maxTime}
+}
+
+// records is the block's record count, from its index entry.
+func (m *blockMeta) records() int { return m.count }
