@@ -131,6 +131,7 @@ func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
 // gracefully.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log = log.With("role", cfg.Role)
+	applyMemoryLimit(cfg.MemoryLimit, log)
 	switch {
 	case cfg.Role == config.RoleGateway:
 		return serveGateway(ctx, cfg, log)
@@ -182,9 +183,11 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		_ = w.Close()
 		return fmt.Errorf("open store: %w", err)
 	}
+	flushBytes, maxHeadBytes := cfg.HeadBounds()
 	p, err := pipeline.Open(w, st, pipeline.Options{
 		FlushInterval: time.Duration(cfg.Store.FlushInterval),
-		FlushBytes:    int64(cfg.Store.FlushBytes),
+		FlushBytes:    flushBytes,
+		MaxHeadBytes:  maxHeadBytes,
 		MergeInterval: time.Duration(cfg.Store.MergeInterval),
 		Retention:     time.Duration(cfg.Store.Retention),
 		MaxDiskBytes:  int64(cfg.Store.MaxDiskBytes),
@@ -357,8 +360,13 @@ func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another server running? choose another --http-addr)", cfg.HTTP.Addr, err)
 	}
+	handler := h.handler
+	if cfg.HTTP.Pprof {
+		handler = withPprof(handler)
+		log.Warn("profiler enabled under /debug/pprof/ (http.pprof)")
+	}
 	srv := &http.Server{
-		Handler:           h.handler,
+		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		ReadTimeout:       time.Duration(cfg.HTTP.ReadTimeout),
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -14,13 +14,14 @@ import (
 
 // Config is the whole configuration of `sluice serve`.
 type Config struct {
-	DataDir string       `yaml:"data_dir" doc:"Directory for the write-ahead log and the store. Created if missing."`
-	HTTP    HTTPConfig   `yaml:"http" doc:"The HTTP listener: ingest, query API, metrics and health."`
-	WAL     WALConfig    `yaml:"wal" doc:"The write-ahead log that makes every acknowledged record durable."`
-	Store   StoreConfig  `yaml:"store" doc:"The embedded, compressed and indexed log store."`
-	Ingest  IngestConfig `yaml:"ingest" doc:"Limits and field mapping of the HTTP receivers."`
-	Query   QueryConfig  `yaml:"query" doc:"Limits of the query engine, so that queries never starve ingest."`
-	Log     LogConfig    `yaml:"log" doc:"Sluice's own logs (written to stderr)."`
+	DataDir     string       `yaml:"data_dir" doc:"Directory for the write-ahead log and the store. Created if missing."`
+	MemoryLimit ByteSize     `yaml:"memory_limit" doc:"Soft bound on the process's memory. The Go garbage collector works harder as memory nears it (runtime/debug.SetMemoryLimit; the GOMEMLIMIT environment variable, if set, wins), and it caps the store's in-memory records: they are sealed into parts once they take store.flush_bytes or an eighth of memory_limit, whichever is smaller, and ingest waits for a flush while they take twice that. 0 means no soft limit (the records in memory are still bounded by store.flush_bytes)."`
+	HTTP        HTTPConfig   `yaml:"http" doc:"The HTTP listener: ingest, query API, metrics and health."`
+	WAL         WALConfig    `yaml:"wal" doc:"The write-ahead log that makes every acknowledged record durable."`
+	Store       StoreConfig  `yaml:"store" doc:"The embedded, compressed and indexed log store."`
+	Ingest      IngestConfig `yaml:"ingest" doc:"Limits and field mapping of the HTTP receivers."`
+	Query       QueryConfig  `yaml:"query" doc:"Limits of the query engine, so that queries never starve ingest."`
+	Log         LogConfig    `yaml:"log" doc:"Sluice's own logs (written to stderr)."`
 
 	Forward ForwardConfig `yaml:"forward" doc:"The Fluentd forward protocol receiver."`
 	Syslog  SyslogConfig  `yaml:"syslog" doc:"The syslog receiver."`
@@ -39,6 +40,7 @@ type HTTPConfig struct {
 	TLSKeyFile      string   `yaml:"tls_key_file" doc:"PEM private key for tls_cert_file."`
 	ReadTimeout     Duration `yaml:"read_timeout" doc:"Longest time to read one request, body included."`
 	ShutdownTimeout Duration `yaml:"shutdown_timeout" doc:"On SIGTERM, how long in-flight requests may take to finish before the final flush."`
+	Pprof           bool     `yaml:"pprof" doc:"Serve Go's profiler under /debug/pprof/ on this listener, for diagnosing CPU and memory use. Off by default: profiles reveal internals and cost CPU while taken."`
 }
 
 // WALConfig configures the write-ahead log.
@@ -51,7 +53,7 @@ type WALConfig struct {
 // StoreConfig configures the embedded store.
 type StoreConfig struct {
 	FlushInterval        Duration `yaml:"flush_interval" doc:"How often records in memory (already durable in the WAL and searchable) are sealed into compressed parts."`
-	FlushBytes           ByteSize `yaml:"flush_bytes" doc:"Seal records in memory into a part early once they take this much memory."`
+	FlushBytes           ByteSize `yaml:"flush_bytes" doc:"Seal records in memory into a part early once they take this much memory. While a flush runs, new records wait once twice this much is in memory, so this (with memory_limit) bounds the memory ingest takes."`
 	MergeInterval        Duration `yaml:"merge_interval" doc:"How often small parts are merged into larger ones."`
 	MaxPartsPerPartition int      `yaml:"max_parts_per_partition" doc:"A daily partition with more parts than this is merged."`
 	BlockRecords         int      `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
@@ -94,7 +96,8 @@ type LogConfig struct {
 // Default returns the configuration used when no file is given.
 func Default() Config {
 	c := Config{
-		DataDir: "./sluice-data",
+		DataDir:     "./sluice-data",
+		MemoryLimit: 512 << 20,
 		HTTP: HTTPConfig{
 			Addr:            DefaultHTTPAddr,
 			ReadTimeout:     Duration(5 * time.Minute),
@@ -107,7 +110,7 @@ func Default() Config {
 		},
 		Store: StoreConfig{
 			FlushInterval:        Duration(5 * time.Second),
-			FlushBytes:           128 << 20,
+			FlushBytes:           32 << 20,
 			MergeInterval:        Duration(10 * time.Second),
 			MaxPartsPerPartition: 8,
 			BlockRecords:         8192,
@@ -192,6 +195,12 @@ func (c *Config) Validate() error {
 	if _, err := c.WAL.SyncInterval(); err != nil {
 		bad("wal.sync: %v", err)
 	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
+		bad("memory_limit must be 0 (no limit) or at least 64MiB, got %s", c.MemoryLimit)
+	}
+	if c.Store.FlushBytes < 1<<20 {
+		bad("store.flush_bytes must be at least 1MiB, got %s", c.Store.FlushBytes)
+	}
 	if c.Store.FlushInterval <= 0 {
 		bad("store.flush_interval must be positive")
 	}
@@ -241,6 +250,18 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateReceivers()...)
 	errs = append(errs, c.validateScaleOut()...)
 	return errors.Join(errs...)
+}
+
+// HeadBounds derives the store's in-memory bounds from store.flush_bytes
+// and memory_limit: flush is the head size at which a flush starts, max the
+// size at which ingest waits for it. Max leaves room for one head being
+// flushed while the next one fills.
+func (c Config) HeadBounds() (flush, max int64) {
+	flush = int64(c.Store.FlushBytes)
+	if c.MemoryLimit > 0 {
+		flush = min(flush, int64(c.MemoryLimit)/8)
+	}
+	return flush, 2 * flush
 }
 
 // SyncInterval decodes wal.sync: 0 for "batch", else the gathering delay.

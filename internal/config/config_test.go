@@ -48,6 +48,10 @@ func TestParse(t *testing.T) {
 		{name: "bad sync", yaml: "wal:\n  sync: sometimes\n", err: "wal.sync"},
 		{name: "tls needs both", yaml: "http:\n  tls_cert_file: a.pem\n", err: "must be set together"},
 		{name: "several errors at once", yaml: "log:\n  level: loud\n  format: xml\n", err: "log.format"},
+		{name: "memory limit", yaml: "memory_limit: 2GiB\n", check: func(c Config) bool { return c.MemoryLimit == 2<<30 }},
+		{name: "memory limit off", yaml: "memory_limit: 0\n", check: func(c Config) bool { return c.MemoryLimit == 0 }},
+		{name: "memory limit too small", yaml: "memory_limit: 1MiB\n", err: "memory_limit must be 0"},
+		{name: "flush bytes too small", yaml: "store:\n  flush_bytes: 4KiB\n", err: "store.flush_bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,5 +81,28 @@ func TestUnits(t *testing.T) {
 	}
 	if ByteSize(64<<20).String() != "64MiB" || Duration(48*time.Hour).String() != "2d" {
 		t.Error("String of units")
+	}
+}
+
+func TestHeadBounds(t *testing.T) {
+	tests := []struct {
+		name               string
+		memoryLimit        ByteSize
+		flushBytes         ByteSize
+		wantFlush, wantMax int64
+	}{
+		{"defaults", Default().MemoryLimit, Default().Store.FlushBytes, 32 << 20, 64 << 20},
+		{"flush_bytes smaller than an eighth of the limit", 4 << 30, 64 << 20, 64 << 20, 128 << 20},
+		{"a small limit caps flush_bytes", 256 << 20, 128 << 20, 32 << 20, 64 << 20},
+		{"no limit: flush_bytes alone", 0, 128 << 20, 128 << 20, 256 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.MemoryLimit, c.Store.FlushBytes = tt.memoryLimit, tt.flushBytes
+			if flush, max := c.HeadBounds(); flush != tt.wantFlush || max != tt.wantMax {
+				t.Errorf("HeadBounds() = %d, %d; want %d, %d", flush, max, tt.wantFlush, tt.wantMax)
+			}
+		})
 	}
 }

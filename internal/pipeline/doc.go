@@ -8,6 +8,10 @@
 //     watermark never passes a record that is not in it;
 //   - a background loop seals the head into parts and then releases the WAL
 //     segments the parts cover; a full WAL turns into backpressure;
+//   - the head's memory is bounded by configuration (Options.MaxHeadBytes):
+//     at the bound, Ingest waits for a flush before its WAL append, and
+//     answers with backpressure only if the flush takes longer than
+//     Options.HeadWait;
 //   - on start, the WAL is replayed past the store's watermark, so every
 //     acknowledged record is in the store exactly once;
 //   - live-tail subscribers get every stored record without ever slowing

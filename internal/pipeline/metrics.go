@@ -10,6 +10,9 @@ type Metrics struct {
 	backpressure  prometheus.Counter
 	flushErrors   prometheus.Counter
 	flushDuration prometheus.Histogram
+
+	headWaits       prometheus.Counter
+	headWaitSeconds prometheus.Counter
 }
 
 // NewMetrics registers the pipeline's metrics with reg.
@@ -19,14 +22,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		recordsStored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sluice_pipeline_records_total", Help: "Records made durable in the WAL and handed to the store."}),
 		backpressure: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sluice_backpressure_total", Help: "Ingest requests refused because the WAL was at its bound."}),
+			Name: "sluice_backpressure_total", Help: "Ingest requests refused with backpressure: the WAL was at its bound, or the in-memory head stayed at its bound for longer than the wait."}),
 		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sluice_store_flush_errors_total", Help: "Failed flushes of the store's in-memory head."}),
 		flushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "sluice_store_flush_duration_seconds", Help: "Time to seal the in-memory head into parts.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
+		headWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_store_head_waits_total", Help: "Ingest requests that waited for a flush because the in-memory head was at its bound."}),
+		headWaitSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_store_head_wait_seconds_total", Help: "Time ingest requests spent waiting for room in the in-memory head."}),
 	}
-	reg.MustRegister(m.recordsStored, m.backpressure, m.flushErrors, m.flushDuration)
+	reg.MustRegister(m.recordsStored, m.backpressure, m.flushErrors, m.flushDuration, m.headWaits, m.headWaitSeconds)
 	return m
 }
 
@@ -51,6 +58,8 @@ func (m *Metrics) watch(p *Pipeline) {
 		gauge("sluice_store_partitions", "Daily partitions in the store.", func() float64 { return float64(p.store.Stats().Partitions) }),
 		gauge("sluice_store_disk_bytes", "Bytes of parts on disk.", func() float64 { return float64(p.store.Stats().DiskBytes) }),
 		gauge("sluice_store_records", "Records in the store's parts.", func() float64 { return float64(p.store.Stats().Records) }),
+		gauge("sluice_store_quarantined_parts", "Parts live in the manifest but not served because their files failed a check (see the log and store/quarantine).", func() float64 { return float64(p.store.Stats().Quarantined) }),
+		gauge("sluice_store_head_max_bytes", "Bound on the in-memory head above which ingest waits for a flush; 0 means no bound.", func() float64 { return float64(p.opts.MaxHeadBytes) }),
 		gauge("sluice_store_head_records", "Records in memory, not yet sealed into parts.", func() float64 { return float64(p.store.Stats().HeadRecords) }),
 		counter("sluice_store_blocks_read_total", "Blocks decompressed by searches.", func() float64 { return float64(p.store.Stats().BlocksRead) }),
 		counter("sluice_store_blocks_skipped_total", "Blocks that searches skipped by their index.", func() float64 { return float64(p.store.Stats().BlocksSkipped) }),

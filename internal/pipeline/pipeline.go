@@ -19,6 +19,8 @@ import (
 type Options struct {
 	FlushInterval time.Duration // seal the store's head this often
 	FlushBytes    int64         // or as soon as the head holds this much
+	MaxHeadBytes  int64         // ingest waits while the head holds this much; 0: no bound
+	HeadWait      time.Duration // longest such wait before backpressure; default 10s
 	MergeInterval time.Duration // run a merge round this often
 	Retention     time.Duration // drop partitions older than this; 0 keeps all
 	MaxDiskBytes  int64         // drop the oldest partitions above this; 0: no bound
@@ -43,6 +45,9 @@ type Pipeline struct {
 	failed   atomic.Pointer[error]
 	closed   atomic.Bool
 
+	flushedMu sync.Mutex
+	flushed   chan struct{} // closed and replaced when a flush attempt ends
+
 	ingested          atomic.Int64
 	backpressureTotal atomic.Int64
 }
@@ -56,11 +61,15 @@ func Open(w *wal.Log, s *store.Store, opts Options, m *Metrics, log *slog.Logger
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = time.Second
 	}
+	if opts.HeadWait <= 0 {
+		opts.HeadWait = defaultHeadWait
+	}
 	p := &Pipeline{
 		wal: w, store: s, opts: opts, log: log, hub: newHub(),
 		m:        m,
 		flushNow: make(chan struct{}, 1),
 		stop:     make(chan struct{}),
+		flushed:  make(chan struct{}),
 	}
 	if err := p.replay(); err != nil {
 		return nil, err
@@ -112,6 +121,9 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 	}
 	if p.closed.Load() {
 		return errors.New("ingest unavailable: server is shutting down")
+	}
+	if err := p.waitForHeadRoom(ctx); err != nil {
+		return err
 	}
 	// The request's context is not passed down: once records are handed to
 	// the WAL they must reach the store in order, whatever the client does.
@@ -165,6 +177,7 @@ func (p *Pipeline) kickFlush() {
 func (p *Pipeline) Flush(ctx context.Context) error {
 	p.flushMu.Lock()
 	defer p.flushMu.Unlock()
+	defer p.signalFlushed()
 	start := time.Now()
 	if err := p.store.Flush(ctx); err != nil {
 		p.m.flushErrors.Inc()

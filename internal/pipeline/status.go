@@ -14,6 +14,7 @@ type Status struct {
 	HeadBytes         int64         `json:"head_bytes"`
 	HeadRecords       int64         `json:"head_records"`
 	Parts             int           `json:"parts"`
+	QuarantinedParts  int           `json:"quarantined_parts"`
 	Partitions        int           `json:"partitions"`
 	DiskBytes         int64         `json:"disk_bytes"`
 	Records           int64         `json:"records"`
@@ -34,6 +35,7 @@ func (p *Pipeline) Status() Status {
 		HeadBytes:         p.store.HeadBytes(),
 		HeadRecords:       st.HeadRecords,
 		Parts:             st.Parts,
+		QuarantinedParts:  st.Quarantined,
 		Partitions:        st.Partitions,
 		DiskBytes:         st.DiskBytes,
 		Records:           st.Records,

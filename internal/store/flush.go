@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -28,8 +30,9 @@ func partitionBounds(partition string) (start, end int64, ok bool) {
 }
 
 // Flush seals every record appended before the call into parts (one per
-// daily partition touched) and commits them with one manifest entry. When
-// it returns nil, DurableSeq covers every lastSeq appended before the call.
+// daily partition touched, a few for a large day) and commits them with one
+// manifest entry. When it returns nil, DurableSeq covers every lastSeq
+// appended before the call.
 // Records appended meanwhile go to a new head and stay searchable; a failed
 // flush keeps its records in memory, searchable, for the next Flush.
 func (s *Store) Flush(ctx context.Context) error {
@@ -55,22 +58,17 @@ func (s *Store) Flush(ctx context.Context) error {
 		lastSeq = max(lastSeq, h.lastSeq)
 	}
 	plan := planFlush(heads)
-	var written []*part
-	var added []partRef
-	fail := func(err error) error {
-		for _, p := range written {
-			p.decRef()
-		}
-		s.removeFiles(added)
+	written, err := s.writeJobs(ctx, plan, plan.jobs(runtime.GOMAXPROCS(0)))
+	if err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
-	for _, day := range plan.days {
-		p, err := s.writeDay(ctx, plan, day)
-		if err != nil {
-			return fail(err)
-		}
-		written = append(written, p)
-		added = append(added, p.ref())
+	added := make([]partRef, len(written))
+	for i, p := range written {
+		added[i] = p.ref()
+	}
+	fail := func(err error) error {
+		s.releaseWritten(written)
+		return fmt.Errorf("flush: %w", err)
 	}
 
 	s.commitMu.Lock()
@@ -102,9 +100,66 @@ func (s *Store) newPartName() string {
 	return fmt.Sprintf("%016x", n)
 }
 
-// writeDay writes the planned records of one day (in stream, then time
+// writeJobs writes the parts of jobs, as many at once as there are CPUs:
+// once the head is at its bound, ingest waits for flushes, so how fast a
+// flush goes is how fast ingest may go. On error it releases the parts it
+// wrote and returns the first error.
+func (s *Store) writeJobs(ctx context.Context, plan *flushPlan, jobs []flushJob) ([]*part, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := make([]*part, len(jobs))
+	var (
+		errMu    sync.Mutex
+		firstErr error // the cause; the other jobs then fail as cancelled
+		wg       sync.WaitGroup
+	)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, job := range jobs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			p, err := s.writeJob(ctx, plan, job)
+			if err != nil {
+				errMu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				errMu.Unlock()
+				cancel()
+				return
+			}
+			parts[i] = p
+		}()
+	}
+	wg.Wait()
+	var written []*part
+	for _, p := range parts {
+		if p != nil {
+			written = append(written, p)
+		}
+	}
+	if firstErr != nil {
+		s.releaseWritten(written)
+		return nil, firstErr
+	}
+	return written, nil
+}
+
+// releaseWritten drops parts written by a flush that failed.
+func (s *Store) releaseWritten(parts []*part) {
+	refs := make([]partRef, len(parts))
+	for i, p := range parts {
+		refs[i] = p.ref()
+		p.decRef()
+	}
+	s.removeFiles(refs)
+}
+
+// writeJob writes the planned records of one job (in stream, then time
 // order) as a new part file, not yet committed.
-func (s *Store) writeDay(ctx context.Context, plan *flushPlan, day int64) (*part, error) {
+func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (*part, error) {
+	day := job.day
 	partition := partitionOf(day * nsPerDay)
 	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.enc, s.opts.BlockRecords)
 	if err != nil {
@@ -112,7 +167,7 @@ func (s *Store) writeDay(ctx context.Context, plan *flushPlan, day int64) (*part
 	}
 	var rec record.Record
 	n := 0
-	for i := range plan.streams {
+	for i := job.lo; i < job.hi; i++ {
 		ps := &plan.streams[i]
 		rec.Tenant = ps.tenant
 		rec.Stream = ps.labels

@@ -64,7 +64,6 @@ func planFlush(heads []*head) *flushPlan {
 	for i := range plan.streams {
 		byKey[plan.streams[i].key] = &plan.streams[i]
 	}
-	var rec record.Record
 	for _, h := range heads {
 		base := uint64(len(plan.chunks))
 		plan.chunks = append(plan.chunks, h.chunks...)
@@ -72,10 +71,11 @@ func planFlush(heads []*head) *flushPlan {
 			ps := byKey[hs.key]
 			for _, off := range hs.offs {
 				off += base << 32
+				// A record starts with its time: the rest need not be decoded.
 				c := cursorAt(plan.chunks, off)
-				c.next(&rec)
-				ps.entries = append(ps.entries, flushEntry{t: rec.Time, chunk: int32(off >> 32), off: int32(uint32(off))})
-				days[dayOf(rec.Time)] = true
+				t := c.varint()
+				ps.entries = append(ps.entries, flushEntry{t: t, chunk: int32(off >> 32), off: int32(uint32(off))})
+				days[dayOf(t)] = true
 			}
 			plan.records += len(hs.offs)
 		}
@@ -94,6 +94,48 @@ func planFlush(heads []*head) *flushPlan {
 }
 
 func compareEntries(a, b flushEntry) int { return cmp.Compare(a.t, b.t) }
+
+// flushJob is one part a flush writes: the records of day in the streams
+// plan.streams[lo:hi].
+type flushJob struct {
+	day    int64
+	lo, hi int
+}
+
+// minShardRecords keeps small flushes in one part per day: splitting them
+// would only add parts for merges to undo.
+const minShardRecords = 32 << 10
+
+// jobs splits the plan into parts: one per day, and a day with many
+// records into up to shards parts of contiguous stream ranges with about
+// as many records each, so that they can be written in parallel. The
+// ranges do not overlap, so a day's parts stay disjoint in stream order.
+func (plan *flushPlan) jobs(shards int) []flushJob {
+	var jobs []flushJob
+	counts := make([]int, len(plan.streams))
+	for _, day := range plan.days {
+		total := 0
+		for i := range plan.streams {
+			lo, hi := plan.streams[i].dayRange(day)
+			counts[i] = hi - lo
+			total += counts[i]
+		}
+		n := max(1, min(shards, total/minShardRecords))
+		lo, acc, done, made := 0, 0, 0, 0
+		for i, c := range counts {
+			acc += c
+			// Close a shard once the records so far reach its share.
+			if made < n-1 && acc*n >= total*(made+1) {
+				jobs = append(jobs, flushJob{day: day, lo: lo, hi: i + 1})
+				lo, done, made = i+1, acc, made+1
+			}
+		}
+		if total > done {
+			jobs = append(jobs, flushJob{day: day, lo: lo, hi: len(counts)})
+		}
+	}
+	return jobs
+}
 
 // dayRange is the range of entries whose time falls in day.
 func (ps *planStream) dayRange(day int64) (lo, hi int) {
