@@ -49,6 +49,33 @@ func TestE2EVerifyTamper(t *testing.T) {
 		t.Fatalf("want at least 3 parts, got %v", parts)
 	}
 	manifest := filepath.Join("store", "manifest.log")
+	head := regexp.MustCompile(`(?m)^manifest head: (\d+:[0-9a-f]{64}) `).FindStringSubmatch(out)
+	if head == nil {
+		t.Fatalf("verify does not print the manifest head:\n%s", out)
+	}
+
+	// A history cut back consistently (last entry and its part removed)
+	// passes the chain check; only the anchor taken before shows it.
+	t.Run("history cut back, caught by the anchor", func(t *testing.T) {
+		dir := t.TempDir()
+		copyDataDir(t, dataDir, dir)
+		p := filepath.Join(dir, manifest)
+		lines := tamperManifestLines(t, p)
+		tamperWrite(t, p, []byte(strings.Join(lines[:len(lines)-1], "")))
+		if err := os.Remove(filepath.Join(dir, parts[len(parts)-1])); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := sluiceVerify(t, dir); err != nil {
+			t.Fatalf("a consistent cut-back should pass without an anchor: %v\n%s", err, out)
+		}
+		out, err := sluiceVerify(t, dir, "--anchor", head[1])
+		if err == nil || !regexp.MustCompile(`(?m)^anchor: entry \d+ \(recorded as [0-9a-f]+\) is not in the manifest`).MatchString(out) {
+			t.Fatalf("verify --anchor %s passed or did not name the anchor: %v\n%s", head[1], err, out)
+		}
+	})
+	if out, err := sluiceVerify(t, dataDir, "--anchor", head[1]); err != nil || !strings.Contains(out, "1 anchor(s) found") {
+		t.Fatalf("verify --anchor of the untouched dir: %v\n%s", err, out)
+	}
 
 	for _, tc := range []struct {
 		name   string
@@ -101,11 +128,11 @@ func TestE2EVerifyTamper(t *testing.T) {
 }
 
 // sluiceVerify runs `sluice verify` on dir and returns its output.
-func sluiceVerify(t *testing.T, dir string) (string, error) {
+func sluiceVerify(t *testing.T, dir string, flags ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, binPath, "verify", "--data-dir", dir).CombinedOutput()
+	out, err := exec.CommandContext(ctx, binPath, append([]string{"verify", "--data-dir", dir}, flags...)...).CombinedOutput()
 	return string(out), err
 }
 

@@ -46,6 +46,24 @@ func newCrashFixture(t *testing.T) *crashFixture {
 	return fx
 }
 
+// allBut returns the fixture's records except those of part victim, one
+// of the first flush's parts.
+func (fx *crashFixture) allBut(victim string) []record.Record {
+	var rest []record.Record
+	partition := strings.Split(victim, "/")[0]
+	for _, r := range fx.all {
+		if partitionOf(r.Time) != partition || !slices.ContainsFunc(fx.first, func(f record.Record) bool { return f.Fields[0] == r.Fields[0] && f.Time == r.Time }) {
+			rest = append(rest, r)
+		}
+	}
+	return rest
+}
+
+// quarantinedPath is where the store moves part id when it quarantines it.
+func quarantinedPath(dir, id string) string {
+	return filepath.Join(dir, quarantineDir, strings.ReplaceAll(id, "/", "-")+partExt)
+}
+
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	st, err := os.Stat(path)
@@ -201,17 +219,9 @@ func TestDamagedPartsAreQuarantined(t *testing.T) {
 			s := openTest(t, fx.dir, Options{})
 			defer s.Close()
 			// Everything but the victim's records still serves.
-			var rest []record.Record
-			partition := strings.Split(victim, "/")[0]
-			for _, r := range fx.all {
-				if partitionOf(r.Time) != partition || !slices.ContainsFunc(fx.first, func(f record.Record) bool { return f.Fields[0] == r.Fields[0] && f.Time == r.Time }) {
-					rest = append(rest, r)
-				}
-			}
-			countAll(t, s, rest)
+			countAll(t, s, fx.allBut(victim))
 			if tc.verified == ProblemChecksum {
-				q := filepath.Join(fx.dir, quarantineDir, strings.ReplaceAll(victim, "/", "-")+partExt)
-				if _, err := os.Stat(q); err != nil {
+				if _, err := os.Stat(quarantinedPath(fx.dir, victim)); err != nil {
 					t.Fatalf("quarantined file: %v", err)
 				}
 			}

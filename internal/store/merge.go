@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -76,7 +77,7 @@ func (s *Store) planMerges() ([][]*part, error) {
 // swap. If retention dropped an input meanwhile, the result is discarded.
 func (s *Store) mergeParts(ctx context.Context, parts []*part) error {
 	partition := parts[0].partition
-	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.enc, s.opts.BlockRecords)
+	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.menc, s.opts.BlockRecords)
 	if err != nil {
 		return fmt.Errorf("merge partition %s: %w", partition, err)
 	}
@@ -184,6 +185,10 @@ func (it *partIter) next() (bool, error) {
 		m := &it.p.blocks[it.block]
 		var err error
 		it.buf, err = it.p.readBlock(m, it.s.dec, it.buf, &it.d, nil)
+		if errors.Is(err, errCorrupt) {
+			// The merge fails; the next one is planned without this part.
+			it.s.quarantineServed(it.p, err)
+		}
 		if err != nil {
 			return false, err
 		}

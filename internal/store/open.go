@@ -36,8 +36,16 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		_ = man.f.Close()
 		return nil, err
 	}
+	// Merges run one at a time, each writing one column at a time.
+	menc, err := newEncoder(opts.MergeZstdLevel, 1)
+	if err != nil {
+		enc.Close()
+		dec.Close()
+		_ = man.f.Close()
+		return nil, err
+	}
 	s := &Store{
-		dir: dir, opts: opts, log: log, enc: enc, dec: dec, man: man,
+		dir: dir, opts: opts, log: log, enc: enc, menc: menc, dec: dec, man: man,
 		active:      newHead(),
 		parts:       make(map[string]map[string]*part),
 		quarantined: make(map[string]partRef),
@@ -179,23 +187,6 @@ func (s *Store) loadParts() {
 		}
 		s.addPartLocked(p)
 	}
-}
-
-func (s *Store) quarantine(path string, ref partRef) {
-	qdir := filepath.Join(s.dir, quarantineDir)
-	if err := os.MkdirAll(qdir, 0o755); err != nil {
-		s.log.Error("create quarantine dir", "path", qdir, "err", err)
-		return
-	}
-	dst := filepath.Join(qdir, ref.Partition+"-"+ref.Name+partExt)
-	if err := os.Rename(path, dst); err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			s.log.Error("move part to quarantine", "part", ref.id(), "err", err)
-		}
-		return
-	}
-	_ = syncDir(qdir)
-	_ = syncDir(filepath.Dir(path))
 }
 
 func (s *Store) partPath(ref partRef) string {

@@ -51,13 +51,36 @@ func (p Problem) String() string {
 // chain, and that every live part exists and has the size and sha256 the
 // manifest recorded. It returns an error only when it cannot do the check.
 func Verify(dir string) ([]Problem, error) {
+	r, err := Audit(dir)
+	return r.Problems, err
+}
+
+// Report is the result of Audit.
+type Report struct {
+	Problems []Problem
+	// Head is the manifest's last intact entry: recorded somewhere Sluice
+	// cannot write, it lets a later Audit prove that the history up to it
+	// was not rewritten (see Anchor).
+	Head Anchor
+	// Parts and Records count the live parts and the records they hold,
+	// as the manifest records them.
+	Parts   int
+	Records int64
+}
+
+// Audit is Verify that also returns the manifest's head, and checks that
+// each anchor (a head recorded by an earlier Audit) is still an entry of
+// the chain with the same hash. The chain alone shows that no entry was
+// changed, removed or reordered in place; an anchor also catches a history
+// rewritten wholesale, with every hash recomputed, or cut back to before it.
+func Audit(dir string, anchors ...Anchor) (Report, error) {
 	data, err := os.ReadFile(filepath.Join(dir, manifestName))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read manifest: %w", err)
+		return Report{}, fmt.Errorf("read manifest: %w", err)
 	}
 	dec, err := newDecoder(maxDecoderMemory)
 	if err != nil {
-		return nil, err
+		return Report{}, err
 	}
 	defer dec.Close()
 	var problems []Problem
@@ -77,6 +100,7 @@ func Verify(dir string) ([]Problem, error) {
 		}
 		state.apply(&l.entry)
 	}
+	problems = append(problems, checkAnchors(lines, anchors)...)
 
 	refs := make([]partRef, 0, len(state.live))
 	for _, ref := range state.live {
@@ -91,7 +115,7 @@ func Verify(dir string) ([]Problem, error) {
 				problems = append(problems, Problem{Kind: ProblemMissing, Part: ref.id(), Detail: "file does not exist"})
 				continue
 			}
-			return nil, fmt.Errorf("open part %s: %w", path, err)
+			return Report{}, fmt.Errorf("open part %s: %w", path, err)
 		}
 		_, err = checkPart(f, ref, dec)
 		_ = f.Close()
@@ -102,12 +126,16 @@ func Verify(dir string) ([]Problem, error) {
 
 	extra, err := unreferencedParts(dir, state)
 	if err != nil {
-		return nil, err
+		return Report{}, err
 	}
 	for _, id := range extra {
 		problems = append(problems, Problem{Kind: ProblemUnreferenced, Part: id, Detail: "part file not live in the manifest"})
 	}
-	return problems, nil
+	r := Report{Problems: problems, Head: Anchor{Seq: state.seq, Hash: state.hash}, Parts: len(refs)}
+	for _, ref := range refs {
+		r.Records += ref.Records
+	}
+	return r, nil
 }
 
 func lastGoodEnd(lines []manifestLine, i int) int64 {
