@@ -38,6 +38,8 @@ func TestAnswerCheck(t *testing.T) {
 		{"count wrong", Answer{Count: 12}, []map[string]string{{"n": "13"}}, false},
 		{"count fraction", Answer{Count: 12}, []map[string]string{{"n": "12.5"}}, false},
 		{"count missing column", Answer{Count: 12}, []map[string]string{{"count": "12"}}, false},
+		{"empty key as a missing column", manyTop, []map[string]string{{"n": "7"}, {"k": "r", "n": "3"}, {"k": "x", "n": "1"}}, true},
+		{"bucket column missing", hist, []map[string]string{{"n": "2"}}, false},
 		{"count two rows", Answer{Count: 12}, []map[string]string{{"n": "12"}, {"n": "12"}}, false},
 		{"zero as no rows", Answer{Count: 0}, nil, true},
 		{"no rows", Answer{Count: 1}, nil, false},

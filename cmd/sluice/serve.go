@@ -184,6 +184,10 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		return fmt.Errorf("open store: %w", err)
 	}
 	flushBytes, maxHeadBytes := cfg.HeadBounds()
+	tenants := make(map[string]store.TenantRetention, len(cfg.Store.Tenants))
+	for tenant, tr := range cfg.Store.Tenants {
+		tenants[tenant] = store.TenantRetention{MaxAge: time.Duration(tr.Retention), MaxBytes: int64(tr.MaxDiskBytes)}
+	}
 	p, err := pipeline.Open(w, st, pipeline.Options{
 		FlushInterval: time.Duration(cfg.Store.FlushInterval),
 		FlushBytes:    flushBytes,
@@ -192,6 +196,8 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		Retention:     time.Duration(cfg.Store.Retention),
 		MaxDiskBytes:  int64(cfg.Store.MaxDiskBytes),
 		WALMaxBytes:   int64(cfg.WAL.MaxSize),
+
+		TenantRetention: tenants,
 	}, pipeline.NewMetrics(reg), log.With("component", "pipeline"))
 	if err != nil {
 		_ = w.Close()

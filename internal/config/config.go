@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,13 +54,36 @@ type WALConfig struct {
 
 // StoreConfig configures the embedded store.
 type StoreConfig struct {
-	FlushInterval        Duration `yaml:"flush_interval" doc:"How often records in memory (already durable in the WAL and searchable) are sealed into compressed parts."`
-	FlushBytes           ByteSize `yaml:"flush_bytes" doc:"Seal records in memory into a part early once they take this much memory. While a flush runs, new records wait once twice this much is in memory, so this (with memory_limit) bounds the memory ingest takes."`
-	MergeInterval        Duration `yaml:"merge_interval" doc:"How often small parts are merged into larger ones."`
-	MaxPartsPerPartition int      `yaml:"max_parts_per_partition" doc:"A daily partition with more parts than this is merged."`
-	BlockRecords         int      `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
-	Retention            Duration `yaml:"retention" doc:"Delete daily partitions older than this; 0 keeps everything."`
-	MaxDiskBytes         ByteSize `yaml:"max_disk_bytes" doc:"Delete the oldest daily partitions while the store's parts take more than this (the newest partition is always kept); 0 means no bound."`
+	FlushInterval        Duration         `yaml:"flush_interval" doc:"How often records in memory (already durable in the WAL and searchable) are sealed into compressed parts."`
+	FlushBytes           ByteSize         `yaml:"flush_bytes" doc:"Seal records in memory into a part early once they take this much memory. While a flush runs, new records wait once twice this much is in memory, so this (with memory_limit) bounds the memory ingest takes."`
+	MergeInterval        Duration         `yaml:"merge_interval" doc:"How often small parts are merged into larger ones."`
+	MaxPartsPerPartition int              `yaml:"max_parts_per_partition" doc:"A daily partition with more parts than this is merged."`
+	BlockRecords         int              `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
+	Retention            Duration         `yaml:"retention" doc:"Delete daily partitions older than this; 0 keeps everything. Applies to every tenant without a retention of its own under tenants."`
+	MaxDiskBytes         ByteSize         `yaml:"max_disk_bytes" doc:"Delete the oldest daily partitions, across tenants, while the store's parts take more than this (each tenant's newest partition is always kept); 0 means no bound."`
+	Tenants              TenantRetentions `yaml:"tenants" doc:"Retention per tenant (the X-Scope-OrgID header of ingest and queries; \"\" is the default tenant), e.g. {acme: {retention: 7d, max_disk_bytes: 10GiB}}. Each tenant's records live in partitions of their own, so its limits drop only its partitions. retention: delete the tenant's daily partitions older than this (0 or unset: store.retention). max_disk_bytes: delete the tenant's oldest daily partitions while its parts take more than this (its newest partition is always kept; 0 or unset: no bound of its own; store.max_disk_bytes still bounds the whole store)."`
+}
+
+// TenantRetentions maps a tenant to its retention overrides.
+type TenantRetentions map[string]TenantRetention
+
+// String renders the overrides for the generated documentation.
+func (t TenantRetentions) String() string {
+	if len(t) == 0 {
+		return "{}"
+	}
+	b, err := yaml.Marshal(map[string]TenantRetention(t))
+	if err != nil {
+		return fmt.Sprint(map[string]TenantRetention(t))
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// TenantRetention is one tenant's entry under store.tenants (documented
+// there: the docs generator does not descend into maps).
+type TenantRetention struct {
+	Retention    Duration `yaml:"retention"`
+	MaxDiskBytes ByteSize `yaml:"max_disk_bytes"`
 }
 
 // IngestConfig configures the HTTP receivers.
@@ -218,6 +243,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.Retention < 0 {
 		bad("store.retention must not be negative")
+	}
+	for _, tenant := range slices.Sorted(maps.Keys(c.Store.Tenants)) {
+		tr := c.Store.Tenants[tenant]
+		switch {
+		case tr.Retention < 0 || tr.MaxDiskBytes < 0:
+			bad("store.tenants[%q]: retention and max_disk_bytes must not be negative", tenant)
+		case tr.Retention == 0 && tr.MaxDiskBytes == 0:
+			bad("store.tenants[%q]: set retention or max_disk_bytes (or remove the entry)", tenant)
+		}
 	}
 	if c.Ingest.MaxLineBytes <= 0 || c.Ingest.MaxRequestBytes < c.Ingest.MaxLineBytes {
 		bad("ingest.max_line_bytes must be positive and at most ingest.max_request_bytes")

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,11 @@ func TestDefaultsRoundTrip(t *testing.T) {
 		t.Fatalf("printed defaults do not parse: %v\n%s", err, out)
 	}
 	def := Default()
-	if cfg.WAL != def.WAL || cfg.Store != def.Store || cfg.Query != def.Query || cfg.HTTP != def.HTTP || cfg.DataDir != def.DataDir {
+	if len(cfg.Store.Tenants) != 0 {
+		t.Errorf("default store.tenants not empty after round trip: %v", cfg.Store.Tenants)
+	}
+	cfg.Store.Tenants, def.Store.Tenants = nil, nil
+	if cfg.WAL != def.WAL || !reflect.DeepEqual(cfg.Store, def.Store) || cfg.Query != def.Query || cfg.HTTP != def.HTTP || cfg.DataDir != def.DataDir {
 		t.Errorf("defaults changed in round trip: %+v", cfg)
 	}
 }
@@ -52,6 +57,16 @@ func TestParse(t *testing.T) {
 		{name: "memory limit off", yaml: "memory_limit: 0\n", check: func(c Config) bool { return c.MemoryLimit == 0 }},
 		{name: "memory limit too small", yaml: "memory_limit: 1MiB\n", err: "memory_limit must be 0"},
 		{name: "flush bytes too small", yaml: "store:\n  flush_bytes: 4KiB\n", err: "store.flush_bytes"},
+		{name: "tenant retention", yaml: "store:\n  retention: 30d\n  tenants:\n    acme: {retention: 7d, max_disk_bytes: 10GiB}\n    \"\": {max_disk_bytes: 1GiB}\n",
+			check: func(c Config) bool {
+				acme, def := c.Store.Tenants["acme"], c.Store.Tenants[""]
+				return len(c.Store.Tenants) == 2 && time.Duration(acme.Retention) == 7*24*time.Hour && acme.MaxDiskBytes == 10<<30 &&
+					def.Retention == 0 && def.MaxDiskBytes == 1<<30 && time.Duration(c.Store.Retention) == 30*24*time.Hour
+			}},
+		{name: "tenant retention negative", yaml: "store:\n  tenants:\n    acme: {retention: -1h}\n", err: `store.tenants["acme"]: retention and max_disk_bytes must not be negative`},
+		{name: "tenant retention empty", yaml: "store:\n  tenants:\n    acme: {}\n", err: `store.tenants["acme"]: set retention or max_disk_bytes`},
+		{name: "tenant retention unknown key", yaml: "store:\n  tenants:\n    acme: {max_age: 7d}\n", err: "field max_age not found"},
+		{name: "tenant retention bad size", yaml: "store:\n  tenants:\n    acme: {max_disk_bytes: lots}\n", err: "invalid size \"lots\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

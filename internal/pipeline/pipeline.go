@@ -24,8 +24,10 @@ type Options struct {
 	MergeInterval time.Duration // run a merge round this often
 	Retention     time.Duration // drop partitions older than this; 0 keeps all
 	MaxDiskBytes  int64         // drop the oldest partitions above this; 0: no bound
-	RetryAfter    time.Duration // what a client is told to wait under backpressure
-	WALMaxBytes   int64         // the WAL's bound, reported in Status
+	// TenantRetention overrides Retention and adds a size bound per tenant.
+	TenantRetention map[string]store.TenantRetention
+	RetryAfter      time.Duration // what a client is told to wait under backpressure
+	WALMaxBytes     int64         // the WAL's bound, reported in Status
 }
 
 // Pipeline is the path receive → WAL → store. It implements ingest.Sink.
@@ -228,19 +230,9 @@ func (p *Pipeline) mergeLoop() {
 		if err := p.store.Merge(ctx); err != nil && ctx.Err() == nil {
 			p.log.Error("background merge failed; will retry", "err", err)
 		}
-		if p.opts.Retention > 0 {
-			if err := p.store.DropBefore(ctx, time.Now().Add(-p.opts.Retention)); err != nil && ctx.Err() == nil {
-				p.log.Error("retention failed; will retry", "err", err)
-			}
-		}
-		if p.opts.MaxDiskBytes > 0 {
-			n, err := p.store.DropOverSize(ctx, p.opts.MaxDiskBytes)
-			if err != nil && ctx.Err() == nil {
-				p.log.Error("retention by disk size failed; will retry", "err", err)
-			}
-			if n > 0 {
-				p.log.Info("dropped oldest partitions over store.max_disk_bytes", "partitions", n, "max_disk_bytes", p.opts.MaxDiskBytes)
-			}
+		r := store.Retention{MaxAge: p.opts.Retention, MaxBytes: p.opts.MaxDiskBytes, Tenants: p.opts.TenantRetention}
+		if _, err := p.store.ApplyRetention(ctx, time.Now(), r); err != nil && ctx.Err() == nil {
+			p.log.Error("retention failed; will retry", "err", err)
 		}
 		cancel()
 	}

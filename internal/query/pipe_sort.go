@@ -66,33 +66,51 @@ func (s *SortPipe) neededFields(out fieldSet) fieldSet {
 }
 
 func (s *SortPipe) newProcessor(_ Options, next processor) processor {
-	return &sortProcessor{keys: s.Keys, next: next}
+	p := &sortProcessor{keys: s.Keys, next: next}
+	// `sort … | limit N` needs only the first N rows: they are kept in a
+	// bounded heap instead of sorting every group of a large stats.
+	if l, ok := next.(*limitProcessor); ok {
+		p.top = &topRows{limit: l.left, less: p.less}
+	}
+	return p
 }
 
 type sortProcessor struct {
 	keys []SortKey
 	rows []Row
+	top  *topRows // when a limit follows
 	next processor
 }
 
 func (s *sortProcessor) push(r Row) error {
+	if s.top != nil {
+		s.top.offer(r)
+		return nil
+	}
 	s.rows = append(s.rows, r)
 	return nil
 }
 
-func (s *sortProcessor) flush() error {
-	sort.SliceStable(s.rows, func(i, j int) bool {
-		for _, k := range s.keys {
-			c, blank := compareField(s.rows[i], s.rows[j], k.Field)
-			if k.Desc && !blank {
-				c = -c
-			}
-			if c != 0 {
-				return c < 0
-			}
+// less orders rows by the sort keys; equal rows keep their input order.
+func (s *sortProcessor) less(a, b Row) bool {
+	for _, k := range s.keys {
+		c, blank := compareField(a, b, k.Field)
+		if k.Desc && !blank {
+			c = -c
 		}
-		return false
-	})
+		if c != 0 {
+			return c < 0
+		}
+	}
+	return false
+}
+
+func (s *sortProcessor) flush() error {
+	if s.top != nil {
+		s.rows = s.top.sorted()
+	} else {
+		sort.SliceStable(s.rows, func(i, j int) bool { return s.less(s.rows[i], s.rows[j]) })
+	}
 	for _, r := range s.rows {
 		if err := s.next.push(r); err != nil {
 			if err == errStop {

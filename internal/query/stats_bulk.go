@@ -30,6 +30,9 @@ func useCounter(p processor, req *store.SearchRequest) {
 		}
 	}
 	req.Count = s.pushCount
+	// Without the filter's fields: the store counts only records whose
+	// filter it has decided without building them.
+	req.CountFields = s.pipe.neededFields(fieldSet{}).list()
 }
 
 // pushCount adds n records like r (which differ only in what the group

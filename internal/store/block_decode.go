@@ -242,6 +242,19 @@ func (d *decodedBlock) row(i int, rec *record.Record) {
 	}
 }
 
+// skipRow passes over row i, as row would, without building it.
+func (d *decodedBlock) skipRow(i int) {
+	if !d.skipMsg {
+		d.msg.next++
+	}
+	for j := range d.cols {
+		c := &d.cols[j]
+		if c.bitmap == "" || c.bitmap[i/8]&(1<<(i%8)) != 0 {
+			c.next++
+		}
+	}
+}
+
 // release drops d's references to decoded strings, so that a pooled
 // decodedBlock keeps only its own buffers alive.
 func (d *decodedBlock) release() {

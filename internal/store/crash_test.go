@@ -52,7 +52,7 @@ func (fx *crashFixture) allBut(victim string) []record.Record {
 	var rest []record.Record
 	partition := strings.Split(victim, "/")[0]
 	for _, r := range fx.all {
-		if partitionOf(r.Time) != partition || !slices.ContainsFunc(fx.first, func(f record.Record) bool { return f.Fields[0] == r.Fields[0] && f.Time == r.Time }) {
+		if partitionOf(r.Tenant, r.Time) != partition || !slices.ContainsFunc(fx.first, func(f record.Record) bool { return f.Fields[0] == r.Fields[0] && f.Time == r.Time }) {
 			rest = append(rest, r)
 		}
 	}
@@ -309,7 +309,7 @@ func TestDropBefore(t *testing.T) {
 		}
 	}
 	countAll(t, s, rest)
-	if st := s.Stats(); st.Partitions != 2 {
+	if st := s.Stats(); st.Partitions != 2*len(testTenants) {
 		t.Fatalf("partitions after drop: %+v", st)
 	}
 	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
@@ -383,7 +383,7 @@ func TestFailedFlushKeepsRecords(t *testing.T) {
 	defer s.Close()
 	recs := genRecords(rand.New(rand.NewPCG(13, 14)), 300, 0)
 	s.Append(recs, 5)
-	blocker := filepath.Join(dir, partitionsDir, partitionOf(recs[0].Time))
+	blocker := filepath.Join(dir, partitionsDir, partitionOf(recs[0].Tenant, recs[0].Time))
 	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,18 @@ type BlockMatcher interface {
 	MatchBlock(b *BlockInfo) BlockMatch
 }
 
+// FieldFilter is an optional extension of Filter for filters that read a
+// single field: Match's answer depends on nothing but the value (or the
+// absence) of that field as Record.Get finds it. Where a block stores the
+// field as a dictionary, the store then calls Match once per distinct
+// value, on a record that holds only the block's tenant and labels and
+// that one field (or lacks it), and selects rows by their code.
+type FieldFilter interface {
+	// MatchField names the one field Match reads, or is "" when Match
+	// reads more (or the time, or the stream as a whole).
+	MatchField() string
+}
+
 // BlockInfo is what is certain about every record of a block: its tenant
 // and stream labels are the block's, and its time lies in [MinTime,
 // MaxTime].
@@ -93,6 +105,14 @@ type SearchRequest struct {
 	// by nothing or by stream labels then costs one call per block instead
 	// of one per record, and needs no block read.
 	Count func(r *record.Record, n int, times []int64) error
+	// CountFields, when not nil, names the only fields fn reads, when that
+	// is fewer than Fields (which adds what Filter reads). The store may
+	// then also call Count for matching records that share the values of
+	// these fields, with r holding those values besides the tenant and
+	// stream labels: the rows of a block grouped by the codes of a
+	// dictionary column, selected by a FieldFilter's answer per code.
+	// nil means Fields.
+	CountFields []string
 	// CountTimes asks for the records' times in Count's times (n of them,
 	// valid during the call only); without it times is nil. A histogram
 	// (`stats count() by _time:1m`) reads only a block's time column then.
@@ -118,6 +138,7 @@ type SearchStats struct {
 	BlocksWhole         int64 // every record matched: no row checked by Match
 	BlocksCounted       int64 // wholly matching blocks passed to Count without being read
 	RecordsCounted      int64 // matching records passed to Count (parts and head), not one by one
+	BlocksByCode        int64 // read blocks whose rows a dictionary column selected or grouped, per distinct value instead of per row
 }
 
 // Searcher is the read side of a store, the small interface the query engine

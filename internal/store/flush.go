@@ -8,30 +8,13 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
 )
 
-const partitionLayout = "20060102"
-
-// partitionOf names the daily UTC partition of a Unix-nanosecond time.
-func partitionOf(t int64) string {
-	return time.Unix(0, t).UTC().Format(partitionLayout)
-}
-
-// partitionBounds is the [start, end) of a partition in Unix nanoseconds.
-func partitionBounds(partition string) (start, end int64, ok bool) {
-	t, err := time.Parse(partitionLayout, partition)
-	if err != nil {
-		return 0, 0, false
-	}
-	return t.UnixNano(), t.Add(24 * time.Hour).UnixNano(), true
-}
-
 // Flush seals every record appended before the call into parts (one per
-// daily partition touched, a few for a large day) and commits them with one
-// manifest entry. When it returns nil, DurableSeq covers every lastSeq
+// partition touched, that is per tenant and UTC day, a few for a large
+// one) and commits them with one manifest entry. When it returns nil, DurableSeq covers every lastSeq
 // appended before the call.
 // Records appended meanwhile go to a new head and stay searchable; a failed
 // flush keeps its records in memory, searchable, for the next Flush.
@@ -160,7 +143,7 @@ func (s *Store) releaseWritten(parts []*part) {
 // order) as a new part file, not yet committed.
 func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (*part, error) {
 	day := job.day
-	partition := partitionOf(day * nsPerDay)
+	partition := partitionOf(job.tenant, day*nsPerDay)
 	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.enc, s.opts.BlockRecords)
 	if err != nil {
 		return nil, err

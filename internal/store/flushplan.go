@@ -22,7 +22,7 @@ func dayOf(t int64) int64 {
 }
 
 // flushPlan is the order in which a flush writes the records of frozen
-// heads: one part per day touched, each in stream key order and, within a
+// heads: one part per partition (tenant and day) touched, each in stream key order and, within a
 // stream, in time order (stable, so equal times keep their append order).
 type flushPlan struct {
 	days    []int64 // sorted
@@ -96,43 +96,66 @@ func planFlush(heads []*head) *flushPlan {
 func compareEntries(a, b flushEntry) int { return cmp.Compare(a.t, b.t) }
 
 // flushJob is one part a flush writes: the records of day in the streams
-// plan.streams[lo:hi].
+// plan.streams[lo:hi], which all belong to tenant.
 type flushJob struct {
 	day    int64
+	tenant string
 	lo, hi int
 }
 
-// minShardRecords keeps small flushes in one part per day: splitting them
-// would only add parts for merges to undo.
+// minShardRecords keeps small flushes in one part per partition: splitting
+// them would only add parts for merges to undo.
 const minShardRecords = 32 << 10
 
-// jobs splits the plan into parts: one per day, and a day with many
-// records into up to shards parts of contiguous stream ranges with about
-// as many records each, so that they can be written in parallel. The
-// ranges do not overlap, so a day's parts stay disjoint in stream order.
+// jobs splits the plan into parts: one per partition (tenant and day), and
+// a partition with many records into up to shards parts of contiguous
+// stream ranges with about as many records each, so that they can be
+// written in parallel. The ranges do not overlap, so a partition's parts
+// stay disjoint in stream order.
 func (plan *flushPlan) jobs(shards int) []flushJob {
 	var jobs []flushJob
 	counts := make([]int, len(plan.streams))
 	for _, day := range plan.days {
-		total := 0
 		for i := range plan.streams {
 			lo, hi := plan.streams[i].dayRange(day)
 			counts[i] = hi - lo
-			total += counts[i]
 		}
-		n := max(1, min(shards, total/minShardRecords))
-		lo, acc, done, made := 0, 0, 0, 0
-		for i, c := range counts {
-			acc += c
-			// Close a shard once the records so far reach its share.
-			if made < n-1 && acc*n >= total*(made+1) {
-				jobs = append(jobs, flushJob{day: day, lo: lo, hi: i + 1})
-				lo, done, made = i+1, acc, made+1
+		// Stream keys start with the tenant, so each tenant's streams are
+		// one contiguous range of the sorted plan.
+		for lo := 0; lo < len(plan.streams); {
+			hi := lo + 1
+			for hi < len(plan.streams) && plan.streams[hi].tenant == plan.streams[lo].tenant {
+				hi++
 			}
+			jobs = plan.shard(jobs, flushJob{day: day, tenant: plan.streams[lo].tenant, lo: lo, hi: hi}, counts, shards)
+			lo = hi
 		}
-		if total > done {
-			jobs = append(jobs, flushJob{day: day, lo: lo, hi: len(counts)})
+	}
+	return jobs
+}
+
+// shard appends the jobs of one partition's streams whole.lo..whole.hi,
+// whose record counts of the day are counts[whole.lo:whole.hi].
+func (plan *flushPlan) shard(jobs []flushJob, whole flushJob, counts []int, shards int) []flushJob {
+	total := 0
+	for _, c := range counts[whole.lo:whole.hi] {
+		total += c
+	}
+	n := max(1, min(shards, total/minShardRecords))
+	job := whole
+	acc, done, made := 0, 0, 0
+	for i := whole.lo; i < whole.hi; i++ {
+		acc += counts[i]
+		// Close a shard once the records so far reach its share.
+		if made < n-1 && acc*n >= total*(made+1) {
+			job.hi = i + 1
+			jobs = append(jobs, job)
+			job.lo, done, made = i+1, acc, made+1
 		}
+	}
+	if total > done {
+		job.hi = whole.hi
+		jobs = append(jobs, job)
 	}
 	return jobs
 }

@@ -11,13 +11,22 @@ import (
 	"github.com/sluice-log/sluice/internal/record"
 )
 
-// oneDayRecords returns n generated records whose times all fall on day
-// (days after testBase's day).
+// oneDayRecords returns n generated records of the default tenant whose
+// times all fall on day (days after testBase's day).
 func oneDayRecords(seed uint64, n, day int) []record.Record {
 	recs := genRecords(rand.New(rand.NewPCG(seed, seed+1)), n, 0)
 	start := testBase + int64(day)*nsPerDay
 	for i := range recs {
 		recs[i].Time = start + int64(i)*1e6
+		recs[i].Tenant = ""
+	}
+	return recs
+}
+
+// withTenant sets the tenant of every record of recs.
+func withTenant(recs []record.Record, tenant string) []record.Record {
+	for i := range recs {
+		recs[i].Tenant = tenant
 	}
 	return recs
 }
@@ -36,6 +45,8 @@ func TestFlushJobs(t *testing.T) {
 		{"big day split in two", big, 2, 2},
 		{"no more shards than minShardRecords allow", big, 8, 3},
 		{"days are never mixed", append(append([]record.Record(nil), big...), small...), 2, 3},
+		{"tenants are never mixed", append(withTenant(oneDayRecords(5, 100, 0), "acme"), small...), 4, 2},
+		{"each tenant's day is split on its own", append(withTenant(oneDayRecords(6, 3*minShardRecords, 0), "acme"), big...), 2, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,12 +64,15 @@ func TestFlushJobs(t *testing.T) {
 			perDay := make(map[int64]int)
 			next := make(map[int64]int)
 			for _, j := range jobs {
-				if j.lo != next[j.day] || j.hi <= j.lo {
-					t.Fatalf("job %+v does not follow stream %d", j, next[j.day])
+				if j.lo < next[j.day] || j.hi <= j.lo {
+					t.Fatalf("job %+v overlaps stream %d", j, next[j.day])
 				}
 				next[j.day] = j.hi
 				n := 0
 				for i := j.lo; i < j.hi; i++ {
+					if plan.streams[i].tenant != j.tenant {
+						t.Fatalf("job %+v holds stream %d of tenant %q", j, i, plan.streams[i].tenant)
+					}
 					lo, hi := plan.streams[i].dayRange(j.day)
 					n += hi - lo
 				}
@@ -90,7 +104,7 @@ func TestShardedFlush(t *testing.T) {
 	recs := append(oneDayRecords(3, 3*minShardRecords, 0), oneDayRecords(4, 200, 1)...)
 	s.Append(recs, 7)
 
-	blocker := filepath.Join(dir, partitionsDir, partitionOf(recs[len(recs)-1].Time))
+	blocker := filepath.Join(dir, partitionsDir, partitionOf(recs[len(recs)-1].Tenant, recs[len(recs)-1].Time))
 	if err := os.MkdirAll(filepath.Dir(blocker), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -140,6 +140,46 @@ func (c *headCursor) next(rec *record.Record) bool {
 	return true
 }
 
+// nextNeeded decodes the next record like next, but leaves out the message
+// unless withMsg and every field not in need, sorted names (nil: all).
+// Fields are stored sorted by name, so the two lists are merged and the
+// record is left as soon as need runs out: a search that reads one field
+// does not walk or build the rest.
+func (c *headCursor) nextNeeded(rec *record.Record, withMsg bool, need []string) {
+	if need == nil {
+		c.next(rec)
+		if !withMsg {
+			rec.Message = ""
+		}
+		return
+	}
+	rec.Time = c.varint()
+	rec.Message = ""
+	if withMsg {
+		rec.Message = c.str()
+	} else {
+		c.skip()
+	}
+	rec.Fields = rec.Fields[:0]
+	j := 0
+	for n := int(c.uvarint()); n > 0 && j < len(need); n-- {
+		name := c.str()
+		for j < len(need) && need[j] < name {
+			j++
+		}
+		if j < len(need) && need[j] == name {
+			rec.Fields = append(rec.Fields, record.Field{Name: name, Value: c.str()})
+			continue
+		}
+		c.skip()
+	}
+}
+
+// skip passes over a string.
+func (c *headCursor) skip() {
+	c.off += int(c.uvarint())
+}
+
 // The chunks were encoded by head.append in this process, so the decoding
 // trusts them.
 func (c *headCursor) uvarint() uint64 {

@@ -27,10 +27,7 @@ const (
 	tmpExt        = ".tmp"
 )
 
-var (
-	partitionRe = regexp.MustCompile(`^[0-9]{8}$`)
-	partNameRe  = regexp.MustCompile(`^[0-9a-f]{16}$`)
-)
+var partNameRe = regexp.MustCompile(`^[0-9a-f]{16}$`)
 
 // partRef names a part and pins its content, as the manifest records it.
 type partRef struct {

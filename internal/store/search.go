@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -58,12 +59,20 @@ func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record
 	defer s.scratch.Put(sc)
 	defer sc.block.release()
 	ss := searcher{s: s, req: &req, fn: fn, ctx: ctx, sc: sc}
+	ss.withMsg = true
 	if req.Fields != nil {
 		ss.need = make(map[string]bool, len(req.Fields))
 		for _, f := range req.Fields {
 			ss.need[f] = true
 		}
+		ss.needList = slices.Sorted(maps.Keys(ss.need))
+		ss.withMsg = ss.need[record.MessageField]
 	}
+	ss.countFields = req.CountFields
+	if ss.countFields == nil {
+		ss.countFields = req.Fields
+	}
+	ss.fieldFilter = fieldFilterOf(req.Filter)
 	if req.Stats != nil {
 		defer ss.addStats(v)
 	}
@@ -98,6 +107,7 @@ func (ss *searcher) addStats(v *view) {
 	st.BlocksWhole += ss.stats.BlocksWhole
 	st.BlocksCounted += ss.stats.BlocksCounted
 	st.RecordsCounted += ss.stats.RecordsCounted
+	st.BlocksByCode += ss.stats.BlocksByCode
 }
 
 func (s *Store) snapshot(req SearchRequest) (*view, error) {
@@ -121,9 +131,11 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 				minTime: hs.minTime, maxTime: hs.maxTime})
 		}
 	}
+	suffix := tenantSuffix(req.Tenant)
 	for partition, ps := range s.parts {
 		start, end, ok := partitionBounds(partition)
-		if ok && (end <= req.From || req.To != 0 && start >= req.To) {
+		// Another tenant's partition is skipped without looking at its parts.
+		if partitionSuffix(partition) != suffix || ok && (end <= req.From || req.To != 0 && start >= req.To) {
 			v.skipped++
 			continue
 		}
@@ -160,6 +172,17 @@ type searcher struct {
 	n     int
 	stats SearchStats
 	need  map[string]bool // SearchRequest.Fields as a set; nil for all
+	// needList is need sorted, nil for all; withMsg says whether the
+	// message is needed.
+	needList []string
+	withMsg  bool
+	// countFields is what fn reads (SearchRequest.CountFields or Fields).
+	countFields []string
+	// fieldFilter is the one field the filter reads, "" when it reads more
+	// (see FieldFilter).
+	fieldFilter string
+	codes       codeScratch
+	times       []int64 // scratch for the times of head records passed to Count
 }
 
 func (ss *searcher) inRange(t int64) bool {
@@ -248,17 +271,18 @@ func (ss *searcher) searchPart(p *part) error {
 			}
 			continue
 		}
-		ss.rec.Tenant = m.tenant
-		ss.rec.Stream = m.labels
-		ss.sc.block.rewind()
-		for row := range ss.sc.block.times {
-			if err := ss.tick(); err != nil {
+		sel := ss.selectByCode(&ss.sc.block, &info, whole)
+		if done, err := ss.countByCode(&ss.sc.block, &info, whole, sel); done || err != nil {
+			if err != nil {
 				return err
 			}
-			ss.sc.block.row(row, &ss.rec)
-			if err := ss.emitIf(whole, &ss.rec); err != nil {
-				return err
-			}
+			continue
+		}
+		if sel != nil {
+			ss.stats.BlocksByCode++
+		}
+		if err := ss.emitRows(m, &info, whole, sel); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -279,9 +303,12 @@ func (ss *searcher) searchHead(hv *headView) error {
 			return ss.count(&info, len(hv.offs), nil)
 		}
 	}
+	if whole && ss.countable(info.Labels) {
+		return ss.countHeadTimes(hv, &info)
+	}
 	for _, off := range hv.offs {
 		c := cursorAt(hv.chunks, off)
-		c.next(&ss.hrec)
+		c.nextNeeded(&ss.hrec, ss.withMsg, ss.needList)
 		// Set for every record: fn may have rebound the record's fields.
 		ss.hrec.Tenant = hv.hs.tenant
 		ss.hrec.Stream = hv.hs.labels
@@ -290,6 +317,44 @@ func (ss *searcher) searchHead(hv *headView) error {
 		}
 		ss.stats.HeadRecords++
 		if err := ss.emitIf(whole, &ss.hrec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emitRows passes the rows of the block just read that match to fn; sel,
+// when not nil, has decided which do.
+func (ss *searcher) emitRows(m *blockMeta, b *BlockInfo, whole bool, sel *codeSelection) error {
+	covered := ss.covers(b)
+	ss.rec.Tenant = m.tenant
+	ss.rec.Stream = m.labels
+	d := &ss.sc.block
+	d.rewind()
+	if sel != nil {
+		sel.rewind()
+	}
+	for row := range d.times {
+		if err := ss.tick(); err != nil {
+			return err
+		}
+		if sel != nil {
+			if !sel.next(row) {
+				d.skipRow(row)
+				continue
+			}
+			if !covered && !ss.inRange(d.times[row]) {
+				d.skipRow(row)
+				continue
+			}
+			d.row(row, &ss.rec)
+			if err := ss.emitIf(true, &ss.rec); err != nil {
+				return err
+			}
+			continue
+		}
+		d.row(row, &ss.rec)
+		if err := ss.emitIf(whole, &ss.rec); err != nil {
 			return err
 		}
 	}

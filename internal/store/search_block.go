@@ -32,7 +32,7 @@ func (ss *searcher) countable(labels []record.Field) bool {
 	if ss.req.Count == nil || ss.req.Fields == nil {
 		return false
 	}
-	for _, f := range ss.req.Fields {
+	for _, f := range ss.countFields {
 		if !hasLabel(labels, f) {
 			return false
 		}

@@ -113,7 +113,7 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := s.Stats(); st.HeadRecords != 0 || st.Records != 800 || st.Partitions != 3 {
+	if st := s.Stats(); st.HeadRecords != 0 || st.Records != 800 || st.Partitions != 3*len(testTenants) {
 		t.Fatalf("after flush: %+v", st)
 	}
 	checkQueries(t, "after flush", s, all, rng, 60)
@@ -230,7 +230,7 @@ func TestSearchStats(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("matched %d records, want 0", n)
 	}
-	if st.Parts == 0 || st.Blocks == 0 || st.BlocksSkippedTime == 0 || st.BlocksSkippedIndex == 0 {
+	if st.Parts == 0 || st.Blocks == 0 || st.PartitionsSkipped == 0 || st.BlocksSkippedIndex == 0 {
 		t.Errorf("part stats not filled: %+v", st)
 	}
 	if st.HeadRecords == 0 || st.HeadRecords > 500 {
