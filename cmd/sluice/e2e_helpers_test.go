@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -228,4 +230,35 @@ func withFreeReceiverPorts(t *testing.T, configYAML string) string {
 		configYAML += "\n"
 	}
 	return configYAML + extra.String()
+}
+
+// metricValue reads one unlabelled metric from s's /metrics.
+func metricValue(t *testing.T, s *server, name string) (float64, bool) {
+	t.Helper()
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("metric %s: %v", name, err)
+			}
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// metric is metricValue for a metric that must exist.
+func metric(t *testing.T, s *server, name string) float64 {
+	t.Helper()
+	v, ok := metricValue(t, s, name)
+	if !ok {
+		t.Fatalf("metric %s not found", name)
+	}
+	return v
 }

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,33 +117,11 @@ func kafkaCountAll(servers []*server) ([]int, int) {
 
 func kafkaLagZero(t *testing.T, servers []*server) bool {
 	for _, s := range servers {
-		if kafkaMetric(t, s, "sluice_kafka_consumer_lag_total") != 0 {
+		if metric(t, s, "sluice_kafka_consumer_lag_total") != 0 {
 			return false
 		}
 	}
 	return true
-}
-
-// kafkaMetric reads an unlabelled metric from /metrics.
-func kafkaMetric(t *testing.T, s *server, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(s.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, name+" "); ok {
-			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			if err != nil {
-				t.Fatalf("metric %s: %v", name, err)
-			}
-			return v
-		}
-	}
-	t.Fatalf("metric %s not found", name)
-	return 0
 }
 
 func TestE2EKafkaGatewayIndexer(t *testing.T) {
@@ -176,7 +152,7 @@ func TestE2EKafkaGatewayIndexer(t *testing.T) {
 	if len(rows) != 1 || rows[0]["_msg"] != "event number 1234" || rows[0]["_stream"] != `{host="h2",service="svc4"}` {
 		t.Errorf("record 1234 came out as %v", rows)
 	}
-	if v := kafkaMetric(t, gw, "sluice_kafka_produced_records_total"); v != n {
+	if v := metric(t, gw, "sluice_kafka_produced_records_total"); v != n {
 		t.Errorf("gateway produced %v records, want %d", v, n)
 	}
 	gw.stop()
@@ -202,7 +178,7 @@ func TestE2EKafkaIndexerKill9(t *testing.T) {
 		}()
 		// Kill while the indexer is consuming: after some, before all.
 		deadline := time.Now().Add(15 * time.Second)
-		for kafkaMetric(t, ix, "sluice_kafka_consumed_records_total") == 0 && time.Now().Before(deadline) {
+		for metric(t, ix, "sluice_kafka_consumed_records_total") == 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		ix.kill()
@@ -230,7 +206,7 @@ func TestE2EKafkaTwoIndexersRebalance(t *testing.T) {
 	bDir := t.TempDir()
 	b := startKafkaIndexer(t, bDir, brokers, "")
 	deadline := time.Now().Add(20 * time.Second)
-	for kafkaMetric(t, b, "sluice_kafka_assigned_partitions") == 0 {
+	for metric(t, b, "sluice_kafka_assigned_partitions") == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("second indexer got no partitions")
 		}
@@ -241,7 +217,7 @@ func TestE2EKafkaTwoIndexersRebalance(t *testing.T) {
 	if counts[1] == 0 {
 		t.Fatalf("second indexer stored nothing: %v", counts)
 	}
-	if got := kafkaMetric(t, a, "sluice_kafka_assigned_partitions") + kafkaMetric(t, b, "sluice_kafka_assigned_partitions"); got != kafkaPartitions {
+	if got := metric(t, a, "sluice_kafka_assigned_partitions") + metric(t, b, "sluice_kafka_assigned_partitions"); got != kafkaPartitions {
 		t.Errorf("partitions assigned in total: %v, want %d", got, kafkaPartitions)
 	}
 
@@ -287,7 +263,7 @@ func TestE2EKafkaBrokerUnavailable(t *testing.T) {
 		first <- code
 	}()
 	deadline := time.Now().Add(10 * time.Second)
-	for kafkaMetric(t, gw, "sluice_kafka_produce_in_flight_bytes") == 0 {
+	for metric(t, gw, "sluice_kafka_produce_in_flight_bytes") == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("nothing in flight")
 		}
@@ -298,7 +274,7 @@ func TestE2EKafkaBrokerUnavailable(t *testing.T) {
 	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
 		t.Fatalf("while Kafka is down: %d %q (Retry-After %q), want 429 with Retry-After", code, body, hdr.Get("Retry-After"))
 	}
-	if v := kafkaMetric(t, gw, "sluice_kafka_produce_backpressure_total"); v < 1 {
+	if v := metric(t, gw, "sluice_kafka_produce_backpressure_total"); v < 1 {
 		t.Errorf("sluice_kafka_produce_backpressure_total = %v", v)
 	}
 	select {
@@ -392,7 +368,7 @@ func TestE2EKafkaElasticsearchSink(t *testing.T) {
 		!strings.HasPrefix(fmt.Sprint(rows[0]["_id"]), "logs-") {
 		t.Errorf("document 42 came out as %v", rows)
 	}
-	if v := kafkaMetric(t, ix, "sluice_kafka_consumed_records_total"); v != n {
+	if v := metric(t, ix, "sluice_kafka_consumed_records_total"); v != n {
 		t.Errorf("indexer consumed %v, want %d", v, n)
 	}
 	gw.stop()

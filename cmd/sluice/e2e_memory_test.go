@@ -1,38 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-// metricValue reads one unlabelled metric from /metrics.
-func (s *server) metricValue(name string) (float64, bool) {
-	s.t.Helper()
-	resp, err := http.Get(s.url + "/metrics")
-	if err != nil {
-		s.t.Fatalf("GET /metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				s.t.Fatalf("metric %s: %v", name, err)
-			}
-			return f, true
-		}
-	}
-	return 0, false
-}
 
 // TestE2EMemoryBounds runs the binary with a small memory_limit and
 // flush_bytes and a flush interval too long to matter: concurrent ingest of
@@ -82,17 +59,17 @@ func TestE2EMemoryBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if v, _ := s.metricValue("sluice_store_head_max_bytes"); v != 2<<20 {
+	if v, _ := metricValue(t, s, "sluice_store_head_max_bytes"); v != 2<<20 {
 		t.Errorf("sluice_store_head_max_bytes = %v, want %d (twice flush_bytes)", v, 2<<20)
 	}
-	if v, ok := s.metricValue("go_gc_gomemlimit_bytes"); !ok || v != 128<<20 {
+	if v, ok := metricValue(t, s, "go_gc_gomemlimit_bytes"); !ok || v != 128<<20 {
 		t.Errorf("go_gc_gomemlimit_bytes = %v, want %d", v, 128<<20)
 	}
 	if !strings.Contains(s.logs.String(), "soft memory limit set") {
 		t.Errorf("server did not log its memory limit:\n%s", s.logs.String())
 	}
 	// The interval is an hour, so only flush_bytes can have flushed.
-	if v, _ := s.metricValue("sluice_store_records"); v == 0 {
+	if v, _ := metricValue(t, s, "sluice_store_records"); v == 0 {
 		t.Errorf("no flush by size: sluice_store_records = 0")
 	}
 	resp, err := http.Get(s.url + "/debug/pprof/heap")

@@ -66,9 +66,9 @@ func TestE2EPartFormat(t *testing.T) {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		merges, _ := s.metricValue("sluice_store_merges_total")
-		parts, _ := s.metricValue("sluice_store_parts")
-		partitions, _ := s.metricValue("sluice_store_partitions")
+		merges, _ := metricValue(t, s, "sluice_store_merges_total")
+		parts, _ := metricValue(t, s, "sluice_store_parts")
+		partitions, _ := metricValue(t, s, "sluice_store_partitions")
 		if merges > 0 && parts <= 2*partitions {
 			break
 		}

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,11 +151,27 @@ func TestTenantPartitions(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// The manifest's partition names pass its validation on replay.
+	// Leftovers of an interrupted flush in a tenant's partition are
+	// garbage that Open removes; the manifest's partition names pass its
+	// validation on replay.
+	acmeDir := filepath.Join(dir, partitionsDir, partitionOf("acme", testBase))
+	for _, name := range []string{"00000000000000ff.part", "00000000000000fe.part.tmp"} {
+		if err := os.WriteFile(filepath.Join(acmeDir, name), []byte("junk"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ps, err := Verify(dir); err != nil || len(ps) != 1 || ps[0].Kind != ProblemUnreferenced {
+		t.Fatalf("verify with a stray part: %v %v", ps, err)
+	}
 	s = openTest(t, dir, Options{})
 	defer s.Close()
 	if st := s.Stats(); st.Partitions != 4 || st.Records != int64(len(all)) {
 		t.Fatalf("after reopen: %+v", st)
+	}
+	for _, name := range []string{"00000000000000ff.part", "00000000000000fe.part.tmp"} {
+		if _, err := os.Stat(filepath.Join(acmeDir, name)); !os.IsNotExist(err) {
+			t.Errorf("garbage %s survived Open: %v", name, err)
+		}
 	}
 	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
 		t.Fatalf("verify: %v %v", ps, err)
@@ -281,4 +299,71 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// writeLegacyPart commits recs, of any tenants but one day, as one part of
+// the default tenant's partition of that day, as a flush did before
+// partitions were per tenant.
+func writeLegacyPart(t *testing.T, s *Store, recs []record.Record) {
+	t.Helper()
+	recs = slices.Clone(recs)
+	slices.SortStableFunc(recs, func(a, b record.Record) int {
+		if c := strings.Compare(streamKey(a.Tenant, a.Stream), streamKey(b.Tenant, b.Stream)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Time, b.Time)
+	})
+	partition := partitionOf("", recs[0].Time)
+	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.enc, s.opts.BlockRecords)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if err := w.add(&recs[i], streamKey(recs[i].Tenant, recs[i].Stream)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := s.finishPart(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.commitMu.Lock()
+	err = s.man.commit(&manifestEntry{Op: opAdd, Added: []partRef{p.ref()}, Reason: "flush", Watermark: s.man.state.watermark})
+	s.commitMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.addPartLocked(p)
+	s.mu.Unlock()
+}
+
+// BenchmarkDropPartition measures dropping one tenant's day of records
+// while another tenant's day stays: the cost should not grow with the
+// records dropped (one manifest entry, then file deletions).
+func BenchmarkDropPartition(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			ctx := context.Background()
+			s := openTest(b, b.TempDir(), Options{})
+			defer s.Close()
+			rng := rand.New(rand.NewPCG(17, 18))
+			keep := dayOfTenant(rng, 1000, 0, 0, "globex")
+			s.Append(keep, 1)
+			recs := dayOfTenant(rng, n, 1000, 0, "acme")
+			r := Retention{Tenants: map[string]TenantRetention{"acme": {MaxAge: time.Hour}}}
+			now := time.Unix(0, testBase+2*nsPerDay)
+			for i := range b.N {
+				b.StopTimer()
+				s.Append(recs, uint64(i+2))
+				if err := s.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if got, err := s.ApplyRetention(ctx, now, r); err != nil || got != 1 {
+					b.Fatalf("dropped %d partitions: %v", got, err)
+				}
+			}
+		})
+	}
 }

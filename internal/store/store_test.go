@@ -67,6 +67,7 @@ func checkQueries(t *testing.T, stage string, s *Store, all []record.Record, rng
 			}
 			t.Fatalf("%s: tenant %q [%d,%d) filter %s: got %d records, want %d", stage, req.Tenant, req.From, req.To, f, len(got), len(want))
 		}
+		checkNarrowSearches(t, stage, s, all, req, rng)
 	}
 }
 
