@@ -10,7 +10,9 @@
 //   - parser.go builds the syntax tree of ast.go, which print.go helps
 //     print back (Parse(q.String()) gives back an equal tree);
 //   - filter*.go compile the filter into a store.Filter (Match for records,
-//     MayMatch for block summaries);
+//     MayMatch for block summaries, and the optional store.BlockMatcher and
+//     store.FieldFilter through which the store decides a block from its
+//     labels and time, or a column from its distinct values);
 //   - execute.go runs a query over a store.Searcher, through the pipe_*.go
 //     stages and the stats_*.go functions; fieldnames.go lists the fields
 //     of the matches;

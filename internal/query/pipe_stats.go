@@ -406,19 +406,16 @@ func (s *statsProcessor) flush() error {
 	if len(s.pipe.By) == 0 && len(s.groups) == 0 {
 		s.groups[""] = s.newGroup(0, false)
 	}
+	if sp, ok := s.next.(*sortProcessor); ok && sp.top != nil {
+		return s.flushTop(sp)
+	}
 	groups := make([]*statsGroup, 0, len(s.groups))
 	for _, g := range s.groups {
 		groups = append(groups, g)
 	}
 	slices.SortFunc(groups, func(a, b *statsGroup) int { return compareGroups(a, b, s.pipe.By) })
 	for _, g := range groups {
-		row := Row{Values: make([]Value, 0, len(g.keys)+len(g.states))}
-		row.Values = append(row.Values, g.keys...)
-		for i, st := range g.states {
-			v := st.result()
-			v.Name = s.pipe.Funcs[i].Name
-			row.Values = append(row.Values, v)
-		}
+		row := s.groupRow(g, nil)
 		if err := s.next.push(row); err != nil {
 			if err == errStop {
 				break
@@ -427,6 +424,33 @@ func (s *statsProcessor) flush() error {
 		}
 	}
 	return s.next.flush()
+}
+
+// groupRow is g's output row, its values appended to vals[:0].
+func (s *statsProcessor) groupRow(g *statsGroup, vals []Value) Row {
+	row := Row{Values: slices.Grow(vals[:0], len(g.keys)+len(g.states))}
+	row.Values = append(row.Values, g.keys...)
+	for i, st := range g.states {
+		v := st.result()
+		v.Name = s.pipe.Funcs[i].Name
+		row.Values = append(row.Values, v)
+	}
+	return row
+}
+
+// flushTop hands the groups to a sort that a limit follows without
+// sorting them all by key first: the sort keeps the first rows by its
+// keys and breaks ties by compareGroups, which gives the order a stable
+// sort of the key-ordered groups gives. A row is built for each group in
+// one buffer, which only a row the sort keeps takes over.
+func (s *statsProcessor) flushTop(sp *sortProcessor) error {
+	sp.top.tie = func(a, b *statsGroup) int { return compareGroups(a, b, s.pipe.By) }
+	var vals []Value
+	for _, g := range s.groups {
+		row := s.groupRow(g, vals)
+		vals = sp.top.offerGroup(row, g)
+	}
+	return sp.flush()
 }
 
 // compareGroups orders groups by _time bucket, then by the other keys in

@@ -59,12 +59,50 @@ func TestStoreDifferential(t *testing.T) {
 	}
 }
 
+// TestStoreDifferentialCodes is TestStoreDifferential over fields of few
+// distinct values in larger blocks, which the store keeps as
+// dictionaries: it covers filtering once per distinct value
+// (store.FieldFilter), counting grouped by a dictionary's codes
+// (SearchRequest.CountFields) and the bounded sort before a limit.
+func TestStoreDifferentialCodes(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	recs := randomRecords(rng, 400)
+	for i := range recs {
+		for j := range recs[i].Fields {
+			recs[i].Fields[j].Value = diffValues[rng.Intn(3)]
+		}
+		// Over 40 ms, the histogram below has several buckets.
+		recs[i].Time *= 100
+	}
+	pipes := []string{
+		" | fields _time, _stream, _msg, level, status, latency",
+		" | stats count() as n",
+		" | stats count() as n by level",
+		" | stats count() as n by status, service",
+		" | stats count() as n by level, _time:5ms",
+		" | stats count() as n by level | sort by n desc | limit 2",
+		" | stats count() as n by status, host | sort by n, status desc | limit 3",
+		" | sort by level | limit 7 | fields _time, _msg, level, status",
+	}
+	total := checkStoreBlocks(t, rng, recs, pipes, 200, 40)
+	if total.BlocksByCode == 0 || total.RecordsCounted == 0 {
+		t.Errorf("dictionary shortcuts not exercised: %+v", total)
+	}
+	t.Logf("%+v", total)
+}
+
 // checkStore stores recs, half in parts and half in the head, and
 // compares the answers of iters random filters followed by each of pipes
 // with the brute-force searcher's. It returns the store's account.
 func checkStore(t *testing.T, rng *rand.Rand, recs []record.Record, pipes []string, iters int) store.SearchStats {
 	t.Helper()
-	st, err := store.Open(t.TempDir(), store.Options{BlockRecords: 5}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return checkStoreBlocks(t, rng, recs, pipes, iters, 5)
+}
+
+// checkStoreBlocks is checkStore with blockRecords records per block.
+func checkStoreBlocks(t *testing.T, rng *rand.Rand, recs []record.Record, pipes []string, iters, blockRecords int) store.SearchStats {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), store.Options{BlockRecords: blockRecords}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

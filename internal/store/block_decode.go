@@ -17,9 +17,17 @@ const maxColumnRawBytes = maxBlockRawBytes * 4
 // strings share one allocation per block, which no later read reuses.
 type decodedBlock struct {
 	times []int64
-	msg   decodedCol
-	cols  []decodedCol // only the field columns the decode was asked for
-	lens  []int        // scratch for value lengths
+	rows  int // records in the block
+	// lazyTimes, set by a search before decoding, leaves the timestamps
+	// unparsed until loadTimes (from timesSrc, a view of raw): a count
+	// over a block inside the search's range needs none, and parsing
+	// them was a good part of such a search.
+	lazyTimes   bool
+	timesSrc    string
+	timesLoaded bool
+	msg         decodedCol
+	cols        []decodedCol // only the field columns the decode was asked for
+	lens        []int        // scratch for value lengths
 	// skipMsg leaves the message out of rows: the decode was not asked
 	// for it.
 	skipMsg bool
@@ -63,10 +71,14 @@ func decodeBlock(stored []byte, fields []string, dec *zstd.Decoder, d *decodedBl
 	}
 	// The times are parsed from a view; only the string columns after
 	// them are copied, once, for the values to alias.
-	tr := reader{src: unsafe.String(unsafe.SliceData(d.raw), d.dirs[0].raw)}
-	d.decodeTimes(&tr, n)
-	if err := columnEnd(&tr, 0); err != nil {
-		return err
+	d.rows = n
+	d.timesSrc = unsafe.String(unsafe.SliceData(d.raw), d.dirs[0].raw)
+	d.times = d.times[:0]
+	d.timesLoaded = false
+	if !d.lazyTimes {
+		if err := d.loadTimes(); err != nil {
+			return err
+		}
 	}
 	cols := string(d.raw[d.dirs[0].raw:])
 	d.cols = d.cols[:0]
@@ -169,6 +181,20 @@ func columnEnd(r *reader, i int) error {
 	return nil
 }
 
+// loadTimes parses the block's timestamps into d.times, once.
+func (d *decodedBlock) loadTimes() error {
+	if d.timesLoaded {
+		return nil
+	}
+	tr := reader{src: d.timesSrc}
+	d.decodeTimes(&tr, d.rows)
+	if err := columnEnd(&tr, 0); err != nil {
+		return err
+	}
+	d.timesLoaded = true
+	return nil
+}
+
 func (d *decodedBlock) decodeTimes(r *reader, n int) {
 	d.times = d.times[:0]
 	if n > r.remaining() {
@@ -222,6 +248,29 @@ func (d *decodedBlock) dictColumn(name string) (values []string, codes, bitmap s
 		}
 	}
 	return nil, "", "", false
+}
+
+// rawColumn returns the field column name of the decoded block when it is
+// stored raw: a value per present row, and the bitmap as in dictColumn.
+// ok is false when the column was not decoded or is not raw.
+func (d *decodedBlock) rawColumn(name string) (values []string, bitmap string, ok bool) {
+	for i := range d.cols {
+		c := &d.cols[i]
+		if c.name == name && c.enc == encRaw {
+			return c.values, c.bitmap, true
+		}
+	}
+	return nil, "", false
+}
+
+// hasColumn reports whether the field column name was decoded.
+func (d *decodedBlock) hasColumn(name string) bool {
+	for i := range d.cols {
+		if d.cols[i].name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // row fills rec with row i; rec's strings alias the block. Columns must be

@@ -32,10 +32,11 @@ type BlockMatcher interface {
 
 // FieldFilter is an optional extension of Filter for filters that read a
 // single field: Match's answer depends on nothing but the value (or the
-// absence) of that field as Record.Get finds it. Where a block stores the
-// field as a dictionary, the store then calls Match once per distinct
-// value, on a record that holds only the block's tenant and labels and
-// that one field (or lacks it), and selects rows by their code.
+// absence) of that field as Record.Get finds it. The store may then call
+// Match on a record that holds only the block's tenant and labels and
+// that one field (or lacks it): once per distinct value of a dictionary
+// column, selecting rows by their code, or once per row of another
+// column, without building the rows.
 type FieldFilter interface {
 	// MatchField names the one field Match reads, or is "" when Match
 	// reads more (or the time, or the stream as a whole).
@@ -138,7 +139,7 @@ type SearchStats struct {
 	BlocksWhole         int64 // every record matched: no row checked by Match
 	BlocksCounted       int64 // wholly matching blocks passed to Count without being read
 	RecordsCounted      int64 // matching records passed to Count (parts and head), not one by one
-	BlocksByCode        int64 // read blocks whose rows a dictionary column selected or grouped, per distinct value instead of per row
+	BlocksByCode        int64 // read blocks whose rows one column's values selected or grouped (a dictionary's once per distinct value) without building records
 }
 
 // Searcher is the read side of a store, the small interface the query engine

@@ -141,11 +141,12 @@ func (c *headCursor) next(rec *record.Record) bool {
 }
 
 // nextNeeded decodes the next record like next, but leaves out the message
-// unless withMsg and every field not in need, sorted names (nil: all).
+// unless withMsg, every field not in need, sorted names (nil: all), and
+// with skipTime (which needs need) the time, which rec then keeps.
 // Fields are stored sorted by name, so the two lists are merged and the
 // record is left as soon as need runs out: a search that reads one field
 // does not walk or build the rest.
-func (c *headCursor) nextNeeded(rec *record.Record, withMsg bool, need []string) {
+func (c *headCursor) nextNeeded(rec *record.Record, withMsg, skipTime bool, need []string) {
 	if need == nil {
 		c.next(rec)
 		if !withMsg {
@@ -153,7 +154,11 @@ func (c *headCursor) nextNeeded(rec *record.Record, withMsg bool, need []string)
 		}
 		return
 	}
-	rec.Time = c.varint()
+	if skipTime {
+		c.skipVarint()
+	} else {
+		rec.Time = c.varint()
+	}
 	rec.Message = ""
 	if withMsg {
 		rec.Message = c.str()
@@ -173,6 +178,14 @@ func (c *headCursor) nextNeeded(rec *record.Record, withMsg bool, need []string)
 		}
 		c.skip()
 	}
+}
+
+// skipVarint passes over a varint without decoding it.
+func (c *headCursor) skipVarint() {
+	for c.b[c.off] >= 0x80 {
+		c.off++
+	}
+	c.off++
 }
 
 // skip passes over a string.

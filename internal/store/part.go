@@ -179,8 +179,8 @@ func (p *part) readBlock(m *blockMeta, dec *zstd.Decoder, buf []byte, d *decoded
 	if d.rawLen != m.rawLen {
 		return buf, fmt.Errorf("%w: block of part %s at %d has %d raw bytes, index says %d", errCorrupt, p.name, m.offset, d.rawLen, m.rawLen)
 	}
-	if len(d.times) != m.count {
-		return buf, fmt.Errorf("%w: block of part %s at %d has %d records, index says %d", errCorrupt, p.name, m.offset, len(d.times), m.count)
+	if d.rows != m.count {
+		return buf, fmt.Errorf("%w: block of part %s at %d has %d records, index says %d", errCorrupt, p.name, m.offset, d.rows, m.count)
 	}
 	return buf, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -58,6 +59,8 @@ func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record
 	}
 	defer s.scratch.Put(sc)
 	defer sc.block.release()
+	// The search parses a block's times only where it needs them.
+	sc.block.lazyTimes = true
 	ss := searcher{s: s, req: &req, fn: fn, ctx: ctx, sc: sc}
 	ss.withMsg = true
 	if req.Fields != nil {
@@ -65,7 +68,9 @@ func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record
 		for _, f := range req.Fields {
 			ss.need[f] = true
 		}
-		ss.needList = slices.Sorted(maps.Keys(ss.need))
+		// Not nil when empty: nil would build every field.
+		ss.needList = slices.AppendSeq(make([]string, 0, len(ss.need)), maps.Keys(ss.need))
+		slices.Sort(ss.needList)
 		ss.withMsg = ss.need[record.MessageField]
 	}
 	ss.countFields = req.CountFields
@@ -182,7 +187,9 @@ type searcher struct {
 	// (see FieldFilter).
 	fieldFilter string
 	codes       codeScratch
-	times       []int64 // scratch for the times of head records passed to Count
+	hcount      headCount
+	info        BlockInfo // the block or head stream being searched
+	times       []int64   // scratch for the times of head records passed to Count
 }
 
 func (ss *searcher) inRange(t int64) bool {
@@ -217,15 +224,18 @@ func (ss *searcher) searchPart(p *part) error {
 			ss.s.blocksSkipped.Add(1)
 			continue
 		}
-		info := m.info()
+		// In the searcher, not on the stack: the filter's MatchBlock
+		// would move it to the heap for every block.
+		ss.info = m.info()
+		info := &ss.info
 		whole := false
-		switch ss.matchBlock(&info) {
+		switch ss.matchBlock(info) {
 		case BlockNone:
 			ss.stats.BlocksSkippedStream++
 			ss.s.blocksSkipped.Add(1)
 			continue
 		case BlockAll:
-			whole = ss.covers(&info)
+			whole = ss.covers(info)
 		default:
 			if !ss.req.Filter.MayMatch(m) {
 				ss.stats.BlocksSkippedIndex++
@@ -239,7 +249,7 @@ func (ss *searcher) searchPart(p *part) error {
 			ss.stats.BlocksCounted++
 			ss.stats.RecordsCounted += int64(n)
 			ss.stats.RecordsMatched += int64(n)
-			if err := ss.count(&info, n, nil); err != nil {
+			if err := ss.count(info, n, nil); err != nil {
 				return err
 			}
 			continue
@@ -261,19 +271,26 @@ func (ss *searcher) searchPart(p *part) error {
 		ss.s.blocksRead.Add(1)
 		ss.stats.BlocksRead++
 		ss.stats.BytesRead += m.length
+		d := &ss.sc.block
+		sel := ss.selectByCode(d, info, whole)
+		cc, byCode := ss.planCount(d, info, whole, sel)
+		if countable || !byCode || !ss.covers(info) || ss.req.CountTimes {
+			if err := d.loadTimes(); err != nil {
+				ss.s.quarantineServed(p, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err))
+				return nil
+			}
+		}
 		if countable {
 			// Every name in need is a label, so only the times were read.
-			times := ss.sc.block.times
-			ss.stats.RecordsCounted += int64(len(times))
-			ss.stats.RecordsMatched += int64(len(times))
-			if err := ss.count(&info, len(times), times); err != nil {
+			ss.stats.RecordsCounted += int64(d.rows)
+			ss.stats.RecordsMatched += int64(d.rows)
+			if err := ss.count(info, d.rows, d.times); err != nil {
 				return err
 			}
 			continue
 		}
-		sel := ss.selectByCode(&ss.sc.block, &info, whole)
-		if done, err := ss.countByCode(&ss.sc.block, &info, whole, sel); done || err != nil {
-			if err != nil {
+		if byCode {
+			if err := ss.countByCode(d, info, sel, cc); err != nil {
 				return err
 			}
 			continue
@@ -281,7 +298,7 @@ func (ss *searcher) searchPart(p *part) error {
 		if sel != nil {
 			ss.stats.BlocksByCode++
 		}
-		if err := ss.emitRows(m, &info, whole, sel); err != nil {
+		if err := ss.emitRows(m, info, whole, sel); err != nil {
 			return err
 		}
 	}
@@ -289,26 +306,30 @@ func (ss *searcher) searchPart(p *part) error {
 }
 
 func (ss *searcher) searchHead(hv *headView) error {
-	info := BlockInfo{Tenant: hv.hs.tenant, Labels: hv.hs.labels, MinTime: hv.minTime, MaxTime: hv.maxTime}
+	ss.info = BlockInfo{Tenant: hv.hs.tenant, Labels: hv.hs.labels, MinTime: hv.minTime, MaxTime: hv.maxTime}
+	info := &ss.info
 	whole := false
-	switch ss.matchBlock(&info) {
+	switch ss.matchBlock(info) {
 	case BlockNone:
 		return nil
 	case BlockAll:
-		whole = ss.covers(&info)
+		whole = ss.covers(info)
 		// The times of head records are known only by decoding them.
 		if whole && !ss.req.CountTimes && ss.countable(info.Labels) {
 			ss.stats.RecordsCounted += int64(len(hv.offs))
 			ss.stats.RecordsMatched += int64(len(hv.offs))
-			return ss.count(&info, len(hv.offs), nil)
+			return ss.count(info, len(hv.offs), nil)
 		}
 	}
 	if whole && ss.countable(info.Labels) {
-		return ss.countHeadTimes(hv, &info)
+		return ss.countHeadTimes(hv, info)
+	}
+	if done, err := ss.countHead(hv, info, whole); done || err != nil {
+		return err
 	}
 	for _, off := range hv.offs {
 		c := cursorAt(hv.chunks, off)
-		c.nextNeeded(&ss.hrec, ss.withMsg, ss.needList)
+		c.nextNeeded(&ss.hrec, ss.withMsg, false, ss.needList)
 		// Set for every record: fn may have rebound the record's fields.
 		ss.hrec.Tenant = hv.hs.tenant
 		ss.hrec.Stream = hv.hs.labels
