@@ -7,7 +7,9 @@ import (
 )
 
 // Filter selects the records a search returns. The query package implements
-// it; the store knows nothing of the query language.
+// it; the store knows nothing of the query language. A search calls its
+// methods from several goroutines at once (it reads blocks in parallel), so
+// a Filter must be safe for concurrent use.
 type Filter interface {
 	// Match reports whether r is selected.
 	Match(r *record.Record) bool

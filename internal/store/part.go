@@ -42,6 +42,9 @@ type part struct {
 	minTime   int64
 	maxTime   int64
 	refs      atomic.Int32
+	// quarantined is set when a read found the part damaged, so that
+	// parallel workers stop reading it.
+	quarantined atomic.Bool
 }
 
 func (p *part) incRef() { p.refs.Add(1) }

@@ -42,6 +42,7 @@ func (s *Store) quarantineServed(p *part, cause error) bool {
 	// partition in between, which could otherwise resurrect or double-drop it.
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
+	p.quarantined.Store(true)
 	s.mu.Lock()
 	if s.parts[p.partition][p.name] != p {
 		s.mu.Unlock()

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"math/rand/v2"
 	"os"
@@ -299,43 +298,6 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
-}
-
-// writeLegacyPart commits recs, of any tenants but one day, as one part of
-// the default tenant's partition of that day, as a flush did before
-// partitions were per tenant.
-func writeLegacyPart(t *testing.T, s *Store, recs []record.Record) {
-	t.Helper()
-	recs = slices.Clone(recs)
-	slices.SortStableFunc(recs, func(a, b record.Record) int {
-		if c := strings.Compare(streamKey(a.Tenant, a.Stream), streamKey(b.Tenant, b.Stream)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Time, b.Time)
-	})
-	partition := partitionOf("", recs[0].Time)
-	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.enc, s.opts.BlockRecords)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range recs {
-		if err := w.add(&recs[i], streamKey(recs[i].Tenant, recs[i].Stream)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p, err := s.finishPart(context.Background(), w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.commitMu.Lock()
-	err = s.man.commit(&manifestEntry{Op: opAdd, Added: []partRef{p.ref()}, Reason: "flush", Watermark: s.man.state.watermark})
-	s.commitMu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.mu.Lock()
-	s.addPartLocked(p)
-	s.mu.Unlock()
 }
 
 // BenchmarkDropPartition measures dropping one tenant's day of records

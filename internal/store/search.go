@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -44,8 +43,9 @@ func (v *view) release() {
 	}
 }
 
-// Search implements Searcher. It visits parts first, then the in-memory
-// heads; records passed to fn alias internal buffers and are reused.
+// Search implements Searcher. It visits the parts' blocks and the in-memory
+// heads, in parallel (see searchAll); records passed to fn alias internal
+// buffers and are reused.
 func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record.Record) error) error {
 	v, err := s.snapshot(req)
 	if err != nil {
@@ -53,45 +53,12 @@ func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record
 	}
 	defer s.searches.Done()
 	defer v.release()
-	sc, _ := s.scratch.Get().(*blockScratch)
-	if sc == nil {
-		sc = new(blockScratch)
-	}
-	defer s.scratch.Put(sc)
-	defer sc.block.release()
-	// The search parses a block's times only where it needs them.
-	sc.block.lazyTimes = true
-	ss := searcher{s: s, req: &req, fn: fn, ctx: ctx, sc: sc}
-	ss.withMsg = true
-	if req.Fields != nil {
-		ss.need = make(map[string]bool, len(req.Fields))
-		for _, f := range req.Fields {
-			ss.need[f] = true
-		}
-		// Not nil when empty: nil would build every field.
-		ss.needList = slices.AppendSeq(make([]string, 0, len(ss.need)), maps.Keys(ss.need))
-		slices.Sort(ss.needList)
-		ss.withMsg = ss.need[record.MessageField]
-	}
-	ss.countFields = req.CountFields
-	if ss.countFields == nil {
-		ss.countFields = req.Fields
-	}
-	ss.fieldFilter = fieldFilterOf(req.Filter)
+	ss := s.newSearcher(ctx, &req, fn)
+	defer ss.done()
 	if req.Stats != nil {
 		defer ss.addStats(v)
 	}
-	for _, p := range v.parts {
-		if err := ss.searchPart(p); err != nil {
-			return err
-		}
-	}
-	for i := range v.heads {
-		if err := ss.searchHead(&v.heads[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return ss.searchAll(v)
 }
 
 // addStats adds what the search did to the caller's SearchStats.
@@ -101,18 +68,23 @@ func (ss *searcher) addStats(v *view) {
 	st.PartitionsSkipped += v.skipped
 	st.Parts += int64(len(v.parts)) + v.partsSkip
 	st.PartsSkipped += v.partsSkip
-	st.Blocks += ss.stats.Blocks
-	st.BlocksSkippedTime += ss.stats.BlocksSkippedTime
-	st.BlocksSkippedIndex += ss.stats.BlocksSkippedIndex
-	st.BlocksRead += ss.stats.BlocksRead
-	st.BytesRead += ss.stats.BytesRead
-	st.HeadRecords += ss.stats.HeadRecords
-	st.RecordsMatched += ss.stats.RecordsMatched
-	st.BlocksSkippedStream += ss.stats.BlocksSkippedStream
-	st.BlocksWhole += ss.stats.BlocksWhole
-	st.BlocksCounted += ss.stats.BlocksCounted
-	st.RecordsCounted += ss.stats.RecordsCounted
-	st.BlocksByCode += ss.stats.BlocksByCode
+	st.add(&ss.stats)
+}
+
+// add adds the per-block and per-record counters of o to st.
+func (st *SearchStats) add(o *SearchStats) {
+	st.Blocks += o.Blocks
+	st.BlocksSkippedTime += o.BlocksSkippedTime
+	st.BlocksSkippedIndex += o.BlocksSkippedIndex
+	st.BlocksRead += o.BlocksRead
+	st.BytesRead += o.BytesRead
+	st.HeadRecords += o.HeadRecords
+	st.RecordsMatched += o.RecordsMatched
+	st.BlocksSkippedStream += o.BlocksSkippedStream
+	st.BlocksWhole += o.BlocksWhole
+	st.BlocksCounted += o.BlocksCounted
+	st.RecordsCounted += o.RecordsCounted
+	st.BlocksByCode += o.BlocksByCode
 }
 
 func (s *Store) snapshot(req SearchRequest) (*view, error) {
@@ -212,12 +184,16 @@ func (ss *searcher) emit(r *record.Record) error {
 	return ss.fn(r)
 }
 
-func (ss *searcher) searchPart(p *part) error {
+// searchBlocks visits blocks lo to hi of p.
+func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 	if err := ss.ctx.Err(); err != nil {
 		return err
 	}
-	ss.stats.Blocks += int64(len(p.blocks))
-	for i := range p.blocks {
+	ss.stats.Blocks += int64(hi - lo)
+	for i := lo; i < hi; i++ {
+		if p.quarantined.Load() {
+			return nil // another worker found it damaged
+		}
 		m := &p.blocks[i]
 		if m.tenant != ss.req.Tenant || m.maxTime < ss.req.From || ss.req.To != 0 && m.minTime >= ss.req.To {
 			ss.stats.BlocksSkippedTime++

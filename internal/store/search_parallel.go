@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// searchChunkBlocks is how many consecutive blocks of a part a worker takes
+// at a time: small enough that two workers share one large merged part
+// evenly, large enough that handing chunks out costs nothing measurable.
+const searchChunkBlocks = 16
+
+// newSearcher prepares a search of req with scratch buffers from the pool;
+// done returns them.
+func (s *Store) newSearcher(ctx context.Context, req *SearchRequest, fn func(*record.Record) error) *searcher {
+	ss := &searcher{s: s, req: req, fn: fn, ctx: ctx, sc: s.getScratch()}
+	ss.withMsg = true
+	if req.Fields != nil {
+		ss.need = make(map[string]bool, len(req.Fields))
+		for _, f := range req.Fields {
+			ss.need[f] = true
+		}
+		// Not nil when empty: nil would build every field.
+		ss.needList = slices.AppendSeq(make([]string, 0, len(ss.need)), maps.Keys(ss.need))
+		slices.Sort(ss.needList)
+		ss.withMsg = ss.need[record.MessageField]
+	}
+	ss.countFields = req.CountFields
+	if ss.countFields == nil {
+		ss.countFields = req.Fields
+	}
+	ss.fieldFilter = fieldFilterOf(req.Filter)
+	return ss
+}
+
+func (s *Store) getScratch() *blockScratch {
+	sc, _ := s.scratch.Get().(*blockScratch)
+	if sc == nil {
+		sc = new(blockScratch)
+	}
+	// The search parses a block's times only where it needs them.
+	sc.block.lazyTimes = true
+	return sc
+}
+
+// done returns the searcher's scratch to the pool.
+func (ss *searcher) done() {
+	ss.sc.block.release()
+	ss.s.scratch.Put(ss.sc)
+	ss.sc = nil
+}
+
+// fork returns a searcher for a parallel worker: the same request and
+// derived settings, its own scratch, counters and context, and the given
+// callbacks.
+func (ss *searcher) fork(ctx context.Context, req *SearchRequest, fn func(*record.Record) error) *searcher {
+	return &searcher{s: ss.s, req: req, fn: fn, ctx: ctx, sc: ss.s.getScratch(),
+		need: ss.need, needList: ss.needList, withMsg: ss.withMsg,
+		countFields: ss.countFields, fieldFilter: ss.fieldFilter}
+}
+
+// searchUnit is what one worker searches at a time: a run of one part's
+// blocks, or one in-memory head stream (hv not nil).
+type searchUnit struct {
+	p      *part
+	lo, hi int
+	hv     *headView
+}
+
+func (ss *searcher) searchUnit(u searchUnit) error {
+	if u.hv != nil {
+		return ss.searchHead(u.hv)
+	}
+	return ss.searchBlocks(u.p, u.lo, u.hi)
+}
+
+// searchAll visits the blocks of parts and the head streams with up to
+// GOMAXPROCS workers. Reading, decompressing and filtering run in
+// parallel; fn and
+// Count are called under one lock, one call at a time, so the caller sees
+// what a serial search would show it, in another order (Search promises
+// none). Filters are safe for concurrent use by the Filter contract.
+func (ss *searcher) searchAll(v *view) error {
+	var units []searchUnit
+	for _, p := range v.parts {
+		for lo := 0; lo < len(p.blocks); lo += searchChunkBlocks {
+			units = append(units, searchUnit{p: p, lo: lo, hi: min(lo+searchChunkBlocks, len(p.blocks))})
+		}
+	}
+	for i := range v.heads {
+		units = append(units, searchUnit{hv: &v.heads[i]})
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(units))
+	if workers <= 1 {
+		for _, u := range units {
+			if err := ss.searchUnit(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	ctx, cancel := context.WithCancel(ss.ctx)
+	defer cancel()
+	var mu sync.Mutex
+	fn := func(r *record.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return ss.fn(r)
+	}
+	req := *ss.req
+	if count := ss.req.Count; count != nil {
+		req.Count = func(r *record.Record, n int, times []int64) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return count(r, n, times)
+		}
+	}
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		failed   sync.Once
+		firstErr error
+	)
+	ws := make([]*searcher, workers)
+	for i := range ws {
+		w := ss.fork(ctx, &req, fn)
+		ws[i] = w
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(units) {
+					return
+				}
+				if err := w.searchUnit(units[k]); err != nil {
+					// The first error is the search's; the others are
+					// the cancellation it causes.
+					failed.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, w := range ws {
+		ss.stats.add(&w.stats)
+		w.done()
+	}
+	return firstErr
+}
