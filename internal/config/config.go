@@ -122,7 +122,7 @@ type LogConfig struct {
 func Default() Config {
 	c := Config{
 		DataDir:     "./sluice-data",
-		MemoryLimit: 512 << 20,
+		MemoryLimit: 384 << 20,
 		HTTP: HTTPConfig{
 			Addr:            DefaultHTTPAddr,
 			ReadTimeout:     Duration(5 * time.Minute),
