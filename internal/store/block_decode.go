@@ -35,6 +35,9 @@ type decodedBlock struct {
 	dirs    []colDir
 	spans   []int // per column: offset of its raw bytes in raw, or -1
 	rawLen  int   // the raw bytes of all columns, as the directory says
+	// bytesRead is what the last readBlock read from the part file: the
+	// header and the columns it fetched.
+	bytesRead int64
 }
 
 // decodedCol is one string column: for encRaw a value per present row, for
@@ -49,29 +52,75 @@ type decodedCol struct {
 	next   int    // cursor into the present rows while rows are visited in order
 }
 
-// decodeBlock parses a block's stored bytes into d, reusing its slices.
-// fields are the block's field names from its index entry, which name the
-// columns after the timestamps and the message. need, when not nil, names
-// the only fields (record.MessageField for the message) whose values are
-// wanted: the other columns are neither decompressed nor parsed, which is
-// most of the cost of a search that reads one or two fields. The caller
-// has checked the stored bytes' checksum; decodeBlock still checks every
-// column it reads, since the checksum does not prove the writer sane.
-func decodeBlock(stored []byte, fields []string, dec *zstd.Decoder, d *decodedBlock, need map[string]bool) error {
-	// A view: the directory keeps no strings, and the columns are copied.
-	r := reader{src: unsafe.String(unsafe.SliceData(stored), len(stored))}
-	n := r.count(maxBlockDecodeRecords)
-	d.readDirectory(&r, fields)
+// decodeHeader parses a block's header (record count and column
+// directory) from the start of src into d and returns its length. The
+// directory's stored lengths must add up to blockLen, the block's stored
+// bytes from its index entry. fields are the block's field names from its
+// index entry, which name the columns after the timestamps and the
+// message. need, when not nil, names the only fields (record.MessageField
+// for the message) whose values are wanted: decodeHeader marks the
+// columns a decode takes in d.spans (always the timestamps), and
+// decodeColumns leaves the others alone, which is most of the cost of a
+// search that reads one or two fields.
+func (d *decodedBlock) decodeHeader(src []byte, fields []string, blockLen int64, need map[string]bool) (int, error) {
+	// A view: the directory keeps no strings.
+	r := reader{src: unsafe.String(unsafe.SliceData(src), len(src))}
+	d.rows = r.count(maxBlockDecodeRecords)
+	ncols := r.count(r.remaining())
+	if r.err == nil && ncols != 2+len(fields) {
+		r.fail(fmt.Sprintf("block has %d columns, index names %d fields", ncols, len(fields)))
+	}
+	d.dirs = d.dirs[:0]
+	d.rawLen = 0
+	total := 0
+	for i := 0; i < ncols && r.err == nil; i++ {
+		c := colDir{enc: r.byte(), comp: r.byte(), off: total}
+		c.stored = r.count(int(min(blockLen, maxColumnRawBytes)))
+		c.raw = c.stored
+		if c.comp == compZstd {
+			c.raw = r.count(maxColumnRawBytes)
+		} else if c.comp != compNone {
+			r.fail("unknown column compression")
+		}
+		c.sum = r.u64()
+		if (i == 0) != (c.enc == encDelta) {
+			r.fail("column encoding does not fit the column")
+		}
+		total += c.stored
+		d.rawLen += c.raw
+		d.dirs = append(d.dirs, c)
+	}
+	if r.err == nil && int64(r.off)+int64(total) != blockLen {
+		r.fail("column lengths disagree with the block length")
+	}
 	if r.err != nil {
-		return r.err
+		return 0, r.err
 	}
 	d.skipMsg = need != nil && !need[record.MessageField]
-	if err := d.decompress(stored[r.off:], fields, dec, need); err != nil {
+	d.spans = d.spans[:0]
+	wantLen := 0
+	for i, c := range d.dirs {
+		if i == 0 || i == 1 && !d.skipMsg || i >= 2 && (need == nil || need[fields[i-2]]) {
+			d.spans = append(d.spans, wantLen)
+			wantLen += c.raw
+		} else {
+			d.spans = append(d.spans, -1)
+		}
+	}
+	return r.off, nil
+}
+
+// decodeColumns decompresses and parses the columns decodeHeader marked,
+// from data, the block's column data. Only the marked columns' bytes are
+// read; the caller has checked their checksums. decodeColumns still checks
+// every column it reads, since a checksum does not prove the writer sane.
+func (d *decodedBlock) decodeColumns(data []byte, fields []string, dec *zstd.Decoder) error {
+	if err := d.decompress(data, dec); err != nil {
 		return err
 	}
 	// The times are parsed from a view; only the string columns after
 	// them are copied, once, for the values to alias.
-	d.rows = n
+	n := d.rows
 	d.timesSrc = unsafe.String(unsafe.SliceData(d.raw), d.dirs[0].raw)
 	d.times = d.times[:0]
 	d.timesLoaded = false
@@ -100,70 +149,33 @@ func decodeBlock(stored []byte, fields []string, dec *zstd.Decoder, d *decodedBl
 	return nil
 }
 
-// readDirectory reads the column directory into d.dirs and checks that it
-// fits the index entry's fields and the rest of the block.
-func (d *decodedBlock) readDirectory(r *reader, fields []string) {
-	ncols := r.count(r.remaining())
-	if r.err == nil && ncols != 2+len(fields) {
-		r.fail(fmt.Sprintf("block has %d columns, index names %d fields", ncols, len(fields)))
-	}
-	d.dirs = d.dirs[:0]
-	d.rawLen = 0
-	total := 0
-	for i := 0; i < ncols && r.err == nil; i++ {
-		c := colDir{enc: r.byte(), comp: r.byte()}
-		c.stored = r.count(r.remaining())
-		c.raw = c.stored
-		if c.comp == compZstd {
-			c.raw = r.count(maxColumnRawBytes)
-		} else if c.comp != compNone {
-			r.fail("unknown column compression")
-		}
-		if (i == 0) != (c.enc == encDelta) {
-			r.fail("column encoding does not fit the column")
-		}
-		total += c.stored
-		d.rawLen += c.raw
-		d.dirs = append(d.dirs, c)
-	}
-	if r.err == nil && total != r.remaining() {
-		r.fail("column lengths disagree with the block length")
-	}
-}
-
-// decompress puts the raw bytes of the columns that need asks for (and
-// always the timestamps) back to back into d.raw, recording where each
-// starts in d.spans (-1 for a column left out). data is the column data.
-func (d *decodedBlock) decompress(data []byte, fields []string, dec *zstd.Decoder, need map[string]bool) error {
-	d.spans = d.spans[:0]
+// decompress puts the raw bytes of the marked columns back to back into
+// d.raw, where d.spans says. data is the column data.
+func (d *decodedBlock) decompress(data []byte, dec *zstd.Decoder) error {
 	wantLen := 0
 	for i, c := range d.dirs {
-		if i == 0 || i == 1 && !d.skipMsg || i >= 2 && (need == nil || need[fields[i-2]]) {
-			d.spans = append(d.spans, wantLen)
+		if d.spans[i] >= 0 {
 			wantLen += c.raw
-		} else {
-			d.spans = append(d.spans, -1)
 		}
 	}
 	d.raw = slices.Grow(d.raw[:0], wantLen)
-	off := 0
 	for i, c := range d.dirs {
-		col := data[off : off+c.stored]
-		off += c.stored
-		switch {
-		case d.spans[i] < 0:
-		case c.comp == compNone:
+		if d.spans[i] < 0 {
+			continue
+		}
+		col := data[c.off : c.off+c.stored]
+		if c.comp == compNone {
 			d.raw = append(d.raw, col...)
-		default:
-			start := len(d.raw)
-			var err error
-			d.raw, err = dec.DecodeAll(col, d.raw)
-			if err != nil {
-				return fmt.Errorf("%w: decompress column %d: %v", errCorrupt, i, err)
-			}
-			if len(d.raw)-start != c.raw {
-				return fmt.Errorf("%w: column %d has %d bytes, directory says %d", errCorrupt, i, len(d.raw)-start, c.raw)
-			}
+			continue
+		}
+		start := len(d.raw)
+		var err error
+		d.raw, err = dec.DecodeAll(col, d.raw)
+		if err != nil {
+			return fmt.Errorf("%w: decompress column %d: %v", errCorrupt, i, err)
+		}
+		if len(d.raw)-start != c.raw {
+			return fmt.Errorf("%w: column %d has %d bytes, directory says %d", errCorrupt, i, len(d.raw)-start, c.raw)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -18,8 +19,10 @@ const minCompressBytes = 64
 type colDir struct {
 	enc    byte
 	comp   byte
-	stored int // bytes in the block
-	raw    int // bytes after decompression
+	stored int    // bytes in the block
+	raw    int    // bytes after decompression
+	sum    uint64 // xxhash64 of the stored bytes
+	off    int    // of the stored bytes, from the start of the column data
 }
 
 // blockEncoder is the scratch one part writer encodes its blocks with.
@@ -33,8 +36,9 @@ type blockEncoder struct {
 
 // encode returns the block's stored bytes (header, column directory and
 // column data; FORMAT.md "Block") appended to dst, and fills the index
-// entry's summary fields. Every column is compressed on its own, so that a
-// read decompresses only the columns it needs.
+// entry's summary fields, its header length and checksum. Every column is
+// compressed and checksummed on its own, so that a read fetches, checks
+// and decompresses only the columns it needs.
 func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte {
 	if e.seen == nil {
 		e.seen = make(map[string]byte)
@@ -95,8 +99,11 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 		if d.comp != compNone {
 			dst = binary.AppendUvarint(dst, uint64(d.raw))
 		}
+		dst = appendU64(dst, d.sum)
 		rawLen += d.raw
 	}
+	m.headerLen = len(dst) - start
+	m.checksum = xxhash.Sum64(dst[start:])
 	dst = append(dst, e.data...)
 
 	m.tenant = b.tenant
@@ -111,17 +118,19 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 
 // addColumn stores the column in e.raw, compressed when that pays.
 func (e *blockEncoder) addColumn(enc byte) {
-	d := colDir{enc: enc, comp: compNone, stored: len(e.raw), raw: len(e.raw)}
+	start := len(e.data)
+	d := colDir{enc: enc, comp: compNone, stored: len(e.raw), raw: len(e.raw), off: start}
 	if len(e.raw) >= minCompressBytes && e.enc != nil {
-		start := len(e.data)
 		e.data = e.enc.EncodeAll(e.raw, e.data)
 		if len(e.data)-start < len(e.raw) {
 			d.comp, d.stored = compZstd, len(e.data)-start
-			e.dirs = append(e.dirs, d)
-			return
+		} else {
+			e.data = e.data[:start]
 		}
-		e.data = e.data[:start]
 	}
-	e.data = append(e.data, e.raw...)
+	if d.comp == compNone {
+		e.data = append(e.data, e.raw...)
+	}
+	d.sum = xxhash.Sum64(e.data[start:])
 	e.dirs = append(e.dirs, d)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"math"
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
@@ -11,10 +12,11 @@ import (
 // blockMeta is a block's index entry: where the block is and what it holds.
 // It implements BlockSummary, so filters can rule a block out unread.
 type blockMeta struct {
-	offset   int64  // of the compressed block in the part file
-	length   int64  // compressed bytes
-	rawLen   int    // uncompressed bytes
-	checksum uint64 // xxhash64 of the compressed bytes
+	offset    int64  // of the block in the part file
+	length    int64  // stored bytes
+	headerLen int    // stored bytes of the header (record count and column directory)
+	rawLen    int    // bytes of the columns after decompression
+	checksum  uint64 // xxhash64 of the header; each column has its own in the directory
 
 	tenant  string
 	labels  []record.Field
@@ -96,9 +98,9 @@ func streamKey(tenant string, labels []record.Field) string {
 	return string(appendStreamKey(nil, tenant, labels))
 }
 
-// minIndexEntryBytes is the smallest encoding of an index entry: eight
+// minIndexEntryBytes is the smallest encoding of an index entry: nine
 // one-byte varints and counts plus the 8-byte checksum.
-const minIndexEntryBytes = 16
+const minIndexEntryBytes = 17
 
 func appendIndex(dst []byte, metas []blockMeta) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(metas)))
@@ -106,6 +108,7 @@ func appendIndex(dst []byte, metas []blockMeta) []byte {
 		m := &metas[i]
 		dst = binary.AppendUvarint(dst, uint64(m.offset))
 		dst = binary.AppendUvarint(dst, uint64(m.length))
+		dst = binary.AppendUvarint(dst, uint64(m.headerLen))
 		dst = binary.AppendUvarint(dst, uint64(m.rawLen))
 		dst = appendU64(dst, m.checksum)
 		dst = appendStr(dst, m.tenant)
@@ -146,10 +149,14 @@ func decodeIndex(src string, dataEnd int64) ([]blockMeta, error) {
 		var m blockMeta
 		m.offset = int64(r.uvarint())
 		m.length = int64(r.uvarint())
+		m.headerLen = r.count(math.MaxInt32) // checked against the length below
 		m.rawLen = r.count(maxBlockRawBytes * 4)
 		m.checksum = r.u64()
 		if r.err == nil && (m.offset < partHeaderLen || m.length <= 0 || m.length > dataEnd-m.offset) {
 			r.fail("block outside the part's data")
+		}
+		if r.err == nil && (m.headerLen < 2 || int64(m.headerLen) > m.length) {
+			r.fail("block header length outside the block")
 		}
 		m.tenant = r.str()
 		nl := r.count(r.remaining())

@@ -296,9 +296,21 @@ func FuzzBlockAndIndexDecode(f *testing.F) {
 	})
 }
 
-// TestBlockCorruptionDetected flips one byte in every column of every block
-// (and in the block headers): every read of that block, whatever columns
-// it decodes, must fail with errCorrupt and name the part.
+// decodeBlock decodes a whole block's stored bytes as readBlock does, but
+// without checking the checksums, so that fuzzed bytes reach the header
+// and column decoders.
+func decodeBlock(stored []byte, fields []string, dec *zstd.Decoder, d *decodedBlock, need map[string]bool) error {
+	h, err := d.decodeHeader(stored, fields, int64(len(stored)), need)
+	if err != nil {
+		return err
+	}
+	return d.decodeColumns(stored[h:], fields, dec)
+}
+
+// TestBlockCorruptionDetected flips one byte in the header and in every
+// column of every block: a flipped header byte must fail every read of
+// the block, a flipped column byte every read that decodes that column
+// (and the full read), with errCorrupt naming the part.
 func TestBlockCorruptionDetected(t *testing.T) {
 	recs := genRecords(rand.New(rand.NewPCG(3, 4)), 300, 0)
 	for i := range recs {
@@ -310,6 +322,17 @@ func TestBlockCorruptionDetected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	needs := []map[string]bool{nil, {}, {"level": true}, {record.MessageField: true}}
+	// decodes reports whether a read with need decodes column col of m.
+	decodes := func(m *blockMeta, need map[string]bool, col int) bool {
+		switch {
+		case need == nil || col == 0:
+			return true
+		case col == 1:
+			return need[record.MessageField]
+		}
+		return need[m.fields[col-2]]
+	}
 	flips := 0
 	for bi := range metas {
 		m := &metas[bi]
@@ -318,31 +341,38 @@ func TestBlockCorruptionDetected(t *testing.T) {
 		if err := decodeBlock(stored, m.fields, dec, &d, nil); err != nil {
 			t.Fatal(err)
 		}
-		// Positions to damage: the header's first byte and the first and
-		// last byte of every column.
-		pos := []int64{m.offset}
-		off := m.offset + m.length
-		for i := len(d.dirs) - 1; i >= 0; i-- {
-			off -= int64(d.dirs[i].stored)
-			if d.dirs[i].stored > 0 {
-				pos = append(pos, off, off+int64(d.dirs[i].stored)-1)
+		// Positions to damage: the header's first and last byte (in the
+		// last column's checksum), and the first and last byte of every
+		// column; col -1 is the header.
+		type flip struct {
+			at  int64
+			col int
+		}
+		flipsAt := []flip{{m.offset, -1}, {m.offset + int64(m.headerLen) - 1, -1}}
+		for i, c := range d.dirs {
+			if c.stored > 0 {
+				at := m.offset + int64(m.headerLen+c.off)
+				flipsAt = append(flipsAt, flip{at, i}, flip{at + int64(c.stored) - 1, i})
 			}
 		}
-		for _, at := range pos {
+		for _, f := range flipsAt {
 			bad := slices.Clone(good)
-			bad[at] ^= 0x10
+			bad[f.at] ^= 0x10
 			p := newPart(partRef{Name: "00000000000000ab", Size: int64(len(bad))}, bytes.NewReader(bad), metas)
-			for _, need := range []map[string]bool{nil, {}, {"level": true}, {record.MessageField: true}} {
+			for _, need := range needs {
+				if f.col >= 0 && !decodes(m, need, f.col) {
+					continue
+				}
 				var d decodedBlock
 				_, err := p.readBlock(m, dec, nil, &d, need)
 				if !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "00000000000000ab") {
-					t.Fatalf("block %d, byte %d flipped, need %v: %v", bi, at, need, err)
+					t.Fatalf("block %d, byte %d (column %d) flipped, need %v: %v", bi, f.at, f.col, need, err)
 				}
 			}
 			flips++
 		}
 	}
-	if flips < 3*len(metas) {
+	if flips < 4*len(metas) {
 		t.Fatalf("only %d flips over %d blocks", flips, len(metas))
 	}
 }
@@ -360,18 +390,18 @@ func TestOlderPartFormatRejected(t *testing.T) {
 // yields exactly the projected fields of a full read, and that the
 // dictionary view of a column agrees with its rows.
 func TestProjectionDecodesOnlyNeededColumns(t *testing.T) {
-	recs := genRecords(rand.New(rand.NewPCG(7, 8)), 2000, 0)
+	recs := genRecords(rand.New(rand.NewPCG(7, 8)), 6000, 0)
 	for i := range recs {
 		recs[i].Time = testBase + int64(i)*1e6
 	}
-	data := buildPart(t, recs, 500)
+	data := buildPart(t, recs, 2000)
 	dec := testDecoder(t)
 	metas, err := loadPart(bytes.NewReader(data), int64(len(data)), dec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := newPart(partRef{Size: int64(len(data))}, bytes.NewReader(data), metas)
-	dicts := 0
+	dicts, smaller := 0, 0
 	for bi := range p.blocks {
 		m := &p.blocks[bi]
 		var full, proj decodedBlock
@@ -383,6 +413,12 @@ func TestProjectionDecodesOnlyNeededColumns(t *testing.T) {
 		}
 		if len(proj.cols) > 1 || !proj.skipMsg {
 			t.Fatalf("projection decoded %d columns, message skipped %v", len(proj.cols), proj.skipMsg)
+		}
+		if full.bytesRead != m.length || proj.bytesRead > full.bytesRead {
+			t.Fatalf("block %d of %d bytes: a full read read %d, a projected one %d", bi, m.length, full.bytesRead, proj.bytesRead)
+		}
+		if proj.bytesRead < full.bytesRead {
+			smaller++
 		}
 		values, codes, bitmap, isDict := proj.dictColumn("level")
 		full.rewind()
@@ -414,5 +450,8 @@ func TestProjectionDecodesOnlyNeededColumns(t *testing.T) {
 	}
 	if dicts == 0 {
 		t.Fatal("no block stored level as a dictionary")
+	}
+	if smaller == 0 {
+		t.Fatal("no projected read read less than its whole block")
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -83,7 +82,6 @@ func (w *partWriter) sealBlock() error {
 	var m blockMeta
 	w.block = w.cur.encode(w.block[:0], &m, &w.benc)
 	m.offset = w.off
-	m.checksum = xxhash.Sum64(w.block)
 	w.metas = append(w.metas, m)
 	w.cur.times = w.cur.times[:0]
 	return w.write(w.block)

@@ -246,7 +246,7 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 		}
 		ss.s.blocksRead.Add(1)
 		ss.stats.BlocksRead++
-		ss.stats.BytesRead += m.length
+		ss.stats.BytesRead += ss.sc.block.bytesRead
 		d := &ss.sc.block
 		sel := ss.selectByCode(d, info, whole)
 		cc, byCode := ss.planCount(d, info, whole, sel)
