@@ -5,13 +5,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/fluent/fluent-logger-golang/fluent"
+	"github.com/sluice-log/sluice/internal/testutil/fluentclient"
 )
 
 // TestE2EForward sends with fluent-logger-golang (the library of Docker's
@@ -31,8 +29,8 @@ otlp:
   enabled: false
 `, fwd))
 
-	forwardSend(t, fwd, forwardSendOpts{n: 300, tag: "docker.web", ack: true, docker: true})
-	forwardSend(t, fwd, forwardSendOpts{n: 500, tag: "app.orders", ack: true, async: true, subsecond: true})
+	fluentclient.Send(t, fwd, fluentclient.Options{N: 300, Tag: "docker.web", Ack: true, Docker: true})
+	fluentclient.Send(t, fwd, fluentclient.Options{N: 500, Tag: "app.orders", Ack: true, Async: true, SubSecond: true})
 
 	// A client sending garbage is disconnected; the others are unaffected.
 	c, err := net.Dial("tcp", fwd)
@@ -92,83 +90,4 @@ func forwardGetText(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// forwardSendOpts says what forwardSend sends and how.
-type forwardSendOpts struct {
-	n         int
-	tag       string
-	ack       bool // RequestAck
-	async     bool
-	subsecond bool // SubSecondPrecision: times as EventTime
-	docker    bool // records shaped like Docker's fluentd log driver's
-}
-
-// forwardSend sends o.n records to addr with fluent-logger-golang and fails
-// t if the library reports any error. Record i has time
-// 2026-01-02T03:04:05.123456789Z plus i ms.
-func forwardSend(t *testing.T, addr string, o forwardSendOpts) {
-	t.Helper()
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var asyncErrs atomic.Int64
-	cfg := fluent.Config{
-		FluentHost:         host,
-		FluentPort:         p,
-		RequestAck:         o.ack,
-		Async:              o.async,
-		SubSecondPrecision: o.subsecond,
-		Timeout:            5 * time.Second,
-		WriteTimeout:       5 * time.Second,
-		ReadTimeout:        10 * time.Second,
-		MaxRetry:           3,
-	}
-	if o.async {
-		// Async posts only queue; their errors arrive here.
-		cfg.AsyncResultCallback = func(_ []byte, err error) {
-			if err != nil {
-				asyncErrs.Add(1)
-				t.Errorf("async send: %v", err)
-			}
-		}
-	}
-	f, err := fluent.New(cfg)
-	if err != nil {
-		t.Fatalf("fluent.New: %v", err)
-	}
-	base := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
-	for i := range o.n {
-		var rec map[string]any
-		if o.docker {
-			// The fields and shapes Docker's fluentd log driver sends.
-			rec = map[string]any{
-				"container_id":   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-				"container_name": "/web",
-				"source":         "stdout",
-				"log":            fmt.Sprintf("GET /item/%d 200", i),
-			}
-		} else {
-			rec = map[string]any{
-				"message": fmt.Sprintf("event %d", i),
-				"seq":     i,
-				"http":    map[string]any{"status": 200, "method": "GET"},
-			}
-		}
-		if err := f.PostWithTime(o.tag, base.Add(time.Duration(i)*time.Millisecond), rec); err != nil {
-			_ = f.Close()
-			t.Fatalf("post %d: %v", i, err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
-	if e := asyncErrs.Load(); e > 0 {
-		t.Fatalf("%d async errors", e)
-	}
 }
