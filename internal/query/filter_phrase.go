@@ -35,6 +35,11 @@ func endsInTokenChar(s string) bool {
 
 func (f phraseFilter) Match(r *record.Record) bool {
 	v, _ := r.Get(f.field)
+	return f.matchValue(v)
+}
+
+// matchValue is Match for a record whose field holds v ("" when absent).
+func (f phraseFilter) matchValue(v string) bool {
 	if len(f.toks) == 0 {
 		// Nothing to search by words: compare the whole value, so that
 		// field:"" finds records without the field.

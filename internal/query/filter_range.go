@@ -57,9 +57,11 @@ func boundNumber(b Bound) (float64, bool) {
 
 func (f rangeFilter) Match(r *record.Record) bool {
 	v, ok := r.Get(f.field)
-	if !ok {
-		return false
-	}
+	return ok && f.matchValue(v)
+}
+
+// matchValue is Match for a record whose field holds v.
+func (f rangeFilter) matchValue(v string) bool {
 	if !f.numeric {
 		return (!f.hasLo || v > f.loStr || f.loIncl && v == f.loStr) &&
 			(!f.hasHi || v < f.hiStr || f.hiIncl && v == f.hiStr)

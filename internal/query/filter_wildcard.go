@@ -44,9 +44,11 @@ func newWildcardFilter(n Wildcard) wildcardFilter {
 
 func (f wildcardFilter) Match(r *record.Record) bool {
 	v, ok := r.Get(f.field)
-	if !ok {
-		return false
-	}
+	return ok && f.matchValue(v)
+}
+
+// matchValue is Match for a record whose field holds v.
+func (f wildcardFilter) matchValue(v string) bool {
 	if f.ascii && isASCII(v) {
 		return globMatchASCII(v, f.segments)
 	}

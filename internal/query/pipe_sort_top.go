@@ -69,6 +69,16 @@ func (t *topRows) add(sr seqRow) []Value {
 	return sr.row.Values
 }
 
+// last is the last row kept, and its stats group, when the rows kept
+// are limit: a row that does not come before it is dropped (full is
+// false before).
+func (t *topRows) last() (r Row, g *statsGroup, full bool) {
+	if t.limit <= 0 || len(t.rows) < t.limit {
+		return Row{}, nil, false
+	}
+	return t.rows[0].row, t.rows[0].group, true
+}
+
 // sorted is the rows kept, first first.
 func (t *topRows) sorted() []Row {
 	sort.Slice(t.rows, func(i, j int) bool { return t.before(t.rows[i], t.rows[j]) })

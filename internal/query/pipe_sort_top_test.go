@@ -62,6 +62,11 @@ func TestSortLimitMatchesFullSort(t *testing.T) {
 		{" | stats count() as n by level | sort by n desc | limit 3", " | stats count() as n by level | sort by n desc | fields level, n | limit 3"},
 		{" | stats count() as n by status, level | sort by n | limit 4", " | stats count() as n by status, level | sort by n | fields status, level, n | limit 4"},
 		{" | stats count() as n by latency, _time:1ms | sort by n desc | limit 2", " | stats count() as n by latency, _time:1ms | sort by n desc | fields latency, _time, n | limit 2"},
+		// Groups are passed over by the sort's columns before their rows
+		// are built: a group key, a result with blanks, no column at all.
+		{" | stats count() as n by latency | sort by latency desc | limit 2", " | stats count() as n by latency | sort by latency desc | fields latency, n | limit 2"},
+		{" | stats count() as n, max(status) as m by level | sort by m, n desc | limit 3", " | stats count() as n, max(status) as m by level | sort by m, n desc | fields level, n, m | limit 3"},
+		{" | stats count() as n by level | sort by nosuch, n | limit 2", " | stats count() as n by level | sort by nosuch, n | fields level, n | limit 2"},
 	}
 	for range 100 {
 		node := randomNode(rng, 2)

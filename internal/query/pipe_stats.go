@@ -241,6 +241,7 @@ func durationString(d time.Duration) string {
 
 func (s *StatsPipe) newProcessor(opts Options, next processor) processor {
 	sp := &statsProcessor{pipe: s, maxGroups: opts.MaxGroups, maxMemory: opts.MaxMemory, next: next, groups: map[string]*statsGroup{}}
+	sp.single = len(s.By) == 1 && s.By[0].Bucket == 0
 	for _, k := range s.By {
 		if k.Bucket > 0 {
 			sp.span = k.Bucket.Seconds()
@@ -277,6 +278,13 @@ type statsProcessor struct {
 	// byBucket finds the groups of a histogram (grouped by a _time bucket
 	// alone) by bucket start, for bulk counts (pushCount).
 	byBucket map[int64]*statsGroup
+	// single says that the pipe groups by one field alone: groups are
+	// keyed by its value as it is (groupOne).
+	single bool
+	slab   groupSlab
+	// all is the groups in the order they were made, for flush: their
+	// slab chunks are walked in memory order, not the map's.
+	all []*statsGroup
 }
 
 type statsGroup struct {
@@ -284,9 +292,53 @@ type statsGroup struct {
 	bucket int64 // start of the _time bucket, when timed
 	timed  bool  // false for rows without a time (stats over stats rows)
 	states []statsState
-	// nums holds each key as a number, parsed once for sorting; ok is
-	// false for keys that are not numbers.
-	nums []parsedNumber
+	// nums holds each key as a number, parsed once for sorting when
+	// parsed is set; ok is false for keys that are not numbers. Only
+	// groups that are compared need them: parsing every id of a
+	// high-cardinality key costs more than counting it.
+	nums   []parsedNumber
+	parsed bool
+}
+
+// parseKeys fills g.nums, once.
+func (g *statsGroup) parseKeys() {
+	if g.parsed {
+		return
+	}
+	for i := range g.keys {
+		if k := g.keys[i]; k.IsNum || !surelyNotNumber(k.Str) {
+			g.nums[i].v, g.nums[i].ok = k.number()
+		}
+	}
+	g.parsed = true
+}
+
+// surelyNotNumber reports whether parseNumber rejects s, seen by its
+// bytes alone: a letter other than an exponent outside the forms that
+// strconv.ParseFloat spells with letters (hexadecimal 0x…, inf, nan).
+// An underscore proves nothing: ParseFloat takes "0_0".
+// Ids such as trace ids are rejected so without the error value that
+// ParseFloat allocates. False means that s must be parsed to tell.
+func surelyNotNumber(s string) bool {
+	t := s
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		t = t[1:]
+	}
+	if t == "" || len(t) > 1 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') {
+		return t == ""
+	}
+	switch t[0] {
+	case 'i', 'I', 'n', 'N':
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c >= '0' && c <= '9', c == '.', c == 'e', c == 'E', c == '+', c == '-', c == '_':
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 func (s *statsProcessor) push(r Row) error {
@@ -312,6 +364,9 @@ func (s *statsProcessor) checkMemory() error {
 // it builds only the encoded key; the key's values are made for a new
 // group alone.
 func (s *statsProcessor) group(r Row) (*statsGroup, error) {
+	if s.single {
+		return s.groupOne(keyString(r, s.pipe.By[0].Field))
+	}
 	s.key = s.key[:0]
 	s.strs = s.strs[:0]
 	var bucket int64
@@ -347,7 +402,8 @@ func (s *statsProcessor) group(r Row) (*statsGroup, error) {
 				// The bucket's text is made in newGroup.
 				s.keys = append(s.keys, Value{Name: record.TimeField})
 			} else {
-				s.keys = append(s.keys, Value{Name: k.Field, Str: strs[0]})
+				// A copy: the row's strings may alias a block's buffer.
+				s.keys = append(s.keys, Value{Name: k.Field, Str: strings.Clone(strs[0])})
 				strs = strs[1:]
 			}
 		}
@@ -356,6 +412,29 @@ func (s *statsProcessor) group(r Row) (*statsGroup, error) {
 		s.mem += int64(2*len(s.key)+groupOverhead) + int64(len(g.states))*stateOverhead
 	}
 	s.last, s.lastKey = g, append(s.lastKey[:0], s.key...)
+	return g, nil
+}
+
+// groupOne is group for a pipe grouped by one field alone, whose value
+// str is the group's key as it is: no key is encoded, and a row of a
+// known group allocates nothing. str may alias a block's buffer, so a
+// new group's key is copied, once, for both the map and the group.
+func (s *statsProcessor) groupOne(str string) (*statsGroup, error) {
+	if s.last != nil && str == string(s.lastKey) {
+		return s.last, nil
+	}
+	g := s.groups[str]
+	if g == nil {
+		if len(s.groups) >= s.maxGroups {
+			return nil, fmt.Errorf("query: stats: more than %d groups (the MaxGroups limit); narrow the query with a filter or a shorter time range, or group by fewer or less varied fields or a longer _time bucket", s.maxGroups)
+		}
+		str = strings.Clone(str)
+		s.keys = append(s.keys[:0], Value{Name: s.pipe.By[0].Field, Str: str})
+		g = s.newGroup(0, false)
+		s.groups[str] = g
+		s.mem += int64(2*len(str)+groupOverhead) + int64(len(g.states))*stateOverhead
+	}
+	s.last, s.lastKey = g, append(s.lastKey[:0], str...)
 	return g, nil
 }
 
@@ -370,15 +449,20 @@ func keyString(r Row, field string) string {
 }
 
 func (s *statsProcessor) newGroup(bucket int64, timed bool) *statsGroup {
-	g := &statsGroup{keys: append([]Value(nil), s.keys...), bucket: bucket, timed: timed, states: make([]statsState, len(s.pipe.Funcs))}
-	g.nums = make([]parsedNumber, len(g.keys))
+	g := s.slab.group(len(s.keys), len(s.pipe.Funcs))
+	copy(g.keys, s.keys)
+	g.bucket, g.timed = bucket, timed
 	for i, k := range s.pipe.By {
 		if k.Bucket > 0 && timed {
 			g.keys[i].Str = time.Unix(0, bucket).UTC().Format(time.RFC3339Nano)
 		}
-		g.nums[i].v, g.nums[i].ok = g.keys[i].number()
 	}
+	s.all = append(s.all, g)
 	for i, c := range s.pipe.Funcs {
+		if _, ok := c.Func.(statsCount); ok {
+			g.states[i] = s.slab.count()
+			continue
+		}
 		g.states[i] = c.Func.newState()
 		if ss, ok := g.states[i].(spanSetter); ok {
 			ss.setSpan(s.span)
@@ -409,10 +493,7 @@ func (s *statsProcessor) flush() error {
 	if sp, ok := s.next.(*sortProcessor); ok && sp.top != nil {
 		return s.flushTop(sp)
 	}
-	groups := make([]*statsGroup, 0, len(s.groups))
-	for _, g := range s.groups {
-		groups = append(groups, g)
-	}
+	groups := s.all
 	slices.SortFunc(groups, func(a, b *statsGroup) int { return compareGroups(a, b, s.pipe.By) })
 	for _, g := range groups {
 		row := s.groupRow(g, nil)
@@ -443,14 +524,73 @@ func (s *statsProcessor) groupRow(g *statsGroup, vals []Value) Row {
 // keys and breaks ties by compareGroups, which gives the order a stable
 // sort of the key-ordered groups gives. A row is built for each group in
 // one buffer, which only a row the sort keeps takes over.
+//
+// Once the sort holds its limit, a group that does not come before the
+// last row kept cannot be kept: it is compared with that row column by
+// column and passed over without building its row, which spares most
+// groups of a high-cardinality `stats … | sort by n desc | limit k`.
 func (s *statsProcessor) flushTop(sp *sortProcessor) error {
 	sp.top.tie = func(a, b *statsGroup) int { return compareGroups(a, b, s.pipe.By) }
+	cols := make([]int, len(sp.keys))
+	for i, k := range sp.keys {
+		cols[i] = s.column(k.Field)
+	}
 	var vals []Value
-	for _, g := range s.groups {
+	for _, g := range s.all {
+		if last, lastGroup, full := sp.top.last(); full && s.compareToRow(g, cols, sp.keys, last, lastGroup) >= 0 {
+			continue
+		}
 		row := s.groupRow(g, vals)
 		vals = sp.top.offerGroup(row, g)
 	}
 	return sp.flush()
+}
+
+// compareToRow orders g's row against row, the row of group rg, as the
+// sort on keys (whose columns are cols) and then compareGroups order
+// them. A key that is no column of the rows is blank in both.
+func (s *statsProcessor) compareToRow(g *statsGroup, cols []int, keys []SortKey, row Row, rg *statsGroup) int {
+	var probe [1]Value
+	for i, k := range keys {
+		if cols[i] < 0 {
+			continue
+		}
+		probe[0] = s.groupValue(g, cols[i])
+		c, blank := compareField(Row{Values: probe[:]}, row, k.Field)
+		if k.Desc && !blank {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return compareGroups(g, rg, s.pipe.By)
+}
+
+// column is the index of the column name in the rows of groupRow, or -1.
+func (s *statsProcessor) column(name string) int {
+	for i, k := range s.pipe.By {
+		if k.Field == name {
+			return i
+		}
+	}
+	for i, c := range s.pipe.Funcs {
+		if c.Name == name {
+			return len(s.pipe.By) + i
+		}
+	}
+	return -1
+}
+
+// groupValue is column col of g's row, as groupRow makes it.
+func (s *statsProcessor) groupValue(g *statsGroup, col int) Value {
+	if col < len(g.keys) {
+		return g.keys[col]
+	}
+	i := col - len(g.keys)
+	v := g.states[i].result()
+	v.Name = s.pipe.Funcs[i].Name
+	return v
 }
 
 // compareGroups orders groups by _time bucket, then by the other keys in
@@ -469,6 +609,8 @@ func compareGroups(a, b *statsGroup, by []GroupKey) int {
 			}
 		}
 	}
+	a.parseKeys()
+	b.parseKeys()
 	for i, k := range by {
 		if k.Bucket == 0 {
 			if c := compareParsed(a.keys[i], b.keys[i], a.nums[i], b.nums[i]); c != 0 {

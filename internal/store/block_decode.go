@@ -19,19 +19,20 @@ type decodedBlock struct {
 	times []int64
 	rows  int // records in the block
 	// lazyTimes, set by a search before decoding, leaves the timestamps
-	// unparsed until loadTimes (from timesSrc, a view of raw): a count
-	// over a block inside the search's range needs none, and parsing
-	// them was a good part of such a search.
+	// unread until loadTimes: a count over a block inside the search's
+	// range needs none, and reading, decompressing and parsing them was a
+	// good part of such a search.
 	lazyTimes   bool
-	timesSrc    string
+	timesSrc    string // the raw timestamps column, a view
 	timesLoaded bool
+	lazy        lazyTimes // where loadTimes finds the timestamps column
 	msg         decodedCol
 	cols        []decodedCol // only the field columns the decode was asked for
 	lens        []int        // scratch for value lengths
 	// skipMsg leaves the message out of rows: the decode was not asked
 	// for it.
 	skipMsg bool
-	raw     []byte // scratch: the needed columns, decompressed
+	raw     []byte // the needed columns, decompressed; a new buffer per block, which the values alias
 	dirs    []colDir
 	spans   []int // per column: offset of its raw bytes in raw, or -1
 	rawLen  int   // the raw bytes of all columns, as the directory says
@@ -48,8 +49,10 @@ type decodedCol struct {
 	bitmap string // empty when every row has the field
 	enc    byte
 	values []string
-	codes  string // encDict: one byte per present row, an index into values
-	next   int    // cursor into the present rows while rows are visited in order
+	codes  string   // encDict: one byte per present row, an index into values
+	dec    decimals // encDecimal: the packed values
+	data   string   // encRaw: all values' bytes, back to back (see Values)
+	next   int      // cursor into the present rows while rows are visited in order
 }
 
 // decodeHeader parses a block's header (record count and column
@@ -59,9 +62,9 @@ type decodedCol struct {
 // index entry, which name the columns after the timestamps and the
 // message. need, when not nil, names the only fields (record.MessageField
 // for the message) whose values are wanted: decodeHeader marks the
-// columns a decode takes in d.spans (always the timestamps), and
-// decodeColumns leaves the others alone, which is most of the cost of a
-// search that reads one or two fields.
+// columns a decode takes (see markColumns), and decodeColumns leaves the
+// others alone, which is most of the cost of a search that reads one or
+// two fields.
 func (d *decodedBlock) decodeHeader(src []byte, fields []string, blockLen int64, need map[string]bool) (int, error) {
 	// A view: the directory keeps no strings.
 	r := reader{src: unsafe.String(unsafe.SliceData(src), len(src))}
@@ -74,7 +77,11 @@ func (d *decodedBlock) decodeHeader(src []byte, fields []string, blockLen int64,
 	d.rawLen = 0
 	total := 0
 	for i := 0; i < ncols && r.err == nil; i++ {
-		c := colDir{enc: r.byte(), comp: r.byte(), off: total}
+		enc := r.byte()
+		c := colDir{enc: enc &^ encFull, full: enc&encFull != 0, comp: r.byte(), off: total}
+		if c.full && i < 2 {
+			r.fail("the timestamps or the message marked as a full field column")
+		}
 		c.stored = r.count(int(min(blockLen, maxColumnRawBytes)))
 		c.raw = c.stored
 		if c.comp == compZstd {
@@ -96,18 +103,25 @@ func (d *decodedBlock) decodeHeader(src []byte, fields []string, blockLen int64,
 	if r.err != nil {
 		return 0, r.err
 	}
+	d.markColumns(fields, need)
+	return r.off, nil
+}
+
+// markColumns sets d.spans for the columns of d.dirs a decode takes: the
+// fields in need (see decodeHeader), and the timestamps unless d.lazyTimes
+// leaves them to loadTimes.
+func (d *decodedBlock) markColumns(fields []string, need map[string]bool) {
 	d.skipMsg = need != nil && !need[record.MessageField]
 	d.spans = d.spans[:0]
 	wantLen := 0
 	for i, c := range d.dirs {
-		if i == 0 || i == 1 && !d.skipMsg || i >= 2 && (need == nil || need[fields[i-2]]) {
+		if i == 0 && !d.lazyTimes || i == 1 && !d.skipMsg || i >= 2 && (need == nil || need[fields[i-2]]) {
 			d.spans = append(d.spans, wantLen)
 			wantLen += c.raw
 		} else {
 			d.spans = append(d.spans, -1)
 		}
 	}
-	return r.off, nil
 }
 
 // decodeColumns decompresses and parses the columns decodeHeader marked,
@@ -118,29 +132,32 @@ func (d *decodedBlock) decodeColumns(data []byte, fields []string, dec *zstd.Dec
 	if err := d.decompress(data, dec); err != nil {
 		return err
 	}
-	// The times are parsed from a view; only the string columns after
-	// them are copied, once, for the values to alias.
+	// The times are parsed from a view of d.raw; the values of the
+	// string columns after them alias it.
 	n := d.rows
-	d.timesSrc = unsafe.String(unsafe.SliceData(d.raw), d.dirs[0].raw)
 	d.times = d.times[:0]
 	d.timesLoaded = false
-	if !d.lazyTimes {
-		if err := d.loadTimes(); err != nil {
+	skip := 0 // raw bytes of the times in d.raw
+	if d.spans[0] >= 0 {
+		skip = d.dirs[0].raw
+		d.timesSrc = unsafe.String(unsafe.SliceData(d.raw), skip)
+		if err := d.parseTimes(); err != nil {
 			return err
 		}
 	}
-	cols := string(d.raw[d.dirs[0].raw:])
+	// A view, not a copy: decompress gave this block a buffer of its own.
+	cols := unsafe.String(unsafe.SliceData(d.raw[skip:]), len(d.raw)-skip)
 	d.cols = d.cols[:0]
 	for i, c := range d.dirs {
 		if i == 0 || d.spans[i] < 0 {
 			continue
 		}
-		at := d.spans[i] - d.dirs[0].raw
+		at := d.spans[i] - skip
 		cr := reader{src: cols[at : at+c.raw]}
 		if i == 1 {
 			readValues(&cr, c.enc, n, &d.msg, &d.lens)
 		} else {
-			d.decodeField(&cr, fields[i-2], c.enc, n)
+			d.decodeField(&cr, fields[i-2], c.enc, c.full, n)
 		}
 		if err := columnEnd(&cr, i); err != nil {
 			return err
@@ -158,7 +175,9 @@ func (d *decodedBlock) decompress(data []byte, dec *zstd.Decoder) error {
 			wantLen += c.raw
 		}
 	}
-	d.raw = slices.Grow(d.raw[:0], wantLen)
+	// A fresh buffer per block: the values are views of it (see
+	// decodeColumns), so no later read may write into it.
+	d.raw = make([]byte, 0, wantLen)
 	for i, c := range d.dirs {
 		if d.spans[i] < 0 {
 			continue
@@ -193,15 +212,12 @@ func columnEnd(r *reader, i int) error {
 	return nil
 }
 
-// loadTimes parses the block's timestamps into d.times, once.
-func (d *decodedBlock) loadTimes() error {
-	if d.timesLoaded {
-		return nil
-	}
+// parseTimes parses the block's timestamps from d.timesSrc into d.times.
+func (d *decodedBlock) parseTimes() error {
 	tr := reader{src: d.timesSrc}
 	d.decodeTimes(&tr, d.rows)
 	if err := columnEnd(&tr, 0); err != nil {
-		return err
+		return fmt.Errorf("%w: %v", errCorrupt, err)
 	}
 	d.timesLoaded = true
 	return nil
@@ -220,7 +236,7 @@ func (d *decodedBlock) decodeTimes(r *reader, n int) {
 	}
 }
 
-func (d *decodedBlock) decodeField(r *reader, name string, enc byte, n int) {
+func (d *decodedBlock) decodeField(r *reader, name string, enc byte, full bool, n int) {
 	present := r.count(n)
 	if r.err == nil && present == 0 {
 		r.fail("field column without values")
@@ -242,6 +258,10 @@ func (d *decodedBlock) decodeField(r *reader, name string, enc byte, n int) {
 	c := &d.cols[k]
 	c.name, c.bitmap = name, bitmap
 	readValues(r, enc, present, c, &d.lens)
+	if full && r.err == nil && (present != n || slices.Contains(c.values, "")) {
+		// A search may have decided the block by the flag alone.
+		r.fail("column marked full lacks a value in some row")
+	}
 }
 
 // dictColumn returns the field column name of the decoded block when it
@@ -325,6 +345,8 @@ func (d *decodedBlock) release() {
 		cols[i].release()
 	}
 	d.cols = d.cols[:0]
+	d.raw, d.timesSrc = nil, ""
+	d.lazy = lazyTimes{buf: d.lazy.buf, raw: d.lazy.raw}
 }
 
 func (c *decodedCol) release() {

@@ -19,6 +19,7 @@ const minCompressBytes = 64
 type colDir struct {
 	enc    byte
 	comp   byte
+	full   bool   // a field column with a non-empty value in every row (encFull)
 	stored int    // bytes in the block
 	raw    int    // bytes after decompression
 	sum    uint64 // xxhash64 of the stored bytes
@@ -84,6 +85,7 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 		}
 		e.raw, enc = appendValues(e.raw, c.values, e.seen)
 		e.addColumn(enc)
+		e.dirs[len(e.dirs)-1].full = len(c.rows) == n && !slices.Contains(c.values, "")
 		if c.numeric {
 			m.ranges = append(m.ranges, numRange{field: i, min: c.min, max: c.max})
 		}
@@ -94,7 +96,11 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 	dst = binary.AppendUvarint(dst, uint64(len(e.dirs)))
 	rawLen := 0
 	for _, d := range e.dirs {
-		dst = append(dst, d.enc, d.comp)
+		enc := d.enc
+		if d.full {
+			enc |= encFull
+		}
+		dst = append(dst, enc, d.comp)
 		dst = binary.AppendUvarint(dst, uint64(d.stored))
 		if d.comp != compNone {
 			dst = binary.AppendUvarint(dst, uint64(d.raw))

@@ -11,6 +11,13 @@ const (
 	encRaw   byte = 1 // strings: all lengths, then all bytes
 	encConst byte = 2 // strings: every value is the same, stored once
 	encDict  byte = 3 // strings: distinct values once, then a one-byte code per value
+	// decimals of one scale, as bit-packed integers (column_decimal.go)
+	encDecimal byte = 4
+
+	// encFull flags a field column's encoding byte in the directory: every
+	// row of the block has a non-empty value, which a filter on the
+	// field's presence alone can be told without reading the column.
+	encFull byte = 0x80
 )
 
 // Column compressions.
@@ -54,6 +61,9 @@ func appendValues(dst []byte, vals []string, seen map[string]byte) ([]byte, byte
 		}
 		return dst, encDict
 	}
+	if dst, ok := appendDecimals(dst, vals); ok {
+		return dst, encDecimal
+	}
 	for _, v := range vals {
 		dst = binary.AppendUvarint(dst, uint64(len(v)))
 	}
@@ -70,6 +80,7 @@ func readValues(r *reader, enc byte, n int, c *decodedCol, lens *[]int) {
 	c.enc = enc
 	c.values = c.values[:0]
 	c.codes = ""
+	c.data = ""
 	switch enc {
 	case encConst:
 		c.values = append(c.values, r.str())
@@ -88,17 +99,20 @@ func readValues(r *reader, enc byte, n int, c *decodedCol, lens *[]int) {
 			}
 		}
 	case encRaw:
-		c.values = readRawValues(r, n, c.values, lens)
+		c.values, c.data = readRawValues(r, n, c.values, lens)
+	case encDecimal:
+		c.dec = readDecimals(r, n)
 	default:
 		r.fail("unknown column encoding")
 	}
 }
 
-// readRawValues appends n encRaw values to dst.
-func readRawValues(r *reader, n int, dst []string, lens *[]int) []string {
+// readRawValues appends n encRaw values to dst. They are back-to-back
+// substrings of data, which is all their bytes (see Values).
+func readRawValues(r *reader, n int, dst []string, lens *[]int) (_ []string, data string) {
 	if n > r.remaining() {
 		r.fail("column longer than its data")
-		return dst
+		return dst, ""
 	}
 	*lens = (*lens)[:0]
 	total := 0
@@ -115,16 +129,16 @@ func readRawValues(r *reader, n int, dst []string, lens *[]int) []string {
 		*lens = append(*lens, l)
 		total += l
 	}
-	data := r.bytes(total)
+	data = r.bytes(total)
 	if r.err != nil {
-		return dst
+		return dst, ""
 	}
 	off := 0
 	for _, l := range *lens {
 		dst = append(dst, data[off:off+l])
 		off += l
 	}
-	return dst
+	return dst, data
 }
 
 // value is the next present row's value; rows are visited in order.
@@ -136,6 +150,10 @@ func (c *decodedCol) value() string {
 		return c.values[0]
 	case encDict:
 		return c.values[c.codes[i]]
+	case encDecimal:
+		if len(c.values) < c.dec.k {
+			c.values = c.dec.appendTexts(c.values[:0])
+		}
 	}
 	return c.values[i]
 }

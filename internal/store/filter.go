@@ -45,6 +45,55 @@ type FieldFilter interface {
 	MatchField() string
 }
 
+// ValuesFilter is an optional extension of FieldFilter for filters that
+// decide many values of their field in one pass, without a record per
+// value: a word filter can then search a whole raw column's bytes at once.
+// Like Match, MatchValues is called from several goroutines at once.
+type ValuesFilter interface {
+	Filter
+	FieldFilter
+	// MatchValues sets match[i] to what Match answers for a record whose
+	// field (the one MatchField names) holds vs.Values[i]. len(match) is
+	// len(vs.Values).
+	MatchValues(vs Values, match []bool)
+}
+
+// Values is a column's values in row order (the rows that have the
+// field), laid out so that a filter can scan them in one pass: Values[i]
+// are substrings of Data, back to back (Values[0] starts at Data[0], each
+// starts where the one before ends, the last ends at len(Data)).
+type Values struct {
+	Data   string
+	Values []string
+}
+
+// PresenceFilter is an optional extension of FieldFilter for filters whose
+// answer depends only on whether the record's field holds a non-empty
+// value (`trace_id:*`, `NOT trace_id:*`), not on what the value is. The
+// store may then decide a whole block from its column directory, which
+// says when every row holds one, or from its index entry, which says when
+// none has the field, without reading the column.
+type PresenceFilter interface {
+	FieldFilter
+	// PresenceOnly reports whether Match depends on nothing but that.
+	PresenceOnly() bool
+}
+
+// NumberFilter is an optional extension of FieldFilter for filters that
+// compare their field as a number (`latency_ms:>1000`): for a record whose
+// field holds a plain decimal such as 12.345, Match's answer depends only
+// on the float64 that strconv.ParseFloat reads from it. The store then
+// decides the rows of a decimal column (FORMAT.md) from its numbers,
+// without their text.
+type NumberFilter interface {
+	FieldFilter
+	// NumbersOnly reports whether that holds.
+	NumbersOnly() bool
+	// MatchNumbers sets match[i] to Match's answer for a record whose
+	// field holds the text of xs[i]; len(match) == len(xs).
+	MatchNumbers(xs []float64, match []bool)
+}
+
 // BlockInfo is what is certain about every record of a block: its tenant
 // and stream labels are the block's, and its time lies in [MinTime,
 // MaxTime].

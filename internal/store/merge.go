@@ -9,13 +9,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
 )
 
 // Merge runs one round of merging: in every daily partition with more than
-// MaxPartsPerPartition parts it merges the smallest parts into one. Merges
-// read one block per input part at a time, so memory stays bounded.
+// MaxPartsPerPartition parts it merges the smallest parts into one, and
+// an idle partition's parts all into one (see idleMergeDue). Merges read
+// one block per input part at a time, so memory stays bounded.
 func (s *Store) Merge(ctx context.Context) error {
 	s.mergeMu.Lock()
 	defer s.mergeMu.Unlock()
@@ -47,23 +49,20 @@ func (s *Store) planMerges() ([][]*part, error) {
 	}
 	var plans [][]*part
 	limit := s.opts.MaxPartsPerPartition
+	now := time.Now()
 	for _, ps := range s.parts {
-		if len(ps) <= limit {
+		all := bySize(ps)
+		var chosen []*part
+		switch {
+		case len(all) > limit:
+			// Merge down to half the limit, so the next merge waits a while.
+			k := min(maxMergeFanIn, max(2, len(all)-limit/2))
+			chosen = all[:min(k, len(all))]
+		case s.idleMergeDue(all, now, true):
+			chosen = all
+		default:
 			continue
 		}
-		all := make([]*part, 0, len(ps))
-		for _, p := range ps {
-			all = append(all, p)
-		}
-		slices.SortFunc(all, func(a, b *part) int {
-			if c := cmp.Compare(a.size, b.size); c != 0 {
-				return c
-			}
-			return strings.Compare(a.name, b.name)
-		})
-		// Merge down to half the limit, so the next merge waits a while.
-		k := min(maxMergeFanIn, max(2, len(all)-limit/2))
-		chosen := all[:min(k, len(all))]
 		for _, p := range chosen {
 			p.incRef()
 		}
@@ -71,6 +70,64 @@ func (s *Store) planMerges() ([][]*part, error) {
 	}
 	slices.SortFunc(plans, func(a, b []*part) int { return strings.Compare(a[0].partition, b[0].partition) })
 	return plans, nil
+}
+
+// bySize returns the parts of a partition, smallest first.
+func bySize(ps map[string]*part) []*part {
+	all := make([]*part, 0, len(ps))
+	for _, p := range ps {
+		all = append(all, p)
+	}
+	slices.SortFunc(all, func(a, b *part) int {
+		if c := cmp.Compare(a.size, b.size); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	return all
+}
+
+// idleMergeDue reports whether a partition's parts, smallest first, are to
+// be merged into one: the partition has more than one part, and the parts
+// besides the largest hold at least as many bytes as it, so that every
+// such merge at least doubles the largest part and rewrites each byte at
+// most about twice over the partition's life; and, when idle is set, no
+// part has joined it for IdleMergeAfter. A partition that still receives
+// records (a flush every few seconds) keeps its parts; yesterday's, or a
+// quiet tenant's, becomes one part, which halves the blocks a search
+// visits when each stream is spread over several parts.
+func (s *Store) idleMergeDue(parts []*part, now time.Time, idle bool) bool {
+	if s.opts.IdleMergeAfter < 0 || len(parts) < 2 || len(parts) > maxMergeFanIn {
+		return false
+	}
+	var others int64
+	newest := parts[0].added
+	for _, p := range parts[:len(parts)-1] {
+		others += p.size
+		if p.added.After(newest) {
+			newest = p.added
+		}
+	}
+	last := parts[len(parts)-1]
+	if last.added.After(newest) {
+		newest = last.added
+	}
+	if others < last.size {
+		return false
+	}
+	return !idle || now.Sub(newest) >= s.opts.IdleMergeAfter
+}
+
+// mergesPendingLocked counts the partitions that a merge round would merge now,
+// or once idle: a search meanwhile visits more blocks than it will after.
+func (s *Store) mergesPendingLocked() int {
+	n := 0
+	for _, ps := range s.parts {
+		if len(ps) > s.opts.MaxPartsPerPartition || s.idleMergeDue(bySize(ps), time.Time{}, false) {
+			n++
+		}
+	}
+	return n
 }
 
 // mergeParts writes the records of parts into one new part and commits the
@@ -184,7 +241,8 @@ func (it *partIter) next() (bool, error) {
 		}
 		m := &it.p.blocks[it.block]
 		var err error
-		it.buf, err = it.p.readBlock(m, it.s.dec, it.buf, &it.d, nil)
+		// A merge reads each block once: nothing is kept.
+		it.buf, err = it.p.readBlock(it.block, it.s.dec, it.buf, &it.d, nil, false)
 		if errors.Is(err, errCorrupt) {
 			// The merge fails; the next one is planned without this part.
 			it.s.quarantineServed(it.p, err)

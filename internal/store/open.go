@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Open opens (or creates) the store in dir. It replays the manifest,
@@ -201,4 +202,5 @@ func (s *Store) addPartLocked(p *part) {
 		s.parts[p.partition] = ps
 	}
 	ps[p.name] = p
+	p.added = time.Now()
 }

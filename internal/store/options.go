@@ -1,5 +1,7 @@
 package store
 
+import "time"
+
 // Options tunes a Store. Zero values take the defaults.
 type Options struct {
 	// BlockRecords is the most records one block holds; default 8192.
@@ -14,6 +16,11 @@ type Options struct {
 	// merged parts; default 7. Merges run in the background and their
 	// output lives long, so a slower level that stores fewer bytes pays.
 	MergeZstdLevel int
+	// IdleMergeAfter is how long a partition must go without a new part
+	// before Merge merges all its parts into one, provided the parts
+	// besides the largest hold at least as many bytes as it (see
+	// idleMergeDue); default 30s, negative turns it off.
+	IdleMergeAfter time.Duration
 }
 
 const (
@@ -24,6 +31,9 @@ const (
 	// bytes than level 1 for about 1 µs more CPU per record; level 11
 	// saves 1% more for four times the CPU (BenchmarkPartBytesGen).
 	defaultMergeZstdLevel = 7
+	// defaultIdleMergeAfter: several flush intervals (5 s by default),
+	// so that a partition still receiving records is not merged whole.
+	defaultIdleMergeAfter = 30 * time.Second
 	// maxBlockRawBytes cuts a block early when its records are large, which
 	// bounds the memory one block read needs.
 	maxBlockRawBytes = 4 << 20
@@ -43,6 +53,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MergeZstdLevel <= 0 {
 		o.MergeZstdLevel = defaultMergeZstdLevel
+	}
+	if o.IdleMergeAfter == 0 {
+		o.IdleMergeAfter = defaultIdleMergeAfter
 	}
 	return o
 }

@@ -7,7 +7,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
@@ -42,6 +44,12 @@ type part struct {
 	minTime   int64
 	maxTime   int64
 	refs      atomic.Int32
+	// added is when the part joined the served set (opened, flushed or
+	// merged), which tells how long its partition has been idle.
+	added time.Time
+	// headers holds each block's parsed header once a search has read
+	// it (see blockHeader).
+	headers []atomic.Pointer[blockHeader]
 	// quarantined is set when a read found the part damaged, so that
 	// parallel workers stop reading it.
 	quarantined atomic.Bool
@@ -144,7 +152,8 @@ func checkPart(f *os.File, ref partRef, dec *zstd.Decoder) (*part, error) {
 
 func newPart(ref partRef, f io.ReaderAt, metas []blockMeta) *part {
 	p := &part{partition: ref.Partition, name: ref.Name, f: f, size: ref.Size, sha256: ref.SHA256,
-		blocks: metas, minTime: math.MaxInt64, maxTime: math.MinInt64}
+		blocks: metas, minTime: math.MaxInt64, maxTime: math.MinInt64,
+		headers: make([]atomic.Pointer[blockHeader], len(metas))}
 	for i := range metas {
 		p.records += int64(metas[i].count)
 		p.minTime = min(p.minTime, metas[i].minTime)
@@ -167,53 +176,76 @@ func fileSHA256(r io.Reader) (string, error) {
 // second pread costs more than copying and hashing the gap.
 const maxReadGap = 4 << 10
 
-// readBlock decodes into d the fields in need of block m (all when nil;
-// see decodeHeader), using buf as the block's scratch. It preads the
-// block's header (with up to maxReadGap bytes after it, which saves a
-// second pread for the timestamps of most blocks), checks the header
-// against the index entry's checksum, then preads only the columns it
-// decodes (adjacent ones, and ones separated by less than maxReadGap, in
-// one pread) and checks every column it read against its own checksum
-// before decompressing anything. Damage in a column a read skips goes
-// unnoticed by that read; the part's sha256 covers it on open and in
-// Verify. d.bytesRead is set to the bytes read. buf is returned for reuse;
-// d's strings do not alias it.
-func (p *part) readBlock(m *blockMeta, dec *zstd.Decoder, buf []byte, d *decodedBlock, need map[string]bool) ([]byte, error) {
+// readBlock decodes into d the fields in need of block bi (all when nil;
+// see decodeHeader), using buf as the block's scratch. Its first read
+// preads the block's header (with up to maxReadGap bytes after it, which
+// saves a second pread for the first columns of many blocks), checks the
+// header against the index entry's checksum and, when keep is set, keeps
+// it parsed (part.headers); a later read starts from the kept header. It
+// then preads only the columns it decodes (adjacent ones, and ones
+// separated by less than maxReadGap, in one pread) and checks every
+// column it read against its own checksum before decompressing anything.
+// Damage in a column a read skips goes unnoticed by that read; the part's
+// sha256 covers it on open and in Verify. With d.lazyTimes the timestamps
+// are left to loadTimes. d.bytesRead is set to the bytes read. buf is
+// returned for reuse; d's strings do not alias it.
+func (p *part) readBlock(bi int, dec *zstd.Decoder, buf []byte, d *decodedBlock, need map[string]bool, keep bool) ([]byte, error) {
+	m := &p.blocks[bi]
 	d.bytesRead = 0
 	buf = slicesGrow(buf, int(m.length))
-	first := min(int(m.length), m.headerLen+maxReadGap)
-	if err := p.readAt(buf[:first], m.offset, d); err != nil {
-		return buf, err
-	}
-	hdr := buf[:m.headerLen]
-	if xxhash.Sum64(hdr) != m.checksum {
-		return buf, fmt.Errorf("%w: block header checksum mismatch in part %s at %d", errCorrupt, p.name, m.offset)
-	}
-	if _, err := d.decodeHeader(hdr, m.fields, m.length, need); err != nil {
-		return buf, fmt.Errorf("decode block header of part %s at %d: %w", p.name, m.offset, err)
-	}
-	if d.rawLen != m.rawLen {
-		return buf, fmt.Errorf("%w: block of part %s at %d has %d raw bytes, index says %d", errCorrupt, p.name, m.offset, d.rawLen, m.rawLen)
-	}
-	if d.rows != m.count {
-		return buf, fmt.Errorf("%w: block of part %s at %d has %d records, index says %d", errCorrupt, p.name, m.offset, d.rows, m.count)
+	have := 0 // bytes of column data read with the header
+	if h := p.headers[bi].Load(); h != nil {
+		d.rows, d.rawLen = h.rows, h.rawLen
+		d.dirs = append(d.dirs[:0], h.dirs...)
+		d.markColumns(m.fields, need)
+	} else {
+		first := min(int(m.length), m.headerLen+maxReadGap)
+		if err := p.readAt(buf[:first], m.offset, d); err != nil {
+			return buf, err
+		}
+		have = first - m.headerLen
+		if err := p.checkHeader(m, buf[:m.headerLen], d, need); err != nil {
+			return buf, err
+		}
+		if keep {
+			p.headers[bi].Store(&blockHeader{rows: d.rows, rawLen: d.rawLen, dirs: slices.Clone(d.dirs)})
+		}
 	}
 	data := buf[m.headerLen:]
-	if err := p.readColumns(m, data, first-m.headerLen, d); err != nil {
+	if err := p.readColumns(m, data, have, d); err != nil {
 		return buf, err
 	}
+	d.lazy.p, d.lazy.m, d.lazy.dec, d.lazy.data, d.lazy.have = p, m, dec, data, have
 	if err := d.decodeColumns(data, m.fields, dec); err != nil {
 		return buf, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err)
 	}
 	return buf, nil
 }
 
+// checkHeader checks hdr, the stored header of block m, against the
+// index entry and decodes it into d.
+func (p *part) checkHeader(m *blockMeta, hdr []byte, d *decodedBlock, need map[string]bool) error {
+	if xxhash.Sum64(hdr) != m.checksum {
+		return fmt.Errorf("%w: block header checksum mismatch in part %s at %d", errCorrupt, p.name, m.offset)
+	}
+	if _, err := d.decodeHeader(hdr, m.fields, m.length, need); err != nil {
+		return fmt.Errorf("decode block header of part %s at %d: %w", p.name, m.offset, err)
+	}
+	if d.rawLen != m.rawLen {
+		return fmt.Errorf("%w: block of part %s at %d has %d raw bytes, index says %d", errCorrupt, p.name, m.offset, d.rawLen, m.rawLen)
+	}
+	if d.rows != m.count {
+		return fmt.Errorf("%w: block of part %s at %d has %d records, index says %d", errCorrupt, p.name, m.offset, d.rows, m.count)
+	}
+	return nil
+}
+
 // readColumns preads into data (the block's column data, whose first have
 // bytes are read) the columns d.spans marks, coalescing them into as few
 // reads as maxReadGap allows, and checks every column it read whole.
 func (p *part) readColumns(m *blockMeta, data []byte, have int, d *decodedBlock) error {
-	// The pending read [lo, hi) starts with the bytes already read, which
-	// hold column first onwards.
+	// The pending read [lo, hi) starts with the bytes already read (none
+	// when the header was kept), which hold column first onwards.
 	first, lo, hi := 0, 0, have
 	flush := func() error {
 		if from := max(lo, have); from < hi {
@@ -234,7 +266,9 @@ func (p *part) readColumns(m *blockMeta, data []byte, have int, d *decodedBlock)
 		if d.spans[i] < 0 {
 			continue
 		}
-		if c.off-hi > maxReadGap {
+		// With nothing read yet (a kept header), the first read starts at
+		// the first column needed.
+		if c.off-hi > maxReadGap || hi == 0 {
 			if err := flush(); err != nil {
 				return err
 			}

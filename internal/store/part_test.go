@@ -69,7 +69,7 @@ func readAll(data []byte, dec *zstd.Decoder) ([]record.Record, []blockMeta, erro
 	var buf []byte
 	for i := range p.blocks {
 		m := &p.blocks[i]
-		if buf, err = p.readBlock(m, dec, buf, &d, nil); err != nil {
+		if buf, err = p.readBlock(i, dec, buf, &d, nil, false); err != nil {
 			return out, metas, err
 		}
 		d.rewind()
@@ -355,18 +355,40 @@ func TestBlockCorruptionDetected(t *testing.T) {
 				flipsAt = append(flipsAt, flip{at, i}, flip{at + int64(c.stored) - 1, i})
 			}
 		}
+		// The header as a search keeps it after a first, good read.
+		kept := newPart(partRef{Size: int64(len(good))}, bytes.NewReader(good), metas)
+		if _, err := kept.readBlock(bi, dec, nil, &decodedBlock{}, nil, true); err != nil {
+			t.Fatal(err)
+		}
 		for _, f := range flipsAt {
 			bad := slices.Clone(good)
 			bad[f.at] ^= 0x10
-			p := newPart(partRef{Name: "00000000000000ab", Size: int64(len(bad))}, bytes.NewReader(bad), metas)
-			for _, need := range needs {
-				if f.col >= 0 && !decodes(m, need, f.col) {
+			// Each way to read: fresh or from a kept header (which a
+			// flipped header byte no longer reaches), with the
+			// timestamps read along or left to loadTimes.
+			for _, keptHeader := range []bool{false, true} {
+				if keptHeader && f.col < 0 {
 					continue
 				}
-				var d decodedBlock
-				_, err := p.readBlock(m, dec, nil, &d, need)
-				if !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "00000000000000ab") {
-					t.Fatalf("block %d, byte %d (column %d) flipped, need %v: %v", bi, f.at, f.col, need, err)
+				for _, lazy := range []bool{false, true} {
+					p := newPart(partRef{Name: "00000000000000ab", Size: int64(len(bad))}, bytes.NewReader(bad), metas)
+					if keptHeader {
+						p.headers[bi].Store(kept.headers[bi].Load())
+					}
+					for _, need := range needs {
+						if f.col >= 0 && !decodes(m, need, f.col) {
+							continue
+						}
+						d := decodedBlock{lazyTimes: lazy}
+						_, err := p.readBlock(bi, dec, nil, &d, need, false)
+						if err == nil && lazy {
+							err = d.loadTimes()
+						}
+						if !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "00000000000000ab") {
+							t.Fatalf("block %d, byte %d (column %d) flipped, need %v, kept header %v, lazy times %v: %v",
+								bi, f.at, f.col, need, keptHeader, lazy, err)
+						}
+					}
 				}
 			}
 			flips++
@@ -405,10 +427,10 @@ func TestProjectionDecodesOnlyNeededColumns(t *testing.T) {
 	for bi := range p.blocks {
 		m := &p.blocks[bi]
 		var full, proj decodedBlock
-		if _, err := p.readBlock(m, dec, nil, &full, nil); err != nil {
+		if _, err := p.readBlock(bi, dec, nil, &full, nil, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.readBlock(m, dec, nil, &proj, map[string]bool{"level": true}); err != nil {
+		if _, err := p.readBlock(bi, dec, nil, &proj, map[string]bool{"level": true}, false); err != nil {
 			t.Fatal(err)
 		}
 		if len(proj.cols) > 1 || !proj.skipMsg {
@@ -419,6 +441,26 @@ func TestProjectionDecodesOnlyNeededColumns(t *testing.T) {
 		}
 		if proj.bytesRead < full.bytesRead {
 			smaller++
+		}
+		// Once the header is kept, a read with lazy times fetches the
+		// level column alone, and loadTimes the times, exactly.
+		level := map[string]bool{"level": true}
+		if _, err := p.readBlock(bi, dec, nil, &decodedBlock{}, level, true); err != nil {
+			t.Fatal(err)
+		}
+		lazy := decodedBlock{lazyTimes: true}
+		if _, err := p.readBlock(bi, dec, nil, &lazy, level, true); err != nil {
+			t.Fatal(err)
+		}
+		levelStored := 0
+		if li := slices.Index(m.fields, "level"); li >= 0 {
+			levelStored = lazy.dirs[li+2].stored
+		}
+		if lazy.bytesRead != int64(levelStored) {
+			t.Fatalf("block %d: a read from the kept header read %d bytes, the level column has %d", bi, lazy.bytesRead, levelStored)
+		}
+		if err := lazy.loadTimes(); err != nil || !slices.Equal(lazy.times, full.times) {
+			t.Fatalf("block %d: lazy times %v (%v), want %v", bi, lazy.times, err, full.times)
 		}
 		values, codes, bitmap, isDict := proj.dictColumn("level")
 		full.rewind()

@@ -158,10 +158,14 @@ type searcher struct {
 	// fieldFilter is the one field the filter reads, "" when it reads more
 	// (see FieldFilter).
 	fieldFilter string
-	codes       codeScratch
-	hcount      headCount
-	info        BlockInfo // the block or head stream being searched
-	times       []int64   // scratch for the times of head records passed to Count
+	// presenceOnly says that the filter is a PresenceFilter on
+	// fieldFilter whose answer depends on presence alone.
+	presenceOnly bool
+	codes        codeScratch
+	decs         decimalScratch
+	hcount       headCount
+	info         BlockInfo // the block or head stream being searched
+	times        []int64   // scratch for the times of head records passed to Count
 }
 
 func (ss *searcher) inRange(t int64) bool {
@@ -218,6 +222,22 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 				ss.s.blocksSkipped.Add(1)
 				continue
 			}
+			if ss.presenceOnly {
+				match, decided, err := ss.matchPresence(p, i)
+				if errors.Is(err, errCorrupt) {
+					ss.s.quarantineServed(p, err)
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if decided && !match {
+					ss.stats.BlocksSkippedIndex++
+					ss.s.blocksSkipped.Add(1)
+					continue
+				}
+				whole = decided && ss.covers(info)
+			}
 		}
 		countable := whole && ss.countable(info.Labels)
 		if countable && !ss.req.CountTimes {
@@ -234,7 +254,7 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 			ss.stats.BlocksWhole++
 		}
 		var err error
-		ss.sc.buf, err = p.readBlock(m, ss.s.dec, ss.sc.buf, &ss.sc.block, ss.need)
+		ss.sc.buf, err = p.readBlock(i, ss.s.dec, ss.sc.buf, &ss.sc.block, ss.need, true)
 		if errors.Is(err, errCorrupt) {
 			// A damaged part must not fail every query that meets it:
 			// it leaves service, and the search goes on with the rest.
@@ -246,16 +266,20 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 		}
 		ss.s.blocksRead.Add(1)
 		ss.stats.BlocksRead++
-		ss.stats.BytesRead += ss.sc.block.bytesRead
 		d := &ss.sc.block
 		sel := ss.selectByCode(d, info, whole)
 		cc, byCode := ss.planCount(d, info, whole, sel)
 		if countable || !byCode || !ss.covers(info) || ss.req.CountTimes {
-			if err := d.loadTimes(); err != nil {
+			err := d.loadTimes()
+			if errors.Is(err, errCorrupt) {
 				ss.s.quarantineServed(p, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err))
 				return nil
 			}
+			if err != nil {
+				return err
+			}
 		}
+		ss.stats.BytesRead += d.bytesRead
 		if countable {
 			// Every name in need is a label, so only the times were read.
 			ss.stats.RecordsCounted += int64(d.rows)

@@ -1,6 +1,10 @@
 package store
 
-import "github.com/sluice-log/sluice/internal/record"
+import (
+	"slices"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
 
 // This file holds the search's block-level shortcuts: a BlockMatcher
 // filter answers once for a block or head stream, so that its rows are not
@@ -66,3 +70,44 @@ func (m *blockMeta) info() BlockInfo {
 
 // records is the block's record count, from its index entry.
 func (m *blockMeta) records() int { return m.count }
+
+// presentValue stands for the field's value when a PresenceFilter is asked
+// about a record that has it: any non-empty value gets the same answer.
+const presentValue = "1"
+
+// matchPresence decides block bi of p for a filter whose answer depends
+// only on the presence of its field (PresenceFilter), when the block
+// lacks the field (its index entry says) or holds a non-empty value in
+// every row (its column directory says): then every record gets the same
+// answer, match. decided is false when the rows differ or may differ.
+// The block's header is read (once; the part keeps it) when the index
+// cannot tell.
+func (ss *searcher) matchPresence(p *part, bi int) (match, decided bool, err error) {
+	m := &p.blocks[bi]
+	name := ss.fieldFilter
+	if hasLabel(m.labels, name) {
+		return false, false, nil
+	}
+	probe := &ss.hcount.probe
+	*probe = record.Record{Tenant: m.tenant, Stream: m.labels}
+	defer func() { *probe = record.Record{} }()
+	fi, found := slices.BinarySearch(m.fields, name)
+	if !found {
+		return ss.req.Filter.Match(probe), true, nil
+	}
+	kept := p.headers[bi].Load() != nil
+	h, err := p.header(bi, &ss.sc.block)
+	if err != nil {
+		return false, false, err
+	}
+	if !kept {
+		ss.stats.BytesRead += int64(m.headerLen)
+	}
+	if !h.dirs[fi+2].full {
+		return false, false, nil
+	}
+	one := &ss.hcount.one
+	one[0] = record.Field{Name: name, Value: presentValue}
+	probe.Fields = one[:]
+	return ss.req.Filter.Match(probe), true, nil
+}

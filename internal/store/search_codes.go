@@ -10,8 +10,9 @@ import (
 // (for a raw column, asked about each row's value alone, which spares
 // building the rows);
 // a count grouped by one field (SearchRequest.CountFields) adds up the
-// rows per code and passes each value's count to Count, so that neither
-// builds a record per row.
+// rows per code (a raw column's rows per run of equal values, see
+// search_count.go) and passes each value's count to Count, so that
+// neither builds a record per row.
 
 // absentCode is the bucket of rows that lack the field.
 const absentCode = maxDictValues + 1
@@ -20,6 +21,7 @@ const absentCode = maxDictValues + 1
 type codeScratch struct {
 	sel    codeSelection
 	counts [absentCode + 1]int
+	quad   quadCounts // scratch of countCovered
 	times  [absentCode + 1][]int64
 	field  [1]record.Field
 }
@@ -87,7 +89,10 @@ func fieldFilterOf(f Filter) string {
 // a label is decided per block, a raw column only per row).
 func (ss *searcher) selectByCode(d *decodedBlock, b *BlockInfo, whole bool) *codeSelection {
 	name := ss.fieldFilter
-	if whole || name == "" || hasLabel(b.Labels, name) {
+	if name == "" {
+		return ss.selectMessage(d, b, whole)
+	}
+	if whole || hasLabel(b.Labels, name) {
 		return nil
 	}
 	sel := &ss.codes.sel
@@ -111,21 +116,34 @@ func (ss *searcher) selectByCode(d *decodedBlock, b *BlockInfo, whole bool) *cod
 }
 
 // codeCount is how countByCode counts a block: by the codes of group's
-// column (values, cur), or all rows together when group is "".
+// column (values, cur), or all rows together when group is "". When
+// group's column is stored raw, raw is set and values holds a value per
+// present row (see countByRaw).
 type codeCount struct {
 	group  string
 	values []string
 	cur    codeCursor
+	raw    bool
+	// rawBitmap is the raw column's presence bitmap ("" when every row
+	// has the field); missing says that the block lacks the column.
+	rawBitmap string
+	missing   bool
 }
 
 // planCount says how the matching rows of d, the block just read (nil
 // for a head stream, whose values are not coded), can be
-// passed to Count grouped by the codes of the one non-label field fn
-// reads (or all together when fn reads only labels). ok is false when
-// they cannot: the caller counts nothing, no rows are selected without
-// the filter, or fn reads a raw column or more than one field.
+// passed to Count grouped by the codes (or the raw values) of the one
+// non-label field fn reads (or all together when fn reads only labels).
+// ok is false when they cannot: the caller counts nothing, no rows are
+// selected without the filter, fn reads more than one field, or it reads
+// a raw column and wants times too.
 func (ss *searcher) planCount(d *decodedBlock, b *BlockInfo, whole bool, sel *codeSelection) (cc codeCount, ok bool) {
-	if ss.req.Count == nil || ss.req.Fields == nil || !whole && sel == nil {
+	if ss.req.Count == nil || ss.req.Fields == nil {
+		return cc, false
+	}
+	// A block that matches whole but for the rows outside the search's
+	// range (BlockAll, not covered) is counted with its times checked.
+	if !whole && sel == nil && (d == nil || ss.matchBlock(b) != BlockAll) {
 		return cc, false
 	}
 	for _, f := range ss.countFields {
@@ -137,13 +155,24 @@ func (ss *searcher) planCount(d *decodedBlock, b *BlockInfo, whole bool, sel *co
 		}
 		cc.group = f
 	}
-	if cc.group != "" && d != nil {
-		values, codes, bitmap, ok := d.dictColumn(cc.group)
-		if !ok {
-			return cc, false
-		}
-		cc.values, cc.cur = values, codeCursor{codes: codes, bitmap: bitmap}
+	if cc.group == "" || d == nil {
+		return cc, true
 	}
+	if values, codes, bitmap, ok := d.dictColumn(cc.group); ok {
+		cc.values, cc.cur = values, codeCursor{codes: codes, bitmap: bitmap}
+		return cc, true
+	}
+	// A raw column is counted value by value (countByRaw), which has no
+	// times to hand per value; a column the search did not decode may
+	// still be in the block.
+	if ss.req.CountTimes || !ss.need[cc.group] {
+		return cc, false
+	}
+	vs, bitmap, ok := d.rawColumn(cc.group)
+	if !ok && d.hasColumn(cc.group) {
+		return cc, false
+	}
+	cc.raw, cc.values, cc.rawBitmap, cc.missing = true, vs, bitmap, !ok
 	return cc, true
 }
 
@@ -151,6 +180,9 @@ func (ss *searcher) planCount(d *decodedBlock, b *BlockInfo, whole bool, sel *co
 // times must be loaded unless the block lies inside the search's range
 // and Count wants none.
 func (ss *searcher) countByCode(d *decodedBlock, b *BlockInfo, sel *codeSelection, cc codeCount) error {
+	if cc.raw {
+		return ss.countByRaw(d, b, sel, cc)
+	}
 	group, values, gc := cc.group, cc.values, cc.cur
 	cs := &ss.codes
 	clear(cs.counts[:])
@@ -159,7 +191,10 @@ func (ss *searcher) countByCode(d *decodedBlock, b *BlockInfo, sel *codeSelectio
 		sel.rewind()
 	}
 	withTimes := !covered || ss.req.CountTimes
-	for row := range d.rows {
+	if !withTimes {
+		countCovered(&cs.counts, &cs.quad, d.rows, sel, cc, ss.fieldFilter == group)
+	}
+	for row := 0; withTimes && row < d.rows; row++ {
 		if sel != nil && !sel.next(row) {
 			if group != "" {
 				gc.next(row)
@@ -170,14 +205,12 @@ func (ss *searcher) countByCode(d *decodedBlock, b *BlockInfo, sel *codeSelectio
 		if group != "" {
 			code = gc.next(row)
 		}
-		if withTimes {
-			t := d.times[row]
-			if !covered && !ss.inRange(t) {
-				continue
-			}
-			if ss.req.CountTimes {
-				cs.times[code] = append(cs.times[code], t)
-			}
+		t := d.times[row]
+		if !covered && !ss.inRange(t) {
+			continue
+		}
+		if ss.req.CountTimes {
+			cs.times[code] = append(cs.times[code], t)
 		}
 		cs.counts[code]++
 	}

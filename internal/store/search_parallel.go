@@ -36,6 +36,9 @@ func (s *Store) newSearcher(ctx context.Context, req *SearchRequest, fn func(*re
 		ss.countFields = req.Fields
 	}
 	ss.fieldFilter = fieldFilterOf(req.Filter)
+	if pf, ok := req.Filter.(PresenceFilter); ok && ss.fieldFilter != "" {
+		ss.presenceOnly = pf.PresenceOnly()
+	}
 	return ss
 }
 
@@ -62,7 +65,7 @@ func (ss *searcher) done() {
 func (ss *searcher) fork(ctx context.Context, req *SearchRequest, fn func(*record.Record) error) *searcher {
 	return &searcher{s: ss.s, req: req, fn: fn, ctx: ctx, sc: ss.s.getScratch(),
 		need: ss.need, needList: ss.needList, withMsg: ss.withMsg,
-		countFields: ss.countFields, fieldFilter: ss.fieldFilter}
+		countFields: ss.countFields, fieldFilter: ss.fieldFilter, presenceOnly: ss.presenceOnly}
 }
 
 // searchUnit is what one worker searches at a time: a run of one part's

@@ -61,6 +61,9 @@ type Stats struct {
 	BlocksRead    int64 // blocks decompressed by searches
 	BlocksSkipped int64 // blocks ruled out by time, tenant or filter
 	Merges        int64
+	// MergesPending counts the partitions a merge round would merge now
+	// or once they are idle (Options.IdleMergeAfter).
+	MergesPending int
 	// Quarantined counts parts live in the manifest but not served because
 	// their files failed a check (on open, or on a read since).
 	Quarantined int
@@ -147,6 +150,7 @@ func (s *Store) Stats() Stats {
 		st.HeadRecords += h.records
 	}
 	st.Quarantined = len(s.quarantined)
+	st.MergesPending = s.mergesPendingLocked()
 	st.Partitions = len(s.parts)
 	for _, ps := range s.parts {
 		for _, p := range ps {

@@ -1,0 +1,51 @@
+package query
+
+// groupSlabSize is how many groups' parts a groupSlab allocates at once.
+const groupSlabSize = 256
+
+// groupSlab hands out the parts of new stats groups from shared chunks,
+// so that a high-cardinality `stats … by id` makes a few allocations per
+// hundreds of groups instead of several per group. Groups live as long
+// as their processor, so chunks are never freed piecemeal.
+type groupSlab struct {
+	groups []statsGroup
+	values []Value
+	nums   []parsedNumber
+	states []statsState
+	counts []countState
+}
+
+// group is a zeroed group with nkeys keys and nfuncs states (nil).
+func (s *groupSlab) group(nkeys, nfuncs int) *statsGroup {
+	if len(s.groups) == 0 {
+		s.groups = make([]statsGroup, groupSlabSize)
+	}
+	g := &s.groups[0]
+	s.groups = s.groups[1:]
+	g.keys = take(&s.values, nkeys)
+	g.nums = take(&s.nums, nkeys)
+	g.states = take(&s.states, nfuncs)
+	return g
+}
+
+// count is a zero count() state.
+func (s *groupSlab) count() *countState {
+	if len(s.counts) == 0 {
+		s.counts = make([]countState, groupSlabSize)
+	}
+	c := &s.counts[0]
+	s.counts = s.counts[1:]
+	return c
+}
+
+// take cuts n zeroed elements off the front of *chunk, which it refills
+// when short; the result's capacity is n, so appending to it cannot
+// reach a neighbour's elements.
+func take[T any](chunk *[]T, n int) []T {
+	if len(*chunk) < n {
+		*chunk = make([]T, max(n, groupSlabSize*n))
+	}
+	out := (*chunk)[:n:n]
+	*chunk = (*chunk)[n:]
+	return out
+}

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// TestIdleMerge checks when a partition's parts are merged into one: once
+// it is idle, and only when the parts besides the largest hold at least
+// as many bytes as it; the records stay exactly the same.
+func TestIdleMerge(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(9, 9))
+	// One day, so that every part falls in one partition.
+	oneDay := func(n int) []record.Record {
+		recs := genRecords(rng, n, 0)
+		for i := range recs {
+			recs[i].Tenant = ""
+			recs[i].Time = testBase + int64(i)*1e6
+		}
+		return recs
+	}
+	for _, tc := range []struct {
+		name      string
+		idleAfter time.Duration
+		sizes     []int // records per flushed part
+		wait      bool  // let the partition become idle
+		wantParts int
+		pending   int // merges pending before the merge round
+	}{
+		{"idle, similar parts", 20 * time.Millisecond, []int{300, 300, 300}, true, 1, 1},
+		{"not yet idle", time.Hour, []int{300, 300, 300}, false, 3, 1},
+		{"one large part", 20 * time.Millisecond, []int{3000, 100, 100}, true, 3, 0},
+		{"turned off", -1, []int{300, 300, 300}, true, 3, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t, t.TempDir(), Options{IdleMergeAfter: tc.idleAfter})
+			defer s.Close()
+			var all []record.Record
+			seq := uint64(0)
+			for _, n := range tc.sizes {
+				recs := oneDay(n)
+				seq += uint64(n)
+				s.Append(recs, seq)
+				if err := s.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, recs...)
+			}
+			before := searchAll(t, s, SearchRequest{})
+			if got := s.Stats().MergesPending; got != tc.pending {
+				t.Errorf("merges pending %d, want %d", got, tc.pending)
+			}
+			if tc.wait {
+				time.Sleep(2 * tc.idleAfter)
+			}
+			if err := s.Merge(ctx); err != nil {
+				t.Fatal(err)
+			}
+			st := s.Stats()
+			if st.Parts != tc.wantParts {
+				t.Fatalf("%d parts after the merge round, want %d", st.Parts, tc.wantParts)
+			}
+			if tc.wantParts == 1 && st.MergesPending != 0 {
+				t.Errorf("merges pending %d after the merge", st.MergesPending)
+			}
+			after := searchAll(t, s, SearchRequest{})
+			if len(after) != len(all) || !slices.Equal(before, after) {
+				t.Fatalf("records changed by the merge: %d before, %d after", len(before), len(after))
+			}
+		})
+	}
+}
