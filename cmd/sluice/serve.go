@@ -178,6 +178,7 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{
 		BlockRecords:         cfg.Store.BlockRecords,
 		MaxPartsPerPartition: cfg.Store.MaxPartsPerPartition,
+		IdleMergeAfter:       idleMergeAfter(cfg.Store.IdleMergeAfter),
 	}, log.With("component", "store"))
 	if err != nil {
 		_ = w.Close()
@@ -454,4 +455,12 @@ func lockDataDir(dir string) (func(), error) {
 		return nil, fmt.Errorf("data directory %s is in use by another sluice process (%w); stop it or choose another --data-dir", dir, err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// idleMergeAfter maps the configuration's 0 (off) to the store's negative.
+func idleMergeAfter(d config.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return time.Duration(d)
 }

@@ -58,6 +58,7 @@ type StoreConfig struct {
 	FlushBytes           ByteSize         `yaml:"flush_bytes" doc:"Seal records in memory into a part early once they take this much memory. While a flush runs, new records wait once twice this much is in memory, so this (with memory_limit) bounds the memory ingest takes."`
 	MergeInterval        Duration         `yaml:"merge_interval" doc:"How often small parts are merged into larger ones."`
 	MaxPartsPerPartition int              `yaml:"max_parts_per_partition" doc:"A daily partition with more parts than this is merged."`
+	IdleMergeAfter       Duration         `yaml:"idle_merge_after" doc:"Merge all parts of a daily partition into one once no part has been added to it for this long (yesterday's partition, a quiet tenant's), when the parts besides the largest hold at least as many bytes as it, which bounds the rewriting to about twice each byte. Fewer parts mean fewer blocks per search. 0 turns it off."`
 	BlockRecords         int              `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
 	Retention            Duration         `yaml:"retention" doc:"Delete daily partitions older than this; 0 keeps everything. Applies to every tenant without a retention of its own under tenants."`
 	MaxDiskBytes         ByteSize         `yaml:"max_disk_bytes" doc:"Delete the oldest daily partitions, across tenants, while the store's parts take more than this (each tenant's newest partition is always kept); 0 means no bound."`
@@ -138,6 +139,7 @@ func Default() Config {
 			FlushBytes:           32 << 20,
 			MergeInterval:        Duration(10 * time.Second),
 			MaxPartsPerPartition: 8,
+			IdleMergeAfter:       Duration(30 * time.Second),
 			BlockRecords:         8192,
 		},
 		Ingest: IngestConfig{
@@ -231,6 +233,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.MergeInterval <= 0 {
 		bad("store.merge_interval must be positive")
+	}
+	if c.Store.IdleMergeAfter < 0 {
+		bad("store.idle_merge_after must not be negative")
 	}
 	if c.Store.MaxPartsPerPartition < 2 {
 		bad("store.max_parts_per_partition must be at least 2")

@@ -15,6 +15,7 @@ type Status struct {
 	HeadRecords       int64         `json:"head_records"`
 	Parts             int           `json:"parts"`
 	QuarantinedParts  int           `json:"quarantined_parts"`
+	MergesPending     int           `json:"merges_pending"`
 	Partitions        int           `json:"partitions"`
 	DiskBytes         int64         `json:"disk_bytes"`
 	Records           int64         `json:"records"`
@@ -36,6 +37,7 @@ func (p *Pipeline) Status() Status {
 		HeadRecords:       st.HeadRecords,
 		Parts:             st.Parts,
 		QuarantinedParts:  st.Quarantined,
+		MergesPending:     st.MergesPending,
 		Partitions:        st.Partitions,
 		DiskBytes:         st.DiskBytes,
 		Records:           st.Records,

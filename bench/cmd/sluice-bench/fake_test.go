@@ -36,6 +36,7 @@ type fakeServer struct {
 	polls     map[string]int // marker → queries so far
 	dataDir   string         // where received bytes are written, if set
 	queryArgs []string       // "from to" of every bench query
+	statuses  int            // status requests so far
 }
 
 // hidePolls is how many queries a marker stays invisible for, so that the
@@ -95,6 +96,14 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.query(w, r)
 	case "/api/v1/explain":
 		f.explain(w, r)
+	case "/api/v1/status":
+		// A merge pending for the first polls, so that the harness's wait
+		// for merges is exercised.
+		f.mu.Lock()
+		f.statuses++
+		pending := max(0, hidePolls-f.statuses+1)
+		f.mu.Unlock()
+		fmt.Fprintf(w, `{"pipeline":{"ready":true,"merges_pending":%d}}`, pending)
 	default:
 		http.NotFound(w, r)
 	}

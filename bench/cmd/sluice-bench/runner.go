@@ -171,11 +171,18 @@ func measure(ctx context.Context, o options, sys system, srv *server, c *client,
 	if _, _, err := c.post(ctx, flushPath, formContentType, nil); err != nil {
 		return fmt.Errorf("force flush: %w", err)
 	}
+	settleStart := time.Now()
+	if !sys.vlogs {
+		if err := waitMerges(ctx, c, settlePoll, settleTimeout); err != nil {
+			return err
+		}
+	}
+	merged := time.Since(settleStart)
 	size, settled, err := settledSize(ctx, dataDir, sys.settleStable(), settlePoll, settleTimeout)
 	if err != nil {
 		return err
 	}
-	res.DiskBytes, res.SettleSeconds = size, settled.Seconds()
+	res.DiskBytes, res.SettleSeconds = size, (merged + settled).Seconds()
 	cpu2, err := cpuSeconds(srv.pid())
 	if err != nil {
 		return err
