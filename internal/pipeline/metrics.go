@@ -64,6 +64,7 @@ func (m *Metrics) watch(p *Pipeline) {
 		counter("sluice_store_blocks_read_total", "Blocks decompressed by searches.", func() float64 { return float64(p.store.Stats().BlocksRead) }),
 		counter("sluice_store_blocks_skipped_total", "Blocks that searches skipped by their index.", func() float64 { return float64(p.store.Stats().BlocksSkipped) }),
 		counter("sluice_store_merges_total", "Merges of parts.", func() float64 { return float64(p.store.Stats().Merges) }),
+		gauge("sluice_store_index_bytes", "Memory the open parts' indexes take (block metadata, bloom filters, numeric ranges, block headers kept by searches); it grows with the data kept.", func() float64 { return float64(p.store.Stats().IndexBytes) }),
 		gauge("sluice_store_merges_pending", "Daily partitions that a merge round would merge now, or once no part has been added to them for store.idle_merge_after.", func() float64 { return float64(p.store.Stats().MergesPending) }),
 		gauge("sluice_tail_subscribers", "Live-tail subscribers.", func() float64 { return float64(p.hub.n.Load()) }),
 	)

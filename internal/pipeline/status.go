@@ -16,6 +16,7 @@ type Status struct {
 	Parts             int           `json:"parts"`
 	QuarantinedParts  int           `json:"quarantined_parts"`
 	MergesPending     int           `json:"merges_pending"`
+	IndexBytes        int64         `json:"index_bytes"`
 	Partitions        int           `json:"partitions"`
 	DiskBytes         int64         `json:"disk_bytes"`
 	Records           int64         `json:"records"`
@@ -38,6 +39,7 @@ func (p *Pipeline) Status() Status {
 		Parts:             st.Parts,
 		QuarantinedParts:  st.Quarantined,
 		MergesPending:     st.MergesPending,
+		IndexBytes:        st.IndexBytes,
 		Partitions:        st.Partitions,
 		DiskBytes:         st.DiskBytes,
 		Records:           st.Records,

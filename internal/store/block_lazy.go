@@ -96,7 +96,16 @@ func (p *part) header(bi int, d *decodedBlock) (*blockHeader, error) {
 	if err := p.checkHeader(m, hdr, d, map[string]bool{}); err != nil {
 		return nil, err
 	}
+	return p.keepHeader(bi, d), nil
+}
+
+// keepHeader keeps the header just decoded into d as block bi's, unless a
+// concurrent read kept it first, and returns the kept one.
+func (p *part) keepHeader(bi int, d *decodedBlock) *blockHeader {
 	h := &blockHeader{rows: d.rows, rawLen: d.rawLen, dirs: slices.Clone(d.dirs)}
-	p.headers[bi].Store(h)
-	return h, nil
+	if !p.headers[bi].CompareAndSwap(nil, h) {
+		return p.headers[bi].Load()
+	}
+	p.headerBytes.Add(int64(unsafe.Sizeof(*h)) + int64(len(h.dirs))*int64(unsafe.Sizeof(colDir{})))
+	return h
 }

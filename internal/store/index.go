@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/sluice-log/sluice/internal/record"
@@ -37,6 +38,20 @@ type numRange struct {
 }
 
 var _ BlockSummary = (*blockMeta)(nil)
+
+// memBytes is about what m holds in memory: the entry itself, its bloom
+// filter, numeric ranges, and its strings.
+func (m *blockMeta) memBytes() int64 {
+	n := int64(unsafe.Sizeof(*m)) + int64(len(m.bloom))*8 + int64(len(m.ranges))*int64(unsafe.Sizeof(numRange{}))
+	n += int64(len(m.tenant) + len(m.key))
+	for _, l := range m.labels {
+		n += int64(unsafe.Sizeof(l)) + int64(len(l.Name)+len(l.Value))
+	}
+	for _, f := range m.fields {
+		n += int64(unsafe.Sizeof(f)) + int64(len(f))
+	}
+	return n
+}
 
 func (m *blockMeta) fieldIndex(name string) int {
 	i, ok := slices.BinarySearch(m.fields, name)

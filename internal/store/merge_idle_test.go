@@ -76,3 +76,28 @@ func TestIdleMerge(t *testing.T) {
 		})
 	}
 }
+
+// TestIndexBytes checks the index memory account: parts count their
+// index, and headers kept by a search add to it.
+func TestIndexBytes(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{BlockRecords: 50})
+	defer s.Close()
+	recs := genRecords(rand.New(rand.NewPCG(4, 4)), 1000, 0)
+	s.Append(recs, uint64(len(recs)))
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats().IndexBytes
+	if before <= 0 {
+		t.Fatalf("index bytes %d after a flush", before)
+	}
+	searchAll(t, s, SearchRequest{})
+	after := s.Stats().IndexBytes
+	if after <= before {
+		t.Fatalf("index bytes %d after a search kept the headers, %d before", after, before)
+	}
+	searchAll(t, s, SearchRequest{})
+	if again := s.Stats().IndexBytes; again != after {
+		t.Fatalf("index bytes %d after a second search, %d after the first: headers kept twice", again, after)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -48,8 +47,11 @@ type part struct {
 	// merged), which tells how long its partition has been idle.
 	added time.Time
 	// headers holds each block's parsed header once a search has read
-	// it (see blockHeader).
-	headers []atomic.Pointer[blockHeader]
+	// it (see blockHeader); headerBytes is their memory.
+	headers     []atomic.Pointer[blockHeader]
+	headerBytes atomic.Int64
+	// indexBytes is the memory of the part's index (blocks).
+	indexBytes int64
 	// quarantined is set when a read found the part damaged, so that
 	// parallel workers stop reading it.
 	quarantined atomic.Bool
@@ -155,6 +157,7 @@ func newPart(ref partRef, f io.ReaderAt, metas []blockMeta) *part {
 		blocks: metas, minTime: math.MaxInt64, maxTime: math.MinInt64,
 		headers: make([]atomic.Pointer[blockHeader], len(metas))}
 	for i := range metas {
+		p.indexBytes += metas[i].memBytes()
 		p.records += int64(metas[i].count)
 		p.minTime = min(p.minTime, metas[i].minTime)
 		p.maxTime = max(p.maxTime, metas[i].maxTime)
@@ -208,7 +211,7 @@ func (p *part) readBlock(bi int, dec *zstd.Decoder, buf []byte, d *decodedBlock,
 			return buf, err
 		}
 		if keep {
-			p.headers[bi].Store(&blockHeader{rows: d.rows, rawLen: d.rawLen, dirs: slices.Clone(d.dirs)})
+			p.keepHeader(bi, d)
 		}
 	}
 	data := buf[m.headerLen:]

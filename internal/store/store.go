@@ -64,6 +64,10 @@ type Stats struct {
 	// MergesPending counts the partitions a merge round would merge now
 	// or once they are idle (Options.IdleMergeAfter).
 	MergesPending int
+	// IndexBytes is about the memory the open parts' indexes take: block
+	// metadata, bloom filters, numeric ranges and the block headers that
+	// searches keep. It grows with the data kept.
+	IndexBytes int64
 	// Quarantined counts parts live in the manifest but not served because
 	// their files failed a check (on open, or on a read since).
 	Quarantined int
@@ -157,6 +161,7 @@ func (s *Store) Stats() Stats {
 			st.Parts++
 			st.DiskBytes += p.size
 			st.Records += p.records
+			st.IndexBytes += p.indexBytes + p.headerBytes.Load()
 		}
 	}
 	return st
