@@ -301,6 +301,10 @@ try {
     const retention = page.locator('.card', { hasText: 'Retention' });
     assert.equal(await retention.locator('.card-value').textContent(), 'Forever');
     assert.equal(await retention.locator('.card-sub').textContent(), 'nothing is deleted by age');
+    // No part is damaged; the card says how the parts are checked.
+    const integrity = page.locator('.card', { hasText: 'Integrity' });
+    assert.equal(await integrity.locator('.card-value').textContent(), 'No damaged parts');
+    assert.match(await integrity.locator('.card-sub').textContent(), /checked on open and on every read · \d+ partitions? to merge · index .+ in memory/);
     await shot(page, '13-status-dark');
     await page.locator('button[aria-label="Switch theme"]').click();
     await shot(page, '14-status-light');

@@ -140,6 +140,9 @@ export interface Status {
     records: number;
     records_ingested: number;
     retention_ns: number;
+    quarantined_parts: number;
+    merges_pending: number;
+    index_bytes: number;
   };
 }
 

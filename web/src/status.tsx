@@ -52,6 +52,15 @@ export function StatusPage() {
         <Card title="Disk used" value={fmtBytes(p.disk_bytes)} sub={`${fmtCount(p.parts, 'part')} in ${fmtCount(p.partitions, 'partition')}`} />
         <Card title="Stored records" value={fmtNum(p.records)} sub={`${fmtNum(p.head_records)} in memory (${fmtBytes(p.head_bytes)})`} />
         <Card
+          title="Integrity"
+          value={p.quarantined_parts > 0 ? `${fmtCount(p.quarantined_parts, 'part')} quarantined` : 'No damaged parts'}
+          sub={
+            (p.quarantined_parts > 0 ? 'failed a checksum; run sluice verify · ' : 'parts are checked on open and on every read · ') +
+            `${fmtCount(p.merges_pending, 'partition')} to merge · index ${fmtBytes(p.index_bytes)} in memory`
+          }
+          tone={p.quarantined_parts > 0 ? 'warn' : undefined}
+        />
+        <Card
           title="Retention"
           value={p.retention_ns > 0 ? fmtDuration(p.retention_ns / 1e9) : 'Forever'}
           sub={p.retention_ns > 0 ? `partitions older than ${fmtDuration(p.retention_ns / 1e9)} are deleted` : 'nothing is deleted by age'}
