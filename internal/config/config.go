@@ -123,7 +123,7 @@ type LogConfig struct {
 func Default() Config {
 	c := Config{
 		DataDir:     "./sluice-data",
-		MemoryLimit: 384 << 20,
+		MemoryLimit: 352 << 20,
 		HTTP: HTTPConfig{
 			Addr:            DefaultHTTPAddr,
 			ReadTimeout:     Duration(5 * time.Minute),
