@@ -133,6 +133,19 @@ func openSplitStore(t *testing.T, recs []record.Record, blockRecords int, flushe
 	return st
 }
 
+// compareEach runs every filter followed by every pipe through
+// compareQuery and returns the store's account of them all.
+func compareEach(t *testing.T, st, src store.Searcher, n int, filters, pipes []string) store.SearchStats {
+	t.Helper()
+	var total store.SearchStats
+	for _, f := range filters {
+		for _, p := range pipes {
+			compareQuery(t, st, src, f+p, n, &total)
+		}
+	}
+	return total
+}
+
 // compareQuery runs query over st and over src, the brute-force searcher
 // of the same n records, and fails t when the answers differ. The store's
 // account is added to total.
@@ -235,12 +248,7 @@ func TestStoreDifferentialPresence(t *testing.T) {
 		"trace:* AND level:*", "NOT trace:* OR trace:x", "_time:[1970-01-01T00:00:00.1Z TO 1970-01-01T00:00:00.3Z} AND NOT trace:*"}
 	pipes := []string{" | stats count() as n", " | stats count() as n by service", " | stats count() as n by level",
 		" | fields _time, _stream, _msg, trace, level"}
-	var total store.SearchStats
-	for _, f := range filters {
-		for _, p := range pipes {
-			compareQuery(t, st, src, f+p, len(recs), &total)
-		}
-	}
+	total := compareEach(t, st, src, len(recs), filters, pipes)
 	// Blocks of the "full" and "none" streams are decided without reading
 	// them: counted from the index, or skipped.
 	if total.BlocksCounted == 0 || total.BlocksSkippedIndex == 0 {
@@ -286,10 +294,5 @@ func TestStoreDifferentialDecimals(t *testing.T) {
 	pipes := []string{" | stats count() as n", " | stats count() as n by service",
 		" | stats max(latency) as m, min(latency) as l by service",
 		" | fields _time, _stream, _msg, latency, level"}
-	var total store.SearchStats
-	for _, f := range filters {
-		for _, p := range pipes {
-			compareQuery(t, st, src, f+p, len(recs), &total)
-		}
-	}
+	compareEach(t, st, src, len(recs), filters, pipes)
 }

@@ -32,7 +32,7 @@ type blockEncoder struct {
 	raw  []byte // one column before compression
 	data []byte // the block's stored column data
 	dirs []colDir
-	seen map[string]byte
+	vals valueScratch
 }
 
 // encode returns the block's stored bytes (header, column directory and
@@ -41,9 +41,6 @@ type blockEncoder struct {
 // compressed and checksummed on its own, so that a read fetches, checks
 // and decompresses only the columns it needs.
 func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte {
-	if e.seen == nil {
-		e.seen = make(map[string]byte)
-	}
 	n := len(b.times)
 	e.data = e.data[:0]
 	e.dirs = e.dirs[:0]
@@ -62,7 +59,7 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 	e.addColumn(encDelta)
 
 	var enc byte
-	e.raw, enc = appendValues(e.raw[:0], b.msgs, e.seen)
+	e.raw, enc = appendValues(e.raw[:0], b.msgs, &e.vals)
 	e.addColumn(enc)
 
 	names := make([]string, 0, len(b.cols))
@@ -83,7 +80,7 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 				bitmap[row/8] |= 1 << (row % 8)
 			}
 		}
-		e.raw, enc = appendValues(e.raw, c.values, e.seen)
+		e.raw, enc = appendValues(e.raw, c.values, &e.vals)
 		e.addColumn(enc)
 		e.dirs[len(e.dirs)-1].full = len(c.rows) == n && !slices.Contains(c.values, "")
 		if c.numeric {

@@ -30,9 +30,19 @@ const (
 // codes are one byte.
 const maxDictValues = 255
 
+// valueScratch is what appendValues reuses from one column to the next.
+type valueScratch struct {
+	seen      map[string]byte // a dictionary's codes
+	mantissas []int64         // a decimal column's values
+}
+
 // appendValues encodes vals with the cheapest string encoding for them and
-// returns the encoding used. seen is scratch, cleared before use.
-func appendValues(dst []byte, vals []string, seen map[string]byte) ([]byte, byte) {
+// returns the encoding used. sc is scratch.
+func appendValues(dst []byte, vals []string, sc *valueScratch) ([]byte, byte) {
+	if sc.seen == nil {
+		sc.seen = make(map[string]byte)
+	}
+	seen := sc.seen
 	clear(seen)
 	var dict []string
 	for _, v := range vals {
@@ -61,7 +71,7 @@ func appendValues(dst []byte, vals []string, seen map[string]byte) ([]byte, byte
 		}
 		return dst, encDict
 	}
-	if dst, ok := appendDecimals(dst, vals); ok {
+	if dst, ok := appendDecimals(dst, vals, &sc.mantissas); ok {
 		return dst, encDecimal
 	}
 	for _, v := range vals {

@@ -108,29 +108,32 @@ func formatDecimal(dst []byte, m int64, scale int) []byte {
 //
 // Values of k rows: byte scale, varint base (the smallest mantissa), byte
 // width, then each mantissa minus base in width bits, least significant
-// bit first, packed into ceil(k*width/8) bytes.
-func appendDecimals(dst []byte, vals []string) (_ []byte, ok bool) {
+// bit first, packed into ceil(k*width/8) bytes. mantissas is scratch.
+func appendDecimals(dst []byte, vals []string, mantissas *[]int64) (_ []byte, ok bool) {
 	if len(vals) == 0 {
 		return dst, false
 	}
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	scale := -1
+	ms := (*mantissas)[:0]
 	for _, v := range vals {
 		m, s, ok := parseDecimal(v)
 		if !ok || scale >= 0 && s != scale {
+			*mantissas = ms
 			return dst, false
 		}
 		scale = s
 		lo, hi = min(lo, m), max(hi, m)
+		ms = append(ms, m)
 	}
+	*mantissas = ms
 	width := bits.Len64(uint64(hi - lo))
 	dst = append(dst, byte(scale))
 	dst = binary.AppendVarint(dst, lo)
 	dst = append(dst, byte(width))
 	var acc uint64
 	n := uint(0) // bits in acc
-	for _, v := range vals {
-		m, _, _ := parseDecimal(v)
+	for _, m := range ms {
 		x := uint64(m - lo)
 		acc |= x << n
 		n += uint(width)
@@ -219,12 +222,6 @@ func (d *decimals) appendFloats(dst []float64) []float64 {
 		dst = append(dst, d.float(i))
 	}
 	return dst
-}
-
-// format is value i's text.
-func (d *decimals) format(i int) string {
-	var buf [maxDecimalDigits + 3]byte
-	return string(formatDecimal(buf[:0], d.at(i), d.scale))
 }
 
 // appendTexts appends every value's text; the texts share one

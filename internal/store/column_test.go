@@ -31,7 +31,7 @@ func TestColumnEncodingRoundTrip(t *testing.T) {
 		{"no values", nil, encRaw},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			data, enc := appendValues(nil, tc.vals, map[string]byte{})
+			data, enc := appendValues(nil, tc.vals, &valueScratch{})
 			if enc != tc.want {
 				t.Fatalf("encoding %d, want %d", enc, tc.want)
 			}

@@ -51,15 +51,15 @@ func (s *Store) planMerges() ([][]*part, error) {
 	limit := s.opts.MaxPartsPerPartition
 	now := time.Now()
 	for _, ps := range s.parts {
-		all := bySize(ps)
 		var chosen []*part
 		switch {
-		case len(all) > limit:
+		case len(ps) > limit:
 			// Merge down to half the limit, so the next merge waits a while.
+			all := bySize(ps)
 			k := min(maxMergeFanIn, max(2, len(all)-limit/2))
 			chosen = all[:min(k, len(all))]
-		case s.idleMergeDue(all, now, true):
-			chosen = all
+		case s.idleMergeDue(ps, now, true):
+			chosen = bySize(ps)
 		default:
 			continue
 		}
@@ -87,32 +87,29 @@ func bySize(ps map[string]*part) []*part {
 	return all
 }
 
-// idleMergeDue reports whether a partition's parts, smallest first, are to
-// be merged into one: the partition has more than one part, and the parts
-// besides the largest hold at least as many bytes as it, so that every
-// such merge at least doubles the largest part and rewrites each byte at
-// most about twice over the partition's life; and, when idle is set, no
-// part has joined it for IdleMergeAfter. A partition that still receives
-// records (a flush every few seconds) keeps its parts; yesterday's, or a
-// quiet tenant's, becomes one part, which halves the blocks a search
-// visits when each stream is spread over several parts.
-func (s *Store) idleMergeDue(parts []*part, now time.Time, idle bool) bool {
-	if s.opts.IdleMergeAfter < 0 || len(parts) < 2 || len(parts) > maxMergeFanIn {
+// idleMergeDue reports whether a partition's parts are to be merged into
+// one: the partition has more than one part, and the parts besides the
+// largest hold at least as many bytes as it, so that every such merge at
+// least doubles the largest part and rewrites each byte at most about
+// twice over the partition's life; and, when idle is set, no part has
+// joined it for IdleMergeAfter. A partition that still receives records
+// (a flush every few seconds) keeps its parts; yesterday's, or a quiet
+// tenant's, becomes one part, which halves the blocks a search visits
+// when each stream is spread over several parts.
+func (s *Store) idleMergeDue(ps map[string]*part, now time.Time, idle bool) bool {
+	if s.opts.IdleMergeAfter < 0 || len(ps) < 2 || len(ps) > maxMergeFanIn {
 		return false
 	}
-	var others int64
-	newest := parts[0].added
-	for _, p := range parts[:len(parts)-1] {
-		others += p.size
+	var total, largest int64
+	var newest time.Time
+	for _, p := range ps {
+		total += p.size
+		largest = max(largest, p.size)
 		if p.added.After(newest) {
 			newest = p.added
 		}
 	}
-	last := parts[len(parts)-1]
-	if last.added.After(newest) {
-		newest = last.added
-	}
-	if others < last.size {
+	if total-largest < largest {
 		return false
 	}
 	return !idle || now.Sub(newest) >= s.opts.IdleMergeAfter
@@ -123,7 +120,7 @@ func (s *Store) idleMergeDue(parts []*part, now time.Time, idle bool) bool {
 func (s *Store) mergesPendingLocked() int {
 	n := 0
 	for _, ps := range s.parts {
-		if len(ps) > s.opts.MaxPartsPerPartition || s.idleMergeDue(bySize(ps), time.Time{}, false) {
+		if len(ps) > s.opts.MaxPartsPerPartition || s.idleMergeDue(ps, time.Time{}, false) {
 			n++
 		}
 	}
