@@ -1,6 +1,7 @@
 package query
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -167,4 +168,20 @@ func joinNodes(children []Node, sep string, paren func(Node) bool) string {
 		b.WriteString(c.String())
 	}
 	return b.String()
+}
+
+// AndFilter returns a copy of q whose filter also requires n, added at
+// the top level (where a _time condition still narrows the searched
+// range). q is not changed; the pipes are shared.
+func (q *Query) AndFilter(n Node) *Query {
+	out := &Query{Pipes: q.Pipes}
+	switch f := q.Filter.(type) {
+	case nil, MatchAll:
+		out.Filter = And{Children: []Node{n}}
+	case And:
+		out.Filter = And{Children: append(slices.Clip(f.Children), n)}
+	default:
+		out.Filter = And{Children: []Node{f, n}}
+	}
+	return out
 }

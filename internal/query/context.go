@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -28,7 +29,10 @@ const contextMaxAt = 100
 // that grow from a minute before and after t, so that a busy stream does
 // not cost a scan of its whole history.
 func Context(ctx context.Context, src store.Searcher, stream string, t int64, before, after int, opts Options) (Surroundings, error) {
-	f := newStreamContextFilter(stream)
+	return streamContext(ctx, src, newStreamContextFilter(stream), t, before, after, opts)
+}
+
+func streamContext(ctx context.Context, src store.Searcher, f store.Filter, t int64, before, after int, opts Options) (Surroundings, error) {
 	var out Surroundings
 	at := newestHeap{limit: contextMaxAt, oldest: true}
 	req := store.SearchRequest{Tenant: opts.Tenant, From: t, To: t + 1, Filter: f, Stats: opts.Stats}
@@ -106,3 +110,54 @@ func newStreamContextFilter(stream string) streamContextFilter {
 
 func (f streamContextFilter) Match(r *record.Record) bool        { return r.StreamString() == f.stream }
 func (f streamContextFilter) MayMatch(b store.BlockSummary) bool { return f.index.MayMatch(b) }
+
+// ContextPartial is an indexer's share of Context, encoded for
+// MergeContext: its records around t in the stream, of those that also
+// match within's filter when within is not nil (a querier's partitions).
+func ContextPartial(ctx context.Context, src store.Searcher, stream string, t int64, before, after int, opts Options, within *Query) ([]byte, error) {
+	var f store.Filter = newStreamContextFilter(stream)
+	if within != nil {
+		f = andFilter{f, within.CompileAt(opts.withDefaults().Now)}
+	}
+	s, err := streamContext(ctx, src, f, t, before, after, opts)
+	if err != nil {
+		return nil, err
+	}
+	dst := append([]byte(partialMagic), partialContext)
+	for _, recs := range [3][]*record.Record{s.Before, s.At, s.After} {
+		dst = appendRecords(dst, recs)
+	}
+	return dst, nil
+}
+
+// MergeContext combines the indexers' ContextPartial answers: the before
+// nearest records older than the hit, those at its time, and the after
+// nearest newer ones, over all of them. Each indexer sent its own nearest,
+// so the nearest of the union are among them.
+func MergeContext(partials [][]byte, before, after int) (Surroundings, error) {
+	heaps := [3]newestHeap{{limit: before}, {limit: contextMaxAt, oldest: true}, {limit: after, oldest: true}}
+	for _, p := range partials {
+		r, err := openPartial(p, partialContext)
+		if err != nil {
+			return Surroundings{}, err
+		}
+		var sides [3][]*record.Record
+		for i := range sides {
+			sides[i] = readRecords(r)
+		}
+		if err := r.end(); err != nil {
+			return Surroundings{}, err
+		}
+		for i, recs := range sides {
+			for _, rec := range recs {
+				if heaps[i].limit <= 0 {
+					break
+				}
+				_ = heaps[i].offer(rec)
+			}
+		}
+	}
+	out := Surroundings{Before: heaps[0].sorted(), At: heaps[1].sorted(), After: heaps[2].sorted()}
+	slices.Reverse(out.Before) // newest first from the heap; oldest first here
+	return out, nil
+}

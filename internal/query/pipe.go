@@ -25,6 +25,16 @@ type Pipe interface {
 	newProcessor(opts Options, next processor) processor
 }
 
+// aggregation is implemented by every pipe whose consumesRecords is true:
+// what it does is a stats pipe followed by other pipes (top is a stats, a
+// sort and a limit). A distributed query runs that stats pipe on each
+// indexer up to its groups' states and the rest on the querier
+// (partial.go).
+type aggregation interface {
+	Pipe
+	split() (*StatsPipe, []Pipe)
+}
+
 // streamingPipe marks pipes that turn each record row into at most one
 // record row without holding rows (filter, unpack_json, extract): they run
 // on every matching record, before the newest-Limit cut of a plain search.

@@ -74,6 +74,9 @@ func fieldString(name string) string {
 
 func (*StatsPipe) consumesRecords() bool { return true }
 
+// split: a stats pipe is its own aggregation.
+func (s *StatsPipe) split() (*StatsPipe, []Pipe) { return s, nil }
+
 // neededFields: stats reads its group keys and its functions' arguments,
 // whatever is read of the groups it outputs.
 func (s *StatsPipe) neededFields(fieldSet) fieldSet {

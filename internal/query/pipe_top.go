@@ -64,11 +64,18 @@ func (*TopPipe) consumesRecords() bool { return true }
 func (t *TopPipe) neededFields(fieldSet) fieldSet { return fieldSet{}.with(t.By...) }
 
 func (t *TopPipe) newProcessor(opts Options, next processor) processor {
+	stats, after := t.split()
+	for i := len(after) - 1; i >= 0; i-- {
+		next = after[i].newProcessor(opts, next)
+	}
+	return stats.newProcessor(opts, next)
+}
+
+// split: top is `stats count() as count by … | sort by count desc | limit N`.
+func (t *TopPipe) split() (*StatsPipe, []Pipe) {
 	stats := &StatsPipe{Funcs: []StatsCall{{Func: statsCount{}, Name: topCountColumn}}}
 	for _, f := range t.By {
 		stats.By = append(stats.By, GroupKey{Field: f})
 	}
-	limit := (&LimitPipe{N: t.N}).newProcessor(opts, next)
-	sorted := (&SortPipe{Keys: []SortKey{{Field: topCountColumn, Desc: true}}}).newProcessor(opts, limit)
-	return stats.newProcessor(opts, sorted)
+	return stats, []Pipe{&SortPipe{Keys: []SortKey{{Field: topCountColumn, Desc: true}}}, &LimitPipe{N: t.N}}
 }

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"sort"
 	"strings"
 )
@@ -23,7 +24,20 @@ type statsState interface {
 	// aggregation's memory bound.
 	add(r Row) int
 	result() Value // Name is set by the caller
+	// appendPartial appends the state in the form mergePartial reads:
+	// what an indexer sends a querier for one group (partial.go).
+	appendPartial(dst []byte) []byte
+	// mergePartial adds to the state one that appendPartial encoded in
+	// src (all of src), so that the result is what one state given the
+	// rows of both would answer. It returns the bytes the state grew by
+	// and refuses, before allocating, to grow by more than budget. On
+	// error the state is unchanged.
+	mergePartial(src []byte, budget int64) (int, error)
 }
+
+// errPartialBudget is mergePartial's answer when a state would grow past
+// its budget; the caller names the limit.
+var errPartialBudget = errors.New("query: merging partial answers needs more than the query memory limit")
 
 // statsFuncParser builds a function from its arguments (field names).
 type statsFuncParser func(args []string) (StatsFunc, error)

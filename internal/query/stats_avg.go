@@ -37,3 +37,18 @@ func (s *avgState) result() Value {
 	}
 	return Value{Num: s.sum / s.n, IsNum: true}
 }
+
+func (s *avgState) appendPartial(dst []byte) []byte {
+	return appendFloat(appendFloat(dst, s.sum), s.n)
+}
+
+func (s *avgState) mergePartial(src []byte, _ int64) (int, error) {
+	r := wireReader{b: src}
+	sum, n := r.float(), r.float()
+	if err := r.end(); err != nil {
+		return 0, err
+	}
+	s.sum += sum
+	s.n += n
+	return 0, nil
+}

@@ -1,5 +1,7 @@
 package query
 
+import "encoding/binary"
+
 func init() {
 	registerStatsFunc("count", func(args []string) (StatsFunc, error) {
 		if len(args) != 0 {
@@ -20,3 +22,17 @@ type countState float64
 
 func (s *countState) add(Row) int   { *s++; return 0 }
 func (s *countState) result() Value { return Value{Num: float64(*s), IsNum: true} }
+
+func (s *countState) appendPartial(dst []byte) []byte {
+	return binary.AppendUvarint(dst, uint64(*s))
+}
+
+func (s *countState) mergePartial(src []byte, _ int64) (int, error) {
+	r := wireReader{b: src}
+	n := r.uvarint()
+	if err := r.end(); err != nil {
+		return 0, err
+	}
+	*s += countState(n)
+	return 0, nil
+}

@@ -1,6 +1,9 @@
 package query
 
-import "strings"
+import (
+	"encoding/binary"
+	"strings"
+)
 
 func init() {
 	registerStatsFunc("count_uniq", func(args []string) (StatsFunc, error) {
@@ -39,4 +42,40 @@ func (s *countUniqState) add(r Row) int {
 
 func (s *countUniqState) result() Value {
 	return Value{Num: float64(len(s.seen)), IsNum: true}
+}
+
+// appendPartial sends the distinct values themselves: the merged count
+// is exact, and costs what the values weigh.
+func (s *countUniqState) appendPartial(dst []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s.seen)))
+	for k := range s.seen {
+		dst = appendString(dst, k)
+	}
+	return dst
+}
+
+func (s *countUniqState) mergePartial(src []byte, budget int64) (int, error) {
+	r := wireReader{b: src}
+	vals := make([][]byte, r.count(1))
+	for i := range vals {
+		vals[i] = r.bytes()
+	}
+	if err := r.end(); err != nil {
+		return 0, err
+	}
+	var grow int64
+	for _, v := range vals {
+		if _, dup := s.seen[string(v)]; !dup && len(v) > 0 {
+			grow += int64(len(v)) + mapEntryOverhead
+		}
+	}
+	if grow > budget {
+		return 0, errPartialBudget
+	}
+	for _, v := range vals {
+		if len(v) > 0 {
+			s.seen[string(v)] = struct{}{}
+		}
+	}
+	return int(grow), nil
 }

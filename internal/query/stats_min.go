@@ -35,3 +35,19 @@ func (s *extremeState) add(r Row) int {
 }
 
 func (s *extremeState) result() Value { return Value{Num: s.v, IsNum: true} }
+
+func (s *extremeState) appendPartial(dst []byte) []byte { return appendFloat(dst, s.v) }
+
+// mergePartial takes the other state's value when it is better; NaN is
+// a state without values.
+func (s *extremeState) mergePartial(src []byte, _ int64) (int, error) {
+	r := wireReader{b: src}
+	x := r.float()
+	if err := r.end(); err != nil {
+		return 0, err
+	}
+	if !math.IsNaN(x) && (math.IsNaN(s.v) || s.better(x, s.v)) {
+		s.v = x
+	}
+	return 0, nil
+}

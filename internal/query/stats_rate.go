@@ -1,6 +1,9 @@
 package query
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+)
 
 func init() {
 	registerStatsFunc("rate", func(args []string) (StatsFunc, error) {
@@ -46,4 +49,22 @@ func (s *rateState) result() Value {
 		return Value{Num: math.NaN(), IsNum: true}
 	}
 	return Value{Num: s.n / span, IsNum: true}
+}
+
+// appendPartial sends the rows counted and the span they cover; the
+// querier's own state knows the bucket or the range (setSpan).
+func (s *rateState) appendPartial(dst []byte) []byte {
+	dst = appendFloat(dst, s.n)
+	return binary.AppendVarint(binary.AppendVarint(dst, s.first), s.last)
+}
+
+func (s *rateState) mergePartial(src []byte, _ int64) (int, error) {
+	r := wireReader{b: src}
+	n, first, last := r.float(), r.varint(), r.varint()
+	if err := r.end(); err != nil {
+		return 0, err
+	}
+	s.n += n
+	s.first, s.last = min(s.first, first), max(s.last, last)
+	return 0, nil
 }

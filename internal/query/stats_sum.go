@@ -37,3 +37,15 @@ func numericField(r Row, field string) (float64, bool) {
 	}
 	return v.number()
 }
+
+func (s *sumState) appendPartial(dst []byte) []byte { return appendFloat(dst, s.sum) }
+
+func (s *sumState) mergePartial(src []byte, _ int64) (int, error) {
+	r := wireReader{b: src}
+	x := r.float()
+	if err := r.end(); err != nil {
+		return 0, err
+	}
+	s.sum += x
+	return 0, nil
+}
