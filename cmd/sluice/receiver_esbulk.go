@@ -8,8 +8,10 @@ import (
 
 func init() {
 	registerReceiver("esbulk", func(env receiverEnv) (receiverParts, error) {
+		rc := recordConfig(env.cfg, env.cfg.Ingest.Bulk)
+		rc.Window = env.window
 		h := esbulk.NewHandler(env.sink, esbulk.Config{
-			Record:          recordConfig(env.cfg, env.cfg.Ingest.Bulk),
+			Record:          rc,
 			MaxRequestBytes: int64(env.cfg.Ingest.MaxRequestBytes),
 		}, env.metrics, env.log.With("component", "esbulk"))
 		return receiverParts{routes: map[string]http.Handler{

@@ -29,6 +29,7 @@ func init() {
 			MaxConnections:     c.MaxConnections,
 			ReadTimeout:        time.Duration(c.ReadTimeout),
 			MaxFieldsPerRecord: env.cfg.Ingest.MaxFieldsPerRecord,
+			Window:             env.window,
 			ShutdownGrace:      time.Duration(env.cfg.HTTP.ShutdownTimeout),
 		}, env.sink, env.metrics, env.registry, env.log.With("component", "forward"))
 		if err != nil {

@@ -8,8 +8,10 @@ import (
 
 func init() {
 	registerReceiver("jsonline", func(env receiverEnv) (receiverParts, error) {
+		rc := recordConfig(env.cfg, env.cfg.Ingest.JSONLine)
+		rc.Window = env.window
 		h := jsonline.NewHandler(env.sink, jsonline.Config{
-			Record:          recordConfig(env.cfg, env.cfg.Ingest.JSONLine),
+			Record:          rc,
 			MaxRequestBytes: int64(env.cfg.Ingest.MaxRequestBytes),
 		}, env.metrics, env.log.With("component", "jsonline"))
 		return receiverParts{routes: map[string]http.Handler{

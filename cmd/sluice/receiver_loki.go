@@ -14,6 +14,7 @@ func init() {
 		h := loki.NewHandler(env.sink, loki.Config{
 			MaxMessageBytes:    int64(env.cfg.Loki.MaxMessageBytes),
 			MaxFieldsPerRecord: env.cfg.Ingest.MaxFieldsPerRecord,
+			Window:             env.window,
 		}, env.metrics, env.log.With("component", "loki"))
 		return receiverParts{routes: map[string]http.Handler{"POST /loki/api/v1/push": h}}, nil
 	})

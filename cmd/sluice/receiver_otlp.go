@@ -16,6 +16,7 @@ func init() {
 			StreamFields:       c.StreamFields,
 			MaxFieldsPerRecord: env.cfg.Ingest.MaxFieldsPerRecord,
 			MaxMessageBytes:    int64(c.MaxMessageBytes),
+			Window:             env.window,
 		}
 		log := env.log.With("component", "otlp")
 		parts := receiverParts{routes: map[string]http.Handler{

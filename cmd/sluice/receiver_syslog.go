@@ -21,6 +21,7 @@ func init() {
 			MaxConnections:  c.MaxConnections,
 			ReadTimeout:     time.Duration(c.ReadTimeout),
 			StreamFields:    c.StreamFields,
+			Window:          env.window,
 		}
 		m := syslog.NewMetrics(env.registry, env.metrics)
 		log := env.log.With("component", "syslog")

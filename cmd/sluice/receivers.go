@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -31,6 +32,9 @@ type receiverEnv struct {
 	metrics  *ingest.Metrics
 	registry prometheus.Registerer
 	log      *slog.Logger
+	// window is the accepted span of record times, shared by every
+	// receiver (set by buildReceivers).
+	window *ingest.TimeWindow
 }
 
 // receiverParts is what a receiver contributes: HTTP routes on the main
@@ -58,6 +62,7 @@ func registerReceiver(name string, build func(env receiverEnv) (receiverParts, e
 
 // buildReceivers builds every registered receiver.
 func buildReceivers(env receiverEnv) (map[string]http.Handler, []listener, error) {
+	env.window = timeWindow(env.cfg, env.registry)
 	routes := map[string]http.Handler{}
 	var listeners []listener
 	for _, f := range receiverFactories {
@@ -79,6 +84,21 @@ func buildReceivers(env receiverEnv) (map[string]http.Handler, []listener, error
 		listeners = append(listeners, parts.listeners...)
 	}
 	return routes, listeners, nil
+}
+
+// timeWindow is the span of record times the receivers accept: from the
+// record's tenant's retention ago to ingest.max_future ahead.
+func timeWindow(cfg config.Config, reg prometheus.Registerer) *ingest.TimeWindow {
+	tenants := make(map[string]time.Duration, len(cfg.Store.Tenants))
+	for t, tr := range cfg.Store.Tenants {
+		tenants[t] = time.Duration(tr.Retention)
+	}
+	return ingest.NewTimeWindow(ingest.WindowConfig{
+		Retention:       time.Duration(cfg.Store.Retention),
+		TenantRetention: tenants,
+		MaxFuture:       time.Duration(cfg.Ingest.MaxFuture),
+		Stamp:           cfg.Ingest.OutOfWindow == config.OutOfWindowStamp,
+	}, reg)
 }
 
 // recordConfig maps a field mapping onto the shared conversion options.

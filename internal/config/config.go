@@ -21,7 +21,7 @@ type Config struct {
 	HTTP        HTTPConfig   `yaml:"http" doc:"The HTTP listener: ingest, query API, metrics and health."`
 	WAL         WALConfig    `yaml:"wal" doc:"The write-ahead log that makes every acknowledged record durable."`
 	Store       StoreConfig  `yaml:"store" doc:"The embedded, compressed and indexed log store."`
-	Ingest      IngestConfig `yaml:"ingest" doc:"Limits and field mapping of the HTTP receivers."`
+	Ingest      IngestConfig `yaml:"ingest" doc:"Limits of every receiver (the accepted span of record times) and the HTTP receivers' limits and field mapping."`
 	Query       QueryConfig  `yaml:"query" doc:"Limits of the query engine, so that queries never starve ingest."`
 	Log         LogConfig    `yaml:"log" doc:"Sluice's own logs (written to stderr)."`
 
@@ -92,9 +92,17 @@ type IngestConfig struct {
 	MaxRequestBytes    ByteSize     `yaml:"max_request_bytes" doc:"Largest request body after decompression; larger requests get 413."`
 	MaxLineBytes       ByteSize     `yaml:"max_line_bytes" doc:"Largest JSON line or _bulk document; a longer one is rejected on its own."`
 	MaxFieldsPerRecord int          `yaml:"max_fields_per_record" doc:"Most fields in one record; a record with more is rejected on its own."`
+	MaxFuture          Duration     `yaml:"max_future" doc:"How far ahead of its time of arrival a record's time may be. Every receiver accepts records whose time lies between the record's tenant's retention ago (store.tenants.<tenant>.retention, else store.retention; no bound when 0) and this far ahead; a record outside is rejected on its own (reason too_old or too_far_in_future in the per-record errors and in sluice_ingest_rejected_records_total), or stamped, as out_of_window says. 0 means no bound ahead."`
+	OutOfWindow        string       `yaml:"out_of_window" doc:"What happens to a record whose time is outside the accepted window (see max_future): reject refuses it with its reason; stamp stores it with its time of arrival instead (counted in sluice_ingest_stamped_records_total)."`
 	JSONLine           FieldMapping `yaml:"jsonline" doc:"Field mapping of POST /insert/jsonline (query parameters _time_field, _msg_field and _stream_fields override it per request)."`
 	Bulk               FieldMapping `yaml:"bulk" doc:"Field mapping of the Elasticsearch _bulk API."`
 }
+
+// Values of ingest.out_of_window.
+const (
+	OutOfWindowReject = "reject"
+	OutOfWindowStamp  = "stamp"
+)
 
 // FieldMapping says which JSON fields hold the time, the message and the
 // stream labels.
@@ -146,6 +154,8 @@ func Default() Config {
 			MaxRequestBytes:    64 << 20,
 			MaxLineBytes:       256 << 10,
 			MaxFieldsPerRecord: 1000,
+			MaxFuture:          Duration(48 * time.Hour),
+			OutOfWindow:        OutOfWindowReject,
 			JSONLine: FieldMapping{
 				TimeFields:    []string{"_time", "@timestamp", "timestamp", "time", "ts"},
 				MessageFields: []string{"_msg", "message", "msg", "log"},
@@ -263,6 +273,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.MaxFieldsPerRecord <= 0 {
 		bad("ingest.max_fields_per_record must be positive")
+	}
+	if c.Ingest.MaxFuture < 0 {
+		bad("ingest.max_future must not be negative")
+	}
+	switch c.Ingest.OutOfWindow {
+	case OutOfWindowReject, OutOfWindowStamp:
+	default:
+		bad("ingest.out_of_window must be %s or %s, got %q", OutOfWindowReject, OutOfWindowStamp, c.Ingest.OutOfWindow)
 	}
 	if c.Query.DefaultLimit <= 0 || c.Query.MaxLimit < c.Query.DefaultLimit {
 		bad("query.default_limit must be positive and at most query.max_limit")

@@ -66,6 +66,13 @@ func TestParse(t *testing.T) {
 		{name: "tenant retention negative", yaml: "store:\n  tenants:\n    acme: {retention: -1h}\n", err: `store.tenants["acme"]: retention and max_disk_bytes must not be negative`},
 		{name: "tenant retention empty", yaml: "store:\n  tenants:\n    acme: {}\n", err: `store.tenants["acme"]: set retention or max_disk_bytes`},
 		{name: "tenant retention unknown key", yaml: "store:\n  tenants:\n    acme: {max_age: 7d}\n", err: "field max_age not found"},
+		{name: "time window", yaml: "ingest:\n  max_future: 1h\n  out_of_window: stamp\n",
+			check: func(c Config) bool {
+				return c.Ingest.MaxFuture == Duration(time.Hour) && c.Ingest.OutOfWindow == OutOfWindowStamp
+			}},
+		{name: "time window off ahead", yaml: "ingest:\n  max_future: 0\n", check: func(c Config) bool { return c.Ingest.MaxFuture == 0 }},
+		{name: "time window negative", yaml: "ingest:\n  max_future: -1h\n", err: "ingest.max_future must not be negative"},
+		{name: "time window bad mode", yaml: "ingest:\n  out_of_window: drop\n", err: `ingest.out_of_window must be reject or stamp, got "drop"`},
 		{name: "tenant retention bad size", yaml: "store:\n  tenants:\n    acme: {max_disk_bytes: lots}\n", err: "invalid size \"lots\""},
 	}
 	for _, tt := range tests {

@@ -30,6 +30,9 @@ type RecordConfig struct {
 	MaxFieldsPerRecord int
 	// MaxLineBytes bounds one line of a line-oriented body.
 	MaxLineBytes int
+	// Window rejects (or stamps) records whose time is outside it; nil
+	// accepts every time.
+	Window *TimeWindow
 }
 
 // WithQuery returns c with the field lists that q names replaced. Each

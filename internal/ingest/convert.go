@@ -179,6 +179,9 @@ func (c *Converter) build(now time.Time, tenant string) (record.Record, error) {
 		}
 		r.Time = ts
 	}
+	if err := c.cfg.Window.Check(&r, now); err != nil {
+		return record.Record{}, err
+	}
 	c.take(c.cfg.MessageFields, roleMessage, false)
 	for _, name := range c.stream {
 		if i := FindField(&c.b, name); i >= 0 && c.b.Ents[i].Role == roleField {

@@ -11,6 +11,10 @@ var (
 	ErrTooManyFields = errors.New("too many fields")
 	ErrFieldName     = errors.New("invalid field name")
 	ErrLineTooLong   = errors.New("line too long")
+	// ErrTooOld and ErrTooFarInFuture reject a record whose time is outside
+	// the accepted window (see TimeWindow).
+	ErrTooOld         = errors.New("time older than the retention")
+	ErrTooFarInFuture = errors.New("time too far in the future")
 )
 
 // RejectReason returns the reason label of the rejected-records metric for
@@ -29,6 +33,10 @@ func RejectReason(err error) string {
 		return "invalid_field_name"
 	case errors.Is(err, ErrLineTooLong):
 		return "line_too_long"
+	case errors.Is(err, ErrTooOld):
+		return "too_old"
+	case errors.Is(err, ErrTooFarInFuture):
+		return "too_far_in_future"
 	default:
 		return "invalid"
 	}

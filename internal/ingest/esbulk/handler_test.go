@@ -394,3 +394,33 @@ func TestBulkLongSource(t *testing.T) {
 		t.Errorf("sink got %d records", sink.n)
 	}
 }
+
+// TestBulkTimeWindow: a document whose time is outside the window fails
+// its own item with the reason; the others are stored.
+func TestBulkTimeWindow(t *testing.T) {
+	sink := &recordingSink{}
+	cfg := DefaultConfig()
+	cfg.Record.Window = ingest.NewTimeWindow(ingest.WindowConfig{MaxFuture: 48 * time.Hour}, nil)
+	h := NewHandler(sink, cfg, nil, nil)
+	body := ndjson(
+		`{"create":{}}`, `{"message":"now"}`,
+		`{"create":{}}`, `{"message":"ahead","@timestamp":"2100-01-01T00:00:00Z"}`,
+	)
+	rec := serve(t, h, http.MethodPost, "/logs/_bulk", body, nil)
+	var a bulkAnswer
+	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("status %d, answer %s (%v)", rec.Code, rec.Body, err)
+	}
+	if len(a.Items) != 2 || !a.Errors {
+		t.Fatalf("answer %s", rec.Body)
+	}
+	ok, bad := a.Items[0]["create"], a.Items[1]["create"]
+	if ok.Status != http.StatusCreated || bad.Status != http.StatusBadRequest || bad.Error == nil ||
+		bad.Error.Type != "document_parsing_exception" ||
+		!strings.Contains(bad.Error.Reason, "failed to parse document on line [4]: time too far in the future: 2100-01-01T00:00:00Z is after") {
+		t.Errorf("items %s", rec.Body)
+	}
+	if len(sink.calls) != 1 || len(sink.calls[0]) != 1 || sink.calls[0][0].Message != "now" {
+		t.Errorf("stored %v", sink.calls)
+	}
+}

@@ -76,7 +76,7 @@ func BenchmarkDecodePackedForward(b *testing.B) {
 			kv("container_name", "/web").kv("source", "stdout").kv("log", fmt.Sprintf("line %d", i))...)
 	}
 	msg := mp{}.arr(2).str("docker.web").bin(entries)
-	d := newDecoder(16<<20, 0)
+	d := newDecoder(16<<20, 0, nil)
 	b.SetBytes(int64(len(msg)))
 	var out []record.Record
 	for range b.N {

@@ -21,7 +21,7 @@ func FuzzDecode(f *testing.F) {
 		var s scanner
 		s.reset(1 << 16)
 		n, serr := s.scan(in)
-		d := newDecoder(1<<16, 64)
+		d := newDecoder(1<<16, 64, nil)
 		recs, _, err := d.decode(in, nil)
 		if serr == nil && n == len(in) && err != nil && !isBadInput(err) {
 			t.Fatalf("unexpected error class: %v", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
@@ -37,13 +38,19 @@ type decoder struct {
 	conv     converter
 	gz       *gzip.Reader
 	inflated bytes.Buffer
-	// rejected counts records rejected for their content, by reason, since
-	// the last call of takeRejected.
+	// window refuses records whose time is outside it (nil: none); now is
+	// the time of arrival of the message being decoded.
+	window *ingest.TimeWindow
+	now    time.Time
+	// rejected counts records rejected for their content, by reason, and
+	// firstErr keeps the first one's error, since the last call of
+	// takeRejected.
 	rejected map[string]int
+	firstErr error
 }
 
-func newDecoder(maxBytes, maxFields int) *decoder {
-	return &decoder{maxBytes: maxBytes, conv: converter{b: ingest.FieldBuilder{MaxFields: maxFields}}, rejected: map[string]int{}}
+func newDecoder(maxBytes, maxFields int, window *ingest.TimeWindow) *decoder {
+	return &decoder{maxBytes: maxBytes, conv: converter{b: ingest.FieldBuilder{MaxFields: maxFields}}, window: window, rejected: map[string]int{}}
 }
 
 // options are a message's option map. size is not checked against the
@@ -59,6 +66,7 @@ type options struct {
 // array of entries (Forward) or a string of packed entries (PackedForward,
 // CompressedPackedForward when the compressed option says gzip).
 func (d *decoder) decode(p []byte, out []record.Record) ([]record.Record, string, error) {
+	d.now = time.Now()
 	r := &reader{p: p}
 	h, err := r.next()
 	if err != nil {
@@ -186,6 +194,9 @@ func (d *decoder) record(tag []byte, ts int64, r *reader, out []record.Record) (
 		return out, fmt.Errorf("%w: record: %w", errMalformed, err)
 	}
 	rec, err := d.conv.convert(tag, ts, h, r)
+	if err == nil {
+		err = d.window.Check(&rec, d.now)
+	}
 	switch {
 	case err == nil:
 		return append(out, rec), nil
@@ -193,6 +204,9 @@ func (d *decoder) record(tag []byte, ts int64, r *reader, out []record.Record) (
 		return out, err
 	default:
 		d.rejected[ingest.RejectReason(err)]++
+		if d.firstErr == nil {
+			d.firstErr = err
+		}
 		return out, nil
 	}
 }
@@ -260,10 +274,14 @@ func (d *decoder) gunzip(p []byte) ([]byte, error) {
 	return d.inflated.Bytes(), nil
 }
 
-// takeRejected returns the rejected counts and resets them.
-func (d *decoder) takeRejected(f func(reason string, n int)) {
+// takeRejected returns the rejected counts and the first rejection's
+// error, and resets them.
+func (d *decoder) takeRejected(f func(reason string, n int)) error {
 	for k, n := range d.rejected {
 		f(k, n)
 		delete(d.rejected, k)
 	}
+	err := d.firstErr
+	d.firstErr = nil
+	return err
 }

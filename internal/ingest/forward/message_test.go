@@ -130,7 +130,7 @@ func TestDecodeModes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := newDecoder(1<<20, 6)
+			d := newDecoder(1<<20, 6, nil)
 			got, chunk, err := d.decode(tc.msg, nil)
 			if err != nil {
 				t.Fatalf("decode: %v", err)
@@ -193,7 +193,7 @@ func TestDecodeBadVectors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := newDecoder(1<<20, 0)
+			d := newDecoder(1<<20, 0, nil)
 			recs, _, err := d.decode(tc.msg, nil)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v (records %v)", err, tc.want, recs)

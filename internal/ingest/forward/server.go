@@ -42,6 +42,9 @@ type Config struct {
 	ReadTimeout time.Duration
 	// MaxFieldsPerRecord rejects records with more fields; 0: no bound.
 	MaxFieldsPerRecord int
+	// Window rejects (or stamps) records whose time is outside it; nil
+	// accepts every time.
+	Window *ingest.TimeWindow
 	// ShutdownGrace bounds how long batches in flight (including ones
 	// waiting out backpressure) may take once Serve's context is done.
 	ShutdownGrace time.Duration
@@ -263,7 +266,7 @@ func (s *Server) serveConn(conn net.Conn) {
 			return
 		}
 	}
-	dec := newDecoder(s.cfg.MaxMessageBytes, s.cfg.MaxFieldsPerRecord)
+	dec := newDecoder(s.cfg.MaxMessageBytes, s.cfg.MaxFieldsPerRecord, s.cfg.Window)
 	var acks []byte
 	for {
 		msg, err := fr.next()
@@ -285,7 +288,11 @@ func (s *Server) serveConn(conn net.Conn) {
 		}
 		s.metrics.Bytes(protocol, fr.read)
 		fr.read = 0
-		dec.takeRejected(func(reason string, n int) { s.metrics.Rejected(protocol, reason, n) })
+		// The protocol has no way to refuse one record: the client's chunk
+		// is acknowledged, the refused records are counted and logged.
+		if rerr := dec.takeRejected(func(reason string, n int) { s.metrics.Rejected(protocol, reason, n) }); rerr != nil {
+			log.Debug("forward records rejected", "first_err", rerr)
+		}
 		if len(batch) > 0 {
 			if ierr := s.ingest(batch); ierr != nil {
 				s.conns.closed.WithLabelValues("sink_error").Inc()

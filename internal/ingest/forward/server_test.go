@@ -376,3 +376,24 @@ func TestShutdownDuringBackpressure(t *testing.T) {
 		t.Fatalf("stored %d records", n)
 	}
 }
+
+// TestTimeWindow: a record outside the window is refused on its own and
+// counted with its reason; the chunk is acknowledged with the rest stored.
+func TestTimeWindow(t *testing.T) {
+	w := ingest.NewTimeWindow(ingest.WindowConfig{Retention: 24 * time.Hour, MaxFuture: time.Hour}, nil)
+	ts := startTest(t, Config{Window: w}, &memSink{})
+	c := dial(t, ts.Addr())
+	now := uint32(time.Now().Unix())
+	send(t, c, mp{}.arr(3).str("app").bin(cat(entry(now, "now"), entry(now-3*86400, "old"), entry(now+7200, "ahead"))).chunk("c1"))
+	if got, want := readValue(t, c), appendAck(nil, "c1"); string(got) != string(want) {
+		t.Fatalf("ack = %q, want %q", got, want)
+	}
+	if recs := ts.sink.records(); len(recs) != 1 || recs[0].Message != "now" {
+		t.Fatalf("stored %v", recs)
+	}
+	for _, reason := range []string{"too_old", "too_far_in_future"} {
+		if got := rejectedMetric(t, ts.reg, reason); got != 1 {
+			t.Errorf("rejected %s = %v, want 1", reason, got)
+		}
+	}
+}

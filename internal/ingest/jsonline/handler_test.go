@@ -247,3 +247,42 @@ func TestHandlerMetrics(t *testing.T) {
 		t.Errorf("metrics\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestHandlerTimeWindow: a line whose time is outside the window is
+// rejected on its own, with its line number and reason, and counted.
+func TestHandlerTimeWindow(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	cfg := DefaultConfig()
+	cfg.Record.Window = ingest.NewTimeWindow(ingest.WindowConfig{Retention: 24 * time.Hour, MaxFuture: time.Hour}, reg)
+	sink := &recordingSink{}
+	h := NewHandler(sink, cfg, ingest.NewMetrics(reg), nil)
+	now := time.Now().UTC()
+	body := fmt.Sprintf(`{"_time":%q,"msg":"now"}`+"\n"+`{"_time":%q,"msg":"ahead"}`+"\n"+`{"_time":"2001-01-01T00:00:00Z","msg":"old"}`+"\n",
+		now.Format(time.RFC3339Nano), now.Add(3*time.Hour).Format(time.RFC3339Nano))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body)))
+	var a answer
+	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("status %d, body %s (%v)", rec.Code, rec.Body, err)
+	}
+	if a.Accepted != 1 || a.Rejected != 2 || len(a.Errors) != 2 ||
+		a.Errors[0].Line != 2 || !strings.HasPrefix(a.Errors[0].Error, "time too far in the future: ") ||
+		a.Errors[1].Line != 3 || !strings.HasPrefix(a.Errors[1].Error, "time older than the retention: 2001-01-01T00:00:00Z is before") {
+		t.Errorf("answer %+v", a)
+	}
+	if got := sink.messages(); len(got) != 1 || got[0] != "now" {
+		t.Errorf("stored %q", got)
+	}
+	rejected := map[string]float64{}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if mf.GetName() == "sluice_ingest_rejected_records_total" {
+				rejected[m.GetLabel()[1].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if rejected["too_old"] != 1 || rejected["too_far_in_future"] != 1 {
+		t.Errorf("rejected records by reason: %v", rejected)
+	}
+}

@@ -9,6 +9,9 @@ type Config struct {
 	// MaxFieldsPerRecord rejects entries with more labels and structured
 	// metadata together; 0: no limit.
 	MaxFieldsPerRecord int
+	// Window rejects (or stamps) records whose time is outside it; nil
+	// accepts every time.
+	Window *ingest.TimeWindow
 }
 
 // DefaultConfig returns the configuration used when nothing is set.

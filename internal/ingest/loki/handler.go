@@ -75,6 +75,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 	if err != nil {
 		return writeText(w, ingest.RequestStatus(err), 0, err.Error())
 	}
+	push.admit(h.cfg.Window, now)
 	if len(push.Records) > 0 {
 		if err := h.sink.Ingest(r.Context(), push.Records); err != nil {
 			status, retryAfter := ingest.SinkFailure(err)

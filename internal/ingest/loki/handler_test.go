@@ -122,3 +122,20 @@ func TestHandlerErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestHandlerTimeWindow: an entry outside the window is rejected on its
+// own, with its reason in the answer; the rest are stored.
+func TestHandlerTimeWindow(t *testing.T) {
+	sink := &memSink{}
+	now := time.Now()
+	body := snappy.Encode(nil, pbPush(pbStream(`{job="api"}`, pbEntry(now, "now"), pbEntry(now.Add(72*time.Hour), "ahead"))))
+	cfg := DefaultConfig()
+	cfg.Window = ingest.NewTimeWindow(ingest.WindowConfig{MaxFuture: 48 * time.Hour}, nil)
+	w := push(t, NewHandler(sink, cfg, nil, nil), "application/x-protobuf", "", body)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "1 entries rejected, 1 stored; first error: time too far in the future: ") {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	if len(sink.recs) != 1 || sink.recs[0].Message != "now" {
+		t.Fatalf("stored %v", sink.recs)
+	}
+}

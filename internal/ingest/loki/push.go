@@ -39,15 +39,32 @@ func newBuilder(tenant string, now time.Time, maxFields int) *builder {
 	return &builder{tenant: tenant, now: now.UnixNano(), maxFields: maxFields}
 }
 
-func (b *builder) reject(err error) {
-	if b.push.Reasons == nil {
-		b.push.Reasons = map[string]int{}
+func (b *builder) reject(err error) { b.push.reject(err) }
+
+func (p *Push) reject(err error) {
+	if p.Reasons == nil {
+		p.Reasons = map[string]int{}
 	}
-	b.push.Rejected++
-	b.push.Reasons[ingest.RejectReason(err)]++
-	if b.push.FirstErr == nil {
-		b.push.FirstErr = err
+	p.Rejected++
+	p.Reasons[ingest.RejectReason(err)]++
+	if p.FirstErr == nil {
+		p.FirstErr = err
 	}
+}
+
+// admit rejects the records whose time is outside w as of now, the time
+// of arrival (or stamps them, as w says), whichever wire format they came in.
+func (p *Push) admit(w *ingest.TimeWindow, now time.Time) {
+	kept := p.Records[:0]
+	for i := range p.Records {
+		if err := w.Check(&p.Records[i], now); err != nil {
+			p.reject(err)
+			continue
+		}
+		kept = append(kept, p.Records[i])
+	}
+	clear(p.Records[len(kept):])
+	p.Records = kept
 }
 
 // stream starts a stream: its entries get labels, or are rejected with err.

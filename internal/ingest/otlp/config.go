@@ -12,6 +12,9 @@ type Config struct {
 	// MaxMessageBytes bounds one request after decompression, on both
 	// transports.
 	MaxMessageBytes int64
+	// Window rejects (or stamps) records whose time is outside it; nil
+	// accepts every time.
+	Window *ingest.TimeWindow
 }
 
 // DefaultConfig returns the configuration used when nothing is set.

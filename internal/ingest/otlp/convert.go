@@ -128,6 +128,9 @@ func (c *Converter) Convert(req *collogspb.ExportLogsServiceRequest, tenant stri
 			}
 			for _, lr := range sl.GetLogRecords() {
 				rec, err := b.build(c, lr, &scope, stream, tenant, now)
+				if err == nil {
+					err = c.cfg.Window.Check(&rec, now)
+				}
 				if err != nil {
 					reject(err)
 					continue

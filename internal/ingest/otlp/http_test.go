@@ -193,3 +193,25 @@ func FuzzDecodeHTTP(f *testing.F) {
 		}
 	})
 }
+
+// TestHTTPTimeWindow: a log record outside the window is rejected on its
+// own and reported in partial_success.
+func TestHTTPTimeWindow(t *testing.T) {
+	sink := &memSink{}
+	cfg := DefaultConfig()
+	cfg.Window = ingest.NewTimeWindow(ingest.WindowConfig{Retention: 24 * time.Hour}, nil)
+	h := NewHandler(sink, cfg, nil, nil)
+	old := uint64(time.Now().Add(-48 * time.Hour).UnixNano())
+	body, _ := proto.Marshal(request(nil, nil, &logspb.LogRecord{Body: str("now")}, &logspb.LogRecord{Body: str("old"), TimeUnixNano: old}))
+	w := post(t, h, ContentTypeProtobuf, "", body)
+	var resp collogspb.ExportLogsServiceResponse
+	if err := proto.Unmarshal(w.Body.Bytes(), &resp); err != nil || w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s (%v)", w.Code, w.Body, err)
+	}
+	if ps := resp.GetPartialSuccess(); ps.GetRejectedLogRecords() != 1 || !strings.Contains(ps.GetErrorMessage(), "first: time older than the retention: ") {
+		t.Fatalf("partial success %v", ps)
+	}
+	if recs := sink.records(); len(recs) != 1 || recs[0].Message != "now" {
+		t.Fatalf("stored %v", recs)
+	}
+}

@@ -19,7 +19,7 @@ func BenchmarkParse(b *testing.B) {
 		{"rfc3164", `<13>Oct 11 22:14:15 web-01.example.com nginx[1234]: 10.0.0.1 - - "GET /index.html HTTP/1.1" 200 512`},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			conv := newConverter([]string{"hostname", "app_name"}, "")
+			conv := newConverter([]string{"hostname", "app_name"}, "", nil)
 			buf := []byte(tc.msg)
 			b.SetBytes(int64(len(buf)))
 			b.ReportAllocs()

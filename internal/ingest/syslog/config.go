@@ -1,6 +1,10 @@
 package syslog
 
-import "time"
+import (
+	"time"
+
+	"github.com/sluice-log/sluice/internal/ingest"
+)
 
 // Config says how the syslog receiver reads and batches.
 type Config struct {
@@ -28,6 +32,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Location is the time zone of RFC 3164 timestamps, which carry none.
 	Location *time.Location
+	// Window rejects (or stamps) records whose time is outside it; nil
+	// accepts every time.
+	Window *ingest.TimeWindow
 }
 
 // Defaults of the Config fields left zero.

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -27,12 +28,27 @@ const (
 type converter struct {
 	stream []string
 	tenant string
+	window *ingest.TimeWindow
 }
 
-func newConverter(streamFields []string, tenant string) converter {
+func newConverter(streamFields []string, tenant string, window *ingest.TimeWindow) converter {
 	s := slices.Clone(streamFields)
 	slices.Sort(s)
-	return converter{stream: slices.Compact(s), tenant: tenant}
+	return converter{stream: slices.Compact(s), tenant: tenant, window: window}
+}
+
+// parse parses one message that arrived at now into its record. On error it
+// also returns the reason label of the rejected-records metric.
+func (c converter) parse(b []byte, now time.Time, loc *time.Location) (record.Record, string, error) {
+	msg, err := ParseBytes(b, now, loc)
+	if err != nil {
+		return record.Record{}, reasonInvalid, err
+	}
+	r := c.record(&msg, now)
+	if err := c.window.Check(&r, now); err != nil {
+		return record.Record{}, ingest.RejectReason(err), err
+	}
+	return r, "", nil
 }
 
 // record builds the record of m, which arrived at now.

@@ -143,7 +143,7 @@ func TestRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newConverter([]string{"hostname", "app_name", "app_name"}, "t1")
+	c := newConverter([]string{"hostname", "app_name", "app_name"}, "t1", nil)
 	got := c.record(&m, now)
 	want := record.Record{
 		Time: now.UnixNano(), Tenant: "t1", Message: "boom",
@@ -172,7 +172,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	now := time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
-	conv := newConverter([]string{"hostname", "app_name"}, "")
+	conv := newConverter([]string{"hostname", "app_name"}, "", nil)
 	f.Fuzz(func(t *testing.T, s string) {
 		m, err := ParseBytes([]byte(s), now, time.UTC)
 		if err != nil {

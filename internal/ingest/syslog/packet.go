@@ -34,7 +34,7 @@ type PacketServer struct {
 // NewPacketServer serves pc.
 func NewPacketServer(pc net.PacketConn, sink ingest.Sink, cfg Config, m *Metrics, log *slog.Logger) *PacketServer {
 	cfg = cfg.withDefaults()
-	return &PacketServer{pc: pc, sink: sink, cfg: cfg, conv: newConverter(cfg.StreamFields, cfg.Tenant), m: m, log: log}
+	return &PacketServer{pc: pc, sink: sink, cfg: cfg, conv: newConverter(cfg.StreamFields, cfg.Tenant, cfg.Window), m: m, log: log}
 }
 
 // Addr is the listening address.
@@ -99,13 +99,13 @@ func (s *PacketServer) read(ctx context.Context, b *batcher) error {
 			continue
 		}
 		now := time.Now()
-		msg, err := ParseBytes(buf[:n], now, s.cfg.Location)
+		rec, reason, err := s.conv.parse(buf[:n], now, s.cfg.Location)
 		if err != nil {
-			s.m.rejected(reasonInvalid, 1)
+			s.m.rejected(reason, 1)
 			s.warnInvalid.warn(s.log, "syslog datagram rejected", "remote", addr.String(), "err", err)
 			continue
 		}
-		if !b.offer([]record.Record{s.conv.record(&msg, now)}) {
+		if !b.offer([]record.Record{rec}) {
 			s.m.rejected(reasonDropped, 1)
 			s.warnDrop.warn(s.log, "syslog datagrams dropped: the sink is pushing back and UDP cannot; use TCP to avoid losses")
 		}

@@ -289,3 +289,27 @@ func TestStreamMaxConnections(t *testing.T) {
 	fmt.Fprintf(first, "<13>a: still served\n")
 	sink.waitRecords(t, 1)
 }
+
+// TestStreamTimeWindow: a message whose time is outside the window is
+// rejected on its own and counted with its reason; the connection goes on.
+func TestStreamTimeWindow(t *testing.T) {
+	sink := newFakeSink()
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, ingest.NewMetrics(reg))
+	w := ingest.NewTimeWindow(ingest.WindowConfig{Retention: 24 * time.Hour, MaxFuture: time.Hour}, nil)
+	addr, stop := startTCP(t, sink, Config{Window: w}, m)
+	c := dial(t, addr)
+	fmt.Fprintf(c, "<14>1 2001-02-03T04:05:06Z h a - - - old\n")
+	fmt.Fprintf(c, "<14>1 2100-02-03T04:05:06Z h a - - - ahead\n")
+	fmt.Fprintf(c, "<14>1 - h a - - - now\n")
+	sink.waitRecords(t, 1)
+	stop()
+	if got := fmt.Sprint(sink.messages()); got != "[now]" {
+		t.Errorf("messages %s, want [now]", got)
+	}
+	for _, reason := range []string{"too_old", "too_far_in_future"} {
+		if got := counterValue(t, reg, "sluice_ingest_rejected_records_total", reason); got != 1 {
+			t.Errorf("rejected %s = %v, want 1", reason, got)
+		}
+	}
+}

@@ -39,7 +39,7 @@ type StreamServer struct {
 func NewStreamServer(ln net.Listener, transport string, sink ingest.Sink, cfg Config, m *Metrics, log *slog.Logger) *StreamServer {
 	cfg = cfg.withDefaults()
 	s := &StreamServer{ln: ln, transport: transport, sink: sink, cfg: cfg,
-		conv: newConverter(cfg.StreamFields, cfg.Tenant), m: m, log: log,
+		conv: newConverter(cfg.StreamFields, cfg.Tenant, cfg.Window), m: m, log: log,
 		conns: map[net.Conn]struct{}{}}
 	if cfg.MaxConnections > 0 {
 		s.slots = make(chan struct{}, cfg.MaxConnections)
@@ -231,13 +231,13 @@ func (s *StreamServer) read(ctx context.Context, conn net.Conn, b *batcher) erro
 			return err
 		}
 		nbytes += len(frame)
-		msg, err := ParseBytes(frame, now, s.cfg.Location)
+		rec, reason, err := s.conv.parse(frame, now, s.cfg.Location)
 		if err != nil {
-			s.m.rejected(reasonInvalid, 1)
+			s.m.rejected(reason, 1)
 			s.warnInvalid.warn(s.log, "syslog message rejected", "remote", conn.RemoteAddr().String(), "err", err)
 			continue
 		}
-		chunk = append(chunk, s.conv.record(&msg, now))
+		chunk = append(chunk, rec)
 		if len(chunk) >= s.cfg.BatchRecords && !sendChunk() {
 			return nil
 		}
