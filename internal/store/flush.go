@@ -41,7 +41,14 @@ func (s *Store) Flush(ctx context.Context) error {
 		lastSeq = max(lastSeq, h.lastSeq)
 	}
 	plan := planFlush(heads)
-	written, err := s.writeJobs(ctx, plan, plan.jobs(runtime.GOMAXPROCS(0)))
+	sealed, err := s.writeJobs(ctx, plan, plan.jobs(runtime.GOMAXPROCS(0)))
+	if err == nil {
+		err = makeDurable(ctx, sealed)
+	}
+	if err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	written, err := s.openSealed(sealed)
 	if err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
@@ -85,12 +92,14 @@ func (s *Store) newPartName() string {
 
 // writeJobs writes the parts of jobs, as many at once as there are CPUs:
 // once the head is at its bound, ingest waits for flushes, so how fast a
-// flush goes is how fast ingest may go. On error it releases the parts it
-// wrote and returns the first error.
-func (s *Store) writeJobs(ctx context.Context, plan *flushPlan, jobs []flushJob) ([]*part, error) {
+// flush goes is how fast ingest may go. Each writer holds one file open
+// until its part is sealed, so a flush over thousands of days holds no more
+// files open than it has writers. On error it removes the parts it wrote
+// and returns the first error.
+func (s *Store) writeJobs(ctx context.Context, plan *flushPlan, jobs []flushJob) ([]sealedPart, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	parts := make([]*part, len(jobs))
+	parts := make([]sealedPart, len(jobs))
 	var (
 		errMu    sync.Mutex
 		firstErr error // the cause; the other jobs then fail as cancelled
@@ -102,7 +111,7 @@ func (s *Store) writeJobs(ctx context.Context, plan *flushPlan, jobs []flushJob)
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			p, err := s.writeJob(ctx, plan, job)
+			sp, err := s.writeJob(ctx, plan, job)
 			if err != nil {
 				errMu.Lock()
 				if firstErr == nil {
@@ -112,21 +121,37 @@ func (s *Store) writeJobs(ctx context.Context, plan *flushPlan, jobs []flushJob)
 				cancel()
 				return
 			}
-			parts[i] = p
+			parts[i] = sp
 		}()
 	}
 	wg.Wait()
-	var written []*part
-	for _, p := range parts {
-		if p != nil {
-			written = append(written, p)
-		}
-	}
 	if firstErr != nil {
-		s.releaseWritten(written)
+		for i := range parts {
+			if parts[i].tmp != "" {
+				parts[i].remove()
+			}
+		}
 		return nil, firstErr
 	}
-	return written, nil
+	return parts, nil
+}
+
+// openSealed opens durable sealed parts for searching; on error it removes
+// them all.
+func (s *Store) openSealed(sealed []sealedPart) ([]*part, error) {
+	parts := make([]*part, 0, len(sealed))
+	for _, sp := range sealed {
+		p, err := s.openWritten(sp.ref, sp.metas)
+		if err != nil {
+			s.releaseWritten(parts)
+			for _, sp := range sealed[len(parts):] {
+				s.removeFiles([]partRef{sp.ref})
+			}
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
 }
 
 // releaseWritten drops parts written by a flush that failed.
@@ -140,13 +165,13 @@ func (s *Store) releaseWritten(parts []*part) {
 }
 
 // writeJob writes the planned records of one job (in stream, then time
-// order) as a new part file, not yet committed.
-func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (*part, error) {
+// order) as a new part file, sealed but not yet durable.
+func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (sealedPart, error) {
 	day := job.day
 	partition := partitionOf(job.tenant, day*nsPerDay)
 	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.enc, s.opts.BlockRecords)
 	if err != nil {
-		return nil, err
+		return sealedPart{}, err
 	}
 	var rec record.Record
 	n := 0
@@ -159,18 +184,18 @@ func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (*p
 			if n++; n%4096 == 0 {
 				if err := ctx.Err(); err != nil {
 					w.abort()
-					return nil, err
+					return sealedPart{}, err
 				}
 			}
 			c := headCursor{b: plan.chunks[e.chunk], off: int(e.off)}
 			c.next(&rec)
 			if err := w.add(&rec, ps.key); err != nil {
 				w.abort()
-				return nil, err
+				return sealedPart{}, err
 			}
 		}
 	}
-	return s.finishPart(ctx, w)
+	return w.seal(ctx)
 }
 
 // finishPart commits w's file and opens it as a part.
@@ -179,6 +204,12 @@ func (s *Store) finishPart(ctx context.Context, w *partWriter) (*part, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.openWritten(ref, metas)
+}
+
+// openWritten opens a part this store has just written and made durable;
+// on error it removes the file.
+func (s *Store) openWritten(ref partRef, metas []blockMeta) (*part, error) {
 	path := s.partPath(ref)
 	f, err := os.Open(path)
 	if err != nil {

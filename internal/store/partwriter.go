@@ -9,6 +9,7 @@ import (
 	"hash"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/sluice-log/sluice/internal/record"
@@ -36,8 +37,9 @@ type partWriter struct {
 }
 
 func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int) (*partWriter, error) {
-	if err := mkdirDurable(dir); err != nil {
-		return nil, err
+	// makeDurable syncs the new directory's entry with the part.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create dir %s: %w", dir, err)
 	}
 	tmp := filepath.Join(dir, name+partExt+tmpExt)
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
@@ -46,7 +48,8 @@ func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int) 
 	}
 	w := &partWriter{dir: dir, partition: partition, name: name, tmp: tmp, f: f, h: sha256.New(), enc: enc, maxRecs: maxRecs,
 		benc: blockEncoder{enc: enc}}
-	w.bw = bufio.NewWriterSize(f, 1<<20)
+	w.bw = writerPool.Get().(*bufio.Writer)
+	w.bw.Reset(f)
 	if err := w.write([]byte(partMagic)); err != nil {
 		w.abort()
 		return nil, err
@@ -90,21 +93,52 @@ func (w *partWriter) sealBlock() error {
 // commit writes the index and footer, makes the file durable and renames it
 // to its final name. The part is not live until the manifest says so.
 func (w *partWriter) commit(ctx context.Context) (partRef, []blockMeta, error) {
+	sp, err := w.seal(ctx)
+	if err != nil {
+		return partRef{}, nil, err
+	}
+	if err := makeDurable(ctx, []sealedPart{sp}); err != nil {
+		return partRef{}, nil, err
+	}
+	return sp.ref, sp.metas, nil
+}
+
+// sealedPart is a part file complete under its temporary name and closed,
+// but not yet durable nor renamed (see makeDurable).
+type sealedPart struct {
+	ref   partRef
+	metas []blockMeta
+	dir   string
+	tmp   string
+	final string
+}
+
+// remove deletes what is left of sp's file, under either name.
+func (sp *sealedPart) remove() {
+	_ = os.Remove(sp.tmp)
+	_ = os.Remove(sp.final)
+}
+
+// seal writes the index and footer and closes the file, which then holds
+// no file descriptor: a flush of a thousand days seals a thousand parts
+// and makes them durable together, never holding more files open than it
+// has writers.
+func (w *partWriter) seal(ctx context.Context) (sealedPart, error) {
 	if w.cur.len() > 0 {
 		if err := w.sealBlock(); err != nil {
 			w.abort()
-			return partRef{}, nil, err
+			return sealedPart{}, err
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		w.abort()
-		return partRef{}, nil, err
+		return sealedPart{}, err
 	}
 	idx := w.enc.EncodeAll(appendIndex(nil, w.metas), nil)
 	idxOff := w.off
 	if err := w.write(idx); err != nil {
 		w.abort()
-		return partRef{}, nil, err
+		return sealedPart{}, err
 	}
 	foot := binary.LittleEndian.AppendUint64(nil, uint64(idxOff))
 	foot = binary.LittleEndian.AppendUint64(foot, uint64(len(idx)))
@@ -112,38 +146,152 @@ func (w *partWriter) commit(ctx context.Context) (partRef, []blockMeta, error) {
 	foot = append(foot, partEndMagic...)
 	if err := w.write(foot); err != nil {
 		w.abort()
-		return partRef{}, nil, err
+		return sealedPart{}, err
 	}
 	err := w.bw.Flush()
-	if err == nil {
-		err = w.f.Sync()
-	}
+	w.releaseBuffer()
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
-	final := filepath.Join(w.dir, w.name+partExt)
-	if err == nil {
-		err = os.Rename(w.tmp, final)
-	}
-	if err == nil {
-		err = syncDir(w.dir)
-	}
 	if err != nil {
 		_ = os.Remove(w.tmp)
-		_ = os.Remove(final)
-		return partRef{}, nil, fmt.Errorf("commit part %s: %w", final, err)
+		return sealedPart{}, fmt.Errorf("write part %s: %w", w.tmp, err)
 	}
-	ref := partRef{Partition: w.partition, Name: w.name, Records: w.records, Size: w.off, SHA256: fmt.Sprintf("%x", w.h.Sum(nil))}
-	return ref, w.metas, nil
+	return sealedPart{
+		ref:   partRef{Partition: w.partition, Name: w.name, Records: w.records, Size: w.off, SHA256: fmt.Sprintf("%x", w.h.Sum(nil))},
+		metas: w.metas, dir: w.dir, tmp: w.tmp, final: filepath.Join(w.dir, w.name+partExt),
+	}, nil
+}
+
+// writerPool holds the write buffers of part writers: a flush over
+// thousands of days creates as many writers, and allocating a fresh buffer
+// for each was a tenth of such a flush's CPU.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<20) }}
+
+func (w *partWriter) releaseBuffer() {
+	if w.bw != nil {
+		w.bw.Reset(nil)
+		writerPool.Put(w.bw)
+		w.bw = nil
+	}
 }
 
 func (w *partWriter) abort() {
+	w.releaseBuffer()
 	_ = w.f.Close()
 	_ = os.Remove(w.tmp)
 }
 
+// maxSyncers bounds the files makeDurable holds open (and syncs) at once.
+// Parallel fsyncs share the file system's journal commits, so many small
+// parts cost about as much as a few.
+const maxSyncers = 16
+
+// makeDurable fsyncs the sealed parts' files, renames each to its final
+// name and fsyncs every directory involved once, and its parent (the
+// partitions directory: a partition directory may be new, or left unsynced
+// by a flush that failed), at most maxSyncers at a time.
+// Once it returns nil the parts survive a crash; they are live only once a
+// manifest entry names them, so a crash before that leaves files that the
+// next Open deletes. On error every sealed file is removed.
+func makeDurable(ctx context.Context, parts []sealedPart) error {
+	dirs := map[string]bool{}
+	parents := map[string]bool{}
+	for _, sp := range parts {
+		dirs[sp.dir] = true
+		parents[filepath.Dir(sp.dir)] = true
+	}
+	err := forEachBounded(ctx, len(parts), func(i int) error {
+		sp := &parts[i]
+		if err := syncFile(sp.tmp); err != nil {
+			return err
+		}
+		if err := os.Rename(sp.tmp, sp.final); err != nil {
+			return fmt.Errorf("commit part %s: %w", sp.final, err)
+		}
+		return nil
+	})
+	if err == nil {
+		err = syncDirs(ctx, dirs)
+	}
+	if err == nil {
+		err = syncDirs(ctx, parents)
+	}
+	if err != nil {
+		for i := range parts {
+			parts[i].remove()
+		}
+		return err
+	}
+	return nil
+}
+
+// syncDirs fsyncs each of dirs, at most maxSyncers at a time.
+func syncDirs(ctx context.Context, dirs map[string]bool) error {
+	list := make([]string, 0, len(dirs))
+	for d := range dirs {
+		list = append(list, d)
+	}
+	return forEachBounded(ctx, len(list), func(i int) error { return syncDir(list[i]) })
+}
+
+// forEachBounded calls f(0) … f(n-1) from at most maxSyncers goroutines and
+// returns the first error; after one, the calls not yet started are skipped.
+func forEachBounded(ctx context.Context, n int, f func(i int) error) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		next     = make(chan int)
+	)
+	for range min(n, maxSyncers) {
+		wg.Go(func() {
+			for i := range next {
+				if err := f(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed || ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// syncFile fsyncs the file at path.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open part %s for sync: %w", path, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync part %s: %w", path, err)
+	}
+	return nil
+}
+
 // mkdirDurable creates dir if needed and makes its entry in the parent
-// durable, so that a part synced inside it survives a crash.
+// durable.
 func mkdirDurable(dir string) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
