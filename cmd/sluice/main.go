@@ -27,6 +27,7 @@ func commands() []command {
 		{"tail", "follow newly ingested records that match a query", runTail},
 		{"verify", "check the integrity of a data directory's parts and manifest", runVerify},
 		{"config", "print the default configuration or check a configuration file", runConfig},
+		{"healthcheck", "probe a local server's /readyz or /healthz (the image's health check)", runHealthcheck},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("sluice", version); return nil }},
 	}
 }
@@ -58,7 +59,7 @@ Run 'sluice <command> --help' for a command's flags.
 func usage(w io.Writer) {
 	fmt.Fprint(w, usageHead)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, usageTail)
 }

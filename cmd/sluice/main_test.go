@@ -24,6 +24,10 @@ func TestRunUsage(t *testing.T) {
 		{args: []string{"config", "check", "/nonexistent.yaml"}, code: 1, inStderr: "open config"},
 		{args: []string{"config"}, code: 2, inStderr: "want 'defaults' or 'check FILE'"},
 		{args: []string{"query", "*", "--server", "http://127.0.0.1:1"}, code: 1, inStderr: "is 'sluice serve' running?"},
+		{args: []string{"healthcheck", "--help"}, code: 0, inStderr: "HEALTHCHECK CMD"},
+		{args: []string{"healthcheck", "--endpoint", "metrics"}, code: 2, inStderr: `unknown endpoint "metrics"`},
+		{args: []string{"healthcheck", "--addr", "127.0.0.1:1"}, code: 1, inStderr: "GET http://127.0.0.1:1/readyz: dial tcp"},
+		{args: []string{"healthcheck", "--config", "/nonexistent.yaml"}, code: 1, inStderr: "open config"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -111,6 +111,9 @@ everything to parts (or to Kafka) and exits 0.`, stderr)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if err := cfg.ReadSecretFiles(); err != nil {
+		return err
+	}
 	log := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

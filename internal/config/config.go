@@ -306,6 +306,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateReceivers()...)
 	errs = append(errs, c.validateScaleOut()...)
+	errs = append(errs, c.validateSecretFiles()...)
 	return errors.Join(errs...)
 }
 

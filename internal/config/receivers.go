@@ -32,6 +32,7 @@ type ForwardConfig struct {
 	Addr            string    `yaml:"addr" doc:"TCP listen address; the UDP heartbeat listens on the same port. Use :24224 to accept other hosts."`
 	TLS             TLSConfig `yaml:"tls" doc:"TLS for the forward listener."`
 	SharedKey       string    `yaml:"shared_key" doc:"When set, clients must pass the HELO/PING/PONG handshake with this shared key."`
+	SharedKeyFile   string    `yaml:"shared_key_file" doc:"File holding the shared key (a mounted Kubernetes or compose secret), read on start instead of shared_key; a trailing newline is ignored."`
 	Users           []User    `yaml:"users" doc:"With shared_key: username/password pairs clients must authenticate with (empty: no user auth)."`
 	MaxMessageBytes ByteSize  `yaml:"max_message_bytes" doc:"Largest forward message (one msgpack array, decompressed); a client sending more is disconnected."`
 	MaxConnections  int       `yaml:"max_connections" doc:"Most concurrent client connections."`
@@ -107,7 +108,7 @@ func (c *Config) validateReceivers() []error {
 	if c.Forward.Enabled && c.Forward.Addr == "" {
 		errs = append(errs, fmt.Errorf("forward.addr must be set when forward.enabled"))
 	}
-	if len(c.Forward.Users) > 0 && c.Forward.SharedKey == "" {
+	if len(c.Forward.Users) > 0 && c.Forward.SharedKey == "" && c.Forward.SharedKeyFile == "" {
 		errs = append(errs, fmt.Errorf("forward.users need forward.shared_key"))
 	}
 	for _, s := range []struct {

@@ -26,6 +26,7 @@ type KafkaConfig struct {
 	TLS              bool     `yaml:"tls" doc:"Connect to the brokers over TLS (system roots)."`
 	Username         string   `yaml:"username" doc:"SASL/PLAIN username (empty: no SASL)."`
 	Password         string   `yaml:"password" doc:"SASL/PLAIN password. Never logged."`
+	PasswordFile     string   `yaml:"password_file" doc:"File holding the SASL/PLAIN password (a mounted Kubernetes or compose secret), read on start instead of password; a trailing newline is ignored."`
 }
 
 // SinkConfig selects where an indexer writes.
@@ -40,7 +41,9 @@ type ElasticsearchConfig struct {
 	Index          string   `yaml:"index" doc:"Data stream (or index) that records are written to."`
 	Username       string   `yaml:"username" doc:"Basic-auth username."`
 	Password       string   `yaml:"password" doc:"Basic-auth password. Never logged."`
+	PasswordFile   string   `yaml:"password_file" doc:"File holding the basic-auth password (a mounted Kubernetes or compose secret), read on start instead of password; a trailing newline is ignored."`
 	APIKey         string   `yaml:"api_key" doc:"API key (Elasticsearch); instead of username/password."`
+	APIKeyFile     string   `yaml:"api_key_file" doc:"File holding the API key, read on start instead of api_key; a trailing newline is ignored."`
 	FlushBytes     ByteSize `yaml:"flush_bytes" doc:"Bulk request size."`
 	Workers        int      `yaml:"workers" doc:"Concurrent bulk requests."`
 	MaxRetries     int      `yaml:"max_retries" doc:"Retries with backoff of a bulk request or item refused with 429 or 5xx."`
