@@ -134,6 +134,7 @@ func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
 // gracefully.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log = log.With("role", cfg.Role)
+	resolveMemoryLimit(&cfg, log)
 	applyMemoryLimit(cfg.MemoryLimit, log)
 	switch {
 	case cfg.Role == config.RoleGateway:
@@ -200,6 +201,7 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		Retention:     time.Duration(cfg.Store.Retention),
 		MaxDiskBytes:  int64(cfg.Store.MaxDiskBytes),
 		WALMaxBytes:   int64(cfg.WAL.MaxSize),
+		MemoryLimit:   int64(cfg.MemoryLimit),
 
 		TenantRetention: tenants,
 	}, pipeline.NewMetrics(reg), log.With("component", "pipeline"))

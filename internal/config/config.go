@@ -17,7 +17,7 @@ import (
 // Config is the whole configuration of `sluice serve`.
 type Config struct {
 	DataDir     string       `yaml:"data_dir" doc:"Directory for the write-ahead log and the store. Created if missing."`
-	MemoryLimit ByteSize     `yaml:"memory_limit" doc:"Soft bound on the process's memory. The Go garbage collector works harder as memory nears it (runtime/debug.SetMemoryLimit; the GOMEMLIMIT environment variable, if set, wins), and it caps the store's in-memory records: they are sealed into parts once they take store.flush_bytes or an eighth of memory_limit, whichever is smaller, and ingest waits for a flush while they take twice that. 0 means no soft limit (the records in memory are still bounded by store.flush_bytes)."`
+	MemoryLimit MemoryLimit  `yaml:"memory_limit" doc:"Soft bound on the process's memory, which the store's memory is carved out of. auto takes 70% of the memory the process may use: its cgroup's limit (cgroup v2 or v1), else the host's memory, or GOMEMLIMIT when that is set; a size sets it explicitly. The Go garbage collector works harder as memory nears it (runtime/debug.SetMemoryLimit; the GOMEMLIMIT environment variable, if set, wins for the collector), and it caps the store's in-memory records: they are sealed into parts once they take store.flush_bytes or an eighth of memory_limit, whichever is smaller, and ingest waits for a flush while they take twice that. 0 means no soft limit (the records in memory are still bounded by store.flush_bytes)."`
 	HTTP        HTTPConfig   `yaml:"http" doc:"The HTTP listener: ingest, query API, metrics and health."`
 	WAL         WALConfig    `yaml:"wal" doc:"The write-ahead log that makes every acknowledged record durable."`
 	Store       StoreConfig  `yaml:"store" doc:"The embedded, compressed and indexed log store."`
@@ -131,7 +131,7 @@ type LogConfig struct {
 func Default() Config {
 	c := Config{
 		DataDir:     "./sluice-data",
-		MemoryLimit: 352 << 20,
+		MemoryLimit: AutoMemoryLimit,
 		HTTP: HTTPConfig{
 			Addr:            DefaultHTTPAddr,
 			ReadTimeout:     Duration(5 * time.Minute),
@@ -232,8 +232,8 @@ func (c *Config) Validate() error {
 	if _, err := c.WAL.SyncInterval(); err != nil {
 		bad("wal.sync: %v", err)
 	}
-	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
-		bad("memory_limit must be 0 (no limit) or at least 64MiB, got %s", c.MemoryLimit)
+	if c.MemoryLimit != 0 && c.MemoryLimit != AutoMemoryLimit && c.MemoryLimit < 64<<20 {
+		bad("memory_limit must be auto, 0 (no limit) or at least 64MiB, got %s", c.MemoryLimit)
 	}
 	if c.Store.FlushBytes < 1<<20 {
 		bad("store.flush_bytes must be at least 1MiB, got %s", c.Store.FlushBytes)
@@ -310,10 +310,42 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// MemoryLimitFraction is the share of the memory the process may use that
+// memory_limit: auto takes. Servers that derive their Go memory limit from
+// their container's leave it 10–40% of headroom (Prometheus' default ratio
+// is 0.9, VictoriaLogs' caches take 60%); Sluice leaves 30% because its
+// searches read parts through the kernel's page cache, which a cgroup
+// counts against the same limit (reclaimable, but the more of it stays,
+// the fewer reads go to disk), and because a soft limit is soft: memory
+// still in use is not collected, so a burst can exceed it for a while.
+const MemoryLimitFraction = 0.7
+
+// fallbackMemoryLimit is memory_limit: auto when the memory the process may
+// use is unknown.
+const fallbackMemoryLimit = 512 << 20
+
+// ResolveMemoryLimit replaces memory_limit: auto by MemoryLimitFraction of
+// available, the bytes the process may use (0 when unknown), or by
+// gomemlimit when it is positive (GOMEMLIMIT was set: the operator's bound
+// wins). It is called once by the server before it sizes anything.
+func (c *Config) ResolveMemoryLimit(available uint64, gomemlimit int64) {
+	if c.MemoryLimit != AutoMemoryLimit {
+		return
+	}
+	switch {
+	case gomemlimit > 0:
+		c.MemoryLimit = MemoryLimit(gomemlimit)
+	case available > 0:
+		c.MemoryLimit = MemoryLimit(max(float64(available)*MemoryLimitFraction, 64<<20))
+	default:
+		c.MemoryLimit = fallbackMemoryLimit
+	}
+}
+
 // HeadBounds derives the store's in-memory bounds from store.flush_bytes
-// and memory_limit: flush is the head size at which a flush starts, max the
-// size at which ingest waits for it. Max leaves room for one head being
-// flushed while the next one fills.
+// and memory_limit (resolved: see ResolveMemoryLimit): flush is the head
+// size at which a flush starts, max the size at which ingest waits for it.
+// Max leaves room for one head being flushed while the next one fills.
 func (c Config) HeadBounds() (flush, max int64) {
 	flush = int64(c.Store.FlushBytes)
 	if c.MemoryLimit > 0 {

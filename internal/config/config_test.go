@@ -55,7 +55,9 @@ func TestParse(t *testing.T) {
 		{name: "several errors at once", yaml: "log:\n  level: loud\n  format: xml\n", err: "log.format"},
 		{name: "memory limit", yaml: "memory_limit: 2GiB\n", check: func(c Config) bool { return c.MemoryLimit == 2<<30 }},
 		{name: "memory limit off", yaml: "memory_limit: 0\n", check: func(c Config) bool { return c.MemoryLimit == 0 }},
-		{name: "memory limit too small", yaml: "memory_limit: 1MiB\n", err: "memory_limit must be 0"},
+		{name: "memory limit auto", yaml: "memory_limit: auto\n", check: func(c Config) bool { return c.MemoryLimit == AutoMemoryLimit }},
+		{name: "memory limit too small", yaml: "memory_limit: 1MiB\n", err: "memory_limit must be auto, 0"},
+		{name: "memory limit nonsense", yaml: "memory_limit: lots\n", err: "(or auto)"},
 		{name: "flush bytes too small", yaml: "store:\n  flush_bytes: 4KiB\n", err: "store.flush_bytes"},
 		{name: "tenant retention", yaml: "store:\n  retention: 30d\n  tenants:\n    acme: {retention: 7d, max_disk_bytes: 10GiB}\n    \"\": {max_disk_bytes: 1GiB}\n",
 			check: func(c Config) bool {
@@ -109,7 +111,7 @@ func TestUnits(t *testing.T) {
 func TestHeadBounds(t *testing.T) {
 	tests := []struct {
 		name               string
-		memoryLimit        ByteSize
+		memoryLimit        MemoryLimit
 		flushBytes         ByteSize
 		wantFlush, wantMax int64
 	}{
@@ -124,6 +126,37 @@ func TestHeadBounds(t *testing.T) {
 			c.MemoryLimit, c.Store.FlushBytes = tt.memoryLimit, tt.flushBytes
 			if flush, max := c.HeadBounds(); flush != tt.wantFlush || max != tt.wantMax {
 				t.Errorf("HeadBounds() = %d, %d; want %d, %d", flush, max, tt.wantFlush, tt.wantMax)
+			}
+		})
+	}
+}
+
+func TestResolveMemoryLimit(t *testing.T) {
+	tests := []struct {
+		name       string
+		set        MemoryLimit
+		available  uint64
+		gomemlimit int64
+		want       MemoryLimit
+	}{
+		{"auto: a fraction of the cgroup's or host's memory", AutoMemoryLimit, 10 << 30, 0, 7 << 30},
+		{"auto: GOMEMLIMIT wins", AutoMemoryLimit, 10 << 30, 1 << 30, 1 << 30},
+		{"auto: never below the smallest valid limit", AutoMemoryLimit, 32 << 20, 0, 64 << 20},
+		{"auto: unknown memory", AutoMemoryLimit, 0, 0, fallbackMemoryLimit},
+		{"explicit size wins", 2 << 30, 10 << 30, 1 << 30, 2 << 30},
+		{"explicit 0 (no limit) wins", 0, 10 << 30, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.MemoryLimit = tt.set
+			c.ResolveMemoryLimit(tt.available, tt.gomemlimit)
+			// 70% of a power of two is not one: compare within a byte.
+			if d := c.MemoryLimit - tt.want; d < -1 || d > 1 {
+				t.Errorf("memory_limit = %d, want %d", c.MemoryLimit, tt.want)
+			}
+			if err := c.Validate(); err != nil {
+				t.Errorf("resolved config invalid: %v", err)
 			}
 		})
 	}

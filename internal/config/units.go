@@ -102,3 +102,35 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	*b = v
 	return nil
 }
+
+// MemoryLimit is memory_limit: a size, 0 for no soft limit, or "auto"
+// (AutoMemoryLimit), which the server resolves when it starts from the
+// memory the process may use (see Config.ResolveMemoryLimit).
+type MemoryLimit int64
+
+// AutoMemoryLimit is memory_limit: auto.
+const AutoMemoryLimit MemoryLimit = -1
+
+func (m MemoryLimit) String() string {
+	if m == AutoMemoryLimit {
+		return "auto"
+	}
+	return ByteSize(m).String()
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (m MemoryLimit) MarshalYAML() (any, error) { return m.String(), nil }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (m *MemoryLimit) UnmarshalYAML(n *yaml.Node) error {
+	if strings.TrimSpace(n.Value) == "auto" {
+		*m = AutoMemoryLimit
+		return nil
+	}
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w (or auto)", n.Line, err)
+	}
+	*m = MemoryLimit(v)
+	return nil
+}

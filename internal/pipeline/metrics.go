@@ -59,6 +59,7 @@ func (m *Metrics) watch(p *Pipeline) {
 		gauge("sluice_store_disk_bytes", "Bytes of parts on disk.", func() float64 { return float64(p.store.Stats().DiskBytes) }),
 		gauge("sluice_store_records", "Records in the store's parts.", func() float64 { return float64(p.store.Stats().Records) }),
 		gauge("sluice_store_quarantined_parts", "Parts live in the manifest but not served because their files failed a check (see the log and store/quarantine).", func() float64 { return float64(p.store.Stats().Quarantined) }),
+		gauge("sluice_memory_limit_bytes", "memory_limit as resolved at start (auto: a share of the cgroup's or host's memory), which the store's memory bounds are carved out of; 0 means none.", func() float64 { return float64(p.opts.MemoryLimit) }),
 		gauge("sluice_store_head_max_bytes", "Bound on the in-memory head above which ingest waits for a flush; 0 means no bound.", func() float64 { return float64(p.opts.MaxHeadBytes) }),
 		gauge("sluice_store_head_records", "Records in memory, not yet sealed into parts.", func() float64 { return float64(p.store.Stats().HeadRecords) }),
 		counter("sluice_store_blocks_read_total", "Blocks decompressed by searches.", func() float64 { return float64(p.store.Stats().BlocksRead) }),

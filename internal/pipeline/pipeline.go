@@ -28,6 +28,7 @@ type Options struct {
 	TenantRetention map[string]store.TenantRetention
 	RetryAfter      time.Duration // what a client is told to wait under backpressure
 	WALMaxBytes     int64         // the WAL's bound, reported in Status
+	MemoryLimit     int64         // memory_limit, resolved, reported in Status; 0: none
 }
 
 // Pipeline is the path receive → WAL → store. It implements ingest.Sink.

@@ -11,7 +11,9 @@ type Status struct {
 	WALLastSeq        uint64        `json:"wal_last_seq"`
 	DurableSeq        uint64        `json:"durable_seq"`
 	BackpressureTotal int64         `json:"backpressure_total"`
+	MemoryLimit       int64         `json:"memory_limit_bytes"`
 	HeadBytes         int64         `json:"head_bytes"`
+	HeadMaxBytes      int64         `json:"head_max_bytes"`
 	HeadRecords       int64         `json:"head_records"`
 	Parts             int           `json:"parts"`
 	QuarantinedParts  int           `json:"quarantined_parts"`
@@ -34,7 +36,9 @@ func (p *Pipeline) Status() Status {
 		WALLastSeq:        p.wal.LastSeq(),
 		DurableSeq:        p.store.DurableSeq(),
 		BackpressureTotal: p.backpressureTotal.Load(),
+		MemoryLimit:       p.opts.MemoryLimit,
 		HeadBytes:         p.store.HeadBytes(),
+		HeadMaxBytes:      p.opts.MaxHeadBytes,
 		HeadRecords:       st.HeadRecords,
 		Parts:             st.Parts,
 		QuarantinedParts:  st.Quarantined,
