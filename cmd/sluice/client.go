@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluice-log/sluice/internal/api"
 	"github.com/sluice-log/sluice/internal/config"
 )
 
@@ -130,16 +131,89 @@ Examples:
 		return err
 	}
 	defer resp.Body.Close()
+	lines := newAnswerLines(resp.Body)
 	switch {
-	case c.json && *contextN == 0:
-		_, err := io.Copy(stdout, resp.Body)
-		return err
+	case *explain && !c.json:
+		partial, err := printPlan(resp.Body, stdout)
+		return partialOr(partial, err)
 	case *explain:
-		return printPlan(resp.Body, stdout)
+		var plan struct {
+			Partial *api.Partial `json:"partial"`
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err == nil {
+			_, err = stdout.Write(body)
+			_ = json.Unmarshal(body, &plan)
+		}
+		return partialOr(plan.Partial, err)
 	case *contextN > 0:
-		return printWithContext(ctx, &c, resp.Body, stdout, *contextN)
+		partial, err := printWithContext(ctx, &c, lines, stdout, *contextN)
+		return partialOr(lines.partial.Merge(partial), err)
+	case c.json:
+		for lines.keep = true; lines.scan(); {
+			if _, err := fmt.Fprintf(stdout, "%s\n", lines.line); err != nil {
+				return err
+			}
+		}
+		return partialOr(lines.partial, lines.err())
 	}
-	return printRows(resp.Body, stdout)
+	return partialOr(lines.partial, printRows(lines, stdout))
+}
+
+// partialError says that the server's answer was partial: what it lacks is
+// printed on stderr, and the command exits with status 3 after printing
+// the results.
+type partialError struct{ p *api.Partial }
+
+func (e partialError) Error() string { return e.p.String() }
+
+// partialOr returns err, or a partialError when the answer was complete
+// but for what p names.
+func partialOr(p *api.Partial, err error) error {
+	if err == nil && p != nil {
+		return partialError{p}
+	}
+	return err
+}
+
+// answerLines reads an NDJSON answer line by line, setting aside its
+// partial-answer line (see internal/api) unless keep is set.
+type answerLines struct {
+	sc      *bufio.Scanner
+	line    []byte
+	keep    bool
+	partial *api.Partial
+}
+
+func newAnswerLines(r io.Reader) *answerLines {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	return &answerLines{sc: sc}
+}
+
+// scan moves to the next line that is not blank.
+func (a *answerLines) scan() bool {
+	for a.sc.Scan() {
+		a.line = a.sc.Bytes()
+		if len(bytes.TrimSpace(a.line)) == 0 {
+			continue
+		}
+		if p, ok := api.ParsePartialLine(a.line); ok {
+			a.partial = a.partial.Merge(p)
+			if !a.keep {
+				continue
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (a *answerLines) err() error {
+	if err := a.sc.Err(); err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	return nil
 }
 
 func runTail(args []string, stdout, stderr io.Writer) error {
@@ -225,13 +299,11 @@ func decodeRow(line []byte) ([]kv, error) {
 }
 
 // printRows prints records one per line, and stats rows as a table.
-func printRows(r io.Reader, w io.Writer) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
+func printRows(lines *answerLines, w io.Writer) error {
 	var table [][]kv
 	n := 0
-	for sc.Scan() {
-		row, err := decodeRow(sc.Bytes())
+	for lines.scan() {
+		row, err := decodeRow(lines.line)
 		if err != nil {
 			return err
 		}
@@ -245,8 +317,8 @@ func printRows(r io.Reader, w io.Writer) error {
 		}
 		table = append(table, row)
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read answer: %w", err)
+	if err := lines.err(); err != nil {
+		return err
 	}
 	if table != nil {
 		return printTable(table, w)
@@ -330,37 +402,41 @@ func printTable(rows [][]kv, w io.Writer) error {
 }
 
 // printWithContext prints each record hit between the records around it
-// in its stream, which it asks the server for one hit at a time.
-func printWithContext(ctx context.Context, c *clientFlags, r io.Reader, w io.Writer, n int) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
+// in its stream, which it asks the server for one hit at a time. It
+// returns what the context answers lacked.
+func printWithContext(ctx context.Context, c *clientFlags, lines *answerLines, w io.Writer, n int) (*api.Partial, error) {
 	hits := 0
-	for sc.Scan() {
-		row, err := decodeRow(sc.Bytes())
+	var partial *api.Partial
+	for lines.scan() {
+		row, err := decodeRow(lines.line)
 		if err != nil {
-			return err
+			return partial, err
 		}
 		if len(row) > 0 && row[0].key == "error" {
-			return fmt.Errorf("query failed midway: %s", row[0].val)
+			return partial, fmt.Errorf("query failed midway: %s", row[0].val)
 		}
 		if !isRecord(row) {
-			return fmt.Errorf("--context needs records, but the query returns rows (drop its stats, top or fields pipes)")
+			return partial, fmt.Errorf("--context needs records, but the query returns rows (drop its stats, top or fields pipes)")
 		}
 		hits++
 		around, err := fetchContext(ctx, c, row[0].val, row[1].val, n)
 		if err != nil {
-			return err
+			return partial, err
 		}
 		if hits > 1 {
 			fmt.Fprintln(w, "--")
 		}
+		var parts struct {
+			Before, At, After []json.RawMessage
+			Partial           *api.Partial
+		}
+		if err := json.Unmarshal(around, &parts); err != nil {
+			return partial, fmt.Errorf("read context answer: %w", err)
+		}
+		partial = partial.Merge(parts.Partial)
 		if c.json {
 			fmt.Fprintf(w, "%s\n", around)
 			continue
-		}
-		var parts struct{ Before, At, After []json.RawMessage }
-		if err := json.Unmarshal(around, &parts); err != nil {
-			return fmt.Errorf("read context answer: %w", err)
 		}
 		for _, side := range []struct {
 			mark string
@@ -369,19 +445,19 @@ func printWithContext(ctx context.Context, c *clientFlags, r io.Reader, w io.Wri
 			for _, rec := range side.recs {
 				kvs, err := decodeRow(rec)
 				if err != nil {
-					return err
+					return partial, err
 				}
 				fmt.Fprintln(w, side.mark+formatRecord(kvs))
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read answer: %w", err)
+	if err := lines.err(); err != nil {
+		return partial, err
 	}
 	if hits == 0 {
 		fmt.Fprintln(os.Stderr, "no records matched")
 	}
-	return nil
+	return partial, nil
 }
 
 // fetchContext asks for the n records before and after a hit.
@@ -412,6 +488,7 @@ type plan struct {
 	Cost     map[string]int64 `json:"cost"`
 	Rows     int64            `json:"rows"`
 	Duration string           `json:"duration"`
+	Partial  *api.Partial     `json:"partial"`
 }
 
 type planNode struct {
@@ -421,11 +498,12 @@ type planNode struct {
 	Children []planNode `json:"children"`
 }
 
-// printPlan renders an explain answer for people.
-func printPlan(r io.Reader, w io.Writer) error {
+// printPlan renders an explain answer for people and returns what the
+// search behind it could not read.
+func printPlan(r io.Reader, w io.Writer) (*api.Partial, error) {
 	var p plan
 	if err := json.NewDecoder(r).Decode(&p); err != nil {
-		return fmt.Errorf("read explain answer: %w", err)
+		return nil, fmt.Errorf("read explain answer: %w", err)
 	}
 	from, to := p.From, p.To
 	if from == "" {
@@ -459,5 +537,5 @@ func printPlan(r io.Reader, w io.Writer) error {
 	fmt.Fprintf(w, "  in memory   %d records scanned (not yet in parts)\n", c["HeadRecords"])
 	fmt.Fprintf(w, "  matched     %d records (%d counted in bulk)\n", c["RecordsMatched"], c["RecordsCounted"])
 	fmt.Fprintf(w, "rows: %d   time: %s\n", p.Rows, p.Duration)
-	return nil
+	return p.Partial, nil
 }

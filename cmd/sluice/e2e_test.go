@@ -225,12 +225,15 @@ func TestE2EIngestAndQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fields []struct {
-		Name  string
-		Count int
+	var fn struct {
+		Fields []struct {
+			Name  string
+			Count int
+		}
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&fields)
+	_ = json.NewDecoder(resp.Body).Decode(&fn)
 	resp.Body.Close()
+	fields := fn.Fields
 	names := map[string]int{}
 	for _, f := range fields {
 		names[f.Name] = f.Count

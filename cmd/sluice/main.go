@@ -82,6 +82,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		var ue usageError
+		var pe partialError
+		if errors.As(err, &pe) {
+			// The results went out; what they lack goes to stderr.
+			fmt.Fprintf(stderr, "sluice %s: %v\n", c.name, err)
+			return 3
+		}
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "sluice %s: %v\nRun 'sluice %s --help' for usage.\n", c.name, err, c.name)
 			return 2

@@ -67,7 +67,7 @@ func TestFormatRecord(t *testing.T) {
 
 func TestPrintTable(t *testing.T) {
 	var out bytes.Buffer
-	err := printRows(strings.NewReader(`{"level":"error","n":12}`+"\n"+`{"level":"info","n":4031}`+"\n"), &out)
+	err := printRows(newAnswerLines(strings.NewReader(`{"level":"error","n":12}`+"\n"+`{"level":"info","n":4031}`+"\n")), &out)
 	if err != nil {
 		t.Fatal(err)
 	}

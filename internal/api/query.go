@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/store"
 )
 
 // tenantHeader names the tenant of a request, as Loki and Mimir do.
@@ -118,23 +118,25 @@ func (s *Server) runQuery(w http.ResponseWriter, r *http.Request, explain bool) 
 		s.writeExplain(ctx, w, r, req)
 		return
 	}
-	out := newNDJSONWriter(w)
+	out := NewNDJSONWriter(w)
 	var rows int
+	var st store.SearchStats
+	req.opts.Stats = &st
 	err = query.Execute(ctx, s.cfg.Backend.Searcher(), req.q, req.opts, func(row query.Row) error {
 		rows++
-		return out.write(row.AppendJSON(out.buf()))
+		return out.Write(row.AppendJSON(out.Buf()))
 	})
-	if err != nil && !out.started {
+	if err != nil && !out.Started() {
 		s.writeQueryError(w, r, err)
 		return
 	}
 	if err != nil {
 		// Rows already went out with 200; the last line says what failed.
-		_ = out.write(append([]byte(`{"error":`), append(jsonString(err.Error()), '}')...))
+		_ = out.Fail(err)
 	}
-	_ = out.close()
+	_ = out.Close(PartialOfSearch(&st))
 	s.rowsOut.WithLabelValues("query").Add(float64(rows))
-	s.bytesOut.WithLabelValues("query").Add(float64(out.n))
+	s.bytesOut.WithLabelValues("query").Add(float64(out.Bytes()))
 }
 
 // explainAsked reports whether the client wants the plan instead of the
@@ -150,7 +152,7 @@ func (s *Server) writeExplain(ctx context.Context, w http.ResponseWriter, r *htt
 		s.writeQueryError(w, r, err)
 		return
 	}
-	writeJSON(w, plan)
+	WriteJSON(w, plan, PartialOfSearch(&plan.Cost))
 }
 
 // maxContext bounds the records on each side of a context answer.
@@ -184,7 +186,8 @@ func (s *Server) context(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	got, err := query.Context(ctx, s.cfg.Backend.Searcher(), stream, t.UnixNano(), n[0], n[1], query.Options{Tenant: r.Header.Get(tenantHeader)})
+	var st store.SearchStats
+	got, err := query.Context(ctx, s.cfg.Backend.Searcher(), stream, t.UnixNano(), n[0], n[1], query.Options{Tenant: r.Header.Get(tenantHeader), Stats: &st})
 	if err != nil {
 		s.writeQueryError(w, r, err)
 		return
@@ -196,7 +199,7 @@ func (s *Server) context(w http.ResponseWriter, r *http.Request) {
 		}
 		return out
 	}
-	writeJSON(w, map[string][]json.RawMessage{"before": raw(got.Before), "at": raw(got.At), "after": raw(got.After)})
+	WriteJSON(w, map[string][]json.RawMessage{"before": raw(got.Before), "at": raw(got.At), "after": raw(got.After)}, PartialOfSearch(&st))
 }
 
 // hits answers the number of matching records per time bucket.
@@ -240,6 +243,8 @@ func (s *Server) hits(w http.ResponseWriter, r *http.Request) {
 		Buckets []bucket `json:"buckets"`
 	}{Step: formatStep(step), Buckets: []bucket{}}
 	req.opts.To = to
+	var st store.SearchStats
+	req.opts.Stats = &st
 	err = query.Execute(ctx, s.cfg.Backend.Searcher(), hq, req.opts, func(row query.Row) error {
 		var b bucket
 		for _, v := range row.Values {
@@ -260,7 +265,7 @@ func (s *Server) hits(w http.ResponseWriter, r *http.Request) {
 		s.writeQueryError(w, r, err)
 		return
 	}
-	writeJSON(w, resp)
+	WriteJSON(w, resp, PartialOfSearch(&st))
 }
 
 // fieldNames answers every field of the matching records with its top values.
@@ -282,6 +287,8 @@ func (s *Server) fieldNames(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	var st store.SearchStats
+	req.opts.Stats = &st
 	fields, err := query.FieldNames(ctx, s.cfg.Backend.Searcher(), req.q, req.opts, top)
 	if err != nil {
 		s.writeQueryError(w, r, err)
@@ -290,7 +297,10 @@ func (s *Server) fieldNames(w http.ResponseWriter, r *http.Request) {
 	if fields == nil {
 		fields = []query.FieldStats{}
 	}
-	writeJSON(w, fields)
+	// An object, not the bare list, so that it can say when it is partial.
+	WriteJSON(w, struct {
+		Fields []query.FieldStats `json:"fields"`
+	}{fields}, PartialOfSearch(&st))
 }
 
 // hitsStep picks the bucket width: the one asked for, or about 60 buckets.
@@ -336,60 +346,4 @@ func writeJSON(w http.ResponseWriter, v any) {
 func jsonString(s string) []byte {
 	b, _ := json.Marshal(s)
 	return b
-}
-
-// ndjsonWriter streams lines, committing the 200 status with the first one.
-type ndjsonWriter struct {
-	w       http.ResponseWriter
-	bw      *bufio.Writer
-	scratch []byte
-	started bool
-	n       int64
-	lines   int
-}
-
-func newNDJSONWriter(w http.ResponseWriter) *ndjsonWriter {
-	return &ndjsonWriter{w: w}
-}
-
-func (o *ndjsonWriter) buf() []byte { return o.scratch[:0] }
-
-func (o *ndjsonWriter) write(line []byte) error {
-	o.scratch = line
-	if !o.started {
-		o.started = true
-		o.w.Header().Set("Content-Type", "application/x-ndjson")
-		o.bw = bufio.NewWriterSize(o.w, 64<<10)
-	}
-	o.n += int64(len(line)) + 1
-	o.lines++
-	if _, err := o.bw.Write(line); err != nil {
-		return err
-	}
-	if err := o.bw.WriteByte('\n'); err != nil {
-		return err
-	}
-	if o.lines%1000 == 0 {
-		return o.flush()
-	}
-	return nil
-}
-
-func (o *ndjsonWriter) flush() error {
-	if err := o.bw.Flush(); err != nil {
-		return err
-	}
-	if f, ok := o.w.(http.Flusher); ok {
-		f.Flush()
-	}
-	return nil
-}
-
-func (o *ndjsonWriter) close() error {
-	if !o.started {
-		o.w.Header().Set("Content-Type", "application/x-ndjson")
-		o.w.WriteHeader(http.StatusOK)
-		return nil
-	}
-	return o.flush()
 }

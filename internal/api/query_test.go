@@ -25,6 +25,8 @@ type queryBackend struct {
 	block    bool
 	started  chan struct{} // receives when a blocking search starts
 	canceled chan error    // receives the context's error of a blocking search
+	// skipped are the parts every search reports it could not read.
+	skipped []store.SkippedPart
 }
 
 func (b *queryBackend) Searcher() store.Searcher             { return b }
@@ -39,6 +41,9 @@ func (b *queryBackend) Search(ctx context.Context, req store.SearchRequest, fn f
 		<-ctx.Done()
 		b.canceled <- ctx.Err()
 		return ctx.Err()
+	}
+	if req.Stats != nil && len(req.Stats.Skipped) == 0 {
+		req.Stats.Skipped = append(req.Stats.Skipped, b.skipped...)
 	}
 	for i := range b.recs {
 		r := &b.recs[i]

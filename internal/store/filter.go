@@ -191,6 +191,10 @@ type SearchStats struct {
 	BlocksCounted       int64 // wholly matching blocks passed to Count without being read
 	RecordsCounted      int64 // matching records passed to Count (parts and head), not one by one
 	BlocksByCode        int64 // read blocks whose rows one column's values selected or grouped (a dictionary's once per distinct value) without building records
+	// Skipped are the parts the search could not read (quarantined), each
+	// once: an answer that lacks their records is partial. Not part of
+	// the cost (explain shows them as the answer's partial member).
+	Skipped []SkippedPart `json:"-"`
 }
 
 // Searcher is the read side of a store, the small interface the query engine

@@ -49,7 +49,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		dir: dir, opts: opts, log: log, enc: enc, menc: menc, dec: dec, man: man,
 		active:      newHead(),
 		parts:       make(map[string]map[string]*part),
-		quarantined: make(map[string]partRef),
+		quarantined: make(map[string]quarantinedPart),
 	}
 	s.durable.Store(man.state.watermark)
 	if man.state.maxName != "" {
@@ -182,7 +182,7 @@ func (s *Store) loadParts() {
 		p, err := openPart(path, ref, s.dec)
 		if err != nil {
 			s.log.Error("part unusable, quarantined", "part", ref.id(), "err", err)
-			s.quarantined[ref.id()] = ref
+			s.quarantined[ref.id()] = quarantinedPart{ref: ref, cause: err.Error()}
 			s.quarantine(path, ref)
 			continue
 		}

@@ -2,10 +2,12 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // A part is quarantined when its bytes cannot be trusted: on open, when its
@@ -14,6 +16,41 @@ import (
 // the manifest (its history is intact; only its file is bad), its file moves
 // to dir/quarantine for an operator to inspect, and the rest of the store
 // keeps serving. `sluice verify` reports the part as missing from then on.
+//
+// Until an operator drops the part (DropQuarantined: a manifest 'drop'
+// entry, its records are gone for good) or restores a good copy of it
+// (RestoreQuarantined), every search whose tenant and time range cover its
+// partition reports it in SearchStats.Skipped, so that no answer that may
+// lack its records looks complete.
+
+// quarantinedPart is a part live in the manifest but not served, and why.
+type quarantinedPart struct {
+	ref   partRef
+	cause string
+}
+
+// QuarantinedPart describes a quarantined part for operators.
+type QuarantinedPart struct {
+	ID        string `json:"part"` // partition/name
+	Partition string `json:"partition"`
+	Name      string `json:"name"`
+	Records   int64  `json:"records"`
+	Cause     string `json:"error"`
+}
+
+// SkippedPart is a part that a search could not read, so that its answer
+// may lack records: quarantined before the search began, or found damaged
+// while it ran.
+type SkippedPart struct {
+	Partition string
+	Name      string
+	Err       string
+}
+
+// quarantinedPath is where a quarantined part's file lies.
+func (s *Store) quarantinedPath(ref partRef) string {
+	return filepath.Join(s.dir, quarantineDir, ref.Partition+"-"+ref.Name+partExt)
+}
 
 // quarantine moves the part file at path to the quarantine directory.
 func (s *Store) quarantine(path string, ref partRef) {
@@ -22,8 +59,7 @@ func (s *Store) quarantine(path string, ref partRef) {
 		s.log.Error("create quarantine dir", "path", qdir, "err", err)
 		return
 	}
-	dst := filepath.Join(qdir, ref.Partition+"-"+ref.Name+partExt)
-	if err := os.Rename(path, dst); err != nil {
+	if err := os.Rename(path, s.quarantinedPath(ref)); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			s.log.Error("move part to quarantine", "part", ref.id(), "err", err)
 		}
@@ -53,7 +89,7 @@ func (s *Store) quarantineServed(p *part, cause error) bool {
 		delete(s.parts, p.partition)
 	}
 	ref := p.ref()
-	s.quarantined[ref.id()] = ref
+	s.quarantined[ref.id()] = quarantinedPart{ref: ref, cause: cause.Error()}
 	s.mu.Unlock()
 	s.log.Error("part failed a read check, quarantined; the rest of the store keeps serving",
 		"part", ref.id(), "err", cause)
@@ -73,4 +109,104 @@ func (s *Store) Quarantined() []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// QuarantinedParts describes the quarantined parts, sorted by ID.
+func (s *Store) QuarantinedParts() []QuarantinedPart {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]QuarantinedPart, 0, len(s.quarantined))
+	for id, q := range s.quarantined {
+		out = append(out, QuarantinedPart{ID: id, Partition: q.ref.Partition, Name: q.ref.Name, Records: q.ref.Records, Cause: q.cause})
+	}
+	slices.SortFunc(out, func(a, b QuarantinedPart) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// quarantinedInLocked adds to v the quarantined parts whose partition the
+// search of req covers; the caller holds mu.
+func (s *Store) quarantinedInLocked(req *SearchRequest, v *view) {
+	suffix := tenantSuffix(req.Tenant)
+	for _, q := range s.quarantined {
+		start, end, ok := partitionBounds(q.ref.Partition)
+		if partitionSuffix(q.ref.Partition) != suffix || ok && (end <= req.From || req.To != 0 && start >= req.To) {
+			continue
+		}
+		v.unread = append(v.unread, SkippedPart{Partition: q.ref.Partition, Name: q.ref.Name, Err: "quarantined: " + q.cause})
+	}
+}
+
+// ErrNotQuarantined is returned for a part that is not quarantined.
+var ErrNotQuarantined = errors.New("no such quarantined part")
+
+// quarantinedLookup finds quarantined part id for an operator's action.
+func (s *Store) quarantinedLookup(action, id string) (quarantinedPart, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	q, ok := s.quarantined[id]
+	if !ok {
+		return q, fmt.Errorf("%s %s: %w", action, id, ErrNotQuarantined)
+	}
+	return q, nil
+}
+
+// DropQuarantined gives up a quarantined part (id is partition/name): one
+// manifest 'drop' entry records that its records are gone, and its file is
+// deleted from quarantine/. Searches no longer report it as skipped.
+func (s *Store) DropQuarantined(id string) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	q, err := s.quarantinedLookup("drop", id)
+	if err != nil {
+		return err
+	}
+	e := &manifestEntry{Op: opDrop, Removed: []partRef{q.ref}, Watermark: s.man.state.watermark,
+		Reason: fmt.Sprintf("operator dropped quarantined part %s (%d records): %s", id, q.ref.Records, q.cause)}
+	if err := s.man.commit(e); err != nil {
+		return fmt.Errorf("drop quarantined part %s: %w", id, err)
+	}
+	s.mu.Lock()
+	delete(s.quarantined, id)
+	s.mu.Unlock()
+	if err := os.Remove(s.quarantinedPath(q.ref)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("remove dropped quarantined part", "part", id, "err", err)
+	}
+	s.log.Warn("quarantined part dropped by an operator", "part", id, "records", q.ref.Records)
+	return nil
+}
+
+// RestoreQuarantined serves a quarantined part again (id is
+// partition/name) once the file in quarantine/ (the one that failed, or a
+// good copy put in its place) matches the manifest's size and sha256 in
+// full; it is then moved back into its partition.
+func (s *Store) RestoreQuarantined(id string) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	q, err := s.quarantinedLookup("restore", id)
+	if err != nil {
+		return err
+	}
+	src := s.quarantinedPath(q.ref)
+	p, err := openPart(src, q.ref, s.dec)
+	if err != nil {
+		return fmt.Errorf("restore %s: the file in quarantine does not match the manifest (put a good copy at %s): %w", id, src, err)
+	}
+	dst := s.partPath(q.ref)
+	if err := mkdirDurable(filepath.Dir(dst)); err != nil {
+		p.decRef()
+		return fmt.Errorf("restore %s: %w", id, err)
+	}
+	// The open file follows the rename.
+	if err := os.Rename(src, dst); err != nil {
+		p.decRef()
+		return fmt.Errorf("restore %s: %w", id, err)
+	}
+	_ = syncDir(filepath.Dir(dst))
+	_ = syncDir(filepath.Dir(src))
+	s.mu.Lock()
+	delete(s.quarantined, id)
+	s.addPartLocked(p)
+	s.mu.Unlock()
+	s.log.Info("quarantined part restored", "part", id, "records", q.ref.Records)
+	return nil
 }

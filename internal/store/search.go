@@ -24,6 +24,8 @@ type view struct {
 	partitions int64 // in the store
 	skipped    int64 // partitions ruled out by the time range
 	partsSkip  int64 // parts ruled out by their time range
+	// unread are the quarantined parts in the searched partitions.
+	unread []SkippedPart
 }
 
 // headView is one head stream as a search sees it: its records' offsets
@@ -68,7 +70,24 @@ func (ss *searcher) addStats(v *view) {
 	st.PartitionsSkipped += v.skipped
 	st.Parts += int64(len(v.parts)) + v.partsSkip
 	st.PartsSkipped += v.partsSkip
+	st.add(&SearchStats{Skipped: v.unread})
 	st.add(&ss.stats)
+	if len(st.Skipped) == 0 {
+		return
+	}
+	// A part another search or worker quarantined is known by its cause.
+	ss.s.mu.RLock()
+	defer ss.s.mu.RUnlock()
+	for i := range st.Skipped {
+		sk := &st.Skipped[i]
+		if sk.Err != "" {
+			continue
+		}
+		sk.Err = "quarantined while this search read it"
+		if q, ok := ss.s.quarantined[sk.Partition+"/"+sk.Name]; ok {
+			sk.Err = "quarantined: " + q.cause
+		}
+	}
 }
 
 // add adds the per-block and per-record counters of o to st.
@@ -85,6 +104,18 @@ func (st *SearchStats) add(o *SearchStats) {
 	st.BlocksCounted += o.BlocksCounted
 	st.RecordsCounted += o.RecordsCounted
 	st.BlocksByCode += o.BlocksByCode
+outer:
+	for _, sk := range o.Skipped {
+		for i := range st.Skipped {
+			if have := &st.Skipped[i]; have.Partition == sk.Partition && have.Name == sk.Name {
+				if have.Err == "" {
+					have.Err = sk.Err
+				}
+				continue outer
+			}
+		}
+		st.Skipped = append(st.Skipped, sk)
+	}
 }
 
 func (s *Store) snapshot(req SearchRequest) (*view, error) {
@@ -95,6 +126,7 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 	}
 	s.searches.Add(1)
 	v := &view{partitions: int64(len(s.parts))}
+	s.quarantinedInLocked(&req, v)
 	for _, h := range append(s.frozen[:len(s.frozen):len(s.frozen)], s.active) {
 		// The active head only grows; its chunks and offsets as long as
 		// they are now are stable. The chunk list is copied because append
@@ -196,7 +228,9 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 	ss.stats.Blocks += int64(hi - lo)
 	for i := lo; i < hi; i++ {
 		if p.quarantined.Load() {
-			return nil // another worker found it damaged
+			// Another worker or search found it damaged.
+			ss.lost(p, nil)
+			return nil
 		}
 		m := &p.blocks[i]
 		if m.tenant != ss.req.Tenant || m.maxTime < ss.req.From || ss.req.To != 0 && m.minTime >= ss.req.To {
@@ -225,7 +259,7 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 			if ss.presenceOnly {
 				match, decided, err := ss.matchPresence(p, i)
 				if errors.Is(err, errCorrupt) {
-					ss.s.quarantineServed(p, err)
+					ss.lost(p, err)
 					return nil
 				}
 				if err != nil {
@@ -258,7 +292,7 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 		if errors.Is(err, errCorrupt) {
 			// A damaged part must not fail every query that meets it:
 			// it leaves service, and the search goes on with the rest.
-			ss.s.quarantineServed(p, err)
+			ss.lost(p, err)
 			return nil
 		}
 		if err != nil {
@@ -272,7 +306,7 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 		if countable || !byCode || !ss.covers(info) || ss.req.CountTimes {
 			err := d.loadTimes()
 			if errors.Is(err, errCorrupt) {
-				ss.s.quarantineServed(p, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err))
+				ss.lost(p, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err))
 				return nil
 			}
 			if err != nil {
@@ -303,6 +337,17 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 		}
 	}
 	return nil
+}
+
+// lost quarantines p, which a read found damaged (cause; nil when another
+// read did), and notes that the search's answer lacks the rest of it.
+func (ss *searcher) lost(p *part, cause error) {
+	sk := SkippedPart{Partition: p.partition, Name: p.name}
+	if cause != nil {
+		ss.s.quarantineServed(p, cause)
+		sk.Err = "quarantined: " + cause.Error()
+	}
+	ss.stats.add(&SearchStats{Skipped: []SkippedPart{sk}})
 }
 
 func (ss *searcher) searchHead(hv *headView) error {

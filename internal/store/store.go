@@ -40,7 +40,7 @@ type Store struct {
 	active      *head
 	frozen      []*head                     // heads being flushed, oldest first
 	parts       map[string]map[string]*part // partition -> name -> part
-	quarantined map[string]partRef          // live in the manifest, not served
+	quarantined map[string]quarantinedPart  // by partRef.id(): live in the manifest, not served
 	durable     atomic.Uint64
 	closed      bool
 	searches    sync.WaitGroup // searches in flight, which Close waits for

@@ -8,7 +8,7 @@
 //   CHROMIUM=/path/to/chrome npm run test:e2e
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -308,6 +308,31 @@ try {
     await shot(page, '13-status-dark');
     await page.locator('button[aria-label="Switch theme"]').click();
     await shot(page, '14-status-light');
+  });
+
+  await step('a partial answer shows a banner naming the skipped part', async () => {
+    // Records of three days ago in a part of their own, damaged on disk:
+    // the search that meets it quarantines it and answers the rest.
+    const day = new Date(now - 3 * 86400e3);
+    await ingest(base, Array.from({ length: 20 }, (_, i) => ({ _time: new Date(day.getTime() + i * 1e3).toISOString(), service: 'old', _msg: `old line ${i}` })));
+    const fl = await fetch(base + '/internal/force_flush', { method: 'POST' });
+    assert.equal(fl.status, 200);
+    const partition = day.toISOString().slice(0, 10).replaceAll('-', '');
+    const dir = join(tmp, 'data', 'store', 'partitions', partition);
+    const [file] = readdirSync(dir).filter((f) => f.endsWith('.part'));
+    const bytes = readFileSync(join(dir, file));
+    bytes[9] ^= 0x40; // inside the first block, after the part's magic
+    writeFileSync(join(dir, file), bytes);
+    await page.goto(base + '/?q=*&from=now-4d');
+    await settle(page);
+    const banner = page.locator('[data-testid=partial-banner]');
+    await banner.waitFor({ timeout: 10e3 });
+    const text = await banner.textContent();
+    assert.match(text, /Partial results: 1 part in the time range could not be read/);
+    assert.ok(text.includes(`part ${partition}/${file.replace('.part', '')}: quarantined:`), text);
+    // The rest of the answer is there.
+    assert.ok((await hitsShown(page)) >= 90);
+    await shot(page, '15-partial-banner');
   });
 
   assert.deepEqual(consoleErrors, [], 'browser console errors');

@@ -9,6 +9,29 @@ export interface FieldStat {
   Top: { Value: string; Count: number }[] | null;
 }
 
+/** What an answer could not read (a quarantined part, an indexer that did not answer): docs/api.md. */
+export interface PartialAnswer {
+  reason: string;
+  skipped: { kind: string; name: string; partition?: string; error: string }[];
+}
+
+/** Both partial answers' skipped sources in one, or null when neither is partial. */
+export function mergePartial(a: PartialAnswer | null | undefined, b: PartialAnswer | null | undefined): PartialAnswer | null {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  const key = (s: PartialAnswer['skipped'][number]) => `${s.kind} ${s.partition ?? ''}/${s.name}`;
+  const seen = new Set(a.skipped.map(key));
+  const skipped = a.skipped.concat(b.skipped.filter((s) => !seen.has(key(s))));
+  if (skipped.length === a.skipped.length) return a;
+  // The server's wording (internal/api/partial.go) for the union.
+  const n = (kind: string) => skipped.filter((s) => (s.kind === 'indexer') === (kind === 'indexer')).length;
+  const plural = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+  const what: string[] = [];
+  if (n('part')) what.push(plural(n('part'), 'part') + ' in the time range could not be read (quarantined)');
+  if (n('indexer')) what.push(plural(n('indexer'), 'indexer') + ' did not answer');
+  return { reason: what.join('; ') + ': the answer lacks their records', skipped }; // at least 2 skipped
+}
+
 /** A query error with the position the parser reported, when it did. */
 export class QueryError extends Error {
   line = 0;
@@ -64,24 +87,33 @@ export interface Range {
   to: string;
 }
 
-/** POST /api/v1/query, streaming rows to onRow; resolves when done. */
-export async function query(q: string, r: Range, limit: number, signal: AbortSignal, onRow: (row: Row) => void): Promise<void> {
+/**
+ * POST /api/v1/query, streaming rows to onRow; resolves when done, with
+ * what the answer lacks when it is partial (its last line, `_partial`).
+ */
+export async function query(q: string, r: Range, limit: number, signal: AbortSignal, onRow: (row: Row) => void): Promise<PartialAnswer | null> {
   const res = await fetch('/api/v1/query', { method: 'POST', body: form({ query: q, from: r.from, to: r.to, limit: limit || undefined }), signal });
   if (!res.ok) await fail(res);
+  let partial: PartialAnswer | null = null;
   await readLines(res, (obj) => {
     if (obj && typeof obj.error === 'string' && Object.keys(obj).length === 1) throw new QueryError(obj.error);
+    if (obj && obj._partial && Object.keys(obj).length === 1) {
+      partial = obj._partial;
+      return;
+    }
     onRow(obj);
   });
+  return partial;
 }
 
 /** Runs a stats query and returns all its rows. */
-export async function stats(q: string, r: Range, signal: AbortSignal): Promise<Row[]> {
+export async function stats(q: string, r: Range, signal: AbortSignal): Promise<{ rows: Row[]; partial: PartialAnswer | null }> {
   const rows: Row[] = [];
-  await query(q, r, 0, signal, (row) => rows.push(row));
-  return rows;
+  const partial = await query(q, r, 0, signal, (row) => rows.push(row));
+  return { rows, partial };
 }
 
-export async function fieldNames(q: string, r: Range, top: number, signal: AbortSignal): Promise<FieldStat[]> {
+export async function fieldNames(q: string, r: Range, top: number, signal: AbortSignal): Promise<{ fields: FieldStat[]; partial?: PartialAnswer }> {
   const res = await fetch('/api/v1/field_names', { method: 'POST', body: form({ query: q, from: r.from, to: r.to, top }), signal });
   if (!res.ok) await fail(res);
   return res.json();
@@ -101,6 +133,8 @@ export interface Surroundings {
   at: Row[];
   /** Up to N records of the stream newer than the hit, oldest first. */
   after: Row[];
+  /** Set when parts of the stream's range could not be read. */
+  partial?: PartialAnswer;
 }
 
 /** POST /api/v1/context: the n records before and after a hit in its stream. */

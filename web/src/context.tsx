@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { surroundings, type Row } from './api';
+import { surroundings, type PartialAnswer, type Row } from './api';
+import { PartialBanner } from './partial';
 import { fmtTime, levelClass, levelOf } from './state';
 
 // The context view: the AROUND records just before and after a hit in its
@@ -15,6 +16,7 @@ function isHit(rec: Row, hit: Row): boolean {
 export function ContextView({ row, onClose }: { row: Row; onClose: () => void }) {
   const [lines, setLines] = useState<{ row: Row; hit: boolean }[] | null>(null);
   const [err, setErr] = useState('');
+  const [partial, setPartial] = useState<PartialAnswer | null>(null);
   const hitRef = useRef<HTMLDivElement>(null);
   const dialog = useRef<HTMLDivElement>(null);
 
@@ -26,7 +28,8 @@ export function ContextView({ row, onClose }: { row: Row; onClose: () => void })
       return;
     }
     surroundings(row, AROUND, ac.signal)
-      .then(({ before, at, after }) => {
+      .then(({ before, at, after, partial }) => {
+        setPartial(partial ?? null);
         // Records logged in the hit's own nanosecond come with it; the hit
         // is the one matching the row, or the row itself if none does.
         let hitAt = at.findIndex((r) => isHit(r, row));
@@ -55,6 +58,7 @@ export function ContextView({ row, onClose }: { row: Row; onClose: () => void })
         </div>
         <div class="ctx-lines">
           {err && <div class="banner error">{err}</div>}
+          {partial && <PartialBanner partial={partial} />}
           {!lines && !err && <div class="sb-empty shimmer">Loading…</div>}
           {lines?.map(({ row: r, hit }, i) => (
             <div key={i} class={'ctx-line mono' + (hit ? ' hit' : '')} ref={hit ? hitRef : undefined}>

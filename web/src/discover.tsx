@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { fieldNames, query, QueryError, stats, tail, type FieldStat, type Row } from './api';
+import { fieldNames, mergePartial, query, QueryError, stats, tail, type FieldStat, type PartialAnswer, type Row } from './api';
 import { Histogram, type Histo } from './histogram';
 import { addFilter, filterPart, quoteField } from './lang';
 import { QueryBar, remember } from './querybar';
@@ -8,6 +8,7 @@ import { fmtCount, fmtNum, formatStep, pickStep, readURL, resolveTime, writeURL,
 import { ResultsTable } from './table';
 import { TimePicker } from './timepicker';
 import { ContextView } from './context';
+import { PartialBanner } from './partial';
 
 // The discover page: query bar, time picker, histogram, field sidebar,
 // results table and live tail, all driven by the state in the URL.
@@ -34,6 +35,7 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
   const [progress, setProgress] = useState(0);
   const [error, setError] = useState<{ message: string; offset: number } | null>(null);
   const [notice, setNotice] = useState('');
+  const [partial, setPartial] = useState<PartialAnswer | null>(null);
   const [selected, setSelected] = useState(-1);
   const [expanded, setExpanded] = useState<Set<number>>(new Set());
   const [live, setLive] = useState(liveOnStart);
@@ -80,6 +82,7 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
     setProgress(0.05);
     setError(null);
     setNotice('');
+    setPartial(null);
     setSelected(-1);
     setExpanded(new Set());
     setFresh(0);
@@ -93,7 +96,7 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
     const rows: Row[] = [];
     let lastPaint = 0;
     try {
-      const [, buckets, fields] = await Promise.all([
+      const [rowsPartial, buckets, names] = await Promise.all([
         query(v.q, r, isStats ? 0 : PAGE_ROWS, ac.signal, (row) => {
           rows.push(row);
           // Paint streaming rows now and then, not on every line.
@@ -102,12 +105,13 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
             lastPaint = now;
             setRes((p) => ({ ...p, rows: rows.slice(), stats: isStats }));
           }
-        }).then(tick),
+        }).then((x) => (tick(), x)),
         stats(`${filter} | stats count() as n by _time:${formatStep(step)}, ${quoteField(v.group)}`, r, ac.signal).then((x) => (tick(), x)),
         fieldNames(filter, r, 10, ac.signal).then((x) => (tick(), x)),
       ]);
-      const histo = buildHisto(buckets, v.group, from, to, step);
-      setRes({ rows, histo, fields, stats: isStats, exhausted: rows.length < PAGE_ROWS, ms: performance.now() - t0 });
+      const histo = buildHisto(buckets.rows, v.group, from, to, step);
+      setPartial(mergePartial(mergePartial(rowsPartial, buckets.partial), names.partial));
+      setRes({ rows, histo, fields: names.fields, stats: isStats, exhausted: rows.length < PAGE_ROWS, ms: performance.now() - t0 });
       remember(v.q);
     } catch (e: any) {
       if (ac.signal.aborted) return;
@@ -143,9 +147,10 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
     const seen = new Set(res.rows.filter((x) => x._time === last._time).map((x) => JSON.stringify(x)));
     const more: Row[] = [];
     try {
-      await query(view.q, { from: view.from, to: last._time }, PAGE_ROWS, ac.signal, (row) => {
+      const p = await query(view.q, { from: view.from, to: last._time }, PAGE_ROWS, ac.signal, (row) => {
         if (!seen.has(JSON.stringify(row))) more.push(row);
       });
+      setPartial((old) => mergePartial(old, p));
       setRes((p) => ({ ...p, rows: p.rows.concat(more), exhausted: more.length === 0 }));
     } catch (e: any) {
       if (!ac.signal.aborted) setNotice(e.message);
@@ -359,6 +364,7 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
             )}
           </div>
           {notice && <div class="banner">{notice}</div>}
+          {partial && !error && <PartialBanner partial={partial} />}
           {!error && <Histogram data={res.histo} from={range.from} to={range.to} onZoom={(a, b) => apply({ from: new Date(a).toISOString(), to: new Date(b).toISOString() })} />}
           {error ? (
             <div class="empty">

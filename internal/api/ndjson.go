@@ -1,0 +1,92 @@
+package api
+
+import (
+	"bufio"
+	"net/http"
+)
+
+// NDJSONWriter streams an NDJSON answer: it commits the 200 status with
+// the first line, flushes every 1000 lines, and ends the answer with the
+// partial-answer line and trailer when the answer is partial (Close).
+type NDJSONWriter struct {
+	w       http.ResponseWriter
+	bw      *bufio.Writer
+	scratch []byte
+	started bool
+	n       int64
+	lines   int
+}
+
+// NewNDJSONWriter returns a writer of an NDJSON answer to w.
+func NewNDJSONWriter(w http.ResponseWriter) *NDJSONWriter {
+	return &NDJSONWriter{w: w}
+}
+
+// Buf returns a buffer to build the next line in; Write may be passed it.
+func (o *NDJSONWriter) Buf() []byte { return o.scratch[:0] }
+
+// Started reports whether the status (200) went out; before that, the
+// handler may still answer an error instead.
+func (o *NDJSONWriter) Started() bool { return o.started }
+
+// Bytes is how many bytes the answer took so far.
+func (o *NDJSONWriter) Bytes() int64 { return o.n }
+
+func (o *NDJSONWriter) start() {
+	o.started = true
+	h := o.w.Header()
+	h.Set("Content-Type", "application/x-ndjson")
+	h.Set("Trailer", PartialTrailer)
+	o.bw = bufio.NewWriterSize(o.w, 64<<10)
+}
+
+// Write writes one line (without its newline).
+func (o *NDJSONWriter) Write(line []byte) error {
+	o.scratch = line
+	if !o.started {
+		o.start()
+	}
+	o.n += int64(len(line)) + 1
+	o.lines++
+	if _, err := o.bw.Write(line); err != nil {
+		return err
+	}
+	if err := o.bw.WriteByte('\n'); err != nil {
+		return err
+	}
+	if o.lines%1000 == 0 {
+		return o.flush()
+	}
+	return nil
+}
+
+// Fail ends an answer whose rows already went out (with 200) with a line
+// {"error": "…"} saying what failed.
+func (o *NDJSONWriter) Fail(err error) error {
+	return o.Write(append(append([]byte(`{"error":`), jsonString(err.Error())...), '}'))
+}
+
+func (o *NDJSONWriter) flush() error {
+	if err := o.bw.Flush(); err != nil {
+		return err
+	}
+	if f, ok := o.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return nil
+}
+
+// Close ends the answer: when p is not nil, with its partial-answer line
+// and the trailer Sluice-Partial: true.
+func (o *NDJSONWriter) Close(p *Partial) error {
+	if !o.started {
+		o.start()
+	}
+	if p != nil {
+		if err := o.Write(appendPartialLine(o.Buf(), p)); err != nil {
+			return err
+		}
+		o.w.Header().Set(PartialTrailer, "true")
+	}
+	return o.flush()
+}
