@@ -183,6 +183,8 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		BlockRecords:         cfg.Store.BlockRecords,
 		MaxPartsPerPartition: cfg.Store.MaxPartsPerPartition,
 		IdleMergeAfter:       idleMergeAfter(cfg.Store.IdleMergeAfter),
+
+		ManifestCheckpointEntries: cfg.Store.ManifestCheckpointEntries,
 	}, log.With("component", "store"))
 	if err != nil {
 		_ = w.Close()

@@ -54,15 +54,16 @@ type WALConfig struct {
 
 // StoreConfig configures the embedded store.
 type StoreConfig struct {
-	FlushInterval        Duration         `yaml:"flush_interval" doc:"How often records in memory (already durable in the WAL and searchable) are sealed into compressed parts."`
-	FlushBytes           ByteSize         `yaml:"flush_bytes" doc:"Seal records in memory into a part early once they take this much memory. While a flush runs, new records wait once twice this much is in memory, so this (with memory_limit) bounds the memory ingest takes."`
-	MergeInterval        Duration         `yaml:"merge_interval" doc:"How often small parts are merged into larger ones."`
-	MaxPartsPerPartition int              `yaml:"max_parts_per_partition" doc:"A daily partition with more parts than this is merged."`
-	IdleMergeAfter       Duration         `yaml:"idle_merge_after" doc:"Merge all parts of a daily partition into one once no part has been added to it for this long (yesterday's partition, a quiet tenant's), when the parts besides the largest hold at least as many bytes as it, which bounds the rewriting to about twice each byte. Fewer parts mean fewer blocks per search. 0 turns it off."`
-	BlockRecords         int              `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
-	Retention            Duration         `yaml:"retention" doc:"Delete daily partitions older than this; 0 keeps everything. Applies to every tenant without a retention of its own under tenants."`
-	MaxDiskBytes         ByteSize         `yaml:"max_disk_bytes" doc:"Delete the oldest daily partitions, across tenants, while the store's parts take more than this (each tenant's newest partition is always kept); 0 means no bound."`
-	Tenants              TenantRetentions `yaml:"tenants" doc:"Retention per tenant (the X-Scope-OrgID header of ingest and queries; \"\" is the default tenant), e.g. {acme: {retention: 7d, max_disk_bytes: 10GiB}}. Each tenant's records live in partitions of their own, so its limits drop only its partitions. retention: delete the tenant's daily partitions older than this (0 or unset: store.retention). max_disk_bytes: delete the tenant's oldest daily partitions while its parts take more than this (its newest partition is always kept; 0 or unset: no bound of its own; store.max_disk_bytes still bounds the whole store)."`
+	FlushInterval             Duration         `yaml:"flush_interval" doc:"How often records in memory (already durable in the WAL and searchable) are sealed into compressed parts."`
+	FlushBytes                ByteSize         `yaml:"flush_bytes" doc:"Seal records in memory into a part early once they take this much memory. While a flush runs, new records wait once twice this much is in memory, so this (with memory_limit) bounds the memory ingest takes."`
+	MergeInterval             Duration         `yaml:"merge_interval" doc:"How often small parts are merged into larger ones."`
+	MaxPartsPerPartition      int              `yaml:"max_parts_per_partition" doc:"A daily partition with more parts than this is merged."`
+	IdleMergeAfter            Duration         `yaml:"idle_merge_after" doc:"Merge all parts of a daily partition into one once no part has been added to it for this long (yesterday's partition, a quiet tenant's), when the parts besides the largest hold at least as many bytes as it, which bounds the rewriting to about twice each byte. Fewer parts mean fewer blocks per search. 0 turns it off."`
+	ManifestCheckpointEntries int              `yaml:"manifest_checkpoint_entries" doc:"Entries the manifest (one per flush, merge or retention drop) may hold before it is checkpointed: a checkpoint entry carrying the live parts starts a new manifest.log, and the history before it moves to store/manifest.archive/, where sluice verify still checks it. A start replays only manifest.log, so this bounds the start's work however long the history."`
+	BlockRecords              int              `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
+	Retention                 Duration         `yaml:"retention" doc:"Delete daily partitions older than this; 0 keeps everything. Applies to every tenant without a retention of its own under tenants."`
+	MaxDiskBytes              ByteSize         `yaml:"max_disk_bytes" doc:"Delete the oldest daily partitions, across tenants, while the store's parts take more than this (each tenant's newest partition is always kept); 0 means no bound."`
+	Tenants                   TenantRetentions `yaml:"tenants" doc:"Retention per tenant (the X-Scope-OrgID header of ingest and queries; \"\" is the default tenant), e.g. {acme: {retention: 7d, max_disk_bytes: 10GiB}}. Each tenant's records live in partitions of their own, so its limits drop only its partitions. retention: delete the tenant's daily partitions older than this (0 or unset: store.retention). max_disk_bytes: delete the tenant's oldest daily partitions while its parts take more than this (its newest partition is always kept; 0 or unset: no bound of its own; store.max_disk_bytes still bounds the whole store)."`
 }
 
 // TenantRetentions maps a tenant to its retention overrides.
@@ -143,12 +144,13 @@ func Default() Config {
 			Sync:        "batch",
 		},
 		Store: StoreConfig{
-			FlushInterval:        Duration(5 * time.Second),
-			FlushBytes:           32 << 20,
-			MergeInterval:        Duration(10 * time.Second),
-			MaxPartsPerPartition: 8,
-			IdleMergeAfter:       Duration(30 * time.Second),
-			BlockRecords:         8192,
+			FlushInterval:             Duration(5 * time.Second),
+			FlushBytes:                32 << 20,
+			MergeInterval:             Duration(10 * time.Second),
+			MaxPartsPerPartition:      8,
+			IdleMergeAfter:            Duration(30 * time.Second),
+			ManifestCheckpointEntries: 1000,
+			BlockRecords:              8192,
 		},
 		Ingest: IngestConfig{
 			MaxRequestBytes:    64 << 20,
@@ -249,6 +251,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.MaxPartsPerPartition < 2 {
 		bad("store.max_parts_per_partition must be at least 2")
+	}
+	if c.Store.ManifestCheckpointEntries < 1 {
+		bad("store.manifest_checkpoint_entries must be at least 1")
 	}
 	if c.Store.BlockRecords < 16 {
 		bad("store.block_records must be at least 16")

@@ -22,6 +22,7 @@ type Status struct {
 	Partitions        int           `json:"partitions"`
 	DiskBytes         int64         `json:"disk_bytes"`
 	Records           int64         `json:"records"`
+	ManifestReplayed  int           `json:"manifest_entries_replayed"`
 	RecordsIngested   int64         `json:"records_ingested"`
 	Retention         time.Duration `json:"retention_ns"`
 }
@@ -47,6 +48,7 @@ func (p *Pipeline) Status() Status {
 		Partitions:        st.Partitions,
 		DiskBytes:         st.DiskBytes,
 		Records:           st.Records,
+		ManifestReplayed:  st.ManifestReplayed,
 		RecordsIngested:   p.ingested.Load(),
 		Retention:         p.opts.Retention,
 	}

@@ -35,29 +35,3 @@ func ParseAnchor(s string) (Anchor, error) {
 // ProblemAnchor: an anchor recorded earlier is no longer in the chain, so
 // the history up to it was rewritten or cut back.
 const ProblemAnchor ProblemKind = "anchor"
-
-// checkAnchors reports every anchor that the parsed manifest lines do not
-// hold with the same hash.
-func checkAnchors(lines []manifestLine, anchors []Anchor) []Problem {
-	var out []Problem
-	for _, a := range anchors {
-		found := false
-		for i := range lines {
-			e := &lines[i].entry
-			if lines[i].torn || e.Seq != a.Seq {
-				continue
-			}
-			found = true
-			if e.Hash != a.Hash {
-				out = append(out, Problem{Kind: ProblemAnchor, Detail: fmt.Sprintf(
-					"entry %d has hash %s, but %s was recorded: the history up to it was rewritten", a.Seq, e.Hash, a.Hash)})
-			}
-			break
-		}
-		if !found {
-			out = append(out, Problem{Kind: ProblemAnchor, Detail: fmt.Sprintf(
-				"entry %d (recorded as %s) is not in the manifest: the history was cut back or replaced", a.Seq, a.Hash)})
-		}
-	}
-	return out
-}

@@ -7,8 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -17,10 +22,16 @@ const (
 	opAdd   = "add"
 	opMerge = "merge"
 	opDrop  = "drop"
+	// opCheckpoint carries the whole live set, so that replay can start
+	// from it (see manifest.checkpoint).
+	opCheckpoint = "checkpoint"
 )
 
 const (
-	manifestName  = "manifest.log"
+	manifestName = "manifest.log"
+	// archiveDir holds the manifest's history before its last checkpoint,
+	// one segment per checkpoint, which Verify walks and Open never reads.
+	archiveDir    = "manifest.archive"
 	partitionsDir = "partitions"
 	quarantineDir = "quarantine"
 	partExt       = ".part"
@@ -36,6 +47,12 @@ type partRef struct {
 	Records   int64  `json:"records"`
 	Size      int64  `json:"size"`
 	SHA256    string `json:"sha256"`
+	// MinTime and MaxTime bound the part's records (Unix nanoseconds), so
+	// that a search can skip the part without opening it. Entries written
+	// before they existed lack them (zero): the part's partition bounds
+	// them then.
+	MinTime int64 `json:"min_time,omitempty"`
+	MaxTime int64 `json:"max_time,omitempty"`
 }
 
 func (r partRef) id() string { return r.Partition + "/" + r.Name }
@@ -43,11 +60,15 @@ func (r partRef) id() string { return r.Partition + "/" + r.Name }
 // manifestEntry is one line of the manifest. Hash is sha256(prev hash bytes
 // || JSON of the entry with Hash empty), hex-encoded.
 type manifestEntry struct {
-	Seq       uint64    `json:"seq"`
-	Time      string    `json:"time"`
-	Op        string    `json:"op"`
-	Added     []partRef `json:"added,omitempty"`
-	Removed   []partRef `json:"removed,omitempty"`
+	Seq     uint64    `json:"seq"`
+	Time    string    `json:"time"`
+	Op      string    `json:"op"`
+	Added   []partRef `json:"added,omitempty"`
+	Removed []partRef `json:"removed,omitempty"`
+	// Live and MaxName are a checkpoint's: every live part, sorted by
+	// partition and name, and the greatest part name allocated so far.
+	Live      []partRef `json:"live,omitempty"`
+	MaxName   string    `json:"max_name,omitempty"`
 	Reason    string    `json:"reason"`
 	Watermark uint64    `json:"watermark"`
 	Prev      string    `json:"prev"`
@@ -87,11 +108,14 @@ func newManifestState() *manifestState {
 // validate checks the names in an entry, which become file paths.
 func (e *manifestEntry) validate() error {
 	switch e.Op {
-	case opAdd, opMerge, opDrop:
+	case opAdd, opMerge, opDrop, opCheckpoint:
 	default:
 		return fmt.Errorf("%w: unknown manifest op %q", errCorrupt, e.Op)
 	}
-	for _, refs := range [][]partRef{e.Added, e.Removed} {
+	if e.MaxName != "" && !partNameRe.MatchString(e.MaxName) {
+		return fmt.Errorf("%w: bad part name %q in manifest entry %d", errCorrupt, e.MaxName, e.Seq)
+	}
+	for _, refs := range [][]partRef{e.Added, e.Removed, e.Live} {
 		for _, r := range refs {
 			if !partitionRe.MatchString(r.Partition) || !partNameRe.MatchString(r.Name) {
 				return fmt.Errorf("%w: bad part name %q/%q in manifest entry %d", errCorrupt, r.Partition, r.Name, e.Seq)
@@ -101,8 +125,16 @@ func (e *manifestEntry) validate() error {
 	return nil
 }
 
-// apply updates the state with a checked entry.
+// apply updates the state with a checked entry. A checkpoint replaces the
+// live set by its own.
 func (s *manifestState) apply(e *manifestEntry) {
+	if e.Op == opCheckpoint {
+		clear(s.live)
+		for _, r := range e.Live {
+			s.live[r.id()] = r
+		}
+		s.maxName = max(s.maxName, e.MaxName)
+	}
 	for _, r := range e.Removed {
 		delete(s.live, r.id())
 	}
@@ -123,12 +155,41 @@ type manifestLine struct {
 	torn  bool // the last line, without its newline
 }
 
-// parseManifest splits data into lines and checks each line's hash chain
-// link against the line before it.
+// sortedLive returns the live parts sorted by partition and name.
+func (s *manifestState) sortedLive() []partRef {
+	return slices.SortedFunc(maps.Values(s.live), func(a, b partRef) int { return strings.Compare(a.id(), b.id()) })
+}
+
+// sameLive reports whether refs is exactly the live set.
+func (s *manifestState) sameLive(refs []partRef) bool {
+	if len(refs) != len(s.live) {
+		return false
+	}
+	for _, r := range refs {
+		if s.live[r.id()] != r {
+			return false
+		}
+	}
+	return true
+}
+
+// parseManifest splits the data of manifest.log into lines and checks
+// each line's hash chain link against the line before it. A first line
+// that is a checkpoint starts the chain (the history before it is in the
+// archive, which Verify checks).
 func parseManifest(data []byte) []manifestLine {
+	var first manifestEntry
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	if json.Unmarshal(line, &first) == nil && first.Op == opCheckpoint && first.Seq > 0 {
+		return parseManifestFrom(data, first.Prev, first.Seq-1)
+	}
+	return parseManifestFrom(data, "", 0)
+}
+
+// parseManifestFrom is parseManifest for data whose first entry follows
+// entry prevSeq of hash prevHash.
+func parseManifestFrom(data []byte, prevHash string, prevSeq uint64) []manifestLine {
 	var lines []manifestLine
-	prevHash := ""
-	prevSeq := uint64(0)
 	off := int64(0)
 	for len(data) > 0 {
 		var l manifestLine
@@ -178,16 +239,42 @@ func checkLine(raw []byte, e *manifestEntry, prevHash string, prevSeq uint64) er
 // manifest is the open manifest file of a store; commits are serialised by
 // the store's commit lock.
 type manifest struct {
+	dir    string
 	f      *os.File
 	size   int64
 	state  *manifestState
 	broken error // set when a failed write could not be undone
+	log    *slog.Logger
+	// entries counts the entries in manifest.log, the first of which,
+	// firstSeq, is entry 1 or a checkpoint; lastOp is the last one's op.
+	entries  int
+	firstSeq uint64
+	lastOp   string
+	// checkpointEvery is how many entries manifest.log may hold before a
+	// commit checkpoints it; replayed is how many Open replayed.
+	checkpointEvery int
+	replayed        int
 }
 
 // commit appends e (filling Seq, Prev, Time and Hash), syncs it and applies
-// it to the state. A failed write is truncated away so that the manifest
-// never holds a partial line in its middle.
+// it to the state, then checkpoints the manifest when it has grown to
+// checkpointEvery entries. A failed write is truncated away so that the
+// manifest never holds a partial line in its middle; a failed checkpoint
+// is logged and does not fail the commit, which is durable by then.
 func (m *manifest) commit(e *manifestEntry) error {
+	if err := m.append(e); err != nil {
+		return err
+	}
+	if m.entries > m.checkpointEvery {
+		if err := m.checkpoint(); err != nil {
+			m.log.Warn("manifest checkpoint failed; the manifest keeps growing until one succeeds", "err", err)
+		}
+	}
+	return nil
+}
+
+// append appends and syncs e and applies it to the state.
+func (m *manifest) append(e *manifestEntry) error {
 	if m.broken != nil {
 		return fmt.Errorf("manifest unusable after an earlier failure: %w", m.broken)
 	}
@@ -215,6 +302,101 @@ func (m *manifest) commit(e *manifestEntry) error {
 		return fmt.Errorf("append manifest entry %d: %w", e.Seq, err)
 	}
 	m.size += int64(len(line))
+	if m.entries == 0 {
+		m.firstSeq = e.Seq
+	}
+	m.entries++
+	m.lastOp = e.Op
 	m.state.apply(e)
 	return nil
+}
+
+// checkpoint moves the manifest's history into the archive and restarts
+// manifest.log from a checkpoint entry that carries the live set, so that
+// Open replays at most checkpointEvery entries however long the history:
+//
+//  1. append a checkpoint entry to manifest.log (unless its last entry is
+//     one, left by a checkpoint that a crash interrupted);
+//  2. copy manifest.log, ending with that entry, to
+//     manifest.archive/<its first seq>.log (temporary file, fsync, rename,
+//     fsync the directory; a segment left by an interrupted checkpoint
+//     with the same first entry is a prefix of this one and is replaced);
+//  3. write the checkpoint line alone as manifest.log the same way.
+//
+// A crash anywhere leaves a manifest.log that replays to the same state:
+// the whole history ending in the checkpoint, or the checkpoint alone.
+// The archived segment ends with the very entry the next one starts
+// with, which is how Verify chains the segments.
+func (m *manifest) checkpoint() error {
+	if m.lastOp != opCheckpoint {
+		e := &manifestEntry{Op: opCheckpoint, Live: m.state.sortedLive(), MaxName: m.state.maxName,
+			Watermark: m.state.watermark,
+			Reason:    fmt.Sprintf("checkpoint: entries %d to %d archived", m.firstSeq, m.state.seq)}
+		if err := m.append(e); err != nil {
+			return err
+		}
+	}
+	data := make([]byte, m.size)
+	if _, err := m.f.ReadAt(data, 0); err != nil {
+		return fmt.Errorf("read manifest for its checkpoint: %w", err)
+	}
+	last := data[bytes.LastIndexByte(data[:len(data)-1], '\n')+1:]
+	adir := filepath.Join(m.dir, archiveDir)
+	if err := mkdirDurable(adir); err != nil {
+		return err
+	}
+	if err := writeFileDurable(filepath.Join(adir, fmt.Sprintf("%020d.log", m.firstSeq)), data); err != nil {
+		return fmt.Errorf("archive manifest entries %d to %d: %w", m.firstSeq, m.state.seq, err)
+	}
+	f, err := writeFileDurableOpen(filepath.Join(m.dir, manifestName), last)
+	if f != nil {
+		// manifest.log is the new file now, whether or not err says that
+		// its directory entry is durable.
+		_ = m.f.Close()
+		m.f, m.size, m.entries, m.firstSeq = f, int64(len(last)), 1, m.state.seq
+	}
+	if err != nil {
+		if f != nil {
+			// The rename may not survive a crash, and the entries appended
+			// to the new file would then be lost: stop committing.
+			m.broken = err
+		}
+		return fmt.Errorf("restart manifest from checkpoint %d: %w", m.state.seq, err)
+	}
+	m.log.Info("manifest checkpointed", "seq", m.state.seq, "live_parts", len(m.state.live))
+	return nil
+}
+
+// writeFileDurable writes data to path atomically: a temporary file,
+// fsync, rename, fsync of the directory.
+func writeFileDurable(path string, data []byte) error {
+	f, err := writeFileDurableOpen(path, data)
+	if f != nil {
+		_ = f.Close()
+	}
+	return err
+}
+
+// writeFileDurableOpen is writeFileDurable that returns the file, open for
+// reading and writing, once it has been renamed to path (also when only
+// the directory's fsync failed).
+func writeFileDurableOpen(path string, data []byte) (*os.File, error) {
+	tmp := path + tmpExt
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", tmp, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = f.Close()
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return f, syncDir(filepath.Dir(path))
 }

@@ -28,7 +28,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 	if err := mkdirDurable(filepath.Join(dir, partitionsDir)); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	man, err := openManifest(dir, log)
+	man, err := openManifest(dir, opts.ManifestCheckpointEntries, log)
 	if err != nil {
 		return nil, err
 	}
@@ -64,15 +64,22 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 	}
 	s.loadParts()
 	log.Info("store opened", "dir", dir, "parts", len(man.state.live), "quarantined", len(s.quarantined),
-		"durable_seq", man.state.watermark, "manifest_seq", man.state.seq)
+		"durable_seq", man.state.watermark, "manifest_seq", man.state.seq, "manifest_entries_replayed", man.replayed)
 	return s, nil
 }
 
 // openManifest reads and replays dir's manifest, creating it if absent. A
 // damaged complete entry is an error, even the last: without a trustworthy
 // list of live parts, deleting unreferenced files could destroy data.
-func openManifest(dir string, log *slog.Logger) (*manifest, error) {
+func openManifest(dir string, checkpointEvery int, log *slog.Logger) (*manifest, error) {
 	path := filepath.Join(dir, manifestName)
+	// A checkpoint interrupted before its renames leaves temporary files.
+	leftovers, _ := filepath.Glob(filepath.Join(dir, archiveDir, "*"+tmpExt))
+	for _, tmp := range append(leftovers, path+tmpExt) {
+		if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("remove %s: %w", tmp, err)
+		}
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open manifest %s: %w", path, err)
@@ -88,7 +95,7 @@ func openManifest(dir string, log *slog.Logger) (*manifest, error) {
 			return nil, err
 		}
 	}
-	state := newManifestState()
+	m := &manifest{dir: dir, f: f, state: newManifestState(), log: log, checkpointEvery: checkpointEvery}
 	lines := parseManifest(data)
 	good := int64(0)
 	for i := range lines {
@@ -108,10 +115,23 @@ func openManifest(dir string, log *slog.Logger) (*manifest, error) {
 			_ = f.Close()
 			return nil, fmt.Errorf("replay manifest %s: entry %d of %d is damaged (run verify): %w", path, i+1, len(lines), l.err)
 		}
-		state.apply(&l.entry)
+		m.state.apply(&l.entry)
+		if m.entries == 0 {
+			m.firstSeq = l.entry.Seq
+		}
+		m.entries++
+		m.lastOp = l.entry.Op
 		good = l.end
 	}
-	return &manifest{f: f, size: good, state: state}, nil
+	m.size, m.replayed = good, m.entries
+	if m.entries > checkpointEvery {
+		// A checkpoint that failed or was interrupted: take it now, so
+		// that the next start replays little.
+		if err := m.checkpoint(); err != nil {
+			log.Warn("manifest checkpoint failed; the manifest keeps growing until one succeeds", "err", err)
+		}
+	}
+	return m, nil
 }
 
 func truncateSync(f *os.File, size int64) error {

@@ -21,6 +21,10 @@ type Options struct {
 	// besides the largest hold at least as many bytes as it (see
 	// idleMergeDue); default 30s, negative turns it off.
 	IdleMergeAfter time.Duration
+	// ManifestCheckpointEntries is how many entries the manifest may hold
+	// before a commit checkpoints it (see manifest.checkpoint), which
+	// bounds what Open replays; default 1000.
+	ManifestCheckpointEntries int
 }
 
 const (
@@ -34,6 +38,10 @@ const (
 	// defaultIdleMergeAfter: several flush intervals (5 s by default),
 	// so that a partition still receiving records is not merged whole.
 	defaultIdleMergeAfter = 30 * time.Second
+	// defaultManifestCheckpointEntries: replaying 1000 entries takes
+	// milliseconds, and a flush every 5 s makes one checkpoint every
+	// 80 minutes or so, each writing the live set once.
+	defaultManifestCheckpointEntries = 1000
 	// maxBlockRawBytes cuts a block early when its records are large, which
 	// bounds the memory one block read needs.
 	maxBlockRawBytes = 4 << 20
@@ -53,6 +61,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MergeZstdLevel <= 0 {
 		o.MergeZstdLevel = defaultMergeZstdLevel
+	}
+	if o.ManifestCheckpointEntries <= 0 {
+		o.ManifestCheckpointEntries = defaultManifestCheckpointEntries
 	}
 	if o.IdleMergeAfter == 0 {
 		o.IdleMergeAfter = defaultIdleMergeAfter

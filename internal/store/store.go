@@ -71,6 +71,10 @@ type Stats struct {
 	// Quarantined counts parts live in the manifest but not served because
 	// their files failed a check (on open, or on a read since).
 	Quarantined int
+	// ManifestReplayed is how many manifest entries Open replayed: at most
+	// Options.ManifestCheckpointEntries and a checkpoint, however long
+	// the history.
+	ManifestReplayed int
 }
 
 func newCodecs(level int) (*zstd.Encoder, *zstd.Decoder, error) {
@@ -147,6 +151,7 @@ func (s *Store) Stats() Stats {
 		BlocksSkipped: s.blocksSkipped.Load(),
 		Merges:        s.merges.Load(),
 	}
+	st.ManifestReplayed = s.man.replayed
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st.HeadRecords = s.active.records

@@ -73,40 +73,34 @@ type Report struct {
 // the chain with the same hash. The chain alone shows that no entry was
 // changed, removed or reordered in place; an anchor also catches a history
 // rewritten wholesale, with every hash recomputed, or cut back to before it.
+// The chain is walked from entry 1 through the archived segments (see
+// manifest.checkpoint) into manifest.log, so an anchor older than the last
+// checkpoint is checked like any other.
 func Audit(dir string, anchors ...Anchor) (Report, error) {
-	data, err := os.ReadFile(filepath.Join(dir, manifestName))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return Report{}, fmt.Errorf("read manifest: %w", err)
+	segs, err := manifestSegments(dir)
+	if err != nil {
+		return Report{}, err
 	}
 	dec, err := newDecoder(maxDecoderMemory)
 	if err != nil {
 		return Report{}, err
 	}
 	defer dec.Close()
-	var problems []Problem
-	state := newManifestState()
-	lines := parseManifest(data)
-	for i := range lines {
-		l := &lines[i]
-		switch {
-		case l.torn && i == len(lines)-1:
-			problems = append(problems, Problem{Kind: ProblemTornTail, Detail: fmt.Sprintf("%d bytes without a newline after entry %d", l.end-lastGoodEnd(lines, i), state.seq)})
-			continue
-		case l.err != nil:
-			problems = append(problems, chainProblems(i+1, l)...)
-			if l.entry.validate() != nil {
-				continue
-			}
+	w := chainWalk{state: newManifestState(), anchors: make(map[uint64]anchorCheck, len(anchors)), seen: make(map[uint64]string)}
+	for _, a := range anchors {
+		w.anchors[a.Seq] = anchorCheck{Anchor: a}
+	}
+	for i, seg := range segs {
+		data, err := os.ReadFile(seg)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return Report{}, fmt.Errorf("read manifest: %w", err)
 		}
-		state.apply(&l.entry)
+		w.segment(filepath.Base(seg), data, i == len(segs)-1)
 	}
-	problems = append(problems, checkAnchors(lines, anchors)...)
+	problems := append(w.problems, w.anchorProblems(anchors)...)
+	state := w.state
 
-	refs := make([]partRef, 0, len(state.live))
-	for _, ref := range state.live {
-		refs = append(refs, ref)
-	}
-	slices.SortFunc(refs, func(a, b partRef) int { return strings.Compare(a.id(), b.id()) })
+	refs := state.sortedLive()
 	for _, ref := range refs {
 		path := filepath.Join(dir, partitionsDir, ref.Partition, ref.Name+partExt)
 		f, err := os.Open(path)
@@ -138,11 +132,121 @@ func Audit(dir string, anchors ...Anchor) (Report, error) {
 	return r, nil
 }
 
-func lastGoodEnd(lines []manifestLine, i int) int64 {
-	if i == 0 {
-		return 0
+// manifestSegments lists the files of the manifest's history in order:
+// the archived segments by their first entry, then manifest.log.
+func manifestSegments(dir string) ([]string, error) {
+	names, err := filepath.Glob(filepath.Join(dir, archiveDir, "*.log"))
+	if err != nil {
+		return nil, fmt.Errorf("list manifest archive: %w", err)
 	}
-	return lines[i-1].end
+	// Names are zero-padded sequence numbers, so they sort as numbers.
+	slices.Sort(names)
+	return append(names, filepath.Join(dir, manifestName)), nil
+}
+
+// chainWalk checks the manifest's history segment by segment, replaying
+// it into state.
+type chainWalk struct {
+	state    *manifestState
+	problems []Problem
+	anchors  map[uint64]anchorCheck
+	// last is the last intact entry so far; a segment after the first
+	// must start with it (the checkpoint that ended the one before).
+	last *manifestEntry
+	// seen holds the hashes of the entries of the segment walked last.
+	seen map[uint64]string
+}
+
+type anchorCheck struct {
+	Anchor
+	found bool
+}
+
+// segment walks the lines of one segment (name, for messages); tail says
+// that it is manifest.log, whose last line may be torn.
+func (w *chainWalk) segment(name string, data []byte, tail bool) {
+	lines := parseManifest(data)
+	skipped := 0 // lines of the file already walked in the segment before
+	switch {
+	case len(lines) == 0:
+	case w.last == nil:
+		if first := &lines[0].entry; lines[0].err == nil && first.Seq != 1 {
+			w.problems = append(w.problems, Problem{Kind: ProblemChain, Detail: fmt.Sprintf(
+				"%s starts with entry %d: the history before it is missing from %s", name, first.Seq, archiveDir)})
+		}
+	default:
+		// The segment starts with the checkpoint that ended the segment
+		// before, or (when a crash interrupted a checkpoint after its
+		// archive copy) repeats that segment: the repeated entries must
+		// be the same.
+		for skipped < len(lines) && !lines[skipped].torn && lines[skipped].entry.Seq <= w.last.Seq {
+			e := &lines[skipped].entry
+			if lines[skipped].err != nil || w.seen[e.Seq] != e.Hash {
+				break
+			}
+			skipped++
+		}
+		if skipped == 0 || lines[skipped-1].entry.Seq != w.last.Seq {
+			w.problems = append(w.problems, Problem{Kind: ProblemChain, Detail: fmt.Sprintf(
+				"%s does not continue from entry %d, the checkpoint that ends the segment before it: history is missing or was replaced", name, w.last.Seq)})
+			skipped = 0
+		}
+	}
+	clear(w.seen)
+	for _, l := range lines[:skipped] {
+		w.seen[l.entry.Seq] = l.entry.Hash
+	}
+	lines = lines[skipped:]
+	for i := range lines {
+		l := &lines[i]
+		switch {
+		case l.torn && tail && i == len(lines)-1:
+			lastEnd := int64(0)
+			if i > 0 {
+				lastEnd = lines[i-1].end
+			}
+			w.problems = append(w.problems, Problem{Kind: ProblemTornTail, Detail: fmt.Sprintf("%d bytes without a newline after entry %d", l.end-lastEnd, w.state.seq)})
+			continue
+		case l.err != nil:
+			w.problems = append(w.problems, chainProblems(name, skipped+i+1, l)...)
+			if l.entry.validate() != nil {
+				continue
+			}
+		}
+		e := &l.entry
+		if e.Op == opCheckpoint && l.err == nil && !w.state.sameLive(e.Live) {
+			w.problems = append(w.problems, Problem{Kind: ProblemChain, Detail: fmt.Sprintf(
+				"%s: checkpoint entry %d lists %d live parts, which is not the live set its history yields (%d parts)", name, e.Seq, len(e.Live), len(w.state.live))})
+		}
+		if a, ok := w.anchors[e.Seq]; ok && !l.torn {
+			a.found = true
+			if e.Hash != a.Hash {
+				w.problems = append(w.problems, Problem{Kind: ProblemAnchor, Detail: fmt.Sprintf(
+					"entry %d has hash %s, but %s was recorded: the history up to it was rewritten", a.Seq, e.Hash, a.Hash)})
+			}
+			w.anchors[e.Seq] = a
+		}
+		w.state.apply(e)
+		if l.err == nil {
+			w.last = e
+			w.seen[e.Seq] = e.Hash
+		}
+	}
+	if !tail && (w.last == nil || w.last.Op != opCheckpoint) {
+		w.problems = append(w.problems, Problem{Kind: ProblemChain, Detail: fmt.Sprintf("archived segment %s does not end with a checkpoint", name)})
+	}
+}
+
+// anchorProblems reports the anchors the walk did not meet.
+func (w *chainWalk) anchorProblems(anchors []Anchor) []Problem {
+	var out []Problem
+	for _, a := range anchors {
+		if !w.anchors[a.Seq].found {
+			out = append(out, Problem{Kind: ProblemAnchor, Detail: fmt.Sprintf(
+				"entry %d (recorded as %s) is not in the manifest: the history was cut back or replaced", a.Seq, a.Hash)})
+		}
+	}
+	return out
 }
 
 func unreferencedParts(dir string, state *manifestState) ([]string, error) {
@@ -193,8 +297,11 @@ func (s *Store) Verify() ([]Problem, error) {
 // the entry claims to add or remove (so that the report names the parts
 // whose history can no longer be trusted), or once for the line when it
 // names none.
-func chainProblems(lineNo int, l *manifestLine) []Problem {
+func chainProblems(segment string, lineNo int, l *manifestLine) []Problem {
 	detail := fmt.Sprintf("line %d: %v", lineNo, l.err)
+	if segment != manifestName {
+		detail = fmt.Sprintf("%s/%s line %d: %v", archiveDir, segment, lineNo, l.err)
+	}
 	var out []Problem
 	for _, refs := range [][]partRef{l.entry.Added, l.entry.Removed} {
 		for _, ref := range refs {
