@@ -17,6 +17,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(mp{}.arr(3).str("app").bin(gz(f, entry(sec, "z"))).mapN(1).kv("compressed", "gzip")))
 	f.Add([]byte(mp{}.arr(3).str("app").u32(sec).mapN(1).str("t").arr(2).f64(0x7ff8000000000001).raw(0xd7, 0, 0, 0, 0, 1, 0, 0, 0, 1)))
 	f.Add([]byte(mp{}.arr(2).str("app").arr32(1 << 31)))
+	f.Add(cat(mp{}.arr(2).str("app").arr(2), mp{}.arr(2).raw(0xcf, 0, 0, 0, 3, 0, 0, 0, 0).mapN(1).kv("log", "x"), entry(sec, "y")))
+	f.Add(cat(mp{}.arr(2).str("app").arr(1), mp{}.arr(2).arr(2).str("t").mapN(0).mapN(1).kv("log", "x")))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var s scanner
 		s.reset(1 << 16)

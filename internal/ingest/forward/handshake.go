@@ -65,12 +65,21 @@ func (a *auth) handshake(conn net.Conn, fr *frameReader, timeout time.Duration) 
 			reason = "username/password mismatch"
 		}
 	}
+	// Only a client that proved it knows the key gets the server's proof:
+	// on a failure the digest, a SHA-512 over the key and values the
+	// client chose, would let anyone who connects crack the key offline.
+	// Fluentd's in_forward answers a failure with an empty hostname and
+	// digest too.
+	hostname, serverDigest := "", ""
+	if reason == "" {
+		hostname, serverDigest = a.hostname, digest(ping.salt, a.hostname, string(nonce), a.sharedKey)
+	}
 	pong := appendArray(nil, 5)
 	pong = appendStr(pong, "PONG")
 	pong = appendBool(pong, reason == "")
 	pong = appendStr(pong, reason)
-	pong = appendStr(pong, a.hostname)
-	pong = appendStr(pong, digest(ping.salt, a.hostname, string(nonce), a.sharedKey))
+	pong = appendStr(pong, hostname)
+	pong = appendStr(pong, serverDigest)
 	if err := write(conn, pong, timeout); err != nil {
 		return fmt.Errorf("send PONG: %w", err)
 	}

@@ -90,10 +90,12 @@ func (d *decoder) decode(p []byte, out []record.Record) ([]record.Record, string
 			return out, "", fmt.Errorf("%w: message mode needs a record", errMalformed)
 		}
 		ts, err := timeOf(second, r)
-		if err != nil {
-			return out, "", fmt.Errorf("%w: %w", errMalformed, err)
+		if err == nil {
+			out, err = d.record(tag, ts, r, out)
+		} else {
+			err = d.badTime(err, r)
 		}
-		if out, err = d.record(tag, ts, r, out); err != nil {
+		if err != nil {
 			return out, "", err
 		}
 		if h.n == 4 {
@@ -170,9 +172,9 @@ func (d *decoder) entry(tag []byte, r *reader, out []record.Record) ([]record.Re
 			return out, fmt.Errorf("%w: entry time: %w", errMalformed, err)
 		}
 	}
-	ts, err := timeOf(th, r)
-	if err != nil {
-		return out, fmt.Errorf("%w: %w", errMalformed, err)
+	ts, terr := timeOf(th, r)
+	if terr != nil && !errors.Is(terr, ingest.ErrBadTime) {
+		return out, fmt.Errorf("%w: entry time: %w", errMalformed, terr)
 	}
 	if meta {
 		mh, err := r.next()
@@ -183,7 +185,40 @@ func (d *decoder) entry(tag []byte, r *reader, out []record.Record) ([]record.Re
 			return out, fmt.Errorf("%w: entry metadata: %w", errMalformed, err)
 		}
 	}
+	if terr != nil {
+		return out, d.badTime(terr, r)
+	}
 	return d.record(tag, ts, r, out)
+}
+
+// badTime rejects the record that follows a time that is none (terr): the
+// record alone is counted and skipped, and its neighbours in the message
+// are kept. Only a time or record that cannot be read past makes the
+// message malformed.
+func (d *decoder) badTime(terr error, r *reader) error {
+	if !errors.Is(terr, ingest.ErrBadTime) {
+		return fmt.Errorf("%w: %w", errMalformed, terr)
+	}
+	h, err := r.next()
+	if err == nil {
+		if h.kind != kMap {
+			return fmt.Errorf("%w: record is a %s, not a map", errMalformed, h.kind)
+		}
+		err = r.skip(h, 1)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: record: %w", errMalformed, err)
+	}
+	d.reject(terr)
+	return nil
+}
+
+// reject counts a record rejected for its content.
+func (d *decoder) reject(err error) {
+	d.rejected[ingest.RejectReason(err)]++
+	if d.firstErr == nil {
+		d.firstErr = err
+	}
 }
 
 // record converts one record map. A record rejected for its content is
@@ -203,10 +238,7 @@ func (d *decoder) record(tag []byte, ts int64, r *reader, out []record.Record) (
 	case errors.Is(err, errMalformed):
 		return out, err
 	default:
-		d.rejected[ingest.RejectReason(err)]++
-		if d.firstErr == nil {
-			d.firstErr = err
-		}
+		d.reject(err)
 		return out, nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -172,11 +173,7 @@ func TestDecodeBadVectors(t *testing.T) {
 		{"second element is a map", mp{}.arr(2).str("app").mapN(0), errMalformed},
 		{"message without record", mp{}.arr(2).str("app").u32(sec), errMalformed},
 		{"record is a string", mp{}.arr(3).str("app").u32(sec).str("x"), errMalformed},
-		{"ext time of wrong type", mp{}.arr(3).str("app").raw(0xd7, 0x05, 0, 0, 0, 0, 0, 0, 0, 0).mapN(0), errMalformed},
-		{"ext time of wrong length", mp{}.arr(3).str("app").raw(0xd6, 0x00, 0, 0, 0, 0).mapN(0), errMalformed},
-		{"EventTime nanoseconds past a second", mp{}.arr(3).str("app").eventTime(sec, 1e9).mapN(0), errMalformed},
 		{"entry of three", cat(mp{}.arr(2).str("app").arr(1), mp{}.arr(3).u32(sec).mapN(0).null()), errMalformed},
-		{"entry time is a string", cat(mp{}.arr(2).str("app").arr(1), mp{}.arr(2).str("now").mapN(0)), errMalformed},
 		{"packed entries truncated", mp{}.arr(2).str("app").bin(entry(sec, "one")[:5]), errMalformed},
 		{"unknown compression", mp{}.arr(3).str("app").bin(entry(sec, "x")).mapN(1).kv("compressed", "zstd"), errMalformed},
 		{"not gzip", mp{}.arr(3).str("app").bin([]byte("plain")).mapN(1).kv("compressed", "gzip"), errCompression},
@@ -189,6 +186,8 @@ func TestDecodeBadVectors(t *testing.T) {
 		{"hostile map length", mp{}.arr(3).str("app").u32(sec).raw(0xdf, 0xff, 0xff, 0xff, 0xff), errMalformed},
 		{"map key is a map", mp{}.arr(3).str("app").u32(sec).mapN(1).mapN(0).str("v"), errMalformed},
 		{"nesting too deep", deep, errTooDeep},
+		{"bad time before a record that is no map", mp{}.arr(3).str("app").u32(math.MaxUint32).str("x"), errMalformed},
+		{"entry time that cannot be skipped", cat(mp{}.arr(2).str("app").arr(1), mp{}.arr(2).arr(3).mapN(0)), errMalformed},
 		{"reserved byte", mp{}.arr(3).str("app").u32(sec).mapN(1).str("k").raw(0xc1), errBadByte},
 	}
 	for _, tc := range tests {
@@ -199,6 +198,54 @@ func TestDecodeBadVectors(t *testing.T) {
 				t.Fatalf("err = %v, want %v (records %v)", err, tc.want, recs)
 			}
 		})
+	}
+}
+
+// A time that is none, or one past what int64 nanoseconds hold (2262),
+// rejects its record alone: the neighbours in the message are kept and the
+// rejection is counted as invalid_time.
+func TestDecodeBadTimeRejectsRecordAlone(t *testing.T) {
+	tests := []struct {
+		name string
+		bad  mp // one entry of a forward-mode message
+	}{
+		{"seconds after 2262", mp{}.arr(2).raw(0xcf, 0, 0, 0, 3, 0, 0, 0, 0).mapN(1).kv("message", "bad")},
+		{"negative seconds before 1678", mp{}.arr(2).raw(0xd3, 0xff, 0xff, 0xff, 0xfc, 0, 0, 0, 0).mapN(1).kv("message", "bad")},
+		{"float seconds out of range", mp{}.arr(2).f64(math.Float64bits(1e300)).mapN(1).kv("message", "bad")},
+		{"ext of the wrong type", mp{}.arr(2).raw(0xd7, 0x05, 0, 0, 0, 0, 0, 0, 0, 0).mapN(1).kv("message", "bad")},
+		{"ext of the wrong length", mp{}.arr(2).raw(0xd6, 0x00, 0, 0, 0, 0).mapN(1).kv("message", "bad")},
+		{"EventTime nanoseconds past a second", mp{}.arr(2).eventTime(sec, 1e9).mapN(1).kv("message", "bad")},
+		{"time is a string", mp{}.arr(2).str("now").mapN(1).kv("message", "bad")},
+		{"time is a map", mp{}.arr(2).mapN(1).kv("a", "b").mapN(1).kv("message", "bad")},
+		{"bad time with Fluent Bit metadata", mp{}.arr(2).arr(2).str("x").mapN(1).kv("m", "v").mapN(1).kv("message", "bad")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, msg := range [][]byte{
+				cat(mp{}.arr(3).str("app").arr(3), entry(sec, "one"), tc.bad, entry(sec+1, "two"), mp{}.chunk("c")),
+				mp{}.arr(3).str("app").bin(cat(entry(sec, "one"), tc.bad, entry(sec+1, "two"))).chunk("c"),
+			} {
+				d := newDecoder(1<<20, 0, nil)
+				recs, chunk, err := d.decode(msg, nil)
+				if err != nil || chunk != "c" {
+					t.Fatalf("decode: chunk %q, err %v", chunk, err)
+				}
+				if len(recs) != 2 || recs[0].Message != "one" || recs[1].Message != "two" {
+					t.Fatalf("records = %s, want one and two", dump(recs))
+				}
+				got := map[string]int{}
+				firstErr := d.takeRejected(func(reason string, n int) { got[reason] += n })
+				if got["invalid_time"] != 1 || len(got) != 1 || !errors.Is(firstErr, ingest.ErrBadTime) {
+					t.Fatalf("rejected %v (%v), want invalid_time: 1", got, firstErr)
+				}
+			}
+		})
+	}
+	// Message mode: the one record is rejected, the message is not.
+	d := newDecoder(1<<20, 0, nil)
+	recs, chunk, err := d.decode(mp{}.arr(4).str("app").raw(0xcf, 0, 0, 0, 3, 0, 0, 0, 0).mapN(1).kv("message", "bad").chunk("m"), nil)
+	if err != nil || chunk != "m" || len(recs) != 0 {
+		t.Fatalf("message mode: records %s, chunk %q, err %v", dump(recs), chunk, err)
 	}
 }
 

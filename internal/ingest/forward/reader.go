@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/ingest"
 )
 
 // reader decodes msgpack values from a byte slice. Every length is checked
@@ -78,39 +80,49 @@ func (r *reader) eventTime() (int64, error) {
 	return timeOf(h, r)
 }
 
+// timeOf decodes the time value whose header h was just read, and moves r
+// past it whatever it holds. A value that is no time, or one outside what
+// int64 nanoseconds hold (after 2262 or before 1678), is the record's
+// problem, not the message's: the error wraps ingest.ErrBadTime and the
+// message can be read on. Only a value that cannot be skipped is
+// malformed.
 func timeOf(h head, r *reader) (int64, error) {
 	switch h.kind {
 	case kUint:
 		if h.u > uint64(maxSeconds) {
-			return 0, fmt.Errorf("time %d out of range", h.u)
+			return 0, fmt.Errorf("%w: %d seconds is out of range", ingest.ErrBadTime, h.u)
 		}
 		return int64(h.u) * int64(time.Second), nil
 	case kInt:
 		if h.i < -maxSeconds || h.i > maxSeconds {
-			return 0, fmt.Errorf("time %d out of range", h.i)
+			return 0, fmt.Errorf("%w: %d seconds is out of range", ingest.ErrBadTime, h.i)
 		}
 		return h.i * int64(time.Second), nil
 	case kFloat:
 		if !(h.f > -maxSeconds && h.f < maxSeconds) {
-			return 0, fmt.Errorf("time %g out of range", h.f)
+			return 0, fmt.Errorf("%w: %g seconds is out of range", ingest.ErrBadTime, h.f)
 		}
 		return int64(h.f * float64(time.Second)), nil
 	case kExt:
 		b := r.bytes(h)
 		if h.extType != 0 || len(b) != 8 {
-			return 0, fmt.Errorf("time: ext type %d of %d bytes is not an EventTime", h.extType, len(b))
+			return 0, fmt.Errorf("%w: ext type %d of %d bytes is not an EventTime", ingest.ErrBadTime, h.extType, len(b))
 		}
 		sec := binary.BigEndian.Uint32(b)
 		nsec := binary.BigEndian.Uint32(b[4:])
 		if nsec >= uint32(time.Second) {
-			return 0, fmt.Errorf("time: EventTime nanoseconds %d out of range", nsec)
+			return 0, fmt.Errorf("%w: EventTime nanoseconds %d out of range", ingest.ErrBadTime, nsec)
 		}
 		return int64(sec)*int64(time.Second) + int64(nsec), nil
 	}
-	return 0, fmt.Errorf("time: want an integer or EventTime, got %s", h.kind)
+	if err := r.skip(h, 1); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("%w: want an integer or EventTime, got %s", ingest.ErrBadTime, h.kind)
 }
 
-// maxSeconds keeps times within what int64 nanoseconds can hold.
+// maxSeconds keeps times within what int64 nanoseconds can hold
+// (9,223,372,036 seconds, in April 2262).
 const maxSeconds = 9_000_000_000
 
 func (k kind) String() string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -395,5 +396,32 @@ func TestTimeWindow(t *testing.T) {
 		if got := rejectedMetric(t, ts.reg, reason); got != 1 {
 			t.Errorf("rejected %s = %v, want 1", reason, got)
 		}
+	}
+}
+
+// TestBadTimeKeepsNeighbours: a record whose seconds lie past 2262 is
+// refused on its own; its neighbours are stored, the chunk acknowledged,
+// and the connection stays open for the next message.
+func TestBadTimeKeepsNeighbours(t *testing.T) {
+	ts := startTest(t, Config{}, &memSink{})
+	c := dial(t, ts.Addr())
+	past2262 := mp{}.arr(2).raw(0xcf, 0, 0, 0, 3, 0, 0, 0, 0).mapN(1).kv("message", "bad")
+	send(t, c, mp{}.arr(3).str("app").bin(cat(entry(sec, "before"), past2262, entry(sec, "after"))).chunk("c1"))
+	if got, want := readValue(t, c), appendAck(nil, "c1"); string(got) != string(want) {
+		t.Fatalf("ack = %q, want %q", got, want)
+	}
+	send(t, c, mp{}.arr(4).str("app").u32(sec).mapN(1).kv("message", "next").chunk("c2"))
+	if got, want := readValue(t, c), appendAck(nil, "c2"); string(got) != string(want) {
+		t.Fatalf("second ack = %q, want %q", got, want)
+	}
+	var msgs []string
+	for _, r := range ts.sink.records() {
+		msgs = append(msgs, r.Message)
+	}
+	if strings.Join(msgs, ",") != "before,after,next" {
+		t.Fatalf("stored %q", msgs)
+	}
+	if got := rejectedMetric(t, ts.reg, "invalid_time"); got != 1 {
+		t.Errorf("rejected invalid_time = %v, want 1", got)
 	}
 }
