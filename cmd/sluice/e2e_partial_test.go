@@ -38,7 +38,8 @@ func (s *server) runCLI(args ...string) (string, string, int) {
 // query that meets it answers the other parts' records and says what it
 // skipped (the CLI on stderr with exit status 3), and so does every later
 // query whose time range covers the quarantined part, while one that does
-// not cover it is complete.
+// not cover it is complete. `sluice quarantine` lists the part, refuses to
+// restore the damaged file, restores a good copy, and drops it for good.
 func TestE2EPartialAnswer(t *testing.T) {
 	needBinary(t)
 	dataDir := t.TempDir()
@@ -63,10 +64,11 @@ func TestE2EPartialAnswer(t *testing.T) {
 	if len(parts) != 1 {
 		t.Fatalf("parts of %s: %v", old, parts)
 	}
-	data, err := os.ReadFile(parts[0])
+	good, err := os.ReadFile(parts[0])
 	if err != nil {
 		t.Fatal(err)
 	}
+	data := bytes.Clone(good)
 	data[9] ^= 0x40 // inside the first block, after the part's magic
 	if err := os.WriteFile(parts[0], data, 0o644); err != nil {
 		t.Fatal(err)
@@ -93,5 +95,37 @@ func TestE2EPartialAnswer(t *testing.T) {
 	}
 	if n := metric(t, s, "sluice_store_quarantined_parts"); n != 1 {
 		t.Fatalf("sluice_store_quarantined_parts = %v", n)
+	}
+
+	// The operator's side.
+	if out := s.cli("quarantine", "list"); !strings.Contains(out, victim) || !strings.Contains(out, "checksum") {
+		t.Fatalf("quarantine list:\n%s", out)
+	}
+	if _, stderr, code := s.runCLI("quarantine", "restore", victim); code != 1 || !strings.Contains(stderr, "does not match the manifest") {
+		t.Fatalf("restore of the damaged file: exit %d, %s", code, stderr)
+	}
+	qfile := filepath.Join(dataDir, "store", "quarantine", strings.ReplaceAll(victim, "/", "-")+".part")
+	if err := os.WriteFile(qfile, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.cli("quarantine", "restore", victim)
+	stdout, stderr, code := s.runCLI("query", "service:partial | stats count() as n")
+	if code != 0 || stderr != "" || !strings.Contains(stdout, "200") {
+		t.Fatalf("query after the restore: exit %d, %s %s", code, stdout, stderr)
+	}
+	// Damaged again, then given up: the answers are complete without it.
+	if err := os.WriteFile(parts[0], data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := s.runCLI("query", "service:partial"); code != 3 {
+		t.Fatalf("query over the part damaged again: exit %d", code)
+	}
+	s.cli("quarantine", "drop", victim)
+	stdout, stderr, code = s.runCLI("query", "service:partial | stats count() as n")
+	if code != 0 || stderr != "" || !strings.Contains(stdout, "100") {
+		t.Fatalf("query after the drop: exit %d, %s %s", code, stdout, stderr)
+	}
+	if out := s.cli("quarantine", "list"); !strings.Contains(out, "no quarantined parts") {
+		t.Fatalf("quarantine list after the drop:\n%s", out)
 	}
 }

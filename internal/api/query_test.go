@@ -60,7 +60,7 @@ func (b *queryBackend) Search(ctx context.Context, req store.SearchRequest, fn f
 	return nil
 }
 
-func newQueryServer(t *testing.T, b *queryBackend, limits QueryLimits) *httptest.Server {
+func newQueryServer(t *testing.T, b Backend, limits QueryLimits) *httptest.Server {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	ts := httptest.NewServer(New(Config{Backend: b, Limits: limits, Gatherer: reg, Registry: reg}))

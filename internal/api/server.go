@@ -98,6 +98,9 @@ func New(cfg Config) *Server {
 	s.handle("/api/v1/explain", methods(s.explain, "GET", "POST"))
 	s.handle("POST /api/v1/context", http.HandlerFunc(s.context))
 	s.handle("POST /internal/force_flush", http.HandlerFunc(s.forceFlush))
+	s.handle("/api/v1/quarantine", methods(s.quarantineList, "GET", "POST"))
+	s.handle("POST /internal/quarantine/drop", s.quarantineAction("drop"))
+	s.handle("POST /internal/quarantine/restore", s.quarantineAction("restore"))
 	return s
 }
 

@@ -89,6 +89,7 @@ func (s *Store) quarantineServed(p *part, cause error) bool {
 		delete(s.parts, p.partition)
 	}
 	ref := p.ref()
+	ref.MinTime, ref.MaxTime = p.minTime, p.maxTime
 	s.quarantined[ref.id()] = quarantinedPart{ref: ref, cause: cause.Error()}
 	s.mu.Unlock()
 	s.log.Error("part failed a read check, quarantined; the rest of the store keeps serving",
@@ -123,13 +124,21 @@ func (s *Store) QuarantinedParts() []QuarantinedPart {
 	return out
 }
 
-// quarantinedInLocked adds to v the quarantined parts whose partition the
-// search of req covers; the caller holds mu.
+// quarantinedInLocked adds to v the quarantined parts that the search of
+// req covers: its tenant's, within its time range (the part's own, or its
+// partition's when the manifest entry predates part time ranges). The
+// caller holds mu.
 func (s *Store) quarantinedInLocked(req *SearchRequest, v *view) {
 	suffix := tenantSuffix(req.Tenant)
 	for _, q := range s.quarantined {
+		if partitionSuffix(q.ref.Partition) != suffix {
+			continue
+		}
 		start, end, ok := partitionBounds(q.ref.Partition)
-		if partitionSuffix(q.ref.Partition) != suffix || ok && (end <= req.From || req.To != 0 && start >= req.To) {
+		if q.ref.MaxTime != 0 {
+			start, end, ok = q.ref.MinTime, q.ref.MaxTime+1, true
+		}
+		if ok && (end <= req.From || req.To != 0 && start >= req.To) {
 			continue
 		}
 		v.unread = append(v.unread, SkippedPart{Partition: q.ref.Partition, Name: q.ref.Name, Err: "quarantined: " + q.cause})

@@ -101,9 +101,15 @@ func TestQuarantineOnRead(t *testing.T) {
 	}
 	countAll(t, s, rest)
 
-	// Later searches over its partition are partial; one that ends before
-	// it is not.
-	start, end, _ := partitionBounds(strings.Split(victim, "/")[0])
+	// Later searches over its time range are partial; one that ends before
+	// it or starts after it is not.
+	var start, end int64
+	for _, q := range s.quarantined {
+		start, end = q.ref.MinTime, q.ref.MaxTime+1
+	}
+	if start == 0 || end <= start {
+		t.Fatalf("quarantined part without its time range: [%d, %d)", start, end)
+	}
 	for _, tc := range []struct {
 		from, to int64
 		partial  bool
@@ -116,7 +122,7 @@ func TestQuarantineOnRead(t *testing.T) {
 	} {
 		got := skippedBy(t, s, SearchRequest{Tenant: owner, From: tc.from, To: tc.to})
 		if (got != nil) != tc.partial {
-			t.Fatalf("search [%d, %d) of a partition [%d, %d): skipped %v, want partial=%v", tc.from, tc.to, start, end, got, tc.partial)
+			t.Fatalf("search [%d, %d) of a part spanning [%d, %d): skipped %v, want partial=%v", tc.from, tc.to, start, end, got, tc.partial)
 		}
 	}
 	qs := s.QuarantinedParts()

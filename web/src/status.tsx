@@ -55,7 +55,7 @@ export function StatusPage() {
           title="Integrity"
           value={p.quarantined_parts > 0 ? `${fmtCount(p.quarantined_parts, 'part')} quarantined` : 'No damaged parts'}
           sub={
-            (p.quarantined_parts > 0 ? 'failed a checksum; run sluice verify · ' : 'parts are checked on open and on every read · ') +
+            (p.quarantined_parts > 0 ? 'failed a check; queries over their time ranges are partial until dropped or restored (sluice quarantine list) · ' : 'parts are checked on open and on every read · ') +
             `${fmtCount(p.merges_pending, 'partition')} to merge · index ${fmtBytes(p.index_bytes)} in memory`
           }
           tone={p.quarantined_parts > 0 ? 'warn' : undefined}
