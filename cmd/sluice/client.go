@@ -500,11 +500,37 @@ type planNode struct {
 
 // printPlan renders an explain answer for people and returns what the
 // search behind it could not read.
+// A querier answers the plan of each indexer's share instead.
 func printPlan(r io.Reader, w io.Writer) (*api.Partial, error) {
-	var p plan
+	var p struct {
+		plan
+		Indexers []struct {
+			URL        string          `json:"url"`
+			Partitions []string        `json:"partitions"`
+			Plan       json.RawMessage `json:"plan"`
+		} `json:"indexers"`
+	}
 	if err := json.NewDecoder(r).Decode(&p); err != nil {
 		return nil, fmt.Errorf("read explain answer: %w", err)
 	}
+	if p.Indexers == nil {
+		writePlan(p.plan, w)
+		return p.Partial, nil
+	}
+	fmt.Fprintf(w, "query:  %s\nacross %d indexers\n", p.Query, len(p.Indexers))
+	for _, ix := range p.Indexers {
+		var share plan
+		if err := json.Unmarshal(ix.Plan, &share); err != nil {
+			return nil, fmt.Errorf("read explain answer of %s: %w", ix.URL, err)
+		}
+		fmt.Fprintf(w, "\n== indexer %s, partitions %s\n", ix.URL, strings.Join(ix.Partitions, ","))
+		writePlan(share, w)
+	}
+	return p.Partial, nil
+}
+
+// writePlan renders one store's plan.
+func writePlan(p plan, w io.Writer) {
 	from, to := p.From, p.To
 	if from == "" {
 		from = "the beginning"
@@ -537,5 +563,4 @@ func printPlan(r io.Reader, w io.Writer) (*api.Partial, error) {
 	fmt.Fprintf(w, "  in memory   %d records scanned (not yet in parts)\n", c["HeadRecords"])
 	fmt.Fprintf(w, "  matched     %d records (%d counted in bulk)\n", c["RecordsMatched"], c["RecordsCounted"])
 	fmt.Fprintf(w, "rows: %d   time: %s\n", p.Rows, p.Duration)
-	return p.Partial, nil
 }

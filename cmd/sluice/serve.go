@@ -32,7 +32,7 @@ import (
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [--config FILE] [--data-dir DIR] [--http-addr HOST:PORT] [--role all|gateway|indexer] [--kafka-brokers HOST:PORT,…] [--kafka-topic NAME]", `
+	fs := newFlagSet("serve", "serve [--config FILE] [--data-dir DIR] [--http-addr HOST:PORT] [--role all|gateway|indexer|querier] [--kafka-brokers HOST:PORT,…] [--kafka-topic NAME] [--kafka-consumer-group NAME] [--indexers URL,…]", `
 Runs the server. With the default role 'all' it is the all-in-one server:
 HTTP receivers, the write-ahead log, the embedded store and the query API,
 in one process with one data directory. Without --config it runs on the
@@ -45,10 +45,15 @@ Roles (docs/scale-out.md):
            directory, no query API (a gateway stores nothing)
   indexer  a Kafka consumer group member writing to sink.type: the
            embedded store (then it serves the query API over what it
-           indexed) or Elasticsearch/OpenSearch; no receivers
+           indexed) or Elasticsearch/OpenSearch; no receivers. Indexers
+           in different consumer groups (--kafka-consumer-group) each
+           hold a full copy
+  querier  the query API, the UI and live tail over every store indexer
+           (--indexers): each query goes to one copy of every Kafka
+           partition and the answers are merged; no data directory
 
-Endpoints (all on --http-addr; ingest only on all and gateway, queries only
-where there is a store):
+Endpoints (all on --http-addr; ingest only on all and gateway, queries on
+all, querier and store indexers):
   GET  /                           the web UI (Elasticsearch's info for API clients)
   POST /insert/jsonline            JSON lines, one object per line
   POST /_bulk, /{index}/_bulk      the Elasticsearch bulk API
@@ -72,9 +77,11 @@ everything to parts (or to Kafka) and exits 0.`, stderr)
 	cfgPath := fs.String("config", "", "YAML configuration `file` (default: built-in defaults)")
 	dataDir := fs.String("data-dir", "", "data `directory` (overrides data_dir; default ./sluice-data)")
 	httpAddr := fs.String("http-addr", "", "HTTP listen `address` (overrides http.addr; default "+config.DefaultHTTPAddr+")")
-	role := fs.String("role", "", "`role`: all, gateway or indexer (overrides role; default all)")
+	role := fs.String("role", "", "`role`: all, gateway, indexer or querier (overrides role; default all)")
 	brokers := fs.String("kafka-brokers", "", "Kafka bootstrap `brokers`, HOST:PORT[,…] (overrides kafka.brokers)")
 	topic := fs.String("kafka-topic", "", "Kafka `topic` (overrides kafka.topic; default logs)")
+	group := fs.String("kafka-consumer-group", "", "indexer: Kafka consumer `group` (overrides kafka.consumer_group; default sluice-indexers); each group holds a full copy")
+	indexers := fs.String("indexers", "", "querier: the store indexers' base `URLs`, URL[,URL…] (overrides querier.indexers)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -98,15 +105,16 @@ everything to parts (or to Kafka) and exits 0.`, stderr)
 		cfg.Role = *role
 	}
 	if *brokers != "" {
-		cfg.Kafka.Brokers = nil
-		for _, b := range strings.Split(*brokers, ",") {
-			if b = strings.TrimSpace(b); b != "" {
-				cfg.Kafka.Brokers = append(cfg.Kafka.Brokers, b)
-			}
-		}
+		cfg.Kafka.Brokers = splitList(*brokers)
 	}
 	if *topic != "" {
 		cfg.Kafka.Topic = *topic
+	}
+	if *group != "" {
+		cfg.Kafka.ConsumerGroup = *group
+	}
+	if *indexers != "" {
+		cfg.Querier.Indexers = splitList(*indexers)
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -118,6 +126,17 @@ everything to parts (or to Kafka) and exits 0.`, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return serve(ctx, cfg, log)
+}
+
+// splitList reads a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
@@ -141,6 +160,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return serveGateway(ctx, cfg, log)
 	case cfg.Role == config.RoleIndexer && cfg.Sink.Type != "store":
 		return serveSearchIndexer(ctx, cfg, log)
+	case cfg.Role == config.RoleQuerier:
+		return serveQuerier(ctx, cfg, log)
 	}
 	return serveLocal(ctx, cfg, log)
 }
@@ -217,8 +238,9 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	var routes map[string]http.Handler
 	var listeners []listener
 	var consumer *kafka.Consumer
+	var kafkaStatus func() (*api.KafkaStatus, error)
 	if cfg.Role == config.RoleIndexer {
-		consumer, err = storeConsumer(ctx, cfg, p, reg, log)
+		consumer, kafkaStatus, err = storeConsumer(ctx, cfg, p, reg, log)
 	} else {
 		routes, listeners, err = buildReceivers(receiverEnv{
 			cfg: cfg, sink: p, metrics: ingest.NewMetrics(reg), registry: reg, log: log,
@@ -229,20 +251,15 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		return err
 	}
 	handler := api.New(api.Config{
-		Backend: p,
-		Limits: api.QueryLimits{
-			DefaultLimit:  cfg.Query.DefaultLimit,
-			MaxLimit:      cfg.Query.MaxLimit,
-			MaxGroups:     cfg.Query.MaxGroups,
-			Timeout:       time.Duration(cfg.Query.Timeout),
-			MaxConcurrent: cfg.Query.MaxConcurrent,
-		},
+		Backend:  p,
+		Limits:   queryLimits(cfg),
 		Ingest:   routes,
 		Gatherer: reg,
 		Registry: reg,
 		Version:  version,
 		Log:      log,
 		UI:       ui.New(),
+		Kafka:    kafkaStatus,
 	})
 	run := httpRun{cfg: cfg, log: log, handler: handler, listeners: listeners}
 	if consumer != nil {
@@ -256,13 +273,40 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	return serveErr
 }
 
-// storeConsumer builds the indexer's consumer over the local pipeline.
-func storeConsumer(ctx context.Context, cfg config.Config, p *pipeline.Pipeline, reg prometheus.Registerer, log *slog.Logger) (*kafka.Consumer, error) {
+// queryLimits are the query API's bounds from the configuration.
+func queryLimits(cfg config.Config) api.QueryLimits {
+	return api.QueryLimits{
+		DefaultLimit:  cfg.Query.DefaultLimit,
+		MaxLimit:      cfg.Query.MaxLimit,
+		MaxGroups:     cfg.Query.MaxGroups,
+		Timeout:       time.Duration(cfg.Query.Timeout),
+		MaxConcurrent: cfg.Query.MaxConcurrent,
+	}
+}
+
+// storeConsumer builds the indexer's consumer over the local pipeline,
+// and what its status says of its group and partitions (for queriers).
+func storeConsumer(ctx context.Context, cfg config.Config, p *pipeline.Pipeline, reg prometheus.Registerer, log *slog.Logger) (*kafka.Consumer, func() (*api.KafkaStatus, error), error) {
 	ss, err := sink.OpenStore(ctx, p, p.Searcher(), filepath.Join(cfg.DataDir, "kafka-offsets.json"), log.With("component", "store-sink"))
 	if err != nil {
-		return nil, fmt.Errorf("open store sink: %w", err)
+		return nil, nil, fmt.Errorf("open store sink: %w", err)
 	}
-	return newConsumer(cfg, ss, reg, log)
+	c, err := newConsumer(cfg, ss, reg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	status := func() (*api.KafkaStatus, error) {
+		stored, err := ss.Stored()
+		if err != nil {
+			return nil, err
+		}
+		ks := &api.KafkaStatus{Topic: c.Topic(), Group: c.Group(), Assigned: c.Assigned(), Stored: []api.StoredPartition{}}
+		for _, sp := range stored {
+			ks.Stored = append(ks.Stored, api.StoredPartition{Topic: sp.Topic, Partition: sp.Partition, Done: sp.Done})
+		}
+		return ks, nil
+	}
+	return c, status, nil
 }
 
 func newConsumer(cfg config.Config, s sink.Sink, reg prometheus.Registerer, log *slog.Logger) (*kafka.Consumer, error) {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
-	"github.com/sluice-log/sluice/internal/store"
 )
 
 // tenantHeader names the tenant of a request, as Loki and Mimir do.
@@ -120,9 +119,7 @@ func (s *Server) runQuery(w http.ResponseWriter, r *http.Request, explain bool) 
 	}
 	out := NewNDJSONWriter(w)
 	var rows int
-	var st store.SearchStats
-	req.opts.Stats = &st
-	err = query.Execute(ctx, s.cfg.Backend.Searcher(), req.q, req.opts, func(row query.Row) error {
+	partial, err := s.engine.Query(ctx, req.q, req.opts, func(row query.Row) error {
 		rows++
 		return out.Write(row.AppendJSON(out.Buf()))
 	})
@@ -134,7 +131,7 @@ func (s *Server) runQuery(w http.ResponseWriter, r *http.Request, explain bool) 
 		// Rows already went out with 200; the last line says what failed.
 		_ = out.Fail(err)
 	}
-	_ = out.Close(PartialOfSearch(&st))
+	_ = out.Close(partial)
 	s.rowsOut.WithLabelValues("query").Add(float64(rows))
 	s.bytesOut.WithLabelValues("query").Add(float64(out.Bytes()))
 }
@@ -147,12 +144,12 @@ func explainAsked(r *http.Request) bool {
 }
 
 func (s *Server) writeExplain(ctx context.Context, w http.ResponseWriter, r *http.Request, req queryRequest) {
-	plan, err := query.Explain(ctx, s.cfg.Backend.Searcher(), req.q, req.opts)
+	plan, partial, err := s.engine.Explain(ctx, req.q, req.opts)
 	if err != nil {
 		s.writeQueryError(w, r, err)
 		return
 	}
-	WriteJSON(w, plan, PartialOfSearch(&plan.Cost))
+	WriteJSON(w, plan, partial)
 }
 
 // maxContext bounds the records on each side of a context answer.
@@ -186,8 +183,7 @@ func (s *Server) context(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	var st store.SearchStats
-	got, err := query.Context(ctx, s.cfg.Backend.Searcher(), stream, t.UnixNano(), n[0], n[1], query.Options{Tenant: r.Header.Get(tenantHeader), Stats: &st})
+	got, partial, err := s.engine.Context(ctx, stream, t.UnixNano(), n[0], n[1], query.Options{Tenant: r.Header.Get(tenantHeader)})
 	if err != nil {
 		s.writeQueryError(w, r, err)
 		return
@@ -199,7 +195,7 @@ func (s *Server) context(w http.ResponseWriter, r *http.Request) {
 		}
 		return out
 	}
-	WriteJSON(w, map[string][]json.RawMessage{"before": raw(got.Before), "at": raw(got.At), "after": raw(got.After)}, PartialOfSearch(&st))
+	WriteJSON(w, map[string][]json.RawMessage{"before": raw(got.Before), "at": raw(got.At), "after": raw(got.After)}, partial)
 }
 
 // hits answers the number of matching records per time bucket.
@@ -243,9 +239,7 @@ func (s *Server) hits(w http.ResponseWriter, r *http.Request) {
 		Buckets []bucket `json:"buckets"`
 	}{Step: formatStep(step), Buckets: []bucket{}}
 	req.opts.To = to
-	var st store.SearchStats
-	req.opts.Stats = &st
-	err = query.Execute(ctx, s.cfg.Backend.Searcher(), hq, req.opts, func(row query.Row) error {
+	partial, err := s.engine.Query(ctx, hq, req.opts, func(row query.Row) error {
 		var b bucket
 		for _, v := range row.Values {
 			switch v.Name {
@@ -265,7 +259,7 @@ func (s *Server) hits(w http.ResponseWriter, r *http.Request) {
 		s.writeQueryError(w, r, err)
 		return
 	}
-	WriteJSON(w, resp, PartialOfSearch(&st))
+	WriteJSON(w, resp, partial)
 }
 
 // fieldNames answers every field of the matching records with its top values.
@@ -287,9 +281,7 @@ func (s *Server) fieldNames(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	var st store.SearchStats
-	req.opts.Stats = &st
-	fields, err := query.FieldNames(ctx, s.cfg.Backend.Searcher(), req.q, req.opts, top)
+	fields, partial, err := s.engine.FieldNames(ctx, req.q, req.opts, top)
 	if err != nil {
 		s.writeQueryError(w, r, err)
 		return
@@ -300,7 +292,7 @@ func (s *Server) fieldNames(w http.ResponseWriter, r *http.Request) {
 	// An object, not the bare list, so that it can say when it is partial.
 	WriteJSON(w, struct {
 		Fields []query.FieldStats `json:"fields"`
-	}{fields}, PartialOfSearch(&st))
+	}{fields}, partial)
 }
 
 // hitsStep picks the bucket width: the one asked for, or about 60 buckets.

@@ -45,11 +45,23 @@ type Config struct {
 	// UI serves the web UI (index.html for "/" and assets under /ui/);
 	// nil serves none.
 	UI http.Handler
+	// Kafka, when set (a store indexer), says where the indexer stands in
+	// its consumer group, for the status endpoint.
+	Kafka func() (*KafkaStatus, error)
+	// Engine runs the queries; nil runs them on Backend's store.
+	Engine Engine
+	// Tail, when set, serves live tail instead of Backend's subscriptions
+	// (a querier relays its indexers').
+	Tail http.Handler
+	// Querier, when set, is a querier's view of its indexers, added to
+	// the status answer.
+	Querier func() any
 }
 
 // Server is the HTTP handler of `sluice serve`.
 type Server struct {
 	cfg      Config
+	engine   Engine
 	mux      *http.ServeMux
 	sem      chan struct{}
 	latency  *prometheus.HistogramVec
@@ -66,6 +78,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{
 		cfg:     cfg,
+		engine:  cfg.Engine,
 		mux:     http.NewServeMux(),
 		sem:     make(chan struct{}, cfg.Limits.MaxConcurrent),
 		started: time.Now(),
@@ -82,6 +95,13 @@ func New(cfg Config) *Server {
 		}, []string{"endpoint"}),
 	}
 	cfg.Registry.MustRegister(s.latency, s.rowsOut, s.bytesOut)
+	if s.engine == nil {
+		s.engine = localEngine{cfg.Backend}
+	}
+	tail := http.Handler(http.HandlerFunc(s.tail))
+	if cfg.Tail != nil {
+		tail = cfg.Tail
+	}
 
 	s.handle("GET /healthz", http.HandlerFunc(s.healthz))
 	s.handle("GET /readyz", http.HandlerFunc(s.readyz))
@@ -94,13 +114,14 @@ func New(cfg Config) *Server {
 	s.handle("/api/v1/query", methods(s.query, "GET", "POST"))
 	s.handle("/api/v1/hits", methods(s.hits, "GET", "POST"))
 	s.handle("/api/v1/field_names", methods(s.fieldNames, "GET", "POST"))
-	s.handle("/api/v1/tail", methods(s.tail, "GET", "POST"))
+	s.handle("/api/v1/tail", methods(tail.ServeHTTP, "GET", "POST"))
 	s.handle("/api/v1/explain", methods(s.explain, "GET", "POST"))
 	s.handle("POST /api/v1/context", http.HandlerFunc(s.context))
 	s.handle("POST /internal/force_flush", http.HandlerFunc(s.forceFlush))
 	s.handle("/api/v1/quarantine", methods(s.quarantineList, "GET", "POST"))
 	s.handle("POST /internal/quarantine/drop", s.quarantineAction("drop"))
 	s.handle("POST /internal/quarantine/restore", s.quarantineAction("restore"))
+	s.handle("POST "+PartialPath, http.HandlerFunc(s.partialAnswer))
 	return s
 }
 

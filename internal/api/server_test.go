@@ -15,35 +15,15 @@ import (
 
 	"github.com/sluice-log/sluice/internal/pipeline"
 	"github.com/sluice-log/sluice/internal/record"
-	"github.com/sluice-log/sluice/internal/store"
-	"github.com/sluice-log/sluice/internal/wal"
+	"github.com/sluice-log/sluice/internal/testutil/testpipeline"
 )
 
 // newTestServer runs the API over a real pipeline (WAL and store in a
 // temporary directory) holding recs.
 func newTestServer(t *testing.T, recs []record.Record, limits QueryLimits) (*httptest.Server, *pipeline.Pipeline) {
 	t.Helper()
-	dir := t.TempDir()
-	w, err := wal.Open(dir+"/wal", wal.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(dir+"/store", store.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	reg := prometheus.NewRegistry()
-	p, err := pipeline.Open(w, st, pipeline.Options{FlushInterval: time.Hour, MergeInterval: time.Hour},
-		pipeline.NewMetrics(reg), slogDiscard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close(context.Background()) })
-	if len(recs) > 0 {
-		if err := p.Ingest(context.Background(), recs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p := testpipeline.Open(t, recs, reg)
 	if limits.DefaultLimit == 0 {
 		limits = QueryLimits{DefaultLimit: 100, MaxLimit: 1000, MaxGroups: 1000, Timeout: 10 * time.Second, MaxConcurrent: 2}
 	}

@@ -35,6 +35,30 @@ type statusResponse struct {
 	Backpressure     bool             `json:"backpressure"`
 	BackpressurePerS float64          `json:"backpressure_per_sec"`
 	Receivers        []receiverStatus `json:"receivers"`
+	// Kafka is an indexer's place in the scale-out (Config.Kafka).
+	Kafka *KafkaStatus `json:"kafka,omitempty"`
+	// Querier is a querier's view of its indexers (Config.Querier).
+	Querier any `json:"querier,omitempty"`
+}
+
+// KafkaStatus is what a querier reads of a store indexer: its consumer
+// group, the partitions it consumes now, and those whose records its
+// store holds. Indexers of one group hold one copy of the topic between
+// them (after a rebalance a partition's history is split across several
+// of them); each group holds a full copy.
+type KafkaStatus struct {
+	Topic    string            `json:"topic"`
+	Group    string            `json:"group"`
+	Assigned []int32           `json:"assigned"`
+	Stored   []StoredPartition `json:"stored"`
+}
+
+// StoredPartition is a partition whose records the indexer's store holds,
+// up to offset Done.
+type StoredPartition struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Done      int64  `json:"done"`
 }
 
 // ingestRates turns the monotonic ingest counters into per-second rates by
@@ -59,6 +83,13 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	bpRate := s.rates.update(now, recv, st.BackpressureTotal)
+	var ks *KafkaStatus
+	if s.cfg.Kafka != nil {
+		if ks, err = s.cfg.Kafka(); err != nil {
+			writeError(w, http.StatusInternalServerError, "read Kafka partitions: %v", err)
+			return
+		}
+	}
 	resp := statusResponse{
 		Version:          s.cfg.Version,
 		Time:             now.UTC(),
@@ -67,6 +98,10 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		Backpressure:     bpRate > 0,
 		BackpressurePerS: bpRate,
 		Receivers:        recv,
+		Kafka:            ks,
+	}
+	if s.cfg.Querier != nil {
+		resp.Querier = s.cfg.Querier()
 	}
 	if st.WALMaxBytes > 0 {
 		resp.WALFill = float64(st.WALBytes) / float64(st.WALMaxBytes)

@@ -30,9 +30,11 @@ type Config struct {
 	OTLP    OTLPConfig    `yaml:"otlp" doc:"The OpenTelemetry (OTLP) logs receiver."`
 	Loki    LokiConfig    `yaml:"loki" doc:"The Loki push API receiver."`
 
-	Role  string      `yaml:"role" doc:"What this process does: all (receivers, WAL, store and queries in one process), gateway (receivers writing to Kafka) or indexer (Kafka consumer writing to the sink). Roles all and indexer with sink store serve the query API; a gateway, and an indexer writing to Elasticsearch/OpenSearch, have nothing to query and serve only ingest (gateway), /healthz, /readyz and /metrics."`
+	Role  string      `yaml:"role" doc:"What this process does: all (receivers, WAL, store and queries in one process), gateway (receivers writing to Kafka) indexer (Kafka consumer writing to the sink) or querier (one query fanned out over the store indexers, their answers merged). Roles all, querier and indexer with sink store serve the query API; a gateway, and an indexer writing to Elasticsearch/OpenSearch, have nothing to query and serve only ingest (gateway), /healthz, /readyz and /metrics."`
 	Kafka KafkaConfig `yaml:"kafka" doc:"Kafka, the buffer between gateways and indexers (roles gateway and indexer)."`
 	Sink  SinkConfig  `yaml:"sink" doc:"Where the indexer role writes."`
+
+	Querier QuerierConfig `yaml:"querier" doc:"The querier role: one query over every store indexer."`
 }
 
 // HTTPConfig configures the HTTP listener.
@@ -179,6 +181,7 @@ func Default() Config {
 	}
 	defaultReceivers(&c)
 	defaultScaleOut(&c)
+	defaultQuerier(&c)
 	return c
 }
 
@@ -312,6 +315,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateReceivers()...)
 	errs = append(errs, c.validateScaleOut()...)
 	errs = append(errs, c.validateSecretFiles()...)
+	errs = append(errs, c.validateQuerier()...)
 	return errors.Join(errs...)
 }
 

@@ -16,7 +16,7 @@ const (
 type KafkaConfig struct {
 	Brokers          []string `yaml:"brokers" doc:"Kafka bootstrap brokers (host:port); required by the gateway and indexer roles."`
 	Topic            string   `yaml:"topic" doc:"Topic that gateways produce records to and indexers consume, one JSON object per message."`
-	ConsumerGroup    string   `yaml:"consumer_group" doc:"Consumer group of the indexers."`
+	ConsumerGroup    string   `yaml:"consumer_group" doc:"Consumer group of the indexers. Indexers in different groups each hold a full copy of the topic (a replica); a querier asks one copy of every partition."`
 	SessionTimeout   Duration `yaml:"session_timeout" doc:"Indexer: how long the group waits for a member that stopped heartbeating (crashed) before its partitions move to the others."`
 	DeadLetterTopic  string   `yaml:"dead_letter_topic" doc:"Topic for records a sink refused for good (e.g. mapping conflicts), with the reason in a header."`
 	Compression      string   `yaml:"compression" doc:"Producer batch compression: zstd, lz4, snappy, gzip or none."`
@@ -77,9 +77,9 @@ func defaultScaleOut(c *Config) {
 func (c *Config) validateScaleOut() []error {
 	var errs []error
 	switch c.Role {
-	case RoleAll, RoleGateway, RoleIndexer:
+	case RoleAll, RoleGateway, RoleIndexer, RoleQuerier:
 	default:
-		errs = append(errs, fmt.Errorf("role must be all, gateway or indexer, got %q", c.Role))
+		errs = append(errs, fmt.Errorf("role must be all, gateway, indexer or querier, got %q", c.Role))
 	}
 	if c.Role == RoleIndexer && c.Kafka.DeadLetterTopic == "" {
 		errs = append(errs, fmt.Errorf("role indexer needs kafka.dead_letter_topic: refused messages are never dropped"))

@@ -19,13 +19,13 @@ func (f statsAvg) newState() statsState { return &avgState{field: f.Field} }
 
 type avgState struct {
 	field string
-	sum   float64
+	sum   exactSum
 	n     float64
 }
 
 func (s *avgState) add(r Row) int {
 	if x, ok := numericField(r, s.field); ok {
-		s.sum += x
+		s.sum.add(x)
 		s.n++
 	}
 	return 0
@@ -35,20 +35,22 @@ func (s *avgState) result() Value {
 	if s.n == 0 {
 		return Value{Num: math.NaN(), IsNum: true}
 	}
-	return Value{Num: s.sum / s.n, IsNum: true}
+	return Value{Num: s.sum.value() / s.n, IsNum: true}
 }
 
 func (s *avgState) appendPartial(dst []byte) []byte {
-	return appendFloat(appendFloat(dst, s.sum), s.n)
+	return s.sum.appendPartial(appendFloat(dst, s.n))
 }
 
 func (s *avgState) mergePartial(src []byte, _ int64) (int, error) {
 	r := wireReader{b: src}
-	sum, n := r.float(), r.float()
+	n := r.float()
+	var o exactSum
+	o.read(&r)
 	if err := r.end(); err != nil {
 		return 0, err
 	}
-	s.sum += sum
+	s.sum.merge(&o)
 	s.n += n
 	return 0, nil
 }

@@ -17,17 +17,17 @@ func (f statsSum) newState() statsState { return &sumState{field: f.Field} }
 
 type sumState struct {
 	field string
-	sum   float64
+	sum   exactSum
 }
 
 func (s *sumState) add(r Row) int {
 	if x, ok := numericField(r, s.field); ok {
-		s.sum += x
+		s.sum.add(x)
 	}
 	return 0
 }
 
-func (s *sumState) result() Value { return Value{Num: s.sum, IsNum: true} }
+func (s *sumState) result() Value { return Value{Num: s.sum.value(), IsNum: true} }
 
 // numericField returns the field as a number when it is one.
 func numericField(r Row, field string) (float64, bool) {
@@ -38,14 +38,15 @@ func numericField(r Row, field string) (float64, bool) {
 	return v.number()
 }
 
-func (s *sumState) appendPartial(dst []byte) []byte { return appendFloat(dst, s.sum) }
+func (s *sumState) appendPartial(dst []byte) []byte { return s.sum.appendPartial(dst) }
 
 func (s *sumState) mergePartial(src []byte, _ int64) (int, error) {
 	r := wireReader{b: src}
-	x := r.float()
+	var o exactSum
+	o.read(&r)
 	if err := r.end(); err != nil {
 		return 0, err
 	}
-	s.sum += x
+	s.sum.merge(&o)
 	return 0, nil
 }

@@ -112,3 +112,5 @@ func (r *wireReader) end() error {
 	}
 	return r.err
 }
+
+func appendUvarint(dst []byte, v uint64) []byte { return binary.AppendUvarint(dst, v) }

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-log/sluice/bench/gen"
+)
+
+// TestE2EQuerierReplicas runs the scale-out stack through the real
+// binaries on kfake: a gateway, three store indexers in two consumer
+// groups (copy-a with two members, whose partitions' histories a
+// rebalance splits between them, and copy-b with one) and a querier over
+// the three. The bench's query set is answered exactly through the
+// querier, and so are queries of every kind compared with copy-b's own
+// answers (a full copy: what one node holding everything answers);
+// after a kill -9 of a copy-a indexer every answer is still complete and
+// exact, the querier asking copy-b for what the dead one held. With
+// copy-b stopped too, what only they held has no copy left: the answer
+// is partial, names both, and the CLI exits 3.
+func TestE2EQuerierReplicas(t *testing.T) {
+	needBinary(t)
+	_, brokers := startKafka(t)
+	gw := startKafkaGateway(t, brokers, "")
+	// A killed member's partitions move after the session timeout.
+	const cfg = "store:\n  flush_interval: 500ms\nkafka:\n  session_timeout: 3s\n"
+	indexer := func(group string) *server {
+		return startServer(t, t.TempDir(), cfg, "--role", "indexer", "--kafka-brokers", brokers, "--kafka-consumer-group", group)
+	}
+	a1 := indexer("copy-a")
+	b1 := indexer("copy-b")
+
+	// records go in before the kill, more after it.
+	const records, more = 4000, 1000
+	g, err := gen.New(gen.Config{Seed: 3, Records: records + more, End: time.Now().Truncate(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "/insert/jsonline?_time_field=_time&_msg_field=_msg&_stream_fields=service,host,container"
+	send := func(n int) {
+		var body []byte
+		for sent := 0; sent < n; {
+			var k int
+			body, k = g.AppendBatch(body[:0], min(500, n-sent))
+			sent += k
+			for {
+				code, ans, _ := gw.post(path, "application/x-ndjson", body)
+				if code == http.StatusOK || code == http.StatusNoContent {
+					break
+				}
+				if code != http.StatusTooManyRequests {
+					t.Fatalf("gateway answered %d: %s", code, ans)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	}
+	// a1 takes the first third alone; then a2 joins copy-a and the
+	// partitions are shared, so a partition's history is split.
+	send(records / 3)
+	waitKafkaStored(t, records/3, a1)
+	a2 := indexer("copy-a")
+	waitAssigned(t, a2)
+	send(records - records/3)
+	waitKafkaStored(t, records, a1, a2)
+	waitKafkaStored(t, records, b1)
+
+	qr := startServer(t, t.TempDir(), "querier:\n  poll_interval: 300ms\n",
+		"--role", "querier", "--indexers", strings.Join([]string{a1.url, a2.url, b1.url}, ","))
+
+	check := func(when string) {
+		t.Helper()
+		for _, q := range g.Queries() {
+			if err := q.Want.Check(apiRows(t, qr, q.Sluice)); err != nil {
+				t.Errorf("%s: %s (%s): %v", when, q.Name, q.Sluice, err)
+			}
+		}
+		for _, q := range querierQueries {
+			if got, want := apiRows(t, qr, q), apiRows(t, b1, q); !reflect.DeepEqual(got, want) || len(want) == 0 {
+				t.Errorf("%s: %s:\n querier %v\n copy-b  %v", when, q, got, want)
+			}
+		}
+		for _, ep := range []string{"/api/v1/field_names?top=5&", "/api/v1/hits?step=1m&"} {
+			q := url.Values{"query": {"level:error"}, "from": {"now-2h"}}.Encode()
+			if got, want := getJSON(t, qr, ep+q), getJSON(t, b1, ep+q); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: %s: querier %v, copy-b %v", when, ep, got, want)
+			}
+		}
+	}
+	check("all up")
+	// Queries alternate between the copies: both ran.
+	check("all up, second round")
+	if out := qr.cli("query", "service:payments | stats count() as n", "--explain"); strings.Count(out, "== indexer ") == 0 {
+		t.Errorf("explain through the querier names no indexer:\n%s", out)
+	}
+
+	a1Count := a1.count("*")
+	a1.kill()
+	check("a copy-a indexer killed")
+	// After its session timeout, a2 takes its partitions over and new
+	// records arrive there: still one copy of each.
+	waitAssignedCount(t, a2, kafkaPartitions)
+	send(more)
+	waitKafkaStored(t, records+more, b1)
+	waitKafkaStored(t, records+more-a1Count, a2)
+	check("after the rebalance")
+
+	// a1 held records of every partition (it consumed them all alone at
+	// first): with copy-b gone too, no partition has a whole copy left.
+	b1.stop()
+	stdout, stderr, code := qr.runCLI("query", "* | stats count() as n")
+	if code != 3 || !strings.Contains(stderr, a1.url) || !strings.Contains(stderr, b1.url) || strings.Contains(stderr, a2.url) {
+		t.Errorf("with no copy of a1's records: exit %d, stdout %q, stderr %q; want 3 naming %s and %s, not %s", code, stdout, stderr, a1.url, b1.url, a2.url)
+	}
+}
+
+// querierQueries cover what the bench's counts do not: every stats
+// function, sorting and limiting records, top, pipes after a stats.
+var querierQueries = []string{
+	`* | stats count() as n, sum(latency_ms) as s, min(latency_ms) as lo, max(latency_ms) as hi, avg(status) as a by service`,
+	`* | stats count_uniq(host) as hosts, quantile(0.5, latency_ms) as p50, quantile(0.99, latency_ms) as p99 by level`,
+	`* | stats count() as n by _time:5m, level | sort by n desc | limit 5`,
+	`level:error | sort by latency_ms desc | limit 7 | fields service, latency_ms`,
+	`* | top 3 by service`,
+	`* | stats count() as n by service | stats count() as services, sum(n) as total`,
+}
+
+func waitAssigned(t *testing.T, s *server) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for metric(t, s, "sluice_kafka_assigned_partitions") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("indexer got no partitions")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func waitAssignedCount(t *testing.T, s *server, n float64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for metric(t, s, "sluice_kafka_assigned_partitions") != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("indexer holds %v partitions after 30s, want %v", metric(t, s, "sluice_kafka_assigned_partitions"), n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// getJSON GETs path (with its query string) and decodes the JSON answer.
+func getJSON(t *testing.T, s *server, path string) any {
+	t.Helper()
+	resp, err := http.Get(s.url + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return v
+}

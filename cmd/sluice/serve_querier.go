@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/api"
+	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/querier"
+	"github.com/sluice-log/sluice/internal/ui"
+)
+
+// serveQuerier runs the querier role: the query API, the UI and live
+// tail over every store indexer, polled in the background. It stores
+// nothing and has no data directory.
+func serveQuerier(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	reg := newRegistry()
+	q := querier.New(querier.Options{
+		Indexers:         cfg.Querier.Indexers,
+		PollInterval:     time.Duration(cfg.Querier.PollInterval),
+		MaxResponseBytes: int64(cfg.Querier.MaxResponseBytes),
+		Log:              log.With("component", "querier"),
+	})
+	handler := api.New(api.Config{
+		Backend:  querier.Backend{Q: q},
+		Engine:   q,
+		Tail:     q.TailHandler(),
+		Querier:  func() any { return q.Indexers() },
+		Limits:   queryLimits(cfg),
+		Gatherer: reg,
+		Registry: reg,
+		Version:  version,
+		Log:      log,
+		UI:       ui.New(),
+	})
+	run := httpRun{cfg: cfg, log: log, handler: handler, background: q.Run}
+	serveErr := run.serve(ctx, "indexers", len(cfg.Querier.Indexers))
+	log.Info("shut down cleanly")
+	return serveErr
+}

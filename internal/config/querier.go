@@ -1,0 +1,44 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// RoleQuerier fans each query out over the store indexers and merges
+// their answers.
+const RoleQuerier = "querier"
+
+// QuerierConfig configures the querier role.
+type QuerierConfig struct {
+	Indexers         []string `yaml:"indexers" doc:"Base URLs of the store indexers (http://host:9280), every replica of every consumer group; required by the querier role. The querier learns each one's consumer group and Kafka partitions from its /api/v1/status."`
+	PollInterval     Duration `yaml:"poll_interval" doc:"How often the querier reads every indexer's status (group, partitions, health). An indexer that fails a query is marked down at once and asked again at the next poll."`
+	MaxResponseBytes ByteSize `yaml:"max_response_bytes" doc:"Largest partial answer the querier reads from one indexer (the groups and states of a stats pipe, or the newest records); a larger one fails the query."`
+}
+
+func defaultQuerier(c *Config) {
+	c.Querier = QuerierConfig{
+		PollInterval:     Duration(2 * time.Second),
+		MaxResponseBytes: 512 << 20,
+	}
+}
+
+func (c *Config) validateQuerier() []error {
+	var errs []error
+	if c.Role == RoleQuerier && len(c.Querier.Indexers) == 0 {
+		errs = append(errs, fmt.Errorf("role querier needs querier.indexers (or --indexers)"))
+	}
+	for _, u := range c.Querier.Indexers {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("querier.indexers: %q is not an http:// or https:// URL", u))
+		}
+	}
+	if c.Querier.PollInterval <= 0 {
+		errs = append(errs, fmt.Errorf("querier.poll_interval must be positive"))
+	}
+	if c.Querier.MaxResponseBytes <= 0 {
+		errs = append(errs, fmt.Errorf("querier.max_response_bytes must be positive"))
+	}
+	return errs
+}

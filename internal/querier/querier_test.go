@@ -1,0 +1,185 @@
+package querier
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/api"
+	"github.com/sluice-log/sluice/internal/query"
+	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/sink"
+	"github.com/sluice-log/sluice/internal/testutil/testpipeline"
+)
+
+// indexer serves the API over a pipeline holding recs, saying in its
+// status that it is a member of group and holds their partitions.
+func indexer(t *testing.T, group string, recs []record.Record) *httptest.Server {
+	t.Helper()
+	p := testpipeline.Open(t, recs, nil)
+	stored := map[int32]int64{}
+	for _, r := range recs {
+		pt, _ := r.Get(sink.FieldPartition)
+		off, _ := r.Get(sink.FieldOffset)
+		n, _ := strconv.Atoi(pt)
+		o, _ := strconv.ParseInt(off, 10, 64)
+		stored[int32(n)] = max(stored[int32(n)], o)
+	}
+	ks := &api.KafkaStatus{Topic: "logs", Group: group, Assigned: []int32{}}
+	for p, done := range stored {
+		ks.Stored = append(ks.Stored, api.StoredPartition{Topic: "logs", Partition: p, Done: done})
+	}
+	reg := prometheus.NewRegistry()
+	srv := httptest.NewServer(api.New(api.Config{
+		Backend:  p,
+		Limits:   api.QueryLimits{DefaultLimit: 100, MaxLimit: 1000, MaxGroups: 1000, Timeout: 10 * time.Second},
+		Gatherer: reg, Registry: reg, Log: slog.New(slog.DiscardHandler),
+		Kafka: func() (*api.KafkaStatus, error) { return ks, nil },
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// kafkaRecords are n records of 4 partitions, with their Kafka
+// coordinates as the store sink writes them.
+func kafkaRecords(n int) []record.Record {
+	base := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	offsets := map[int]int{}
+	var recs []record.Record
+	for i := range n {
+		p := i % 4
+		level := []string{"info", "warn", "error"}[i%3]
+		recs = append(recs, record.Record{
+			Time:    base.Add(time.Duration(i) * time.Second).UnixNano(),
+			Stream:  []record.Field{{Name: "service", Value: fmt.Sprintf("svc%d", i%7)}},
+			Message: fmt.Sprintf("%s request %d", level, i),
+			Fields: []record.Field{
+				{Name: "level", Value: level},
+				{Name: "latency", Value: strconv.FormatFloat(float64(i%97)*1.25+0.1, 'f', -1, 64)},
+				{Name: sink.FieldTopic, Value: "logs"},
+				{Name: sink.FieldPartition, Value: strconv.Itoa(p)},
+				{Name: sink.FieldOffset, Value: strconv.Itoa(offsets[p])},
+			},
+		})
+		offsets[p]++
+	}
+	return recs
+}
+
+func partitionOf(r record.Record) int {
+	v, _ := r.Get(sink.FieldPartition)
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+func offsetOf(r record.Record) int {
+	v, _ := r.Get(sink.FieldOffset)
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+var querierTestQueries = []string{
+	`*`,
+	`error | sort by latency desc | limit 5`,
+	`* | stats count() as n, sum(latency) as s, avg(latency) as a, min(latency), max(latency), count_uniq(service) as u, quantile(0.9, latency) as p90, rate() by level`,
+	`* | top 3 by service`,
+	`* | stats count() as n by _time:1m | sort by n desc | limit 3`,
+}
+
+// TestQuerierCopies runs queries through a querier over real API servers
+// holding two copies of a topic: group A split over a1 and a2 (partition
+// 2's history split between them), group B on b1, which lacks partition
+// 3. Whatever copy a plan picks, the answer is that of one store holding
+// every record, and what no copy holds is named.
+func TestQuerierCopies(t *testing.T) {
+	recs := kafkaRecords(400)
+	var a1, a2, b1, part3 []record.Record
+	for _, r := range recs {
+		p := partitionOf(r)
+		switch {
+		case p < 2 || p == 2 && offsetOf(r) < 50:
+			a1 = append(a1, r)
+		default:
+			a2 = append(a2, r)
+		}
+		if p == 3 {
+			part3 = append(part3, r)
+		} else {
+			b1 = append(b1, r)
+		}
+	}
+	all := testpipeline.Open(t, recs, nil)
+	sa1, sa2, sb1 := indexer(t, "A", a1), indexer(t, "A", a2), indexer(t, "B", b1)
+	ctx := context.Background()
+	q := New(Options{Indexers: []string{sa1.URL, sa2.URL, sb1.URL}})
+	q.pollAll(ctx)
+
+	opts := query.Options{Limit: 50, Now: time.Now()}
+	run := func(e api.Engine, qs string) ([]string, *api.Partial) {
+		t.Helper()
+		qq, err := query.Parse(qs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []string
+		p, err := e.Query(ctx, qq, opts, func(r query.Row) error {
+			rows = append(rows, string(r.AppendJSON(nil)))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", qs, err)
+		}
+		return rows, p
+	}
+	local := api.NewLocalEngine(all)
+	check := func(when string) {
+		t.Helper()
+		for _, qs := range querierTestQueries {
+			want, _ := run(local, qs)
+			// Twice: successive queries prefer another group.
+			for range 2 {
+				got, p := run(q, qs)
+				if p != nil || !slices.Equal(got, want) {
+					t.Errorf("%s: %s:\n querier %v (partial %v)\n one store %v", when, qs, got, p, want)
+				}
+			}
+		}
+	}
+	// Group A is complete and answers whole.
+	check("all up")
+
+	// Group B lacks partition 3, so with a1 down no group is complete:
+	// partition by partition, b1 restricted to partitions 0 to 2, a2 to
+	// partition 3 (it also holds part of partition 2, which b1 answers
+	// whole).
+	sa1.Close()
+	check("a1 down, not yet noticed")
+	q.pollAll(ctx)
+	check("a1 down")
+
+	// With b1 down as well, partitions 0 to 2 have no copy left.
+	sb1.Close()
+	got, p := run(q, `* | stats count() as n`)
+	if want := fmt.Sprintf(`{"n":%d}`, len(part3)); !slices.Equal(got, []string{want}) {
+		t.Errorf("a1 and b1 down: %v, want %s (partition 3 alone)", got, want)
+	}
+	var skipped []string
+	if p != nil {
+		for _, s := range p.Skipped {
+			skipped = append(skipped, s.Kind+" "+s.Name)
+		}
+	}
+	slices.Sort(skipped)
+	want := []string{"indexer " + sa1.URL, "indexer " + sb1.URL}
+	slices.Sort(want)
+	if !slices.Equal(skipped, want) {
+		t.Errorf("a1 and b1 down: skipped %v, want %v", skipped, want)
+	}
+}
