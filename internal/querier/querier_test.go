@@ -1,18 +1,24 @@
 package querier
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-log/sluice/internal/api"
+	"github.com/sluice-log/sluice/internal/pipeline"
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/sink"
@@ -22,6 +28,11 @@ import (
 // indexer serves the API over a pipeline holding recs, saying in its
 // status that it is a member of group and holds their partitions.
 func indexer(t *testing.T, group string, recs []record.Record) *httptest.Server {
+	srv, _ := indexerPipeline(t, group, recs)
+	return srv
+}
+
+func indexerPipeline(t *testing.T, group string, recs []record.Record) (*httptest.Server, *pipeline.Pipeline) {
 	t.Helper()
 	p := testpipeline.Open(t, recs, nil)
 	stored := map[int32]int64{}
@@ -44,7 +55,7 @@ func indexer(t *testing.T, group string, recs []record.Record) *httptest.Server 
 		Kafka: func() (*api.KafkaStatus, error) { return ks, nil },
 	}))
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, p
 }
 
 // kafkaRecords are n records of 4 partitions, with their Kafka
@@ -154,6 +165,7 @@ func TestQuerierCopies(t *testing.T) {
 	}
 	// Group A is complete and answers whole.
 	check("all up")
+	checkFieldsAndContext(t, q, local, recs[201])
 
 	// Group B lacks partition 3, so with a1 down no group is complete:
 	// partition by partition, b1 restricted to partitions 0 to 2, a2 to
@@ -163,6 +175,7 @@ func TestQuerierCopies(t *testing.T) {
 	check("a1 down, not yet noticed")
 	q.pollAll(ctx)
 	check("a1 down")
+	checkFieldsAndContext(t, q, local, recs[201])
 
 	// With b1 down as well, partitions 0 to 2 have no copy left.
 	sb1.Close()
@@ -181,5 +194,76 @@ func TestQuerierCopies(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(skipped, want) {
 		t.Errorf("a1 and b1 down: skipped %v, want %v", skipped, want)
+	}
+}
+
+// checkFieldsAndContext compares field names and the context of hit
+// through the querier with one store's.
+func checkFieldsAndContext(t *testing.T, q *Querier, local api.Engine, hit record.Record) {
+	t.Helper()
+	ctx := context.Background()
+	opts := query.Options{Now: time.Now()}
+	all, _ := query.Parse("level:error")
+	want, _, err := local.FieldNames(ctx, all, opts, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, p, err := q.FieldNames(ctx, all, opts, 3)
+	if err != nil || p != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("field names: %v (partial %v, %v), want %v", got, p, err, want)
+	}
+	stream := hit.StreamString()
+	wantC, _, err := local.Context(ctx, stream, hit.Time, 4, 4, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotC, p, err := q.Context(ctx, stream, hit.Time, 4, 4, opts)
+	if err != nil || p != nil || !reflect.DeepEqual(gotC, wantC) || len(wantC.Before) != 4 {
+		t.Errorf("context: %v (partial %v, %v), want %v", gotC, p, err, wantC)
+	}
+}
+
+// TestQuerierTail relays the live tail of the indexers: a record stored
+// by the copies reaches the querier's tail, filtered by the indexer.
+func TestQuerierTail(t *testing.T) {
+	sa, pa := indexerPipeline(t, "A", kafkaRecords(8))
+	sb, pb := indexerPipeline(t, "B", kafkaRecords(8))
+	q := New(Options{Indexers: []string{sa.URL, sb.URL}})
+	q.pollAll(context.Background())
+	srv := httptest.NewServer(q.TailHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "?query=" + url.QueryEscape("level:error"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	// The relays subscribe asynchronously: send until a line comes.
+	got := make(chan string, 1)
+	go func() {
+		if lines.Scan() {
+			got <- lines.Text()
+		}
+		close(got)
+	}()
+	next := kafkaRecords(3)
+	for i := 0; ; i++ {
+		// Both copies store the same record, as two groups would.
+		for _, p := range []*pipeline.Pipeline{pa, pb} {
+			if err := p.Ingest(context.Background(), next[2:3]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case line := <-got:
+			if !strings.Contains(line, `"error request 2"`) {
+				t.Fatalf("tail relayed %q", line)
+			}
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		if i == 100 {
+			t.Fatal("no tail line after 10s")
+		}
 	}
 }
