@@ -281,6 +281,10 @@ func queryLimits(cfg config.Config) api.QueryLimits {
 		MaxGroups:     cfg.Query.MaxGroups,
 		Timeout:       time.Duration(cfg.Query.Timeout),
 		MaxConcurrent: cfg.Query.MaxConcurrent,
+
+		MaxScannedRecords: cfg.Query.MaxScannedRecords,
+		MaxScannedBytes:   int64(cfg.Query.MaxScannedBytes),
+		MaxRegexSize:      cfg.Query.MaxRegexSize,
 	}
 }
 

@@ -46,6 +46,9 @@ func (s *Server) partialAnswer(w http.ResponseWriter, r *http.Request) {
 		Limit:     int(min(ints["limit"], 1<<31)),
 		MaxGroups: s.cfg.Limits.MaxGroups,
 		Now:       time.Unix(0, ints["now"]),
+
+		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords,
+		MaxScannedBytes:   s.cfg.Limits.MaxScannedBytes,
 	}
 	if ints["now"] == 0 {
 		opts.Now = time.Now()
@@ -53,7 +56,7 @@ func (s *Server) partialAnswer(w http.ResponseWriter, r *http.Request) {
 	var within *query.Query
 	if v := r.FormValue("within"); v != "" {
 		var err error
-		if within, err = query.Parse(v); err != nil {
+		if within, err = query.ParseWith(v, s.parseOptions()); err != nil {
 			writeError(w, http.StatusBadRequest, "parameter 'within': %v", err)
 			return
 		}
@@ -62,7 +65,7 @@ func (s *Server) partialAnswer(w http.ResponseWriter, r *http.Request) {
 	var q *query.Query
 	if kind != "context" {
 		var err error
-		if q, err = query.Parse(r.FormValue("query")); err != nil {
+		if q, err = query.ParseWith(r.FormValue("query"), s.parseOptions()); err != nil {
 			writeError(w, http.StatusBadRequest, "%v", err)
 			return
 		}

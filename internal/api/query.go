@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/store"
 )
 
 // tenantHeader names the tenant of a request, as Loki and Mimir do.
@@ -27,7 +28,7 @@ func (s *Server) parseQueryRequest(r *http.Request, defFrom int64) (queryRequest
 	if qs == "" {
 		return queryRequest{}, errors.New("missing parameter 'query' (use * for every record)")
 	}
-	q, err := query.Parse(qs)
+	q, err := query.ParseWith(qs, s.parseOptions())
 	if err != nil {
 		return queryRequest{}, err
 	}
@@ -55,26 +56,44 @@ func (s *Server) parseQueryRequest(r *http.Request, defFrom int64) (queryRequest
 		limit = n
 	}
 	return queryRequest{q: q, opts: query.Options{
-		Tenant:    r.Header.Get(tenantHeader),
-		From:      from,
-		To:        to,
-		Limit:     limit,
-		MaxGroups: s.cfg.Limits.MaxGroups,
+		Tenant:            r.Header.Get(tenantHeader),
+		From:              from,
+		To:                to,
+		Limit:             limit,
+		MaxGroups:         s.cfg.Limits.MaxGroups,
+		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords,
+		MaxScannedBytes:   s.cfg.Limits.MaxScannedBytes,
 	}}, nil
 }
 
+func (s *Server) parseOptions() query.ParseOptions {
+	return query.ParseOptions{MaxRegexSize: s.cfg.Limits.MaxRegexSize}
+}
+
 // acquire takes a query slot, waiting at most the query timeout, and returns
-// the query's context. It answers the client itself when it fails.
+// the query's context, whose deadline is the query timeout from the moment
+// it got its slot. It answers the client itself when it fails.
+//
+// Slots are handed out in the order queries asked for them (a channel's
+// waiting senders are served first in, first out), and every query gives
+// its slot back at its deadline however costly it is (the store and the
+// filters look at the context between records, blocks and within long
+// values). So queries that run to their timeout hold their slots for at
+// most that long, and a query queued behind them then runs with a timeout
+// of its own rather than what its wait left of it.
 func (s *Server) acquire(w http.ResponseWriter, r *http.Request) (context.Context, func(), bool) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.Timeout)
+	wait := time.NewTimer(s.cfg.Limits.Timeout)
+	defer wait.Stop()
 	select {
 	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		cancel()
+	case <-r.Context().Done():
+		return nil, nil, false
+	case <-wait.C:
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, "too many concurrent queries (query.max_concurrent=%d); retry later", cap(s.sem))
 		return nil, nil, false
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.Timeout)
 	return ctx, func() { <-s.sem; cancel() }, true
 }
 
@@ -85,10 +104,25 @@ func (s *Server) writeQueryError(w http.ResponseWriter, r *http.Request, err err
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
 	case errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusGatewayTimeout, "query timed out after %s (query.timeout); narrow the time range or the filter", s.cfg.Limits.Timeout)
+		writeError(w, http.StatusGatewayTimeout, "%s", s.queryErrorText(err))
 	default:
-		writeError(w, http.StatusUnprocessableEntity, "%v", err)
+		writeError(w, http.StatusUnprocessableEntity, "%s", s.queryErrorText(err))
 	}
+}
+
+// queryErrorText says what stopped a query and, for the server's limits,
+// which one and what to do.
+func (s *Server) queryErrorText(err error) string {
+	var le *store.ScanLimitError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("query timed out after %s (query.timeout); narrow the time range or the filter", s.cfg.Limits.Timeout)
+	case errors.As(err, &le) && le.Bytes:
+		return fmt.Sprintf("query stopped: it would read more than %d bytes (query.max_scanned_bytes); narrow the time range or the filter", le.Max)
+	case errors.As(err, &le):
+		return fmt.Sprintf("query stopped: it would scan more than %d records (query.max_scanned_records); narrow the time range or the filter", le.Max)
+	}
+	return err.Error()
 }
 
 // query answers NDJSON: one object per record, or one per group for stats;
@@ -129,7 +163,7 @@ func (s *Server) runQuery(w http.ResponseWriter, r *http.Request, explain bool) 
 	}
 	if err != nil {
 		// Rows already went out with 200; the last line says what failed.
-		_ = out.Fail(err)
+		_ = out.Fail(errors.New(s.queryErrorText(err)))
 	}
 	_ = out.Close(partial)
 	s.rowsOut.WithLabelValues("query").Add(float64(rows))
@@ -183,7 +217,8 @@ func (s *Server) context(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	got, partial, err := s.engine.Context(ctx, stream, t.UnixNano(), n[0], n[1], query.Options{Tenant: r.Header.Get(tenantHeader)})
+	got, partial, err := s.engine.Context(ctx, stream, t.UnixNano(), n[0], n[1], query.Options{Tenant: r.Header.Get(tenantHeader),
+		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords, MaxScannedBytes: s.cfg.Limits.MaxScannedBytes})
 	if err != nil {
 		s.writeQueryError(w, r, err)
 		return
@@ -219,7 +254,7 @@ func (s *Server) hits(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "parameter 'step': %v", err)
 		return
 	}
-	hq, err := query.Parse(req.q.String() + " | stats count() as hits by _time:" + formatStep(step))
+	hq, err := query.ParseWith(req.q.String()+" | stats count() as hits by _time:"+formatStep(step), s.parseOptions())
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "build hits query: %v", err)
 		return

@@ -31,6 +31,12 @@ type QueryLimits struct {
 	MaxGroups     int
 	Timeout       time.Duration
 	MaxConcurrent int
+	// MaxScannedRecords and MaxScannedBytes bound what one query's search
+	// reads (query.Options); 0 means no bound.
+	MaxScannedRecords, MaxScannedBytes int64
+	// MaxRegexSize bounds each regular expression's program
+	// (query.ParseOptions); 0 means query.DefaultMaxRegexSize.
+	MaxRegexSize int
 }
 
 // Config assembles the server.

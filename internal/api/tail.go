@@ -22,7 +22,7 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 	if qs == "" {
 		qs = "*"
 	}
-	q, err := query.Parse(qs)
+	q, err := query.ParseWith(qs, s.parseOptions())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
@@ -31,7 +31,7 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "live tail takes a filter without pipes; drop everything from the first '|'")
 		return
 	}
-	filter := q.Compile()
+	filter := q.CompileContext(r.Context())
 	tenant := r.Header.Get(tenantHeader)
 	sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 

@@ -117,11 +117,14 @@ type FieldMapping struct {
 
 // QueryConfig configures the query engine.
 type QueryConfig struct {
-	DefaultLimit  int      `yaml:"default_limit" doc:"Records a search returns when the request names no limit."`
-	MaxLimit      int      `yaml:"max_limit" doc:"Largest limit a request may ask for."`
-	MaxGroups     int      `yaml:"max_groups" doc:"Most groups a stats query may build before it fails with a message saying how to narrow it."`
-	Timeout       Duration `yaml:"timeout" doc:"Deadline of one query."`
-	MaxConcurrent int      `yaml:"max_concurrent" doc:"Queries that may run at once; more wait, and give up with 429 after 'timeout'. 0 means twice the number of CPUs."`
+	DefaultLimit      int      `yaml:"default_limit" doc:"Records a search returns when the request names no limit."`
+	MaxLimit          int      `yaml:"max_limit" doc:"Largest limit a request may ask for."`
+	MaxGroups         int      `yaml:"max_groups" doc:"Most groups a stats query may build before it fails with a message saying how to narrow it."`
+	Timeout           Duration `yaml:"timeout" doc:"Deadline of one query, from the moment it gets one of max_concurrent's slots: a query past it stops (the search looks at the deadline between records and blocks, and a regular expression within long values) and answers 504, and its slot is free."`
+	MaxConcurrent     int      `yaml:"max_concurrent" doc:"Queries that may run at once; more wait for a slot in the order they came, and give up with 429 after 'timeout'. 0 means twice the number of CPUs."`
+	MaxScannedRecords int64    `yaml:"max_scanned_records" doc:"Most records one query may decode (the rows of every block it reads and the in-memory records it visits; blocks counted from the index alone cost none); a query past it stops with 422 naming this limit. 0 means no bound."`
+	MaxScannedBytes   ByteSize `yaml:"max_scanned_bytes" doc:"Most bytes one query may read from the store's parts (compressed, as on disk); a query past it stops with 422 naming this limit. 0 means no bound."`
+	MaxRegexSize      int      `yaml:"max_regex_size" doc:"Most instructions a regular expression of a query (field:/re/, {label=~\"re\"}) may compile to; a larger one is refused with 400. A program's size sets its cost per byte searched: .{0,1000}b.{0,1000}z takes 4004, about 120 µs per byte of every value it searches."`
 }
 
 // LogConfig configures Sluice's own logs.
@@ -176,6 +179,7 @@ func Default() Config {
 			MaxLimit:     100000,
 			MaxGroups:    100000,
 			Timeout:      Duration(60 * time.Second),
+			MaxRegexSize: 5000,
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}
@@ -301,6 +305,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Query.MaxConcurrent < 0 {
 		bad("query.max_concurrent must not be negative")
+	}
+	if c.Query.MaxScannedRecords < 0 || c.Query.MaxScannedBytes < 0 {
+		bad("query.max_scanned_records and query.max_scanned_bytes must not be negative")
+	}
+	if c.Query.MaxRegexSize <= 0 {
+		bad("query.max_regex_size must be positive")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

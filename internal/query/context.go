@@ -35,7 +35,8 @@ func Context(ctx context.Context, src store.Searcher, stream string, t int64, be
 func streamContext(ctx context.Context, src store.Searcher, f store.Filter, t int64, before, after int, opts Options) (Surroundings, error) {
 	var out Surroundings
 	at := newestHeap{limit: contextMaxAt, oldest: true}
-	req := store.SearchRequest{Tenant: opts.Tenant, From: t, To: t + 1, Filter: f, Stats: opts.Stats}
+	req := store.SearchRequest{Tenant: opts.Tenant, From: t, To: t + 1, Filter: f, Stats: opts.Stats,
+		MaxScannedRecords: opts.MaxScannedRecords, MaxScannedBytes: opts.MaxScannedBytes}
 	if err := scan(ctx, src, req, at.offer); err != nil {
 		return out, err
 	}
@@ -117,7 +118,7 @@ func (f streamContextFilter) MayMatch(b store.BlockSummary) bool { return f.inde
 func ContextPartial(ctx context.Context, src store.Searcher, stream string, t int64, before, after int, opts Options, within *Query) ([]byte, error) {
 	var f store.Filter = newStreamContextFilter(stream)
 	if within != nil {
-		f = andFilter{f, within.CompileAt(opts.withDefaults().Now)}
+		f = andFilter{f, compile(within.Filter, compileEnv{now: opts.withDefaults().Now, ctx: ctx})}
 	}
 	s, err := streamContext(ctx, src, f, t, before, after, opts)
 	if err != nil {

@@ -30,6 +30,15 @@ type Options struct {
 	// Stats, when set, receives the store's account of the search (see
 	// Explain).
 	Stats *store.SearchStats
+	// MaxScannedRecords and MaxScannedBytes bound what the search may read
+	// (store.SearchRequest); past either it fails with a
+	// *store.ScanLimitError. 0 means no bound.
+	MaxScannedRecords, MaxScannedBytes int64
+
+	// ctx is the context of the run, set by its entry point (Execute,
+	// ExecutePartial …), for filters that look at it within one
+	// evaluation (see compileEnv).
+	ctx context.Context
 }
 
 const (
@@ -72,7 +81,8 @@ func (o Options) request(q *Query) store.SearchRequest {
 	if to != 0 {
 		from, to = emptyIfInverted(from, to)
 	}
-	return store.SearchRequest{Tenant: o.Tenant, From: from, To: to, Filter: q.CompileAt(now), Stats: o.Stats}
+	return store.SearchRequest{Tenant: o.Tenant, From: from, To: to, Filter: compile(q.Filter, compileEnv{now: now, ctx: o.ctx}),
+		Stats: o.Stats, MaxScannedRecords: o.MaxScannedRecords, MaxScannedBytes: o.MaxScannedBytes}
 }
 
 // Execute runs q over src and calls emit for each result row, in order.
@@ -83,6 +93,7 @@ func (o Options) request(q *Query) store.SearchRequest {
 // first, for the remaining pipes (sort, limit, fields).
 func Execute(ctx context.Context, src store.Searcher, q *Query, opts Options, emit func(Row) error) error {
 	opts = opts.withDefaults()
+	opts.ctx = ctx
 	req := opts.request(q)
 	// Only what the filter and the pipes read is built from storage.
 	req.Fields = q.searchFields()
@@ -131,6 +142,11 @@ func scan(ctx context.Context, src store.Searcher, req store.SearchRequest, fn f
 		fnErr = fn(r)
 		return fnErr
 	})
+	if err == nil {
+		// Filters answer no match once ctx is done (see regexFilter), so
+		// a search that ended after it may have missed records.
+		err = ctx.Err()
+	}
 	if err != nil && err != fnErr {
 		// The error is the store's own, not one a pipe or emit returned.
 		return fmt.Errorf("query: search: %w", err)

@@ -43,6 +43,7 @@ type PlanPipe struct {
 // with the measured cost.
 func Explain(ctx context.Context, src store.Searcher, q *Query, opts Options) (*Plan, error) {
 	opts = opts.withDefaults()
+	opts.ctx = ctx
 	var cost store.SearchStats
 	opts.Stats = &cost
 	req := opts.request(q)
@@ -102,7 +103,7 @@ func planNode(n Node, now time.Time) PlanNode {
 	case MatchAll:
 		pn.Index = "none needed"
 	default:
-		pn.Index = leafIndex(compile(n, now))
+		pn.Index = leafIndex(compile(n, compileEnv{now: now}))
 	}
 	return pn
 }

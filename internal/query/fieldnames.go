@@ -92,6 +92,7 @@ func (fs *fieldCounts) field(name string) (*fieldCounter, error) {
 
 func countFields(ctx context.Context, src store.Searcher, q *Query, opts Options, values bool) (*fieldCounts, error) {
 	opts = opts.withDefaults()
+	opts.ctx = ctx
 	fs := newFieldCounts(opts, values)
 	err := scan(ctx, src, opts.request(q), func(r *record.Record) error {
 		if r.Message != "" {

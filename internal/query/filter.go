@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -14,12 +15,29 @@ func (q *Query) Compile() store.Filter {
 	return q.CompileAt(time.Now())
 }
 
-// CompileAt is Compile with relative times (now-1h) resolved against now.
-func (q *Query) CompileAt(now time.Time) store.Filter {
-	return compile(q.Filter, now)
+// CompileContext is Compile for a filter that serves ctx: once ctx is
+// done, evaluations that could take long (a regular expression over a long
+// value) give up and answer no match.
+func (q *Query) CompileContext(ctx context.Context) store.Filter {
+	return compile(q.Filter, compileEnv{now: time.Now(), ctx: ctx})
 }
 
-func compile(n Node, now time.Time) store.Filter {
+// CompileAt is Compile with relative times (now-1h) resolved against now.
+func (q *Query) CompileAt(now time.Time) store.Filter {
+	return compile(q.Filter, compileEnv{now: now})
+}
+
+// compileEnv is what a filter is compiled against: the time relative times
+// count from, and the context of the query it serves, which a filter whose
+// one evaluation can take long (a regular expression over a long value)
+// checks within that evaluation. A nil ctx is never cancelled.
+type compileEnv struct {
+	now time.Time
+	ctx context.Context
+}
+
+func compile(n Node, env compileEnv) store.Filter {
+	now := env.now
 	if t, ok := timeNode(n, now); ok {
 		return t
 	}
@@ -39,7 +57,7 @@ func compile(n Node, now time.Time) store.Filter {
 	case Wildcard:
 		return newWildcardFilter(n)
 	case Regex:
-		return newRegexFilter(n)
+		return newRegexFilter(n, env.ctx)
 	case Exact:
 		return newExactFilter(n)
 	case StreamSelector:
@@ -47,17 +65,17 @@ func compile(n Node, now time.Time) store.Filter {
 	case And:
 		f := make(andFilter, len(n.Children))
 		for i, c := range n.Children {
-			f[i] = compile(c, now)
+			f[i] = compile(c, env)
 		}
 		return f
 	case Or:
 		f := make(orFilter, len(n.Children))
 		for i, c := range n.Children {
-			f[i] = compile(c, now)
+			f[i] = compile(c, env)
 		}
 		return f
 	case Not:
-		return notFilter{compile(n.Child, now)}
+		return notFilter{compile(n.Child, env)}
 	}
 	// Every Node type is handled above; a new one must be added there.
 	panic(fmt.Sprintf("query: compile: unknown node %T", n))

@@ -82,8 +82,8 @@ func (p *parser) streamSelector(open token) (Node, error) {
 			return nil, err
 		}
 		if op == "=~" || op == "!~" {
-			if _, err := regexp.Compile(value); err != nil {
-				return nil, p.errorf(i, "invalid regular expression for %s: %v", label, regexErrorText(err))
+			if err := p.checkRegex(i, " for "+label, value); err != nil {
+				return nil, err
 			}
 		}
 		i = end

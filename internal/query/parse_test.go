@@ -232,6 +232,8 @@ func TestParseErrors(t *testing.T) {
 		{`_stream:{a=x}`, `query: 1:12: expected a quoted value after a=`, 11},
 		{`_stream:{a="x" b="y"}`, `query: 1:16: expected ',' or '}' in the stream selector`, 15},
 		{`_stream:{a=~"("}`, `query: 1:13: invalid regular expression for a: missing closing ): "("`, 12},
+		{`x:/.{0,1000}b.{0,1000}z.{0,1000}/`, `query: 1:3: regular expression compiles to 6004 instructions, over the limit of 5000 (query.max_regex_size); use smaller counted repetitions ({0,1000} repeats what it follows 1000 times) or * and +`, 2},
+		{`_stream:{a=~".{0,1000}.{0,1000}.{0,1000}"}`, `query: 1:13: regular expression for a compiles to 6002 instructions, over the limit of 5000 (query.max_regex_size); use smaller counted repetitions ({0,1000} repeats what it follows 1000 times) or * and +`, 12},
 		{`x:-*`, `query: 1:3: expected letters or digits before '*', found "-*"`, 2},
 		{`a/b:c`, `query: 1:1: invalid field name "a/b": field names hold letters, digits and _ . - @`, 0},
 		{`status:>`, `query: 1:9: expected a number or a word after '>', found end of query`, 8},

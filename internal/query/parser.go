@@ -11,23 +11,57 @@ import (
 	"github.com/sluice-log/sluice/internal/record"
 )
 
-// Parse parses a query. Errors are *ParseError.
+// Parse parses a query with the default ParseOptions. Errors are
+// *ParseError.
 func Parse(s string) (*Query, error) {
+	return ParseWith(s, ParseOptions{})
+}
+
+// ParseOptions bound what a query may ask for before it runs.
+type ParseOptions struct {
+	// MaxRegexSize bounds the instructions each regular expression
+	// (field:/re/, {label=~"re"}) compiles to; 0 means
+	// DefaultMaxRegexSize.
+	MaxRegexSize int
+}
+
+// ParseWith parses a query under o's bounds. Errors are *ParseError.
+func ParseWith(s string, o ParseOptions) (*Query, error) {
 	toks, err := lex(s)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: s, toks: toks}
+	if o.MaxRegexSize <= 0 {
+		o.MaxRegexSize = DefaultMaxRegexSize
+	}
+	p := &parser{src: s, toks: toks, maxRegex: o.MaxRegexSize}
 	return p.query()
 }
 
 // parser is a recursive-descent parser over the whole token list; pipes'
 // parsers (registered in pipe.go) use its helpers for their arguments.
 type parser struct {
-	src   string
-	toks  []token
-	i     int
-	depth int // nesting of parentheses and NOTs, bounded by maxDepth
+	src      string
+	toks     []token
+	i        int
+	depth    int // nesting of parentheses and NOTs, bounded by maxDepth
+	maxRegex int // ParseOptions.MaxRegexSize; 0: no bound
+}
+
+// checkRegex reports a pattern that does not compile or compiles to more
+// than maxRegex instructions; what names it in the error.
+func (p *parser) checkRegex(pos int, what, pattern string) error {
+	if _, err := regexp.Compile(pattern); err != nil {
+		return p.errorf(pos, "invalid regular expression%s: %v", what, regexErrorText(err))
+	}
+	n, err := regexProgramSize(pattern)
+	if err != nil {
+		return p.errorf(pos, "invalid regular expression%s: %v", what, regexErrorText(err))
+	}
+	if p.maxRegex > 0 && n > p.maxRegex {
+		return p.errorf(pos, "regular expression%s compiles to %d instructions, over the limit of %d (query.max_regex_size); use smaller counted repetitions ({0,1000} repeats what it follows 1000 times) or * and +", what, n, p.maxRegex)
+	}
+	return nil
 }
 
 // maxDepth bounds nesting so that a hostile query cannot exhaust the stack
@@ -270,8 +304,8 @@ func (p *parser) value(field, expected string) (Node, error) {
 		}
 		return p.word(field, t)
 	case tokRegex:
-		if _, err := regexp.Compile(t.text); err != nil {
-			return nil, p.errorf(t.pos, "invalid regular expression: %v", regexErrorText(err))
+		if err := p.checkRegex(t.pos, "", t.text); err != nil {
+			return nil, err
 		}
 		return Regex{Field: field, Pattern: t.text}, nil
 	case tokOp:

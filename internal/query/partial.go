@@ -82,6 +82,7 @@ func ExecutePartial(ctx context.Context, src store.Searcher, q *Query, opts Opti
 	if err != nil {
 		return nil, err
 	}
+	opts.ctx = ctx
 	opts, req := prepare(q, opts)
 	var head processor
 	var encode func(dst []byte) []byte

@@ -40,7 +40,7 @@ func (*FilterPipe) streaming()            {}
 func (f *FilterPipe) neededFields(out fieldSet) fieldSet { return out.union(nodeFields(f.Filter)) }
 
 func (f *FilterPipe) newProcessor(opts Options, next processor) processor {
-	return &filterProcessor{f: compile(f.Filter, opts.Now), next: next}
+	return &filterProcessor{f: compile(f.Filter, compileEnv{now: opts.Now, ctx: opts.ctx}), next: next}
 }
 
 type filterProcessor struct {

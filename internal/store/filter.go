@@ -169,6 +169,12 @@ type SearchRequest struct {
 	// valid during the call only); without it times is nil. A histogram
 	// (`stats count() by _time:1m`) reads only a block's time column then.
 	CountTimes bool
+	// MaxScannedRecords and MaxScannedBytes bound the search's cost: the
+	// records it decodes (the rows of every block it reads and the head
+	// records it visits; blocks counted from the index alone cost none)
+	// and the bytes it reads from parts. Past either, Search stops with a
+	// *ScanLimitError. 0 means no bound.
+	MaxScannedRecords, MaxScannedBytes int64
 }
 
 // SearchStats counts the work of one search: what was considered, what the

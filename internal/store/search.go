@@ -198,6 +198,7 @@ type searcher struct {
 	hcount       headCount
 	info         BlockInfo // the block or head stream being searched
 	times        []int64   // scratch for the times of head records passed to Count
+	budget       *scanBudget
 }
 
 func (ss *searcher) inRange(t int64) bool {
@@ -314,6 +315,9 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 			}
 		}
 		ss.stats.BytesRead += d.bytesRead
+		if err := ss.budget.charge(int64(d.rows), d.bytesRead); err != nil {
+			return err
+		}
 		if countable {
 			// Every name in need is a label, so only the times were read.
 			ss.stats.RecordsCounted += int64(d.rows)
@@ -365,6 +369,9 @@ func (ss *searcher) searchHead(hv *headView) error {
 			ss.stats.RecordsMatched += int64(len(hv.offs))
 			return ss.count(info, len(hv.offs), nil)
 		}
+	}
+	if err := ss.budget.charge(int64(len(hv.offs)), 0); err != nil {
+		return err
 	}
 	if whole && ss.countable(info.Labels) {
 		return ss.countHeadTimes(hv, info)

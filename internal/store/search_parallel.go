@@ -19,7 +19,7 @@ const searchChunkBlocks = 16
 // newSearcher prepares a search of req with scratch buffers from the pool;
 // done returns them.
 func (s *Store) newSearcher(ctx context.Context, req *SearchRequest, fn func(*record.Record) error) *searcher {
-	ss := &searcher{s: s, req: req, fn: fn, ctx: ctx, sc: s.getScratch()}
+	ss := &searcher{s: s, req: req, fn: fn, ctx: ctx, sc: s.getScratch(), budget: newScanBudget(req)}
 	ss.withMsg = true
 	if req.Fields != nil {
 		ss.need = make(map[string]bool, len(req.Fields))
@@ -65,7 +65,7 @@ func (ss *searcher) done() {
 func (ss *searcher) fork(ctx context.Context, req *SearchRequest, fn func(*record.Record) error) *searcher {
 	return &searcher{s: ss.s, req: req, fn: fn, ctx: ctx, sc: ss.s.getScratch(),
 		need: ss.need, needList: ss.needList, withMsg: ss.withMsg,
-		countFields: ss.countFields, fieldFilter: ss.fieldFilter, presenceOnly: ss.presenceOnly}
+		countFields: ss.countFields, fieldFilter: ss.fieldFilter, presenceOnly: ss.presenceOnly, budget: ss.budget}
 }
 
 // searchUnit is what one worker searches at a time: a run of one part's
