@@ -105,6 +105,15 @@ func freeAddr(t *testing.T) string {
 // extra serve flags (such as --role), and waits until it is ready.
 func startServer(t *testing.T, dataDir, configYAML string, flags ...string) *server {
 	t.Helper()
+	s := launchServer(t, nil, dataDir, configYAML, flags...)
+	s.waitReady()
+	return s
+}
+
+// launchServer starts the binary like startServer, with extra environment
+// variables ("NAME=value", such as SLUICE_FAULT), and does not wait for it.
+func launchServer(t *testing.T, env []string, dataDir, configYAML string, flags ...string) *server {
+	t.Helper()
 	addr := freeAddr(t)
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", addr}, flags...)
 	configYAML = withFreeReceiverPorts(t, configYAML)
@@ -117,6 +126,9 @@ func startServer(t *testing.T, dataDir, configYAML string, flags ...string) *ser
 	}
 	s := &server{t: t, url: "http://" + addr, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(binPath, args...)
+	if env != nil {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs
 	if err := s.cmd.Start(); err != nil {
@@ -132,23 +144,28 @@ func startServer(t *testing.T, dataDir, configYAML string, flags ...string) *ser
 			t.Logf("server logs:\n%s", s.logs.String())
 		}
 	})
+	return s
+}
+
+// waitReady waits until /readyz answers 200.
+func (s *server) waitReady() {
+	s.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(s.url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return s
+				return
 			}
 		}
 		select {
 		case err := <-s.done:
-			t.Fatalf("server exited before it was ready: %v\n%s", err, s.logs.String())
+			s.t.Fatalf("server exited before it was ready: %v\n%s", err, s.logs.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("server not ready after 60s:\n%s", s.logs.String())
-	return nil
+	s.t.Fatalf("server not ready after 60s:\n%s", s.logs.String())
 }
 
 // kill ends the server with SIGKILL, as a crash would.

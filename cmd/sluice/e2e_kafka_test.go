@@ -277,6 +277,12 @@ func TestE2EKafkaBrokerUnavailable(t *testing.T) {
 	if v := metric(t, gw, "sluice_kafka_produce_backpressure_total"); v < 1 {
 		t.Errorf("sluice_kafka_produce_backpressure_total = %v", v)
 	}
+	// Pushing back is not being broken: the gateway stays in its Service.
+	if resp, err := http.Get(gw.url + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("gateway /readyz while answering 429: %v %v, want 200", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	select {
 	case code := <-first:
 		t.Fatalf("a request was acknowledged (%d) while Kafka was down", code)
@@ -342,7 +348,8 @@ func TestE2EKafkaKcat(t *testing.T) {
 
 // TestE2EKafkaElasticsearchSink runs an indexer with the Elasticsearch sink
 // (go-elasticsearch's BulkIndexer) against a real server that speaks the
-// _bulk API: Sluice itself, in its all-in-one role.
+// _bulk API: Sluice itself, in its all-in-one role (no templates or data
+// streams there: TestE2EKafkaElasticsearchCluster covers those).
 func TestE2EKafkaElasticsearchSink(t *testing.T) {
 	needBinary(t)
 	_, brokers := startKafka(t)
@@ -364,7 +371,8 @@ func TestE2EKafkaElasticsearchSink(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	rows := target.queryRows(`seq:42`)
-	if len(rows) != 1 || rows[0]["_msg"] != "event number 42" || rows[0]["stream"] != `{host="h10",service="svc2"}` ||
+	if len(rows) != 1 || rows[0]["_msg"] != "event number 42" || rows[0]["sluice.stream"] != `{host="h10",service="svc2"}` ||
+		rows[0]["service.name"] != "svc2" ||
 		!strings.HasPrefix(fmt.Sprint(rows[0]["_id"]), "logs-") {
 		t.Errorf("document 42 came out as %v", rows)
 	}

@@ -29,6 +29,7 @@ func commands() []command {
 		{"quarantine", "list, drop or restore a server's quarantined (damaged) parts", runQuarantine},
 		{"config", "print the default configuration or check a configuration file", runConfig},
 		{"healthcheck", "probe a local server's /readyz or /healthz (the image's health check)", runHealthcheck},
+		{"dlq", "replay an indexer's dead-letter topic (dlq replay) once the cause is fixed", runDLQ},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("sluice", version); return nil }},
 	}
 }

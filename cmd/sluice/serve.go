@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/api"
 	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/faultpoint"
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/kafka"
 	"github.com/sluice-log/sluice/internal/pipeline"
@@ -82,18 +85,9 @@ everything to parts (or to Kafka) and exits 0.`, stderr)
 	topic := fs.String("kafka-topic", "", "Kafka `topic` (overrides kafka.topic; default logs)")
 	group := fs.String("kafka-consumer-group", "", "indexer: Kafka consumer `group` (overrides kafka.consumer_group; default sluice-indexers); each group holds a full copy")
 	indexers := fs.String("indexers", "", "querier: the store indexers' base `URLs`, URL[,URL…] (overrides querier.indexers)")
-	pos, err := parseInterleaved(fs, args)
+	cfg, err := parseConfigFlags(fs, args, cfgPath)
 	if err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	cfg := config.Default()
-	if *cfgPath != "" {
-		if cfg, err = config.Load(*cfgPath); err != nil {
-			return err
-		}
 	}
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
@@ -122,6 +116,9 @@ everything to parts (or to Kafka) and exits 0.`, stderr)
 	if err := cfg.ReadSecretFiles(); err != nil {
 		return err
 	}
+	if err := faultpoint.Check(); err != nil {
+		return err
+	}
 	log := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -137,6 +134,23 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// parseConfigFlags parses a command's flags (it takes no positional
+// arguments) and loads the configuration file they name, if any (*cfgPath
+// is read after parsing).
+func parseConfigFlags(fs *flag.FlagSet, args []string, cfgPath *string) (config.Config, error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if len(pos) > 0 {
+		return config.Config{}, usagef("unexpected argument %q", pos[0])
+	}
+	if *cfgPath == "" {
+		return config.Default(), nil
+	}
+	return config.Load(*cfgPath)
 }
 
 func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
@@ -250,8 +264,13 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		_ = p.Close(context.Background())
 		return err
 	}
+	var ready func(context.Context) error
+	if consumer != nil {
+		ready = consumer.Ready
+	}
 	handler := api.New(api.Config{
 		Backend:  p,
+		Ready:    ready,
 		Limits:   queryLimits(cfg),
 		Ingest:   routes,
 		Gatherer: reg,
@@ -316,11 +335,14 @@ func storeConsumer(ctx context.Context, cfg config.Config, p *pipeline.Pipeline,
 func newConsumer(cfg config.Config, s sink.Sink, reg prometheus.Registerer, log *slog.Logger) (*kafka.Consumer, error) {
 	dec := kafka.NewDecoder(recordConfig(cfg, cfg.Ingest.JSONLine))
 	return kafka.NewConsumer(kafkaClient(cfg), kafka.ConsumerOptions{
-		Topic:           cfg.Kafka.Topic,
-		Group:           cfg.Kafka.ConsumerGroup,
-		DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
-		SinkName:        cfg.Sink.Type,
-		SessionTimeout:  time.Duration(cfg.Kafka.SessionTimeout),
+		Topic:            cfg.Kafka.Topic,
+		Group:            cfg.Kafka.ConsumerGroup,
+		DeadLetterTopic:  cfg.Kafka.DeadLetterTopic,
+		SinkName:         cfg.Sink.Type,
+		SessionTimeout:   time.Duration(cfg.Kafka.SessionTimeout),
+		RebalanceTimeout: time.Duration(cfg.Kafka.RebalanceTimeout),
+		GroupLagInterval: time.Duration(cfg.Kafka.GroupLagInterval),
+		UnreadyAfter:     time.Duration(cfg.Sink.UnreadyAfter),
 	}, s, dec, kafka.NewMetrics(reg), log.With("component", "kafka-consumer"))
 }
 
@@ -329,14 +351,7 @@ func newConsumer(cfg config.Config, s sink.Sink, reg prometheus.Registerer, log 
 // /readyz and /metrics.
 func serveSearchIndexer(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	reg := newRegistry()
-	es := cfg.Sink.Elasticsearch
-	client := sink.ClientOptions{Addresses: es.Addresses, Username: es.Username, Password: es.Password, APIKey: es.APIKey, MaxRetries: es.MaxRetries}
-	opts := sink.SearchSinkOptions{Index: es.Index, FlushBytes: int(es.FlushBytes), Workers: es.Workers, MaxRetries: es.MaxRetries, SetupTemplates: es.SetupTemplates}
-	open := sink.OpenElasticsearch
-	if cfg.Sink.Type == "opensearch" {
-		open = sink.OpenOpenSearch
-	}
-	s, err := open(ctx, client, opts, sink.NewMetrics(reg), log.With("component", cfg.Sink.Type+"-sink"))
+	s, err := openSearchSink(ctx, cfg, reg, log)
 	if err != nil {
 		return err
 	}
@@ -344,15 +359,40 @@ func serveSearchIndexer(ctx context.Context, cfg config.Config, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	run := httpRun{cfg: cfg, log: log, handler: roleHandler(reg, nil, func(context.Context) error { return nil }), background: consumer.Run}
+	run := httpRun{cfg: cfg, log: log, handler: roleHandler(reg, nil, consumer.Ready), background: consumer.Run}
 	serveErr := run.serve(ctx, "sink", cfg.Sink.Type)
 	log.Info("shut down cleanly")
 	return serveErr
 }
 
+// searchSinkOptions are the Elasticsearch/OpenSearch sink's options of cfg.
+func searchSinkOptions(cfg config.Config) sink.SearchSinkOptions {
+	es := cfg.Sink.Elasticsearch
+	return sink.SearchSinkOptions{
+		DataStreamPrefix: es.DataStreamPrefix, FlushBytes: int(es.FlushBytes), Workers: es.Workers,
+		MaxRetries: es.MaxRetries, SetupTemplates: es.SetupTemplates,
+		RolloverMaxAge: time.Duration(es.RolloverMaxAge), RolloverMaxPrimaryShardSize: int64(es.RolloverMaxPrimaryShardSize),
+		Retention: time.Duration(cfg.Store.Retention), TenantRetention: tenantRetention(cfg),
+	}
+}
+
+// tenantRetention is the retention of every tenant listed under
+// store.tenants (store.retention where it sets none), for the search sinks'
+// lifecycle policies.
+func tenantRetention(cfg config.Config) map[string]time.Duration {
+	m := make(map[string]time.Duration, len(cfg.Store.Tenants))
+	for tenant, tr := range cfg.Store.Tenants {
+		m[tenant] = time.Duration(cmp.Or(tr.Retention, cfg.Store.Retention))
+	}
+	return m
+}
+
 // serveGateway runs the receivers producing to Kafka. A gateway stores
 // nothing, so it has no data directory and no query API: it serves ingest,
-// /healthz, /readyz (a broker answers) and /metrics.
+// /healthz, /readyz and /metrics. It is ready while it serves, Kafka or
+// not: when Kafka is slow or down it answers ingest with 429 and
+// Retry-After, which is pushing back, not being broken; taking it out of
+// its Service would turn that into refused connections.
 func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	reg := newRegistry()
 	prod, err := kafka.NewProducer(kafkaClient(cfg), kafka.ProducerOptions{
@@ -372,7 +412,7 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		_ = prod.Close(context.Background())
 		return err
 	}
-	run := httpRun{cfg: cfg, log: log, handler: roleHandler(reg, routes, prod.Ready), listeners: listeners}
+	run := httpRun{cfg: cfg, log: log, handler: roleHandler(reg, routes, func(context.Context) error { return nil }), listeners: listeners}
 	serveErr := run.serve(ctx, "kafka_topic", cfg.Kafka.Topic)
 	fctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
 	defer cancel()

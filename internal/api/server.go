@@ -62,6 +62,10 @@ type Config struct {
 	// Querier, when set, is a querier's view of its indexers, added to
 	// the status answer.
 	Querier func() any
+	// Ready, when set, is asked by /readyz besides the backend (an
+	// indexer's consumer: is its sink failing?); an error answers 503 with
+	// its text.
+	Ready func(ctx context.Context) error
 }
 
 // Server is the HTTP handler of `sluice serve`.
@@ -162,12 +166,19 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !s.cfg.Backend.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready\n"))
 		return
+	}
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+			return
+		}
 	}
 	_, _ = w.Write([]byte("ready\n"))
 }

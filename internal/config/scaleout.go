@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,8 @@ type KafkaConfig struct {
 	Topic            string   `yaml:"topic" doc:"Topic that gateways produce records to and indexers consume, one JSON object per message."`
 	ConsumerGroup    string   `yaml:"consumer_group" doc:"Consumer group of the indexers. Indexers in different groups each hold a full copy of the topic (a replica); a querier asks one copy of every partition."`
 	SessionTimeout   Duration `yaml:"session_timeout" doc:"Indexer: how long the group waits for a member that stopped heartbeating (crashed) before its partitions move to the others."`
+	RebalanceTimeout Duration `yaml:"rebalance_timeout" doc:"Indexer: how long a rebalance waits for every member to rejoin. A member finishes its batch (sink write, commit) before it rejoins, and one that died in the middle of a rebalance holds its partitions this long."`
+	GroupLagInterval Duration `yaml:"group_lag_interval" doc:"Indexer: how often the whole consumer group's lag (committed against end offsets of every partition of the topic) is read from the brokers for sluice_kafka_group_lag, whatever this indexer's own consumption does."`
 	DeadLetterTopic  string   `yaml:"dead_letter_topic" doc:"Topic for records a sink refused for good (e.g. mapping conflicts), with the reason in a header."`
 	Compression      string   `yaml:"compression" doc:"Producer batch compression: zstd, lz4, snappy, gzip or none."`
 	Linger           Duration `yaml:"linger" doc:"How long the producer waits to fill a batch."`
@@ -32,22 +35,25 @@ type KafkaConfig struct {
 // SinkConfig selects where an indexer writes.
 type SinkConfig struct {
 	Type          string              `yaml:"type" doc:"Where indexers write: store (the embedded store), elasticsearch or opensearch."`
+	UnreadyAfter  Duration            `yaml:"unready_after" doc:"An indexer whose sink (or dead-letter produce) has failed without a success for longer than this answers /readyz with 503 (it keeps retrying with backoff; a slow sink is not a failing one)."`
 	Elasticsearch ElasticsearchConfig `yaml:"elasticsearch" doc:"Elasticsearch or OpenSearch sink settings (for type elasticsearch or opensearch)."`
 }
 
 // ElasticsearchConfig configures the Elasticsearch/OpenSearch sink.
 type ElasticsearchConfig struct {
-	Addresses      []string `yaml:"addresses" doc:"Cluster URLs."`
-	Index          string   `yaml:"index" doc:"Data stream (or index) that records are written to."`
-	Username       string   `yaml:"username" doc:"Basic-auth username."`
-	Password       string   `yaml:"password" doc:"Basic-auth password. Never logged."`
-	PasswordFile   string   `yaml:"password_file" doc:"File holding the basic-auth password (a mounted Kubernetes or compose secret), read on start instead of password; a trailing newline is ignored."`
-	APIKey         string   `yaml:"api_key" doc:"API key (Elasticsearch); instead of username/password."`
-	APIKeyFile     string   `yaml:"api_key_file" doc:"File holding the API key, read on start instead of api_key; a trailing newline is ignored."`
-	FlushBytes     ByteSize `yaml:"flush_bytes" doc:"Bulk request size."`
-	Workers        int      `yaml:"workers" doc:"Concurrent bulk requests."`
-	MaxRetries     int      `yaml:"max_retries" doc:"Retries with backoff of a bulk request or item refused with 429 or 5xx."`
-	SetupTemplates bool     `yaml:"setup_templates" doc:"Create the index template / data stream on start."`
+	Addresses                   []string `yaml:"addresses" doc:"Cluster URLs."`
+	DataStreamPrefix            string   `yaml:"data_stream_prefix" doc:"Records go to one data stream per tenant, <prefix>-<tenant> (the default tenant's is <prefix>-default; a tenant name other than lower-case letters, digits and _ is cleaned and gets a hash suffix). It must not be logs, metrics, traces or synthetics nor start with one of them and '-', so that the streams stay outside the patterns of Elasticsearch's built-in templates (logs-*-* …), which Sluice's templates must not override."`
+	Username                    string   `yaml:"username" doc:"Basic-auth username."`
+	Password                    string   `yaml:"password" doc:"Basic-auth password. Never logged."`
+	PasswordFile                string   `yaml:"password_file" doc:"File holding the basic-auth password (a mounted Kubernetes or compose secret), read on start instead of password; a trailing newline is ignored."`
+	APIKey                      string   `yaml:"api_key" doc:"API key (Elasticsearch); instead of username/password."`
+	APIKeyFile                  string   `yaml:"api_key_file" doc:"File holding the API key, read on start instead of api_key; a trailing newline is ignored."`
+	FlushBytes                  ByteSize `yaml:"flush_bytes" doc:"Bulk request size."`
+	Workers                     int      `yaml:"workers" doc:"Concurrent bulk requests."`
+	MaxRetries                  int      `yaml:"max_retries" doc:"Retries with backoff of a bulk request, and of items refused for reasons other than their content (429, 5xx, 401/403, cluster blocks), before the batch fails and is retried later."`
+	SetupTemplates              bool     `yaml:"setup_templates" doc:"On start (and until it succeeds, before the first write), create or update idempotently the lifecycle policies (Elasticsearch ILM, OpenSearch ISM), the index templates and the data streams. Retention comes from store.retention and store.tenants.<tenant>.retention, the same settings as the embedded store's: one catch-all template and policy for every tenant, and one per tenant listed under store.tenants."`
+	RolloverMaxAge              Duration `yaml:"rollover_max_age" doc:"Lifecycle policy: roll a stream over to a new backing index at this age (ILM max_age, ISM min_index_age). An index is deleted once it has been rolled over for the tenant's retention, so records are kept at least the retention and at most the retention plus this."`
+	RolloverMaxPrimaryShardSize ByteSize `yaml:"rollover_max_primary_shard_size" doc:"Lifecycle policy: roll a stream over once a primary shard of its write index is this large (ILM max_primary_shard_size, ISM min_primary_shard_size)."`
 }
 
 func defaultScaleOut(c *Config) {
@@ -56,6 +62,8 @@ func defaultScaleOut(c *Config) {
 		Topic:            "logs",
 		ConsumerGroup:    "sluice-indexers",
 		SessionTimeout:   Duration(45 * time.Second),
+		RebalanceTimeout: Duration(60 * time.Second),
+		GroupLagInterval: Duration(2 * time.Second),
 		DeadLetterTopic:  "logs-dead-letter",
 		Compression:      "zstd",
 		Linger:           Duration(5 * time.Millisecond),
@@ -63,13 +71,16 @@ func defaultScaleOut(c *Config) {
 		DeliveryTimeout:  Duration(30 * time.Second),
 	}
 	c.Sink = SinkConfig{
-		Type: "store",
+		Type:         "store",
+		UnreadyAfter: Duration(30 * time.Second),
 		Elasticsearch: ElasticsearchConfig{
-			Index:          "logs-sluice-default",
-			FlushBytes:     5 << 20,
-			Workers:        2,
-			MaxRetries:     5,
-			SetupTemplates: true,
+			DataStreamPrefix:            "sluice-logs",
+			FlushBytes:                  5 << 20,
+			Workers:                     2,
+			MaxRetries:                  5,
+			SetupTemplates:              true,
+			RolloverMaxAge:              Duration(24 * time.Hour),
+			RolloverMaxPrimaryShardSize: 50 << 30,
 		},
 	}
 }
@@ -87,6 +98,12 @@ func (c *Config) validateScaleOut() []error {
 	if (c.Role == RoleGateway || c.Role == RoleIndexer) && len(c.Kafka.Brokers) == 0 {
 		errs = append(errs, fmt.Errorf("role %s needs kafka.brokers (or --kafka-brokers)", c.Role))
 	}
+	if c.Kafka.GroupLagInterval <= 0 {
+		errs = append(errs, fmt.Errorf("kafka.group_lag_interval must be above 0, got %v", c.Kafka.GroupLagInterval))
+	}
+	if c.Sink.UnreadyAfter <= 0 {
+		errs = append(errs, fmt.Errorf("sink.unready_after must be above 0, got %v", c.Sink.UnreadyAfter))
+	}
 	switch c.Kafka.Compression {
 	case "zstd", "lz4", "snappy", "gzip", "none":
 	default:
@@ -98,8 +115,33 @@ func (c *Config) validateScaleOut() []error {
 		if len(c.Sink.Elasticsearch.Addresses) == 0 {
 			errs = append(errs, fmt.Errorf("sink.type %s needs sink.elasticsearch.addresses", c.Sink.Type))
 		}
+		if err := validStreamPrefix(c.Sink.Elasticsearch.DataStreamPrefix); err != nil {
+			errs = append(errs, err)
+		}
 	default:
 		errs = append(errs, fmt.Errorf("sink.type must be store, elasticsearch or opensearch, got %q", c.Sink.Type))
 	}
 	return errs
+}
+
+// validStreamPrefix checks sink.elasticsearch.data_stream_prefix: what
+// both clusters take in an index name (lower case, no \ / * ? " < > | , #
+// space or :, not starting with - _ +) and outside the patterns of
+// Elasticsearch's built-in templates.
+func validStreamPrefix(p string) error {
+	if p == "" {
+		return fmt.Errorf("sink.elasticsearch.data_stream_prefix is empty")
+	}
+	if strings.ContainsAny(p, "\\/*?\"<>|, #:") || strings.ToLower(p) != p || strings.ContainsAny(p[:1], "-_+.") {
+		return fmt.Errorf("sink.elasticsearch.data_stream_prefix %q: use lower-case letters, digits, '-', '_' and '.', not first '-', '_', '+' or '.'", p)
+	}
+	// The catch-all template's pattern <prefix>-* overlaps <builtin>-*-*
+	// exactly when the prefix is the built-in's type or starts with it and
+	// a '-'.
+	for _, builtin := range []string{"logs", "metrics", "traces", "synthetics"} {
+		if p == builtin || strings.HasPrefix(p, builtin+"-") {
+			return fmt.Errorf("sink.elasticsearch.data_stream_prefix %q: the pattern %s-* overlaps Elasticsearch's built-in %s-*-* template, which Sluice must not override; choose a prefix outside it (default sluice-logs)", p, p, builtin)
+		}
+	}
+	return nil
 }

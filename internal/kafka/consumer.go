@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-log/sluice/internal/sink"
@@ -23,9 +24,18 @@ type ConsumerOptions struct {
 	MaxPollRecords  int
 	// SessionTimeout is how long the group waits for a crashed member.
 	SessionTimeout time.Duration
+	// RebalanceTimeout is how long a rebalance waits for members to
+	// rejoin (0: franz-go's default, 60 s).
+	RebalanceTimeout time.Duration
 	// RetryBackoff is the first wait after a failed sink write or
 	// dead-letter produce; it doubles up to 30 s.
 	RetryBackoff time.Duration
+	// GroupLagInterval is how often the group's lag is read from the
+	// brokers for sluice_kafka_group_lag.
+	GroupLagInterval time.Duration
+	// UnreadyAfter is how long the sink may fail without a success before
+	// Ready reports an error.
+	UnreadyAfter time.Duration
 }
 
 // Consumer is the indexer: a consumer group member (cooperative-sticky,
@@ -46,6 +56,10 @@ type Consumer struct {
 
 	mu   sync.Mutex
 	lags map[int32]int64
+
+	failMu       sync.Mutex
+	failingSince time.Time // zero while the sink works
+	lastFailure  error
 }
 
 // NewConsumer joins the group lazily, at the first poll of Run.
@@ -61,6 +75,12 @@ func NewConsumer(c ClientOptions, o ConsumerOptions, s sink.Sink, dec *Decoder, 
 	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = 200 * time.Millisecond
+	}
+	if o.GroupLagInterval <= 0 {
+		o.GroupLagInterval = 2 * time.Second
+	}
+	if o.UnreadyAfter <= 0 {
+		o.UnreadyAfter = 30 * time.Second
 	}
 	base, err := c.kgoOpts(log)
 	if err != nil {
@@ -87,6 +107,9 @@ func NewConsumer(c ClientOptions, o ConsumerOptions, s sink.Sink, dec *Decoder, 
 			k.rebalanced("lost", ps)
 		}),
 	)
+	if o.RebalanceTimeout > 0 {
+		opts = append(opts, kgo.RebalanceTimeout(o.RebalanceTimeout))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka consumer: %w", err)
@@ -130,7 +153,15 @@ func (k *Consumer) publishLagLocked() {
 // again by whoever owns the partition next, and the sink drops or
 // overwrites what it already has.
 func (k *Consumer) Run(ctx context.Context) error {
+	lagCtx, stopLag := context.WithCancel(ctx)
+	lagDone := make(chan struct{})
+	go func() {
+		defer close(lagDone)
+		k.runGroupLag(lagCtx, kadm.NewClient(k.cl))
+	}()
 	defer func() {
+		stopLag()
+		<-lagDone
 		// With BlockRebalanceOnPoll, leaving the group waits for the
 		// rebalance a poll may have blocked.
 		k.cl.AllowRebalance()
@@ -195,7 +226,7 @@ func (k *Consumer) process(ctx context.Context, recs []*kgo.Record) error {
 			continue
 		}
 		raw[coord{m.Partition, m.Offset}] = m
-		items = append(items, sink.Item{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Record: r})
+		items = append(items, sink.Item{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Record: r, Origin: headerValue(m, SourceHeader)})
 	}
 	if len(items) > 0 {
 		rejected, err := k.writeSink(ctx, items)
@@ -215,11 +246,13 @@ func (k *Consumer) process(ctx context.Context, recs []*kgo.Record) error {
 		}
 		k.log.Warn("messages dead-lettered", "count", len(dead), "topic", k.opts.DeadLetterTopic, "first_reason", headerValue(dead[0], ReasonHeader))
 	}
+	faultCommit.Hit()
 	if err := k.cl.CommitRecords(ctx, recs...); err != nil {
 		// Not fatal: the records are durable, a replay is filtered (store)
 		// or overwrites (search sinks), and the next commit covers these.
 		k.log.Warn("offset commit failed; a restart would replay this batch harmlessly", "err", err)
 	}
+	faultCommitted.Hit()
 	k.m.consumed.Add(float64(len(recs)))
 	return nil
 }
@@ -247,11 +280,13 @@ func (k *Consumer) retry(ctx context.Context, what string, fn func() error) erro
 	for {
 		err := fn()
 		if err == nil {
+			k.setFailing(nil)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		k.setFailing(fmt.Errorf("%s: %w", what, err))
 		k.log.Warn("retrying after failure", "what", what, "delay", delay, "err", err)
 		t := time.NewTimer(delay)
 		select {
@@ -264,14 +299,50 @@ func (k *Consumer) retry(ctx context.Context, what string, fn func() error) erro
 	}
 }
 
+// setFailing records a failed attempt (err) or a success (nil).
+func (k *Consumer) setFailing(err error) {
+	k.failMu.Lock()
+	defer k.failMu.Unlock()
+	switch {
+	case err == nil && !k.failingSince.IsZero():
+		k.failingSince, k.lastFailure = time.Time{}, nil
+		k.m.sinkFailing.Set(0)
+		k.log.Info("sink works again")
+	case err != nil:
+		if k.failingSince.IsZero() {
+			k.failingSince = time.Now()
+			k.m.sinkFailing.Set(float64(k.failingSince.UnixNano()) / 1e9)
+		}
+		k.lastFailure = err
+	}
+}
+
+// Ready reports an error once the sink (or the dead-letter produce) has
+// failed without a success for longer than UnreadyAfter: the indexer is
+// alive and retrying, but makes no progress (a cluster refusing its
+// credentials, a full disk). A slow sink is not a failing one.
+func (k *Consumer) Ready(context.Context) error {
+	k.failMu.Lock()
+	defer k.failMu.Unlock()
+	if k.failingSince.IsZero() {
+		return nil
+	}
+	if d := time.Since(k.failingSince); d > k.opts.UnreadyAfter {
+		return fmt.Errorf("sink failing for %s (sink.unready_after %s), retrying; last error: %w",
+			d.Round(time.Second), k.opts.UnreadyAfter, k.lastFailure)
+	}
+	return nil
+}
+
 // deadLetter makes the dead-letter message of m: its key, value and
-// headers, with the reason and where it came from added as headers.
+// headers, with the reason (replacing an earlier one) and where it was
+// first consumed (kept if m is itself a replayed dead letter) as headers.
 func (k *Consumer) deadLetter(m *kgo.Record, reason string) *kgo.Record {
-	h := append([]kgo.RecordHeader(nil), m.Headers...)
-	h = append(h,
-		kgo.RecordHeader{Key: ReasonHeader, Value: []byte(reason)},
-		kgo.RecordHeader{Key: "sluice-source", Value: []byte(m.Topic + "/" + strconv.Itoa(int(m.Partition)) + "/" + strconv.FormatInt(m.Offset, 10))},
-	)
+	h := withoutHeader(m.Headers, ReasonHeader)
+	h = append(h, kgo.RecordHeader{Key: ReasonHeader, Value: []byte(reason)})
+	if headerValue(m, SourceHeader) == "" {
+		h = append(h, kgo.RecordHeader{Key: SourceHeader, Value: []byte(m.Topic + "/" + strconv.Itoa(int(m.Partition)) + "/" + strconv.FormatInt(m.Offset, 10))})
+	}
 	return &kgo.Record{Topic: k.opts.DeadLetterTopic, Key: m.Key, Value: m.Value, Headers: h}
 }
 

@@ -16,8 +16,26 @@ const (
 	FormatRecord = "record-v1"
 )
 
-// ReasonHeader carries why a message was dead-lettered.
-const ReasonHeader = "sluice-dead-letter-reason"
+// Headers of a dead-lettered message: why, and where it was first consumed
+// ("topic/partition/offset"). The source is the message's identity for
+// good: a replay (sluice dlq replay) keeps it, the indexer takes it as the
+// record's identity (sink.Item.Origin), and a message dead-lettered again
+// keeps its first source.
+const (
+	ReasonHeader = "sluice-dead-letter-reason"
+	SourceHeader = "sluice-source"
+)
+
+// withoutHeader returns h without key's entries.
+func withoutHeader(h []kgo.RecordHeader, key string) []kgo.RecordHeader {
+	out := make([]kgo.RecordHeader, 0, len(h))
+	for _, x := range h {
+		if x.Key != key {
+			out = append(out, x)
+		}
+	}
+	return out
+}
 
 // encode makes the Kafka record of r. The key is tenant and stream, so that
 // one stream's records share a partition and stay in order.

@@ -173,11 +173,6 @@ func (p *Producer) warn(msg string, args ...any) {
 	p.log.Warn(msg, args...)
 }
 
-// Ready reports whether a broker answers.
-func (p *Producer) Ready(ctx context.Context) error {
-	return p.cl.Ping(ctx)
-}
-
 // Close waits (up to ctx) for everything produced to be acknowledged and
 // disconnects.
 func (p *Producer) Close(ctx context.Context) error {

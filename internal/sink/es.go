@@ -61,7 +61,6 @@ func (b *esBulker) perform(req *http.Request) (*http.Response, error) { return b
 func (b *esBulker) bulk(ctx context.Context, items []bulkItem, results []bulkResult) error {
 	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
 		Client:        b.es,
-		Index:         b.opts.Index,
 		NumWorkers:    max(b.opts.Workers, 1),
 		FlushBytes:    max(b.opts.FlushBytes, 1<<20),
 		FlushInterval: time.Hour, // Close flushes; nothing waits on a timer
@@ -72,6 +71,7 @@ func (b *esBulker) bulk(ctx context.Context, items []bulkItem, results []bulkRes
 	for i := range items {
 		err := bi.Add(ctx, esutil.BulkIndexerItem{
 			Action:     "create",
+			Index:      items[i].index,
 			DocumentID: items[i].id,
 			Body:       bytes.NewReader(items[i].body),
 			OnSuccess: func(_ context.Context, _ esutil.BulkIndexerItem, r esutil.BulkIndexerResponseItem) {

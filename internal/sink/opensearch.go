@@ -43,7 +43,6 @@ func (b *osBulker) perform(req *http.Request) (*http.Response, error) {
 func (b *osBulker) bulk(ctx context.Context, items []bulkItem, results []bulkResult) error {
 	bi, err := opensearchutil.NewBulkIndexer(opensearchutil.BulkIndexerConfig{
 		Client:        b.cl,
-		Index:         b.opts.Index,
 		NumWorkers:    max(b.opts.Workers, 1),
 		FlushBytes:    max(b.opts.FlushBytes, 1<<20),
 		FlushInterval: time.Hour, // Close flushes; nothing waits on a timer
@@ -54,6 +53,7 @@ func (b *osBulker) bulk(ctx context.Context, items []bulkItem, results []bulkRes
 	for i := range items {
 		err := bi.Add(ctx, opensearchutil.BulkIndexerItem{
 			Action:     "create",
+			Index:      items[i].index,
 			DocumentID: items[i].id,
 			Body:       bytes.NewReader(items[i].body),
 			OnSuccess: func(_ context.Context, _ opensearchutil.BulkIndexerItem, r opensearchapi.BulkRespItem) {

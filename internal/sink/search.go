@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,8 +14,9 @@ import (
 
 // bulkItem is one document of a bulk request.
 type bulkItem struct {
-	id   string
-	body []byte
+	index string // the tenant's data stream
+	id    string
+	body  []byte
 }
 
 // bulkResult is the outcome of one bulkItem: the item's HTTP status and
@@ -32,31 +34,53 @@ type bulkResult struct {
 // go-elasticsearch (esutil) and opensearch-go (opensearchutil).
 type bulker interface {
 	bulk(ctx context.Context, items []bulkItem, results []bulkResult) error
-	// perform sends one plain request (template and data stream setup).
+	// perform sends one plain request (templates, policies, data streams).
 	perform(req *http.Request) (*http.Response, error)
 }
 
 // SearchSinkOptions configures the Elasticsearch/OpenSearch sink.
 type SearchSinkOptions struct {
-	Index          string
-	FlushBytes     int
-	Workers        int
-	MaxRetries     int           // item-level retries on 429/5xx before Write fails (and is retried by the caller)
-	Backoff        time.Duration // first retry delay; doubles up to 30 s
+	// DataStreamPrefix names the data streams: <prefix>-<tenant>
+	// (StreamName).
+	DataStreamPrefix string
+	FlushBytes       int
+	Workers          int
+	MaxRetries       int           // item-level retries on 429/5xx/cluster errors before Write fails (and is retried by the caller)
+	Backoff          time.Duration // first retry delay; doubles up to 30 s
+	// SetupTemplates creates the lifecycle policies, index templates and
+	// data streams (setup.go) before the first write.
 	SetupTemplates bool
+	// Rollover of a stream's write index, and deletion of its indices
+	// after the tenant's retention (0: never).
+	RolloverMaxAge              time.Duration
+	RolloverMaxPrimaryShardSize int64
+	Retention                   time.Duration
+	TenantRetention             map[string]time.Duration
 }
 
-// SearchSink writes items into Elasticsearch or OpenSearch with create
-// actions whose _id is the item's topic-partition-offset: a replay of an
-// item the cluster already has answers 409, which counts as done, so
-// replays never duplicate (and work with data streams, which take only
-// create).
+// SearchSink writes items into Elasticsearch or OpenSearch, one data stream
+// per tenant, with create actions whose _id is the item's identity
+// (topic-partition-offset): a replay of an item the cluster already has
+// answers 409, which counts as done, so replays never duplicate (and work
+// with data streams, which take only create).
+//
+// What it retries and what it refuses: an item the cluster refused because
+// of the document itself (status 400: a mapping conflict, a parse error)
+// is returned as Rejected, for the dead-letter topic. Everything else that
+// is not a success — the whole request failing, 401/403 (credentials,
+// privileges), 404 (no such index), 429, 5xx, a cluster block — says
+// nothing about the document: it is retried with backoff and, when it
+// lasts, Write fails so that the batch stays uncommitted and the indexer
+// reports not ready (sink.unready_after).
 type SearchSink struct {
 	b       bulker
 	opts    SearchSinkOptions
 	m       *Metrics
 	log     *slog.Logger
 	flavour string
+
+	setupMu   sync.Mutex
+	setupDone bool
 }
 
 // Metrics of the search sinks.
@@ -71,11 +95,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_sink_retries_total",
-			Help: "Documents sent again after a 429 or 5xx answer (item or request level), by sink.",
+			Help: "Documents sent again after an answer that does not blame them (429, 5xx, 401/403, cluster blocks; item or request level), by sink.",
 		}, []string{"sink"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_sink_rejected_total",
-			Help: "Documents the cluster refused for good (e.g. mapping conflicts), routed to the dead-letter topic, by sink and error type.",
+			Help: "Documents the cluster refused for their content (status 400: mapping conflicts, parse errors), routed to the dead-letter topic, by sink and error type.",
 		}, []string{"sink", "type"}),
 		indexed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_sink_indexed_total",
@@ -90,38 +114,90 @@ func newSearchSink(ctx context.Context, flavour string, b bulker, opts SearchSin
 	if opts.Backoff <= 0 {
 		opts.Backoff = 200 * time.Millisecond
 	}
-	s := &SearchSink{b: b, opts: opts, m: m, log: log, flavour: flavour}
-	if opts.SetupTemplates {
-		if err := setupDataStream(ctx, b, opts.Index); err != nil {
-			return nil, fmt.Errorf("%s sink: set up index template and data stream %q: %w", flavour, opts.Index, err)
-		}
-		log.Info("index template and data stream ready", "index", opts.Index)
+	if opts.DataStreamPrefix == "" {
+		return nil, fmt.Errorf("%s sink: no data stream prefix", flavour)
+	}
+	if opts.RolloverMaxAge <= 0 {
+		opts.RolloverMaxAge = 24 * time.Hour
+	}
+	if opts.RolloverMaxPrimaryShardSize <= 0 {
+		opts.RolloverMaxPrimaryShardSize = 50 << 30
+	}
+	s := &SearchSink{b: b, opts: opts, m: m, log: log, flavour: flavour, setupDone: !opts.SetupTemplates}
+	// A cluster that cannot be set up now (down, refusing the credentials)
+	// does not stop the start: the first Write tries again, and fails (and
+	// is retried, and makes the indexer not ready) until it works.
+	if err := s.ensureSetup(ctx); err != nil {
+		log.Warn("cannot set up templates and lifecycle policies yet; retrying before the first write", "err", err)
 	}
 	return s, nil
 }
 
-// retryable reports whether an item's outcome may succeed when sent again.
-func (r *bulkResult) retryable() bool {
-	return r.err != nil || r.status == http.StatusTooManyRequests || r.status >= 500
+// ensureSetup runs setup until it succeeded once.
+func (s *SearchSink) ensureSetup(ctx context.Context) error {
+	s.setupMu.Lock()
+	defer s.setupMu.Unlock()
+	if s.setupDone {
+		return nil
+	}
+	if err := setup(ctx, s.b, s.flavour, &s.opts); err != nil {
+		return fmt.Errorf("%s sink: set up lifecycle policies, index templates and data streams: %w", s.flavour, err)
+	}
+	s.setupDone = true
+	s.log.Info("lifecycle policies, index templates and data streams ready", "streams", s.opts.DataStreamPrefix+"-*")
+	return nil
 }
 
-// done reports whether the item is in the cluster: created now, or already
-// there (409 on create: an earlier attempt of this replay made it).
-func (r *bulkResult) done() bool {
-	return r.err == nil && (r.status >= 200 && r.status < 300 || r.status == http.StatusConflict)
+// clusterErrorTypes are item errors of status 400 that say nothing about
+// the document: the cluster cannot or will not take writes there now.
+var clusterErrorTypes = map[string]bool{
+	"cluster_block_exception":      true,
+	"index_not_found_exception":    true,
+	"invalid_index_name_exception": true,
+	"index_closed_exception":       true,
+	"security_exception":           true,
 }
 
-// Write sends items, retrying those answered 429/5xx with exponential
-// backoff and jitter up to MaxRetries times; items refused for good are
-// returned as Rejected with the cluster's error type and reason. If items
-// are still retryable after the last retry, Write fails and the caller
-// sends the whole batch again later (harmless: _id makes it idempotent).
+type outcome int
+
+const (
+	outcomeDone   outcome = iota // in the cluster
+	outcomeRetry                 // try again; the document is not at fault
+	outcomeReject                // the document itself was refused: dead-letter it
+)
+
+func (r *bulkResult) outcome() outcome {
+	switch {
+	case r.err != nil:
+		return outcomeRetry
+	case r.status >= 200 && r.status < 300, r.status == http.StatusConflict:
+		// 409 on create: an earlier attempt of this replay made it.
+		return outcomeDone
+	case r.status == http.StatusBadRequest && !clusterErrorTypes[r.errType]:
+		return outcomeReject
+	}
+	return outcomeRetry
+}
+
+// Write sends items, retrying those not refused for their content with
+// exponential backoff and jitter up to MaxRetries times; items refused for
+// good are returned as Rejected with the cluster's error type and reason.
+// If items are still failing after the last retry, Write fails and the
+// caller sends the whole batch again later (harmless: _id makes it
+// idempotent).
 func (s *SearchSink) Write(ctx context.Context, items []Item) ([]Rejected, error) {
+	if err := s.ensureSetup(ctx); err != nil {
+		return nil, err
+	}
 	pending := make([]int, len(items))
 	docs := make([]bulkItem, len(items))
 	for i := range items {
 		pending[i] = i
-		docs[i] = bulkItem{id: items[i].ID(), body: appendDocument(nil, &items[i].Record)}
+		docs[i] = bulkItem{
+			index: StreamName(s.opts.DataStreamPrefix, items[i].Record.Tenant),
+			id:    items[i].ID(),
+			body:  appendDocument(nil, &items[i].Record),
+		}
 	}
 	var rejected []Rejected
 	delay := s.opts.Backoff
@@ -142,13 +218,13 @@ func (s *SearchSink) Write(ctx context.Context, items []Item) ([]Rejected, error
 		var lastErr string
 		for j, i := range pending {
 			r := &results[j]
-			switch {
-			case r.done():
+			switch r.outcome() {
+			case outcomeDone:
 				s.m.indexed.WithLabelValues(s.flavour).Inc()
-			case r.retryable():
+			case outcomeRetry:
 				again = append(again, i)
 				lastErr = r.describe()
-			default:
+			case outcomeReject:
 				s.m.rejected.WithLabelValues(s.flavour, r.errType).Inc()
 				rejected = append(rejected, Rejected{Item: items[i], Reason: r.describe()})
 			}
@@ -161,7 +237,7 @@ func (s *SearchSink) Write(ctx context.Context, items []Item) ([]Rejected, error
 				s.flavour, len(again), len(items), attempt, lastErr)
 		}
 		s.m.retries.WithLabelValues(s.flavour).Add(float64(len(again)))
-		s.log.Warn("retrying documents after a retryable answer", "documents", len(again), "attempt", attempt+1, "delay", delay, "last_error", lastErr)
+		s.log.Warn("retrying documents after an answer that does not blame them", "documents", len(again), "attempt", attempt+1, "delay", delay, "last_error", lastErr)
 		t := time.NewTimer(delay + rand.N(delay/2+1))
 		select {
 		case <-ctx.Done():

@@ -1,94 +1,37 @@
 package sink
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/testutil/esfake"
 )
 
-// fakeCluster answers _bulk like Elasticsearch does (the documented shape of
-// the bulk API response: took, errors, items[{create:{_index,_id,status,
-// result|error{type,reason,caused_by}}}]), deciding each item's status with
-// answer(id, attempt), and other requests with status 200.
-type fakeCluster struct {
-	mu        sync.Mutex
-	attempts  map[string]int
-	answer    func(id string, attempt int) int
-	requests  []string // method and path of each request
-	bulkFails int      // whole bulk requests to answer 503 first
+// The search sinks are tested against esfake, a test server that answers
+// with the status codes and bodies Elasticsearch and OpenSearch document
+// (neither can run here), through the official clients (go-elasticsearch,
+// opensearch-go) on Sluice's side.
+
+func testOptions() SearchSinkOptions {
+	return SearchSinkOptions{DataStreamPrefix: "sluice-logs", Workers: 1, MaxRetries: 3, Backoff: time.Millisecond,
+		SetupTemplates: true, Retention: 7 * 24 * time.Hour, TenantRetention: map[string]time.Duration{"acme": 30 * 24 * time.Hour}}
 }
 
-func (f *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	w.Header().Set("X-Elastic-Product", "Elasticsearch")
-	w.Header().Set("Content-Type", "application/json")
-	f.requests = append(f.requests, r.Method+" "+r.URL.Path)
-	if !strings.HasSuffix(r.URL.Path, "/_bulk") {
-		_, _ = io.WriteString(w, `{"acknowledged":true}`)
-		return
-	}
-	if f.bulkFails > 0 {
-		f.bulkFails--
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, `{"error":{"type":"unavailable_shards_exception","reason":"primary shard is not active"},"status":503}`)
-		return
-	}
-	sc := bufio.NewScanner(r.Body)
-	sc.Buffer(nil, 1<<20)
-	var items []string
-	anyErr := false
-	for sc.Scan() {
-		var meta map[string]struct {
-			ID string `json:"_id"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &meta); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		sc.Scan() // the document
-		id := meta["create"].ID
-		f.attempts[id]++
-		status := f.answer(id, f.attempts[id])
-		var item string
-		switch status {
-		case 201:
-			item = fmt.Sprintf(`{"create":{"_index":".ds-logs-sluice-default-2026.11.25-000001","_id":%q,"_version":1,"result":"created","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}}`, id)
-		case 409:
-			item = fmt.Sprintf(`{"create":{"_index":".ds-logs-sluice-default-2026.11.25-000001","_id":%q,"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[%s]: version conflict, document already exists (current version [1])","index_uuid":"aAsFqTI0Tc2W0LCWgPNrOA","shard":"0","index":".ds-logs-sluice-default-2026.11.25-000001"}}}`, id, id)
-		case 400:
-			item = fmt.Sprintf(`{"create":{"_index":".ds-logs-sluice-default-2026.11.25-000001","_id":%q,"status":400,"error":{"type":"document_parsing_exception","reason":"[1:97] failed to parse field [latency] of type [long] in document with id '%s'. Preview of field's value: 'slow'","caused_by":{"type":"illegal_argument_exception","reason":"For input string: \"slow\""}}}}`, id, id)
-		case 429:
-			item = fmt.Sprintf(`{"create":{"_index":".ds-logs-sluice-default-2026.11.25-000001","_id":%q,"status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1024, max_coordinating_and_primary_bytes=1024]"}}}`, id)
-		default:
-			item = fmt.Sprintf(`{"create":{"_index":"logs","_id":%q,"status":%d,"error":{"type":"exception","reason":"status %d"}}}`, id, status, status)
-		}
-		anyErr = anyErr || status >= 300
-		items = append(items, item)
-	}
-	fmt.Fprintf(w, `{"took":3,"errors":%t,"items":[%s]}`, anyErr, strings.Join(items, ","))
-}
-
-func newTestSink(t *testing.T, f *fakeCluster, setup bool) *SearchSink {
+func openTestSink(t *testing.T, f esfake.Flavour, srv *esfake.Server, opts SearchSinkOptions) *SearchSink {
 	t.Helper()
-	f.attempts = map[string]int{}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	s, err := OpenElasticsearch(context.Background(), ClientOptions{Addresses: []string{srv.URL}, MaxRetries: 3},
-		SearchSinkOptions{Index: "logs-sluice-default", Workers: 1, MaxRetries: 3, Backoff: time.Millisecond, SetupTemplates: setup},
+	open := OpenElasticsearch
+	if f == esfake.OpenSearch {
+		open = OpenOpenSearch
+	}
+	s, err := open(context.Background(), ClientOptions{Addresses: []string{srv.URL}, MaxRetries: 2}, opts,
 		NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +44,7 @@ func testItems(n int) []Item {
 	for i := range items {
 		items[i] = Item{Topic: "logs", Partition: 1, Offset: int64(i), Record: record.Record{
 			Time: int64(i), Message: fmt.Sprintf("line %d", i), Stream: []record.Field{{Name: "service", Value: "api"}},
+			Fields: []record.Field{{Name: "latency_ms", Value: "12"}},
 		}}
 	}
 	return items
@@ -109,120 +53,268 @@ func testItems(n int) []Item {
 func TestSearchSinkItemOutcomes(t *testing.T) {
 	tests := []struct {
 		name         string
-		answer       func(id string, attempt int) int
+		hook         func(id string, attempt int) int
 		bulkFails    int
+		forbidden    bool
+		conflictAt   int // >= 0: that item's document conflicts with the others' mapping
 		wantErr      bool
-		wantRejected []string // ids
-		wantAttempts map[string]int
+		wantRejected []string
+		wantAttempts []int
 	}{
-		{
-			name:         "all created",
-			answer:       func(string, int) int { return 201 },
-			wantAttempts: map[string]int{"logs-1-0": 1, "logs-1-1": 1, "logs-1-2": 1},
-		},
-		{
-			name: "mapping conflict is rejected with its reason, the rest indexed",
-			answer: func(id string, _ int) int {
-				if id == "logs-1-1" {
-					return 400
-				}
-				return 201
-			},
-			wantRejected: []string{"logs-1-1"},
-			wantAttempts: map[string]int{"logs-1-0": 1, "logs-1-1": 1, "logs-1-2": 1},
-		},
-		{
-			name: "item 429 is retried alone until created",
-			answer: func(id string, attempt int) int {
+		{name: "all created", conflictAt: -1, wantAttempts: []int{1, 1, 1}},
+		{name: "a mapping conflict is rejected with its reason, the rest indexed", conflictAt: 1,
+			wantRejected: []string{"logs-1-1"}, wantAttempts: []int{1, 1, 1}},
+		{name: "item 429 is retried alone until created", conflictAt: -1,
+			hook: func(id string, attempt int) int {
 				if id == "logs-1-2" && attempt < 3 {
 					return 429
 				}
-				return 201
-			},
-			wantAttempts: map[string]int{"logs-1-0": 1, "logs-1-1": 1, "logs-1-2": 3},
-		},
-		{
-			name: "item 5xx is retried",
-			answer: func(id string, attempt int) int {
+				return 0
+			}, wantAttempts: []int{1, 1, 3}},
+		{name: "item 5xx is retried", conflictAt: -1,
+			hook: func(id string, attempt int) int {
 				if id == "logs-1-0" && attempt == 1 {
 					return 503
 				}
-				return 201
-			},
-			wantAttempts: map[string]int{"logs-1-0": 2, "logs-1-1": 1, "logs-1-2": 1},
-		},
-		{
-			name: "409 on create means a replay: already there",
-			answer: func(id string, _ int) int {
-				if id == "logs-1-0" {
-					return 409
-				}
-				return 201
-			},
-			wantAttempts: map[string]int{"logs-1-0": 1, "logs-1-1": 1, "logs-1-2": 1},
-		},
-		{
-			name: "429 for ever fails the write after the retries",
-			answer: func(id string, _ int) int {
+				return 0
+			}, wantAttempts: []int{2, 1, 1}},
+		{name: "429 for ever fails the write after the retries", conflictAt: -1,
+			hook: func(id string, _ int) int {
 				if id == "logs-1-1" {
 					return 429
 				}
-				return 201
-			},
-			wantErr:      true,
-			wantAttempts: map[string]int{"logs-1-0": 1, "logs-1-1": 4, "logs-1-2": 1},
-		},
-		{
-			name:         "whole request 503 is retried by the client",
-			answer:       func(string, int) int { return 201 },
-			bulkFails:    2,
-			wantAttempts: map[string]int{"logs-1-0": 1, "logs-1-1": 1, "logs-1-2": 1},
-		},
+				return 0
+			}, wantErr: true, wantAttempts: []int{1, 4, 1}},
+		{name: "whole request 503 is retried by the client", conflictAt: -1, bulkFails: 2, wantAttempts: []int{1, 1, 1}},
+		// The issue's case: a user without write privileges got 403 on every
+		// item and all of them were dead-lettered. 403 blames the cluster's
+		// configuration, not the documents: retried, Write fails, nothing
+		// rejected.
+		{name: "item 403 (no privileges) is retried, never rejected", conflictAt: -1, forbidden: true,
+			wantErr: true, wantAttempts: []int{4, 4, 4}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fakeCluster{answer: tt.answer, bulkFails: tt.bulkFails}
-			s := newTestSink(t, f, false)
-			rejected, err := s.Write(context.Background(), testItems(3))
+			srv := esfake.New(t, esfake.Elasticsearch)
+			s := openTestSink(t, esfake.Elasticsearch, srv, testOptions())
+			srv.SetItemHook(tt.hook)
+			srv.SetForbidden(tt.forbidden)
+			srv.FailBulk(tt.bulkFails, http.StatusServiceUnavailable)
+			items := testItems(3)
+			if tt.conflictAt >= 0 {
+				// latency_ms.p99 makes latency_ms an object; the others
+				// map it as a long first (documents are indexed in order).
+				items[tt.conflictAt].Record.Fields = []record.Field{{Name: "latency_ms.p99", Value: "15"}}
+			}
+			rejected, err := s.Write(context.Background(), items)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Write error = %v, want error %t", err, tt.wantErr)
 			}
 			var ids []string
 			for _, r := range rejected {
 				ids = append(ids, r.Item.ID())
-				if !strings.Contains(r.Reason, "document_parsing_exception") || !strings.Contains(r.Reason, "For input string") {
-					t.Errorf("reason %q lacks the cluster's error type and cause", r.Reason)
+				if !strings.Contains(r.Reason, "status 400 document_parsing_exception") || !strings.Contains(r.Reason, "latency_ms") {
+					t.Errorf("reason %q lacks the cluster's error type and reason", r.Reason)
 				}
 			}
 			if fmt.Sprint(ids) != fmt.Sprint(tt.wantRejected) {
 				t.Errorf("rejected %v, want %v", ids, tt.wantRejected)
 			}
-			if fmt.Sprint(f.attempts) != fmt.Sprint(tt.wantAttempts) {
-				t.Errorf("attempts %v, want %v", f.attempts, tt.wantAttempts)
+			var attempts []int
+			for i := range items {
+				attempts = append(attempts, srv.Attempts(items[i].ID()))
+			}
+			if fmt.Sprint(attempts) != fmt.Sprint(tt.wantAttempts) {
+				t.Errorf("attempts %v, want %v", attempts, tt.wantAttempts)
+			}
+			if err == nil && len(srv.Docs("sluice-logs-default"))+len(rejected) != len(items) {
+				t.Errorf("stream holds %d documents, %d rejected, of %d", len(srv.Docs("sluice-logs-default")), len(rejected), len(items))
 			}
 		})
 	}
 }
 
-func TestSearchSinkSetupTemplates(t *testing.T) {
-	f := &fakeCluster{answer: func(string, int) int { return 201 }}
-	newTestSink(t, f, true)
-	want := "[PUT /_index_template/logs-sluice-default PUT /_data_stream/logs-sluice-default]"
-	if got := fmt.Sprint(f.requests); got != want {
-		t.Errorf("setup requests %s, want %s", got, want)
+// TestSearchSinkReplayAfterFix: a batch refused with 403 is written once
+// the privileges are granted, and a replay of it (as after a crash before
+// the offset commit) answers 409 for every item: nothing twice.
+func TestSearchSinkReplayAfterFix(t *testing.T) {
+	srv := esfake.New(t, esfake.Elasticsearch)
+	s := openTestSink(t, esfake.Elasticsearch, srv, testOptions())
+	srv.SetForbidden(true)
+	if _, err := s.Write(context.Background(), testItems(5)); err == nil {
+		t.Fatal("Write succeeded while every item was forbidden")
+	}
+	srv.SetForbidden(false)
+	for range 2 {
+		rejected, err := s.Write(context.Background(), testItems(5))
+		if err != nil || len(rejected) != 0 {
+			t.Fatalf("Write after the fix: %v, rejected %v", err, rejected)
+		}
+	}
+	if n := len(srv.Docs("sluice-logs-default")); n != 5 {
+		t.Errorf("%d documents, want 5", n)
 	}
 }
 
-func TestAppendDocument(t *testing.T) {
-	r := record.Record{Time: 1_700_000_000_123_456_789, Tenant: "t1", Message: "hello \"x\"",
-		Stream: []record.Field{{Name: "service", Value: "api"}},
-		Fields: []record.Field{{Name: "message", Value: "other"}, {Name: "level", Value: "info"}}}
-	got := string(appendDocument(nil, &r))
-	want := `{"@timestamp":"2023-11-14T22:13:20.123456789Z","message":"hello \"x\"","stream":"{service=\"api\"}","tenant":"t1","service":"api","field.message":"other","level":"info"}`
-	if got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
+// TestSearchSinkUnreachableAtStart: a cluster refusing the credentials at
+// start does not stop the sink from opening; Write fails (the indexer
+// retries and turns not ready) until the cluster takes them, then sets up
+// and writes.
+func TestSearchSinkUnreachableAtStart(t *testing.T) {
+	srv := esfake.New(t, esfake.Elasticsearch)
+	srv.SetUnauthenticated(true)
+	s := openTestSink(t, esfake.Elasticsearch, srv, testOptions())
+	if _, err := s.Write(context.Background(), testItems(2)); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("Write against a 401 cluster: %v", err)
 	}
-	if !json.Valid([]byte(got)) {
-		t.Error("not valid JSON")
+	srv.SetUnauthenticated(false)
+	if _, err := s.Write(context.Background(), testItems(2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := srv.Template("sluice-logs"); !ok || len(srv.Docs("sluice-logs-default")) != 2 {
+		t.Errorf("after recovery: template %v, documents %d", ok, len(srv.Docs("sluice-logs-default")))
+	}
+}
+
+func TestSearchSinkSetupElasticsearch(t *testing.T) {
+	srv := esfake.New(t, esfake.Elasticsearch)
+	opts := testOptions()
+	openTestSink(t, esfake.Elasticsearch, srv, opts)
+
+	// The built-in logs template still governs what it governed, and no
+	// Sluice stream falls under it.
+	if got := srv.TemplateFor("logs-nginx.access-default"); got != "logs" {
+		t.Errorf("logs-nginx.access-default would use template %q, want the built-in logs", got)
+	}
+	if tpl, _ := srv.Template("logs"); tpl.Priority != 100 || fmt.Sprint(tpl.IndexPatterns) != "[logs-*-*]" {
+		t.Errorf("built-in template changed: %+v", tpl)
+	}
+	for stream, want := range map[string]string{"sluice-logs-default": "sluice-logs", "sluice-logs-other": "sluice-logs", "sluice-logs-acme": "sluice-logs-acme"} {
+		if got := srv.TemplateFor(stream); got != want {
+			t.Errorf("stream %s uses template %q, want %q", stream, got, want)
+		}
+	}
+	if got := fmt.Sprint(srv.Streams()); got != "[sluice-logs-acme sluice-logs-default]" {
+		t.Errorf("data streams %s", got)
+	}
+	tpl, _ := srv.Template("sluice-logs-acme")
+	if tpl.Template.Settings["index.lifecycle.name"] != "sluice-logs-acme" || tpl.DataStream == nil {
+		t.Errorf("tenant template %+v", tpl)
+	}
+
+	// Rollover, then delete after the tenant's retention.
+	pol, version := srv.Policy("sluice-logs-acme")
+	phases, _ := pol["phases"].(map[string]any)
+	del, _ := phases["delete"].(map[string]any)
+	hot, _ := phases["hot"].(map[string]any)
+	if del["min_age"] != "30d" || !strings.Contains(fmt.Sprint(hot["actions"]), "rollover:map[max_age:1d max_primary_shard_size:53687091200b]") {
+		t.Errorf("ILM policy of acme: %v", pol)
+	}
+	if pol, _ := srv.Policy("sluice-logs"); !strings.Contains(fmt.Sprint(pol), "min_age:7d") {
+		t.Errorf("ILM policy of the other tenants: %v", pol)
+	}
+
+	// Idempotent: a second start rewrites no policy; a changed retention
+	// rewrites that one.
+	openTestSink(t, esfake.Elasticsearch, srv, opts)
+	if _, v := srv.Policy("sluice-logs-acme"); v != version {
+		t.Errorf("unchanged policy written again: version %d → %d", version, v)
+	}
+	opts.TenantRetention = map[string]time.Duration{"acme": 90 * 24 * time.Hour}
+	openTestSink(t, esfake.Elasticsearch, srv, opts)
+	if pol, v := srv.Policy("sluice-logs-acme"); v != version+1 || !strings.Contains(fmt.Sprint(pol), "min_age:90d") {
+		t.Errorf("changed retention: version %d, policy %v", v, pol)
+	}
+}
+
+func TestSearchSinkSetupOpenSearch(t *testing.T) {
+	srv := esfake.New(t, esfake.OpenSearch)
+	opts := testOptions()
+	s := openTestSink(t, esfake.OpenSearch, srv, opts)
+	pol, version := srv.Policy("sluice-logs-acme")
+	got := fmt.Sprint(pol)
+	for _, want := range []string{"index_patterns:[.ds-sluice-logs-acme-*]", "min_rollover_age:30d", "min_index_age:1d", "delete:map[]"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ISM policy lacks %s: %s", want, got)
+		}
+	}
+	if pol, _ := srv.Policy("sluice-logs"); !strings.Contains(fmt.Sprint(pol), "index_patterns:[.ds-sluice-logs-*]") {
+		t.Errorf("catch-all ISM policy: %v", pol)
+	}
+	// A changed policy is updated with the version it replaces (the
+	// server answers 409 otherwise); an unchanged one is left alone.
+	openTestSink(t, esfake.OpenSearch, srv, opts)
+	opts.Retention = 14 * 24 * time.Hour
+	openTestSink(t, esfake.OpenSearch, srv, opts)
+	if _, v := srv.Policy("sluice-logs-acme"); v != version {
+		t.Errorf("unchanged ISM policy rewritten: version %d", v)
+	}
+	if pol, v := srv.Policy("sluice-logs"); v != 2 || !strings.Contains(fmt.Sprint(pol), "min_rollover_age:14d") {
+		t.Errorf("changed ISM policy: version %d, %v", v, pol)
+	}
+
+	// Writes through opensearch-go, one stream per tenant.
+	items := testItems(2)
+	items[1].Record.Tenant = "acme"
+	if rejected, err := s.Write(context.Background(), items); err != nil || len(rejected) != 0 {
+		t.Fatalf("Write: %v %v", err, rejected)
+	}
+	if len(srv.Docs("sluice-logs-default")) != 1 || len(srv.Docs("sluice-logs-acme")) != 1 {
+		t.Errorf("documents per stream: default %d, acme %d", len(srv.Docs("sluice-logs-default")), len(srv.Docs("sluice-logs-acme")))
+	}
+}
+
+// TestSearchSinkMapping: what Kibana needs to chart: numbers as numbers,
+// dates as dates, the common fields under their ECS names, one stream per
+// tenant.
+func TestSearchSinkMapping(t *testing.T) {
+	srv := esfake.New(t, esfake.Elasticsearch)
+	s := openTestSink(t, esfake.Elasticsearch, srv, testOptions())
+	items := []Item{
+		{Topic: "logs", Offset: 1, Record: record.Record{Time: 1, Tenant: "Team-A", Message: "GET /x",
+			Stream: []record.Field{{Name: "host", Value: "h1"}},
+			Fields: []record.Field{{Name: "level", Value: "warn"}, {Name: "latency_ms", Value: "12"}, {Name: "ratio", Value: "0.25"},
+				{Name: "started", Value: "2026-11-30T10:00:00Z"}, {Name: "status_code", Value: "503"}, {Name: "client_ip", Value: "10.1.2.3"},
+				{Name: "ok", Value: "false"}, {Name: "zip", Value: "01234"}}}},
+		// A later word in a numeric field is kept in _source, not indexed
+		// (ignore_malformed): not a rejection.
+		{Topic: "logs", Offset: 2, Record: record.Record{Time: 2, Tenant: "Team-A", Message: "slow",
+			Fields: []record.Field{{Name: "latency_ms", Value: "n/a"}}}},
+	}
+	rejected, err := s.Write(context.Background(), items)
+	if err != nil || len(rejected) != 0 {
+		t.Fatalf("Write: %v, rejected %v", err, rejected)
+	}
+	stream := StreamName("sluice-logs", "Team-A")
+	for field, want := range map[string]string{
+		"@timestamp": "date_nanos", "message": "text", "sluice.stream": "keyword", "sluice.tenant": "keyword",
+		"host.name": "keyword", "log.level": "keyword", "latency_ms": "long", "ratio": "double", "started": "date",
+		"http.response.status_code": "long", "client.ip": "ip", "ok": "boolean", "zip": "keyword",
+	} {
+		if got := srv.FieldType(stream, field); got != want {
+			t.Errorf("%s mapped as %q, want %q", field, got, want)
+		}
+	}
+	if docs := srv.Docs(stream); len(docs) != 2 || fmt.Sprint(docs[0]["latency_ms"]) != "12" {
+		t.Errorf("documents of %s: %v", stream, docs)
+	}
+}
+
+func TestStreamName(t *testing.T) {
+	for _, tc := range []struct{ tenant, want string }{
+		{"", "sluice-logs-default"},
+		{"acme", "sluice-logs-acme"},
+		{"team_2", "sluice-logs-team_2"},
+	} {
+		if got := StreamName("sluice-logs", tc.tenant); got != tc.want {
+			t.Errorf("StreamName(%q) = %q, want %q", tc.tenant, got, tc.want)
+		}
+	}
+	a, b := StreamName("p", "Team-A"), StreamName("p", "team_a")
+	if a == b || !strings.HasPrefix(a, "p-team_a_") || strings.ContainsAny(a[2:], "-ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+		t.Errorf("Team-A → %q, team_a → %q: want distinct, clean names", a, b)
+	}
+	if long := StreamName("p", strings.Repeat("x", 300)); len(long) > 2+maxTenantPart+9 {
+		t.Errorf("a 300-byte tenant makes a %d-byte name", len(long))
 	}
 }

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -13,10 +14,18 @@ type Item struct {
 	Partition int32
 	Offset    int64
 	Record    record.Record
+	// Origin, for a message replayed from the dead-letter topic, is where
+	// it was first consumed ("topic/partition/offset", its sluice-source
+	// header): its identity, so that replaying it twice stores it once.
+	Origin string
 }
 
-// ID is the item's identity, stable across replays: topic-partition-offset.
+// ID is the item's identity, stable across replays: topic-partition-offset
+// of where it was first consumed.
 func (it *Item) ID() string {
+	if it.Origin != "" {
+		return strings.ReplaceAll(it.Origin, "/", "-")
+	}
 	b := make([]byte, 0, len(it.Topic)+24)
 	b = append(b, it.Topic...)
 	b = append(b, '-')

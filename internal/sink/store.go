@@ -43,6 +43,13 @@ const (
 // that greatest one is in the store and none above it is: the replay
 // resumes exactly after it. The Kafka commit happens after 3, so a crash
 // between 3 and the commit only replays offsets that step 1's filter drops.
+//
+// A write that fails between 1 and 3 without a crash (Ingest answering an
+// error after the WAL took the batch, the watermark file failing to be
+// replaced) leaves the same unknown, and the caller sends the same batch
+// again: Write settles any Pending range first, exactly as open does, so
+// the retry drops what is already stored. (It used to overwrite Pending
+// with the retry's range and ingest the batch a second time.)
 type StoreSink struct {
 	in     ingest.Sink
 	search store.Searcher
@@ -61,31 +68,41 @@ func OpenStore(ctx context.Context, in ingest.Sink, search store.Searcher, path 
 		return nil, err
 	}
 	s := &StoreSink{in: in, search: search, path: path, log: log, wm: wm}
+	if err := s.settleLocked(ctx, "settled a batch left pending by a crash"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// settleLocked resolves every Pending range by searching the store, and
+// makes the result durable. It runs on open (a crash left the range) and
+// before a write that follows a failed one (Ingest or the watermark write
+// failed after the WAL may have taken the batch: sending the batch again
+// without settling first would store it twice).
+func (s *StoreSink) settleLocked(ctx context.Context, what string) error {
 	settled := false
-	for key, pm := range wm.Partitions {
+	for key, pm := range s.wm.Partitions {
 		if pm.Pending == nil {
 			continue
 		}
 		topic, partition, err := splitPartitionKey(key)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		found, err := s.greatestStored(ctx, topic, partition, pm.Pending)
 		if err != nil {
-			return nil, fmt.Errorf("settle pending offsets of %s: %w", key, err)
+			return fmt.Errorf("settle pending offsets of %s: %w", key, err)
 		}
-		log.Info("settled a batch left pending by a crash", "partition", key,
+		s.log.Info(what, "partition", key,
 			"pending_first", pm.Pending.First, "pending_last", pm.Pending.Last, "found_up_to", found, "done_before", pm.Done)
 		pm.Done = max(pm.Done, found)
 		pm.Pending = nil
 		settled = true
 	}
 	if settled {
-		if err := writeWatermarks(path, wm); err != nil {
-			return nil, err
-		}
+		return writeWatermarks(s.path, s.wm)
 	}
-	return s, nil
+	return nil
 }
 
 func splitPartitionKey(key string) (string, int32, error) {
@@ -137,6 +154,9 @@ func (s *StoreSink) Done(topic string, partition int32) int64 {
 func (s *StoreSink) Write(ctx context.Context, items []Item) ([]Rejected, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.settleLocked(ctx, "settled the batch of a failed write"); err != nil {
+		return nil, err
+	}
 	recs := make([]record.Record, 0, len(items))
 	pending := map[string]*pendingRange{}
 	for i := range items {
@@ -171,12 +191,14 @@ func (s *StoreSink) Write(ctx context.Context, items []Item) ([]Rejected, error)
 	if err := writeWatermarks(s.path, s.wm); err != nil {
 		return nil, err
 	}
+	faultPending.Hit()
 	if err := s.in.Ingest(ctx, recs); err != nil {
 		// Nothing or all of it may be in the WAL (a backpressure error
-		// means nothing); Pending stays until a later batch of the same
-		// partition or the next open settles it.
+		// means nothing); Pending stays until the next Write or the next
+		// open settles it.
 		return nil, fmt.Errorf("store sink: ingest %d records: %w", len(recs), err)
 	}
+	faultIngested.Hit()
 	for key, pr := range pending {
 		pm := s.wm.Partitions[key]
 		pm.Done = pr.Last
@@ -185,6 +207,7 @@ func (s *StoreSink) Write(ctx context.Context, items []Item) ([]Rejected, error)
 	if err := writeWatermarks(s.path, s.wm); err != nil {
 		return nil, err
 	}
+	faultDone.Hit()
 	return nil, nil
 }
 

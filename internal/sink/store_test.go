@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -16,8 +17,9 @@ import (
 // applies the filter's Match and, per record, MayMatch over a one-record
 // summary so that a wrong MayMatch shows up as a missed record.
 type memPipeline struct {
-	recs []record.Record
-	fail error
+	recs      []record.Record
+	fail      error
+	failAfter error // returned after the records were taken (the WAL has them)
 }
 
 func (m *memPipeline) Ingest(_ context.Context, recs []record.Record) error {
@@ -25,7 +27,7 @@ func (m *memPipeline) Ingest(_ context.Context, recs []record.Record) error {
 		return m.fail
 	}
 	m.recs = append(m.recs, recs...)
-	return nil
+	return m.failAfter
 }
 
 func (m *memPipeline) Search(_ context.Context, req store.SearchRequest, fn func(*record.Record) error) error {
@@ -160,6 +162,34 @@ func TestStoreSinkSettlesPending(t *testing.T) {
 				t.Errorf("watermark file after the replay: %+v", pm)
 			}
 		})
+	}
+}
+
+// TestStoreSinkRetryAfterFailedWrite: Ingest failed after the WAL took the
+// batch (the watermark write after it could fail the same way); the
+// consumer sends the same batch again without a restart. The retry must
+// settle the pending range first and store nothing twice.
+func TestStoreSinkRetryAfterFailedWrite(t *testing.T) {
+	ctx := context.Background()
+	p := &memPipeline{}
+	s, err := OpenStore(ctx, p, p, filepath.Join(t.TempDir(), "offsets.json"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(ctx, items(0, 0, 3, "")); err != nil {
+		t.Fatal(err)
+	}
+	p.failAfter = errors.New("fsync failed after the write")
+	if _, err := s.Write(ctx, items(0, 4, 7, "")); err == nil {
+		t.Fatal("want the error")
+	}
+	p.failAfter = nil
+	if _, err := s.Write(ctx, items(0, 4, 9, "")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0:0", "0:1", "0:2", "0:3", "0:4", "0:5", "0:6", "0:7", "0:8", "0:9"}
+	if got := offsets(p); !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
 	}
 }
 

@@ -80,6 +80,7 @@ func writeWatermarks(path string, wm *watermarkFile) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close offset watermarks: %w", err)
 	}
+	faultWatermarkSynced.Hit()
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename offset watermarks: %w", err)
 	}

@@ -61,12 +61,14 @@ func (s *Store) Flush(ctx context.Context) error {
 		return fmt.Errorf("flush: %w", err)
 	}
 
+	faultFlushPartsWritten.Hit()
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	e := &manifestEntry{Op: opAdd, Added: added, Reason: "flush", Watermark: max(lastSeq, s.man.state.watermark)}
 	if err := s.man.commit(e); err != nil {
 		return fail(err)
 	}
+	faultFlushCommitted.Hit()
 	s.mu.Lock()
 	for _, p := range written {
 		s.addPartLocked(p)

@@ -143,6 +143,7 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part) error {
 	if err != nil {
 		return fmt.Errorf("merge partition %s: %w", partition, err)
 	}
+	faultMergePartWritten.Hit()
 
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
@@ -168,6 +169,7 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part) error {
 		s.removeFiles([]partRef{np.ref()})
 		return fmt.Errorf("merge partition %s: %w", partition, err)
 	}
+	faultMergeCommitted.Hit()
 	s.mu.Lock()
 	for _, p := range parts {
 		delete(s.parts[partition], p.name)

@@ -82,6 +82,7 @@ func (l *Log) writeGroup(g *group) error {
 	if err != nil {
 		return l.fail(size, size, fmt.Errorf("wal: fsync segment: %w", err))
 	}
+	faultSynced.Hit()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.queued -= size
