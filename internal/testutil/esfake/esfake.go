@@ -602,25 +602,19 @@ func (s *Server) bulkItem(op, name, id string, doc []byte) map[string]any {
 
 // globMatch reports whether name matches an index pattern with '*'.
 func globMatch(pattern, name string) bool {
-	for {
-		i := strings.IndexByte(pattern, '*')
-		if i < 0 {
-			return pattern == name
-		}
-		if !strings.HasPrefix(name, pattern[:i]) {
-			return false
-		}
-		name, pattern = name[i:], pattern[i+1:]
-		if pattern == "" {
-			return true
-		}
-		for j := 0; j <= len(name); j++ {
-			if globMatch(pattern, name[j:]) {
-				return true
-			}
-		}
+	i := strings.IndexByte(pattern, '*')
+	if i < 0 {
+		return pattern == name
+	}
+	if !strings.HasPrefix(name, pattern[:i]) {
 		return false
 	}
+	for j := i; j <= len(name); j++ {
+		if globMatch(pattern[i+1:], name[j:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // globsIntersect reports whether some name matches both patterns.
