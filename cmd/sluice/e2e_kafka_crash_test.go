@@ -39,11 +39,11 @@ func TestE2EKafkaCrashPoints(t *testing.T) {
 	_, brokers := startKafka(t)
 	gw := startKafkaGateway(t, brokers, "")
 	dir := t.TempDir()
-	// A crashed member holds its partitions until the session timeout (or,
-	// if it died in the middle of a rebalance, the rebalance timeout); the
-	// store flushes and merges often so that its steps are reached.
+	// Static membership: each run takes the crashed one's place (and
+	// partitions) at once, as a StatefulSet pod restarted with its name
+	// does. The store flushes and merges often so that its steps are reached.
 	cfg := "store:\n  flush_interval: 150ms\n  merge_interval: 150ms\n  max_parts_per_partition: 2\n" +
-		"kafka:\n  session_timeout: 2s\n  rebalance_timeout: 3s\n"
+		"kafka:\n  instance_id: crash-test\n  session_timeout: 10s\n  rebalance_timeout: 3s\n"
 
 	// Each run gets records until it dies at its step, a batch at a time,
 	// so that the records in flight stay few and the test short.

@@ -35,7 +35,7 @@ import (
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [--config FILE] [--data-dir DIR] [--http-addr HOST:PORT] [--role all|gateway|indexer|querier] [--kafka-brokers HOST:PORT,…] [--kafka-topic NAME] [--kafka-consumer-group NAME] [--indexers URL,…]", `
+	fs := newFlagSet("serve", "serve [--config FILE] [--data-dir DIR] [--http-addr HOST:PORT] [--role all|gateway|indexer|querier] [--kafka-brokers HOST:PORT,…] [--kafka-topic NAME] [--kafka-consumer-group NAME] [--kafka-instance-id ID] [--indexers URL,…]", `
 Runs the server. With the default role 'all' it is the all-in-one server:
 HTTP receivers, the write-ahead log, the embedded store and the query API,
 in one process with one data directory. Without --config it runs on the
@@ -85,6 +85,7 @@ everything to parts (or to Kafka) and exits 0.`, stderr)
 	topic := fs.String("kafka-topic", "", "Kafka `topic` (overrides kafka.topic; default logs)")
 	group := fs.String("kafka-consumer-group", "", "indexer: Kafka consumer `group` (overrides kafka.consumer_group; default sluice-indexers); each group holds a full copy")
 	indexers := fs.String("indexers", "", "querier: the store indexers' base `URLs`, URL[,URL…] (overrides querier.indexers)")
+	instanceID := fs.String("kafka-instance-id", "", "indexer's static group membership `id`, e.g. its pod name (overrides kafka.instance_id)")
 	cfg, err := parseConfigFlags(fs, args, cfgPath)
 	if err != nil {
 		return err
@@ -109,6 +110,9 @@ everything to parts (or to Kafka) and exits 0.`, stderr)
 	}
 	if *indexers != "" {
 		cfg.Querier.Indexers = splitList(*indexers)
+	}
+	if *instanceID != "" {
+		cfg.Kafka.InstanceID = *instanceID
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -341,6 +345,7 @@ func newConsumer(cfg config.Config, s sink.Sink, reg prometheus.Registerer, log 
 		SinkName:         cfg.Sink.Type,
 		SessionTimeout:   time.Duration(cfg.Kafka.SessionTimeout),
 		RebalanceTimeout: time.Duration(cfg.Kafka.RebalanceTimeout),
+		InstanceID:       cfg.Kafka.InstanceID,
 		GroupLagInterval: time.Duration(cfg.Kafka.GroupLagInterval),
 		UnreadyAfter:     time.Duration(cfg.Sink.UnreadyAfter),
 	}, s, dec, kafka.NewMetrics(reg), log.With("component", "kafka-consumer"))

@@ -27,6 +27,8 @@ type ConsumerOptions struct {
 	// RebalanceTimeout is how long a rebalance waits for members to
 	// rejoin (0: franz-go's default, 60 s).
 	RebalanceTimeout time.Duration
+	// InstanceID, when set, makes the member static (group.instance.id).
+	InstanceID string
 	// RetryBackoff is the first wait after a failed sink write or
 	// dead-letter produce; it doubles up to 30 s.
 	RetryBackoff time.Duration
@@ -109,6 +111,9 @@ func NewConsumer(c ClientOptions, o ConsumerOptions, s sink.Sink, dec *Decoder, 
 	)
 	if o.RebalanceTimeout > 0 {
 		opts = append(opts, kgo.RebalanceTimeout(o.RebalanceTimeout))
+	}
+	if o.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(o.InstanceID))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -32,6 +33,35 @@ func clientBackoff(attempt int) time.Duration {
 	return min(time.Duration(1<<min(attempt, 8))*100*time.Millisecond, 10*time.Second)
 }
 
+// bodyCopy hands the HTTP transport a copy of each request body. The bulk
+// indexers reuse their body buffer as soon as the response is read, while
+// net/http may still be finishing writing the body in another goroutine (it
+// may answer before the write ends: RoundTrip's contract allows it), a data
+// race the race detector caught in go-elasticsearch's esutil.BulkIndexer.
+// With a copy, the indexer's buffer is read only inside RoundTrip.
+type bodyCopy struct{ next http.RoundTripper }
+
+func (t bodyCopy) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.ContentLength = int64(len(b))
+	}
+	return t.next.RoundTrip(req)
+}
+
+func (c ClientOptions) transport() http.RoundTripper {
+	if c.Transport != nil {
+		return bodyCopy{c.Transport}
+	}
+	return bodyCopy{http.DefaultTransport}
+}
+
 // OpenElasticsearch returns the sink writing through go-elasticsearch's
 // esutil.BulkIndexer.
 func OpenElasticsearch(ctx context.Context, c ClientOptions, opts SearchSinkOptions, m *Metrics, log *slog.Logger) (*SearchSink, error) {
@@ -40,7 +70,7 @@ func OpenElasticsearch(ctx context.Context, c ClientOptions, opts SearchSinkOpti
 		Username:      c.Username,
 		Password:      c.Password,
 		APIKey:        c.APIKey,
-		Transport:     c.Transport,
+		Transport:     c.transport(),
 		RetryOnStatus: retryStatuses,
 		MaxRetries:    c.MaxRetries,
 		RetryBackoff:  clientBackoff,
