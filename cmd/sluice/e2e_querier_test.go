@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +105,18 @@ func TestE2EQuerierReplicas(t *testing.T) {
 	a1Count := a1.count("*")
 	a1.kill()
 	check("a copy-a indexer killed")
+	// The querier's status shows each indexer's group, and a1 down.
+	st := getJSON(t, qr, "/api/v1/status").(map[string]any)
+	ixs, _ := st["querier"].([]any)
+	var seen []string
+	for _, ix := range ixs {
+		m := ix.(map[string]any)
+		seen = append(seen, fmt.Sprintf("%v %v %v", m["url"] == a1.url, m["group"], m["up"]))
+	}
+	slices.Sort(seen)
+	if want := []string{"false copy-a true", "false copy-b true", "true copy-a false"}; !slices.Equal(seen, want) {
+		t.Errorf("querier status: %v, want %v", seen, want)
+	}
 	// After its session timeout, a2 takes its partitions over and new
 	// records arrive there: still one copy of each.
 	waitAssignedCount(t, a2, kafkaPartitions)
