@@ -31,6 +31,7 @@ func init() {
 			MaxFieldsPerRecord: env.cfg.Ingest.MaxFieldsPerRecord,
 			Window:             env.window,
 			ShutdownGrace:      time.Duration(env.cfg.HTTP.ShutdownTimeout),
+			InFlight:           env.inFlight,
 		}, env.sink, env.metrics, env.registry, env.log.With("component", "forward"))
 		if err != nil {
 			return receiverParts{}, err

@@ -17,6 +17,7 @@ func init() {
 			MaxFieldsPerRecord: env.cfg.Ingest.MaxFieldsPerRecord,
 			MaxMessageBytes:    int64(c.MaxMessageBytes),
 			Window:             env.window,
+			InFlight:           env.inFlight,
 		}
 		log := env.log.With("component", "otlp")
 		parts := receiverParts{routes: map[string]http.Handler{

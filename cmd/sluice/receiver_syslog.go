@@ -22,6 +22,7 @@ func init() {
 			ReadTimeout:     time.Duration(c.ReadTimeout),
 			StreamFields:    c.StreamFields,
 			Window:          env.window,
+			InFlight:        env.inFlight,
 		}
 		m := syslog.NewMetrics(env.registry, env.metrics)
 		log := env.log.With("component", "syslog")

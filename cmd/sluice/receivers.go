@@ -35,6 +35,10 @@ type receiverEnv struct {
 	// window is the accepted span of record times, shared by every
 	// receiver (set by buildReceivers).
 	window *ingest.TimeWindow
+	// inFlight bounds the request bytes every receiver holds at once
+	// (set by buildReceivers; routes are wrapped there, listeners take
+	// it in their configuration).
+	inFlight *ingest.InFlight
 }
 
 // receiverParts is what a receiver contributes: HTTP routes on the main
@@ -63,6 +67,7 @@ func registerReceiver(name string, build func(env receiverEnv) (receiverParts, e
 // buildReceivers builds every registered receiver.
 func buildReceivers(env receiverEnv) (map[string]http.Handler, []listener, error) {
 	env.window = timeWindow(env.cfg, env.registry)
+	env.inFlight = ingest.NewInFlight(env.cfg.InFlightBytes(), env.registry)
 	routes := map[string]http.Handler{}
 	var listeners []listener
 	for _, f := range receiverFactories {
@@ -79,7 +84,7 @@ func buildReceivers(env receiverEnv) (map[string]http.Handler, []listener, error
 			if _, dup := routes[p]; dup {
 				return nil, nil, fmt.Errorf("receiver %s: route %q is already taken", f.name, p)
 			}
-			routes[p] = h
+			routes[p] = env.inFlight.Wrap(f.name, h)
 		}
 		listeners = append(listeners, parts.listeners...)
 	}

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sluice-log/sluice/internal/pipeline"
 )
@@ -35,6 +35,7 @@ type statusResponse struct {
 	Backpressure     bool             `json:"backpressure"`
 	BackpressurePerS float64          `json:"backpressure_per_sec"`
 	Receivers        []receiverStatus `json:"receivers"`
+	InFlight         inFlightStatus   `json:"ingest_in_flight"`
 	// Kafka is an indexer's place in the scale-out (Config.Kafka).
 	Kafka *KafkaStatus `json:"kafka,omitempty"`
 	// Querier is a querier's view of its indexers (Config.Querier).
@@ -61,6 +62,14 @@ type StoredPartition struct {
 	Done      int64  `json:"done"`
 }
 
+// inFlightStatus is the bound on request bytes in flight across receivers
+// (ingest.max_in_flight_bytes), read from its metrics.
+type inFlightStatus struct {
+	Bytes    float64 `json:"bytes"`
+	MaxBytes float64 `json:"max_bytes"`
+	Rejected float64 `json:"rejected_total"`
+}
+
 // ingestRates turns the monotonic ingest counters into per-second rates by
 // remembering the previous sample; callers share it, so a rate is always
 // over the last rateWindow or more, whoever asked.
@@ -77,11 +86,15 @@ type ingestRates struct {
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	now := time.Now()
 	st := s.cfg.Backend.Status()
-	recv, err := gatherReceivers(s.cfg.Gatherer)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "read ingest metrics: %v", err)
-		return
+	var families []*dto.MetricFamily
+	var err error
+	if s.cfg.Gatherer != nil {
+		if families, err = s.cfg.Gatherer.Gather(); err != nil {
+			writeError(w, http.StatusInternalServerError, "read ingest metrics: %v", err)
+			return
+		}
 	}
+	recv, inFlight := receiversOf(families), inFlightOf(families)
 	bpRate := s.rates.update(now, recv, st.BackpressureTotal)
 	var ks *KafkaStatus
 	if s.cfg.Kafka != nil {
@@ -99,6 +112,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		BackpressurePerS: bpRate,
 		Receivers:        recv,
 		Kafka:            ks,
+		InFlight:         inFlight,
 	}
 	if s.cfg.Querier != nil {
 		resp.Querier = s.cfg.Querier()
@@ -143,17 +157,10 @@ func (r *ingestRates) update(now time.Time, recv []receiverStatus, bpTotal int64
 
 func nonNegative(f float64) float64 { return max(f, 0) }
 
-// gatherReceivers reads the shared ingest counters (internal/ingest's
-// Metrics) from the registry, one entry per protocol label.
-func gatherReceivers(g prometheus.Gatherer) ([]receiverStatus, error) {
+// receiversOf reads the shared ingest counters (internal/ingest's Metrics)
+// from the registry's metrics, one entry per protocol label.
+func receiversOf(families []*dto.MetricFamily) []receiverStatus {
 	byProto := map[string]*receiverStatus{}
-	if g == nil {
-		return []receiverStatus{}, nil
-	}
-	families, err := g.Gather()
-	if err != nil {
-		return nil, err
-	}
 	for _, mf := range families {
 		var field func(*receiverStatus) *float64
 		switch mf.GetName() {
@@ -189,5 +196,24 @@ func gatherReceivers(g prometheus.Gatherer) ([]receiverStatus, error) {
 		out = append(out, *rs)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Protocol < out[j].Protocol })
-	return out, nil
+	return out
+}
+
+// inFlightOf reads the bound on ingest bytes in flight (internal/ingest's
+// InFlight) from the registry's metrics; zero when no receiver runs.
+func inFlightOf(families []*dto.MetricFamily) inFlightStatus {
+	var st inFlightStatus
+	for _, mf := range families {
+		for _, m := range mf.GetMetric() {
+			switch mf.GetName() {
+			case "sluice_ingest_in_flight_bytes":
+				st.Bytes += m.GetGauge().GetValue()
+			case "sluice_ingest_max_in_flight_bytes":
+				st.MaxBytes += m.GetGauge().GetValue()
+			case "sluice_ingest_in_flight_rejected_total":
+				st.Rejected += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return st
 }

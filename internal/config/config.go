@@ -93,6 +93,7 @@ type TenantRetention struct {
 // IngestConfig configures the HTTP receivers.
 type IngestConfig struct {
 	MaxRequestBytes    ByteSize     `yaml:"max_request_bytes" doc:"Largest request body after decompression; larger requests get 413."`
+	MaxInFlightBytes   ByteSize     `yaml:"max_in_flight_bytes" doc:"Bound on the bytes that every receiver's requests in flight hold at once: HTTP request bodies after decompression (reserved from Content-Length before the body is read, and as it decompresses otherwise), forward messages, syslog TCP/TLS batches and OTLP gRPC requests. Above it, HTTP requests get 429 with Retry-After (in their protocol's error shape), OTLP gRPC gets Unavailable, and forward and syslog TCP stop reading their sockets until bytes are freed; each refusal counts in sluice_ingest_in_flight_rejected_total. A request that holds everything in flight is never refused, so one as large as max_request_bytes always gets through. 0 derives it: an eighth of memory_limit (a JSON-lines request was measured to raise the peak RSS by about 3 times its body: its records, its WAL batch and its copy in the head), or four times max_request_bytes when memory_limit is 0."`
 	MaxLineBytes       ByteSize     `yaml:"max_line_bytes" doc:"Largest JSON line or _bulk document; a longer one is rejected on its own."`
 	MaxFieldsPerRecord int          `yaml:"max_fields_per_record" doc:"Most fields in one record; a record with more is rejected on its own."`
 	MaxFuture          Duration     `yaml:"max_future" doc:"How far ahead of its time of arrival a record's time may be. Every receiver accepts records whose time lies between the record's tenant's retention ago (store.tenants.<tenant>.retention, else store.retention; no bound when 0) and this far ahead; a record outside is rejected on its own (reason too_old or too_far_in_future in the per-record errors and in sluice_ingest_rejected_records_total), or stamped, as out_of_window says. 0 means no bound ahead."`
@@ -371,6 +372,22 @@ func (c Config) HeadBounds() (flush, max int64) {
 		flush = min(flush, int64(c.MemoryLimit)/8)
 	}
 	return flush, 2 * flush
+}
+
+// InFlightBytes is ingest.max_in_flight_bytes, derived when 0 from
+// memory_limit (resolved: see ResolveMemoryLimit): an eighth of it, since a
+// request's body costs about 3 times its size in memory until it is
+// stored (measured: one 64 MiB JSON-lines request raised the peak RSS from
+// 24 to 226 MiB), so that requests in flight take under half of it; four
+// times max_request_bytes without a memory limit.
+func (c Config) InFlightBytes() int64 {
+	switch {
+	case c.Ingest.MaxInFlightBytes > 0:
+		return int64(c.Ingest.MaxInFlightBytes)
+	case c.MemoryLimit > 0:
+		return int64(c.MemoryLimit) / 8
+	}
+	return 4 * int64(c.Ingest.MaxRequestBytes)
 }
 
 // SyncInterval decodes wal.sync: 0 for "batch", else the gathering delay.

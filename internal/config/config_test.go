@@ -131,6 +131,25 @@ func TestHeadBounds(t *testing.T) {
 	}
 }
 
+func TestInFlightBytes(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		memoryLimit MemoryLimit
+		set         ByteSize
+		want        int64
+	}{
+		{"an eighth of memory_limit", 1 << 30, 0, 128 << 20},
+		{"set explicitly", 1 << 30, 16 << 20, 16 << 20},
+		{"no memory limit: four requests", 0, 0, 4 * 64 << 20},
+	} {
+		c := Default()
+		c.MemoryLimit, c.Ingest.MaxInFlightBytes = tt.memoryLimit, tt.set
+		if got := c.InFlightBytes(); got != tt.want {
+			t.Errorf("%s: InFlightBytes() = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestResolveMemoryLimit(t *testing.T) {
 	tests := []struct {
 		name       string

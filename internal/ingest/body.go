@@ -48,18 +48,27 @@ func RequestStatus(err error) int {
 // and limited to maxBytes (after decompression; DefaultMaxRequestBytes when
 // not positive). Errors, from OpenBody and from reading the body, are
 // *RequestError: 415 for an unsupported encoding, 413 for a body over the
-// limit and 400 for a corrupt compressed stream or a failed read.
+// limit, 429 when the request bytes in flight are at their bound (when the
+// handler runs under InFlight.Wrap: the body's Content-Length is reserved
+// before anything is read, and what it decompresses to as it is read) and
+// 400 for a corrupt compressed stream or a failed read.
 func OpenBody(r *http.Request, maxBytes int64) (io.ReadCloser, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRequestBytes
 	}
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	switch enc {
-	case "", "identity":
+	if enc == "" || enc == "identity" {
 		if r.ContentLength > maxBytes {
 			return nil, tooLarge(maxBytes)
 		}
-		return newBodyReader(r.Body, r.Body, maxBytes, "", nil), nil
+	}
+	rq := requestOf(r)
+	if err := rq.reserveBody(r); err != nil {
+		return nil, err
+	}
+	switch enc {
+	case "", "identity":
+		return newBodyReader(r.Body, r.Body, maxBytes, "", nil, rq), nil
 	case "gzip":
 		zr, err := gzip.NewReader(r.Body)
 		if err != nil {
@@ -68,13 +77,13 @@ func OpenBody(r *http.Request, maxBytes int64) (io.ReadCloser, error) {
 			}
 			return nil, &RequestError{Status: http.StatusBadRequest, Err: fmt.Errorf("decode gzip body: %w", err)}
 		}
-		return newBodyReader(zr, r.Body, maxBytes, enc, nil), nil
+		return newBodyReader(zr, r.Body, maxBytes, enc, nil, rq), nil
 	case "zstd":
 		zr, err := zstd.NewReader(r.Body, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
 		if err != nil {
 			return nil, &RequestError{Status: http.StatusBadRequest, Err: fmt.Errorf("decode zstd body: %w", err)}
 		}
-		return newBodyReader(zr, r.Body, maxBytes, enc, zr), nil
+		return newBodyReader(zr, r.Body, maxBytes, enc, zr, rq), nil
 	default:
 		return nil, &RequestError{
 			Status: http.StatusUnsupportedMediaType,
@@ -99,11 +108,12 @@ type bodyReader struct {
 	limit  int64
 	enc    string // "" when not compressed
 	zstd   *zstd.Decoder
+	rq     *request // accounts what is read to InFlight; nil when not wrapped
 	err    error
 }
 
-func newBodyReader(r io.Reader, closer io.Closer, limit int64, enc string, zr *zstd.Decoder) *bodyReader {
-	return &bodyReader{r: r, closer: closer, left: limit, limit: limit, enc: enc, zstd: zr}
+func newBodyReader(r io.Reader, closer io.Closer, limit int64, enc string, zr *zstd.Decoder, rq *request) *bodyReader {
+	return &bodyReader{r: r, closer: closer, left: limit, limit: limit, enc: enc, zstd: zr, rq: rq}
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -129,6 +139,11 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	}
 	n, err := b.r.Read(p)
 	b.left -= int64(n)
+	if ferr := b.rq.readMore(n); ferr != nil {
+		// What was read is dropped with the request.
+		b.err = ferr
+		return 0, b.err
+	}
 	if err != nil {
 		b.err = b.wrap(err)
 	}

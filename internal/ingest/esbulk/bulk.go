@@ -156,6 +156,8 @@ func requestError(err error) *esError {
 		typ = typeContentTooLong
 	case http.StatusUnsupportedMediaType:
 		typ = typeUnsupportedEncoding
+	case http.StatusTooManyRequests:
+		typ = typeRejectedExecution // what Beats and Logstash retry
 	}
 	return &esError{status, typ, err.Error()}
 }

@@ -48,6 +48,10 @@ type Config struct {
 	// ShutdownGrace bounds how long batches in flight (including ones
 	// waiting out backpressure) may take once Serve's context is done.
 	ShutdownGrace time.Duration
+	// InFlight bounds the bytes of messages being decoded and stored,
+	// together with the other receivers'; a connection waits (reading
+	// nothing more) while it is full. nil: no bound.
+	InFlight *ingest.InFlight
 }
 
 // Batching bounds: messages already buffered on a connection are decoded
@@ -268,10 +272,24 @@ func (s *Server) serveConn(conn net.Conn) {
 	}
 	dec := newDecoder(s.cfg.MaxMessageBytes, s.cfg.MaxFieldsPerRecord, s.cfg.Window)
 	var acks []byte
+	// pending is a message taken from the buffer that did not fit in the
+	// bytes in flight with the batch before it: it starts the next batch.
+	var pending []byte
 	for {
-		msg, err := fr.next()
+		msg, err := pending, error(nil)
+		pending = nil
+		if msg == nil {
+			msg, err = fr.next()
+		}
 		if err != nil {
 			s.closeReason(log, err, fr)
+			return
+		}
+		// Holding nothing, wait for room: meanwhile this connection reads
+		// nothing more, and its client's socket buffer fills.
+		held, aerr := s.cfg.InFlight.Acquire(s.ingestCtx, protocol, int64(len(msg)))
+		if aerr != nil {
+			s.closeReason(log, aerr, fr)
 			return
 		}
 		var batch []record.Record
@@ -282,6 +300,10 @@ func (s *Server) serveConn(conn net.Conn) {
 		for err == nil && len(batch) < maxBatchRecords {
 			var ok bool
 			if msg, ok, err = fr.buffered(); !ok || err != nil {
+				break
+			}
+			if !held.TryGrow(int64(len(msg))) {
+				pending = msg
 				break
 			}
 			batch, chunks, err = s.decodeOne(dec, msg, batch, chunks)
@@ -295,11 +317,13 @@ func (s *Server) serveConn(conn net.Conn) {
 		}
 		if len(batch) > 0 {
 			if ierr := s.ingest(batch); ierr != nil {
+				held.Release()
 				s.conns.closed.WithLabelValues("sink_error").Inc()
 				log.Error("forward batch not stored; closing the connection without acknowledging it", "records", len(batch), "err", ierr)
 				return
 			}
 		}
+		held.Release()
 		if len(chunks) > 0 {
 			acks = acks[:0]
 			for _, c := range chunks {

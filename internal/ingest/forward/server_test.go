@@ -425,3 +425,42 @@ func TestBadTimeKeepsNeighbours(t *testing.T) {
 		t.Errorf("rejected invalid_time = %v, want 1", got)
 	}
 }
+
+// While the bytes in flight are at their bound, a connection's message is
+// neither stored nor acknowledged, and nothing more is read from it; once
+// they are freed it is stored and acknowledged once.
+func TestInFlightWaits(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	inFlight := ingest.NewInFlight(100, reg)
+	other, _ := inFlight.TryAcquire("jsonline", 200) // another receiver's request
+	ts := startTest(t, Config{InFlight: inFlight}, &memSink{})
+	c := dial(t, ts.Addr())
+	send(t, c, mp{}.arr(4).str("app").u32(sec).mapN(1).kv("message", "waited").chunk("w1"))
+	for waits := 0.0; waits == 0; {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "sluice_ingest_in_flight_rejected_total" {
+				waits = mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
+	if n, _ := c.Read(make([]byte, 16)); n != 0 || len(ts.sink.records()) != 0 {
+		t.Fatalf("acknowledged (%d bytes) or stored (%d records) while waiting for room", n, len(ts.sink.records()))
+	}
+	other.Release()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if got := readValue(t, c); string(got) != string(appendAck(nil, "w1")) {
+		t.Fatalf("ack = %q", got)
+	}
+	if recs := ts.sink.records(); len(recs) != 1 || recs[0].Message != "waited" {
+		t.Fatalf("records = %s", dump(recs))
+	}
+	if inFlight.Used() != 0 {
+		t.Fatalf("%d bytes still held after the batch", inFlight.Used())
+	}
+}

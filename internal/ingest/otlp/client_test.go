@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -118,15 +119,7 @@ func TestSDKGRPCExporter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	defer serveGRPC(t, srv)()
 	exp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(srv.Addr()), otlploggrpc.WithInsecure(),
 		otlploggrpc.WithCompressor("gzip"),
 		otlploggrpc.WithRetry(otlploggrpc.RetryConfig{Enabled: true, InitialInterval: 10 * time.Millisecond, MaxInterval: 2 * time.Second, MaxElapsedTime: 20 * time.Second}))
@@ -137,5 +130,52 @@ func TestSDKGRPCExporter(t *testing.T) {
 	checkSDKRecords(t, sink, 250)
 	if sink.calls < 4 { // 3 batches of at most 100, one refused first
 		t.Fatalf("%d sink calls: the refused batch was not retried", sink.calls)
+	}
+}
+
+// TestSDKGRPCExporterInFlight: while the request bytes in flight are at
+// their bound, Export is refused with Unavailable (before gRPC reads the
+// message), which the OpenTelemetry SDK's exporter retries; once the bytes
+// are freed every record arrives.
+func TestSDKGRPCExporterInFlight(t *testing.T) {
+	sink := &memSink{}
+	reg := prometheus.NewRegistry()
+	cfg := DefaultConfig()
+	cfg.InFlight = ingest.NewInFlight(1<<10, reg)
+	other, _ := cfg.InFlight.TryAcquire("jsonline", 4<<10) // another receiver's request
+	srv, err := ListenGRPC("127.0.0.1:0", nil, sink, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer serveGRPC(t, srv)()
+	refusals := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Error(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "sluice_ingest_in_flight_rejected_total" {
+				for _, m := range mf.GetMetric() {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+		return 0
+	}
+	go func() {
+		for refusals() == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		other.Release()
+	}()
+	exp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(srv.Addr()), otlploggrpc.WithInsecure(),
+		otlploggrpc.WithRetry(otlploggrpc.RetryConfig{Enabled: true, InitialInterval: 10 * time.Millisecond, MaxInterval: 2 * time.Second, MaxElapsedTime: 20 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emit(t, exp, 250)
+	checkSDKRecords(t, sink, 250)
+	if refusals() == 0 || cfg.InFlight.Used() != 0 {
+		t.Fatalf("refusals %v, %d bytes still held", refusals(), cfg.InFlight.Used())
 	}
 }

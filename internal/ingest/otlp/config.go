@@ -15,6 +15,10 @@ type Config struct {
 	// Window rejects (or stamps) records whose time is outside it; nil
 	// accepts every time.
 	Window *ingest.TimeWindow
+	// InFlight bounds the bytes that gRPC requests in flight hold (their
+	// protobuf size) together with the other receivers'; nil: no bound.
+	// The HTTP handler is bounded by InFlight.Wrap around it instead.
+	InFlight *ingest.InFlight
 }
 
 // DefaultConfig returns the configuration used when nothing is set.

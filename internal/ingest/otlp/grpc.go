@@ -20,6 +20,7 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -52,11 +53,22 @@ func ListenGRPC(addr string, tlsCfg *tls.Config, sink ingest.Sink, cfg Config, m
 		return nil, fmt.Errorf("listen for OTLP gRPC on %s: %w", addr, err)
 	}
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(cfg.MaxMessageBytes))}
+	if cfg.InFlight.Limit() > 0 {
+		// Refused before gRPC reads and decodes the message, while the
+		// bytes in flight are at their bound.
+		opts = append(opts, grpc.InTapHandle(func(ctx context.Context, _ *tap.Info) (context.Context, error) {
+			if cfg.InFlight.Full() {
+				cfg.InFlight.Refused(ProtocolGRPC)
+				return nil, inFlightFull(cfg.InFlight)
+			}
+			return ctx, nil
+		}))
+	}
 	if tlsCfg != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
 	srv := grpc.NewServer(opts...)
-	collogspb.RegisterLogsServiceServer(srv, &logsService{exp: exp})
+	collogspb.RegisterLogsServiceServer(srv, &logsService{exp: exp, inFlight: cfg.InFlight})
 	return &GRPCServer{srv: srv, ln: ln, log: exp.log}, nil
 }
 
@@ -97,7 +109,8 @@ func (s *GRPCServer) Close() error {
 
 type logsService struct {
 	collogspb.UnimplementedLogsServiceServer
-	exp *exporter
+	exp      *exporter
+	inFlight *ingest.InFlight
 }
 
 func (s *logsService) Export(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (*collogspb.ExportLogsServiceResponse, error) {
@@ -108,7 +121,16 @@ func (s *logsService) Export(ctx context.Context, req *collogspb.ExportLogsServi
 			tenant = v[0]
 		}
 	}
-	s.exp.m.Bytes(ProtocolGRPC, int64(proto.Size(req)))
+	size := int64(proto.Size(req))
+	s.exp.m.Bytes(ProtocolGRPC, size)
+	// gRPC decoded the request already; what is bounded is its conversion
+	// into records, which takes as much again, while others hold theirs.
+	held, ok := s.inFlight.TryAcquire(ProtocolGRPC, size)
+	if !ok {
+		s.exp.m.Request(ProtocolGRPC, http.StatusTooManyRequests, time.Since(start))
+		return nil, inFlightFull(s.inFlight)
+	}
+	defer held.Release()
 	resp, err := s.exp.export(ctx, ProtocolGRPC, req, tenant, start)
 	code := http.StatusOK
 	if err != nil {
@@ -120,6 +142,14 @@ func (s *logsService) Export(ctx context.Context, req *collogspb.ExportLogsServi
 	// across receivers.
 	s.exp.m.Request(ProtocolGRPC, code, time.Since(start))
 	return resp, err
+}
+
+// inFlightFull is the gRPC error of a request refused because the bytes
+// in flight are at their bound: Unavailable with a RetryInfo, which the
+// OTLP specification has exporters retry.
+func inFlightFull(b *ingest.InFlight) error {
+	return unavailable(fmt.Errorf("%w: the server holds %d of its %d bytes of requests in flight (ingest.max_in_flight_bytes)",
+		ingest.ErrInFlightFull, b.Used(), b.Limit()), 1)
 }
 
 // unavailable is the gRPC error for a sink failure: Unavailable, which

@@ -52,13 +52,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 	}
 	body, err := ingest.OpenBody(r, h.max)
 	if err != nil {
-		return writeStatus(w, enc, ingest.RequestStatus(err), 0, codes.InvalidArgument, err.Error())
+		return writeBodyError(w, enc, err)
 	}
 	data, err := io.ReadAll(body)
 	body.Close()
 	h.exp.m.Bytes(ProtocolHTTP, int64(len(data)))
 	if err != nil {
-		return writeStatus(w, enc, ingest.RequestStatus(err), 0, codes.InvalidArgument, err.Error())
+		return writeBodyError(w, enc, err)
 	}
 	req, err := Decode(enc, data)
 	if err != nil {
@@ -70,6 +70,16 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 		return writeStatus(w, enc, status, retryAfter, codes.Unavailable, err.Error())
 	}
 	return write(w, enc, http.StatusOK, 0, resp)
+}
+
+// writeBodyError answers a failure to open or read the body: the client's
+// fault, or, with 429, too many request bytes in flight (retryable).
+func writeBodyError(w http.ResponseWriter, enc Encoding, err error) int {
+	status, code := ingest.RequestStatus(err), codes.InvalidArgument
+	if status == http.StatusTooManyRequests {
+		code = codes.Unavailable
+	}
+	return writeStatus(w, enc, status, 0, code, err.Error())
 }
 
 // writeStatus answers a failure with a google.rpc.Status, as OTLP/HTTP

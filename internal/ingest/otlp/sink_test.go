@@ -3,6 +3,7 @@ package otlp
 import (
 	"context"
 	"sync"
+	"testing"
 
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -33,4 +34,19 @@ func (s *memSink) records() []record.Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]record.Record(nil), s.recs...)
+}
+
+// serveGRPC serves srv until the returned function is called, which stops
+// it and checks that Serve returned cleanly.
+func serveGRPC(t *testing.T, srv *GRPCServer) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	return func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}
 }

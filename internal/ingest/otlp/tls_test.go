@@ -19,15 +19,7 @@ func TestSDKGRPCExporterTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	defer serveGRPC(t, srv)()
 	exp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(srv.Addr()),
 		otlploggrpc.WithTLSCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})))
 	if err != nil {

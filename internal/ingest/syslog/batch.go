@@ -62,16 +62,41 @@ func (b *batcher) offer(chunk []record.Record) bool {
 func (b *batcher) run(ctx context.Context) error {
 	defer close(b.done)
 	var batch []record.Record
+	// held is the batch's share of ingest.max_in_flight_bytes: while it
+	// cannot grow, the batch goes out first; while none is to be had,
+	// the batcher waits and its producers block (or, UDP, drop).
+	var held *ingest.Batch
+	defer func() { held.Release() }()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	flush := func() error {
+		err := b.flush(ctx, batch)
+		held.Release()
+		// The sink may keep the slice (the store's head, live tail), so
+		// every batch gets a new one.
+		batch, held = nil, nil
+		return err
+	}
 	for {
 		select {
 		case chunk, ok := <-b.in:
 			if !ok {
-				return b.flush(ctx, batch)
+				return flush()
+			}
+			n := chunkBytes(chunk)
+			if len(batch) > 0 && !held.TryGrow(n) {
+				timer.Stop()
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 			if len(batch) == 0 {
+				var err error
+				if held, err = b.cfg.InFlight.Acquire(ctx, protocol, n); err != nil {
+					b.m.rejected(reasonSink, len(chunk))
+					return fmt.Errorf("drop %d syslog records: %w", len(chunk), err)
+				}
 				timer.Reset(b.cfg.BatchDelay)
 			}
 			batch = append(batch, chunk...)
@@ -81,13 +106,19 @@ func (b *batcher) run(ctx context.Context) error {
 			timer.Stop()
 		case <-timer.C:
 		}
-		if err := b.flush(ctx, batch); err != nil {
+		if err := flush(); err != nil {
 			return err
 		}
-		// The sink may keep the slice (the store's head, live tail), so
-		// every batch gets a new one.
-		batch = nil
 	}
+}
+
+// chunkBytes is what a chunk's records take, for the bytes in flight.
+func chunkBytes(chunk []record.Record) int64 {
+	var n int64
+	for i := range chunk {
+		n += int64(chunk[i].Size())
+	}
+	return n
 }
 
 // flush hands batch to the sink, retrying while it pushes back.

@@ -35,6 +35,9 @@ type Config struct {
 	// Window rejects (or stamps) records whose time is outside it; nil
 	// accepts every time.
 	Window *ingest.TimeWindow
+	// InFlight bounds the bytes of batches being gathered and stored,
+	// together with the other receivers'; nil: no bound.
+	InFlight *ingest.InFlight
 }
 
 // Defaults of the Config fields left zero.
