@@ -20,6 +20,7 @@ func serveQuerier(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		Indexers:         cfg.Querier.Indexers,
 		PollInterval:     time.Duration(cfg.Querier.PollInterval),
 		MaxResponseBytes: int64(cfg.Querier.MaxResponseBytes),
+		MaxCopyLag:       cfg.Querier.MaxCopyLag,
 		Log:              log.With("component", "querier"),
 	})
 	handler := api.New(api.Config{

@@ -14,12 +14,14 @@ const RoleQuerier = "querier"
 type QuerierConfig struct {
 	Indexers         []string `yaml:"indexers" doc:"Base URLs of the store indexers (http://host:9280), every replica of every consumer group; required by the querier role. The querier learns each one's consumer group and Kafka partitions from its /api/v1/status."`
 	PollInterval     Duration `yaml:"poll_interval" doc:"How often the querier reads every indexer's status (group, partitions, health). An indexer that fails a query is marked down at once and asked again at the next poll."`
+	MaxCopyLag       int64    `yaml:"max_copy_lag" doc:"How many Kafka offsets a group's copy of a partition may be behind the most advanced copy that is up and still take its turn; a copy further behind (a group catching up) is asked only when no other can answer."`
 	MaxResponseBytes ByteSize `yaml:"max_response_bytes" doc:"Largest partial answer the querier reads from one indexer (the groups and states of a stats pipe, or the newest records); a larger one fails the query."`
 }
 
 func defaultQuerier(c *Config) {
 	c.Querier = QuerierConfig{
 		PollInterval:     Duration(2 * time.Second),
+		MaxCopyLag:       10000,
 		MaxResponseBytes: 512 << 20,
 	}
 }
@@ -36,6 +38,9 @@ func (c *Config) validateQuerier() []error {
 	}
 	if c.Querier.PollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("querier.poll_interval must be positive"))
+	}
+	if c.Querier.MaxCopyLag < 0 {
+		errs = append(errs, fmt.Errorf("querier.max_copy_lag must not be negative"))
 	}
 	if c.Querier.MaxResponseBytes <= 0 {
 		errs = append(errs, fmt.Errorf("querier.max_response_bytes must be positive"))

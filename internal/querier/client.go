@@ -48,7 +48,7 @@ func (q *Querier) gather(ctx context.Context, tenant string, req request) ([]ans
 	have := map[string]answer{}
 	rot := int(q.rot.Add(1))
 	for {
-		asks, skips := makePlan(q.snapshot(), down, rot)
+		asks, skips := makePlan(q.snapshot(), down, rot, q.opts.MaxCopyLag)
 		var (
 			mu     sync.Mutex
 			wg     sync.WaitGroup

@@ -2,9 +2,9 @@
 //
 // It polls each indexer's /api/v1/status for its Kafka consumer group and
 // partitions (assigned now, and held in its store), and for every query
-// picks one healthy copy of every partition (plan.go): a whole consumer
-// group when one is complete and healthy, else, partition by partition,
-// the first group whose holders of it are all up, each indexer then
+// picks one healthy, fresh copy of every partition (plan.go): a whole
+// consumer group when one is complete, fresh and healthy, else, partition
+// by partition, the first group whose holders of it are all up, each indexer then
 // restricted to the partitions it is asked for (records carry
 // kafka.topic and kafka.partition). It sends each indexer its share of
 // the query (POST /internal/v1/partial), and merges the partial answers

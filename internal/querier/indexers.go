@@ -24,6 +24,10 @@ type Options struct {
 	PollInterval time.Duration
 	// MaxResponseBytes bounds what one indexer's answer may weigh.
 	MaxResponseBytes int64
+	// MaxCopyLag is how many offsets a copy of a partition may be behind
+	// the most advanced one that is up and still be asked in turn with
+	// it; a copy further behind is asked only when no other can answer.
+	MaxCopyLag int64
 	// Client makes the requests; nil is a client of its own.
 	Client *http.Client
 	Log    *slog.Logger
@@ -122,16 +126,16 @@ func (q *Querier) poll(ctx context.Context, i int) {
 	if !m.up && m.known {
 		q.log.Info("indexer up again", "indexer", url)
 	}
-	holds := map[Partition]bool{}
+	done := map[Partition]int64{}
 	for _, p := range ks.Assigned {
-		holds[Partition{ks.Topic, p}] = true
+		done[Partition{ks.Topic, p}] = -1
 	}
 	for _, s := range ks.Stored {
-		holds[Partition{s.Topic, s.Partition}] = true
+		done[Partition{s.Topic, s.Partition}] = s.Done
 	}
-	m.known, m.up, m.err, m.group = true, true, "", ks.Group
+	m.known, m.up, m.err, m.group, m.done = true, true, "", ks.Group, done
 	m.holds = m.holds[:0]
-	for p := range holds {
+	for p := range done {
 		m.holds = append(m.holds, p)
 	}
 	sortPartitions(m.holds)

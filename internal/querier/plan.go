@@ -34,7 +34,10 @@ type member struct {
 	// holds are the partitions its store holds records of, or that it
 	// consumes now (records may have arrived since the status was read).
 	holds []Partition
-	err   string // why it is down
+	// done is the greatest offset it stored of each partition it holds
+	// (-1 for one it consumes but stored nothing of yet).
+	done map[Partition]int64
+	err  string // why it is down
 }
 
 // ask is one request of a plan: an indexer and the partitions it answers
@@ -53,25 +56,30 @@ type skip struct {
 // makePlan picks one copy of every partition among members, not asking
 // any in down (indexers that failed this query). rot rotates the order in
 // which groups are preferred, so that successive queries spread over the
-// replicas.
+// replicas. A copy of a partition is fresh when the greatest offset its
+// group stored is at most maxLag behind the most advanced copy that is
+// up; stale copies are asked only when no fresh one can answer.
 //
 // When a group is complete (its members hold every partition any member
-// holds) and all its members are up, every member of it is asked for all
-// it holds, unrestricted: a group holds each record once, whatever a
-// rebalance did, and even a member whose status is older than its last
-// rebalance answers only records no other member of its group has.
+// holds), fresh and all its members are up, every member of it is asked
+// for all it holds, unrestricted: a group holds each record once,
+// whatever a rebalance did, and even a member whose status is older than
+// its last rebalance answers only records no other member of its group
+// has.
 //
 // Otherwise each partition goes to the first group (in rotated order)
-// whose holders of it are all up, and every indexer asked is restricted to
-// the partitions it was given, so that a partition counted from one group
-// is never counted from another. A partition no group can answer makes
-// the plan partial: its down holders are skipped. So is a member whose
-// status was never read, whose partitions nobody can tell.
-func makePlan(members []member, down map[string]bool, rot int) ([]ask, []skip) {
+// whose holders of it are all up and whose copy is fresh (else the most
+// advanced such group), and every indexer asked is restricted to the
+// partitions it was given, so that a partition counted from one group is
+// never counted from another. A partition no group can answer makes the
+// plan partial: its down holders are skipped. So is a member whose status
+// was never read, whose partitions nobody can tell.
+func makePlan(members []member, down map[string]bool, rot int, maxLag int64) ([]ask, []skip) {
 	isUp := func(m *member) bool { return m.known && m.up && !down[m.url] }
 	groups := map[string][]*member{}
 	var skips []skip
 	universe := map[Partition]bool{}
+	best := map[Partition]int64{}
 	for i := range members {
 		m := &members[i]
 		if !m.known {
@@ -92,25 +100,44 @@ func makePlan(members []member, down map[string]bool, rot int) ([]ask, []skip) {
 		k := rot % len(names)
 		names = append(names[k:], names[:k]...)
 	}
+	// coverage is how far group g's copy of p goes, and whether all its
+	// holders of p are up; holders is false when it has no copy of p.
+	coverage := func(g string, p Partition) (done int64, holders, up bool) {
+		done, up = -1, true
+		for _, m := range groups[g] {
+			if slices.Contains(m.holds, p) {
+				holders = true
+				up = up && isUp(m)
+				done = max(done, m.done[p])
+			}
+		}
+		return done, holders, up
+	}
+	for p := range universe {
+		best[p] = -1
+		for _, g := range names {
+			if done, holders, up := coverage(g, p); holders && up {
+				best[p] = max(best[p], done)
+			}
+		}
+	}
+	fresh := func(p Partition, done int64) bool { return best[p]-done <= maxLag }
 
-	// A complete group that is wholly up answers alone.
+	// A complete, fresh group that is wholly up answers alone.
 	for _, g := range names {
-		ms := groups[g]
-		has := map[Partition]bool{}
 		ok := true
-		for _, m := range ms {
-			ok = ok && isUp(m)
-			for _, p := range m.holds {
-				has[p] = true
-			}
+		for p := range universe {
+			done, holders, up := coverage(g, p)
+			ok = ok && holders && up && fresh(p, done)
 		}
-		if ok && len(has) == len(universe) {
-			asks := make([]ask, 0, len(ms))
-			for _, m := range ms {
-				asks = append(asks, ask{url: m.url, parts: m.holds, all: true})
-			}
-			return asks, skips
+		if !ok {
+			continue
 		}
+		asks := make([]ask, 0, len(groups[g]))
+		for _, m := range groups[g] {
+			asks = append(asks, ask{url: m.url, parts: m.holds, all: true})
+		}
+		return asks, skips
 	}
 
 	// Partition by partition.
@@ -122,18 +149,18 @@ func makePlan(members []member, down map[string]bool, rot int) ([]ask, []skip) {
 	given := map[string][]Partition{}
 	skipped := map[string]bool{}
 	for _, p := range parts {
-		chosen := ""
+		chosen, chosenDone := "", int64(0)
 		for _, g := range names {
-			holders, ok := 0, true
-			for _, m := range groups[g] {
-				if slices.Contains(m.holds, p) {
-					holders++
-					ok = ok && isUp(m)
-				}
+			done, holders, up := coverage(g, p)
+			if !holders || !up {
+				continue
 			}
-			if holders > 0 && ok {
+			if fresh(p, done) {
 				chosen = g
 				break
+			}
+			if chosen == "" || done > chosenDone {
+				chosen, chosenDone = g, done
 			}
 		}
 		if chosen == "" {

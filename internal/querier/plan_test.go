@@ -2,6 +2,7 @@ package querier
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,15 @@ import (
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
 )
+
+// doneAt maps each partition to offset done.
+func doneAt(done int64, ps ...int32) map[Partition]int64 {
+	m := map[Partition]int64{}
+	for _, p := range parts(ps...) {
+		m[p] = done
+	}
+	return m
+}
 
 func parts(ps ...int32) []Partition {
 	out := make([]Partition, len(ps))
@@ -43,10 +53,16 @@ func planText(asks []ask, skips []skip) string {
 func TestMakePlan(t *testing.T) {
 	// Two groups: a1 and a2 share the topic (partition 2's history is
 	// split between them after a rebalance), b1 holds all of it.
-	a1 := member{url: "a1", known: true, up: true, group: "A", holds: parts(0, 1, 2)}
-	a2 := member{url: "a2", known: true, up: true, group: "A", holds: parts(2, 3)}
-	b1 := member{url: "b1", known: true, up: true, group: "B", holds: parts(0, 1, 2, 3)}
+	a1 := member{url: "a1", known: true, up: true, group: "A", holds: parts(0, 1, 2), done: doneAt(1000, 0, 1, 2)}
+	a2 := member{url: "a2", known: true, up: true, group: "A", holds: parts(2, 3), done: doneAt(1000, 2, 3)}
+	b1 := member{url: "b1", known: true, up: true, group: "B", holds: parts(0, 1, 2, 3), done: doneAt(1000, 0, 1, 2, 3)}
 	dead := func(m member) member { m.up, m.err = false, "connection refused"; return m }
+	// behind is m with partition p stored up to lag offsets less.
+	behind := func(m member, p int32, lag int64) member {
+		m.done = maps.Clone(m.done)
+		m.done[parts(p)[0]] -= lag
+		return m
+	}
 	tests := []struct {
 		name    string
 		members []member
@@ -66,6 +82,13 @@ func TestMakePlan(t *testing.T) {
 		{"one group, one member down", []member{dead(a1), a2}, nil, 0, "a2:3 -a1"},
 		{"never polled", []member{{url: "x", err: "connection refused"}, a1, a2}, nil, 0, "a1:all a2:all -x"},
 		{"nothing stored yet", []member{{url: "a1", known: true, up: true, group: "A"}, {url: "b1", known: true, up: true, group: "B"}}, nil, 1, "b1:all"},
+		// A group that is catching up (more than 100 offsets behind on
+		// a partition) is not asked in turn.
+		{"b1 behind: group A whole", []member{a1, a2, behind(b1, 1, 500)}, nil, 1, "a1:all a2:all"},
+		{"b1 behind within the lag: in turn", []member{a1, a2, behind(b1, 1, 90)}, nil, 1, "b1:all"},
+		{"a1 down, b1 behind: still b1 for what only it has", []member{dead(a1), a2, behind(b1, 1, 500)}, nil, 0, "b1:all"},
+		{"a2 behind on partition 3, which only group A has: the best copy there",
+			[]member{a1, behind(a2, 3, 500), {url: "b1", known: true, up: true, group: "B", holds: parts(0, 1, 2), done: doneAt(1000, 0, 1, 2)}}, nil, 0, "a1:all a2:all"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +96,7 @@ func TestMakePlan(t *testing.T) {
 			for _, d := range tt.down {
 				down[d] = true
 			}
-			if got := planText(makePlan(tt.members, down, tt.rot)); got != tt.want {
+			if got := planText(makePlan(tt.members, down, tt.rot, 100)); got != tt.want {
 				t.Errorf("plan %q, want %q", got, tt.want)
 			}
 		})
@@ -98,7 +121,7 @@ func TestMakePlanOneCopy(t *testing.T) {
 			ms[i].up = mask&(1<<i) == 0
 		}
 		for rot := range 3 {
-			asks, skips := makePlan(ms, nil, rot)
+			asks, skips := makePlan(ms, nil, rot, 100)
 			for p := range int32(6) {
 				var groups []string
 				var holders []string

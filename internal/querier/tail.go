@@ -45,7 +45,7 @@ func (q *Querier) tail(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 
-	asks, skips := makePlan(q.snapshot(), nil, int(q.rot.Add(1)))
+	asks, skips := makePlan(q.snapshot(), nil, int(q.rot.Add(1)), q.opts.MaxCopyLag)
 	lines := make(chan []byte, 256)
 	var wg sync.WaitGroup
 	for _, a := range asks {
