@@ -11,6 +11,8 @@ type Metrics struct {
 	flushErrors   prometheus.Counter
 	flushDuration prometheus.Histogram
 
+	walWriteErrors prometheus.Counter
+
 	headWaits       prometheus.Counter
 	headWaitSeconds prometheus.Counter
 }
@@ -28,12 +30,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		flushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "sluice_store_flush_duration_seconds", Help: "Time to seal the in-memory head into parts.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
+		walWriteErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_wal_write_errors_total", Help: "Ingest requests answered 503 because the WAL write or fsync failed (a full disk); nothing of them was stored."}),
 		headWaits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sluice_store_head_waits_total", Help: "Ingest requests that waited for a flush because the in-memory head was at its bound."}),
 		headWaitSeconds: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sluice_store_head_wait_seconds_total", Help: "Time ingest requests spent waiting for room in the in-memory head."}),
 	}
-	reg.MustRegister(m.recordsStored, m.backpressure, m.flushErrors, m.flushDuration, m.headWaits, m.headWaitSeconds)
+	reg.MustRegister(m.recordsStored, m.backpressure, m.flushErrors, m.flushDuration, m.walWriteErrors, m.headWaits, m.headWaitSeconds)
 	return m
 }
 

@@ -42,11 +42,15 @@ type Pipeline struct {
 	m     *Metrics
 
 	flushNow chan struct{}
+	probeNow chan struct{}
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	flushMu  sync.Mutex // one flush at a time: loop, force_flush and shutdown
 	failed   atomic.Pointer[error]
 	closed   atomic.Bool
+	// writeFailed is the last WAL write failure (a full disk) while no
+	// write has succeeded since; the pipeline is not ready meanwhile.
+	writeFailed atomic.Pointer[error]
 
 	flushedMu sync.Mutex
 	flushed   chan struct{} // closed and replaced when a flush attempt ends
@@ -71,6 +75,7 @@ func Open(w *wal.Log, s *store.Store, opts Options, m *Metrics, log *slog.Logger
 		wal: w, store: s, opts: opts, log: log, hub: newHub(),
 		m:        m,
 		flushNow: make(chan struct{}, 1),
+		probeNow: make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		flushed:  make(chan struct{}),
 	}
@@ -79,9 +84,10 @@ func Open(w *wal.Log, s *store.Store, opts Options, m *Metrics, log *slog.Logger
 	}
 	p.seq = newSequencer(w.LastSeq() + 1)
 	m.watch(p)
-	p.wg.Add(2)
+	p.wg.Add(3)
 	go p.flushLoop()
 	go p.mergeLoop()
+	go p.probeLoop()
 	return p, nil
 }
 
@@ -140,6 +146,18 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 			Reason: fmt.Sprintf("write-ahead log full (%d bytes); the store is catching up", p.wal.Size())}
 	case errors.Is(err, wal.ErrBatchTooLarge):
 		return fmt.Errorf("batch of %d records is larger than the write-ahead log's bound; send smaller requests: %w", len(recs), err)
+	case errors.Is(err, wal.ErrWrite):
+		// Nothing of the batch was kept and the WAL goes on: not ready
+		// until a write succeeds again (a later request, or the probe).
+		p.m.walWriteErrors.Inc()
+		if p.writeFailed.Swap(&err) == nil {
+			p.log.Error("write-ahead log write failed; answering 503 until the disk takes writes again", "err", err)
+			select {
+			case p.probeNow <- struct{}{}:
+			default:
+			}
+		}
+		return fmt.Errorf("write-ahead log write failed, nothing of this request was stored; retry later: %w", err)
 	case err != nil:
 		// A failed write or fsync may leave a gap in the seqs; stop taking
 		// writes rather than risk acknowledging something not durable.
@@ -148,6 +166,7 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 		p.log.Error("write-ahead log failed; ingest stopped", "err", err)
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
+	p.writeSucceeded()
 	if !p.seq.apply(first, last, func() { p.store.Append(recs, last) }) {
 		return errors.New("ingest stopped after a write-ahead log failure")
 	}
@@ -167,7 +186,47 @@ func (p *Pipeline) Subscribe(buffer int) *Subscription { return p.hub.subscribe(
 func (p *Pipeline) Searcher() store.Searcher { return p.store }
 
 // Ready reports whether the pipeline takes writes.
-func (p *Pipeline) Ready() bool { return p.failed.Load() == nil && !p.closed.Load() }
+func (p *Pipeline) Ready() bool {
+	return p.failed.Load() == nil && p.writeFailed.Load() == nil && !p.closed.Load()
+}
+
+// writeSucceeded ends a spell of failed WAL writes.
+func (p *Pipeline) writeSucceeded() {
+	if p.writeFailed.Load() != nil && p.writeFailed.Swap(nil) != nil {
+		p.log.Info("write-ahead log writes succeed again; ingest resumed")
+	}
+}
+
+// probeInterval is how often a pipeline whose WAL writes failed checks
+// whether the disk takes writes again.
+const probeInterval = time.Second
+
+// probeLoop wakes while WAL writes fail: a load balancer that took the
+// node out of service on /readyz sends no request that could succeed, so
+// the pipeline tries a write of its own every probeInterval and is ready
+// again once one succeeds.
+func (p *Pipeline) probeLoop() {
+	defer p.wg.Done()
+	t := time.NewTicker(probeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.probeNow:
+		}
+		for p.writeFailed.Load() != nil {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+			if err := p.wal.Probe(); err == nil {
+				p.writeSucceeded()
+			}
+		}
+	}
+}
 
 func (p *Pipeline) kickFlush() {
 	select {

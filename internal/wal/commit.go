@@ -1,8 +1,9 @@
 package wal
 
 import (
+	"crypto/sha256"
+	"errors"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -54,38 +55,47 @@ func (l *Log) commit() {
 	close(g.done)
 }
 
-// writeGroup appends g to the active segment, rotating first if the
-// segment would grow past SegmentSize, and fsyncs it. l.fileMu must be held.
+// writeGroup appends g and its commit to the active segment, rotating
+// first if the segment would grow past SegmentSize, and fsyncs it. A failed
+// write or fsync is undone (see undo). l.fileMu must be held.
 func (l *Log) writeGroup(g *group) error {
-	size := int64(len(g.buf))
-	if size == 0 {
+	queued := int64(len(g.buf))
+	if queued == 0 {
 		return nil
 	}
 	l.mu.Lock()
 	failed := l.failed
 	l.mu.Unlock()
 	if failed != nil {
-		return l.dropQueued(size, fmt.Errorf("wal: append refused after an earlier failure: %w", failed))
+		return l.dropQueued(queued, fmt.Errorf("wal: append refused after an earlier failure: %w", failed))
 	}
-	if active := l.segs[len(l.segs)-1].size; active > 0 && active+size > l.opts.SegmentSize {
+	var digest []byte
+	if l.opts.SigningKey != nil {
+		sum := sha256.Sum256(g.buf)
+		digest = sum[:]
+	}
+	g.buf = appendControl(g.buf, rangePayload(ctlCommit, g.first, g.last, digest, l.opts.SigningKey))
+	size := int64(len(g.buf))
+	if s := l.segs[len(l.segs)-1]; !s.empty() && s.size+size > l.opts.SegmentSize {
 		if err := l.rotate(g.first); err != nil {
-			return l.fail(size, 0, err)
+			return l.undo(g, queued, err)
 		}
 	}
-	n, err := l.active.Write(g.buf)
+	_, err := l.active.Write(g.buf)
 	if err != nil {
-		return l.fail(size, int64(n), fmt.Errorf("wal: write segment: %w", err))
+		return l.undo(g, queued, fmt.Errorf("wal: write segment: %w", err))
 	}
+	faultWritten.Hit()
 	start := time.Now()
 	err = l.active.Sync()
 	took := time.Since(start)
 	if err != nil {
-		return l.fail(size, size, fmt.Errorf("wal: fsync segment: %w", err))
+		return l.undo(g, queued, fmt.Errorf("wal: fsync segment: %w", err))
 	}
 	faultSynced.Hit()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.queued -= size
+	l.queued -= queued
 	l.diskSize += size
 	l.segs[len(l.segs)-1].size += size
 	l.written = g.last
@@ -104,33 +114,52 @@ func (l *Log) dropQueued(size int64, err error) error {
 	return err
 }
 
-// fail records a failed write or fsync of a group of size bytes, of which
-// written reached the file. The failure is sticky: after a failed fsync the
-// page cache may have dropped the data, so nothing written since the last
-// good fsync can be trusted until Open recovers.
-func (l *Log) fail(size, written int64, err error) error {
-	l.log.Error("wal: write failed; refusing appends until reopened", "err", err.Error())
+// undo takes back a group whose write or fsync failed (queued is the size
+// Append counted for it): the active segment is truncated to its size
+// before the write and fsynced, which needs no free space, so a full disk
+// costs the batches in flight and nothing else. The group queued behind g
+// fails too and the seqs of both are handed out again, so that seqs stay
+// consecutive on disk. Every record before g was fsynced by an earlier
+// successful fsync and stays durable. Only if the truncation itself fails
+// does the log stop taking appends until it is reopened.
+func (l *Log) undo(g *group, queued int64, cause error) error {
+	off := l.segs[len(l.segs)-1].size
+	terr := l.active.Truncate(off)
+	if terr == nil {
+		terr = l.active.Sync()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.queued -= size
-	l.diskSize += written
-	l.segs[len(l.segs)-1].size += written
-	l.failed = err
-	return err
+	l.queued -= queued
+	l.stats.WriteErrors++
+	if terr != nil {
+		l.failed = errors.Join(cause, terr)
+		l.log.Error("wal: write failed and could not be undone; refusing appends until reopened", "err", l.failed.Error())
+		return l.failed
+	}
+	if c := l.cur; c != nil {
+		l.cur = nil
+		l.queued -= int64(len(c.buf))
+		c.err = fmt.Errorf("%w: an earlier batch's write failed: %w", ErrWrite, cause)
+		close(c.done)
+	}
+	l.nextSeq = g.first
+	l.log.Warn("wal: write failed; the batch was not stored and appends continue", "err", cause.Error(), "seqs", fmt.Sprintf("%d-%d", g.first, g.last))
+	return fmt.Errorf("%w: %w", ErrWrite, cause)
 }
 
 // rotate makes a new, empty segment named first the active one. The old
 // active segment has been fsynced by every write. l.fileMu must be held.
 func (l *Log) rotate(first uint64) error {
-	path := l.segmentPath(first)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	f, err := l.createSegment(first)
 	if err != nil {
 		return fmt.Errorf("wal: create segment: %w", err)
 	}
 	old := l.active
 	l.active = f
+	hdr := int64(len(l.header))
 	l.mu.Lock()
-	l.segs = append(l.segs, segment{first: first})
+	l.segs = append(l.segs, segment{first: first, size: hdr, hdr: hdr})
 	l.mu.Unlock()
 	if err := old.Close(); err != nil {
 		l.log.Warn("wal: close previous segment", "err", err.Error())

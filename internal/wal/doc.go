@@ -15,13 +15,17 @@
 //
 //	00000000000000000042.wal
 //
-// A segment is a sequence of entries, one per record, with nothing before,
-// between or after them:
+// A segment is a sequence of entries with nothing before, between or after
+// them: a header, then batches, each its records followed by its commit:
 //
-//	+----------------+----------------+---------------------------------------+
-//	| length (u32 LE)| CRC-32C (u32 LE)| payload (length bytes)               |
-//	+----------------+----------------+---------------------------------------+
-//	payload = uvarint seq | record.AppendBinary(record)
+//	+----------------+-----------------+--------------------------------------+
+//	| length (u32 LE)| CRC-32C (u32 LE)| payload (length & 0x7fffffff bytes)  |
+//	+----------------+-----------------+--------------------------------------+
+//	record:  length < 2^31; payload = uvarint seq | record.AppendBinary(record)
+//	control: length has bit 31 set; payload = kind byte | …
+//	  header (kind 1): version (2) | flags (bit 0: batches are signed)
+//	  commit (kind 2): uvarint first seq | uvarint last seq | sig length (0 or 64) | sig
+//	  gap    (kind 3): uvarint first seq | uvarint last seq | sig length | sig
 //
 // The CRC (Castagnoli polynomial) covers the payload only. A length of 0 or
 // above MaxEntrySize (64 MiB) is invalid. Sequence numbers start at 1 and are
@@ -29,18 +33,33 @@
 // segments: a segment's name is one more than the previous segment's last
 // seq. Sequence numbers never go back, even when every segment has been
 // released, because the directory always keeps at least one segment whose
-// name is the next seq to assign.
+// name is the next seq to assign. A gap entry, written only by Repair,
+// records seqs lost to damage; the next record follows its last seq.
+//
+// A batch is one group commit: the records of every Append that shared one
+// write. Its commit names the batch's first and last seq and, with
+// Options.SigningKey, carries an ed25519 signature of "sluice wal batch
+// v1\0" | first (u64 BE) | last (u64 BE) | sha256 of the batch's record
+// entries as written (headers included). A gap's signature covers "sluice
+// wal gap v1\0" | first | last. A segment without a header is of the first
+// format (records only, before batches existed): it is read, never
+// appended to, and refused when a signing key is set.
 //
 // # Crash safety
 //
-// One Append writes its whole batch with a single write call and returns
-// only after an fsync that covers it. A crash can therefore leave only a
-// torn tail in the last segment: a short entry, a bad length, a bad CRC or
-// garbage (such as zeros) after the last entry. Open truncates that tail at
-// the last good entry and logs how many bytes it dropped. Damage anywhere
-// else (an earlier segment, or a well-formed entry with the wrong seq) is
-// reported as an error wrapping ErrCorrupt that names the file and byte
-// offset: it is never skipped silently.
+// One Append's batch is written with a single write call together with its
+// commit, and Append returns only after an fsync that covers both. A crash
+// can therefore leave only a torn tail in the last segment: a short entry, a
+// bad length, a bad CRC, garbage (such as zeros) after the last entry, or
+// records whose commit was never written. Open truncates that tail after
+// the last commit and logs how many bytes it dropped, so a batch is
+// replayed whole or not at all. Damage anywhere else (an earlier segment,
+// a well-formed entry with the wrong seq, a commit that does not match its
+// records, a missing or invalid signature) is reported as an error wrapping
+// ErrCorrupt or ErrSignature that names the file and byte offset: it is
+// never skipped silently. A write or fsync that fails at run time (a full
+// disk) is undone by truncating the segment back to where the batch began:
+// the batch is answered with ErrWrite and the log goes on.
 //
 // New segment files and deletions are made durable by fsyncing the
 // directory. Segments are deleted oldest first, so a crash during Release

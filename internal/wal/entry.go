@@ -12,6 +12,12 @@ import (
 
 const headerSize = 8
 
+// controlFlag marks a control entry (a segment header, a batch commit or a
+// gap) in the length field. Lengths never reach it (MaxEntrySize is 64 MiB),
+// so a reader of the first format sees a control entry as damage rather
+// than as a record.
+const controlFlag = 1 << 31
+
 // castagnoli is read-only after initialisation; CRC-32C has hardware
 // support on common CPUs.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -28,6 +34,21 @@ func appendEntry(dst []byte, seq uint64, r *record.Record) []byte {
 	return dst
 }
 
+// appendControl appends a control entry with payload to dst.
+func appendControl(dst, payload []byte) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload))|controlFlag)
+	dst = binary.LittleEndian.AppendUint32(dst, crc32.Checksum(payload, castagnoli))
+	return append(dst, payload...)
+}
+
+// entry is one entry as read: a record (seq and its encoded body) or a
+// control entry (body is its payload).
+type entry struct {
+	control bool
+	seq     uint64
+	body    []byte
+}
+
 // entryReader reads the entries of one segment. It never allocates more
 // than the smaller of MaxEntrySize and the bytes left in the segment, so a
 // hostile length field cannot exhaust memory.
@@ -37,49 +58,61 @@ type entryReader struct {
 	off       int64 // offset of the next entry
 	hdr       [headerSize]byte
 	buf       []byte
+	// onRecord, if set, sees the bytes of every record entry read (header
+	// and payload), for the digest a signed commit covers.
+	onRecord func(hdr, payload []byte)
 }
 
 func newEntryReader(r io.Reader, size int64) *entryReader {
 	return &entryReader{r: bufio.NewReaderSize(r, 64<<10), remaining: size}
 }
 
-// next returns the seq and the encoded record of the next entry; the bytes
-// are valid until the following call. At a clean end it returns io.EOF. For
-// a damaged entry it returns an error wrapping ErrCorrupt and leaves off at
-// the start of that entry; any other error is an I/O error.
-func (er *entryReader) next() (uint64, []byte, error) {
+// next returns the next entry; its bytes are valid until the following
+// call. At a clean end it returns io.EOF. For a damaged entry it returns an
+// error wrapping ErrCorrupt and leaves off at the start of that entry; any
+// other error is an I/O error.
+func (er *entryReader) next() (entry, error) {
 	if er.remaining == 0 {
-		return 0, nil, io.EOF
+		return entry{}, io.EOF
 	}
 	if er.remaining < headerSize {
-		return 0, nil, fmt.Errorf("%w: %d bytes left, too short for an entry header", ErrCorrupt, er.remaining)
+		return entry{}, fmt.Errorf("%w: %d bytes left, too short for an entry header", ErrCorrupt, er.remaining)
 	}
 	if _, err := io.ReadFull(er.r, er.hdr[:]); err != nil {
-		return 0, nil, fmt.Errorf("read entry header: %w", err)
+		return entry{}, fmt.Errorf("read entry header: %w", err)
 	}
 	n := int64(binary.LittleEndian.Uint32(er.hdr[:4]))
+	control := n&controlFlag != 0
+	n &^= controlFlag
 	sum := binary.LittleEndian.Uint32(er.hdr[4:])
 	switch {
 	case n == 0 || n > MaxEntrySize:
-		return 0, nil, fmt.Errorf("%w: invalid length %d", ErrCorrupt, n)
+		return entry{}, fmt.Errorf("%w: invalid length %d", ErrCorrupt, n)
 	case n > er.remaining-headerSize:
-		return 0, nil, fmt.Errorf("%w: length %d runs past the end (%d bytes left)", ErrCorrupt, n, er.remaining-headerSize)
+		return entry{}, fmt.Errorf("%w: length %d runs past the end (%d bytes left)", ErrCorrupt, n, er.remaining-headerSize)
 	}
 	if int64(cap(er.buf)) < n {
 		er.buf = make([]byte, n)
 	}
 	payload := er.buf[:n]
 	if _, err := io.ReadFull(er.r, payload); err != nil {
-		return 0, nil, fmt.Errorf("read entry payload: %w", err)
+		return entry{}, fmt.Errorf("read entry payload: %w", err)
 	}
 	if crc32.Checksum(payload, castagnoli) != sum {
-		return 0, nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+		return entry{}, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
-	seq, k := binary.Uvarint(payload)
-	if k <= 0 {
-		return 0, nil, fmt.Errorf("%w: bad sequence number", ErrCorrupt)
+	e := entry{control: control, body: payload}
+	if !control {
+		seq, k := binary.Uvarint(payload)
+		if k <= 0 {
+			return entry{}, fmt.Errorf("%w: bad sequence number", ErrCorrupt)
+		}
+		e.seq, e.body = seq, payload[k:]
+		if er.onRecord != nil {
+			er.onRecord(er.hdr[:], payload)
+		}
 	}
 	er.off += headerSize + n
 	er.remaining -= headerSize + n
-	return seq, payload[k:], nil
+	return e, nil
 }

@@ -2,6 +2,11 @@ package wal
 
 import "github.com/sluice-log/sluice/internal/faultpoint"
 
-// faultSynced: a group is written and fsynced; its Appends have not
-// returned yet (internal/faultpoint; inert unless SLUICE_FAULT names it).
-var faultSynced = faultpoint.New("wal.synced")
+// Fault points (internal/faultpoint; inert unless SLUICE_FAULT names one).
+var (
+	// faultWritten: a group and its commit are written, not yet fsynced.
+	faultWritten = faultpoint.New("wal.written")
+	// faultSynced: a group is written and fsynced; its Appends have not
+	// returned yet.
+	faultSynced = faultpoint.New("wal.synced")
+)

@@ -12,11 +12,14 @@ import (
 )
 
 // verifiedPayloads parses data independently of entryReader and returns the
-// payloads of the leading entries whose CRC verifies.
+// payloads of the leading record entries whose CRC verifies (control
+// entries, which have the top bit of their length set, are skipped).
 func verifiedPayloads(data []byte) [][]byte {
 	var out [][]byte
 	for len(data) >= 8 {
 		n := binary.LittleEndian.Uint32(data)
+		control := n&(1<<31) != 0
+		n &^= 1 << 31
 		sum := binary.LittleEndian.Uint32(data[4:])
 		if n == 0 || uint64(n) > uint64(len(data)-8) {
 			break
@@ -25,17 +28,20 @@ func verifiedPayloads(data []byte) [][]byte {
 		if crc32.Checksum(p, crc32.MakeTable(crc32.Castagnoli)) != sum {
 			break
 		}
-		out = append(out, p)
+		if !control {
+			out = append(out, p)
+		}
 		data = data[8+n:]
 	}
 	return out
 }
 
 func FuzzSegmentReader(f *testing.F) {
-	var valid []byte
+	valid := appendControl(nil, headerPayload(false))
 	for i := 1; i <= 3; i++ {
 		valid = appendEntry(valid, uint64(i), new(testRecord(i)))
 	}
+	valid = appendControl(valid, rangePayload(ctlCommit, 1, 3, nil, nil))
 	f.Add(valid)
 	f.Add(valid[:len(valid)-3])
 	f.Add(append(bytes.Clone(valid), 0, 0, 0, 0, 0, 0, 0, 0, 1))

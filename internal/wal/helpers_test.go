@@ -123,15 +123,18 @@ func segmentFiles(t testing.TB, dir string) []string {
 	return names
 }
 
+// dirSize is the bytes of the segment files in dir less their headers, as
+// Log.Size counts them.
 func dirSize(t testing.TB, dir string) int64 {
 	t.Helper()
+	hdr := int64(len(appendControl(nil, headerPayload(false))))
 	var n int64
 	for _, name := range segmentFiles(t, dir) {
 		fi, err := os.Stat(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n += fi.Size()
+		n += fi.Size() - hdr
 	}
 	return n
 }

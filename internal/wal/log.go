@@ -1,9 +1,8 @@
 package wal
 
 import (
-	"errors"
+	"crypto/ed25519"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -25,7 +24,7 @@ type Log struct {
 	// taken before mu, and never held by Append, so that appenders can
 	// queue up while a write+fsync runs.
 	fileMu sync.Mutex
-	active *os.File
+	active segmentFile
 
 	// mu guards the fields below. segs and written change only with both
 	// fileMu and mu held, so holders of either may read them.
@@ -40,13 +39,28 @@ type Log struct {
 	closed   bool
 	failed   error // sticky: after a failed write or fsync, nothing is trusted
 	stats    Stats
+
+	pub          ed25519.PublicKey // of Options.SigningKey; nil: batches are not signed
+	header       []byte            // the header entry of new segments
+	rotateOnOpen bool              // the last segment is of the first format
+}
+
+// segmentFile is what the log needs of the active segment's file; a test
+// may put a failing one in its place.
+type segmentFile interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
 }
 
 // Open opens the log in dir, creating the directory and a first segment if
-// needed, and recovers from a crash: a torn tail of the last segment is
-// truncated (with a warning saying how many bytes were dropped); damage in
-// any earlier segment is an error wrapping ErrCorrupt. A nil logger
-// discards messages.
+// needed, and recovers from a crash: a torn tail of the last segment, and
+// the records of a batch whose commit was never written, are truncated
+// (with a warning saying how many bytes were dropped); damage in any
+// earlier segment is an error wrapping ErrCorrupt, and with
+// Options.SigningKey a batch that is not signed with it is an error
+// wrapping ErrSignature. A nil logger discards messages.
 func Open(dir string, opts Options, log *slog.Logger) (*Log, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -62,6 +76,10 @@ func Open(dir string, opts Options, log *slog.Logger) (*Log, error) {
 		quit:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	if key := l.opts.SigningKey; key != nil {
+		l.pub = key.Public().(ed25519.PublicKey)
+	}
+	l.header = appendControl(nil, headerPayload(l.pub != nil))
 	firsts, err := listSegments(dir)
 	if err != nil {
 		return nil, err
@@ -78,90 +96,150 @@ func Open(dir string, opts Options, log *slog.Logger) (*Log, error) {
 		return nil, fmt.Errorf("wal: open active segment: %w", err)
 	}
 	l.active = f
+	if l.rotateOnOpen {
+		if err := l.rotate(l.nextSeq); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+	}
 	go l.run()
 	return l, nil
 }
 
 func (l *Log) createFirstSegment() error {
-	path := l.segmentPath(1)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := l.createSegment(1)
 	if err != nil {
 		return fmt.Errorf("wal: create first segment: %w", err)
 	}
-	if err := f.Close(); err != nil {
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("wal: create first segment: %w", err)
 	}
 	if err := syncDir(l.dir); err != nil {
 		return err
 	}
-	l.segs = []segment{{first: 1}}
+	l.segs = []segment{{first: 1, size: int64(len(l.header)), hdr: int64(len(l.header))}}
 	l.nextSeq = 1
 	return nil
 }
 
-// recover scans every segment, checks that seqs run on without gaps, and
-// sets the log's state from what it found.
+// createSegment creates the segment named first with its header entry.
+// The caller fsyncs the file (or writes a group that does) and the
+// directory.
+func (l *Log) createSegment(first uint64) (*os.File, error) {
+	path := l.segmentPath(first)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(l.header); err != nil {
+		_ = f.Close()
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("write header of %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// recover scans every segment, checks that seqs run on without gaps and
+// that batches are committed (and signed, with a key), and sets the log's
+// state from what it found.
 func (l *Log) recover(firsts []uint64) error {
-	var lastSeq uint64
 	var want uint64 // the first seq the next segment must have; 0 if any
+	var next uint64
 	for i, first := range firsts {
 		if want != 0 && first != want {
 			return fmt.Errorf("wal: open: %w: segment %s starts at seq %d, but the previous segment ends at seq %d",
 				ErrCorrupt, l.segmentPath(first), first, want-1)
 		}
-		n, size, err := l.scanSegment(first, i == len(firsts)-1)
+		sc, err := l.scanFile(first, i == len(firsts)-1)
 		if err != nil {
 			return err
 		}
-		l.segs = append(l.segs, segment{first: first, size: size})
-		l.diskSize += size
+		l.segs = append(l.segs, segment{first: first, size: sc.end, hdr: sc.hdr})
+		l.diskSize += sc.end - sc.hdr
 		want = 0
-		if n > 0 {
-			lastSeq = first + n - 1
-			want = first + n
+		if sc.next > first {
+			want = sc.next
 		}
+		next = max(next, sc.next)
 	}
-	l.nextSeq = max(lastSeq+1, firsts[len(firsts)-1])
+	l.nextSeq = max(next, firsts[len(firsts)-1])
 	l.written = l.nextSeq - 1
 	return nil
 }
 
-// scanSegment verifies every entry of a segment and returns how many it
-// holds and its size. A damaged tail of the last segment is truncated.
-func (l *Log) scanSegment(first uint64, last bool) (count uint64, size int64, err error) {
+// scanFile verifies a segment file and returns what it holds. In the last
+// segment, what follows the last committed batch (a torn write, or a batch
+// whose commit never made it) is truncated; anywhere else damage is an
+// error, as is a batch that is not signed with the log's key.
+func (l *Log) scanFile(first uint64, last bool) (scan, error) {
 	path := l.segmentPath(first)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return 0, 0, fmt.Errorf("wal: open segment: %w", err)
+		return scan{}, fmt.Errorf("wal: open segment: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return 0, 0, fmt.Errorf("wal: open segment: %w", err)
+		return scan{}, fmt.Errorf("wal: open segment: %w", err)
 	}
-	er := newEntryReader(f, fi.Size())
-	for {
-		off := er.off
-		seq, _, err := er.next()
-		switch {
-		case err == io.EOF:
-			return count, off, nil
-		case errors.Is(err, ErrCorrupt) && last:
-			return count, off, l.truncateTail(f, path, off, fi.Size(), err)
-		case err != nil:
-			return 0, 0, fmt.Errorf("wal: open: segment %s at byte offset %d: %w", path, off, err)
-		case seq != first+count:
-			return 0, 0, fmt.Errorf("wal: open: segment %s at byte offset %d: %w: seq %d, want %d",
-				path, off, ErrCorrupt, seq, first+count)
+	sc := scanSegment(f, fi.Size(), first, l.pub)
+	switch {
+	case sc.err != nil && (!last || !sc.torn()):
+		return sc, fmt.Errorf("wal: open: segment %s at byte offset %d: %w (sluice verify names it; sluice repair rewrites the segment from its readable records)", path, sc.errOff, sc.err)
+	case !last && sc.pending > 0:
+		return sc, fmt.Errorf("wal: open: segment %s: %w: %d records after byte offset %d have no commit, but a later segment exists",
+			path, ErrCorrupt, sc.pending, sc.end)
+	case sc.end < fi.Size():
+		reason := fmt.Sprintf("%d records of a batch whose commit was never written", sc.pending)
+		if sc.err != nil {
+			reason = fmt.Sprintf("%s, then %v", reason, sc.err)
 		}
-		count++
+		if sc.pending > 0 && l.pub != nil {
+			l.log.Error("wal: dropping records without a signed commit: a write cut short by a crash, or records added outside Sluice",
+				"segment", path, "offset", sc.end, "records", sc.pending, "first_seq", sc.pendingFirst)
+		}
+		if err := l.truncateTail(f, path, sc.end, fi.Size(), reason); err != nil {
+			return sc, err
+		}
 	}
+	if sc.legacy && sc.records == 0 && last {
+		// An empty segment (or one emptied above) gets its header, so
+		// that it is written in the current format from now on.
+		if err := l.rewriteHeader(f, path); err != nil {
+			return sc, err
+		}
+		sc.legacy, sc.hdr, sc.end = false, int64(len(l.header)), int64(len(l.header))
+	}
+	if sc.legacy && last {
+		// A segment of the first format takes no batch commits: appends go
+		// to a new segment from here on.
+		l.rotateOnOpen = true
+	}
+	return sc, nil
 }
 
-// truncateTail drops a torn or damaged tail, the trace of a crash during a
-// write. Nothing in it was acknowledged, since Append returns only after
-// the fsync that covers it completes.
-func (l *Log) truncateTail(f *os.File, path string, off, size int64, reason error) error {
+// rewriteHeader writes the header into an empty segment file.
+func (l *Log) rewriteHeader(f *os.File, path string) error {
+	if err := f.Truncate(0); err != nil {
+		return fmt.Errorf("wal: reset empty segment %s: %w", path, err)
+	}
+	if _, err := f.WriteAt(l.header, 0); err != nil {
+		return fmt.Errorf("wal: write header of %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("wal: fsync %s: %w", path, err)
+	}
+	return nil
+}
+
+// truncateTail drops a torn or uncommitted tail, the trace of a crash
+// during a write. Nothing in it was acknowledged, since Append returns only
+// after the fsync that covers its batch's commit completes.
+func (l *Log) truncateTail(f *os.File, path string, off, size int64, reason string) error {
 	if err := f.Truncate(off); err != nil {
 		return fmt.Errorf("wal: truncate torn tail of %s at byte offset %d: %w", path, off, err)
 	}
@@ -169,11 +247,12 @@ func (l *Log) truncateTail(f *os.File, path string, off, size int64, reason erro
 		return fmt.Errorf("wal: fsync %s after truncating its tail: %w", path, err)
 	}
 	l.log.Warn("wal: truncated torn tail of last segment",
-		"segment", path, "offset", off, "dropped_bytes", size-off, "reason", reason.Error())
+		"segment", path, "offset", off, "dropped_bytes", size-off, "reason", reason)
 	return nil
 }
 
-// Size returns the bytes on disk over all segments.
+// Size returns the bytes of records and batch commits on disk over all
+// segments (segment headers aside, so that an emptied log has size 0).
 func (l *Log) Size() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()

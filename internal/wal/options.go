@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"time"
 )
@@ -27,6 +28,12 @@ type Options struct {
 	// gathering more, before one write+fsync. In both modes Append returns
 	// only after the fsync that covers its records.
 	SyncInterval time.Duration
+	// SigningKey, when set, signs every batch's commit (ed25519 over its
+	// seqs and the sha256 of its entries), and Open refuses a segment
+	// holding a batch that is not signed with it: records written into
+	// the log from outside cannot be replayed into the store. The key
+	// must not be kept in the log's directory.
+	SigningKey ed25519.PrivateKey
 }
 
 func (o Options) withDefaults() Options {
@@ -54,4 +61,8 @@ var (
 	ErrClosed = errors.New("wal: log closed")
 	// ErrCorrupt is wrapped by errors about damaged segment contents.
 	ErrCorrupt = errors.New("wal: corrupt entry")
+	// ErrWrite is wrapped by Append's error when writing or fsyncing its
+	// batch failed (a full disk): nothing of the batch, nor of the batches
+	// queued with it, was kept, and the log takes appends again.
+	ErrWrite = errors.New("wal: write failed, batch not stored")
 )

@@ -13,8 +13,9 @@ import (
 )
 
 // writeSegmentData builds a one-segment log of n records (in batches of 3)
-// and returns the segment's bytes and the end offset of every entry.
-func writeSegmentData(t *testing.T, n int) ([]byte, []int64) {
+// and returns the segment's bytes, the end offset of its header and of
+// every batch (after its commit), and how many records each batch ends with.
+func writeSegmentData(t *testing.T, n int) (data []byte, hdrEnd int64, ends []int64, recs []int) {
 	t.Helper()
 	dir := t.TempDir()
 	l := openLog(t, dir, Options{})
@@ -29,23 +30,32 @@ func writeSegmentData(t *testing.T, n int) ([]byte, []int64) {
 		t.Fatal(err)
 	}
 	er := newEntryReader(bytes.NewReader(data), int64(len(data)))
-	var ends []int64
+	count := 0
 	for {
-		if _, _, err := er.next(); err != nil {
+		e, err := er.next()
+		if err != nil {
 			break
 		}
-		ends = append(ends, er.off)
+		switch {
+		case !e.control:
+			count++
+		case e.body[0] == ctlHeader:
+			hdrEnd = er.off
+		default:
+			ends = append(ends, er.off)
+			recs = append(recs, count)
+		}
 	}
-	if len(ends) != n || ends[n-1] != int64(len(data)) {
-		t.Fatalf("scanned %d entries ending at %v in %d bytes, want %d", len(ends), ends, len(data), n)
+	if count != n || ends[len(ends)-1] != int64(len(data)) {
+		t.Fatalf("scanned %d records, batches ending at %v in %d bytes, want %d records", count, ends, len(data), n)
 	}
-	return data, ends
+	return data, hdrEnd, ends, recs
 }
 
 // openSegmentBytes opens a log whose only segment (named 1) holds data and
-// checks that it recovered exactly the first good entries, which end at
-// goodEnd, with a warning if anything was dropped.
-func openSegmentBytes(t *testing.T, dir string, data []byte, good int, goodEnd int64) {
+// checks that it recovered exactly the records of the first good batches,
+// which end at goodEnd, with a warning if anything was dropped.
+func openSegmentBytes(t *testing.T, dir string, data []byte, good int, hdrEnd, goodEnd int64) {
 	t.Helper()
 	path := filepath.Join(dir, segmentName(1))
 	if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -57,8 +67,8 @@ func openSegmentBytes(t *testing.T, dir string, data []byte, good int, goodEnd i
 		t.Fatalf("Open: %v", err)
 	}
 	defer l.Close()
-	if l.LastSeq() != uint64(good) || l.Size() != goodEnd {
-		t.Fatalf("LastSeq %d Size %d, want %d %d", l.LastSeq(), l.Size(), good, goodEnd)
+	if l.LastSeq() != uint64(good) || l.Size() != goodEnd-hdrEnd {
+		t.Fatalf("LastSeq %d Size %d, want %d %d", l.LastSeq(), l.Size(), good, goodEnd-hdrEnd)
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Size() != goodEnd {
 		t.Fatalf("segment file not truncated to %d: %v %v", goodEnd, fi.Size(), err)
@@ -73,17 +83,20 @@ func openSegmentBytes(t *testing.T, dir string, data []byte, good int, goodEnd i
 	checkReplay(t, l, 0, uint64(good)+2)
 }
 
+// TestTornTailEveryCut cuts the segment at every byte of its last batches:
+// a batch is kept whole or not at all (its records without its commit are
+// dropped), never in part.
 func TestTornTailEveryCut(t *testing.T) {
-	const n, lastFew = 12, 4
-	data, ends := writeSegmentData(t, n)
+	const n = 12
+	data, hdrEnd, ends, recs := writeSegmentData(t, n)
 	dir := t.TempDir()
-	for cut := ends[n-lastFew-1]; cut <= int64(len(data)); cut++ {
-		good := 0
-		for good < n && ends[good] <= cut {
-			good++
+	for cut := ends[len(ends)-3]; cut <= int64(len(data)); cut++ {
+		k := 0
+		for k < len(ends) && ends[k] <= cut {
+			k++
 		}
 		t.Run(fmt.Sprint(cut), func(t *testing.T) {
-			openSegmentBytes(t, dir, data[:cut], good, ends[good-1])
+			openSegmentBytes(t, dir, data[:cut], recs[k-1], hdrEnd, ends[k-1])
 		})
 		if t.Failed() {
 			return
@@ -93,7 +106,7 @@ func TestTornTailEveryCut(t *testing.T) {
 
 func TestGarbageAfterEnd(t *testing.T) {
 	const n = 6
-	data, ends := writeSegmentData(t, n)
+	data, hdrEnd, _, _ := writeSegmentData(t, n)
 	rng := rand.New(rand.NewPCG(1, 2))
 	random := func(k int) []byte {
 		b := make([]byte, k)
@@ -121,12 +134,13 @@ func TestGarbageAfterEnd(t *testing.T) {
 		{"length over max entry", append(header(MaxEntrySize+1, 0), random(50)...)},
 		{"length past end", append(header(1000, 0), random(50)...)},
 		{"bad checksum", append(header(50, 12345), random(50)...)},
-		{"half of a valid entry", data[:ends[0]/2]},
+		{"half of a valid entry", data[hdrEnd : hdrEnd+20]},
+		{"a record without its commit", appendEntry(nil, n+1, new(testRecord(n+1)))},
 	}
 	dir := t.TempDir()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			openSegmentBytes(t, dir, append(bytes.Clone(data), tt.garbage...), n, int64(len(data)))
+			openSegmentBytes(t, dir, append(bytes.Clone(data), tt.garbage...), n, hdrEnd, int64(len(data)))
 		})
 	}
 }
@@ -150,8 +164,8 @@ func multiSegmentLog(t *testing.T) (string, []string) {
 	return dir, files
 }
 
-// flipByte flips one bit of the payload of the idx-th entry of a segment
-// file and returns that entry's offset and the seq of the record.
+// flipByte flips one bit of the payload of the idx-th record entry of a
+// segment file and returns that entry's offset and the seq of the record.
 func flipByte(t *testing.T, path string, idx int) (int64, uint64) {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -161,10 +175,15 @@ func flipByte(t *testing.T, path string, idx int) (int64, uint64) {
 	er := newEntryReader(bytes.NewReader(data), int64(len(data)))
 	var off int64
 	var seq uint64
-	for range idx + 1 {
+	for i := 0; i <= idx; {
 		off = er.off
-		if seq, _, err = er.next(); err != nil {
+		e, err := er.next()
+		if err != nil {
 			t.Fatal(err)
+		}
+		if !e.control {
+			seq = e.seq
+			i++
 		}
 	}
 	data[off+headerSize+3] ^= 0x10
@@ -183,13 +202,15 @@ func TestChecksumFlipInLastSegmentTruncates(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	defer l.Close()
-	if l.LastSeq() != seq-1 {
-		t.Fatalf("LastSeq %d, want %d (records before the damaged one)", l.LastSeq(), seq-1)
+	// Batches of 5: the damaged record's whole batch goes.
+	kept := (seq - 1) / 5 * 5
+	if l.LastSeq() != kept {
+		t.Fatalf("LastSeq %d, want %d (records of the batches before the damaged one)", l.LastSeq(), kept)
 	}
 	if !strings.Contains(logs.String(), "checksum mismatch") || !strings.Contains(logs.String(), "dropped_bytes=") {
 		t.Fatalf("no truncation warning in %q", logs.String())
 	}
-	checkReplay(t, l, 0, seq-1)
+	checkReplay(t, l, 0, kept)
 }
 
 func TestDamageInEarlierSegmentIsAnError(t *testing.T) {

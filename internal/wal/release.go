@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // Release says that every record with seq <= upTo is durable elsewhere.
@@ -23,7 +24,7 @@ func (l *Log) Release(upTo uint64) error {
 	}
 	// After a failed write the active segment may end in garbage, which
 	// must stay the last segment's tail for Open to truncate it.
-	rotate := l.failed == nil && l.segs[len(l.segs)-1].size > 0 && l.written <= upTo
+	rotate := l.failed == nil && !l.segs[len(l.segs)-1].empty() && l.written <= upTo
 	next := l.written + 1
 	l.mu.Unlock()
 	if rotate {
@@ -43,7 +44,7 @@ func (l *Log) Release(upTo uint64) error {
 			break
 		}
 		removed++
-		freed += s.size
+		freed += s.size - s.hdr
 	}
 	if removed == 0 {
 		return err
@@ -56,4 +57,32 @@ func (l *Log) Release(upTo uint64) error {
 		err = serr
 	}
 	return err
+}
+
+// probeSize is what Probe writes: room for a typical batch.
+const probeSize = 1 << 20
+
+// Probe reports whether the log's directory takes a write again after
+// appends failed for space: it writes, fsyncs and removes a file of
+// probeSize bytes beside the segments.
+func (l *Log) Probe() error {
+	path := filepath.Join(l.dir, "probe.tmp")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("wal: probe: %w", err)
+	}
+	_, err = f.Write(make([]byte, probeSize))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if rerr := os.Remove(path); err == nil && rerr != nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("wal: probe: %w", err)
+	}
+	return nil
 }

@@ -35,7 +35,7 @@ func (l *Log) Replay(after uint64, fn func(seq uint64, r *record.Record) error) 
 }
 
 func (l *Log) replaySegment(s segment, after uint64, fn func(seq uint64, r *record.Record) error) error {
-	if s.size == 0 {
+	if s.empty() {
 		return nil
 	}
 	path := l.segmentPath(s.first)
@@ -44,23 +44,36 @@ func (l *Log) replaySegment(s segment, after uint64, fn func(seq uint64, r *reco
 		return fmt.Errorf("wal: replay: open segment: %w", err)
 	}
 	defer f.Close()
+	// Only committed batches lie within s.size: Open truncated the rest,
+	// and the size grows only once a batch and its commit are fsynced.
 	er := newEntryReader(io.NewSectionReader(f, 0, s.size), s.size)
 	want := s.first
 	for {
 		off := er.off
-		seq, body, err := er.next()
+		e, err := er.next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		if err == nil && seq != want {
-			err = fmt.Errorf("%w: seq %d, want %d", ErrCorrupt, seq, want)
+		if err == nil && e.control {
+			if len(e.body) > 0 && e.body[0] == ctlGap {
+				var r rangeEntry
+				if r, err = parseRange(e.body); err == nil {
+					want = r.last + 1
+				}
+			}
+			if err == nil {
+				continue
+			}
+		}
+		if err == nil && e.seq != want {
+			err = fmt.Errorf("%w: seq %d, want %d", ErrCorrupt, e.seq, want)
 		}
 		want++
-		if err == nil && seq > after {
+		if err == nil && e.seq > after {
 			var r record.Record
-			err = decodeRecord(body, &r)
+			err = decodeRecord(e.body, &r)
 			if err == nil {
-				if ferr := fn(seq, &r); ferr != nil {
+				if ferr := fn(e.seq, &r); ferr != nil {
 					return ferr
 				}
 			}

@@ -11,11 +11,16 @@ import (
 
 const segmentSuffix = ".wal"
 
-// segment is one segment file: the seq it starts at (its name) and its size.
+// segment is one segment file: the seq it starts at (its name), its size
+// and the size of its header entry (0 in a segment of the first format).
 type segment struct {
 	first uint64
 	size  int64
+	hdr   int64
 }
+
+// empty reports whether the segment holds no record.
+func (s segment) empty() bool { return s.size <= s.hdr }
 
 func segmentName(first uint64) string {
 	return fmt.Sprintf("%020d%s", first, segmentSuffix)

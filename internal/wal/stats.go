@@ -7,6 +7,7 @@ type Stats struct {
 	BytesWritten uint64  // bytes written to segments
 	Fsyncs       uint64  // fsyncs of segment files; fewer than Appends when commits are shared
 	FsyncSeconds float64 // time spent in those fsyncs
+	WriteErrors  uint64  // writes or fsyncs that failed (a full disk), each undone
 	Segments     int     // segment files now, including the active one
 }
 
