@@ -253,13 +253,18 @@ Examples:
 		}
 		if c.json {
 			fmt.Fprintf(stdout, "%s\n", line)
-			continue
 		}
 		row, err := decodeRow(line)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, formatRecord(row))
+		if len(row) == 2 && row[0].key == "_dropped" {
+			// The server let this client go for reading too slowly.
+			return errors.New(row[1].val)
+		}
+		if !c.json {
+			fmt.Fprintln(stdout, formatRecord(row))
+		}
 	}
 	if ctx.Err() != nil {
 		return nil

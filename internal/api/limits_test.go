@@ -70,8 +70,8 @@ type slotBackend struct {
 	started  chan struct{}
 }
 
-func (b *slotBackend) Searcher() store.Searcher             { return b }
-func (b *slotBackend) Subscribe(int) *pipeline.Subscription { return nil }
+func (b *slotBackend) Searcher() store.Searcher               { return b }
+func (b *slotBackend) Subscribe(int64) *pipeline.Subscription { return nil }
 
 func (b *slotBackend) Search(ctx context.Context, req store.SearchRequest, fn func(*record.Record) error) error {
 	if b.searches.Add(1) == 1 {

@@ -29,11 +29,11 @@ type queryBackend struct {
 	skipped []store.SkippedPart
 }
 
-func (b *queryBackend) Searcher() store.Searcher             { return b }
-func (b *queryBackend) Subscribe(int) *pipeline.Subscription { return nil }
-func (b *queryBackend) Flush(context.Context) error          { return nil }
-func (b *queryBackend) Ready() bool                          { return true }
-func (b *queryBackend) Status() pipeline.Status              { return pipeline.Status{} }
+func (b *queryBackend) Searcher() store.Searcher               { return b }
+func (b *queryBackend) Subscribe(int64) *pipeline.Subscription { return nil }
+func (b *queryBackend) Flush(context.Context) error            { return nil }
+func (b *queryBackend) Ready() bool                            { return true }
+func (b *queryBackend) Status() pipeline.Status                { return pipeline.Status{} }
 
 func (b *queryBackend) Search(ctx context.Context, req store.SearchRequest, fn func(*record.Record) error) error {
 	if b.block {

@@ -18,7 +18,9 @@ import (
 // Backend is what the API needs from the pipeline.
 type Backend interface {
 	Searcher() store.Searcher
-	Subscribe(buffer int) *pipeline.Subscription
+	// Subscribe starts a live feed of newly stored records that ends once
+	// more than maxBytes of them wait for the consumer.
+	Subscribe(maxBytes int64) *pipeline.Subscription
 	Flush(ctx context.Context) error
 	Ready() bool
 	Status() pipeline.Status
@@ -37,6 +39,9 @@ type QueryLimits struct {
 	// MaxRegexSize bounds each regular expression's program
 	// (query.ParseOptions); 0 means query.DefaultMaxRegexSize.
 	MaxRegexSize int
+	// TailBufferBytes is how far a live-tail client may fall behind
+	// before it is dropped; 0 means DefaultTailBufferBytes.
+	TailBufferBytes int64
 }
 
 // Config assembles the server.
@@ -73,7 +78,8 @@ type Server struct {
 	cfg      Config
 	engine   Engine
 	mux      *http.ServeMux
-	sem      chan struct{}
+	sem      chan struct{} // query slots (query.max_concurrent)
+	tails    chan struct{} // the share of them live tails may hold
 	latency  *prometheus.HistogramVec
 	rowsOut  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
@@ -86,11 +92,15 @@ func New(cfg Config) *Server {
 	if cfg.Limits.MaxConcurrent <= 0 {
 		cfg.Limits.MaxConcurrent = 2 * runtime.GOMAXPROCS(0)
 	}
+	if cfg.Limits.TailBufferBytes <= 0 {
+		cfg.Limits.TailBufferBytes = DefaultTailBufferBytes
+	}
 	s := &Server{
 		cfg:     cfg,
 		engine:  cfg.Engine,
 		mux:     http.NewServeMux(),
 		sem:     make(chan struct{}, cfg.Limits.MaxConcurrent),
+		tails:   make(chan struct{}, max(1, cfg.Limits.MaxConcurrent/2)),
 		started: time.Now(),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_http_request_duration_seconds",
@@ -104,13 +114,19 @@ func New(cfg Config) *Server {
 			Name: "sluice_query_bytes_total", Help: "Bytes of query and live-tail answers.",
 		}, []string{"endpoint"}),
 	}
-	cfg.Registry.MustRegister(s.latency, s.rowsOut, s.bytesOut)
+	cfg.Registry.MustRegister(s.latency, s.rowsOut, s.bytesOut,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_query_running",
+			Help: "Queries and live tails holding one of the query.max_concurrent slots."}, func() float64 { return float64(len(s.sem)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_query_max_concurrent",
+			Help: "query.max_concurrent: the query slots; live tails may hold at most half of them."}, func() float64 { return float64(cap(s.sem)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_tail_running",
+			Help: "Live tails holding a query slot (at most half of query.max_concurrent)."}, func() float64 { return float64(len(s.tails)) }))
 	if s.engine == nil {
 		s.engine = localEngine{cfg.Backend}
 	}
 	tail := http.Handler(http.HandlerFunc(s.tail))
 	if cfg.Tail != nil {
-		tail = cfg.Tail
+		tail = s.withTailSlot(cfg.Tail)
 	}
 
 	s.handle("GET /healthz", http.HandlerFunc(s.healthz))

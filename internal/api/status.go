@@ -36,6 +36,7 @@ type statusResponse struct {
 	BackpressurePerS float64          `json:"backpressure_per_sec"`
 	Receivers        []receiverStatus `json:"receivers"`
 	InFlight         inFlightStatus   `json:"ingest_in_flight"`
+	Query            queryStatus      `json:"query"`
 	// Kafka is an indexer's place in the scale-out (Config.Kafka).
 	Kafka *KafkaStatus `json:"kafka,omitempty"`
 	// Querier is a querier's view of its indexers (Config.Querier).
@@ -60,6 +61,16 @@ type StoredPartition struct {
 	Topic     string `json:"topic"`
 	Partition int32  `json:"partition"`
 	Done      int64  `json:"done"`
+}
+
+// queryStatus is how the query slots (query.max_concurrent) are used, and
+// the bounds on what queries and live tails buffer.
+type queryStatus struct {
+	Running         int   `json:"running"` // queries and live tails holding a slot
+	MaxConcurrent   int   `json:"max_concurrent"`
+	Tails           int   `json:"tails"` // live tails holding a slot
+	MaxTails        int   `json:"max_tails"`
+	TailBufferBytes int64 `json:"tail_buffer_bytes"`
 }
 
 // inFlightStatus is the bound on request bytes in flight across receivers
@@ -113,6 +124,8 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		Receivers:        recv,
 		Kafka:            ks,
 		InFlight:         inFlight,
+		Query: queryStatus{Running: len(s.sem), MaxConcurrent: cap(s.sem), Tails: len(s.tails), MaxTails: cap(s.tails),
+			TailBufferBytes: s.cfg.Limits.TailBufferBytes},
 	}
 	if s.cfg.Querier != nil {
 		resp.Querier = s.cfg.Querier()

@@ -19,11 +19,11 @@ import (
 // nothing else from the pipeline.
 type statusBackend struct{ st pipeline.Status }
 
-func (b statusBackend) Searcher() store.Searcher             { return nil }
-func (b statusBackend) Subscribe(int) *pipeline.Subscription { return nil }
-func (b statusBackend) Flush(context.Context) error          { return nil }
-func (b statusBackend) Ready() bool                          { return b.st.Ready }
-func (b statusBackend) Status() pipeline.Status              { return b.st }
+func (b statusBackend) Searcher() store.Searcher               { return nil }
+func (b statusBackend) Subscribe(int64) *pipeline.Subscription { return nil }
+func (b statusBackend) Flush(context.Context) error            { return nil }
+func (b statusBackend) Ready() bool                            { return b.st.Ready }
+func (b statusBackend) Status() pipeline.Status                { return b.st }
 
 func handlerText(s string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, s) })

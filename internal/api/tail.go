@@ -1,22 +1,76 @@
 package api
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/sluice-log/sluice/internal/pipeline"
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
-// tailBuffer is how many stored batches a live-tail client may fall behind
-// before batches are dropped for it (and it is told how many records it
-// missed). Ingest never waits for a tail client.
-const tailBuffer = 256
+// DefaultTailBufferBytes is how far (in bytes of records) a live-tail
+// client may fall behind before it is dropped, when QueryLimits does not
+// say.
+const DefaultTailBufferBytes = 8 << 20
+
+// tailWriteTimeout bounds one write to a live-tail client: a client that
+// stops reading is let go after it even when too few records arrive to
+// fill its buffer.
+const tailWriteTimeout = 30 * time.Second
+
+// tailHeartbeat is how often an idle server-sent-events stream gets a
+// comment, which keeps proxies from closing it.
+const tailHeartbeat = time.Second
+
+// acquireTail takes a query slot for a live tail, which holds it as long
+// as it runs: live tails count against query.max_concurrent, and may hold
+// at most half of its slots (at least one), so that queries always have
+// the other half. A tail does not wait for a slot: it gets 429 at once.
+// release is safe to call more than once.
+func (s *Server) acquireTail(w http.ResponseWriter) (release func(), ok bool) {
+	select {
+	case s.tails <- struct{}{}:
+	default:
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "too many live tails: they may take %d of the %d query slots (half of query.max_concurrent); retry later", cap(s.tails), cap(s.sem))
+		return nil, false
+	}
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		<-s.tails
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "too many concurrent queries (query.max_concurrent=%d); retry later", cap(s.sem))
+		return nil, false
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-s.sem; <-s.tails }) }, true
+}
+
+// withTailSlot holds a live-tail slot while h serves (a querier's relayed
+// tail).
+func (s *Server) withTailSlot(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		release, ok := s.acquireTail(w)
+		if !ok {
+			return
+		}
+		defer release()
+		h.ServeHTTP(w, r)
+	})
+}
 
 // tail streams every newly stored record that matches the query, as NDJSON
-// or, when the client accepts text/event-stream, as server-sent events.
+// or, when the client accepts text/event-stream, as server-sent events. A
+// client that falls more than query.tail_buffer_bytes behind is dropped:
+// its slot is freed at once, and its stream ends with one line saying why
+// ({"_dropped":true,"_msg":"…"}) if it reads on.
 func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 	qs := r.FormValue("query")
 	if qs == "" {
@@ -35,9 +89,17 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 	tenant := r.Header.Get(tenantHeader)
 	sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 
-	sub := s.cfg.Backend.Subscribe(tailBuffer)
+	release, ok := s.acquireTail(w)
+	if !ok {
+		return
+	}
+	sub := s.cfg.Backend.Subscribe(s.cfg.Limits.TailBufferBytes)
 	defer sub.Close()
-	flusher, _ := w.(http.Flusher)
+	// The slot goes back when the subscription ends, also while a write to
+	// a client that stopped reading still blocks.
+	go func() { <-sub.Done(); release() }()
+
+	rc := http.NewResponseController(w)
 	if sse {
 		w.Header().Set("Content-Type", "text/event-stream")
 	} else {
@@ -45,63 +107,62 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	if flusher != nil {
-		flusher.Flush()
-	}
+	_ = rc.Flush()
 
-	heartbeat := time.NewTicker(time.Second)
-	defer heartbeat.Stop()
 	var buf []byte
 	var rows int
-	emit := func(line []byte) bool {
-		if sse {
-			buf = append(append([]byte("data: "), line...), '\n', '\n')
-		} else {
-			buf = append(line, '\n')
-		}
-		_, err := w.Write(buf)
+	defer func() { s.rowsOut.WithLabelValues("tail").Add(float64(rows)) }()
+	write := func(b []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(tailWriteTimeout))
+		_, err := w.Write(b)
 		return err == nil
 	}
-	defer func() { s.rowsOut.WithLabelValues("tail").Add(float64(rows)) }()
+	emit := func(line []byte) bool {
+		if sse {
+			buf = append(append(buf[:0], "data: "...), line...)
+			buf = append(buf, '\n', '\n')
+		} else {
+			buf = append(append(buf[:0], line...), '\n')
+		}
+		return write(buf)
+	}
 	for {
-		select {
-		case <-r.Context().Done():
+		next, cancel := context.WithTimeout(r.Context(), tailHeartbeat)
+		batch, err := sub.Next(next)
+		cancel()
+		switch {
+		case r.Context().Err() != nil:
 			return
-		case batch, ok := <-sub.C:
-			if !ok {
-				return // server shutting down
+		case errors.Is(err, context.DeadlineExceeded):
+			// A comment keeps proxies from closing an idle stream.
+			if sse && (!write([]byte(": keep-alive\n\n")) || rc.Flush() != nil) {
+				return
 			}
-			var line []byte
-			for i := range batch {
-				rec := &batch[i]
-				if rec.Tenant != tenant || !filter.Match(rec) {
-					continue
-				}
-				line = record.AppendJSON(line[:0], rec)
-				if !emit(line) {
-					return
-				}
-				rows++
+			continue
+		case errors.Is(err, pipeline.ErrSlowReader):
+			msg := fmt.Sprintf("live tail ended: this client read more slowly than records arrived (%v; query.tail_buffer_bytes). The records are stored: query them, or tail a narrower filter", err)
+			line := append([]byte(`{"_dropped":true,"_msg":`), jsonString(msg)...)
+			if emit(append(line, '}')) {
+				_ = rc.Flush()
 			}
-			if flusher != nil {
-				flusher.Flush()
+			return
+		case err != nil:
+			return // the server is shutting down
+		}
+		var line []byte
+		for i := range batch {
+			rec := &batch[i]
+			if rec.Tenant != tenant || !filter.Match(rec) {
+				continue
 			}
-		case <-heartbeat.C:
-			if n := sub.Missed(); n > 0 {
-				msg := `{"_missed":` + strconv.FormatInt(n, 10) +
-					`,"_msg":"live tail fell behind; records were not sent (they are stored: query them)"}`
-				if !emit([]byte(msg)) {
-					return
-				}
-			} else if sse {
-				// A comment keeps proxies from closing an idle stream.
-				if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
-					return
-				}
+			line = record.AppendJSON(line[:0], rec)
+			if !emit(line) {
+				return
 			}
-			if flusher != nil {
-				flusher.Flush()
-			}
+			rows++
+		}
+		if rc.Flush() != nil {
+			return
 		}
 	}
 }

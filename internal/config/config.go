@@ -122,7 +122,8 @@ type QueryConfig struct {
 	MaxLimit          int      `yaml:"max_limit" doc:"Largest limit a request may ask for."`
 	MaxGroups         int      `yaml:"max_groups" doc:"Most groups a stats query may build before it fails with a message saying how to narrow it."`
 	Timeout           Duration `yaml:"timeout" doc:"Deadline of one query, from the moment it gets one of max_concurrent's slots: a query past it stops (the search looks at the deadline between records and blocks, and a regular expression within long values) and answers 504, and its slot is free."`
-	MaxConcurrent     int      `yaml:"max_concurrent" doc:"Queries that may run at once; more wait for a slot in the order they came, and give up with 429 after 'timeout'. 0 means twice the number of CPUs."`
+	MaxConcurrent     int      `yaml:"max_concurrent" doc:"Queries that may run at once; more wait for a slot in the order they came, and give up with 429 after 'timeout'. A live tail holds a slot for as long as it runs; live tails may hold at most half of the slots (at least one), so that queries always have the rest, and a tail that finds none free gets 429 at once. 0 means twice the number of CPUs."`
+	TailBufferBytes   ByteSize `yaml:"tail_buffer_bytes" doc:"How far one live-tail client may fall behind, in bytes of records stored but not yet sent to it (a batch arriving while it has taken everything before is always queued, whatever its size). Ingest never waits for a tail client: one that falls further behind is dropped, its slot freed at once, and its stream ends with a line {\"_dropped\":true,\"_msg\":\"…\"} saying why. Counted in sluice_tail_dropped_total; the bytes waiting are sluice_tail_buffered_bytes."`
 	MaxScannedRecords int64    `yaml:"max_scanned_records" doc:"Most records one query may decode (the rows of every block it reads and the in-memory records it visits; blocks counted from the index alone cost none); a query past it stops with 422 naming this limit. 0 means no bound."`
 	MaxScannedBytes   ByteSize `yaml:"max_scanned_bytes" doc:"Most bytes one query may read from the store's parts (compressed, as on disk); a query past it stops with 422 naming this limit. 0 means no bound."`
 	MaxRegexSize      int      `yaml:"max_regex_size" doc:"Most instructions a regular expression of a query (field:/re/, {label=~\"re\"}) may compile to; a larger one is refused with 400. A program's size sets its cost per byte searched: .{0,1000}b.{0,1000}z takes 4004, about 120 µs per byte of every value it searches."`
@@ -176,11 +177,12 @@ func Default() Config {
 			},
 		},
 		Query: QueryConfig{
-			DefaultLimit: 1000,
-			MaxLimit:     100000,
-			MaxGroups:    100000,
-			Timeout:      Duration(60 * time.Second),
-			MaxRegexSize: 5000,
+			DefaultLimit:    1000,
+			MaxLimit:        100000,
+			MaxGroups:       100000,
+			Timeout:         Duration(60 * time.Second),
+			MaxRegexSize:    5000,
+			TailBufferBytes: 8 << 20,
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}

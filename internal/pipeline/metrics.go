@@ -72,5 +72,7 @@ func (m *Metrics) watch(p *Pipeline) {
 		gauge("sluice_store_index_bytes", "Memory the open parts' indexes take (block metadata, bloom filters, numeric ranges, block headers kept by searches); it grows with the data kept.", func() float64 { return float64(p.store.Stats().IndexBytes) }),
 		gauge("sluice_store_merges_pending", "Daily partitions that a merge round would merge now, or once no part has been added to them for store.idle_merge_after.", func() float64 { return float64(p.store.Stats().MergesPending) }),
 		gauge("sluice_tail_subscribers", "Live-tail subscribers.", func() float64 { return float64(p.hub.n.Load()) }),
+		gauge("sluice_tail_buffered_bytes", "Bytes of records waiting for live-tail clients (each bounded by query.tail_buffer_bytes).", func() float64 { return float64(p.hub.buffered.Load()) }),
+		counter("sluice_tail_dropped_total", "Live-tail clients dropped because they fell more than query.tail_buffer_bytes behind.", func() float64 { return float64(p.hub.dropped.Load()) }),
 	)
 }

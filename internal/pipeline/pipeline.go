@@ -179,8 +179,10 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 	return nil
 }
 
-// Subscribe returns a live feed of every record stored from now on.
-func (p *Pipeline) Subscribe(buffer int) *Subscription { return p.hub.subscribe(buffer) }
+// Subscribe returns a live feed of every record stored from now on, which
+// is dropped (ErrSlowReader) once more than maxBytes of records wait for
+// its consumer.
+func (p *Pipeline) Subscribe(maxBytes int64) *Subscription { return p.hub.subscribe(maxBytes) }
 
 // Searcher is the read side: the store, head included.
 func (p *Pipeline) Searcher() store.Searcher { return p.store }

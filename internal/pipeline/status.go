@@ -25,6 +25,11 @@ type Status struct {
 	ManifestReplayed  int           `json:"manifest_entries_replayed"`
 	RecordsIngested   int64         `json:"records_ingested"`
 	Retention         time.Duration `json:"retention_ns"`
+	// Live tail: clients now, bytes waiting for them, clients dropped for
+	// falling behind.
+	TailSubscribers   int   `json:"tail_subscribers"`
+	TailBufferedBytes int64 `json:"tail_buffered_bytes"`
+	TailDropped       int64 `json:"tail_dropped_total"`
 }
 
 // Status returns the pipeline's current state.
@@ -51,5 +56,8 @@ func (p *Pipeline) Status() Status {
 		ManifestReplayed:  st.ManifestReplayed,
 		RecordsIngested:   p.ingested.Load(),
 		Retention:         p.opts.Retention,
+		TailSubscribers:   int(p.hub.n.Load()),
+		TailBufferedBytes: p.hub.buffered.Load(),
+		TailDropped:       p.hub.dropped.Load(),
 	}
 }

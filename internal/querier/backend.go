@@ -20,7 +20,7 @@ type Backend struct{ Q *Querier }
 func (Backend) Searcher() store.Searcher { return nil }
 
 // Subscribe is nil: live tail is the Querier's TailHandler.
-func (Backend) Subscribe(int) *pipeline.Subscription { return nil }
+func (Backend) Subscribe(int64) *pipeline.Subscription { return nil }
 
 // Ready is true once every indexer was polled.
 func (b Backend) Ready() bool { return b.Q.Ready() }

@@ -182,9 +182,10 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
       if (sc && sc.scrollTop < 80) sc.scrollTo({ top: 0 });
     };
     tail(filterPart(view.q), ac.signal, (row) => {
-      if ('_missed' in row) {
-        const n = Number(row._missed);
-        setNotice(`Live tail fell behind: ${fmtCount(n, 'record')} ${n === 1 ? 'was not shown (it is' : 'were not shown (they are'} stored; search to see ${n === 1 ? 'it' : 'them'}).`);
+      if ('_dropped' in row) {
+        // The server let this page go for reading too slowly: the records are stored.
+        setNotice(`Live tail stopped: the page fell too far behind the incoming records (they are stored: search to see them, or tail a narrower query).`);
+        setLive(false);
         return;
       }
       batch.push(row);
