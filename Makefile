@@ -4,7 +4,7 @@ BIN     := bin/sluice
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-short vet fmt lint bench fuzz clean
+.PHONY: build run test test-short vet fmt lint lint-deploy bench fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sluice
@@ -26,6 +26,7 @@ web-e2e: build
 # (.ci/run installs Chromium; see docs/ui.md).
 test: fmt vet
 	$(GO) test -count=1 -timeout 25m ./...
+	cd deploy && $(GO) test -count=1 ./...
 	@if command -v node >/dev/null && [ -x "$${CHROMIUM:-/usr/bin/chromium}" ]; then \
 	  $(MAKE) --no-print-directory web-e2e; \
 	else \
@@ -35,9 +36,14 @@ test: fmt vet
 # Unit tests only (skips the end-to-end tests that build and run the binary).
 test-short:
 	$(GO) test -short -count=1 ./...
+	cd deploy && $(GO) test -short -count=1 ./...
 
+# deploy/ is a module of its own (the Dockerfile, compose and Helm chart
+# tests and their Helm and Kubernetes libraries, which the binary must not
+# depend on): every Go target runs there too.
 vet:
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -45,6 +51,11 @@ fmt:
 
 lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# staticcheck of deploy/'s tests: kept out of lint (and CI) because it
+# analyses Helm's and Kubernetes' packages too (about 50 s of CPU cold).
+lint-deploy:
+	cd deploy && $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # Ingest N records into the real binary and measure it (see docs/benchmarks.md).
 N ?= 1000000
