@@ -23,7 +23,7 @@ func TestE2ECrashKill9(t *testing.T) {
 		writers   = 4
 		batchSize = 200
 	)
-	cfg := "store:\n  flush_interval: 150ms\n  merge_interval: 200ms\n  max_parts_per_partition: 3\n"
+	cfg := "store:\n  flush_interval: 150ms\n  merge_interval: 200ms\n  merge_fan_in: 3\n"
 	dataDir := t.TempDir()
 	var (
 		mu      sync.Mutex

@@ -49,7 +49,7 @@ func TestE2EPartFormat(t *testing.T) {
 	slices.Sort(wantErrors)
 
 	dataDir := t.TempDir()
-	s := startServer(t, dataDir, "store:\n  flush_interval: 1h\n  merge_interval: 100ms\n  max_parts_per_partition: 2\n")
+	s := startServer(t, dataDir, "store:\n  flush_interval: 1h\n  merge_interval: 100ms\n  merge_fan_in: 2\n")
 	per := len(lines) / batches
 	for b := range batches {
 		end := (b + 1) * per

@@ -219,9 +219,9 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		return fmt.Errorf("open write-ahead log: %w", err)
 	}
 	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{
-		BlockRecords:         cfg.Store.BlockRecords,
-		MaxPartsPerPartition: cfg.Store.MaxPartsPerPartition,
-		IdleMergeAfter:       idleMergeAfter(cfg.Store.IdleMergeAfter),
+		BlockRecords:   cfg.Store.BlockRecords,
+		MergeFanIn:     cfg.Store.MergeFanIn,
+		IdleMergeAfter: idleMergeAfter(cfg.Store.IdleMergeAfter),
 
 		ManifestCheckpointEntries: cfg.Store.ManifestCheckpointEntries,
 	}, log.With("component", "store"))

@@ -58,9 +58,9 @@ type WALConfig struct {
 type StoreConfig struct {
 	FlushInterval             Duration         `yaml:"flush_interval" doc:"How often records in memory (already durable in the WAL and searchable) are sealed into compressed parts."`
 	FlushBytes                ByteSize         `yaml:"flush_bytes" doc:"Seal records in memory into a part early once they take this much memory. While a flush runs, new records wait once twice this much is in memory, so this (with memory_limit) bounds the memory ingest takes."`
-	MergeInterval             Duration         `yaml:"merge_interval" doc:"How often small parts are merged into larger ones."`
-	MaxPartsPerPartition      int              `yaml:"max_parts_per_partition" doc:"A daily partition with more parts than this is merged."`
-	IdleMergeAfter            Duration         `yaml:"idle_merge_after" doc:"Merge all parts of a daily partition into one once no part has been added to it for this long (yesterday's partition, a quiet tenant's), when the parts besides the largest hold at least as many bytes as it, which bounds the rewriting to about twice each byte. Fewer parts mean fewer blocks per search. 0 turns it off."`
+	MergeInterval             Duration         `yaml:"merge_interval" doc:"How often each of the two merge lanes (merges reading less than 128 MiB, and larger ones) looks for merges due; the small lane also looks after every flush."`
+	MergeFanIn                int              `yaml:"merge_fan_in" doc:"Parts of one size tier that a merge combines: a daily partition's parts fall into tiers by size (below 1 MiB, then each tier merge_fan_in times the one below), and a tier holding this many parts is merged into one part of a higher tier. So each byte is rewritten about log_merge_fan_in(partition size / 1 MiB) times, and a partition under continuous ingest holds at most merge_fan_in-1 parts per tier. Higher: fewer rewrites, more parts for searches to visit."`
+	IdleMergeAfter            Duration         `yaml:"idle_merge_after" doc:"Once no part has been added to a daily partition for this long (yesterday's partition, a quiet tenant's), merge its parts further: all into one when the parts besides the largest hold at least as many bytes as it, else its small parts together, so that each such merge at least doubles the largest part it rewrites. Fewer parts mean fewer blocks per search. 0 turns it off."`
 	ManifestCheckpointEntries int              `yaml:"manifest_checkpoint_entries" doc:"Entries the manifest (one per flush, merge or retention drop) may hold before it is checkpointed: a checkpoint entry carrying the live parts starts a new manifest.log, and the history before it moves to store/manifest.archive/, where sluice verify still checks it. A start replays only manifest.log, so this bounds the start's work however long the history."`
 	BlockRecords              int              `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
 	Retention                 Duration         `yaml:"retention" doc:"Delete daily partitions older than this; 0 keeps everything. Applies to every tenant without a retention of its own under tenants."`
@@ -154,7 +154,7 @@ func Default() Config {
 			FlushInterval:             Duration(5 * time.Second),
 			FlushBytes:                32 << 20,
 			MergeInterval:             Duration(10 * time.Second),
-			MaxPartsPerPartition:      8,
+			MergeFanIn:                8,
 			IdleMergeAfter:            Duration(30 * time.Second),
 			ManifestCheckpointEntries: 1000,
 			BlockRecords:              8192,
@@ -259,8 +259,8 @@ func (c *Config) Validate() error {
 	if c.Store.IdleMergeAfter < 0 {
 		bad("store.idle_merge_after must not be negative")
 	}
-	if c.Store.MaxPartsPerPartition < 2 {
-		bad("store.max_parts_per_partition must be at least 2")
+	if c.Store.MergeFanIn < 2 || c.Store.MergeFanIn > 16 {
+		bad("store.merge_fan_in must be between 2 and 16 (the most parts one merge reads), got %d", c.Store.MergeFanIn)
 	}
 	if c.Store.ManifestCheckpointEntries < 1 {
 		bad("store.manifest_checkpoint_entries must be at least 1")

@@ -21,7 +21,7 @@ type Options struct {
 	FlushBytes    int64         // or as soon as the head holds this much
 	MaxHeadBytes  int64         // ingest waits while the head holds this much; 0: no bound
 	HeadWait      time.Duration // longest such wait before backpressure; default 10s
-	MergeInterval time.Duration // run a merge round this often
+	MergeInterval time.Duration // run each merge lane this often (and the small one after each flush)
 	Retention     time.Duration // drop partitions older than this; 0 keeps all
 	MaxDiskBytes  int64         // drop the oldest partitions above this; 0: no bound
 	// TenantRetention overrides Retention and adds a size bound per tenant.
@@ -43,6 +43,7 @@ type Pipeline struct {
 
 	flushNow chan struct{}
 	probeNow chan struct{}
+	mergeNow chan struct{} // wakes the small merge lane after a flush
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	flushMu  sync.Mutex // one flush at a time: loop, force_flush and shutdown
@@ -76,6 +77,7 @@ func Open(w *wal.Log, s *store.Store, opts Options, m *Metrics, log *slog.Logger
 		m:        m,
 		flushNow: make(chan struct{}, 1),
 		probeNow: make(chan struct{}, 1),
+		mergeNow: make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		flushed:  make(chan struct{}),
 	}
@@ -84,9 +86,10 @@ func Open(w *wal.Log, s *store.Store, opts Options, m *Metrics, log *slog.Logger
 	}
 	p.seq = newSequencer(w.LastSeq() + 1)
 	m.watch(p)
-	p.wg.Add(3)
+	p.wg.Add(4)
 	go p.flushLoop()
-	go p.mergeLoop()
+	go p.mergeLoop(store.MergeSmall, p.mergeNow)
+	go p.mergeLoop(store.MergeBig, nil)
 	go p.probeLoop()
 	return p, nil
 }
@@ -248,6 +251,10 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 		return fmt.Errorf("flush store: %w", err)
 	}
 	p.m.flushDuration.Observe(time.Since(start).Seconds())
+	select {
+	case p.mergeNow <- struct{}{}:
+	default:
+	}
 	if err := p.wal.Release(p.store.DurableSeq()); err != nil {
 		return fmt.Errorf("release WAL up to seq %d: %w", p.store.DurableSeq(), err)
 	}
@@ -271,7 +278,12 @@ func (p *Pipeline) flushLoop() {
 	}
 }
 
-func (p *Pipeline) mergeLoop() {
+// mergeLoop runs the merges of one lane every merge_interval and, for the
+// small lane, after every flush, which is what makes new parts due; the
+// small lane's loop applies retention after its merges. Each lane merges
+// one at a time, so a long merge of large parts never holds up the small
+// ones that keep a partition under continuous ingest at few parts.
+func (p *Pipeline) mergeLoop(lane store.MergeLane, wake <-chan struct{}) {
 	defer p.wg.Done()
 	t := time.NewTicker(p.opts.MergeInterval)
 	defer t.Stop()
@@ -280,6 +292,7 @@ func (p *Pipeline) mergeLoop() {
 		case <-p.stop:
 			return
 		case <-t.C:
+		case <-wake:
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
@@ -289,12 +302,14 @@ func (p *Pipeline) mergeLoop() {
 			}
 			cancel()
 		}()
-		if err := p.store.Merge(ctx); err != nil && ctx.Err() == nil {
-			p.log.Error("background merge failed; will retry", "err", err)
+		if err := p.store.MergeLane(ctx, lane); err != nil && ctx.Err() == nil {
+			p.log.Error("background merge failed; will retry", "lane", lane.String(), "err", err)
 		}
-		r := store.Retention{MaxAge: p.opts.Retention, MaxBytes: p.opts.MaxDiskBytes, Tenants: p.opts.TenantRetention}
-		if _, err := p.store.ApplyRetention(ctx, time.Now(), r); err != nil && ctx.Err() == nil {
-			p.log.Error("retention failed; will retry", "err", err)
+		if lane == store.MergeSmall {
+			r := store.Retention{MaxAge: p.opts.Retention, MaxBytes: p.opts.MaxDiskBytes, Tenants: p.opts.TenantRetention}
+			if _, err := p.store.ApplyRetention(ctx, time.Now(), r); err != nil && ctx.Err() == nil {
+				p.log.Error("retention failed; will retry", "err", err)
+			}
 		}
 		cancel()
 	}

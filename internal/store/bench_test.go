@@ -165,7 +165,10 @@ func BenchmarkPartBytesGen(b *testing.B) {
 			var bpr float64
 			for b.Loop() {
 				b.StopTimer()
-				s, recs := genBenchStore(b, Options{MaxPartsPerPartition: 1, MergeZstdLevel: level}, maxMergeFanIn)
+				// A final merge (an idle partition's), which writes at
+				// MergeZstdLevel: the parts are all of one tier, but
+				// fewer than the fan-in.
+				s, recs := genBenchStore(b, Options{MergeFanIn: 100, IdleMergeAfter: time.Nanosecond, MergeZstdLevel: level}, maxMergeFanIn)
 				b.StartTimer()
 				if err := s.Merge(context.Background()); err != nil {
 					b.Fatal(err)

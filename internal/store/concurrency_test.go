@@ -21,7 +21,7 @@ func TestConcurrentExactlyOnce(t *testing.T) {
 		batchSize = 50
 	)
 	ctx := context.Background()
-	s := openTest(t, t.TempDir(), Options{BlockRecords: 32, MaxPartsPerPartition: 2})
+	s := openTest(t, t.TempDir(), Options{BlockRecords: 32, MergeFanIn: 2})
 	defer s.Close()
 	var appended atomic.Int64 // records appended so far; ids are 0..appended-1
 	var flushes atomic.Int64

@@ -332,7 +332,7 @@ func TestDropBefore(t *testing.T) {
 func TestCrashAfterMergeCommit(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s := openTest(t, dir, Options{MaxPartsPerPartition: 1, BlockRecords: 30})
+	s := openTest(t, dir, Options{MergeFanIn: 2, BlockRecords: 30})
 	rng := rand.New(rand.NewPCG(11, 12))
 	var all []record.Record
 	for i := range 3 {

@@ -79,6 +79,9 @@ func (s *Store) Flush(ctx context.Context) error {
 	s.frozen = s.frozen[len(heads):]
 	s.durable.Store(e.Watermark)
 	s.mu.Unlock()
+	for _, p := range written {
+		s.flushedBytes.Add(p.size)
+	}
 	s.log.Debug("flushed", "parts", len(written), "records", plan.records, "durable_seq", e.Watermark)
 	return nil
 }

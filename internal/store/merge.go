@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"container/heap"
 	"context"
 	"errors"
@@ -11,116 +10,147 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/sluice-log/sluice/internal/record"
 )
 
-// Merge runs one round of merging: in every daily partition with more than
-// MaxPartsPerPartition parts it merges the smallest parts into one, and
-// an idle partition's parts all into one (see idleMergeDue). Merges read
-// one block per input part at a time, so memory stays bounded.
-func (s *Store) Merge(ctx context.Context) error {
-	s.mergeMu.Lock()
-	defer s.mergeMu.Unlock()
-	plans, err := s.planMerges()
-	if err != nil {
-		return err
+// MergeLane is one of the two lanes merges run in, each one merge at a
+// time: small merges (reading less than bigMergeBytes) never wait for a
+// long merge of large parts, so that a partition under continuous ingest
+// keeps its bounded number of parts while its largest ones are rewritten.
+type MergeLane int
+
+const (
+	MergeSmall MergeLane = iota
+	MergeBig
+	numLanes
+)
+
+func (l MergeLane) String() string {
+	if l == MergeBig {
+		return "big"
 	}
-	var firstErr error
-	for _, parts := range plans {
-		if firstErr == nil {
-			if err := s.mergeParts(ctx, parts); err != nil {
-				firstErr = err
-			}
+	return "small"
+}
+
+// Merge runs every merge due now (see mergePolicy) in both lanes, the
+// small one first, until none is due.
+func (s *Store) Merge(ctx context.Context) error {
+	for lane := range numLanes {
+		if err := s.MergeLane(ctx, lane); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// MergeLane runs the merges of lane that are due, one at a time, until
+// none is (a merge may make its output's tier due in turn). Merges read one
+// block per input part at a time, so memory stays bounded.
+func (s *Store) MergeLane(ctx context.Context, lane MergeLane) error {
+	s.laneMu[lane].Lock()
+	defer s.laneMu[lane].Unlock()
+	for ctx.Err() == nil {
+		parts, final, err := s.planMerge(lane)
+		if err != nil || parts == nil {
+			return err
+		}
+		// A part that will be merged again soon is not worth the CPU of
+		// the merge level: the small lane's tier merges write at the
+		// flushes' level; large and final merges, whose output stays,
+		// at Options.MergeZstdLevel.
+		enc := s.menc
+		if lane == MergeSmall && !final {
+			enc = s.senc
+		}
+		err = s.mergeParts(ctx, parts, enc)
+		s.mu.Lock()
+		for _, p := range parts {
+			delete(s.merging, p)
+		}
+		s.mu.Unlock()
 		for _, p := range parts {
 			p.decRef()
 		}
+		if err != nil {
+			return err
+		}
 	}
-	return firstErr
+	return ctx.Err()
 }
 
-// planMerges picks, per crowded partition, the parts to merge, holding a
-// reference to each.
-func (s *Store) planMerges() ([][]*part, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+// planMerge picks the next merge of lane, the smallest due across
+// partitions, marks its parts as being merged and holds a reference to
+// each; nil when none is due. final says it is a final merge.
+func (s *Store) planMerge(lane MergeLane) (best []*part, final bool, _ error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		return nil, errClosed
+		return nil, false, errClosed
 	}
-	var plans [][]*part
-	limit := s.opts.MaxPartsPerPartition
 	now := time.Now()
+	var bestBytes int64
 	for _, ps := range s.parts {
-		var chosen []*part
-		switch {
-		case len(ps) > limit:
-			// Merge down to half the limit, so the next merge waits a while.
-			all := bySize(ps)
-			k := min(maxMergeFanIn, max(2, len(all)-limit/2))
-			chosen = all[:min(k, len(all))]
-		case s.idleMergeDue(ps, now, true):
-			chosen = bySize(ps)
-		default:
+		free, busy := s.mergeCandidatesLocked(ps)
+		cs := make([]candidate, len(free))
+		for i, p := range free {
+			cs[i] = candidateOf(p)
+		}
+		for _, m := range s.policy.merges(cs, busy, now) {
+			var total int64
+			for _, i := range m.inputs {
+				total += free[i].size
+			}
+			if (total >= bigMergeBytes) != (lane == MergeBig) {
+				continue
+			}
+			if best == nil || total < bestBytes || (total == bestBytes && free[m.inputs[0]].partition < best[0].partition) {
+				best, bestBytes, final = best[:0], total, m.final
+				for _, i := range m.inputs {
+					best = append(best, free[i])
+				}
+			}
+			break // the partition's first merge of this lane
+		}
+	}
+	for _, p := range best {
+		s.merging[p] = true
+		p.incRef()
+	}
+	return best, final, nil
+}
+
+// mergeCandidatesLocked returns a partition's parts that no merge is
+// reading, in name order, and whether a merge is reading any other.
+func (s *Store) mergeCandidatesLocked(ps map[string]*part) (free []*part, busy bool) {
+	free = make([]*part, 0, len(ps))
+	for _, p := range ps {
+		if s.merging[p] {
+			busy = true
 			continue
 		}
-		for _, p := range chosen {
-			p.incRef()
-		}
-		plans = append(plans, chosen)
+		free = append(free, p)
 	}
-	slices.SortFunc(plans, func(a, b []*part) int { return strings.Compare(a[0].partition, b[0].partition) })
-	return plans, nil
+	slices.SortFunc(free, func(a, b *part) int { return strings.Compare(a.name, b.name) })
+	return free, busy
 }
 
-// bySize returns the parts of a partition, smallest first.
-func bySize(ps map[string]*part) []*part {
-	all := make([]*part, 0, len(ps))
-	for _, p := range ps {
-		all = append(all, p)
-	}
-	slices.SortFunc(all, func(a, b *part) int {
-		if c := cmp.Compare(a.size, b.size); c != 0 {
-			return c
-		}
-		return strings.Compare(a.name, b.name)
-	})
-	return all
-}
-
-// idleMergeDue reports whether a partition's parts are to be merged into
-// one: the partition has more than one part, and the parts besides the
-// largest hold at least as many bytes as it, so that every such merge at
-// least doubles the largest part and rewrites each byte at most about
-// twice over the partition's life; and, when idle is set, no part has
-// joined it for IdleMergeAfter. A partition that still receives records
-// (a flush every few seconds) keeps its parts; yesterday's, or a quiet
-// tenant's, becomes one part, which halves the blocks a search visits
-// when each stream is spread over several parts.
-func (s *Store) idleMergeDue(ps map[string]*part, now time.Time, idle bool) bool {
-	if s.opts.IdleMergeAfter < 0 || len(ps) < 2 || len(ps) > maxMergeFanIn {
-		return false
-	}
-	var total, largest int64
-	var newest time.Time
-	for _, p := range ps {
-		total += p.size
-		largest = max(largest, p.size)
-		if p.added.After(newest) {
-			newest = p.added
-		}
-	}
-	if total-largest < largest {
-		return false
-	}
-	return !idle || now.Sub(newest) >= s.opts.IdleMergeAfter
-}
-
-// mergesPendingLocked counts the partitions that a merge round would merge now,
-// or once idle: a search meanwhile visits more blocks than it will after.
+// mergesPendingLocked counts the partitions with a merge due now, or once
+// idle, or running: a search meanwhile visits more blocks than it will after.
 func (s *Store) mergesPendingLocked() int {
 	n := 0
 	for _, ps := range s.parts {
-		if len(ps) > s.opts.MaxPartsPerPartition || s.idleMergeDue(ps, time.Time{}, false) {
+		free, busy := s.mergeCandidatesLocked(ps)
+		if busy {
+			n++
+			continue
+		}
+		cs := make([]candidate, len(free))
+		for i, p := range free {
+			cs[i] = candidateOf(p)
+		}
+		if len(s.policy.merges(cs, false, time.Time{})) > 0 {
 			n++
 		}
 	}
@@ -129,9 +159,9 @@ func (s *Store) mergesPendingLocked() int {
 
 // mergeParts writes the records of parts into one new part and commits the
 // swap. If retention dropped an input meanwhile, the result is discarded.
-func (s *Store) mergeParts(ctx context.Context, parts []*part) error {
+func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder) error {
 	partition := parts[0].partition
-	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.menc, s.opts.BlockRecords)
+	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), enc, s.opts.BlockRecords)
 	if err != nil {
 		return fmt.Errorf("merge partition %s: %w", partition, err)
 	}
@@ -179,6 +209,7 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part) error {
 	s.mu.Unlock()
 	s.removeFiles(removed)
 	s.merges.Add(1)
+	s.mergedBytes.Add(np.size)
 	s.log.Info("merged parts", "partition", partition, "inputs", len(parts), "part", np.name, "records", np.records)
 	return nil
 }

@@ -37,19 +37,29 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		_ = man.f.Close()
 		return nil, err
 	}
-	// Merges run one at a time, each writing one column at a time.
-	menc, err := newEncoder(opts.MergeZstdLevel, 1)
+	// One merge at a time per lane, each writing one column at a time.
+	menc, err := newEncoder(opts.MergeZstdLevel, int(numLanes))
 	if err != nil {
 		enc.Close()
 		dec.Close()
 		_ = man.f.Close()
 		return nil, err
 	}
+	senc, err := newEncoder(opts.ZstdLevel, 1)
+	if err != nil {
+		enc.Close()
+		menc.Close()
+		dec.Close()
+		_ = man.f.Close()
+		return nil, err
+	}
 	s := &Store{
-		dir: dir, opts: opts, log: log, enc: enc, menc: menc, dec: dec, man: man,
+		dir: dir, opts: opts, log: log, enc: enc, menc: menc, senc: senc, dec: dec, man: man,
 		active:      newHead(),
 		parts:       make(map[string]map[string]*part),
 		quarantined: make(map[string]quarantinedPart),
+		merging:     make(map[*part]bool),
+		policy:      mergePolicy{fanIn: opts.MergeFanIn, idleAfter: opts.IdleMergeAfter},
 	}
 	s.durable.Store(man.state.watermark)
 	if man.state.maxName != "" {

@@ -6,9 +6,12 @@ import "time"
 type Options struct {
 	// BlockRecords is the most records one block holds; default 8192.
 	BlockRecords int
-	// MaxPartsPerPartition is the part count of a daily partition above
-	// which Merge merges its smallest parts; default 8.
-	MaxPartsPerPartition int
+	// MergeFanIn is how many parts of one size tier a merge combines
+	// (see mergePolicy): a tier holding this many parts is merged. Higher
+	// rewrites each byte fewer times (write amplification about
+	// log_MergeFanIn of a partition's size over 1 MiB) and leaves more parts
+	// (up to MergeFanIn−1 per tier); default 8.
+	MergeFanIn int
 	// ZstdLevel is the zstd compression level of the columns of flushed
 	// parts; default 1, so that a flush frees the head and the WAL soon.
 	ZstdLevel int
@@ -19,7 +22,7 @@ type Options struct {
 	// IdleMergeAfter is how long a partition must go without a new part
 	// before Merge merges all its parts into one, provided the parts
 	// besides the largest hold at least as many bytes as it (see
-	// idleMergeDue); default 30s, negative turns it off.
+	// mergePolicy.finalMerge); default 30s, negative turns it off.
 	IdleMergeAfter time.Duration
 	// ManifestCheckpointEntries is how many entries the manifest may hold
 	// before a commit checkpoints it (see manifest.checkpoint), which
@@ -28,9 +31,9 @@ type Options struct {
 }
 
 const (
-	defaultBlockRecords         = 8192
-	defaultMaxPartsPerPartition = 8
-	defaultZstdLevel            = 1
+	defaultBlockRecords = 8192
+	defaultMergeFanIn   = 8
+	defaultZstdLevel    = 1
 	// defaultMergeZstdLevel: on the bench data, level 7 stores 14% fewer
 	// bytes than level 1 for about 1 µs more CPU per record; level 11
 	// saves 1% more for four times the CPU (BenchmarkPartBytesGen).
@@ -53,9 +56,11 @@ func (o Options) withDefaults() Options {
 	if o.BlockRecords <= 0 {
 		o.BlockRecords = defaultBlockRecords
 	}
-	if o.MaxPartsPerPartition <= 0 {
-		o.MaxPartsPerPartition = defaultMaxPartsPerPartition
+	if o.MergeFanIn < 2 {
+		o.MergeFanIn = defaultMergeFanIn
 	}
+	// A tier's merge must read all fan-in parts to land a tier higher.
+	o.MergeFanIn = min(o.MergeFanIn, maxMergeFanIn)
 	if o.ZstdLevel <= 0 {
 		o.ZstdLevel = defaultZstdLevel
 	}

@@ -18,8 +18,9 @@ const maxDecoderMemory = 1 << 30
 // Store is an embedded log store rooted at one directory. All methods are
 // safe for concurrent use.
 //
-// Locks, always taken in this order: flushMu (one flush at a time), mergeMu
-// (one merge at a time), commitMu (manifest appends and file removals), mu
+// Locks, always taken in this order: flushMu (one flush at a time), laneMu
+// (one merge at a time per lane, small before big), commitMu (manifest
+// appends and file removals), mu
 // (the in-memory view that searches snapshot). mu is held only briefly, so
 // Append never waits for disk I/O.
 type Store struct {
@@ -27,11 +28,14 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 	enc  *zstd.Encoder // flushes
-	menc *zstd.Encoder // merges: a higher level (Options.MergeZstdLevel)
-	dec  *zstd.Decoder
+	menc *zstd.Encoder // merges whose output stays: a higher level (Options.MergeZstdLevel)
+	senc *zstd.Encoder // merges of small parts, which will be merged again: the flushes' level
+	// policy decides which parts to merge (merge_policy.go).
+	policy mergePolicy
+	dec    *zstd.Decoder
 
 	flushMu  sync.Mutex
-	mergeMu  sync.Mutex
+	laneMu   [numLanes]sync.Mutex
 	commitMu sync.Mutex
 	man      *manifest
 	nextName uint64 // guarded by commitMu
@@ -41,6 +45,7 @@ type Store struct {
 	frozen      []*head                     // heads being flushed, oldest first
 	parts       map[string]map[string]*part // partition -> name -> part
 	quarantined map[string]quarantinedPart  // by partRef.id(): live in the manifest, not served
+	merging     map[*part]bool              // parts a merge is reading
 	durable     atomic.Uint64
 	closed      bool
 	searches    sync.WaitGroup // searches in flight, which Close waits for
@@ -49,6 +54,8 @@ type Store struct {
 	blocksRead    atomic.Int64
 	blocksSkipped atomic.Int64
 	merges        atomic.Int64
+	flushedBytes  atomic.Int64 // bytes of the parts flushes wrote
+	mergedBytes   atomic.Int64 // bytes of the parts merges wrote
 }
 
 // Stats describes the store at one moment.
@@ -61,6 +68,11 @@ type Stats struct {
 	BlocksRead    int64 // blocks decompressed by searches
 	BlocksSkipped int64 // blocks ruled out by time, tenant or filter
 	Merges        int64
+	// FlushedBytes and MergedBytes are the bytes of the parts that
+	// flushes and merges wrote since the store was opened: their ratio is
+	// the write amplification of merging, (Flushed+Merged)/Flushed in all.
+	FlushedBytes int64
+	MergedBytes  int64
 	// MergesPending counts the partitions a merge round would merge now
 	// or once they are idle (Options.IdleMergeAfter).
 	MergesPending int
@@ -150,6 +162,8 @@ func (s *Store) Stats() Stats {
 		BlocksRead:    s.blocksRead.Load(),
 		BlocksSkipped: s.blocksSkipped.Load(),
 		Merges:        s.merges.Load(),
+		FlushedBytes:  s.flushedBytes.Load(),
+		MergedBytes:   s.mergedBytes.Load(),
 	}
 	st.ManifestReplayed = s.man.replayed
 	s.mu.RLock()
@@ -177,8 +191,10 @@ func (s *Store) Stats() Stats {
 func (s *Store) Close() error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	s.mergeMu.Lock()
-	defer s.mergeMu.Unlock()
+	for i := range s.laneMu {
+		s.laneMu[i].Lock()
+		defer s.laneMu[i].Unlock()
+	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	s.mu.Lock()
@@ -197,6 +213,7 @@ func (s *Store) Close() error {
 	s.searches.Wait()
 	s.enc.Close()
 	s.menc.Close()
+	s.senc.Close()
 	s.dec.Close()
 	if err := s.man.f.Close(); err != nil {
 		return fmt.Errorf("close manifest: %w", err)

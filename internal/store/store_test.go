@@ -98,7 +98,7 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	dir := t.TempDir()
-	opts := Options{BlockRecords: 50, MaxPartsPerPartition: 3}
+	opts := Options{BlockRecords: 50, MergeFanIn: 3}
 	s := openTest(t, dir, opts)
 	var all []record.Record
 	seq := uint64(0)

@@ -286,8 +286,10 @@ func unreferencedParts(dir string, state *manifestState) ([]string, error) {
 func (s *Store) Verify() ([]Problem, error) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	s.mergeMu.Lock()
-	defer s.mergeMu.Unlock()
+	for i := range s.laneMu {
+		s.laneMu[i].Lock()
+		defer s.laneMu[i].Unlock()
+	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	return Verify(s.dir)
