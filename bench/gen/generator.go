@@ -14,6 +14,10 @@ import (
 // Config.End.
 const Window = 24 * time.Hour
 
+// RecentWindow is the span of the recent queries (Generator.RecentQueries):
+// the last hour of the data, which a live node's users ask about most.
+const RecentWindow = time.Hour
+
 // jitter is how far a record's time may stray from its even share of the
 // window, so that times are roughly, not strictly, increasing.
 const jitter = 2 * time.Second
@@ -59,6 +63,9 @@ type Generator struct {
 	msg   []byte // scratch: the message being built
 	aux   []byte // scratch: a part of the message built out of order
 	truth truth
+	// recent is the ground truth over [recentFrom, End).
+	recent     truth
+	recentFrom int64
 }
 
 // New returns a Generator for cfg.
@@ -97,6 +104,8 @@ func New(cfg Config) (*Generator, error) {
 	}
 	appendHex(g.rareID[:0], g.rng.Uint64(), g.rng.Uint64())
 	g.truth.init(g.start, cfg.End.UnixNano(), cfg.Records)
+	g.recentFrom = cfg.End.Add(-RecentWindow).UnixNano()
+	g.recent.init(g.recentFrom, cfg.End.UnixNano(), max(1, cfg.Records/int(Window/RecentWindow)))
 	return g, nil
 }
 
@@ -178,6 +187,9 @@ func (g *Generator) appendRecord(dst []byte) []byte {
 	dst = append(dst, "}\n"...)
 	m.time = t
 	g.truth.add(&m)
+	if t >= g.recentFrom {
+		g.recent.add(&m)
+	}
 	return dst
 }
 

@@ -68,9 +68,20 @@ type Group struct {
 }
 
 // Queries returns the bench queries with their answers over the records
-// generated so far (all of them, once Remaining is 0).
-func (g *Generator) Queries() []Query {
-	t := &g.truth
+// generated so far (all of them, once Remaining is 0), for the whole window
+// [From, To).
+func (g *Generator) Queries() []Query { return g.queries(&g.truth) }
+
+// RecentQueries returns the bench queries with their answers over the
+// records generated so far whose time is in the last hour of the window,
+// [RecentFrom, To).
+func (g *Generator) RecentQueries() []Query { return g.queries(&g.recent) }
+
+// RecentFrom is the start of the recent queries' window, RecentWindow
+// before To.
+func (g *Generator) RecentFrom() time.Time { return time.Unix(0, g.recentFrom).UTC() }
+
+func (g *Generator) queries(t *truth) []Query {
 	count := func(name, sluice, logsql string, n int64) Query {
 		return Query{Name: name, Sluice: sluice, LogsQL: logsql, Want: Answer{Count: n}}
 	}

@@ -308,3 +308,73 @@ func TestTraceWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentGroundTruth checks the answers of the recent queries (the last
+// hour of the window) against brute-force counts over the records of that
+// hour, for the queries whose counts cover every kind of answer.
+func TestRecentGroundTruth(t *testing.T) {
+	g, out := generateAll(t, Config{Seed: 7, Records: 48000, End: testEnd})
+	if got, want := g.RecentFrom(), testEnd.Add(-RecentWindow).UTC(); !got.Equal(want) {
+		t.Fatalf("RecentFrom %s, want %s", got, want)
+	}
+	var term, payments, noTrace int64
+	levels, minutes, errs := map[string]int64{}, map[string]int64{}, map[string]int64{}
+	for i, line := range bytes.Split(bytes.TrimSuffix(out, []byte("\n")), []byte("\n")) {
+		var rec map[string]any
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		tm, err := time.Parse(time.RFC3339Nano, rec["_time"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tm.Before(g.RecentFrom()) {
+			continue
+		}
+		if hasToken(rec["_msg"].(string), "timeout") {
+			term++
+		}
+		svc := rec["service"].(string)
+		if svc == "payments" {
+			payments++
+		}
+		if tid, _ := rec["trace_id"].(string); tid == "" {
+			noTrace++
+		}
+		level := rec["level"].(string)
+		levels[level]++
+		if level == "error" {
+			errs[svc]++
+		}
+		minutes[tm.Truncate(time.Minute).UTC().Format(time.RFC3339)]++
+	}
+	if len(minutes) != 60 {
+		t.Fatalf("%d minutes in the last hour, want 60", len(minutes))
+	}
+	topRows := groupRows("service", errs)
+	slices.SortStableFunc(topRows, func(a, b map[string]string) int {
+		na, _ := strconv.Atoi(a["n"])
+		nb, _ := strconv.Atoi(b["n"])
+		return nb - na
+	})
+	brute := map[string][]map[string]string{
+		"term":       countRow(term),
+		"field":      countRow(payments),
+		"no_trace":   countRow(noTrace),
+		"by_level":   groupRows("level", levels),
+		"histogram":  groupRows("_time", minutes),
+		"top_errors": topRows[:min(10, len(topRows))],
+	}
+	checked := 0
+	for _, q := range g.RecentQueries() {
+		if rows, ok := brute[q.Name]; ok {
+			checked++
+			if err := q.Want.Check(rows); err != nil {
+				t.Errorf("%s over the last hour: %v", q.Name, err)
+			}
+		}
+	}
+	if checked != len(brute) {
+		t.Errorf("checked %d queries, want %d", checked, len(brute))
+	}
+}

@@ -47,7 +47,7 @@ func TestIngestAndQueriesAgainstFake(t *testing.T) {
 		t.Errorf("%d retries, want 1 (the fake answers 429 once)", st.retries)
 	}
 
-	f.setAnswers(g.Queries(), "term")
+	f.addAnswers(g.Queries(), g.From(), "term")
 	res := runQueries(ctx, c, g.Queries(), g.From(), g.To(), 2)
 	if len(res) != len(g.Queries()) {
 		t.Fatalf("%d results for %d queries", len(res), len(g.Queries()))
@@ -100,7 +100,7 @@ func TestRunAgainstFakeBinary(t *testing.T) {
 	}
 	o := options{
 		binary: self, records: 2000, concurrency: 2, batch: 300, runs: 1, queriesRepeat: 2,
-		seed: 3, end: fakeEnd, freshRate: 100, probes: 3,
+		seed: 3, end: fakeEnd, freshRate: 100, probes: 3, live: true, liveRate: 200, liveWarmup: 100 * time.Millisecond,
 	}
 	t.Setenv("TMPDIR", t.TempDir()) // where run makes its work dir
 	t.Setenv(fakeBinaryEnv, "1")
@@ -120,6 +120,10 @@ func TestRunAgainstFakeBinary(t *testing.T) {
 	}
 	if res.WorkDir != "" {
 		t.Errorf("work dir %s kept after a good run", res.WorkDir)
+	}
+	if l := res.Live; l == nil || len(l.LastHour) != len(res.Queries) || len(l.Day) != len(res.Queries) ||
+		len(res.QueriesLastHour) != len(res.Queries) || l.Records <= 0 || l.PartsMax < 3 {
+		t.Errorf("no plausible figures under ingest: %+v, %d idle last-hour queries", l, len(res.QueriesLastHour))
 	}
 
 	rep := newReport(o, []runResult{res}, nil)

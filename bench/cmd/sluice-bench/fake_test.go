@@ -47,12 +47,15 @@ func newFakeServer(dataDir string) *fakeServer {
 	return &fakeServer{polls: map[string]int{}, dataDir: dataDir}
 }
 
-// setAnswers makes the fake answer qs as the ground truth says, except for
-// the queries named in wrong, whose count it gets off by one.
-func (f *fakeServer) setAnswers(qs []gen.Query, wrong ...string) {
+// addAnswers makes the fake answer qs over a window starting at from as
+// the ground truth says, except for the queries named in wrong, whose
+// count it gets off by one.
+func (f *fakeServer) addAnswers(qs []gen.Query, from time.Time, wrong ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.answers = map[string][]map[string]any{}
+	if f.answers == nil {
+		f.answers = map[string][]map[string]any{}
+	}
 	for _, q := range qs {
 		rows := rowsFor(q.Want)
 		for _, w := range wrong {
@@ -60,9 +63,13 @@ func (f *fakeServer) setAnswers(qs []gen.Query, wrong ...string) {
 				rows[0]["n"] = rows[0]["n"].(int64) + 1
 			}
 		}
-		f.answers[q.Sluice] = rows
+		f.answers[answerKey(q.Sluice, from.UTC().Format(time.RFC3339Nano))] = rows
 	}
 }
+
+// answerKey keys an answer by the query and the start of its window: the
+// same query answers differently over the last hour and over 24 h.
+func answerKey(q, from string) string { return q + "|" + from }
 
 // rowsFor renders an answer as the server would: counts as JSON numbers.
 func rowsFor(a gen.Answer) []map[string]any {
@@ -103,7 +110,7 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.statuses++
 		pending := max(0, hidePolls-f.statuses+1)
 		f.mu.Unlock()
-		fmt.Fprintf(w, `{"pipeline":{"ready":true,"merges_pending":%d}}`, pending)
+		fmt.Fprintf(w, `{"pipeline":{"ready":true,"merges_pending":%d,"parts":%d}}`, pending, 3+pending)
 	default:
 		http.NotFound(w, r)
 	}
@@ -156,7 +163,7 @@ var fakeCost = store.SearchStats{Parts: 3, Blocks: 40, BlocksSkippedIndex: 30, B
 func (f *fakeServer) explain(w http.ResponseWriter, r *http.Request) {
 	q := r.FormValue("query")
 	f.mu.Lock()
-	_, ok := f.answers[q]
+	_, ok := f.answers[answerKey(q, r.FormValue("from"))]
 	f.mu.Unlock()
 	if !ok {
 		http.Error(w, "unknown query", http.StatusBadRequest)
@@ -186,7 +193,7 @@ func (f *fakeServer) query(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
-	if rows, ok := f.answers[q]; ok {
+	if rows, ok := f.answers[answerKey(q, r.PostForm.Get("from"))]; ok {
 		f.queryArgs = append(f.queryArgs, r.PostForm.Get("from")+" "+r.PostForm.Get("to"))
 		for _, row := range rows {
 			_ = enc.Encode(row)
@@ -249,7 +256,8 @@ func runFakeBinary(args []string) error {
 		g.AppendBatch(nil, 1000)
 	}
 	f := newFakeServer(args[2])
-	f.setAnswers(g.Queries())
+	f.addAnswers(g.Queries(), g.From())
+	f.addAnswers(g.RecentQueries(), g.RecentFrom())
 	srv := &http.Server{Addr: args[4], Handler: f}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)

@@ -26,9 +26,16 @@ local port, and then:
      and peak RSS (VmHWM);
   2. calls POST /internal/force_flush, waits until the data dir has not
      changed for 3 s and reports bytes on disk per record;
+  2a. with -live: while background writers send new records (timed after
+     the data's window, so that answers stay exact) at -live-rate, half the
+     bulk ingest's rate by default, runs every bench query over the data's
+     last hour and over its 24 h: the figures "under ingest", taken on the
+     layout a live node has (today's partition still receiving flushes and
+     merges). Those records count in the CPU and disk per record below;
   3. runs each bench query -queries-repeat times through POST /api/v1/query,
      reports the median latency and checks every answer EXACTLY against the
-     ground truth the generator computed;
+     ground truth the generator computed: the figures "idle", on the settled
+     store (with -live, over the last hour too);
   4. measures ingest-to-searchable latency: while a background writer sends
      -fresh-rate records/s, it writes -probes single records with a unique
      word and polls a query for each until it is found (p50, p99);
@@ -138,6 +145,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&end, "end", "", "end of the data's 24 h window, RFC 3339 (`time`); default: now, rounded down to the minute")
 	fs.IntVar(&o.freshRate, "fresh-rate", 20000, "background `records/s` sent while ingest-to-searchable latency is measured")
 	fs.IntVar(&o.probes, "probes", 50, "`records` probed for ingest-to-searchable latency")
+	fs.BoolVar(&o.live, "live", false, "also run the queries, over the data's last hour and its 24 h, while new records are sent (at -live-rate), on the layout a live node has; then the last hour's queries again once settled")
+	fs.IntVar(&o.liveRate, "live-rate", 0, "`records/s` sent during the -live queries; 0: half the rate the bulk ingest reached")
+	fs.DurationVar(&o.liveWarmup, "live-warmup", 20*time.Second, "how long the -live load runs before the queries (`duration`)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -151,6 +161,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if c.v <= 0 {
 			return o, fmt.Errorf("-%s must be positive, got %d", c.name, c.v)
 		}
+	}
+	if o.liveRate < 0 || o.liveWarmup < 0 {
+		return o, fmt.Errorf("-live-rate and -live-warmup must not be negative")
 	}
 	o.end = time.Now().UTC().Truncate(time.Minute)
 	if end != "" {

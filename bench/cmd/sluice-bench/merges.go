@@ -39,26 +39,38 @@ func waitMerges(ctx context.Context, c *client, poll, timeout time.Duration) err
 }
 
 func mergesPending(ctx context.Context, c *client) (int, error) {
+	st, err := storeStatus(ctx, c)
+	return st.MergesPending, err
+}
+
+// sluiceStatus is what the harness reads of Sluice's /api/v1/status.
+type sluiceStatus struct {
+	MergesPending int
+	Parts         int
+}
+
+func storeStatus(ctx context.Context, c *client) (sluiceStatus, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+statusPath, nil)
 	if err != nil {
-		return 0, err
+		return sluiceStatus{}, err
 	}
 	r, err := c.http.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("get %s: %w", statusPath, err)
+		return sluiceStatus{}, fmt.Errorf("get %s: %w", statusPath, err)
 	}
 	defer r.Body.Close()
 	data, err := io.ReadAll(r.Body)
 	if err != nil || r.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("get %s: status %d: %s (%v)", statusPath, r.StatusCode, snippet(data), err)
+		return sluiceStatus{}, fmt.Errorf("get %s: status %d: %s (%v)", statusPath, r.StatusCode, snippet(data), err)
 	}
 	var st struct {
 		Pipeline struct {
 			MergesPending *int `json:"merges_pending"`
+			Parts         int  `json:"parts"`
 		} `json:"pipeline"`
 	}
 	if err := json.Unmarshal(data, &st); err != nil || st.Pipeline.MergesPending == nil {
-		return 0, fmt.Errorf("get %s: no pipeline.merges_pending in %s (%v)", statusPath, snippet(data), err)
+		return sluiceStatus{}, fmt.Errorf("get %s: no pipeline.merges_pending in %s (%v)", statusPath, snippet(data), err)
 	}
-	return *st.Pipeline.MergesPending, nil
+	return sluiceStatus{MergesPending: *st.Pipeline.MergesPending, Parts: st.Pipeline.Parts}, nil
 }

@@ -22,7 +22,7 @@ func TestExplainAgainstFake(t *testing.T) {
 	for g.Remaining() > 0 {
 		g.AppendBatch(nil, 500)
 	}
-	f.setAnswers(g.Queries())
+	f.addAnswers(g.Queries(), g.From())
 	c := newClient(srv.URL, 2)
 	want := explainCost{
 		Parts: fakeCost.Parts, Blocks: fakeCost.Blocks, BlocksSkippedIndex: fakeCost.BlocksSkippedIndex,

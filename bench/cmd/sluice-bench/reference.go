@@ -63,7 +63,19 @@ func (r *report) writeReference(p func(format string, args ...any)) {
 	target("disk bytes/record", m.BytesPerRecord, ref.BytesPerRecord, false)
 	for i, q := range m.Queries {
 		if i < len(ref.Queries) && ref.Queries[i].Name == q.Name {
-			target("query "+q.Name, q.MedianMs, ref.Queries[i].MedianMs, false)
+			target("query "+q.Name+" (idle, 24 h)", q.MedianMs, ref.Queries[i].MedianMs, false)
+		}
+	}
+	if m.Live != nil && ref.Live != nil {
+		for _, set := range []struct {
+			name     string
+			got, ref []querySummary
+		}{{"under ingest, last hour", m.Live.LastHour, ref.Live.LastHour}, {"under ingest, 24 h", m.Live.Day, ref.Live.Day}, {"idle, last hour", m.QueriesLastHour, ref.QueriesLastHour}} {
+			for i, q := range set.got {
+				if i < len(set.ref) && set.ref[i].Name == q.Name {
+					target("query "+q.Name+" ("+set.name+")", q.MedianMs, set.ref[i].MedianMs, false)
+				}
+			}
 		}
 	}
 	target("freshness p99", m.FreshP99Ms, ref.FreshP99Ms, false)

@@ -45,8 +45,8 @@ func TestReferenceReport(t *testing.T) {
 		pass      bool
 		wantLines []string
 	}{
-		{"sluice faster", []runResult{mk(50, 20, true)}, true, []string{"ingest records/s  2.00  met", "query term  0.50  met"}},
-		{"sluice slower", []runResult{mk(200, 5, true)}, true, []string{"ingest records/s  0.50  NOT met", "query term  2.00  NOT met"}},
+		{"sluice faster", []runResult{mk(50, 20, true)}, true, []string{"ingest records/s  2.00  met", "query term (idle, 24 h)  0.50  met"}},
+		{"sluice slower", []runResult{mk(200, 5, true)}, true, []string{"ingest records/s  0.50  NOT met", "query term (idle, 24 h)  2.00  NOT met"}},
 		{"reference wrong", []runResult{mk(50, 20, false)}, false, []string{"victorialogs run 1: query term"}},
 		{"reference missing", nil, false, []string{"RESULT  FAIL"}},
 	} {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"text/tabwriter"
@@ -56,6 +57,19 @@ type summary struct {
 	BackgroundRS      figure         `json:"fresh_background_records_per_s"`
 	ShutdownSeconds   figure         `json:"shutdown_seconds"`
 	Queries           []querySummary `json:"queries"`
+	// With -live: the last hour's queries on the settled store, and the
+	// figures under ingest.
+	QueriesLastHour []querySummary `json:"queries_last_hour,omitempty"`
+	Live            *liveSummary   `json:"live,omitempty"`
+}
+
+// liveSummary is the median over runs of the queries under ingest.
+type liveSummary struct {
+	TargetRS   figure         `json:"target_records_per_s"`
+	AchievedRS figure         `json:"records_per_s"`
+	PartsMax   figure         `json:"parts_max"`
+	LastHour   []querySummary `json:"last_hour"`
+	Day        []querySummary `json:"last_24h"`
 }
 
 type querySummary struct {
@@ -119,11 +133,11 @@ func summarize(runs []runResult) summary {
 			return r.CPUSeconds / float64(r.Records) * 1e6
 		}),
 		CPUSettledPerM: med(func(r *runResult) float64 {
-			return r.CPUSettled / float64(r.Records) * 1e6
+			return r.CPUSettled / float64(r.stored()) * 1e6
 		}),
 		PeakRSSIngestMB:   med(func(r *runResult) float64 { return float64(r.PeakRSSIngest) / 1e6 }),
 		PeakRSSMB:         med(func(r *runResult) float64 { return float64(r.PeakRSS) / 1e6 }),
-		BytesPerRecord:    med(func(r *runResult) float64 { return float64(r.DiskBytes) / float64(r.Records) }),
+		BytesPerRecord:    med(func(r *runResult) float64 { return float64(r.DiskBytes) / float64(r.stored()) }),
 		RawBytesPerRecord: med(func(r *runResult) float64 { return float64(r.RawBytes) / float64(r.Records) }),
 		SettleSeconds:     med(func(r *runResult) float64 { return r.SettleSeconds }),
 		Retries:           med(func(r *runResult) float64 { return float64(r.Retries) }),
@@ -135,24 +149,60 @@ func summarize(runs []runResult) summary {
 	if len(runs) == 0 {
 		return s
 	}
-	for qi, q := range runs[0].Queries {
+	s.Queries = summarizeQueries(runs, func(r *runResult) []queryResult { return r.Queries })
+	s.QueriesLastHour = summarizeQueries(runs, func(r *runResult) []queryResult { return r.QueriesLastHour })
+	if runs[0].Live != nil {
+		live := func(f func(l *liveResult) float64) figure {
+			return med(func(r *runResult) float64 {
+				if r.Live == nil {
+					return math.NaN()
+				}
+				return f(r.Live)
+			})
+		}
+		s.Live = &liveSummary{
+			TargetRS:   live(func(l *liveResult) float64 { return float64(l.TargetRS) }),
+			AchievedRS: live(func(l *liveResult) float64 { return float64(l.AchievedRS) }),
+			PartsMax:   live(func(l *liveResult) float64 { return float64(l.PartsMax) }),
+			LastHour:   summarizeQueries(runs, func(r *runResult) []queryResult { return liveQueries(r, true) }),
+			Day:        summarizeQueries(runs, func(r *runResult) []queryResult { return liveQueries(r, false) }),
+		}
+	}
+	return s
+}
+
+func liveQueries(r *runResult, lastHour bool) []queryResult {
+	switch {
+	case r.Live == nil:
+		return nil
+	case lastHour:
+		return r.Live.LastHour
+	}
+	return r.Live.Day
+}
+
+// summarizeQueries takes the median latency over runs of each query of
+// the set of, which is correct only if it was correct in every run.
+func summarizeQueries(runs []runResult, of func(r *runResult) []queryResult) []querySummary {
+	var out []querySummary
+	for qi, q := range of(&runs[0]) {
 		qs := querySummary{Name: q.Name, Query: q.Query, Want: q.Want, Correct: true, Explain: q.Explain}
 		if q.Explain != nil && runs[0].DiskBytes > 0 {
 			qs.ReadFraction = figure(float64(q.Explain.BytesRead) / float64(runs[0].DiskBytes))
 		}
 		var ms []float64
 		for i := range runs {
-			if qi >= len(runs[i].Queries) {
+			rqs := of(&runs[i])
+			if qi >= len(rqs) {
 				continue
 			}
-			rq := runs[i].Queries[qi]
-			ms = append(ms, float64(rq.MedianMs))
-			qs.Correct = qs.Correct && rq.Correct
+			ms = append(ms, float64(rqs[qi].MedianMs))
+			qs.Correct = qs.Correct && rqs[qi].Correct
 		}
 		qs.MedianMs = figure(median(ms))
-		s.Queries = append(s.Queries, qs)
+		out = append(out, qs)
 	}
-	return s
+	return out
 }
 
 func (r *report) writeJSON(w io.Writer) error {
@@ -201,17 +251,19 @@ func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 	p("STORAGE\t")
 	p("  bytes on disk per record\t%.1f\t(%.1fx smaller than the JSON)", m.BytesPerRecord, m.RawBytesPerRecord/m.BytesPerRecord)
 	p("  settled after\t%.1f s", m.SettleSeconds)
-	p("QUERIES\t(median of %d)", r.Settings.QueriesRepeat)
-	for _, q := range m.Queries {
-		verdict := "ok"
-		if !q.Correct {
-			verdict = "WRONG"
-		}
-		p("  %s\t%.1f ms\t%s\t%s\t%s", q.Name, q.MedianMs, verdict, q.Want, q.Query)
-		if e := q.Explain; e != nil {
-			p("  \texplain\tread %.2f MB = %.1f%% of disk\tblocks %d: %d skipped by index, %d by time, %d read; %d head records",
-				float64(e.BytesRead)/1e6, float64(q.ReadFraction)*100, e.Blocks, e.BlocksSkippedIndex, e.BlocksSkippedTime, e.BlocksRead, e.HeadRecords)
-		}
+	if l := m.Live; l != nil {
+		p("QUERIES UNDER INGEST\t(median of %d, while %.0f records/s were sent, target %.0f; at most %.0f parts)",
+			r.Settings.QueriesRepeat, l.AchievedRS, l.TargetRS, l.PartsMax)
+		p("  last hour\t")
+		writeQueries(p, l.LastHour)
+		p("  24 h\t")
+		writeQueries(p, l.Day)
+	}
+	p("QUERIES\t(median of %d; idle: the settled store, 24 h)", r.Settings.QueriesRepeat)
+	writeQueries(p, m.Queries)
+	if len(m.QueriesLastHour) > 0 {
+		p("QUERIES, LAST HOUR\t(median of %d; idle: the settled store)", r.Settings.QueriesRepeat)
+		writeQueries(p, m.QueriesLastHour)
 	}
 	if len(r.Runs) > 0 {
 		for _, q := range r.Runs[0].Queries {
@@ -225,4 +277,18 @@ func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 	p("  p99\t%.1f ms", m.FreshP99Ms)
 	p("SHUTDOWN\t%.1f s after SIGTERM", m.ShutdownSeconds)
 	p("  peak RSS overall\t%.1f MB", m.PeakRSSMB)
+}
+
+func writeQueries(p func(format string, args ...any), qs []querySummary) {
+	for _, q := range qs {
+		verdict := "ok"
+		if !q.Correct {
+			verdict = "WRONG"
+		}
+		p("  %s\t%.1f ms\t%s\t%s\t%s", q.Name, q.MedianMs, verdict, q.Want, q.Query)
+		if e := q.Explain; e != nil {
+			p("  \texplain\tread %.2f MB = %.1f%% of disk\tblocks %d: %d skipped by index, %d by time, %d read; %d head records",
+				float64(e.BytesRead)/1e6, float64(q.ReadFraction)*100, e.Blocks, e.BlocksSkippedIndex, e.BlocksSkippedTime, e.BlocksRead, e.HeadRecords)
+		}
+	}
 }

@@ -27,6 +27,11 @@ type options struct {
 	end           time.Time
 	freshRate     int
 	probes        int
+	// live runs the queries also under ingest (see measureLive), at
+	// liveRate records/s (0: half the bulk ingest's rate) after a warm-up.
+	live       bool
+	liveRate   int
+	liveWarmup time.Duration
 }
 
 // Time limits of one run's phases.
@@ -46,19 +51,23 @@ const (
 
 // runResult holds every figure of one run.
 type runResult struct {
-	Records         int64          `json:"records"`
-	RawBytes        int64          `json:"raw_bytes"`
-	IngestSeconds   float64        `json:"ingest_seconds"`
-	RecordsPerSec   figure         `json:"records_per_s"`
-	MBPerSec        figure         `json:"mb_per_s"`
-	Retries         int64          `json:"backpressure_retries"`
-	CPUSeconds      float64        `json:"server_cpu_seconds"`
-	CPUSettled      float64        `json:"server_cpu_seconds_to_settle"`
-	PeakRSSIngest   int64          `json:"peak_rss_after_ingest_bytes"`
-	PeakRSS         int64          `json:"peak_rss_bytes"`
-	DiskBytes       int64          `json:"disk_bytes"`
-	SettleSeconds   float64        `json:"settle_seconds"`
-	Queries         []queryResult  `json:"queries"`
+	Records       int64         `json:"records"`
+	RawBytes      int64         `json:"raw_bytes"`
+	IngestSeconds float64       `json:"ingest_seconds"`
+	RecordsPerSec figure        `json:"records_per_s"`
+	MBPerSec      figure        `json:"mb_per_s"`
+	Retries       int64         `json:"backpressure_retries"`
+	CPUSeconds    float64       `json:"server_cpu_seconds"`
+	CPUSettled    float64       `json:"server_cpu_seconds_to_settle"`
+	PeakRSSIngest int64         `json:"peak_rss_after_ingest_bytes"`
+	PeakRSS       int64         `json:"peak_rss_bytes"`
+	DiskBytes     int64         `json:"disk_bytes"`
+	SettleSeconds float64       `json:"settle_seconds"`
+	Queries       []queryResult `json:"queries"`
+	// QueriesLastHour are the bench queries over the data's last hour on
+	// the settled store, and Live the queries under ingest (-live only).
+	QueriesLastHour []queryResult  `json:"queries_last_hour,omitempty"`
+	Live            *liveResult    `json:"live,omitempty"`
 	Freshness       freshnessStats `json:"freshness"`
 	ShutdownSeconds float64        `json:"shutdown_seconds"`
 	ShutdownError   string         `json:"shutdown_error,omitempty"`
@@ -69,9 +78,15 @@ type runResult struct {
 // that never became searchable, an unclean shutdown.
 func (r *runResult) failures() []string {
 	var out []string
-	for _, q := range r.Queries {
-		if !q.Correct {
-			out = append(out, fmt.Sprintf("query %s: %s", q.Name, q.Error))
+	qs := map[string][]queryResult{"": r.Queries, "last hour ": r.QueriesLastHour}
+	if r.Live != nil {
+		qs["under ingest, last hour "], qs["under ingest, 24 h "] = r.Live.LastHour, r.Live.Day
+	}
+	for _, kind := range []string{"", "last hour ", "under ingest, last hour ", "under ingest, 24 h "} {
+		for _, q := range qs[kind] {
+			if !q.Correct {
+				out = append(out, fmt.Sprintf("query %s%s: %s", kind, q.Name, q.Error))
+			}
 		}
 	}
 	if r.Freshness.Lost > 0 {
@@ -138,6 +153,15 @@ func run(ctx context.Context, o options, sys system, log *slog.Logger) (res runR
 	return res, nil
 }
 
+// stored is every record the run sent before the store settled: the data
+// set and, with -live, the records sent under the queries.
+func (r *runResult) stored() int64 {
+	if r.Live != nil {
+		return r.Records + r.Live.Records
+	}
+	return r.Records
+}
+
 // measure runs the phases against a ready server, filling res.
 func measure(ctx context.Context, o options, sys system, srv *server, c *client, dataDir string, res *runResult, log *slog.Logger) error {
 	g, err := gen.New(gen.Config{Seed: o.seed, Records: o.records, End: o.end})
@@ -166,6 +190,17 @@ func measure(ctx context.Context, o options, sys system, srv *server, c *client,
 	if res.PeakRSSIngest, err = peakRSS(srv.pid()); err != nil {
 		return err
 	}
+	if o.live {
+		rate := o.liveRate
+		if rate == 0 {
+			rate = int(res.RecordsPerSec / 2)
+		}
+		live, err := measureLive(ctx, o, c, g, rate, log)
+		if err != nil {
+			return fmt.Errorf("queries under ingest: %w", err)
+		}
+		res.Live = &live
+	}
 
 	log.Info("flush and settle")
 	if _, _, err := c.post(ctx, flushPath, formContentType, nil); err != nil {
@@ -191,6 +226,9 @@ func measure(ctx context.Context, o options, sys system, srv *server, c *client,
 
 	log.Info("queries", "repeat", o.queriesRepeat)
 	res.Queries = runQueries(ctx, c, g.Queries(), g.From(), g.To(), o.queriesRepeat)
+	if o.live {
+		res.QueriesLastHour = runQueries(ctx, c, g.RecentQueries(), g.RecentFrom(), g.To(), o.queriesRepeat)
+	}
 
 	log.Info("freshness", "probes", o.probes, "background_rate", o.freshRate)
 	if res.Freshness, err = measureFreshness(ctx, c, o.freshRate, o.probes, o.seed+1); err != nil {
