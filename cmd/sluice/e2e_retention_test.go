@@ -15,12 +15,13 @@ import (
 // store.tenants and checks, through the real binary, that its old records
 // are dropped while another tenant's records of the same days and the
 // default tenant's stay; that `sluice verify` passes afterwards; and that
-// the manifest's drop entry names the tenant.
+// the manifest's drop entry names the tenant. The records are stored while
+// every tenant keeps 30 days, since the short retention also refuses such
+// old records at ingest, as the second server checks.
 func TestE2ERetentionPerTenant(t *testing.T) {
 	needBinary(t)
 	dataDir := t.TempDir()
-	cfg := "store:\n  flush_interval: 100ms\n  merge_interval: 200ms\n  retention: 30d\n  tenants:\n    acme: {retention: 2d}\n"
-	s := startServer(t, dataDir, cfg)
+	s := startServer(t, dataDir, "store:\n  flush_interval: 100ms\n  retention: 30d\n")
 
 	now := time.Now().UTC()
 	old := now.Add(-5 * 24 * time.Hour)
@@ -41,6 +42,16 @@ func TestE2ERetentionPerTenant(t *testing.T) {
 			t.Fatalf("tenant %q: ingest: %d %s", tenant, status, answer)
 		}
 	}
+	s.stop()
+	s = startServer(t, dataDir, "store:\n  flush_interval: 100ms\n  merge_interval: 200ms\n  retention: 30d\n  tenants:\n    acme: {retention: 2d}\n")
+	refused := fmt.Sprintf(`{"_time":%q,"_msg":"refused","service":"ret"}`+"\n", old.Format(time.RFC3339Nano))
+	if status, answer, _ := s.post("/insert/jsonline", "application/stream+json", []byte(refused), "X-Scope-OrgID", "acme"); status != 400 ||
+		!strings.Contains(answer, "time older than the retention") || !strings.Contains(answer, "the retention, 2d") {
+		t.Errorf("acme's record older than its retention: %d %s", status, answer)
+	}
+	if status, answer, _ := s.post("/insert/jsonline", "application/stream+json", []byte(strings.ReplaceAll(refused, `"refused"`, `"kept"`))); status != 200 {
+		t.Errorf("the default tenant's record of the same day: %d %s", status, answer)
+	}
 
 	count := func(tenant string) int {
 		rows := s.queryRows("service:ret | stats count() as n", "--tenant", tenant)
@@ -59,7 +70,10 @@ func TestE2ERetentionPerTenant(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, tenant := range []string{"", "globex"} {
+	if got := count(""); got != 2*perDay+1 {
+		t.Errorf("default tenant: %d records, want all %d", got, 2*perDay+1)
+	}
+	for _, tenant := range []string{"globex"} {
 		if got := count(tenant); got != 2*perDay {
 			t.Errorf("tenant %q: %d records, want all %d", tenant, got, 2*perDay)
 		}
