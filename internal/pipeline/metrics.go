@@ -70,6 +70,7 @@ func (m *Metrics) watch(p *Pipeline) {
 		counter("sluice_store_blocks_skipped_total", "Blocks that searches skipped by their index.", func() float64 { return float64(p.store.Stats().BlocksSkipped) }),
 		counter("sluice_store_merges_total", "Merges of parts.", func() float64 { return float64(p.store.Stats().Merges) }),
 		counter("sluice_store_flushed_bytes_total", "Bytes of the parts that flushes wrote.", func() float64 { return float64(p.store.Stats().FlushedBytes) }),
+		counter("sluice_store_merge_assists_total", "Flushes after which the flusher ran merges itself because the background merges had fallen behind (ingest then waits for them).", func() float64 { return float64(p.store.Stats().MergeAssists) }),
 		counter("sluice_store_merged_bytes_total", "Bytes of the parts that merges wrote; (flushed + merged) / flushed is the write amplification of merging.", func() float64 { return float64(p.store.Stats().MergedBytes) }),
 		gauge("sluice_store_index_bytes", "Memory the open parts' indexes take (block metadata, bloom filters, numeric ranges, block headers kept by searches); it grows with the data kept.", func() float64 { return float64(p.store.Stats().IndexBytes) }),
 		gauge("sluice_store_merges_pending", "Daily partitions with a merge running or due, now or once no part has been added to them for store.idle_merge_after.", func() float64 { return float64(p.store.Stats().MergesPending) }),

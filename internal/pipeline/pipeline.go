@@ -258,6 +258,11 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 	if err := p.wal.Release(p.store.DurableSeq()); err != nil {
 		return fmt.Errorf("release WAL up to seq %d: %w", p.store.DurableSeq(), err)
 	}
+	// With the merges behind, the next flush (and so ingest, once the head
+	// is full) waits for them.
+	if _, err := p.store.AssistMerges(ctx); err != nil && ctx.Err() == nil {
+		p.log.Error("assisted merge failed", "err", err)
+	}
 	return nil
 }
 

@@ -80,6 +80,35 @@ func (s *Store) MergeLane(ctx context.Context, lane MergeLane) error {
 	return ctx.Err()
 }
 
+// AssistMerges runs the small lane's due merges in the caller when some
+// partition holds more parts than the policy's bound plus one tier's worth
+// (mergePolicy.partsBound): the background lanes have fallen behind, as
+// they do when ingest takes all the CPU. Called after each flush, it makes
+// the flusher wait for the merges, so that the head, and then ingest, wait
+// too: the sustainable ingest rate includes its merges, and the parts stay
+// bounded at any rate, as VictoriaLogs' assisted merges do. It reports
+// whether it merged.
+func (s *Store) AssistMerges(ctx context.Context) (bool, error) {
+	s.mu.RLock()
+	over := false
+	for _, ps := range s.parts {
+		var total int64
+		for _, p := range ps {
+			total += p.size
+		}
+		if len(ps) > s.policy.partsBound(total)+s.policy.fanIn {
+			over = true
+			break
+		}
+	}
+	s.mu.RUnlock()
+	if !over {
+		return false, nil
+	}
+	s.assists.Add(1)
+	return true, s.MergeLane(ctx, MergeSmall)
+}
+
 // planMerge picks the next merge of lane, the smallest due across
 // partitions, marks its parts as being merged and holds a reference to
 // each; nil when none is due. final says it is a final merge.

@@ -109,10 +109,13 @@ func runContinuousIngest(b *testing.B, recs []record.Record) {
 			b.Fatal(err)
 		}
 		kick()
+		if _, err := s.AssistMerges(ctx); err != nil { // as the pipeline does
+			b.Fatal(err)
+		}
 		parts := s.Stats().Parts
 		maxParts = max(maxParts, parts)
 		if f%max(1, flushes/20) == 0 || f == flushes-1 {
-			fmt.Fprintf(&series, " %d:%d", f+1, parts)
+			fmt.Fprintf(&series, " %d:%d%v", f+1, parts, tierCounts(s))
 		}
 		if *ciRate > 0 {
 			if ahead := time.Duration(float64((f+1)*per)/float64(*ciRate)*float64(time.Second)) - time.Since(start); ahead > 0 {
@@ -140,7 +143,8 @@ func runContinuousIngest(b *testing.B, recs []record.Record) {
 	b.ReportMetric(cpu.Seconds()/million, "cpu-s/M")
 	b.ReportMetric(time.Duration(mergeCPU.Load()).Seconds()/million, "merge-cpu-s/M")
 	b.ReportMetric(float64(total)/ingestWall.Seconds(), "records/s")
-	b.Logf("fan-in %d, %d flushes of %d records: parts after flush n (n:parts):%s", *ciFanIn, flushes, per, series.String())
+	b.ReportMetric(float64(st.MergeAssists), "assists")
+	b.Logf("fan-in %d, %d flushes of %d records: parts after flush n (n:parts[per tier]):%s", *ciFanIn, flushes, per, series.String())
 	b.Logf("live layout: %d parts, %.1f MB flushed, %.1f MB merged, WA %.2f, %.1f bytes/record, parts bound %d",
 		st.Parts, float64(st.FlushedBytes)/1e6, float64(st.MergedBytes)/1e6,
 		float64(st.FlushedBytes+st.MergedBytes)/float64(st.FlushedBytes), float64(st.DiskBytes)/float64(total), s.policy.partsBound(st.DiskBytes))
@@ -158,6 +162,23 @@ func runContinuousIngest(b *testing.B, recs []record.Record) {
 	b.ReportMetric(float64(fin.Parts), "final-parts")
 	b.Logf("after the final merge: %d parts, WA %.2f, %.1f bytes/record, %.1f s CPU for it",
 		fin.Parts, float64(fin.FlushedBytes+fin.MergedBytes)/float64(fin.FlushedBytes), float64(fin.DiskBytes)/float64(total), (processCPU() - cpu1).Seconds())
+}
+
+// tierCounts is how many parts each tier of s's partitions holds.
+func tierCounts(s *Store) []int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n []int
+	for _, ps := range s.parts {
+		for _, p := range ps {
+			t := s.policy.tier(p.size)
+			for len(n) <= t {
+				n = append(n, 0)
+			}
+			n[t]++
+		}
+	}
+	return n
 }
 
 func processCPU() time.Duration { return rusage(syscall.RUSAGE_SELF) }

@@ -71,3 +71,29 @@ func TestPlanMergeExclusive(t *testing.T) {
 		t.Fatalf("%d records after merging, %d before", len(got), len(all))
 	}
 }
+
+// TestAssistMerges: the flusher merges only when a partition holds more
+// parts than the policy's bound and one more tier, as when the background
+// merges fall behind.
+func TestAssistMerges(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir(), Options{MergeFanIn: 3, IdleMergeAfter: -1})
+	defer s.Close()
+	// Tiny parts are all tier 0: a bound of 2 parts, assists above 2+3.
+	for i := range 6 {
+		s.Append(oneDayRecords(uint64(i+1), 20, 0), uint64(i+1))
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		assisted, err := s.AssistMerges(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := i+1 == 6; assisted != want {
+			t.Fatalf("after %d flushes: assisted %v, want %v", i+1, assisted, want)
+		}
+	}
+	if st := s.Stats(); st.Parts != 1 || st.MergeAssists != 1 || st.Records != 120 {
+		t.Errorf("after the assist: %d parts, %d assists, %d records; want 1, 1, 120", st.Parts, st.MergeAssists, st.Records)
+	}
+}

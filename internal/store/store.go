@@ -54,6 +54,7 @@ type Store struct {
 	blocksRead    atomic.Int64
 	blocksSkipped atomic.Int64
 	merges        atomic.Int64
+	assists       atomic.Int64 // AssistMerges calls that merged
 	flushedBytes  atomic.Int64 // bytes of the parts flushes wrote
 	mergedBytes   atomic.Int64 // bytes of the parts merges wrote
 }
@@ -73,6 +74,9 @@ type Stats struct {
 	// the write amplification of merging, (Flushed+Merged)/Flushed in all.
 	FlushedBytes int64
 	MergedBytes  int64
+	// MergeAssists counts the flushes after which the flusher merged
+	// because the background merges had fallen behind (AssistMerges).
+	MergeAssists int64
 	// MergesPending counts the partitions a merge round would merge now
 	// or once they are idle (Options.IdleMergeAfter).
 	MergesPending int
@@ -164,6 +168,7 @@ func (s *Store) Stats() Stats {
 		Merges:        s.merges.Load(),
 		FlushedBytes:  s.flushedBytes.Load(),
 		MergedBytes:   s.mergedBytes.Load(),
+		MergeAssists:  s.assists.Load(),
 	}
 	st.ManifestReplayed = s.man.replayed
 	s.mu.RLock()
