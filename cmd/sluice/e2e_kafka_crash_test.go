@@ -42,7 +42,7 @@ func TestE2EKafkaCrashPoints(t *testing.T) {
 	// Static membership: each run takes the crashed one's place (and
 	// partitions) at once, as a StatefulSet pod restarted with its name
 	// does. The store flushes and merges often so that its steps are reached.
-	cfg := "store:\n  flush_interval: 150ms\n  merge_interval: 150ms\n  max_parts_per_partition: 2\n" +
+	cfg := "store:\n  flush_interval: 150ms\n  merge_interval: 150ms\n  merge_fan_in: 2\n" +
 		"kafka:\n  instance_id: crash-test\n  session_timeout: 10s\n  rebalance_timeout: 3s\n"
 
 	// Each run gets records until it dies at its step, a batch at a time,
