@@ -309,6 +309,7 @@ func queryLimits(cfg config.Config) api.QueryLimits {
 		MaxScannedBytes:   int64(cfg.Query.MaxScannedBytes),
 		MaxRegexSize:      cfg.Query.MaxRegexSize,
 		TailBufferBytes:   int64(cfg.Query.TailBufferBytes),
+		MaxResultBytes:    cfg.ResultBytes(),
 	}
 }
 

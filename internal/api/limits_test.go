@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-log/sluice/internal/pipeline"
+	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/store"
 )
@@ -44,6 +45,8 @@ func TestQueryCostLimits(t *testing.T) {
 			"more than 1000 records (query.max_scanned_records)"},
 		{"bytes", "*", &store.ScanLimitError{Bytes: true, Max: 1 << 20}, http.StatusUnprocessableEntity,
 			"more than 1048576 bytes (query.max_scanned_bytes)"},
+		{"result bytes", "*", &query.ResultLimitError{Max: 1 << 20}, http.StatusUnprocessableEntity,
+			"would take more than 1048576 bytes (query.max_result_bytes)"},
 		{"regex size", `_msg:/.{0,100}b/`, nil, http.StatusBadRequest,
 			"compiles to 203 instructions, over the limit of 100 (query.max_regex_size)"},
 	}
@@ -57,6 +60,13 @@ func TestQueryCostLimits(t *testing.T) {
 			}
 			if tc.err != nil && (b.req.MaxScannedRecords != 1000 || b.req.MaxScannedBytes != 1<<20) {
 				t.Fatalf("search request bounds %d records, %d bytes", b.req.MaxScannedRecords, b.req.MaxScannedBytes)
+			}
+			if tc.err != nil {
+				_, metrics := get(t, ts.URL+"/metrics")
+				key := tc.want[strings.LastIndex(tc.want, "(query.")+7 : len(tc.want)-1]
+				if want := `sluice_query_limit_stops_total{limit="` + key + `"} 1`; !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
 			}
 		})
 	}

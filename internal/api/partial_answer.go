@@ -49,6 +49,7 @@ func (s *Server) partialAnswer(w http.ResponseWriter, r *http.Request) {
 
 		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords,
 		MaxScannedBytes:   s.cfg.Limits.MaxScannedBytes,
+		MaxResultBytes:    s.cfg.Limits.MaxResultBytes,
 	}
 	if ints["now"] == 0 {
 		opts.Now = time.Now()

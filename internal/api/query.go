@@ -63,6 +63,7 @@ func (s *Server) parseQueryRequest(r *http.Request, defFrom int64) (queryRequest
 		MaxGroups:         s.cfg.Limits.MaxGroups,
 		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords,
 		MaxScannedBytes:   s.cfg.Limits.MaxScannedBytes,
+		MaxResultBytes:    s.cfg.Limits.MaxResultBytes,
 	}}, nil
 }
 
@@ -114,13 +115,20 @@ func (s *Server) writeQueryError(w http.ResponseWriter, r *http.Request, err err
 // which one and what to do.
 func (s *Server) queryErrorText(err error) string {
 	var le *store.ScanLimitError
+	var re *query.ResultLimitError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
+		s.refused.WithLabelValues("timeout").Inc()
 		return fmt.Sprintf("query timed out after %s (query.timeout); narrow the time range or the filter", s.cfg.Limits.Timeout)
 	case errors.As(err, &le) && le.Bytes:
+		s.refused.WithLabelValues("max_scanned_bytes").Inc()
 		return fmt.Sprintf("query stopped: it would read more than %d bytes (query.max_scanned_bytes); narrow the time range or the filter", le.Max)
 	case errors.As(err, &le):
+		s.refused.WithLabelValues("max_scanned_records").Inc()
 		return fmt.Sprintf("query stopped: it would scan more than %d records (query.max_scanned_records); narrow the time range or the filter", le.Max)
+	case errors.As(err, &re):
+		s.refused.WithLabelValues("max_result_bytes").Inc()
+		return fmt.Sprintf("query stopped: the records kept for its answer would take more than %d bytes (query.max_result_bytes); ask for fewer records (limit), keep fewer fields (| fields …), or narrow the filter or the time range", re.Max)
 	}
 	return err.Error()
 }
@@ -218,7 +226,8 @@ func (s *Server) context(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	got, partial, err := s.engine.Context(ctx, stream, t.UnixNano(), n[0], n[1], query.Options{Tenant: r.Header.Get(tenantHeader),
-		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords, MaxScannedBytes: s.cfg.Limits.MaxScannedBytes})
+		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords, MaxScannedBytes: s.cfg.Limits.MaxScannedBytes,
+		MaxResultBytes: s.cfg.Limits.MaxResultBytes})
 	if err != nil {
 		s.writeQueryError(w, r, err)
 		return

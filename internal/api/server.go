@@ -42,6 +42,9 @@ type QueryLimits struct {
 	// TailBufferBytes is how far a live-tail client may fall behind
 	// before it is dropped; 0 means DefaultTailBufferBytes.
 	TailBufferBytes int64
+	// MaxResultBytes bounds the records one query keeps for its answer
+	// (query.Options); 0 means no bound.
+	MaxResultBytes int64
 }
 
 // Config assembles the server.
@@ -82,6 +85,7 @@ type Server struct {
 	tails    chan struct{} // the share of them live tails may hold
 	latency  *prometheus.HistogramVec
 	rowsOut  *prometheus.CounterVec
+	refused  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
 	rates    ingestRates
 	started  time.Time
@@ -113,12 +117,17 @@ func New(cfg Config) *Server {
 		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_query_bytes_total", Help: "Bytes of query and live-tail answers.",
 		}, []string{"endpoint"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_query_limit_stops_total", Help: "Queries stopped by a limit, by the limit's configuration key (timeout, max_scanned_records, max_scanned_bytes, max_result_bytes).",
+		}, []string{"limit"}),
 	}
-	cfg.Registry.MustRegister(s.latency, s.rowsOut, s.bytesOut,
+	cfg.Registry.MustRegister(s.latency, s.rowsOut, s.bytesOut, s.refused,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_query_running",
 			Help: "Queries and live tails holding one of the query.max_concurrent slots."}, func() float64 { return float64(len(s.sem)) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_query_max_concurrent",
 			Help: "query.max_concurrent: the query slots; live tails may hold at most half of them."}, func() float64 { return float64(cap(s.sem)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_query_max_result_bytes",
+			Help: "query.max_result_bytes: the most bytes of records one query keeps for its answer."}, func() float64 { return float64(s.cfg.Limits.MaxResultBytes) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_tail_running",
 			Help: "Live tails holding a query slot (at most half of query.max_concurrent)."}, func() float64 { return float64(len(s.tails)) }))
 	if s.engine == nil {

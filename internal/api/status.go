@@ -71,6 +71,7 @@ type queryStatus struct {
 	Tails           int   `json:"tails"` // live tails holding a slot
 	MaxTails        int   `json:"max_tails"`
 	TailBufferBytes int64 `json:"tail_buffer_bytes"`
+	MaxResultBytes  int64 `json:"max_result_bytes"`
 }
 
 // inFlightStatus is the bound on request bytes in flight across receivers
@@ -125,7 +126,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		Kafka:            ks,
 		InFlight:         inFlight,
 		Query: queryStatus{Running: len(s.sem), MaxConcurrent: cap(s.sem), Tails: len(s.tails), MaxTails: cap(s.tails),
-			TailBufferBytes: s.cfg.Limits.TailBufferBytes},
+			TailBufferBytes: s.cfg.Limits.TailBufferBytes, MaxResultBytes: s.cfg.Limits.MaxResultBytes},
 	}
 	if s.cfg.Querier != nil {
 		resp.Querier = s.cfg.Querier()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/pipeline"
 	"github.com/sluice-log/sluice/internal/store"
 )
@@ -53,8 +54,13 @@ func TestStatusReportsPipelineAndReceivers(t *testing.T) {
 	rejected.WithLabelValues("jsonline", "bad_json").Add(2)
 	rejected.WithLabelValues("jsonline", "too_long").Add(1)
 
+	inFlight := ingest.NewInFlight(1<<20, reg)
+	held, _ := inFlight.TryAcquire("jsonline", 1000)
+	defer held.Release()
+
 	st := pipeline.Status{Ready: true, WALBytes: 25, WALMaxBytes: 100, DiskBytes: 4096, Records: 127, Retention: 72 * time.Hour}
-	srv := startWith(t, Config{Backend: statusBackend{st}, Gatherer: reg, Version: "v1.2.3"})
+	srv := startWith(t, Config{Backend: statusBackend{st}, Gatherer: reg, Version: "v1.2.3",
+		Limits: QueryLimits{MaxConcurrent: 4, MaxResultBytes: 1 << 22}})
 	resp, err := http.Get(srv.URL + "/api/v1/status")
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +75,12 @@ func TestStatusReportsPipelineAndReceivers(t *testing.T) {
 	}
 	if got.WALFill != 0.25 {
 		t.Errorf("wal_fill = %v, want 0.25", got.WALFill)
+	}
+	if got.InFlight != (inFlightStatus{Bytes: 1000, MaxBytes: 1 << 20}) {
+		t.Errorf("ingest_in_flight = %+v", got.InFlight)
+	}
+	if got.Query != (queryStatus{MaxConcurrent: 4, MaxTails: 2, TailBufferBytes: DefaultTailBufferBytes, MaxResultBytes: 1 << 22}) {
+		t.Errorf("query = %+v", got.Query)
 	}
 	want := []receiverStatus{{Protocol: "esbulk", Records: 7}, {Protocol: "jsonline", Records: 120, Rejected: 3}}
 	if len(got.Receivers) != len(want) {

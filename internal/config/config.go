@@ -123,6 +123,7 @@ type QueryConfig struct {
 	MaxGroups         int      `yaml:"max_groups" doc:"Most groups a stats query may build before it fails with a message saying how to narrow it."`
 	Timeout           Duration `yaml:"timeout" doc:"Deadline of one query, from the moment it gets one of max_concurrent's slots: a query past it stops (the search looks at the deadline between records and blocks, and a regular expression within long values) and answers 504, and its slot is free."`
 	MaxConcurrent     int      `yaml:"max_concurrent" doc:"Queries that may run at once; more wait for a slot in the order they came, and give up with 429 after 'timeout'. A live tail holds a slot for as long as it runs; live tails may hold at most half of the slots (at least one), so that queries always have the rest, and a tail that finds none free gets 429 at once. 0 means twice the number of CPUs."`
+	MaxResultBytes    ByteSize `yaml:"max_result_bytes" doc:"Most bytes of records one query keeps in memory for its answer: the newest 'limit' records of a search (before the pipes after it: sort, limit, fields), and each side of the records around a hit (context). A query past it stops with 422 naming this limit, as Elasticsearch refuses a search over its result window or its request circuit breaker, rather than answering fewer records than asked without saying so; ask for fewer records, keep fewer fields, or narrow the query. Aggregations are bounded by max_groups and their own memory limit instead. 0 derives it: a sixteenth of memory_limit, or 256MiB when memory_limit is 0."`
 	TailBufferBytes   ByteSize `yaml:"tail_buffer_bytes" doc:"How far one live-tail client may fall behind, in bytes of records stored but not yet sent to it (a batch arriving while it has taken everything before is always queued, whatever its size). Ingest never waits for a tail client: one that falls further behind is dropped, its slot freed at once, and its stream ends with a line {\"_dropped\":true,\"_msg\":\"…\"} saying why. Counted in sluice_tail_dropped_total; the bytes waiting are sluice_tail_buffered_bytes."`
 	MaxScannedRecords int64    `yaml:"max_scanned_records" doc:"Most records one query may decode (the rows of every block it reads and the in-memory records it visits; blocks counted from the index alone cost none); a query past it stops with 422 naming this limit. 0 means no bound."`
 	MaxScannedBytes   ByteSize `yaml:"max_scanned_bytes" doc:"Most bytes one query may read from the store's parts (compressed, as on disk); a query past it stops with 422 naming this limit. 0 means no bound."`
@@ -383,13 +384,26 @@ func (c Config) HeadBounds() (flush, max int64) {
 // 24 to 226 MiB), so that requests in flight take under half of it; four
 // times max_request_bytes without a memory limit.
 func (c Config) InFlightBytes() int64 {
+	return c.shareOfMemory(c.Ingest.MaxInFlightBytes, 8, 4*int64(c.Ingest.MaxRequestBytes))
+}
+
+// shareOfMemory is a bound set explicitly (set > 0), else memory_limit /
+// divisor, else (no memory limit) fallback.
+func (c Config) shareOfMemory(set ByteSize, divisor, fallback int64) int64 {
 	switch {
-	case c.Ingest.MaxInFlightBytes > 0:
-		return int64(c.Ingest.MaxInFlightBytes)
+	case set > 0:
+		return int64(set)
 	case c.MemoryLimit > 0:
-		return int64(c.MemoryLimit) / 8
+		return int64(c.MemoryLimit) / divisor
 	}
-	return 4 * int64(c.Ingest.MaxRequestBytes)
+	return fallback
+}
+
+// ResultBytes is query.max_result_bytes, derived when 0 from memory_limit
+// (resolved): a sixteenth of it, so that max_concurrent queries at their
+// bound take a fraction of it; 256 MiB without a memory limit.
+func (c Config) ResultBytes() int64 {
+	return c.shareOfMemory(c.Query.MaxResultBytes, 16, 256<<20)
 }
 
 // SyncInterval decodes wal.sync: 0 for "batch", else the gathering delay.

@@ -152,6 +152,20 @@ func TestInFlightBytes(t *testing.T) {
 	}
 }
 
+func TestResultBytes(t *testing.T) {
+	for _, tt := range []struct {
+		memoryLimit MemoryLimit
+		set         ByteSize
+		want        int64
+	}{{1 << 30, 0, 64 << 20}, {1 << 30, 1 << 20, 1 << 20}, {0, 0, 256 << 20}} {
+		c := Default()
+		c.MemoryLimit, c.Query.MaxResultBytes = tt.memoryLimit, tt.set
+		if got := c.ResultBytes(); got != tt.want {
+			t.Errorf("memory_limit %d, max_result_bytes %d: ResultBytes() = %d, want %d", tt.memoryLimit, tt.set, got, tt.want)
+		}
+	}
+}
+
 func TestResolveMemoryLimit(t *testing.T) {
 	tests := []struct {
 		name       string

@@ -21,6 +21,11 @@ type Options struct {
 	Limit int
 	// MaxGroups bounds the groups of a stats pipe; default 100000.
 	MaxGroups int
+	// MaxResultBytes bounds the bytes of the records a query keeps for its
+	// answer (the newest Limit of a search before its later pipes, the
+	// records around a hit): past it the query fails with a
+	// *ResultLimitError. 0 means no bound.
+	MaxResultBytes int64
 	// MaxMemory bounds the estimated bytes an aggregation holds (groups,
 	// distinct values, quantile samples); default 256 MiB.
 	MaxMemory int64
@@ -108,7 +113,7 @@ func Execute(ctx context.Context, src store.Searcher, q *Query, opts Options, em
 		head = q.Pipes[i].newProcessor(opts, head)
 	}
 	if k == len(q.Pipes) || !q.Pipes[k].consumesRecords() {
-		head = &newestProcessor{h: newestHeap{limit: opts.Limit}, next: head}
+		head = &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes}, next: head}
 	}
 	for i := k - 1; i >= 0; i-- {
 		head = q.Pipes[i].newProcessor(opts, head)

@@ -1,7 +1,9 @@
 package query
 
 import (
+	"fmt"
 	"sort"
+	"unsafe"
 
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -15,6 +17,40 @@ type newestHeap struct {
 	// oldest turns the heap around: it keeps the oldest records, for the
 	// records after a hit in Context.
 	oldest bool
+	// maxBytes bounds what the kept records take (Options.MaxResultBytes);
+	// 0 means no bound. bytes is what they take now.
+	maxBytes, bytes int64
+}
+
+// ResultLimitError stops a query whose kept records (the newest Limit of
+// a search, the records around a hit) take more than Options.MaxResultBytes.
+type ResultLimitError struct{ Max int64 }
+
+func (e *ResultLimitError) Error() string {
+	return fmt.Sprintf("query: the records kept for the answer take more than %d bytes", e.Max)
+}
+
+// keptBytes is what a kept record costs: its strings (record.Size), its
+// struct and field slices, and the heap's pointer to it.
+func keptBytes(r *record.Record) int64 {
+	return int64(r.Size()) + int64(unsafe.Sizeof(record.Record{})) +
+		int64(len(r.Stream)+len(r.Fields))*int64(unsafe.Sizeof(record.Field{})) + 8
+}
+
+// keep accounts r in place of old (nil when r is added), failing past
+// maxBytes.
+func (h *newestHeap) keep(r, old *record.Record) error {
+	if h.maxBytes <= 0 {
+		return nil
+	}
+	h.bytes += keptBytes(r)
+	if old != nil {
+		h.bytes -= keptBytes(old)
+	}
+	if h.bytes > h.maxBytes {
+		return &ResultLimitError{Max: h.maxBytes}
+	}
+	return nil
 }
 
 // worse reports whether a is a worse candidate to keep than b.
@@ -27,6 +63,9 @@ func (h *newestHeap) worse(a, b int64) bool {
 
 func (h *newestHeap) offer(r *record.Record) error {
 	if len(h.recs) < h.limit {
+		if err := h.keep(r, nil); err != nil {
+			return err
+		}
 		c := r.Clone()
 		h.recs = append(h.recs, &c)
 		h.up(len(h.recs) - 1)
@@ -34,6 +73,9 @@ func (h *newestHeap) offer(r *record.Record) error {
 	}
 	if !h.worse(h.recs[0].Time, r.Time) {
 		return nil
+	}
+	if err := h.keep(r, h.recs[0]); err != nil {
+		return err
 	}
 	c := r.Clone()
 	h.recs[0] = &c

@@ -91,7 +91,7 @@ func ExecutePartial(ctx context.Context, src store.Searcher, q *Query, opts Opti
 		sp := stats.newProcessor(opts, discard).(*statsProcessor)
 		head, encode = sp, sp.appendPartial
 	} else {
-		np := &newestProcessor{h: newestHeap{limit: opts.Limit}, next: discard}
+		np := &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes}, next: discard}
 		head, encode = np, np.appendPartial
 	}
 	for i := pl.k - 1; i >= 0; i-- {
@@ -199,7 +199,7 @@ func NewMerge(q *Query, opts Options, emit func(Row) error) (*Merge, error) {
 		for i := len(q.Pipes) - 1; i >= pl.k; i-- {
 			next = q.Pipes[i].newProcessor(opts, next)
 		}
-		m.np = &newestProcessor{h: newestHeap{limit: opts.Limit}, next: next}
+		m.np = &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes}, next: next}
 		m.head = m.np
 		return m, nil
 	}

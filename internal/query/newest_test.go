@@ -1,0 +1,58 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// TestMaxResultBytes: a search whose kept records pass Options.MaxResultBytes
+// stops with a *ResultLimitError instead of answering fewer records; within
+// it, or with pipes that aggregate (which keep no records), it answers; the
+// records around a hit are bounded the same way.
+func TestMaxResultBytes(t *testing.T) {
+	base := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	var src sliceSearcher
+	for i := range 100 {
+		src = append(src, record.Record{Time: base.Add(time.Duration(i) * time.Second).UnixNano(),
+			Stream: []record.Field{{Name: "host", Value: "a"}}, Message: strings.Repeat("x", 1000)})
+	}
+	one := keptBytes(&src[0])
+	for _, tc := range []struct {
+		name    string
+		query   string
+		limit   int
+		max     int64
+		wantErr bool
+	}{
+		{"10 records within the bound", "*", 10, 10 * one, false},
+		{"11 records over it", "*", 11, 10 * one, true},
+		{"every record over it, though only the newest 10 are printed", "* | limit 10", 100, 10 * one, true},
+		{"an aggregation keeps no records", "* | stats count() as n", 100, one, false},
+		{"no bound", "*", 100, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := Parse(tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Execute(context.Background(), src, q, Options{Limit: tc.limit, MaxResultBytes: tc.max}, func(Row) error { return nil })
+			var re *ResultLimitError
+			if got := errors.As(err, &re); got != tc.wantErr || got && re.Max != tc.max {
+				t.Fatalf("err = %v, want a ResultLimitError: %v", err, tc.wantErr)
+			}
+		})
+	}
+	hit := src[50]
+	if _, err := Context(context.Background(), src, hit.StreamString(), hit.Time, 20, 20, Options{MaxResultBytes: 10 * one}); !errors.As(err, new(*ResultLimitError)) {
+		t.Fatalf("context of 20 records a side within 10 records' bytes: %v", err)
+	}
+	got, err := Context(context.Background(), src, hit.StreamString(), hit.Time, 5, 5, Options{MaxResultBytes: 10 * one})
+	if err != nil || len(got.Before) != 5 || len(got.After) != 5 {
+		t.Fatalf("context of 5 a side: %d, %d, %v", len(got.Before), len(got.After), err)
+	}
+}
