@@ -25,6 +25,12 @@ var binPath string
 
 func TestMain(m *testing.M) {
 	code := func() int {
+		// A binary of the operator's choice (a build without -race, for
+		// figures measured by hand).
+		if bin := os.Getenv("SLUICE_E2E_BIN"); bin != "" && !isShort() {
+			binPath = bin
+			return m.Run()
+		}
 		if !isShort() {
 			dir, err := os.MkdirTemp("", "sluice-e2e-bin")
 			if err != nil {
@@ -110,9 +116,26 @@ func startServer(t *testing.T, dataDir, configYAML string, flags ...string) *ser
 	return s
 }
 
+// startServerVia is startServer with the binary started by wrap, a command
+// line that ends by running its arguments (a shell that lowers a limit
+// first, say).
+func startServerVia(t *testing.T, wrap []string, dataDir, configYAML string, flags ...string) *server {
+	t.Helper()
+	s := launch(t, nil, wrap, dataDir, configYAML, flags...)
+	s.waitReady()
+	return s
+}
+
 // launchServer starts the binary like startServer, with extra environment
 // variables ("NAME=value", such as SLUICE_FAULT), and does not wait for it.
 func launchServer(t *testing.T, env []string, dataDir, configYAML string, flags ...string) *server {
+	t.Helper()
+	return launch(t, env, nil, dataDir, configYAML, flags...)
+}
+
+// launch is launchServer, with the binary started by wrap when it is not
+// nil (see startServerVia).
+func launch(t *testing.T, env, wrap []string, dataDir, configYAML string, flags ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", addr}, flags...)
@@ -126,6 +149,9 @@ func launchServer(t *testing.T, env []string, dataDir, configYAML string, flags 
 	}
 	s := &server{t: t, url: "http://" + addr, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(binPath, args...)
+	if len(wrap) > 0 {
+		s.cmd = exec.Command(wrap[0], append(append(wrap[1:len(wrap):len(wrap)], binPath), args...)...)
+	}
 	if env != nil {
 		s.cmd.Env = append(os.Environ(), env...)
 	}

@@ -1,14 +1,24 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/testutil/fluentclient"
 )
 
 // The attacks of issue 20 on a running server, each shown to fail.
@@ -89,4 +99,200 @@ func TestE2EHostileQueries(t *testing.T) {
 	if code != http.StatusUnprocessableEntity || !strings.Contains(ans, "more than 1000 records (query.max_scanned_records)") {
 		t.Errorf("query past max_scanned_records: %d %s", code, ans)
 	}
+}
+
+// slowClients keeps n connections to addr that never send anything whole,
+// as a slowloris attacker does: kind "http" trickles a request's headers,
+// "stream" (forward, syslog) sends half a message and then nothing. A
+// connection the server closes is opened again. It runs until ctx ends;
+// dials counts the connections it opened.
+func slowClients(ctx context.Context, addr, kind string, n int, dials *atomic.Int64) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			buf := make([]byte, 512)
+			for ctx.Err() == nil {
+				c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+				if err != nil {
+					time.Sleep(100 * time.Millisecond)
+					continue
+				}
+				dials.Add(1)
+				first := "\x93\xa3app" // half a forward message, half a syslog line
+				if kind == "http" {
+					first = "POST /insert/jsonline HTTP/1.1\r\nHost: sluice\r\n"
+				}
+				_, err = c.Write([]byte(first))
+				for err == nil && ctx.Err() == nil {
+					_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+					if _, err = c.Read(buf); err != nil {
+						var ne net.Error
+						if errors.As(err, &ne) && ne.Timeout() {
+							err = nil
+							if kind == "http" {
+								_, err = c.Write([]byte("X-Trickle: 1\r\n"))
+							}
+						}
+					}
+				}
+				c.Close()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestSlowClientsHelper is not a test: TestE2EHostileConnections runs the
+// test binary with it to hold slow connections from processes of their
+// own when it holds more than one process's file descriptors allow.
+func TestSlowClientsHelper(t *testing.T) {
+	addr, kind := os.Getenv("SLUICE_SLOW_ADDR"), os.Getenv("SLUICE_SLOW_KIND")
+	n, _ := strconv.Atoi(os.Getenv("SLUICE_SLOW_N"))
+	if addr == "" || n <= 0 {
+		t.Skip("helper process of TestE2EHostileConnections")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var dials atomic.Int64
+	go func() {
+		// The parent closes stdin to stop it.
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	go func() {
+		for ctx.Err() == nil && dials.Load() < int64(n) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		fmt.Println("held", dials.Load())
+	}()
+	slowClients(ctx, addr, kind, n, &dials)
+}
+
+// TestE2EHostileConnections: while slow clients hold more connections than
+// the server has file descriptors (HTTP headers trickled, forward and
+// syslog connections idle in the middle of a message), a legitimate HTTP
+// request, a forward client and a syslog sender are served, and the store
+// still flushes. The server runs with an open files limit of 1024, so that
+// its listeners' bounds come from that limit (170 connections for each of
+// its three listeners, beside 512 descriptors kept for the store), and the
+// slow clients hold 1200 connections, which without those bounds leave it
+// no descriptor to create a part file with. SLUICE_E2E_SLOW_CONNS=20000 runs the full-size attack by
+// hand instead: 20,000 slow HTTP connections from two helper processes
+// against the default limits.
+func TestE2EHostileConnections(t *testing.T) {
+	needBinary(t)
+	full, _ := strconv.Atoi(os.Getenv("SLUICE_E2E_SLOW_CONNS"))
+	fwd, sys := freeAddr(t), freeAddr(t)
+	cfg := fmt.Sprintf("forward: {addr: %s}\nsyslog: {tcp_addr: %s, udp_addr: \"\"}\notlp: {enabled: false}\n", fwd, sys)
+	var wrap []string
+	if full == 0 {
+		wrap = []string{"sh", "-c", `ulimit -n 1024 && exec "$@"`, "sh"}
+	}
+	s := startServerVia(t, wrap, t.TempDir(), cfg)
+	defer s.stop()
+	httpAddr := strings.TrimPrefix(s.url, "http://")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var dials atomic.Int64
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	want := int64(0)
+	if full == 0 {
+		for _, c := range []struct {
+			addr, kind string
+			n          int
+		}{{httpAddr, "http", 600}, {fwd, "stream", 300}, {sys, "stream", 300}} {
+			want += int64(c.n)
+			wg.Go(func() { slowClients(ctx, c.addr, c.kind, c.n, &dials) })
+		}
+	} else {
+		for range 2 {
+			want += int64(full / 2)
+			dials.Add(holdFromHelper(t, httpAddr, "http", full/2))
+		}
+	}
+	for deadline := time.Now().Add(2 * time.Minute); dials.Load() < want; {
+		if time.Now().After(deadline) {
+			t.Fatalf("slow clients opened %d of %d connections", dials.Load(), want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	start := time.Now()
+	code, ans, _ := s.post("/insert/jsonline", "application/x-ndjson", []byte(`{"_msg":"legit over http"}`+"\n"))
+	if code != 200 {
+		t.Fatalf("legitimate HTTP request: %d %s", code, ans)
+	}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.cmd.Process.Pid))
+	t.Logf("legitimate HTTP request served in %s beside %d slow connections; the server has %d files open", time.Since(start), want, len(fds))
+	fluentclient.Send(t, fwd, fluentclient.Options{N: 10, Tag: "legit.forward", Ack: true})
+	c, err := net.Dial("tcp", sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "<13>1 2026-01-02T03:04:05Z host legitsyslog - - - legit over syslog\n")
+	c.Close()
+	if code, ans, _ := s.post("/internal/force_flush", "application/json", nil); code != 200 {
+		t.Fatalf("flush beside the slow connections: %d %s", code, ans)
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.count(`"legit over syslog"`) != 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("the syslog message was not stored")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := s.count(`"legit over http" OR tag:"legit.forward"`); got != 11 {
+		t.Errorf("stored %d of the legitimate records, want 11", got)
+	}
+	for _, l := range []string{"http", "forward", "syslog_tcp"} {
+		if full == 0 || l == "http" {
+			if v := metric(t, s, `sluice_listener_connections_shed_total{listener="`+l+`"}`); v == 0 {
+				t.Errorf("%s: no connection shed", l)
+			}
+		}
+	}
+	t.Logf("shed: http %v forward %v syslog %v", metric(t, s, `sluice_listener_connections_shed_total{listener="http"}`),
+		metricOr0(t, s, `sluice_listener_connections_shed_total{listener="forward"}`), metricOr0(t, s, `sluice_listener_connections_shed_total{listener="syslog_tcp"}`))
+	if !strings.Contains(s.logs.String(), "open_files_limit=") {
+		t.Error("the division of file descriptors is not logged")
+	}
+}
+
+// holdFromHelper runs TestSlowClientsHelper in a process of its own holding
+// n slow connections of kind to addr, and returns once it opened them.
+func holdFromHelper(t *testing.T, addr, kind string, n int) int64 {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSlowClientsHelper$")
+	cmd.Env = append(os.Environ(), "SLUICE_SLOW_ADDR="+addr, "SLUICE_SLOW_KIND="+kind, "SLUICE_SLOW_N="+strconv.Itoa(n))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	})
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "held "); ok {
+			held, _ := strconv.ParseInt(v, 10, 64)
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			return held
+		}
+	}
+	t.Fatalf("slow clients' helper ended: %v", sc.Err())
+	return 0
+}
+
+func metricOr0(t *testing.T, s *server, name string) float64 {
+	v, _ := metricValue(t, s, name)
+	return v
 }

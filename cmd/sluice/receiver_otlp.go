@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 
+	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/ingest/otlp"
 )
 
@@ -18,6 +19,8 @@ func init() {
 			MaxMessageBytes:    int64(c.MaxMessageBytes),
 			Window:             env.window,
 			InFlight:           env.inFlight,
+			MaxConnections:     c.MaxConnections,
+			ConnMetrics:        connlimit.NewMetrics(env.registry),
 		}
 		log := env.log.With("component", "otlp")
 		parts := receiverParts{routes: map[string]http.Handler{

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -45,7 +44,7 @@ func init() {
 			if err != nil {
 				return fail(fmt.Errorf("listen on syslog.tcp_addr %s: %w", c.TCPAddr, err))
 			}
-			parts.listeners = append(parts.listeners, syslog.NewStreamServer(ln, "tcp", env.sink, cfg, m, log))
+			parts.listeners = append(parts.listeners, syslog.NewStreamServer(ln, nil, env.sink, cfg, m, log))
 		}
 		if c.TLS.Enabled() {
 			if c.TLSAddr == "" {
@@ -55,11 +54,11 @@ func init() {
 			if err != nil {
 				return fail(err)
 			}
-			ln, err := tls.Listen("tcp", c.TLSAddr, tcfg)
+			ln, err := net.Listen("tcp", c.TLSAddr)
 			if err != nil {
 				return fail(fmt.Errorf("listen on syslog.tls_addr %s: %w", c.TLSAddr, err))
 			}
-			parts.listeners = append(parts.listeners, syslog.NewStreamServer(ln, "tls", env.sink, cfg, m, log))
+			parts.listeners = append(parts.listeners, syslog.NewStreamServer(ln, tcfg, env.sink, cfg, m, log))
 		}
 		return parts, nil
 	})

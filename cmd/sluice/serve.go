@@ -24,6 +24,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/api"
 	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/faultpoint"
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/kafka"
@@ -229,6 +230,7 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		_ = w.Close()
 		return fmt.Errorf("open store: %w", err)
 	}
+	resolveConnLimits(&cfg, st.Stats().Parts, cfg.Role != config.RoleIndexer, log)
 	flushBytes, maxHeadBytes := cfg.HeadBounds()
 	tenants := make(map[string]store.TenantRetention, len(cfg.Store.Tenants))
 	for tenant, tr := range cfg.Store.Tenants {
@@ -284,7 +286,7 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		UI:       ui.New(),
 		Kafka:    kafkaStatus,
 	})
-	run := httpRun{cfg: cfg, log: log, handler: handler, listeners: listeners}
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, listeners: listeners}
 	if consumer != nil {
 		run.background = consumer.Run
 	}
@@ -366,7 +368,8 @@ func serveSearchIndexer(ctx context.Context, cfg config.Config, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	run := httpRun{cfg: cfg, log: log, handler: roleHandler(reg, nil, consumer.Ready), background: consumer.Run}
+	resolveConnLimits(&cfg, 0, false, log)
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, nil, consumer.Ready), background: consumer.Run}
 	serveErr := run.serve(ctx, "sink", cfg.Sink.Type)
 	log.Info("shut down cleanly")
 	return serveErr
@@ -412,6 +415,7 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 	if err != nil {
 		return err
 	}
+	resolveConnLimits(&cfg, 0, true, log)
 	routes, listeners, err := buildReceivers(receiverEnv{
 		cfg: cfg, sink: prod, metrics: ingest.NewMetrics(reg), registry: reg, log: log,
 	})
@@ -419,7 +423,7 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		_ = prod.Close(context.Background())
 		return err
 	}
-	run := httpRun{cfg: cfg, log: log, handler: roleHandler(reg, routes, func(context.Context) error { return nil }), listeners: listeners}
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, routes, func(context.Context) error { return nil }), listeners: listeners}
 	serveErr := run.serve(ctx, "kafka_topic", cfg.Kafka.Topic)
 	fctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
 	defer cancel()
@@ -458,6 +462,7 @@ func roleHandler(reg *prometheus.Registry, routes map[string]http.Handler, ready
 type httpRun struct {
 	cfg        config.Config
 	log        *slog.Logger
+	reg        prometheus.Registerer
 	handler    http.Handler
 	listeners  []listener
 	background func(ctx context.Context) error
@@ -474,12 +479,19 @@ func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
 		handler = withPprof(handler)
 		log.Warn("profiler enabled under /debug/pprof/ (http.pprof)")
 	}
+	// Slowloris: headers and bodies have deadlines, idle keep-alive
+	// connections close, and at http.max_connections the connection idle
+	// the longest makes room for a new one.
+	conns := connlimit.New(connlimit.Options{Name: "http", Max: cfg.HTTP.MaxConnections}, connlimit.NewMetrics(h.reg))
+	ln = conns.Listener(ln)
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: time.Duration(cfg.HTTP.ReadHeaderTimeout),
 		ReadTimeout:       time.Duration(cfg.HTTP.ReadTimeout),
+		IdleTimeout:       time.Duration(cfg.HTTP.IdleTimeout),
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	connlimit.ServeHTTP(srv, conns)
 	scheme := "http"
 	if cfg.HTTP.TLSCertFile != "" {
 		scheme = "https"

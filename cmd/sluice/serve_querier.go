@@ -35,7 +35,8 @@ func serveQuerier(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		Log:      log,
 		UI:       ui.New(),
 	})
-	run := httpRun{cfg: cfg, log: log, handler: handler, background: q.Run}
+	resolveConnLimits(&cfg, 0, false, log)
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, background: q.Run}
 	serveErr := run.serve(ctx, "indexers", len(cfg.Querier.Indexers))
 	log.Info("shut down cleanly")
 	return serveErr

@@ -39,12 +39,15 @@ type Config struct {
 
 // HTTPConfig configures the HTTP listener.
 type HTTPConfig struct {
-	Addr            string   `yaml:"addr" doc:"Listen address (host:port). The default listens on loopback only; use :9280 to listen on every interface."`
-	TLSCertFile     string   `yaml:"tls_cert_file" doc:"PEM certificate; with tls_key_file, the listener speaks HTTPS only."`
-	TLSKeyFile      string   `yaml:"tls_key_file" doc:"PEM private key for tls_cert_file."`
-	ReadTimeout     Duration `yaml:"read_timeout" doc:"Longest time to read one request, body included."`
-	ShutdownTimeout Duration `yaml:"shutdown_timeout" doc:"On SIGTERM, how long in-flight requests may take to finish before the final flush."`
-	Pprof           bool     `yaml:"pprof" doc:"Serve Go's profiler under /debug/pprof/ on this listener, for diagnosing CPU and memory use. Off by default: profiles reveal internals and cost CPU while taken."`
+	Addr              string   `yaml:"addr" doc:"Listen address (host:port). The default listens on loopback only; use :9280 to listen on every interface."`
+	TLSCertFile       string   `yaml:"tls_cert_file" doc:"PEM certificate; with tls_key_file, the listener speaks HTTPS only."`
+	TLSKeyFile        string   `yaml:"tls_key_file" doc:"PEM private key for tls_cert_file."`
+	ReadTimeout       Duration `yaml:"read_timeout" doc:"Longest time to read one request, body included."`
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout" doc:"Longest time to read a request's headers, from the connection's first byte or the end of its previous request; a client that trickles them (slowloris) is cut off."`
+	IdleTimeout       Duration `yaml:"idle_timeout" doc:"Close a keep-alive connection idle between requests for this long."`
+	MaxConnections    int      `yaml:"max_connections" doc:"Most open connections on this listener. At the bound a new connection displaces the one idle the longest (waiting for its request's headers or body, or between requests), and is refused only when every other one is serving a request. 0 gives this listener its share of the file descriptors (see docs/security.md), -1 means no bound."`
+	ShutdownTimeout   Duration `yaml:"shutdown_timeout" doc:"On SIGTERM, how long in-flight requests may take to finish before the final flush."`
+	Pprof             bool     `yaml:"pprof" doc:"Serve Go's profiler under /debug/pprof/ on this listener, for diagnosing CPU and memory use. Off by default: profiles reveal internals and cost CPU while taken."`
 }
 
 // WALConfig configures the write-ahead log.
@@ -142,9 +145,11 @@ func Default() Config {
 		DataDir:     "./sluice-data",
 		MemoryLimit: AutoMemoryLimit,
 		HTTP: HTTPConfig{
-			Addr:            DefaultHTTPAddr,
-			ReadTimeout:     Duration(5 * time.Minute),
-			ShutdownTimeout: Duration(30 * time.Second),
+			Addr:              DefaultHTTPAddr,
+			ReadTimeout:       Duration(5 * time.Minute),
+			ReadHeaderTimeout: Duration(10 * time.Second),
+			IdleTimeout:       Duration(2 * time.Minute),
+			ShutdownTimeout:   Duration(30 * time.Second),
 		},
 		WAL: WALConfig{
 			SegmentSize: 64 << 20,
@@ -235,6 +240,18 @@ func (c *Config) Validate() error {
 	}
 	if (c.HTTP.TLSCertFile == "") != (c.HTTP.TLSKeyFile == "") {
 		bad("http.tls_cert_file and http.tls_key_file must be set together")
+	}
+	if c.HTTP.ReadTimeout <= 0 || c.HTTP.ReadHeaderTimeout <= 0 || c.HTTP.IdleTimeout <= 0 {
+		bad("http.read_timeout, http.read_header_timeout and http.idle_timeout must be positive")
+	}
+	for _, mc := range []struct {
+		key string
+		n   int
+	}{{"http.max_connections", c.HTTP.MaxConnections}, {"forward.max_connections", c.Forward.MaxConnections},
+		{"syslog.max_connections", c.Syslog.MaxConnections}, {"otlp.max_connections", c.OTLP.MaxConnections}} {
+		if mc.n < -1 {
+			bad("%s must be -1 (no bound), 0 (a share of the file descriptors) or a bound, got %d", mc.key, mc.n)
+		}
 	}
 	if c.WAL.SegmentSize < 1<<20 {
 		bad("wal.segment_size must be at least 1MiB, got %s", c.WAL.SegmentSize)

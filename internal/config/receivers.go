@@ -35,7 +35,7 @@ type ForwardConfig struct {
 	SharedKeyFile   string    `yaml:"shared_key_file" doc:"File holding the shared key (a mounted Kubernetes or compose secret), read on start instead of shared_key; a trailing newline is ignored."`
 	Users           []User    `yaml:"users" doc:"With shared_key: username/password pairs clients must authenticate with (empty: no user auth)."`
 	MaxMessageBytes ByteSize  `yaml:"max_message_bytes" doc:"Largest forward message (one msgpack array, decompressed); a client sending more is disconnected."`
-	MaxConnections  int       `yaml:"max_connections" doc:"Most concurrent client connections."`
+	MaxConnections  int       `yaml:"max_connections" doc:"Most open client connections. At the bound a new connection displaces the one that sent no whole message for the longest, and is refused only when every other one is storing a batch. 0 gives the listener its share of the file descriptors (see docs/security.md), -1 means no bound."`
 	ReadTimeout     Duration  `yaml:"read_timeout" doc:"Close a connection idle for this long."`
 }
 
@@ -53,7 +53,7 @@ type SyslogConfig struct {
 	TLSAddr         string    `yaml:"tls_addr" doc:"TLS listen address (RFC 5425); used only when tls.cert_file is set."`
 	TLS             TLSConfig `yaml:"tls" doc:"Certificate for tls_addr."`
 	MaxMessageBytes ByteSize  `yaml:"max_message_bytes" doc:"Largest syslog message; longer ones are rejected (TCP) or dropped and counted (UDP)."`
-	MaxConnections  int       `yaml:"max_connections" doc:"Most concurrent TCP/TLS connections."`
+	MaxConnections  int       `yaml:"max_connections" doc:"Most open connections of the TCP listener, and of the TLS listener. At the bound a new connection displaces the one that sent no whole message for the longest, and is refused only when every other one waits for the store. 0 gives each listener its share of the file descriptors (see docs/security.md), -1 means no bound."`
 	ReadTimeout     Duration  `yaml:"read_timeout" doc:"Close a TCP connection idle for this long."`
 	StreamFields    []string  `yaml:"stream_fields" doc:"Syslog fields that become stream labels."`
 }
@@ -65,6 +65,7 @@ type OTLPConfig struct {
 	TLS             TLSConfig `yaml:"tls" doc:"TLS for the gRPC listener (the HTTP path uses http.tls_*)."`
 	MaxMessageBytes ByteSize  `yaml:"max_message_bytes" doc:"Largest OTLP request, decompressed."`
 	StreamFields    []string  `yaml:"stream_fields" doc:"Resource attributes that become stream labels; a name ending in * matches every attribute with that prefix (k8s.*)."`
+	MaxConnections  int       `yaml:"max_connections" doc:"Most open connections of the gRPC listener. At the bound a new connection displaces the one that sent nothing for the longest. 0 gives it its share of the file descriptors (see docs/security.md), -1 means no bound."`
 }
 
 // LokiConfig configures the Loki push API receiver.
@@ -78,7 +79,6 @@ func defaultReceivers(c *Config) {
 		Enabled:         true,
 		Addr:            "127.0.0.1:24224",
 		MaxMessageBytes: 16 << 20,
-		MaxConnections:  1024,
 		ReadTimeout:     Duration(5 * time.Minute),
 	}
 	c.Syslog = SyslogConfig{
@@ -87,7 +87,6 @@ func defaultReceivers(c *Config) {
 		TCPAddr:         "127.0.0.1:5514",
 		TLSAddr:         "127.0.0.1:6514",
 		MaxMessageBytes: 64 << 10,
-		MaxConnections:  1024,
 		ReadTimeout:     Duration(5 * time.Minute),
 		StreamFields:    []string{"hostname", "app_name"},
 	}

@@ -25,11 +25,11 @@ func newConnMetrics(reg prometheus.Registerer) (*connMetrics, error) {
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_forward_connections_refused_total",
-			Help: "Forward connections closed before any message, by reason (max_connections, tls, auth_failed).",
+			Help: "Forward connections closed before any message, by reason (tls, auth_failed). Connections refused or shed at forward.max_connections are counted in sluice_listener_connections_refused_total and sluice_listener_connections_shed_total.",
 		}, []string{"reason"}),
 		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_forward_connections_closed_total",
-			Help: "Forward connections closed, by reason (eof, idle, shutdown, malformed, message_too_large, bad_compression, truncated, sink_error, write_error, …).",
+			Help: "Forward connections closed, by reason (eof, idle, shed, shutdown, malformed, message_too_large, bad_compression, truncated, sink_error, write_error, …).",
 		}, []string{"reason"}),
 		open: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sluice_forward_connections_open",

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -36,7 +37,9 @@ type Config struct {
 	// MaxMessageBytes bounds one message and the decompressed entries of a
 	// CompressedPackedForward message.
 	MaxMessageBytes int
-	// MaxConnections bounds concurrent connections; 0: no bound.
+	// MaxConnections bounds concurrent connections; 0: no bound. At the
+	// bound a new connection displaces the one idle the longest (see
+	// connlimit.Limiter).
 	MaxConnections int
 	// ReadTimeout closes a connection idle this long; 0: never.
 	ReadTimeout time.Duration
@@ -85,7 +88,6 @@ type Server struct {
 	mu   sync.Mutex
 	open map[net.Conn]struct{}
 	wg   sync.WaitGroup
-	sem  chan struct{}
 }
 
 // Listen binds the TCP listener and the UDP heartbeat socket on cfg.Addr.
@@ -116,6 +118,7 @@ func Listen(cfg Config, sink ingest.Sink, metrics *ingest.Metrics, reg prometheu
 		ln.Close()
 		return nil, fmt.Errorf("forward: listen on udp %s for heartbeats: %w", ln.Addr(), err)
 	}
+	ln = connlimit.New(connlimit.Options{Name: protocol, Max: cfg.MaxConnections}, connlimit.NewMetrics(reg)).Listener(ln)
 	if cfg.TLS != nil {
 		ln = tls.NewListener(ln, cfg.TLS)
 	}
@@ -125,9 +128,6 @@ func Listen(cfg Config, sink ingest.Sink, metrics *ingest.Metrics, reg prometheu
 	}
 	if cfg.SharedKey != "" {
 		s.auth = &auth{sharedKey: cfg.SharedKey, users: cfg.Users, hostname: cfg.Hostname}
-	}
-	if cfg.MaxConnections > 0 {
-		s.sem = make(chan struct{}, cfg.MaxConnections)
 	}
 	s.ingestCtx, s.cancelIngest = context.WithCancel(context.Background())
 	return s, nil
@@ -173,25 +173,13 @@ func (s *Server) Serve(ctx context.Context) error {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		if s.sem != nil {
-			select {
-			case s.sem <- struct{}{}:
-			default:
-				s.conns.refused.WithLabelValues("max_connections").Inc()
-				s.log.Warn("forward connection refused: max_connections reached", "remote", conn.RemoteAddr().String(), "max_connections", s.cfg.MaxConnections)
-				conn.Close()
-				continue
-			}
-		}
 		if !s.track(conn) {
-			s.release()
 			conn.Close()
 			break
 		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer s.release()
 			defer s.untrack(conn)
 			s.serveConn(conn)
 		}()
@@ -242,12 +230,6 @@ func (s *Server) untrack(c net.Conn) {
 	c.Close()
 }
 
-func (s *Server) release() {
-	if s.sem != nil {
-		<-s.sem
-	}
-}
-
 // serveConn reads messages, ingests them in batches and acknowledges them,
 // until the client goes, misbehaves or the server stops.
 func (s *Server) serveConn(conn net.Conn) {
@@ -275,6 +257,10 @@ func (s *Server) serveConn(conn net.Conn) {
 	// pending is a message taken from the buffer that did not fit in the
 	// bytes in flight with the batch before it: it starts the next batch.
 	var pending []byte
+	// The connection is idle (may be shed for a newer one) while it waits
+	// for a whole message, and busy from then until its batch is stored
+	// and acknowledged: then it has proven itself (see connlimit.Limiter).
+	lc := connlimit.Of(conn)
 	for {
 		msg, err := pending, error(nil)
 		pending = nil
@@ -282,14 +268,15 @@ func (s *Server) serveConn(conn net.Conn) {
 			msg, err = fr.next()
 		}
 		if err != nil {
-			s.closeReason(log, err, fr)
+			s.closeReason(log, conn, err, fr)
 			return
 		}
+		lc.Busy()
 		// Holding nothing, wait for room: meanwhile this connection reads
 		// nothing more, and its client's socket buffer fills.
 		held, aerr := s.cfg.InFlight.Acquire(s.ingestCtx, protocol, int64(len(msg)))
 		if aerr != nil {
-			s.closeReason(log, aerr, fr)
+			s.closeReason(log, conn, aerr, fr)
 			return
 		}
 		var batch []record.Record
@@ -338,9 +325,10 @@ func (s *Server) serveConn(conn net.Conn) {
 		if err != nil {
 			// A bad message after good ones: those were stored and
 			// acknowledged above; the connection ends here.
-			s.closeReason(log, err, fr)
+			s.closeReason(log, conn, err, fr)
 			return
 		}
+		lc.Served()
 	}
 }
 
@@ -385,9 +373,12 @@ func (s *Server) ingest(batch []record.Record) error {
 }
 
 // closeReason counts and logs why a connection ended.
-func (s *Server) closeReason(log *slog.Logger, err error, fr *frameReader) {
+func (s *Server) closeReason(log *slog.Logger, conn net.Conn, err error, fr *frameReader) {
 	var ne net.Error
 	switch {
+	case connlimit.IsShed(conn, err):
+		s.conns.closed.WithLabelValues("shed").Inc()
+		log.Debug("forward connection shed for a newer one: it was idle the longest at forward.max_connections")
 	case errors.Is(err, io.EOF):
 		s.conns.closed.WithLabelValues("eof").Inc()
 	case errors.Is(err, errStopping), errors.Is(err, net.ErrClosed):

@@ -219,17 +219,39 @@ func TestMessageTooLarge(t *testing.T) {
 	}
 }
 
-func TestMaxConnections(t *testing.T) {
-	ts := startTest(t, Config{MaxConnections: 1}, &memSink{})
-	first := dial(t, ts.Addr())
-	send(t, first, mp{}.arr(4).str("app").u32(sec).mapN(1).kv("message", "a").chunk("c"))
-	readValue(t, first) // the first connection is being served
-	second := dial(t, ts.Addr())
-	if _, err := second.Read(make([]byte, 1)); err != io.EOF {
-		t.Fatalf("second connection: read err = %v, want EOF", err)
+// TestMaxConnectionsShedsIdlest: at forward.max_connections a new client
+// is served, in place of the connection that sent nothing whole for the
+// longest (here one stuck in the middle of a message), and a client that
+// sends messages keeps its connection.
+func TestMaxConnectionsShedsIdlest(t *testing.T) {
+	ts := startTest(t, Config{MaxConnections: 2}, &memSink{})
+	msg := func(text, chunk string) []byte {
+		return mp{}.arr(4).str("app").u32(sec).mapN(1).kv("message", text).chunk(chunk)
 	}
-	if v := value(t, ts.conns.refused.WithLabelValues("max_connections")); v != 1 {
-		t.Errorf("refused{max_connections} = %v, want 1", v)
+	stuck := dial(t, ts.Addr())
+	send(t, stuck, msg("never finished", "s")[:5])
+	active := dial(t, ts.Addr())
+	send(t, active, msg("a", "a1"))
+	readValue(t, active)
+
+	fresh := dial(t, ts.Addr())
+	send(t, fresh, msg("b", "b1"))
+	if got := readValue(t, fresh); string(got) != string(appendAck(nil, "b1")) {
+		t.Fatalf("new client's ack = %q", got)
+	}
+	if n, err := stuck.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("the stuck connection is still open (read %d bytes)", n)
+	}
+	send(t, active, msg("c", "a2"))
+	if got := readValue(t, active); string(got) != string(appendAck(nil, "a2")) {
+		t.Fatalf("active client's ack = %q", got)
+	}
+	// The stuck connection's goroutine counts it once its read fails.
+	for deadline := time.Now().Add(5 * time.Second); value(t, ts.conns.closed.WithLabelValues("shed")) != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("closed{shed} = %v, want 1", value(t, ts.conns.closed.WithLabelValues("shed")))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -1,6 +1,9 @@
 package otlp
 
-import "github.com/sluice-log/sluice/internal/ingest"
+import (
+	"github.com/sluice-log/sluice/internal/connlimit"
+	"github.com/sluice-log/sluice/internal/ingest"
+)
 
 // Config configures the OTLP receiver.
 type Config struct {
@@ -19,6 +22,11 @@ type Config struct {
 	// protobuf size) together with the other receivers'; nil: no bound.
 	// The HTTP handler is bounded by InFlight.Wrap around it instead.
 	InFlight *ingest.InFlight
+	// MaxConnections bounds the gRPC listener's connections; 0: no bound.
+	// At the bound a new connection displaces the one that sent nothing
+	// for the longest (see connlimit.Limiter). ConnMetrics counts them.
+	MaxConnections int
+	ConnMetrics    *connlimit.Metrics
 }
 
 // DefaultConfig returns the configuration used when nothing is set.

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 	// Registers the gzip decompressor: the Collector's otlp exporter
 	// compresses with gzip by default.
 	_ "google.golang.org/grpc/encoding/gzip"
@@ -24,12 +25,20 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/ingest"
 )
 
 // tenantMetadata is the gRPC metadata key of the tenant: the HTTP header's
 // name, lowercased as gRPC metadata keys are.
 const tenantMetadata = "x-scope-orgid"
+
+// handshakeTimeout bounds a new connection's TLS and HTTP/2 handshake;
+// maxConnIdle closes a connection without a call for this long.
+const (
+	handshakeTimeout = 10 * time.Second
+	maxConnIdle      = 5 * time.Minute
+)
 
 // stopTimeout bounds how long Serve waits for running exports after its
 // context ended before it cuts them off.
@@ -52,7 +61,13 @@ func ListenGRPC(addr string, tlsCfg *tls.Config, sink ingest.Sink, cfg Config, m
 	if err != nil {
 		return nil, fmt.Errorf("listen for OTLP gRPC on %s: %w", addr, err)
 	}
-	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(cfg.MaxMessageBytes))}
+	// gRPC has no hook for a connection's idle time, so data read is its
+	// activity; one that opens a connection and sends nothing is cut at
+	// the handshake timeout, and one idle past maxConnIdle is told to go
+	// away (clients reconnect when they next export).
+	ln = connlimit.New(connlimit.Options{Name: "otlp_grpc", Max: cfg.MaxConnections, TouchOnRead: true}, cfg.ConnMetrics).Listener(ln)
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(cfg.MaxMessageBytes)),
+		grpc.ConnectionTimeout(handshakeTimeout), grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: maxConnIdle})}
 	if cfg.InFlight.Limit() > 0 {
 		// Refused before gRPC reads and decodes the message, while the
 		// bytes in flight are at their bound.

@@ -58,7 +58,7 @@ func BenchmarkStreamTCP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := NewStreamServer(ln, "tcp", sink, Config{StreamFields: []string{"hostname", "app_name"}}, nil, quietLog())
+	s := NewStreamServer(ln, nil, sink, Config{StreamFields: []string{"hostname", "app_name"}}, nil, quietLog())
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx) }()

@@ -11,8 +11,10 @@ type Config struct {
 	// MaxMessageBytes bounds one message; longer ones are skipped and
 	// counted.
 	MaxMessageBytes int
-	// MaxConnections bounds concurrent TCP/TLS connections of one listener;
-	// more are closed at once and counted. 0 means no limit.
+	// MaxConnections bounds concurrent TCP/TLS connections of one listener:
+	// at the bound a new connection displaces the one that sent no whole
+	// message for the longest, or is refused when every other one waits
+	// for the sink. 0 means no limit.
 	MaxConnections int
 	// ReadTimeout closes a connection that sent nothing for this long.
 	ReadTimeout time.Duration

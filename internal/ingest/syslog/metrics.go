@@ -3,6 +3,7 @@ package syslog
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/ingest"
 )
 
@@ -22,6 +23,7 @@ type Metrics struct {
 	ingest      *ingest.Metrics
 	connections *prometheus.GaugeVec
 	refused     *prometheus.CounterVec
+	conns       *connlimit.Metrics // the listeners' bounds
 }
 
 // NewMetrics registers the syslog metrics with reg (when not nil); shared
@@ -35,14 +37,22 @@ func NewMetrics(reg prometheus.Registerer, shared *ingest.Metrics) *Metrics {
 		}, []string{"transport"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_syslog_connections_closed_total",
-			Help: "Syslog connections closed by the receiver, by transport and reason (max_connections, tls_handshake, framing, read_timeout, read_error).",
+			Help: "Syslog connections closed by the receiver, by transport and reason (shed, tls_handshake, framing, read_timeout, read_error). Connections refused or shed at syslog.max_connections are also counted in sluice_listener_connections_refused_total and sluice_listener_connections_shed_total.",
 		}, []string{"transport", "reason"}),
 	}
 	if reg != nil {
 		m.connections = ingest.Register(reg, m.connections)
 		m.refused = ingest.Register(reg, m.refused)
+		m.conns = connlimit.NewMetrics(reg)
 	}
 	return m
+}
+
+func (m *Metrics) connMetrics() *connlimit.Metrics {
+	if m == nil {
+		return nil
+	}
+	return m.conns
 }
 
 func (m *Metrics) records(n int) {

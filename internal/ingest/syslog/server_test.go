@@ -80,7 +80,7 @@ func startTCP(t *testing.T, sink ingest.Sink, cfg Config, m *Metrics) (addr stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewStreamServer(ln, "tcp", sink, cfg, m, quietLog())
+	s := NewStreamServer(ln, nil, sink, cfg, m, quietLog())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
@@ -270,24 +270,37 @@ func TestPacketServer(t *testing.T) {
 	}
 }
 
+// TestStreamMaxConnections: at syslog.max_connections a new sender is
+// served, in place of the connection that sent no whole message for the
+// longest (an idle one), and a sender of messages keeps its connection.
 func TestStreamMaxConnections(t *testing.T) {
 	sink := newFakeSink()
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg, nil)
-	addr, stop := startTCP(t, sink, Config{MaxConnections: 1}, m)
+	addr, stop := startTCP(t, sink, Config{MaxConnections: 2}, m)
 	defer stop()
-	first := dial(t, addr)
-	fmt.Fprintf(first, "<13>a: first\n")
-	sink.waitRecords(t, 1) // the first connection holds the only slot
-	second := dial(t, addr)
-	if _, err := second.Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("second connection: read %v, want EOF", err)
-	}
-	if got := counterValue(t, reg, "sluice_syslog_connections_closed_total", "max_connections"); got != 1 {
-		t.Errorf("closed for max_connections = %v, want 1", got)
-	}
-	fmt.Fprintf(first, "<13>a: still served\n")
+	idle := dial(t, addr)
+	fmt.Fprintf(idle, "<13>a: half a mess")
+	active := dial(t, addr)
+	fmt.Fprintf(active, "<13>a: first\n")
 	sink.waitRecords(t, 1)
+	fresh := dial(t, addr)
+	fmt.Fprintf(fresh, "<13>b: from the new sender\n")
+	sink.waitRecords(t, 1)
+	if _, err := idle.Read(make([]byte, 1)); err == nil {
+		t.Error("the idle connection is still open")
+	}
+	fmt.Fprintf(active, "<13>a: still served\n")
+	sink.waitRecords(t, 1)
+	for deadline := time.Now().Add(5 * time.Second); counterValue(t, reg, "sluice_syslog_connections_closed_total", "shed") != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("closed for shed = %v, want 1", counterValue(t, reg, "sluice_syslog_connections_closed_total", "shed"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := counterValue(t, reg, "sluice_listener_connections_shed_total", "syslog_tcp"); got != 1 {
+		t.Errorf("listener shed = %v, want 1", got)
+	}
 }
 
 // TestStreamTimeWindow: a message whose time is outside the window is

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -26,25 +27,31 @@ type StreamServer struct {
 	conv      converter
 	m         *Metrics
 	log       *slog.Logger
-	slots     chan struct{} // nil: no connection limit
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 
-	warnTooLong, warnInvalid, warnLimit warnLimiter
+	warnTooLong, warnInvalid warnLimiter
 }
 
-// NewStreamServer serves ln; transport ("tcp" or "tls") labels metrics and
-// logs.
-func NewStreamServer(ln net.Listener, transport string, sink ingest.Sink, cfg Config, m *Metrics, log *slog.Logger) *StreamServer {
+// NewStreamServer serves ln, a TCP listener: plain TCP when tlsCfg is nil,
+// else TLS only (RFC 5425). Its connections are bounded by
+// cfg.MaxConnections (see connlimit.Limiter: at the bound a new
+// connection displaces the one that sent no whole message for the
+// longest).
+func NewStreamServer(ln net.Listener, tlsCfg *tls.Config, sink ingest.Sink, cfg Config, m *Metrics, log *slog.Logger) *StreamServer {
 	cfg = cfg.withDefaults()
-	s := &StreamServer{ln: ln, transport: transport, sink: sink, cfg: cfg,
+	transport := "tcp"
+	if tlsCfg != nil {
+		transport = "tls"
+	}
+	ln = connlimit.New(connlimit.Options{Name: "syslog_" + transport, Max: cfg.MaxConnections}, m.connMetrics()).Listener(ln)
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	return &StreamServer{ln: ln, transport: transport, sink: sink, cfg: cfg,
 		conv: newConverter(cfg.StreamFields, cfg.Tenant, cfg.Window), m: m, log: log,
 		conns: map[net.Conn]struct{}{}}
-	if cfg.MaxConnections > 0 {
-		s.slots = make(chan struct{}, cfg.MaxConnections)
-	}
-	return s
 }
 
 // Addr is the listening address.
@@ -90,37 +97,11 @@ func (s *StreamServer) Serve(ctx context.Context) error {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		if !s.acquire() {
-			s.m.closed(s.transport, "max_connections")
-			s.warnLimit.warn(s.log, "syslog connection refused: max_connections reached",
-				"remote", conn.RemoteAddr().String(), "max_connections", s.cfg.MaxConnections)
-			_ = conn.Close()
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer s.release()
 			s.handle(ctx, flushCtx, conn)
 		}()
-	}
-}
-
-func (s *StreamServer) acquire() bool {
-	if s.slots == nil {
-		return true
-	}
-	select {
-	case s.slots <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
-
-func (s *StreamServer) release() {
-	if s.slots != nil {
-		<-s.slots
 	}
 }
 
@@ -169,6 +150,9 @@ func (s *StreamServer) handle(ctx, flushCtx context.Context, conn net.Conn) {
 	}
 	switch {
 	case rerr == nil:
+	case connlimit.IsShed(conn, rerr):
+		s.m.closed(s.transport, "shed")
+		log.Debug("syslog connection shed for a newer one: it sent no whole message for the longest at syslog.max_connections")
 	case errors.Is(rerr, ErrFraming):
 		s.m.closed(s.transport, "framing")
 		log.Warn("syslog connection closed: broken framing", "err", rerr)
@@ -189,13 +173,19 @@ func (s *StreamServer) read(ctx context.Context, conn net.Conn, b *batcher) erro
 	fr := newFrameReader(conn, s.cfg.MaxMessageBytes)
 	var chunk []record.Record
 	nbytes := 0
+	// The connection moves to the fresh end of its listener's idle list
+	// with each whole message, and is not shed while its records wait for
+	// the sink (unread data in its socket would be lost).
+	lc := connlimit.Of(conn)
 	sendChunk := func() bool {
 		s.m.bytes(nbytes)
 		nbytes = 0
 		if len(chunk) == 0 {
 			return true
 		}
+		lc.Busy()
 		ok := b.send(chunk)
+		lc.Served()
 		chunk = nil
 		return ok
 	}

@@ -1,0 +1,278 @@
+package connlimit
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// value reads a gauge's or counter's value.
+func value(t *testing.T, m prometheus.Metric) float64 {
+	t.Helper()
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Gauge != nil {
+		return d.Gauge.GetValue()
+	}
+	return d.Counter.GetValue()
+}
+
+// pair accepts one connection of ln for a client dialled to it.
+func pair(t *testing.T, ln net.Listener) (client net.Conn, server *Conn) {
+	t.Helper()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return c, s.(*Conn)
+}
+
+func listen(t *testing.T, max int) (*Limiter, net.Listener, *Metrics) {
+	t.Helper()
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	m := NewMetrics(prometheus.NewRegistry())
+	l := New(Options{Name: "test", Max: max}, m)
+	return l, l.Listener(raw), m
+}
+
+func closedByServer(t *testing.T, c net.Conn) bool {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.Read(make([]byte, 1))
+	var ne net.Error
+	return err != nil && !(errorsAs(err, &ne) && ne.Timeout())
+}
+
+func errorsAs(err error, ne *net.Error) bool {
+	x, ok := err.(net.Error)
+	if ok {
+		*ne = x
+	}
+	return ok
+}
+
+// TestShedsLongestIdle: at the bound a new connection displaces the one
+// idle the longest among those that never completed a request, then among
+// the others; busy ones are never displaced, and when all are busy the new
+// one is refused. Slots come back on Close, once.
+func TestShedsLongestIdle(t *testing.T) {
+	l, ln, m := listen(t, 3)
+	_, s1 := pair(t, ln)
+	_, s2 := pair(t, ln)
+	_, s3 := pair(t, ln)
+	s1.Served() // proven, and idle the longest after this
+	s2.Busy()
+	_, s4 := pair(t, ln)
+	if !s3.Shed() || s1.Shed() || s2.Shed() || s4.Shed() {
+		t.Fatalf("shed: s1 %v s2 %v s3 %v s4 %v; want s3 alone", s1.Shed(), s2.Shed(), s3.Shed(), s4.Shed())
+	}
+	if got := value(t, m.shedN.WithLabelValues("test")); got != 1 {
+		t.Fatalf("shed metric = %v", got)
+	}
+	// The shed connection's own Close gives nothing back: its slot is s4's.
+	_ = s3.Close()
+	if l.n != 3 {
+		t.Fatalf("open = %d, want 3", l.n)
+	}
+	// s4 waits for a request body: idle, unproven, so shed before s1.
+	s4.Busy()
+	s4.Idle()
+	_, s5 := pair(t, ln)
+	if !s4.Shed() || s1.Shed() {
+		t.Fatalf("shed s1 %v s4 %v; want s4", s1.Shed(), s4.Shed())
+	}
+	// Only proven ones left idle: the one idle the longest goes.
+	s5.Busy()
+	_, s6 := pair(t, ln)
+	if !s1.Shed() {
+		t.Fatal("s1 not shed")
+	}
+	// Everyone busy: the next is refused and closed.
+	s6.Busy()
+	c7, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c7.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	if !closedByServer(t, c7) {
+		t.Fatal("the connection over the bound was not closed")
+	}
+	if got := value(t, m.refusedN.WithLabelValues("test")); got != 1 {
+		t.Fatalf("refused metric = %v", got)
+	}
+	// A slot freed by Close admits the next one; a second Close frees nothing.
+	_ = s2.Close()
+	_ = s2.Close()
+	c8, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c8.Close()
+	s8 := (<-accepted).(*Conn)
+	defer s8.Close()
+	if l.n != 3 || s5.Shed() || s6.Shed() {
+		t.Fatalf("open = %d, shed s5 %v s6 %v", l.n, s5.Shed(), s6.Shed())
+	}
+}
+
+// TestTouch: the first touch proves a connection at once; later ones move
+// it to the fresh end at most once per touchEvery.
+func TestTouch(t *testing.T) {
+	l, ln, _ := listen(t, 3)
+	_, s1 := pair(t, ln)
+	_, s2 := pair(t, ln)
+	s1.Touch()
+	s2.Touch()
+	if !s1.proven || !s2.proven {
+		t.Fatal("a first touch did not prove the connection")
+	}
+	s1.since.Store(time.Now().Add(-2 * touchEvery).UnixNano())
+	s1.Touch() // moves: now fresher than s2
+	if l.served.Back().Value.(*Conn) != s1 {
+		t.Fatal("s1 is not at the fresh end after its touch")
+	}
+	s2.Touch() // within the throttle: stays
+	if l.served.Back().Value.(*Conn) != s1 {
+		t.Fatal("a throttled touch moved s2")
+	}
+}
+
+// TestServeHTTPSlowloris: with every slot held by clients that trickle
+// their headers or their body, a client with a whole request is served,
+// and a request being served is never cut.
+func TestServeHTTPSlowloris(t *testing.T) {
+	l, ln, m := listen(t, 4)
+	release := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		fmt.Fprint(w, "served")
+	})}
+	ServeHTTP(srv, l)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	addr := ln.Addr().String()
+
+	busy := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/slow")
+		if err != nil {
+			busy <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		busy <- string(b)
+	}()
+	waitFor(t, func() bool { return value(t, m.open.WithLabelValues("test")) == 1 })
+	var loris []net.Conn
+	for i := range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if i == 0 {
+			// Headers whole, the body trickling.
+			fmt.Fprint(c, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nab")
+		} else {
+			fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: a\r\nX-Trickle: ")
+		}
+		loris = append(loris, c)
+	}
+	// All three wait for their client (the body's handler in its read).
+	waitFor(t, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.fresh.Len() == 3
+	})
+	for range 3 {
+		// A client of its own each time: a new connection, kept open.
+		client := &http.Client{Transport: &http.Transport{}}
+		defer client.CloseIdleConnections()
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "served" {
+			t.Fatalf("answer %q", b)
+		}
+	}
+	for i, c := range loris {
+		if !closedByServer(t, c) {
+			t.Errorf("slow connection %d still open", i)
+		}
+	}
+	close(release)
+	if got := <-busy; got != "served" {
+		t.Fatalf("the request being served was cut: %s", got)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestBudget(t *testing.T) {
+	tests := []struct {
+		fds, storeFiles, listeners int
+		reserved, share            int
+		warn                       string
+	}{
+		{fds: 20000, listeners: 5, reserved: 5000, share: 3000},
+		{fds: 4096, storeFiles: 10, listeners: 2, reserved: 1024, share: 1536},
+		{fds: 1024, storeFiles: 10, listeners: 2, reserved: 512, share: 256, warn: "to at least 1044"},
+		{fds: 1048576, storeFiles: 3000, listeners: 1, reserved: 262144, share: 786432},
+		{fds: 20000, storeFiles: 6000, listeners: 3, reserved: 6512, share: 4496},
+		{fds: 2000, storeFiles: 900, listeners: 2, reserved: 1000, share: 500, warn: "raise the limit"},
+	}
+	for _, tc := range tests {
+		b := NewBudget(tc.fds, tc.storeFiles, tc.listeners)
+		if b.Reserved != tc.reserved || b.Share() != tc.share {
+			t.Errorf("%+v: reserved %d share %d, want %d %d", tc, b.Reserved, b.Share(), tc.reserved, tc.share)
+		}
+		if w := b.Warning(b.Share() * tc.listeners); tc.warn == "" && w != "" || !strings.Contains(w, tc.warn) {
+			t.Errorf("%+v: warning %q", tc, w)
+		}
+	}
+	if w := NewBudget(20000, 0, 2).Warning(20000); !strings.Contains(w, "add up to 20000") {
+		t.Errorf("over-configured: %q", w)
+	}
+	if fds, err := RaiseFDLimit(); err != nil || fds <= 0 {
+		t.Errorf("RaiseFDLimit = %d, %v", fds, err)
+	}
+}
