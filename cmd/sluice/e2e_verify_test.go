@@ -69,7 +69,7 @@ func TestE2EVerifyTamper(t *testing.T) {
 			t.Fatalf("a consistent cut-back should pass without an anchor: %v\n%s", err, out)
 		}
 		out, err := sluiceVerify(t, dir, "--anchor", head[1])
-		if err == nil || !regexp.MustCompile(`(?m)^anchor: entry \d+ \(recorded as [0-9a-f]+\) is not in the manifest`).MatchString(out) {
+		if err == nil || !regexp.MustCompile(`(?m)^anchor: entry \d+ \(recorded as [0-9a-f]+ by an anchor\) is not in the manifest`).MatchString(out) {
 			t.Fatalf("verify --anchor %s passed or did not name the anchor: %v\n%s", head[1], err, out)
 		}
 	})

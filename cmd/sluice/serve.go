@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -31,6 +32,7 @@ import (
 	"github.com/sluice-log/sluice/internal/pipeline"
 	"github.com/sluice-log/sluice/internal/sink"
 	"github.com/sluice-log/sluice/internal/store"
+	"github.com/sluice-log/sluice/internal/trust"
 	"github.com/sluice-log/sluice/internal/ui"
 	"github.com/sluice-log/sluice/internal/wal"
 )
@@ -209,12 +211,22 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	defer unlock()
 
 	reg := newRegistry()
+	key, err := loadSigningKey(cfg, log)
+	if err != nil {
+		return err
+	}
+	witness, err := openWitness(cfg, log)
+	if err != nil {
+		return err
+	}
+	var publisher *trust.Publisher
 
 	syncInterval, _ := cfg.WAL.SyncInterval()
 	w, err := wal.Open(filepath.Join(cfg.DataDir, "wal"), wal.Options{
 		SegmentSize:  int64(cfg.WAL.SegmentSize),
 		MaxSize:      int64(cfg.WAL.MaxSize),
 		SyncInterval: syncInterval,
+		SigningKey:   key,
 	}, log.With("component", "wal"))
 	if err != nil {
 		return fmt.Errorf("open write-ahead log: %w", err)
@@ -225,6 +237,7 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		IdleMergeAfter: idleMergeAfter(cfg.Store.IdleMergeAfter),
 
 		ManifestCheckpointEntries: cfg.Store.ManifestCheckpointEntries,
+		SigningKey:                key,
 	}, log.With("component", "store"))
 	if err != nil {
 		_ = w.Close()
@@ -232,6 +245,10 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	}
 	resolveConnLimits(&cfg, st.Stats().Parts, cfg.Role != config.RoleIndexer, log)
 	flushBytes, maxHeadBytes := cfg.HeadBounds()
+	var witnessStatus func() trust.PublisherStatus
+	if witness != nil {
+		witnessStatus = func() trust.PublisherStatus { return publisher.Status() }
+	}
 	tenants := make(map[string]store.TenantRetention, len(cfg.Store.Tenants))
 	for tenant, tr := range cfg.Store.Tenants {
 		tenants[tenant] = store.TenantRetention{MaxAge: time.Duration(tr.Retention), MaxBytes: int64(tr.MaxDiskBytes)}
@@ -245,6 +262,7 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		MaxDiskBytes:  int64(cfg.Store.MaxDiskBytes),
 		WALMaxBytes:   int64(cfg.WAL.MaxSize),
 		MemoryLimit:   int64(cfg.MemoryLimit),
+		Witness:       witnessStatus,
 
 		TenantRetention: tenants,
 	}, pipeline.NewMetrics(reg), log.With("component", "pipeline"))
@@ -252,6 +270,9 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		_ = w.Close()
 		_ = st.Close()
 		return err
+	}
+	if witness != nil {
+		publisher = startPublisher(cfg, witness, key, p.Head, log)
 	}
 
 	// Only all runs receivers; an indexer's input is Kafka.
@@ -268,8 +289,14 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	}
 	if err != nil {
 		_ = p.Close(context.Background())
+		_ = closePublisher(publisher)
 		return err
 	}
+	// Other nodes may push their chain heads here (trust.witness: http).
+	if routes == nil {
+		routes = map[string]http.Handler{}
+	}
+	maps.Copy(routes, trust.NewServer(filepath.Join(cfg.DataDir, "witness")).Routes())
 	var ready func(context.Context) error
 	if consumer != nil {
 		ready = consumer.Ready
@@ -292,7 +319,11 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	}
 	serveErr := run.serve(ctx, "data_dir", cfg.DataDir)
 	if err := p.Close(context.Background()); err != nil {
+		_ = closePublisher(publisher)
 		return fmt.Errorf("final flush: %w", err)
+	}
+	if err := closePublisher(publisher); err != nil {
+		return err
 	}
 	log.Info("shut down cleanly")
 	return serveErr

@@ -35,6 +35,8 @@ type Config struct {
 	Sink  SinkConfig  `yaml:"sink" doc:"Where the indexer role writes."`
 
 	Querier QuerierConfig `yaml:"querier" doc:"The querier role: one query over every store indexer."`
+
+	Trust TrustConfig `yaml:"trust" doc:"Signatures and a witness, so that someone able to write the data directory cannot rewrite, cut or roll back what it holds unseen (docs/storage.md, Threat model)."`
 }
 
 // HTTPConfig configures the HTTP listener.
@@ -195,6 +197,7 @@ func Default() Config {
 	defaultReceivers(&c)
 	defaultScaleOut(&c)
 	defaultQuerier(&c)
+	defaultTrust(&c)
 	return c
 }
 
@@ -280,6 +283,7 @@ func (c *Config) Validate() error {
 	if c.Store.MergeFanIn < 2 || c.Store.MergeFanIn > 16 {
 		bad("store.merge_fan_in must be between 2 and 16 (the most parts one merge reads), got %d", c.Store.MergeFanIn)
 	}
+	errs = append(errs, c.validateTrust()...)
 	if c.Store.ManifestCheckpointEntries < 1 {
 		bad("store.manifest_checkpoint_entries must be at least 1")
 	}

@@ -17,6 +17,10 @@ type ClientOptions struct {
 	Password string
 }
 
+// KgoOptions are the franz-go options that reach the brokers, for other
+// packages' clients (the trust package's Kafka witness).
+func (c ClientOptions) KgoOptions(log *slog.Logger) ([]kgo.Opt, error) { return c.kgoOpts(log) }
+
 func (c ClientOptions) kgoOpts(log *slog.Logger) ([]kgo.Opt, error) {
 	if len(c.Brokers) == 0 {
 		return nil, errors.New("no Kafka brokers configured")

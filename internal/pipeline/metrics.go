@@ -74,6 +74,8 @@ func (m *Metrics) watch(p *Pipeline) {
 		counter("sluice_store_merged_bytes_total", "Bytes of the parts that merges wrote; (flushed + merged) / flushed is the write amplification of merging.", func() float64 { return float64(p.store.Stats().MergedBytes) }),
 		gauge("sluice_store_index_bytes", "Memory the open parts' indexes take (block metadata, bloom filters, numeric ranges, block headers kept by searches); it grows with the data kept.", func() float64 { return float64(p.store.Stats().IndexBytes) }),
 		gauge("sluice_store_merges_pending", "Daily partitions with a merge running or due, now or once no part has been added to them for store.idle_merge_after.", func() float64 { return float64(p.store.Stats().MergesPending) }),
+		gauge("sluice_manifest_head_seq", "Sequence number of the manifest's last entry, the chain head (also in /api/v1/status and the log).", func() float64 { return float64(p.store.Head().Seq) }),
+		gauge("sluice_manifest_head_hash", "The chain head's hash as a number: its first 6 bytes (48 bits, exact in a float), to compare with the witness and sluice verify.", func() float64 { return p.Head().HashNumber() }),
 		gauge("sluice_tail_subscribers", "Live-tail subscribers.", func() float64 { return float64(p.hub.n.Load()) }),
 		gauge("sluice_tail_buffered_bytes", "Bytes of records waiting for live-tail clients (each bounded by query.tail_buffer_bytes).", func() float64 { return float64(p.hub.buffered.Load()) }),
 		counter("sluice_tail_dropped_total", "Live-tail clients dropped because they fell more than query.tail_buffer_bytes behind.", func() float64 { return float64(p.hub.dropped.Load()) }),

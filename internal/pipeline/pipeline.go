@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/store"
+	"github.com/sluice-log/sluice/internal/trust"
 	"github.com/sluice-log/sluice/internal/wal"
 )
 
@@ -29,6 +30,9 @@ type Options struct {
 	RetryAfter      time.Duration // what a client is told to wait under backpressure
 	WALMaxBytes     int64         // the WAL's bound, reported in Status
 	MemoryLimit     int64         // memory_limit, resolved, reported in Status; 0: none
+	// Witness reports how pushing the chain head to the witness goes, for
+	// Status; nil without a witness.
+	Witness func() trust.PublisherStatus
 }
 
 // Pipeline is the path receive → WAL → store. It implements ingest.Sink.

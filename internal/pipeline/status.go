@@ -1,6 +1,10 @@
 package pipeline
 
-import "time"
+import (
+	"time"
+
+	"github.com/sluice-log/sluice/internal/trust"
+)
 
 // Status is a snapshot of the pipeline for operators: how full the buffer
 // is, whether ingest is pushing back, and what the store holds.
@@ -27,9 +31,21 @@ type Status struct {
 	Retention         time.Duration `json:"retention_ns"`
 	// Live tail: clients now, bytes waiting for them, clients dropped for
 	// falling behind.
-	TailSubscribers   int   `json:"tail_subscribers"`
-	TailBufferedBytes int64 `json:"tail_buffered_bytes"`
-	TailDropped       int64 `json:"tail_dropped_total"`
+	TailSubscribers   int         `json:"tail_subscribers"`
+	TailBufferedBytes int64       `json:"tail_buffered_bytes"`
+	TailDropped       int64       `json:"tail_dropped_total"`
+	Trust             TrustStatus `json:"trust"`
+}
+
+// TrustStatus is the chain head a node publishes (docs/storage.md, Threat
+// model): the manifest's last entry and the last WAL seq fsynced, whether
+// they are signed, and how pushing them to the witness goes.
+type TrustStatus struct {
+	Signed       bool                   `json:"signed"`
+	ManifestSeq  uint64                 `json:"manifest_head_seq"`
+	ManifestHash string                 `json:"manifest_head_hash"`
+	WALSeq       uint64                 `json:"wal_written_seq"`
+	Witness      *trust.PublisherStatus `json:"witness,omitempty"`
 }
 
 // Status returns the pipeline's current state.
@@ -59,5 +75,23 @@ func (p *Pipeline) Status() Status {
 		TailSubscribers:   int(p.hub.n.Load()),
 		TailBufferedBytes: p.hub.buffered.Load(),
 		TailDropped:       p.hub.dropped.Load(),
+		Trust:             p.trustStatus(),
 	}
+}
+
+// Head is the chain head to publish: the manifest's last entry and the
+// last WAL seq fsynced.
+func (p *Pipeline) Head() trust.Head {
+	h := p.store.Head()
+	return trust.Head{Seq: h.Seq, Hash: h.Hash, WALSeq: p.wal.WrittenSeq()}
+}
+
+func (p *Pipeline) trustStatus() TrustStatus {
+	h := p.Head()
+	ts := TrustStatus{Signed: p.store.Signing(), ManifestSeq: h.Seq, ManifestHash: h.Hash, WALSeq: h.WALSeq}
+	if p.opts.Witness != nil {
+		ws := p.opts.Witness()
+		ts.Witness = &ws
+	}
+	return ts
 }

@@ -14,6 +14,24 @@ import (
 type Anchor struct {
 	Seq  uint64
 	Hash string
+	// Witness says that the anchor was read from the node's witness
+	// rather than given by an operator: problems with it are of kind
+	// ProblemWitness.
+	Witness bool
+}
+
+func (a Anchor) kind() ProblemKind {
+	if a.Witness {
+		return ProblemWitness
+	}
+	return ProblemAnchor
+}
+
+func (a Anchor) source() string {
+	if a.Witness {
+		return "the witness"
+	}
+	return "an anchor"
 }
 
 // String renders the anchor as ParseAnchor reads it: "<seq>:<hex hash>".
@@ -35,3 +53,8 @@ func ParseAnchor(s string) (Anchor, error) {
 // ProblemAnchor: an anchor recorded earlier is no longer in the chain, so
 // the history up to it was rewritten or cut back.
 const ProblemAnchor ProblemKind = "anchor"
+
+// ProblemWitness: the head the node pushed to its witness is not in the
+// chain: the data directory was rolled back to an older copy, its newest
+// entries were cut, or its history was rewritten.
+const ProblemWitness ProblemKind = "witness"

@@ -14,8 +14,8 @@ func TestParseAnchor(t *testing.T) {
 		want Anchor
 		ok   bool
 	}{
-		{"7:" + hash, Anchor{7, hash}, true},
-		{"7:" + strings.ToUpper(hash), Anchor{7, hash}, true},
+		{"7:" + hash, Anchor{Seq: 7, Hash: hash}, true},
+		{"7:" + strings.ToUpper(hash), Anchor{Seq: 7, Hash: hash}, true},
 		{"0:" + hash, Anchor{}, false},
 		{"7", Anchor{}, false},
 		{"x:" + hash, Anchor{}, false},

@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -73,11 +76,14 @@ type manifestEntry struct {
 	Watermark uint64    `json:"watermark"`
 	Prev      string    `json:"prev"`
 	Hash      string    `json:"hash,omitempty"`
+	// Sig is the ed25519 signature of the entry's hash (see signEntry),
+	// base64; empty when the store has no signing key.
+	Sig string `json:"sig,omitempty"`
 }
 
 func (e *manifestEntry) computeHash() (string, error) {
 	c := *e
-	c.Hash = ""
+	c.Hash, c.Sig = "", ""
 	body, err := json.Marshal(&c)
 	if err != nil {
 		return "", fmt.Errorf("encode manifest entry: %w", err)
@@ -236,6 +242,39 @@ func checkLine(raw []byte, e *manifestEntry, prevHash string, prevSeq uint64) er
 	return nil
 }
 
+// manifestDomain prefixes what an entry's signature covers, so that it can
+// stand for nothing but a manifest entry.
+const manifestDomain = "sluice manifest entry v1\x00"
+
+// signEntry sets e.Sig: the signature of manifestDomain and the entry's
+// hash bytes, which cover the entry and, through Prev, all before it.
+func signEntry(e *manifestEntry, key ed25519.PrivateKey) {
+	h, _ := hex.DecodeString(e.Hash)
+	e.Sig = base64.StdEncoding.EncodeToString(ed25519.Sign(key, append([]byte(manifestDomain), h...)))
+}
+
+// errUnsigned is wrapped by errors about an entry whose signature is
+// missing or does not verify.
+var errUnsigned = errors.New("manifest entry not signed with the key")
+
+// checkEntrySig checks e's signature with pub. Unsigned entries pass while
+// signedSince is 0 (history from before signing was turned on); once an
+// entry was signed, every later one must be.
+func checkEntrySig(e *manifestEntry, pub ed25519.PublicKey, signedSince uint64) error {
+	if e.Sig == "" {
+		if signedSince == 0 {
+			return nil
+		}
+		return fmt.Errorf("%w: entry %d is not signed, although entries are signed since entry %d", errUnsigned, e.Seq, signedSince)
+	}
+	sig, err := base64.StdEncoding.DecodeString(e.Sig)
+	h, herr := hex.DecodeString(e.Hash)
+	if err != nil || herr != nil || !ed25519.Verify(pub, append([]byte(manifestDomain), h...), sig) {
+		return fmt.Errorf("%w: the signature of entry %d does not verify with the public key", errUnsigned, e.Seq)
+	}
+	return nil
+}
+
 // manifest is the open manifest file of a store; commits are serialised by
 // the store's commit lock.
 type manifest struct {
@@ -254,6 +293,10 @@ type manifest struct {
 	// commit checkpoints it; replayed is how many Open replayed.
 	checkpointEvery int
 	replayed        int
+	// key signs every entry appended (nil: unsigned); head is the last
+	// entry, for readers that do not hold the commit lock.
+	key  ed25519.PrivateKey
+	head atomic.Pointer[Anchor]
 }
 
 // commit appends e (filling Seq, Prev, Time and Hash), syncs it and applies
@@ -286,6 +329,9 @@ func (m *manifest) append(e *manifestEntry) error {
 		return err
 	}
 	e.Hash = h
+	if m.key != nil {
+		signEntry(e, m.key)
+	}
 	line, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode manifest entry: %w", err)
@@ -308,6 +354,8 @@ func (m *manifest) append(e *manifestEntry) error {
 	m.entries++
 	m.lastOp = e.Op
 	m.state.apply(e)
+	m.head.Store(&Anchor{Seq: e.Seq, Hash: e.Hash})
+	m.log.Info("manifest entry committed", "op", e.Op, "seq", e.Seq, "head", e.Hash, "signed", e.Sig != "")
 	return nil
 }
 

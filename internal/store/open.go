@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,7 +29,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 	if err := mkdirDurable(filepath.Join(dir, partitionsDir)); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	man, err := openManifest(dir, opts.ManifestCheckpointEntries, log)
+	man, err := openManifest(dir, opts.ManifestCheckpointEntries, opts.SigningKey, log)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 // openManifest reads and replays dir's manifest, creating it if absent. A
 // damaged complete entry is an error, even the last: without a trustworthy
 // list of live parts, deleting unreferenced files could destroy data.
-func openManifest(dir string, checkpointEvery int, log *slog.Logger) (*manifest, error) {
+func openManifest(dir string, checkpointEvery int, key ed25519.PrivateKey, log *slog.Logger) (*manifest, error) {
 	path := filepath.Join(dir, manifestName)
 	// A checkpoint interrupted before its renames leaves temporary files.
 	leftovers, _ := filepath.Glob(filepath.Join(dir, archiveDir, "*"+tmpExt))
@@ -105,7 +106,12 @@ func openManifest(dir string, checkpointEvery int, log *slog.Logger) (*manifest,
 			return nil, err
 		}
 	}
-	m := &manifest{dir: dir, f: f, state: newManifestState(), log: log, checkpointEvery: checkpointEvery}
+	m := &manifest{dir: dir, f: f, state: newManifestState(), log: log, checkpointEvery: checkpointEvery, key: key}
+	var pub ed25519.PublicKey
+	if key != nil {
+		pub = key.Public().(ed25519.PublicKey)
+	}
+	var signedSince uint64
 	lines := parseManifest(data)
 	good := int64(0)
 	for i := range lines {
@@ -121,6 +127,12 @@ func openManifest(dir string, checkpointEvery int, log *slog.Logger) (*manifest,
 			}
 			break
 		}
+		if l.err == nil && pub != nil {
+			l.err = checkEntrySig(&l.entry, pub, signedSince)
+			if l.entry.Sig != "" && signedSince == 0 {
+				signedSince = l.entry.Seq
+			}
+		}
 		if l.err != nil {
 			_ = f.Close()
 			return nil, fmt.Errorf("replay manifest %s: entry %d of %d is damaged (run verify): %w", path, i+1, len(lines), l.err)
@@ -134,6 +146,7 @@ func openManifest(dir string, checkpointEvery int, log *slog.Logger) (*manifest,
 		good = l.end
 	}
 	m.size, m.replayed = good, m.entries
+	m.head.Store(&Anchor{Seq: m.state.seq, Hash: m.state.hash})
 	if m.entries > checkpointEvery {
 		// A checkpoint that failed or was interrupted: take it now, so
 		// that the next start replays little.

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"crypto/ed25519"
+	"time"
+)
 
 // Options tunes a Store. Zero values take the defaults.
 type Options struct {
@@ -28,6 +31,11 @@ type Options struct {
 	// before a commit checkpoints it (see manifest.checkpoint), which
 	// bounds what Open replays; default 1000.
 	ManifestCheckpointEntries int
+	// SigningKey, when set, signs every manifest entry (ed25519 over its
+	// chain hash), and Open refuses a manifest whose entries after the
+	// first signed one are not all signed with it. The key must not be
+	// kept in the store's directory.
+	SigningKey ed25519.PrivateKey
 }
 
 const (

@@ -144,6 +144,13 @@ func (s *Store) Append(recs []record.Record, lastSeq uint64) {
 	s.mu.Unlock()
 }
 
+// Head is the manifest's last entry: its sequence number and chain hash,
+// which covers the whole history before it.
+func (s *Store) Head() Anchor { return *s.man.head.Load() }
+
+// Signing reports whether the store signs its manifest entries.
+func (s *Store) Signing() bool { return s.man.key != nil }
+
 // DurableSeq is the WAL sequence number up to which records are in
 // committed parts.
 func (s *Store) DurableSeq() uint64 { return s.durable.Load() }

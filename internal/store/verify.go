@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -30,6 +31,10 @@ const (
 	// left by an interrupted flush or merge, or a sign that the manifest
 	// lost entries.
 	ProblemUnreferenced ProblemKind = "unreferenced"
+	// ProblemSignature: with a public key, a manifest entry whose
+	// signature is missing or does not verify, or a manifest none of
+	// whose entries is signed.
+	ProblemSignature ProblemKind = "signature"
 )
 
 // Problem is one finding of Verify. Part is "partition/name" of the part
@@ -66,6 +71,10 @@ type Report struct {
 	// as the manifest records them.
 	Parts   int
 	Records int64
+	// SignedSince is the first signed entry (0: none); entries before it
+	// predate signing. Watermark is the WAL seq the live parts cover.
+	SignedSince uint64
+	Watermark   uint64
 }
 
 // Audit is Verify that also returns the manifest's head, and checks that
@@ -77,6 +86,13 @@ type Report struct {
 // manifest.checkpoint) into manifest.log, so an anchor older than the last
 // checkpoint is checked like any other.
 func Audit(dir string, anchors ...Anchor) (Report, error) {
+	return AuditSigned(dir, nil, anchors...)
+}
+
+// AuditSigned is Audit that, with pub set, also checks every entry's
+// signature: once an entry is signed every later one must be, and a
+// manifest with entries none of which is signed is a problem too.
+func AuditSigned(dir string, pub ed25519.PublicKey, anchors ...Anchor) (Report, error) {
 	segs, err := manifestSegments(dir)
 	if err != nil {
 		return Report{}, err
@@ -86,7 +102,7 @@ func Audit(dir string, anchors ...Anchor) (Report, error) {
 		return Report{}, err
 	}
 	defer dec.Close()
-	w := chainWalk{state: newManifestState(), anchors: make(map[uint64]anchorCheck, len(anchors)), seen: make(map[uint64]string)}
+	w := chainWalk{state: newManifestState(), anchors: make(map[uint64]anchorCheck, len(anchors)), seen: make(map[uint64]string), pub: pub}
 	for _, a := range anchors {
 		w.anchors[a.Seq] = anchorCheck{Anchor: a}
 	}
@@ -99,6 +115,10 @@ func Audit(dir string, anchors ...Anchor) (Report, error) {
 	}
 	problems := append(w.problems, w.anchorProblems(anchors)...)
 	state := w.state
+	if pub != nil && w.signedSince == 0 && state.seq > 0 {
+		problems = append(problems, Problem{Kind: ProblemSignature, Detail: fmt.Sprintf(
+			"none of the manifest's %d entries is signed: it was written without the signing key, or rewritten", state.seq)})
+	}
 
 	refs := state.sortedLive()
 	for _, ref := range refs {
@@ -125,7 +145,8 @@ func Audit(dir string, anchors ...Anchor) (Report, error) {
 	for _, id := range extra {
 		problems = append(problems, Problem{Kind: ProblemUnreferenced, Part: id, Detail: "part file not live in the manifest"})
 	}
-	r := Report{Problems: problems, Head: Anchor{Seq: state.seq, Hash: state.hash}, Parts: len(refs)}
+	r := Report{Problems: problems, Head: Anchor{Seq: state.seq, Hash: state.hash}, Parts: len(refs),
+		SignedSince: w.signedSince, Watermark: state.watermark}
 	for _, ref := range refs {
 		r.Records += ref.Records
 	}
@@ -155,6 +176,10 @@ type chainWalk struct {
 	last *manifestEntry
 	// seen holds the hashes of the entries of the segment walked last.
 	seen map[uint64]string
+	// pub checks signatures when set; signedSince is the first signed
+	// entry met.
+	pub         ed25519.PublicKey
+	signedSince uint64
 }
 
 type anchorCheck struct {
@@ -208,7 +233,7 @@ func (w *chainWalk) segment(name string, data []byte, tail bool) {
 			w.problems = append(w.problems, Problem{Kind: ProblemTornTail, Detail: fmt.Sprintf("%d bytes without a newline after entry %d", l.end-lastEnd, w.state.seq)})
 			continue
 		case l.err != nil:
-			w.problems = append(w.problems, chainProblems(name, skipped+i+1, l)...)
+			w.problems = append(w.problems, chainProblems(name, skipped+i+1, l, ProblemChain)...)
 			if l.entry.validate() != nil {
 				continue
 			}
@@ -218,11 +243,19 @@ func (w *chainWalk) segment(name string, data []byte, tail bool) {
 			w.problems = append(w.problems, Problem{Kind: ProblemChain, Detail: fmt.Sprintf(
 				"%s: checkpoint entry %d lists %d live parts, which is not the live set its history yields (%d parts)", name, e.Seq, len(e.Live), len(w.state.live))})
 		}
+		if w.pub != nil && l.err == nil {
+			if err := checkEntrySig(e, w.pub, w.signedSince); err != nil {
+				w.problems = append(w.problems, chainProblems(name, skipped+i+1, &manifestLine{entry: *e, err: err}, ProblemSignature)...)
+			}
+			if e.Sig != "" && w.signedSince == 0 {
+				w.signedSince = e.Seq
+			}
+		}
 		if a, ok := w.anchors[e.Seq]; ok && !l.torn {
 			a.found = true
 			if e.Hash != a.Hash {
-				w.problems = append(w.problems, Problem{Kind: ProblemAnchor, Detail: fmt.Sprintf(
-					"entry %d has hash %s, but %s was recorded: the history up to it was rewritten", a.Seq, e.Hash, a.Hash)})
+				w.problems = append(w.problems, Problem{Kind: a.kind(), Detail: fmt.Sprintf(
+					"entry %d has hash %s, but %s recorded %s: the history up to it was rewritten", a.Seq, e.Hash, a.source(), a.Hash)})
 			}
 			w.anchors[e.Seq] = a
 		}
@@ -242,8 +275,9 @@ func (w *chainWalk) anchorProblems(anchors []Anchor) []Problem {
 	var out []Problem
 	for _, a := range anchors {
 		if !w.anchors[a.Seq].found {
-			out = append(out, Problem{Kind: ProblemAnchor, Detail: fmt.Sprintf(
-				"entry %d (recorded as %s) is not in the manifest: the history was cut back or replaced", a.Seq, a.Hash)})
+			out = append(out, Problem{Kind: a.kind(), Detail: fmt.Sprintf(
+				"entry %d (recorded as %s by %s) is not in the manifest, which ends at entry %d: the data directory was rolled back or its newest entries cut",
+				a.Seq, a.Hash, a.source(), w.state.seq)})
 		}
 	}
 	return out
@@ -299,7 +333,7 @@ func (s *Store) Verify() ([]Problem, error) {
 // the entry claims to add or remove (so that the report names the parts
 // whose history can no longer be trusted), or once for the line when it
 // names none.
-func chainProblems(segment string, lineNo int, l *manifestLine) []Problem {
+func chainProblems(segment string, lineNo int, l *manifestLine, kind ProblemKind) []Problem {
 	detail := fmt.Sprintf("line %d: %v", lineNo, l.err)
 	if segment != manifestName {
 		detail = fmt.Sprintf("%s/%s line %d: %v", archiveDir, segment, lineNo, l.err)
@@ -308,12 +342,12 @@ func chainProblems(segment string, lineNo int, l *manifestLine) []Problem {
 	for _, refs := range [][]partRef{l.entry.Added, l.entry.Removed} {
 		for _, ref := range refs {
 			if ref.Partition != "" || ref.Name != "" {
-				out = append(out, Problem{Kind: ProblemChain, Part: ref.id(), Detail: detail})
+				out = append(out, Problem{Kind: kind, Part: ref.id(), Detail: detail})
 			}
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, Problem{Kind: ProblemChain, Detail: detail})
+		out = append(out, Problem{Kind: kind, Detail: detail})
 	}
 	return out
 }

@@ -267,6 +267,13 @@ func (l *Log) LastSeq() uint64 {
 	return l.nextSeq - 1
 }
 
+// WrittenSeq returns the highest seq whose batch is written and fsynced.
+func (l *Log) WrittenSeq() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.written
+}
+
 // Close writes and fsyncs what is queued, then closes the log. Appends
 // waiting for that commit return normally; later calls return ErrClosed.
 func (l *Log) Close() error {
