@@ -26,6 +26,7 @@ func commands() []command {
 		{"query", "run a query against a server and print the results", runQuery},
 		{"tail", "follow newly ingested records that match a query", runTail},
 		{"verify", "check the integrity of a data directory's parts and manifest", runVerify},
+		{"repair", "salvage a damaged write-ahead log segment from its readable records (server stopped)", runRepair},
 		{"trust", "make the signing key that makes tampering with a data directory evident (trust keygen)", runTrust},
 		{"quarantine", "list, drop or restore a server's quarantined (damaged) parts", runQuarantine},
 		{"config", "print the default configuration or check a configuration file", runConfig},
