@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,9 +53,10 @@ func floodBody(size int) []byte {
 // and gzip-compressed (which decompress to 64 MiB from 0.2 MiB), to a
 // server whose memory_limit puts the request bytes in flight at 32 MiB:
 // every request is stored or refused with 429 and Retry-After, never
-// failed, the refusals are counted, and the server's peak RSS stays
-// bounded (logged; bounded here at 1 GiB, where the flood unbounded would
-// hold 16 × 64 MiB of bodies, their records and their WAL batches).
+// failed, at least one (the oldest) is stored, the refusals are counted,
+// and the server's peak RSS (VmHWM) stays bounded, where the flood
+// unbounded would hold 16 × 64 MiB of bodies, their records and their WAL
+// batches.
 func TestE2EInFlightFlood(t *testing.T) {
 	needBinary(t)
 	const (
@@ -112,8 +114,15 @@ func TestE2EInFlightFlood(t *testing.T) {
 	if codes[http.StatusOK] == 0 || codes[http.StatusTooManyRequests] == 0 {
 		t.Fatalf("answers %v: want some stored and some refused", codes)
 	}
-	if peak > 1<<30 {
-		t.Errorf("peak RSS %d MiB over 1 GiB", peak>>20)
+	// At most the bound (32 MiB) plus the oldest request (64 MiB) are in
+	// flight, at about 3 times their size: 512 MiB leaves room. Unbounded,
+	// 16 requests took 1.3 to 3.3 GB (docs/api.md).
+	limit := int64(512 << 20)
+	if out, err := exec.Command("go", "version", "-m", binPath).Output(); err == nil && bytes.Contains(out, []byte("-race=true")) {
+		limit = 1536 << 20 // the race detector's shadow memory multiplies every allocation
+	}
+	if peak > limit {
+		t.Errorf("peak RSS %d MiB over %d MiB", peak>>20, limit>>20)
 	}
 	if got := metric(t, s, "sluice_ingest_max_in_flight_bytes"); got != 32<<20 {
 		t.Errorf("sluice_ingest_max_in_flight_bytes = %v, want an eighth of memory_limit", got)

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -29,8 +30,11 @@ const inFlightGrain = 64 << 10
 //
 // A request reserves its body's bytes before reading it when its size is
 // known (Content-Length), and as it reads otherwise (a compressed body, a
-// chunked one). A request that holds everything in flight is never
-// refused, so that one request as large as the limit always goes through.
+// chunked one). The oldest HTTP request in flight, and a batch that holds
+// everything in flight, are never refused: one request as large as
+// max_request_bytes always goes through, and a flood of requests that all
+// grow at once while they decompress cannot all refuse each other. So the
+// bytes in flight stay within the limit plus one request.
 // A nil *InFlight bounds nothing.
 type InFlight struct {
 	limit    int64
@@ -38,6 +42,9 @@ type InFlight struct {
 	rejected *prometheus.CounterVec
 	waits    sync.Mutex // serialises Acquire's waiters
 	freed    chan struct{}
+
+	mu    sync.Mutex
+	order list.List // of *request, oldest first
 }
 
 // NewInFlight returns a bound of limit bytes (not positive: no bound) and
@@ -219,9 +226,25 @@ func (b *InFlight) Wrap(protocol string, h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rq := &request{b: b, protocol: protocol}
-		defer func() { b.release(rq.held) }()
+		b.mu.Lock()
+		elem := b.order.PushBack(rq)
+		b.mu.Unlock()
+		defer func() {
+			b.mu.Lock()
+			b.order.Remove(elem)
+			b.mu.Unlock()
+			b.release(rq.held)
+		}()
 		h.ServeHTTP(&retryAfterWriter{ResponseWriter: w, rq: rq}, r.WithContext(context.WithValue(r.Context(), requestKey{}, rq)))
 	})
+}
+
+// oldest reports whether rq is the oldest HTTP request in flight.
+func (b *InFlight) oldest(rq *request) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	front := b.order.Front()
+	return front != nil && front.Value == rq
 }
 
 func requestOf(r *http.Request) *request {
@@ -236,9 +259,12 @@ func (rq *request) reserve(total int64) bool {
 	}
 	n := max(total-rq.held, inFlightGrain)
 	if !rq.b.tryAdd(n, rq.held) {
-		rq.refused.Store(true)
-		rq.b.Refused(rq.protocol)
-		return false
+		if !rq.b.oldest(rq) {
+			rq.refused.Store(true)
+			rq.b.Refused(rq.protocol)
+			return false
+		}
+		rq.b.used.Add(n)
 	}
 	rq.held += n
 	return true

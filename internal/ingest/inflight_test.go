@@ -41,32 +41,59 @@ func readAllHandler(read *int) http.Handler {
 	})
 }
 
+// holdingRequest serves, through b, an HTTP request whose known length n
+// is reserved before the handler runs; it holds the bytes until release
+// is called.
+func holdingRequest(t *testing.T, b *InFlight, n int64) (release func()) {
+	t.Helper()
+	reserved, done := make(chan struct{}), make(chan struct{})
+	h := b.Wrap("loki", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := OpenBody(r, 1<<30); err != nil {
+			t.Errorf("the older request was refused: %v", err)
+		}
+		close(reserved)
+		<-done
+	}))
+	req := httptest.NewRequest(http.MethodPost, "/loki/api/v1/push", bytes.NewReader(make([]byte, n)))
+	served := make(chan struct{})
+	go func() { h.ServeHTTP(httptest.NewRecorder(), req); close(served) }()
+	<-reserved
+	return func() { close(done); <-served }
+}
+
 // TestInFlightHTTP: a body that fits with what others hold is read; one
 // that does not is refused with 429 and Retry-After, before it is read when
-// its length is known and as it decompresses otherwise; a request that
-// holds everything in flight is never refused; every byte is released.
+// its length is known and as it decompresses otherwise; the oldest request
+// in flight is never refused; every byte is released.
 func TestInFlightHTTP(t *testing.T) {
 	plain := bytes.Repeat([]byte("0123456789abcdef"), 16<<10) // 256 KiB
 	for _, tc := range []struct {
-		name      string
-		body      []byte
-		gzip      bool
-		chunked   bool
-		othersOwn int64 // bytes other requests hold meanwhile
-		want      int
-		wantRead  int // bytes the handler read before being refused (at most)
+		name       string
+		body       []byte
+		gzip       bool
+		chunked    bool
+		olderOwns  int64 // bytes an older HTTP request holds meanwhile
+		batchesOwn int64 // bytes stream receivers' batches hold meanwhile
+		want       int
+		wantRead   int
 	}{
-		{"fits", plain, false, false, 512 << 10, 200, len(plain)},
-		{"known length over the bound: refused unread", plain, false, false, 900 << 10, 429, 0},
-		{"chunked over the bound: refused while read", plain, false, true, 900 << 10, 429, 0},
-		{"gzip grows past the bound while decompressing", plain, true, false, 900 << 10, 429, 0},
-		{"alone: never refused, even over the bound", append(plain, plain...), false, false, 0, 200, 2 * len(plain)},
-		{"gzip alone over the bound", append(plain, plain...), true, false, 0, 200, 2 * len(plain)},
+		{"fits", plain, false, false, 512 << 10, 0, 200, len(plain)},
+		{"known length over the bound: refused unread", plain, false, false, 900 << 10, 0, 429, 0},
+		{"chunked over the bound: refused while read", plain, false, true, 900 << 10, 0, 429, 0},
+		{"gzip grows past the bound while decompressing", plain, true, false, 900 << 10, 0, 429, 0},
+		{"alone: never refused, even over the bound", append(plain, plain...), false, false, 0, 0, 200, 2 * len(plain)},
+		{"gzip alone over the bound", append(plain, plain...), true, false, 0, 0, 200, 2 * len(plain)},
+		{"oldest request: never refused while batches fill the bound", plain, true, false, 0, 900 << 10, 200, len(plain)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			b := NewInFlight(1<<20, reg)
-			other, ok := b.TryAcquire("test", tc.othersOwn)
+			others := tc.olderOwns + tc.batchesOwn
+			releaseOlder := func() {}
+			if tc.olderOwns > 0 {
+				releaseOlder = holdingRequest(t, b, tc.olderOwns)
+			}
+			batch, ok := b.TryAcquire("forward", tc.batchesOwn)
 			if !ok {
 				t.Fatal("setup reservation refused")
 			}
@@ -96,10 +123,11 @@ func TestInFlightHTTP(t *testing.T) {
 			} else if read != tc.wantRead || refused != 0 {
 				t.Errorf("read %d bytes (want %d), refusals %v", read, tc.wantRead, refused)
 			}
-			if got := b.Used(); got != tc.othersOwn {
-				t.Errorf("after the request %d bytes are held, want the others' %d", got, tc.othersOwn)
+			if got := b.Used(); got != others {
+				t.Errorf("after the request %d bytes are held, want the others' %d", got, others)
 			}
-			other.Release()
+			releaseOlder()
+			batch.Release()
 			if b.Used() != 0 {
 				t.Errorf("%d bytes held after every release", b.Used())
 			}
