@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -28,6 +30,11 @@ type clientFlags struct {
 	server string
 	tenant string
 	json   bool
+	// TLS: the client certificate a server with http.tls_client_ca_file
+	// asks for, and the CA of a server whose certificate the system does
+	// not trust.
+	tlsCert, tlsKey, tlsCA string
+	client                 *http.Client
 }
 
 func (c *clientFlags) register(fs *flag.FlagSet) {
@@ -38,6 +45,42 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.server, "server", def, "`URL` of the Sluice server (or set SLUICE_SERVER)")
 	fs.StringVar(&c.tenant, "tenant", "", "`tenant` to query (sent as X-Scope-OrgID); empty is the default tenant")
 	fs.BoolVar(&c.json, "json", false, "print the server's NDJSON unchanged, for machines")
+	fs.StringVar(&c.tlsCert, "tls-cert", os.Getenv("SLUICE_TLS_CERT"), "PEM client certificate `file` for a server that requires one (or set SLUICE_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", os.Getenv("SLUICE_TLS_KEY"), "PEM private key `file` of --tls-cert (or set SLUICE_TLS_KEY)")
+	fs.StringVar(&c.tlsCA, "tls-ca", os.Getenv("SLUICE_TLS_CA"), "PEM CA `file` that signed the server's certificate, when the system does not trust it (or set SLUICE_TLS_CA)")
+}
+
+// httpClient is the client the TLS flags ask for.
+func (c *clientFlags) httpClient() (*http.Client, error) {
+	if c.client != nil {
+		return c.client, nil
+	}
+	if c.tlsCert == "" && c.tlsKey == "" && c.tlsCA == "" {
+		c.client = http.DefaultClient
+		return c.client, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.tlsCert != "" || c.tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("load --tls-cert and --tls-key: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	if c.tlsCA != "" {
+		pem, err := os.ReadFile(c.tlsCA)
+		if err != nil {
+			return nil, fmt.Errorf("read --tls-ca: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", c.tlsCA)
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	c.client = &http.Client{Transport: tr}
+	return c.client, nil
 }
 
 func (c *clientFlags) request(ctx context.Context, path string, form url.Values) (*http.Response, error) {
@@ -50,7 +93,11 @@ func (c *clientFlags) request(ctx context.Context, path string, form url.Values)
 	if c.tenant != "" {
 		req.Header.Set("X-Scope-OrgID", c.tenant)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client, err := c.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

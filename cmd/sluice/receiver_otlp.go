@@ -23,9 +23,14 @@ func init() {
 			ConnMetrics:        connlimit.NewMetrics(env.registry),
 		}
 		log := env.log.With("component", "otlp")
-		parts := receiverParts{routes: map[string]http.Handler{
-			"POST /v1/logs": otlp.NewHandler(env.sink, cfg, env.metrics, log),
-		}}
+		parts := receiverParts{routes: map[string]http.Handler{}}
+		if env.cfg.OTLPOverHTTP() {
+			parts.routes["POST /v1/logs"] = otlp.NewHandler(env.sink, cfg, env.metrics, log)
+		} else {
+			// gRPC's client certificate would mean nothing while the same
+			// exports are taken from anyone over HTTP.
+			log.Warn("OTLP over HTTP (/v1/logs) is off: otlp.tls.client_ca_file requires client certificates on gRPC and the HTTP listener does not (set http.tls_client_ca_file, or otlp.allow_plaintext to keep it)")
+		}
 		if c.GRPCAddr == "" {
 			return parts, nil
 		}

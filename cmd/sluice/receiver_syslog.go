@@ -32,6 +32,13 @@ func init() {
 			}
 			return receiverParts{}, err
 		}
+		if !c.PlaintextAllowed() && (c.UDPAddr != "" || c.TCPAddr != "") {
+			// A client certificate required on TLS means nothing while the
+			// same records are taken from anyone in plaintext.
+			log.Warn("syslog plaintext listeners are off: syslog.tls.client_ca_file requires client certificates (syslog.allow_plaintext keeps them)",
+				"udp_addr", c.UDPAddr, "tcp_addr", c.TCPAddr)
+			c.UDPAddr, c.TCPAddr = "", ""
+		}
 		if c.UDPAddr != "" {
 			pc, err := net.ListenPacket("udp", c.UDPAddr)
 			if err != nil {

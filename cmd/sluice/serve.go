@@ -510,6 +510,14 @@ func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
 		handler = withPprof(handler)
 		log.Warn("profiler enabled under /debug/pprof/ (http.pprof)")
 	}
+	tlsCfg, err := httpTLS(cfg.HTTP)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if tlsCfg != nil && tlsCfg.ClientCAs != nil {
+		handler = requireClientCert(handler)
+	}
 	// Slowloris: headers and bodies have deadlines, idle keep-alive
 	// connections close, and at http.max_connections the connection idle
 	// the longest makes room for a new one.
@@ -521,16 +529,17 @@ func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
 		ReadTimeout:       time.Duration(cfg.HTTP.ReadTimeout),
 		IdleTimeout:       time.Duration(cfg.HTTP.IdleTimeout),
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsCfg,
 	}
 	connlimit.ServeHTTP(srv, conns)
 	scheme := "http"
-	if cfg.HTTP.TLSCertFile != "" {
+	if tlsCfg != nil {
 		scheme = "https"
 	}
 	served := make(chan error, 1)
 	go func() {
 		if scheme == "https" {
-			served <- srv.ServeTLS(ln, cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile)
+			served <- srv.ServeTLS(ln, "", "")
 		} else {
 			served <- srv.Serve(ln)
 		}

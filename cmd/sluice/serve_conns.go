@@ -31,7 +31,7 @@ func resolveConnLimits(cfg *config.Config, storeFiles int, receivers bool, log *
 		if cfg.Syslog.Enabled {
 			// One setting bounds each of the two stream listeners.
 			n := 0
-			if cfg.Syslog.TCPAddr != "" {
+			if cfg.Syslog.TCPAddr != "" && cfg.Syslog.PlaintextAllowed() {
 				n++
 			}
 			if cfg.Syslog.TLS.Enabled() && cfg.Syslog.TLSAddr != "" {

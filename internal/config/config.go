@@ -44,6 +44,7 @@ type HTTPConfig struct {
 	Addr              string   `yaml:"addr" doc:"Listen address (host:port). The default listens on loopback only; use :9280 to listen on every interface."`
 	TLSCertFile       string   `yaml:"tls_cert_file" doc:"PEM certificate; with tls_key_file, the listener speaks HTTPS only."`
 	TLSKeyFile        string   `yaml:"tls_key_file" doc:"PEM private key for tls_cert_file."`
+	TLSClientCAFile   string   `yaml:"tls_client_ca_file" doc:"PEM CA bundle; when set (with tls_cert_file), every request but GET /healthz and /readyz must come with a client certificate signed by it, or is answered 403 (a certificate that does not verify fails the TLS handshake). The probes stay open because the kubelet's cannot present one."`
 	ReadTimeout       Duration `yaml:"read_timeout" doc:"Longest time to read one request, body included."`
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout" doc:"Longest time to read a request's headers, from the connection's first byte or the end of its previous request; a client that trickles them (slowloris) is cut off."`
 	IdleTimeout       Duration `yaml:"idle_timeout" doc:"Close a keep-alive connection idle between requests for this long."`
@@ -243,6 +244,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.HTTP.TLSCertFile == "") != (c.HTTP.TLSKeyFile == "") {
 		bad("http.tls_cert_file and http.tls_key_file must be set together")
+	}
+	if c.HTTP.TLSClientCAFile != "" && c.HTTP.TLSCertFile == "" {
+		bad("http.tls_client_ca_file needs http.tls_cert_file and http.tls_key_file")
 	}
 	if c.HTTP.ReadTimeout <= 0 || c.HTTP.ReadHeaderTimeout <= 0 || c.HTTP.IdleTimeout <= 0 {
 		bad("http.read_timeout, http.read_header_timeout and http.idle_timeout must be positive")

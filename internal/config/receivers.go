@@ -16,6 +16,18 @@ type TLSConfig struct {
 // Enabled reports whether TLS is configured.
 func (t TLSConfig) Enabled() bool { return t.CertFile != "" }
 
+// PlaintextAllowed reports whether the syslog receiver runs its plaintext
+// listeners (UDP, TCP): unless the TLS listener requires client
+// certificates and allow_plaintext does not keep them.
+func (s SyslogConfig) PlaintextAllowed() bool { return s.TLS.ClientCAFile == "" || s.AllowPlaintext }
+
+// OTLPOverHTTP reports whether OTLP over HTTP (/v1/logs) is served: unless
+// otlp.tls requires client certificates on gRPC, the HTTP listener does
+// not require them, and otlp.allow_plaintext does not keep it.
+func (c Config) OTLPOverHTTP() bool {
+	return c.OTLP.TLS.ClientCAFile == "" || c.HTTP.TLSClientCAFile != "" || c.OTLP.AllowPlaintext
+}
+
 func (t TLSConfig) validate(section string) []error {
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		return []error{fmt.Errorf("%s.tls: cert_file and key_file must be set together", section)}
@@ -56,6 +68,7 @@ type SyslogConfig struct {
 	MaxConnections  int       `yaml:"max_connections" doc:"Most open connections of the TCP listener, and of the TLS listener. At the bound a new connection displaces the one that sent no whole message for the longest, and is refused only when every other one waits for the store. 0 gives each listener its share of the file descriptors (see docs/security.md), -1 means no bound."`
 	ReadTimeout     Duration  `yaml:"read_timeout" doc:"Close a TCP connection idle for this long."`
 	StreamFields    []string  `yaml:"stream_fields" doc:"Syslog fields that become stream labels."`
+	AllowPlaintext  bool      `yaml:"allow_plaintext" doc:"Keep the plaintext listeners (udp_addr, tcp_addr) when tls.client_ca_file requires client certificates on the TLS listener. Off by default: they would take from anyone what the TLS listener takes only from holders of a certificate."`
 }
 
 // OTLPConfig configures the OpenTelemetry logs receiver.
@@ -65,6 +78,7 @@ type OTLPConfig struct {
 	TLS             TLSConfig `yaml:"tls" doc:"TLS for the gRPC listener (the HTTP path uses http.tls_*)."`
 	MaxMessageBytes ByteSize  `yaml:"max_message_bytes" doc:"Largest OTLP request, decompressed."`
 	StreamFields    []string  `yaml:"stream_fields" doc:"Resource attributes that become stream labels; a name ending in * matches every attribute with that prefix (k8s.*)."`
+	AllowPlaintext  bool      `yaml:"allow_plaintext" doc:"Keep OTLP over HTTP (/v1/logs) when tls.client_ca_file requires client certificates on gRPC but the HTTP listener does not require them (http.tls_client_ca_file). Off by default: /v1/logs would take from anyone what gRPC takes only from holders of a certificate."`
 	MaxConnections  int       `yaml:"max_connections" doc:"Most open connections of the gRPC listener. At the bound a new connection displaces the one that sent nothing for the longest. 0 gives it its share of the file descriptors (see docs/security.md), -1 means no bound."`
 }
 

@@ -1,6 +1,8 @@
 // Package testcert makes throwaway TLS certificates for tests of the
 // listeners: a self-signed certificate for 127.0.0.1, as a tls.Certificate,
-// as PEM files, and as a pool that trusts it. Only tests import it.
+// as PEM files, and as a pool that trusts it. It serves as a client
+// certificate too, and its own file as the CA of client certificates.
+// Only tests import it.
 package testcert
 
 import (
@@ -41,7 +43,7 @@ func New(t testing.TB) Cert {
 		NotAfter:     time.Now().Add(time.Hour),
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
