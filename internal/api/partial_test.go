@@ -152,3 +152,21 @@ func TestPartialMergeAndRender(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParsePartialLine: any line is either not a partial-answer line or
+// one whose Partial writes back to a line that parses to the same.
+func FuzzParsePartialLine(f *testing.F) {
+	f.Add([]byte(`{"_partial":{"reason":"x","skipped":[{"kind":"part","name":"p","partition":"20240501","error":"e"}]}}`))
+	f.Add([]byte(`{"_partial":{}}`))
+	f.Add([]byte(`{"_time":"x"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		p, ok := ParsePartialLine(line)
+		if !ok {
+			return
+		}
+		again, ok := ParsePartialLine(appendPartialLine(nil, p))
+		if !ok || again.Reason != p.Reason || len(again.Skipped) != len(p.Skipped) {
+			t.Fatalf("%q: parsed %+v, written back and parsed %+v (%v)", line, p, again, ok)
+		}
+	})
+}
