@@ -363,8 +363,11 @@ func storeConsumer(ctx context.Context, cfg config.Config, p *pipeline.Pipeline,
 			return nil, err
 		}
 		ks := &api.KafkaStatus{Topic: c.Topic(), Group: c.Group(), Assigned: c.Assigned(), Stored: []api.StoredPartition{}}
+		if lag, ok := c.GroupLag(); ok {
+			ks.GroupLag = &lag
+		}
 		for _, sp := range stored {
-			ks.Stored = append(ks.Stored, api.StoredPartition{Topic: sp.Topic, Partition: sp.Partition, Done: sp.Done})
+			ks.Stored = append(ks.Stored, api.StoredPartition{Topic: sp.Topic, Partition: sp.Partition, Done: sp.Done, Ranges: sp.Ranges})
 		}
 		return ks, nil
 	}

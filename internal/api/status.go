@@ -53,14 +53,21 @@ type KafkaStatus struct {
 	Group    string            `json:"group"`
 	Assigned []int32           `json:"assigned"`
 	Stored   []StoredPartition `json:"stored"`
+	// GroupLag is the whole group's lag as last read from the brokers
+	// (sluice_kafka_group_lag), absent before the first read.
+	GroupLag *int64 `json:"group_lag,omitempty"`
 }
 
 // StoredPartition is a partition whose records the indexer's store holds,
-// up to offset Done.
+// up to offset Done, within the offset ranges Ranges ([first, last],
+// inclusive, in order): a querier divides offsets that two indexers of
+// one group both hold (a batch stored by one and consumed again by the
+// other after a crash before its offset commit) between them.
 type StoredPartition struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Done      int64  `json:"done"`
+	Topic     string     `json:"topic"`
+	Partition int32      `json:"partition"`
+	Done      int64      `json:"done"`
+	Ranges    [][2]int64 `json:"ranges,omitempty"`
 }
 
 // queryStatus is how the query slots (query.max_concurrent) are used, and

@@ -58,6 +58,12 @@ type Consumer struct {
 
 	mu   sync.Mutex
 	lags map[int32]int64
+	// reading are the partitions this process handed a batch of to the
+	// sink and still owns since: their next batch continues it.
+	reading map[int32]bool
+	// groupLag is the last group lag read (groupLagRead once one was).
+	groupLag     int64
+	groupLagRead bool
 
 	failMu       sync.Mutex
 	failingSince time.Time // zero while the sink works
@@ -88,7 +94,7 @@ func NewConsumer(c ClientOptions, o ConsumerOptions, s sink.Sink, dec *Decoder, 
 	if err != nil {
 		return nil, err
 	}
-	k := &Consumer{sink: s, dec: dec, opts: o, m: m, log: log, lags: map[int32]int64{}}
+	k := &Consumer{sink: s, dec: dec, opts: o, m: m, log: log, lags: map[int32]int64{}, reading: map[int32]bool{}}
 	opts := append(base,
 		kgo.ConsumerGroup(o.Group),
 		kgo.ConsumeTopics(o.Topic),
@@ -133,6 +139,7 @@ func (k *Consumer) rebalanced(event string, ps map[string][]int32) {
 				k.lags[p] = 0
 			} else {
 				delete(k.lags, p)
+				delete(k.reading, p)
 				k.m.lag.DeleteLabelValues(k.opts.Topic, strconv.Itoa(int(p)))
 			}
 		}
@@ -223,6 +230,12 @@ func (k *Consumer) process(ctx context.Context, recs []*kgo.Record) error {
 	items := make([]sink.Item, 0, len(recs))
 	raw := make(map[coord]*kgo.Record, len(recs))
 	var dead []*kgo.Record
+	k.mu.Lock()
+	continues := make(map[int32]bool, len(k.reading))
+	for p := range k.reading {
+		continues[p] = true
+	}
+	k.mu.Unlock()
 	for _, m := range recs {
 		r, err := k.dec.Decode(m)
 		if err != nil {
@@ -231,7 +244,8 @@ func (k *Consumer) process(ctx context.Context, recs []*kgo.Record) error {
 			continue
 		}
 		raw[coord{m.Partition, m.Offset}] = m
-		items = append(items, sink.Item{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Record: r, Origin: headerValue(m, SourceHeader)})
+		items = append(items, sink.Item{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Record: r,
+			Origin: headerValue(m, SourceHeader), Continues: continues[m.Partition]})
 	}
 	if len(items) > 0 {
 		rejected, err := k.writeSink(ctx, items)
@@ -259,6 +273,13 @@ func (k *Consumer) process(ctx context.Context, recs []*kgo.Record) error {
 	}
 	faultCommitted.Hit()
 	k.m.consumed.Add(float64(len(recs)))
+	k.mu.Lock()
+	for _, m := range recs {
+		if _, owned := k.lags[m.Partition]; owned {
+			k.reading[m.Partition] = true
+		}
+	}
+	k.mu.Unlock()
 	return nil
 }
 

@@ -101,5 +101,16 @@ func (k *Consumer) publishGroupLag(lag GroupLag) {
 		k.m.groupPartitionLag.WithLabelValues(g, topic, strconv.Itoa(int(p))).Set(float64(l))
 	}
 	k.m.groupLag.WithLabelValues(g).Set(float64(lag.Total))
+	k.mu.Lock()
+	k.groupLag, k.groupLagRead = lag.Total, true
+	k.mu.Unlock()
 	k.m.groupLagRefreshed.WithLabelValues(g).SetToCurrentTime()
+}
+
+// GroupLag is the group's lag as last read from the brokers; false before
+// the first read.
+func (k *Consumer) GroupLag() (int64, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.groupLag, k.groupLagRead
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -30,7 +31,10 @@ type Options struct {
 	MaxCopyLag int64
 	// Client makes the requests; nil is a client of its own.
 	Client *http.Client
-	Log    *slog.Logger
+	// Resolver looks up the indexers' host names for a client of its
+	// own; nil is the system's.
+	Resolver *net.Resolver
+	Log      *slog.Logger
 }
 
 // Querier fans queries out over the indexers. Run keeps its view of them
@@ -58,7 +62,9 @@ func New(opts Options) *Querier {
 	q := &Querier{opts: opts, client: opts.Client, log: opts.Log}
 	if q.client == nil {
 		// No overall timeout: a query's context bounds its requests.
+		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Resolver: opts.Resolver}
 		q.client = &http.Client{Transport: &http.Transport{
+			DialContext:         dialer.DialContext,
 			MaxIdleConnsPerHost: 16,
 			IdleConnTimeout:     90 * time.Second,
 		}}
@@ -117,23 +123,43 @@ func (q *Querier) poll(ctx context.Context, i int) {
 	m := &q.members[i]
 	q.polls[i] = time.Now()
 	if err != nil {
+		if absent := !m.known && hostNotFound(err); absent {
+			if !m.absent {
+				q.log.Info("indexer absent: its host name does not resolve; leaving it out until it does", "indexer", url, "err", err)
+			}
+			m.absent, m.up, m.err = true, false, err.Error()
+			return
+		}
 		if m.up || m.err != err.Error() {
 			q.log.Warn("indexer down", "indexer", url, "err", err)
 		}
-		m.up, m.err = false, err.Error()
+		m.absent, m.up, m.err = false, false, err.Error()
 		return
 	}
 	if !m.up && m.known {
 		q.log.Info("indexer up again", "indexer", url)
 	}
 	done := map[Partition]int64{}
+	ranges := map[Partition][]span{}
+	assigned := map[Partition]bool{}
 	for _, p := range ks.Assigned {
 		done[Partition{ks.Topic, p}] = -1
+		assigned[Partition{ks.Topic, p}] = true
 	}
 	for _, s := range ks.Stored {
-		done[Partition{s.Topic, s.Partition}] = s.Done
+		p := Partition{s.Topic, s.Partition}
+		done[p] = s.Done
+		for _, r := range s.Ranges {
+			ranges[p] = append(ranges[p], span{r[0], r[1]})
+		}
+		if s.Ranges == nil && s.Done >= 0 {
+			// An indexer that does not say its ranges holds at most
+			// every offset up to Done.
+			ranges[p] = []span{{0, s.Done}}
+		}
 	}
-	m.known, m.up, m.err, m.group, m.done = true, true, "", ks.Group, done
+	m.known, m.absent, m.up, m.err, m.group, m.done = true, false, true, "", ks.Group, done
+	m.ranges, m.assigned, m.lag = ranges, assigned, ks.GroupLag
 	m.holds = m.holds[:0]
 	for p := range done {
 		m.holds = append(m.holds, p)
@@ -170,6 +196,16 @@ func (q *Querier) status(ctx context.Context, url string) (*api.KafkaStatus, err
 	return st.Kafka, nil
 }
 
+// hostNotFound reports whether err is a name that does not resolve
+// (NXDOMAIN): the headless Service of a StatefulSet publishes a name for
+// every pod that exists, ready or not, so such an indexer is a pod that
+// does not exist, not one that is down. A resolver that fails otherwise
+// (a timeout, SERVFAIL) says nothing of the kind.
+func hostNotFound(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns) && dns.IsNotFound
+}
+
 // markDown takes an indexer that failed a request out of the plans until
 // its next successful poll.
 func (q *Querier) markDown(url string, err error) {
@@ -200,10 +236,16 @@ func (q *Querier) snapshot() []member {
 // IndexerStatus is one indexer as the querier sees it, for its status
 // endpoint.
 type IndexerStatus struct {
-	URL        string    `json:"url"`
-	Up         bool      `json:"up"`
+	URL string `json:"url"`
+	Up  bool   `json:"up"`
+	// State is up, down (it resolves but did not answer, or failed a
+	// request) or absent (its host name does not resolve and it was
+	// never reached: a pod that does not exist).
+	State      string    `json:"state"`
 	Group      string    `json:"group,omitempty"`
 	Partitions []string  `json:"partitions"`
+	Assigned   []string  `json:"assigned"`
+	GroupLag   *int64    `json:"group_lag,omitempty"`
 	Error      string    `json:"error,omitempty"`
 	Polled     time.Time `json:"polled"`
 }
@@ -215,10 +257,22 @@ func (q *Querier) Indexers() []IndexerStatus {
 	out := make([]IndexerStatus, len(q.members))
 	for i, m := range q.members {
 		ps := make([]string, len(m.holds))
+		as := []string{}
 		for j, p := range m.holds {
 			ps[j] = p.String()
+			if m.assigned[p] {
+				as = append(as, p.String())
+			}
 		}
-		out[i] = IndexerStatus{URL: m.url, Up: m.up, Group: m.group, Partitions: ps, Error: m.err, Polled: q.polls[i]}
+		state := "down"
+		switch {
+		case m.up:
+			state = "up"
+		case m.absent:
+			state = "absent"
+		}
+		out[i] = IndexerStatus{URL: m.url, Up: m.up, State: state, Group: m.group, Partitions: ps, Assigned: as,
+			GroupLag: m.lag, Error: m.err, Polled: q.polls[i]}
 	}
 	return out
 }

@@ -35,17 +35,19 @@ func indexer(t *testing.T, group string, recs []record.Record) *httptest.Server 
 func indexerPipeline(t *testing.T, group string, recs []record.Record) (*httptest.Server, *pipeline.Pipeline) {
 	t.Helper()
 	p := testpipeline.Open(t, recs, nil)
-	stored := map[int32]int64{}
+	offsets := map[int32][]int64{}
 	for _, r := range recs {
-		pt, _ := r.Get(sink.FieldPartition)
-		off, _ := r.Get(sink.FieldOffset)
-		n, _ := strconv.Atoi(pt)
-		o, _ := strconv.ParseInt(off, 10, 64)
-		stored[int32(n)] = max(stored[int32(n)], o)
+		p := int32(partitionOf(r))
+		offsets[p] = append(offsets[p], int64(offsetOf(r)))
 	}
 	ks := &api.KafkaStatus{Topic: "logs", Group: group, Assigned: []int32{}}
-	for p, done := range stored {
-		ks.Stored = append(ks.Stored, api.StoredPartition{Topic: "logs", Partition: p, Done: done})
+	for p, offs := range offsets {
+		slices.Sort(offs)
+		var held sink.Ranges
+		for _, o := range offs {
+			held = held.Add(o, o, false)
+		}
+		ks.Stored = append(ks.Stored, api.StoredPartition{Topic: "logs", Partition: p, Done: offs[len(offs)-1], Ranges: held})
 	}
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(api.New(api.Config{
@@ -106,18 +108,20 @@ var querierTestQueries = []string{
 
 // TestQuerierCopies runs queries through a querier over real API servers
 // holding two copies of a topic: group A split over a1 and a2 (partition
-// 2's history split between them), group B on b1, which lacks partition
-// 3. Whatever copy a plan picks, the answer is that of one store holding
-// every record, and what no copy holds is named.
+// 2's history split between them, offsets 40 to 49 in both, as a batch
+// consumed again after a crash before its offset commit), group B on b1,
+// which lacks partition 3. Whatever copy a plan picks, the answer is that
+// of one store holding every record once, and what no copy holds is
+// named.
 func TestQuerierCopies(t *testing.T) {
 	recs := kafkaRecords(400)
 	var a1, a2, b1, part3 []record.Record
 	for _, r := range recs {
 		p := partitionOf(r)
-		switch {
-		case p < 2 || p == 2 && offsetOf(r) < 50:
+		if p < 2 || p == 2 && offsetOf(r) < 50 {
 			a1 = append(a1, r)
-		default:
+		}
+		if p == 2 && offsetOf(r) >= 40 || p == 3 {
 			a2 = append(a2, r)
 		}
 		if p == 3 {
@@ -163,7 +167,8 @@ func TestQuerierCopies(t *testing.T) {
 			}
 		}
 	}
-	// Group A is complete and answers whole.
+	// Group A holds offsets twice; partition by partition, a1 and a2
+	// restricted to their offsets of partition 2.
 	check("all up")
 	checkFieldsAndContext(t, q, local, recs[201])
 

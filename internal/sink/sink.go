@@ -18,6 +18,13 @@ type Item struct {
 	// it was first consumed ("topic/partition/offset", its sluice-source
 	// header): its identity, so that replaying it twice stores it once.
 	Origin string
+	// Continues is set when the consumer read this partition without a
+	// break since the previous batch it handed to the sink (the same
+	// process, no rebalance took the partition away meanwhile): the
+	// offsets between that batch and this message hold no record the sink
+	// did not see, besides those dead-lettered. The store sink then
+	// counts the offset range it holds as one.
+	Continues bool
 }
 
 // ID is the item's identity, stable across replays: topic-partition-offset

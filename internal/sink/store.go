@@ -96,6 +96,7 @@ func (s *StoreSink) settleLocked(ctx context.Context, what string) error {
 		s.log.Info(what, "partition", key,
 			"pending_first", pm.Pending.First, "pending_last", pm.Pending.Last, "found_up_to", found, "done_before", pm.Done)
 		pm.Done = max(pm.Done, found)
+		pm.Held = pm.Held.Add(pm.Pending.First, found, pm.Pending.Continues)
 		pm.Pending = nil
 		settled = true
 	}
@@ -168,7 +169,7 @@ func (s *StoreSink) Write(ctx context.Context, items []Item) ([]Rejected, error)
 		}
 		pr := pending[key]
 		if pr == nil {
-			pr = &pendingRange{First: it.Offset}
+			pr = &pendingRange{First: it.Offset, Continues: it.Continues}
 			pending[key] = pr
 		}
 		pr.Last = it.Offset
@@ -202,6 +203,7 @@ func (s *StoreSink) Write(ctx context.Context, items []Item) ([]Rejected, error)
 	for key, pr := range pending {
 		pm := s.wm.Partitions[key]
 		pm.Done = pr.Last
+		pm.Held = pm.Held.Add(pr.First, pr.Last, pr.Continues)
 		pm.Pending = nil
 	}
 	if err := writeWatermarks(s.path, s.wm); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -158,7 +159,7 @@ func TestStoreSinkSettlesPending(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if pm := reread.Partitions["logs/2"]; pm.Done != 14 || pm.Pending != nil {
+			if pm := reread.Partitions["logs/2"]; pm.Done != 14 || pm.Pending != nil || !reflect.DeepEqual(pm.Held, Ranges{{0, 14}}) {
 				t.Errorf("watermark file after the replay: %+v", pm)
 			}
 		})
@@ -190,6 +191,92 @@ func TestStoreSinkRetryAfterFailedWrite(t *testing.T) {
 	want := []string{"0:0", "0:1", "0:2", "0:3", "0:4", "0:5", "0:6", "0:7", "0:8", "0:9"}
 	if got := offsets(p); !slices.Equal(got, want) {
 		t.Errorf("stored %v, want %v", got, want)
+	}
+}
+
+// TestStoreSinkHeld follows the offset ranges the sink says it holds
+// through batches read without a break, dead-lettered offsets, a
+// partition that left and came back, a replay after a restart and a
+// write whose outcome is unknown until the next open.
+func TestStoreSinkHeld(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "offsets.json")
+	p := &memPipeline{}
+	open := func() *StoreSink {
+		s, err := OpenStore(ctx, p, p, path, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	batch := func(from, to int64, continues bool) []Item {
+		its := items(0, from, to, "")
+		for i := range its {
+			its[i].Continues = continues
+		}
+		return its
+	}
+	held := func(s *StoreSink) (Ranges, int64) {
+		st, err := s.Stored()
+		if err != nil || len(st) != 1 {
+			t.Fatalf("stored %v, %v", st, err)
+		}
+		return st[0].Ranges, st[0].Done
+	}
+	s := open()
+	for _, step := range []struct {
+		name      string
+		from, to  int64
+		continues bool
+		fail      bool
+		want      Ranges
+	}{
+		{"first batch", 0, 9, false, false, Ranges{{0, 9}}},
+		{"the next one", 10, 19, true, false, Ranges{{0, 19}}},
+		{"20 to 24 dead-lettered", 25, 29, true, false, Ranges{{0, 29}}},
+		{"the partition came back after others consumed 30 to 99", 100, 109, false, false, Ranges{{0, 29}, {100, 109}}},
+		{"restart: 105 to 109 replayed", 105, 120, false, false, Ranges{{0, 29}, {100, 120}}},
+		{"outcome unknown: pending counts", 130, 139, false, true, Ranges{{0, 29}, {100, 120}, {130, 139}}},
+	} {
+		if step.fail {
+			p.failAfter = errors.New("fsync failed after the write")
+		}
+		if _, err := s.Write(ctx, batch(step.from, step.to, step.continues)); (err != nil) != step.fail {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		p.failAfter = nil
+		if got, done := held(s); !reflect.DeepEqual(got, step.want) || done != step.to {
+			t.Errorf("%s: held %v up to %d, want %v up to %d", step.name, got, done, step.want, step.to)
+		}
+	}
+	// The next open settles the pending batch: it is in the store.
+	s = open()
+	if got, done := held(s); !reflect.DeepEqual(got, Ranges{{0, 29}, {100, 120}, {130, 139}}) || done != 139 {
+		t.Errorf("after settling: held %v up to %d", got, done)
+	}
+}
+
+func TestRangesAdd(t *testing.T) {
+	for _, tt := range []struct {
+		r           Ranges
+		first, last int64
+		joined      bool
+		want        Ranges
+	}{
+		{nil, 5, 9, false, Ranges{{5, 9}}},
+		{Ranges{{0, 4}}, 5, 9, false, Ranges{{0, 9}}},
+		{Ranges{{0, 4}}, 7, 9, false, Ranges{{0, 4}, {7, 9}}},
+		{Ranges{{0, 4}}, 7, 9, true, Ranges{{0, 9}}},
+		{Ranges{{0, 4}, {10, 12}}, 3, 10, false, Ranges{{0, 12}}},
+		{Ranges{{10, 12}}, 0, 3, false, Ranges{{0, 3}, {10, 12}}},
+		{Ranges{{0, 2}, {10, 12}, {20, 22}}, 13, 15, false, Ranges{{0, 2}, {10, 15}, {20, 22}}},
+		{Ranges{{0, 2}, {10, 12}}, 5, 6, false, Ranges{{0, 2}, {5, 6}, {10, 12}}},
+		{Ranges{{0, 9}}, 3, 5, true, Ranges{{0, 9}}},
+		{Ranges{{0, 9}}, 5, 4, false, Ranges{{0, 9}}},
+	} {
+		if got := tt.r.Clone().Add(tt.first, tt.last, tt.joined); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%v + [%d,%d] joined %v = %v, want %v", tt.r, tt.first, tt.last, tt.joined, got, tt.want)
+		}
 	}
 }
 

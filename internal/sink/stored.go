@@ -6,11 +6,12 @@ import (
 )
 
 // StoredPartition is a Kafka partition whose records the store holds, up
-// to offset Done.
+// to offset Done, within Ranges.
 type StoredPartition struct {
 	Topic     string `json:"topic"`
 	Partition int32  `json:"partition"`
 	Done      int64  `json:"done"`
+	Ranges    Ranges `json:"ranges"`
 }
 
 // Stored returns every partition the store holds records of, in order.
@@ -29,10 +30,11 @@ func (s *StoreSink) Stored() ([]StoredPartition, error) {
 	}
 	var out []StoredPartition
 	for key, pm := range wm.Partitions {
-		done := pm.Done
+		done, held := pm.Done, pm.Held
 		if pm.Pending != nil {
 			// A batch in flight may already be searchable.
 			done = max(done, pm.Pending.Last)
+			held = held.Clone().Add(pm.Pending.First, pm.Pending.Last, pm.Pending.Continues)
 		}
 		if done < 0 {
 			continue
@@ -41,7 +43,7 @@ func (s *StoreSink) Stored() ([]StoredPartition, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, StoredPartition{Topic: topic, Partition: p, Done: done})
+		out = append(out, StoredPartition{Topic: topic, Partition: p, Done: done, Ranges: held})
 	}
 	slices.SortFunc(out, func(a, b StoredPartition) int {
 		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))

@@ -28,12 +28,19 @@ type partitionMark struct {
 	// outcome is unknown: the process may have died before or after the
 	// WAL made it durable. Open resolves it by searching the store.
 	Pending *pendingRange `json:"pending,omitempty"`
+	// Held are the offset ranges whose records the store holds, merged
+	// (see Ranges). They are written with Done, by the same rename.
+	Held Ranges `json:"held,omitempty"`
 }
 
 type pendingRange struct {
 	First   int64    `json:"first"`
 	Last    int64    `json:"last"`
 	Tenants []string `json:"tenants"`
+	// Continues says the consumer read the partition without a break
+	// since its previous batch: the offsets between Done and First are
+	// none that another consumer could hold.
+	Continues bool `json:"continues,omitempty"`
 }
 
 func partitionKey(topic string, partition int32) string {
@@ -54,6 +61,16 @@ func readWatermarks(path string) (*watermarkFile, error) {
 	}
 	if wm.Partitions == nil {
 		wm.Partitions = map[string]*partitionMark{}
+	}
+	for _, pm := range wm.Partitions {
+		if pm.Held == nil && pm.Done >= 0 {
+			// Written before Held was: the file knew only the greatest
+			// offset stored, and the partition was consumed from its
+			// start by this indexer or by others first. Claiming every
+			// offset up to Done may give a querier an overlap to divide
+			// that is not one; it can miss no record this store holds.
+			pm.Held = Ranges{{0, pm.Done}}
+		}
 	}
 	return wm, nil
 }
