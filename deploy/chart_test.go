@@ -47,13 +47,13 @@ var chartCases = []chartCase{
 	{
 		name:  "default: scale-out with two store replica groups and queriers",
 		roles: []string{"gateway", "indexer", "indexer", "querier"},
-		kinds: map[string]int{"Deployment": 2, "StatefulSet": 2, "ScaledObject": 0, "HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 3, "Secret": 0, "ServiceMonitor": 0},
+		kinds: map[string]int{"Deployment": 2, "StatefulSet": 2, "ScaledObject": 2, "TriggerAuthentication": 0, "HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 3, "Secret": 0, "ServiceMonitor": 0},
 	},
 	{
-		name:   "store indexers scaled by KEDA",
-		values: `indexer: {keda: {enabled: true, minReplicas: 1, maxReplicas: 4}}`,
+		name:   "store indexers in fixed numbers, KEDA with Prometheus alone",
+		values: `indexer: {keda: {enabled: false}, replicas: 3}` + "\n" + `keda: {kafkaTrigger: false}`,
 		roles:  []string{"gateway", "indexer", "indexer", "querier"},
-		kinds:  map[string]int{"StatefulSet": 2, "ScaledObject": 2, "HorizontalPodAutoscaler": 1},
+		kinds:  map[string]int{"StatefulSet": 2, "ScaledObject": 0, "HorizontalPodAutoscaler": 1},
 	},
 	{
 		name:   "single node",
@@ -90,7 +90,7 @@ indexer:
   config: {store: {retention: 7d}}`,
 		external: map[string][]string{"sluice-tls": {"tls.crt", "tls.key"}},
 		roles:    []string{"gateway", "indexer", "indexer", "indexer", "indexer", "querier"},
-		kinds:    map[string]int{"Deployment": 3, "StatefulSet": 3, "ScaledObject": 1, "HorizontalPodAutoscaler": 0, "PodDisruptionBudget": 4, "Secret": 1, "ServiceMonitor": 4},
+		kinds:    map[string]int{"Deployment": 3, "StatefulSet": 3, "ScaledObject": 1, "TriggerAuthentication": 1, "HorizontalPodAutoscaler": 0, "PodDisruptionBudget": 4, "Secret": 1, "ServiceMonitor": 4},
 	},
 	{
 		name: "Elasticsearch indexers only, passwords in existing Secrets, long release-proof names",
@@ -101,7 +101,7 @@ indexer: {enabled: false}
 searchIndexer: {enabled: true, existingSecret: es-creds, passwordKey: password, username: elastic}`,
 		external: map[string][]string{"kafka-creds": {"password"}, "es-creds": {"password"}},
 		roles:    []string{"gateway", "indexer"},
-		kinds:    map[string]int{"Deployment": 2, "StatefulSet": 0, "ScaledObject": 1, "Secret": 0},
+		kinds:    map[string]int{"Deployment": 2, "StatefulSet": 0, "ScaledObject": 1, "TriggerAuthentication": 1, "Secret": 1},
 	},
 }
 
@@ -755,8 +755,8 @@ func (c *checker) autoscalers() {
 			c.errorf("ScaledObject %s scales %s, which is no indexer", so.Name, w)
 			continue
 		}
-		if len(so.Spec.Triggers) != 1 || so.Spec.Triggers[0].Type != "prometheus" {
-			c.errorf("ScaledObject %s: want one prometheus trigger", so.Name)
+		if len(so.Spec.Triggers) == 0 || so.Spec.Triggers[0].Type != "prometheus" || len(so.Spec.Triggers) > 2 {
+			c.errorf("ScaledObject %s: want a prometheus trigger, and at most a kafka one after it", so.Name)
 			continue
 		}
 		md := so.Spec.Triggers[0].Metadata
@@ -781,6 +781,14 @@ func (c *checker) autoscalers() {
 		if u, err := url.Parse(md["serverAddress"]); err != nil || u.Host == "" {
 			c.errorf("ScaledObject %s: serverAddress %q is not a URL", so.Name, md["serverAddress"])
 		}
+		if len(so.Spec.Triggers) == 2 {
+			tr := so.Spec.Triggers[1]
+			var auth string
+			if tr.AuthenticationRef != nil {
+				auth = tr.AuthenticationRef.Name
+			}
+			c.kafkaTrigger(so.Name, tr.Type, tr.Metadata, auth, cfg, md["threshold"])
+		}
 	}
 	for w, by := range scaled {
 		if w.replicas != nil {
@@ -796,6 +804,74 @@ func (c *checker) autoscalers() {
 
 // target is the workload an autoscaler names, or nil after saying it is
 // not one of the chart's.
+// kafkaTrigger checks KEDA's Kafka scaler trigger of a ScaledObject: it
+// reads the lag of the scaled indexers' own consumer group and topic from
+// their brokers, counts a partition without a commit from its start (as
+// the indexers consume it), has the Prometheus trigger's threshold, and
+// logs in as the indexers do (TLS, SASL/PLAIN through a
+// TriggerAuthentication whose Secrets exist with their keys).
+func (c *checker) kafkaTrigger(so, typ string, md map[string]string, auth string, cfg config.Config, threshold string) {
+	if typ != "kafka" {
+		c.errorf("ScaledObject %s: second trigger %s, want kafka", so, typ)
+		return
+	}
+	for k, required := range kafkaTriggerKeys {
+		if required && md[k] == "" {
+			c.errorf("ScaledObject %s: kafka trigger needs %s", so, k)
+		}
+	}
+	for k := range md {
+		if _, ok := kafkaTriggerKeys[k]; !ok {
+			c.errorf("ScaledObject %s: KEDA's kafka trigger has no %s", so, k)
+		}
+	}
+	want := map[string]string{
+		"bootstrapServers": strings.Join(cfg.Kafka.Brokers, ","), "consumerGroup": cfg.Kafka.ConsumerGroup,
+		"topic": cfg.Kafka.Topic, "offsetResetPolicy": "earliest", "lagThreshold": threshold,
+	}
+	if cfg.Kafka.TLS {
+		want["tls"] = "enable"
+	}
+	if cfg.Kafka.Username != "" {
+		want["sasl"] = "plaintext"
+	}
+	for k, v := range want {
+		if md[k] != v {
+			c.errorf("ScaledObject %s: kafka trigger %s %q, want %q", so, k, md[k], v)
+		}
+	}
+	if md["tls"] != "" && md["tls"] != want["tls"] || md["sasl"] != "" && md["sasl"] != want["sasl"] {
+		c.errorf("ScaledObject %s: kafka trigger tls %q sasl %q, but the indexers use TLS %v, username %q", so, md["tls"], md["sasl"], cfg.Kafka.TLS, cfg.Kafka.Username)
+	}
+	if cfg.Kafka.Username == "" {
+		if auth != "" {
+			c.errorf("ScaledObject %s: a TriggerAuthentication without SASL", so)
+		}
+		return
+	}
+	ta, ok := c.o.triggerAuths[auth]
+	if !ok {
+		c.errorf("ScaledObject %s: kafka trigger with SASL names TriggerAuthentication %q, which is not rendered", so, auth)
+		return
+	}
+	params := map[string]bool{}
+	for _, ref := range ta.Spec.SecretTargetRef {
+		if !slices.Contains(kafkaAuthParams, ref.Parameter) {
+			c.errorf("TriggerAuthentication %s: KEDA's kafka scaler takes no %s", ta.Name, ref.Parameter)
+		}
+		params[ref.Parameter] = true
+		c.secretKeys(&workload{kind: "TriggerAuthentication", name: ta.Name}, ref.Name, []corev1.KeyToPath{{Key: ref.Key}})
+		if ref.Parameter == "username" {
+			if s, ok := c.o.secrets[ref.Name]; !ok || string(s.Data[ref.Key]) != cfg.Kafka.Username {
+				c.errorf("TriggerAuthentication %s: username from Secret %s key %s is not %q", ta.Name, ref.Name, ref.Key, cfg.Kafka.Username)
+			}
+		}
+	}
+	if !params["username"] || !params["password"] {
+		c.errorf("TriggerAuthentication %s: SASL/PLAIN needs a username and a password", ta.Name)
+	}
+}
+
 func (c *checker) target(what, apiVersion, kind, name string) *workload {
 	w := c.o.workload(kind, name)
 	if w == nil || apiVersion != "apps/v1" {
@@ -960,6 +1036,12 @@ func TestChecksCatch(t *testing.T) {
 		{"KEDA on another group's lag", "ScaledObject", "prod-sluice-search-indexer", `group=\"sluice-search-indexers\"`, `group=\"idx-a\"`, "want"},
 		{"a KEDA trigger option that does not exist", "ScaledObject", "prod-sluice-search-indexer", "threshold:", "lagThreshold:", "KEDA's prometheus trigger has no lagThreshold"},
 		{"a field KEDA's ScaledObject does not have", "ScaledObject", "prod-sluice-search-indexer", "pollingInterval:", "pollInterval:", `unknown field "pollInterval"`},
+		{"KEDA's Kafka trigger on another group", "ScaledObject", "prod-sluice-search-indexer", `consumerGroup: "sluice-search-indexers"`, `consumerGroup: "idx-a"`, `kafka trigger consumerGroup "idx-a"`},
+		{"KEDA's Kafka trigger counting from the newest offset", "ScaledObject", "prod-sluice-search-indexer", "offsetResetPolicy: earliest", "offsetResetPolicy: latest", `offsetResetPolicy "latest"`},
+		{"KEDA's Kafka trigger without TLS", "ScaledObject", "prod-sluice-search-indexer", "        tls: enable\n", "", `kafka trigger tls ""`},
+		{"a Kafka trigger option that does not exist", "ScaledObject", "prod-sluice-search-indexer", "offsetResetPolicy:", "resetPolicy:", "KEDA's kafka trigger has no resetPolicy"},
+		{"KEDA logging in with a key the Secret lacks", "TriggerAuthentication", "prod-sluice-kafka", "key: kafka-password", "key: kafka-pass", "Secret prod-sluice has no key kafka-pass"},
+		{"KEDA logging in as someone else", "TriggerAuthentication", "prod-sluice-kafka", "key: kafka-username", "key: kafka-password", "username from Secret"},
 		{"replicas set on what KEDA scales", "Deployment", "prod-sluice-search-indexer", "spec:\n  selector:", "spec:\n  replicas: 2\n  selector:", "sets replicas while ScaledObject"},
 		{"a name the API server refuses", "Service", "prod-sluice-querier", "name: prod-sluice-querier", "name: Prod-sluice-querier", `Service "Prod-sluice-querier"`},
 		{"a ServiceMonitor scraping HTTPS over HTTP", "ServiceMonitor", "prod-sluice-gateway", "scheme: https", "scheme: http", "ServiceMonitor prod-sluice-gateway: scheme"},

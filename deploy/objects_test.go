@@ -57,6 +57,37 @@ type scaledObject struct {
 	} `json:"spec"`
 }
 
+// triggerAuthentication mirrors the part of KEDA's keda.sh/v1alpha1
+// TriggerAuthentication the chart renders (secretTargetRef); strict
+// decoding refuses anything else.
+type triggerAuthentication struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		SecretTargetRef []struct {
+			Parameter string `json:"parameter"`
+			Name      string `json:"name"`
+			Key       string `json:"key"`
+		} `json:"secretTargetRef"`
+	} `json:"spec"`
+}
+
+// kafkaTriggerKeys are the trigger metadata keys of KEDA's Kafka scaler
+// (the keda tags of kafkaMetadata in pkg/scalers/kafka_scaler.go), with
+// those it requires; kafkaAuthParams are the parameters it takes from a
+// TriggerAuthentication.
+var (
+	kafkaTriggerKeys = map[string]bool{
+		"bootstrapServers": true, "consumerGroup": true, "topic": false, "partitionLimitation": false,
+		"lagThreshold": false, "activationLagThreshold": false, "offsetResetPolicy": false, "allowIdleConsumers": false,
+		"excludePersistentLag": false, "scaleToZeroOnInvalidOffset": false, "limitToPartitionsWithLag": false,
+		"ensureEvenDistributionOfPartitions": false, "version": false, "tls": false, "unsafeSsl": false, "sasl": false,
+		"saslTokenProvider": false, "awsRegion": false,
+	}
+	kafkaAuthParams = []string{"tls", "ca", "cert", "key", "keyPassword", "sasl", "username", "password", "saslTokenProvider",
+		"scopes", "oauthTokenEndpointUri", "oauthExtensions", "keytab", "realm", "kerberosConfig", "kerberosServiceName", "kerberosDisableFAST"}
+)
+
 // prometheusTriggerKeys are the metadata keys of KEDA's prometheus scaler
 // (pkg/scalers/prometheus_scaler.go in v2.21), with those it requires.
 var prometheusTriggerKeys = map[string]bool{
@@ -74,6 +105,7 @@ type objects struct {
 	pdbs            []*policyv1.PodDisruptionBudget
 	hpas            []*autoscalingv2.HorizontalPodAutoscaler
 	scaledObjects   []*scaledObject
+	triggerAuths    map[string]*triggerAuthentication
 	serviceMonitors []*monitoringv1.ServiceMonitor
 	kinds           map[string]int
 }
@@ -99,6 +131,8 @@ func decode(docs []manifest) (*objects, error) {
 		secrets:    map[string]*corev1.Secret{},
 		services:   map[string]*corev1.Service{},
 		kinds:      map[string]int{},
+
+		triggerAuths: map[string]*triggerAuthentication{},
 	}
 	for _, d := range docs {
 		kind, apiVersion, name, err := d.head()
@@ -129,6 +163,9 @@ func decode(docs []manifest) (*objects, error) {
 		case "keda.sh/v1alpha1 ScaledObject":
 			v := &scaledObject{}
 			o.scaledObjects, target = append(o.scaledObjects, v), v
+		case "keda.sh/v1alpha1 TriggerAuthentication":
+			v := &triggerAuthentication{}
+			o.triggerAuths[name], target = v, v
 		case "monitoring.coreos.com/v1 ServiceMonitor":
 			v := &monitoringv1.ServiceMonitor{}
 			o.serviceMonitors, target = append(o.serviceMonitors, v), v

@@ -60,6 +60,14 @@ configuration names that file (kafka.password_file …).
 {{- if or .Values.kafka.password .Values.kafka.existingSecret }}true{{ end }}
 {{- end }}
 
+{{/* KEDA's Kafka scaler authenticates with SASL/PLAIN through a
+TriggerAuthentication: when Kafka takes a username and some ScaledObject
+has a Kafka trigger. */}}
+{{- define "sluice.kedaKafkaAuth" -}}
+{{- $v := .Values }}
+{{- if and (eq $v.mode "scale-out") $v.keda.kafkaTrigger $v.kafka.username (or (and $v.indexer.enabled $v.indexer.keda.enabled) (and $v.searchIndexer.enabled $v.searchIndexer.keda.enabled)) }}true{{ end }}
+{{- end }}
+
 {{- define "sluice.searchPasswordSet" -}}
 {{- if or .Values.searchIndexer.password .Values.searchIndexer.existingSecret }}true{{ end }}
 {{- end }}
@@ -373,8 +381,11 @@ spec:
 
 {{/* A KEDA ScaledObject scaling a workload on its consumer group's lag as
 the indexers export it: every indexer of a group reports the whole group's
-lag, read from the brokers, so the trigger takes max(), not sum(). Arguments:
-root, name, component, kind, target, consumerGroup, keda (the values). */}}
+lag, read from the brokers, so the trigger takes max(), not sum(). With
+keda.kafkaTrigger, KEDA's Kafka scaler reads the same lag from the brokers
+too (offsetResetPolicy earliest: a partition without a commit counts from
+its start, as the indexers consume it). Arguments: root, name, component,
+kind, target, consumerGroup, keda (the values). */}}
 {{- define "sluice.scaledObject" -}}
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
@@ -406,4 +417,21 @@ spec:
         serverAddress: {{ .root.Values.keda.prometheusServerAddress | quote }}
         query: {{ printf "max(sluice_kafka_group_lag{group=%q})" .consumerGroup | quote }}
         threshold: {{ .keda.lagThreshold | quote }}
+    {{- if .root.Values.keda.kafkaTrigger }}
+    - type: kafka
+      metadata:
+        bootstrapServers: {{ join "," .root.Values.kafka.brokers | quote }}
+        consumerGroup: {{ .consumerGroup | quote }}
+        topic: {{ .root.Values.kafka.topic | quote }}
+        lagThreshold: {{ .keda.lagThreshold | quote }}
+        offsetResetPolicy: earliest
+        {{- if .root.Values.kafka.tls }}
+        tls: enable
+        {{- end }}
+        {{- if include "sluice.kedaKafkaAuth" .root }}
+        sasl: plaintext
+      authenticationRef:
+        name: {{ include "sluice.fullname" .root }}-kafka
+        {{- end }}
+    {{- end }}
 {{- end }}
