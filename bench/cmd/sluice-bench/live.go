@@ -28,32 +28,31 @@ type liveResult struct {
 	Day      []queryResult `json:"last_24h"`
 }
 
-// liveWriters is how many background writers share the live load: one
-// sequential writer cannot send tens of thousands of records per second.
-const liveWriters = 2
-
 // measureLive runs the bench queries over the last hour and over 24 h
-// while liveWriters send rate records/s in all. The live records are timed
+// while -concurrency writers send rate records/s in all (one sequential
+// writer cannot send tens of thousands of records per second). The live records are timed
 // at the phase's start, after the data's window, so that every answer
 // stays exact while the records land in the same (today's) partition.
 func measureLive(ctx context.Context, o options, c *client, g *gen.Generator, rate int, log interface{ Info(string, ...any) }) (liveResult, error) {
 	res := liveResult{TargetRS: figure(rate), PartsMin: -1, PartsMax: -1}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
+	writers := max(1, o.concurrency)
 	var (
-		sent atomic.Int64
+		// One count per writer: each paces itself by what it sent.
+		sent = make([]atomic.Int64, writers)
 		wg   sync.WaitGroup
-		errs = make([]error, liveWriters)
+		errs = make([]error, writers)
 	)
 	start := time.Now()
-	for i := range liveWriters {
+	for i := range writers {
 		// A generator whose window starts now: with so many records its
 		// times hardly advance, all just after the data's window.
 		lg, err := gen.New(gen.Config{Seed: o.seed + 100 + uint64(i), Records: 1 << 40, End: start.Add(gen.Window)})
 		if err != nil {
 			return res, err
 		}
-		wg.Go(func() { errs[i] = backgroundWriter(wctx, c, lg, max(1, rate/liveWriters), &sent) })
+		wg.Go(func() { errs[i] = backgroundWriter(wctx, c, lg, max(1, rate/writers), &sent[i]) })
 	}
 	log.Info("live ingest warm-up", "records_per_s", rate, "seconds", o.liveWarmup.Seconds())
 	select {
@@ -89,7 +88,9 @@ func measureLive(ctx context.Context, o options, c *client, g *gen.Generator, ra
 	stop()
 	wg.Wait()
 	<-sampled
-	res.Records = sent.Load()
+	for i := range sent {
+		res.Records += sent[i].Load()
+	}
 	res.AchievedRS = figure(float64(res.Records) / time.Since(start).Seconds())
 	for _, err := range errs {
 		if err != nil {

@@ -51,6 +51,7 @@ type summary struct {
 	BytesPerRecord    figure         `json:"disk_bytes_per_record"`
 	RawBytesPerRecord figure         `json:"raw_json_bytes_per_record"`
 	SettleSeconds     figure         `json:"settle_seconds"`
+	SettledParts      figure         `json:"settled_parts"`
 	Retries           figure         `json:"backpressure_retries"`
 	FreshP50Ms        figure         `json:"fresh_p50_ms"`
 	FreshP99Ms        figure         `json:"fresh_p99_ms"`
@@ -140,6 +141,7 @@ func summarize(runs []runResult) summary {
 		BytesPerRecord:    med(func(r *runResult) float64 { return float64(r.DiskBytes) / float64(r.stored()) }),
 		RawBytesPerRecord: med(func(r *runResult) float64 { return float64(r.RawBytes) / float64(r.Records) }),
 		SettleSeconds:     med(func(r *runResult) float64 { return r.SettleSeconds }),
+		SettledParts:      med(func(r *runResult) float64 { return float64(r.SettledParts) }),
 		Retries:           med(func(r *runResult) float64 { return float64(r.Retries) }),
 		FreshP50Ms:        med(func(r *runResult) float64 { return float64(r.Freshness.P50Ms) }),
 		FreshP99Ms:        med(func(r *runResult) float64 { return float64(r.Freshness.P99Ms) }),
@@ -250,7 +252,7 @@ func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 	p("  backpressure retries\t%.0f", m.Retries)
 	p("STORAGE\t")
 	p("  bytes on disk per record\t%.1f\t(%.1fx smaller than the JSON)", m.BytesPerRecord, m.RawBytesPerRecord/m.BytesPerRecord)
-	p("  settled after\t%.1f s", m.SettleSeconds)
+	p("  settled after\t%.1f s\t(%.0f parts)", m.SettleSeconds, m.SettledParts)
 	if l := m.Live; l != nil {
 		p("QUERIES UNDER INGEST\t(median of %d, while %.0f records/s were sent, target %.0f; at most %.0f parts)",
 			r.Settings.QueriesRepeat, l.AchievedRS, l.TargetRS, l.PartsMax)

@@ -51,19 +51,22 @@ const (
 
 // runResult holds every figure of one run.
 type runResult struct {
-	Records       int64         `json:"records"`
-	RawBytes      int64         `json:"raw_bytes"`
-	IngestSeconds float64       `json:"ingest_seconds"`
-	RecordsPerSec figure        `json:"records_per_s"`
-	MBPerSec      figure        `json:"mb_per_s"`
-	Retries       int64         `json:"backpressure_retries"`
-	CPUSeconds    float64       `json:"server_cpu_seconds"`
-	CPUSettled    float64       `json:"server_cpu_seconds_to_settle"`
-	PeakRSSIngest int64         `json:"peak_rss_after_ingest_bytes"`
-	PeakRSS       int64         `json:"peak_rss_bytes"`
-	DiskBytes     int64         `json:"disk_bytes"`
-	SettleSeconds float64       `json:"settle_seconds"`
-	Queries       []queryResult `json:"queries"`
+	Records       int64   `json:"records"`
+	RawBytes      int64   `json:"raw_bytes"`
+	IngestSeconds float64 `json:"ingest_seconds"`
+	RecordsPerSec figure  `json:"records_per_s"`
+	MBPerSec      figure  `json:"mb_per_s"`
+	Retries       int64   `json:"backpressure_retries"`
+	CPUSeconds    float64 `json:"server_cpu_seconds"`
+	CPUSettled    float64 `json:"server_cpu_seconds_to_settle"`
+	PeakRSSIngest int64   `json:"peak_rss_after_ingest_bytes"`
+	PeakRSS       int64   `json:"peak_rss_bytes"`
+	DiskBytes     int64   `json:"disk_bytes"`
+	SettleSeconds float64 `json:"settle_seconds"`
+	// SettledParts is the store's parts once settled (Sluice only; 0 for
+	// VictoriaLogs).
+	SettledParts int           `json:"settled_parts,omitempty"`
+	Queries      []queryResult `json:"queries"`
 	// QueriesLastHour are the bench queries over the data's last hour on
 	// the settled store, and Live the queries under ingest (-live only).
 	QueriesLastHour []queryResult  `json:"queries_last_hour,omitempty"`
@@ -218,6 +221,13 @@ func measure(ctx context.Context, o options, sys system, srv *server, c *client,
 		return err
 	}
 	res.DiskBytes, res.SettleSeconds = size, (merged + settled).Seconds()
+	if !sys.vlogs {
+		st, err := storeStatus(ctx, c)
+		if err != nil {
+			return err
+		}
+		res.SettledParts = st.Parts
+	}
 	cpu2, err := cpuSeconds(srv.pid())
 	if err != nil {
 		return err
