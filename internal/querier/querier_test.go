@@ -3,6 +3,7 @@ package querier
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -270,5 +271,103 @@ func TestQuerierTail(t *testing.T) {
 		if i == 100 {
 			t.Fatal("no tail line after 10s")
 		}
+	}
+}
+
+// TestQuerierTailMovesToReplica: when the indexer relaying a partition's
+// tail goes away, its replica's tail takes over without a partial line,
+// and a record the replica stores late (one already relayed) is not
+// relayed again; with no replica left, the tail says what it lacks.
+func TestQuerierTailMovesToReplica(t *testing.T) {
+	ctx := context.Background()
+	sa, pa := indexerPipeline(t, "A", kafkaRecords(8))
+	sb, pb := indexerPipeline(t, "B", kafkaRecords(8))
+	q := New(Options{Indexers: []string{sa.URL, sb.URL}})
+	q.pollAll(ctx)
+	srv := httptest.NewServer(q.TailHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			got <- sc.Text()
+		}
+		close(got)
+	}()
+	tails := func(s *httptest.Server) float64 {
+		st := map[string]any{}
+		r, err := http.Get(s.URL + "/api/v1/status")
+		if err != nil {
+			return -1
+		}
+		defer r.Body.Close()
+		_ = json.NewDecoder(r.Body).Decode(&st)
+		qs, _ := st["query"].(map[string]any)
+		n, _ := qs["tails"].(float64)
+		return n
+	}
+	waitTail := func(s *httptest.Server) {
+		t.Helper()
+		for i := 0; tails(s) != 1; i++ {
+			if i == 200 {
+				t.Fatal("no tail subscribed after 10s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	next := func() string {
+		t.Helper()
+		select {
+		case line, ok := <-got:
+			if !ok {
+				t.Fatal("the tail ended")
+			}
+			return line
+		case <-time.After(10 * time.Second):
+			t.Fatal("no tail line after 10s")
+		}
+		return ""
+	}
+	// The plan asks one copy; find which.
+	var relaying, replica *httptest.Server
+	var relayingP, replicaP *pipeline.Pipeline
+	for i := 0; relaying == nil; i++ {
+		switch {
+		case tails(sa) == 1:
+			relaying, relayingP, replica, replicaP = sa, pa, sb, pb
+		case tails(sb) == 1:
+			relaying, relayingP, replica, replicaP = sb, pb, sa, pa
+		case i == 200:
+			t.Fatal("no tail subscribed after 10s")
+		default:
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	recs := kafkaRecords(13) // records 8 and 12: partition 0, offsets 2 and 3
+	if err := relayingP.Ingest(ctx, recs[8:9]); err != nil {
+		t.Fatal(err)
+	}
+	if line := next(); !strings.Contains(line, "request 8") {
+		t.Fatalf("tail relayed %q, want record 8", line)
+	}
+	relaying.CloseClientConnections()
+	relaying.Close()
+	waitTail(replica)
+	// The replica stores record 8 late, then record 12.
+	if err := replicaP.Ingest(ctx, append(recs[8:9:9], recs[12])); err != nil {
+		t.Fatal(err)
+	}
+	if line := next(); !strings.Contains(line, "request 12") {
+		t.Fatalf("after the move the tail relayed %q, want record 12 (record 8 once only, no partial line)", line)
+	}
+	replica.CloseClientConnections()
+	replica.Close()
+	if line := next(); !strings.Contains(line, api.PartialKey) || !strings.Contains(line, replica.URL) {
+		t.Fatalf("with no copy left the tail relayed %q, want a partial line naming %s", line, replica.URL)
 	}
 }
