@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -295,4 +296,65 @@ func holdFromHelper(t *testing.T, addr, kind string, n int) int64 {
 func metricOr0(t *testing.T, s *server, name string) float64 {
 	v, _ := metricValue(t, s, name)
 	return v
+}
+
+// TestE2EHostileCardinality: a tenant's streams and distinct field names
+// are bounded (lowered here to 1000 and 2000 from 100,000 and 10,000): of
+// 1500 records of new streams, and of 100 records bringing 100 new field
+// names each (the attack of issue 20 brought 998,000 in one request), the
+// ones past the bound are rejected one by one with their reason, the rest
+// stored; records of active streams and names, and another tenant's, go
+// on being accepted.
+func TestE2EHostileCardinality(t *testing.T) {
+	needBinary(t)
+	s := startServer(t, t.TempDir(), "ingest: {max_streams_per_tenant: 1000, max_field_names_per_tenant: 2000}\n"+
+		"forward: {enabled: false}\nsyslog: {enabled: false}\notlp: {enabled: false}\n")
+	defer s.stop()
+	send := func(tenant string, lines func(i int) string, n int) (accepted, rejected int, body string) {
+		t.Helper()
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(lines(i) + "\n")
+		}
+		code, ans, _ := s.post("/insert/jsonline", "application/x-ndjson", []byte(b.String()), "X-Scope-OrgID", tenant)
+		if code != 200 {
+			t.Fatalf("ingest: %d %s", code, ans)
+		}
+		var res struct{ Accepted, Rejected int }
+		if err := json.Unmarshal([]byte(ans), &res); err != nil {
+			t.Fatalf("answer %s: %v", ans, err)
+		}
+		return res.Accepted, res.Rejected, ans
+	}
+	acc, rej, ans := send("a", func(i int) string { return fmt.Sprintf(`{"service":"s%d","_msg":"stream %d"}`, i, i) }, 1500)
+	if acc != 1000 || rej != 500 || !strings.Contains(ans, "ingest.max_streams_per_tenant") {
+		t.Errorf("new streams: accepted %d, rejected %d; want 1000, 500 naming the limit: %.300s", acc, rej, ans)
+	}
+	acc, rej, ans = send("a", func(i int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `{"service":"s1","_msg":"names %d"`, i)
+		for j := range 100 {
+			fmt.Fprintf(&b, `,"f%d_%d":1`, i, j)
+		}
+		return b.String() + "}"
+	}, 100)
+	if acc != 20 || rej != 80 || !strings.Contains(ans, "ingest.max_field_names_per_tenant") {
+		t.Errorf("new field names: accepted %d, rejected %d; want 20, 80 naming the limit: %.300s", acc, rej, ans)
+	}
+	acc, rej, _ = send("a", func(i int) string { return fmt.Sprintf(`{"service":"s%d","f0_%d":2,"_msg":"known"}`, i, i%100) }, 1000)
+	if acc != 1000 || rej != 0 {
+		t.Errorf("active streams and names: accepted %d, rejected %d", acc, rej)
+	}
+	acc, rej, _ = send("b", func(i int) string { return fmt.Sprintf(`{"service":"other%d","_msg":"tenant b"}`, i) }, 10)
+	if acc != 10 || rej != 0 {
+		t.Errorf("another tenant: accepted %d, rejected %d", acc, rej)
+	}
+	for reason, want := range map[string]float64{"too_many_streams": 500, "too_many_field_names": 80} {
+		if got := metric(t, s, `sluice_ingest_rejected_records_total{protocol="jsonline",reason="`+reason+`"}`); got != want {
+			t.Errorf("rejected %s = %v, want %v", reason, got, want)
+		}
+	}
+	if got := metric(t, s, `sluice_ingest_active{kind="streams"}`); got != 1010 {
+		t.Errorf("active streams %v, want 1010", got)
+	}
 }

@@ -92,7 +92,8 @@ func buildReceivers(env receiverEnv) (map[string]http.Handler, []listener, error
 }
 
 // timeWindow is the span of record times the receivers accept: from the
-// record's tenant's retention ago to ingest.max_future ahead.
+// record's tenant's retention ago to ingest.max_future ahead; it checks the
+// tenant's cardinality bounds too.
 func timeWindow(cfg config.Config, reg prometheus.Registerer) *ingest.TimeWindow {
 	tenants := make(map[string]time.Duration, len(cfg.Store.Tenants))
 	for t, tr := range cfg.Store.Tenants {
@@ -103,6 +104,11 @@ func timeWindow(cfg config.Config, reg prometheus.Registerer) *ingest.TimeWindow
 		TenantRetention: tenants,
 		MaxFuture:       time.Duration(cfg.Ingest.MaxFuture),
 		Stamp:           cfg.Ingest.OutOfWindow == config.OutOfWindowStamp,
+		Cardinality: ingest.NewCardinality(ingest.CardinalityConfig{
+			MaxStreams:    cfg.Ingest.MaxStreamsPerTenant,
+			MaxFieldNames: cfg.Ingest.MaxFieldNamesPerTenant,
+			Window:        time.Duration(cfg.Ingest.CardinalityWindow),
+		}, reg),
 	}, reg)
 }
 

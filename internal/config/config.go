@@ -98,14 +98,17 @@ type TenantRetention struct {
 
 // IngestConfig configures the HTTP receivers.
 type IngestConfig struct {
-	MaxRequestBytes    ByteSize     `yaml:"max_request_bytes" doc:"Largest request body after decompression; larger requests get 413."`
-	MaxInFlightBytes   ByteSize     `yaml:"max_in_flight_bytes" doc:"Bound on the bytes that every receiver's requests in flight hold at once: HTTP request bodies after decompression (reserved from Content-Length before the body is read, and as it decompresses otherwise), forward messages, syslog TCP/TLS batches and OTLP gRPC requests. Above it, HTTP requests get 429 with Retry-After (in their protocol's error shape), OTLP gRPC gets Unavailable, and forward and syslog TCP stop reading their sockets until bytes are freed; each refusal counts in sluice_ingest_in_flight_rejected_total. The oldest HTTP request in flight is never refused (nor a batch that holds everything in flight), so one as large as max_request_bytes always gets through and concurrent requests cannot all refuse each other: the bytes in flight stay within this plus one request. 0 derives it: an eighth of memory_limit (a JSON-lines request was measured to raise the peak RSS by about 3 times its body: its records, its WAL batch and its copy in the head), or four times max_request_bytes when memory_limit is 0."`
-	MaxLineBytes       ByteSize     `yaml:"max_line_bytes" doc:"Largest JSON line or _bulk document; a longer one is rejected on its own."`
-	MaxFieldsPerRecord int          `yaml:"max_fields_per_record" doc:"Most fields in one record; a record with more is rejected on its own."`
-	MaxFuture          Duration     `yaml:"max_future" doc:"How far ahead of its time of arrival a record's time may be. Every receiver accepts records whose time lies between the record's tenant's retention ago (store.tenants.<tenant>.retention, else store.retention; no bound when 0) and this far ahead; a record outside is rejected on its own (reason too_old or too_far_in_future in the per-record errors and in sluice_ingest_rejected_records_total), or stamped, as out_of_window says. 0 means no bound ahead."`
-	OutOfWindow        string       `yaml:"out_of_window" doc:"What happens to a record whose time is outside the accepted window (see max_future): reject refuses it with its reason; stamp stores it with its time of arrival instead (counted in sluice_ingest_stamped_records_total)."`
-	JSONLine           FieldMapping `yaml:"jsonline" doc:"Field mapping of POST /insert/jsonline (query parameters _time_field, _msg_field and _stream_fields override it per request)."`
-	Bulk               FieldMapping `yaml:"bulk" doc:"Field mapping of the Elasticsearch _bulk API."`
+	MaxRequestBytes        ByteSize     `yaml:"max_request_bytes" doc:"Largest request body after decompression; larger requests get 413."`
+	MaxInFlightBytes       ByteSize     `yaml:"max_in_flight_bytes" doc:"Bound on the bytes that every receiver's requests in flight hold at once: HTTP request bodies after decompression (reserved from Content-Length before the body is read, and as it decompresses otherwise), forward messages, syslog TCP/TLS batches and OTLP gRPC requests. Above it, HTTP requests get 429 with Retry-After (in their protocol's error shape), OTLP gRPC gets Unavailable, and forward and syslog TCP stop reading their sockets until bytes are freed; each refusal counts in sluice_ingest_in_flight_rejected_total. The oldest HTTP request in flight is never refused (nor a batch that holds everything in flight), so one as large as max_request_bytes always gets through and concurrent requests cannot all refuse each other: the bytes in flight stay within this plus one request. 0 derives it: an eighth of memory_limit (a JSON-lines request was measured to raise the peak RSS by about 3 times its body: its records, its WAL batch and its copy in the head), or four times max_request_bytes when memory_limit is 0."`
+	MaxLineBytes           ByteSize     `yaml:"max_line_bytes" doc:"Largest JSON line or _bulk document; a longer one is rejected on its own."`
+	MaxFieldsPerRecord     int          `yaml:"max_fields_per_record" doc:"Most fields in one record; a record with more is rejected on its own."`
+	MaxStreamsPerTenant    int          `yaml:"max_streams_per_tenant" doc:"Most streams one tenant may use within cardinality_window. Every stream costs the store index memory (a block per stream and daily partition): a record of a new stream past the bound is rejected on its own (reason too_many_streams in the per-record errors and in sluice_ingest_rejected_records_total); records of the tenant's active streams are always accepted. 0 means no bound."`
+	MaxFieldNamesPerTenant int          `yaml:"max_field_names_per_tenant" doc:"Most distinct field names one tenant may use within cardinality_window (Elasticsearch's default is 1000 per index). A record that would add names past the bound is rejected on its own (reason too_many_field_names). 0 means no bound."`
+	CardinalityWindow      Duration     `yaml:"cardinality_window" doc:"How long a stream or field name counts against max_streams_per_tenant and max_field_names_per_tenant after a record last used it. Each receiving process (all, gateway) keeps its own count, in two 64-bit words per active stream or name."`
+	MaxFuture              Duration     `yaml:"max_future" doc:"How far ahead of its time of arrival a record's time may be. Every receiver accepts records whose time lies between the record's tenant's retention ago (store.tenants.<tenant>.retention, else store.retention; no bound when 0) and this far ahead; a record outside is rejected on its own (reason too_old or too_far_in_future in the per-record errors and in sluice_ingest_rejected_records_total), or stamped, as out_of_window says. 0 means no bound ahead."`
+	OutOfWindow            string       `yaml:"out_of_window" doc:"What happens to a record whose time is outside the accepted window (see max_future): reject refuses it with its reason; stamp stores it with its time of arrival instead (counted in sluice_ingest_stamped_records_total)."`
+	JSONLine               FieldMapping `yaml:"jsonline" doc:"Field mapping of POST /insert/jsonline (query parameters _time_field, _msg_field and _stream_fields override it per request)."`
+	Bulk                   FieldMapping `yaml:"bulk" doc:"Field mapping of the Elasticsearch _bulk API."`
 }
 
 // Values of ingest.out_of_window.
@@ -172,8 +175,12 @@ func Default() Config {
 			MaxRequestBytes:    64 << 20,
 			MaxLineBytes:       256 << 10,
 			MaxFieldsPerRecord: 1000,
-			MaxFuture:          Duration(48 * time.Hour),
-			OutOfWindow:        OutOfWindowReject,
+
+			MaxStreamsPerTenant:    100000,
+			MaxFieldNamesPerTenant: 10000,
+			CardinalityWindow:      Duration(24 * time.Hour),
+			MaxFuture:              Duration(48 * time.Hour),
+			OutOfWindow:            OutOfWindowReject,
 			JSONLine: FieldMapping{
 				TimeFields:    []string{"_time", "@timestamp", "timestamp", "time", "ts"},
 				MessageFields: []string{"_msg", "message", "msg", "log"},
@@ -311,6 +318,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.MaxLineBytes <= 0 || c.Ingest.MaxRequestBytes < c.Ingest.MaxLineBytes {
 		bad("ingest.max_line_bytes must be positive and at most ingest.max_request_bytes")
+	}
+	if c.Ingest.MaxStreamsPerTenant < 0 || c.Ingest.MaxFieldNamesPerTenant < 0 {
+		bad("ingest.max_streams_per_tenant and ingest.max_field_names_per_tenant must not be negative")
+	}
+	if c.Ingest.CardinalityWindow <= 0 {
+		bad("ingest.cardinality_window must be positive")
 	}
 	if c.Ingest.MaxFieldsPerRecord <= 0 {
 		bad("ingest.max_fields_per_record must be positive")

@@ -179,9 +179,6 @@ func (c *Converter) build(now time.Time, tenant string) (record.Record, error) {
 		}
 		r.Time = ts
 	}
-	if err := c.cfg.Window.Check(&r, now); err != nil {
-		return record.Record{}, err
-	}
 	c.take(c.cfg.MessageFields, roleMessage, false)
 	for _, name := range c.stream {
 		if i := FindField(&c.b, name); i >= 0 && c.b.Ents[i].Role == roleField {
@@ -226,6 +223,11 @@ func (c *Converter) build(now time.Time, tenant string) (record.Record, error) {
 			e := &c.b.Ents[i]
 			r.Stream = append(r.Stream, record.Field{Name: text[e.NameStart:e.NameEnd], Value: text[e.ValueStart:e.ValueEnd]})
 		}
+	}
+	// Last, on the whole record: the window's cardinality bounds read its
+	// stream and field names.
+	if err := c.cfg.Window.Check(&r, now); err != nil {
+		return record.Record{}, err
 	}
 	return r, nil
 }

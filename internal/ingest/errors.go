@@ -15,6 +15,10 @@ var (
 	// the accepted window (see TimeWindow).
 	ErrTooOld         = errors.New("time older than the retention")
 	ErrTooFarInFuture = errors.New("time too far in the future")
+	// ErrTooManyStreams and ErrTooManyFieldNames reject a record that
+	// would take its tenant past a cardinality bound (see Cardinality).
+	ErrTooManyStreams    = errors.New("too many streams")
+	ErrTooManyFieldNames = errors.New("too many field names")
 )
 
 // RejectReason returns the reason label of the rejected-records metric for
@@ -37,6 +41,10 @@ func RejectReason(err error) string {
 		return "too_old"
 	case errors.Is(err, ErrTooFarInFuture):
 		return "too_far_in_future"
+	case errors.Is(err, ErrTooManyStreams):
+		return "too_many_streams"
+	case errors.Is(err, ErrTooManyFieldNames):
+		return "too_many_field_names"
 	default:
 		return "invalid"
 	}

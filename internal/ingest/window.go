@@ -25,6 +25,10 @@ type WindowConfig struct {
 	// Stamp gives a record outside the window its time of arrival instead
 	// of rejecting it.
 	Stamp bool
+	// Cardinality, when not nil, bounds each tenant's streams and field
+	// names too: Check is every receiver's one admission check of a
+	// record's content beyond its protocol.
+	Cardinality *Cardinality
 }
 
 // TimeWindow checks record times against a WindowConfig. Every receiver
@@ -59,17 +63,24 @@ func NewTimeWindow(cfg WindowConfig, reg prometheus.Registerer) *TimeWindow {
 // Check returns an error wrapping ErrTooOld or ErrTooFarInFuture when r's
 // time is outside the window as of now, the record's time of arrival; with
 // WindowConfig.Stamp it sets r's time to now instead and returns nil.
+//
+// With WindowConfig.Cardinality it then checks the record's stream and
+// field names against its tenant's bounds (Cardinality.Check), once its
+// time is accepted.
 func (w *TimeWindow) Check(r *record.Record, now time.Time) error {
 	if w == nil {
 		return nil
 	}
 	err := w.check(r, now)
-	if err == nil || !w.cfg.Stamp {
+	if err != nil && w.cfg.Stamp {
+		r.Time = now.UnixNano()
+		w.stamped.WithLabelValues(RejectReason(err)).Inc()
+		err = nil
+	}
+	if err != nil {
 		return err
 	}
-	r.Time = now.UnixNano()
-	w.stamped.WithLabelValues(RejectReason(err)).Inc()
-	return nil
+	return w.cfg.Cardinality.Check(r, now)
 }
 
 func (w *TimeWindow) check(r *record.Record, now time.Time) error {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -100,4 +101,55 @@ func TestIndexBytes(t *testing.T) {
 	if again := s.Stats().IndexBytes; again != after {
 		t.Fatalf("index bytes %d after a second search, %d after the first: headers kept twice", again, after)
 	}
+}
+
+// TestIndexBytesReleased: the index memory of many streams with many field
+// names goes when their parts are merged away or dropped by retention,
+// and the head's memory for them when they are flushed.
+func TestIndexBytesReleased(t *testing.T) {
+	ctx := context.Background()
+	// Idle at once, so that Merge merges each partition's parts into one.
+	s := openTest(t, t.TempDir(), Options{BlockRecords: 64, IdleMergeAfter: time.Nanosecond})
+	defer s.Close()
+	var seq uint64
+	for round := range 3 {
+		for day := range 2 {
+			var recs []record.Record
+			for i := range 200 {
+				r := record.Record{Time: testBase + int64(day)*nsPerDay + int64(i),
+					Stream: []record.Field{{Name: "app", Value: fmt.Sprintf("s%d", i)}}, Message: "m"}
+				for j := range 10 {
+					r.Fields = append(r.Fields, record.Field{Name: fmt.Sprintf("f%d_%d_%d", round, i, j), Value: "v"})
+				}
+				recs = append(recs, r)
+			}
+			seq += uint64(len(recs))
+			s.Append(recs, seq)
+		}
+		if s.HeadBytes() == 0 {
+			t.Fatal("the head holds nothing before its flush")
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if hb := s.HeadBytes(); hb != 0 {
+			t.Fatalf("head bytes %d after a flush", hb)
+		}
+	}
+	flushed := s.Stats()
+	if err := s.Merge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	merged := s.Stats()
+	if merged.Parts >= flushed.Parts || merged.IndexBytes >= flushed.IndexBytes {
+		t.Fatalf("merge: %d parts, %d index bytes; before %d, %d", merged.Parts, merged.IndexBytes, flushed.Parts, flushed.IndexBytes)
+	}
+	if err := s.DropBefore(ctx, time.Unix(0, testBase+nsPerDay)); err != nil {
+		t.Fatal(err)
+	}
+	dropped := s.Stats()
+	if dropped.Partitions != 1 || dropped.IndexBytes >= merged.IndexBytes*3/4 {
+		t.Fatalf("retention: %d partitions, %d index bytes; before %d", dropped.Partitions, dropped.IndexBytes, merged.IndexBytes)
+	}
+	t.Logf("index bytes: %d after flushes, %d merged, %d with one of two days dropped", flushed.IndexBytes, merged.IndexBytes, dropped.IndexBytes)
 }
