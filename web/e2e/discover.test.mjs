@@ -22,7 +22,7 @@ const artifacts = join(here, 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 const tmp = mkdtempSync(join(tmpdir(), 'sluice-ui-e2e-'));
 
-let server, browser;
+let server, querier, browser;
 const steps = [];
 async function step(name, fn) {
   const t0 = Date.now();
@@ -310,6 +310,26 @@ try {
     await shot(page, '14-status-light');
   });
 
+  await step('a querier\'s status page lists its indexers', async () => {
+    // A querier over this node, which is no store indexer (its status
+    // names no Kafka group): the querier lists it as down, with why.
+    const qport = await freePort();
+    const qbase = `http://127.0.0.1:${qport}`;
+    querier = spawn(bin, ['serve', '--role', 'querier', '--indexers', base, '--http-addr', `127.0.0.1:${qport}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    querier.exited = new Promise((r) => querier.on('exit', r));
+    querier.stdout.on('data', (d) => (serverLog += d));
+    querier.stderr.on('data', (d) => (serverLog += d));
+    await waitReady(qbase, 15e3);
+    await page.goto(qbase + '/ui/status');
+    const row = page.locator('table.indexers tr[data-state=down]');
+    await row.waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('.health').getAttribute('data-health'), 'down');
+    assert.equal(await row.locator('td').first().textContent(), base);
+    assert.match(await row.textContent(), /not a store indexer/);
+    assert.equal(await page.locator('.card', { hasText: 'Indexers up' }).locator('.card-value').textContent(), '0 of 1');
+    await shot(page, '15-status-querier');
+  });
+
   await step('a partial answer shows a banner naming the skipped part', async () => {
     // Records of three days ago in a part of their own, damaged on disk:
     // the search that meets it quarantines it and answers the rest.
@@ -332,7 +352,7 @@ try {
     assert.ok(text.includes(`part ${partition}/${file.replace('.part', '')}: quarantined:`), text);
     // The rest of the answer is there.
     assert.ok((await hitsShown(page)) >= 90);
-    await shot(page, '15-partial-banner');
+    await shot(page, '16-partial-banner');
   });
 
   assert.deepEqual(consoleErrors, [], 'browser console errors');
@@ -343,6 +363,10 @@ try {
   process.exitCode = 1;
 } finally {
   await browser?.close();
+  if (querier) {
+    querier.kill('SIGTERM');
+    await querier.exited;
+  }
   if (server) {
     server.kill('SIGTERM');
     await server.exited;

@@ -153,6 +153,20 @@ export interface ReceiverStatus {
   bytes_per_sec: number;
 }
 
+/** One store indexer as a querier sees it (a querier's /api/v1/status). */
+export interface IndexerStatus {
+  url: string;
+  up: boolean;
+  /** up; down: resolves but did not answer; absent: its name does not resolve (no such pod). */
+  state: 'up' | 'down' | 'absent';
+  group?: string;
+  partitions: string[];
+  assigned: string[];
+  group_lag?: number;
+  error?: string;
+  polled: string;
+}
+
 export interface Status {
   version: string;
   time: string;
@@ -178,6 +192,8 @@ export interface Status {
     merges_pending: number;
     index_bytes: number;
   };
+  /** Set on a querier: its indexers. */
+  querier?: IndexerStatus[];
 }
 
 export async function status(signal: AbortSignal): Promise<Status> {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { status as fetchStatus, type Status } from './api';
+import { status as fetchStatus, type IndexerStatus, type Status } from './api';
 import { fmtBytes, fmtCount, fmtNum } from './state';
 
 // The status page: is ingest flowing, is the buffer filling, how much disk
@@ -29,6 +29,7 @@ export function StatusPage() {
   }, []);
 
   if (!st) return <main class="status-page">{err ? <div class="banner error">{err}</div> : <div class="sb-empty shimmer">Loading status…</div>}</main>;
+  if (st.querier) return <QuerierStatus st={st} indexers={st.querier} err={err} />;
   const p = st.pipeline;
   const rate = st.receivers.reduce((s, r) => s + r.records_per_sec, 0);
   const fill = Math.min(1, st.wal_fill);
@@ -97,6 +98,93 @@ export function StatusPage() {
               <td class="num mono">{fmtNum(r.records_total)}</td>
               <td class={'num mono' + (r.rejected_total > 0 ? ' warn-text' : '')}>{fmtNum(r.rejected_total)}</td>
               <td class="num mono">{fmtBytes(r.bytes_total)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </main>
+  );
+}
+
+// QuerierStatus is the status page of a querier, which stores nothing:
+// its indexers, their groups (each a full copy), partitions and lag.
+function QuerierStatus({ st, indexers, err }: { st: Status; indexers: IndexerStatus[]; err: string }) {
+  const count = (s: string) => indexers.filter((ix) => ix.state === s).length;
+  const up = count('up');
+  const down = count('down');
+  const absent = count('absent');
+  const groups = new Map<string, IndexerStatus[]>();
+  for (const ix of indexers) {
+    if (!ix.group) continue;
+    groups.set(ix.group, [...(groups.get(ix.group) || []), ix]);
+  }
+  const lags = indexers.filter((ix) => ix.state === 'up' && ix.group_lag !== undefined).map((ix) => ix.group_lag as number);
+  const maxLag = lags.length ? Math.max(...lags) : undefined;
+  const health = up === 0 ? 'down' : down > 0 ? 'warn' : 'ok';
+  const title =
+    health === 'ok'
+      ? 'Healthy — every indexer answers'
+      : health === 'warn'
+        ? `${fmtCount(down, 'indexer')} down — answers come from replicas, or are partial and say what they lack`
+        : 'No indexer answers';
+  // Order: down first, then up, then absent; by group and URL within.
+  const rank = { down: 0, up: 1, absent: 2 } as const;
+  const rows = [...indexers].sort((a, b) => rank[a.state] - rank[b.state] || (a.group || '').localeCompare(b.group || '') || a.url.localeCompare(b.url));
+  return (
+    <main class="status-page">
+      {err && <div class="banner error">Status unavailable: {err}</div>}
+      <div class={'health health-' + health} data-health={health}>
+        <span class="dot" />
+        <div>
+          <div class="health-title">{title}</div>
+          <div class="muted">
+            Sluice {st.version} querier · up {fmtDuration(st.uptime_seconds)} · one query over {fmtCount(indexers.length - absent, 'indexer')}
+          </div>
+        </div>
+      </div>
+      <div class="cards">
+        <Card title="Indexers up" value={`${up} of ${indexers.length - absent}`} sub={`${fmtCount(down, 'down')} · ${fmtCount(absent, 'listed pod')} absent (no such pod)`} tone={down > 0 ? 'warn' : 'ok'} />
+        <Card title="Copies" value={fmtCount(groups.size, 'group')} sub={[...groups.entries()].map(([g, m]) => `${g}: ${m.filter((ix) => ix.state === 'up').length}/${m.length} up`).join(' · ') || 'no indexer reached yet'} />
+        <Card title="Kafka lag" value={maxLag === undefined ? '—' : fmtNum(maxLag)} sub="records the slowest group has yet to index (from the brokers)" tone={maxLag !== undefined && maxLag > 0 ? 'warn' : undefined} />
+      </div>
+      <h2>Indexers</h2>
+      <table class="grid-table indexers">
+        <thead>
+          <tr>
+            <th>Indexer</th>
+            <th>Group</th>
+            <th>State</th>
+            <th>Partitions (consuming in bold)</th>
+            <th class="num">Group lag</th>
+            <th>Last poll</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((ix) => (
+            <tr key={ix.url} data-state={ix.state}>
+              <td class="mono">{ix.url}</td>
+              <td>{ix.group || '—'}</td>
+              <td title={ix.error || ''}>
+                <span class={'dot small state-' + ix.state} />
+                {ix.state}
+                {ix.state === 'absent' ? (
+                  <div class="muted small-text">its name does not resolve: no such pod</div>
+                ) : (
+                  ix.error && ix.state !== 'up' && <div class="muted small-text">{ix.error}</div>
+                )}
+              </td>
+              <td class="mono">
+                {ix.partitions.length === 0
+                  ? '—'
+                  : ix.partitions.map((p, i) => (
+                      <span key={p}>
+                        {i > 0 && ', '}
+                        {ix.assigned.includes(p) ? <b>{p}</b> : p}
+                      </span>
+                    ))}
+              </td>
+              <td class="num mono">{ix.group_lag === undefined ? '—' : fmtNum(ix.group_lag)}</td>
+              <td class="muted">{ix.polled && !ix.polled.startsWith('0001') ? new Date(ix.polled).toLocaleTimeString() : 'never'}</td>
             </tr>
           ))}
         </tbody>
