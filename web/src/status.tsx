@@ -36,16 +36,12 @@ export function StatusPage() {
   const health = !p.ready ? 'down' : st.backpressure || fill > 0.8 ? 'warn' : 'ok';
   return (
     <main class="status-page">
-      {err && <div class="banner error">Status unavailable: {err}</div>}
-      <div class={'health health-' + health} data-health={health}>
-        <span class="dot" />
-        <div>
-          <div class="health-title">{health === 'ok' ? (rate > 0 ? 'Healthy — logs are flowing' : 'Healthy — ready, no logs arriving right now') : health === 'warn' ? (st.backpressure ? 'Backpressure: clients are being asked to slow down' : 'The write-ahead buffer is filling') : 'Not ready'}</div>
-          <div class="muted">
-            Sluice {st.version} · up {fmtDuration(st.uptime_seconds)} · {fmtNum(Math.round(rate))} records/s now
-          </div>
-        </div>
-      </div>
+      <Health
+        err={err}
+        health={health}
+        title={health === 'ok' ? (rate > 0 ? 'Healthy — logs are flowing' : 'Healthy — ready, no logs arriving right now') : health === 'warn' ? (st.backpressure ? 'Backpressure: clients are being asked to slow down' : 'The write-ahead buffer is filling') : 'Not ready'}
+        sub={`Sluice ${st.version} · up ${fmtDuration(st.uptime_seconds)} · ${fmtNum(Math.round(rate))} records/s now`}
+      />
       <div class="cards">
         <Card title="Ingest rate" value={fmtNum(Math.round(rate)) + ' /s'} sub={`${fmtCount(p.records_ingested, 'record')} since start`} />
         <Card title="Buffer (WAL) fill" value={(100 * fill).toFixed(1) + '%'} sub={`${fmtBytes(p.wal_bytes)} of ${fmtBytes(p.wal_max_bytes)}`} meter={fill} />
@@ -132,16 +128,7 @@ function QuerierStatus({ st, indexers, err }: { st: Status; indexers: IndexerSta
   const rows = [...indexers].sort((a, b) => rank[a.state] - rank[b.state] || (a.group || '').localeCompare(b.group || '') || a.url.localeCompare(b.url));
   return (
     <main class="status-page">
-      {err && <div class="banner error">Status unavailable: {err}</div>}
-      <div class={'health health-' + health} data-health={health}>
-        <span class="dot" />
-        <div>
-          <div class="health-title">{title}</div>
-          <div class="muted">
-            Sluice {st.version} querier · up {fmtDuration(st.uptime_seconds)} · one query over {fmtCount(indexers.length - absent, 'indexer')}
-          </div>
-        </div>
-      </div>
+      <Health err={err} health={health} title={title} sub={`Sluice ${st.version} querier · up ${fmtDuration(st.uptime_seconds)} · one query over ${fmtCount(indexers.length - absent, 'indexer')}`} />
       <div class="cards">
         <Card title="Indexers up" value={`${up} of ${indexers.length - absent}`} sub={`${fmtCount(down, 'down')} · ${fmtCount(absent, 'listed pod')} absent (no such pod)`} tone={down > 0 ? 'warn' : 'ok'} />
         <Card title="Copies" value={fmtCount(groups.size, 'group')} sub={[...groups.entries()].map(([g, m]) => `${g}: ${m.filter((ix) => ix.state === 'up').length}/${m.length} up`).join(' · ') || 'no indexer reached yet'} />
@@ -190,6 +177,23 @@ function QuerierStatus({ st, indexers, err }: { st: Status; indexers: IndexerSta
         </tbody>
       </table>
     </main>
+  );
+}
+
+// Health is the line atop the page: a coloured dot, what it means, and
+// the version and uptime; with the last poll's error above it.
+function Health({ err, health, title, sub }: { err: string; health: string; title: string; sub: string }) {
+  return (
+    <>
+      {err && <div class="banner error">Status unavailable: {err}</div>}
+      <div class={'health health-' + health} data-health={health}>
+        <span class="dot" />
+        <div>
+          <div class="health-title">{title}</div>
+          <div class="muted">{sub}</div>
+        </div>
+      </div>
+    </>
   );
 }
 
