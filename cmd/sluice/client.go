@@ -30,6 +30,8 @@ type clientFlags struct {
 	server string
 	tenant string
 	json   bool
+	// keyFile holds the API key to send (else SLUICE_API_KEY).
+	keyFile string
 	// TLS: the client certificate a server with http.tls_client_ca_file
 	// asks for, and the CA of a server whose certificate the system does
 	// not trust.
@@ -43,7 +45,8 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 		def = "http://" + config.DefaultHTTPAddr
 	}
 	fs.StringVar(&c.server, "server", def, "`URL` of the Sluice server (or set SLUICE_SERVER)")
-	fs.StringVar(&c.tenant, "tenant", "", "`tenant` to query (sent as X-Scope-OrgID); empty is the default tenant")
+	fs.StringVar(&c.tenant, "tenant", "", "`tenant` to query (sent as X-Scope-OrgID); empty is the default tenant, or the key's first tenant")
+	fs.StringVar(&c.keyFile, "api-key-file", "", "`file` holding the API key to send (or set SLUICE_API_KEY); for servers with auth.enabled")
 	fs.BoolVar(&c.json, "json", false, "print the server's NDJSON unchanged, for machines")
 	fs.StringVar(&c.tlsCert, "tls-cert", os.Getenv("SLUICE_TLS_CERT"), "PEM client certificate `file` for a server that requires one (or set SLUICE_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", os.Getenv("SLUICE_TLS_KEY"), "PEM private key `file` of --tls-cert (or set SLUICE_TLS_KEY)")
@@ -83,6 +86,20 @@ func (c *clientFlags) httpClient() (*http.Client, error) {
 	return c.client, nil
 }
 
+// apiKey is the key to send: --api-key-file's, else SLUICE_API_KEY's
+// (never a flag's value, which other users could read in the process
+// list).
+func (c *clientFlags) apiKey() (string, error) {
+	if c.keyFile == "" {
+		return strings.TrimSpace(os.Getenv("SLUICE_API_KEY")), nil
+	}
+	b, err := os.ReadFile(c.keyFile)
+	if err != nil {
+		return "", fmt.Errorf("--api-key-file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
 func (c *clientFlags) request(ctx context.Context, path string, form url.Values) (*http.Response, error) {
 	u := strings.TrimSuffix(c.server, "/") + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
@@ -92,6 +109,13 @@ func (c *clientFlags) request(ctx context.Context, path string, form url.Values)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if c.tenant != "" {
 		req.Header.Set("X-Scope-OrgID", c.tenant)
+	}
+	key, err := c.apiKey()
+	if err != nil {
+		return nil, err
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	client, err := c.httpClient()
 	if err != nil {

@@ -96,7 +96,7 @@ Progress goes to stderr every second; a summary by reason ends the run.`, stderr
 		if err != nil {
 			return err
 		}
-		o.Sink, o.Decoder = s, kafka.NewDecoder(recordConfig(cfg, cfg.Ingest.JSONLine))
+		o.Sink, o.Decoder = s, kafka.NewDecoder(recordConfig(cfg, cfg.Ingest.JSONLine), []byte(cfg.Kafka.TenantSigningKey))
 		o.ToTopic = ""
 	}
 	st, err := kafka.Replay(ctx, kafkaClient(cfg), o, log.With("component", "dlq-replay"))

@@ -29,6 +29,7 @@ func commands() []command {
 		{"repair", "salvage a damaged write-ahead log segment from its readable records (server stopped)", runRepair},
 		{"trust", "make the signing key that makes tampering with a data directory evident (trust keygen)", runTrust},
 		{"quarantine", "list, drop or restore a server's quarantined (damaged) parts", runQuarantine},
+		{"keys", "create, list or revoke API keys in a keys file (auth.keys_file)", runKeys},
 		{"config", "print the default configuration or check a configuration file", runConfig},
 		{"healthcheck", "probe a local server's /readyz or /healthz (the image's health check)", runHealthcheck},
 		{"dlq", "replay an indexer's dead-letter topic (dlq replay) once the cause is fixed", runDLQ},

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 
+	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/ingest/otlp"
 )
@@ -22,6 +23,15 @@ func init() {
 			MaxConnections:     c.MaxConnections,
 			ConnMetrics:        connlimit.NewMetrics(env.registry),
 		}
+		if g := env.guard; g != nil {
+			cfg.Authorize = func(authz, asked, remote string) (string, int, error) {
+				p, t, code, err := g.Decide(authz, asked, auth.RoleIngest)
+				if err != nil {
+					g.Refused(remote, "gRPC", "/opentelemetry.proto.collector.logs.v1.LogsService/Export", p, asked, code, err)
+				}
+				return t, code, err
+			}
+		}
 		log := env.log.With("component", "otlp")
 		parts := receiverParts{routes: map[string]http.Handler{}}
 		if env.cfg.OTLPOverHTTP() {
@@ -34,7 +44,7 @@ func init() {
 		if c.GRPCAddr == "" {
 			return parts, nil
 		}
-		tlsCfg, err := serverTLS("otlp", c.TLS)
+		tlsCfg, err := serverTLS(env, "otlp", c.TLS)
 		if err != nil {
 			return receiverParts{}, err
 		}

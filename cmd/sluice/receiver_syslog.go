@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"time"
 
+	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/ingest/syslog"
 )
 
@@ -22,6 +24,14 @@ func init() {
 			StreamFields:    c.StreamFields,
 			Window:          env.window,
 			InFlight:        env.inFlight,
+			// With auth on, only mutual TLS is served, and the client
+			// certificate names the tenant.
+			TenantFromCert: env.guard != nil,
+		}
+		if env.guard != nil {
+			cfg.Refused = func(remote, cn string, err error) {
+				env.guard.Audit(auth.Event{Action: "refused", Key: "cert:" + cn, Remote: remote, Method: "syslog", Path: "tls", Status: http.StatusForbidden, Reason: err.Error()})
+			}
 		}
 		m := syslog.NewMetrics(env.registry, env.metrics)
 		log := env.log.With("component", "syslog")
@@ -57,7 +67,7 @@ func init() {
 			if c.TLSAddr == "" {
 				return fail(errors.New("syslog.tls is set but syslog.tls_addr is empty"))
 			}
-			tcfg, err := serverTLS("syslog", c.TLS)
+			tcfg, err := serverTLS(env, "syslog", c.TLS)
 			if err != nil {
 				return fail(err)
 			}

@@ -3,17 +3,17 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/tlsreload"
 )
 
 // A receiver turns one protocol into records for the sink. Each protocol's
@@ -35,6 +35,9 @@ type receiverEnv struct {
 	// window is the accepted span of record times, shared by every
 	// receiver (set by buildReceivers).
 	window *ingest.TimeWindow
+	// guard is the edge with authentication on (nil: off); receivers with
+	// sockets of their own use it for their credentials.
+	guard *auth.Guard
 	// inFlight bounds the request bytes every receiver holds at once
 	// (set by buildReceivers; routes are wrapped there, listeners take
 	// it in their configuration).
@@ -124,28 +127,17 @@ func recordConfig(cfg config.Config, m config.FieldMapping) ingest.RecordConfig 
 }
 
 // serverTLS builds a listener's TLS configuration from its section's tls
-// settings; nil when TLS is off. section names the config section in errors.
-func serverTLS(section string, c config.TLSConfig) (*tls.Config, error) {
+// settings; nil when TLS is off. section names the config section in
+// errors. The certificate, key and client CA bundle are re-read when they
+// change (auth.reload_interval), so a renewed certificate needs no restart.
+func serverTLS(env receiverEnv, section string, c config.TLSConfig) (*tls.Config, error) {
 	if !c.Enabled() {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	cfg, err := tlsreload.Config(tlsreload.Files{Cert: c.CertFile, Key: c.KeyFile, ClientCA: c.ClientCAFile},
+		time.Duration(env.cfg.Auth.ReloadInterval), env.log.With("component", section+"-tls"))
 	if err != nil {
-		return nil, fmt.Errorf("load %s.tls certificate: %w", section, err)
+		return nil, fmt.Errorf("%s.tls: %w", section, err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if c.ClientCAFile == "" {
-		return cfg, nil
-	}
-	pem, err := os.ReadFile(c.ClientCAFile)
-	if err != nil {
-		return nil, fmt.Errorf("read %s.tls.client_ca_file: %w", section, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s.tls.client_ca_file %s holds no PEM certificate", section, c.ClientCAFile)
-	}
-	cfg.ClientCAs = pool
-	cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	return cfg, nil
 }

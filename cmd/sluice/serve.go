@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sluice-log/sluice/internal/api"
+	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/faultpoint"
@@ -275,6 +276,11 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		publisher = startPublisher(cfg, witness, key, p.Head, log)
 	}
 
+	sec, err := newSecurity(cfg, p, reg, log)
+	if err != nil {
+		_ = p.Close(context.Background())
+		return err
+	}
 	// Only all runs receivers; an indexer's input is Kafka.
 	var routes map[string]http.Handler
 	var listeners []listener
@@ -284,10 +290,11 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		consumer, kafkaStatus, err = storeConsumer(ctx, cfg, p, reg, log)
 	} else {
 		routes, listeners, err = buildReceivers(receiverEnv{
-			cfg: cfg, sink: p, metrics: ingest.NewMetrics(reg), registry: reg, log: log,
+			cfg: cfg, sink: sec.ingestSink(p), metrics: ingest.NewMetrics(reg), registry: reg, log: log, guard: sec.guard,
 		})
 	}
 	if err != nil {
+		sec.close()
 		_ = p.Close(context.Background())
 		_ = closePublisher(publisher)
 		return err
@@ -312,12 +319,15 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		Log:      log,
 		UI:       ui.New(),
 		Kafka:    kafkaStatus,
+		Guard:    sec.guard,
+		Quotas:   sec.quotas,
 	})
-	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, listeners: listeners}
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, listeners: listeners, metrics: metricsHandler(reg)}
 	if consumer != nil {
 		run.background = consumer.Run
 	}
 	serveErr := run.serve(ctx, "data_dir", cfg.DataDir)
+	sec.close()
 	if err := p.Close(context.Background()); err != nil {
 		_ = closePublisher(publisher)
 		return fmt.Errorf("final flush: %w", err)
@@ -375,7 +385,7 @@ func storeConsumer(ctx context.Context, cfg config.Config, p *pipeline.Pipeline,
 }
 
 func newConsumer(cfg config.Config, s sink.Sink, reg prometheus.Registerer, log *slog.Logger) (*kafka.Consumer, error) {
-	dec := kafka.NewDecoder(recordConfig(cfg, cfg.Ingest.JSONLine))
+	dec := kafka.NewDecoder(recordConfig(cfg, cfg.Ingest.JSONLine), []byte(cfg.Kafka.TenantSigningKey))
 	return kafka.NewConsumer(kafkaClient(cfg), kafka.ConsumerOptions{
 		Topic:            cfg.Kafka.Topic,
 		Group:            cfg.Kafka.ConsumerGroup,
@@ -403,7 +413,12 @@ func serveSearchIndexer(ctx context.Context, cfg config.Config, log *slog.Logger
 		return err
 	}
 	resolveConnLimits(&cfg, 0, false, log)
-	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, nil, consumer.Ready), background: consumer.Run}
+	sec, err := newSecurity(cfg, nil, reg, log)
+	if err != nil {
+		return err
+	}
+	defer sec.close()
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, sec, nil, consumer.Ready), background: consumer.Run, metrics: metricsHandler(reg)}
 	serveErr := run.serve(ctx, "sink", cfg.Sink.Type)
 	log.Info("shut down cleanly")
 	return serveErr
@@ -445,20 +460,28 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		Linger:           time.Duration(cfg.Kafka.Linger),
 		MaxInFlightBytes: int64(cfg.Kafka.MaxInFlightBytes),
 		DeliveryTimeout:  time.Duration(cfg.Kafka.DeliveryTimeout),
+		TenantSigningKey: []byte(cfg.Kafka.TenantSigningKey),
 	}, kafka.NewMetrics(reg), log.With("component", "kafka-producer"))
 	if err != nil {
 		return err
 	}
 	resolveConnLimits(&cfg, 0, true, log)
-	routes, listeners, err := buildReceivers(receiverEnv{
-		cfg: cfg, sink: prod, metrics: ingest.NewMetrics(reg), registry: reg, log: log,
-	})
+	sec, err := newSecurity(cfg, prod, reg, log)
 	if err != nil {
 		_ = prod.Close(context.Background())
 		return err
 	}
-	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, routes, func(context.Context) error { return nil }), listeners: listeners}
+	routes, listeners, err := buildReceivers(receiverEnv{
+		cfg: cfg, sink: sec.ingestSink(prod), metrics: ingest.NewMetrics(reg), registry: reg, log: log, guard: sec.guard,
+	})
+	if err != nil {
+		sec.close()
+		_ = prod.Close(context.Background())
+		return err
+	}
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, sec, routes, func(context.Context) error { return nil }), listeners: listeners, metrics: metricsHandler(reg)}
 	serveErr := run.serve(ctx, "kafka_topic", cfg.Kafka.Topic)
+	sec.close()
 	fctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
 	defer cancel()
 	if err := prod.Close(fctx); err != nil {
@@ -469,8 +492,9 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 }
 
 // roleHandler is the HTTP surface of a role without a store: ingest routes
-// (if any), health, readiness and metrics.
-func roleHandler(reg *prometheus.Registry, routes map[string]http.Handler, ready func(context.Context) error) http.Handler {
+// (if any, behind the edge and the quotas), health, readiness and metrics
+// (an admin key's when authentication is on).
+func roleHandler(reg *prometheus.Registry, sec *security, routes map[string]http.Handler, ready func(context.Context) error) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
@@ -482,11 +506,18 @@ func roleHandler(reg *prometheus.Registry, routes map[string]http.Handler, ready
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", sec.guard.Require(auth.RoleAdmin, metricsHandler(reg)))
 	for pattern, h := range routes {
+		if pattern != "GET /{$}" { // Elasticsearch's info document holds no data
+			h = api.IngestHandler(sec.guard, sec.quotas, h)
+		}
 		mux.Handle(pattern, h)
 	}
 	return mux
+}
+
+func metricsHandler(reg prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
 // httpRun serves one role's HTTP handler, its receivers' listeners and a
@@ -500,6 +531,8 @@ type httpRun struct {
 	handler    http.Handler
 	listeners  []listener
 	background func(ctx context.Context) error
+	// metrics is what http.metrics_addr serves besides health.
+	metrics http.Handler
 }
 
 func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
@@ -513,12 +546,12 @@ func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
 		handler = withPprof(handler)
 		log.Warn("profiler enabled under /debug/pprof/ (http.pprof)")
 	}
-	tlsCfg, err := httpTLS(cfg.HTTP)
+	tlsCfg, err := httpTLS(cfg, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	if tlsCfg != nil && tlsCfg.ClientCAs != nil {
+	if tlsCfg != nil && cfg.HTTP.TLSClientCAFile != "" {
 		handler = requireClientCert(handler)
 	}
 	// Slowloris: headers and bodies have deadlines, idle keep-alive
@@ -526,13 +559,14 @@ func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
 	// the longest makes room for a new one.
 	conns := connlimit.New(connlimit.Options{Name: "http", Max: cfg.HTTP.MaxConnections}, connlimit.NewMetrics(h.reg))
 	ln = conns.Listener(ln)
+	handler = api.Protect(handler, cfg.HTTP.Addr, cfg.HTTP.AllowedHosts)
 	srv := &http.Server{
 		Handler:           handler,
+		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: time.Duration(cfg.HTTP.ReadHeaderTimeout),
 		ReadTimeout:       time.Duration(cfg.HTTP.ReadTimeout),
 		IdleTimeout:       time.Duration(cfg.HTTP.IdleTimeout),
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         tlsCfg,
 	}
 	connlimit.ServeHTTP(srv, conns)
 	scheme := "http"
@@ -541,13 +575,24 @@ func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
 	}
 	served := make(chan error, 1)
 	go func() {
-		if scheme == "https" {
+		if tlsCfg != nil {
 			served <- srv.ServeTLS(ln, "", "")
 		} else {
 			served <- srv.Serve(ln)
 		}
 	}()
 	log.Info("sluice is serving", append([]any{"version", version, "url", scheme + "://" + ln.Addr().String()}, logArgs...)...)
+	if cfg.HTTP.MetricsAddr != "" && h.metrics != nil {
+		mln, err := net.Listen("tcp", cfg.HTTP.MetricsAddr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("listen on http.metrics_addr %s: %w", cfg.HTTP.MetricsAddr, err)
+		}
+		msrv := &http.Server{Handler: probeHandler(h.handler, h.metrics), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics and probes without a key", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 
 	// Receivers with sockets of their own stop before the final flush, so
 	// that everything they acknowledged is in the WAL by then.

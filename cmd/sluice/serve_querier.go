@@ -16,12 +16,22 @@ import (
 // nothing and has no data directory.
 func serveQuerier(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	reg := newRegistry()
+	sec, err := newSecurity(cfg, nil, reg, log)
+	if err != nil {
+		return err
+	}
+	defer sec.close()
+	var statusAuth string
+	if cfg.Querier.APIKey != "" {
+		statusAuth = "Bearer " + cfg.Querier.APIKey
+	}
 	q := querier.New(querier.Options{
-		Indexers:         cfg.Querier.Indexers,
-		PollInterval:     time.Duration(cfg.Querier.PollInterval),
-		MaxResponseBytes: int64(cfg.Querier.MaxResponseBytes),
-		MaxCopyLag:       cfg.Querier.MaxCopyLag,
-		Log:              log.With("component", "querier"),
+		StatusAuthorization: statusAuth,
+		Indexers:            cfg.Querier.Indexers,
+		PollInterval:        time.Duration(cfg.Querier.PollInterval),
+		MaxResponseBytes:    int64(cfg.Querier.MaxResponseBytes),
+		MaxCopyLag:          cfg.Querier.MaxCopyLag,
+		Log:                 log.With("component", "querier"),
 	})
 	handler := api.New(api.Config{
 		Backend:  querier.Backend{Q: q},
@@ -34,9 +44,11 @@ func serveQuerier(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		Version:  version,
 		Log:      log,
 		UI:       ui.New(),
+		Guard:    sec.guard,
+		Quotas:   sec.quotas,
 	})
 	resolveConnLimits(&cfg, 0, false, log)
-	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, background: q.Run}
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, background: q.Run, metrics: metricsHandler(reg)}
 	serveErr := run.serve(ctx, "indexers", len(cfg.Querier.Indexers))
 	log.Info("shut down cleanly")
 	return serveErr

@@ -2,23 +2,32 @@ package main
 
 import (
 	"crypto/tls"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/tlsreload"
 )
 
 // httpTLS is the HTTP listener's TLS configuration, nil without
 // http.tls_cert_file. With http.tls_client_ca_file a client certificate is
 // verified when one is given (one that does not verify fails the
 // handshake), and requireClientCert refuses the requests that came
-// without one, but the probes'.
-func httpTLS(c config.HTTPConfig) (*tls.Config, error) {
-	cfg, err := serverTLS("http", config.TLSConfig{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile, ClientCAFile: c.TLSClientCAFile})
-	if err != nil || cfg == nil || cfg.ClientCAs == nil {
-		return cfg, err
+// without one, but the probes'. The files are re-read when they change
+// (auth.reload_interval).
+func httpTLS(cfg config.Config, log *slog.Logger) (*tls.Config, error) {
+	c := cfg.HTTP
+	if c.TLSCertFile == "" {
+		return nil, nil
 	}
-	cfg.ClientAuth = tls.VerifyClientCertIfGiven
-	return cfg, nil
+	tc, err := tlsreload.Config(tlsreload.Files{Cert: c.TLSCertFile, Key: c.TLSKeyFile, ClientCA: c.TLSClientCAFile, OptionalClientCert: true},
+		time.Duration(cfg.Auth.ReloadInterval), log.With("component", "http-tls"))
+	if err != nil {
+		return nil, fmt.Errorf("http.tls: %w", err)
+	}
+	return tc, nil
 }
 
 // requireClientCert answers 403 to every request without a verified

@@ -24,10 +24,9 @@ type Engine interface {
 type localEngine struct{ b Backend }
 
 func (e localEngine) Query(ctx context.Context, q *query.Query, opts query.Options, emit func(query.Row) error) (*Partial, error) {
-	var st store.SearchStats
-	opts.Stats = &st
+	st := statsOf(&opts)
 	err := query.Execute(ctx, e.b.Searcher(), q, opts, emit)
-	return PartialOfSearch(&st), err
+	return PartialOfSearch(st), err
 }
 
 func (e localEngine) Explain(ctx context.Context, q *query.Query, opts query.Options) (any, *Partial, error) {
@@ -39,17 +38,24 @@ func (e localEngine) Explain(ctx context.Context, q *query.Query, opts query.Opt
 }
 
 func (e localEngine) Context(ctx context.Context, stream string, t int64, before, after int, opts query.Options) (query.Surroundings, *Partial, error) {
-	var st store.SearchStats
-	opts.Stats = &st
+	st := statsOf(&opts)
 	got, err := query.Context(ctx, e.b.Searcher(), stream, t, before, after, opts)
-	return got, PartialOfSearch(&st), err
+	return got, PartialOfSearch(st), err
 }
 
 func (e localEngine) FieldNames(ctx context.Context, q *query.Query, opts query.Options, top int) ([]query.FieldStats, *Partial, error) {
-	var st store.SearchStats
-	opts.Stats = &st
+	st := statsOf(&opts)
 	fields, err := query.FieldNames(ctx, e.b.Searcher(), q, opts, top)
-	return fields, PartialOfSearch(&st), err
+	return fields, PartialOfSearch(st), err
+}
+
+// statsOf makes opts collect the search's statistics: into the caller's
+// (which counts a tenant's cost) or a new one.
+func statsOf(opts *query.Options) *store.SearchStats {
+	if opts.Stats == nil {
+		opts.Stats = &store.SearchStats{}
+	}
+	return opts.Stats
 }
 
 // NewLocalEngine is the Engine of a store's own queries (what a server

@@ -39,18 +39,11 @@ func (s *Server) partialAnswer(w http.ResponseWriter, r *http.Request) {
 		}
 		ints[name] = n
 	}
-	opts := query.Options{
-		Tenant:    r.Header.Get(tenantHeader),
-		From:      ints["from"],
-		To:        ints["to"],
-		Limit:     int(min(ints["limit"], 1<<31)),
-		MaxGroups: s.cfg.Limits.MaxGroups,
-		Now:       time.Unix(0, ints["now"]),
-
-		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords,
-		MaxScannedBytes:   s.cfg.Limits.MaxScannedBytes,
-		MaxResultBytes:    s.cfg.Limits.MaxResultBytes,
-	}
+	opts := s.baseOptions(r)
+	opts.From, opts.To = ints["from"], ints["to"]
+	opts.Limit = int(min(ints["limit"], 1<<31))
+	opts.Now = time.Unix(0, ints["now"])
+	opts.MaxResultBytes = s.cfg.Limits.MaxResultBytes
 	if ints["now"] == 0 {
 		opts.Now = time.Now()
 	}

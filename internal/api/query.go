@@ -14,9 +14,6 @@ import (
 	"github.com/sluice-log/sluice/internal/store"
 )
 
-// tenantHeader names the tenant of a request, as Loki and Mimir do.
-const tenantHeader = "X-Scope-OrgID"
-
 // queryRequest is what the query endpoints read from form or URL values.
 type queryRequest struct {
 	q    *query.Query
@@ -55,16 +52,10 @@ func (s *Server) parseQueryRequest(r *http.Request, defFrom int64) (queryRequest
 		}
 		limit = n
 	}
-	return queryRequest{q: q, opts: query.Options{
-		Tenant:            r.Header.Get(tenantHeader),
-		From:              from,
-		To:                to,
-		Limit:             limit,
-		MaxGroups:         s.cfg.Limits.MaxGroups,
-		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords,
-		MaxScannedBytes:   s.cfg.Limits.MaxScannedBytes,
-		MaxResultBytes:    s.cfg.Limits.MaxResultBytes,
-	}}, nil
+	opts := s.baseOptions(r)
+	opts.From, opts.To, opts.Limit = from, to, limit
+	opts.MaxResultBytes = s.cfg.Limits.MaxResultBytes
+	return queryRequest{q: q, opts: opts}, nil
 }
 
 func (s *Server) parseOptions() query.ParseOptions {
@@ -225,9 +216,7 @@ func (s *Server) context(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	got, partial, err := s.engine.Context(ctx, stream, t.UnixNano(), n[0], n[1], query.Options{Tenant: r.Header.Get(tenantHeader),
-		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords, MaxScannedBytes: s.cfg.Limits.MaxScannedBytes,
-		MaxResultBytes: s.cfg.Limits.MaxResultBytes})
+	got, partial, err := s.engine.Context(ctx, stream, t.UnixNano(), n[0], n[1], s.baseOptions(r))
 	if err != nil {
 		s.writeQueryError(w, r, err)
 		return

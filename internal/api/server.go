@@ -11,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/pipeline"
+	"github.com/sluice-log/sluice/internal/quota"
 	"github.com/sluice-log/sluice/internal/store"
 )
 
@@ -74,6 +76,11 @@ type Config struct {
 	// indexer's consumer: is its sink failing?); an error answers 503 with
 	// its text.
 	Ready func(ctx context.Context) error
+	// Guard authenticates every route but health, readiness and the UI's
+	// files; nil is authentication off (the tenant is X-Scope-OrgID's).
+	Guard *auth.Guard
+	// Quotas, when set, bounds each tenant's queries.
+	Quotas *quota.Quotas
 }
 
 // Server is the HTTP handler of `sluice serve`.
@@ -138,26 +145,70 @@ func New(cfg Config) *Server {
 		tail = s.withTailSlot(cfg.Tail)
 	}
 
+	g := cfg.Guard
 	s.handle("GET /healthz", http.HandlerFunc(s.healthz))
 	s.handle("GET /readyz", http.HandlerFunc(s.readyz))
-	s.handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	s.handle("GET /metrics", g.Require(auth.RoleAdmin, promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
 	for pattern, h := range cfg.Ingest {
-		s.handle(pattern, s.withUI(pattern, h))
+		if pattern == rootPattern {
+			// Elasticsearch's info document: clients probe it, it holds
+			// no data.
+			s.handle(pattern, s.withUI(pattern, h))
+			continue
+		}
+		s.handle(pattern, IngestHandler(g, cfg.Quotas, h))
 	}
 	s.mountUI()
-	s.handle("GET /api/v1/status", http.HandlerFunc(s.status))
-	s.handle("/api/v1/query", methods(s.query, "GET", "POST"))
-	s.handle("/api/v1/hits", methods(s.hits, "GET", "POST"))
-	s.handle("/api/v1/field_names", methods(s.fieldNames, "GET", "POST"))
-	s.handle("/api/v1/tail", methods(tail.ServeHTTP, "GET", "POST"))
-	s.handle("/api/v1/explain", methods(s.explain, "GET", "POST"))
-	s.handle("POST /api/v1/context", http.HandlerFunc(s.context))
-	s.handle("POST /internal/force_flush", http.HandlerFunc(s.forceFlush))
-	s.handle("/api/v1/quarantine", methods(s.quarantineList, "GET", "POST"))
-	s.handle("POST /internal/quarantine/drop", s.quarantineAction("drop"))
-	s.handle("POST /internal/quarantine/restore", s.quarantineAction("restore"))
-	s.handle("POST "+PartialPath, http.HandlerFunc(s.partialAnswer))
+	s.handle("GET /api/v1/whoami", g.Require(auth.RoleAny, http.HandlerFunc(s.whoami)))
+	s.handle("GET /api/v1/status", g.Require(auth.RoleAny, http.HandlerFunc(s.status)))
+	query := func(h http.HandlerFunc) http.Handler { return g.Require(auth.RoleQuery, s.tenantQuota(h)) }
+	s.handle("/api/v1/query", query(methods(s.query, "GET", "POST").ServeHTTP))
+	s.handle("/api/v1/hits", query(methods(s.hits, "GET", "POST").ServeHTTP))
+	s.handle("/api/v1/field_names", query(methods(s.fieldNames, "GET", "POST").ServeHTTP))
+	s.handle("/api/v1/tail", query(methods(tail.ServeHTTP, "GET", "POST").ServeHTTP))
+	s.handle("/api/v1/explain", query(methods(s.explain, "GET", "POST").ServeHTTP))
+	s.handle("POST /api/v1/context", query(s.context))
+	s.handle("POST "+PartialPath, query(s.partialAnswer))
+	admin := func(action string, h http.Handler) http.Handler {
+		return g.Require(auth.RoleAdmin, s.audited(action, h))
+	}
+	s.handle("POST /internal/force_flush", admin("force_flush", http.HandlerFunc(s.forceFlush)))
+	s.handle("/api/v1/quarantine", g.Require(auth.RoleAdmin, methods(s.quarantineList, "GET", "POST")))
+	s.handle("POST /internal/quarantine/drop", admin("quarantine_drop", s.quarantineAction("drop")))
+	s.handle("POST /internal/quarantine/restore", admin("quarantine_restore", s.quarantineAction("restore")))
 	return s
+}
+
+// audited reports an admin action, with its outcome, to the audit trail.
+func (s *Server) audited(action string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		ev := auth.Event{Action: action, Remote: r.RemoteAddr, Method: r.Method, Path: r.URL.Path, Status: rec.code, Reason: r.FormValue("part")}
+		if p := auth.PrincipalFrom(r.Context()); p != nil {
+			ev.Key = p.Name
+		}
+		s.cfg.Guard.Audit(ev)
+	})
+}
+
+// whoami answers who the caller is: the UI's sign-in asks it.
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
+	type answer struct {
+		Auth    bool     `json:"auth"`
+		Name    string   `json:"name,omitempty"`
+		Tenants []string `json:"tenants"`
+		Roles   []string `json:"roles"`
+	}
+	a := answer{Auth: s.cfg.Guard != nil, Tenants: []string{}, Roles: []string{}}
+	if p := auth.PrincipalFrom(r.Context()); p != nil {
+		a.Name, a.Tenants = p.Name, p.Tenants
+		for _, role := range p.Roles {
+			a.Roles = append(a.Roles, string(role))
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, a)
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

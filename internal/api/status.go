@@ -8,7 +8,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/pipeline"
+	"github.com/sluice-log/sluice/internal/quota"
 )
 
 // rateWindow is the shortest interval over which ingest rates are computed:
@@ -41,6 +43,17 @@ type statusResponse struct {
 	Kafka *KafkaStatus `json:"kafka,omitempty"`
 	// Querier is a querier's view of its indexers (Config.Querier).
 	Querier any `json:"querier,omitempty"`
+	// Tenants are the figures and quotas of the tenants the caller may
+	// see (every tenant seen, with authentication off).
+	Tenants []quota.TenantStatus `json:"tenants"`
+}
+
+// tenantOnlyStatus is the status of a key without role admin: its own
+// tenants' figures, nothing of the server's or other tenants' traffic.
+type tenantOnlyStatus struct {
+	Version string               `json:"version"`
+	Time    time.Time            `json:"time"`
+	Tenants []quota.TenantStatus `json:"tenants"`
 }
 
 // KafkaStatus is what a querier reads of a store indexer: its consumer
@@ -102,8 +115,23 @@ type ingestRates struct {
 }
 
 // status answers what an operator needs to see whether logs are flowing.
-func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
+	var may func(string) bool
+	tenants := []quota.TenantStatus{}
+	if p := auth.PrincipalFrom(r.Context()); p != nil {
+		may = p.MayAct
+		if s.cfg.Quotas != nil {
+			tenants = s.cfg.Quotas.Status(may)
+		}
+		if !p.Has(auth.RoleAdmin) {
+			w.Header().Set("Cache-Control", "no-store")
+			writeJSON(w, tenantOnlyStatus{Version: s.cfg.Version, Time: now.UTC(), Tenants: tenants})
+			return
+		}
+	} else if s.cfg.Quotas != nil {
+		tenants = s.cfg.Quotas.Status(nil)
+	}
 	st := s.cfg.Backend.Status()
 	var families []*dto.MetricFamily
 	var err error
@@ -134,6 +162,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		InFlight:         inFlight,
 		Query: queryStatus{Running: len(s.sem), MaxConcurrent: cap(s.sem), Tails: len(s.tails), MaxTails: cap(s.tails),
 			TailBufferBytes: s.cfg.Limits.TailBufferBytes, MaxResultBytes: s.cfg.Limits.MaxResultBytes},
+		Tenants: tenants,
 	}
 	if s.cfg.Querier != nil {
 		resp.Querier = s.cfg.Querier()

@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-log/sluice/internal/pipeline"
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // DefaultTailBufferBytes is how far (in bytes of records) a live-tail
@@ -86,7 +87,7 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	filter := q.CompileContext(r.Context())
-	tenant := r.Header.Get(tenantHeader)
+	tnt := tenant.Of(r)
 	sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 
 	release, ok := s.acquireTail(w)
@@ -152,7 +153,7 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 		var line []byte
 		for i := range batch {
 			rec := &batch[i]
-			if rec.Tenant != tenant || !filter.Match(rec) {
+			if rec.Tenant != tnt || !filter.Match(rec) {
 				continue
 			}
 			line = record.AppendJSON(line[:0], rec)

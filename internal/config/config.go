@@ -37,6 +37,9 @@ type Config struct {
 	Querier QuerierConfig `yaml:"querier" doc:"The querier role: one query over every store indexer."`
 
 	Trust TrustConfig `yaml:"trust" doc:"Signatures and a witness, so that someone able to write the data directory cannot rewrite, cut or roll back what it holds unseen (docs/storage.md, Threat model)."`
+
+	Auth   AuthConfig   `yaml:"auth" doc:"API keys, roles and tenants (docs/security.md)."`
+	Quotas QuotasConfig `yaml:"quotas" doc:"What each tenant may take of ingest and queries, so that no tenant's flood starves the others. Per tenant in /metrics (sluice_tenant_*) and in /api/v1/status."`
 }
 
 // HTTPConfig configures the HTTP listener.
@@ -50,6 +53,8 @@ type HTTPConfig struct {
 	IdleTimeout       Duration `yaml:"idle_timeout" doc:"Close a keep-alive connection idle between requests for this long."`
 	MaxConnections    int      `yaml:"max_connections" doc:"Most open connections on this listener. At the bound a new connection displaces the one idle the longest (waiting for its request's headers or body, or between requests), and is refused only when every other one is serving a request. 0 gives this listener its share of the file descriptors (see docs/security.md), -1 means no bound."`
 	ShutdownTimeout   Duration `yaml:"shutdown_timeout" doc:"On SIGTERM, how long in-flight requests may take to finish before the final flush."`
+	MetricsAddr       string   `yaml:"metrics_addr" doc:"A second listen address serving only /metrics, /healthz and /readyz, without a key even when auth is on (for Prometheus and Kubernetes probes); empty serves them on addr alone, where /metrics then needs an admin key. Metrics carry counts per tenant, never records."`
+	AllowedHosts      []string `yaml:"allowed_hosts" doc:"Host header values (names, without the port) the HTTP listener answers, against DNS rebinding; empty allows localhost, 127.0.0.1 and ::1 when addr is on loopback, and any host otherwise."`
 	Pprof             bool     `yaml:"pprof" doc:"Serve Go's profiler under /debug/pprof/ on this listener, for diagnosing CPU and memory use. Off by default: profiles reveal internals and cost CPU while taken."`
 }
 
@@ -71,7 +76,7 @@ type StoreConfig struct {
 	BlockRecords              int              `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
 	Retention                 Duration         `yaml:"retention" doc:"Delete daily partitions older than this; 0 keeps everything. Applies to every tenant without a retention of its own under tenants."`
 	MaxDiskBytes              ByteSize         `yaml:"max_disk_bytes" doc:"Delete the oldest daily partitions, across tenants, while the store's parts take more than this (each tenant's newest partition is always kept); 0 means no bound."`
-	Tenants                   TenantRetentions `yaml:"tenants" doc:"Retention per tenant (the X-Scope-OrgID header of ingest and queries; \"\" is the default tenant), e.g. {acme: {retention: 7d, max_disk_bytes: 10GiB}}. Each tenant's records live in partitions of their own, so its limits drop only its partitions. retention: delete the tenant's daily partitions older than this (0 or unset: store.retention). max_disk_bytes: delete the tenant's oldest daily partitions while its parts take more than this (its newest partition is always kept; 0 or unset: no bound of its own; store.max_disk_bytes still bounds the whole store)."`
+	Tenants                   TenantRetentions `yaml:"tenants" doc:"Retention per tenant (the tenant of ingest and queries: the key's, or the X-Scope-OrgID header with auth off; \"\" is the default tenant), e.g. {acme: {retention: 7d, max_disk_bytes: 10GiB}}. Each tenant's records live in partitions of their own, so its limits drop only its partitions. retention: delete the tenant's daily partitions older than this (0 or unset: store.retention). max_disk_bytes: delete the tenant's oldest daily partitions while its parts take more than this (its newest partition is always kept; 0 or unset: no bound of its own; store.max_disk_bytes still bounds the whole store)."`
 }
 
 // TenantRetentions maps a tenant to its retention overrides.
@@ -156,6 +161,7 @@ func Default() Config {
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout:       Duration(2 * time.Minute),
 			ShutdownTimeout:   Duration(30 * time.Second),
+			AllowedHosts:      []string{},
 		},
 		WAL: WALConfig{
 			SegmentSize: 64 << 20,
@@ -206,6 +212,7 @@ func Default() Config {
 	defaultScaleOut(&c)
 	defaultQuerier(&c)
 	defaultTrust(&c)
+	defaultAuth(&c)
 	return c
 }
 
@@ -368,6 +375,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateScaleOut()...)
 	errs = append(errs, c.validateSecretFiles()...)
 	errs = append(errs, c.validateQuerier()...)
+	errs = append(errs, c.validateAuth()...)
 	return errors.Join(errs...)
 }
 

@@ -31,7 +31,7 @@ func TestDefaultsRoundTrip(t *testing.T) {
 		t.Errorf("default store.tenants not empty after round trip: %v", cfg.Store.Tenants)
 	}
 	cfg.Store.Tenants, def.Store.Tenants = nil, nil
-	if cfg.WAL != def.WAL || !reflect.DeepEqual(cfg.Store, def.Store) || cfg.Query != def.Query || cfg.HTTP != def.HTTP || cfg.DataDir != def.DataDir {
+	if cfg.WAL != def.WAL || !reflect.DeepEqual(cfg.Store, def.Store) || cfg.Query != def.Query || !reflect.DeepEqual(cfg.HTTP, def.HTTP) || cfg.DataDir != def.DataDir {
 		t.Errorf("defaults changed in round trip: %+v", cfg)
 	}
 }

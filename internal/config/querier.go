@@ -15,6 +15,8 @@ type QuerierConfig struct {
 	Indexers         []string `yaml:"indexers" doc:"Base URLs of the store indexers (http://host:9280), every replica of every consumer group; required by the querier role. The querier learns each one's consumer group and Kafka partitions from its /api/v1/status."`
 	PollInterval     Duration `yaml:"poll_interval" doc:"How often the querier reads every indexer's status (group, partitions, health). An indexer that fails a query is marked down at once and asked again at the next poll."`
 	MaxCopyLag       int64    `yaml:"max_copy_lag" doc:"How many Kafka offsets a group's copy of a partition may be behind the most advanced copy that is up and still take its turn; a copy further behind (a group catching up) is asked only when no other can answer."`
+	APIKey           string   `yaml:"api_key" doc:"With auth.enabled on the indexers: a key with role admin (and tenants *) that the querier reads the indexers' status with. Queries carry their caller's own key to the indexers, which check it again."`
+	APIKeyFile       string   `yaml:"api_key_file" doc:"File holding api_key (a mounted Secret), read on start instead of api_key; a trailing newline is ignored."`
 	MaxResponseBytes ByteSize `yaml:"max_response_bytes" doc:"Largest partial answer the querier reads from one indexer (the groups and states of a stats pipe, or the newest records); a larger one fails the query."`
 }
 

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // TLSConfig enables TLS on a listener. Both files set: TLS only; neither:
@@ -45,16 +47,18 @@ type ForwardConfig struct {
 	TLS             TLSConfig `yaml:"tls" doc:"TLS for the forward listener."`
 	SharedKey       string    `yaml:"shared_key" doc:"When set, clients must pass the HELO/PING/PONG handshake with this shared key."`
 	SharedKeyFile   string    `yaml:"shared_key_file" doc:"File holding the shared key (a mounted Kubernetes or compose secret), read on start instead of shared_key; a trailing newline is ignored."`
-	Users           []User    `yaml:"users" doc:"With shared_key: username/password pairs clients must authenticate with (empty: no user auth)."`
+	Users           []User    `yaml:"users" doc:"With shared_key: username/password/tenant entries clients must authenticate with (Fluentd's <security><user>; empty: no user auth). A user's records go to its tenant (tenant names as in docs/security.md; empty is the default tenant); with auth.enabled every user needs one."`
 	MaxMessageBytes ByteSize  `yaml:"max_message_bytes" doc:"Largest forward message (one msgpack array, decompressed); a client sending more is disconnected."`
 	MaxConnections  int       `yaml:"max_connections" doc:"Most open client connections. At the bound a new connection displaces the one that sent no whole message for the longest, and is refused only when every other one is storing a batch. 0 gives the listener its share of the file descriptors (see docs/security.md), -1 means no bound."`
 	ReadTimeout     Duration  `yaml:"read_timeout" doc:"Close a connection idle for this long."`
 }
 
-// User is a username and password.
+// User is a forward client's username and password, and the tenant its
+// records go to (Fluentd's <security><user>; required with auth.enabled).
 type User struct {
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+	Tenant   string `yaml:"tenant"`
 }
 
 // SyslogConfig configures the syslog receiver.
@@ -120,6 +124,11 @@ func (c *Config) validateReceivers() []error {
 	errs = append(errs, c.OTLP.TLS.validate("otlp")...)
 	if c.Forward.Enabled && c.Forward.Addr == "" {
 		errs = append(errs, fmt.Errorf("forward.addr must be set when forward.enabled"))
+	}
+	for _, u := range c.Forward.Users {
+		if err := tenant.Check(u.Tenant); err != nil {
+			errs = append(errs, fmt.Errorf("forward.users[%q].tenant: %w", u.Username, err))
+		}
 	}
 	if len(c.Forward.Users) > 0 && c.Forward.SharedKey == "" && c.Forward.SharedKeyFile == "" {
 		errs = append(errs, fmt.Errorf("forward.users need forward.shared_key"))

@@ -31,6 +31,9 @@ type KafkaConfig struct {
 	Username         string   `yaml:"username" doc:"SASL/PLAIN username (empty: no SASL)."`
 	Password         string   `yaml:"password" doc:"SASL/PLAIN password. Never logged."`
 	PasswordFile     string   `yaml:"password_file" doc:"File holding the SASL/PLAIN password (a mounted Kubernetes or compose secret), read on start instead of password; a trailing newline is ignored."`
+
+	TenantSigningKey     string `yaml:"tenant_signing_key" doc:"A secret shared by gateways and indexers: gateways sign each message's tenant (header sluice-tenant-mac, HMAC-SHA256 of the tenant and the message), indexers dead-letter a gateway message whose signature is missing or wrong, so that a producer that can write to the topic but lacks the key cannot choose a tenant. Empty: indexers trust the sluice-tenant header of every gateway message (then only gateways must be able to write to the topic). A record's own _tenant field is never read either way."`
+	TenantSigningKeyFile string `yaml:"tenant_signing_key_file" doc:"File holding tenant_signing_key (a mounted Secret), read on start instead of it; a trailing newline is ignored."`
 }
 
 // SinkConfig selects where an indexer writes.

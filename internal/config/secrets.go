@@ -22,6 +22,8 @@ func (c *Config) secretFiles() []secretFile {
 		{"sink.elasticsearch.password", &c.Sink.Elasticsearch.Password, c.Sink.Elasticsearch.PasswordFile},
 		{"sink.elasticsearch.api_key", &c.Sink.Elasticsearch.APIKey, c.Sink.Elasticsearch.APIKeyFile},
 		{"forward.shared_key", &c.Forward.SharedKey, c.Forward.SharedKeyFile},
+		{"querier.api_key", &c.Querier.APIKey, c.Querier.APIKeyFile},
+		{"kafka.tenant_signing_key", &c.Kafka.TenantSigningKey, c.Kafka.TenantSigningKeyFile},
 	}
 }
 

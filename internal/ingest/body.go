@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -62,6 +63,9 @@ func OpenBody(r *http.Request, maxBytes int64) (io.ReadCloser, error) {
 			return nil, tooLarge(maxBytes)
 		}
 	}
+	if err, _ := r.Context().Value(refusalKey{}).(error); err != nil {
+		return nil, err
+	}
 	rq := requestOf(r)
 	if err := rq.reserveBody(r); err != nil {
 		return nil, err
@@ -90,6 +94,15 @@ func OpenBody(r *http.Request, maxBytes int64) (io.ReadCloser, error) {
 			Err:    fmt.Errorf("unsupported Content-Encoding %q; supported: %s", enc, SupportedEncodings),
 		}
 	}
+}
+
+type refusalKey struct{}
+
+// WithRefusal returns ctx under which OpenBody refuses the request with
+// err (a *RequestError) before reading anything: how a gate in front of a
+// receiver (a tenant over its quota) answers in the receiver's own shape.
+func WithRefusal(ctx context.Context, err error) context.Context {
+	return context.WithValue(ctx, refusalKey{}, err)
 }
 
 func tooLarge(limit int64) error {

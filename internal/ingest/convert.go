@@ -193,6 +193,9 @@ func (c *Converter) build(now time.Time, tenant string) (record.Record, error) {
 			if name := c.b.Buf[e.NameStart:e.NameEnd]; string(name) == record.TimeField || string(name) == record.MessageField {
 				return record.Record{}, fmt.Errorf("%w: field %q is reserved; name it in %s or %s to use it",
 					ErrFieldName, name, QueryTimeField, QueryMsgField)
+			} else if string(name) == record.TenantField {
+				return record.Record{}, fmt.Errorf("%w: field %q is reserved: the tenant comes from the request's key (or X-Scope-OrgID), never from a record",
+					ErrFieldName, name)
 			}
 			nfields++
 		case roleStream:

@@ -5,15 +5,6 @@ import (
 	"time"
 )
 
-// TenantHeader names the request header that carries the tenant, as Loki and
-// VictoriaLogs' multitenancy proxies send it.
-const TenantHeader = "X-Scope-OrgID"
-
-// Tenant returns the tenant a request is for; "" is the default tenant.
-func Tenant(r *http.Request) string {
-	return r.Header.Get(TenantHeader)
-}
-
 // SinkFailure maps an error from Sink.Ingest to the status to answer and,
 // for backpressure, the Retry-After seconds (0 otherwise). Backpressure is
 // 429 so that clients retry later; anything else is 503, since the records

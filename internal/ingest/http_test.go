@@ -3,8 +3,6 @@ package ingest
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -26,16 +24,5 @@ func TestSinkFailure(t *testing.T) {
 		if status != tt.status || ra != tt.retryAfter {
 			t.Errorf("SinkFailure(%v) = %d, %d; want %d, %d", tt.err, status, ra, tt.status, tt.retryAfter)
 		}
-	}
-}
-
-func TestTenant(t *testing.T) {
-	r := httptest.NewRequest(http.MethodPost, "/", nil)
-	if got := Tenant(r); got != "" {
-		t.Errorf("Tenant without header = %q", got)
-	}
-	r.Header.Set("X-Scope-OrgID", "acme")
-	if got := Tenant(r); got != "acme" {
-		t.Errorf("Tenant = %q, want acme", got)
 	}
 }

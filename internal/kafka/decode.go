@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"crypto/hmac"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 var errRecord = errors.New("bad sluice record")
@@ -22,13 +24,20 @@ type Decoder struct {
 	conv *ingest.Converter
 	cfg  ingest.RecordConfig
 	p    fastjson.Parser
+	// signingKey, when set, must have signed every gateway message's
+	// tenant (TenantMACHeader).
+	signingKey []byte
 }
 
 // NewDecoder returns a decoder that converts messages not written by a
-// gateway with cfg (the jsonline field mapping).
-func NewDecoder(cfg ingest.RecordConfig) *Decoder {
-	return &Decoder{conv: ingest.NewConverter(cfg), cfg: cfg}
+// gateway with cfg (the jsonline field mapping). With signingKey set, a
+// gateway's message whose tenant is not signed with it is refused.
+func NewDecoder(cfg ingest.RecordConfig, signingKey []byte) *Decoder {
+	return &Decoder{conv: ingest.NewConverter(cfg), cfg: cfg, signingKey: signingKey}
 }
+
+// errTenant is a gateway message whose tenant cannot be trusted.
+var errTenant = errors.New("untrusted tenant")
 
 // Decode returns the record a message holds. A gateway's message is rebuilt
 // exactly; any other JSON object is converted like a jsonline line, with
@@ -37,10 +46,26 @@ func (d *Decoder) Decode(m *kgo.Record) (record.Record, error) {
 	if max := d.cfg.MaxLineBytes; max > 0 && len(m.Value) > max {
 		return record.Record{}, fmt.Errorf("%w: message of %d bytes is larger than max_line_bytes (%d)", ingest.ErrLineTooLong, len(m.Value), max)
 	}
+	var gateway, haveTenant bool
+	var t string
+	var mac []byte
 	for _, h := range m.Headers {
-		if h.Key == FormatHeader && string(h.Value) == FormatRecord {
-			return d.decodeRecord(m.Value)
+		switch h.Key {
+		case FormatHeader:
+			gateway = string(h.Value) == FormatRecord
+		case TenantHeader:
+			t, haveTenant = string(h.Value), true
+		case TenantMACHeader:
+			mac = h.Value
 		}
+	}
+	if gateway {
+		if err := d.checkTenant(t, haveTenant, mac, m.Value); err != nil {
+			return record.Record{}, err
+		}
+		r, err := d.decodeRecord(m.Value)
+		r.Tenant = t
+		return r, err
 	}
 	ts := m.Timestamp
 	if ts.IsZero() {
@@ -49,7 +74,25 @@ func (d *Decoder) Decode(m *kgo.Record) (record.Record, error) {
 	return d.conv.Convert(m.Value, ts, "", nil)
 }
 
-// decodeRecord parses record.AppendJSON's shape.
+// checkTenant accepts a gateway message's tenant: present, a valid name
+// (or the audit trail's), and signed when the decoder has a key.
+func (d *Decoder) checkTenant(t string, have bool, mac, value []byte) error {
+	if !have {
+		return fmt.Errorf("%w: a gateway message without the %s header", errTenant, TenantHeader)
+	}
+	if t != tenant.Audit {
+		if err := tenant.Check(t); err != nil {
+			return fmt.Errorf("%w: %w", errTenant, err)
+		}
+	}
+	if len(d.signingKey) > 0 && !hmac.Equal(mac, tenantMAC(d.signingKey, t, value)) {
+		return fmt.Errorf("%w: %s does not match kafka.tenant_signing_key (a message not written by a gateway of this cluster)", errTenant, TenantMACHeader)
+	}
+	return nil
+}
+
+// decodeRecord parses record.AppendJSON's shape; the tenant is the
+// header's (Decode), a _tenant member is ignored.
 func (d *Decoder) decodeRecord(js []byte) (record.Record, error) {
 	v, err := d.p.ParseBytes(js)
 	if err != nil {
@@ -82,8 +125,8 @@ func (d *Decoder) decodeRecord(js []byte) (record.Record, error) {
 			r.Time, haveTime = t, true
 		case record.MessageField:
 			r.Message = val
-		case "_tenant":
-			r.Tenant = val
+		case record.TenantField:
+			// Never the tenant: TenantHeader is.
 		case record.StreamField:
 			labels, err := parseStream(val)
 			if err != nil {

@@ -21,7 +21,7 @@ func testDecoder() *Decoder {
 		StreamFields:       []string{"service"},
 		MaxFieldsPerRecord: 100,
 		MaxLineBytes:       1 << 16,
-	})
+	}, nil)
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -34,7 +34,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	d := testDecoder()
 	for _, want := range recs {
-		m := encode(&want, "logs")
+		m := encode(&want, "logs", nil)
 		got, err := d.Decode(m)
 		if err != nil {
 			t.Fatalf("decode %s: %v", m.Value, err)
@@ -74,7 +74,7 @@ func TestDecodeForeignJSON(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := &kgo.Record{Value: []byte(tt.value), Timestamp: ts}
 			if tt.header {
-				m.Headers = []kgo.RecordHeader{{Key: FormatHeader, Value: []byte(FormatRecord)}}
+				m.Headers = []kgo.RecordHeader{{Key: FormatHeader, Value: []byte(FormatRecord)}, {Key: TenantHeader}}
 			}
 			got, err := d.Decode(m)
 			if tt.wantErr != nil {
@@ -152,13 +152,13 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, value []byte, header bool) {
 		m := &kgo.Record{Value: value, Timestamp: time.Unix(1, 0)}
 		if header {
-			m.Headers = []kgo.RecordHeader{{Key: FormatHeader, Value: []byte(FormatRecord)}}
+			m.Headers = []kgo.RecordHeader{{Key: FormatHeader, Value: []byte(FormatRecord)}, {Key: TenantHeader, Value: []byte("t")}}
 		}
 		r, err := d.Decode(m)
 		if err != nil || !header {
 			return
 		}
-		again, err := d.Decode(encode(&r, "logs"))
+		again, err := d.Decode(encode(&r, "logs", nil))
 		if err != nil {
 			t.Fatalf("re-decoding %+v: %v", r, err)
 		}
@@ -166,4 +166,55 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip changed the record:\n%+v\n%+v", r, again)
 		}
 	})
+}
+
+// TestTenantOnlyFromHeader is the forgery through Kafka: a record's own
+// _tenant never chooses its tenant; the gateway's header does, and with a
+// signing key only a signed header.
+func TestTenantOnlyFromHeader(t *testing.T) {
+	value := []byte(`{"_time":"2024-01-02T03:04:05Z","_stream":"{}","_msg":"INJECTED","_tenant":"victim"}`)
+	hdr := func(kv ...string) []kgo.RecordHeader {
+		h := []kgo.RecordHeader{{Key: FormatHeader, Value: []byte(FormatRecord)}}
+		for i := 0; i < len(kv); i += 2 {
+			h = append(h, kgo.RecordHeader{Key: kv[i], Value: []byte(kv[i+1])})
+		}
+		return h
+	}
+	key := []byte("s3cret")
+	signed := string(tenantMAC(key, "attacker", value))
+	for _, tt := range []struct {
+		name    string
+		key     []byte
+		headers []kgo.RecordHeader
+		tenant  string
+		ok      bool
+	}{
+		{"header wins over _tenant", nil, hdr(TenantHeader, "attacker"), "attacker", true},
+		{"default tenant", nil, hdr(TenantHeader, ""), "", true},
+		{"no tenant header", nil, hdr(), "", false},
+		{"bad tenant name", nil, hdr(TenantHeader, "../x"), "", false},
+		{"audit tenant", nil, hdr(TenantHeader, "_audit"), "_audit", true},
+		{"signed", key, hdr(TenantHeader, "attacker", TenantMACHeader, signed), "attacker", true},
+		{"signature of another tenant", key, hdr(TenantHeader, "victim", TenantMACHeader, signed), "", false},
+		{"unsigned with a key", key, hdr(TenantHeader, "victim"), "", false},
+	} {
+		d := NewDecoder(ingest.RecordConfig{MaxLineBytes: 1 << 16, MaxFieldsPerRecord: 10}, tt.key)
+		r, err := d.Decode(&kgo.Record{Value: value, Headers: tt.headers})
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if err == nil && (r.Tenant != tt.tenant || len(r.Fields) != 0) {
+			t.Errorf("%s: tenant %q fields %v, want %q and no fields", tt.name, r.Tenant, r.Fields, tt.tenant)
+		}
+	}
+	// What a gateway writes carries no _tenant in its value at all.
+	r := record.Record{Time: 1, Tenant: "acme", Message: "m"}
+	m := encode(&r, "logs", key)
+	if strings.Contains(string(m.Value), "_tenant") || r.Tenant != "acme" {
+		t.Errorf("encoded value %s (record tenant now %q)", m.Value, r.Tenant)
+	}
+	if got, err := NewDecoder(ingest.RecordConfig{MaxLineBytes: 1 << 16}, key).Decode(m); err != nil || got.Tenant != "acme" {
+		t.Errorf("signed round trip: %+v, %v", got, err)
+	}
 }

@@ -28,6 +28,9 @@ type ProducerOptions struct {
 	DeliveryTimeout time.Duration
 	// RetryAfter is what a refused client is told to wait.
 	RetryAfter time.Duration
+	// TenantSigningKey, when set, signs every message's tenant
+	// (TenantMACHeader) for indexers holding the same key.
+	TenantSigningKey []byte
 }
 
 // Producer is the gateway's ingest.Sink: records go to Kafka instead of the
@@ -101,7 +104,7 @@ func (p *Producer) Ingest(ctx context.Context, recs []record.Record) error {
 	krs := make([]*kgo.Record, len(recs))
 	var size int64
 	for i := range recs {
-		krs[i] = encode(&recs[i], p.opts.Topic)
+		krs[i] = encode(&recs[i], p.opts.Topic, p.opts.TenantSigningKey)
 		size += int64(len(krs[i].Key) + len(krs[i].Value))
 	}
 	// One batch larger than the bound is let through when nothing else is

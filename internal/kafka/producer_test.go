@@ -94,14 +94,14 @@ func BenchmarkEncode(b *testing.B) {
 	r.Fields = []record.Field{{Name: "level", Value: "info"}, {Name: "latency_ms", Value: "12"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		encode(&r, "logs")
+		encode(&r, "logs", nil)
 	}
 }
 
 func BenchmarkDecodeRecord(b *testing.B) {
 	r := testRecords(1)[0]
 	r.Fields = []record.Field{{Name: "level", Value: "info"}, {Name: "latency_ms", Value: "12"}}
-	m := encode(&r, "logs")
+	m := encode(&r, "logs", nil)
 	d := testDecoder()
 	b.SetBytes(int64(len(m.Value)))
 	b.ReportAllocs()

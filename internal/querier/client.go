@@ -13,10 +13,22 @@ import (
 	"sync"
 
 	"github.com/sluice-log/sluice/internal/api"
+	"github.com/sluice-log/sluice/internal/auth"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
-// tenantHeader names a request's tenant, as the API reads it.
-const tenantHeader = "X-Scope-OrgID"
+// setIdentity makes an indexer's request act for the caller: its tenant
+// (as the querier's edge decided it) and its own credential, which the
+// indexer checks again against the same keys: a querier grants nothing an
+// indexer would not.
+func setIdentity(req *http.Request, t string) {
+	if t != "" {
+		req.Header.Set(tenant.Header, t)
+	}
+	if c := auth.CredentialFrom(req.Context()); c != "" {
+		req.Header.Set("Authorization", c)
+	}
+}
 
 // queryError is an indexer's refusal of the query itself (a bad query, a
 // limit reached): the same on every copy, so it is the answer.
@@ -133,9 +145,7 @@ func (q *Querier) do(ctx context.Context, a ask, tenant, method, path string, fo
 	if err != nil {
 		return answer{}, err
 	}
-	if tenant != "" {
-		req.Header.Set(tenantHeader, tenant)
-	}
+	setIdentity(req, tenant)
 	resp, err := q.client.Do(req)
 	if err != nil {
 		return answer{}, fmt.Errorf("%s: %w", a.url, err)

@@ -34,7 +34,11 @@ type Options struct {
 	// Resolver looks up the indexers' host names for a client of its
 	// own; nil is the system's.
 	Resolver *net.Resolver
-	Log      *slog.Logger
+	// StatusAuthorization is the Authorization value of the status polls
+	// (an admin key's, "Bearer KEY") when the indexers require keys;
+	// queries carry their caller's own credential instead.
+	StatusAuthorization string
+	Log                 *slog.Logger
 }
 
 // Querier fans queries out over the indexers. Run keeps its view of them
@@ -171,6 +175,9 @@ func (q *Querier) status(ctx context.Context, url string) (*api.KafkaStatus, err
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/api/v1/status", nil)
 	if err != nil {
 		return nil, err
+	}
+	if a := q.opts.StatusAuthorization; a != "" {
+		req.Header.Set("Authorization", a)
 	}
 	resp, err := q.client.Do(req)
 	if err != nil {

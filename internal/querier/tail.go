@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/api"
 	"github.com/sluice-log/sluice/internal/query"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // TailHandler serves live tail in the querier role: it opens the live
@@ -53,7 +54,7 @@ func (q *Querier) tail(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 		return
 	}
-	tenant := r.Header.Get(tenantHeader)
+	tnt := tenant.Of(r)
 	sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 	ctx, cancel := context.WithCancel(r.Context())
 	var wg sync.WaitGroup
@@ -76,7 +77,7 @@ func (q *Querier) tail(w http.ResponseWriter, r *http.Request) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := q.relayTail(ctx, a.url, share.String(), tenant, lines)
+			err := q.relayTail(ctx, a.url, share.String(), tnt, lines)
 			select {
 			case ended <- relayEnd{a, err}:
 			case <-ctx.Done():
@@ -266,9 +267,7 @@ func (q *Querier) relayTail(ctx context.Context, base, filter, tenant string, li
 	if err != nil {
 		return err
 	}
-	if tenant != "" {
-		req.Header.Set(tenantHeader, tenant)
-	}
+	setIdentity(req, tenant)
 	resp, err := q.client.Do(req)
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ func AppendJSON(dst []byte, r *Record) []byte {
 	dst = append(dst, `,"_msg":`...)
 	dst = AppendJSONString(dst, r.Message)
 	if r.Tenant != "" {
-		dst = append(dst, `,"_tenant":`...)
+		dst = append(dst, `,"`+TenantField+`":`...)
 		dst = AppendJSONString(dst, r.Tenant)
 	}
 	for _, f := range r.Stream {
@@ -27,6 +27,11 @@ func AppendJSON(dst []byte, r *Record) []byte {
 		dst = AppendJSONString(dst, f.Value)
 	}
 	for _, f := range r.Fields {
+		if f.Name == TenantField {
+			// A field a receiver let through under the tenant's name
+			// must not pose as the tenant: one _tenant key, the real one.
+			continue
+		}
 		dst = append(dst, ',')
 		dst = AppendJSONString(dst, f.Name)
 		dst = append(dst, ':')

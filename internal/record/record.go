@@ -12,6 +12,10 @@ const (
 	TimeField    = "_time"
 	MessageField = "_msg"
 	StreamField  = "_stream"
+	// TenantField is the tenant in query results. It is never a field of
+	// a record's own: receivers refuse it, since the tenant comes from the
+	// request's key, never from its body.
+	TenantField = "_tenant"
 )
 
 // Field is one name/value pair. Values are strings; numeric comparisons parse

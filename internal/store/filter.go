@@ -197,6 +197,7 @@ type SearchStats struct {
 	BlocksCounted       int64 // wholly matching blocks passed to Count without being read
 	RecordsCounted      int64 // matching records passed to Count (parts and head), not one by one
 	BlocksByCode        int64 // read blocks whose rows one column's values selected or grouped (a dictionary's once per distinct value) without building records
+	RecordsScanned      int64 // records of the blocks read and in-memory records visited: what query.max_scanned_records counts, a query's cost
 	// Skipped are the parts the search could not read (quarantined), each
 	// once: an answer that lacks their records is partial. Not part of
 	// the cost (explain shows them as the answer's partial member).

@@ -104,6 +104,7 @@ func (st *SearchStats) add(o *SearchStats) {
 	st.BlocksCounted += o.BlocksCounted
 	st.RecordsCounted += o.RecordsCounted
 	st.BlocksByCode += o.BlocksByCode
+	st.RecordsScanned += o.RecordsScanned
 outer:
 	for _, sk := range o.Skipped {
 		for i := range st.Skipped {
@@ -125,7 +126,7 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 		return nil, errClosed
 	}
 	s.searches.Add(1)
-	v := &view{partitions: int64(len(s.parts))}
+	v := &view{}
 	s.quarantinedInLocked(&req, v)
 	for _, h := range append(s.frozen[:len(s.frozen):len(s.frozen)], s.active) {
 		// The active head only grows; its chunks and offsets as long as
@@ -142,9 +143,14 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 	}
 	suffix := tenantSuffix(req.Tenant)
 	for partition, ps := range s.parts {
-		start, end, ok := partitionBounds(partition)
-		// Another tenant's partition is skipped without looking at its parts.
-		if partitionSuffix(partition) != suffix || ok && (end <= req.From || req.To != 0 && start >= req.To) {
+		// Another tenant's partition is passed over without looking at its
+		// parts, and not counted: a search's statistics (explain) describe
+		// its tenant's partitions only.
+		if partitionSuffix(partition) != suffix {
+			continue
+		}
+		v.partitions++
+		if start, end, ok := partitionBounds(partition); ok && (end <= req.From || req.To != 0 && start >= req.To) {
 			v.skipped++
 			continue
 		}
@@ -315,6 +321,7 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 			}
 		}
 		ss.stats.BytesRead += d.bytesRead
+		ss.stats.RecordsScanned += int64(d.rows)
 		if err := ss.budget.charge(int64(d.rows), d.bytesRead); err != nil {
 			return err
 		}
@@ -370,6 +377,7 @@ func (ss *searcher) searchHead(hv *headView) error {
 			return ss.count(info, len(hv.offs), nil)
 		}
 	}
+	ss.stats.RecordsScanned += int64(len(hv.offs))
 	if err := ss.budget.charge(int64(len(hv.offs)), 0); err != nil {
 		return err
 	}

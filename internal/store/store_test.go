@@ -231,8 +231,13 @@ func TestSearchStats(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("matched %d records, want 0", n)
 	}
-	if st.Parts == 0 || st.Blocks == 0 || st.PartitionsSkipped == 0 || st.BlocksSkippedIndex == 0 {
+	if st.Parts == 0 || st.Blocks == 0 || st.Partitions == 0 || st.BlocksSkippedIndex == 0 {
 		t.Errorf("part stats not filled: %+v", st)
+	}
+	// Other tenants' partitions are neither searched nor counted: the
+	// statistics (explain's) say nothing of them.
+	if all := s.Stats().Partitions; st.Partitions >= int64(all) {
+		t.Errorf("search counted %d partitions of the store's %d, want its tenant's only", st.Partitions, all)
 	}
 	if st.HeadRecords == 0 || st.HeadRecords > 500 {
 		t.Errorf("head records = %d, want the tenant's share of 500", st.HeadRecords)

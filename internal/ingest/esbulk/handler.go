@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // protocol labels this receiver's metrics and logs.
@@ -112,7 +113,7 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, sta
 	}
 	defer body.Close()
 
-	tenant := ingest.Tenant(r)
+	tenant := tenant.Of(r)
 	lr := ingest.NewLineReader(body, h.cfg.Record.MaxLineBytes)
 	items, recs, bad := p.parse(lr, index, tenant, start, h.ids)
 	h.m.Bytes(protocol, lr.Bytes())

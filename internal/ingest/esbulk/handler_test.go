@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // recordingSink keeps what it is given, or fails with err.
@@ -76,7 +77,7 @@ func serve(t *testing.T, h http.Handler, method, target string, body []byte, hea
 		req.Header.Set(k, v)
 	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	tenant.FromHeader(h).ServeHTTP(rec, req)
 	if got := rec.Header().Get("X-Elastic-Product"); got != "Elasticsearch" {
 		t.Errorf("%s %s: X-Elastic-Product = %q", method, target, got)
 	}

@@ -25,8 +25,9 @@ type auth struct {
 	hostname  string
 }
 
-// handshake runs the exchange on a new connection.
-func (a *auth) handshake(conn net.Conn, fr *frameReader, timeout time.Duration) error {
+// handshake runs the exchange on a new connection and returns the user
+// the client named (authenticated when err is nil).
+func (a *auth) handshake(conn net.Conn, fr *frameReader, timeout time.Duration) (string, error) {
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce)
 	userSalt := ""
@@ -45,16 +46,16 @@ func (a *auth) handshake(conn net.Conn, fr *frameReader, timeout time.Duration) 
 	helo = appendStr(helo, "keepalive")
 	helo = appendBool(helo, true)
 	if err := write(conn, helo, timeout); err != nil {
-		return fmt.Errorf("send HELO: %w", err)
+		return "", fmt.Errorf("send HELO: %w", err)
 	}
 
 	msg, err := fr.next()
 	if err != nil {
-		return fmt.Errorf("read PING: %w", err)
+		return "", fmt.Errorf("read PING: %w", err)
 	}
 	ping, err := parsePing(msg)
 	if err != nil {
-		return err
+		return "", err
 	}
 	reason := ""
 	if !equalDigest(ping.digest, digest(ping.salt, ping.hostname, string(nonce), a.sharedKey)) {
@@ -81,12 +82,12 @@ func (a *auth) handshake(conn net.Conn, fr *frameReader, timeout time.Duration) 
 	pong = appendStr(pong, hostname)
 	pong = appendStr(pong, serverDigest)
 	if err := write(conn, pong, timeout); err != nil {
-		return fmt.Errorf("send PONG: %w", err)
+		return ping.username, fmt.Errorf("send PONG: %w", err)
 	}
 	if reason != "" {
-		return fmt.Errorf("%w: %s (client %s, user %q)", errAuth, reason, ping.hostname, ping.username)
+		return ping.username, fmt.Errorf("%w: %s (client %s, user %q)", errAuth, reason, ping.hostname, ping.username)
 	}
-	return nil
+	return ping.username, nil
 }
 
 type ping struct {

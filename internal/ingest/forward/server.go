@@ -32,6 +32,13 @@ type Config struct {
 	// Users (username -> password) additionally authenticate clients in
 	// the handshake; they need SharedKey.
 	Users map[string]string
+	// UserTenants (username -> tenant) is the tenant of each user's
+	// records (Fluentd's <user> per team); a user without an entry, or no
+	// user authentication, writes into the default tenant.
+	UserTenants map[string]string
+	// Refused, when set, is told of every client that failed the
+	// handshake (for the audit trail).
+	Refused func(remote, user string, err error)
 	// Hostname is the server's name in PONG; empty: os.Hostname.
 	Hostname string
 	// MaxMessageBytes bounds one message and the decompressed entries of a
@@ -245,12 +252,18 @@ func (s *Server) serveConn(conn net.Conn) {
 		}
 	}
 	fr := newFrameReader(conn, s.cfg.MaxMessageBytes, s.cfg.ReadTimeout, s.stopping)
+	var tenant string
 	if s.auth != nil {
-		if err := s.auth.handshake(conn, fr, writeTimeout); err != nil {
+		user, err := s.auth.handshake(conn, fr, writeTimeout)
+		if err != nil {
 			s.conns.refused.WithLabelValues("auth_failed").Inc()
 			log.Warn("forward handshake failed", "err", err)
+			if s.cfg.Refused != nil {
+				s.cfg.Refused(conn.RemoteAddr().String(), user, err)
+			}
 			return
 		}
+		tenant = s.cfg.UserTenants[user]
 	}
 	dec := newDecoder(s.cfg.MaxMessageBytes, s.cfg.MaxFieldsPerRecord, s.cfg.Window)
 	var acks []byte
@@ -303,6 +316,9 @@ func (s *Server) serveConn(conn net.Conn) {
 			log.Debug("forward records rejected", "first_err", rerr)
 		}
 		if len(batch) > 0 {
+			for i := range batch {
+				batch[i].Tenant = tenant
+			}
 			if ierr := s.ingest(batch); ierr != nil {
 				held.Release()
 				s.conns.closed.WithLabelValues("sink_error").Inc()

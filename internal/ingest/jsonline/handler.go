@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // protocol labels this receiver's metrics and logs.
@@ -78,7 +79,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 	}
 	defer body.Close()
 
-	tenant := ingest.Tenant(r)
+	tenant := tenant.Of(r)
 	lr := ingest.NewLineReader(body, h.cfg.Record.MaxLineBytes)
 	var (
 		recs    []record.Record

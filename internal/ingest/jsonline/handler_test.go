@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // recordingSink keeps what it is given, or fails with err.
@@ -195,7 +196,7 @@ func TestHandlerRecordContent(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 	req.Header.Set("X-Scope-OrgID", "acme")
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	tenant.FromHeader(h).ServeHTTP(rec, req)
 	if rec.Code != 200 || len(sink.calls) != 1 {
 		t.Fatalf("status %d, %d calls; body %s", rec.Code, len(sink.calls), rec.Body)
 	}

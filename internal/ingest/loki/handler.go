@@ -13,6 +13,7 @@ import (
 	"github.com/golang/snappy"
 
 	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // protocol labels this receiver's metrics and logs.
@@ -59,7 +60,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 		h.m.Bytes(protocol, int64(len(data)))
 		return writeText(w, ingest.RequestStatus(err), 0, err.Error())
 	}
-	tenant := ingest.Tenant(r)
+	tenant := tenant.Of(r)
 	var push Push
 	// Loki decodes everything that is not JSON as protobuf, and so do we.
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {

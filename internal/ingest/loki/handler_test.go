@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 type memSink struct {
@@ -37,7 +38,7 @@ func push(t *testing.T, h http.Handler, ct, enc string, body []byte) *httptest.R
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/loki/api/v1/push", bytes.NewReader(body))
 	r.Header.Set("Content-Type", ct)
-	r.Header.Set(ingest.TenantHeader, "team-a")
+	r = r.WithContext(tenant.With(r.Context(), "team-a"))
 	if enc != "" {
 		r.Header.Set("Content-Encoding", enc)
 	}

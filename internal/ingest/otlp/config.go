@@ -27,6 +27,13 @@ type Config struct {
 	// for the longest (see connlimit.Limiter). ConnMetrics counts them.
 	MaxConnections int
 	ConnMetrics    *connlimit.Metrics
+	// Authorize, when set, decides a gRPC export's tenant from its
+	// metadata (authorization, x-scope-orgid) and the peer's address, or
+	// refuses it with an HTTP status (401, 403) that becomes
+	// Unauthenticated or PermissionDenied. Unset, the tenant is
+	// x-scope-orgid's, checked. (HTTP exports are decided by the edge in
+	// front of the handler.)
+	Authorize func(authorization, asked, remote string) (tenant string, status int, err error)
 }
 
 // DefaultConfig returns the configuration used when nothing is set.

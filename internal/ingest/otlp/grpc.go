@@ -20,6 +20,7 @@ import (
 	// compresses with gzip by default.
 	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/proto"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // tenantMetadata is the gRPC metadata key of the tenant: the HTTP header's
@@ -83,7 +85,7 @@ func ListenGRPC(addr string, tlsCfg *tls.Config, sink ingest.Sink, cfg Config, m
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
 	srv := grpc.NewServer(opts...)
-	collogspb.RegisterLogsServiceServer(srv, &logsService{exp: exp, inFlight: cfg.InFlight})
+	collogspb.RegisterLogsServiceServer(srv, &logsService{exp: exp, inFlight: cfg.InFlight, authorize: cfg.Authorize})
 	return &GRPCServer{srv: srv, ln: ln, log: exp.log}, nil
 }
 
@@ -124,17 +126,17 @@ func (s *GRPCServer) Close() error {
 
 type logsService struct {
 	collogspb.UnimplementedLogsServiceServer
-	exp      *exporter
-	inFlight *ingest.InFlight
+	exp       *exporter
+	inFlight  *ingest.InFlight
+	authorize func(authorization, asked, remote string) (string, int, error)
 }
 
 func (s *logsService) Export(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (*collogspb.ExportLogsServiceResponse, error) {
 	start := time.Now()
-	var tenant string
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(tenantMetadata); len(v) > 0 {
-			tenant = v[0]
-		}
+	tenant, err := s.tenant(ctx)
+	if err != nil {
+		s.exp.m.Request(ProtocolGRPC, http.StatusUnauthorized, time.Since(start))
+		return nil, err
 	}
 	size := int64(proto.Size(req))
 	s.exp.m.Bytes(ProtocolGRPC, size)
@@ -157,6 +159,36 @@ func (s *logsService) Export(ctx context.Context, req *collogspb.ExportLogsServi
 	// across receivers.
 	s.exp.m.Request(ProtocolGRPC, code, time.Since(start))
 	return resp, err
+}
+
+// tenant decides an export's tenant from its metadata.
+func (s *logsService) tenant(ctx context.Context) (string, error) {
+	var authz, asked, remote string
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(tenantMetadata); len(v) > 0 {
+			asked = v[0]
+		}
+		if v := md.Get("authorization"); len(v) > 0 {
+			authz = v[0]
+		}
+	}
+	if s.authorize == nil {
+		if err := tenant.Check(asked); err != nil {
+			return "", status.Errorf(codes.InvalidArgument, "metadata %s: %v", tenantMetadata, err)
+		}
+		return asked, nil
+	}
+	if p, ok := peer.FromContext(ctx); ok {
+		remote = p.Addr.String()
+	}
+	t, code, err := s.authorize(authz, asked, remote)
+	switch {
+	case err == nil:
+		return t, nil
+	case code == http.StatusForbidden:
+		return "", status.Error(codes.PermissionDenied, err.Error())
+	}
+	return "", status.Error(codes.Unauthenticated, err.Error())
 }
 
 // inFlightFull is the gRPC error of a request refused because the bytes

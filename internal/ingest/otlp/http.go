@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 type handler struct {
@@ -64,7 +65,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 	if err != nil {
 		return writeStatus(w, enc, http.StatusBadRequest, 0, codes.InvalidArgument, err.Error())
 	}
-	resp, err := h.exp.export(r.Context(), ProtocolHTTP, req, ingest.Tenant(r), now)
+	resp, err := h.exp.export(r.Context(), ProtocolHTTP, req, tenant.Of(r), now)
 	if err != nil {
 		status, retryAfter := ingest.SinkFailure(err)
 		return writeStatus(w, enc, status, retryAfter, codes.Unavailable, err.Error())

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // otlpJSON is an OTLP/JSON request as the specification's example writes
@@ -35,7 +36,7 @@ func post(t *testing.T, h http.Handler, ct, enc string, body []byte) *httptest.R
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/v1/logs", bytes.NewReader(body))
 	r.Header.Set("Content-Type", ct)
-	r.Header.Set(ingest.TenantHeader, "acme")
+	r = r.WithContext(tenant.With(r.Context(), "acme"))
 	if enc != "" {
 		r.Header.Set("Content-Encoding", enc)
 	}

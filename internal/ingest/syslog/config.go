@@ -23,6 +23,14 @@ type Config struct {
 	StreamFields []string
 	// Tenant of every record.
 	Tenant string
+	// TenantFromCert makes a TLS connection's records the tenant its
+	// client certificate's subject CN names (mutual TLS: the listener
+	// requires a certificate); a CN that is not a valid tenant name closes
+	// the connection.
+	TenantFromCert bool
+	// Refused, when set, is told of every connection closed for its
+	// certificate's tenant (for the audit trail).
+	Refused func(remote, cn string, err error)
 	// BatchRecords and BatchDelay bound a batch: it goes to the sink when it
 	// has BatchRecords records or its first record is BatchDelay old.
 	BatchRecords int

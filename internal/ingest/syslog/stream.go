@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/tenant"
 )
 
 // StreamServer receives syslog over TCP or, when its listener is a
@@ -133,6 +135,15 @@ func (s *StreamServer) handle(ctx, flushCtx context.Context, conn net.Conn) {
 			return
 		}
 	}
+	tnt, err := s.certTenant(conn)
+	if err != nil {
+		s.m.closed(s.transport, "tenant")
+		log.Warn("syslog connection refused", "err", err)
+		if s.cfg.Refused != nil {
+			s.cfg.Refused(conn.RemoteAddr().String(), tnt, err)
+		}
+		return
+	}
 	b := newBatcher(s.sink, s.cfg, s.m, log, 1)
 	wrote := make(chan error, 1)
 	go func() {
@@ -142,7 +153,7 @@ func (s *StreamServer) handle(ctx, flushCtx context.Context, conn net.Conn) {
 		}
 		wrote <- err
 	}()
-	rerr := s.read(ctx, conn, b)
+	rerr := s.read(ctx, conn, b, tnt)
 	close(b.in)
 	if werr := <-wrote; werr != nil {
 		log.Error("syslog connection closed: records could not be stored", "err", werr)
@@ -165,11 +176,36 @@ func (s *StreamServer) handle(ctx, flushCtx context.Context, conn net.Conn) {
 	}
 }
 
+// certTenant is the tenant of a connection's records with
+// TenantFromCert: its client certificate's CN, which must be a valid
+// tenant name.
+func (s *StreamServer) certTenant(conn net.Conn) (string, error) {
+	if !s.cfg.TenantFromCert {
+		return "", nil
+	}
+	tc, ok := conn.(*tls.Conn)
+	if !ok {
+		return "", errors.New("the tenant comes from a client certificate, and this connection is not TLS")
+	}
+	certs := tc.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return "", errors.New("no client certificate: set syslog.tls.client_ca_file")
+	}
+	cn := certs[0].Subject.CommonName
+	if cn == "" {
+		return "", errors.New("the client certificate has no CN to take the tenant from")
+	}
+	if err := tenant.Check(cn); err != nil {
+		return cn, fmt.Errorf("client certificate's CN: %w", err)
+	}
+	return cn, nil
+}
+
 // read parses frames into chunks of records for b. It sends a chunk
 // whenever the next read may block, so that a quiet sender's records are
 // not held back, and returns nil at the end of the stream or of the
 // shutdown grace.
-func (s *StreamServer) read(ctx context.Context, conn net.Conn, b *batcher) error {
+func (s *StreamServer) read(ctx context.Context, conn net.Conn, b *batcher, tnt string) error {
 	fr := newFrameReader(conn, s.cfg.MaxMessageBytes)
 	var chunk []record.Record
 	nbytes := 0
@@ -226,6 +262,9 @@ func (s *StreamServer) read(ctx context.Context, conn net.Conn, b *batcher) erro
 			s.m.rejected(reason, 1)
 			s.warnInvalid.warn(s.log, "syslog message rejected", "remote", conn.RemoteAddr().String(), "err", err)
 			continue
+		}
+		if s.cfg.TenantFromCert {
+			rec.Tenant = tnt
 		}
 		chunk = append(chunk, rec)
 		if len(chunk) >= s.cfg.BatchRecords && !sendChunk() {

@@ -1,0 +1,276 @@
+// Package quota bounds what each tenant may take, so that one tenant's
+// flood never starves the others: ingest bytes per second (a token bucket
+// per tenant, refused with backpressure for that tenant only), queries
+// running at once and records one query may scan. It counts per tenant in
+// Prometheus metrics and in Status.
+//
+// It knows tenants, records and the ingest acknowledgement contract; it
+// must not know protocols, keys or the store.
+package quota
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Limits are one tenant's quotas; 0 is no bound.
+type Limits struct {
+	IngestBytesPerSecond int64
+	IngestBurstBytes     int64
+	QueryMaxConcurrent   int
+	QueryMaxScanned      int64
+}
+
+// burst is the bucket's depth: as configured, else one second of the
+// rate and at least 1 MiB, so that one ordinary request always fits.
+func (l Limits) burst() float64 {
+	if l.IngestBurstBytes > 0 {
+		return float64(l.IngestBurstBytes)
+	}
+	return float64(max(l.IngestBytesPerSecond, 1<<20))
+}
+
+// maxLabels bounds the tenants that get a label of their own in the
+// metrics; the rest share OtherLabel. With authentication off a client
+// names any tenant, and must not grow the metrics without bound.
+const maxLabels = 1000
+
+// OtherLabel is the tenant label of tenants past maxLabels.
+const OtherLabel = "_other"
+
+// Quotas holds every tenant's state.
+type Quotas struct {
+	limits func(tenant string) Limits
+	now    func() time.Time
+
+	mu      sync.Mutex
+	tenants map[string]*state
+
+	ingestBytes   *prometheus.CounterVec
+	ingestRecords *prometheus.CounterVec
+	rejected      *prometheus.CounterVec
+	running       *prometheus.GaugeVec
+	scanned       *prometheus.CounterVec
+}
+
+type state struct {
+	label   string
+	tokens  float64
+	at      time.Time
+	running int
+	// Totals for Status.
+	bytes, records, refusedIngest, refusedQueries, scanned int64
+}
+
+// New returns quotas with each tenant's limits from limits, registering
+// the per-tenant metrics with reg.
+func New(limits func(tenant string) Limits, reg prometheus.Registerer) *Quotas {
+	q := &Quotas{
+		limits:  limits,
+		now:     time.Now,
+		tenants: map[string]*state{},
+		ingestBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_tenant_ingest_bytes_total", Help: "Record bytes ingested per tenant (as charged to its ingest quota).",
+		}, []string{"tenant"}),
+		ingestRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_tenant_ingest_records_total", Help: "Records ingested per tenant.",
+		}, []string{"tenant"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_tenant_quota_rejected_total", Help: "Requests refused because their tenant was over a quota (ingest_bytes, query_concurrency).",
+		}, []string{"tenant", "quota"}),
+		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sluice_tenant_queries_running", Help: "Queries running per tenant.",
+		}, []string{"tenant"}),
+		scanned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_tenant_query_scanned_records_total", Help: "Records decoded by the queries of each tenant (their cost).",
+		}, []string{"tenant"}),
+	}
+	if reg != nil {
+		reg.MustRegister(q.ingestBytes, q.ingestRecords, q.rejected, q.running, q.scanned)
+	}
+	return q
+}
+
+// stateLocked returns tenant's state, creating it with a full bucket.
+func (q *Quotas) stateLocked(tenant string) *state {
+	st := q.tenants[tenant]
+	if st == nil {
+		label := tenant
+		if len(q.tenants) >= maxLabels {
+			label = OtherLabel
+		}
+		st = &state{label: label, tokens: q.limits(tenant).burst(), at: q.now()}
+		q.tenants[tenant] = st
+	}
+	return st
+}
+
+// refillLocked adds what the rate earned since the last look.
+func (st *state) refillLocked(l Limits, now time.Time) {
+	if l.IngestBytesPerSecond <= 0 {
+		return
+	}
+	dt := now.Sub(st.at).Seconds()
+	st.at = now
+	if dt > 0 {
+		st.tokens = math.Min(l.burst(), st.tokens+dt*float64(l.IngestBytesPerSecond))
+	}
+}
+
+// wait is how long until the bucket is no longer in debt.
+func (st *state) wait(l Limits) time.Duration {
+	if st.tokens >= 0 || l.IngestBytesPerSecond <= 0 {
+		return 0
+	}
+	return time.Duration(-st.tokens / float64(l.IngestBytesPerSecond) * float64(time.Second))
+}
+
+// Over reports whether tenant is over its ingest rate now, and how long
+// it should wait: the check before a request's body is read, so that a
+// tenant past its quota costs little more than the refusal.
+func (q *Quotas) Over(tenant string) (time.Duration, bool) {
+	l := q.limits(tenant)
+	if l.IngestBytesPerSecond <= 0 {
+		return 0, false
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st := q.stateLocked(tenant)
+	st.refillLocked(l, q.now())
+	if d := st.wait(l); d > 0 {
+		st.refusedIngest++
+		q.rejected.WithLabelValues(st.label, "ingest_bytes").Inc()
+		return d, true
+	}
+	return 0, false
+}
+
+// Charge takes bytes from tenant's bucket for records about to be
+// ingested. A bucket with tokens left lets the whole batch through, into
+// debt if need be (a large request is slow, not refused for ever); one in
+// debt refuses it and says how long to wait. refund gives the bytes back
+// when the batch was not stored after all.
+func (q *Quotas) Charge(tenant string, records int, bytes int64) (refund func(), wait time.Duration, ok bool) {
+	l := q.limits(tenant)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st := q.stateLocked(tenant)
+	if l.IngestBytesPerSecond > 0 {
+		st.refillLocked(l, q.now())
+		if d := st.wait(l); d > 0 {
+			st.refusedIngest++
+			q.rejected.WithLabelValues(st.label, "ingest_bytes").Inc()
+			return nil, d, false
+		}
+		st.tokens -= float64(bytes)
+	}
+	st.bytes += bytes
+	st.records += int64(records)
+	q.ingestBytes.WithLabelValues(st.label).Add(float64(bytes))
+	q.ingestRecords.WithLabelValues(st.label).Add(float64(records))
+	return func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if l.IngestBytesPerSecond > 0 {
+			st.tokens += float64(bytes)
+		}
+		st.bytes -= bytes
+		st.records -= int64(records)
+	}, 0, true
+}
+
+// StartQuery takes one of tenant's query slots; false when they are all
+// taken (the caller answers 429 at once: waiting would hold a connection
+// and the server's own slot order hostage to one tenant).
+func (q *Quotas) StartQuery(tenant string) (done func(), ok bool) {
+	l := q.limits(tenant)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st := q.stateLocked(tenant)
+	if l.QueryMaxConcurrent > 0 && st.running >= l.QueryMaxConcurrent {
+		st.refusedQueries++
+		q.rejected.WithLabelValues(st.label, "query_concurrency").Inc()
+		return nil, false
+	}
+	st.running++
+	q.running.WithLabelValues(st.label).Inc()
+	return func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		st.running--
+		q.running.WithLabelValues(st.label).Dec()
+	}, true
+}
+
+// MaxScanned is the most records one query of tenant may decode, the
+// tighter of its quota and server (0: no bound).
+func (q *Quotas) MaxScanned(tenant string, server int64) int64 {
+	own := q.limits(tenant).QueryMaxScanned
+	switch {
+	case own <= 0:
+		return server
+	case server <= 0:
+		return own
+	}
+	return min(own, server)
+}
+
+// Scanned adds a query's records decoded to its tenant's cost.
+func (q *Quotas) Scanned(tenant string, records int64) {
+	if records <= 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st := q.stateLocked(tenant)
+	st.scanned += records
+	q.scanned.WithLabelValues(st.label).Add(float64(records))
+}
+
+// TenantStatus is one tenant's figures in /api/v1/status.
+type TenantStatus struct {
+	Tenant               string `json:"tenant"`
+	IngestBytes          int64  `json:"ingest_bytes_total"`
+	IngestRecords        int64  `json:"ingest_records_total"`
+	IngestBytesPerSecond int64  `json:"quota_ingest_bytes_per_second"`
+	IngestRefused        int64  `json:"ingest_refused_total"`
+	QueriesRunning       int    `json:"queries_running"`
+	QueryMaxConcurrent   int    `json:"quota_query_max_concurrent"`
+	QueriesRefused       int64  `json:"queries_refused_total"`
+	QueryScanned         int64  `json:"query_scanned_records_total"`
+	QueryMaxScanned      int64  `json:"quota_query_max_scanned_records"`
+}
+
+// Status returns the figures of the tenants that may reports on (nil:
+// every tenant seen), sorted by name.
+func (q *Quotas) Status(may func(tenant string) bool) []TenantStatus {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := []TenantStatus{}
+	for name, st := range q.tenants {
+		if may != nil && !may(name) {
+			continue
+		}
+		l := q.limits(name)
+		out = append(out, TenantStatus{Tenant: name, IngestBytes: st.bytes, IngestRecords: st.records,
+			IngestBytesPerSecond: l.IngestBytesPerSecond, IngestRefused: st.refusedIngest,
+			QueriesRunning: st.running, QueryMaxConcurrent: l.QueryMaxConcurrent, QueriesRefused: st.refusedQueries,
+			QueryScanned: st.scanned, QueryMaxScanned: l.QueryMaxScanned})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Tenant < out[j].Tenant })
+	return out
+}
+
+// overText says why a tenant's ingest is refused.
+func overText(tenant string, wait time.Duration) string {
+	name := tenant
+	if name == "" {
+		name = "default"
+	}
+	return fmt.Sprintf("tenant %q is over its ingest quota (quotas: ingest_bytes_per_second); retry in %s", name, wait.Round(time.Millisecond))
+}
