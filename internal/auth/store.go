@@ -53,6 +53,14 @@ func (p *Principal) MayAct(t string) bool {
 // was asked. The audit trail is read by admin keys only, and written by
 // none.
 func (p *Principal) Tenant(asked string, r Role) (string, error) {
+	if asked == DefaultTenant {
+		// As in keys: "default" names the default tenant.
+		asked = ""
+		if !p.MayAct("") {
+			return "", fmt.Errorf("%w: key %q may not act for tenant %q", ErrForbidden, p.Name, DefaultTenant)
+		}
+		return "", nil
+	}
 	if asked == "" && !slices.Contains(p.Tenants, AllTenants) {
 		asked = p.Tenants[0]
 		if asked == DefaultTenant {
