@@ -22,7 +22,7 @@ const artifacts = join(here, 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 const tmp = mkdtempSync(join(tmpdir(), 'sluice-ui-e2e-'));
 
-let server, querier, browser;
+let server, querier, authServer, browser;
 const steps = [];
 async function step(name, fn) {
   const t0 = Date.now();
@@ -355,6 +355,58 @@ try {
     await shot(page, '16-partial-banner');
   });
 
+  await step('with auth on: sign in with a key, switch tenants, sign out', async () => {
+    // A second server with auth.enabled: acme and beta hold records of
+    // their own, and a key that reads both.
+    const keys = join(tmp, 'keys.json');
+    const mk = (name, tenants, roles) =>
+      execFileSync(bin, ['keys', 'create', '--keys-file', keys, '--name', name, '--tenant', tenants, '--role', roles]).toString().trim();
+    const ship = { acme: mk('ship-acme', 'acme', 'ingest'), beta: mk('ship-beta', 'beta', 'ingest') };
+    const reader = mk('ui-reader', 'acme,beta', 'query');
+    const aport = await freePort();
+    const abase = `http://127.0.0.1:${aport}`;
+    const config = join(tmp, 'auth.yaml');
+    writeFileSync(config, `auth: {enabled: true, keys_file: ${keys}}\nforward: {enabled: false}\nsyslog: {enabled: false}\notlp: {enabled: false}\n`);
+    authServer = spawn(bin, ['serve', '--data-dir', join(tmp, 'auth-data'), '--http-addr', `127.0.0.1:${aport}`, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    authServer.exited = new Promise((r) => authServer.on('exit', r));
+    authServer.stdout.on('data', (d) => (serverLog += d));
+    authServer.stderr.on('data', (d) => (serverLog += d));
+    await waitReady(abase, 15e3);
+    for (const [tenant, n] of [['acme', 3], ['beta', 5]]) {
+      const body = Array.from({ length: n }, (_, i) => JSON.stringify({ service: tenant + '-svc', _msg: `${tenant} line ${i}` })).join('\n');
+      const r = await fetch(abase + '/insert/jsonline', { method: 'POST', body, headers: { Authorization: 'Bearer ' + ship[tenant] } });
+      assert.equal(r.status, 200, await r.text());
+    }
+    const actx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const ap = await actx.newPage();
+    ap.on('pageerror', (e) => consoleErrors.push(e.message));
+    await ap.goto(abase + '/');
+    await ap.locator('input[aria-label="API key"]').waitFor({ timeout: 10e3 });
+    await shot(ap, '17-sign-in');
+    await ap.fill('input[aria-label="API key"]', 'sluice_wrong');
+    await ap.click('button[type=submit]');
+    await ap.locator('.login .banner.error').waitFor({ timeout: 5e3 });
+    await ap.fill('input[aria-label="API key"]', reader);
+    await ap.click('button[type=submit]');
+    await ap.locator('[data-testid=signed-in]').waitFor({ timeout: 10e3 });
+    assert.match(await ap.locator('[data-testid=signed-in]').textContent(), /signed in as ui-reader/);
+    await settle(ap);
+    await ap.waitForFunction(() => document.querySelectorAll('tr.row').length === 3, null, { timeout: 10e3 });
+    for (const m of await ap.locator('tr.row .c-msg').allTextContents()) assert.match(m, /^acme line/);
+    await shot(ap, '18-signed-in-acme');
+    await ap.selectOption('select[aria-label="Tenant"]', 'beta');
+    await ap.waitForFunction(() => document.querySelectorAll('tr.row').length === 5, null, { timeout: 10e3 });
+    for (const m of await ap.locator('tr.row .c-msg').allTextContents()) assert.match(m, /^beta line/);
+    await shot(ap, '19-tenant-beta');
+    // The key lives in this tab's session storage, not in a cookie.
+    assert.equal((await actx.cookies()).length, 0);
+    assert.equal(await ap.evaluate(() => sessionStorage.getItem('sluice.key')), reader);
+    await ap.click('text=Sign out');
+    await ap.locator('input[aria-label="API key"]').waitFor({ timeout: 5e3 });
+    assert.equal(await ap.evaluate(() => sessionStorage.getItem('sluice.key')), null);
+    await actx.close();
+  });
+
   assert.deepEqual(consoleErrors, [], 'browser console errors');
   console.log(`\nall ${steps.length} steps passed; screenshots in ${artifacts}`);
 } catch (e) {
@@ -366,6 +418,10 @@ try {
   if (querier) {
     querier.kill('SIGTERM');
     await querier.exited;
+  }
+  if (authServer) {
+    authServer.kill('SIGTERM');
+    await authServer.exited;
   }
   if (server) {
     server.kill('SIGTERM');

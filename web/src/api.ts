@@ -46,6 +46,58 @@ export class QueryError extends Error {
   }
 }
 
+/**
+ * The signed-in key and the chosen tenant, kept in this tab's session
+ * storage: never a cookie, so that another site's page cannot make the
+ * browser send the key, and gone when the tab closes.
+ */
+export const session = {
+  get key(): string {
+    return sessionStorage.getItem('sluice.key') || '';
+  },
+  get tenant(): string {
+    return sessionStorage.getItem('sluice.tenant') || '';
+  },
+  signIn(key: string) {
+    sessionStorage.setItem('sluice.key', key);
+  },
+  setTenant(t: string) {
+    if (t) sessionStorage.setItem('sluice.tenant', t);
+    else sessionStorage.removeItem('sluice.tenant');
+  },
+  signOut() {
+    sessionStorage.removeItem('sluice.key');
+    sessionStorage.removeItem('sluice.tenant');
+  },
+};
+
+/** fetch with the session's key and tenant; a 401 tells the shell to ask for a key again. */
+function call(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (session.key) headers.set('Authorization', 'Bearer ' + session.key);
+  if (session.tenant) headers.set('X-Scope-OrgID', session.tenant);
+  return fetch(url, { ...init, headers }).then((res) => {
+    if (res.status === 401) window.dispatchEvent(new Event('sluice-unauthorized'));
+    return res;
+  });
+}
+
+/** Who the key is: GET /api/v1/whoami. */
+export interface Whoami {
+  auth: boolean;
+  name?: string;
+  tenants: string[];
+  roles: string[];
+}
+
+/** The caller, or null when the server wants a key and has none (or a bad one). */
+export async function whoami(): Promise<Whoami | null> {
+  const res = await call('/api/v1/whoami');
+  if (res.status === 401) return null;
+  if (!res.ok) await fail(res);
+  return res.json();
+}
+
 function form(params: Record<string, string | number | undefined>): URLSearchParams {
   const f = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') f.set(k, String(v));
@@ -92,7 +144,7 @@ export interface Range {
  * what the answer lacks when it is partial (its last line, `_partial`).
  */
 export async function query(q: string, r: Range, limit: number, signal: AbortSignal, onRow: (row: Row) => void): Promise<PartialAnswer | null> {
-  const res = await fetch('/api/v1/query', { method: 'POST', body: form({ query: q, from: r.from, to: r.to, limit: limit || undefined }), signal });
+  const res = await call('/api/v1/query', { method: 'POST', body: form({ query: q, from: r.from, to: r.to, limit: limit || undefined }), signal });
   if (!res.ok) await fail(res);
   let partial: PartialAnswer | null = null;
   await readLines(res, (obj) => {
@@ -114,14 +166,14 @@ export async function stats(q: string, r: Range, signal: AbortSignal): Promise<{
 }
 
 export async function fieldNames(q: string, r: Range, top: number, signal: AbortSignal): Promise<{ fields: FieldStat[]; partial?: PartialAnswer }> {
-  const res = await fetch('/api/v1/field_names', { method: 'POST', body: form({ query: q, from: r.from, to: r.to, top }), signal });
+  const res = await call('/api/v1/field_names', { method: 'POST', body: form({ query: q, from: r.from, to: r.to, top }), signal });
   if (!res.ok) await fail(res);
   return res.json();
 }
 
 /** GET /api/v1/tail as NDJSON; calls onRow for every new matching record. */
 export async function tail(q: string, signal: AbortSignal, onRow: (row: Row) => void): Promise<void> {
-  const res = await fetch('/api/v1/tail?' + form({ query: q }), { signal, headers: { Accept: 'application/x-ndjson' } });
+  const res = await call('/api/v1/tail?' + form({ query: q }), { signal, headers: { Accept: 'application/x-ndjson' } });
   if (!res.ok) await fail(res);
   await readLines(res, onRow);
 }
@@ -139,7 +191,7 @@ export interface Surroundings {
 
 /** POST /api/v1/context: the n records before and after a hit in its stream. */
 export async function surroundings(hit: Row, n: number, signal: AbortSignal): Promise<Surroundings> {
-  const res = await fetch('/api/v1/context', { method: 'POST', body: form({ _stream: hit._stream, _time: hit._time, before: n, after: n }), signal });
+  const res = await call('/api/v1/context', { method: 'POST', body: form({ _stream: hit._stream, _time: hit._time, before: n, after: n }), signal });
   if (!res.ok) await fail(res);
   return res.json();
 }
@@ -167,15 +219,30 @@ export interface IndexerStatus {
   polled: string;
 }
 
+/** One tenant's figures and quotas in /api/v1/status. */
+export interface TenantStatus {
+  tenant: string;
+  ingest_bytes_total: number;
+  ingest_records_total: number;
+  quota_ingest_bytes_per_second: number;
+  ingest_refused_total: number;
+  queries_running: number;
+  quota_query_max_concurrent: number;
+  queries_refused_total: number;
+  query_scanned_records_total: number;
+}
+
+/** A key without role admin sees its tenants' figures only: the rest is absent. */
 export interface Status {
   version: string;
   time: string;
+  tenants: TenantStatus[];
   uptime_seconds: number;
   wal_fill: number;
   backpressure: boolean;
   backpressure_per_sec: number;
   receivers: ReceiverStatus[];
-  pipeline: {
+  pipeline?: {
     ready: boolean;
     wal_bytes: number;
     wal_max_bytes: number;
@@ -197,7 +264,7 @@ export interface Status {
 }
 
 export async function status(signal: AbortSignal): Promise<Status> {
-  const res = await fetch('/api/v1/status', { signal });
+  const res = await call('/api/v1/status', { signal });
   if (!res.ok) await fail(res);
   return res.json();
 }

@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { session, whoami, type Whoami } from './api';
 import { Discover } from './discover';
 import { StatusPage } from './status';
 import './style.css';
@@ -11,7 +12,95 @@ type Page = 'discover' | 'status';
 
 const pageOf = (): Page => (location.pathname.replace(/\/+$/, '').endsWith('/status') ? 'status' : 'discover');
 
+/** Asks for an API key when the server wants one (auth.enabled). */
+function Login({ onDone }: { onDone: (me: Whoami) => void }) {
+  const [key, setKey] = useState('');
+  const [err, setErr] = useState('');
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    session.signOut();
+    session.signIn(key.trim());
+    try {
+      const me = await whoami();
+      if (!me) {
+        session.signOut();
+        setErr('This key is not valid: unknown, revoked, or mistyped.');
+        return;
+      }
+      onDone(me);
+    } catch (e: any) {
+      session.signOut();
+      setErr(e.message || String(e));
+    }
+  };
+  return (
+    <main class="login">
+      <form class="login-box" onSubmit={submit}>
+        <h1>Sign in to Sluice</h1>
+        <p class="muted">This server asks for an API key (sluice keys create … --role query). It is kept in this browser tab only, until you sign out or close it.</p>
+        <input type="password" autocomplete="off" placeholder="sluice_…" aria-label="API key" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} autoFocus />
+        <button class="btn primary" type="submit" disabled={!key.trim()}>
+          Sign in
+        </button>
+        {err && <div class="banner error">{err}</div>}
+      </form>
+    </main>
+  );
+}
+
+/** Who is signed in, the tenant switcher when the key has several tenants, and sign out. */
+function Account({ me, tenant, onTenant, onSignOut }: { me: Whoami; tenant: string; onTenant: (t: string) => void; onSignOut: () => void }) {
+  const named = me.tenants.filter((t) => t !== '*');
+  const any = me.tenants.includes('*');
+  return (
+    <span class="account">
+      <span class="who" data-testid="signed-in">
+        signed in as <b>{me.name}</b>
+      </span>
+      {any ? (
+        <input class="tenant-pick" aria-label="Tenant" placeholder="default" value={tenant} onChange={(e) => onTenant((e.target as HTMLInputElement).value.trim())} />
+      ) : (
+        named.length > 1 && (
+          <select class="tenant-pick" aria-label="Tenant" value={tenant || named[0]} onChange={(e) => onTenant((e.target as HTMLSelectElement).value)}>
+            {named.map((t) => (
+              <option value={t}>{t}</option>
+            ))}
+          </select>
+        )
+      )}
+      {!any && named.length === 1 && <span class="muted tenant-one">tenant {named[0]}</span>}
+      <button class="btn" onClick={onSignOut}>
+        Sign out
+      </button>
+    </span>
+  );
+}
+
 function App() {
+  // undefined: not known yet; null: the server wants a key.
+  const [me, setMe] = useState<Whoami | null | undefined>(undefined);
+  const [tenant, setTenantState] = useState(session.tenant);
+  useEffect(() => {
+    whoami().then(setMe, () => setMe({ auth: false, tenants: [], roles: [] }));
+    const onUnauthorized = () => setMe(null);
+    window.addEventListener('sluice-unauthorized', onUnauthorized);
+    return () => window.removeEventListener('sluice-unauthorized', onUnauthorized);
+  }, []);
+  const setTenant = (t: string) => {
+    session.setTenant(t);
+    setTenantState(t);
+  };
+  const signOut = () => {
+    session.signOut();
+    setTenantState('');
+    setMe(null);
+  };
+  if (me === undefined) return <div class="sb-empty shimmer">Loading…</div>;
+  if (me === null) return <Login onDone={setMe} />;
+  return <Shell me={me} tenant={tenant} onTenant={setTenant} onSignOut={signOut} />;
+}
+
+function Shell({ me, tenant, onTenant, onSignOut }: { me: Whoami; tenant: string; onTenant: (t: string) => void; onSignOut: () => void }) {
   const [page, setPage] = useState<Page>(pageOf);
   const [theme, setTheme] = useState(document.documentElement.dataset.theme || 'light');
   const [help, setHelp] = useState(false);
@@ -67,6 +156,7 @@ function App() {
           </a>
         </nav>
         <span class="spacer" />
+        {me.auth && <Account me={me} tenant={tenant} onTenant={onTenant} onSignOut={onSignOut} />}
         <button class="icon-btn" onClick={() => setHelp(!help)} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">
           ?
         </button>
@@ -83,7 +173,7 @@ function App() {
           )}
         </button>
       </header>
-      {page === 'status' ? <StatusPage /> : <Discover liveOnStart={false} />}
+      {page === 'status' ? <StatusPage key={tenant} /> : <Discover key={tenant} liveOnStart={false} />}
       {help && (
         <div class="modal-back" onMouseDown={(e) => e.target === e.currentTarget && setHelp(false)}>
           <div class="modal help" role="dialog" aria-label="Keyboard shortcuts">

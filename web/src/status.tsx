@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { status as fetchStatus, type IndexerStatus, type Status } from './api';
+import { status as fetchStatus, type IndexerStatus, type Status, type TenantStatus } from './api';
 import { fmtBytes, fmtCount, fmtNum } from './state';
 
 // The status page: is ingest flowing, is the buffer filling, how much disk
@@ -31,6 +31,16 @@ export function StatusPage() {
   if (!st) return <main class="status-page">{err ? <div class="banner error">{err}</div> : <div class="sb-empty shimmer">Loading status…</div>}</main>;
   if (st.querier) return <QuerierStatus st={st} indexers={st.querier} err={err} />;
   const p = st.pipeline;
+  if (!p) {
+    // A key without role admin: its tenants' figures, nothing of the server's.
+    return (
+      <main class="status-page">
+        {err && <div class="banner error">Status unavailable: {err}</div>}
+        <div class="muted">Sluice {st.version} · the figures of your tenants (the server's own need an admin key)</div>
+        <Tenants tenants={st.tenants} />
+      </main>
+    );
+  }
   const rate = st.receivers.reduce((s, r) => s + r.records_per_sec, 0);
   const fill = Math.min(1, st.wal_fill);
   const health = !p.ready ? 'down' : st.backpressure || fill > 0.8 ? 'warn' : 'ok';
@@ -98,6 +108,7 @@ export function StatusPage() {
           ))}
         </tbody>
       </table>
+      {st.tenants.length > 0 && <Tenants tenants={st.tenants} />}
     </main>
   );
 }
@@ -193,6 +204,53 @@ function Health({ err, health, title, sub }: { err: string; health: string; titl
           <div class="muted">{sub}</div>
         </div>
       </div>
+    </>
+  );
+}
+
+const quota = (v: number, fmt: (n: number) => string) => (v > 0 ? fmt(v) : 'no bound');
+
+function Tenants({ tenants }: { tenants: TenantStatus[] }) {
+  return (
+    <>
+      <h2>Tenants</h2>
+      <table class="grid-table tenants">
+        <thead>
+          <tr>
+            <th>Tenant</th>
+            <th class="num">Records</th>
+            <th class="num">Bytes</th>
+            <th class="num">Ingest quota</th>
+            <th class="num">Refused (ingest)</th>
+            <th class="num">Queries running</th>
+            <th class="num">Query slots</th>
+            <th class="num">Refused (queries)</th>
+            <th class="num">Records scanned</th>
+          </tr>
+        </thead>
+        <tbody>
+          {tenants.length === 0 && (
+            <tr>
+              <td colSpan={9} class="muted">
+                Nothing ingested or queried since the server started.
+              </td>
+            </tr>
+          )}
+          {tenants.map((t) => (
+            <tr key={t.tenant}>
+              <td>{t.tenant || 'default'}</td>
+              <td class="num mono">{fmtNum(t.ingest_records_total)}</td>
+              <td class="num mono">{fmtBytes(t.ingest_bytes_total)}</td>
+              <td class="num mono">{quota(t.quota_ingest_bytes_per_second, (n) => fmtBytes(n) + '/s')}</td>
+              <td class={'num mono' + (t.ingest_refused_total > 0 ? ' warn-text' : '')}>{fmtNum(t.ingest_refused_total)}</td>
+              <td class="num mono">{fmtNum(t.queries_running)}</td>
+              <td class="num mono">{quota(t.quota_query_max_concurrent, fmtNum)}</td>
+              <td class={'num mono' + (t.queries_refused_total > 0 ? ' warn-text' : '')}>{fmtNum(t.queries_refused_total)}</td>
+              <td class="num mono">{fmtNum(t.query_scanned_records_total)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </>
   );
 }
