@@ -263,9 +263,11 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 		return fmt.Errorf("release WAL up to seq %d: %w", p.store.DurableSeq(), err)
 	}
 	// With the merges behind, the next flush (and so ingest, once the head
-	// is full) waits for them.
-	if _, err := p.store.AssistMerges(ctx); err != nil && ctx.Err() == nil {
-		p.log.Error("assisted merge failed", "err", err)
+	// is full) waits for them; not on the way out, which must not wait.
+	if !p.closed.Load() {
+		if _, err := p.store.AssistMerges(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("assisted merge failed", "err", err)
+		}
 	}
 	return nil
 }
