@@ -154,6 +154,9 @@ func (q *Querier) poll(ctx context.Context, i int) {
 		p := Partition{s.Topic, s.Partition}
 		done[p] = s.Done
 		for _, r := range s.Ranges {
+			if r[0] < 0 || r[1] < r[0] || r[1] >= openEnd-1 {
+				continue // no Kafka offsets: a status this querier cannot use
+			}
 			ranges[p] = append(ranges[p], span{r[0], r[1]})
 		}
 		if s.Ranges == nil && s.Done >= 0 {
