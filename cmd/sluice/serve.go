@@ -176,6 +176,10 @@ func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log = log.With("role", cfg.Role)
 	resolveMemoryLimit(&cfg, log)
+	// What memory_limit: auto became must still hold the store's bounds.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	applyMemoryLimit(cfg.MemoryLimit, log)
 	switch {
 	case cfg.Role == config.RoleGateway:
@@ -239,12 +243,14 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 
 		ManifestCheckpointEntries: cfg.Store.ManifestCheckpointEntries,
 		SigningKey:                key,
+		IndexCacheBytes:           cfg.IndexCacheBytes(),
+		MaxOpenFiles:              storeFiles(cfg.Store.MaxOpenFiles, log),
 	}, log.With("component", "store"))
 	if err != nil {
 		_ = w.Close()
 		return fmt.Errorf("open store: %w", err)
 	}
-	resolveConnLimits(&cfg, st.Stats().Parts, cfg.Role != config.RoleIndexer, log)
+	resolveConnLimits(&cfg, st.Stats().Files.Max, cfg.Role != config.RoleIndexer, log)
 	flushBytes, maxHeadBytes := cfg.HeadBounds()
 	var witnessStatus func() trust.PublisherStatus
 	if witness != nil {
@@ -264,6 +270,8 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		WALMaxBytes:   int64(cfg.WAL.MaxSize),
 		MemoryLimit:   int64(cfg.MemoryLimit),
 		Witness:       witnessStatus,
+
+		ScrubBytesPerSecond: int64(cfg.Store.ScrubBytesPerSecond),
 
 		TenantRetention: tenants,
 	}, pipeline.NewMetrics(reg), log.With("component", "pipeline"))

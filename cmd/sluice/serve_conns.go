@@ -13,8 +13,8 @@ import (
 // gives every listener of this process whose max_connections is 0 its
 // share of the file descriptors left after the reserve for the store
 // (connlimit.Budget), so that no crowd of clients can take the
-// descriptors the store needs. storeFiles is the parts the store holds
-// open (0 without a store); receivers says whether this role runs the
+// descriptors the store needs. storeFiles is the bound on the part files
+// the store keeps open (0 without a store); receivers says whether this role runs the
 // receivers' own listeners.
 func resolveConnLimits(cfg *config.Config, storeFiles int, receivers bool, log *slog.Logger) {
 	fds, err := connlimit.RaiseFDLimit()
@@ -70,4 +70,19 @@ func resolveConnLimits(cfg *config.Config, storeFiles int, receivers bool, log *
 	if w := b.Warning(configured); w != "" {
 		log.Warn(w)
 	}
+}
+
+// storeFiles is store.max_open_files, or when 0 the share of the open
+// files limit the connection budget reserves for the store
+// (connlimit.StoreFiles).
+func storeFiles(set int, log *slog.Logger) int {
+	if set > 0 {
+		return set
+	}
+	fds, err := connlimit.RaiseFDLimit()
+	if err != nil {
+		log.Warn("cannot read the open files limit; the store keeps at most 1024 part files open", "err", err)
+		return 1024
+	}
+	return connlimit.StoreFiles(fds)
 }

@@ -73,6 +73,9 @@ type StoreConfig struct {
 	MergeFanIn                int              `yaml:"merge_fan_in" doc:"Parts of one size tier that a merge combines: a daily partition's parts fall into tiers by size (below 1 MiB, then each tier merge_fan_in times the one below), and a tier holding this many parts is merged into one part of a higher tier. So each byte is rewritten about log_merge_fan_in(partition size / 1 MiB) times, and a partition under continuous ingest holds at most merge_fan_in-1 parts per tier. Higher: fewer rewrites, more parts for searches to visit."`
 	IdleMergeAfter            Duration         `yaml:"idle_merge_after" doc:"Once no part has been added to a daily partition for this long (yesterday's partition, a quiet tenant's), merge its parts further: all into one when the parts besides the largest hold at least as many bytes as it, else its small parts together, so that each such merge at least doubles the largest part it rewrites. Fewer parts mean fewer blocks per search. 0 turns it off."`
 	ManifestCheckpointEntries int              `yaml:"manifest_checkpoint_entries" doc:"Entries the manifest (one per flush, merge or retention drop) may hold before it is checkpointed: a checkpoint entry carrying the live parts starts a new manifest.log, and the history before it moves to store/manifest.archive/, where sluice verify still checks it. A start replays only manifest.log, so this bounds the start's work however long the history."`
+	IndexCacheBytes           ByteSize         `yaml:"index_cache_bytes" doc:"Memory for the parts' index (block metadata, bloom filters, numeric ranges, the block headers searches keep): it lives on disk and is read on demand into a cache of this many bytes, least recently used first out, so memory does not grow with the data stored. 0 means an eighth of memory_limit (64MiB when memory_limit is 0)."`
+	MaxOpenFiles              int              `yaml:"max_open_files" doc:"Part files open for reading at once: a part's file is opened when a search first reads it and closed, least recently used first, above this bound, so open files do not grow with the days stored. 0 means the share of the process's open-file limit (RLIMIT_NOFILE, raised to its hard limit at start) that the connection budget reserves for the store: a quarter of it less 512, at least 64."`
+	ScrubBytesPerSecond       ByteSize         `yaml:"scrub_bytes_per_second" doc:"A start hashes no part; a background scrubber then checks the sha256 of every part opened from disk at this rate (parts a search reads first go first), quarantining a part that does not match, as a failed read does. Parts written since the start were hashed as they were written; sluice verify checks everything on demand. 0 turns the scrubber off."`
 	BlockRecords              int              `yaml:"block_records" doc:"Most records per compressed block; smaller blocks skip more precisely, larger ones compress better."`
 	Retention                 Duration         `yaml:"retention" doc:"Delete daily partitions older than this; 0 keeps everything. Applies to every tenant without a retention of its own under tenants."`
 	MaxDiskBytes              ByteSize         `yaml:"max_disk_bytes" doc:"Delete the oldest daily partitions, across tenants, while the store's parts take more than this (each tenant's newest partition is always kept); 0 means no bound."`
@@ -175,6 +178,7 @@ func Default() Config {
 			MergeFanIn:                8,
 			IdleMergeAfter:            Duration(30 * time.Second),
 			ManifestCheckpointEntries: 1000,
+			ScrubBytesPerSecond:       32 << 20,
 			BlockRecords:              8192,
 		},
 		Ingest: IngestConfig{
@@ -302,6 +306,18 @@ func (c *Config) Validate() error {
 		bad("store.merge_fan_in must be between 2 and 16 (the most parts one merge reads), got %d", c.Store.MergeFanIn)
 	}
 	errs = append(errs, c.validateTrust()...)
+	if c.Store.IndexCacheBytes != 0 && c.Store.IndexCacheBytes < 1<<20 {
+		bad("store.index_cache_bytes must be 0 (an eighth of memory_limit) or at least 1MiB, got %s", c.Store.IndexCacheBytes)
+	}
+	if c.MemoryLimit > 0 && c.Store.IndexCacheBytes > ByteSize(c.MemoryLimit)/2 {
+		bad("store.index_cache_bytes (%s) must be at most half of memory_limit (%s)", c.Store.IndexCacheBytes, c.MemoryLimit)
+	}
+	if c.Store.MaxOpenFiles < 0 {
+		bad("store.max_open_files must not be negative")
+	}
+	if c.Store.ScrubBytesPerSecond < 0 {
+		bad("store.scrub_bytes_per_second must not be negative")
+	}
 	if c.Store.ManifestCheckpointEntries < 1 {
 		bad("store.manifest_checkpoint_entries must be at least 1")
 	}
@@ -450,6 +466,15 @@ func (c Config) shareOfMemory(set ByteSize, divisor, fallback int64) int64 {
 // bound take a fraction of it; 256 MiB without a memory limit.
 func (c Config) ResultBytes() int64 {
 	return c.shareOfMemory(c.Query.MaxResultBytes, 16, 256<<20)
+}
+
+// IndexCacheBytes is store.index_cache_bytes, or its default: an eighth
+// of memory_limit (resolved: see ResolveMemoryLimit), 64MiB without one.
+// With the head's bound (a quarter of memory_limit at most), the store's
+// caches and queues take at most 3/8 of memory_limit, leaving the rest to
+// queries, ingest buffers and the garbage collector's headroom.
+func (c Config) IndexCacheBytes() int64 {
+	return c.shareOfMemory(c.Store.IndexCacheBytes, 8, 64<<20)
 }
 
 // SyncInterval decodes wal.sync: 0 for "batch", else the gathering delay.

@@ -58,6 +58,9 @@ func TestParse(t *testing.T) {
 		{name: "memory limit auto", yaml: "memory_limit: auto\n", check: func(c Config) bool { return c.MemoryLimit == AutoMemoryLimit }},
 		{name: "memory limit too small", yaml: "memory_limit: 1MiB\n", err: "memory_limit must be auto, 0"},
 		{name: "memory limit nonsense", yaml: "memory_limit: lots\n", err: "(or auto)"},
+		{name: "index cache too small", yaml: "store:\n  index_cache_bytes: 4KiB\n", err: "store.index_cache_bytes must be 0"},
+		{name: "index cache over half the memory limit", yaml: "memory_limit: 1GiB\nstore:\n  index_cache_bytes: 600MiB\n", err: "at most half of memory_limit"},
+		{name: "scrubber off", yaml: "store:\n  scrub_bytes_per_second: 0\n", check: func(c Config) bool { return c.Store.ScrubBytesPerSecond == 0 }},
 		{name: "flush bytes too small", yaml: "store:\n  flush_bytes: 4KiB\n", err: "store.flush_bytes"},
 		{name: "tenant retention", yaml: "store:\n  retention: 30d\n  tenants:\n    acme: {retention: 7d, max_disk_bytes: 10GiB}\n    \"\": {max_disk_bytes: 1GiB}\n",
 			check: func(c Config) bool {
@@ -192,6 +195,27 @@ func TestResolveMemoryLimit(t *testing.T) {
 			}
 			if err := c.Validate(); err != nil {
 				t.Errorf("resolved config invalid: %v", err)
+			}
+		})
+	}
+}
+
+func TestIndexCacheBytes(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		memoryLimit MemoryLimit
+		set         ByteSize
+		want        int64
+	}{
+		{"an eighth of memory_limit", 1 << 30, 0, 128 << 20},
+		{"explicit wins", 1 << 30, 16 << 20, 16 << 20},
+		{"no memory_limit", 0, 0, 64 << 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.MemoryLimit, c.Store.IndexCacheBytes = tt.memoryLimit, tt.set
+			if got := c.IndexCacheBytes(); got != tt.want {
+				t.Errorf("IndexCacheBytes() = %d, want %d", got, tt.want)
 			}
 		})
 	}

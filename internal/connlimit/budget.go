@@ -38,13 +38,15 @@ func RaiseFDLimit() (int, error) {
 //	reserved = max(fds/4, storeFiles + 512), at most fds/2
 //	per listener = (fds − reserved) / listeners
 //
-// The store holds one descriptor per live part, plus those a flush or a
-// merge writes at once (GOMAXPROCS part writers, 16 files synced at a
-// time, 16 merge inputs) and the WAL's and manifest's: storeFiles is the
-// parts open at start, and the 512 beside it cover writers, new parts,
-// the WAL, Kafka's and Elasticsearch's connections and the process's own
-// files. A quarter of the descriptors is the floor of the reserve, half
-// its ceiling: past that the operator must raise the limit (see Warning).
+// The store keeps at most store.max_open_files part files open for
+// reading (opened on demand, closed least recently used first), plus those
+// a flush or a merge writes at once (GOMAXPROCS part writers, 16 files
+// synced at a time) and the WAL's and manifest's: storeFiles is that
+// bound, and the 512 beside it cover writers, the WAL, Kafka's and
+// Elasticsearch's connections and the process's own files. A quarter of
+// the descriptors is the floor of the reserve, half its ceiling: past
+// that the operator must raise the limit (see Warning). Left to the
+// budget, the store's bound is StoreFiles: the floor less the slack.
 type Budget struct {
 	FDs       int // the open files limit in force
 	Reserved  int // kept for everything but client connections
@@ -56,6 +58,12 @@ type Budget struct {
 
 // reserveSlack is what the reserve keeps beside the store's open parts.
 const reserveSlack = 512
+
+// StoreFiles is the bound on a store's open part files that fits the
+// reserve's floor: a quarter of fds less reserveSlack, at least 64.
+func StoreFiles(fds int) int {
+	return max(64, fds/4-reserveSlack)
+}
 
 // NewBudget splits fds among listeners after the reserve for a store with
 // storeFiles open files (0 for a role without a store).

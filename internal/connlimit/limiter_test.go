@@ -275,4 +275,16 @@ func TestBudget(t *testing.T) {
 	if fds, err := RaiseFDLimit(); err != nil || fds <= 0 {
 		t.Errorf("RaiseFDLimit = %d, %v", fds, err)
 	}
+	// The store's default bound fits the reserve's floor, without a
+	// warning, wherever the floor leaves room for it.
+	for _, fds := range []int{4096, 20000, 1048576} {
+		files := StoreFiles(fds)
+		b := NewBudget(fds, files, 2)
+		if b.Reserved != fds/4 || files+reserveSlack != fds/4 || b.Warning(b.Share()*2) != "" {
+			t.Errorf("fds %d: store files %d, reserved %d, warning %q", fds, files, b.Reserved, b.Warning(b.Share()*2))
+		}
+	}
+	if got := StoreFiles(1024); got != 64 {
+		t.Errorf("StoreFiles(1024) = %d, want the floor of 64", got)
+	}
 }

@@ -33,6 +33,9 @@ type Options struct {
 	// Witness reports how pushing the chain head to the witness goes, for
 	// Status; nil without a witness.
 	Witness func() trust.PublisherStatus
+	// ScrubBytesPerSecond paces the store's scrubber (store.Scrub), which
+	// runs once after Open; 0 turns it off.
+	ScrubBytesPerSecond int64
 }
 
 // Pipeline is the path receive → WAL → store. It implements ingest.Sink.
@@ -95,7 +98,36 @@ func Open(w *wal.Log, s *store.Store, opts Options, m *Metrics, log *slog.Logger
 	go p.mergeLoop(store.MergeSmall, p.mergeNow)
 	go p.mergeLoop(store.MergeBig, nil)
 	go p.probeLoop()
+	if opts.ScrubBytesPerSecond > 0 {
+		p.wg.Add(1)
+		go p.scrub()
+	}
 	return p, nil
+}
+
+// scrub runs the store's scrubber until it has checked every part opened
+// from disk, or the pipeline stops.
+func (p *Pipeline) scrub() {
+	defer p.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-p.stop:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	start := time.Now()
+	if err := p.store.Scrub(ctx, p.opts.ScrubBytesPerSecond); err != nil && ctx.Err() == nil {
+		p.log.Error("scrub failed", "err", err)
+		return
+	}
+	if ctx.Err() == nil {
+		st := p.store.Stats()
+		p.log.Info("scrub done: every part's sha256 checked", "parts", st.PartsScrubbed, "failed", st.ScrubFailures,
+			"bytes", st.ScrubBytes, "duration", time.Since(start).Round(time.Millisecond))
+	}
 }
 
 // replay loads every WAL record the store has not made durable yet.

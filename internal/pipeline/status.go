@@ -23,6 +23,14 @@ type Status struct {
 	QuarantinedParts  int           `json:"quarantined_parts"`
 	MergesPending     int           `json:"merges_pending"`
 	IndexBytes        int64         `json:"index_bytes"`
+	IndexCacheMax     int64         `json:"index_cache_max_bytes"`
+	IndexCacheHits    int64         `json:"index_cache_hits"`
+	IndexCacheMisses  int64         `json:"index_cache_misses"`
+	OpenFiles         int           `json:"open_files"`
+	MaxOpenFiles      int           `json:"max_open_files"`
+	PartsUnverified   int           `json:"parts_unverified"`
+	PartsScrubbed     int64         `json:"parts_scrubbed"`
+	ScrubFailures     int64         `json:"scrub_failures"`
 	Partitions        int           `json:"partitions"`
 	DiskBytes         int64         `json:"disk_bytes"`
 	Records           int64         `json:"records"`
@@ -66,6 +74,14 @@ func (p *Pipeline) Status() Status {
 		QuarantinedParts:  st.Quarantined,
 		MergesPending:     st.MergesPending,
 		IndexBytes:        st.IndexBytes,
+		IndexCacheMax:     st.IndexCache.MaxBytes,
+		IndexCacheHits:    st.IndexCache.Hits,
+		IndexCacheMisses:  st.IndexCache.Misses,
+		OpenFiles:         st.Files.Open,
+		MaxOpenFiles:      st.Files.Max,
+		PartsUnverified:   st.PartsUnverified,
+		PartsScrubbed:     st.PartsScrubbed,
+		ScrubFailures:     st.ScrubFailures,
 		Partitions:        st.Partitions,
 		DiskBytes:         st.DiskBytes,
 		Records:           st.Records,

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +72,7 @@ func BenchmarkSearchSelectiveToken(b *testing.B) {
 	req := SearchRequest{Filter: &testFilter{kind: "word", field: record.MessageField, word: "needle"}}
 	before := s.Stats()
 	found := 0
+	defer reportCPU(b)()
 	b.ReportAllocs()
 	for b.Loop() {
 		found = 0
@@ -201,6 +203,68 @@ func BenchmarkSearchGen(b *testing.B) {
 	}
 }
 
+// BenchmarkSearchGenColdIndex is BenchmarkSearchGen with an index cache
+// too small to keep anything: every search reads and decodes the index
+// chunks it needs (from the page cache), as a search of data whose index
+// the cache does not hold does.
+func BenchmarkSearchGenColdIndex(b *testing.B) {
+	s, recs := genBenchStore(b, Options{IndexCacheBytes: 1}, 1)
+	defer s.Close()
+	for _, bc := range []struct {
+		name   string
+		fields []string
+	}{{"level", []string{"level"}}, {"times", []string{}}} {
+		b.Run(bc.name, func(b *testing.B) { benchVisitAll(b, s, len(recs), bc.fields) })
+	}
+}
+
+// BenchmarkOpen opens a store of 64 partitions of 4 parts each, closed
+// cleanly, as a restart does, with records of two sizes: the time until
+// the store serves must not grow with the bytes stored.
+func BenchmarkOpen(b *testing.B) {
+	for _, payload := range []int{0, 1024} {
+		b.Run(fmt.Sprintf("payload-%d", payload), func(b *testing.B) { benchOpen(b, payload) })
+	}
+}
+
+func benchOpen(b *testing.B, payload int) {
+	dir := b.TempDir()
+	s := openTest(b, dir, Options{})
+	rng := rand.New(rand.NewPCG(2, 2))
+	for range 4 {
+		recs := genRecords(rng, 64*500, 0)
+		for i := range recs {
+			recs[i].Tenant = ""
+			recs[i].Time = testBase + int64(i%64)*int64(24*time.Hour) + int64(i)
+			if payload > 0 {
+				// Random letters: zstd cannot shrink them much.
+				buf := make([]byte, payload)
+				for j := range buf {
+					buf[j] = byte('a' + rng.IntN(26))
+				}
+				recs[i].Message += " " + string(buf)
+			}
+		}
+		s.Append(recs, 1)
+		if err := s.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st := s.Stats()
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	defer reportCPU(b)()
+	for b.Loop() {
+		s := openTest(b, dir, Options{})
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(st.Parts), "parts")
+	b.ReportMetric(float64(st.DiskBytes)/float64(1<<20), "MiB")
+}
+
 // BenchmarkEncodeBlocksGen encodes the bench data set's blocks (grouped by
 // stream as a part holds them) at the zstd levels of flushes and merges:
 // the CPU a level costs per record, against the bytes it saves.
@@ -255,6 +319,7 @@ func BenchmarkEncodeBlocksGen(b *testing.B) {
 // SearchRequest.Fields, and reports records/s and the bytes read per
 // search (what a projection saves).
 func benchVisitAll(b *testing.B, s *Store, n int, fields []string) {
+	defer reportCPU(b)()
 	b.ReportAllocs()
 	var stats SearchStats
 	for b.Loop() {
@@ -266,4 +331,20 @@ func benchVisitAll(b *testing.B, s *Store, n int, fields []string) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(stats.BytesRead)/float64(b.N), "read-B/op")
+}
+
+// reportCPU reports the process's CPU time (user and system, every
+// thread, the garbage collector's too) per op, from the call to the call
+// of the function it returns: on a machine shared with other work it
+// varies far less than the time per op does.
+func reportCPU(b *testing.B) func() {
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	start := cpu()
+	return func() { b.ReportMetric(float64(cpu()-start)/float64(b.N), "cpu-ns/op") }
 }

@@ -15,7 +15,8 @@ import (
 // them.
 
 // blockHeader is a block's parsed header: its record count and column
-// directory. A part keeps it for each block once read (part.headers):
+// directory. The block's index chunk keeps it once read (indexChunk.headers,
+// accounted in the index cache with the chunk):
 // 40 bytes per column of the block, next to the kilobytes of its bloom
 // filter that the index already holds in memory. It is checked against
 // the index entry's checksum when read; a read that finds it kept fetches
@@ -81,13 +82,13 @@ func (d *decodedBlock) loadTimes() error {
 	return d.parseTimes()
 }
 
-// header returns block bi's parsed header, reading, checking and keeping
-// it when no read has kept it yet. d is scratch.
-func (p *part) header(bi int, d *decodedBlock) (*blockHeader, error) {
-	if h := p.headers[bi].Load(); h != nil {
+// header returns the parsed header of block bi of chunk c, reading,
+// checking and keeping it when no read has kept it yet. d is scratch.
+func (p *part) header(c *indexChunk, bi int, d *decodedBlock) (*blockHeader, error) {
+	if h := c.headers[bi].Load(); h != nil {
 		return h, nil
 	}
-	m := &p.blocks[bi]
+	m := &c.metas[bi]
 	d.bytesRead = 0
 	hdr := make([]byte, m.headerLen)
 	if err := p.readAt(hdr, m.offset, d); err != nil {
@@ -96,16 +97,19 @@ func (p *part) header(bi int, d *decodedBlock) (*blockHeader, error) {
 	if err := p.checkHeader(m, hdr, d, map[string]bool{}); err != nil {
 		return nil, err
 	}
-	return p.keepHeader(bi, d), nil
+	return p.keepHeader(c, bi, d), nil
 }
 
-// keepHeader keeps the header just decoded into d as block bi's, unless a
-// concurrent read kept it first, and returns the kept one.
-func (p *part) keepHeader(bi int, d *decodedBlock) *blockHeader {
+// keepHeader keeps the header just decoded into d as that of block bi of
+// chunk c, unless a concurrent read kept it first, and returns the kept
+// one.
+func (p *part) keepHeader(c *indexChunk, bi int, d *decodedBlock) *blockHeader {
 	h := &blockHeader{rows: d.rows, rawLen: d.rawLen, dirs: slices.Clone(d.dirs)}
-	if !p.headers[bi].CompareAndSwap(nil, h) {
-		return p.headers[bi].Load()
+	if !c.headers[bi].CompareAndSwap(nil, h) {
+		return c.headers[bi].Load()
 	}
-	p.headerBytes.Add(int64(unsafe.Sizeof(*h)) + int64(len(h.dirs))*int64(unsafe.Sizeof(colDir{})))
+	n := int64(unsafe.Sizeof(*h)) + int64(len(h.dirs))*int64(unsafe.Sizeof(colDir{}))
+	c.headerBytes.Add(n)
+	p.io.index.grow(c.key, c, n)
 	return h
 }

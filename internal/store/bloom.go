@@ -25,8 +25,11 @@ func tokenHash(d *xxhash.Digest, field, token string) uint64 {
 	return d.Sum64()
 }
 
-// bloom is a filter over token hashes with a power-of-two number of bits.
-type bloom []uint64
+// bloom is a filter over token hashes with a power-of-two number of bits,
+// kept as the bytes of its little-endian 64-bit words: bit i is bit i%8 of
+// byte i/8 either way, so that an index read from disk uses its bytes as
+// they are, without a copy.
+type bloom string
 
 // newBloom builds a filter holding hashes (which it sorts and deduplicates).
 func newBloom(hashes []uint64) bloom {
@@ -36,31 +39,30 @@ func newBloom(hashes []uint64) bloom {
 	for words*64 < len(hashes)*bloomBitsPerToken && words < maxBloomWords {
 		words *= 2
 	}
-	b := make(bloom, words)
+	b := make([]byte, words*8)
 	for _, h := range hashes {
-		b.add(h)
+		mask := uint64(len(b)*8 - 1)
+		h1, h2 := h, h>>32|1
+		for i := uint64(0); i < bloomHashes; i++ {
+			bit := (h1 + i*h2) & mask
+			b[bit/8] |= 1 << (bit % 8)
+		}
 	}
-	return b
+	return bloom(b)
 }
 
-func (b bloom) add(h uint64) {
-	mask := uint64(len(b)*64 - 1)
-	h1, h2 := h, h>>32|1
-	for i := uint64(0); i < bloomHashes; i++ {
-		bit := (h1 + i*h2) & mask
-		b[bit/64] |= 1 << (bit % 64)
-	}
-}
+// words is the filter's size in 64-bit words.
+func (b bloom) words() int { return len(b) / 8 }
 
 func (b bloom) mayContain(h uint64) bool {
 	if len(b) == 0 {
 		return true
 	}
-	mask := uint64(len(b)*64 - 1)
+	mask := uint64(len(b)*8 - 1)
 	h1, h2 := h, h>>32|1
 	for i := uint64(0); i < bloomHashes; i++ {
 		bit := (h1 + i*h2) & mask
-		if b[bit/64]&(1<<(bit%64)) == 0 {
+		if b[bit/8]&(1<<(bit%8)) == 0 {
 			return false
 		}
 	}

@@ -182,17 +182,31 @@ func TestLeftoverFilesAreRemoved(t *testing.T) {
 	countAll(t, s, fx.all)
 }
 
+// TestDamagedPartsAreQuarantined damages a part of a closed store: a
+// missing or truncated file is quarantined when the store opens (which
+// lists the files but hashes none), a flipped byte by the scrubber; the
+// rest keeps serving.
 func TestDamagedPartsAreQuarantined(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		damage   func(t *testing.T, path string)
 		verified ProblemKind // what Verify reports before Open
+		scrub    bool        // found by the scrubber, not on open
 	}{
 		{"missing", func(t *testing.T, path string) {
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}
-		}, ProblemMissing},
+		}, ProblemMissing, false},
+		{"truncated", func(t *testing.T, path string) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, data[:len(data)-1], 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, ProblemChecksum, false},
 		{"flipped byte", func(t *testing.T, path string) {
 			data, err := os.ReadFile(path)
 			if err != nil {
@@ -202,7 +216,7 @@ func TestDamagedPartsAreQuarantined(t *testing.T) {
 			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}, ProblemChecksum},
+		}, ProblemChecksum, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newCrashFixture(t)
@@ -218,6 +232,23 @@ func TestDamagedPartsAreQuarantined(t *testing.T) {
 
 			s := openTest(t, fx.dir, Options{})
 			defer s.Close()
+			st := s.Stats()
+			if st.PartsScrubbed != 0 || st.PartsUnverified != st.Parts || st.Files.Opens != 0 {
+				t.Fatalf("open hashed %d parts, left %d of %d unverified, opened %d files", st.PartsScrubbed, st.PartsUnverified, st.Parts, st.Files.Opens)
+			}
+			if got := s.Quarantined(); tc.scrub == (len(got) != 0) {
+				t.Fatalf("quarantined on open: %v", got)
+			}
+			if err := s.Scrub(context.Background(), 0); err != nil {
+				t.Fatal(err)
+			}
+			st = s.Stats()
+			if tc.scrub && st.ScrubFailures != 1 {
+				t.Fatalf("%d scrub failures, want 1", st.ScrubFailures)
+			}
+			if st.PartsUnverified != 0 || st.PartsScrubbed != int64(st.Parts)+int64(st.ScrubFailures) {
+				t.Fatalf("after the scrub: %d parts, %d scrubbed, %d unverified", st.Parts, st.PartsScrubbed, st.PartsUnverified)
+			}
 			// Everything but the victim's records still serves.
 			countAll(t, s, fx.allBut(victim))
 			if tc.verified == ProblemChecksum {

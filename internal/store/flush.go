@@ -146,7 +146,7 @@ func (s *Store) writeJobs(ctx context.Context, plan *flushPlan, jobs []flushJob)
 func (s *Store) openSealed(sealed []sealedPart) ([]*part, error) {
 	parts := make([]*part, 0, len(sealed))
 	for _, sp := range sealed {
-		p, err := s.openWritten(sp.ref, sp.metas)
+		p, err := s.openWritten(sp)
 		if err != nil {
 			s.releaseWritten(parts)
 			for _, sp := range sealed[len(parts):] {
@@ -174,7 +174,7 @@ func (s *Store) releaseWritten(parts []*part) {
 func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (sealedPart, error) {
 	day := job.day
 	partition := partitionOf(job.tenant, day*nsPerDay)
-	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.enc, s.opts.BlockRecords)
+	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), s.enc, s.opts.BlockRecords, s.pio.index)
 	if err != nil {
 		return sealedPart{}, err
 	}
@@ -205,24 +205,22 @@ func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (se
 
 // finishPart commits w's file and opens it as a part.
 func (s *Store) finishPart(ctx context.Context, w *partWriter) (*part, error) {
-	ref, metas, err := w.commit(ctx)
+	sp, err := w.commit(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.openWritten(ref, metas)
+	return s.openWritten(sp)
 }
 
-// openWritten opens a part this store has just written and made durable;
-// on error it removes the file.
-func (s *Store) openWritten(ref partRef, metas []blockMeta) (*part, error) {
-	path := s.partPath(ref)
-	f, err := os.Open(path)
-	if err != nil {
-		s.removeFiles([]partRef{ref})
-		return nil, fmt.Errorf("reopen part %s: %w", path, err)
-	}
-	p := newPart(ref, f, metas)
-	p.closer = f
+// openWritten serves a part this store has just written and made durable.
+// Its file is opened when a search first reads it; its index is in the
+// cache already (see partWriter.cache). It cannot fail today; the error
+// is kept for the callers' cleanup paths.
+func (s *Store) openWritten(sp sealedPart) (*part, error) {
+	p := newPart(sp.ref, sp.final, s.pio)
+	p.nchunks.Store(int32(sp.chunks))
+	// Hashed as it was written.
+	p.verified.Store(true)
 	return p, nil
 }
 

@@ -39,16 +39,25 @@ type numRange struct {
 
 var _ BlockSummary = (*blockMeta)(nil)
 
-// memBytes is about what m holds in memory: the entry itself, its bloom
-// filter, numeric ranges, and its strings.
+// memBytes is about what m holds in memory besides the strings it shares
+// with the decoded index it came from (tenant, labels, field names and the
+// bloom filter are views of it): the entry, its slices and its key.
 func (m *blockMeta) memBytes() int64 {
-	n := int64(unsafe.Sizeof(*m)) + int64(len(m.bloom))*8 + int64(len(m.ranges))*int64(unsafe.Sizeof(numRange{}))
-	n += int64(len(m.tenant) + len(m.key))
+	return int64(unsafe.Sizeof(*m)) + int64(len(m.key)) +
+		int64(len(m.labels))*int64(unsafe.Sizeof(record.Field{})) +
+		int64(len(m.fields))*int64(unsafe.Sizeof("")) +
+		int64(len(m.ranges))*int64(unsafe.Sizeof(numRange{}))
+}
+
+// ownBytes is what the strings of m take when they are its own (a
+// writer's entry), not views of a decoded index.
+func (m *blockMeta) ownBytes() int64 {
+	n := int64(len(m.tenant) + len(m.bloom))
 	for _, l := range m.labels {
-		n += int64(unsafe.Sizeof(l)) + int64(len(l.Name)+len(l.Value))
+		n += int64(len(l.Name) + len(l.Value))
 	}
 	for _, f := range m.fields {
-		n += int64(unsafe.Sizeof(f)) + int64(len(f))
+		n += int64(len(f))
 	}
 	return n
 }
@@ -139,10 +148,8 @@ func appendIndex(dst []byte, metas []blockMeta) []byte {
 		for _, f := range m.fields {
 			dst = appendStr(dst, f)
 		}
-		dst = binary.AppendUvarint(dst, uint64(len(m.bloom)))
-		for _, w := range m.bloom {
-			dst = appendU64(dst, w)
-		}
+		dst = binary.AppendUvarint(dst, uint64(m.bloom.words()))
+		dst = append(dst, m.bloom...)
 		dst = binary.AppendUvarint(dst, uint64(len(m.ranges)))
 		for _, r := range m.ranges {
 			dst = binary.AppendUvarint(dst, uint64(r.field))
@@ -190,11 +197,9 @@ func decodeIndex(src string, dataEnd int64) ([]blockMeta, error) {
 			r.fail("field names not sorted")
 		}
 		nw := r.count(min(r.remaining()/8, maxBloomWords))
-		if nw > 0 {
-			m.bloom = make(bloom, nw)
-			for j := range m.bloom {
-				m.bloom[j] = r.u64()
-			}
+		m.bloom = bloom(r.bytes(nw * 8))
+		if r.err == nil && nw&(nw-1) != 0 {
+			r.fail("bloom filter size not a power of two")
 		}
 		nr := r.count(r.remaining())
 		for j := 0; j < nr && r.err == nil; j++ {

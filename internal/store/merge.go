@@ -190,7 +190,18 @@ func (s *Store) mergesPendingLocked() int {
 // swap. If retention dropped an input meanwhile, the result is discarded.
 func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder) error {
 	partition := parts[0].partition
-	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), enc, s.opts.BlockRecords)
+	// A merge must not launder a part whose bytes were changed behind the
+	// store's back into a new part with a fresh sha256: an input opened
+	// from disk is hashed in full first, unless the scrubber has.
+	for _, p := range parts {
+		if err := s.verifyPart(ctx, p, nil); err != nil {
+			return fmt.Errorf("merge partition %s: %w", partition, err)
+		}
+	}
+	// The output's index is not put in the cache as it is written: a large
+	// merge would push out everything searches use; searches load what
+	// they need of it.
+	w, err := newPartWriter(filepath.Join(s.dir, partitionsDir, partition), partition, s.newPartName(), enc, s.opts.BlockRecords, nil)
 	if err != nil {
 		return fmt.Errorf("merge partition %s: %w", partition, err)
 	}
@@ -280,28 +291,38 @@ func (s *Store) mergeInto(ctx context.Context, w *partWriter, parts []*part) err
 	return nil
 }
 
-// partIter walks a part's records in stored order (stream, then time).
+// partIter walks a part's records in stored order (stream, then time),
+// one index chunk and one block at a time.
 type partIter struct {
-	s     *Store
-	p     *part
-	block int // index of the next block to read
-	row   int
-	d     decodedBlock
-	buf   []byte
-	rec   record.Record
+	s      *Store
+	p      *part
+	mi     *metaIndex
+	v2     []*indexChunk // a version 2 part's chunks, all decoded at once
+	ci     int           // index of the next chunk
+	c      *indexChunk   // the current chunk
+	block  int           // index of the next block of c
+	row    int
+	d      decodedBlock
+	buf    []byte
+	rec    record.Record
+	recKey string // the stream key of the current block
 }
 
-func (it *partIter) key() string { return it.p.blocks[it.block-1].key }
+func (it *partIter) key() string { return it.recKey }
 
 func (it *partIter) next() (bool, error) {
-	for it.block == 0 || it.row >= len(it.d.times) {
-		if it.block >= len(it.p.blocks) {
-			return false, nil
+	for it.c == nil || it.row >= len(it.d.times) {
+		if it.c == nil || it.block >= len(it.c.metas) {
+			ok, err := it.nextChunk()
+			if !ok || err != nil {
+				return false, err
+			}
+			continue
 		}
-		m := &it.p.blocks[it.block]
+		m := &it.c.metas[it.block]
 		var err error
 		// A merge reads each block once: nothing is kept.
-		it.buf, err = it.p.readBlock(it.block, it.s.dec, it.buf, &it.d, nil, false)
+		it.buf, err = it.p.readBlock(it.c, it.block, it.buf, &it.d, nil, false)
 		if errors.Is(err, errCorrupt) {
 			// The merge fails; the next one is planned without this part.
 			it.s.quarantineServed(it.p, err)
@@ -314,9 +335,42 @@ func (it *partIter) next() (bool, error) {
 		it.d.rewind()
 		it.rec.Tenant = m.tenant
 		it.rec.Stream = m.labels
+		it.recKey = m.key
 	}
 	it.d.row(it.row, &it.rec)
 	it.row++
+	return true, nil
+}
+
+// nextChunk moves to the part's next index chunk; a merge reads each
+// once, so it takes them from the index cache if there but does not keep
+// them there.
+func (it *partIter) nextChunk() (bool, error) {
+	var err error
+	if it.mi == nil {
+		if it.mi, err = it.p.metaIndex(); err == nil && it.mi.v2 {
+			_, it.v2, err = it.p.loadIndexV2()
+		}
+		if err != nil {
+			if errors.Is(err, errCorrupt) {
+				it.s.quarantineServed(it.p, err)
+			}
+			return false, err
+		}
+	}
+	if it.ci >= len(it.mi.chunks) {
+		return false, nil
+	}
+	if it.v2 != nil {
+		it.c = it.v2[it.ci]
+	} else if it.c, err = it.p.chunkOnce(it.mi, it.ci); err != nil {
+		if errors.Is(err, errCorrupt) {
+			it.s.quarantineServed(it.p, err)
+		}
+		return false, err
+	}
+	it.ci++
+	it.block = 0
 	return true, nil
 }
 

@@ -13,11 +13,15 @@ import (
 	"time"
 )
 
-// Open opens (or creates) the store in dir. It replays the manifest,
-// truncates a torn last entry (a commit that never finished), deletes files
-// no committed entry references (leftovers of interrupted flushes and
-// merges) and moves referenced parts that are missing or fail their
-// checksum to dir/quarantine, logging each, so the rest keeps serving.
+// Open opens (or creates) the store in dir. It replays the manifest (from
+// its last checkpoint), truncates a torn last entry (a commit that never
+// finished), deletes files no committed entry references (leftovers of
+// interrupted flushes and merges) and moves referenced parts that are
+// missing or of the wrong size to dir/quarantine, logging each, so the
+// rest keeps serving. It reads no part: their files are opened when a
+// search first reads them, and their sha256 is checked by Scrub (see
+// scrub.go), so that opening takes time in proportion to the partitions
+// and parts, not to the bytes stored.
 func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -62,6 +66,12 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		merging:     make(map[*part]bool),
 		policy:      mergePolicy{fanIn: opts.MergeFanIn, idleAfter: opts.IdleMergeAfter},
 	}
+	s.pio = &partIO{
+		files: newFileCache(opts.MaxOpenFiles, func(p *part) (partFile, error) { return openPartFile(p.path, p.size) }),
+		index: newIndexCache(opts.IndexCacheBytes),
+		dec:   dec,
+	}
+	s.pio.files.firstOpen = s.scrubFirst
 	s.durable.Store(man.state.watermark)
 	if man.state.maxName != "" {
 		n, err := strconv.ParseUint(man.state.maxName, 16, 64)
@@ -69,13 +79,15 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 			s.nextName = n + 1
 		}
 	}
-	if err := s.removeGarbage(); err != nil {
+	sizes, err := s.removeGarbage()
+	if err != nil {
 		_ = s.Close()
 		return nil, err
 	}
-	s.loadParts()
+	s.loadParts(sizes)
 	log.Info("store opened", "dir", dir, "parts", len(man.state.live), "quarantined", len(s.quarantined),
-		"durable_seq", man.state.watermark, "manifest_seq", man.state.seq, "manifest_entries_replayed", man.replayed)
+		"durable_seq", man.state.watermark, "manifest_seq", man.state.seq, "manifest_entries_replayed", man.replayed,
+		"index_cache_bytes", opts.IndexCacheBytes, "max_open_files", opts.MaxOpenFiles)
 	return s, nil
 }
 
@@ -168,13 +180,15 @@ func truncateSync(f *os.File, size int64) error {
 }
 
 // removeGarbage deletes temporary files and part files the manifest does
-// not reference, and empty partition directories.
-func (s *Store) removeGarbage() error {
+// not reference, and empty partition directories. It returns the size of
+// each live part's file it found, by partRef.id().
+func (s *Store) removeGarbage() (map[string]int64, error) {
 	root := filepath.Join(s.dir, partitionsDir)
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return fmt.Errorf("list partitions in %s: %w", root, err)
+		return nil, fmt.Errorf("list partitions in %s: %w", root, err)
 	}
+	sizes := make(map[string]int64, len(s.man.state.live))
 	for _, pe := range entries {
 		if !pe.IsDir() || !partitionRe.MatchString(pe.Name()) {
 			continue
@@ -182,7 +196,7 @@ func (s *Store) removeGarbage() error {
 		pdir := filepath.Join(root, pe.Name())
 		files, err := os.ReadDir(pdir)
 		if err != nil {
-			return fmt.Errorf("list partition %s: %w", pdir, err)
+			return nil, fmt.Errorf("list partition %s: %w", pdir, err)
 		}
 		removed, kept := 0, 0
 		for _, fe := range files {
@@ -193,6 +207,9 @@ func (s *Store) removeGarbage() error {
 			case isPart:
 				if _, live := s.man.state.live[pe.Name()+"/"+base]; live {
 					kept++
+					if info, err := fe.Info(); err == nil {
+						sizes[pe.Name()+"/"+base] = info.Size()
+					}
 					continue
 				}
 			default:
@@ -201,36 +218,45 @@ func (s *Store) removeGarbage() error {
 			}
 			path := filepath.Join(pdir, name)
 			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("remove unreferenced file %s: %w", path, err)
+				return nil, fmt.Errorf("remove unreferenced file %s: %w", path, err)
 			}
 			s.log.Info("removed unreferenced file", "path", path)
 			removed++
 		}
 		if removed > 0 {
 			if err := syncDir(pdir); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if kept == 0 {
 			_ = os.Remove(pdir)
 		}
 	}
-	return nil
+	return sizes, nil
 }
 
-// loadParts opens every live part; parts that fail are quarantined.
-func (s *Store) loadParts() {
+// loadParts serves every live part whose file removeGarbage found with the
+// manifest's size (sizes); the others are quarantined. No file is opened.
+func (s *Store) loadParts(sizes map[string]int64) {
+	var loaded []*part
 	for _, ref := range s.man.state.live {
 		path := s.partPath(ref)
-		p, err := openPart(path, ref, s.dec)
-		if err != nil {
+		size, found := sizes[ref.id()]
+		if !found || size != ref.Size {
+			err := fmt.Errorf("%w: part file %s is missing", errCorrupt, path)
+			if found {
+				err = fmt.Errorf("%w: part %s has %d bytes, manifest says %d", errCorrupt, path, size, ref.Size)
+			}
 			s.log.Error("part unusable, quarantined", "part", ref.id(), "err", err)
 			s.quarantined[ref.id()] = quarantinedPart{ref: ref, cause: err.Error()}
 			s.quarantine(path, ref)
 			continue
 		}
+		p := newPart(ref, path, s.pio)
 		s.addPartLocked(p)
+		loaded = append(loaded, p)
 	}
+	s.queueScrub(loaded)
 }
 
 func (s *Store) partPath(ref partRef) string {

@@ -36,6 +36,12 @@ type Options struct {
 	// first signed one are not all signed with it. The key must not be
 	// kept in the store's directory.
 	SigningKey ed25519.PrivateKey
+	// IndexCacheBytes bounds the memory of the parts' index structures
+	// (see indexCache); default 64 MiB.
+	IndexCacheBytes int64
+	// MaxOpenFiles bounds the part files open for reading at once (see
+	// fileCache); default a quarter of RLIMIT_NOFILE.
+	MaxOpenFiles int
 }
 
 const (
@@ -53,6 +59,9 @@ const (
 	// milliseconds, and a flush every 5 s makes one checkpoint every
 	// 80 minutes or so, each writing the live set once.
 	defaultManifestCheckpointEntries = 1000
+	// defaultIndexCacheBytes is the index cache of a store opened without
+	// a bound; the server derives one from memory_limit.
+	defaultIndexCacheBytes = 64 << 20
 	// maxBlockRawBytes cuts a block early when its records are large, which
 	// bounds the memory one block read needs.
 	maxBlockRawBytes = 4 << 20
@@ -74,6 +83,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MergeZstdLevel <= 0 {
 		o.MergeZstdLevel = defaultMergeZstdLevel
+	}
+	if o.IndexCacheBytes <= 0 {
+		o.IndexCacheBytes = defaultIndexCacheBytes
+	}
+	if o.MaxOpenFiles <= 0 {
+		o.MaxOpenFiles = defaultMaxOpenFiles()
 	}
 	if o.ManifestCheckpointEntries <= 0 {
 		o.ManifestCheckpointEntries = defaultManifestCheckpointEntries

@@ -7,171 +7,386 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
 )
 
-// Part file layout (FORMAT.md has the details):
+// Part file layouts (FORMAT.md has the details):
 //
-//	header "SLPART2\n" | blocks | index (zstd) | footer
-//	footer: index offset u64 | index length u64 | sha256 of all bytes before the footer | "SLPEND2\n"
+//	version 3: "SLPART3\n" | (blocks, index chunk)… | meta-index (zstd) | footer
+//	           footer: meta-index offset u64 | length u64 | xxhash64 u64 | sha256 | "SLPEND3\n"
+//	version 2: "SLPART2\n" | blocks | index (zstd) | footer
+//	           footer: index offset u64 | index length u64 | sha256 | "SLPEND2\n"
+//
+// Both hold sha256 of every byte before the footer. Version 3 keeps the
+// block metadata in chunks of at most chunkBlocks blocks that a search
+// loads on demand through the index cache; version 2 parts, written by
+// earlier builds, stay readable: their one index frame is decoded whole
+// and split into the same chunks in the cache.
 const (
-	partMagic    = "SLPART2\n"
-	partEndMagic = "SLPEND2\n"
+	partMagic      = "SLPART3\n"
+	partEndMagic   = "SLPEND3\n"
+	partMagicV2    = "SLPART2\n"
+	partEndMagicV2 = "SLPEND2\n"
 	// partMagicV1 is the development format before per-column blocks;
 	// nothing written with it shipped, so it is recognised only to say so.
 	partMagicV1   = "SLPART1\n"
 	partHeaderLen = int64(len(partMagic))
-	footerLen     = 8 + 8 + sha256.Size + 8
+	footerLen     = 8 + 8 + 8 + sha256.Size + 8
+	footerLenV2   = 8 + 8 + sha256.Size + 8
 )
 
-// part is an immutable part file opened for searching. The store holds one
-// reference; each search holds another while it reads, so a part that a
-// merge or retention removed stays readable until its last search ends.
+// part is an immutable part file in service. Only what a search needs to
+// decide whether to look into the part at all stays in memory (its name,
+// size, record count and time range, from the manifest); its file is
+// opened through the store's file cache when a read needs it, and its
+// index through the index cache. The store holds one reference; each
+// search holds another while it reads, so a part that a merge or
+// retention removed stays readable until its last search ends.
 type part struct {
+	mref      partRef // as the manifest records it
 	partition string
 	name      string
-	f         io.ReaderAt
-	closer    io.Closer
+	id        uint64 // name as a number, the part's key in the caches
+	path      string
 	size      int64
 	sha256    string
 	records   int64
-	blocks    []blockMeta
 	minTime   int64
 	maxTime   int64
 	refs      atomic.Int32
 	// added is when the part joined the served set (opened, flushed or
 	// merged), which tells how long its partition has been idle.
 	added time.Time
-	// headers holds each block's parsed header once a search has read
-	// it (see blockHeader); headerBytes is their memory.
-	headers     []atomic.Pointer[blockHeader]
-	headerBytes atomic.Int64
-	// indexBytes is the memory of the part's index (blocks).
-	indexBytes int64
+	io    *partIO
+	// nchunks is the number of the part's index chunks once known (by
+	// its writer or a meta-index load), so that the cache can drop them.
+	nchunks atomic.Int32
+	// fmu guards file (see fileCache).
+	fmu  sync.Mutex
+	file fileEntry
+	// verified says that the file's sha256 matched the manifest's since
+	// the store opened: this process wrote the part, or the scrubber (or
+	// a merge) hashed it.
+	verified atomic.Bool
 	// quarantined is set when a read found the part damaged, so that
 	// parallel workers stop reading it.
 	quarantined atomic.Bool
 }
 
-func (p *part) incRef() { p.refs.Add(1) }
+// partSummaryBytes is about the memory a served part keeps whatever the
+// caches hold: the struct and its strings.
+const partSummaryBytes = int64(unsafe.Sizeof(part{})) + 16 + 16 + 64 + 64
 
-func (p *part) decRef() {
-	if p.refs.Add(-1) == 0 && p.closer != nil {
-		_ = p.closer.Close()
-	}
+// partIO is what parts read through, shared by a store's parts.
+type partIO struct {
+	files *fileCache
+	index *indexCache
+	dec   *zstd.Decoder
 }
 
-func (p *part) ref() partRef {
-	return partRef{Partition: p.partition, Name: p.name, Records: p.records, Size: p.size, SHA256: p.sha256}
-}
-
-// loadPart reads the footer and index of a part of size bytes from f. It
-// does not check the content hash (the caller does, once, on open).
-func loadPart(f io.ReaderAt, size int64, dec *zstd.Decoder) ([]blockMeta, error) {
-	if size < partHeaderLen+footerLen {
-		return nil, fmt.Errorf("%w: part of %d bytes is too short", errCorrupt, size)
-	}
-	head := make([]byte, partHeaderLen)
-	if _, err := f.ReadAt(head, 0); err != nil {
-		return nil, fmt.Errorf("read part header: %w", err)
-	}
-	switch string(head) {
-	case partMagic:
-	case partMagicV1:
-		return nil, fmt.Errorf("%w: part format version 1, written by an older development build; this build reads version 2 only", errCorrupt)
-	default:
-		return nil, fmt.Errorf("%w: bad part magic", errCorrupt)
-	}
-	foot := make([]byte, footerLen)
-	if _, err := f.ReadAt(foot, size-footerLen); err != nil {
-		return nil, fmt.Errorf("read part footer: %w", err)
-	}
-	if string(foot[footerLen-8:]) != partEndMagic {
-		return nil, fmt.Errorf("%w: bad part footer magic", errCorrupt)
-	}
-	idxOff := binary.LittleEndian.Uint64(foot[0:8])
-	idxLen := binary.LittleEndian.Uint64(foot[8:16])
-	dataEnd := uint64(size - footerLen)
-	if idxOff < uint64(partHeaderLen) || idxOff > dataEnd || idxLen != dataEnd-idxOff {
-		return nil, fmt.Errorf("%w: index outside the part", errCorrupt)
-	}
-	comp := make([]byte, idxLen)
-	if _, err := f.ReadAt(comp, int64(idxOff)); err != nil {
-		return nil, fmt.Errorf("read part index: %w", err)
-	}
-	raw, err := dec.DecodeAll(comp, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: decompress index: %v", errCorrupt, err)
-	}
-	metas, err := decodeIndex(string(raw), int64(idxOff))
-	if err != nil {
-		return nil, fmt.Errorf("decode part index: %w", err)
-	}
-	return metas, nil
-}
-
-// openPart opens the part file at path, checks it against the manifest's
-// size and sha256, and loads its index.
-func openPart(path string, ref partRef, dec *zstd.Decoder) (*part, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open part %s: %w", path, err)
-	}
-	p, err := checkPart(f, ref, dec)
-	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("open part %s: %w", path, err)
-	}
-	p.closer = f
-	return p, nil
-}
-
-func checkPart(f *os.File, ref partRef, dec *zstd.Decoder) (*part, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() != ref.Size {
-		return nil, fmt.Errorf("%w: size %d, manifest says %d", errCorrupt, st.Size(), ref.Size)
-	}
-	sum, err := fileSHA256(io.NewSectionReader(f, 0, st.Size()))
-	if err != nil {
-		return nil, err
-	}
-	if sum != ref.SHA256 {
-		return nil, fmt.Errorf("%w: sha256 %s, manifest says %s", errCorrupt, sum, ref.SHA256)
-	}
-	metas, err := loadPart(f, st.Size(), dec)
-	if err != nil {
-		return nil, err
-	}
-	return newPart(ref, f, metas), nil
-}
-
-func newPart(ref partRef, f io.ReaderAt, metas []blockMeta) *part {
-	p := &part{partition: ref.Partition, name: ref.Name, f: f, size: ref.Size, sha256: ref.SHA256,
-		blocks: metas, minTime: math.MaxInt64, maxTime: math.MinInt64,
-		headers: make([]atomic.Pointer[blockHeader], len(metas))}
-	for i := range metas {
-		p.indexBytes += metas[i].memBytes()
-		p.records += int64(metas[i].count)
-		p.minTime = min(p.minTime, metas[i].minTime)
-		p.maxTime = max(p.maxTime, metas[i].maxTime)
+func newPart(ref partRef, path string, pio *partIO) *part {
+	p := &part{mref: ref, partition: ref.Partition, name: ref.Name, path: path, size: ref.Size, sha256: ref.SHA256,
+		records: ref.Records, minTime: ref.MinTime, maxTime: ref.MaxTime, io: pio}
+	p.id, _ = strconv.ParseUint(ref.Name, 16, 64)
+	if ref.MinTime == 0 && ref.MaxTime == 0 {
+		// Written before the manifest recorded times: the partition's day.
+		if start, end, ok := partitionBounds(ref.Partition); ok {
+			p.minTime, p.maxTime = start, end-1
+		} else {
+			p.minTime, p.maxTime = math.MinInt64, math.MaxInt64
+		}
 	}
 	p.refs.Store(1)
 	return p
 }
 
-func fileSHA256(r io.Reader) (string, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", fmt.Errorf("hash part: %w", err)
+func (p *part) incRef() { p.refs.Add(1) }
+
+// decRef drops a reference; the last one closes the file and drops the
+// part's index from the cache.
+func (p *part) decRef() {
+	if p.refs.Add(-1) == 0 {
+		p.io.files.forget(p)
+		p.io.index.dropPart(p.id, int(p.nchunks.Load()))
 	}
-	return fmt.Sprintf("%x", h.Sum(nil)), nil
+}
+
+// ref is the part as the manifest records it.
+func (p *part) ref() partRef { return p.mref }
+
+// readAt preads b at off from the part's file, opening it if needed, and
+// counts the bytes in d.bytesRead when d is not nil.
+func (p *part) readAt(b []byte, off int64, d *decodedBlock) error {
+	f, err := p.io.files.acquire(p)
+	if err != nil {
+		return err
+	}
+	_, err = f.ReadAt(b, off)
+	p.io.files.release(p)
+	if err != nil {
+		return fmt.Errorf("read part %s at %d: %w", p.name, off, err)
+	}
+	if d != nil {
+		d.bytesRead += int64(len(b))
+	}
+	return nil
+}
+
+// metaIndex returns the part's meta-index, through the index cache.
+func (p *part) metaIndex() (*metaIndex, error) {
+	v, err := p.io.index.get(cacheKey{p.id, metaIndexChunk}, p.loadMetaIndex)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*metaIndex), nil
+}
+
+// chunk returns index chunk ci of the part, through the index cache.
+func (p *part) chunk(mi *metaIndex, ci int) (*indexChunk, error) {
+	v, err := p.io.index.get(cacheKey{p.id, int32(ci)}, func() (cached, error) { return p.loadChunk(mi, ci) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*indexChunk), nil
+}
+
+// chunkOnce returns index chunk ci for a reader that reads it once (a
+// merge): from the cache if there, else loaded without keeping it.
+func (p *part) chunkOnce(mi *metaIndex, ci int) (*indexChunk, error) {
+	if v := p.io.index.peek(cacheKey{p.id, int32(ci)}); v != nil {
+		return v.(*indexChunk), nil
+	}
+	return p.loadChunk(mi, ci)
+}
+
+// loadMetaIndex reads the footer and the meta-index of a version 3 part;
+// of a version 2 part it decodes the whole index and splits it into
+// chunks, which it puts in the cache (they are decoded anyway).
+func (p *part) loadMetaIndex() (cached, error) {
+	if p.size < partHeaderLen+footerLenV2 {
+		return nil, fmt.Errorf("%w: part %s of %d bytes is too short", errCorrupt, p.name, p.size)
+	}
+	head := make([]byte, partHeaderLen)
+	if err := p.readAt(head, 0, nil); err != nil {
+		return nil, err
+	}
+	switch string(head) {
+	case partMagic:
+		return p.loadMetaIndexV3()
+	case partMagicV2:
+		mi, chunks, err := p.loadIndexV2()
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range chunks {
+			p.io.index.put(c.key, c)
+		}
+		return mi, nil
+	case partMagicV1:
+		return nil, fmt.Errorf("%w: part %s: format version 1, written by an older development build; this build reads versions 2 and 3", errCorrupt, p.name)
+	default:
+		return nil, fmt.Errorf("%w: part %s: bad magic", errCorrupt, p.name)
+	}
+}
+
+func (p *part) loadMetaIndexV3() (cached, error) {
+	if p.size < partHeaderLen+footerLen {
+		return nil, fmt.Errorf("%w: part %s of %d bytes is too short", errCorrupt, p.name, p.size)
+	}
+	foot := make([]byte, footerLen)
+	if err := p.readAt(foot, p.size-footerLen, nil); err != nil {
+		return nil, err
+	}
+	if string(foot[footerLen-8:]) != partEndMagic {
+		return nil, fmt.Errorf("%w: part %s: bad footer magic", errCorrupt, p.name)
+	}
+	off := binary.LittleEndian.Uint64(foot[0:8])
+	length := binary.LittleEndian.Uint64(foot[8:16])
+	sum := binary.LittleEndian.Uint64(foot[16:24])
+	dataEnd := uint64(p.size - footerLen)
+	if off < uint64(partHeaderLen) || off > dataEnd || length != dataEnd-off {
+		return nil, fmt.Errorf("%w: part %s: meta-index outside the part", errCorrupt, p.name)
+	}
+	comp := make([]byte, length)
+	if err := p.readAt(comp, int64(off), nil); err != nil {
+		return nil, err
+	}
+	if xxhash.Sum64(comp) != sum {
+		return nil, fmt.Errorf("%w: part %s: meta-index checksum mismatch", errCorrupt, p.name)
+	}
+	raw, err := p.io.dec.DecodeAll(comp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: part %s: decompress meta-index: %v", errCorrupt, p.name, err)
+	}
+	mi, err := decodeMetaIndex(string(raw), int64(off))
+	if err != nil {
+		return nil, fmt.Errorf("decode meta-index of part %s: %w", p.name, err)
+	}
+	p.nchunks.Store(int32(len(mi.chunks)))
+	return mi, nil
+}
+
+// loadIndexV2 reads a version 2 part's index and splits it into chunks
+// as a version 3 writer would.
+func (p *part) loadIndexV2() (*metaIndex, []*indexChunk, error) {
+	foot := make([]byte, footerLenV2)
+	if err := p.readAt(foot, p.size-footerLenV2, nil); err != nil {
+		return nil, nil, err
+	}
+	if string(foot[footerLenV2-8:]) != partEndMagicV2 {
+		return nil, nil, fmt.Errorf("%w: part %s: bad footer magic", errCorrupt, p.name)
+	}
+	idxOff := binary.LittleEndian.Uint64(foot[0:8])
+	idxLen := binary.LittleEndian.Uint64(foot[8:16])
+	dataEnd := uint64(p.size - footerLenV2)
+	if idxOff < uint64(partHeaderLen) || idxOff > dataEnd || idxLen != dataEnd-idxOff {
+		return nil, nil, fmt.Errorf("%w: part %s: index outside the part", errCorrupt, p.name)
+	}
+	comp := make([]byte, idxLen)
+	if err := p.readAt(comp, int64(idxOff), nil); err != nil {
+		return nil, nil, err
+	}
+	// The frame's own checksum (zstd's, which the writer includes)
+	// guards the index: version 2 has no other.
+	raw, err := p.io.dec.DecodeAll(comp, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: part %s: decompress index: %v", errCorrupt, p.name, err)
+	}
+	metas, err := decodeIndex(string(raw), int64(idxOff))
+	if err != nil {
+		return nil, nil, fmt.Errorf("decode index of part %s: %w", p.name, err)
+	}
+	mi, chunks, err := splitIndex(metas)
+	if err != nil {
+		return nil, nil, fmt.Errorf("split index of part %s: %w", p.name, err)
+	}
+	mi.v2 = true
+	p.nchunks.Store(int32(len(chunks)))
+	for ci, c := range chunks {
+		c.key = cacheKey{p.id, int32(ci)}
+	}
+	return mi, chunks, nil
+}
+
+// loadChunk reads, checks and decodes index chunk ci.
+func (p *part) loadChunk(mi *metaIndex, ci int) (*indexChunk, error) {
+	if mi.v2 {
+		// Evicted from the cache: the whole index again, and its other
+		// chunks back in the cache, since they are decoded anyway.
+		_, chunks, err := p.loadIndexV2()
+		if err != nil {
+			return nil, err
+		}
+		if ci >= len(chunks) {
+			return nil, fmt.Errorf("%w: part %s has no index chunk %d", errCorrupt, p.name, ci)
+		}
+		for i, c := range chunks {
+			if i != ci {
+				p.io.index.put(c.key, c)
+			}
+		}
+		return chunks[ci], nil
+	}
+	c := &mi.chunks[ci]
+	comp := make([]byte, c.length)
+	if err := p.readAt(comp, c.offset, nil); err != nil {
+		return nil, err
+	}
+	if xxhash.Sum64(comp) != c.checksum {
+		return nil, fmt.Errorf("%w: part %s: index chunk %d checksum mismatch", errCorrupt, p.name, ci)
+	}
+	raw, err := p.io.dec.DecodeAll(comp, make([]byte, 0, c.rawLen))
+	if err != nil || len(raw) != c.rawLen {
+		return nil, fmt.Errorf("%w: part %s: decompress index chunk %d: %d bytes, %v", errCorrupt, p.name, ci, len(raw), err)
+	}
+	metas, err := decodeIndex(string(raw), c.offset)
+	if err == nil && len(metas) != c.blocks {
+		err = fmt.Errorf("%w: %d blocks, meta-index says %d", errCorrupt, len(metas), c.blocks)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode index chunk %d of part %s: %w", ci, p.name, err)
+	}
+	ic := newIndexChunk(metas, int64(len(raw)))
+	ic.key = cacheKey{p.id, int32(ci)}
+	return ic, nil
+}
+
+// checkPart checks a part file of the size and sha256 ref gives: its
+// whole sha256, then that its index decodes. Verify uses it; a serving
+// store hashes with verifyHash (the scrubber) and decodes on demand.
+func checkPart(f *os.File, ref partRef, dec *zstd.Decoder) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() != ref.Size {
+		return fmt.Errorf("%w: size %d, manifest says %d", errCorrupt, st.Size(), ref.Size)
+	}
+	if err := verifyHash(io.NewSectionReader(f, 0, st.Size()), ref.SHA256, nil); err != nil {
+		return err
+	}
+	// A part on its own: its caches live for this check only.
+	pio := &partIO{files: newFileCache(1, func(*part) (partFile, error) { return nopCloser{f}, nil }), index: newIndexCache(64 << 20), dec: dec}
+	p := newPart(ref, "", pio)
+	defer p.decRef()
+	mi, err := p.metaIndex()
+	if err != nil {
+		return err
+	}
+	for ci := range mi.chunks {
+		if _, err := p.chunkOnce(mi, ci); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPartFile is checkPart of the file at path.
+func checkPartFile(path string, ref partRef, dec *zstd.Decoder) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open part %s: %w", path, err)
+	}
+	defer f.Close()
+	return checkPart(f, ref, dec)
+}
+
+// nopCloser makes an io.ReaderAt a partFile whose Close does nothing.
+type nopCloser struct{ io.ReaderAt }
+
+func (nopCloser) Close() error { return nil }
+
+// verifyHash hashes r and compares the sum with want; wait, when not nil,
+// is called after each read with its length (the scrubber's pace).
+func verifyHash(r io.Reader, want string, wait func(n int) error) error {
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for {
+		n, err := r.Read(buf)
+		h.Write(buf[:n])
+		if wait != nil && n > 0 {
+			if werr := wait(n); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("hash part: %w", err)
+		}
+	}
+	if sum := fmt.Sprintf("%x", h.Sum(nil)); sum != want {
+		return fmt.Errorf("%w: sha256 %s, manifest says %s", errCorrupt, sum, want)
+	}
+	return nil
 }
 
 // maxReadGap is the most stored bytes of unneeded columns that readBlock
@@ -179,25 +394,26 @@ func fileSHA256(r io.Reader) (string, error) {
 // second pread costs more than copying and hashing the gap.
 const maxReadGap = 4 << 10
 
-// readBlock decodes into d the fields in need of block bi (all when nil;
-// see decodeHeader), using buf as the block's scratch. Its first read
-// preads the block's header (with up to maxReadGap bytes after it, which
-// saves a second pread for the first columns of many blocks), checks the
-// header against the index entry's checksum and, when keep is set, keeps
-// it parsed (part.headers); a later read starts from the kept header. It
-// then preads only the columns it decodes (adjacent ones, and ones
-// separated by less than maxReadGap, in one pread) and checks every
-// column it read against its own checksum before decompressing anything.
-// Damage in a column a read skips goes unnoticed by that read; the part's
-// sha256 covers it on open and in Verify. With d.lazyTimes the timestamps
-// are left to loadTimes. d.bytesRead is set to the bytes read. buf is
-// returned for reuse; d's strings do not alias it.
-func (p *part) readBlock(bi int, dec *zstd.Decoder, buf []byte, d *decodedBlock, need map[string]bool, keep bool) ([]byte, error) {
-	m := &p.blocks[bi]
+// readBlock decodes into d the fields in need of block bi of index chunk
+// c (all when nil; see decodeHeader), using buf as the block's scratch.
+// Its first read preads the block's header (with up to maxReadGap bytes
+// after it, which saves a second pread for the first columns of many
+// blocks), checks the header against the index entry's checksum and,
+// when keep is set, keeps it parsed in the chunk (indexChunk.headers); a
+// later read starts from the kept header. It then preads only the
+// columns it decodes (adjacent ones, and ones separated by less than
+// maxReadGap, in one pread) and checks every column it read against its
+// own checksum before decompressing anything. Damage in a column a read
+// skips goes unnoticed by that read; the part's sha256 covers it in the
+// scrubber and in Verify. With d.lazyTimes the timestamps are left to
+// loadTimes. d.bytesRead is set to the bytes read. buf is returned for
+// reuse; d's strings do not alias it.
+func (p *part) readBlock(c *indexChunk, bi int, buf []byte, d *decodedBlock, need map[string]bool, keep bool) ([]byte, error) {
+	m := &c.metas[bi]
 	d.bytesRead = 0
 	buf = slicesGrow(buf, int(m.length))
 	have := 0 // bytes of column data read with the header
-	if h := p.headers[bi].Load(); h != nil {
+	if h := c.headers[bi].Load(); h != nil {
 		d.rows, d.rawLen = h.rows, h.rawLen
 		d.dirs = append(d.dirs[:0], h.dirs...)
 		d.markColumns(m.fields, need)
@@ -211,15 +427,15 @@ func (p *part) readBlock(bi int, dec *zstd.Decoder, buf []byte, d *decodedBlock,
 			return buf, err
 		}
 		if keep {
-			p.keepHeader(bi, d)
+			p.keepHeader(c, bi, d)
 		}
 	}
 	data := buf[m.headerLen:]
 	if err := p.readColumns(m, data, have, d); err != nil {
 		return buf, err
 	}
-	d.lazy.p, d.lazy.m, d.lazy.dec, d.lazy.data, d.lazy.have = p, m, dec, data, have
-	if err := d.decodeColumns(data, m.fields, dec); err != nil {
+	d.lazy.p, d.lazy.m, d.lazy.dec, d.lazy.data, d.lazy.have = p, m, p.io.dec, data, have
+	if err := d.decodeColumns(data, m.fields, p.io.dec); err != nil {
 		return buf, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err)
 	}
 	return buf, nil
@@ -280,15 +496,6 @@ func (p *part) readColumns(m *blockMeta, data []byte, have int, d *decodedBlock)
 		hi = max(hi, c.off+c.stored)
 	}
 	return flush()
-}
-
-// readAt preads b at off and counts the bytes in d.bytesRead.
-func (p *part) readAt(b []byte, off int64, d *decodedBlock) error {
-	if _, err := p.f.ReadAt(b, off); err != nil {
-		return fmt.Errorf("read block of part %s at %d: %w", p.name, off, err)
-	}
-	d.bytesRead += int64(len(b))
-	return nil
 }
 
 func slicesGrow(b []byte, n int) []byte {

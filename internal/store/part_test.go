@@ -7,7 +7,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -26,7 +25,7 @@ func buildPart(t testing.TB, recs []record.Record, blockRecords int) []byte {
 	defer enc.Close()
 	defer dec.Close()
 	dir := t.TempDir()
-	w, err := newPartWriter(dir, "20260101", "0000000000000001", enc, blockRecords)
+	w, err := newPartWriter(dir, "20260101", "0000000000000001", enc, blockRecords, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,30 +45,82 @@ func buildPart(t testing.TB, recs []record.Record, blockRecords int) []byte {
 			t.Fatal(err)
 		}
 	}
-	ref, _, err := w.commit(context.Background())
+	sp, err := w.commit(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, ref.Name+partExt))
+	data, err := os.ReadFile(sp.final)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return data
 }
 
+// memPart serves the part file data from memory, with caches of its own.
+func memPart(data []byte, name string, dec *zstd.Decoder) *part {
+	pio := &partIO{
+		files: newFileCache(1, func(*part) (partFile, error) { return nopCloser{bytes.NewReader(data)}, nil }),
+		index: newIndexCache(64 << 20),
+		dec:   dec,
+	}
+	return newPart(partRef{Name: name, Size: int64(len(data))}, "", pio)
+}
+
+// partChunks loads every index chunk of p.
+func partChunks(p *part) ([]*indexChunk, error) {
+	mi, err := p.metaIndex()
+	if err != nil {
+		return nil, err
+	}
+	var chunks []*indexChunk
+	for ci := range mi.chunks {
+		c, err := p.chunk(mi, ci)
+		if err != nil {
+			return nil, err
+		}
+		chunks = append(chunks, c)
+	}
+	return chunks, nil
+}
+
+// blockRef is a block of a part: its chunk and index in it.
+type blockRef struct {
+	c *indexChunk
+	i int
+}
+
+func (b blockRef) meta() *blockMeta { return &b.c.metas[b.i] }
+
+// partBlocks lists every block of p in order.
+func partBlocks(p *part) ([]blockRef, error) {
+	chunks, err := partChunks(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []blockRef
+	for _, c := range chunks {
+		for i := range c.metas {
+			out = append(out, blockRef{c, i})
+		}
+	}
+	return out, nil
+}
+
 // readAll decodes every record of an in-memory part.
 func readAll(data []byte, dec *zstd.Decoder) ([]record.Record, []blockMeta, error) {
-	metas, err := loadPart(bytes.NewReader(data), int64(len(data)), dec)
+	p := memPart(data, "0000000000000001", dec)
+	blocks, err := partBlocks(p)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := newPart(partRef{Size: int64(len(data))}, bytes.NewReader(data), metas)
 	var out []record.Record
+	var metas []blockMeta
 	var d decodedBlock
 	var buf []byte
-	for i := range p.blocks {
-		m := &p.blocks[i]
-		if buf, err = p.readBlock(i, dec, buf, &d, nil, false); err != nil {
+	for _, b := range blocks {
+		m := b.meta()
+		metas = append(metas, *m)
+		if buf, err = p.readBlock(b.c, b.i, buf, &d, nil, false); err != nil {
 			return out, metas, err
 		}
 		d.rewind()
@@ -296,6 +347,40 @@ func FuzzBlockAndIndexDecode(f *testing.F) {
 	})
 }
 
+// FuzzMetaIndexDecode feeds arbitrary bytes to the meta-index decoder: it
+// must return an error or a meta-index whose chunks lie inside the part,
+// never panic.
+func FuzzMetaIndexDecode(f *testing.F) {
+	recs := genRecords(rand.New(rand.NewPCG(9, 11)), 200, 0)
+	data := buildPart(f, recs, 8)
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(16<<20))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer dec.Close()
+	p := memPart(data, "0000000000000001", dec)
+	mi, err := p.metaIndex()
+	if err != nil {
+		f.Fatal(err)
+	}
+	end := int64(len(data)) - footerLen - 10
+	f.Add(appendMetaIndex(nil, mi.chunks), end)
+	f.Add([]byte{}, end)
+	f.Fuzz(func(t *testing.T, raw []byte, end int64) {
+		mi, err := decodeMetaIndex(string(raw), end)
+		if err != nil {
+			return
+		}
+		prev := partHeaderLen
+		for _, c := range mi.chunks {
+			if c.offset <= prev || c.offset+c.length > end || c.blocks < 1 || c.blocks > chunkBlocks {
+				t.Fatalf("accepted chunk %+v after %d, part data ending at %d", c, prev, end)
+			}
+			prev = c.offset + c.length
+		}
+	})
+}
+
 // decodeBlock decodes a whole block's stored bytes as readBlock does, but
 // without checking the checksums, so that fuzzed bytes reach the header
 // and column decoders.
@@ -318,7 +403,8 @@ func TestBlockCorruptionDetected(t *testing.T) {
 	}
 	good := buildPart(t, recs, 64)
 	dec := testDecoder(t)
-	metas, err := loadPart(bytes.NewReader(good), int64(len(good)), dec)
+	goodP := memPart(good, "0000000000000001", dec)
+	blocks, err := partBlocks(goodP)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,8 +420,8 @@ func TestBlockCorruptionDetected(t *testing.T) {
 		return need[m.fields[col-2]]
 	}
 	flips := 0
-	for bi := range metas {
-		m := &metas[bi]
+	for bi, b := range blocks {
+		m := b.meta()
 		var d decodedBlock
 		stored := good[m.offset : m.offset+m.length]
 		if err := decodeBlock(stored, m.fields, dec, &d, nil); err != nil {
@@ -356,10 +442,10 @@ func TestBlockCorruptionDetected(t *testing.T) {
 			}
 		}
 		// The header as a search keeps it after a first, good read.
-		kept := newPart(partRef{Size: int64(len(good))}, bytes.NewReader(good), metas)
-		if _, err := kept.readBlock(bi, dec, nil, &decodedBlock{}, nil, true); err != nil {
+		if _, err := goodP.readBlock(b.c, b.i, nil, &decodedBlock{}, nil, true); err != nil {
 			t.Fatal(err)
 		}
+		kept := b.c.headers[b.i].Load()
 		for _, f := range flipsAt {
 			bad := slices.Clone(good)
 			bad[f.at] ^= 0x10
@@ -371,16 +457,21 @@ func TestBlockCorruptionDetected(t *testing.T) {
 					continue
 				}
 				for _, lazy := range []bool{false, true} {
-					p := newPart(partRef{Name: "00000000000000ab", Size: int64(len(bad))}, bytes.NewReader(bad), metas)
+					p := memPart(bad, "00000000000000ab", dec)
+					pb, err := partBlocks(p)
+					if err != nil {
+						t.Fatalf("the index of a part with a flipped block byte: %v", err)
+					}
+					c, i := pb[bi].c, pb[bi].i
 					if keptHeader {
-						p.headers[bi].Store(kept.headers[bi].Load())
+						c.headers[i].Store(kept)
 					}
 					for _, need := range needs {
 						if f.col >= 0 && !decodes(m, need, f.col) {
 							continue
 						}
 						d := decodedBlock{lazyTimes: lazy}
-						_, err := p.readBlock(bi, dec, nil, &d, need, false)
+						_, err := p.readBlock(c, i, nil, &d, need, false)
 						if err == nil && lazy {
 							err = d.loadTimes()
 						}
@@ -394,15 +485,15 @@ func TestBlockCorruptionDetected(t *testing.T) {
 			flips++
 		}
 	}
-	if flips < 4*len(metas) {
-		t.Fatalf("only %d flips over %d blocks", flips, len(metas))
+	if flips < 4*len(blocks) {
+		t.Fatalf("only %d flips over %d blocks", flips, len(blocks))
 	}
 }
 
 func TestOlderPartFormatRejected(t *testing.T) {
 	data := buildPart(t, genRecords(rand.New(rand.NewPCG(1, 2)), 10, 0), 100)
 	copy(data, partMagicV1)
-	_, err := loadPart(bytes.NewReader(data), int64(len(data)), testDecoder(t))
+	_, err := memPart(data, "0000000000000001", testDecoder(t)).metaIndex()
 	if !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "version 1") {
 		t.Fatalf("loading a version 1 part: %v", err)
 	}
@@ -418,19 +509,19 @@ func TestProjectionDecodesOnlyNeededColumns(t *testing.T) {
 	}
 	data := buildPart(t, recs, 2000)
 	dec := testDecoder(t)
-	metas, err := loadPart(bytes.NewReader(data), int64(len(data)), dec)
+	p := memPart(data, "0000000000000001", dec)
+	blocks, err := partBlocks(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPart(partRef{Size: int64(len(data))}, bytes.NewReader(data), metas)
 	dicts, smaller := 0, 0
-	for bi := range p.blocks {
-		m := &p.blocks[bi]
+	for bi, b := range blocks {
+		m := b.meta()
 		var full, proj decodedBlock
-		if _, err := p.readBlock(bi, dec, nil, &full, nil, false); err != nil {
+		if _, err := p.readBlock(b.c, b.i, nil, &full, nil, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.readBlock(bi, dec, nil, &proj, map[string]bool{"level": true}, false); err != nil {
+		if _, err := p.readBlock(b.c, b.i, nil, &proj, map[string]bool{"level": true}, false); err != nil {
 			t.Fatal(err)
 		}
 		if len(proj.cols) > 1 || !proj.skipMsg {
@@ -445,11 +536,11 @@ func TestProjectionDecodesOnlyNeededColumns(t *testing.T) {
 		// Once the header is kept, a read with lazy times fetches the
 		// level column alone, and loadTimes the times, exactly.
 		level := map[string]bool{"level": true}
-		if _, err := p.readBlock(bi, dec, nil, &decodedBlock{}, level, true); err != nil {
+		if _, err := p.readBlock(b.c, b.i, nil, &decodedBlock{}, level, true); err != nil {
 			t.Fatal(err)
 		}
 		lazy := decodedBlock{lazyTimes: true}
-		if _, err := p.readBlock(bi, dec, nil, &lazy, level, true); err != nil {
+		if _, err := p.readBlock(b.c, b.i, nil, &lazy, level, true); err != nil {
 			t.Fatal(err)
 		}
 		levelStored := 0

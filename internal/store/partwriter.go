@@ -7,10 +7,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -30,13 +33,22 @@ type partWriter struct {
 	enc       *zstd.Encoder
 	benc      blockEncoder
 	maxRecs   int
-	metas     []blockMeta
 	records   int64
 	cur       blockBuilder
 	block     []byte // the stored bytes of the block being sealed
+	// pending is the metadata of the blocks written since the last index
+	// chunk; chunks is the meta-index so far. A writer keeps no more of
+	// the index in memory than that, however large the part.
+	pending []blockMeta
+	ck      chunker
+	chunks  []chunkMeta
+	// cache, when not nil, receives each index chunk as it is written and
+	// the meta-index, so that the first searches of a new part find them.
+	cache *indexCache
+	id    uint64
 }
 
-func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int) (*partWriter, error) {
+func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int, cache *indexCache) (*partWriter, error) {
 	// makeDurable syncs the new directory's entry with the part.
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create dir %s: %w", dir, err)
@@ -47,7 +59,8 @@ func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int) 
 		return nil, fmt.Errorf("create part %s: %w", tmp, err)
 	}
 	w := &partWriter{dir: dir, partition: partition, name: name, tmp: tmp, f: f, h: sha256.New(), enc: enc, maxRecs: maxRecs,
-		benc: blockEncoder{enc: enc}}
+		benc: blockEncoder{enc: enc}, cache: cache}
+	w.id, _ = strconv.ParseUint(name, 16, 64)
 	w.bw = writerPool.Get().(*bufio.Writer)
 	w.bw.Reset(f)
 	if err := w.write([]byte(partMagic)); err != nil {
@@ -84,33 +97,70 @@ func (w *partWriter) add(r *record.Record, key string) error {
 func (w *partWriter) sealBlock() error {
 	var m blockMeta
 	w.block = w.cur.encode(w.block[:0], &m, &w.benc)
-	m.offset = w.off
-	w.metas = append(w.metas, m)
 	w.cur.times = w.cur.times[:0]
+	if w.ck.startsNew(m.key) {
+		if err := w.writeChunk(); err != nil {
+			return err
+		}
+	}
+	m.offset = w.off
+	w.pending = append(w.pending, m)
+	w.ck.add(m.key)
 	return w.write(w.block)
 }
 
-// commit writes the index and footer, makes the file durable and renames it
-// to its final name. The part is not live until the manifest says so.
-func (w *partWriter) commit(ctx context.Context) (partRef, []blockMeta, error) {
+// writeChunk writes the index chunk of the pending blocks, right after
+// them.
+func (w *partWriter) writeChunk() error {
+	raw := appendIndex(nil, w.pending)
+	comp := w.enc.EncodeAll(raw, nil)
+	cm := chunkMeta{offset: w.off, length: int64(len(comp)), rawLen: len(raw), checksum: xxhash.Sum64(comp)}
+	summarize(&cm, w.pending)
+	if err := w.write(comp); err != nil {
+		return err
+	}
+	if w.cache != nil {
+		own := int64(0)
+		for i := range w.pending {
+			own += w.pending[i].ownBytes()
+		}
+		c := newIndexChunk(w.pending, own)
+		c.key = cacheKey{w.id, int32(len(w.chunks))}
+		w.cache.put(c.key, c)
+	}
+	w.chunks = append(w.chunks, cm)
+	if w.cache != nil {
+		w.pending = make([]blockMeta, 0, chunkBlocks) // the cache holds the old one
+	} else {
+		clear(w.pending)
+		w.pending = w.pending[:0]
+	}
+	w.ck.reset()
+	return nil
+}
+
+// commit writes the meta-index and footer, makes the file durable and
+// renames it to its final name. The part is not live until the manifest
+// says so.
+func (w *partWriter) commit(ctx context.Context) (sealedPart, error) {
 	sp, err := w.seal(ctx)
 	if err != nil {
-		return partRef{}, nil, err
+		return sealedPart{}, err
 	}
 	if err := makeDurable(ctx, []sealedPart{sp}); err != nil {
-		return partRef{}, nil, err
+		return sealedPart{}, err
 	}
-	return sp.ref, sp.metas, nil
+	return sp, nil
 }
 
 // sealedPart is a part file complete under its temporary name and closed,
 // but not yet durable nor renamed (see makeDurable).
 type sealedPart struct {
-	ref   partRef
-	metas []blockMeta
-	dir   string
-	tmp   string
-	final string
+	ref    partRef
+	chunks int // index chunks
+	dir    string
+	tmp    string
+	final  string
 }
 
 // remove deletes what is left of sp's file, under either name.
@@ -119,7 +169,8 @@ func (sp *sealedPart) remove() {
 	_ = os.Remove(sp.final)
 }
 
-// seal writes the index and footer and closes the file, which then holds
+// seal writes the last index chunk, the meta-index and the footer and
+// closes the file, which then holds
 // no file descriptor: a flush of a thousand days seals a thousand parts
 // and makes them durable together, never holding more files open than it
 // has writers.
@@ -134,7 +185,13 @@ func (w *partWriter) seal(ctx context.Context) (sealedPart, error) {
 		w.abort()
 		return sealedPart{}, err
 	}
-	idx := w.enc.EncodeAll(appendIndex(nil, w.metas), nil)
+	if len(w.pending) > 0 {
+		if err := w.writeChunk(); err != nil {
+			w.abort()
+			return sealedPart{}, err
+		}
+	}
+	idx := w.enc.EncodeAll(appendMetaIndex(nil, w.chunks), nil)
 	idxOff := w.off
 	if err := w.write(idx); err != nil {
 		w.abort()
@@ -142,6 +199,7 @@ func (w *partWriter) seal(ctx context.Context) (sealedPart, error) {
 	}
 	foot := binary.LittleEndian.AppendUint64(nil, uint64(idxOff))
 	foot = binary.LittleEndian.AppendUint64(foot, uint64(len(idx)))
+	foot = binary.LittleEndian.AppendUint64(foot, xxhash.Sum64(idx))
 	foot = w.h.Sum(foot) // the hash of everything before the footer
 	foot = append(foot, partEndMagic...)
 	if err := w.write(foot); err != nil {
@@ -157,10 +215,21 @@ func (w *partWriter) seal(ctx context.Context) (sealedPart, error) {
 		_ = os.Remove(w.tmp)
 		return sealedPart{}, fmt.Errorf("write part %s: %w", w.tmp, err)
 	}
-	return sealedPart{
-		ref:   partRef{Partition: w.partition, Name: w.name, Records: w.records, Size: w.off, SHA256: fmt.Sprintf("%x", w.h.Sum(nil))},
-		metas: w.metas, dir: w.dir, tmp: w.tmp, final: filepath.Join(w.dir, w.name+partExt),
-	}, nil
+	ref := partRef{Partition: w.partition, Name: w.name, Records: w.records, Size: w.off, SHA256: fmt.Sprintf("%x", w.h.Sum(nil)),
+		MinTime: math.MaxInt64, MaxTime: math.MinInt64}
+	for i := range w.chunks {
+		ref.MinTime = min(ref.MinTime, w.chunks[i].minTime)
+		ref.MaxTime = max(ref.MaxTime, w.chunks[i].maxTime)
+	}
+	if len(w.chunks) == 0 {
+		ref.MinTime, ref.MaxTime = 0, 0 // no records: unknown, as in older entries
+	}
+	if w.cache != nil {
+		mi := &metaIndex{chunks: w.chunks}
+		mi.bytes = metaIndexBytes(mi)
+		w.cache.put(cacheKey{w.id, metaIndexChunk}, mi)
+	}
+	return sealedPart{ref: ref, chunks: len(w.chunks), dir: w.dir, tmp: w.tmp, final: filepath.Join(w.dir, w.name+partExt)}, nil
 }
 
 // writerPool holds the write buffers of part writers: a flush over

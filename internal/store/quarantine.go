@@ -196,20 +196,18 @@ func (s *Store) RestoreQuarantined(id string) error {
 		return err
 	}
 	src := s.quarantinedPath(q.ref)
-	p, err := openPart(src, q.ref, s.dec)
-	if err != nil {
+	if err := checkPartFile(src, q.ref, s.dec); err != nil {
 		return fmt.Errorf("restore %s: the file in quarantine does not match the manifest (put a good copy at %s): %w", id, src, err)
 	}
 	dst := s.partPath(q.ref)
 	if err := mkdirDurable(filepath.Dir(dst)); err != nil {
-		p.decRef()
 		return fmt.Errorf("restore %s: %w", id, err)
 	}
-	// The open file follows the rename.
 	if err := os.Rename(src, dst); err != nil {
-		p.decRef()
 		return fmt.Errorf("restore %s: %w", id, err)
 	}
+	p := newPart(q.ref, dst, s.pio)
+	p.verified.Store(true) // checked in full above
 	_ = syncDir(filepath.Dir(dst))
 	_ = syncDir(filepath.Dir(src))
 	s.mu.Lock()

@@ -227,19 +227,31 @@ func (ss *searcher) emit(r *record.Record) error {
 	return ss.fn(r)
 }
 
-// searchBlocks visits blocks lo to hi of p.
-func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
+// searchChunk visits the blocks of index chunk ci of p.
+func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 	if err := ss.ctx.Err(); err != nil {
 		return err
 	}
-	ss.stats.Blocks += int64(hi - lo)
-	for i := lo; i < hi; i++ {
+	if p.quarantined.Load() {
+		// Another worker or search found it damaged.
+		ss.lost(p, nil)
+		return nil
+	}
+	c, err := p.chunk(mi, ci)
+	if errors.Is(err, errCorrupt) {
+		ss.lost(p, err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ss.stats.Blocks += int64(len(c.metas))
+	for i := range c.metas {
 		if p.quarantined.Load() {
-			// Another worker or search found it damaged.
 			ss.lost(p, nil)
 			return nil
 		}
-		m := &p.blocks[i]
+		m := &c.metas[i]
 		if m.tenant != ss.req.Tenant || m.maxTime < ss.req.From || ss.req.To != 0 && m.minTime >= ss.req.To {
 			ss.stats.BlocksSkippedTime++
 			ss.s.blocksSkipped.Add(1)
@@ -264,7 +276,7 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 				continue
 			}
 			if ss.presenceOnly {
-				match, decided, err := ss.matchPresence(p, i)
+				match, decided, err := ss.matchPresence(p, c, i)
 				if errors.Is(err, errCorrupt) {
 					ss.lost(p, err)
 					return nil
@@ -294,8 +306,7 @@ func (ss *searcher) searchBlocks(p *part, lo, hi int) error {
 		if whole {
 			ss.stats.BlocksWhole++
 		}
-		var err error
-		ss.sc.buf, err = p.readBlock(i, ss.s.dec, ss.sc.buf, &ss.sc.block, ss.need, true)
+		ss.sc.buf, err = p.readBlock(c, i, ss.sc.buf, &ss.sc.block, ss.need, true)
 		if errors.Is(err, errCorrupt) {
 			// A damaged part must not fail every query that meets it:
 			// it leaves service, and the search goes on with the rest.

@@ -82,8 +82,8 @@ const presentValue = "1"
 // answer, match. decided is false when the rows differ or may differ.
 // The block's header is read (once; the part keeps it) when the index
 // cannot tell.
-func (ss *searcher) matchPresence(p *part, bi int) (match, decided bool, err error) {
-	m := &p.blocks[bi]
+func (ss *searcher) matchPresence(p *part, c *indexChunk, bi int) (match, decided bool, err error) {
+	m := &c.metas[bi]
 	name := ss.fieldFilter
 	if hasLabel(m.labels, name) {
 		return false, false, nil
@@ -95,8 +95,8 @@ func (ss *searcher) matchPresence(p *part, bi int) (match, decided bool, err err
 	if !found {
 		return ss.req.Filter.Match(probe), true, nil
 	}
-	kept := p.headers[bi].Load() != nil
-	h, err := p.header(bi, &ss.sc.block)
+	kept := c.headers[bi].Load() != nil
+	h, err := p.header(c, bi, &ss.sc.block)
 	if err != nil {
 		return false, false, err
 	}

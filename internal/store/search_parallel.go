@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"runtime"
 	"slices"
@@ -10,11 +11,6 @@ import (
 
 	"github.com/sluice-log/sluice/internal/record"
 )
-
-// searchChunkBlocks is how many consecutive blocks of a part a worker takes
-// at a time: small enough that two workers share one large merged part
-// evenly, large enough that handing chunks out costs nothing measurable.
-const searchChunkBlocks = 16
 
 // newSearcher prepares a search of req with scratch buffers from the pool;
 // done returns them.
@@ -68,19 +64,75 @@ func (ss *searcher) fork(ctx context.Context, req *SearchRequest, fn func(*recor
 		countFields: ss.countFields, fieldFilter: ss.fieldFilter, presenceOnly: ss.presenceOnly, budget: ss.budget}
 }
 
-// searchUnit is what one worker searches at a time: a run of one part's
-// blocks, or one in-memory head stream (hv not nil).
+// searchUnit is what one worker searches at a time: one index chunk of a
+// part (at most chunkBlocks blocks), or one in-memory head stream (hv not
+// nil).
 type searchUnit struct {
-	p      *part
-	lo, hi int
-	hv     *headView
+	p  *part
+	mi *metaIndex
+	ci int
+	hv *headView
 }
 
 func (ss *searcher) searchUnit(u searchUnit) error {
 	if u.hv != nil {
 		return ss.searchHead(u.hv)
 	}
-	return ss.searchBlocks(u.p, u.lo, u.hi)
+	return ss.searchChunk(u.p, u.mi, u.ci)
+}
+
+// planParts returns the units of the parts' index chunks that the
+// meta-indexes cannot decide. A chunk outside the search's time range is
+// skipped, and a chunk of one stream is decided whole when the filter
+// can decide its stream (BlockMatcher): ruled out, or counted from the
+// meta-index when the caller counts its records and the search's range
+// covers it. Neither loads the chunk.
+func (ss *searcher) planParts(parts []*part) ([]searchUnit, error) {
+	var units []searchUnit
+	for _, p := range parts {
+		if err := ss.ctx.Err(); err != nil {
+			return nil, err
+		}
+		mi, err := p.metaIndex()
+		if errors.Is(err, errCorrupt) {
+			ss.lost(p, err)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for ci := range mi.chunks {
+			c := &mi.chunks[ci]
+			if c.maxTime < ss.req.From || ss.req.To != 0 && c.minTime >= ss.req.To {
+				ss.stats.Blocks += int64(c.blocks)
+				ss.stats.BlocksSkippedTime += int64(c.blocks)
+				ss.s.blocksSkipped.Add(int64(c.blocks))
+				continue
+			}
+			if c.oneStream && c.info.Tenant == ss.req.Tenant {
+				switch ss.matchBlock(&c.info) {
+				case BlockNone:
+					ss.stats.Blocks += int64(c.blocks)
+					ss.stats.BlocksSkippedStream += int64(c.blocks)
+					ss.s.blocksSkipped.Add(int64(c.blocks))
+					continue
+				case BlockAll:
+					if ss.covers(&c.info) && ss.countable(c.info.Labels) && !ss.req.CountTimes {
+						ss.stats.Blocks += int64(c.blocks)
+						ss.stats.BlocksCounted += int64(c.blocks)
+						ss.stats.RecordsCounted += c.records
+						ss.stats.RecordsMatched += c.records
+						if err := ss.count(&c.info, int(c.records), nil); err != nil {
+							return nil, err
+						}
+						continue
+					}
+				}
+			}
+			units = append(units, searchUnit{p: p, mi: mi, ci: ci})
+		}
+	}
+	return units, nil
 }
 
 // searchAll visits the blocks of parts and the head streams with up to
@@ -90,11 +142,9 @@ func (ss *searcher) searchUnit(u searchUnit) error {
 // what a serial search would show it, in another order (Search promises
 // none). Filters are safe for concurrent use by the Filter contract.
 func (ss *searcher) searchAll(v *view) error {
-	var units []searchUnit
-	for _, p := range v.parts {
-		for lo := 0; lo < len(p.blocks); lo += searchChunkBlocks {
-			units = append(units, searchUnit{p: p, lo: lo, hi: min(lo+searchChunkBlocks, len(p.blocks))})
-		}
+	units, err := ss.planParts(v.parts)
+	if err != nil {
+		return err
 	}
 	for i := range v.heads {
 		units = append(units, searchUnit{hv: &v.heads[i]})

@@ -33,6 +33,7 @@ type Store struct {
 	// policy decides which parts to merge (merge_policy.go).
 	policy mergePolicy
 	dec    *zstd.Decoder
+	pio    *partIO // the file and index caches parts read through
 
 	flushMu  sync.Mutex
 	laneMu   [numLanes]sync.Mutex
@@ -57,6 +58,12 @@ type Store struct {
 	assists       atomic.Int64 // AssistMerges calls that merged
 	flushedBytes  atomic.Int64 // bytes of the parts flushes wrote
 	mergedBytes   atomic.Int64 // bytes of the parts merges wrote
+
+	scrubMu       sync.Mutex
+	scrub         scrubQueue
+	scrubbed      atomic.Int64 // parts hashed in full since Open
+	scrubFailures atomic.Int64 // of which did not match
+	scrubBytes    atomic.Int64
 }
 
 // Stats describes the store at one moment.
@@ -80,10 +87,20 @@ type Stats struct {
 	// MergesPending counts the partitions a merge round would merge now
 	// or once they are idle (Options.IdleMergeAfter).
 	MergesPending int
-	// IndexBytes is about the memory the open parts' indexes take: block
-	// metadata, bloom filters, numeric ranges and the block headers that
-	// searches keep. It grows with the data kept.
+	// IndexBytes is about the memory the parts' indexes take: what the
+	// index cache holds (block metadata, bloom filters, numeric ranges,
+	// the block headers searches keep, meta-indexes), bounded by
+	// Options.IndexCacheBytes, and the summary each served part keeps.
 	IndexBytes int64
+	IndexCache IndexCacheStats
+	Files      FileCacheStats
+	// PartsUnverified counts served parts whose sha256 this process has
+	// not checked yet (see Scrub); PartsScrubbed the parts it hashed in
+	// full since it opened, ScrubFailures those that did not match.
+	PartsUnverified int
+	PartsScrubbed   int64
+	ScrubFailures   int64
+	ScrubBytes      int64
 	// Quarantined counts parts live in the manifest but not served because
 	// their files failed a check (on open, or on a read since).
 	Quarantined int
@@ -178,6 +195,12 @@ func (s *Store) Stats() Stats {
 		MergeAssists:  s.assists.Load(),
 	}
 	st.ManifestReplayed = s.man.replayed
+	st.IndexCache = s.pio.index.stats()
+	st.Files = s.pio.files.stats()
+	st.PartsScrubbed = s.scrubbed.Load()
+	st.ScrubFailures = s.scrubFailures.Load()
+	st.ScrubBytes = s.scrubBytes.Load()
+	st.IndexBytes = st.IndexCache.Bytes
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st.HeadRecords = s.active.records
@@ -192,7 +215,10 @@ func (s *Store) Stats() Stats {
 			st.Parts++
 			st.DiskBytes += p.size
 			st.Records += p.records
-			st.IndexBytes += p.indexBytes + p.headerBytes.Load()
+			st.IndexBytes += partSummaryBytes
+			if !p.verified.Load() {
+				st.PartsUnverified++
+			}
 		}
 	}
 	return st

@@ -95,10 +95,23 @@ func openTest(t testing.TB, dir string, opts Options) *Store {
 // head and parts, merged or reopened, Search returns what a scan of the
 // appended records returns.
 func TestSearchMatchesBruteForce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"default caches", Options{BlockRecords: 50, MergeFanIn: 3}},
+		// Caches far too small for the parts: every search reads index
+		// chunks and reopens files, and the bounds must hold.
+		{"tiny caches", Options{BlockRecords: 50, MergeFanIn: 3, IndexCacheBytes: 2 << 10, MaxOpenFiles: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testSearchMatchesBruteForce(t, tc.opts) })
+	}
+}
+
+func testSearchMatchesBruteForce(t *testing.T, opts Options) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	dir := t.TempDir()
-	opts := Options{BlockRecords: 50, MergeFanIn: 3}
 	s := openTest(t, dir, opts)
 	var all []record.Record
 	seq := uint64(0)
@@ -156,6 +169,12 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 	problems, err := s.Verify()
 	if err != nil || len(problems) != 0 {
 		t.Fatalf("verify: %v %v", problems, err)
+	}
+	if opts.MaxOpenFiles > 0 {
+		st := s.Stats()
+		if st.Files.Open > opts.MaxOpenFiles || st.Files.Closes == 0 || st.IndexCache.Evictions == 0 {
+			t.Fatalf("tiny caches: files %+v, index cache %+v", st.Files, st.IndexCache)
+		}
 	}
 }
 

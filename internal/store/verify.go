@@ -131,7 +131,7 @@ func AuditSigned(dir string, pub ed25519.PublicKey, anchors ...Anchor) (Report, 
 			}
 			return Report{}, fmt.Errorf("open part %s: %w", path, err)
 		}
-		_, err = checkPart(f, ref, dec)
+		err = checkPart(f, ref, dec)
 		_ = f.Close()
 		if err != nil {
 			problems = append(problems, Problem{Kind: ProblemChecksum, Part: ref.id(), Detail: err.Error()})

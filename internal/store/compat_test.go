@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// testdata/v2store is a store written by the build before part format
+// version 3 (two flushes of genRecords(rand.NewPCG(21, 22)), 400 records
+// each, blocks of 40 records): version 2 parts, a manifest without the
+// parts' time ranges.
+const v2StoreDir = "testdata/v2store"
+
+func v2StoreRecords() []record.Record {
+	rng := rand.New(rand.NewPCG(21, 22))
+	var all []record.Record
+	for i := range 2 {
+		all = append(all, genRecords(rng, 400, i*400)...)
+	}
+	return all
+}
+
+// copyDir copies the directory tree src to dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// partMagics counts the live part files of dir by their format magic.
+func partMagics(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, id := range partFiles(t, dir) {
+		data := mustRead(t, partPathOf(dir, id))
+		out[strings.TrimSpace(string(data[:partHeaderLen]))]++
+	}
+	return out
+}
+
+// TestVersion2StoreReadable opens the data directory of the previous
+// build: its version 2 parts are searched through the index cache (one
+// too small to hold them, so that their chunks are evicted and read
+// again), verified, scrubbed, and merged into version 3 parts.
+func TestVersion2StoreReadable(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, v2StoreDir, dir)
+	all := v2StoreRecords()
+	if got := partMagics(t, dir); got["SLPART2"] == 0 || got["SLPART3"] != 0 {
+		t.Fatalf("test data parts: %v", got)
+	}
+	if ps, err := Verify(dir); err != nil || len(ps) != 0 {
+		t.Fatalf("verify of the version 2 store: %v %v", ps, err)
+	}
+	s := openTest(t, dir, Options{IndexCacheBytes: 4 << 10, MergeFanIn: 2})
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(5, 5))
+	checkQueries(t, "version 2 parts", s, all, rng, 40)
+	st := s.Stats()
+	if st.IndexCache.Evictions == 0 || st.IndexCache.Bytes > 64<<10 {
+		t.Fatalf("index cache: %+v", st.IndexCache)
+	}
+	if err := s.Scrub(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.ScrubFailures != 0 || st.PartsUnverified != 0 {
+		t.Fatalf("scrub of version 2 parts: %d failures, %d unverified", st.ScrubFailures, st.PartsUnverified)
+	}
+	if err := s.Merge(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := partMagics(t, dir); got["SLPART2"] != 0 || got["SLPART3"] == 0 {
+		t.Fatalf("after merging: parts %v, want version 3 only", got)
+	}
+	checkQueries(t, "merged into version 3", s, all, rng, 40)
+	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
+		t.Fatalf("verify after the merge: %v %v", ps, err)
+	}
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"time"
+)
+
+// Opening a store hashes no part: a start that re-read every byte stored
+// would take as long as the data is large. A part's bytes are checked as
+// they are read instead (the meta-index, each index chunk, block header
+// and column carries its own checksum), and its sha256 against the
+// manifest's by the scrubber, which hashes the parts opened from disk in
+// the background at a bounded rate (Scrub), a part that a search or merge
+// has read first. A merge hashes its inputs before it merges them, so
+// that it cannot turn altered bytes into a new part with a valid sha256.
+// A part this process wrote was hashed as it was written. `sluice verify`
+// still hashes everything, on demand.
+
+// scrubQueue is the parts whose sha256 this process has not checked.
+type scrubQueue struct {
+	first []*part // read by a search or merge before the scrubber got to them
+	rest  []*part // every part opened from disk, newest partition first
+}
+
+// queueScrub queues the parts opened from disk, newest partition first:
+// recent data is the most read.
+func (s *Store) queueScrub(parts []*part) {
+	slices.SortFunc(parts, func(a, b *part) int {
+		return cmp.Or(cmp.Compare(b.partition, a.partition), cmp.Compare(a.name, b.name))
+	})
+	s.scrubMu.Lock()
+	s.scrub.rest = parts
+	s.scrubMu.Unlock()
+}
+
+// scrubFirst moves p to the front of the scrubber's queue: it is being
+// read before its sha256 was checked (called when its file is first
+// opened).
+func (s *Store) scrubFirst(p *part) {
+	if p.verified.Load() {
+		return
+	}
+	s.scrubMu.Lock()
+	s.scrub.first = append(s.scrub.first, p)
+	s.scrubMu.Unlock()
+}
+
+// nextToScrub returns, with a reference, the next served part whose
+// sha256 is unchecked, or nil when there is none.
+func (s *Store) nextToScrub() *part {
+	for {
+		var p *part
+		s.scrubMu.Lock()
+		switch {
+		case len(s.scrub.first) > 0:
+			p, s.scrub.first = s.scrub.first[0], s.scrub.first[1:]
+		case len(s.scrub.rest) > 0:
+			p, s.scrub.rest = s.scrub.rest[0], s.scrub.rest[1:]
+		}
+		s.scrubMu.Unlock()
+		if p == nil {
+			return nil
+		}
+		if p.verified.Load() {
+			continue
+		}
+		s.mu.RLock()
+		served := s.parts[p.partition][p.name] == p
+		if served {
+			p.incRef()
+		}
+		s.mu.RUnlock()
+		if served {
+			return p
+		}
+	}
+}
+
+// Scrub checks the sha256 of every served part that this process has not
+// checked yet, reading at most bytesPerSecond (0: no bound), and returns
+// when none is left or ctx ends. A part that fails is quarantined, as one
+// that fails a read.
+func (s *Store) Scrub(ctx context.Context, bytesPerSecond int64) error {
+	start := time.Now()
+	var done int64
+	pace := func(n int) error {
+		done += int64(n)
+		if bytesPerSecond > 0 {
+			due := start.Add(time.Duration(float64(done) / float64(bytesPerSecond) * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				t := time.NewTimer(d)
+				defer t.Stop()
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+			}
+		}
+		return ctx.Err()
+	}
+	for {
+		p := s.nextToScrub()
+		if p == nil {
+			return nil
+		}
+		err := s.verifyPart(ctx, p, pace)
+		p.decRef()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !errors.Is(err, errCorrupt) {
+			s.log.Warn("scrub could not read a part; it stays unchecked until the next start", "part", p.ref().id(), "err", err)
+		}
+	}
+}
+
+// verifyPart hashes p's file against the manifest's sha256 unless this
+// process has already; pace, when not nil, is called after each read with
+// its length. A mismatch, or a file missing or of the wrong size,
+// quarantines p and returns an errCorrupt error.
+func (s *Store) verifyPart(ctx context.Context, p *part, pace func(int) error) error {
+	if p.verified.Load() {
+		return nil
+	}
+	if pace == nil {
+		pace = func(int) error { return ctx.Err() }
+	}
+	counted := func(n int) error {
+		s.scrubBytes.Add(int64(n))
+		return pace(n)
+	}
+	f, err := s.pio.files.acquire(p)
+	if err == nil {
+		err = verifyHash(io.NewSectionReader(f, 0, p.size), p.sha256, counted)
+		s.pio.files.release(p)
+	}
+	switch {
+	case err == nil:
+		p.verified.Store(true)
+		s.scrubbed.Add(1)
+	case errors.Is(err, errCorrupt):
+		s.scrubbed.Add(1)
+		s.scrubFailures.Add(1)
+		s.quarantineServed(p, err)
+	}
+	return err
+}
