@@ -9,8 +9,10 @@ LDFLAGS := -X main.version=$(VERSION)
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sluice
 
-run:
-	$(GO) run ./cmd/sluice serve
+# exec: the server replaces the shell, so Ctrl-C or a signal to make's
+# child stops the server itself (go run would leave its child running).
+run: build
+	exec ./$(BIN) serve
 
 # Rebuild the web UI into internal/ui/dist (committed, so `go build` needs no
 # Node.js) and run its browser tests; see docs/ui.md.
