@@ -297,9 +297,12 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	if cfg.Role == config.RoleIndexer {
 		consumer, kafkaStatus, err = storeConsumer(ctx, cfg, p, reg, log)
 	} else {
-		routes, listeners, err = buildReceivers(receiverEnv{
-			cfg: cfg, sink: sec.ingestSink(p), metrics: ingest.NewMetrics(reg), registry: reg, log: log, guard: sec.guard,
-		})
+		var sink ingest.Sink
+		if sink, err = processingSink(ctx, cfg, p, reg, log); err == nil {
+			routes, listeners, err = buildReceivers(receiverEnv{
+				cfg: cfg, sink: sec.ingestSink(sink), metrics: ingest.NewMetrics(reg), registry: reg, log: log, guard: sec.guard,
+			})
+		}
 	}
 	if err != nil {
 		sec.close()
@@ -479,9 +482,16 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		_ = prod.Close(context.Background())
 		return err
 	}
-	routes, listeners, err := buildReceivers(receiverEnv{
-		cfg: cfg, sink: sec.ingestSink(prod), metrics: ingest.NewMetrics(reg), registry: reg, log: log, guard: sec.guard,
-	})
+	// Quotas charge the tenant that sent a batch, before the pipeline
+	// spends anything on it (it may route records to other tenants).
+	sink, err := processingSink(ctx, cfg, prod, reg, log)
+	var routes map[string]http.Handler
+	var listeners []listener
+	if err == nil {
+		routes, listeners, err = buildReceivers(receiverEnv{
+			cfg: cfg, sink: sec.ingestSink(sink), metrics: ingest.NewMetrics(reg), registry: reg, log: log, guard: sec.guard,
+		})
+	}
 	if err != nil {
 		sec.close()
 		_ = prod.Close(context.Background())

@@ -36,6 +36,8 @@ type Config struct {
 
 	Querier QuerierConfig `yaml:"querier" doc:"The querier role: one query over every store indexer."`
 
+	Pipeline PipelineConfig `yaml:"pipeline" doc:"The processing pipeline that roles all and gateway apply to records on ingest, before the write-ahead log."`
+
 	Trust TrustConfig `yaml:"trust" doc:"Signatures and a witness, so that someone able to write the data directory cannot rewrite, cut or roll back what it holds unseen (docs/storage.md, Threat model)."`
 
 	Auth   AuthConfig   `yaml:"auth" doc:"API keys, roles and tenants (docs/security.md)."`
@@ -217,6 +219,7 @@ func Default() Config {
 	defaultQuerier(&c)
 	defaultTrust(&c)
 	defaultAuth(&c)
+	defaultPipeline(&c)
 	return c
 }
 
@@ -392,6 +395,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateSecretFiles()...)
 	errs = append(errs, c.validateQuerier()...)
 	errs = append(errs, c.validateAuth()...)
+	errs = append(errs, c.validatePipeline()...)
 	return errors.Join(errs...)
 }
 

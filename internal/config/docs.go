@@ -24,29 +24,7 @@ func docsOf() map[string]string {
 
 // Options lists every option with its documentation and default, in the order
 // of the configuration file.
-func Options() []Option {
-	var out []Option
-	var walk func(t reflect.Type, v reflect.Value, prefix string)
-	walk = func(t reflect.Type, v reflect.Value, prefix string) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			path := prefix + name
-			o := Option{Path: path, Doc: f.Tag.Get("doc")}
-			fv := v.Field(i)
-			if f.Type.Kind() == reflect.Struct {
-				out = append(out, o)
-				walk(f.Type, fv, path+".")
-				continue
-			}
-			o.Default = formatValue(fv)
-			out = append(out, o)
-		}
-	}
-	def := Default()
-	walk(reflect.TypeOf(def), reflect.ValueOf(def), "")
-	return out
-}
+func Options() []Option { return OptionsOf(Default(), "") }
 
 func formatValue(v reflect.Value) string {
 	if s, ok := v.Interface().(fmt.Stringer); ok {
@@ -62,6 +40,10 @@ func formatValue(v reflect.Value) string {
 	case reflect.String:
 		if v.String() == "" {
 			return `""`
+		}
+	case reflect.Map:
+		if v.Len() == 0 {
+			return "{}"
 		}
 	}
 	return fmt.Sprint(v.Interface())

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-log/sluice/internal/logfmt"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -56,7 +57,7 @@ func FuzzExtraction(f *testing.F) {
 	f.Add(`<a> <_> "<b>"`, `a="x y" b=2 {"k":[1,2]}`)
 	f.Add(`x<y>`, `{"a":"b","c":{"d":1}}`)
 	f.Fuzz(func(t *testing.T, pattern, value string) {
-		parseLogfmt(value, nil)
+		logfmt.Parse(value, nil)
 		(&unpackJSONProcessor{}).unpack(value)
 		e, err := newExtractPipe(pattern)
 		if err != nil {

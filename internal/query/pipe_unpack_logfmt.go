@@ -1,8 +1,7 @@
 package query
 
 import (
-	"strings"
-
+	"github.com/sluice-log/sluice/internal/logfmt"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -43,51 +42,8 @@ type unpackLogfmtProcessor struct {
 }
 
 func (u *unpackLogfmtProcessor) push(r Row) error {
-	u.fields = parseLogfmt(sourceValue(r, u.from), u.fields[:0])
+	u.fields = logfmt.Parse(sourceValue(r, u.from), u.fields[:0])
 	return u.next.push(withFields(r, u.fields))
 }
 
 func (u *unpackLogfmtProcessor) flush() error { return u.next.flush() }
-
-// parseLogfmt appends the pairs of s to dst.
-func parseLogfmt(s string, dst []record.Field) []record.Field {
-	i := 0
-	for i < len(s) {
-		for i < len(s) && s[i] == ' ' {
-			i++
-		}
-		start := i
-		for i < len(s) && s[i] != '=' && s[i] != ' ' {
-			i++
-		}
-		key := s[start:i]
-		if i >= len(s) || s[i] != '=' {
-			continue // a bare key
-		}
-		i++
-		var val string
-		if i < len(s) && s[i] == '"' {
-			var b strings.Builder
-			i++
-			for i < len(s) && s[i] != '"' {
-				if s[i] == '\\' && i+1 < len(s) {
-					i++
-				}
-				b.WriteByte(s[i])
-				i++
-			}
-			i++ // the closing quote, if any
-			val = b.String()
-		} else {
-			start := i
-			for i < len(s) && s[i] != ' ' {
-				i++
-			}
-			val = s[start:i]
-		}
-		if key != "" {
-			dst = append(dst, record.Field{Name: key, Value: val})
-		}
-	}
-	return dst
-}
