@@ -194,7 +194,7 @@ func TestReportWithoutRuns(t *testing.T) {
 }
 
 func TestBadFlagsExitTwo(t *testing.T) {
-	for _, args := range [][]string{{"-n", "0"}, {"-end", "yesterday"}, {"extra"}, {"-nosuchflag"}} {
+	for _, args := range [][]string{{"-n", "0"}, {"-end", "yesterday"}, {"extra"}, {"-nosuchflag"}, {"-protocol", "syslog"}} {
 		var out, errOut bytes.Buffer
 		if code := mainErr(args, &out, &errOut); code != 2 {
 			t.Errorf("mainErr(%q) = %d, want 2", args, code)

@@ -20,7 +20,9 @@ local port, and then:
 
   1. ingests -n generated records (JSON application logs from ~50 services,
      nginx access lines, multi-line Java exceptions, syslog lines, spread over
-     24 h) through POST /insert/jsonline from -concurrency clients in batches
+     24 h) through POST /insert/jsonline (with -protocol bulk: the
+     Elasticsearch _bulk API, a create action line before every record, the
+     fields mapped by the config's ingest.bulk) from -concurrency clients in batches
      of -batch records, retrying 429/503 as Retry-After says; it reports
      records/s, MB/s of raw JSON, server CPU seconds (from /proc/PID/stat)
      and peak RSS (VmHWM);
@@ -79,8 +81,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		defer os.Remove(cfg)
 		o.config = cfg
 	}
-	sluice := system{name: "sluice", binary: o.binary, config: o.config}
-	vlogs := system{name: "victorialogs", binary: o.vlogsBinary, vlogs: true}
+	sluice := system{name: "sluice", binary: o.binary, config: o.config, bulk: o.protocol == "bulk"}
+	vlogs := system{name: "victorialogs", binary: o.vlogsBinary, vlogs: true, bulk: o.protocol == "bulk"}
 	var runs, refRuns []runResult
 	var runErr error
 	// Side by side, the systems alternate run by run, so that a noisy spell
@@ -134,6 +136,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.binary, "binary", "./bin/sluice", "path of the sluice `binary` to run (build it first: go build -o bin/sluice ./cmd/sluice)")
 	fs.StringVar(&o.config, "config", "", "YAML config `file` passed to sluice serve (default: the built-in defaults with the forward, syslog and OTLP gRPC listeners off)")
 	fs.StringVar(&o.vlogsBinary, "vlogs-binary", "", "VictoriaLogs `binary` to run side by side on the same data, alternating runs, with ratios in the report")
+	fs.StringVar(&o.protocol, "protocol", "jsonline", "how the data set is sent: `jsonline` (POST /insert/jsonline) or bulk (the Elasticsearch _bulk API, one create action line per record)")
 	fs.IntVar(&o.records, "n", 1_000_000, "`records` to ingest; the brief's reference figures use 5000000")
 	fs.IntVar(&o.concurrency, "concurrency", 4, "concurrent insert `requests`")
 	fs.IntVar(&o.batch, "batch", 5000, "`records` per insert request")
@@ -162,6 +165,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("-%s must be positive, got %d", c.name, c.v)
 		}
 	}
+	if o.protocol != "jsonline" && o.protocol != "bulk" {
+		return o, fmt.Errorf("-protocol must be jsonline or bulk, got %q", o.protocol)
+	}
 	if o.liveRate < 0 || o.liveWarmup < 0 {
 		return o, fmt.Errorf("-live-rate and -live-warmup must not be negative")
 	}
@@ -178,7 +184,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 // httpOnlyConfig switches off the receivers that listen on ports of their
 // own, leaving Sluice's defaults otherwise.
-const httpOnlyConfig = "forward:\n  enabled: false\nsyslog:\n  enabled: false\notlp:\n  enabled: false\n"
+// Its ingest.bulk maps the generator's fields as jsonline's defaults do, so
+// that -protocol bulk stores the same records (plus _index and _id).
+const httpOnlyConfig = "forward:\n  enabled: false\nsyslog:\n  enabled: false\notlp:\n  enabled: false\n" +
+	"ingest:\n  bulk:\n    time_fields: [_time]\n    message_fields: [_msg]\n    stream_fields: [" + streamFields + "]\n"
 
 func writeHTTPOnlyConfig() (string, error) {
 	f, err := os.CreateTemp("", "sluice-bench-*.yaml")

@@ -69,3 +69,24 @@ func TestReferenceReport(t *testing.T) {
 		})
 	}
 }
+
+func TestBulkBody(t *testing.T) {
+	for _, tc := range []struct{ lines, want string }{
+		{"{\"a\":1}\n{\"b\":2}\n", bulkAction + "\n{\"a\":1}\n" + bulkAction + "\n{\"b\":2}\n"},
+		{"{\"a\":1}", bulkAction + "\n{\"a\":1}"},
+		{"", ""},
+	} {
+		if got := string(appendBulk(nil, []byte(tc.lines))); got != tc.want {
+			t.Errorf("appendBulk(%q) = %q, want %q", tc.lines, got, tc.want)
+		}
+	}
+	if p := (system{}).bulkPath(); p != "/_bulk" {
+		t.Errorf("sluice bulk path %q", p)
+	}
+	if p := (system{vlogs: true}).bulkPath(); !strings.HasPrefix(p, "/insert/elasticsearch/_bulk?") || !strings.Contains(p, "_time_field=_time") {
+		t.Errorf("victorialogs bulk path %q", p)
+	}
+	if !bulkItemErrors([]byte(`{"took":1,"errors":true,"items":[]}`)) || bulkItemErrors([]byte(`{"took":1,"errors":false,"items":[]}`)) {
+		t.Error("bulkItemErrors misreads an answer")
+	}
+}

@@ -16,6 +16,7 @@ type options struct {
 	binary        string
 	config        string // sluice's YAML config, "" for its defaults
 	vlogsBinary   string // VictoriaLogs to run side by side, "" for none
+	protocol      string // "jsonline" or "bulk": how the data set is sent
 	records       int
 	concurrency   int
 	batch         int

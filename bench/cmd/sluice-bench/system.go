@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"net/url"
 	"time"
 )
@@ -14,6 +15,9 @@ type system struct {
 	binary string
 	config string // sluice only: a YAML config file, "" for the defaults
 	vlogs  bool
+	// bulk sends the data through the Elasticsearch _bulk API instead of
+	// JSON lines (-protocol bulk).
+	bulk bool
 }
 
 // streamFields are the generator's fields that identify a source; Sluice's
@@ -49,6 +53,38 @@ func (s system) insertPath() string {
 	return insertPath
 }
 
+// bulkPath is the Elasticsearch _bulk endpoint. Sluice takes the field
+// mapping from its config (httpOnlyConfig's ingest.bulk), as a Filebeat
+// deployment would; VictoriaLogs from the URL, as its docs say.
+func (s system) bulkPath() string {
+	if s.vlogs {
+		q := url.Values{"_time_field": {"_time"}, "_msg_field": {"_msg"}, "_stream_fields": {streamFields}}
+		return "/insert/elasticsearch/_bulk?" + q.Encode()
+	}
+	return "/_bulk"
+}
+
+// bulkAction is the action line before every document of a _bulk request:
+// Filebeat's, with an index name and no id.
+const bulkAction = `{"create":{"_index":"bench"}}`
+
+// appendBulk appends the JSON lines of lines to dst as a _bulk body, each
+// document after its action line.
+func appendBulk(dst, lines []byte) []byte {
+	for len(lines) > 0 {
+		line := lines
+		if i := bytes.IndexByte(lines, '\n'); i >= 0 {
+			line, lines = lines[:i+1], lines[i+1:]
+		} else {
+			lines = nil
+		}
+		dst = append(dst, bulkAction...)
+		dst = append(dst, '\n')
+		dst = append(dst, line...)
+	}
+	return dst
+}
+
 func (s system) queryPath() string {
 	if s.vlogs {
 		return "/select/logsql/query"
@@ -71,4 +107,9 @@ func (s system) settleStable() time.Duration {
 		return vlogsSettleStable
 	}
 	return settleStable
+}
+
+// bulkItemErrors reports whether a _bulk answer says some item failed.
+func bulkItemErrors(answer []byte) bool {
+	return bytes.Contains(answer, []byte(`"errors":true`))
 }
