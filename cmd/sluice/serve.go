@@ -27,6 +27,7 @@ import (
 	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/connlimit"
+	"github.com/sluice-log/sluice/internal/dashboard"
 	"github.com/sluice-log/sluice/internal/faultpoint"
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/kafka"
@@ -332,6 +333,8 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		Kafka:    kafkaStatus,
 		Guard:    sec.guard,
 		Quotas:   sec.quotas,
+		// The UI's dashboards, per tenant (docs/api.md#dashboards).
+		Dashboards: dashboard.NewStore(filepath.Join(cfg.DataDir, "dashboards")),
 	})
 	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, listeners: listeners, metrics: metricsHandler(reg)}
 	if consumer != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sluice-log/sluice/internal/auth"
+	"github.com/sluice-log/sluice/internal/dashboard"
 	"github.com/sluice-log/sluice/internal/pipeline"
 	"github.com/sluice-log/sluice/internal/quota"
 	"github.com/sluice-log/sluice/internal/store"
@@ -81,6 +82,8 @@ type Config struct {
 	Guard *auth.Guard
 	// Quotas, when set, bounds each tenant's queries.
 	Quotas *quota.Quotas
+	// Dashboards keeps the UI's dashboards; nil (a querier) answers 501.
+	Dashboards *dashboard.Store
 }
 
 // Server is the HTTP handler of `sluice serve`.
@@ -169,6 +172,7 @@ func New(cfg Config) *Server {
 	s.handle("/api/v1/explain", query(methods(s.explain, "GET", "POST").ServeHTTP))
 	s.handle("POST /api/v1/context", query(s.context))
 	s.handle("POST "+PartialPath, query(s.partialAnswer))
+	s.mountDashboards()
 	admin := func(action string, h http.Handler) http.Handler {
 		return g.Require(auth.RoleAdmin, s.audited(action, h))
 	}
