@@ -33,6 +33,7 @@ func commands() []command {
 		{"config", "print the default configuration or check a configuration file", runConfig},
 		{"pipeline", "test a processing pipeline: its own test cases, then what sample lines become", runPipeline},
 		{"healthcheck", "probe a local server's /readyz or /healthz (the image's health check)", runHealthcheck},
+		{"autoscale", "score scaling policies on load traces (autoscale simulate)", runAutoscale},
 		{"dlq", "replay an indexer's dead-letter topic (dlq replay) once the cause is fixed", runDLQ},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("sluice", version); return nil }},
 	}
