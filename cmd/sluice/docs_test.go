@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // TestDocsNameNoOutsidePaths keeps the README and docs/ free of paths that
@@ -60,5 +62,32 @@ func TestReadmeRunsWhatMakefileHas(t *testing.T) {
 	}
 	if !strings.Contains(string(readme), "Ctrl-C") {
 		t.Error("README does not say how to stop the server (Ctrl-C)")
+	}
+}
+
+// TestGrafanaProvisioningParses keeps docs/grafana.md's provisioning file
+// valid YAML of a Loki data source at Sluice's default HTTP port.
+func TestGrafanaProvisioningParses(t *testing.T) {
+	b, err := os.ReadFile("../../docs/grafana.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(b)
+	if m == nil {
+		t.Fatal("docs/grafana.md has no yaml block")
+	}
+	var prov struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Type, URL, Access string
+			JSONData          map[string]any `yaml:"jsonData"`
+		}
+	}
+	if err := yaml.Unmarshal(m[1], &prov); err != nil {
+		t.Fatalf("provisioning file: %v", err)
+	}
+	if len(prov.Datasources) != 1 || prov.Datasources[0].Type != "loki" || prov.Datasources[0].URL != "http://sluice:9280" ||
+		prov.Datasources[0].JSONData["httpHeaderName1"] != "X-Scope-OrgID" {
+		t.Errorf("provisioning file: %+v", prov)
 	}
 }

@@ -98,6 +98,7 @@ type Server struct {
 	refused  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
 	rates    ingestRates
+	tailH    http.Handler // live tail: Backend's subscriptions or Config.Tail
 	started  time.Time
 }
 
@@ -147,6 +148,7 @@ func New(cfg Config) *Server {
 	if cfg.Tail != nil {
 		tail = s.withTailSlot(cfg.Tail)
 	}
+	s.tailH = tail
 
 	g := cfg.Guard
 	s.handle("GET /healthz", http.HandlerFunc(s.healthz))
@@ -173,6 +175,7 @@ func New(cfg Config) *Server {
 	s.handle("POST /api/v1/context", query(s.context))
 	s.handle("POST "+PartialPath, query(s.partialAnswer))
 	s.mountDashboards()
+	s.mountLoki(query)
 	admin := func(action string, h http.Handler) http.Handler {
 		return g.Require(auth.RoleAdmin, s.audited(action, h))
 	}

@@ -145,6 +145,7 @@ func TestExecuteStats(t *testing.T) {
 		{`* | stats sum(latency_ms) as total by status | sort by status desc`, []string{
 			`{"status":"504","total":30000}`, `{"status":"503","total":0}`, `{"status":"502","total":3}`,
 			`{"status":"500","total":1500}`, `{"status":"200","total":1119}`, `{"status":"","total":0}`}},
+		{`service:auth | stats sum_len(_msg) as b, sum_len(missing) as m`, []string{`{"b":23,"m":0}`}},
 		{`* | stats count() by missing_field`, []string{`{"missing_field":"","count()":8}`}},
 		{`* | stats count() as n by level | stats count() as levels, sum(n) as total`, []string{`{"levels":4,"total":8}`}},
 		{`* | stats count() as n by _time:1h | stats count() by _time:1d`, []string{`{"_time":"2024-05-01T00:00:00Z","count()":3}`}},

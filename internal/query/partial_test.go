@@ -18,7 +18,7 @@ import (
 // TestStatsMergeCoversRegistry keeps it complete.
 var statsFuncsUnderTest = []string{
 	"count()", "sum(x)", "min(x)", "max(x)", "avg(x)", "count_uniq(x)",
-	"quantile(0.5, x)", "quantile(0.9, x)", "quantile(0, x)", "quantile(1, x)", "rate()",
+	"quantile(0.5, x)", "quantile(0.9, x)", "quantile(0, x)", "quantile(1, x)", "rate()", "sum_len(x)",
 }
 
 func TestStatsMergeCoversRegistry(t *testing.T) {
