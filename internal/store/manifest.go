@@ -114,7 +114,7 @@ func newManifestState() *manifestState {
 // validate checks the names in an entry, which become file paths.
 func (e *manifestEntry) validate() error {
 	switch e.Op {
-	case opAdd, opMerge, opDrop, opCheckpoint:
+	case opAdd, opMerge, opDrop, opCheckpoint, opSalvage:
 	default:
 		return fmt.Errorf("%w: unknown manifest op %q", errCorrupt, e.Op)
 	}

@@ -306,6 +306,10 @@ type partIter struct {
 	buf    []byte
 	rec    record.Record
 	recKey string // the stream key of the current block
+	// salvage, when set, makes the iterator skip what it cannot read
+	// (counting it there) instead of failing and quarantining the part:
+	// a salvage reads a part known to be damaged (see Salvage).
+	salvage *salvageLoss
 }
 
 func (it *partIter) key() string { return it.recKey }
@@ -323,12 +327,22 @@ func (it *partIter) next() (bool, error) {
 		var err error
 		// A merge reads each block once: nothing is kept.
 		it.buf, err = it.p.readBlock(it.c, it.block, it.buf, &it.d, nil, false)
+		if err != nil && it.salvage != nil {
+			it.salvage.lose(1, int64(m.count), err)
+			it.block++
+			// What the failed read decoded must not be taken for rows.
+			it.d.times, it.row = it.d.times[:0], 0
+			continue
+		}
 		if errors.Is(err, errCorrupt) {
 			// The merge fails; the next one is planned without this part.
 			it.s.quarantineServed(it.p, err)
 		}
 		if err != nil {
 			return false, err
+		}
+		if it.salvage != nil {
+			it.salvage.keptBlocks++
 		}
 		it.block++
 		it.row = 0
@@ -351,6 +365,11 @@ func (it *partIter) nextChunk() (bool, error) {
 		if it.mi, err = it.p.metaIndex(); err == nil && it.mi.v2 {
 			_, it.v2, err = it.p.loadIndexV2()
 		}
+		if err != nil && it.salvage != nil {
+			// Without its meta-index nothing of the part can be found.
+			it.salvage.lose(-1, it.p.records, err)
+			return false, nil
+		}
 		if err != nil {
 			if errors.Is(err, errCorrupt) {
 				it.s.quarantineServed(it.p, err)
@@ -364,6 +383,13 @@ func (it *partIter) nextChunk() (bool, error) {
 	if it.v2 != nil {
 		it.c = it.v2[it.ci]
 	} else if it.c, err = it.p.chunkOnce(it.mi, it.ci); err != nil {
+		if it.salvage != nil {
+			cm := &it.mi.chunks[it.ci]
+			it.salvage.lose(cm.blocks, cm.records, err)
+			it.ci++
+			it.c = nil
+			return true, nil
+		}
 		if errors.Is(err, errCorrupt) {
 			it.s.quarantineServed(it.p, err)
 		}

@@ -243,13 +243,18 @@ func (s *Store) loadParts(sizes map[string]int64) {
 		path := s.partPath(ref)
 		size, found := sizes[ref.id()]
 		if !found || size != ref.Size {
+			if cause, ok := s.quarantinedBefore(ref); ok && !found {
+				s.log.Warn("part still quarantined", "part", ref.id(), "err", cause)
+				s.quarantined[ref.id()] = quarantinedPart{ref: ref, cause: cause}
+				continue
+			}
 			err := fmt.Errorf("%w: part file %s is missing", errCorrupt, path)
 			if found {
 				err = fmt.Errorf("%w: part %s has %d bytes, manifest says %d", errCorrupt, path, size, ref.Size)
 			}
 			s.log.Error("part unusable, quarantined", "part", ref.id(), "err", err)
 			s.quarantined[ref.id()] = quarantinedPart{ref: ref, cause: err.Error()}
-			s.quarantine(path, ref)
+			s.quarantine(path, ref, err.Error())
 			continue
 		}
 		p := newPart(ref, path, s.pio)

@@ -18,8 +18,9 @@ import (
 // keeps serving. `sluice verify` reports the part as missing from then on.
 //
 // Until an operator drops the part (DropQuarantined: a manifest 'drop'
-// entry, its records are gone for good) or restores a good copy of it
-// (RestoreQuarantined), every search whose tenant and time range cover its
+// entry, its records are gone for good), restores a good copy of it
+// (RestoreQuarantined) or salvages its readable blocks (Salvage), every
+// search whose tenant and time range cover its
 // partition reports it in SearchStats.Skipped, so that no answer that may
 // lack its records looks complete.
 
@@ -52,12 +53,24 @@ func (s *Store) quarantinedPath(ref partRef) string {
 	return filepath.Join(s.dir, quarantineDir, ref.Partition+"-"+ref.Name+partExt)
 }
 
-// quarantine moves the part file at path to the quarantine directory.
-func (s *Store) quarantine(path string, ref partRef) {
+// causeExt names the file beside a quarantined part's that holds why it
+// was quarantined, so that a later start reports the cause rather than
+// only that the part's file is no longer in its partition.
+const causeExt = ".cause"
+
+// quarantine moves the part file at path to the quarantine directory,
+// with the cause beside it.
+func (s *Store) quarantine(path string, ref partRef, cause string) {
 	qdir := filepath.Join(s.dir, quarantineDir)
 	if err := os.MkdirAll(qdir, 0o755); err != nil {
 		s.log.Error("create quarantine dir", "path", qdir, "err", err)
 		return
+	}
+	if _, err := os.Stat(path); err != nil {
+		return // nothing to move (a missing part), nor a cause to keep
+	}
+	if err := os.WriteFile(s.quarantinedPath(ref)+causeExt, []byte(cause), 0o644); err != nil {
+		s.log.Warn("keep a quarantined part's cause", "part", ref.id(), "err", err)
 	}
 	if err := os.Rename(path, s.quarantinedPath(ref)); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -67,6 +80,20 @@ func (s *Store) quarantine(path string, ref partRef) {
 	}
 	_ = syncDir(qdir)
 	_ = syncDir(filepath.Dir(path))
+}
+
+// quarantinedBefore returns the cause of a part that an earlier run
+// quarantined, when its file is in the quarantine directory.
+func (s *Store) quarantinedBefore(ref partRef) (string, bool) {
+	qpath := s.quarantinedPath(ref)
+	if _, err := os.Stat(qpath); err != nil {
+		return "", false
+	}
+	cause, err := os.ReadFile(qpath + causeExt)
+	if err != nil || len(cause) == 0 {
+		return "quarantined by an earlier run (its file is in " + quarantineDir + "/)", true
+	}
+	return string(cause), true
 }
 
 // quarantineServed takes p out of service after a read found it corrupt
@@ -94,7 +121,7 @@ func (s *Store) quarantineServed(p *part, cause error) bool {
 	s.mu.Unlock()
 	s.log.Error("part failed a read check, quarantined; the rest of the store keeps serving",
 		"part", ref.id(), "err", cause)
-	s.quarantine(s.partPath(ref), ref)
+	s.quarantine(s.partPath(ref), ref, cause.Error())
 	p.decRef() // the store's reference
 	return true
 }
@@ -180,6 +207,7 @@ func (s *Store) DropQuarantined(id string) error {
 	if err := os.Remove(s.quarantinedPath(q.ref)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.log.Warn("remove dropped quarantined part", "part", id, "err", err)
 	}
+	_ = os.Remove(s.quarantinedPath(q.ref) + causeExt)
 	s.log.Warn("quarantined part dropped by an operator", "part", id, "records", q.ref.Records)
 	return nil
 }
@@ -206,6 +234,7 @@ func (s *Store) RestoreQuarantined(id string) error {
 	if err := os.Rename(src, dst); err != nil {
 		return fmt.Errorf("restore %s: %w", id, err)
 	}
+	_ = os.Remove(src + causeExt)
 	p := newPart(q.ref, dst, s.pio)
 	p.verified.Store(true) // checked in full above
 	_ = syncDir(filepath.Dir(dst))
