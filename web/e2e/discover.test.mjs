@@ -284,6 +284,169 @@ try {
     await page.keyboard.press('Escape');
   });
 
+  const KNOWN = 'handled'; // the 90 known records: not the live-tail or _bulk lines
+  await step('rough edges: no empty stream column, field summary, time zone, counting, newest bar', async () => {
+    // Records from _bulk have no stream fields: no Stream column of "{}"; their fields follow the message.
+    const ts = new Date(now - 30e3).toISOString();
+    const bulk = [0, 1].map((i) => `{"create":{"_index":"logs"}}\n{"@timestamp":"${ts}","message":"bulk line ${i}","user":"ann"}\n`).join('');
+    const br = await fetch(base + '/_bulk', { method: 'POST', body: bulk, headers: { 'Content-Type': 'application/x-ndjson' } });
+    assert.equal((await br.json()).errors, false);
+    await page.goto(base + '/?q=' + encodeURIComponent('"bulk line"'));
+    await page.waitForFunction(() => document.querySelector('.histo')?.dataset.total === '2', null, { timeout: 10e3 });
+    assert.equal(await page.locator('th.c-stream').count(), 0);
+    assert.equal(await page.locator('tr.row td', { hasText: /^\{\}$/ }).count(), 0);
+    assert.match(await page.locator('tr.row').first().locator('[data-testid=field-summary]').textContent(), /user ann/);
+    // Records with stream fields show them in the Stream column, the other fields after the message.
+    await page.goto(base + '/?q=' + KNOWN);
+    await page.waitForFunction(() => document.querySelector('.histo')?.dataset.total === '90', null, { timeout: 10e3 });
+    await settle(page);
+    assert.equal(await page.locator('tr.row').first().locator('.c-stream').textContent(), 'web-1 · payments');
+    const sum0 = await page.locator('tr.row').first().locator('[data-testid=field-summary]').textContent();
+    assert.equal(sum0, 'user_id u-0');
+    await shot(page, '30-discover-fields');
+    // The newest histogram bucket ends inside the x axis: it is drawn whole.
+    const h = await page.locator('.histo').evaluate((el) => [Number(el.dataset.xMax), Number(el.dataset.lastBucketEnd)]);
+    assert.ok(h[0] >= h[1], `x axis ends at ${h[0]}, before the newest bucket's end ${h[1]}`);
+    // While the count is not known the summary says so, not "0 hits" beside drawn rows.
+    await page.route('**/api/v1/query', async (route) => {
+      if ((route.request().postData() || '').includes('by+_time')) await new Promise((r) => setTimeout(r, 800));
+      await route.continue();
+    });
+    await page.goto(base + '/?q=' + KNOWN);
+    await page.locator('tr.row').first().waitFor();
+    assert.equal(await page.locator('[data-testid=hits]').getAttribute('data-counting'), 'true');
+    assert.doesNotMatch(await page.locator('[data-testid=hits]').textContent(), /^0 hits/);
+    await page.waitForFunction(() => document.querySelector('.histo')?.dataset.total === '90', null, { timeout: 10e3 });
+    assert.equal(await hitsShown(page), 90);
+    await page.unroute('**/api/v1/query');
+
+    // Times show with their zone, local (here +05:30) or UTC.
+    const zctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, timezoneId: 'Asia/Kolkata' });
+    const zp = await zctx.newPage();
+    await zp.goto(base + '/?q=' + KNOWN);
+    await zp.locator('tr.row').first().waitFor();
+    const iso = new Date(data[0]._time);
+    const shown = (ms) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+    assert.match(await zp.locator('[data-testid=tz]').textContent(), /UTC\+05:30/);
+    assert.equal(await zp.locator('tr.row').first().locator('.c-time').textContent(), shown(iso.getTime() + 5.5 * 3600e3));
+    await zp.locator('[data-testid=tz]').click();
+    assert.equal(await zp.locator('[data-testid=tz]').textContent(), 'UTC');
+    assert.equal(await zp.locator('tr.row').first().locator('.c-time').textContent(), shown(iso.getTime()));
+    await zp.reload();
+    await zp.locator('tr.row').first().waitFor();
+    assert.equal(await zp.locator('[data-testid=tz]').textContent(), 'UTC', 'the choice is remembered');
+    await zctx.close();
+  });
+
+  // The drawn marks of the chart in loc: {series: {x: value}}, with their heights.
+  const marks = (loc) =>
+    loc.locator('.mark').evaluateAll((els) =>
+      els.map((e) => ({ s: e.dataset.series, x: e.dataset.x, v: Number(e.dataset.value), h: e.tagName === 'rect' ? Number(e.getAttribute('height')) : null, cy: e.tagName === 'circle' ? Number(e.getAttribute('cy')) : null })),
+    );
+  const byLevel = { info: count((r) => r.level === 'info'), warn: count((r) => r.level === 'warn'), error: count((r) => r.level === 'error') };
+  const perMinute = {};
+  for (const r of data) {
+    const m = new Date(Math.floor(Date.parse(r._time) / 60e3) * 60e3).toISOString();
+    perMinute[m] = (perMinute[m] || 0) + 1;
+  }
+  const checkBars = async (loc) => {
+    const ms = await marks(loc);
+    assert.deepEqual(Object.fromEntries(ms.map((m) => [m.x, m.v])), byLevel);
+    // Heights in proportion to the values.
+    const info = ms.find((m) => m.x === 'info');
+    for (const m of ms) assert.ok(Math.abs(m.h / info.h - m.v / info.v) < 0.02, `bar ${m.x}: ${m.h}px for ${m.v}, info ${info.h}px for ${info.v}`);
+  };
+  const checkTime = async (loc) => {
+    const ms = await marks(loc);
+    const got = {};
+    for (const m of ms) got[new Date(m.x).toISOString()] = (got[new Date(m.x).toISOString()] || 0) + m.v;
+    assert.deepEqual(got, perMinute);
+    return ms;
+  };
+
+  await step('stats by field: bars with the table beside them; pinned to a new dashboard', async () => {
+    await page.goto(base + '/?q=' + encodeURIComponent('handled | stats count() as n by level'));
+    const chart = page.locator('[data-testid=chart]');
+    await chart.locator('.mark').nth(2).waitFor({ timeout: 10e3 });
+    assert.equal(await chart.getAttribute('data-chart'), 'bar');
+    await checkBars(chart);
+    assert.equal(await page.locator('.stats-rows tbody tr').count(), 3);
+    await shot(page, '31-stats-bars');
+    // An empty group value reads (none), in the table and under its bar.
+    await page.goto(base + '/?q=' + encodeURIComponent('handled | stats count() as n by no_such_field'));
+    await page.locator('.stats-rows td.none').waitFor({ timeout: 10e3 });
+    assert.equal(await page.locator('.stats-rows td.none').textContent(), '(none)');
+    assert.equal(await page.locator('[data-testid=chart] .mark').getAttribute('data-x'), '(none)');
+    await page.goto(base + '/?q=' + encodeURIComponent('handled | stats count() as n by level'));
+    await chart.locator('.mark').nth(2).waitFor({ timeout: 10e3 });
+    await page.locator('button', { hasText: 'Pin to dashboard' }).click();
+    await page.locator('.pin select[aria-label=Dashboard]').waitFor();
+    await page.selectOption('.pin select[aria-label=Dashboard]', '');
+    await page.fill('.pin input[aria-label="New dashboard name"]', 'E2E board');
+    await page.fill('.pin input[aria-label="Panel title"]', 'By level');
+    await page.locator('.pin button[type=submit]').click();
+    await page.locator('[data-testid=pinned]').waitFor({ timeout: 5e3 });
+    await page.keyboard.press('Escape');
+  });
+
+  await step('stats by _time: a line chart of the right values; pinned to that dashboard', async () => {
+    await page.goto(base + '/?q=' + encodeURIComponent('handled | stats count() as n by _time:1m'));
+    const chart = page.locator('[data-testid=chart]');
+    await chart.locator('.mark').first().waitFor({ timeout: 10e3 });
+    assert.equal(await chart.getAttribute('data-chart'), 'line');
+    const ms = await checkTime(chart);
+    // A bigger value is drawn higher.
+    const hi = ms.reduce((a, b) => (b.v > a.v ? b : a));
+    const lo = ms.reduce((a, b) => (b.v < a.v ? b : a));
+    assert.ok(hi.v === lo.v || hi.cy < lo.cy, 'the line goes up with the values');
+    await shot(page, '32-stats-line');
+    await page.locator('button', { hasText: 'Pin to dashboard' }).click();
+    await page.locator('.pin select[aria-label=Dashboard] option', { hasText: 'E2E board' }).waitFor({ state: 'attached' });
+    assert.equal(await page.locator('.pin select[aria-label=Dashboard]').inputValue(), 'e2e-board');
+    await page.fill('.pin input[aria-label="Panel title"]', 'Per minute');
+    await page.locator('.pin button[type=submit]').click();
+    await page.locator('[data-testid=pinned] a').click();
+  });
+
+  await step('the dashboard draws both panels; chart type, refresh, export and import', async () => {
+    await page.waitForURL(/\/ui\/dashboards\/e2e-board$/);
+    const panels = page.locator('[data-testid=panel]');
+    await panels.nth(1).locator('.mark').first().waitFor({ timeout: 10e3 });
+    assert.equal(await panels.count(), 2);
+    await checkBars(panels.nth(0).locator('[data-testid=chart]'));
+    assert.equal(await panels.nth(1).locator('[data-testid=chart]').getAttribute('data-chart'), 'line');
+    await checkTime(panels.nth(1));
+    // Stacked bars instead of the line: kept in the dashboard.
+    await panels.nth(1).locator('select[aria-label="Chart type"]').selectOption('stacked');
+    await panels.nth(1).locator('[data-chart=stacked] rect.mark').first().waitFor({ timeout: 5e3 });
+    await checkTime(panels.nth(1));
+    const stored = await (await fetch(base + '/api/v1/dashboards/e2e-board')).json();
+    assert.deepEqual(stored.panels.map((p) => [p.title, p.chart]), [['By level', 'bar'], ['Per minute', 'stacked']]);
+    // The refresh interval and time range are in the URL.
+    await page.selectOption('select[aria-label="Refresh interval"]', '10s');
+    assert.match(page.url(), /refresh=10s/);
+    await shot(page, '33-dashboard');
+    // Export, then import the file: a copy with the same content.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button', { hasText: 'Export' }).click()]);
+    const file = join(tmp, 'exported.json');
+    await download.saveAs(file);
+    const exported = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(exported.name, 'E2E board');
+    assert.equal(exported.panels.length, 2);
+    await page.goto(base + '/ui/dashboards');
+    await page.locator('.dash-list a', { hasText: 'E2E board' }).waitFor();
+    await page.setInputFiles('input[aria-label="Import dashboard JSON"]', file);
+    await page.waitForURL(/\/ui\/dashboards\/e2e-board-2$/);
+    await panels.nth(1).locator('.mark').first().waitFor({ timeout: 10e3 });
+    await checkBars(panels.nth(0).locator('[data-testid=chart]'));
+    const copy = await (await fetch(base + '/api/v1/dashboards/e2e-board-2')).json();
+    for (const k of ['name', 'from', 'to', 'refresh', 'panels']) assert.deepEqual(copy[k], stored[k], k);
+    // Opened by URL, with a time range of its own.
+    await page.goto(base + '/ui/dashboards/e2e-board?from=now-30m');
+    await panels.nth(0).locator('.mark').first().waitFor({ timeout: 10e3 });
+    assert.equal(await page.locator('.dash-head .tp-label').textContent(), 'Last 30m');
+  });
+
   await step('dark theme', async () => {
     await page.goto(base + '/?q=*');
     await page.waitForFunction(() => Number(document.querySelector('.histo')?.dataset.total) > 0, null, { timeout: 10e3 });

@@ -268,3 +268,47 @@ export async function status(signal: AbortSignal): Promise<Status> {
   if (!res.ok) await fail(res);
   return res.json();
 }
+
+/** A dashboard panel: a query drawn as a chart over the dashboard's time range (docs/api.md#dashboards). */
+export interface Panel {
+  title: string;
+  query: string;
+  chart: 'line' | 'stacked' | 'bar' | 'table';
+  /** Twelfths of the grid's row; 0 or absent is 6. */
+  width?: number;
+}
+
+export interface Dashboard {
+  id: string;
+  name: string;
+  from: string;
+  to: string;
+  refresh?: string;
+  panels: Panel[];
+  updated?: string;
+}
+
+export interface DashboardSummary {
+  id: string;
+  name: string;
+  panels: number;
+  updated: string;
+}
+
+async function jsonCall<T>(url: string, init: RequestInit = {}): Promise<T> {
+  const res = await call(url, init);
+  if (!res.ok) await fail(res);
+  return res.status === 204 ? (undefined as T) : res.json();
+}
+
+export const dashboards = {
+  list: (signal?: AbortSignal) => jsonCall<{ dashboards: DashboardSummary[] }>('/api/v1/dashboards', { signal }).then((x) => x.dashboards),
+  get: (id: string, signal?: AbortSignal) => jsonCall<Dashboard>('/api/v1/dashboards/' + encodeURIComponent(id), { signal }),
+  /** Creates a dashboard (an id is made from its name); a JSON export imports this way. */
+  create: (d: Partial<Dashboard> | string) => jsonCall<Dashboard>('/api/v1/dashboards', { method: 'POST', body: typeof d === 'string' ? d : JSON.stringify(d), headers: { 'Content-Type': 'application/json' } }),
+  save: (d: Dashboard) => {
+    const { id, updated: _, ...body } = d;
+    return jsonCall<Dashboard>('/api/v1/dashboards/' + encodeURIComponent(id), { method: 'PUT', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+  },
+  remove: (id: string) => jsonCall<void>('/api/v1/dashboards/' + encodeURIComponent(id), { method: 'DELETE' }),
+};

@@ -9,6 +9,8 @@ import { ResultsTable } from './table';
 import { TimePicker } from './timepicker';
 import { ContextView } from './context';
 import { PartialBanner } from './partial';
+import { CHART_KINDS, Chart, chartData, StatsTable, type ChartKind } from './chart';
+import { PinDialog } from './pin';
 
 // The discover page: query bar, time picker, histogram, field sidebar,
 // results table and live tail, all driven by the state in the URL.
@@ -44,6 +46,10 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
   const [fresh, setFresh] = useState(0);
   const [liveCount, setLiveCount] = useState(0);
   const [ctxRow, setCtxRow] = useState<Row | null>(null);
+  const [pinning, setPinning] = useState(false);
+  // The hit count is known once the histogram's stats answer; until then
+  // the summary says it is counting rather than "0 hits".
+  const [counting, setCounting] = useState(true);
   const [range, setRange] = useState(() => ({ from: resolveTime(view.from), to: resolveTime(view.to) }));
   const abort = useRef<AbortController | null>(null);
   const inputRef = useRef<HTMLTextAreaElement | null>(null);
@@ -87,6 +93,7 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
     setExpanded(new Set());
     setFresh(0);
     setLiveCount(0);
+    setCounting(true);
     const r = { from: v.from, to: v.to };
     const filter = filterPart(v.q);
     const isStats = filter !== (v.q.trim() || '*') && v.q.includes('|');
@@ -106,7 +113,13 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
             setRes((p) => ({ ...p, rows: rows.slice(), stats: isStats }));
           }
         }).then((x) => (tick(), x)),
-        stats(`${filter} | stats count() as n by _time:${formatStep(step)}, ${quoteField(v.group)}`, r, ac.signal).then((x) => (tick(), x)),
+        stats(`${filter} | stats count() as n by _time:${formatStep(step)}, ${quoteField(v.group)}`, r, ac.signal).then((x) => {
+          tick();
+          // Show the count and the histogram as soon as they are known.
+          setRes((p) => ({ ...p, histo: buildHisto(x.rows, v.group, from, to, step) }));
+          setCounting(false);
+          return x;
+        }),
         fieldNames(filter, r, 10, ac.signal).then((x) => (tick(), x)),
       ]);
       const histo = buildHisto(buckets.rows, v.group, from, to, step);
@@ -119,6 +132,7 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
       const qe = e instanceof QueryError ? e : new QueryError(msg);
       setError({ message: msg, offset: qe.line ? offsetOf(v.q, qe.line, qe.col) : -1 });
       setRes(EMPTY);
+      setCounting(false);
     } finally {
       if (abort.current === ac) {
         setLoading(false);
@@ -286,7 +300,8 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
   });
 
   const total = res.histo?.total ?? 0;
-  const statCols = res.stats && res.rows.length ? Object.keys(res.rows[0]) : [];
+  const chart = res.stats ? chartData(res.rows) : null;
+  const chartKind: ChartKind = (view.chart as ChartKind) || (chart?.kind === 'group' ? 'bar' : chart && chart.series.length > 1 ? 'stacked' : 'line');
   return (
     <div class="discover">
       <div class="toolbar">
@@ -329,9 +344,15 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
         />
         <section class="main" ref={scroller}>
           <div class="summary">
-            <span class={'hits' + (error ? ' hidden' : '')} data-testid="hits">
-              <b>{fmtNum(total)}</b> {total === 1 ? 'hit' : 'hits'}
-            </span>
+            {counting && !error ? (
+              <span class="hits muted" data-testid="hits" data-counting="true">
+                Counting hits…
+              </span>
+            ) : (
+              <span class={'hits' + (error ? ' hidden' : '')} data-testid="hits">
+                <b>{fmtNum(total)}</b> {total === 1 ? 'hit' : 'hits'}
+              </span>
+            )}
             {liveCount > 0 && <span class="pill live-pill">+{fmtNum(liveCount)} live</span>}
             {res.histo && <span class="muted">· {formatStep(res.histo.step)} buckets</span>}
             {view.group !== 'level' && (
@@ -373,26 +394,29 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
               <div class="muted">Fix the query above; the error is marked where the parser stopped.</div>
             </div>
           ) : res.stats ? (
-            <table class="grid-table stats-table">
-              <thead>
-                <tr>
-                  {statCols.map((c) => (
-                    <th key={c}>{c}</th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {res.rows.map((r, i) => (
-                  <tr key={i}>
-                    {statCols.map((c) => (
-                      <td key={c} class="mono">
-                        {String(r[c] ?? '')}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div class={'stats-view' + (chart && chartKind !== 'table' ? '' : ' table-only')}>
+              {chart && (
+                <div class="stats-chart">
+                  <div class="stats-chart-bar">
+                    <div class="tabs" role="tablist" aria-label="Chart type">
+                      {CHART_KINDS.filter((k) => (chart.kind === 'group' ? k.kind === 'bar' || k.kind === 'table' : k.kind !== 'bar')).map((k) => (
+                        <button role="tab" aria-selected={chartKind === k.kind} class={chartKind === k.kind ? 'on' : ''} onClick={() => apply({ chart: k.kind }, false)}>
+                          {k.label}
+                        </button>
+                      ))}
+                    </div>
+                    <span class="spacer" />
+                    <button class="btn small" onClick={() => setPinning(true)} title="Add this chart to a dashboard">
+                      Pin to dashboard
+                    </button>
+                  </div>
+                  {chartKind !== 'table' && <Chart data={chart} kind={chartKind} />}
+                </div>
+              )}
+              <div class="stats-rows">
+                <StatsTable rows={res.rows} />
+              </div>
+            </div>
           ) : res.rows.length === 0 && !loading ? (
             <div class="empty">
               <div class="empty-title">No logs match</div>
@@ -420,6 +444,7 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
         </section>
       </div>
       {ctxRow && <ContextView row={ctxRow} onClose={() => setCtxRow(null)} />}
+      {pinning && <PinDialog query={view.q} chart={chartKind} from={view.from} to={view.to} onClose={() => setPinning(false)} />}
     </div>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { fmtNum, fmtTime, levelClass } from './state';
+import { fmtNum, fmtTime, isUTC, levelClass, useTimeZone } from './state';
 
 // The histogram of hits over time, one stacked bar series per group (the
 // level by default). Dragging across it selects a span and zooms to it.
@@ -41,6 +41,7 @@ export function Histogram({ data, from, to, onZoom }: Props) {
   zoom.current = onZoom;
   // The canvas takes its colours from the theme: redraw when it changes.
   const [theme, setTheme] = useState(document.documentElement.dataset.theme);
+  const utc = useTimeZone();
   useEffect(() => {
     const mo = new MutationObserver(() => setTheme(document.documentElement.dataset.theme));
     mo.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
@@ -74,7 +75,11 @@ export function Histogram({ data, from, to, onZoom }: Props) {
       legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       select: { show: true, left: 0, top: 0, width: 0, height: 0 },
-      scales: { x: { time: true, range: () => [from / 1000, to / 1000] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.08)] } },
+      // Axis labels in the displayed time zone (local or UTC).
+      tzDate: (ts) => (isUTC() ? uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : new Date(ts * 1e3)),
+      // From the first bucket's start to the end of the last one, so that
+      // the newest bar (which starts before "to" and ends after it) shows whole.
+      scales: { x: { time: true, range: () => [Math.min(from, data.times[0] ?? from) / 1000, Math.max(to, (data.times[data.times.length - 1] ?? to) + data.step) / 1000] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.08)] } },
       axes: [
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { show: false }, font: AXIS_FONT },
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: 44, font: AXIS_FONT, values: (_u, vs) => vs.map((v) => (Number.isInteger(v) ? fmtNum(v) : '')) },
@@ -93,6 +98,8 @@ export function Histogram({ data, from, to, onZoom }: Props) {
           .reverse(),
       ],
       hooks: {
+        // Where the x axis ends, beside the newest bucket's end: the test checks that the bar fits.
+        setScale: [(u, key) => void (key === 'x' && (el.dataset.xMax = String(Math.round(u.scales.x.max! * 1000))))],
         setSelect: [
           (u) => {
             if (u.select.width < 4) return;
@@ -128,10 +135,11 @@ export function Histogram({ data, from, to, onZoom }: Props) {
     const series = [xs, ...cum.slice().reverse()];
     plot.current?.destroy();
     plot.current = new uPlot(opts, series as uPlot.AlignedData, el.querySelector<HTMLDivElement>('.histo-plot')!);
+    el.dataset.lastBucketEnd = String((data.times[data.times.length - 1] ?? 0) + data.step);
     const ro = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth, height: 132 }));
     ro.observe(el);
     return () => ro.disconnect();
-  }, [data, from, to, theme]);
+  }, [data, from, to, theme, utc]);
 
   useEffect(() => () => plot.current?.destroy(), []);
 

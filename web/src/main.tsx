@@ -1,16 +1,26 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { session, whoami, type Whoami } from './api';
+import { navigate } from './state';
 import { Discover } from './discover';
 import { StatusPage } from './status';
+import { DashboardsPage } from './dashboards';
 import './style.css';
 
 // The shell: header with navigation and theme switch, and the page that the
 // path names (/ or /ui/ is discover, /ui/status the status page).
 
-type Page = 'discover' | 'status';
+type Page = 'discover' | 'status' | 'dashboards';
 
-const pageOf = (): Page => (location.pathname.replace(/\/+$/, '').endsWith('/status') ? 'status' : 'discover');
+const PATHS: Record<Page, string> = { discover: '/', status: '/ui/status', dashboards: '/ui/dashboards' };
+const TITLES: Record<Page, string> = { discover: 'Discover · Sluice', status: 'Status · Sluice', dashboards: 'Dashboards · Sluice' };
+
+function pageOf(): Page {
+  const p = location.pathname.replace(/\/+$/, '');
+  if (p.endsWith('/status')) return 'status';
+  if (p.startsWith('/ui/dashboards')) return 'dashboards';
+  return 'discover';
+}
 
 /** Asks for an API key when the server wants one (auth.enabled). */
 function Login({ onDone }: { onDone: (me: Whoami) => void }) {
@@ -112,7 +122,7 @@ function Shell({ me, tenant, onTenant, onSignOut }: { me: Whoami; tenant: string
   }, []);
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
-    document.title = page === 'status' ? 'Status · Sluice' : 'Discover · Sluice';
+    if (page !== 'dashboards') document.title = TITLES[page]; // a dashboard names itself
   }, [theme, page]);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -127,9 +137,8 @@ function Shell({ me, tenant, onTenant, onSignOut }: { me: Whoami; tenant: string
 
   const go = (p: Page) => (e: MouseEvent) => {
     e.preventDefault();
-    if (p === page) return;
-    history.pushState(null, '', p === 'status' ? '/ui/status' : '/');
-    setPage(p);
+    if (location.pathname + location.search === PATHS[p]) return;
+    navigate(PATHS[p]);
   };
   const switchTheme = () => {
     const t = theme === 'dark' ? 'light' : 'dark';
@@ -150,6 +159,9 @@ function Shell({ me, tenant, onTenant, onSignOut }: { me: Whoami; tenant: string
         <nav>
           <a href="/" class={page === 'discover' ? 'on' : ''} onClick={go('discover')}>
             Discover
+          </a>
+          <a href="/ui/dashboards" class={page === 'dashboards' ? 'on' : ''} onClick={go('dashboards')}>
+            Dashboards
           </a>
           <a href="/ui/status" class={page === 'status' ? 'on' : ''} onClick={go('status')}>
             Status
@@ -173,7 +185,7 @@ function Shell({ me, tenant, onTenant, onSignOut }: { me: Whoami; tenant: string
           )}
         </button>
       </header>
-      {page === 'status' ? <StatusPage key={tenant} /> : <Discover key={tenant} liveOnStart={false} />}
+      {page === 'status' ? <StatusPage key={tenant} /> : page === 'dashboards' ? <DashboardsPage key={tenant} /> : <Discover key={tenant} liveOnStart={false} />}
       {help && (
         <div class="modal-back" onMouseDown={(e) => e.target === e.currentTarget && setHelp(false)}>
           <div class="modal help" role="dialog" aria-label="Keyboard shortcuts">

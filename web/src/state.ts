@@ -1,3 +1,5 @@
+import { useEffect, useState } from 'preact/hooks';
+
 // The discover page's state lives in the URL so that a link shows the same
 // view: ?q=…&from=…&to=…&cols=a,b&group=field.
 
@@ -7,6 +9,8 @@ export interface ViewState {
   to: string;
   cols: string[];
   group: string;
+  /** The chart of a stats answer: line, stacked, bar, table; '' chooses from the answer. */
+  chart: string;
 }
 
 export const DEFAULT_FROM = 'now-15m';
@@ -19,6 +23,7 @@ export function readURL(): ViewState {
     to: p.get('to') || 'now',
     cols: (p.get('cols') || '').split(',').filter(Boolean),
     group: p.get('group') || 'level',
+    chart: p.get('chart') || '',
   };
 }
 
@@ -29,6 +34,7 @@ export function writeURL(s: ViewState, push: boolean) {
   if (s.to !== 'now') p.set('to', s.to);
   if (s.cols.length) p.set('cols', s.cols.join(','));
   if (s.group !== 'level') p.set('group', s.group);
+  if (s.chart) p.set('chart', s.chart);
   const url = location.pathname + (p.toString() ? '?' + p : '');
   if (url === location.pathname + location.search) return;
   if (push) history.pushState(null, '', url);
@@ -86,11 +92,57 @@ export function rangeLabel(from: string, to: string): string {
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
-/** Local time as YYYY-MM-DD HH:MM:SS(.mmm). */
+// Times show in the browser's time zone or in UTC, as the user chose (kept
+// in local storage); every displayed time follows the choice.
+let utc = localStorage.getItem('sluice.tz') === 'utc';
+
+export function isUTC(): boolean {
+  return utc;
+}
+
+/** Switches displayed times between local time and UTC. */
+export function setUTC(on: boolean) {
+  utc = on;
+  localStorage.setItem('sluice.tz', on ? 'utc' : 'local');
+  window.dispatchEvent(new Event('sluice-tz'));
+}
+
+/** The displayed time zone's name: UTC, or the local offset (UTC+01:00) and zone name. */
+export function zoneLabel(short = false, at = Date.now()): string {
+  if (utc) return 'UTC';
+  const off = -new Date(at).getTimezoneOffset();
+  const sign = off < 0 ? '-' : '+';
+  const abs = Math.abs(off);
+  const name = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+  const o = `UTC${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  if (short) return o;
+  return name && name !== 'UTC' && name !== 'Etc/UTC' ? `${o} ${name}` : off === 0 ? 'UTC (local)' : o;
+}
+
+/** Re-renders the caller when the time zone setting changes; returns whether it is UTC. */
+export function useTimeZone(): boolean {
+  const [, set] = useState(0);
+  useEffect(() => {
+    const on = () => set((n) => n + 1);
+    window.addEventListener('sluice-tz', on);
+    return () => window.removeEventListener('sluice-tz', on);
+  }, []);
+  return utc;
+}
+
+/** YYYY-MM-DD HH:MM:SS(.mmm), in local time or UTC as chosen. */
 export function fmtTime(ms: number, millis = false): string {
   const d = new Date(ms);
-  const s = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const s = utc
+    ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+    : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   return millis ? `${s}.${pad(d.getMilliseconds(), 3)}` : s;
+}
+
+/** Parses YYYY-MM-DD HH:MM:SS in the displayed time zone. */
+export function parseShown(s: string): number {
+  const t = s.trim().replace(' ', 'T');
+  return Date.parse(utc && !/(Z|[+-]\d\d:?\d\d)$/.test(t) ? t + 'Z' : t);
 }
 
 export function fmtNum(n: number): string {
@@ -124,4 +176,10 @@ export function levelClass(level: string): string {
   if (/^(info|notice|information)/.test(l)) return 'info';
   if (/^(debug|trace|verbose)/.test(l)) return 'debug';
   return 'other';
+}
+
+/** Goes to url inside the app: a history entry, and the pages follow (popstate). */
+export function navigate(url: string) {
+  history.pushState(null, '', url);
+  window.dispatchEvent(new PopStateEvent('popstate'));
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Row } from './api';
 import { CheckIcon, ColumnIcon, CopyIcon, MinusIcon, PlusIcon } from './icons';
-import { fmtTime, levelClass, levelOf } from './state';
+import { fmtTime, levelClass, levelOf, setUTC, useTimeZone, zoneLabel } from './state';
 
 // The results table: time, level, stream, message and the chosen columns.
 // It renders rows in pages of PAGE as the user scrolls (a million hits never
@@ -43,14 +43,24 @@ export function ResultsTable({ rows, cols, selected, setSelected, expanded, togg
   }, [shown, rows.length]);
 
   const visible = rows.slice(0, shown);
+  const utc = useTimeZone();
+  // Records without stream fields (from _bulk, or jsonline without
+  // _stream_fields) have the stream {}: no column for nothing.
+  const streams = visible.some((r) => streamLabel(r._stream) !== '');
+  const span = 4 + (streams ? 1 : 0) + cols.length;
   return (
     <table class="results" aria-rowcount={rows.length}>
       <thead>
         <tr>
           <th class="c-exp" aria-label="Expand" />
-          <th class="c-time">Time</th>
+          <th class="c-time">
+            Time{' '}
+            <button class="tz" data-testid="tz" title={utc ? 'Times in UTC: click for local time' : `Times in local time (${zoneLabel()}): click for UTC`} onClick={() => setUTC(!utc)}>
+              {zoneLabel(true)}
+            </button>
+          </th>
           <th class="c-level">Level</th>
-          <th class="c-stream">Stream</th>
+          {streams && <th class="c-stream">Stream</th>}
           {cols.map((c) => (
             <th key={c} class="c-extra">
               {c}
@@ -83,19 +93,24 @@ export function ResultsTable({ rows, cols, selected, setSelected, expanded, togg
               </td>
               <td class="c-time mono">{fmtTime(Date.parse(row._time), true)}</td>
               <td class="c-level">{lvl && <span class={'badge lv-' + levelClass(lvl)}>{lvl}</span>}</td>
-              <td class="c-stream mono" title={row._stream}>
-                {streamLabel(row._stream)}
-              </td>
+              {streams && (
+                <td class="c-stream mono" title={row._stream}>
+                  {streamLabel(row._stream)}
+                </td>
+              )}
               {cols.map((c) => (
                 <td key={c} class="c-extra mono">
                   {row[c] ?? ''}
                 </td>
               ))}
-              <td class="c-msg mono">{row._msg}</td>
+              <td class="c-msg mono">
+                {row._msg}
+                <FieldSummary row={row} skip={cols} />
+              </td>
             </tr>,
             open && (
               <tr key={'d' + i} class="detail">
-                <td colSpan={5 + cols.length}>
+                <td colSpan={span}>
                   <RowDetail row={row} cols={cols} actions={actions} />
                 </td>
               </tr>
@@ -104,7 +119,7 @@ export function ResultsTable({ rows, cols, selected, setSelected, expanded, togg
         })}
         {shown < rows.length && (
           <tr ref={sentinel} class="more">
-            <td colSpan={5 + cols.length}>Showing {shown} of {rows.length}…</td>
+            <td colSpan={span}>Showing {shown} of {rows.length}…</td>
           </tr>
         )}
       </tbody>
@@ -114,9 +129,29 @@ export function ResultsTable({ rows, cols, selected, setSelected, expanded, togg
 
 /** {host="a",service="b"} → a · b: the values say enough in a narrow cell. */
 function streamLabel(s: string | undefined): string {
-  if (!s) return '';
+  if (!s || s === '{}') return '';
   const vals = [...s.matchAll(/="((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]);
   return vals.length ? vals.join(' · ') : s;
+}
+
+const SUMMARY_SKIP = new Set(['_time', '_msg', '_stream', 'level']);
+const SUMMARY_MAX = 16;
+
+/** The row's other fields after its message, name and value, as Kibana's document column shows them. */
+function FieldSummary({ row, skip }: { row: Row; skip: string[] }) {
+  // The stream column shows the stream's fields already.
+  const inStream = new Set([...(row._stream ?? '').matchAll(/([^{},="]+)="/g)].map((m) => m[1]));
+  const fields = Object.entries(row).filter(([k, v]) => !SUMMARY_SKIP.has(k) && !inStream.has(k) && !skip.includes(k) && v !== '');
+  if (!fields.length) return null;
+  return (
+    <span class="fsum" data-testid="field-summary">
+      {fields.slice(0, SUMMARY_MAX).map(([k, v]) => (
+        <span key={k} class="fs">
+          <b>{k}</b> {typeof v === 'string' && v.length > 80 ? v.slice(0, 80) + '…' : String(v)}
+        </span>
+      ))}
+    </span>
+  );
 }
 
 function RowDetail({ row, cols, actions }: { row: Row; cols: string[]; actions: TableActions }) {

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { PRESETS, fmtTime, rangeLabel, resolveTime } from './state';
+import { PRESETS, fmtTime, parseShown, rangeLabel, resolveTime, setUTC, useTimeZone, zoneLabel } from './state';
 
 // The time picker: quick presets, a relative range ("now-2h"), or absolute
 // start and end times. It hands back bounds as the API reads them.
@@ -17,6 +17,7 @@ export function TimePicker({ from, to, onChange }: Props) {
   const [rel, setRel] = useState('');
   const [err, setErr] = useState('');
   const box = useRef<HTMLDivElement>(null);
+  const utc = useTimeZone();
 
   useEffect(() => {
     if (!open) return;
@@ -27,16 +28,16 @@ export function TimePicker({ from, to, onChange }: Props) {
     const close = (e: MouseEvent) => box.current && !box.current.contains(e.target as Node) && setOpen(false);
     document.addEventListener('mousedown', close);
     return () => document.removeEventListener('mousedown', close);
-  }, [open]);
+  }, [open, utc]);
 
   const pick = (f: string, t: string) => {
     setOpen(false);
     onChange(f, t);
   };
   const applyAbs = () => {
-    const a = Date.parse(absFrom.replace(' ', 'T'));
-    const b = Date.parse(absTo.replace(' ', 'T'));
-    if (Number.isNaN(a) || Number.isNaN(b)) return setErr('Use YYYY-MM-DD HH:MM:SS (local time)');
+    const a = parseShown(absFrom);
+    const b = parseShown(absTo);
+    if (Number.isNaN(a) || Number.isNaN(b)) return setErr(`Use YYYY-MM-DD HH:MM:SS (${zoneLabel()})`);
     if (b <= a) return setErr('The end must be after the start');
     pick(new Date(a).toISOString(), new Date(b).toISOString());
   };
@@ -73,7 +74,7 @@ export function TimePicker({ from, to, onChange }: Props) {
                 Apply
               </button>
             </div>
-            <div class="tp-title">Absolute (local time)</div>
+            <div class="tp-title">Absolute ({zoneLabel()})</div>
             <label class="tp-field">
               From
               <input class="input mono" value={absFrom} onInput={(e) => setAbsFrom(e.currentTarget.value)} aria-label="From" />
@@ -83,6 +84,10 @@ export function TimePicker({ from, to, onChange }: Props) {
               <input class="input mono" value={absTo} onInput={(e) => setAbsTo(e.currentTarget.value)} onKeyDown={(e) => e.key === 'Enter' && applyAbs()} aria-label="To" />
             </label>
             {err && <div class="tp-err">{err}</div>}
+            <label class="tp-utc">
+              <input type="checkbox" checked={utc} onChange={(e) => setUTC(e.currentTarget.checked)} aria-label="Show times in UTC" />
+              Show times in UTC
+            </label>
             <button class="btn primary" onClick={applyAbs}>
               Apply range
             </button>
