@@ -19,13 +19,15 @@ type AuthConfig struct {
 
 // QuotasConfig bounds what each tenant may take.
 type QuotasConfig struct {
-	Default TenantQuota  `yaml:"default" doc:"The quotas of every tenant without an entry under tenants; 0 is no bound."`
-	Tenants TenantQuotas `yaml:"tenants" doc:"Quotas per tenant, replacing default's for that tenant as a whole, e.g. {acme: {ingest_bytes_per_second: 10MiB, query_max_concurrent: 4}}. The keys are those of default."`
+	Default       TenantQuota  `yaml:"default" doc:"The quotas of every tenant without an entry under tenants; 0 is no bound."`
+	Tenants       TenantQuotas `yaml:"tenants" doc:"Quotas per tenant, replacing default's for that tenant as a whole, e.g. {acme: {ingest_bytes_per_second: 10MiB, query_max_concurrent: 4}}. The keys are those of default."`
+	IngestHold    Duration     `yaml:"ingest_hold" doc:"How long an HTTP ingest request of a tenant over its ingest_bytes_per_second is held, unread, before it is answered: admitted if the tenant's quota allows it by then, else 429 with Retry-After. A flooder that ignores Retry-After and retries at once then sends one request per connection per ingest_hold instead of thousands, each costing the server a request's handling (the flood benchmark in docs/benchmarks.md). 0 answers at once."`
+	IngestMaxHeld int          `yaml:"ingest_max_held" doc:"Most HTTP ingest requests of one tenant held at once by ingest_hold; past it they are answered at once, so that one tenant's held connections cannot take every connection slot (http.max_connections)."`
 }
 
 // TenantQuota is one tenant's quotas.
 type TenantQuota struct {
-	IngestBytesPerSecond ByteSize `yaml:"ingest_bytes_per_second" doc:"Record bytes (as stored: message, labels and fields) a tenant may ingest per second, averaged over ingest_burst_bytes; past it that tenant's requests get 429 with Retry-After (forward withholds its ack, syslog TCP stops reading), before their body is read once the tenant is over, while other tenants go on. 0 is no bound."`
+	IngestBytesPerSecond ByteSize `yaml:"ingest_bytes_per_second" doc:"Record bytes (as stored: message, labels and fields) a tenant may ingest per second, averaged over ingest_burst_bytes; past it that tenant's requests get 429 with Retry-After (forward withholds its ack, syslog TCP stops reading), while other tenants go on. An uncompressed HTTP request of known length (Content-Length) is charged its body's bytes before the body is read, and refused unread once the tenant is over (see quotas.ingest_hold). 0 is no bound."`
 	IngestBurstBytes     ByteSize `yaml:"ingest_burst_bytes" doc:"How far above its rate a tenant may go at once; 0 means one second of ingest_bytes_per_second (and at least 1MiB)."`
 	QueryMaxConcurrent   int      `yaml:"query_max_concurrent" doc:"Queries of one tenant that may run at once (query, hits, field names, context, explain, live tail); more get 429 with Retry-After at once, so that one tenant never holds every slot of query.max_concurrent. 0 is no bound."`
 	QueryMaxScanned      int64    `yaml:"query_max_scanned_records" doc:"Most records one query of the tenant may decode (as query.max_scanned_records, which still bounds it); past it the query stops with 422. 0 is no bound of its own."`
@@ -56,6 +58,8 @@ func (q QuotasConfig) Of(tenant string) TenantQuota {
 
 func defaultAuth(c *Config) {
 	c.Auth = AuthConfig{ReloadInterval: Duration(time.Second)}
+	c.Quotas.IngestHold = Duration(time.Second)
+	c.Quotas.IngestMaxHeld = 64
 }
 
 func (c *Config) validateAuth() []error {
@@ -68,6 +72,9 @@ func (c *Config) validateAuth() []error {
 		errs = append(errs, c.Quotas.Tenants[name].validate("quotas.tenants["+name+"]")...)
 	}
 	errs = append(errs, c.Quotas.Default.validate("quotas.default")...)
+	if c.Quotas.IngestHold < 0 || c.Quotas.IngestMaxHeld < 0 {
+		bad("quotas.ingest_hold and quotas.ingest_max_held must not be negative")
+	}
 	if !c.Auth.Enabled {
 		return errs
 	}

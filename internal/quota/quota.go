@@ -9,6 +9,7 @@
 package quota
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -48,6 +49,18 @@ type Quotas struct {
 	limits func(tenant string) Limits
 	now    func() time.Time
 
+	// Hold is the longest Gate holds an HTTP ingest request of a tenant
+	// over its quota before it answers (admitting it if the tenant's
+	// bucket came out of debt meanwhile, else 429): a flooder that retries
+	// at once then sends one request per connection per Hold, not
+	// thousands, each of which would cost the server a request's
+	// handling. 0 answers at once. Set before use.
+	Hold time.Duration
+	// MaxHeld bounds the requests held at once per tenant; past it a
+	// request is answered at once, so that one tenant's connections held
+	// cannot take every connection slot.
+	MaxHeld int
+
 	mu      sync.Mutex
 	tenants map[string]*state
 
@@ -63,6 +76,7 @@ type state struct {
 	tokens  float64
 	at      time.Time
 	running int
+	held    int
 	// Totals for Status.
 	bytes, records, refusedIngest, refusedQueries, scanned int64
 }
@@ -134,6 +148,11 @@ func (st *state) wait(l Limits) time.Duration {
 // it should wait: the check before a request's body is read, so that a
 // tenant past its quota costs little more than the refusal.
 func (q *Quotas) Over(tenant string) (time.Duration, bool) {
+	return q.over(tenant, true)
+}
+
+// over is Over, counting a refusal only when count.
+func (q *Quotas) over(tenant string, count bool) (time.Duration, bool) {
 	l := q.limits(tenant)
 	if l.IngestBytesPerSecond <= 0 {
 		return 0, false
@@ -143,11 +162,17 @@ func (q *Quotas) Over(tenant string) (time.Duration, bool) {
 	st := q.stateLocked(tenant)
 	st.refillLocked(l, q.now())
 	if d := st.wait(l); d > 0 {
-		st.refusedIngest++
-		q.rejected.WithLabelValues(st.label, "ingest_bytes").Inc()
+		if count {
+			q.refusedLocked(st)
+		}
 		return d, true
 	}
 	return 0, false
+}
+
+func (q *Quotas) refusedLocked(st *state) {
+	st.refusedIngest++
+	q.rejected.WithLabelValues(st.label, "ingest_bytes").Inc()
 }
 
 // Charge takes bytes from tenant's bucket for records about to be
@@ -156,15 +181,28 @@ func (q *Quotas) Over(tenant string) (time.Duration, bool) {
 // debt refuses it and says how long to wait. refund gives the bytes back
 // when the batch was not stored after all.
 func (q *Quotas) Charge(tenant string, records int, bytes int64) (refund func(), wait time.Duration, ok bool) {
+	return q.charge(tenant, records, bytes, true, true)
+}
+
+// Count adds records to tenant's figures without charging its bucket
+// (their request was charged by Gate before it was read).
+func (q *Quotas) Count(tenant string, records int) {
+	q.charge(tenant, records, 0, false, false)
+}
+
+// charge is Charge; enforce false only counts, count false counts no
+// refusal.
+func (q *Quotas) charge(tenant string, records int, bytes int64, enforce, count bool) (refund func(), wait time.Duration, ok bool) {
 	l := q.limits(tenant)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	st := q.stateLocked(tenant)
-	if l.IngestBytesPerSecond > 0 {
+	if enforce && l.IngestBytesPerSecond > 0 {
 		st.refillLocked(l, q.now())
 		if d := st.wait(l); d > 0 {
-			st.refusedIngest++
-			q.rejected.WithLabelValues(st.label, "ingest_bytes").Inc()
+			if count {
+				q.refusedLocked(st)
+			}
 			return nil, d, false
 		}
 		st.tokens -= float64(bytes)
@@ -176,12 +214,41 @@ func (q *Quotas) Charge(tenant string, records int, bytes int64) (refund func(),
 	return func() {
 		q.mu.Lock()
 		defer q.mu.Unlock()
-		if l.IngestBytesPerSecond > 0 {
+		if enforce && l.IngestBytesPerSecond > 0 {
 			st.tokens += float64(bytes)
 		}
 		st.bytes -= bytes
 		st.records -= int64(records)
 	}, 0, true
+}
+
+// hold waits, for a request of tenant over its quota, until its bucket is
+// out of debt (wait), Hold or ctx ends, whichever comes first; false when
+// MaxHeld of its requests are already waiting (then it does not wait).
+func (q *Quotas) hold(ctx context.Context, tenant string, wait time.Duration) bool {
+	if q.Hold <= 0 {
+		return false
+	}
+	q.mu.Lock()
+	st := q.stateLocked(tenant)
+	if q.MaxHeld > 0 && st.held >= q.MaxHeld {
+		q.mu.Unlock()
+		return false
+	}
+	st.held++
+	q.mu.Unlock()
+	defer func() {
+		q.mu.Lock()
+		st.held--
+		q.mu.Unlock()
+	}()
+	t := time.NewTimer(min(wait, q.Hold))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return true
 }
 
 // StartQuery takes one of tenant's query slots; false when they are all

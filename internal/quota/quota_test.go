@@ -1,6 +1,8 @@
 package quota
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -141,6 +143,40 @@ func TestSinkAndGate(t *testing.T) {
 			w.WriteHeader(ingest.RequestStatus(opened))
 		}
 	}))
+	// A request of known length is charged before it is read: of two
+	// concurrent ones over the rest of the bucket, the second is refused
+	// unread.
+	q2 := New(fixed(map[string]Limits{"c": {IngestBytesPerSecond: 100, IngestBurstBytes: 100}}), nil)
+	next2 := &sink{}
+	var reads int
+	h2 := q2.Gate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := ingest.OpenBody(r, 1<<20)
+		if err != nil {
+			w.WriteHeader(ingest.RequestStatus(err))
+			return
+		}
+		reads++
+		body.Close()
+		if err := (Sink{Next: next2, Quotas: q2}).Ingest(r.Context(), []record.Record{{Tenant: "c", Message: "x"}}); err != nil {
+			w.WriteHeader(429)
+		}
+	}))
+	for i, want := range []int{200, 429} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", 150)))
+		r = r.WithContext(tenant.With(r.Context(), "c"))
+		w := httptest.NewRecorder()
+		h2.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("request %d: %d, want %d", i, w.Code, want)
+		}
+	}
+	if reads != 1 || next2.n != 1 {
+		t.Errorf("bodies read %d, batches stored %d; want 1 and 1", reads, next2.n)
+	}
+	if st := q2.Status(nil); st[0].IngestBytes != 150 || st[0].IngestRecords != 1 {
+		t.Errorf("charged %+v, want the body's 150 bytes and 1 record", st[0])
+	}
+
 	for _, tt := range []struct {
 		tenant string
 		code   int
@@ -155,5 +191,83 @@ func TestSinkAndGate(t *testing.T) {
 		if tt.code == 429 && w.Header().Get("Retry-After") == "" {
 			t.Errorf("gate %s: no Retry-After", tt.tenant)
 		}
+	}
+}
+
+// TestGateHold: a request of a tenant over its quota is held (Hold) and
+// admitted if its tenant's debt was paid meanwhile, else refused, the
+// refusal counted once; past MaxHeld a request is not held; a compressed
+// request is not charged by its length.
+func TestGateHold(t *testing.T) {
+	start := time.Now()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := ingest.OpenBody(r, 1<<20); err != nil {
+			w.WriteHeader(ingest.RequestStatus(err))
+		}
+	})
+	send := func(q *Quotas, hdr ...string) int {
+		body := []byte(strings.Repeat("x", 150))
+		if len(hdr) > 0 {
+			var b bytes.Buffer
+			zw := gzip.NewWriter(&b)
+			_, _ = zw.Write(body)
+			zw.Close()
+			body = b.Bytes()
+		}
+		r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		r = r.WithContext(tenant.With(r.Context(), "c"))
+		w := httptest.NewRecorder()
+		q.Gate(ok).ServeHTTP(w, r)
+		return w.Code
+	}
+	for _, tt := range []struct {
+		name  string
+		hold  time.Duration
+		clock float64 // how much faster the quota's clock runs than time
+		want  int
+	}{
+		{"not held", 0, 1, 429},
+		{"held until the debt is paid", time.Millisecond, 1e4, 200},
+		{"held, the debt still unpaid", time.Millisecond, 0, 429},
+	} {
+		q := New(fixed(map[string]Limits{"c": {IngestBytesPerSecond: 100, IngestBurstBytes: 100}}), nil)
+		q.Hold, q.MaxHeld = tt.hold, 4
+		q.now = func() time.Time { return start.Add(time.Duration(float64(time.Since(start)) * tt.clock)) }
+		q.Charge("c", 1, 150) // 50 bytes in debt: half a second to pay
+		if got := send(q); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+		refused := int64(0)
+		if tt.want == 429 {
+			refused = 1
+		}
+		if st := q.Status(nil); st[0].IngestRefused != refused {
+			t.Errorf("%s: %d refusals counted, want %d", tt.name, st[0].IngestRefused, refused)
+		}
+	}
+
+	q := New(fixed(map[string]Limits{"c": {IngestBytesPerSecond: 100, IngestBurstBytes: 100}}), nil)
+	q.Hold, q.MaxHeld = time.Hour, 1
+	q.mu.Lock()
+	q.stateLocked("c").held = 1
+	q.mu.Unlock()
+	if q.hold(context.Background(), "c", time.Hour) {
+		t.Error("held past MaxHeld")
+	}
+	q.MaxHeld = 2
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if !q.hold(ctx, "c", time.Hour) {
+		t.Error("not held below MaxHeld")
+	}
+	// A compressed request's length is not what its records weigh.
+	if got := send(q, "Content-Encoding", "gzip"); got != 200 {
+		t.Errorf("a compressed request: %d, want 200", got)
+	}
+	if st := q.Status(nil); st[0].IngestBytes != 0 {
+		t.Errorf("a compressed request charged %d bytes by its length", st[0].IngestBytes)
 	}
 }

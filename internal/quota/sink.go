@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
@@ -22,6 +23,17 @@ type Sink struct {
 // batch of several (none today) is charged to each.
 func (s Sink) Ingest(ctx context.Context, recs []record.Record) error {
 	if len(recs) == 0 {
+		return s.Next.Ingest(ctx, recs)
+	}
+	if ctx.Value(chargedKey{}) != nil {
+		// Gate charged the request's body before it was read.
+		start := 0
+		for i := range recs {
+			if i == len(recs)-1 || recs[i+1].Tenant != recs[i].Tenant {
+				s.Quotas.Count(recs[i].Tenant, i+1-start)
+				start = i + 1
+			}
+		}
 		return s.Next.Ingest(ctx, recs)
 	}
 	var refunds []func()
@@ -53,22 +65,52 @@ func (s Sink) Ingest(ctx context.Context, recs []record.Record) error {
 	return err
 }
 
-// Gate refuses a tenant's HTTP ingest request before its body is read
-// while the tenant is over its ingest quota: 429 with Retry-After, in
-// the receiver's own answer shape (the refusal goes through
-// ingest.OpenBody's error). It runs after the edge decided the tenant.
+type chargedKey struct{}
+
+// Gate charges a tenant's HTTP ingest request to its quota before its body
+// is read: a request whose length is known (Content-Length) is charged
+// those bytes at once, so that concurrent requests cannot all pass while
+// the bucket still has tokens and then all be parsed; a request of unknown
+// length or compressed is charged its records' bytes by Sink. A request of a tenant in
+// debt is held (Hold, MaxHeld) and then admitted if the debt is paid by
+// then, else refused with 429 and Retry-After, in the receiver's own answer
+// shape (the refusal goes through ingest.OpenBody's error), having cost
+// nothing but its headers. It runs after the edge decided the tenant.
 func (q *Quotas) Gate(h http.Handler) http.Handler {
 	if q == nil {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := tenant.Of(r)
-		wait, over := q.Over(t)
-		if !over {
+		admit := func(count bool) (time.Duration, bool) {
+			// A compressed body's length says little of what it holds:
+			// its records are charged by Sink.
+			if r.ContentLength <= 0 || r.Header.Get("Content-Encoding") != "" {
+				wait, over := q.over(t, count)
+				return wait, !over
+			}
+			_, wait, ok := q.charge(t, 0, r.ContentLength, true, count)
+			if ok {
+				r = r.WithContext(context.WithValue(r.Context(), chargedKey{}, true))
+			}
+			return wait, ok
+		}
+		wait, ok := admit(false)
+		if !ok && q.hold(r.Context(), t, wait) {
+			wait, ok = admit(true)
+		} else if !ok {
+			q.mu.Lock()
+			q.refusedLocked(q.stateLocked(t))
+			q.mu.Unlock()
+		}
+		if ok {
 			h.ServeHTTP(w, r)
 			return
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(ingest.RetryAfterSeconds(wait)))
+		// Closing the connection spares reading the unread body to keep
+		// it alive (net/http would read up to 256 KiB of it).
+		w.Header().Set("Connection", "close")
 		ctx := ingest.WithRefusal(r.Context(), &ingest.RequestError{Status: http.StatusTooManyRequests,
 			Err: &ingest.BackpressureError{RetryAfter: wait, Reason: overText(t, wait)}})
 		h.ServeHTTP(w, r.WithContext(ctx))
