@@ -93,9 +93,11 @@ func TestE2EAuth(t *testing.T) {
 	if err := os.WriteFile(caFile, ca.PEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fwdAddr, tlsAddr, grpcAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	fwdAddr, tlsAddr, grpcAddr, metricsAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	s := startServer(t, t.TempDir(), fmt.Sprintf(`
 auth: {enabled: true, keys_file: %q}
+http: {metrics_addr: %q, pprof: true}
+quotas: {tenants: {acme: {query_max_concurrent: 3, query_max_scanned_records: 1000000}}}
 forward:
   addr: %q
   shared_key: fwd-secret
@@ -108,7 +110,7 @@ syslog:
   tls_addr: %q
   tls: {cert_file: %q, key_file: %q, client_ca_file: %q}
 otlp: {grpc_addr: %q}
-`, keys, fwdAddr, tlsAddr, certFile, keyFile, caFile, grpcAddr))
+`, keys, metricsAddr, fwdAddr, tlsAddr, certFile, keyFile, caFile, grpcAddr))
 
 	// 1. _bulk: acme with ApiKey base64(id:key), beta with basic (user:key).
 	bulk := func(tenant, authz string) {
@@ -201,6 +203,10 @@ otlp: {grpc_addr: %q}
 		{"POST", "/api/v1/context", "_stream={}&_time=" + url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano))},
 		{"GET", "/api/v1/tail?query=*", ""},
 		{"POST", "/insert/jsonline", `{"_msg":"crossing"}`},
+		{"POST", "/_bulk", "{\"create\":{}}\n{\"message\":\"crossing\"}\n"},
+		{"POST", "/loki/api/v1/push", `{"streams":[{"stream":{"job":"x"},"values":[["1","crossing"]]}]}`},
+		{"POST", "/v1/logs", `{"resourceLogs":[]}`},
+		{"GET", "/debug/pprof/cmdline", ""},
 	}
 	attempts := []struct {
 		name, key, tenant string
@@ -219,8 +225,14 @@ otlp: {grpc_addr: %q}
 	for _, e := range endpoints {
 		for _, a := range attempts {
 			key := a.key
-			if e.path == "/insert/jsonline" && key == read["acme"] {
-				key = ingest["acme"]
+			// Ingest routes are tried with the ingest keys: the other
+			// tenant's, and acme's own with a forged header.
+			if !strings.HasPrefix(e.path, "/api/") && !strings.HasPrefix(e.path, "/debug/") {
+				for tenant, k := range read {
+					if key == k {
+						key = ingest[tenant]
+					}
+				}
 			}
 			code, body := authReq(t, e.method, s.url+e.path, key, a.tenant, e.body)
 			if code != a.code {
@@ -252,6 +264,37 @@ otlp: {grpc_addr: %q}
 	}
 	if code, body := authReq(t, "GET", s.url+"/metrics", ops, "", ""); code != 200 || !strings.Contains(body, `sluice_tenant_ingest_records_total{tenant="acme"}`) {
 		t.Errorf("/metrics with the admin key: %d, per-tenant figures missing", code)
+	}
+	// The profiler needs an admin key too.
+	if code, _ := authReq(t, "GET", s.url+"/debug/pprof/cmdline", ops, "", ""); code != 200 {
+		t.Errorf("/debug/pprof/cmdline with the admin key: %d", code)
+	}
+	// http.metrics_addr: metrics and probes without a key, per-tenant
+	// figures (the query quotas' among them) but no record, and nothing
+	// else.
+	murl := "http://" + metricsAddr
+	if code, body := authReq(t, "GET", murl+"/metrics", "", "", ""); code != 200 ||
+		!strings.Contains(body, `sluice_tenant_query_scanned_records_total{tenant="acme"}`) || strings.Contains(body, "bulk acme") {
+		t.Errorf("metrics_addr /metrics without a key: %d, per-tenant query cost missing or records present", code)
+	}
+	for path, want := range map[string]int{"/readyz": 200, "/healthz": 200, "/api/v1/query?query=*": 404, "/debug/pprof/cmdline": 404} {
+		if code, _ := authReq(t, "GET", murl+path, "", "", ""); code != want {
+			t.Errorf("metrics_addr %s without a key: %d, want %d", path, code, want)
+		}
+	}
+	// The status shows acme's query quotas.
+	var st struct {
+		Tenants []struct {
+			Tenant             string `json:"tenant"`
+			QueryMaxConcurrent int    `json:"quota_query_max_concurrent"`
+			QueryMaxScanned    int64  `json:"quota_query_max_scanned_records"`
+			QueryScanned       int64  `json:"query_scanned_records_total"`
+		} `json:"tenants"`
+	}
+	_, body := authReq(t, "GET", s.url+"/api/v1/status", read["acme"], "", "")
+	if err := json.Unmarshal([]byte(body), &st); err != nil || len(st.Tenants) != 1 || st.Tenants[0].Tenant != "acme" ||
+		st.Tenants[0].QueryMaxConcurrent != 3 || st.Tenants[0].QueryMaxScanned != 1000000 || st.Tenants[0].QueryScanned == 0 {
+		t.Errorf("acme's status: %+v (%v)", st.Tenants, err)
 	}
 
 	// The audit trail holds every refusal and the revocation; only the

@@ -336,7 +336,7 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		// The UI's dashboards, per tenant (docs/api.md#dashboards).
 		Dashboards: dashboard.NewStore(filepath.Join(cfg.DataDir, "dashboards")),
 	})
-	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, listeners: listeners, metrics: metricsHandler(reg)}
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, listeners: listeners, metrics: metricsHandler(reg), guard: sec.guard}
 	if consumer != nil {
 		run.background = consumer.Run
 	}
@@ -432,7 +432,7 @@ func serveSearchIndexer(ctx context.Context, cfg config.Config, log *slog.Logger
 		return err
 	}
 	defer sec.close()
-	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, sec, nil, consumer.Ready), background: consumer.Run, metrics: metricsHandler(reg)}
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, sec, nil, consumer.Ready), background: consumer.Run, metrics: metricsHandler(reg), guard: sec.guard}
 	serveErr := run.serve(ctx, "sink", cfg.Sink.Type)
 	log.Info("shut down cleanly")
 	return serveErr
@@ -500,7 +500,7 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		_ = prod.Close(context.Background())
 		return err
 	}
-	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, sec, routes, func(context.Context) error { return nil }), listeners: listeners, metrics: metricsHandler(reg)}
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, sec, routes, func(context.Context) error { return nil }), listeners: listeners, metrics: metricsHandler(reg), guard: sec.guard}
 	serveErr := run.serve(ctx, "kafka_topic", cfg.Kafka.Topic)
 	sec.close()
 	fctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
@@ -554,6 +554,8 @@ type httpRun struct {
 	background func(ctx context.Context) error
 	// metrics is what http.metrics_addr serves besides health.
 	metrics http.Handler
+	// guard admits admins to the profiler (nil: authentication off).
+	guard *auth.Guard
 }
 
 func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
@@ -564,7 +566,7 @@ func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
 	}
 	handler := h.handler
 	if cfg.HTTP.Pprof {
-		handler = withPprof(handler)
+		handler = withPprof(handler, h.guard)
 		log.Warn("profiler enabled under /debug/pprof/ (http.pprof)")
 	}
 	tlsCfg, err := httpTLS(cfg, log)

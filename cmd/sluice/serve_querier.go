@@ -48,7 +48,7 @@ func serveQuerier(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		Quotas:   sec.quotas,
 	})
 	resolveConnLimits(&cfg, 0, false, log)
-	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, background: q.Run, metrics: metricsHandler(reg)}
+	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, background: q.Run, metrics: metricsHandler(reg), guard: sec.guard}
 	serveErr := run.serve(ctx, "indexers", len(cfg.Querier.Indexers))
 	log.Info("shut down cleanly")
 	return serveErr
