@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/sluice-log/sluice/internal/api"
 	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/querier"
+	"github.com/sluice-log/sluice/internal/tlsreload"
 	"github.com/sluice-log/sluice/internal/ui"
 )
 
@@ -25,7 +27,13 @@ func serveQuerier(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 	if cfg.Querier.APIKey != "" {
 		statusAuth = "Bearer " + cfg.Querier.APIKey
 	}
+	tlsCfg, err := tlsreload.Client(tlsreload.ClientFiles{CA: cfg.Querier.TLSCAFile, Cert: cfg.Querier.TLSCertFile, Key: cfg.Querier.TLSKeyFile},
+		time.Duration(cfg.Auth.ReloadInterval), log.With("component", "querier"))
+	if err != nil {
+		return fmt.Errorf("querier TLS: %w", err)
+	}
 	q := querier.New(querier.Options{
+		TLS:                 tlsCfg,
 		StatusAuthorization: statusAuth,
 		Indexers:            cfg.Querier.Indexers,
 		PollInterval:        time.Duration(cfg.Querier.PollInterval),

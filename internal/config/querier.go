@@ -17,6 +17,9 @@ type QuerierConfig struct {
 	MaxCopyLag       int64    `yaml:"max_copy_lag" doc:"How many Kafka offsets a group's copy of a partition may be behind the most advanced copy that is up and still take its turn; a copy further behind (a group catching up) is asked only when no other can answer."`
 	APIKey           string   `yaml:"api_key" doc:"With auth.enabled on the indexers: a key with role admin (and tenants *) that the querier reads the indexers' status with. Queries carry their caller's own key to the indexers, which check it again."`
 	APIKeyFile       string   `yaml:"api_key_file" doc:"File holding api_key (a mounted Secret), read on start instead of api_key; a trailing newline is ignored."`
+	TLSCAFile        string   `yaml:"tls_ca_file" doc:"PEM CA bundle that signed the https:// indexers' certificates, when the system does not trust it."`
+	TLSCertFile      string   `yaml:"tls_cert_file" doc:"PEM client certificate the querier presents to indexers that require one (their http.tls_client_ca_file); re-read when it changes, as the listeners' certificates are."`
+	TLSKeyFile       string   `yaml:"tls_key_file" doc:"PEM private key of tls_cert_file."`
 	MaxResponseBytes ByteSize `yaml:"max_response_bytes" doc:"Largest partial answer the querier reads from one indexer (the groups and states of a stats pipe, or the newest records); a larger one fails the query."`
 }
 
@@ -43,6 +46,9 @@ func (c *Config) validateQuerier() []error {
 	}
 	if c.Querier.MaxCopyLag < 0 {
 		errs = append(errs, fmt.Errorf("querier.max_copy_lag must not be negative"))
+	}
+	if (c.Querier.TLSCertFile == "") != (c.Querier.TLSKeyFile == "") {
+		errs = append(errs, fmt.Errorf("querier.tls_cert_file and querier.tls_key_file go together"))
 	}
 	if c.Querier.MaxResponseBytes <= 0 {
 		errs = append(errs, fmt.Errorf("querier.max_response_bytes must be positive"))

@@ -2,6 +2,7 @@ package querier
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ type Options struct {
 	MaxCopyLag int64
 	// Client makes the requests; nil is a client of its own.
 	Client *http.Client
+	// TLS is the client configuration for https:// indexers (their CA,
+	// the querier's client certificate); nil is Go's default.
+	TLS *tls.Config
 	// Resolver looks up the indexers' host names for a client of its
 	// own; nil is the system's.
 	Resolver *net.Resolver
@@ -69,6 +73,7 @@ func New(opts Options) *Querier {
 		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Resolver: opts.Resolver}
 		q.client = &http.Client{Transport: &http.Transport{
 			DialContext:         dialer.DialContext,
+			TLSClientConfig:     opts.TLS,
 			MaxIdleConnsPerHost: 16,
 			IdleConnTimeout:     90 * time.Second,
 		}}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -23,7 +25,9 @@ import (
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/sink"
+	"github.com/sluice-log/sluice/internal/testutil/testcert"
 	"github.com/sluice-log/sluice/internal/testutil/testpipeline"
+	"github.com/sluice-log/sluice/internal/tlsreload"
 )
 
 // indexer serves the API over a pipeline holding recs, saying in its
@@ -34,6 +38,15 @@ func indexer(t *testing.T, group string, recs []record.Record) *httptest.Server 
 }
 
 func indexerPipeline(t *testing.T, group string, recs []record.Record) (*httptest.Server, *pipeline.Pipeline) {
+	t.Helper()
+	h, p := indexerHandler(t, group, recs)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, p
+}
+
+// indexerHandler is indexerPipeline's API, for a server of the test's own.
+func indexerHandler(t *testing.T, group string, recs []record.Record) (http.Handler, *pipeline.Pipeline) {
 	t.Helper()
 	p := testpipeline.Open(t, recs, nil)
 	offsets := map[int32][]int64{}
@@ -51,14 +64,55 @@ func indexerPipeline(t *testing.T, group string, recs []record.Record) (*httptes
 		ks.Stored = append(ks.Stored, api.StoredPartition{Topic: "logs", Partition: p, Done: offs[len(offs)-1], Ranges: held})
 	}
 	reg := prometheus.NewRegistry()
-	srv := httptest.NewServer(api.New(api.Config{
+	return api.New(api.Config{
 		Backend:  p,
 		Limits:   api.QueryLimits{DefaultLimit: 100, MaxLimit: 1000, MaxGroups: 1000, Timeout: 10 * time.Second},
 		Gatherer: reg, Registry: reg, Log: slog.New(slog.DiscardHandler),
 		Kafka: func() (*api.KafkaStatus, error) { return ks, nil },
-	}))
-	t.Cleanup(srv.Close)
-	return srv, p
+	}), p
+}
+
+// TestQuerierClientCertificate: an indexer whose listener requires client
+// certificates signed by its CA answers a querier that presents one
+// (Options.TLS from tlsreload.Client, as querier.tls_cert_file builds it)
+// and not one that does not.
+func TestQuerierClientCertificate(t *testing.T) {
+	h, _ := indexerHandler(t, "A", kafkaRecords(40))
+	ca := testcert.NewCA(t)
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, ca.PEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	srvCert, srvKey := ca.Issue(t, "127.0.0.1").WriteFiles(t, t.TempDir())
+	srvTLS, err := tlsreload.Config(tlsreload.Files{Cert: srvCert, Key: srvKey, ClientCA: caFile}, time.Second, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = srvTLS
+	srv.StartTLS()
+	defer srv.Close()
+	cliCert, cliKey := ca.Issue(t, "querier").WriteFiles(t, t.TempDir())
+	for _, tt := range []struct {
+		name  string
+		files tlsreload.ClientFiles
+		up    bool
+	}{
+		{"with its client certificate", tlsreload.ClientFiles{CA: caFile, Cert: cliCert, Key: cliKey}, true},
+		{"without one", tlsreload.ClientFiles{CA: caFile}, false},
+	} {
+		cfg, err := tlsreload.Client(tt.files, time.Second, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := New(Options{Indexers: []string{srv.URL}, TLS: cfg})
+		q.pollAll(context.Background())
+		if st := q.Indexers()[0]; st.Up != tt.up || tt.up && st.Group != "A" {
+			t.Errorf("%s: indexer up %v (group %q, error %q), want up %v", tt.name, st.Up, st.Group, st.Error, tt.up)
+		}
+	}
 }
 
 // kafkaRecords are n records of 4 partitions, with their Kafka

@@ -1,7 +1,8 @@
-// Package tlsreload builds servers' TLS configurations whose certificate,
-// key and client CA bundle are re-read when their files change, so that a
-// renewed certificate (cert-manager, a rotated Secret) takes effect without
-// a restart. It must not know listeners or protocols.
+// Package tlsreload builds TLS configurations whose certificate, key and
+// client CA bundle are re-read when their files change, so that a renewed
+// certificate (cert-manager, a rotated Secret) takes effect without a
+// restart: servers' (Config) and clients' presenting a certificate
+// (Client). It must not know listeners or protocols.
 package tlsreload
 
 import (
@@ -30,18 +31,48 @@ type Files struct {
 // previous certificates in force and are logged; files that fail at the
 // start are an error.
 func Config(f Files, interval time.Duration, log *slog.Logger) (*tls.Config, error) {
-	r := &reloader{files: f, interval: interval, log: log}
-	cur, err := r.load()
+	r, err := newReloader(f, interval, log)
 	if err != nil {
 		return nil, err
 	}
-	r.cur, r.checked, r.stamps = cur, time.Now(), r.stampNow()
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			return r.current(), nil
 		},
 	}, nil
+}
+
+// ClientFiles name a client's PEM files: the CA bundle that signed the
+// servers' certificates (empty: the system's roots) and the certificate and
+// key it presents to a server that asks for one (empty: none).
+type ClientFiles struct {
+	CA, Cert, Key string
+}
+
+// Client returns a client configuration (TLS 1.2 at least) whose
+// certificate is re-read as Config's is, at a handshake at most once per
+// interval; the CA bundle is read once.
+func Client(f ClientFiles, interval time.Duration, log *slog.Logger) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if f.CA != "" {
+		pool, err := loadPool(f.CA)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = pool
+	}
+	if f.Cert == "" && f.Key == "" {
+		return cfg, nil
+	}
+	r, err := newReloader(Files{Cert: f.Cert, Key: f.Key}, interval, log)
+	if err != nil {
+		return nil, err
+	}
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		return &r.current().Certificates[0], nil
+	}
+	return cfg, nil
 }
 
 type reloader struct {
@@ -55,6 +86,28 @@ type reloader struct {
 	stamps  [3]time.Time
 }
 
+func newReloader(f Files, interval time.Duration, log *slog.Logger) (*reloader, error) {
+	r := &reloader{files: f, interval: interval, log: log}
+	cur, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	r.cur, r.checked, r.stamps = cur, time.Now(), r.stampNow()
+	return r, nil
+}
+
+func loadPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read CA bundle: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
+
 func (r *reloader) load() (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(r.files.Cert, r.files.Key)
 	if err != nil {
@@ -64,13 +117,9 @@ func (r *reloader) load() (*tls.Config, error) {
 	if r.files.ClientCA == "" {
 		return cfg, nil
 	}
-	pem, err := os.ReadFile(r.files.ClientCA)
+	pool, err := loadPool(r.files.ClientCA)
 	if err != nil {
-		return nil, fmt.Errorf("read client CA bundle: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("client CA bundle %s holds no PEM certificate", r.files.ClientCA)
+		return nil, fmt.Errorf("client %w", err)
 	}
 	cfg.ClientCAs = pool
 	cfg.ClientAuth = tls.RequireAndVerifyClientCert
