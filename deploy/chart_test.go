@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -41,13 +42,27 @@ type chartCase struct {
 	// Roles of the configurations rendered, one per workload.
 	roles []string
 	kinds map[string]int
+	// authOff: the values turn authentication off (auth.enabled false).
+	authOff bool
 }
+
+// authSecret is the Secret of keys the user creates (auth.existingSecret),
+// with the keys the values name by default.
+var authSecret = map[string][]string{"sluice-auth": {"keys.json", "querier-api-key", "kafka-tenant-key"}}
 
 var chartCases = []chartCase{
 	{
 		name:  "default: scale-out with two store replica groups and queriers",
 		roles: []string{"gateway", "indexer", "indexer", "querier"},
 		kinds: map[string]int{"Deployment": 2, "StatefulSet": 2, "ScaledObject": 2, "TriggerAuthentication": 0, "HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 3, "Secret": 0, "ServiceMonitor": 0},
+	},
+	{
+		name:     "authentication off: forward and syslog in plain text, ServiceMonitors on the HTTP port",
+		values:   `auth: {enabled: false}` + "\n" + `receivers: {forward: {enabled: true}, syslog: {enabled: true}}` + "\n" + `serviceMonitor: {enabled: true}` + "\n" + `http: {tls: {secretName: sluice-tls}}`,
+		external: map[string][]string{"sluice-tls": {"tls.crt", "tls.key"}},
+		roles:    []string{"gateway", "indexer", "indexer", "querier"},
+		kinds:    map[string]int{"Deployment": 2, "StatefulSet": 2, "ServiceMonitor": 3},
+		authOff:  true,
 	},
 	{
 		name:   "store indexers in fixed numbers, KEDA with Prometheus alone",
@@ -66,12 +81,12 @@ var chartCases = []chartCase{
 		values: `
 mode: single
 http: {tls: {secretName: sluice-tls}}
-receivers: {syslog: {tlsSecretName: syslog-tls}, otlp: {enabled: false}, forward: {enabled: false}}
+receivers: {syslog: {enabled: true, tlsSecretName: syslog-tls}, otlp: {enabled: false}, forward: {enabled: false}}
 serviceMonitor: {enabled: true, labels: {release: prometheus}}
 # The chart's settings win over config, false included.
 config: {store: {retention: 14d}, forward: {enabled: true}, http: {addr: "127.0.0.1:9280"}}
 single: {config: {memory_limit: 1GiB}}`,
-		external: map[string][]string{"sluice-tls": {"tls.crt", "tls.key"}, "syslog-tls": {"tls.crt", "tls.key"}},
+		external: map[string][]string{"sluice-tls": {"tls.crt", "tls.key"}, "syslog-tls": {"tls.crt", "tls.key", "ca.crt"}},
 		roles:    []string{"all"},
 		kinds:    map[string]int{"StatefulSet": 1, "ServiceMonitor": 1},
 	},
@@ -81,6 +96,7 @@ single: {config: {memory_limit: 1GiB}}`,
 kafka: {brokers: [k1:9093, k2:9093], tls: true, username: sluice, password: ` + kafkaPassword + `}
 searchIndexer: {enabled: true, type: elasticsearch, addresses: [https://es:9200], username: elastic, password: ` + searchPassword + `, apiKey: ` + searchAPIKey + `}
 http: {tls: {secretName: sluice-tls}, shutdownTimeoutSeconds: 45}
+receivers: {syslog: {enabled: true, tlsSecretName: syslog-tls}}
 serviceMonitor: {enabled: true}
 gateway: {autoscaling: {enabled: false}, replicas: 3}
 indexer:
@@ -88,7 +104,7 @@ indexer:
   replicas: 3
   groups: [{name: a, consumerGroup: idx-a}, {name: b, consumerGroup: idx-b}, {name: c, consumerGroup: idx-c}]
   config: {store: {retention: 7d}}`,
-		external: map[string][]string{"sluice-tls": {"tls.crt", "tls.key"}},
+		external: map[string][]string{"sluice-tls": {"tls.crt", "tls.key"}, "syslog-tls": {"tls.crt", "tls.key", "ca.crt"}},
 		roles:    []string{"gateway", "indexer", "indexer", "indexer", "indexer", "querier"},
 		kinds:    map[string]int{"Deployment": 3, "StatefulSet": 3, "ScaledObject": 1, "TriggerAuthentication": 1, "HorizontalPodAutoscaler": 0, "PodDisruptionBudget": 4, "Secret": 1, "ServiceMonitor": 4},
 	},
@@ -121,7 +137,7 @@ func TestChart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, e := range check(docs, tc.external) {
+			for _, e := range check(docs, tc.external, !tc.authOff) {
 				t.Error(e)
 			}
 			o, err := decode(docs)
@@ -156,6 +172,9 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{`indexer: {groups: []}`, "groups"},
 		{`http: {port: "9280"}`, "port"},
 		{`searchIndexer: {type: solr}`, "type"},
+		{`auth: {existingSecret: ""}`, "existingSecret"},
+		{`receivers: {syslog: {enabled: true}}`, "tlsSecretName"},
+		{`receivers: {forward: {enabled: true}}`, "users"},
 	}
 	for _, tt := range tests {
 		var values map[string]any
@@ -172,6 +191,7 @@ func TestChartRefusesBadValues(t *testing.T) {
 type checker struct {
 	o        *objects
 	external map[string][]string
+	wantAuth bool
 	errs     []string
 }
 
@@ -180,12 +200,17 @@ func (c *checker) errorf(format string, args ...any) {
 }
 
 // check runs every check over a rendering and returns what is wrong.
-func check(docs []manifest, external map[string][]string) []string {
+func check(docs []manifest, external map[string][]string, wantAuth bool) []string {
 	o, err := decode(docs)
 	if err != nil {
 		return []string{err.Error()}
 	}
-	c := &checker{o: o, external: external}
+	all := maps.Clone(external)
+	if all == nil {
+		all = map[string][]string{}
+	}
+	maps.Copy(all, authSecret)
+	c := &checker{o: o, external: all, wantAuth: wantAuth}
 	c.names()
 	c.services()
 	c.pods()
@@ -481,6 +506,12 @@ func (c *checker) configs() {
 			}
 		}
 
+		// Authentication: on unless the values turn it off, the keys file
+		// (and the querier's key, the Kafka tenant signing key) from the
+		// Secret on a volume the kubelet updates, /metrics without a key on
+		// a port of its own.
+		c.auth(w, cfg)
+
 		// Files the server reads: secrets, certificates, the data directory.
 		for option, path := range map[string]string{
 			"kafka.password_file":              cfg.Kafka.PasswordFile,
@@ -490,6 +521,7 @@ func (c *checker) configs() {
 			"http.tls_key_file":                cfg.HTTP.TLSKeyFile,
 			"syslog.tls.cert_file":             cfg.Syslog.TLS.CertFile,
 			"syslog.tls.key_file":              cfg.Syslog.TLS.KeyFile,
+			"syslog.tls.client_ca_file":        cfg.Syslog.TLS.ClientCAFile,
 		} {
 			if path != "" {
 				c.mountedFile(w, option, path)
@@ -515,6 +547,36 @@ func (c *checker) configs() {
 		if cfg.Role == roleQuerier {
 			c.querierIndexers(w, c.rawConfig(w).Querier.Indexers)
 		}
+	}
+}
+
+func (c *checker) auth(w *workload, cfg config.Config) {
+	if !cfg.Auth.Enabled {
+		if c.wantAuth {
+			c.errorf("%s: auth is off (auth.enabled)", w)
+		}
+		return
+	}
+	c.mountedFile(w, "auth.keys_file", cfg.Auth.KeysFile)
+	if m, _, ok := w.mountOf(cfg.Auth.KeysFile); ok && m.SubPath != "" {
+		c.errorf("%s: auth.keys_file %s is mounted with subPath: the kubelet would never update it", w, cfg.Auth.KeysFile)
+	}
+	if cfg.Role == config.RoleQuerier {
+		if cfg.Querier.APIKeyFile == "" {
+			c.errorf("%s: a querier without querier.api_key_file cannot read the indexers' status", w)
+		} else {
+			c.mountedFile(w, "querier.api_key_file", cfg.Querier.APIKeyFile)
+		}
+	}
+	if cfg.Kafka.TenantSigningKeyFile != "" {
+		c.mountedFile(w, "kafka.tenant_signing_key_file", cfg.Kafka.TenantSigningKeyFile)
+	} else if cfg.Role == config.RoleGateway || cfg.Role == config.RoleIndexer {
+		c.errorf("%s: Kafka messages' tenants are not signed (kafka.tenant_signing_key_file)", w)
+	}
+	if cfg.HTTP.MetricsAddr == "" {
+		c.errorf("%s: with auth, /metrics needs a key unless http.metrics_addr is set", w)
+	} else {
+		c.listenPort(w, "http.metrics_addr", cfg.HTTP.MetricsAddr, corev1.ProtocolTCP)
 	}
 }
 
@@ -702,6 +764,27 @@ func (c *checker) querierIndexers(w *workload, indexers []string) {
 	for u := range want {
 		c.errorf("%s: querier.indexers lacks %s", w, u)
 	}
+}
+
+// servicePortNumber is the container port a Service's named port reaches
+// (its target port when numeric, else its port).
+func (c *checker) servicePortNumber(service, name string) int32 {
+	if s, ok := c.o.services[service]; ok {
+		for _, p := range s.Spec.Ports {
+			if p.Name == name {
+				if p.TargetPort.IntValue() > 0 {
+					return int32(p.TargetPort.IntValue())
+				}
+				for _, w := range c.o.selected(s.Spec.Selector) {
+					if cp, ok := w.containerPort(p.TargetPort.String(), p.Protocol); ok {
+						return cp.ContainerPort
+					}
+				}
+				return p.Port
+			}
+		}
+	}
+	return 0
 }
 
 func (c *checker) servicePort(service, name string) int32 {
@@ -944,7 +1027,16 @@ func (c *checker) monitors() {
 					c.errorf("ServiceMonitor %s: endpoint %s%s on Service %s", sm.Name, ep.Port, ep.Path, s.Name)
 				}
 				ws := c.o.selected(s.Spec.Selector)
-				if cfg, ok := c.configOf(ws); ok && (cfg.HTTP.TLSCertFile != "") != (ep.Scheme != nil && strings.EqualFold(ep.Scheme.String(), "https")) {
+				cfg, ok := c.configOf(ws)
+				if ok && cfg.Auth.Enabled {
+					// Only http.metrics_addr serves /metrics without a key,
+					// in plain HTTP.
+					if _, p, _ := net.SplitHostPort(cfg.HTTP.MetricsAddr); strconv.Itoa(int(c.servicePortNumber(s.Name, ep.Port))) != p || (ep.Scheme != nil && !strings.EqualFold(ep.Scheme.String(), "http")) {
+						c.errorf("ServiceMonitor %s: endpoint %s on Service %s, whose pods serve /metrics without a key only on http.metrics_addr %q over HTTP", sm.Name, ep.Port, s.Name, cfg.HTTP.MetricsAddr)
+					}
+					continue
+				}
+				if ok && (cfg.HTTP.TLSCertFile != "") != (ep.Scheme != nil && strings.EqualFold(ep.Scheme.String(), "https")) {
 					c.errorf("ServiceMonitor %s: scheme %v for Service %s whose pods serve TLS=%v", sm.Name, ep.Scheme, s.Name, cfg.HTTP.TLSCertFile != "")
 				}
 			}
@@ -996,7 +1088,7 @@ func (c *checker) noPasswordsInConfigMaps(docs []manifest) {
 // TestChecksCatch breaks one thing at a time in a good rendering and
 // expects the checks to say so: a check that cannot fail checks nothing.
 func TestChecksCatch(t *testing.T) {
-	saslCase := chartCases[4]
+	saslCase := chartCases[5]
 	var values map[string]any
 	if err := yaml.Unmarshal([]byte(saslCase.values), &values); err != nil {
 		t.Fatal(err)
@@ -1013,11 +1105,19 @@ func TestChecksCatch(t *testing.T) {
 		{"a Service selecting nothing", "Service", "prod-sluice-gateway", "selector:\n    app.kubernetes.io/name: sluice", "selector:\n    app.kubernetes.io/name: sluicy", "selects no pods"},
 		{"a field the API does not have", "Service", "prod-sluice-indexer-a", "publishNotReadyAddresses", "publishNotReady", `unknown field "publishNotReady"`},
 		{"a value of the wrong type", "StatefulSet", "prod-sluice-indexer-b", "podManagementPolicy: Parallel", "podManagementPolicy: [Parallel]", "StatefulSet"},
-		{"a receiver on loopback", "ConfigMap", "prod-sluice-gateway", `addr: :24224`, `addr: 127.0.0.1:24224`, "listens on 127.0.0.1 only"},
-		{"a receiver no Service exposes", "Service", "prod-sluice-gateway", "- {name: syslog-udp", "#", "syslog.udp_addr (UDP 5514) is exposed by no Service"},
+		{"a receiver on loopback", "ConfigMap", "prod-sluice-gateway", `grpc_addr: :4317`, `grpc_addr: 127.0.0.1:4317`, "listens on 127.0.0.1 only"},
+		{"a receiver no Service exposes", "Service", "prod-sluice-gateway", "- {name: syslog-tls", "#", "syslog.tls_addr (TCP 6514) is exposed by no Service"},
+		{"authentication off", "ConfigMap", "prod-sluice-indexer-b", "auth:\n      enabled: true", "auth:\n      enabled: false", "auth is off"},
+		{"a keys file on no volume", "ConfigMap", "prod-sluice-querier", "keys_file: /etc/sluice/secrets/auth-keys.json", "keys_file: /run/keys.json", "auth.keys_file /run/keys.json is on no volume"},
+		{"a keys file the Secret does not hold", "Deployment", "prod-sluice-gateway", "key: keys.json", "key: keys", "Secret sluice-auth has no key keys"},
+		{"a querier without its key", "ConfigMap", "prod-sluice-querier", "api_key_file: /etc/sluice/secrets/querier-api-key", "api_key: \"\"", "without querier.api_key_file"},
+		{"unsigned tenants", "ConfigMap", "prod-sluice-indexer-a", "tenant_signing_key_file: /etc/sluice/secrets/kafka-tenant-key", "tenant_signing_key: \"\"", "not signed"},
+		{"no metrics listener", "ConfigMap", "prod-sluice-gateway", `metrics_addr: :9281`, `metrics_addr: ""`, "needs a key unless http.metrics_addr"},
+		{"a metrics listener no Service exposes", "Service", "prod-sluice-querier", "- {name: metrics", "#", "http.metrics_addr (TCP 9281) is exposed by no Service"},
+		{"a ServiceMonitor scraping /metrics behind the key", "ServiceMonitor", "prod-sluice-gateway", "port: metrics", "port: http", "only on http.metrics_addr"},
 		{"an unknown Sluice option", "ConfigMap", "prod-sluice-indexer-a", "sink:", "sinks:", "field sinks not found"},
 		{"a probe on the wrong path", "Deployment", "prod-sluice-gateway", "path: /readyz", "path: /ready", "readiness probe asks /ready"},
-		{"a probe on a port that does not exist", "StatefulSet", "prod-sluice-indexer-a", "port: http, scheme: HTTP}\n            periodSeconds: 10", "port: metrics, scheme: HTTP}\n            periodSeconds: 10", "liveness probe on port metrics"},
+		{"a probe on a port that does not exist", "StatefulSet", "prod-sluice-indexer-a", "port: http, scheme: HTTP}\n            periodSeconds: 10", "port: web, scheme: HTTP}\n            periodSeconds: 10", "liveness probe on port web"},
 		{"a probe over HTTP to an HTTPS server", "Deployment", "prod-sluice-gateway", "scheme: HTTPS}\n            periodSeconds: 5\n            timeoutSeconds", "scheme: HTTP}\n            periodSeconds: 5\n            timeoutSeconds", "probe scheme HTTP, server speaks HTTPS"},
 		{"a Secret key that does not exist", "Deployment", "prod-sluice-gateway", "key: kafka-password", "key: kafka-pass", "has no key kafka-pass"},
 		{"a password file on no volume", "ConfigMap", "prod-sluice-gateway", "password_file: /etc/sluice/secrets/kafka-password", "password_file: /run/kafka-password", "is on no volume"},
@@ -1031,7 +1131,7 @@ func TestChecksCatch(t *testing.T) {
 		{"a querier missing an indexer", "ConfigMap", "prod-sluice-querier", "http://prod-sluice-indexer-c-2.prod-sluice-indexer-c.logs.svc.cluster.local:9280", "http://prod-sluice-indexer-c-1.prod-sluice-indexer-c.logs.svc.cluster.local:9280", "lacks http://prod-sluice-indexer-c-2"},
 		{"a PDB selecting nothing", "PodDisruptionBudget", "prod-sluice-gateway", "matchLabels:\n      app.kubernetes.io/name: sluice", "matchLabels:\n      app.kubernetes.io/name: sluicy", "selects no pods"},
 		{"one group out of the store PDB", "PodDisruptionBudget", "prod-sluice-indexer", "matchLabels:\n      app.kubernetes.io/name: sluice", "matchLabels:\n      sluice/replica-group: a\n      app.kubernetes.io/name: sluice", "no single PDB"},
-		{"a ServiceMonitor on a port that does not exist", "ServiceMonitor", "prod-sluice-indexer", "port: http", "port: metrics", "Service prod-sluice-indexer-a has no port metrics"},
+		{"a ServiceMonitor on a port that does not exist", "ServiceMonitor", "prod-sluice-indexer", "port: metrics", "port: metric", "Service prod-sluice-indexer-a has no port metric"},
 		{"KEDA summing the lag every indexer of a group reports", "ScaledObject", "prod-sluice-search-indexer", "max(sluice_kafka_group_lag", "sum(sluice_kafka_group_lag", `want "max(sluice_kafka_group_lag{group=\"sluice-search-indexers\"})"`},
 		{"KEDA on another group's lag", "ScaledObject", "prod-sluice-search-indexer", `group=\"sluice-search-indexers\"`, `group=\"idx-a\"`, "want"},
 		{"a KEDA trigger option that does not exist", "ScaledObject", "prod-sluice-search-indexer", "threshold:", "lagThreshold:", "KEDA's prometheus trigger has no lagThreshold"},
@@ -1044,7 +1144,6 @@ func TestChecksCatch(t *testing.T) {
 		{"KEDA logging in as someone else", "TriggerAuthentication", "prod-sluice-kafka", "key: kafka-username", "key: kafka-password", "username from Secret"},
 		{"replicas set on what KEDA scales", "Deployment", "prod-sluice-search-indexer", "spec:\n  selector:", "spec:\n  replicas: 2\n  selector:", "sets replicas while ScaledObject"},
 		{"a name the API server refuses", "Service", "prod-sluice-querier", "name: prod-sluice-querier", "name: Prod-sluice-querier", `Service "Prod-sluice-querier"`},
-		{"a ServiceMonitor scraping HTTPS over HTTP", "ServiceMonitor", "prod-sluice-gateway", "scheme: https", "scheme: http", "ServiceMonitor prod-sluice-gateway: scheme"},
 		{"a store indexer without static membership", "StatefulSet", "prod-sluice-indexer-b", `, "--kafka-instance-id", "$(POD_NAME)"`, "", "without --kafka-instance-id"},
 		{"an argument naming no variable", "StatefulSet", "prod-sluice-indexer-a", `"$(POD_NAME)"`, `"$(POD)"`, "$(POD), which is no environment variable"},
 		{"a flag serve does not have", "Deployment", "prod-sluice-querier", `"--config"`, `"--conf"`, "sluice serve has no flag --conf"},
@@ -1056,14 +1155,36 @@ func TestChecksCatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			errs := check(docs, saslCase.external)
+			errs := check(docs, saslCase.external, true)
 			if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tt.want) }) {
 				t.Errorf("no error contains %q; got %q", tt.want, errs)
 			}
 		})
 	}
-	if errs := check(good, saslCase.external); len(errs) > 0 {
+	if errs := check(good, saslCase.external, true); len(errs) > 0 {
 		t.Errorf("the unbroken rendering has errors: %q", errs)
+	}
+
+	// Without authentication.
+	offCase := chartCases[1]
+	if err := yaml.Unmarshal([]byte(offCase.values), &values); err != nil {
+		t.Fatal(err)
+	}
+	if good, err = helmTemplate(values); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, kind, object, old, new, want string }{
+		{"a ServiceMonitor scraping HTTPS over HTTP", "ServiceMonitor", "prod-sluice-gateway", "scheme: https", "scheme: http", "ServiceMonitor prod-sluice-gateway: scheme"},
+		{"a plain-text receiver no Service exposes", "Service", "prod-sluice-gateway", "- {name: syslog-udp", "#", "syslog.udp_addr (UDP 5514) is exposed by no Service"},
+		{"authentication on where the values turned it off", "ConfigMap", "prod-sluice-querier", "role: querier", "role: querier\n    auth: {enabled: true, keys_file: /k}", "is on no volume"},
+	} {
+		docs, err := mutate(good, tt.kind, tt.object, tt.old, tt.new)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs := check(docs, offCase.external, false); !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tt.want) }) {
+			t.Errorf("%s: no error contains %q; got %q", tt.name, tt.want, errs)
+		}
 	}
 }
 

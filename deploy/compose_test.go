@@ -63,7 +63,9 @@ func TestComposeChecksCatch(t *testing.T) {
 	expectCaught(t, good, []breakage{
 		{`test: ["CMD", "/usr/local/bin/sluice", "healthcheck"`, `test: ["CMD", "wget", "-qO-"`, "healthcheck"},
 		{`- "4317:4317"`, `- "6514:6514"`, "publishes 6514/tcp, where nothing listens"},
-		{`forward: {addr: ":24224"}`, `forward: {addr: "127.0.0.1:24224"}`, "listens on 127.0.0.1 only"},
+		{`otlp: {grpc_addr: ":4317"}`, `otlp: {grpc_addr: "127.0.0.1:4317"}`, "listens on 127.0.0.1 only"},
+		{"auth: {enabled: true", "auth: {enabled: false", "auth is off"},
+		{"secrets: [sluice-keys, kafka-tenant-key]", "secrets: [kafka-tenant-key]", "is not a mounted secret"},
 		{"consumer_group: sluice-indexers-b", "consumer_group: sluice-indexers-a", "share consumer group sluice-indexers-a"},
 		{`volumes: ["indexer-a:/var/lib/sluice"]`, `volumes: []`, "indexer-a: data_dir /var/lib/sluice is not on a named volume"},
 		{"stop_grace_period: 60s", "stop_grace_period: 10s", "leaves no time to flush"},
@@ -123,6 +125,13 @@ func checkCompose(p *types.Project, roles map[string]string) []string {
 		configs[name] = cfg
 		if cfg.Role != roles[name] {
 			errorf("%s: role %s, want %s", name, cfg.Role, roles[name])
+		}
+		// Authentication is on in every deployment (docs/security.md), its
+		// keys file a mounted secret, which the server re-reads on change.
+		if !cfg.Auth.Enabled {
+			errorf("%s: auth is off", name)
+		} else if !slices.ContainsFunc(s.Secrets, func(sc types.ServiceSecretConfig) bool { return "/run/secrets/"+sc.Source == cfg.Auth.KeysFile }) {
+			errorf("%s: auth.keys_file %s is not a mounted secret", name, cfg.Auth.KeysFile)
 		}
 		// Every published port is a listener on every interface.
 		listeners := map[string]string{

@@ -76,8 +76,11 @@ has a Kafka trigger. */}}
 {{- if or .Values.searchIndexer.apiKey .Values.searchIndexer.existingAPIKeySecret }}true{{ end }}
 {{- end }}
 
-{{/* The projected volume of the secrets a component needs: kafka (bool)
-and search (bool). Empty when it needs none. */}}
+{{/* The projected volume of the secrets a component needs: kafka (bool),
+search (bool), and with auth.enabled the keys file (the querier's key, and
+the Kafka tenant signing key where kafka). A projected volume without
+subPath: the kubelet updates its files when the Secret changes, and the
+server re-reads the keys file. Empty when it needs none. */}}
 {{- define "sluice.secretVolume" -}}
 {{- $root := .root }}
 {{- $sources := list }}
@@ -89,6 +92,17 @@ and search (bool). Empty when it needs none. */}}
 {{- end }}
 {{- if and .search (include "sluice.searchAPIKeySet" $root) }}
 {{- $sources = append $sources (dict "secret" (dict "name" ($root.Values.searchIndexer.existingAPIKeySecret | default (include "sluice.secretName" $root)) "items" (list (dict "key" $root.Values.searchIndexer.apiKeyKey "path" "search-api-key")))) }}
+{{- end }}
+{{- $a := $root.Values.auth }}
+{{- if $a.enabled }}
+{{- $items := list (dict "key" $a.keysFileKey "path" "auth-keys.json") }}
+{{- if eq .component "querier" }}
+{{- $items = append $items (dict "key" $a.querierAPIKeyKey "path" "querier-api-key") }}
+{{- end }}
+{{- if and .kafka $a.tenantSigningKeyKey }}
+{{- $items = append $items (dict "key" $a.tenantSigningKeyKey "path" "kafka-tenant-key") }}
+{{- end }}
+{{- $sources = append $sources (dict "secret" (dict "name" $a.existingSecret "items" $items)) }}
 {{- end }}
 {{- if $sources }}
 - name: secrets
@@ -138,6 +152,30 @@ http:
   shutdown_timeout: {{ .Values.http.shutdownTimeoutSeconds }}s
 {{- end }}
 
+{{/* auth.enabled: the keys file, the listener of /metrics and the probes
+without a key (for Prometheus), the querier's key and the Kafka tenant
+signing key, all files of the projected secrets volume. Arguments: root,
+querier (bool), kafka (bool). */}}
+{{- define "sluice.authSettings" -}}
+{{- $a := .root.Values.auth }}
+{{- $dir := include "sluice.secretsDir" .root }}
+{{- if $a.enabled }}
+auth:
+  enabled: true
+  keys_file: {{ $dir }}/auth-keys.json
+http:
+  metrics_addr: ":{{ .root.Values.http.metricsPort }}"
+{{- if .querier }}
+querier:
+  api_key_file: {{ $dir }}/querier-api-key
+{{- end }}
+{{- if and .kafka $a.tenantSigningKeyKey }}
+kafka:
+  tenant_signing_key_file: {{ $dir }}/kafka-tenant-key
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* HTTPS on the listener of the components that face clients (gateway,
 querier, single node) when http.tls.secretName is set. */}}
 {{- define "sluice.httpTLSSettings" -}}
@@ -170,18 +208,34 @@ kafka:
 the pod (their defaults are loopback, which in a pod is the pod alone). */}}
 {{- define "sluice.receiverSettings" -}}
 {{- $r := .Values.receivers }}
+{{- $auth := .Values.auth.enabled }}
+{{- if and $auth $r.syslog.enabled (not $r.syslog.tlsSecretName) }}
+{{- fail "receivers.syslog with auth.enabled needs tlsSecretName (a Secret with tls.crt, tls.key and the clients' ca.crt): the tenant is the client certificate's CN" }}
+{{- end }}
+{{- if and $auth $r.forward.enabled (not ((.Values.config.forward | default dict).users)) (not ((.Values.gateway.config.forward | default dict).users)) (not ((.Values.single.config.forward | default dict).users)) }}
+{{- fail "receivers.forward with auth.enabled needs users, each with its tenant, and a shared key: config.forward.users and config.forward.shared_key_file" }}
+{{- end }}
 forward:
   enabled: {{ $r.forward.enabled }}
   addr: ":{{ $r.forward.port }}"
 syslog:
   enabled: {{ $r.syslog.enabled }}
+  {{- if $auth }}
+  # Only mutual TLS authenticates a syslog client.
+  udp_addr: ""
+  tcp_addr: ""
+  {{- else }}
   udp_addr: ":{{ $r.syslog.port }}"
   tcp_addr: ":{{ $r.syslog.port }}"
+  {{- end }}
   tls_addr: ":{{ $r.syslog.tlsPort }}"
   {{- if $r.syslog.tlsSecretName }}
   tls:
     cert_file: {{ include "sluice.configDir" . }}/tls/syslog/tls.crt
     key_file: {{ include "sluice.configDir" . }}/tls/syslog/tls.key
+    {{- if $auth }}
+    client_ca_file: {{ include "sluice.configDir" . }}/tls/syslog/ca.crt
+    {{- end }}
   {{- end }}
 otlp:
   enabled: {{ $r.otlp.enabled }}
@@ -198,8 +252,10 @@ loki:
 - {name: forward-udp, containerPort: {{ $r.forward.port }}, protocol: UDP}
 {{- end }}
 {{- if $r.syslog.enabled }}
+{{- if not .Values.auth.enabled }}
 - {name: syslog-tcp, containerPort: {{ $r.syslog.port }}, protocol: TCP}
 - {name: syslog-udp, containerPort: {{ $r.syslog.port }}, protocol: UDP}
+{{- end }}
 {{- if $r.syslog.tlsSecretName }}
 - {name: syslog-tls, containerPort: {{ $r.syslog.tlsPort }}, protocol: TCP}
 {{- end }}
@@ -217,8 +273,10 @@ loki:
 - {name: forward-udp, port: {{ $r.forward.port }}, targetPort: forward-udp, protocol: UDP}
 {{- end }}
 {{- if $r.syslog.enabled }}
+{{- if not .Values.auth.enabled }}
 - {name: syslog-tcp, port: {{ $r.syslog.port }}, targetPort: syslog-tcp, protocol: TCP}
 - {name: syslog-udp, port: {{ $r.syslog.port }}, targetPort: syslog-udp, protocol: UDP}
+{{- end }}
 {{- if $r.syslog.tlsSecretName }}
 - {name: syslog-tls, port: {{ $r.syslog.tlsPort }}, targetPort: syslog-tls, protocol: TCP}
 {{- end }}
@@ -237,6 +295,14 @@ for a volumeClaimTemplate named data), startup (seconds a start may take:
 a store replays its WAL before it listens), instanceID (join the consumer
 group as the pod's name).
 */}}
+{{/* The Service port of /metrics without a key (auth.enabled), on the
+Services that ServiceMonitors select. */}}
+{{- define "sluice.metricsServicePort" -}}
+{{- if .Values.auth.enabled }}
+- {name: metrics, port: {{ .Values.http.metricsPort }}, targetPort: metrics, protocol: TCP}
+{{- end }}
+{{- end }}
+
 {{- define "sluice.podSpec" -}}
 {{- $root := .root }}
 {{- $v := index $root.Values (.values | default .component) }}
@@ -289,6 +355,9 @@ containers:
     {{- end }}
     ports:
       - {name: http, containerPort: {{ $root.Values.http.port }}, protocol: TCP}
+      {{- if $root.Values.auth.enabled }}
+      - {name: metrics, containerPort: {{ $root.Values.http.metricsPort }}, protocol: TCP}
+      {{- end }}
       {{- if .receivers }}
       {{- with include "sluice.receiverPorts" $root | trim }}
       {{- . | nindent 6 }}
