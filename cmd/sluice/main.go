@@ -26,7 +26,7 @@ func commands() []command {
 		{"query", "run a query against a server and print the results", runQuery},
 		{"tail", "follow newly ingested records that match a query", runTail},
 		{"verify", "check the integrity of a data directory's parts and manifest", runVerify},
-		{"repair", "salvage a damaged write-ahead log segment from its readable records (server stopped)", runRepair},
+		{"repair", "salvage damaged write-ahead log segments and parts from what is readable (server stopped)", runRepair},
 		{"trust", "make the signing key that makes tampering with a data directory evident (trust keygen)", runTrust},
 		{"quarantine", "list, drop or restore a server's quarantined (damaged) parts", runQuarantine},
 		{"keys", "create, list or revoke API keys in a keys file (auth.keys_file)", runKeys},

@@ -189,3 +189,38 @@ func TestSalvageRestoresGoodCopy(t *testing.T) {
 	}
 	countAll(t, s, fx.all)
 }
+
+// TestSalvageUnreadableIndex: a part whose meta-index fails its checksum
+// has nothing readable; the salvage entry removes it and adds nothing,
+// and the store is complete and verified without its records.
+func TestSalvageUnreadableIndex(t *testing.T) {
+	fx := newCrashFixture(t)
+	victim := fx.partsOfFirst[0]
+	path := partPathOf(fx.dir, victim)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)-footerLen-1] ^= 0x40 // the meta-index's last byte
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, fx.dir, Options{})
+	defer func() { _ = s.Close() }()
+	records := s.man.state.live[victim].Records
+	reps, err := s.Salvage(context.Background())
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("salvage: %+v %v", reps, err)
+	}
+	if r := reps[0]; r.Part != victim || r.Output != "" || r.BlocksLost != -1 || r.RecordsLost != records || r.RecordsKept != 0 ||
+		!strings.Contains(r.String(), "no part written (nothing was readable); lost "+strconv.FormatInt(records, 10)+" records in all blocks") {
+		t.Fatalf("salvage of a part without a readable index: %s", r)
+	}
+	if _, live := s.man.state.live[victim]; live || len(s.Quarantined()) != 0 {
+		t.Fatalf("the part is still live (%v) or quarantined (%v)", live, s.Quarantined())
+	}
+	countAll(t, s, fx.allBut(victim))
+	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
+		t.Fatalf("verify after the salvage: %v %v", ps, err)
+	}
+}
