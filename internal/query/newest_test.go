@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,5 +55,39 @@ func TestMaxResultBytes(t *testing.T) {
 	got, err := Context(context.Background(), src, hit.StreamString(), hit.Time, 5, 5, Options{MaxResultBytes: 10 * one})
 	if err != nil || len(got.Before) != 5 || len(got.After) != 5 {
 		t.Fatalf("context of 5 a side: %d, %d, %v", len(got.Before), len(got.After), err)
+	}
+}
+
+// Records of one time come out in the order they were offered (the last
+// first when newest first), whatever the heap's shape; at the limit the
+// later of equal records is kept.
+func TestNewestHeapTies(t *testing.T) {
+	offers := []struct {
+		t   int64
+		msg string
+	}{{1, "a"}, {2, "b"}, {2, "c"}, {2, "d"}, {1, "e"}, {2, "f"}, {0, "g"}}
+	for _, tc := range []struct {
+		limit  int
+		oldest bool
+		want   []string
+	}{
+		{10, false, []string{"f", "d", "c", "b", "e", "a", "g"}},
+		{3, false, []string{"f", "d", "c"}},
+		{10, true, []string{"g", "a", "e", "b", "c", "d", "f"}},
+		{4, true, []string{"g", "a", "e", "b"}},
+	} {
+		h := newestHeap{limit: tc.limit, oldest: tc.oldest}
+		for _, o := range offers {
+			if err := h.offer(&record.Record{Time: o.t, Message: o.msg}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		for _, r := range h.sorted() {
+			got = append(got, r.Message)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("limit %d oldest %v: %v, want %v", tc.limit, tc.oldest, got, tc.want)
+		}
 	}
 }

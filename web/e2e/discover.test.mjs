@@ -296,6 +296,8 @@ try {
     assert.equal(await page.locator('th.c-stream').count(), 0);
     assert.equal(await page.locator('tr.row td', { hasText: /^\{\}$/ }).count(), 0);
     assert.match(await page.locator('tr.row').first().locator('[data-testid=field-summary]').textContent(), /user ann/);
+    // Both have the same time: the one stored last comes first, as newer.
+    assert.deepEqual((await page.locator('tr.row .c-msg').allTextContents()).map((m) => m.slice(0, 11)), ['bulk line 1', 'bulk line 0']);
     // Records with stream fields show them in the Stream column, the other fields after the message.
     await page.goto(base + '/?q=' + KNOWN);
     await page.waitForFunction(() => document.querySelector('.histo')?.dataset.total === '90', null, { timeout: 10e3 });
