@@ -290,6 +290,15 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		_ = p.Close(context.Background())
 		return err
 	}
+	// Alerts, metrics from logs and saved searches; an indexer's flows
+	// read its own store (polled), as it receives nothing.
+	x, err := extrasFor(cfg, api.NewLocalEngine(p), cfg.Role == config.RoleIndexer, reg, log)
+	if err != nil {
+		sec.close()
+		_ = p.Close(context.Background())
+		_ = closePublisher(publisher)
+		return err
+	}
 	// Only all runs receivers; an indexer's input is Kafka.
 	var routes map[string]http.Handler
 	var listeners []listener
@@ -298,8 +307,10 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	if cfg.Role == config.RoleIndexer {
 		consumer, kafkaStatus, err = storeConsumer(ctx, cfg, p, reg, log)
 	} else {
+		// Metrics from logs and flows see what the processing pipeline
+		// made of a batch, once it is durable.
 		var sink ingest.Sink
-		if sink, err = processingSink(ctx, cfg, p, reg, log); err == nil {
+		if sink, err = processingSink(ctx, cfg, ingest.Observed(p, x.observers()...), reg, log); err == nil {
 			routes, listeners, err = buildReceivers(receiverEnv{
 				cfg: cfg, sink: sec.ingestSink(sink), metrics: ingest.NewMetrics(reg), registry: reg, log: log, guard: sec.guard,
 			})
@@ -335,12 +346,15 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		Quotas:   sec.quotas,
 		// The UI's dashboards, per tenant (docs/api.md#dashboards).
 		Dashboards: dashboard.NewStore(filepath.Join(cfg.DataDir, "dashboards")),
+		Routes:     x.routes(),
 	})
 	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, listeners: listeners, metrics: metricsHandler(reg), guard: sec.guard}
 	if consumer != nil {
 		run.background = consumer.Run
 	}
+	x.start()
 	serveErr := run.serve(ctx, "data_dir", cfg.DataDir)
+	x.stop()
 	sec.close()
 	if err := p.Close(context.Background()); err != nil {
 		_ = closePublisher(publisher)
@@ -485,9 +499,17 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		_ = prod.Close(context.Background())
 		return err
 	}
+	// A gateway answers no query: metrics from logs and the Graphite push
+	// only (rules and flows run on a querier).
+	x, err := extrasFor(cfg, nil, false, reg, log)
+	if err != nil {
+		sec.close()
+		_ = prod.Close(context.Background())
+		return err
+	}
 	// Quotas charge the tenant that sent a batch, before the pipeline
 	// spends anything on it (it may route records to other tenants).
-	sink, err := processingSink(ctx, cfg, prod, reg, log)
+	sink, err := processingSink(ctx, cfg, ingest.Observed(prod, x.observers()...), reg, log)
 	var routes map[string]http.Handler
 	var listeners []listener
 	if err == nil {
@@ -501,7 +523,9 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		return err
 	}
 	run := httpRun{cfg: cfg, log: log, reg: reg, handler: roleHandler(reg, sec, routes, func(context.Context) error { return nil }), listeners: listeners, metrics: metricsHandler(reg), guard: sec.guard}
+	x.start()
 	serveErr := run.serve(ctx, "kafka_topic", cfg.Kafka.Topic)
+	x.stop()
 	sec.close()
 	fctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
 	defer cancel()

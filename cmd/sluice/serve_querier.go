@@ -41,6 +41,12 @@ func serveQuerier(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		MaxCopyLag:          cfg.Querier.MaxCopyLag,
 		Log:                 log.With("component", "querier"),
 	})
+	// Rules and flows over every indexer: flows read each new slice of
+	// time through the querier (polled), as it receives nothing.
+	x, err := extrasFor(cfg, q, true, reg, log)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Config{
 		Backend:  querier.Backend{Q: q},
 		Engine:   q,
@@ -54,10 +60,13 @@ func serveQuerier(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 		UI:       ui.New(),
 		Guard:    sec.guard,
 		Quotas:   sec.quotas,
+		Routes:   x.routes(),
 	})
 	resolveConnLimits(&cfg, 0, false, log)
 	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, background: q.Run, metrics: metricsHandler(reg), guard: sec.guard}
+	x.start()
 	serveErr := run.serve(ctx, "indexers", len(cfg.Querier.Indexers))
+	x.stop()
 	log.Info("shut down cleanly")
 	return serveErr
 }

@@ -73,6 +73,10 @@ type Config struct {
 	// Querier, when set, is a querier's view of its indexers, added to
 	// the status answer.
 	Querier func() any
+	// Routes are more endpoints (alerts, saved searches …): route pattern
+	// → handler. They need a key with role query, and their handlers read
+	// the request's tenant with tenant.Of, as the query routes do.
+	Routes map[string]http.Handler
 	// Ready, when set, is asked by /readyz besides the backend (an
 	// indexer's consumer: is its sink failing?); an error answers 503 with
 	// its text.
@@ -183,6 +187,11 @@ func New(cfg Config) *Server {
 	s.handle("/api/v1/quarantine", g.Require(auth.RoleAdmin, methods(s.quarantineList, "GET", "POST")))
 	s.handle("POST /internal/quarantine/drop", admin("quarantine_drop", s.quarantineAction("drop")))
 	s.handle("POST /internal/quarantine/restore", admin("quarantine_restore", s.quarantineAction("restore")))
+	// More routes (alerts, silences, saved searches) act for the tenant
+	// the key and X-Scope-OrgID decide, as queries do.
+	for pattern, h := range cfg.Routes {
+		s.handle(pattern, g.Require(auth.RoleQuery, h))
+	}
 	return s
 }
 

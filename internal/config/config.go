@@ -42,6 +42,10 @@ type Config struct {
 
 	Auth   AuthConfig   `yaml:"auth" doc:"API keys, roles and tenants (docs/security.md)."`
 	Quotas QuotasConfig `yaml:"quotas" doc:"What each tenant may take of ingest and queries, so that no tenant's flood starves the others. Per tenant in /metrics (sluice_tenant_*) and in /api/v1/status."`
+
+	Alerts   AlertsConfig   `yaml:"alerts" doc:"Alert rules, flow checks and notifiers (docs/alerts.md). Their state (alerts, silences, notifier failures) is kept in data_dir/alerts."`
+	Metrics  []MetricConfig `yaml:"metrics" doc:"Metrics from logs: counters evaluated on each record as it is ingested (roles all and gateway), exported on /metrics as sluice_log_<name> with the query's by fields as labels (docs/alerts.md)."`
+	Graphite GraphiteConfig `yaml:"graphite" doc:"Pushing Sluice's metrics, those of metrics included, to Graphite (plaintext protocol) or InfluxDB (line protocol)."`
 }
 
 // HTTPConfig configures the HTTP listener.
@@ -220,6 +224,7 @@ func Default() Config {
 	defaultTrust(&c)
 	defaultAuth(&c)
 	defaultPipeline(&c)
+	defaultAlerts(&c)
 	return c
 }
 
@@ -396,6 +401,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateQuerier()...)
 	errs = append(errs, c.validateAuth()...)
 	errs = append(errs, c.validatePipeline()...)
+	errs = append(errs, c.validateAlerts()...)
 	return errors.Join(errs...)
 }
 

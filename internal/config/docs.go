@@ -11,6 +11,9 @@ type Option struct {
 	Path    string // dotted YAML path, e.g. "wal.max_size"
 	Doc     string
 	Default string
+	// List marks a list of entries, documented by the options under
+	// Path + "[]." (their defaults are an entry's).
+	List bool
 }
 
 // docsOf maps every dotted YAML path to its doc tag.
@@ -45,6 +48,11 @@ func formatValue(v reflect.Value) string {
 		if v.Len() == 0 {
 			return "{}"
 		}
+	case reflect.Pointer:
+		if v.IsNil() {
+			return `""`
+		}
+		return formatValue(v.Elem())
 	}
 	return fmt.Sprint(v.Interface())
 }
@@ -61,7 +69,7 @@ func Markdown() string {
 	b.WriteString("durations as `500ms`, `10s`, `1h`, `30d`.\n\n")
 	b.WriteString("This page is generated from the source (`go test ./internal/config -update`).\n")
 	for _, o := range Options() {
-		if !strings.Contains(o.Path, ".") && o.Default == "" && o.Path != "data_dir" {
+		if !strings.Contains(o.Path, ".") && (o.Default == "" || o.List) && o.Path != "data_dir" {
 			fmt.Fprintf(&b, "\n## `%s`\n\n%s\n\n| option | default | meaning |\n| --- | --- | --- |\n", o.Path, o.Doc)
 			continue
 		}

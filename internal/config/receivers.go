@@ -56,9 +56,9 @@ type ForwardConfig struct {
 // User is a forward client's username and password, and the tenant its
 // records go to (Fluentd's <security><user>; required with auth.enabled).
 type User struct {
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-	Tenant   string `yaml:"tenant"`
+	Username string `yaml:"username" doc:"The user's name."`
+	Password string `yaml:"password" doc:"The user's password."`
+	Tenant   string `yaml:"tenant" doc:"The tenant the user's records go to."`
 }
 
 // SyslogConfig configures the syslog receiver.

@@ -17,7 +17,7 @@ type secretFile struct {
 }
 
 func (c *Config) secretFiles() []secretFile {
-	return []secretFile{
+	files := []secretFile{
 		{"kafka.password", &c.Kafka.Password, c.Kafka.PasswordFile},
 		{"sink.elasticsearch.password", &c.Sink.Elasticsearch.Password, c.Sink.Elasticsearch.PasswordFile},
 		{"sink.elasticsearch.api_key", &c.Sink.Elasticsearch.APIKey, c.Sink.Elasticsearch.APIKeyFile},
@@ -25,6 +25,13 @@ func (c *Config) secretFiles() []secretFile {
 		{"querier.api_key", &c.Querier.APIKey, c.Querier.APIKeyFile},
 		{"kafka.tenant_signing_key", &c.Kafka.TenantSigningKey, c.Kafka.TenantSigningKeyFile},
 	}
+	for i := range c.Alerts.Notifiers {
+		n := &c.Alerts.Notifiers[i]
+		where := fmt.Sprintf("alerts.notifiers[%d]", i)
+		files = append(files, secretFile{where + ".password", &n.Password, n.PasswordFile},
+			secretFile{where + ".routing_key", &n.RoutingKey, n.RoutingKeyFile})
+	}
+	return files
 }
 
 func (c *Config) validateSecretFiles() []error {

@@ -54,12 +54,36 @@ func OptionsOf(v any, prefix string) []Option {
 				walk(fv, path+".")
 				continue
 			}
+			if f.Type.Kind() == reflect.Slice && documentedEntries(f.Type.Elem()) {
+				o.Default, o.List = "[]", true
+				out = append(out, o)
+				walk(reflect.Zero(f.Type.Elem()), path+"[].")
+				continue
+			}
 			o.Default = formatValue(fv)
+			if d := f.Tag.Get("default"); d != "" {
+				o.Default = d // a list entry's default, applied by Validate
+			}
 			out = append(out, o)
 		}
 	}
 	walk(rv, prefix)
 	return out
+}
+
+// documentedEntries reports whether t is a struct whose fields carry doc
+// tags: a list of such entries is documented option by option (path[].x),
+// others as one value.
+func documentedEntries(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct || t.NumField() == 0 {
+		return false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("doc") == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // isLeaf reports whether a struct value is shown as one value (it renders

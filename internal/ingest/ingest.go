@@ -38,3 +38,33 @@ func IsBackpressure(err error) (*BackpressureError, bool) {
 	ok := errors.As(err, &bp)
 	return bp, ok
 }
+
+// Observer sees every batch of records once its sink made it durable
+// (metrics from logs, flow checks). It runs on the request's goroutine
+// after the acknowledgement is decided and must not block.
+type Observer interface {
+	Observe(recs []record.Record)
+}
+
+// Observed is next, with obs called on every batch next accepted.
+func Observed(next Sink, obs ...Observer) Sink {
+	if len(obs) == 0 {
+		return next
+	}
+	return observed{next, obs}
+}
+
+type observed struct {
+	next Sink
+	obs  []Observer
+}
+
+func (o observed) Ingest(ctx context.Context, recs []record.Record) error {
+	if err := o.next.Ingest(ctx, recs); err != nil {
+		return err
+	}
+	for _, ob := range o.obs {
+		ob.Observe(recs)
+	}
+	return nil
+}

@@ -1,0 +1,288 @@
+package alert
+
+import (
+	"container/heap"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/query"
+	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/store"
+)
+
+// flow tracks one alerts.flows entry's keys. observe is called from the
+// ingest path and must stay cheap: two filter matches per record of the
+// flow's tenant, and a map update for the few records that match.
+type flow struct {
+	cfg        config.FlowConfig
+	start, end store.Filter
+	// fetch is the query that reads the flow's records from the store:
+	// (start) OR (end).
+	fetch *query.Query
+
+	mu        sync.Mutex
+	keys      map[string]*flowKey
+	deadlines deadlineHeap
+	fired     []firedKey // deadlines passed since the last drain
+	resolved  []firedKey // fired keys whose end came since
+	latencies [1024]float64
+	latN      int // latencies written, the ring's next slot is latN % len
+	completed int64
+	dropped   int64
+
+	mDropped, mStarted, mCompleted, mViolations prometheus.Counter
+	mLatency                                    prometheus.Observer
+}
+
+type flowKey struct {
+	start, end int64 // record times; 0: not seen
+	fired      bool
+}
+
+type firedKey struct {
+	key   string
+	start int64
+	end   int64
+}
+
+// keepFired is how long a fired key stays tracked for its late end to
+// resolve it.
+const keepFired = 24 * time.Hour
+
+func newFlow(cfg config.FlowConfig, parse func(string) (*query.Query, error), m *flowMetrics) (*flow, error) {
+	sq, err := parse(cfg.Start)
+	if err != nil {
+		return nil, fmt.Errorf("flow %s: start: %w", cfg.Name, err)
+	}
+	eq, err := parse(cfg.End)
+	if err != nil {
+		return nil, fmt.Errorf("flow %s: end: %w", cfg.Name, err)
+	}
+	if len(sq.Pipes) > 0 || len(eq.Pipes) > 0 {
+		return nil, fmt.Errorf("flow %s: start and end are filters, without pipes", cfg.Name)
+	}
+	fetch, err := parse("(" + sq.Filter.String() + ") OR (" + eq.Filter.String() + ")")
+	if err != nil {
+		return nil, fmt.Errorf("flow %s: %w", cfg.Name, err)
+	}
+	f := &flow{cfg: cfg, start: sq.Compile(), end: eq.Compile(), fetch: fetch, keys: map[string]*flowKey{}}
+	l := prometheus.Labels{"flow": cfg.Name}
+	f.mDropped = m.dropped.With(l)
+	f.mStarted = m.started.With(l)
+	f.mCompleted = m.completed.With(l)
+	f.mViolations = m.violations.With(l)
+	f.mLatency = m.latency.With(l)
+	return f, nil
+}
+
+// observe takes one record.
+func (f *flow) observe(r *record.Record) {
+	if r.Tenant != f.cfg.Tenant {
+		return
+	}
+	isStart := f.start.Match(r)
+	isEnd := !isStart && f.end.Match(r)
+	if !isStart && !isEnd {
+		return
+	}
+	k, ok := r.Get(f.cfg.Key)
+	if !ok || k == "" {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.keys[k]
+	if st == nil {
+		if len(f.keys) >= f.cfg.MaxOpenKeys {
+			f.dropped++
+			f.mDropped.Inc()
+			return
+		}
+		st = &flowKey{}
+		k = strings.Clone(k)
+		f.keys[k] = st
+		// An entry is looked at again at its deadline: a start's, or for
+		// an end seen first, the end's time plus within (then it is
+		// forgotten).
+		heap.Push(&f.deadlines, deadline{at: r.Time + int64(f.cfg.Within), key: k})
+	}
+	if isStart {
+		if st.start != 0 {
+			return // a second start of the key (or the same record replayed)
+		}
+		st.start = r.Time
+		f.mStarted.Inc()
+		if st.end != 0 {
+			f.complete(k, st)
+		}
+		return
+	}
+	if st.end != 0 {
+		return
+	}
+	st.end = r.Time
+	if st.start != 0 {
+		f.complete(k, st)
+	}
+}
+
+// complete records a key whose start and end were both seen; the caller
+// holds f.mu.
+func (f *flow) complete(k string, st *flowKey) {
+	lat := max(float64(st.end-st.start)/1e9, 0)
+	f.mCompleted.Inc()
+	f.mLatency.Observe(lat)
+	f.completed++
+	f.latencies[f.latN%len(f.latencies)] = lat
+	f.latN++
+	if st.fired {
+		f.resolved = append(f.resolved, firedKey{key: k, start: st.start, end: st.end})
+	}
+}
+
+// sweep handles every entry whose deadline is before now: a start without
+// its end fires; the rest are forgotten.
+func (f *flow) sweep(now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := now.UnixNano()
+	for len(f.deadlines) > 0 && f.deadlines[0].at < n {
+		d := heap.Pop(&f.deadlines).(deadline)
+		st := f.keys[d.key]
+		switch {
+		case st == nil:
+		case st.start != 0 && st.end == 0 && !st.fired:
+			st.fired = true
+			f.mViolations.Inc()
+			f.fired = append(f.fired, firedKey{key: d.key, start: st.start})
+			heap.Push(&f.deadlines, deadline{at: d.at + int64(keepFired), key: d.key})
+		default:
+			delete(f.keys, d.key)
+		}
+	}
+}
+
+// drain returns the keys fired and resolved since the last drain.
+func (f *flow) drain() (fired, resolved []firedKey) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fired, resolved = f.fired, f.resolved
+	f.fired, f.resolved = nil, nil
+	return fired, resolved
+}
+
+// FlowStatus is what the flows page shows of a flow.
+type FlowStatus struct {
+	Name      string             `json:"name"`
+	Tenant    string             `json:"tenant"`
+	Start     string             `json:"start"`
+	End       string             `json:"end"`
+	Key       string             `json:"key"`
+	Within    string             `json:"within"`
+	Open      int                `json:"open"`      // started, end not seen, in time
+	Violating int                `json:"violating"` // fired, end not seen
+	Tracked   int                `json:"tracked"`   // entries held (the bound's measure)
+	MaxKeys   int                `json:"max_open_keys"`
+	Completed int64              `json:"completed"`
+	Dropped   int64              `json:"dropped"`
+	Latency   map[string]float64 `json:"latency_s"` // p50, p90, p99, max of the last 1024 completions
+	OpenKeys  []OpenKey          `json:"open_keys"` // the oldest open ones, at most 100
+	Checked   time.Time          `json:"checked,omitzero"`
+}
+
+// OpenKey is a key waiting for its end.
+type OpenKey struct {
+	Key   string    `json:"key"`
+	Start time.Time `json:"start"`
+	Fired bool      `json:"fired"`
+}
+
+func (f *flow) status() FlowStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := FlowStatus{Name: f.cfg.Name, Tenant: f.cfg.Tenant, Start: f.cfg.Start, End: f.cfg.End, Key: f.cfg.Key,
+		Within: time.Duration(f.cfg.Within).String(), Tracked: len(f.keys), MaxKeys: f.cfg.MaxOpenKeys,
+		Completed: f.completed, Dropped: f.dropped, Latency: map[string]float64{}, OpenKeys: []OpenKey{}}
+	for k, st := range f.keys {
+		if st.start == 0 || st.end != 0 {
+			continue
+		}
+		if st.fired {
+			s.Violating++
+		} else {
+			s.Open++
+		}
+		s.OpenKeys = append(s.OpenKeys, OpenKey{Key: k, Start: time.Unix(0, st.start).UTC(), Fired: st.fired})
+	}
+	slices.SortFunc(s.OpenKeys, func(a, b OpenKey) int { return a.Start.Compare(b.Start) })
+	if len(s.OpenKeys) > 100 {
+		s.OpenKeys = s.OpenKeys[:100]
+	}
+	lat := slices.Clone(f.latencies[:min(f.latN, len(f.latencies))])
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		for name, q := range map[string]float64{"p50": 0.5, "p90": 0.9, "p99": 0.99, "max": 1} {
+			s.Latency[name] = lat[min(len(lat)-1, int(q*float64(len(lat))))]
+		}
+	}
+	return s
+}
+
+// flowLabels are a fired key's alert labels.
+func (f *flow) labels(key string) map[string]string {
+	l := map[string]string{"alertname": f.cfg.Name, f.cfg.Key: key}
+	if f.cfg.Tenant != "" {
+		l["tenant"] = f.cfg.Tenant
+	}
+	maps.Copy(l, f.cfg.Labels)
+	l[f.cfg.Key] = key
+	return l
+}
+
+type deadline struct {
+	at  int64
+	key string
+}
+
+type deadlineHeap []deadline
+
+func (h deadlineHeap) Len() int           { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(deadline)) }
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return d
+}
+
+// flowMetrics are the flows' metrics, labelled by flow.
+type flowMetrics struct {
+	dropped, started, completed, violations *prometheus.CounterVec
+	latency                                 *prometheus.HistogramVec
+}
+
+func newFlowMetrics(reg prometheus.Registerer) *flowMetrics {
+	m := &flowMetrics{
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_flow_keys_dropped_total",
+			Help: "Starts of a flow not tracked because the flow held max_open_keys keys."}, []string{"flow"}),
+		started: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_flow_started_total",
+			Help: "Keys a flow saw start."}, []string{"flow"}),
+		completed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_flow_completed_total",
+			Help: "Keys a flow saw end after their start."}, []string{"flow"}),
+		violations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_flow_violations_total",
+			Help: "Keys whose end did not come within the flow's window (each fired an alert)."}, []string{"flow"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_flow_latency_seconds",
+			Help: "Time from a key's start to its end.", Buckets: prometheus.ExponentialBuckets(0.01, 4, 12)}, []string{"flow"}),
+	}
+	reg.MustRegister(m.dropped, m.started, m.completed, m.violations, m.latency)
+	return m
+}

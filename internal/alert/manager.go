@@ -1,0 +1,382 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/alert/notify"
+	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/query"
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// Options configure a Manager.
+type Options struct {
+	Config config.AlertsConfig
+	// Dir holds the state file; created if missing.
+	Dir   string
+	Query QueryFunc
+	// Parse parses rule queries and flow filters under the server's
+	// bounds.
+	Parse func(string) (*query.Query, error)
+	// Polled: flows read their records through Query (a querier, which
+	// ingests nothing) instead of being given them by Observe.
+	Polled bool
+	// PageLimit is how many records one query of a flow's replay or poll
+	// asks for (query.max_limit); a range holding more is split.
+	PageLimit int
+	MaxGroups int
+	Registry  prometheus.Registerer
+	Log       *slog.Logger
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// Manager evaluates rules and flows and dispatches their alerts.
+type Manager struct {
+	opts      Options
+	cfg       config.AlertsConfig
+	log       *slog.Logger
+	rules     []*rule
+	flows     []*flow
+	notifiers map[string]notify.Notifier
+	now       func() time.Time
+
+	mu    sync.Mutex
+	st    *state
+	dirty bool
+
+	sent, failed, retried *prometheus.CounterVec
+	evalFailures          *prometheus.CounterVec
+	evalDuration          *prometheus.HistogramVec
+}
+
+// New compiles the configuration and loads the state; Run starts the work.
+func New(opts Options) (*Manager, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Parse == nil {
+		opts.Parse = query.Parse
+	}
+	if opts.PageLimit <= 0 {
+		opts.PageLimit = 10000
+	}
+	m := &Manager{opts: opts, cfg: opts.Config, log: opts.Log, now: opts.Now, notifiers: map[string]notify.Notifier{}}
+	for _, nc := range opts.Config.Notifiers {
+		n, err := notify.New(nc)
+		if err != nil {
+			return nil, err
+		}
+		m.notifiers[nc.Name] = n
+	}
+	for _, rc := range opts.Config.Rules {
+		r, err := compileRule(rc, opts.Parse)
+		if err != nil {
+			return nil, err
+		}
+		m.rules = append(m.rules, r)
+	}
+	fm := newFlowMetrics(opts.Registry)
+	for _, fc := range opts.Config.Flows {
+		f, err := newFlow(fc, opts.Parse, fm)
+		if err != nil {
+			return nil, err
+		}
+		m.flows = append(m.flows, f)
+	}
+	st, err := loadState(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	m.st = st
+	m.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_alert_notifications_total",
+		Help: "Notifications delivered, by notifier."}, []string{"notifier"})
+	m.failed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_alert_notifications_failed_total",
+		Help: "Notifications that failed every attempt (retried at the next group_interval), by notifier."}, []string{"notifier"})
+	m.retried = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_alert_notification_attempts_failed_total",
+		Help: "Attempts to deliver a notification that failed, by notifier."}, []string{"notifier"})
+	m.evalFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_alert_rule_evaluation_failures_total",
+		Help: "Rule evaluations that failed, by rule."}, []string{"rule"})
+	m.evalDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_alert_rule_evaluation_seconds",
+		Help: "Time one rule evaluation took.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}, []string{"rule"})
+	opts.Registry.MustRegister(m.sent, m.failed, m.retried, m.evalFailures, m.evalDuration,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_alerts_firing", Help: "Alerts firing (silenced ones included)."},
+			func() float64 { return float64(m.count(StateFiring)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_alerts_pending", Help: "Alerts pending (their condition holds, not yet for their 'for')."},
+			func() float64 { return float64(m.count(StatePending)) }))
+	for _, n := range opts.Config.Notifiers {
+		if m.st.Notifiers[n.Name] == nil {
+			m.st.Notifiers[n.Name] = &NotifierStatus{}
+		}
+		m.sent.WithLabelValues(n.Name)
+		m.failed.WithLabelValues(n.Name)
+	}
+	return m, nil
+}
+
+func (m *Manager) count(state string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, a := range m.st.Alerts {
+		if a.State == state {
+			n++
+		}
+	}
+	return n
+}
+
+// HasFlows reports whether any flow is configured (the ingest path then
+// calls Observe).
+func (m *Manager) HasFlows() bool { return len(m.flows) > 0 }
+
+// Observe gives the flows a batch of records just made durable. It is
+// called on the ingest path and must not block.
+func (m *Manager) Observe(recs []record.Record) {
+	for _, f := range m.flows {
+		for i := range recs {
+			f.observe(&recs[i])
+		}
+	}
+}
+
+// Run evaluates and dispatches until ctx ends, then saves the state.
+func (m *Manager) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, r := range m.rules {
+		wg.Add(1)
+		go func() { defer wg.Done(); m.ruleLoop(ctx, r) }()
+	}
+	if len(m.flows) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); m.flowLoop(ctx) }()
+	}
+	tick := time.NewTicker(time.Second / 2)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-tick.C:
+		}
+		m.dispatch(ctx)
+		m.save()
+	}
+	wg.Wait()
+	m.save()
+	return nil
+}
+
+func (m *Manager) ruleLoop(ctx context.Context, r *rule) {
+	every := time.Duration(r.cfg.Every)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := m.now()
+		ectx, cancel := context.WithTimeout(ctx, every)
+		found, partial, err := r.eval(ectx, m.opts.Query, start, m.opts.MaxGroups)
+		cancel()
+		took := time.Since(start)
+		m.evalDuration.WithLabelValues(r.cfg.Name).Observe(took.Seconds())
+		if ctx.Err() != nil {
+			return
+		}
+		m.mu.Lock()
+		rs := m.st.Rules[r.cfg.Name]
+		if rs == nil {
+			rs = &RuleStatus{}
+			m.st.Rules[r.cfg.Name] = rs
+		}
+		rs.LastEval, rs.LastDuration, rs.LastError = start, took, ""
+		switch {
+		case err != nil:
+			rs.LastError = err.Error()
+		case partial != "":
+			rs.LastError = "partial answer: " + partial
+		}
+		m.dirty = true
+		m.mu.Unlock()
+		if err != nil {
+			m.evalFailures.WithLabelValues(r.cfg.Name).Inc()
+			m.log.Warn("alert rule evaluation failed", "rule", r.cfg.Name, "err", err)
+		} else {
+			m.applyRule(r, found, start)
+		}
+		t.Reset(max(every-time.Since(start), 0))
+	}
+}
+
+// flowLoop replays each flow from the store, then checks deadlines every
+// half second (and, when polled, reads each new slice of time first).
+func (m *Manager) flowLoop(ctx context.Context) {
+	lag := time.Duration(0)
+	if m.opts.Polled {
+		lag = time.Duration(m.cfg.FlowPollLag)
+	}
+	cursor := map[*flow]time.Time{}
+	for _, f := range m.flows {
+		m.mu.Lock()
+		checked := m.st.FlowChecked[f.cfg.Name]
+		m.mu.Unlock()
+		now := m.now().Add(-lag)
+		from := now.Add(-time.Duration(f.cfg.Within))
+		if !checked.IsZero() && checked.Before(now) {
+			from = checked.Add(-time.Duration(f.cfg.Within))
+		}
+		start := time.Now()
+		n, err := m.fetch(ctx, f, from, now)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			m.log.Error("flow replay from the store failed; keys started before now are not checked", "flow", f.cfg.Name, "err", err)
+		} else {
+			m.log.Info("flow replayed from the store", "flow", f.cfg.Name, "records", n, "from", from, "duration", time.Since(start).Round(time.Millisecond))
+		}
+		cursor[f] = now
+	}
+	t := time.NewTicker(time.Second / 2)
+	defer t.Stop()
+	for {
+		now := m.now().Add(-lag)
+		for _, f := range m.flows {
+			if m.opts.Polled && now.After(cursor[f]) {
+				if _, err := m.fetch(ctx, f, cursor[f], now); err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					m.log.Warn("flow poll failed", "flow", f.cfg.Name, "err", err)
+					continue
+				}
+				cursor[f] = now
+			}
+			f.sweep(now)
+			m.applyFlow(f, now)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// fetch feeds f the records of its tenant matching start or end in
+// [from, to), in pages of at most PageLimit records: a range that fills
+// a page is split in two.
+func (m *Manager) fetch(ctx context.Context, f *flow, from, to time.Time) (int, error) {
+	if !to.After(from) {
+		return 0, nil
+	}
+	var recs []*record.Record
+	opts := query.Options{Tenant: f.cfg.Tenant, From: from.UnixNano(), To: to.UnixNano(), Now: to, Limit: m.opts.PageLimit}
+	_, err := m.opts.Query(ctx, f.fetch, opts, func(r query.Row) error {
+		if r.Record != nil {
+			recs = append(recs, r.Record)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(recs) >= m.opts.PageLimit && to.Sub(from) > time.Millisecond {
+		mid := from.Add(to.Sub(from) / 2)
+		a, err := m.fetch(ctx, f, from, mid)
+		if err != nil {
+			return a, err
+		}
+		b, err := m.fetch(ctx, f, mid, to)
+		return a + b, err
+	}
+	for _, r := range recs {
+		f.observe(r)
+	}
+	return len(recs), nil
+}
+
+// applyFlow turns the keys f fired and resolved into alerts.
+func (m *Manager) applyFlow(f *flow, now time.Time) {
+	fired, resolved := f.drain()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st.FlowChecked[f.cfg.Name] = now
+	m.dirty = true
+	for _, k := range fired {
+		labels := f.labels(k.key)
+		fp := notify.Fingerprint(labels)
+		if a := m.st.Alerts[fp]; a != nil && a.State == StateFiring {
+			continue // fired before a restart
+		}
+		start := time.Unix(0, k.start).UTC()
+		a := &Alert{Fingerprint: fp, Source: f.cfg.Name, Kind: "flow", Tenant: f.cfg.Tenant, Labels: labels,
+			Annotations: map[string]string{
+				"summary": fmt.Sprintf("%s: %s=%s started %s and did not end within %s", f.cfg.Name, f.cfg.Key, k.key, start.Format(time.RFC3339), time.Duration(f.cfg.Within)),
+				"start":   start.Format(time.RFC3339Nano),
+			},
+			State: StateFiring, ActiveAt: start.Add(time.Duration(f.cfg.Within)), FiredAt: now, Notified: map[string]string{}}
+		if old := m.st.Alerts[fp]; old != nil {
+			a.Notified = old.Notified
+		}
+		m.st.Alerts[fp] = a
+		m.event(a, "inactive", StateFiring, now)
+	}
+	for _, k := range resolved {
+		fp := notify.Fingerprint(f.labels(k.key))
+		if a := m.st.Alerts[fp]; a != nil && a.State == StateFiring {
+			a.State, a.ResolvedAt = StateResolved, now
+			a.Annotations["end"] = time.Unix(0, k.end).UTC().Format(time.RFC3339Nano)
+			m.event(a, StateFiring, StateResolved, now)
+		}
+	}
+}
+
+// event records a state change in the history; the caller holds m.mu.
+func (m *Manager) event(a *Alert, from, to string, now time.Time) {
+	if m.cfg.History == 0 {
+		return
+	}
+	m.st.History = append(m.st.History, Event{Time: now, Source: a.Source, Tenant: a.Tenant, Fingerprint: a.Fingerprint,
+		Labels: maps.Clone(a.Labels), From: from, To: to})
+	if over := len(m.st.History) - m.cfg.History; over > 0 {
+		m.st.History = append(m.st.History[:0], m.st.History[over:]...)
+	}
+}
+
+// save writes the state when it changed.
+func (m *Manager) save() {
+	m.mu.Lock()
+	if !m.dirty {
+		m.mu.Unlock()
+		return
+	}
+	b, err := json.Marshal(m.st)
+	m.dirty = false
+	m.mu.Unlock()
+	if err == nil {
+		err = os.MkdirAll(m.opts.Dir, 0o755) // here, not in New: a querier without alerts writes nothing
+	}
+	if err == nil {
+		err = writeFileAtomic(filepath.Join(m.opts.Dir, stateFile), b)
+	}
+	if err != nil {
+		m.log.Error("saving the alert state failed", "err", err)
+		m.mu.Lock()
+		m.dirty = true
+		m.mu.Unlock()
+	}
+}

@@ -1,0 +1,299 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/alert/notify"
+	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/query"
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// hook is a test webhook receiver: what Sluice posts, decoded.
+func hook(t *testing.T) (string, chan notify.WebhookPayload) {
+	ch := make(chan notify.WebhookPayload, 100)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p notify.WebhookPayload
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Errorf("webhook body %s: %v", b, err)
+		}
+		ch <- p
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, ch
+}
+
+// clock is the manager's clock in tests; the test moves it only while no
+// notification is in flight (waitIdle).
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// receive takes the next notification, then waits until the manager has
+// recorded its outcome.
+func receive(t *testing.T, m *Manager, got chan notify.WebhookPayload) notify.WebhookPayload {
+	t.Helper()
+	p := <-got
+	for {
+		m.mu.Lock()
+		busy := false
+		for _, g := range m.st.Groups {
+			busy = busy || g.sending
+		}
+		m.mu.Unlock()
+		if !busy {
+			return p
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func newTestManager(t *testing.T, cfg config.AlertsConfig, run QueryFunc, c *clock) *Manager {
+	t.Helper()
+	full := config.Default()
+	full.Alerts.Notifiers, full.Alerts.Rules, full.Alerts.Flows = cfg.Notifiers, cfg.Rules, cfg.Flows
+	full.Alerts.GroupWait = 0
+	full.Alerts.Retries = 0
+	if err := full.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Options{Config: full.Alerts, Dir: t.TempDir(), Query: run, Registry: prometheus.NewRegistry(),
+		Log: slog.New(slog.DiscardHandler), Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func labelsOf(p notify.WebhookPayload, name string) []string {
+	var out []string
+	for _, a := range p.Alerts {
+		out = append(out, a.Status+":"+a.Labels[name])
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestRuleLifecycle(t *testing.T) {
+	url, got := hook(t)
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rows := map[string]float64{}
+	run := func(_ context.Context, q *query.Query, _ query.Options, emit func(query.Row) error) (string, error) {
+		for svc, n := range rows {
+			if err := emit(query.Row{Values: []query.Value{{Name: "service", Str: svc}, {Name: "n", Num: n, IsNum: true}}}); err != nil {
+				return "", err
+			}
+		}
+		return "", nil
+	}
+	m := newTestManager(t, config.AlertsConfig{
+		Notifiers: []config.NotifierConfig{{Name: "ops", Type: "webhook", URL: url}},
+		Rules: []config.RuleConfig{{Name: "errors", Query: `level:error | stats count() as n by service`, Condition: "n > 100",
+			For: config.Duration(time.Minute), Labels: map[string]string{"severity": "page"}, Notify: []string{"ops"}}},
+	}, run, c)
+	r := m.rules[0]
+	ctx := context.Background()
+	step := func(d time.Duration) {
+		c.mu.Lock()
+		c.t = c.t.Add(d)
+		c.mu.Unlock()
+		found, _, err := r.eval(ctx, run, c.t, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.applyRule(r, found, c.t)
+		m.dispatch(ctx)
+	}
+	rows["api"], rows["web"] = 150, 50
+	step(0) // api pending
+	if o := m.Overview(""); len(o.Alerts) != 1 || o.Alerts[0].State != StatePending {
+		t.Fatalf("after the first evaluation: %+v", o.Alerts)
+	}
+	step(30 * time.Second)
+	step(31 * time.Second) // api fires after 'for'
+	p := receive(t, m, got)
+	if p.Version != "4" || p.Status != "firing" || p.Receiver != "ops" || p.GroupLabels["alertname"] != "errors" ||
+		len(p.Alerts) != 1 || p.Alerts[0].Labels["service"] != "api" || p.Alerts[0].Labels["severity"] != "page" ||
+		p.Alerts[0].Fingerprint == "" || p.CommonLabels["alertname"] != "errors" {
+		t.Fatalf("firing payload: %+v", p)
+	}
+	// A silence on web: web fires but is not sent; api resolves.
+	if _, err := m.AddSilence("", Silence{Matchers: []Matcher{{Name: "service", Value: "web"}}, EndsAt: c.t.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	rows["api"], rows["web"] = 10, 500
+	step(time.Minute)
+	step(61 * time.Second)
+	step(31 * time.Second) // group_interval (30s) since the last send
+	p = receive(t, m, got)
+	if l := labelsOf(p, "service"); len(l) != 1 || l[0] != "resolved:api" {
+		t.Fatalf("resolve payload: %v", l)
+	}
+	m.dispatch(ctx) // forgets the resolved alert every notifier took
+	o := m.Overview("")
+	if len(o.Alerts) != 1 || o.Alerts[0].State != StateSilenced || o.Alerts[0].Labels["service"] != "web" {
+		t.Fatalf("alerts after the resolve: %+v", o.Alerts)
+	}
+	if len(o.History) == 0 || o.Rules[0].Firing != 1 {
+		t.Fatalf("overview: %+v", o)
+	}
+	// The state survives a restart.
+	m.save()
+	m2, err := New(Options{Config: m.cfg, Dir: m.opts.Dir, Query: run, Registry: prometheus.NewRegistry(), Log: m.log, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o2 := m2.Overview(""); len(o2.Alerts) != 1 || o2.Alerts[0].State != StateSilenced || len(o2.Silences) != 1 {
+		t.Fatalf("after a restart: %+v", o2)
+	}
+	select {
+	case p := <-got:
+		t.Fatalf("unexpected notification %+v", p)
+	default:
+	}
+}
+
+func TestAbsenceRule(t *testing.T) {
+	run := func(context.Context, *query.Query, query.Options, func(query.Row) error) (string, error) {
+		return "", nil
+	}
+	c := &clock{t: time.Now()}
+	m := newTestManager(t, config.AlertsConfig{Rules: []config.RuleConfig{{Name: "quiet", Query: `service:x | stats count() as n`, Condition: "n == 0"}}}, run, c)
+	found, _, err := m.rules[0].eval(context.Background(), run, c.t, 10)
+	if err != nil || len(found) != 1 || found[0].value != 0 {
+		t.Fatalf("absence: %v %v", found, err)
+	}
+}
+
+func TestNotifierFailureIsShown(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c := &clock{t: time.Now()}
+	run := func(_ context.Context, _ *query.Query, _ query.Options, emit func(query.Row) error) (string, error) {
+		return "", emit(query.Row{Values: []query.Value{{Name: "n", Num: 1, IsNum: true}}})
+	}
+	m := newTestManager(t, config.AlertsConfig{
+		Notifiers: []config.NotifierConfig{{Name: "ops", Type: "webhook", URL: srv.URL}},
+		Rules:     []config.RuleConfig{{Name: "r", Query: `* | stats count() as n`, Condition: "n > 0", Notify: []string{"ops"}}},
+	}, run, c)
+	found, _, _ := m.rules[0].eval(context.Background(), run, c.t, 10)
+	m.applyRule(m.rules[0], found, c.t)
+	m.dispatch(context.Background())
+	for {
+		m.mu.Lock()
+		ns := *m.st.Notifiers["ops"]
+		m.mu.Unlock()
+		if ns.Failed > 0 {
+			if ns.LastError == "" || ns.Sent != 0 {
+				t.Fatalf("notifier status %+v", ns)
+			}
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if o := m.Overview(""); o.Notifiers[0].LastError == "" || o.Alerts[0].Notified["ops"] != "" {
+		t.Fatalf("overview after the failure: %+v", o)
+	}
+}
+
+func flowRec(t time.Time, event, id string) record.Record {
+	return record.Record{Time: t.UnixNano(), Fields: []record.Field{{Name: "event", Value: event}, {Name: "order_id", Value: id}}}
+}
+
+func TestFlowTracker(t *testing.T) {
+	url, got := hook(t)
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	m := newTestManager(t, config.AlertsConfig{
+		Notifiers: []config.NotifierConfig{{Name: "ops", Type: "webhook", URL: url}},
+		Flows: []config.FlowConfig{{Name: "order-paid", Start: "event:order_created", End: "event:order_paid", Key: "order_id",
+			Within: config.Duration(time.Minute), Notify: []string{"ops"}, MaxOpenKeys: 3}},
+	}, nil, c)
+	f := m.flows[0]
+	t0 := c.t
+	m.Observe([]record.Record{
+		flowRec(t0, "order_paid", "a"), // end before its start: still completes
+		flowRec(t0, "order_created", "a"),
+		flowRec(t0, "order_created", "b"),
+		flowRec(t0.Add(10*time.Second), "order_paid", "b"),
+		flowRec(t0, "order_created", "c"),
+		flowRec(t0, "order_created", "d"), // fourth key: over max_open_keys
+		flowRec(t0, "order_created", "b"), // replayed start: ignored
+	})
+	c.mu.Lock()
+	c.t = t0.Add(2 * time.Minute)
+	c.mu.Unlock()
+	f.sweep(c.t)
+	m.applyFlow(f, c.t)
+	m.dispatch(context.Background())
+	p := receive(t, m, got)
+	if l := labelsOf(p, "order_id"); len(l) != 1 || l[0] != "firing:c" {
+		t.Fatalf("fired: %v", l)
+	}
+	st := f.status()
+	if st.Completed != 2 || st.Dropped != 1 || st.Violating != 1 || st.Latency["max"] != 10 {
+		t.Fatalf("status %+v", st)
+	}
+	// The late end resolves it.
+	m.Observe([]record.Record{flowRec(c.t, "order_paid", "c")})
+	c.mu.Lock()
+	c.t = c.t.Add(time.Minute)
+	c.mu.Unlock()
+	f.sweep(c.t)
+	m.applyFlow(f, c.t)
+	m.dispatch(context.Background())
+	p = receive(t, m, got)
+	if l := labelsOf(p, "order_id"); len(l) != 1 || l[0] != "resolved:c" {
+		t.Fatalf("resolved: %v", l)
+	}
+}
+
+func TestSilenceValidate(t *testing.T) {
+	now := time.Now()
+	f := false
+	s := Silence{Matchers: []Matcher{{Name: "svc", Value: "a.*", IsRegex: true}, {Name: "env", Value: "dev", IsEqual: &f}}, EndsAt: now.Add(time.Hour)}
+	if err := s.validate(now); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		labels map[string]string
+		want   bool
+	}{
+		{map[string]string{"svc": "api", "env": "prod"}, true},
+		{map[string]string{"svc": "api", "env": "dev"}, false},
+		{map[string]string{"svc": "web", "env": "prod"}, false},
+	} {
+		if got := s.Matches("", tt.labels); got != tt.want {
+			t.Errorf("Matches(%v) = %v", tt.labels, got)
+		}
+	}
+	for _, bad := range []Silence{
+		{EndsAt: now.Add(time.Hour)},
+		{Matchers: []Matcher{{Name: "a", Value: "(", IsRegex: true}}, EndsAt: now.Add(time.Hour)},
+		{Matchers: []Matcher{{Name: "a", Value: "x"}}, EndsAt: now.Add(-time.Hour)},
+	} {
+		if err := bad.validate(now); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
