@@ -152,7 +152,7 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, sta
 		h.m.Rejected(protocol, reason, n)
 	}
 	took := time.Since(start).Milliseconds()
-	return writeBody(w, http.StatusOK, 0, appendBulkResponse(make([]byte, 0, 64+200*len(items)), took, items))
+	return writeBody(w, http.StatusOK, 0, appendBulkResponse(make([]byte, 0, 64+200*len(items)), took, items, h.ids))
 }
 
 // overridesConfig reports whether q changes the record configuration, in

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
+	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -15,23 +17,96 @@ type discardSink struct{}
 
 func (discardSink) Ingest(context.Context, []record.Record) error { return nil }
 
-// BenchmarkBulk measures a Filebeat-like request of 1000 documents.
-func BenchmarkBulk(b *testing.B) {
-	var body bytes.Buffer
-	for i := range 1000 {
-		fmt.Fprintf(&body, `{"create":{"_index":"filebeat-8.17.0"}}`+"\n"+
-			`{"@timestamp":"2024-05-06T07:08:%02d.%03dZ","message":"GET /api/v1/cart/%d 200 12ms","host":{"name":"web-%d"},`+
-			`"log":{"file":{"path":"/var/log/app.log"},"offset":%d},"ecs":{"version":"8.0.0"},"agent":{"type":"filebeat","version":"8.17.0"}}`+"\n",
+// benchDocs returns n Filebeat-like documents of about 300 bytes, one a line.
+func benchDocs(n int) [][]byte {
+	docs := make([][]byte, n)
+	for i := range docs {
+		docs[i] = fmt.Appendf(nil, `{"@timestamp":"2024-05-06T07:08:%02d.%03dZ","message":"GET /api/v1/cart/%d 200 12ms","host":{"name":"web-%d"},`+
+			`"log":{"file":{"path":"/var/log/app.log"},"offset":%d},"ecs":{"version":"8.0.0"},"agent":{"type":"filebeat","version":"8.17.0"}}`,
 			i%60, i%1000, i, i%8, i*300)
 	}
+	return docs
+}
+
+// bulkBody puts action before every document.
+func bulkBody(action string, docs [][]byte) []byte {
+	var body bytes.Buffer
+	for _, d := range docs {
+		body.WriteString(action)
+		body.WriteByte('\n')
+		body.Write(d)
+		body.WriteByte('\n')
+	}
+	return body.Bytes()
+}
+
+// BenchmarkBulk measures a Filebeat-like request of 1000 documents through
+// the whole handler.
+func BenchmarkBulk(b *testing.B) {
+	body := bulkBody(`{"create":{"_index":"filebeat-8.17.0"}}`, benchDocs(1000))
 	h := NewHandler(discardSink{}, DefaultConfig(), nil, nil)
-	b.SetBytes(int64(body.Len()))
+	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/_bulk", bytes.NewReader(body.Bytes())))
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/_bulk", bytes.NewReader(body)))
 		if rec.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// BenchmarkBulkDecode compares decoding a _bulk body of 1000 documents
+// (action lines, ids, the records) with converting the same documents as
+// JSON lines, which is what /insert/jsonline does with them: the
+// difference is what the _bulk path costs more per record.
+func BenchmarkBulkDecode(b *testing.B) {
+	docs := benchDocs(1000)
+	now := time.Date(2024, 5, 6, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ name, action string }{
+		{"create", `{"create":{"_index":"filebeat-8.17.0"}}`},
+		{"index-with-id", `{"index":{"_index":"logs","_id":"a1b2c3"}}`},
+		{"create-empty", `{"create":{}}`},
+	} {
+		b.Run("bulk/"+tc.name, func(b *testing.B) {
+			body := bulkBody(tc.action, docs)
+			p := newBulkParser(DefaultConfig().Record)
+			ids := newIDGen()
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				items, recs, bad := p.parse(ingest.NewLineReader(bytes.NewReader(body), 1<<20), "logs", "t", now, ids)
+				if bad != nil || len(items) != len(docs) || len(recs) != len(docs) {
+					b.Fatalf("%d items, %d records, %v", len(items), len(recs), bad)
+				}
+			}
+		})
+	}
+	b.Run("jsonline", func(b *testing.B) {
+		body := bulkBody("", docs)[1:] // the documents alone, one a line
+		c := ingest.NewConverter(DefaultConfig().Record)
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			lr := ingest.NewLineReader(bytes.NewReader(body), 1<<20)
+			var recs []record.Record
+			for {
+				line, err := lr.Next()
+				if err != nil {
+					break
+				}
+				if len(bytes.TrimSpace(line)) == 0 {
+					continue
+				}
+				rec, err := c.Convert(line, now, "t", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				recs = append(recs, rec)
+			}
+			if len(recs) != len(docs) {
+				b.Fatalf("%d records", len(recs))
+			}
+		}
+	})
 }

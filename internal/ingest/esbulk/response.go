@@ -9,7 +9,7 @@ import (
 
 // appendBulkResponse appends the answer to a processed bulk request, item
 // for item in request order, in Elasticsearch's shape.
-func appendBulkResponse(dst []byte, tookMs int64, items []item) []byte {
+func appendBulkResponse(dst []byte, tookMs int64, items []item, ids *idGen) []byte {
 	failed := false
 	for i := range items {
 		if items[i].status != http.StatusCreated {
@@ -26,18 +26,22 @@ func appendBulkResponse(dst []byte, tookMs int64, items []item) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendItem(dst, &items[i])
+		dst = appendItem(dst, &items[i], ids)
 	}
 	return append(dst, "]}\n"...)
 }
 
-func appendItem(dst []byte, it *item) []byte {
+func appendItem(dst []byte, it *item, ids *idGen) []byte {
 	dst = append(dst, '{')
 	dst = record.AppendJSONString(dst, it.action)
 	dst = append(dst, `:{"_index":`...)
 	dst = appendStringOrNull(dst, it.index)
 	dst = append(dst, `,"_id":`...)
-	dst = appendStringOrNull(dst, it.id)
+	if it.gen != 0 {
+		dst = append(ids.appendID(append(dst, '"'), it.gen), '"')
+	} else {
+		dst = appendStringOrNull(dst, it.id)
+	}
 	if it.status == http.StatusCreated {
 		dst = append(dst, `,"_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":`...)
 		dst = strconv.AppendInt(dst, it.seqNo, 10)
