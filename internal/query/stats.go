@@ -18,6 +18,16 @@ type StatsFunc interface {
 	fields() []string
 }
 
+// countAdder is a statsState that can take n rows at once which differ
+// only in what it does not read: what the store's bulk counts
+// (store.SearchRequest.Count) give. A stats pipe whose every function's
+// state is one lets the store count blocks from their metadata, without
+// reading them, when the functions read only stream labels.
+type countAdder interface {
+	// addCount takes n rows like r and returns the bytes the state grew by.
+	addCount(r Row, n int) int
+}
+
 // statsState accumulates one group's rows.
 type statsState interface {
 	// add takes one row and returns the bytes the state grew by, for the

@@ -6,9 +6,9 @@ import (
 )
 
 // useCounter lets the store count for the stats processor p
-// (store.SearchRequest.Count) when p only counts: every function is
-// count() and no group key reads the record itself beyond its stream and,
-// for a _time bucket, its time. Then a block whose records all match is
+// (store.SearchRequest.Count) when p only counts: every function takes
+// rows in bulk (a countAdder: count(), count_uniq()) and no group key reads
+// the record itself beyond its stream and, for a _time bucket, its time. Then a block whose records all match is
 // added to its groups in one call, without building its rows, and often
 // without being read at all.
 func useCounter(p processor, req *store.SearchRequest) {
@@ -17,7 +17,7 @@ func useCounter(p processor, req *store.SearchRequest) {
 		return
 	}
 	for _, c := range s.pipe.Funcs {
-		if _, ok := c.Func.(statsCount); !ok {
+		if _, ok := c.Func.newState().(countAdder); !ok {
 			return
 		}
 	}
@@ -103,9 +103,7 @@ func (s *statsProcessor) addBucketCount(r *record.Record, bucket int64, n int) e
 		}
 		s.byBucket[bucket] = g
 	}
-	for _, st := range g.states {
-		*st.(*countState) += countState(n)
-	}
+	s.addStates(g, r, n)
 	return nil
 }
 
@@ -115,8 +113,14 @@ func (s *statsProcessor) addCount(r *record.Record, n int) error {
 	if err != nil {
 		return err
 	}
-	for _, st := range g.states {
-		*st.(*countState) += countState(n)
-	}
+	s.addStates(g, r, n)
 	return nil
+}
+
+// addStates adds n records like r to g's states, which useCounter made
+// sure are countAdders.
+func (s *statsProcessor) addStates(g *statsGroup, r *record.Record, n int) {
+	for _, st := range g.states {
+		s.mem += int64(st.(countAdder).addCount(Row{Record: r}, n))
+	}
 }

@@ -20,8 +20,10 @@ func (statsCount) fields() []string     { return nil }
 
 type countState float64
 
-func (s *countState) add(Row) int   { *s++; return 0 }
-func (s *countState) result() Value { return Value{Num: float64(*s), IsNum: true} }
+func (s *countState) add(Row) int { *s++; return 0 }
+
+func (s *countState) addCount(_ Row, n int) int { *s += countState(n); return 0 }
+func (s *countState) result() Value             { return Value{Num: float64(*s), IsNum: true} }
 
 func (s *countState) appendPartial(dst []byte) []byte {
 	return binary.AppendUvarint(dst, uint64(*s))

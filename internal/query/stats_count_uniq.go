@@ -40,6 +40,16 @@ func (s *countUniqState) add(r Row) int {
 	return 0
 }
 
+// addCount takes n rows that share the field's value: one is enough. With
+// a stream field, the store answers count_uniq from the blocks' stream
+// labels, reading no block.
+func (s *countUniqState) addCount(r Row, n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return s.add(r)
+}
+
 func (s *countUniqState) result() Value {
 	return Value{Num: float64(len(s.seen)), IsNum: true}
 }

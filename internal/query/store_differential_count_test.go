@@ -48,6 +48,7 @@ func TestStoreDifferentialRawGroups(t *testing.T) {
 		" | stats count() as n, max(status) as m by trace | sort by m desc | limit 3",
 		" | stats count() as n by level | sort by level desc | limit 2",
 		" | top 3 by trace",
+		" | stats count_uniq(trace) as u by service",
 	}
 	at := func(ms int) string { return time.Unix(0, int64(ms)*1e6).UTC().Format(time.RFC3339Nano) }
 	var total store.SearchStats
@@ -96,4 +97,47 @@ func TestStoreDifferentialDenseCodes(t *testing.T) {
 		t.Errorf("dictionary shortcuts not exercised: %+v", total)
 	}
 	t.Logf("%+v", total)
+}
+
+// TestCountUniqStreamFieldReadsNoBlock checks that count_uniq of a stream
+// field is answered from the blocks' stream labels: with every record in
+// parts and no filter, no block is read, and the answer is exact.
+func TestCountUniqStreamFieldReadsNoBlock(t *testing.T) {
+	var recs []record.Record
+	for i := range 400 {
+		recs = append(recs, record.Record{Time: int64(i) * 1e6, Message: "m " + strconv.Itoa(i),
+			Stream: []record.Field{{Name: "app", Value: "a" + strconv.Itoa(i%7)}, {Name: "node", Value: "n" + strconv.Itoa(i%13)}},
+			Fields: []record.Field{{Name: "level", Value: []string{"info", "warn"}[i%2]}}})
+	}
+	st := openSplitStore(t, recs, 10, 1)
+	for _, tc := range []struct {
+		query, want string
+		read        bool
+	}{
+		{"* | stats count_uniq(node) as u", `{"u":13}`, false},
+		{"* | stats count_uniq(node) as u by app", "", false},
+		{"* | stats count_uniq(node) as u, count() as n", `{"u":13,"n":400}`, false},
+		// A field that is no label is read from the blocks.
+		{"* | stats count_uniq(level) as u", `{"u":2}`, true},
+	} {
+		q, err := Parse(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stats store.SearchStats
+		got, err := runJSONStats(st, q, 1000, &stats)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := runJSON(sliceSearcher(recs), q, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want || tc.want != "" && got != tc.want+"\n" {
+			t.Errorf("%s: got %s, want %s", tc.query, got, want)
+		}
+		if read := stats.BlocksRead > 0; read != tc.read {
+			t.Errorf("%s: %d blocks read of %d, want read=%v", tc.query, stats.BlocksRead, stats.Blocks, tc.read)
+		}
+	}
 }

@@ -35,6 +35,9 @@ func TestStoreDifferential(t *testing.T) {
 		" | stats count() as n by _time:1s",
 		" | stats count() as n, max(status) as m by service",
 		" | stats count() as n by _time",
+		" | stats count_uniq(service) as u",
+		" | stats count_uniq(host) as u, count() as n by service",
+		" | stats count_uniq(level) as u by _time:1s",
 	}
 	total := checkStore(t, rng, recs, pipes, 300)
 	// The shortcuts must have been taken, or this test proves little.
@@ -83,6 +86,7 @@ func TestStoreDifferentialCodes(t *testing.T) {
 		" | stats count() as n by level | sort by n desc | limit 2",
 		" | stats count() as n by status, host | sort by n, status desc | limit 3",
 		" | sort by level | limit 7 | fields _time, _msg, level, status",
+		" | stats count_uniq(level) as u by status",
 	}
 	total := checkStoreBlocks(t, rng, recs, pipes, 200, 40)
 	if total.BlocksByCode == 0 || total.RecordsCounted == 0 {
