@@ -298,6 +298,15 @@ try {
     assert.match(await page.locator('tr.row').first().locator('[data-testid=field-summary]').textContent(), /user ann/);
     // Both have the same time: the one stored last comes first, as newer.
     assert.deepEqual((await page.locator('tr.row .c-msg').allTextContents()).map((m) => m.slice(0, 11)), ['bulk line 1', 'bulk line 0']);
+    // Each severity has a colour of its own, in the legend and on the badges.
+    const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+    await ingest(base, levels.map((level) => ({ _time: ts, level, _msg: 'severity sample' })));
+    await page.goto(base + '/?q=' + encodeURIComponent('"severity sample"'));
+    await page.waitForFunction(() => document.querySelector('.histo')?.dataset.total === '6', null, { timeout: 10e3 });
+    const swatches = await page.locator('.histo-legend i').evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
+    assert.equal(new Set(swatches).size, 6, swatches.join(' '));
+    const badges = await page.locator('tr.row .badge').evaluateAll((els) => els.map((e) => getComputedStyle(e).color));
+    assert.equal(new Set(badges).size, 6, badges.join(' '));
     // Records with stream fields show them in the Stream column, the other fields after the message.
     await page.goto(base + '/?q=' + KNOWN);
     await page.waitForFunction(() => document.querySelector('.histo')?.dataset.total === '90', null, { timeout: 10e3 });

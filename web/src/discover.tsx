@@ -469,7 +469,7 @@ function buildHisto(rows: Row[], group: string, from: number, to: number, step: 
     c[i] += n;
   }
   // Severe levels last, so that they stack on top where the eye looks.
-  const order = (name: string) => ['debug', 'trace', '', 'info', 'notice', 'warn', 'warning', 'error', 'fatal'].indexOf(name.toLowerCase());
+  const order = (name: string) => ['trace', 'debug', '', 'info', 'notice', 'warn', 'warning', 'error', 'fatal'].indexOf(name.toLowerCase());
   const list = [...groups.entries()]
     .map(([name, counts]) => ({ name, counts }))
     .sort((a, b) => order(a.name) - order(b.name) || a.name.localeCompare(b.name));

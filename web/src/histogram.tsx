@@ -13,11 +13,14 @@ export interface Histo {
   total: number;
 }
 
+// One colour per severity (levelClass).
 const PALETTE: Record<string, string> = {
+  fatal: '#8e1d5a',
   error: '#e5484d',
   warn: '#f5a524',
   info: '#3e8ef7',
   debug: '#8b8d98',
+  trace: '#b4a7d6',
 };
 const AXIS_FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const EXTRA = ['#30a46c', '#8e4ec6', '#12a594', '#d6409f', '#ad7f58', '#0090ff', '#e54666', '#978365'];

@@ -168,13 +168,19 @@ export function levelOf(row: Record<string, string>): string {
   return (row.level ?? row.severity ?? row.lvl ?? row['log.level'] ?? '').toLowerCase();
 }
 
-/** The colour class of a level: error, warn, info, debug or other. */
+/**
+ * The colour class of a level: one per OpenTelemetry severity name (fatal,
+ * error, warn, info, debug, trace), the other spellings with theirs
+ * (warning → warn, crit → fatal, notice → info …), else other.
+ */
 export function levelClass(level: string): string {
   const l = level.toLowerCase();
-  if (/^(err|error|fatal|crit|critical|panic|emerg|alert|severe)/.test(l)) return 'error';
+  if (/^(fatal|crit|critical|panic|emerg|alert)/.test(l)) return 'fatal';
+  if (/^(err|error|severe)/.test(l)) return 'error';
   if (/^warn/.test(l)) return 'warn';
   if (/^(info|notice|information)/.test(l)) return 'info';
-  if (/^(debug|trace|verbose)/.test(l)) return 'debug';
+  if (/^(debug|verbose)/.test(l)) return 'debug';
+  if (/^trace/.test(l)) return 'trace';
   return 'other';
 }
 
