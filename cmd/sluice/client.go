@@ -154,12 +154,18 @@ Examples:
   sluice query 'level:error | stats count() as n by service | sort by n desc | limit 10'
   sluice query '* | stats count() as n by _time:1h' --json
   sluice query 'level:error' --context 5     (each hit with 5 records before and after in its stream)
-  sluice query 'service:api | stats count() by level' --explain`, stderr)
+  sluice query 'service:api | stats count() by level' --explain
+
+Without --since or --from every stored record is searched (all time), up to
+now unless --to says otherwise; a search prints the newest --limit records
+(100), newest first. The total (records or rows printed, and how many
+matched in all when the limit cut the answer) goes to stderr, so stdout
+holds only the results.`, stderr)
 	var c clientFlags
 	c.register(fs)
 	since := fs.String("since", "", "only records newer than this `duration` ago, e.g. 15m, 1h, 7d")
-	from := fs.String("from", "", "start `time`: RFC 3339, now-1h, or Unix seconds")
-	to := fs.String("to", "", "end `time` (exclusive): RFC 3339, now, or Unix seconds")
+	from := fs.String("from", "", "start `time`: RFC 3339, now-1h, now-1d/d, or Unix seconds (default: all time)")
+	to := fs.String("to", "", "end `time` (exclusive): RFC 3339, now, now/d, or Unix seconds (default: now)")
 	limit := fs.Int("limit", 100, "most `records` to print for a search (stats queries return every group)")
 	explain := fs.Bool("explain", false, "print the query's plan and its cost (parts and blocks read and skipped) instead of its rows")
 	contextN := fs.Int("context", 0, "print each hit with this many `records` before and after it in its stream")
@@ -228,7 +234,11 @@ Examples:
 		}
 		return partialOr(lines.partial, lines.err())
 	}
-	return partialOr(lines.partial, printRows(lines, stdout))
+	records, rows, err := printRows(lines, stdout)
+	if err == nil {
+		printTotal(ctx, &c, stderr, form, records, rows, *limit)
+	}
+	return partialOr(lines.partial, err)
 }
 
 // partialError says that the server's answer was partial: what it lacks is
@@ -292,11 +302,16 @@ func runTail(args []string, stdout, stderr io.Writer) error {
 Follows the server's newly ingested records that match QUERY (a filter
 without pipes; default *) and prints them as they arrive, until interrupted.
 
+With -n N it first prints the last N matching records already stored
+(oldest first), as tail -n does, then follows.
+
 Examples:
   sluice tail 'service:api'
+  sluice tail -n 20 'level:error'
   sluice tail 'level:error AND NOT service:batch' --json`, stderr)
 	var c clientFlags
 	c.register(fs)
+	last := fs.Int("n", 0, "first print the last `N` matching records already stored")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -315,11 +330,24 @@ Examples:
 		return err
 	}
 	defer resp.Body.Close()
+	// The tail is subscribed once its answer started: the last N records
+	// read now overlap it rather than leave a gap, and those it sends
+	// again are skipped.
+	var printed map[string]bool
+	if *last > 0 {
+		if printed, err = printLast(ctx, &c, stdout, q, *last); err != nil {
+			return err
+		}
+	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
 	for sc.Scan() {
 		line := sc.Bytes()
 		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if len(printed) > 0 && printed[string(line)] {
+			delete(printed, string(line))
 			continue
 		}
 		if c.json {
@@ -344,6 +372,44 @@ Examples:
 		return fmt.Errorf("live tail interrupted: %w", err)
 	}
 	return errors.New("the server ended the live tail (shutting down?)")
+}
+
+// printLast prints the newest n stored records that match q, oldest
+// first, and returns their lines.
+func printLast(ctx context.Context, c *clientFlags, stdout io.Writer, q string, n int) (map[string]bool, error) {
+	if n < 0 || n > 10000 {
+		return nil, usagef("-n wants 0 to 10000 records, got %d", n)
+	}
+	resp, err := c.request(ctx, "/api/v1/query", url.Values{"query": {q}, "limit": {strconv.Itoa(n)}})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	lines := newAnswerLines(resp.Body)
+	var recs [][]byte
+	for lines.scan() {
+		recs = append(recs, bytes.Clone(lines.line))
+	}
+	if err := lines.err(); err != nil {
+		return nil, err
+	}
+	printed := map[string]bool{}
+	for i := len(recs) - 1; i >= 0; i-- {
+		printed[string(recs[i])] = true
+		if c.json {
+			fmt.Fprintf(stdout, "%s\n", recs[i])
+			continue
+		}
+		row, err := decodeRow(recs[i])
+		if err != nil {
+			return nil, err
+		}
+		if len(row) > 0 && row[0].key == "error" {
+			return nil, fmt.Errorf("reading the last %d records failed: %s", n, row[0].val)
+		}
+		fmt.Fprintln(stdout, formatRecord(row))
+	}
+	return printed, nil
 }
 
 // kv is one key and value of a result row, in the server's order.
@@ -374,35 +440,71 @@ func decodeRow(line []byte) ([]kv, error) {
 	return row, nil
 }
 
-// printRows prints records one per line, and stats rows as a table.
-func printRows(lines *answerLines, w io.Writer) error {
+// printRows prints records one per line, and stats rows as a table. It
+// returns how many records, or else rows, it printed.
+func printRows(lines *answerLines, w io.Writer) (records, rows int, err error) {
 	var table [][]kv
-	n := 0
 	for lines.scan() {
 		row, err := decodeRow(lines.line)
 		if err != nil {
-			return err
+			return records, 0, err
 		}
 		if len(row) > 0 && row[0].key == "error" {
-			return fmt.Errorf("query failed midway: %s", row[0].val)
+			return records, 0, fmt.Errorf("query failed midway: %s", row[0].val)
 		}
 		if isRecord(row) {
 			fmt.Fprintln(w, formatRecord(row))
-			n++
+			records++
 			continue
 		}
 		table = append(table, row)
 	}
 	if err := lines.err(); err != nil {
-		return err
+		return records, 0, err
 	}
 	if table != nil {
-		return printTable(table, w)
+		return 0, len(table), printTable(table, w)
 	}
-	if n == 0 {
-		fmt.Fprintln(os.Stderr, "no records matched")
+	return records, 0, nil
+}
+
+// printTotal says on stderr (stdout stays data) how many records or rows
+// the query printed; when a search printed as many records as its limit,
+// it asks the server how many matched in all (/api/v1/hits).
+func printTotal(ctx context.Context, c *clientFlags, stderr io.Writer, form url.Values, records, rows, limit int) {
+	switch {
+	case rows > 0:
+		fmt.Fprintf(stderr, "%d rows\n", rows)
+		return
+	case records == 0:
+		fmt.Fprintln(stderr, "no records matched")
+		return
+	case records == 1 && limit > 1:
+		fmt.Fprintln(stderr, "1 record")
+		return
+	case records < limit:
+		fmt.Fprintf(stderr, "%d records\n", records)
+		return
 	}
-	return nil
+	total := int64(-1)
+	hf := url.Values{"query": {form.Get("query")}, "from": {form.Get("from")}, "to": {form.Get("to")}}
+	if hf.Get("from") == "" {
+		hf.Set("from", "0") // the query's default: all time
+	}
+	if !strings.Contains(form.Get("query"), "|") {
+		if resp, err := c.request(ctx, "/api/v1/hits", hf); err == nil {
+			var h struct{ Total int64 }
+			if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil {
+				total = h.Total
+			}
+			resp.Body.Close()
+		}
+	}
+	if total > int64(records) {
+		fmt.Fprintf(stderr, "%d records (the newest %d of %d that matched; --limit shows more)\n", records, records, total)
+		return
+	}
+	fmt.Fprintf(stderr, "%d records (the --limit; more may match)\n", records)
 }
 
 func isRecord(row []kv) bool {
@@ -477,30 +579,41 @@ func printTable(rows [][]kv, w io.Writer) error {
 	return tw.Flush()
 }
 
-// printWithContext prints each record hit between the records around it
-// in its stream, which it asks the server for one hit at a time. It
-// returns what the context answers lacked.
+// printWithContext prints each hit between the n records before and after
+// it in its stream. Among the records at the hit's time (the context
+// answer's "at"), only those that matched the query are marked '>': with
+// whole-second timestamps a second holds many records, most of them no
+// hit. A hit already shown in an earlier block is not shown again.
 func printWithContext(ctx context.Context, c *clientFlags, lines *answerLines, w io.Writer, n int) (*api.Partial, error) {
-	hits := 0
-	var partial *api.Partial
+	var hits [][]kv
+	matched := map[string]bool{} // the hits' JSON, as the context answer writes records
 	for lines.scan() {
 		row, err := decodeRow(lines.line)
 		if err != nil {
-			return partial, err
+			return nil, err
 		}
 		if len(row) > 0 && row[0].key == "error" {
-			return partial, fmt.Errorf("query failed midway: %s", row[0].val)
+			return nil, fmt.Errorf("query failed midway: %s", row[0].val)
 		}
 		if !isRecord(row) {
-			return partial, fmt.Errorf("--context needs records, but the query returns rows (drop its stats, top or fields pipes)")
+			return nil, fmt.Errorf("--context needs records, but the query returns rows (drop its stats, top or fields pipes)")
 		}
-		hits++
+		hits = append(hits, row)
+		matched[string(lines.line)] = true
+	}
+	if err := lines.err(); err != nil {
+		return nil, err
+	}
+	var partial *api.Partial
+	shown := map[string]bool{}
+	blocks := 0
+	for _, row := range hits {
+		if shown[formatRecord(row)] {
+			continue
+		}
 		around, err := fetchContext(ctx, c, row[0].val, row[1].val, n)
 		if err != nil {
 			return partial, err
-		}
-		if hits > 1 {
-			fmt.Fprintln(w, "--")
 		}
 		var parts struct {
 			Before, At, After []json.RawMessage
@@ -510,27 +623,30 @@ func printWithContext(ctx context.Context, c *clientFlags, lines *answerLines, w
 			return partial, fmt.Errorf("read context answer: %w", err)
 		}
 		partial = partial.Merge(parts.Partial)
+		if blocks++; blocks > 1 {
+			fmt.Fprintln(w, "--")
+		}
 		if c.json {
 			fmt.Fprintf(w, "%s\n", around)
+			shown[formatRecord(row)] = true
 			continue
 		}
-		for _, side := range []struct {
-			mark string
-			recs []json.RawMessage
-		}{{"  ", parts.Before}, {"> ", parts.At}, {"  ", parts.After}} {
-			for _, rec := range side.recs {
+		for _, side := range [][]json.RawMessage{parts.Before, parts.At, parts.After} {
+			for _, rec := range side {
 				kvs, err := decodeRow(rec)
 				if err != nil {
 					return partial, err
 				}
-				fmt.Fprintln(w, side.mark+formatRecord(kvs))
+				line, mark := formatRecord(kvs), "  "
+				if matched[string(rec)] {
+					mark = "> "
+					shown[line] = true
+				}
+				fmt.Fprintln(w, mark+line)
 			}
 		}
 	}
-	if err := lines.err(); err != nil {
-		return partial, err
-	}
-	if hits == 0 {
+	if len(hits) == 0 {
 		fmt.Fprintln(os.Stderr, "no records matched")
 	}
 	return partial, nil

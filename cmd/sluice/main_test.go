@@ -67,9 +67,9 @@ func TestFormatRecord(t *testing.T) {
 
 func TestPrintTable(t *testing.T) {
 	var out bytes.Buffer
-	err := printRows(newAnswerLines(strings.NewReader(`{"level":"error","n":12}`+"\n"+`{"level":"info","n":4031}`+"\n")), &out)
-	if err != nil {
-		t.Fatal(err)
+	_, rows, err := printRows(newAnswerLines(strings.NewReader(`{"level":"error","n":12}`+"\n"+`{"level":"info","n":4031}`+"\n")), &out)
+	if err != nil || rows != 2 {
+		t.Fatal(rows, err)
 	}
 	want := "level  n\nerror  12\ninfo   4031\n"
 	if out.String() != want {

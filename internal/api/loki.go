@@ -52,7 +52,7 @@ func lokiError(w http.ResponseWriter, code int, format string, args ...any) {
 // parseLokiTime reads a time as Loki's API takes it: Unix nanoseconds,
 // Unix seconds (10 digits or fewer, or with a fraction), RFC 3339, or
 // Grafana's date math (now-1h).
-func parseLokiTime(v string, now time.Time, def int64) (int64, error) {
+func parseLokiTime(v string, now time.Time, def int64, upper bool) (int64, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return def, nil
@@ -63,7 +63,7 @@ func parseLokiTime(v string, now time.Time, def int64) (int64, error) {
 		}
 		return n, nil
 	}
-	return parseTime(v, now, def)
+	return parseBound(v, now, def, upper)
 }
 
 // parseLokiStep reads step as Loki does: a duration (15s, 1m) or seconds
@@ -119,7 +119,7 @@ type lokiRange struct {
 func (s *Server) parseLokiRange(r *http.Request, now time.Time) (lokiRange, error) {
 	var lr lokiRange
 	var err error
-	if lr.end, err = parseLokiTime(r.FormValue("end"), now, now.UnixNano()); err != nil {
+	if lr.end, err = parseLokiTime(r.FormValue("end"), now, now.UnixNano(), true); err != nil {
 		return lr, fmt.Errorf("parameter 'end': %w", err)
 	}
 	def := lr.end - int64(time.Hour)
@@ -130,7 +130,7 @@ func (s *Server) parseLokiRange(r *http.Request, now time.Time) (lokiRange, erro
 		}
 		def = lr.end - int64(d)
 	}
-	if lr.start, err = parseLokiTime(r.FormValue("start"), now, def); err != nil {
+	if lr.start, err = parseLokiTime(r.FormValue("start"), now, def, false); err != nil {
 		return lr, fmt.Errorf("parameter 'start': %w", err)
 	}
 	if lr.end < lr.start {
@@ -199,7 +199,7 @@ func (s *Server) lokiQuery(w http.ResponseWriter, r *http.Request) {
 		lokiError(w, http.StatusBadRequest, "log queries are not supported as an instant query type, please change your query to a range query type")
 		return
 	}
-	t, err := parseLokiTime(r.FormValue("time"), now, now.UnixNano())
+	t, err := parseLokiTime(r.FormValue("time"), now, now.UnixNano(), false)
 	if err != nil {
 		lokiError(w, http.StatusBadRequest, "parameter 'time': %v", err)
 		return

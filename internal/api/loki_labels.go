@@ -21,7 +21,7 @@ const lokiLabelsDefaultSince = 6 * time.Hour
 // request's range and calls fn with each stream's labels.
 func (s *Server) lokiStreamsIn(w http.ResponseWriter, r *http.Request, filter string, fn func(logql.Labels)) (*Partial, bool) {
 	now := time.Now()
-	end, err := parseLokiTime(r.FormValue("end"), now, now.UnixNano())
+	end, err := parseLokiTime(r.FormValue("end"), now, now.UnixNano(), true)
 	if err != nil {
 		lokiError(w, http.StatusBadRequest, "parameter 'end': %v", err)
 		return nil, false
@@ -35,7 +35,7 @@ func (s *Server) lokiStreamsIn(w http.ResponseWriter, r *http.Request, filter st
 		}
 		def = end - int64(d)
 	}
-	start, err := parseLokiTime(r.FormValue("start"), now, def)
+	start, err := parseLokiTime(r.FormValue("start"), now, def, false)
 	if err != nil {
 		lokiError(w, http.StatusBadRequest, "parameter 'start': %v", err)
 		return nil, false

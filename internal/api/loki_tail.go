@@ -41,7 +41,7 @@ func (s *Server) lokiTail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	start, err := parseLokiTime(r.FormValue("start"), now, now.Add(-time.Hour).UnixNano())
+	start, err := parseLokiTime(r.FormValue("start"), now, now.Add(-time.Hour).UnixNano(), false)
 	if err != nil {
 		lokiError(w, http.StatusBadRequest, "parameter 'start': %v", err)
 		return

@@ -34,7 +34,7 @@ func (s *Server) parseQueryRequest(r *http.Request, defFrom int64) (queryRequest
 	if err != nil {
 		return queryRequest{}, fmt.Errorf("parameter 'from': %w", err)
 	}
-	to, err := parseTime(r.FormValue("to"), now, 0)
+	to, err := parseUpperTime(r.FormValue("to"), now, 0)
 	if err != nil {
 		return queryRequest{}, fmt.Errorf("parameter 'to': %w", err)
 	}

@@ -19,7 +19,19 @@ func TestParseTime(t *testing.T) {
 		{in: "2024-04-30T12:00:00+02:00", want: time.Date(2024, 4, 30, 10, 0, 0, 0, time.UTC)},
 		{in: "1714564800", want: time.Unix(1714564800, 0)},
 		{in: "1714564800.5", want: time.Unix(1714564800, 5e8)},
+		{in: "now-1h30m", want: now.Add(-90 * time.Minute)},
+		{in: "now+1h", want: now.Add(time.Hour)},
+		{in: "now-1d/d", want: time.Date(2024, 4, 30, 0, 0, 0, 0, time.UTC)},
+		{in: "now/d", want: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)},
+		{in: "now/d+1h", want: time.Date(2024, 5, 1, 1, 0, 0, 0, time.UTC)},
+		{in: "now/w", want: time.Date(2024, 4, 29, 0, 0, 0, 0, time.UTC)}, // a Monday
+		{in: "now-1M/M", want: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)},
+		{in: "now/y", want: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{in: "now-90m/h", want: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)},
 		{in: "yesterday", err: true},
+		{in: "now/x", err: true},
+		{in: "now+", err: true},
+		{in: "now*2", err: true},
 		{in: "now-1x", err: true},
 	}
 	for _, tt := range tests {
@@ -32,6 +44,17 @@ func TestParseTime(t *testing.T) {
 		}
 		if err != nil || got != tt.want.UnixNano() {
 			t.Errorf("parseTime(%q) = %v, %v; want %v", tt.in, time.Unix(0, got).UTC(), err, tt.want)
+		}
+	}
+	// Upper bounds round to the end of the unit (exclusive).
+	for in, want := range map[string]time.Time{
+		"now/d":    time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC),
+		"now-1d/d": time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC),
+		"now/M":    time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC),
+		"now+1h":   now.Add(time.Hour),
+	} {
+		if got, err := parseUpperTime(in, now, -1); err != nil || got != want.UnixNano() {
+			t.Errorf("parseUpperTime(%q) = %v, %v; want %v", in, time.Unix(0, got).UTC(), err, want)
 		}
 	}
 	if got, _ := parseTime("", now, 42); got != 42 {

@@ -2,7 +2,6 @@ package query
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -12,31 +11,23 @@ import (
 // Ranges and comparisons on _time compare the record's time, not its text.
 // Their bounds are RFC 3339 times (2024-05-01T10:00:00Z), days
 // (2024-05-01, UTC midnight) or times relative to the query's start (now,
-// now-1h, now-15m). A top-level _time condition also narrows the time range
+// now-1h, now+15m, now-1d/d: DateMath, rounding down). A top-level _time condition also narrows the time range
 // the store searches, so that partitions outside it are never opened.
 
 // parseTimeValue reads a _time bound, relative to now.
 func parseTimeValue(s string, now time.Time) (int64, error) {
-	if rest, ok := strings.CutPrefix(s, "now"); ok {
-		if rest == "" {
-			return now.UnixNano(), nil
+	if t, ok, err := DateMath(s, now, false); ok {
+		if err != nil {
+			return 0, err
 		}
-		sign := rest[0]
-		d, ok := parseBucket(rest[1:])
-		if (sign != '-' && sign != '+') || !ok {
-			return 0, fmt.Errorf("invalid relative time %q: expected now, now-<n><unit> or now+<n><unit> with units ms, s, m, h, d", s)
-		}
-		if sign == '-' {
-			d = -d
-		}
-		return now.Add(d).UnixNano(), nil
+		return t.UnixNano(), nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UnixNano(), nil
 		}
 	}
-	return 0, fmt.Errorf("invalid time %q: expected an RFC 3339 time like 2024-05-01T10:00:00Z, a day like 2024-05-01, or now-1h", s)
+	return 0, fmt.Errorf("invalid time %q: expected an RFC 3339 time like 2024-05-01T10:00:00Z, a day like 2024-05-01, now-1h, now+1h or now-1d/d", s)
 }
 
 // timeFilter selects records with from <= time < to.

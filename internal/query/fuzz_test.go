@@ -17,7 +17,7 @@ func FuzzParse(f *testing.F) {
 		`level:error | stats count() as n by service, _time:1h | sort by n desc | limit 10`,
 		`| stats avg(x), count_uniq("a b") by ("c d") | head 1`, "a\n\"b", `é:x`,
 		`host:web*01 *err*`, `x:/a\/b(c)?/`, `level:="Error"`, `_time:[2024-05-01T00:00:00Z TO now-1h}`,
-		`_stream:{service="api",host=~"web.*"}`, `NOT trace:*`,
+		`_stream:{service="api",host=~"web.*"}`, `NOT trace:*`, `_time:[now-1d/d TO now/w+1h}`, `_time:<now+1M`,
 		`* | unpack_json from j | extract "took <ms>ms" | stats quantile(0.9, ms), rate() by (_time:5m, a) | filter n:>1`,
 		`* | top 3 by a, b | fields a, count as n | where n:>2`, `* | unpack_logfmt`,
 	} {

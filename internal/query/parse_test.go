@@ -64,6 +64,8 @@ func TestParseCanonical(t *testing.T) {
 		// time ranges
 		{`_time:[2024-05-01T00:00:00Z TO 2024-05-02T00:00:00Z]`, `_time:["2024-05-01T00:00:00Z" TO "2024-05-02T00:00:00Z"]`},
 		{`_time:>now-1h`, `_time:>now-1h`},
+		{`_time:[now-1d/d TO now/d+1h}`, `_time:[now-1d/d TO now/d+1h}`},
+		{`_time:<now+1h`, `_time:<now+1h`},
 		{`_time:>=2024-05-01 _time:<now`, `_time:>=2024-05-01 AND _time:<now`},
 		{`_time:<"2024-05-01T10:00:00.5+02:00"`, `_time:<"2024-05-01T10:00:00.5+02:00"`},
 		// stream selectors
@@ -224,8 +226,8 @@ func TestParseErrors(t *testing.T) {
 		{`x:/a(/`, `query: 1:3: invalid regular expression: missing closing ): "a("`, 2},
 		{`x:/abc`, `query: 1:3: unterminated regular expression: expected a closing '/' (write \/ for a '/' inside it, or quote a path value like path:"/api/v1")`, 2},
 		{`x:=(a)`, `query: 1:4: expected a value after ':=' (quote it: field:="Value"), found '('`, 3},
-		{`_time:>yesterday`, `query: 1:8: invalid time "yesterday": expected an RFC 3339 time like 2024-05-01T10:00:00Z, a day like 2024-05-01, or now-1h`, 7},
-		{`_time:>now-1y`, `query: 1:8: invalid relative time "now-1y": expected now, now-<n><unit> or now+<n><unit> with units ms, s, m, h, d`, 7},
+		{`_time:>yesterday`, `query: 1:8: invalid time "yesterday": expected an RFC 3339 time like 2024-05-01T10:00:00Z, a day like 2024-05-01, now-1h, now+1h or now-1d/d`, 7},
+		{`_time:>now-1x`, `query: 1:8: invalid relative time "now-1x": expected now followed by steps like -1h, +30m or /d (units ms, s, m, h, d, w, M, y), as in now-1d/d`, 7},
 		{`_time:2024`, `query: 1:7: _time takes a range or a comparison, like _time:>now-1h or _time:[2024-05-01 TO 2024-05-02]`, 6},
 		{`_stream:{}`, `query: 1:10: expected a label name in the stream selector, found ""`, 9},
 		{`_stream:{a~"x"}`, `query: 1:11: expected =, !=, =~ or !~ after the label "a"`, 10},
