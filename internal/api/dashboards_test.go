@@ -10,23 +10,28 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/dashboard"
 )
 
-func dashboardServer(t *testing.T, store *dashboard.Store) *httptest.Server {
+func dashboardServer(t *testing.T, store *dashboard.Store, g *auth.Guard) *httptest.Server {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	srv := httptest.NewServer(New(Config{Gatherer: reg, Registry: reg, Log: slogDiscard(), Dashboards: store}))
+	srv := httptest.NewServer(New(Config{Gatherer: reg, Registry: reg, Log: slogDiscard(), Dashboards: store, Guard: g}))
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-// call sends a request as tenant and returns the status and body.
-func dashCall(t *testing.T, method, url, tenant, body string) (int, string) {
+// dashCall sends a request as tenant (and with key, when set) and returns
+// the status and body.
+func dashCall(t *testing.T, method, url, tenant, body string, key ...string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if tenant != "" {
 		req.Header.Set("X-Scope-OrgID", tenant)
+	}
+	if len(key) > 0 && key[0] != "" {
+		req.Header.Set("Authorization", "Bearer "+key[0])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -38,7 +43,7 @@ func dashCall(t *testing.T, method, url, tenant, body string) (int, string) {
 }
 
 func TestDashboardRoutes(t *testing.T) {
-	srv := dashboardServer(t, dashboard.NewStore(t.TempDir()))
+	srv := dashboardServer(t, dashboard.NewStore(t.TempDir()), nil)
 	u := srv.URL + "/api/v1/dashboards"
 	body := `{"name":"Ops","from":"now-6h","refresh":"30s","panels":[{"title":"by level","query":"* | stats count() by level","chart":"bar"}]}`
 
@@ -84,8 +89,35 @@ func TestDashboardRoutes(t *testing.T) {
 }
 
 func TestDashboardsWithoutStore(t *testing.T) {
-	srv := dashboardServer(t, nil)
+	srv := dashboardServer(t, nil, nil)
 	if code, body := dashCall(t, "GET", srv.URL+"/api/v1/dashboards", "", ""); code != 501 || !strings.Contains(body, "querier") {
 		t.Fatalf("no store: %d %s", code, body)
+	}
+}
+
+// With authentication on, reading and writing dashboards need role query,
+// and a key acts for the tenant it chooses among its own.
+func TestDashboardRoles(t *testing.T) {
+	g, both, ingestOnly := testGuard(t)
+	u := dashboardServer(t, dashboard.NewStore(t.TempDir()), g).URL + "/api/v1/dashboards"
+	body := `{"name":"Ops"}`
+	for _, tc := range []struct {
+		name, method, path, tenant, key, body string
+		code                                  int
+	}{
+		{"no key", "GET", "", "a", "", "", 401},
+		{"ingest key reads", "GET", "", "a", ingestOnly, "", 403},
+		{"ingest key writes", "POST", "", "a", ingestOnly, body, 403},
+		{"query key writes", "POST", "", "a", both, body, 201},
+		{"query key reads", "GET", "/ops", "a", both, "", 200},
+		{"its other tenant has none", "GET", "/ops", "b", both, "", 404},
+		{"a tenant not its own", "GET", "/ops", "c", both, "", 403},
+		{"query key deletes", "DELETE", "/ops", "a", both, "", 204},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, got := dashCall(t, tc.method, u+tc.path, tc.tenant, tc.body, tc.key); code != tc.code {
+				t.Fatalf("%s %s = %d %s, want %d", tc.method, tc.path, code, got, tc.code)
+			}
+		})
 	}
 }

@@ -20,24 +20,7 @@ import (
 // key and X-Scope-OrgID decide, as the query routes do; without
 // authentication the header names the tenant, checked.
 func TestExtraRoutesTenant(t *testing.T) {
-	var f auth.File
-	now := time.Now()
-	both, err := f.Create("both", []string{"a", "b"}, []auth.Role{auth.RoleQuery}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ingestOnly, err := f.Create("feeder", []string{"a"}, []auth.Role{auth.RoleIngest}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "keys.json")
-	if err := f.Write(path); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := auth.Open(path, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	guard, both, ingestOnly := testGuard(t)
 	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "tenant="+tenant.Of(r)) })
 	newSrv := func(g *auth.Guard) *httptest.Server {
 		reg := prometheus.NewRegistry()
@@ -46,7 +29,7 @@ func TestExtraRoutesTenant(t *testing.T) {
 		t.Cleanup(ts.Close)
 		return ts
 	}
-	on, off := newSrv(auth.NewGuard(keys, nil, slog.New(slog.DiscardHandler))), newSrv(nil)
+	on, off := newSrv(guard), newSrv(nil)
 	tests := []struct {
 		name       string
 		srv        *httptest.Server
@@ -81,4 +64,29 @@ func TestExtraRoutesTenant(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testGuard is authentication on with two keys: both (role query, tenants
+// a and b) and ingestOnly (role ingest, tenant a).
+func testGuard(t *testing.T) (g *auth.Guard, both, ingestOnly string) {
+	t.Helper()
+	var f auth.File
+	now := time.Now()
+	both, err := f.Create("both", []string{"a", "b"}, []auth.Role{auth.RoleQuery}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingestOnly, err = f.Create("feeder", []string{"a"}, []auth.Role{auth.RoleIngest}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "keys.json")
+	if err := f.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := auth.Open(path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return auth.NewGuard(keys, nil, slog.New(slog.DiscardHandler)), both, ingestOnly
 }
