@@ -37,8 +37,8 @@ type flow struct {
 	completed int64
 	dropped   int64
 
-	mDropped, mStarted, mCompleted, mViolations prometheus.Counter
-	mLatency                                    prometheus.Observer
+	mDropped, mStarted, mCompleted, mViolations, mAlertsDropped prometheus.Counter
+	mLatency                                                    prometheus.Observer
 }
 
 type flowKey struct {
@@ -49,7 +49,7 @@ type flowKey struct {
 type firedKey struct {
 	key   string
 	start int64
-	end   int64
+	end   int64 // 0 for a key given up keepFired after it fired
 }
 
 // keepFired is how long a fired key stays tracked for its late end to
@@ -78,6 +78,7 @@ func newFlow(cfg config.FlowConfig, parse func(string) (*query.Query, error), m 
 	f.mStarted = m.started.With(l)
 	f.mCompleted = m.completed.With(l)
 	f.mViolations = m.violations.With(l)
+	f.mAlertsDropped = m.alertsDropped.With(l)
 	f.mLatency = m.latency.With(l)
 	return f, nil
 }
@@ -163,6 +164,11 @@ func (f *flow) sweep(now time.Time) {
 			f.mViolations.Inc()
 			f.fired = append(f.fired, firedKey{key: d.key, start: st.start})
 			heap.Push(&f.deadlines, deadline{at: d.at + int64(keepFired), key: d.key})
+		case st.fired && st.end == 0:
+			// Given up: its alert resolves, so that alerts of keys whose
+			// end never comes do not pile up.
+			f.resolved = append(f.resolved, firedKey{key: d.key, start: st.start})
+			delete(f.keys, d.key)
 		default:
 			delete(f.keys, d.key)
 		}
@@ -266,8 +272,8 @@ func (h *deadlineHeap) Pop() any {
 
 // flowMetrics are the flows' metrics, labelled by flow.
 type flowMetrics struct {
-	dropped, started, completed, violations *prometheus.CounterVec
-	latency                                 *prometheus.HistogramVec
+	dropped, started, completed, violations, alertsDropped *prometheus.CounterVec
+	latency                                                *prometheus.HistogramVec
 }
 
 func newFlowMetrics(reg prometheus.Registerer) *flowMetrics {
@@ -278,11 +284,13 @@ func newFlowMetrics(reg prometheus.Registerer) *flowMetrics {
 			Help: "Keys a flow saw start."}, []string{"flow"}),
 		completed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_flow_completed_total",
 			Help: "Keys a flow saw end after their start."}, []string{"flow"}),
+		alertsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_flow_alerts_dropped_total",
+			Help: "Keys of a flow that ran out of time but fired no alert, because max_alerts of its alerts were firing."}, []string{"flow"}),
 		violations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_flow_violations_total",
 			Help: "Keys whose end did not come within the flow's window (each fired an alert)."}, []string{"flow"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_flow_latency_seconds",
 			Help: "Time from a key's start to its end.", Buckets: prometheus.ExponentialBuckets(0.01, 4, 12)}, []string{"flow"}),
 	}
-	reg.MustRegister(m.dropped, m.started, m.completed, m.violations, m.latency)
+	reg.MustRegister(m.dropped, m.started, m.completed, m.violations, m.alertsDropped, m.latency)
 	return m
 }

@@ -316,12 +316,25 @@ func (m *Manager) applyFlow(f *flow, now time.Time) {
 	defer m.mu.Unlock()
 	m.st.FlowChecked[f.cfg.Name] = now
 	m.dirty = true
+	firing := 0
+	if len(fired) > 0 {
+		for _, a := range m.st.Alerts {
+			if a.Source == f.cfg.Name && a.Tenant == f.cfg.Tenant && a.State == StateFiring {
+				firing++
+			}
+		}
+	}
 	for _, k := range fired {
 		labels := f.labels(k.key)
 		fp := notify.Fingerprint(labels)
 		if a := m.st.Alerts[fp]; a != nil && a.State == StateFiring {
 			continue // fired before a restart
 		}
+		if firing >= f.cfg.MaxAlerts {
+			f.mAlertsDropped.Inc()
+			continue
+		}
+		firing++
 		start := time.Unix(0, k.start).UTC()
 		a := &Alert{Fingerprint: fp, Source: f.cfg.Name, Kind: "flow", Tenant: f.cfg.Tenant, Labels: labels,
 			Annotations: map[string]string{
@@ -339,7 +352,11 @@ func (m *Manager) applyFlow(f *flow, now time.Time) {
 		fp := notify.Fingerprint(f.labels(k.key))
 		if a := m.st.Alerts[fp]; a != nil && a.State == StateFiring {
 			a.State, a.ResolvedAt = StateResolved, now
-			a.Annotations["end"] = time.Unix(0, k.end).UTC().Format(time.RFC3339Nano)
+			if k.end != 0 {
+				a.Annotations["end"] = time.Unix(0, k.end).UTC().Format(time.RFC3339Nano)
+			} else {
+				a.Annotations["expired"] = fmt.Sprintf("no end %s after the alert fired; given up", keepFired)
+			}
 			m.event(a, StateFiring, StateResolved, now)
 		}
 	}

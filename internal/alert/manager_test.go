@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sluice-log/sluice/internal/alert/notify"
 	"github.com/sluice-log/sluice/internal/config"
@@ -295,5 +297,44 @@ func TestSilenceValidate(t *testing.T) {
 		if err := bad.validate(now); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
+	}
+}
+
+// TestFlowAlertBounds: past max_alerts a key that runs out of time fires
+// nothing (counted), and a fired key whose end never comes is given up
+// keepFired later: its alert resolves, so alerts do not pile up.
+func TestFlowAlertBounds(t *testing.T) {
+	url, got := hook(t)
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	m := newTestManager(t, config.AlertsConfig{
+		Notifiers: []config.NotifierConfig{{Name: "ops", Type: "webhook", URL: url}},
+		Flows: []config.FlowConfig{{Name: "order-paid", Start: "event:order_created", End: "event:order_paid", Key: "order_id",
+			Within: config.Duration(time.Minute), Notify: []string{"ops"}, MaxAlerts: 2}},
+	}, nil, c)
+	f := m.flows[0]
+	t0 := c.t
+	m.Observe([]record.Record{flowRec(t0, "order_created", "a"), flowRec(t0, "order_created", "b"), flowRec(t0, "order_created", "c")})
+	advance := func(d time.Duration) {
+		c.mu.Lock()
+		c.t = c.t.Add(d)
+		c.mu.Unlock()
+		f.sweep(c.t)
+		m.applyFlow(f, c.t)
+		m.dispatch(context.Background())
+	}
+	advance(2 * time.Minute)
+	if l := labelsOf(receive(t, m, got), "order_id"); len(l) != 2 {
+		t.Fatalf("fired: %v, want 2 (max_alerts)", l)
+	}
+	if v := testutil.ToFloat64(f.mAlertsDropped); v != 1 {
+		t.Fatalf("sluice_flow_alerts_dropped_total = %v, want 1", v)
+	}
+	advance(keepFired)
+	p := receive(t, m, got)
+	if l := labelsOf(p, "order_id"); len(l) != 2 || !strings.HasPrefix(l[0], "resolved:") || p.Alerts[0].Annotations["expired"] == "" {
+		t.Fatalf("after keepFired: %v %+v", l, p.Alerts)
+	}
+	if n := f.status().Tracked; n != 0 {
+		t.Fatalf("%d keys still tracked", n)
 	}
 }

@@ -71,6 +71,7 @@ type FlowConfig struct {
 	Labels      map[string]string `yaml:"labels" doc:"Labels added to each alert."`
 	Notify      []string          `yaml:"notify" doc:"Names of the notifiers its alerts go to."`
 	MaxOpenKeys int               `yaml:"max_open_keys" default:"1000000" doc:"Most keys the flow tracks at once (open, and completed ones kept until their window ends); a start past it is not tracked and counts in sluice_flow_keys_dropped_total."`
+	MaxAlerts   int               `yaml:"max_alerts" default:"1000" doc:"Most alerts of the flow firing at once; a key that runs out of time past it fires none and counts in sluice_flow_alerts_dropped_total (sluice_flow_violations_total counts it either way). A fired key whose end has not come 24h after it fired is given up: its alert resolves with the annotation expired."`
 }
 
 // MetricConfig is one entry of metrics: a counter derived from logs.
@@ -140,6 +141,9 @@ func (c *Config) applyAlertDefaults() {
 	for i := range c.Alerts.Flows {
 		if c.Alerts.Flows[i].MaxOpenKeys == 0 {
 			c.Alerts.Flows[i].MaxOpenKeys = 1_000_000
+		}
+		if c.Alerts.Flows[i].MaxAlerts == 0 {
+			c.Alerts.Flows[i].MaxAlerts = 1000
 		}
 	}
 	for i := range c.Metrics {
@@ -242,8 +246,8 @@ func (c *Config) validateAlerts() []error {
 		if f.Within <= 0 {
 			bad("%s (%s).within must be positive", where, f.Name)
 		}
-		if f.MaxOpenKeys < 0 {
-			bad("%s (%s).max_open_keys must not be negative", where, f.Name)
+		if f.MaxOpenKeys < 0 || f.MaxAlerts < 0 {
+			bad("%s (%s): max_open_keys and max_alerts must not be negative", where, f.Name)
 		}
 		checkNotify(where, f.Notify)
 	}
