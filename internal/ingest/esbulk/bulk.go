@@ -202,6 +202,14 @@ func requestError(err error) *esError {
 // that shape fails the request; a well-formed line with bad metadata fails
 // its item (status set).
 func (p *bulkParser) action(line []byte, n int, defaultIndex string) (item, *esError) {
+	if it, ok := p.fastAction(line, defaultIndex); ok {
+		return it, nil
+	}
+	return p.parseAction(line, n, defaultIndex)
+}
+
+// parseAction is action for any line, with a JSON parser.
+func (p *bulkParser) parseAction(line []byte, n int, defaultIndex string) (item, *esError) {
 	malformed := func(format string, args ...any) *esError {
 		return &esError{http.StatusBadRequest, typeIllegalArgument,
 			fmt.Sprintf("Malformed action/metadata line [%d], ", n) + fmt.Sprintf(format, args...)}
@@ -248,6 +256,42 @@ func (p *bulkParser) action(line []byte, n int, defaultIndex string) (item, *esE
 		it.fail(http.StatusBadRequest, typeValidation, "Validation Failed: 1: index is missing;", "invalid_metadata")
 	}
 	return it, nil
+}
+
+// fastAction reads the action lines shippers send for nearly every
+// document, {"create":{}} or {"index":{"_index":"name"}} (create or index,
+// at most an _index of printable ASCII without escapes, no spaces), without
+// a JSON parser: a tenth of the _bulk path's CPU went to parsing them. ok
+// is false for any other line, which action then parses in full, and for
+// a line whose item would fail, so that the full parser words the error.
+func (p *bulkParser) fastAction(line []byte, defaultIndex string) (it item, ok bool) {
+	var rest []byte
+	switch {
+	case bytes.HasPrefix(line, []byte(`{"create":{`)):
+		it.action, rest = "create", line[len(`{"create":{`):]
+	case bytes.HasPrefix(line, []byte(`{"index":{`)):
+		it.action, rest = "index", line[len(`{"index":{`):]
+	default:
+		return it, false
+	}
+	it.index = defaultIndex
+	if name, ok := bytes.CutPrefix(rest, []byte(`"_index":"`)); ok {
+		end := 0
+		for end < len(name) && name[end] >= 0x20 && name[end] < 0x7f && name[end] != '"' && name[end] != '\\' {
+			end++
+		}
+		if end == 0 || end == len(name) || name[end] != '"' {
+			return it, false
+		}
+		if string(name[:end]) != p.index {
+			p.index = string(name[:end])
+		}
+		it.index, rest = p.index, name[end+1:]
+	}
+	if string(rest) != "}}" || it.index == "" {
+		return it, false
+	}
+	return it, true
 }
 
 // actionName returns the action key as a string, without allocating for

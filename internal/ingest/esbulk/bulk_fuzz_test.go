@@ -3,6 +3,7 @@ package esbulk
 import (
 	"bytes"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +51,64 @@ func FuzzBulkParse(f *testing.F) {
 		}
 		// The answer of what was parsed must be writable.
 		_ = appendBulkResponse(nil, 0, items, ids)
+	})
+}
+
+// TestFastAction checks that the fast path reads the lines it takes as the
+// JSON parser does, and leaves every other line to it.
+func TestFastAction(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		fast bool
+	}{
+		{`{"create":{}}`, true},
+		{`{"index":{}}`, true},
+		{`{"create":{"_index":"filebeat-8.17.0"}}`, true},
+		{`{"index":{"_index":"logs"}}`, true},
+		{`{"create":{"_index":"logs","_id":"1"}}`, false},
+		{`{"create":{"_index":"lo\"gs"}}`, false},
+		{`{"create":{"_index":"lo\u0067s"}}`, false},
+		{`{"create":{"_index":""}}`, false},
+		{`{"create":{"_index":null}}`, false},
+		{`{"create": {}}`, false},
+		{`{"create":{}} `, false},
+		{`{"create":{"_index":"logs"}`, false},
+		{`{"update":{}}`, false},
+		{`{"create":{}}{}`, false},
+		{`{"create":{"_index":"` + "caf\xc3\xa9" + `"}}`, false},
+	} {
+		for _, def := range []string{"", "default"} {
+			p := newBulkParser(DefaultConfig().Record)
+			fast, ok := p.fastAction([]byte(tc.line), def)
+			if ok != (tc.fast && (def != "" || strings.Contains(tc.line, "_index"))) {
+				t.Errorf("%s (default %q): fast path %v", tc.line, def, ok)
+			}
+			if !ok {
+				continue
+			}
+			full, bad := newBulkParser(DefaultConfig().Record).parseAction([]byte(tc.line), 1, def)
+			if bad != nil || full != fast {
+				t.Errorf("%s: fast %+v, full %+v (%v)", tc.line, fast, full, bad)
+			}
+		}
+	}
+}
+
+// FuzzFastAction checks the fast path against the JSON parser on any
+// line: whatever it takes, it reads as parseAction does.
+func FuzzFastAction(f *testing.F) {
+	for _, s := range []string{`{"create":{}}`, `{"index":{"_index":"logs"}}`, `{"create":{"_index":"a\"b"}}`, `{"index":{"_index":"x"}} `} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		p := newBulkParser(DefaultConfig().Record)
+		fast, ok := p.fastAction([]byte(line), "d")
+		if !ok {
+			return
+		}
+		full, bad := newBulkParser(DefaultConfig().Record).parseAction([]byte(line), 1, "d")
+		if bad != nil || full != fast {
+			t.Fatalf("%q: fast %+v, full %+v (%v)", line, fast, full, bad)
+		}
 	})
 }
