@@ -46,6 +46,9 @@ type Config struct {
 	Alerts   AlertsConfig   `yaml:"alerts" doc:"Alert rules, flow checks and notifiers (docs/alerts.md). Their state (alerts, silences, notifier failures) is kept in data_dir/alerts."`
 	Metrics  []MetricConfig `yaml:"metrics" doc:"Metrics from logs: counters evaluated on each record as it is ingested (roles all and gateway), exported on /metrics as sluice_log_<name> with the query's by fields as labels (docs/alerts.md)."`
 	Graphite GraphiteConfig `yaml:"graphite" doc:"Pushing Sluice's metrics, those of metrics included, to Graphite (plaintext protocol) or InfluxDB (line protocol)."`
+
+	// secretsRead: ReadSecretFiles set the options from their files.
+	secretsRead bool
 }
 
 // HTTPConfig configures the HTTP listener.
@@ -235,27 +238,46 @@ const DefaultHTTPAddr = "127.0.0.1:9280"
 // Load reads a YAML file over the defaults. Unknown keys are errors, so that
 // a typo does not silently leave an option at its default.
 func Load(path string) (Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("open config: %w", err)
+	cfg, err := Read(path)
+	if err == nil {
+		err = cfg.Validate()
 	}
-	defer f.Close()
-	cfg, err := Parse(f)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }
 
+// Read reads a YAML file over the defaults without validating the result,
+// for a caller that overrides options (command-line flags such as --role)
+// before it calls Validate: a check that depends on the role must see the
+// role in force.
+func Read(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("open config: %w", err)
+	}
+	defer f.Close()
+	return decode(f)
+}
+
 // Parse reads YAML over the defaults and validates the result.
 func Parse(r io.Reader) (Config, error) {
+	cfg, err := decode(r)
+	if err != nil {
+		return Config{}, err
+	}
+	return cfg, cfg.Validate()
+}
+
+func decode(r io.Reader) (Config, error) {
 	cfg := Default()
 	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, err
 	}
-	return cfg, cfg.Validate()
+	return cfg, nil
 }
 
 // Validate reports every invalid option at once.

@@ -35,6 +35,11 @@ func (c *Config) secretFiles() []secretFile {
 }
 
 func (c *Config) validateSecretFiles() []error {
+	if c.secretsRead {
+		// The values came from the files: validating again (serve does,
+		// after memory_limit: auto) must not take them for both set.
+		return nil
+	}
 	var errs []error
 	for _, s := range c.secretFiles() {
 		if s.file != "" && *s.value != "" {
@@ -63,6 +68,7 @@ func (c *Config) ReadSecretFiles() error {
 		}
 		*s.value = v
 	}
+	c.secretsRead = true
 	return nil
 }
 

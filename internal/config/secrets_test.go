@@ -55,6 +55,10 @@ func TestReadSecretFiles(t *testing.T) {
 				}
 				return
 			}
+			// serve validates again once the secrets are read.
+			if err == nil {
+				err = cfg.Validate()
+			}
 			if err != nil || !tt.check(cfg) {
 				t.Fatalf("err %v, config kafka=%q es=%q key=%q shared=%q", err, cfg.Kafka.Password, cfg.Sink.Elasticsearch.Password, cfg.Sink.Elasticsearch.APIKey, cfg.Forward.SharedKey)
 			}
