@@ -91,7 +91,9 @@ everything to parts (or to Kafka) and exits 0.`, stderr)
 	group := fs.String("kafka-consumer-group", "", "indexer: Kafka consumer `group` (overrides kafka.consumer_group; default sluice-indexers); each group holds a full copy")
 	indexers := fs.String("indexers", "", "querier: the store indexers' base `URLs`, URL[,URL…] (overrides querier.indexers)")
 	instanceID := fs.String("kafka-instance-id", "", "indexer's static group membership `id`, e.g. its pod name (overrides kafka.instance_id)")
-	cfg, err := parseConfigFlags(fs, args, cfgPath)
+	// Validated below, once the flags are applied (a check may depend on
+	// --role).
+	cfg, err := parseConfigFlagsUnchecked(fs, args, cfgPath)
 	if err != nil {
 		return err
 	}
@@ -120,6 +122,9 @@ everything to parts (or to Kafka) and exits 0.`, stderr)
 		cfg.Kafka.InstanceID = *instanceID
 	}
 	if err := cfg.Validate(); err != nil {
+		if *cfgPath != "" {
+			return fmt.Errorf("config %s: %w", *cfgPath, err)
+		}
 		return err
 	}
 	if err := cfg.ReadSecretFiles(); err != nil {
@@ -149,6 +154,18 @@ func splitList(s string) []string {
 // arguments) and loads the configuration file they name, if any (*cfgPath
 // is read after parsing).
 func parseConfigFlags(fs *flag.FlagSet, args []string, cfgPath *string) (config.Config, error) {
+	cfg, err := parseConfigFlagsUnchecked(fs, args, cfgPath)
+	if err == nil && *cfgPath != "" {
+		if err = cfg.Validate(); err != nil {
+			err = fmt.Errorf("config %s: %w", *cfgPath, err)
+		}
+	}
+	return cfg, err
+}
+
+// parseConfigFlagsUnchecked is parseConfigFlags without validating the
+// configuration, for a caller that applies flags over it first.
+func parseConfigFlagsUnchecked(fs *flag.FlagSet, args []string, cfgPath *string) (config.Config, error) {
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return config.Config{}, err
@@ -159,7 +176,11 @@ func parseConfigFlags(fs *flag.FlagSet, args []string, cfgPath *string) (config.
 	if *cfgPath == "" {
 		return config.Default(), nil
 	}
-	return config.Load(*cfgPath)
+	cfg, err := config.Read(*cfgPath)
+	if err != nil {
+		return cfg, fmt.Errorf("config %s: %w", *cfgPath, err)
+	}
+	return cfg, nil
 }
 
 func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
