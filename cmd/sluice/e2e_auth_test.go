@@ -207,6 +207,11 @@ otlp: {grpc_addr: %q}
 		{"POST", "/loki/api/v1/push", `{"streams":[{"stream":{"job":"x"},"values":[["1","crossing"]]}]}`},
 		{"POST", "/v1/logs", `{"resourceLogs":[]}`},
 		{"GET", "/debug/pprof/cmdline", ""},
+		{"GET", "/loki/api/v1/query_range?query=" + url.QueryEscape(`{job="x"}`), ""},
+		{"GET", "/loki/api/v1/labels", ""},
+		{"GET", "/api/v1/dashboards", ""},
+		{"POST", "/internal/force_flush", ""},
+		{"GET", "/api/v1/quarantine", ""},
 	}
 	attempts := []struct {
 		name, key, tenant string
