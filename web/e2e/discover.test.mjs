@@ -318,6 +318,12 @@ try {
     // The newest histogram bucket ends inside the x axis: it is drawn whole.
     const h = await page.locator('.histo').evaluate((el) => [Number(el.dataset.xMax), Number(el.dataset.lastBucketEnd)]);
     assert.ok(h[0] >= h[1], `x axis ends at ${h[0]}, before the newest bucket's end ${h[1]}`);
+    // Date math as Elasticsearch and Grafana write it: yesterday and today (UTC) in full.
+    await page.goto(base + '/?q=' + KNOWN + '&from=now-1d/d&to=now/d');
+    await page.waitForFunction(() => document.querySelector('.histo')?.dataset.total === '90', null, { timeout: 10e3 });
+    assert.equal(await page.locator('.toolbar .tp-label').textContent(), 'now-1d/d → now/d');
+    const endOfToday = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1);
+    assert.ok(Number(await page.locator('.histo').getAttribute('data-last-bucket-end')) >= endOfToday, 'the histogram runs to the end of today');
     // While the count is not known the summary says so, not "0 hits" beside drawn rows.
     await page.route('**/api/v1/query', async (route) => {
       if ((route.request().postData() || '').includes('by+_time')) await new Promise((r) => setTimeout(r, 800));

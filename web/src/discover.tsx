@@ -50,7 +50,7 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
   // The hit count is known once the histogram's stats answer; until then
   // the summary says it is counting rather than "0 hits".
   const [counting, setCounting] = useState(true);
-  const [range, setRange] = useState(() => ({ from: resolveTime(view.from), to: resolveTime(view.to) }));
+  const [range, setRange] = useState(() => ({ from: resolveTime(view.from), to: resolveTime(view.to, Date.now(), true) }));
   const abort = useRef<AbortController | null>(null);
   const inputRef = useRef<HTMLTextAreaElement | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
@@ -82,7 +82,7 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
     abort.current = ac;
     const t0 = performance.now();
     const from = resolveTime(v.from);
-    const to = resolveTime(v.to);
+    const to = resolveTime(v.to, Date.now(), true);
     setRange({ from, to });
     setLoading(true);
     setProgress(0.05);

@@ -41,19 +41,55 @@ export function writeURL(s: ViewState, push: boolean) {
   else history.replaceState(null, '', url);
 }
 
-const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
-
-/** Resolves a time bound as the API reads it (now, now-1h, RFC 3339) to ms. */
-export function resolveTime(s: string, now = Date.now()): number {
-  if (s === 'now' || s === '') return now;
-  const m = /^now-(\d+)(ms|s|m|h|d|w)$/.exec(s);
-  if (m) return now - Number(m[1]) * (m[2] === 'ms' ? 1 : UNIT_MS[m[2]]);
+/**
+ * Resolves a time bound as the API reads it to ms: RFC 3339, or date math
+ * as Elasticsearch and Grafana write it (now, now-1h, now+30m, now-1d/d,
+ * now/w: internal/query/datemath.go, rounding in UTC). upper reads an upper
+ * bound, whose rounding goes to the end of the unit (to=now/d: the end of
+ * today), as the API reads "to".
+ */
+export function resolveTime(s: string, now = Date.now(), upper = false): number {
+  if (s === '' || s === 'now') return now;
+  if (s.startsWith('now')) return dateMath(s.slice(3), now, upper) ?? now;
   const t = Date.parse(s);
   return Number.isNaN(t) ? now : t;
 }
 
+function addUnit(d: Date, n: number, unit: string) {
+  const fixed: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, H: 3600e3 };
+  if (unit in fixed) d.setTime(d.getTime() + n * fixed[unit]);
+  else if (unit === 'd' || unit === 'w') d.setUTCDate(d.getUTCDate() + n * (unit === 'w' ? 7 : 1));
+  else if (unit === 'M') d.setUTCMonth(d.getUTCMonth() + n);
+  else d.setUTCFullYear(d.getUTCFullYear() + n);
+}
+
+function dateMath(rest: string, now: number, upper: boolean): number | null {
+  const d = new Date(now);
+  const re = /^(?:([+-])(\d+)(ms|[smhHdwMy])|\/(ms|[smhHdwMy]))/;
+  while (rest) {
+    const m = re.exec(rest);
+    if (!m) return null;
+    rest = rest.slice(m[0].length);
+    if (m[1]) {
+      addUnit(d, (m[1] === '-' ? -1 : 1) * Number(m[2]), m[3]);
+      continue;
+    }
+    const unit = m[4];
+    const fixed: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, H: 3600e3 };
+    if (unit in fixed) d.setTime(Math.floor(d.getTime() / fixed[unit]) * fixed[unit]);
+    else {
+      d.setUTCHours(0, 0, 0, 0);
+      if (unit === 'w') d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+      if (unit === 'M' || unit === 'y') d.setUTCDate(1);
+      if (unit === 'y') d.setUTCMonth(0);
+    }
+    if (upper) addUnit(d, 1, unit);
+  }
+  return d.getTime();
+}
+
 export function isRelative(s: string): boolean {
-  return s === 'now' || s.startsWith('now-');
+  return s.startsWith('now');
 }
 
 const STEPS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400].map((s) => s * 1000);
@@ -85,9 +121,11 @@ export function rangeLabel(from: string, to: string): string {
   if (to === 'now') {
     const p = PRESETS.find((x) => x.from === from);
     if (p) return p.label;
-    if (from.startsWith('now-')) return 'Last ' + from.slice(4);
+    if (/^now-\d+(ms|[smhdw])$/.test(from)) return 'Last ' + from.slice(4);
   }
-  return `${fmtTime(resolveTime(from))} → ${fmtTime(resolveTime(to))}`;
+  // Other date math reads best as written (now-1d/d → now/d).
+  if (from.startsWith('now') && to.startsWith('now')) return `${from} → ${to}`;
+  return `${fmtTime(resolveTime(from))} → ${fmtTime(resolveTime(to, Date.now(), true))}`;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');

@@ -22,7 +22,7 @@ export function TimePicker({ from, to, onChange }: Props) {
   useEffect(() => {
     if (!open) return;
     setAbsFrom(fmtTime(resolveTime(from)));
-    setAbsTo(fmtTime(resolveTime(to)));
+    setAbsTo(fmtTime(resolveTime(to, Date.now(), true)));
     setRel(from.startsWith('now-') && to === 'now' ? from.slice(4) : '');
     setErr('');
     const close = (e: MouseEvent) => box.current && !box.current.contains(e.target as Node) && setOpen(false);
