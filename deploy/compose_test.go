@@ -66,6 +66,9 @@ func TestComposeChecksCatch(t *testing.T) {
 		{`otlp: {grpc_addr: ":4317"}`, `otlp: {grpc_addr: "127.0.0.1:4317"}`, "listens on 127.0.0.1 only"},
 		{"auth: {enabled: true", "auth: {enabled: false", "auth is off"},
 		{"secrets: [sluice-keys, kafka-tenant-key]", "secrets: [kafka-tenant-key]", "is not a mounted secret"},
+		{"secrets: [sluice-keys, sluice-querier-key]", "secrets: [sluice-keys]", "querier.api_key_file /run/secrets/sluice-querier-key is not a mounted secret"},
+		{", api_key_file: /run/secrets/sluice-querier-key}", "}", "without querier.api_key_file"},
+		{", tenant_signing_key_file: /run/secrets/kafka-tenant-key}", "}", "not signed"},
 		{"consumer_group: sluice-indexers-b", "consumer_group: sluice-indexers-a", "share consumer group sluice-indexers-a"},
 		{`volumes: ["indexer-a:/var/lib/sluice"]`, `volumes: []`, "indexer-a: data_dir /var/lib/sluice is not on a named volume"},
 		{"stop_grace_period: 60s", "stop_grace_period: 10s", "leaves no time to flush"},
@@ -128,10 +131,26 @@ func checkCompose(p *types.Project, roles map[string]string) []string {
 		}
 		// Authentication is on in every deployment (docs/security.md), its
 		// keys file a mounted secret, which the server re-reads on change.
+		// The querier's admin key and the Kafka tenant signing key are
+		// mounted secrets too; gateways and indexers sign their tenants.
+		mounted := func(path string) bool {
+			return slices.ContainsFunc(s.Secrets, func(sc types.ServiceSecretConfig) bool { return "/run/secrets/"+sc.Source == path })
+		}
 		if !cfg.Auth.Enabled {
 			errorf("%s: auth is off", name)
-		} else if !slices.ContainsFunc(s.Secrets, func(sc types.ServiceSecretConfig) bool { return "/run/secrets/"+sc.Source == cfg.Auth.KeysFile }) {
+		} else if !mounted(cfg.Auth.KeysFile) {
 			errorf("%s: auth.keys_file %s is not a mounted secret", name, cfg.Auth.KeysFile)
+		}
+		for option, path := range map[string]string{"querier.api_key_file": cfg.Querier.APIKeyFile, "kafka.tenant_signing_key_file": cfg.Kafka.TenantSigningKeyFile} {
+			if path != "" && !mounted(path) {
+				errorf("%s: %s %s is not a mounted secret", name, option, path)
+			}
+		}
+		if cfg.Role == config.RoleQuerier && cfg.Querier.APIKeyFile == "" && cfg.Querier.APIKey == "" {
+			errorf("%s: a querier without querier.api_key_file cannot read its indexers' status", name)
+		}
+		if (cfg.Role == config.RoleGateway || cfg.Role == config.RoleIndexer) && cfg.Kafka.TenantSigningKeyFile == "" {
+			errorf("%s: Kafka messages' tenants are not signed (kafka.tenant_signing_key_file)", name)
 		}
 		// Every published port is a listener on every interface.
 		listeners := map[string]string{
