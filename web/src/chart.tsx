@@ -78,8 +78,10 @@ export function chartData(rows: Row[]): ChartData | null {
       }
     }
     // The biggest series first; beyond MAX_SERIES they would be unreadable.
-    const series = [...byName.values()].sort((a, b) => sum(b.values) - sum(a.values)).slice(0, MAX_SERIES);
-    return { kind: 'time', x: xs, series, omitted: Math.max(0, byName.size - MAX_SERIES) };
+    // A series with no number (avg over records without the field) draws nothing: no legend entry either.
+    const all = [...byName.values()].filter((x) => x.values.some((v) => v !== null));
+    const series = all.sort((a, b) => sum(b.values) - sum(a.values)).slice(0, MAX_SERIES);
+    return { kind: 'time', x: xs, series, omitted: Math.max(0, all.length - MAX_SERIES) };
   }
   const shown = rows.slice(0, MAX_BARS);
   return {

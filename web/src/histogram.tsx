@@ -84,7 +84,8 @@ export function Histogram({ data, from, to, onZoom }: Props) {
       // the newest bar (which starts before "to" and ends after it) shows whole.
       scales: { x: { time: true, range: () => [Math.min(from, data.times[0] ?? from) / 1000, Math.max(to, (data.times[data.times.length - 1] ?? to) + data.step) / 1000] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.08)] } },
       axes: [
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { show: false }, font: AXIS_FONT },
+        // 24-hour times as everywhere else in the UI (uPlot's default is 12-hour), with the date when the range spans days.
+        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { show: false }, font: AXIS_FONT, values: (_u, vs) => vs.map((v) => axisTime(v * 1000, to - from)) },
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: 44, font: AXIS_FONT, values: (_u, vs) => vs.map((v) => (Number.isInteger(v) ? fmtNum(v) : '')) },
       ],
       series: [
@@ -163,6 +164,13 @@ export function Histogram({ data, from, to, onZoom }: Props) {
       )}
     </div>
   );
+}
+
+/** HH:MM (HH:MM:SS under 10 minutes), MM-DD HH:MM over a day, in the displayed zone. */
+function axisTime(ms: number, span: number): string {
+  const t = fmtTime(ms);
+  if (span > 86400e3) return t.slice(5, 16);
+  return span < 600e3 ? t.slice(11, 19) : t.slice(11, 16);
 }
 
 function escapeHTML(s: string): string {
