@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -222,5 +223,61 @@ func TestSalvageUnreadableIndex(t *testing.T) {
 	countAll(t, s, fx.allBut(victim))
 	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
 		t.Fatalf("verify after the salvage: %v %v", ps, err)
+	}
+}
+
+// TestSalvageDamagedChunk: a part of several index chunks whose first
+// chunk fails its checksum loses that chunk's blocks and keeps the rest.
+func TestSalvageDamagedChunk(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := Options{BlockRecords: 2}
+	s := openTest(t, dir, opts)
+	recs := genRecords(rand.New(rand.NewPCG(3, 4)), 300, 0)
+	s.Append(recs, 1)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var victim *part
+	for _, ps := range s.parts {
+		for _, p := range ps {
+			if victim == nil || p.records > victim.records {
+				victim = p
+			}
+		}
+	}
+	mi, err := victim.metaIndex()
+	if err != nil || len(mi.chunks) < 2 {
+		t.Fatalf("part %s: %v chunks, %v", victim.ref().id(), mi, err)
+	}
+	first := mi.chunks[0]
+	id, records := victim.ref().id(), victim.records
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := partPathOf(dir, id)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[first.offset+1] ^= 0x40
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir, opts)
+	defer func() { _ = s.Close() }()
+	reps, err := s.Salvage(ctx)
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("salvage: %+v %v", reps, err)
+	}
+	r := reps[0]
+	t.Log(r)
+	if r.Part != id || r.BlocksLost != first.blocks || r.RecordsLost != first.records || r.RecordsKept != records-first.records ||
+		r.Output == "" || !strings.Contains(r.Errors[0], "chunk") {
+		t.Fatalf("salvage of a part with a damaged chunk (%d blocks, %d records): %s", first.blocks, first.records, r)
+	}
+	req := SearchRequest{Tenant: tenantOf(t, id)}
+	if got, all := len(searchAll(t, s, req)), len(bruteForce(recs, req)); got != all-int(first.records) {
+		t.Fatalf("%d records after the salvage, want %d of %d", got, all-int(first.records), all)
 	}
 }
