@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,7 +29,8 @@ func TestE2EAuthScaleOut(t *testing.T) {
 	ship := map[string]string{"acme": mk("acme-ship", "acme", "ingest"), "beta": mk("beta-ship", "beta", "ingest")}
 	read := map[string]string{"acme": mk("acme-read", "acme", "query"), "beta": mk("beta-read", "beta", "query")}
 	querierKey := filepath.Join(dir, "querier-key")
-	if err := os.WriteFile(querierKey, []byte(mk("querier", "*", "query,admin")+"\n"), 0o600); err != nil {
+	ops := mk("querier", "*", "query,admin")
+	if err := os.WriteFile(querierKey, []byte(ops+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, brokers := startKafka(t)
@@ -68,6 +71,7 @@ func TestE2EAuthScaleOut(t *testing.T) {
 			}
 		}
 	}
+	refused := 0
 	for _, s := range []*server{qr, ix} {
 		for _, a := range []struct {
 			name, key, tenant string
@@ -83,7 +87,24 @@ func TestE2EAuthScaleOut(t *testing.T) {
 				if code != a.code || strings.Contains(body, "scale-out") {
 					t.Errorf("%s %s, %s: %d, want %d: %.200s", s.url, path, a.name, code, a.code, body)
 				}
+				if s == ix {
+					refused++
+				}
 			}
 		}
+	}
+	// The indexer's refusals are in its audit trail (a querier stores
+	// nothing: its own are in its log), read through the querier.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, body := authReq(t, "POST", qr.url+"/api/v1/query", ops, "_audit", "query="+url.QueryEscape("action:refused | stats count() as n"))
+		var row struct{ N int }
+		_ = json.Unmarshal([]byte(body), &row)
+		if row.N >= refused {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("indexer's audit trail: %s, want at least %d refusals", body, refused)
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 }
