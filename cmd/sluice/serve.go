@@ -352,6 +352,8 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	if consumer != nil {
 		ready = consumer.Ready
 	}
+	dashboards := dashboard.NewStore(filepath.Join(cfg.DataDir, "dashboards"))
+	dashboards.MaxPerTenant = cfg.Query.MaxDashboards
 	handler := api.New(api.Config{
 		Backend:  p,
 		Ready:    ready,
@@ -366,7 +368,7 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		Guard:    sec.guard,
 		Quotas:   sec.quotas,
 		// The UI's dashboards, per tenant (docs/api.md#dashboards).
-		Dashboards: dashboard.NewStore(filepath.Join(cfg.DataDir, "dashboards")),
+		Dashboards: dashboards,
 		Routes:     x.routes(),
 	})
 	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, listeners: listeners, metrics: metricsHandler(reg), guard: sec.guard}

@@ -154,6 +154,7 @@ type QueryConfig struct {
 	MaxScannedRecords int64    `yaml:"max_scanned_records" doc:"Most records one query may decode (the rows of every block it reads and the in-memory records it visits; blocks counted from the index alone cost none); a query past it stops with 422 naming this limit. 0 means no bound."`
 	MaxScannedBytes   ByteSize `yaml:"max_scanned_bytes" doc:"Most bytes one query may read from the store's parts (compressed, as on disk); a query past it stops with 422 naming this limit. 0 means no bound."`
 	MaxRegexSize      int      `yaml:"max_regex_size" doc:"Most instructions a regular expression of a query (field:/re/, {label=~\"re\"}) may compile to; a larger one is refused with 400. A program's size sets its cost per byte searched: .{0,1000}b.{0,1000}z takes 4004, about 120 µs per byte of every value it searches."`
+	MaxDashboards     int      `yaml:"max_dashboards" doc:"Most dashboards of the web UI one tenant may keep (kept in data_dir/dashboards, docs/api.md#dashboards); creating one more answers 409. Their size is bounded too: 50 panels and 256KiB each."`
 }
 
 // LogConfig configures Sluice's own logs.
@@ -161,6 +162,10 @@ type LogConfig struct {
 	Level  string `yaml:"level" doc:"debug, info, warn or error."`
 	Format string `yaml:"format" doc:"text or json."`
 }
+
+// dashboardLimit is query.max_dashboards' default (dashboard.DefaultLimit,
+// which config must not import).
+const dashboardLimit = 500
 
 // Default returns the configuration used when no file is given.
 func Default() Config {
@@ -218,6 +223,7 @@ func Default() Config {
 			Timeout:         Duration(60 * time.Second),
 			MaxRegexSize:    5000,
 			TailBufferBytes: 8 << 20,
+			MaxDashboards:   dashboardLimit,
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}
@@ -391,6 +397,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Query.DefaultLimit <= 0 || c.Query.MaxLimit < c.Query.DefaultLimit {
 		bad("query.default_limit must be positive and at most query.max_limit")
+	}
+	if c.Query.MaxDashboards <= 0 {
+		bad("query.max_dashboards must be positive")
 	}
 	if c.Query.MaxGroups <= 0 {
 		bad("query.max_groups must be positive")

@@ -80,6 +80,8 @@ func TestParse(t *testing.T) {
 		{name: "time window off ahead", yaml: "ingest:\n  max_future: 0\n", check: func(c Config) bool { return c.Ingest.MaxFuture == 0 }},
 		{name: "time window negative", yaml: "ingest:\n  max_future: -1h\n", err: "ingest.max_future must not be negative"},
 		{name: "time window bad mode", yaml: "ingest:\n  out_of_window: drop\n", err: `ingest.out_of_window must be reject or stamp, got "drop"`},
+		{name: "dashboards per tenant", yaml: "query:\n  max_dashboards: 20\n", check: func(c Config) bool { return c.Query.MaxDashboards == 20 }},
+		{name: "dashboards per tenant zero", yaml: "query:\n  max_dashboards: 0\n", err: "query.max_dashboards must be positive"},
 		{name: "tenant retention bad size", yaml: "store:\n  tenants:\n    acme: {max_disk_bytes: lots}\n", err: "invalid size \"lots\""},
 	}
 	for _, tt := range tests {
