@@ -95,16 +95,32 @@ syslog:
 			}
 		}
 	}
-	checkFields("udpapp", map[string]string{"facility": "local3", "severity": "warning", "level": "warning", "priority": "156"})
+	checkFields("udpapp", map[string]string{"facility": "local3", "severity": "warning", "level": "warn", "priority": "156"})
 	checkFields("tcpapp", map[string]string{"facility": "user", "severity": "err", "level": "error", "severity_code": "3",
 		"msg_id": "M1", "sd.test@32473.k": "v w"})
 	checkFields("tcp3164", map[string]string{"facility": "daemon", "severity": "info", "level": "info"})
 	checkFields("tlsapp", map[string]string{"facility": "local7", "severity": "notice", "hostname": "tls-client", "proc_id": "77"})
 	if want["viarsyslog"] > 0 {
-		checkFields("viarsyslog", map[string]string{"facility": "local0", "severity": "notice", "level": "notice"})
+		checkFields("viarsyslog", map[string]string{"facility": "local0", "severity": "notice", "level": "info"})
 	}
 	if n := s.count("severity:err"); n != 7 {
 		t.Errorf("severity:err: %d records, want 7", n)
+	}
+	// One vocabulary of levels whatever the protocol: a JSON line's
+	// WARNING is level warn (severity_text keeps it), found with syslog's
+	// warnings by level:warn.
+	warnBefore := s.count("level:warn")
+	if code, body, _ := s.post("/insert/jsonline", "application/x-ndjson", []byte(`{"app_name":"jsonapp","level":"WARNING","_msg":"disk almost full"}`+"\n")); code != 200 {
+		t.Fatalf("jsonline: %d %s", code, body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.count("app_name:jsonapp") == 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := s.count("level:warn"); n != warnBefore+1 {
+		t.Errorf("level:warn: %d records, want %d (syslog warnings and the JSON WARNING)", n, warnBefore+1)
+	}
+	if n := s.count(`level:warn AND severity_text:="WARNING" AND app_name:jsonapp`); n != 1 {
+		t.Errorf("the JSON line's original level: %d records with severity_text WARNING, want 1", n)
 	}
 	s.stop()
 }

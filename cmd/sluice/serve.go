@@ -331,7 +331,7 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		// Metrics from logs and flows see what the processing pipeline
 		// made of a batch, once it is durable.
 		var sink ingest.Sink
-		if sink, err = processingSink(ctx, cfg, ingest.Observed(p, x.observers()...), reg, log); err == nil {
+		if sink, err = processingSink(ctx, cfg, ingest.LevelSink(ingest.Observed(p, x.observers()...)), reg, log); err == nil {
 			routes, listeners, err = buildReceivers(receiverEnv{
 				cfg: cfg, sink: sec.ingestSink(sink), metrics: ingest.NewMetrics(reg), registry: reg, log: log, guard: sec.guard,
 			})
@@ -532,7 +532,7 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 	}
 	// Quotas charge the tenant that sent a batch, before the pipeline
 	// spends anything on it (it may route records to other tenants).
-	sink, err := processingSink(ctx, cfg, ingest.Observed(prod, x.observers()...), reg, log)
+	sink, err := processingSink(ctx, cfg, ingest.LevelSink(ingest.Observed(prod, x.observers()...)), reg, log)
 	var routes map[string]http.Handler
 	var listeners []listener
 	if err == nil {

@@ -3,6 +3,8 @@ package otlp
 import (
 	"strings"
 
+	"github.com/sluice-log/sluice/internal/ingest"
+
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 )
 
@@ -26,27 +28,8 @@ func level(num logspb.SeverityNumber, text string) string {
 	case num >= 21 && num <= 24:
 		return "fatal"
 	}
-	t := strings.ToLower(strings.TrimSpace(text))
-	switch t {
-	case "trace", "trc":
-		return "trace"
-	case "debug", "dbg":
-		return "debug"
-	case "info", "information", "informational", "notice":
-		return "info"
-	case "warn", "warning", "wrn":
-		return "warn"
-	case "error", "err", "eror":
-		return "error"
-	case "fatal", "crit", "critical", "alert", "emerg", "emergency", "panic":
-		return "fatal"
+	if l, ok := ingest.NormalLevel(text); ok {
+		return l
 	}
-	// Texts like "INFO2" or "Error3" follow the severity number's short
-	// names (TRACE2, DEBUG3 …).
-	for _, l := range []string{"trace", "debug", "info", "warn", "error", "fatal"} {
-		if rest, ok := strings.CutPrefix(t, l); ok && len(rest) == 1 && rest[0] >= '2' && rest[0] <= '4' {
-			return l
-		}
-	}
-	return t
+	return strings.ToLower(strings.TrimSpace(text))
 }

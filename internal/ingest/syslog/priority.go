@@ -13,10 +13,12 @@ var facilityNames = [24]string{
 
 var severityNames = [8]string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
 
-// levelNames are the severities as the level names that other receivers'
-// records carry (error, warning, info …), so that one query finds errors
-// whatever protocol they came in by.
-var levelNames = [8]string{"emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"}
+// levelNames are the severities as the level names of every receiver's
+// records, OpenTelemetry's (ingest.NormalLevel: warning → warn, notice →
+// info, critical, alert and emergency → fatal), so that one query finds
+// warnings whatever protocol they came in by; the severity field keeps
+// syslog's own name.
+var levelNames = [8]string{"fatal", "fatal", "fatal", "error", "warn", "info", "info", "debug"}
 
 // maxPriority is the largest valid PRI value: facility 23, severity 7.
 const maxPriority = 23*8 + 7

@@ -1,0 +1,43 @@
+package ingest
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+func TestNormalizeLevels(t *testing.T) {
+	f := func(kv ...string) []record.Field {
+		var fs []record.Field
+		for i := 0; i < len(kv); i += 2 {
+			fs = append(fs, record.Field{Name: kv[i], Value: kv[i+1]})
+		}
+		return fs
+	}
+	tests := []struct{ in, want []record.Field }{
+		{f("level", "warning"), f("level", "warn", "severity_text", "warning")},
+		{f("level", "WARN"), f("level", "warn", "severity_text", "WARN")},
+		{f("level", "warn"), f("level", "warn")},
+		{f("level", "notice", "x", "1"), f("level", "info", "x", "1", "severity_text", "notice")},
+		{f("level", "CRITICAL"), f("level", "fatal", "severity_text", "CRITICAL")},
+		{f("level", "Err"), f("level", "error", "severity_text", "Err")},
+		{f("level", "INFO2"), f("level", "info", "severity_text", "INFO2")},
+		{f("level", "audit"), f("level", "audit")},
+		{f("level", "emerg", "severity_text", "EMERG!"), f("level", "fatal", "severity_text", "EMERG!")},
+		{f("lvl", "warning"), f("lvl", "warning")},
+	}
+	for _, tt := range tests {
+		recs := []record.Record{{Fields: append([]record.Field(nil), tt.in...)}}
+		NormalizeLevels(recs)
+		if !reflect.DeepEqual(recs[0].Fields, tt.want) {
+			t.Errorf("%v: got %v, want %v", tt.in, recs[0].Fields, tt.want)
+		}
+	}
+	// A stream label is identity: untouched.
+	recs := []record.Record{{Stream: f("level", "warning")}}
+	NormalizeLevels(recs)
+	if recs[0].Stream[0].Value != "warning" || recs[0].Fields != nil {
+		t.Errorf("stream label changed: %+v", recs[0])
+	}
+}
