@@ -81,7 +81,8 @@ func (w *partWriter) write(b []byte) error {
 
 // add appends r; key is streamKey(r.Tenant, r.Stream).
 func (w *partWriter) add(r *record.Record, key string) error {
-	if w.cur.len() > 0 && (w.cur.key != key || w.cur.len() >= w.maxRecs || w.cur.rawBytes >= maxBlockRawBytes) {
+	if w.cur.len() > 0 && (w.cur.key != key || w.cur.len() >= w.maxRecs || w.cur.rawBytes >= maxBlockRawBytes ||
+		w.cur.len() >= blockSpanMinRecords && spanOf(r.Time) != spanOf(w.cur.times[w.cur.len()-1])) {
 		if err := w.sealBlock(); err != nil {
 			return err
 		}
@@ -92,6 +93,16 @@ func (w *partWriter) add(r *record.Record, key string) error {
 	w.cur.add(r)
 	w.records++
 	return nil
+}
+
+// spanOf is the blockSpan that t falls in: a block ends where its stream
+// crosses into another span, unless it has fewer than blockSpanMinRecords.
+func spanOf(t int64) int64 {
+	q := t / blockSpan
+	if t%blockSpan < 0 {
+		q--
+	}
+	return q
 }
 
 func (w *partWriter) sealBlock() error {
