@@ -31,6 +31,7 @@ func commands() []command {
 		{"quarantine", "list, drop or restore a server's quarantined (damaged) parts", runQuarantine},
 		{"keys", "create, list or revoke API keys in a keys file (auth.keys_file)", runKeys},
 		{"config", "print the default configuration or check a configuration file", runConfig},
+		{"agent", "tail log files and containers' logs and ship them to a server (agent --config agent.yaml)", runAgent},
 		{"pipeline", "test a processing pipeline: its own test cases, then what sample lines become", runPipeline},
 		{"healthcheck", "probe a local server's /readyz or /healthz (the image's health check)", runHealthcheck},
 		{"autoscale", "score scaling policies on load traces (autoscale simulate)", runAutoscale},

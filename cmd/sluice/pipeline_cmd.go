@@ -7,6 +7,9 @@ import (
 	"os"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/sluice-log/sluice/internal/agent"
 	"github.com/sluice-log/sluice/internal/process"
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -75,6 +78,17 @@ record as test cases write one ({"_msg": …, "_time": …, "_stream": {…},
 // loadPipelineConfig reads the pipeline part of a pipeline file or of an
 // agent configuration.
 func loadPipelineConfig(path string) (process.Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return process.Config{}, fmt.Errorf("read pipeline: %w", err)
+	}
+	var top map[string]yaml.Node
+	if yaml.Unmarshal(b, &top) == nil {
+		if _, ok := top["inputs"]; ok {
+			c, err := agent.Load(path)
+			return c.Pipeline, err
+		}
+	}
 	return process.LoadConfig(path)
 }
 

@@ -24,6 +24,9 @@ const (
 	// renamedTag holds a record's own "tag" field when it differs from the
 	// event's tag, which is the stream label of that name.
 	renamedTag = "record.tag"
+	// streamPrefix starts the names of the labels a record's _stream map
+	// holds.
+	streamPrefix = record.StreamField + "."
 )
 
 // converter turns one msgpack map into a record: nested maps are flattened
@@ -128,6 +131,25 @@ func (c *converter) build(tag []byte, ts int64) (record.Record, error) {
 			c.b.Ents[i].Role = roleStream
 		}
 	}
+	// A map under _stream names stream labels (sluice agent sends a
+	// container's namespace, pod and container so); flattening made
+	// them _stream.NAME.
+	nlabels := 1
+	for i := range c.b.Ents {
+		name := c.b.FieldName(i)
+		if label, ok := strings.CutPrefix(string(name), streamPrefix); ok && c.b.Ents[i].Role == roleField {
+			if label == labelTag || label == "" || strings.ContainsRune(label, '.') {
+				return record.Record{}, fmt.Errorf("%w: stream label %q: %s is the event's tag, and a label has a plain name", ingest.ErrFieldName, label, labelTag)
+			}
+			if j := ingest.FindField(&c.b, label); j >= 0 && c.b.Ents[j].Role == roleStream {
+				return record.Record{}, fmt.Errorf("%w: stream label %q is given twice (as %s and under %s)", ingest.ErrFieldName, label, label, record.StreamField)
+			}
+			c.b.Ents[i].Role = roleStream
+		}
+		if c.b.Ents[i].Role == roleStream {
+			nlabels++
+		}
+	}
 	// The record's text (and the tag) go into one string, so a record costs
 	// one allocation for its text however many fields it has.
 	tagStart := len(c.b.Buf)
@@ -162,21 +184,22 @@ func (c *converter) build(tag []byte, ts int64) (record.Record, error) {
 		}
 	}
 	text := string(c.b.Buf)
-	rec := record.Record{Time: ts, Stream: make([]record.Field, 0, 3)}
+	rec := record.Record{Time: ts, Stream: make([]record.Field, 0, nlabels)}
 	rec.Stream = append(rec.Stream, record.Field{Name: labelTag, Value: text[tagStart:tagEnd]})
 	if nfields > 0 {
 		rec.Fields = make([]record.Field, 0, nfields)
 	}
-	for i, e := range c.b.Ents {
+	for _, e := range c.b.Ents {
 		switch e.Role {
 		case roleMessage:
 			rec.Message = text[e.ValueStart:e.ValueEnd]
 		case roleStream:
 			v := text[e.ValueStart:e.ValueEnd]
-			if string(c.b.FieldName(i)) == labelContainerName {
+			name := strings.TrimPrefix(text[e.NameStart:e.NameEnd], streamPrefix)
+			if name == labelContainerName {
 				v = strings.TrimPrefix(v, "/")
 			}
-			rec.Stream = append(rec.Stream, record.Field{Name: text[e.NameStart:e.NameEnd], Value: v})
+			rec.Stream = append(rec.Stream, record.Field{Name: name, Value: v})
 		case roleField:
 			name := text[e.NameStart:e.NameEnd]
 			if name == labelTag && renamedStart >= 0 {

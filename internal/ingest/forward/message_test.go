@@ -106,6 +106,29 @@ func TestDecodeModes(t *testing.T) {
 			want: []record.Record{{Time: sec * 1e9, Stream: tagOnly("app"), Message: "m", Fields: fields("record.tag", "other")}},
 		},
 		{
+			name: "a _stream map names stream labels (sluice agent)",
+			msg: mp{}.arr(3).str("app").u32(sec).mapN(3).kv("message", "m").
+				str("_stream").mapN(2).kv("namespace", "shop").kv("container_name", "/web").kv("file", "/x.log"),
+			want: []record.Record{{Time: sec * 1e9, Message: "m", Fields: fields("file", "/x.log"),
+				Stream: []record.Field{{Name: "container_name", Value: "web"}, {Name: "namespace", Value: "shop"}, {Name: "tag", Value: "app"}}}},
+		},
+		{
+			name:     "a _stream label named tag is rejected",
+			msg:      mp{}.arr(3).str("app").u32(sec).mapN(2).kv("message", "m").str("_stream").mapN(1).kv("tag", "x"),
+			rejected: map[string]int{"invalid_field_name": 1},
+		},
+		{
+			name: "a _stream label given twice is rejected",
+			msg: mp{}.arr(3).str("app").u32(sec).mapN(3).kv("message", "m").kv("container_name", "a").
+				str("_stream").mapN(1).kv("container_name", "b"),
+			rejected: map[string]int{"invalid_field_name": 1},
+		},
+		{
+			name:     "a nested map under _stream is rejected",
+			msg:      mp{}.arr(3).str("app").u32(sec).mapN(2).kv("message", "m").str("_stream").mapN(1).str("a").mapN(1).kv("b", "c"),
+			rejected: map[string]int{"invalid_field_name": 1},
+		},
+		{
 			name: "repeated key keeps the last value",
 			msg:  mp{}.arr(3).str("app").u32(sec).mapN(3).kv("a", "1").kv("a", "2").kv("message", "m"),
 			want: []record.Record{{Time: sec * 1e9, Stream: tagOnly("app"), Message: "m", Fields: fields("a", "2")}},
