@@ -312,3 +312,56 @@ export const dashboards = {
   },
   remove: (id: string) => jsonCall<void>('/api/v1/dashboards/' + encodeURIComponent(id), { method: 'DELETE' }),
 };
+
+/** One alert as GET /api/v1/alerts answers it (docs/api.md). */
+export interface AlertInfo {
+  fingerprint: string;
+  source: string;
+  kind: string;
+  state: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  active_at: string;
+  fired_at?: string;
+  silenced_by?: string;
+}
+
+export interface SilenceInfo {
+  id: string;
+  matchers: { name: string; value: string; isRegex?: boolean; isEqual?: boolean }[];
+  startsAt: string;
+  endsAt: string;
+  createdBy?: string;
+  comment?: string;
+}
+
+export interface FlowInfo {
+  name: string;
+  start: string;
+  end: string;
+  key: string;
+  within: string;
+  open: number;
+  tracked: number;
+  completed: number;
+  violating: number;
+  dropped: number;
+  latency_s?: Record<string, number>;
+  open_keys?: { key: string; start: string; fired: boolean }[];
+}
+
+export interface AlertsOverview {
+  rules: { name: string; query: string; condition: string; every: string; window: string; for: string; last_eval?: string; last_error?: string; firing: number; pending: number }[];
+  flows: FlowInfo[];
+  alerts: AlertInfo[];
+  silences: SilenceInfo[];
+  notifiers: { name: string; type: string; sent: number; failed: number; last_error?: string }[];
+  history: { time: string; source: string; labels: Record<string, string>; from: string; to: string }[];
+}
+
+/** Alerts, flows and silences of the session's tenant (internal/alert). */
+export const alerts = {
+  overview: (signal?: AbortSignal) => jsonCall<AlertsOverview>('/api/v1/alerts', { signal }),
+  silence: (s: Partial<SilenceInfo>) => jsonCall<SilenceInfo>('/api/v1/silences', { method: 'POST', body: JSON.stringify(s), headers: { 'Content-Type': 'application/json' } }),
+  expire: (id: string) => jsonCall<void>('/api/v1/silences/' + encodeURIComponent(id), { method: 'DELETE' }),
+};

@@ -1,0 +1,132 @@
+// End-to-end test of the alerts page (/ui/alerts): the real `sluice serve`
+// with a rule and a flow, records that fire both, and Debian's Chromium
+// through playwright-core checking what the page shows, creating a silence
+// with the page's form and expiring it. Screenshots go to e2e/artifacts/.
+//
+//   SLUICE_BIN=../bin/sluice node e2e/alerts.test.mjs
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const artifacts = join(here, 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+const tmp = mkdtempSync(join(tmpdir(), 'sluice-ui-alerts-'));
+
+let server, browser, serverLog = '';
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  process.stdout.write(`• ${name} … `);
+  await fn();
+  console.log(`ok (${Date.now() - t0} ms)`);
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+}
+
+try {
+  let bin = process.env.SLUICE_BIN && resolve(process.env.SLUICE_BIN);
+  if (!bin) {
+    bin = join(tmp, 'sluice');
+    execFileSync('go', ['build', '-o', bin, './cmd/sluice'], { cwd: repo, stdio: 'inherit' });
+  }
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  await step('start sluice serve with a rule and a flow', async () => {
+    const config = join(tmp, 'sluice.yaml');
+    writeFileSync(
+      config,
+      `forward: {enabled: false}
+syslog: {enabled: false}
+otlp: {enabled: false}
+alerts:
+  rules:
+    - {name: errors, query: 'level:error | stats count() as n by service', every: 1s, window: 5m, condition: 'n > 2'}
+  flows:
+    - {name: order-paid, start: 'event:order_created', end: 'event:order_paid', key: order_id, within: 1s}
+`,
+    );
+    server = spawn(bin, ['serve', '--data-dir', join(tmp, 'data'), '--http-addr', `127.0.0.1:${port}`, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stdout.on('data', (d) => (serverLog += d));
+    server.stderr.on('data', (d) => (serverLog += d));
+    for (let end = Date.now() + 15e3; ; ) {
+      try {
+        if ((await fetch(base + '/readyz')).ok) break;
+      } catch {}
+      if (Date.now() > end) throw new Error('sluice did not become ready:\n' + serverLog);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  await step('ingest 3 errors of payments, 1 of auth, 2 orders of which 1 is paid', async () => {
+    const t = new Date().toISOString();
+    const recs = [
+      ...[1, 2, 3].map((i) => ({ _time: t, service: 'payments', level: 'error', _msg: `declined ${i}` })),
+      { _time: t, service: 'auth', level: 'error', _msg: 'denied' },
+      { _time: t, event: 'order_created', order_id: 'o-1' },
+      { _time: t, event: 'order_created', order_id: 'o-2' },
+      { _time: t, event: 'order_paid', order_id: 'o-1' },
+    ];
+    const r = await fetch(base + '/insert/jsonline', { method: 'POST', body: recs.map((x) => JSON.stringify(x)).join('\n') });
+    assert.equal(r.status, 200);
+  });
+
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  await step('the alerts page shows the rule alert of payments and the flow alert of o-2 only', async () => {
+    await page.goto(base + '/ui/alerts');
+    await page.locator('nav a.on', { hasText: 'Alerts' }).waitFor();
+    const rows = page.locator('[data-testid=alerts] tbody tr');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=alerts] tbody tr.state-firing').length === 2, null, { timeout: 20e3 });
+    const texts = (await rows.allTextContents()).sort();
+    assert.equal(texts.length, 2, texts.join('\n'));
+    assert.match(texts[0], /^firingerrors.*service=payments/);
+    assert.match(texts[1], /^firingorder-paid.*order_id=o-2/);
+    assert.match(await page.locator('[data-testid=flows] tbody tr').first().textContent(), /order-paid/);
+    await page.screenshot({ path: join(artifacts, 'alerts-01-firing.png'), fullPage: true });
+  });
+
+  await step('a silence made with the form mutes the flow alert; expiring it unmutes it', async () => {
+    await page.getByLabel('Matcher').fill('order_id=o-2');
+    await page.getByLabel('Comment').fill('known');
+    await page.getByRole('button', { name: 'Silence' }).click();
+    await page.locator('[data-testid=silences] tr', { hasText: 'order_id=o-2' }).waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=alerts] tbody tr')].some((r) => r.textContent.startsWith('silencedorder-paid')), null, { timeout: 15e3 });
+    await page.screenshot({ path: join(artifacts, 'alerts-02-silenced.png'), fullPage: true });
+    await page.locator('[data-testid=silences] tr', { hasText: 'order_id=o-2' }).getByRole('button', { name: 'Expire' }).click();
+    await page.waitForFunction(() => !document.querySelector('[data-testid=silences] tr'), null, { timeout: 15e3 });
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=alerts] tbody tr')].some((r) => r.textContent.startsWith('firingorder-paid')), null, { timeout: 15e3 });
+  });
+  assert.deepEqual(errors, []);
+  console.log('alerts page: all steps passed');
+} catch (e) {
+  console.error(e);
+  console.error('server output:\n' + serverLog.slice(-4000));
+  process.exitCode = 1;
+} finally {
+  await browser?.close();
+  server?.kill();
+  rmSync(tmp, { recursive: true, force: true });
+}
