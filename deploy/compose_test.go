@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -65,12 +66,14 @@ func TestComposeChecksCatch(t *testing.T) {
 		{`- "4317:4317"`, `- "6514:6514"`, "publishes 6514/tcp, where nothing listens"},
 		{`otlp: {grpc_addr: ":4317"}`, `otlp: {grpc_addr: "127.0.0.1:4317"}`, "listens on 127.0.0.1 only"},
 		{"auth: {enabled: true", "auth: {enabled: false", "auth is off"},
-		{"secrets: [sluice-keys, kafka-tenant-key]", "secrets: [kafka-tenant-key]", "is not a mounted secret"},
-		{"secrets: [sluice-keys, sluice-querier-key]", "secrets: [sluice-keys]", "querier.api_key_file /run/secrets/sluice-querier-key is not a mounted secret"},
+		{`"./keys:/etc/sluice/keys:ro"]`, `"./keys:/etc/sluice/keys"]`, "is not in a directory bind-mounted read-only"},
+		{"keys_file: /etc/sluice/keys/keys.json}", "keys_file: /run/secrets/keys}", "auth.keys_file /run/secrets/keys is not in a directory"},
+		{"secrets: [sluice-querier-key]", "secrets: []", "querier.api_key_file /run/secrets/sluice-querier-key is not a mounted secret"},
+		{"secrets: [kafka-tenant-key]", "secrets: []", "kafka.tenant_signing_key_file /run/secrets/kafka-tenant-key is not a mounted secret"},
 		{", api_key_file: /run/secrets/sluice-querier-key}", "}", "without querier.api_key_file"},
 		{", tenant_signing_key_file: /run/secrets/kafka-tenant-key}", "}", "not signed"},
 		{"consumer_group: sluice-indexers-b", "consumer_group: sluice-indexers-a", "share consumer group sluice-indexers-a"},
-		{`volumes: ["indexer-a:/var/lib/sluice"]`, `volumes: []`, "indexer-a: data_dir /var/lib/sluice is not on a named volume"},
+		{`volumes: ["indexer-a:/var/lib/sluice", `, `volumes: [`, "indexer-a: data_dir /var/lib/sluice is not on a named volume"},
 		{"stop_grace_period: 60s", "stop_grace_period: 10s", "leaves no time to flush"},
 		{`, "http://indexer-b:9280"]`, `]`, "querier.indexers [http://indexer-a:9280], want"},
 		{"context: ..", "context: .", "not built from the repository's Dockerfile"},
@@ -129,17 +132,22 @@ func checkCompose(p *types.Project, roles map[string]string) []string {
 		if cfg.Role != roles[name] {
 			errorf("%s: role %s, want %s", name, cfg.Role, roles[name])
 		}
-		// Authentication is on in every deployment (docs/security.md), its
-		// keys file a mounted secret, which the server re-reads on change.
+		// Authentication is on in every deployment (docs/security.md).
 		// The querier's admin key and the Kafka tenant signing key are
 		// mounted secrets too; gateways and indexers sign their tenants.
 		mounted := func(path string) bool {
 			return slices.ContainsFunc(s.Secrets, func(sc types.ServiceSecretConfig) bool { return "/run/secrets/"+sc.Source == path })
 		}
+		// The keys file's directory is bind-mounted, not the file: sluice
+		// keys create/revoke replace the file (a rename), which a bind
+		// mount of the file, a compose secret included, would never show.
+		keysDir := slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
+			return v.Type == types.VolumeTypeBind && v.Target == path.Dir(cfg.Auth.KeysFile) && v.ReadOnly
+		})
 		if !cfg.Auth.Enabled {
 			errorf("%s: auth is off", name)
-		} else if !mounted(cfg.Auth.KeysFile) {
-			errorf("%s: auth.keys_file %s is not a mounted secret", name, cfg.Auth.KeysFile)
+		} else if !keysDir {
+			errorf("%s: auth.keys_file %s is not in a directory bind-mounted read-only", name, cfg.Auth.KeysFile)
 		}
 		for option, path := range map[string]string{"querier.api_key_file": cfg.Querier.APIKeyFile, "kafka.tenant_signing_key_file": cfg.Kafka.TenantSigningKeyFile} {
 			if path != "" && !mounted(path) {
