@@ -404,6 +404,7 @@ try {
     await page.locator('.pin button[type=submit]').click();
     await page.locator('[data-testid=pinned]').waitFor({ timeout: 5e3 });
     await page.keyboard.press('Escape');
+    await page.locator('.pin').waitFor({ state: 'detached', timeout: 2e3 });
   });
 
   await step('stats by _time: a line chart of the right values; pinned to that dashboard', async () => {

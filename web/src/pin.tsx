@@ -22,6 +22,11 @@ export function PinDialog({ query, chart, from, to, onClose }: Props) {
   const [err, setErr] = useState('');
   const [done, setDone] = useState<{ id: string; name: string } | null>(null);
   useEffect(() => {
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onClose]);
+  useEffect(() => {
     dashboards.list().then((l) => {
       setList(l);
       if (l.length) setTarget(l[0].id);
