@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -30,6 +31,9 @@ type token struct {
 	kind tokenKind
 	text string
 	pos  int // byte offset of the token's first byte
+	// path marks a word that starts with '/' after ':' (path:/api/v1/*):
+	// a trailing '*' is a prefix of the whole value, as in Kibana.
+	path bool
 }
 
 // describe renders a token for error messages ("found …").
@@ -72,11 +76,11 @@ func lex(s string) ([]token, error) {
 		}
 		switch {
 		case c == '/' && len(toks) > 0 && toks[len(toks)-1].kind == tokColon:
-			text, end, err := lexRegex(s, i)
+			tok, end, err := lexSlashValue(s, i, inPipes)
 			if err != nil {
 				return nil, err
 			}
-			toks = append(toks, token{kind: tokRegex, text: text, pos: i})
+			toks = append(toks, tok)
 			i = end
 		case c == '"':
 			text, end, err := lexString(s, i)
@@ -158,6 +162,38 @@ func lexString(s string, start int) (string, int, error) {
 		b.WriteByte(s[i])
 	}
 	return "", 0, newParseError(s, start, "unterminated quoted string: expected a closing '\"'")
+}
+
+// lexSlashValue reads a value after ':' that starts with '/': a regular
+// expression when its closing '/' ends the value (the end of the query,
+// a space, ')' or '|' follows), else the literal word, as a Kibana user
+// writes a path (path:/api/v1/*). A word that ends with an unescaped '/'
+// but is no expression that ends there (path:/api/v1/) could be either:
+// it is an error that shows both readings rather than a silent guess.
+func lexSlashValue(s string, i int, inPipes bool) (token, int, error) {
+	text, end, rerr := lexRegex(s, i)
+	if rerr == nil && (end == len(s) || strings.IndexByte(" \t\r\n)|", s[end]) >= 0) {
+		return token{kind: tokRegex, text: text, pos: i}, end, nil
+	}
+	wend := wordEnd(s, i, inPipes)
+	word := s[i:wend]
+	if len(word) > 1 && word[len(word)-1] == '/' && !escapedAt(word, len(word)-1) {
+		regexReading := "an unterminated regular expression"
+		if rerr == nil {
+			regexReading = fmt.Sprintf("the regular expression /%s/ followed by %q", text, s[end:wend])
+		}
+		return token{}, 0, newParseError(s, i, "%s", fmt.Sprintf("%s is ambiguous: it reads as %s, or as the value %q; quote the value (\"%s\") or write the expression with \\/ for each '/' inside it", word, regexReading, word, word))
+	}
+	return token{kind: tokWord, text: word, pos: i, path: true}, wend, nil
+}
+
+// escapedAt reports whether s[i] follows an odd number of backslashes.
+func escapedAt(s string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // lexRegex reads the /pattern/ starting at s[start] == '/'. \/ stands for

@@ -224,7 +224,7 @@ func TestParseErrors(t *testing.T) {
 		{`"abc`, `query: 1:1: unterminated quoted string: expected a closing '"'`, 0},
 		{"a\n  \"abc", `query: 2:3: unterminated quoted string: expected a closing '"'`, 4},
 		{`x:/a(/`, `query: 1:3: invalid regular expression: missing closing ): "a("`, 2},
-		{`x:/abc`, `query: 1:3: unterminated regular expression: expected a closing '/' (write \/ for a '/' inside it, or quote a path value like path:"/api/v1")`, 2},
+		{`x:/a/b/`, `query: 1:3: /a/b/ is ambiguous: it reads as the regular expression /a/ followed by "b/", or as the value "/a/b/"; quote the value ("/a/b/") or write the expression with \/ for each '/' inside it`, 2},
 		{`x:=(a)`, `query: 1:4: expected a value after ':=' (quote it: field:="Value"), found '('`, 3},
 		{`_time:>yesterday`, `query: 1:8: invalid time "yesterday": expected an RFC 3339 time like 2024-05-01T10:00:00Z, a day like 2024-05-01, now-1h, now+1h or now-1d/d`, 7},
 		{`_time:>now-1x`, `query: 1:8: invalid relative time "now-1x": expected now followed by steps like -1h, +30m or /d (units ms, s, m, h, d, w, M, y), as in now-1d/d`, 7},

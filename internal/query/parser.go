@@ -388,7 +388,7 @@ func (p *parser) word(field string, t token) (Node, error) {
 		return Phrase{Field: field, Value: t.text}, nil
 	case t.text == "*":
 		return Exists{Field: field}, nil
-	case star != len(t.text)-1:
+	case star != len(t.text)-1, t.path:
 		return Wildcard{Field: field, Pattern: t.text}, nil
 	}
 	prefix := t.text[:star]
