@@ -1,26 +1,157 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/sluice-log/sluice/internal/autoscale"
+	"github.com/sluice-log/sluice/internal/autoscale/kube"
+	"github.com/sluice-log/sluice/internal/kafka"
 )
 
 func runAutoscale(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "simulate" {
 		return runAutoscaleSimulate(args[1:], stdout, stderr)
 	}
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprintln(stderr, "Usage: sluice autoscale simulate [flags]\n\nRun 'sluice autoscale simulate --help' for its flags.")
-		return nil
+	fs := newFlagSet("autoscale", "autoscale [--config FILE] (--deployment NAME | --statefulset NAME) [--namespace NS] [--dry-run] [flags]\n       sluice autoscale simulate [flags]", `
+Scales the indexers of a consumer group: every --interval it reads the
+group's lag and the topic's end offsets from the brokers (kafka section of
+--config), and each indexer's consumed-records counter from its /metrics
+(the ready pods the workload's selector names, at --metrics-port, or
+--indexer-metrics), and sets the replica count of a Deployment or
+StatefulSet through the Kubernetes scale subresource. The policy is the one
+'sluice autoscale simulate' scores (docs/scaling.md): enough replicas for the
+rate predicted --lookahead ahead plus what drains any backlog within
+--drain-target; up at once, down after --scale-down-window and never during
+a backlog.
+
+With --dry-run it prints every decision and changes nothing (without a
+workload it counts from its own last decision). Either way it serves its
+decisions at --listen: /metrics (sluice_autoscale_*) and /api/v1/autoscale,
+a JSON object whose desired_replicas KEDA's metrics-api scaler or an HPA on
+an external metric can scale on (target value 1), so that KEDA keeps owning
+the scale (run this with --dry-run then).
+
+In a pod it uses the pod's service account (RBAC: get and update on
+deployments/scale or statefulsets/scale, list on pods); elsewhere
+--kubeconfig. Run 'sluice autoscale simulate --help' for the simulator.`, stderr)
+	cfgPath := fs.String("config", "", "YAML configuration `file` (its kafka section: brokers, topic, consumer_group, TLS, SASL)")
+	brokers := fs.String("kafka-brokers", "", "Kafka bootstrap `brokers`, HOST:PORT[,…] (overrides kafka.brokers)")
+	topic := fs.String("topic", "", "`topic` the indexers consume (default kafka.topic)")
+	group := fs.String("group", "", "the indexers' consumer `group` (default kafka.consumer_group)")
+	deployment := fs.String("deployment", "", "scale this Deployment `name`")
+	statefulset := fs.String("statefulset", "", "scale this StatefulSet `name`")
+	namespace := fs.String("namespace", "", "the workload's `namespace` (default: the pod's own, else \"default\")")
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig `file` (default: the pod's service account)")
+	metricsPort := fs.Int("metrics-port", 9280, "`port` of the indexers' HTTP API, for their /metrics")
+	indexerMetrics := fs.String("indexer-metrics", "", "the indexers' /metrics `URLs`, comma-separated, instead of finding them from the workload's pods")
+	dryRun := fs.Bool("dry-run", false, "print every decision and change nothing")
+	listen := fs.String("listen", "127.0.0.1:9281", "`address` serving /metrics and /api/v1/autoscale (empty: none)")
+	interval := fs.Duration("interval", 5*time.Second, "how often to read and decide")
+	p := autoscale.DefaultParams()
+	fs.DurationVar(&p.DrainTarget, "drain-target", p.DrainTarget, "any backlog should be gone within this long")
+	fs.DurationVar(&p.Lookahead, "lookahead", p.Lookahead, "how far ahead the rate is predicted: a new indexer's start-up time plus --interval")
+	fs.Float64Var(&p.ReplicaThroughput, "replica-throughput", p.ReplicaThroughput, "records/s one indexer consumes, until measured from the indexers' /metrics during a backlog")
+	fs.Float64Var(&p.Headroom, "headroom", p.Headroom, "capacity over the predicted rate (1.05: 5%)")
+	fs.DurationVar(&p.ScaleDownWindow, "scale-down-window", p.ScaleDownWindow, "scale down to the highest recommendation of this window")
+	fs.IntVar(&p.Min, "min-replicas", p.Min, "fewest replicas")
+	fs.IntVar(&p.Max, "max-replicas", p.Max, "most replicas (no more than the topic's partitions are useful)")
+	cfg, err := parseKafkaConfigFlags(fs, args, cfgPath, brokers)
+	if err != nil {
+		return err
 	}
-	return usagef("want a subcommand: simulate")
+	if *deployment != "" && *statefulset != "" {
+		return usagef("give --deployment or --statefulset, not both")
+	}
+	if *deployment == "" && *statefulset == "" && !*dryRun {
+		return usagef("nothing to scale: give --deployment or --statefulset (or --dry-run)")
+	}
+	if *interval <= 0 {
+		return usagef("--interval must be above 0")
+	}
+	if err := p.Validate(); err != nil {
+		return usageError{err}
+	}
+	log := newLogger(cfg.Log, stderr)
+	gr, err := kafka.NewGroupReader(kafkaClient(cfg), cmp.Or(*group, cfg.Kafka.ConsumerGroup), cmp.Or(*topic, cfg.Kafka.Topic), log)
+	if err != nil {
+		return err
+	}
+	defer gr.Close()
+	c := &autoscale.Controller{
+		Policy:    &autoscale.Sluice{P: p},
+		Estimator: autoscale.NewEstimator(p, 30*time.Second),
+		Group: func(ctx context.Context) (autoscale.GroupReading, error) {
+			l, err := gr.Read(ctx)
+			return autoscale.GroupReading{Produced: float64(l.Produced), Lag: float64(l.Total)}, err
+		},
+		HTTP:   &http.Client{Timeout: 5 * time.Second},
+		DryRun: *dryRun,
+		Out:    stdout,
+		Log:    log,
+	}
+	if name := cmp.Or(*deployment, *statefulset); name != "" {
+		kind := kube.Deployment
+		if *statefulset != "" {
+			kind = kube.StatefulSet
+		}
+		rc, err := kube.Config(*kubeconfig)
+		if err != nil {
+			return err
+		}
+		tg, err := kube.New(rc, cmp.Or(*namespace, podNamespace()), kind, name, *metricsPort)
+		if err != nil {
+			return err
+		}
+		c.Target, c.Indexers = tg, tg.Indexers
+	}
+	if *indexerMetrics != "" {
+		urls := splitList(*indexerMetrics)
+		c.Indexers = func(context.Context) ([]string, error) { return urls, nil }
+	}
+	reg := prometheus.NewRegistry()
+	c.RegisterMetrics(reg)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *listen != "" {
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", *listen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("GET /api/v1/autoscale", c)
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		log.Info("sluice autoscale serving its decisions", "addr", ln.Addr().String(), "dry_run", *dryRun)
+	}
+	c.Run(ctx, *interval)
+	return nil
+}
+
+// podNamespace is the namespace of the pod this runs in, "default"
+// outside one.
+func podNamespace() string {
+	b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+	if ns := strings.TrimSpace(string(b)); err == nil && ns != "" {
+		return ns
+	}
+	return "default"
 }
 
 func runAutoscaleSimulate(args []string, stdout, stderr io.Writer) error {

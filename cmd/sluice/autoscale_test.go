@@ -48,6 +48,10 @@ func TestAutoscaleSimulate(t *testing.T) {
 		{"autoscale", "simulate", "--trace", "/nonexistent.csv"},
 		{"autoscale", "simulate", "--drain-target", "0s"},
 		{"autoscale", "frobnicate"},
+		{"autoscale"},                                   // no brokers
+		{"autoscale", "--kafka-brokers", "127.0.0.1:1"}, // nothing to scale
+		{"autoscale", "--kafka-brokers", "127.0.0.1:1", "--deployment", "a", "--statefulset", "b"},
+		{"autoscale", "--kafka-brokers", "127.0.0.1:1", "--dry-run", "--headroom", "0.5"},
 	} {
 		stderr.Reset()
 		if code := run(bad, &stdout, &stderr); code != 2 {

@@ -55,17 +55,8 @@ Progress goes to stderr every second; a summary by reason ends the run.`, stderr
 	limit := fs.Int("limit", 0, "replay at most `n` records (0: all)")
 	group := fs.String("group", "sluice-dlq-replay", "consumer `group` whose committed offsets record what was replayed")
 	dryRun := fs.Bool("dry-run", false, "print the records that would be replayed (source, reason, value) and change nothing")
-	cfg, err := parseConfigFlags(fs, args, cfgPath)
+	cfg, err := parseKafkaConfigFlags(fs, args, cfgPath, brokers)
 	if err != nil {
-		return err
-	}
-	if *brokers != "" {
-		cfg.Kafka.Brokers = splitList(*brokers)
-	}
-	if len(cfg.Kafka.Brokers) == 0 {
-		return usagef("no Kafka brokers: give --kafka-brokers or kafka.brokers in --config")
-	}
-	if err := cfg.ReadSecretFiles(); err != nil {
 		return err
 	}
 	o := kafka.ReplayOptions{

@@ -34,7 +34,7 @@ func commands() []command {
 		{"agent", "tail log files and containers' logs and ship them to a server (agent --config agent.yaml)", runAgent},
 		{"pipeline", "test a processing pipeline: its own test cases, then what sample lines become", runPipeline},
 		{"healthcheck", "probe a local server's /readyz or /healthz (the image's health check)", runHealthcheck},
-		{"autoscale", "score scaling policies on load traces (autoscale simulate)", runAutoscale},
+		{"autoscale", "scale the indexers on lag, rate and trend; or score policies (autoscale simulate)", runAutoscale},
 		{"dlq", "replay an indexer's dead-letter topic (dlq replay) once the cause is fixed", runDLQ},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("sluice", version); return nil }},
 	}

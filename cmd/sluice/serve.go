@@ -220,6 +220,23 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
+// parseKafkaConfigFlags is parseConfigFlags for the commands that talk to
+// Kafka: --kafka-brokers (brokers) overrides kafka.brokers, which must not
+// be empty, and the secret files are read.
+func parseKafkaConfigFlags(fs *flag.FlagSet, args []string, cfgPath, brokers *string) (config.Config, error) {
+	cfg, err := parseConfigFlags(fs, args, cfgPath)
+	if err != nil {
+		return cfg, err
+	}
+	if *brokers != "" {
+		cfg.Kafka.Brokers = splitList(*brokers)
+	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return cfg, usagef("no Kafka brokers: give --kafka-brokers or kafka.brokers in --config")
+	}
+	return cfg, cfg.ReadSecretFiles()
+}
+
 func kafkaClient(cfg config.Config) kafka.ClientOptions {
 	return kafka.ClientOptions{Brokers: cfg.Kafka.Brokers, TLS: cfg.Kafka.TLS, Username: cfg.Kafka.Username, Password: cfg.Kafka.Password}
 }

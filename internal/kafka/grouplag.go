@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // GroupLag is one refresh of a consumer group's lag on one topic, as the
@@ -18,6 +20,9 @@ import (
 type GroupLag struct {
 	Partitions map[int32]int64
 	Total      int64
+	// Produced is the sum of the topic's end offsets: how many records
+	// were ever produced, whose growth is the ingest rate.
+	Produced int64
 }
 
 // groupLag reads the group's lag from the brokers with three admin
@@ -58,6 +63,7 @@ func groupLag(ctx context.Context, adm *kadm.Client, group, topic string) (Group
 		l := max(end.Offset-from, 0)
 		lag.Partitions[p] = l
 		lag.Total += l
+		lag.Produced += max(end.Offset, 0)
 	}
 	if len(lag.Partitions) == 0 {
 		return GroupLag{}, fmt.Errorf("topic %s has no partitions (does it exist?)", topic)
@@ -114,3 +120,33 @@ func (k *Consumer) GroupLag() (int64, bool) {
 	defer k.mu.Unlock()
 	return k.groupLag, k.groupLagRead
 }
+
+// GroupReader reads a consumer group's lag and the topic's end offsets
+// from the brokers, for a process that is no member of the group (sluice
+// autoscale).
+type GroupReader struct {
+	cl           *kgo.Client
+	adm          *kadm.Client
+	group, topic string
+}
+
+// NewGroupReader connects to the brokers of c.
+func NewGroupReader(c ClientOptions, group, topic string, log *slog.Logger) (*GroupReader, error) {
+	opts, err := c.kgoOpts(log)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return &GroupReader{cl: cl, adm: kadm.NewClient(cl), group: group, topic: topic}, nil
+}
+
+// Read is one refresh of the group's lag.
+func (r *GroupReader) Read(ctx context.Context) (GroupLag, error) {
+	return groupLag(ctx, r.adm, r.group, r.topic)
+}
+
+// Close closes the connections to the brokers.
+func (r *GroupReader) Close() { r.cl.Close() }

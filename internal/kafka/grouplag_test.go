@@ -38,7 +38,7 @@ func TestGroupLag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := map[int32]int64{0: 10, 1: 4, 2: 0}; !equalLag(lag.Partitions, want) || lag.Total != 14 {
+	if want := map[int32]int64{0: 10, 1: 4, 2: 0}; !equalLag(lag.Partitions, want) || lag.Total != 14 || lag.Produced != 14 {
 		t.Fatalf("before any commit: %+v, want %v, total 14", lag, want)
 	}
 
@@ -52,7 +52,7 @@ func TestGroupLag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := map[int32]int64{0: 3, 1: 4, 2: 0}; !equalLag(lag.Partitions, want) || lag.Total != 7 {
+	if want := map[int32]int64{0: 3, 1: 4, 2: 0}; !equalLag(lag.Partitions, want) || lag.Total != 7 || lag.Produced != 14 {
 		t.Fatalf("after a commit: %+v, want %v, total 7", lag, want)
 	}
 
