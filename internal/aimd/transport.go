@@ -1,0 +1,49 @@
+package aimd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+)
+
+// Transport is an http.RoundTripper whose requests (those Match accepts;
+// all when Match is nil) wait for a slot of L, and report their round
+// trip time and outcome to it: 429, 502, 503 and 504, and timeouts, are
+// the server pushing back.
+type Transport struct {
+	Next  http.RoundTripper
+	L     *Limiter
+	Match func(*http.Request) bool
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.Match != nil && !t.Match(req) {
+		return t.Next.RoundTrip(req)
+	}
+	if err := t.L.Acquire(req.Context()); err != nil {
+		return nil, err
+	}
+	start := t.L.cfg.Now()
+	resp, err := t.Next.RoundTrip(req)
+	rtt := t.L.cfg.Now().Sub(start)
+	t.L.Release(rtt, Classify(resp, err))
+	return resp, err
+}
+
+// Classify says what a response or error says of the server's load.
+func Classify(resp *http.Response, err error) Outcome {
+	if err != nil {
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return Overloaded
+		}
+		return Failed
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return Overloaded
+	}
+	return OK
+}
