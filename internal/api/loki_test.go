@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -14,8 +15,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-log/sluice/internal/record"
+	"github.com/sluice-log/sluice/internal/testutil/testpipeline"
 )
 
 // lokiTestRecords: app=api on web-1 (JSON lines, every 3rd an error) and
@@ -334,4 +337,48 @@ func tailsRunning(t *testing.T, base string) int {
 		}
 	}
 	return 0
+}
+
+// TestLokiRoutesAuth: the Loki routes need a key with role query and read
+// the tenant the key and X-Scope-OrgID choose, as every query route.
+func TestLokiRoutesAuth(t *testing.T) {
+	guard, both, ingestOnly := testGuard(t)
+	now := time.Now()
+	recs := []record.Record{
+		{Time: now.Add(-time.Minute).UnixNano(), Tenant: "a", Stream: []record.Field{{Name: "app", Value: "in-a"}}, Message: "x"},
+		{Time: now.Add(-time.Minute).UnixNano(), Tenant: "b", Stream: []record.Field{{Name: "app", Value: "in-b"}}, Message: "y"},
+	}
+	reg := prometheus.NewRegistry()
+	p := testpipeline.Open(t, recs, reg)
+	srv := httptest.NewServer(New(Config{Backend: p, Limits: QueryLimits{DefaultLimit: 100, MaxLimit: 1000, MaxGroups: 1000, Timeout: 10 * time.Second, MaxConcurrent: 2},
+		Gatherer: reg, Registry: reg, Log: slogDiscard(), Guard: guard}))
+	defer srv.Close()
+	for _, tt := range []struct {
+		key, org string
+		code     int
+		body     string
+	}{
+		{"", "", http.StatusUnauthorized, ""},
+		{ingestOnly, "a", http.StatusForbidden, ""},
+		{both, "b", http.StatusOK, `"data":["in-b"]`},
+		{both, "a", http.StatusOK, `"data":["in-a"]`},
+		{both, "c", http.StatusForbidden, ""},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/loki/api/v1/label/app/values", nil)
+		if tt.key != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.key)
+		}
+		if tt.org != "" {
+			req.Header.Set("X-Scope-OrgID", tt.org)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || !strings.Contains(string(b), tt.body) {
+			t.Errorf("key %q org %q: %d %s, want %d %s", tt.key, tt.org, resp.StatusCode, b, tt.code, tt.body)
+		}
+	}
 }
