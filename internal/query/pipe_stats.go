@@ -281,6 +281,11 @@ type statsProcessor struct {
 	// byBucket finds the groups of a histogram (grouped by a _time bucket
 	// alone) by bucket start, for bulk counts (pushCount).
 	byBucket map[int64]*statsGroup
+	// byFieldBucket finds the groups of a pipe grouped by one field and a
+	// _time bucket, for bulk counts (addFieldBucketCount); fieldValue is
+	// the field's value of the records being added.
+	byFieldBucket map[fieldBucket]*statsGroup
+	fieldValue    string
 	// single says that the pipe groups by one field alone: groups are
 	// keyed by its value as it is (groupOne).
 	single bool

@@ -1,6 +1,8 @@
 package query
 
 import (
+	"strings"
+
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/store"
 )
@@ -60,6 +62,12 @@ func (s *statsProcessor) pushCount(r *record.Record, n int, times []int64) error
 
 // addTimes adds records like r with the given times to their groups.
 func (s *statsProcessor) addTimes(r *record.Record, times []int64) error {
+	// Grouped by a bucket and one field, the field's value is the same
+	// for all of times: looked up once here, not per run.
+	if f, ok := s.fieldAndBucket(); ok {
+		v, _ := r.Get(f)
+		s.fieldValue = v
+	}
 	// Times come mostly in order, so records of one bucket come in runs:
 	// one group lookup per run.
 	var run int
@@ -89,6 +97,9 @@ func (s *statsProcessor) addTimes(r *record.Record, times []int64) error {
 // histogram), the group is found by the bucket's number, which saves
 // building the group key for runs that hold only a record or two.
 func (s *statsProcessor) addBucketCount(r *record.Record, bucket int64, n int) error {
+	if _, ok := s.fieldAndBucket(); ok {
+		return s.addFieldBucketCount(r, bucket, n)
+	}
 	if len(s.pipe.By) != 1 {
 		return s.addCount(r, n)
 	}
@@ -102,6 +113,52 @@ func (s *statsProcessor) addBucketCount(r *record.Record, bucket int64, n int) e
 			s.byBucket = map[int64]*statsGroup{}
 		}
 		s.byBucket[bucket] = g
+	}
+	s.addStates(g, r, n)
+	return nil
+}
+
+// fieldAndBucket reports whether the pipe groups by one field and one
+// _time bucket (a histogram by level), and names the field.
+func (s *statsProcessor) fieldAndBucket() (string, bool) {
+	if len(s.pipe.By) != 2 {
+		return "", false
+	}
+	a, b := s.pipe.By[0], s.pipe.By[1]
+	switch {
+	case a.Bucket > 0 && b.Bucket == 0 && b.Field != record.TimeField:
+		return b.Field, true
+	case b.Bucket > 0 && a.Bucket == 0 && a.Field != record.TimeField:
+		return a.Field, true
+	}
+	return "", false
+}
+
+// fieldBucket is a group's key when grouped by a field and a bucket.
+type fieldBucket struct {
+	value  string
+	bucket int64
+}
+
+// addFieldBucketCount is addBucketCount grouped by a field (whose value
+// addTimes put in s.fieldValue) and a bucket: the group is found by the
+// pair, without encoding a key. Sparse streams put each record of a block
+// in a bucket of its own, so this runs about once per record.
+func (s *statsProcessor) addFieldBucketCount(r *record.Record, bucket int64, n int) error {
+	k := fieldBucket{s.fieldValue, bucket}
+	g := s.byFieldBucket[k]
+	if g == nil {
+		var err error
+		if g, err = s.group(Row{Record: r}); err != nil {
+			return err
+		}
+		if s.byFieldBucket == nil {
+			s.byFieldBucket = map[fieldBucket]*statsGroup{}
+		}
+		// A copy: the value may alias a block's buffer.
+		k.value = strings.Clone(k.value)
+		s.byFieldBucket[k] = g
+		s.mem += int64(len(k.value)) + mapEntryOverhead
 	}
 	s.addStates(g, r, n)
 	return nil

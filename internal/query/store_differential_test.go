@@ -38,6 +38,7 @@ func TestStoreDifferential(t *testing.T) {
 		" | stats count_uniq(service) as u",
 		" | stats count_uniq(host) as u, count() as n by service",
 		" | stats count_uniq(level) as u by _time:1s",
+		" | stats count() as n by _time:1s, service",
 	}
 	total := checkStore(t, rng, recs, pipes, 300)
 	// The shortcuts must have been taken, or this test proves little.
@@ -83,6 +84,7 @@ func TestStoreDifferentialCodes(t *testing.T) {
 		" | stats count() as n by level",
 		" | stats count() as n by status, service",
 		" | stats count() as n by level, _time:5ms",
+		" | stats count() as n, count_uniq(host) as u by _time:5ms, status",
 		" | stats count() as n by level | sort by n desc | limit 2",
 		" | stats count() as n by status, host | sort by n, status desc | limit 3",
 		" | sort by level | limit 7 | fields _time, _msg, level, status",
