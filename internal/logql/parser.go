@@ -28,7 +28,7 @@ var knownUnsupported = map[string]string{
 	"sort": "the function sort", "sort_desc": "the function sort_desc", "label_replace": "the function label_replace",
 	"vector": "the function vector", "approx_topk": "the vector aggregation approx_topk",
 	"pattern": "the pattern parser (| pattern)", "regexp": "the regexp parser (| regexp)", "unpack": "the unpack parser (| unpack)",
-	"label_format": "| label_format", "drop": "| drop", "keep": "| keep", "decolorize": "| decolorize", "unwrap": "| unwrap",
+	"label_format": "| label_format", "keep": "| keep", "decolorize": "| decolorize", "unwrap": "| unwrap",
 	"line_format": "line_format", "json": "| json", "logfmt": "| logfmt",
 }
 
@@ -195,7 +195,9 @@ func (p *parser) logExpr() (*LogExpr, error) {
 			if err != nil {
 				return nil, err
 			}
-			e.Stages = append(e.Stages, st)
+			if st != nil { // nil: a stage that changes nothing here
+				e.Stages = append(e.Stages, st)
+			}
 		default:
 			return e, nil
 		}
@@ -226,6 +228,20 @@ func (p *parser) stage() (Stage, error) {
 			return nil, &UnsupportedError{n.pos, fmt.Sprintf("| %s with flags", t.text)}
 		}
 		return Parser{t.text}, nil
+	case "drop":
+		// Grafana's logs volume query ends its pipeline with
+		// "| drop __error__": Sluice's pipelines make no error labels, so
+		// dropping them changes nothing.
+		for {
+			n := p.next()
+			if n.kind != tWord || (n.text != "__error__" && n.text != "__error_details__") {
+				return nil, &UnsupportedError{n.pos, "| drop of anything but __error__ and __error_details__"}
+			}
+			if c := p.peek(); c.kind != tPunct || c.text != "," {
+				return nil, nil
+			}
+			p.next()
+		}
 	case "line_format":
 		v, err := p.str()
 		if err != nil {

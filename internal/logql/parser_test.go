@@ -25,6 +25,7 @@ func TestTranslate(t *testing.T) {
 		{`{app="api"} | line_format "{{.level}}: {{ .msg }}"`, `_stream:{app="api"}`},
 		{`{app="api"} |~ "a/b\\/c"`, `_stream:{app="api"} AND _msg:/a\/b\/c/`},
 		{`{app="api"} | code == 5`, `_stream:{app="api"} AND code:[5 TO 5]`},
+		{`{app="api"} | json | __error__=""`, `_stream:{app="api"} | unpack_json | filter __error__:=""`},
 	}
 	for _, tt := range tests {
 		e, err := Parse(tt.in)
@@ -53,6 +54,9 @@ func TestParseMetric(t *testing.T) {
 		{`sum(rate({app="api"}[1m])) by (host, app)`, `_stream:{app="api"} | stats count() as v by (host, app, _time:15s)`, 15 * time.Second},
 		{`sum(bytes_over_time({app="api"}[1h]))`, `_stream:{app="api"} | stats sum_len(_msg) as v by (_time:10m)`, 10 * time.Minute},
 		{`topk(3, sum by (app) (rate({app=~".+"}[5m])))`, "", 0},
+		// Grafana's logs volume query.
+		{`sum by (level, detected_level) (count_over_time({app="api"} |= "x" | drop __error__[1m]))`,
+			`_stream:{app="api"} AND _msg:/x/ | stats count() as v by (level, detected_level, _time:1m)`, time.Minute},
 		{`max by (host) (count_over_time({app="api"}[90s]))`, `_stream:{app="api"} | stats count() as v by (_stream, host, _time:30s)`, time.Minute},
 		{`topk by (app) (2, count_over_time({app="api"}[1m]))`, `_stream:{app="api"} | stats count() as v by (_stream, app, _time:1m)`, time.Minute},
 	}
@@ -93,6 +97,7 @@ func TestRefused(t *testing.T) {
 		{`count_over_time({app="api"}[5m] offset 1h)`, "offset", true},
 		{`{app="api"} | line_format "{{.a | upper}}"`, "line_format action", true},
 		{`{app="api"} | label_format a=b`, "label_format", true},
+		{`{app="api"} | drop level`, "| drop of anything but __error__", true},
 		{`{app="api"} | json a="b"`, "| json with arguments", true},
 		{`{app="api"} | duration > 10s`, "duration or bytes", true},
 		{`{app="api"} | a="b" or c="d"`, `"or" in a label filter`, true},
@@ -137,7 +142,7 @@ func TestConst(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{`{app="api"} |= "x" | json | a > 1 | line_format "{{.a}}"`,
 		`sum by (a) (count_over_time({a=~".+"} | logfmt [5m]))`, `topk(2, rate({a="b"}[1m]))`, "{a=`b`} !~ `c`",
-		`vector(1)+vector(1)`, `{a="\u00e9\n"}`, `bytes_over_time({a="b"}[1h30m])`} {
+		`vector(1)+vector(1)`, `{a="\u00e9\n"}`, `bytes_over_time({a="b"}[1h30m])`, `{a="b"} | json | __error__="" | drop __error__, __error_details__`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
