@@ -45,13 +45,14 @@ func (m *Manager) dispatch(ctx context.Context) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// One pass over the alerts, not one per source.
+	bySource := map[[2]string][]*Alert{}
+	for _, a := range m.st.Alerts {
+		k := [2]string{a.Source, a.Tenant}
+		bySource[k] = append(bySource[k], a)
+	}
 	for _, src := range m.sources() {
-		var members []*Alert
-		for _, a := range m.st.Alerts {
-			if a.Source == src.name && a.Tenant == src.tenant {
-				members = append(members, a)
-			}
-		}
+		members := bySource[[2]string{src.name, src.tenant}]
 		for _, n := range src.notify {
 			m.dispatchGroup(ctx, src, n, members, now)
 		}

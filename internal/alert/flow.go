@@ -88,13 +88,15 @@ func (f *flow) observe(r *record.Record) {
 	if r.Tenant != f.cfg.Tenant {
 		return
 	}
+	// The key first: a record without it takes part in no flow, and
+	// looking it up costs less than matching two filters.
+	k, ok := r.Get(f.cfg.Key)
+	if !ok || k == "" {
+		return
+	}
 	isStart := f.start.Match(r)
 	isEnd := !isStart && f.end.Match(r)
 	if !isStart && !isEnd {
-		return
-	}
-	k, ok := r.Get(f.cfg.Key)
-	if !ok || k == "" {
 		return
 	}
 	f.mu.Lock()

@@ -124,6 +124,9 @@ func New(opts Options) (*Manager, error) {
 	return m, nil
 }
 
+// saveEvery is the least time between two writes of the state file.
+const saveEvery = 5 * time.Second
+
 func (m *Manager) count(state string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -163,6 +166,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(time.Second / 2)
 	defer tick.Stop()
+	var saved time.Time
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
@@ -170,7 +174,14 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 		m.dispatch(ctx)
-		m.save()
+		// The state is written at most every saveEvery: encoding thousands
+		// of alerts twice a second cost more than the ingest it watches
+		// (pprof, docs/benchmarks.md). A crash loses at most that much:
+		// notifications sent since are sent again, flows replay more.
+		if now := time.Now(); now.Sub(saved) >= saveEvery {
+			m.save()
+			saved = now
+		}
 	}
 	wg.Wait()
 	m.save()
