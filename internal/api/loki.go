@@ -38,6 +38,7 @@ func (s *Server) mountLoki(query func(http.HandlerFunc) http.Handler) {
 	s.handle("/loki/api/v1/label/{name}/values", query(methods(s.lokiLabelValues, "GET", "POST").ServeHTTP))
 	s.handle("/loki/api/v1/series", query(methods(s.lokiSeries, "GET", "POST").ServeHTTP))
 	s.handle("GET /loki/api/v1/tail", query(s.lokiTail))
+	s.handle("/loki/api/v1/index/stats", query(methods(s.lokiIndexStats, "GET", "POST").ServeHTTP))
 }
 
 // lokiError answers as Loki does: the message as plain text, which

@@ -245,6 +245,14 @@ func TestLokiGrafanaRequests(t *testing.T) {
 		if fmt.Sprint(m["data"]) != "[acme-api]" {
 			t.Errorf("acme's values %v", m["data"])
 		}
+		code, body := get(t, srv.URL+"/loki/api/v1/index/stats?"+url.Values{"query": {`{app="web"}`}, "start": {ns(start)}, "end": {ns(end)}}.Encode())
+		var bytes int
+		for _, e := range nativeEntries(t, srv.URL, `_stream:{app="web"}`, start, end) {
+			bytes += len(e) - len(strings.SplitN(e, " ", 2)[0]) - 1
+		}
+		if code != 200 || !strings.Contains(body, fmt.Sprintf(`{"streams":1,"chunks":0,"bytes":%d,"entries":15}`, bytes)) {
+			t.Errorf("index/stats: %d %s (want %d bytes)", code, body, bytes)
+		}
 		p := url.Values{"match[]": {`{app="web"}`}, "start": {ns(start)}, "end": {ns(end)}}
 		_, m, _ = lokiGet(t, srv.URL, "/loki/api/v1/series", p, nil)
 		if b, _ := json.Marshal(m["data"]); string(b) != `[{"app":"web","host":"web-2"}]` {
