@@ -67,6 +67,7 @@ func main() {
 	flag.IntVar(&o.floodConns, "flood-conns", 8, "flood tenant's concurrent connections")
 	flag.IntVar(&o.floodBytes, "flood-bytes", 4<<20, "bytes of one flood request (about)")
 	quota := flag.String("flood-quota", "4MiB", "the flood tenant's quotas.tenants.flood.ingest_bytes_per_second")
+	flag.IntVar(&o.maxHeld, "max-held", 0, "the servers' quotas.ingest_max_held (0: its default)")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server during the first flood phase to this file (http.pprof, read with an admin key)")
 	child := flag.String("flood-child", "", "internal: flood this URL (key on stdin) until stdin closes and print the counts")
 	pace := flag.Float64("flood-pace", 0, "internal: with -flood-child, send one request at a time at this many bytes per second")
@@ -94,6 +95,7 @@ type options struct {
 	rate, steadyRecords, floodConns, floodBytes int
 	quota                                       int64
 	profile                                     string
+	maxHeld                                     int
 }
 
 // server is one running `sluice serve`.
@@ -372,6 +374,9 @@ func run(o options) error {
 		base += "http: {pprof: true}\n"
 	}
 	withQuota := base + fmt.Sprintf("quotas:\n  tenants:\n    flood: {ingest_bytes_per_second: %d}\n", o.quota)
+	if o.maxHeld > 0 {
+		withQuota += fmt.Sprintf("  ingest_max_held: %d\n", o.maxHeld)
+	}
 	steadyBody := body("steady", o.steadyRecords*160)
 	results := map[string]*phaseResult{}
 	for _, ph := range phases {
