@@ -119,6 +119,9 @@ func printReplaySummary(w io.Writer, o kafka.ReplayOptions, st kafka.ReplayStats
 func openSearchSink(ctx context.Context, cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*sink.SearchSink, error) {
 	es := cfg.Sink.Elasticsearch
 	client := sink.ClientOptions{Addresses: es.Addresses, Username: es.Username, Password: es.Password, APIKey: es.APIKey, MaxRetries: es.MaxRetries}
+	if es.AdaptiveConcurrency {
+		client.InitialConcurrency, client.MaxConcurrency = es.Workers, es.MaxConcurrency
+	}
 	open := sink.OpenElasticsearch
 	if cfg.Sink.Type == "opensearch" {
 		open = sink.OpenOpenSearch

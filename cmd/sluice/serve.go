@@ -495,8 +495,13 @@ func serveSearchIndexer(ctx context.Context, cfg config.Config, log *slog.Logger
 // searchSinkOptions are the Elasticsearch/OpenSearch sink's options of cfg.
 func searchSinkOptions(cfg config.Config) sink.SearchSinkOptions {
 	es := cfg.Sink.Elasticsearch
+	workers := es.Workers
+	if es.AdaptiveConcurrency {
+		// The limiter in the transport decides how many are in flight.
+		workers = max(workers, es.MaxConcurrency)
+	}
 	return sink.SearchSinkOptions{
-		DataStreamPrefix: es.DataStreamPrefix, FlushBytes: int(es.FlushBytes), Workers: es.Workers,
+		DataStreamPrefix: es.DataStreamPrefix, FlushBytes: int(es.FlushBytes), Workers: workers,
 		MaxRetries: es.MaxRetries, SetupTemplates: es.SetupTemplates,
 		RolloverMaxAge: time.Duration(es.RolloverMaxAge), RolloverMaxPrimaryShardSize: int64(es.RolloverMaxPrimaryShardSize),
 		Retention: time.Duration(cfg.Store.Retention), TenantRetention: tenantRetention(cfg),

@@ -71,6 +71,7 @@ func TestParse(t *testing.T) {
 		{name: "tenant retention negative", yaml: "store:\n  tenants:\n    acme: {retention: -1h}\n", err: `store.tenants["acme"]: retention and max_disk_bytes must not be negative`},
 		{name: "tenant retention empty", yaml: "store:\n  tenants:\n    acme: {}\n", err: `store.tenants["acme"]: set retention or max_disk_bytes`},
 		{name: "tenant retention unknown key", yaml: "store:\n  tenants:\n    acme: {max_age: 7d}\n", err: "field max_age not found"},
+		{name: "adaptive sink concurrency below its start", yaml: "sink:\n  type: elasticsearch\n  elasticsearch: {addresses: [\"http://es:9200\"], workers: 8, max_concurrency: 4}\n", err: "needs 1 <= workers <= max_concurrency"},
 		{name: "merge fan-in", yaml: "store:\n  merge_fan_in: 4\n", check: func(c Config) bool { return c.Store.MergeFanIn == 4 }},
 		{name: "merge fan-in above one merge's inputs", yaml: "store:\n  merge_fan_in: 32\n", err: "store.merge_fan_in must be between 2 and 16"},
 		{name: "time window", yaml: "ingest:\n  max_future: 1h\n  out_of_window: stamp\n",

@@ -53,7 +53,9 @@ type ElasticsearchConfig struct {
 	APIKey                      string   `yaml:"api_key" doc:"API key (Elasticsearch); instead of username/password."`
 	APIKeyFile                  string   `yaml:"api_key_file" doc:"File holding the API key, read on start instead of api_key; a trailing newline is ignored."`
 	FlushBytes                  ByteSize `yaml:"flush_bytes" doc:"Bulk request size."`
-	Workers                     int      `yaml:"workers" doc:"Concurrent bulk requests."`
+	Workers                     int      `yaml:"workers" doc:"Concurrent bulk requests (with adaptive_concurrency: where the adaptive limit starts)."`
+	AdaptiveConcurrency         bool     `yaml:"adaptive_concurrency" doc:"Adapt the bulk requests in flight between 1 and max_concurrency: one more per round trip while round trips stay as fast and the limit is used, 10% fewer on 429, 502, 503, 504, a timeout or a slower round trip (AIMD, after Vector's adaptive request concurrency); the limit is sluice_sink_concurrency. A full limit makes the indexer wait (it consumes more slowly), never drop."`
+	MaxConcurrency              int      `yaml:"max_concurrency" doc:"With adaptive_concurrency: the most bulk requests in flight."`
 	MaxRetries                  int      `yaml:"max_retries" doc:"Retries with backoff of a bulk request, and of items refused for reasons other than their content (429, 5xx, 401/403, cluster blocks), before the batch fails and is retried later."`
 	SetupTemplates              bool     `yaml:"setup_templates" doc:"On start (and until it succeeds, before the first write), create or update idempotently the lifecycle policies (Elasticsearch ILM, OpenSearch ISM), the index templates and the data streams. Retention comes from store.retention and store.tenants.<tenant>.retention, the same settings as the embedded store's: one catch-all template and policy for every tenant, and one per tenant listed under store.tenants."`
 	RolloverMaxAge              Duration `yaml:"rollover_max_age" doc:"Lifecycle policy: roll a stream over to a new backing index at this age (ILM max_age, ISM min_index_age). An index is deleted once it has been rolled over for the tenant's retention, so records are kept at least the retention and at most the retention plus this."`
@@ -81,6 +83,8 @@ func defaultScaleOut(c *Config) {
 			DataStreamPrefix:            "sluice-logs",
 			FlushBytes:                  5 << 20,
 			Workers:                     2,
+			AdaptiveConcurrency:         true,
+			MaxConcurrency:              16,
 			MaxRetries:                  5,
 			SetupTemplates:              true,
 			RolloverMaxAge:              Duration(24 * time.Hour),
@@ -121,6 +125,9 @@ func (c *Config) validateScaleOut() []error {
 		}
 		if err := validStreamPrefix(c.Sink.Elasticsearch.DataStreamPrefix); err != nil {
 			errs = append(errs, err)
+		}
+		if es := c.Sink.Elasticsearch; es.AdaptiveConcurrency && (es.Workers < 1 || es.MaxConcurrency < es.Workers) {
+			errs = append(errs, fmt.Errorf("sink.elasticsearch.adaptive_concurrency needs 1 <= workers <= max_concurrency, got workers %d, max_concurrency %d", es.Workers, es.MaxConcurrency))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("sink.type must be store, elasticsearch or opensearch, got %q", c.Sink.Type))

@@ -7,10 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esutil"
+
+	"github.com/sluice-log/sluice/internal/aimd"
 )
 
 // ClientOptions says how to reach the cluster.
@@ -24,6 +27,27 @@ type ClientOptions struct {
 	// MaxRetries bounds the client's own retries of a whole request
 	// answered 429, 502, 503 or 504 or failing to connect.
 	MaxRetries int
+	// MaxConcurrency above 0 makes the bulk requests in flight adaptive
+	// (internal/aimd: more while round trips stay flat, fewer on 429/5xx,
+	// timeouts or slower round trips), from InitialConcurrency up to
+	// this; a full limit makes Write wait, never drop.
+	MaxConcurrency, InitialConcurrency int
+}
+
+// limitedTransport is transport() with its bulk requests under an AIMD
+// limiter when MaxConcurrency is set, whose limit goes to
+// sluice_sink_concurrency{sink}.
+func (c ClientOptions) limitedTransport(flavour string, m *Metrics) http.RoundTripper {
+	tr := c.transport()
+	if c.MaxConcurrency <= 0 {
+		return tr
+	}
+	l := aimd.New(aimd.Config{Initial: c.InitialConcurrency, Max: c.MaxConcurrency})
+	if m != nil {
+		g := m.concurrency.WithLabelValues(flavour)
+		l.OnChange(func(n int) { g.Set(float64(n)) })
+	}
+	return &aimd.Transport{Next: tr, L: l, Match: func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/_bulk") }}
 }
 
 // retryStatuses are retried by the clients at the request level.
@@ -70,7 +94,7 @@ func OpenElasticsearch(ctx context.Context, c ClientOptions, opts SearchSinkOpti
 		Username:      c.Username,
 		Password:      c.Password,
 		APIKey:        c.APIKey,
-		Transport:     c.transport(),
+		Transport:     c.limitedTransport("elasticsearch", m),
 		RetryOnStatus: retryStatuses,
 		MaxRetries:    c.MaxRetries,
 		RetryBackoff:  clientBackoff,

@@ -20,7 +20,7 @@ func OpenOpenSearch(ctx context.Context, c ClientOptions, opts SearchSinkOptions
 		Addresses:     c.Addresses,
 		Username:      c.Username,
 		Password:      c.Password,
-		Transport:     c.transport(),
+		Transport:     c.limitedTransport("opensearch", m),
 		RetryOnStatus: retryStatuses,
 		MaxRetries:    c.MaxRetries,
 		RetryBackoff:  clientBackoff,

@@ -88,6 +88,8 @@ type Metrics struct {
 	retries  *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	indexed  *prometheus.CounterVec
+	// concurrency is the adaptive limit of bulk requests in flight.
+	concurrency *prometheus.GaugeVec
 }
 
 // NewMetrics registers the sinks' metrics.
@@ -106,7 +108,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Documents the cluster acknowledged (created, or already present from an earlier attempt), by sink.",
 		}, []string{"sink"}),
 	}
-	reg.MustRegister(m.retries, m.rejected, m.indexed)
+	m.concurrency = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "sluice_sink_concurrency",
+		Help: "Bulk requests the sink may have in flight now: the adaptive limit (sink.elasticsearch.max_concurrency), by sink.",
+	}, []string{"sink"})
+	reg.MustRegister(m.retries, m.rejected, m.indexed, m.concurrency)
 	return m
 }
 

@@ -318,3 +318,56 @@ func TestStreamName(t *testing.T) {
 		t.Errorf("a 300-byte tenant makes a %d-byte name", len(long))
 	}
 }
+
+// TestSearchSinkAdaptiveConcurrency: with MaxConcurrency the bulk requests
+// go through an AIMD limiter whose limit is sluice_sink_concurrency{sink};
+// a cluster answering 429 lowers it, and the documents are still all
+// written (a slow cluster slows the sink, never drops).
+func TestSearchSinkAdaptiveConcurrency(t *testing.T) {
+	for _, f := range []esfake.Flavour{esfake.Elasticsearch, esfake.OpenSearch} {
+		name := map[esfake.Flavour]string{esfake.Elasticsearch: "elasticsearch", esfake.OpenSearch: "opensearch"}[f]
+		t.Run(name, func(t *testing.T) {
+			srv := esfake.New(t, f)
+			open := OpenElasticsearch
+			if f == esfake.OpenSearch {
+				open = OpenOpenSearch
+			}
+			reg := prometheus.NewRegistry()
+			s, err := open(context.Background(), ClientOptions{Addresses: []string{srv.URL}, MaxRetries: 2, InitialConcurrency: 4, MaxConcurrency: 8},
+				testOptions(), NewMetrics(reg), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			limit := func() float64 {
+				mfs, err := reg.Gather()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, mf := range mfs {
+					if mf.GetName() == "sluice_sink_concurrency" {
+						for _, m := range mf.GetMetric() {
+							if m.GetLabel()[0].GetValue() == name {
+								return m.GetGauge().GetValue()
+							}
+						}
+					}
+				}
+				t.Fatal("no sluice_sink_concurrency for " + name)
+				return 0
+			}
+			if l := limit(); l != 4 {
+				t.Fatalf("limit %v at start, want 4", l)
+			}
+			srv.FailBulk(2, http.StatusTooManyRequests)
+			if rejected, err := s.Write(context.Background(), testItems(5)); err != nil || len(rejected) != 0 {
+				t.Fatalf("Write: %v, rejected %v", err, rejected)
+			}
+			if l := limit(); l >= 4 {
+				t.Errorf("limit %v after answers 429, want below 4", l)
+			}
+			if n := len(srv.Docs("sluice-logs-default")); n != 5 {
+				t.Errorf("%d documents, want 5", n)
+			}
+		})
+	}
+}
