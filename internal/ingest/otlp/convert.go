@@ -170,6 +170,11 @@ func (b *builder) build(c *Converter, lr *logspb.LogRecord, scope *fieldSet, str
 	}
 	if l := level(lr.GetSeverityNumber(), lr.GetSeverityText()); l != "" {
 		b.fs.set(FieldLevel, l)
+		// The source's own text, as every receiver keeps it
+		// (ingest.NormalizeLevels).
+		if t := lr.GetSeverityText(); t != "" && t != l {
+			b.fs.set(ingest.SeverityTextField, t)
+		}
 	}
 	if n := lr.GetSeverityNumber(); n != 0 {
 		b.fs.set(FieldSeverityNumber, strconv.Itoa(int(n)))

@@ -74,7 +74,7 @@ func TestConvert(t *testing.T) {
 				Stream: fields("host.name", "node-1", "service.name", "checkout"),
 				Fields: fields("k8s.pod.uid", "abc", "service.version", "override", "scope.name", "app/log", "scope.version", "v0.1",
 					"http.method", "POST", "http.status", "402", "tags", `["a","b"]`, "ratio", "0.25", "retry", "false",
-					"level", "warn", "severity_number", "14",
+					"level", "warn", "severity_text", "WARNING", "severity_number", "14",
 					"trace_id", "5b8efff798038103d269b633813fc60c", "span_id", "eee19b7ec3c1b174", "event_name", "payment.declined"),
 			},
 		},
@@ -89,7 +89,7 @@ func TestConvert(t *testing.T) {
 			want: record.Record{
 				Time: 1_700_000_002_000_000_000, Tenant: "t1", Message: `{"msg":"x","n":1}`,
 				Stream: fields("host.name", "node-1", "service.name", "checkout"),
-				Fields: fields("k8s.pod.uid", "abc", "service.version", "1.2.3", "scope.name", "app/log", "scope.version", "v0.1", "level", "error"),
+				Fields: fields("k8s.pod.uid", "abc", "service.version", "1.2.3", "scope.name", "app/log", "scope.version", "v0.1", "level", "error", "severity_text", "Error"),
 			},
 		},
 		{
