@@ -72,7 +72,11 @@ func NormalizeLevels(recs []record.Record) {
 		}
 		r.Fields[at].Value = norm
 		if !hasText {
-			r.Fields = append(r.Fields, record.Field{Name: SeverityTextField, Value: orig})
+			// A new array: a receiver may have cut several records'
+			// fields from one, and appending in place would overwrite
+			// the next record's.
+			n := len(r.Fields)
+			r.Fields = append(r.Fields[:n:n], record.Field{Name: SeverityTextField, Value: orig})
 		}
 	}
 }

@@ -34,6 +34,13 @@ func TestNormalizeLevels(t *testing.T) {
 			t.Errorf("%v: got %v, want %v", tt.in, recs[0].Fields, tt.want)
 		}
 	}
+	// Records whose fields share one array stay apart.
+	shared := f("level", "warning", "level", "notice")
+	recs2 := []record.Record{{Fields: shared[0:1]}, {Fields: shared[1:2]}}
+	NormalizeLevels(recs2)
+	if recs2[1].Fields[0].Value != "info" || len(recs2[1].Fields) != 2 || recs2[0].Fields[1].Value != "warning" {
+		t.Errorf("shared array: %+v", recs2)
+	}
 	// A stream label is identity: untouched.
 	recs := []record.Record{{Stream: f("level", "warning")}}
 	NormalizeLevels(recs)
