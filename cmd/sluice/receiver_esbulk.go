@@ -13,6 +13,7 @@ func init() {
 		h := esbulk.NewHandler(env.sink, esbulk.Config{
 			Record:          rc,
 			MaxRequestBytes: int64(env.cfg.Ingest.MaxRequestBytes),
+			IndexField:      env.cfg.Ingest.BulkIndexField,
 		}, env.metrics, env.log.With("component", "esbulk"))
 		return receiverParts{routes: map[string]http.Handler{
 			"POST /_bulk":         h,

@@ -56,6 +56,8 @@ type bulkParser struct {
 	conv  *ingest.Converter
 	meta  fastjson.Parser
 	extra [2]record.Field
+	// indexField receives the index name (Config.IndexField); "" for none.
+	indexField string
 	// items is kept for the next request: the handler puts the parser
 	// back only after it wrote the answer from them.
 	items []item
@@ -66,7 +68,7 @@ type bulkParser struct {
 }
 
 func newBulkParser(cfg ingest.RecordConfig) *bulkParser {
-	return &bulkParser{conv: ingest.NewConverter(cfg)}
+	return &bulkParser{conv: ingest.NewConverter(cfg), indexField: DefaultConfig().IndexField}
 }
 
 // parse reads the body line by line. It returns an *esError for a request
@@ -125,10 +127,13 @@ func (p *bulkParser) parse(lr *ingest.LineReader, defaultIndex, tenant string, n
 			// here is only answered, as VictoriaLogs does: a unique value in
 			// every record cost 5 bytes a record on disk and a tenth more CPU
 			// until settled, for an id nothing can look documents up by.
-			p.extra = [2]record.Field{{Name: "_index", Value: it.index}, {Name: "_id", Value: it.id}}
-			extra := p.extra[:]
-			if it.id == "" {
-				extra = extra[:1]
+			extra := p.extra[:0]
+			if p.indexField != "" {
+				extra = append(extra, record.Field{Name: p.indexField, Value: it.index})
+			}
+			if it.id != "" {
+				extra = append(extra, record.Field{Name: "_id", Value: it.id})
+			} else {
 				it.gen = 1 // numbered below, once the count is known
 			}
 			rec, err := p.conv.Convert(src, now, tenant, extra)

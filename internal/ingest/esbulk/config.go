@@ -7,6 +7,8 @@ type Config struct {
 	Record ingest.RecordConfig
 	// MaxRequestBytes bounds a request body after decompression.
 	MaxRequestBytes int64
+	// IndexField receives a document's index name; "" stores none.
+	IndexField string
 }
 
 // DefaultConfig returns the configuration used when nothing is set. The
@@ -21,5 +23,6 @@ func DefaultConfig() Config {
 			MaxLineBytes:       1 << 20,
 		},
 		MaxRequestBytes: ingest.DefaultMaxRequestBytes,
+		IndexField:      "_index",
 	}
 }

@@ -48,7 +48,11 @@ func NewHandler(sink ingest.Sink, cfg Config, m *ingest.Metrics, log *slog.Logge
 		info: newInfo(),
 		ids:  newIDGen(),
 	}
-	h.parsers.New = func() any { return newBulkParser(cfg.Record) }
+	h.parsers.New = func() any {
+		p := newBulkParser(cfg.Record)
+		p.indexField = cfg.IndexField
+		return p
+	}
 	return h
 }
 
@@ -103,6 +107,7 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, sta
 	var p *bulkParser
 	if q := r.URL.Query(); overridesConfig(q) {
 		p = newBulkParser(h.cfg.Record.WithQuery(q))
+		p.indexField = h.cfg.IndexField
 	} else {
 		p = h.parsers.Get().(*bulkParser)
 		defer h.parsers.Put(p)

@@ -428,3 +428,33 @@ func TestBulkTimeWindow(t *testing.T) {
 		t.Errorf("stored %v", sink.calls)
 	}
 }
+
+// TestBulkIndexField checks Config.IndexField: the index name goes to the
+// named field, or nowhere when it is empty; a client's _id is stored
+// either way.
+func TestBulkIndexField(t *testing.T) {
+	for _, tc := range []struct{ field, want string }{{"_index", "_index"}, {"es_index", "es_index"}, {"", ""}} {
+		sink := &recordingSink{}
+		cfg := DefaultConfig()
+		cfg.IndexField = tc.field
+		h := NewHandler(sink, cfg, nil, nil)
+		body := ndjson(`{"create":{"_index":"logs"}}`, `{"message":"a"}`, `{"index":{"_index":"logs","_id":"x1"}}`, `{"message":"b"}`)
+		if rec := serve(t, h, http.MethodPost, "/_bulk", body, nil); rec.Code != http.StatusOK {
+			t.Fatalf("field %q: status %d: %s", tc.field, rec.Code, rec.Body)
+		}
+		if len(sink.calls) != 1 || len(sink.calls[0]) != 2 {
+			t.Fatalf("field %q: sink calls %v", tc.field, sink.calls)
+		}
+		for i, r := range sink.calls[0] {
+			for _, name := range []string{"_index", "es_index"} {
+				v, ok := r.Get(name)
+				if want := name == tc.want; ok != want || ok && v != "logs" {
+					t.Errorf("field %q, record %d: %s = %q (%v)", tc.field, i, name, v, ok)
+				}
+			}
+			if id, _ := r.Get("_id"); id != []string{"", "x1"}[i] {
+				t.Errorf("field %q, record %d: _id %q", tc.field, i, id)
+			}
+		}
+	}
+}
