@@ -66,6 +66,10 @@ func NormalizeLevels(recs []record.Record) {
 			continue
 		}
 		orig := r.Fields[at].Value
+		switch orig {
+		case "trace", "debug", "info", "warn", "error", "fatal":
+			continue // already normal: the common case costs no mapping
+		}
 		norm, ok := NormalLevel(orig)
 		if !ok || norm == orig {
 			continue
