@@ -92,6 +92,11 @@ func (s *Subscription) Close() { s.hub.remove(s, errClosed) }
 func (s *Subscription) end(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.endLocked(err)
+}
+
+// endLocked is end with s.mu held.
+func (s *Subscription) endLocked(err error) {
 	if s.closed {
 		return
 	}
@@ -117,9 +122,12 @@ func (s *Subscription) offer(recs []record.Record, n int64) bool {
 		return true
 	}
 	if len(s.queue) > 0 && s.bytes+n > s.max {
+		// Ended under the same lock that saw it open, so that of two
+		// publishers racing past the bound only one drops it (and
+		// counts the drop).
 		behind := s.bytes + n
-		s.mu.Unlock()
-		s.end(fmt.Errorf("%w: %d bytes of records were waiting for this client, over its bound of %d", ErrSlowReader, behind, s.max))
+		defer s.mu.Unlock()
+		s.endLocked(fmt.Errorf("%w: %d bytes of records were waiting for this client, over its bound of %d", ErrSlowReader, behind, s.max))
 		return false
 	}
 	s.queue = append(s.queue, pending{recs: recs, bytes: n})

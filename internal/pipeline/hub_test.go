@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -55,6 +56,27 @@ func TestHubDropsSlowSubscriber(t *testing.T) {
 	slow.Close() // closing a dropped subscription is harmless
 	if _, err := slow.Next(ctx); !errors.Is(err, ErrSlowReader) {
 		t.Fatalf("Close changed why it ended: %v", err)
+	}
+}
+
+// Publishers racing past a slow subscriber's bound drop it once: the
+// drop counter is what /metrics and the status page report.
+func TestHubConcurrentPublishersDropOnce(t *testing.T) {
+	for range 50 {
+		h := newHub()
+		slow := h.subscribe(1)
+		h.publish(batchOf("first", 1)) // queued: the next one passes the bound
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() { h.publish(batchOf("racing", 1)) })
+		}
+		wg.Wait()
+		if got := h.dropped.Load(); got != 1 {
+			t.Fatalf("one slow subscriber counted as %d drops", got)
+		}
+		if _, err := slow.Next(context.Background()); !errors.Is(err, ErrSlowReader) {
+			t.Fatalf("slow subscriber's Next: %v", err)
+		}
 	}
 }
 
