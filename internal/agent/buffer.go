@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // A batch is records ready to send, encoded for the output, with the
@@ -129,7 +131,7 @@ func (b *buffer) put(ctx context.Context, bt *batch) error {
 		b.cond.Wait()
 	}
 	b.mu.Unlock()
-	if err := writeAtomic(filepath.Join(b.dir, batchName(bt.Seq)), append(append(head, '\n'), bt.payload...)); err != nil {
+	if err := durable.WriteFile(filepath.Join(b.dir, batchName(bt.Seq)), append(append(head, '\n'), bt.payload...), 0o640); err != nil {
 		return fmt.Errorf("write buffered batch: %w", err)
 	}
 	b.mu.Lock()
@@ -180,15 +182,6 @@ func (b *buffer) wake() {
 	b.mu.Unlock()
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // checkpoints is state_dir/checkpoints.json: every file's position as of
 // the last acknowledged batch, and that batch's number.
 type checkpoints struct {
@@ -218,36 +211,10 @@ func writeCheckpoints(path string, c checkpoints) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(path, b); err != nil {
+	if err := durable.WriteFile(path, b, 0o640); err != nil {
 		return fmt.Errorf("write checkpoints: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic replaces path with data so that a crash leaves the old
-// content or the new: a temporary file, fsync, rename, fsync of the
-// directory.
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
 }
 
 // applyPositions merges a batch's positions into m.

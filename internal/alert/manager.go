@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/alert/notify"
 	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/durable"
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -401,7 +402,7 @@ func (m *Manager) save() {
 		err = os.MkdirAll(m.opts.Dir, 0o755) // here, not in New: a querier without alerts writes nothing
 	}
 	if err == nil {
-		err = writeFileAtomic(filepath.Join(m.opts.Dir, stateFile), b)
+		err = durable.WriteFile(filepath.Join(m.opts.Dir, stateFile), b, 0o600)
 	}
 	if err != nil {
 		m.log.Error("saving the alert state failed", "err", err)

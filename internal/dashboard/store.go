@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // ErrNotFound is the error of a dashboard the tenant does not have.
@@ -193,10 +195,10 @@ func (s *Store) Delete(_ context.Context, tenant, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete dashboard %s: %w", id, err)
 	}
-	return syncDir(s.tenantDir(tenant))
+	return durable.SyncDir(s.tenantDir(tenant))
 }
 
-// write stores d durably: temporary file, fsync, rename, fsync of the folder.
+// write stores d durably (a crash leaves the old version or the new).
 func (s *Store) write(tenant string, d *Dashboard) error {
 	d.Updated = s.now().UTC().Truncate(time.Millisecond)
 	b, err := json.MarshalIndent(d, "", "  ")
@@ -207,35 +209,8 @@ func (s *Store) write(tenant string, d *Dashboard) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write dashboard %s: %w", d.ID, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+d.ID+".*.tmp")
-	if err != nil {
+	if err := durable.WriteFile(s.path(tenant, d.ID), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write dashboard %s: %w", d.ID, err)
-	}
-	defer os.Remove(tmp.Name()) // fails once renamed: nothing left behind either way
-	_, err = tmp.Write(append(b, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), s.path(tenant, d.ID))
-	}
-	if err != nil {
-		return fmt.Errorf("write dashboard %s: %w", d.ID, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync dashboards folder: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync dashboards folder: %w", err)
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // Search is one saved search.
@@ -125,32 +127,8 @@ func (s *Store) write(all []Search) error {
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return fmt.Errorf("save searches: %w", err)
 	}
-	tmp := s.path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
+	if err := durable.WriteFile(s.path, b, 0o644); err != nil {
 		return fmt.Errorf("save searches: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, s.path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("save searches: %w", err)
-	}
-	// The rename is durable once the directory is.
-	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return fmt.Errorf("save searches: sync directory: %w", err)
-		}
 	}
 	return nil
 }

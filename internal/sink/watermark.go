@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // watermarkFile is the store sink's durable record of what it has made
@@ -101,13 +103,8 @@ func writeWatermarks(path string, wm *watermarkFile) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename offset watermarks: %w", err)
 	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return fmt.Errorf("fsync directory of offset watermarks: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync directory of offset watermarks: %w", err)
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("offset watermarks: %w", err)
 	}
 	return nil
 }

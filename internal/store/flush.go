@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/sluice-log/sluice/internal/durable"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -236,6 +237,6 @@ func (s *Store) removeFiles(refs []partRef) {
 		dirs[filepath.Dir(path)] = true
 	}
 	for d := range dirs {
-		_ = syncDir(d)
+		_ = durable.SyncDir(d)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // Manifest operations.
@@ -446,5 +448,5 @@ func writeFileDurableOpen(path string, data []byte) (*os.File, error) {
 		_ = os.Remove(tmp)
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	return f, syncDir(filepath.Dir(path))
+	return f, durable.SyncDir(filepath.Dir(path))
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // Open opens (or creates) the store in dir. It replays the manifest (from
@@ -113,7 +115,7 @@ func openManifest(dir string, checkpointEvery int, key ed25519.PrivateKey, log *
 		return nil, fmt.Errorf("read manifest %s: %w", path, err)
 	}
 	if len(data) == 0 {
-		if err := syncDir(dir); err != nil {
+		if err := durable.SyncDir(dir); err != nil {
 			_ = f.Close()
 			return nil, err
 		}
@@ -224,7 +226,7 @@ func (s *Store) removeGarbage() (map[string]int64, error) {
 			removed++
 		}
 		if removed > 0 {
-			if err := syncDir(pdir); err != nil {
+			if err := durable.SyncDir(pdir); err != nil {
 				return nil, err
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
+	"github.com/sluice-log/sluice/internal/durable"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -312,7 +313,7 @@ func syncDirs(ctx context.Context, dirs map[string]bool) error {
 	for d := range dirs {
 		list = append(list, d)
 	}
-	return forEachBounded(ctx, len(list), func(i int) error { return syncDir(list[i]) })
+	return forEachBounded(ctx, len(list), func(i int) error { return durable.SyncDir(list[i]) })
 }
 
 // forEachBounded calls f(0) … f(n-1) from at most maxSyncers goroutines and
@@ -379,18 +380,5 @@ func mkdirDurable(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create dir %s: %w", dir, err)
 	}
-	return syncDir(filepath.Dir(dir))
-}
-
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir %s for sync: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
+	return durable.SyncDir(filepath.Dir(dir))
 }

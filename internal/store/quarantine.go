@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // A part is quarantined when its bytes cannot be trusted: on open, when its
@@ -78,8 +80,8 @@ func (s *Store) quarantine(path string, ref partRef, cause string) {
 		}
 		return
 	}
-	_ = syncDir(qdir)
-	_ = syncDir(filepath.Dir(path))
+	_ = durable.SyncDir(qdir)
+	_ = durable.SyncDir(filepath.Dir(path))
 }
 
 // quarantinedBefore returns the cause of a part that an earlier run
@@ -237,8 +239,8 @@ func (s *Store) RestoreQuarantined(id string) error {
 	_ = os.Remove(src + causeExt)
 	p := newPart(q.ref, dst, s.pio)
 	p.verified.Store(true) // checked in full above
-	_ = syncDir(filepath.Dir(dst))
-	_ = syncDir(filepath.Dir(src))
+	_ = durable.SyncDir(filepath.Dir(dst))
+	_ = durable.SyncDir(filepath.Dir(src))
 	s.mu.Lock()
 	delete(s.quarantined, id)
 	s.addPartLocked(p)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // Retention says how long, and how much, the store keeps. Retention drops
@@ -260,6 +262,6 @@ func (s *Store) dropLocked(removed []partRef, dropped map[string]bool, reason st
 		// Fails, harmlessly, while a flush or merge is writing into it.
 		_ = os.Remove(filepath.Join(s.dir, partitionsDir, partition))
 	}
-	_ = syncDir(filepath.Join(s.dir, partitionsDir))
+	_ = durable.SyncDir(filepath.Join(s.dir, partitionsDir))
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // A quarantined part used to leave an operator two choices: restore a good
@@ -243,7 +245,7 @@ func (s *Store) salvageOne(ctx context.Context, q quarantinedPart) (SalvageRepor
 		s.log.Warn("keep salvaged part's damaged file aside", "part", id, "err", err)
 	}
 	_ = os.Remove(path + causeExt)
-	_ = syncDir(filepath.Dir(path))
+	_ = durable.SyncDir(filepath.Dir(path))
 	s.log.Warn("damaged part salvaged", "part", id, "output", r.Output, "records_kept", r.RecordsKept,
 		"records_lost", r.RecordsLost, "blocks_lost", r.BlocksLost)
 	return r, nil

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 func init() { Register("file", openFileWitness) }
@@ -31,39 +31,9 @@ func (w *fileWitness) Put(_ context.Context, h Head) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(w.path, append(b, '\n'))
+	return durable.WriteFile(w.path, append(b, '\n'), 0o644)
 }
 
 func (w *fileWitness) Get(_ context.Context) (Head, bool, error) { return readHead(w.path) }
 
 func (w *fileWitness) Close() error { return nil }
-
-// writeAtomic replaces path with data: a temporary file, fsync, rename,
-// fsync of the directory.
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 var nodeNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -69,7 +71,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if err := writeAtomic(path, append(b, '\n')); err != nil {
+	if err := durable.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

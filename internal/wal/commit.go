@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // maxSpare bounds the buffer kept for the next group, so that one burst
@@ -166,5 +168,5 @@ func (l *Log) rotate(first uint64) error {
 	}
 	// Until the directory is fsynced, a crash could lose the new file and
 	// with it records acknowledged after this point.
-	return syncDir(l.dir)
+	return durable.SyncDir(l.dir)
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // Log is a write-ahead log in one directory. Its methods are safe for
@@ -118,7 +120,7 @@ func (l *Log) createFirstSegment() error {
 	if err != nil {
 		return fmt.Errorf("wal: create first segment: %w", err)
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := durable.SyncDir(l.dir); err != nil {
 		return err
 	}
 	l.segs = []segment{{first: 1, size: int64(len(l.header)), hdr: int64(len(l.header))}}

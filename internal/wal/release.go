@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // Release says that every record with seq <= upTo is durable elsewhere.
@@ -53,7 +55,7 @@ func (l *Log) Release(upTo uint64) error {
 	l.segs = append(l.segs[:0:0], l.segs[removed:]...)
 	l.diskSize -= freed
 	l.mu.Unlock()
-	if serr := syncDir(l.dir); err == nil {
+	if serr := durable.SyncDir(l.dir); err == nil {
 		err = serr
 	}
 	return err

@@ -9,6 +9,8 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+
+	"github.com/sluice-log/sluice/internal/durable"
 )
 
 // SegmentRepair says what Repair did to one segment.
@@ -169,21 +171,7 @@ func repairSegment(path string, first, next uint64, key ed25519.PrivateKey, pub 
 	if err := os.Rename(path, path+".damaged"); err != nil {
 		return r, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o644); err != nil {
-		return r, err
-	}
-	f, err := os.Open(tmp)
-	if err == nil {
-		err = f.Sync()
-		f.Close()
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
+	err = durable.WriteFile(path, out, 0o644)
 	if err != nil {
 		return r, err
 	}

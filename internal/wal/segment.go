@@ -56,22 +56,6 @@ func listSegments(dir string) ([]uint64, error) {
 	return firsts, nil
 }
 
-// syncDir makes creations and deletions of files in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("wal: open directory %s for fsync: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("wal: fsync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
 func (l *Log) segmentPath(first uint64) string {
 	return filepath.Join(l.dir, segmentName(first))
 }
