@@ -395,36 +395,12 @@ ruleset(name=%q) {
 }
 `, p, tenant, tenant, host, port, caFile, certs[tenant][0], certs[tenant][1])
 		}
-		confPath := filepath.Join(dir, "rsyslog.conf")
-		if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
-			t.Fatal(err)
+		addrs := make([]string, 0, len(in))
+		for _, addr := range in {
+			addrs = append(addrs, addr)
 		}
-		cmd := exec.Command(rsyslogd, "-n", "-f", confPath, "-i", filepath.Join(dir, "rsyslogd.pid"))
-		var out syncBuffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start rsyslogd: %v", err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			if t.Failed() {
-				t.Logf("rsyslogd output:\n%s", out.String())
-			}
-		})
+		startRsyslogd(t, rsyslogd, dir, conf.String(), addrs...)
 		for tenant, addr := range in {
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				c, err := net.Dial("tcp", addr)
-				if err == nil {
-					c.Close()
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("rsyslogd does not listen on %s: %v\n%s", addr, err, out.String())
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
 			_, p, _ := net.SplitHostPort(addr)
 			var lines []string
 			for i := range n {

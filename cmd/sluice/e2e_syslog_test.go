@@ -169,35 +169,7 @@ if $programname == "viarsyslog" then {
          template="RSYSLOG_SyslogProtocol23Format")
 }
 `, dir, inPort, host, port)
-	confPath := filepath.Join(dir, "rsyslog.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(rsyslogd, "-n", "-f", confPath, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start rsyslogd: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("rsyslogd output:\n%s", out.String())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", inAddr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rsyslogd does not listen on %s: %v\n%s", inAddr, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	startRsyslogd(t, rsyslogd, dir, conf, inAddr)
 	var lines []string
 	for i := range 20 {
 		lines = append(lines, fmt.Sprintf("rsyslog line %d", i))
@@ -234,4 +206,42 @@ func freeUDPAddr(t *testing.T) string {
 	}
 	defer pc.Close()
 	return pc.LocalAddr().String()
+}
+
+// startRsyslogd runs rsyslogd in the foreground with conf (written into
+// dir) until the test ends, and waits until it accepts TCP connections on
+// every address of listen. Its output is logged when the test fails.
+func startRsyslogd(t *testing.T, rsyslogd, dir, conf string, listen ...string) {
+	t.Helper()
+	confPath := filepath.Join(dir, "rsyslog.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(rsyslogd, "-n", "-f", confPath, "-i", filepath.Join(dir, "rsyslogd.pid"))
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start rsyslogd: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("rsyslogd output:\n%s", out.String())
+		}
+	})
+	for _, addr := range listen {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("rsyslogd does not listen on %s: %v\n%s", addr, err, out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }

@@ -1,11 +1,12 @@
 package process
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/sluice-log/sluice/internal/testutil/gendoc"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated part of docs/pipeline.md")
@@ -20,24 +21,7 @@ const (
 // TestReferenceDoc keeps docs/pipeline.md's processor reference equal to
 // the processors' specs.
 func TestReferenceDoc(t *testing.T) {
-	doc, err := os.ReadFile(docsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i, j := bytes.Index(doc, []byte(beginMark)), bytes.Index(doc, []byte(endMark))
-	if i < 0 || j < i {
-		t.Fatalf("%s lacks the generated markers", docsPath)
-	}
-	want := string(doc[:i+len(beginMark)]) + Reference() + string(doc[j:])
-	if *update {
-		if err := os.WriteFile(docsPath, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if string(doc) != want {
-		t.Errorf("%s is stale; run: go test ./internal/process -update", docsPath)
-	}
+	gendoc.Section(t, docsPath, beginMark, endMark, Reference(), "./internal/process", *update)
 }
 
 // TestExampleConfig builds the example pipeline and runs its tests, as
