@@ -17,12 +17,16 @@ import (
 	"github.com/sluice-log/sluice/internal/store"
 )
 
-// flow tracks one alerts.flows entry's keys. observe is called from the
-// ingest path and must stay cheap: two filter matches per record of the
-// flow's tenant, and a map update for the few records that match.
+// flow tracks one alerts.flows entry's keys. On the ingest path the
+// Manager matches every flow's filters at once (query.FilterSet) and gives
+// a flow only the records that match its start or end (take); a replay
+// from the store matches one flow at a time (observe).
 type flow struct {
 	cfg        config.FlowConfig
 	start, end store.Filter
+	// startNode and endNode are the filters' syntax, for the Manager's
+	// FilterSet.
+	startNode, endNode query.Node
 	// fetch is the query that reads the flow's records from the store:
 	// (start) OR (end).
 	fetch *query.Query
@@ -72,7 +76,8 @@ func newFlow(cfg config.FlowConfig, parse func(string) (*query.Query, error), m 
 	if err != nil {
 		return nil, fmt.Errorf("flow %s: %w", cfg.Name, err)
 	}
-	f := &flow{cfg: cfg, start: sq.Compile(), end: eq.Compile(), fetch: fetch, keys: map[string]*flowKey{}}
+	f := &flow{cfg: cfg, start: sq.Compile(), end: eq.Compile(), startNode: sq.Filter, endNode: eq.Filter,
+		fetch: fetch, keys: map[string]*flowKey{}}
 	l := prometheus.Labels{"flow": cfg.Name}
 	f.mDropped = m.dropped.With(l)
 	f.mStarted = m.started.With(l)
@@ -83,20 +88,23 @@ func newFlow(cfg config.FlowConfig, parse func(string) (*query.Query, error), m 
 	return f, nil
 }
 
-// observe takes one record.
+// observe takes one record of any tenant.
 func (f *flow) observe(r *record.Record) {
 	if r.Tenant != f.cfg.Tenant {
 		return
 	}
-	// The key first: a record without it takes part in no flow, and
-	// looking it up costs less than matching two filters.
+	if f.start.Match(r) {
+		f.take(r, true)
+	} else if f.end.Match(r) {
+		f.take(r, false)
+	}
+}
+
+// take takes a record of the flow's tenant that matches its start filter
+// (isStart) or else its end filter.
+func (f *flow) take(r *record.Record, isStart bool) {
 	k, ok := r.Get(f.cfg.Key)
 	if !ok || k == "" {
-		return
-	}
-	isStart := f.start.Match(r)
-	isEnd := !isStart && f.end.Match(r)
-	if !isStart && !isEnd {
 		return
 	}
 	f.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,11 +45,16 @@ type Options struct {
 
 // Manager evaluates rules and flows and dispatches their alerts.
 type Manager struct {
-	opts      Options
-	cfg       config.AlertsConfig
-	log       *slog.Logger
-	rules     []*rule
-	flows     []*flow
+	opts  Options
+	cfg   config.AlertsConfig
+	log   *slog.Logger
+	rules []*rule
+	flows []*flow
+	// flowSets match the flows' filters on the ingest path, one set per
+	// tenant; matchers holds []*query.SetMatcher, one per set, for one
+	// Observe call at a time.
+	flowSets  []flowSet
+	matchers  sync.Pool
 	notifiers map[string]notify.Notifier
 	now       func() time.Time
 
@@ -94,6 +100,14 @@ func New(opts Options) (*Manager, error) {
 			return nil, err
 		}
 		m.flows = append(m.flows, f)
+	}
+	m.flowSets = newFlowSets(m.flows)
+	m.matchers.New = func() any {
+		ms := make([]*query.SetMatcher, len(m.flowSets))
+		for i, s := range m.flowSets {
+			ms[i] = s.set.Matcher()
+		}
+		return &ms
 	}
 	st, err := loadState(opts.Dir)
 	if err != nil {
@@ -144,14 +158,66 @@ func (m *Manager) count(state string) int {
 // calls Observe).
 func (m *Manager) HasFlows() bool { return len(m.flows) > 0 }
 
+// flowSet is the flows of one tenant and their filters, start of flow i
+// at 2i and end at 2i+1.
+type flowSet struct {
+	tenant string
+	flows  []*flow
+	set    *query.FilterSet
+}
+
+func newFlowSets(flows []*flow) []flowSet {
+	var sets []flowSet
+	byTenant := map[string]int{}
+	for _, f := range flows {
+		i, ok := byTenant[f.cfg.Tenant]
+		if !ok {
+			i = len(sets)
+			byTenant[f.cfg.Tenant] = i
+			sets = append(sets, flowSet{tenant: f.cfg.Tenant})
+		}
+		sets[i].flows = append(sets[i].flows, f)
+	}
+	now := time.Now()
+	for i := range sets {
+		var nodes []query.Node
+		for _, f := range sets[i].flows {
+			nodes = append(nodes, f.startNode, f.endNode)
+		}
+		sets[i].set = query.NewFilterSet(nodes, now)
+	}
+	return sets
+}
+
 // Observe gives the flows a batch of records just made durable. It is
 // called on the ingest path and must not block.
 func (m *Manager) Observe(recs []record.Record) {
-	// Record by record, every flow on it while it is in the cache (a pass
-	// per flow over the batch cost most of Observe in cache misses).
+	if len(m.flowSets) == 0 {
+		return
+	}
+	// All flows' filters at once, record by record: each record is
+	// tokenised once for the words the filters are anchored on, so that a
+	// flow's filters run only on records that can match them, and terms
+	// the flows share run once (matching each flow's two filters on every
+	// record cost +15% of the server's CPU under bench ingest, pprof).
+	msp := m.matchers.Get().(*[]*query.SetMatcher)
+	defer m.matchers.Put(msp)
+	ms := *msp
 	for i := range recs {
-		for _, f := range m.flows {
-			f.observe(&recs[i])
+		r := &recs[i]
+		for si := range m.flowSets {
+			fs := &m.flowSets[si]
+			if fs.tenant != r.Tenant {
+				continue
+			}
+			matched := ms[si].Match(r)
+			for _, fi := range matched {
+				if fi%2 == 1 && slices.Contains(matched, fi-1) {
+					continue // a start and an end: the start counts
+				}
+				fs.flows[fi/2].take(r, fi%2 == 0)
+			}
+			break
 		}
 	}
 }
