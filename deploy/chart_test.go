@@ -31,6 +31,8 @@ const (
 	kafkaPassword  = "kafka-pw-6d1c"
 	searchPassword = "search-pw-93fa"
 	searchAPIKey   = "search-key-2b7e"
+	forwardKey     = "forward-key-51ad"
+	forwardUserPW  = "forward-user-pw-c40e"
 )
 
 // chartCase is one way to install the chart.
@@ -119,6 +121,22 @@ searchIndexer: {enabled: true, existingSecret: es-creds, passwordKey: password, 
 		roles:    []string{"gateway", "indexer"},
 		kinds:    map[string]int{"Deployment": 2, "StatefulSet": 0, "ScaledObject": 1, "TriggerAuthentication": 1, "Secret": 1},
 	},
+	{
+		name: "single node with forward users, their passwords in the chart's Secret",
+		values: `
+mode: single
+receivers: {forward: {enabled: true, sharedKey: ` + forwardKey + `, users: [{username: acme-fluentd, tenant: acme, password: ` + forwardUserPW + `}, {username: beta-fluentd, tenant: beta, password: ` + forwardUserPW + `-2}]}}`,
+		roles: []string{"all"},
+		kinds: map[string]int{"StatefulSet": 1, "Secret": 1},
+	},
+	{
+		name: "scale-out with forward users, their passwords in a Secret of the user's",
+		values: `
+receivers: {forward: {enabled: true, existingSecret: fluentd-creds, sharedKeyKey: shared, users: [{username: acme-fluentd, tenant: acme, passwordKey: acme}, {username: beta-fluentd, tenant: beta}]}}`,
+		external: map[string][]string{"fluentd-creds": {"shared", "acme", "forward-user-1"}},
+		roles:    []string{"gateway", "indexer", "indexer", "querier"},
+		kinds:    map[string]int{"Deployment": 2, "Secret": 0},
+	},
 }
 
 // TestChart lints the chart and renders it for each case as `helm lint
@@ -175,6 +193,9 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{`auth: {existingSecret: ""}`, "existingSecret"},
 		{`receivers: {syslog: {enabled: true}}`, "tlsSecretName"},
 		{`receivers: {forward: {enabled: true}}`, "users"},
+		{`receivers: {forward: {enabled: true, users: [{username: u, tenant: t, password: p}]}}`, "sharedKey"},
+		{`receivers: {forward: {enabled: true, sharedKey: k, users: [{username: u, tenant: t}]}}`, "needs a password"},
+		{`receivers: {forward: {enabled: true, sharedKey: k, users: [{username: u, password: p}]}}`, "tenant"},
 	}
 	for _, tt := range tests {
 		var values map[string]any
@@ -522,9 +543,17 @@ func (c *checker) configs() {
 			"syslog.tls.cert_file":             cfg.Syslog.TLS.CertFile,
 			"syslog.tls.key_file":              cfg.Syslog.TLS.KeyFile,
 			"syslog.tls.client_ca_file":        cfg.Syslog.TLS.ClientCAFile,
+			"forward.shared_key_file":          cfg.Forward.SharedKeyFile,
 		} {
 			if path != "" {
 				c.mountedFile(w, option, path)
+			}
+		}
+		for _, u := range cfg.Forward.Users {
+			if u.PasswordFile != "" {
+				c.mountedFile(w, fmt.Sprintf("forward.users[%q].password_file", u.Username), u.PasswordFile)
+			} else if u.Password != "" {
+				c.errorf("%s: forward.users[%q].password is in the ConfigMap", w, u.Username)
 			}
 		}
 		if m, _, ok := w.mountOf(cfg.DataDir); !ok || m.ReadOnly {
@@ -1074,7 +1103,7 @@ func selectsLabels(sel, lbls map[string]string) bool {
 // noPasswordsInConfigMaps: the passwords given in values are in a Secret
 // and nowhere else, in plain text or base64.
 func (c *checker) noPasswordsInConfigMaps(docs []manifest) {
-	for _, pw := range []string{kafkaPassword, searchPassword, searchAPIKey} {
+	for _, pw := range []string{kafkaPassword, searchPassword, searchAPIKey, forwardKey, forwardUserPW} {
 		b64 := base64.StdEncoding.EncodeToString([]byte(pw))
 		for _, d := range docs {
 			kind, _, name, _ := d.head()
@@ -1163,6 +1192,30 @@ func TestChecksCatch(t *testing.T) {
 	}
 	if errs := check(good, saslCase.external, true); len(errs) > 0 {
 		t.Errorf("the unbroken rendering has errors: %q", errs)
+	}
+
+	// The forward receiver's secrets.
+	fwdCase := chartCases[7]
+	var fwdValues map[string]any
+	if err := yaml.Unmarshal([]byte(fwdCase.values), &fwdValues); err != nil {
+		t.Fatal(err)
+	}
+	good, err = helmTemplate(fwdValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, kind, object, old, new, want string }{
+		{"a forward user's password in the ConfigMap", "ConfigMap", "prod-sluice", "password_file: /etc/sluice/secrets/forward-user-1", "password: " + forwardUserPW + "-2", "holds a password"},
+		{"a forward user's password file on no item", "StatefulSet", "prod-sluice", "path: forward-user-1", "path: forward-user-one", "volume secrets has no item forward-user-1"},
+		{"the shared key the Secret does not hold", "StatefulSet", "prod-sluice", "key: forward-shared-key", "key: forward-shared", "has no key forward-shared"},
+	} {
+		docs, err := mutate(good, tt.kind, tt.object, tt.old, tt.new)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs := check(docs, fwdCase.external, true); !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tt.want) }) {
+			t.Errorf("%s: no error contains %q; got %q", tt.name, tt.want, errs)
+		}
 	}
 
 	// Without authentication.

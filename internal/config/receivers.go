@@ -58,7 +58,10 @@ type ForwardConfig struct {
 type User struct {
 	Username string `yaml:"username" doc:"The user's name."`
 	Password string `yaml:"password" doc:"The user's password."`
-	Tenant   string `yaml:"tenant" doc:"The tenant the user's records go to."`
+	// PasswordFile keeps the password out of the configuration file (a
+	// ConfigMap in Kubernetes), as every other secret can be.
+	PasswordFile string `yaml:"password_file" doc:"File holding the user's password (a mounted Kubernetes or compose secret), read on start instead of password; a trailing newline is ignored."`
+	Tenant       string `yaml:"tenant" doc:"The tenant the user's records go to."`
 }
 
 // SyslogConfig configures the syslog receiver.

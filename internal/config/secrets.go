@@ -25,6 +25,10 @@ func (c *Config) secretFiles() []secretFile {
 		{"querier.api_key", &c.Querier.APIKey, c.Querier.APIKeyFile},
 		{"kafka.tenant_signing_key", &c.Kafka.TenantSigningKey, c.Kafka.TenantSigningKeyFile},
 	}
+	for i := range c.Forward.Users {
+		u := &c.Forward.Users[i]
+		files = append(files, secretFile{fmt.Sprintf("forward.users[%q].password", u.Username), &u.Password, u.PasswordFile})
+	}
 	for i := range c.Alerts.Notifiers {
 		n := &c.Alerts.Notifiers[i]
 		where := fmt.Sprintf("alerts.notifiers[%d]", i)

@@ -31,14 +31,17 @@ func TestReadSecretFiles(t *testing.T) {
 	}{
 		{
 			name: "every file read, line end dropped, inner space kept",
-			yaml: "kafka: {password_file: " + kafka + "}\nsink: {elasticsearch: {password_file: " + es + ", api_key_file: " + key + "}}\nforward: {shared_key_file: " + shared + ", users: [{username: u, password: p}]}\n",
+			yaml: "kafka: {password_file: " + kafka + "}\nsink: {elasticsearch: {password_file: " + es + ", api_key_file: " + key + "}}\nforward: {shared_key_file: " + shared + ", users: [{username: u, password: p}, {username: v, password_file: " + kafka + "}]}\n",
 			check: func(c Config) bool {
 				return c.Kafka.Password == "s3cret" && c.Sink.Elasticsearch.Password == "p@ss word" &&
-					c.Sink.Elasticsearch.APIKey == "a2V5" && c.Forward.SharedKey == "forward-key"
+					c.Sink.Elasticsearch.APIKey == "a2V5" && c.Forward.SharedKey == "forward-key" &&
+					c.Forward.Users[0].Password == "p" && c.Forward.Users[1].Password == "s3cret"
 			},
 		},
 		{name: "no files: values unchanged", yaml: "kafka: {password: inline}\n", check: func(c Config) bool { return c.Kafka.Password == "inline" }},
 		{name: "value and file", yaml: "kafka: {password: x, password_file: " + kafka + "}\n", wantErr: "set kafka.password or kafka.password_file, not both"},
+		{name: "forward user's password and file", yaml: "forward: {shared_key: k, users: [{username: u, password: x, password_file: " + kafka + "}]}\n",
+			wantErr: `set forward.users["u"].password or forward.users["u"].password_file, not both`},
 		{name: "missing file", yaml: "sink: {elasticsearch: {api_key_file: " + filepath.Join(dir, "nope") + "}}\n", wantErr: "sink.elasticsearch.api_key_file: open "},
 		{name: "empty file", yaml: "kafka: {password_file: " + empty + "}\n", wantErr: "is empty"},
 		{name: "huge file", yaml: "kafka: {password_file: " + huge + "}\n", wantErr: "not a password or key"},

@@ -76,8 +76,34 @@ has a Kafka trigger. */}}
 {{- if or .Values.searchIndexer.apiKey .Values.searchIndexer.existingAPIKeySecret }}true{{ end }}
 {{- end }}
 
+{{/* The forward receiver's secrets given in values (receivers.forward:
+the shared key and the users' passwords), as a JSON list of {key, path}
+items of the Secret forwardSecretName; "[]" when forward is off or its
+secrets are in config.forward. Fails on a user without a password. */}}
+{{- define "sluice.forwardSecretItems" -}}
+{{- $f := .Values.receivers.forward }}
+{{- $items := list }}
+{{- if and $f.enabled (or $f.sharedKey $f.users) }}
+{{- if not (or $f.sharedKey $f.existingSecret) }}
+{{- fail "receivers.forward.users need sharedKey, or existingSecret holding it under sharedKeyKey" }}
+{{- end }}
+{{- $items = append $items (dict "key" $f.sharedKeyKey "path" "forward-shared-key") }}
+{{- range $i, $u := $f.users }}
+{{- if not (or $u.password $f.existingSecret) }}
+{{- fail (printf "receivers.forward.users[%d] (%s) needs a password, or existingSecret holding it under passwordKey" $i $u.username) }}
+{{- end }}
+{{- $items = append $items (dict "key" ($u.passwordKey | default (printf "forward-user-%d" $i)) "path" (printf "forward-user-%d" $i)) }}
+{{- end }}
+{{- end }}
+{{- toJson $items }}
+{{- end }}
+
+{{- define "sluice.forwardSecretName" -}}
+{{ .Values.receivers.forward.existingSecret | default (include "sluice.secretName" .) }}
+{{- end }}
+
 {{/* The projected volume of the secrets a component needs: kafka (bool),
-search (bool), and with auth.enabled the keys file (the querier's key, and
+search (bool), receivers (bool: the forward receiver's), and with auth.enabled the keys file (the querier's key, and
 the Kafka tenant signing key where kafka). A projected volume without
 subPath: the kubelet updates its files when the Secret changes, and the
 server re-reads the keys file. Empty when it needs none. */}}
@@ -92,6 +118,11 @@ server re-reads the keys file. Empty when it needs none. */}}
 {{- end }}
 {{- if and .search (include "sluice.searchAPIKeySet" $root) }}
 {{- $sources = append $sources (dict "secret" (dict "name" ($root.Values.searchIndexer.existingAPIKeySecret | default (include "sluice.secretName" $root)) "items" (list (dict "key" $root.Values.searchIndexer.apiKeyKey "path" "search-api-key")))) }}
+{{- end }}
+{{- if .receivers }}
+{{- with include "sluice.forwardSecretItems" $root | fromJsonArray }}
+{{- $sources = append $sources (dict "secret" (dict "name" (include "sluice.forwardSecretName" $root) "items" .)) }}
+{{- end }}
 {{- end }}
 {{- $a := $root.Values.auth }}
 {{- if $a.enabled }}
@@ -212,12 +243,22 @@ the pod (their defaults are loopback, which in a pod is the pod alone). */}}
 {{- if and $auth $r.syslog.enabled (not $r.syslog.tlsSecretName) }}
 {{- fail "receivers.syslog with auth.enabled needs tlsSecretName (a Secret with tls.crt, tls.key and the clients' ca.crt): the tenant is the client certificate's CN" }}
 {{- end }}
-{{- if and $auth $r.forward.enabled (not ((.Values.config.forward | default dict).users)) (not ((.Values.gateway.config.forward | default dict).users)) (not ((.Values.single.config.forward | default dict).users)) }}
-{{- fail "receivers.forward with auth.enabled needs users, each with its tenant, and a shared key: config.forward.users and config.forward.shared_key_file" }}
+{{- if and $auth $r.forward.enabled (not $r.forward.users) (not ((.Values.config.forward | default dict).users)) (not ((.Values.gateway.config.forward | default dict).users)) (not ((.Values.single.config.forward | default dict).users)) }}
+{{- fail "receivers.forward with auth.enabled needs users, each with its tenant, and a shared key: receivers.forward.users and sharedKey" }}
 {{- end }}
+{{- $secrets := include "sluice.secretsDir" . }}
 forward:
   enabled: {{ $r.forward.enabled }}
   addr: ":{{ $r.forward.port }}"
+  {{- if include "sluice.forwardSecretItems" . | fromJsonArray }}
+  shared_key_file: {{ $secrets }}/forward-shared-key
+  {{- if $r.forward.users }}
+  users:
+    {{- range $i, $u := $r.forward.users }}
+    - {username: {{ $u.username | quote }}, tenant: {{ $u.tenant | quote }}, password_file: {{ printf "%s/forward-user-%d" $secrets $i }}}
+    {{- end }}
+  {{- end }}
+  {{- end }}
 syslog:
   enabled: {{ $r.syslog.enabled }}
   {{- if $auth }}
