@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -196,51 +197,74 @@ func (f *flow) drain() (fired, resolved []firedKey) {
 
 // FlowStatus is what the flows page shows of a flow.
 type FlowStatus struct {
-	Name      string             `json:"name"`
-	Tenant    string             `json:"tenant"`
-	Start     string             `json:"start"`
-	End       string             `json:"end"`
-	Key       string             `json:"key"`
-	Within    string             `json:"within"`
-	Open      int                `json:"open"`      // started, end not seen, in time
-	Violating int                `json:"violating"` // fired, end not seen
-	Tracked   int                `json:"tracked"`   // entries held (the bound's measure)
-	MaxKeys   int                `json:"max_open_keys"`
-	Completed int64              `json:"completed"`
-	Dropped   int64              `json:"dropped"`
-	Latency   map[string]float64 `json:"latency_s"` // p50, p90, p99, max of the last 1024 completions
-	OpenKeys  []OpenKey          `json:"open_keys"` // the oldest open ones, at most 100
-	Checked   time.Time          `json:"checked,omitzero"`
+	Name       string             `json:"name"`
+	Tenant     string             `json:"tenant"`
+	Start      string             `json:"start"`
+	End        string             `json:"end"`
+	Key        string             `json:"key"`
+	Within     string             `json:"within"`
+	WithinS    float64            `json:"within_s"`
+	Open       int                `json:"open"`      // started, end not seen, in time
+	Violating  int                `json:"violating"` // fired, end not seen
+	Tracked    int                `json:"tracked"`   // entries held (the bound's measure)
+	MaxKeys    int                `json:"max_open_keys"`
+	Completed  int64              `json:"completed"`
+	Dropped    int64              `json:"dropped"`
+	Latency    map[string]float64 `json:"latency_s"`         // p50, p90, p99, max of the last 1024 completions
+	Histogram  []LatencyBucket    `json:"latency_histogram"` // the same completions, in tenths of within
+	OpenKeys   []OpenKey          `json:"open_keys"`         // the oldest open ones in time, at most 100
+	Violations []OpenKey          `json:"violations"`        // the newest keys that ran out of time and are still tracked, at most 100
+	Checked    time.Time          `json:"checked,omitzero"`
 }
 
-// OpenKey is a key waiting for its end.
+// OpenKey is a key waiting for its end, or one that ran out of time.
 type OpenKey struct {
 	Key   string    `json:"key"`
 	Start time.Time `json:"start"`
 	Fired bool      `json:"fired"`
+	// End is set on a violation whose end came late (its alert resolved).
+	End time.Time `json:"end,omitzero"`
 }
+
+// LatencyBucket counts completions whose latency is at most LE seconds
+// and more than the previous bucket's (the last bucket, LE 0, counts
+// those over within: late ends).
+type LatencyBucket struct {
+	LE    float64 `json:"le"`
+	Count int     `json:"count"`
+}
+
+// maxListed is how many open keys and violations a status lists.
+const maxListed = 100
 
 func (f *flow) status() FlowStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	within := time.Duration(f.cfg.Within)
 	s := FlowStatus{Name: f.cfg.Name, Tenant: f.cfg.Tenant, Start: f.cfg.Start, End: f.cfg.End, Key: f.cfg.Key,
-		Within: time.Duration(f.cfg.Within).String(), Tracked: len(f.keys), MaxKeys: f.cfg.MaxOpenKeys,
-		Completed: f.completed, Dropped: f.dropped, Latency: map[string]float64{}, OpenKeys: []OpenKey{}}
+		Within: within.String(), WithinS: within.Seconds(), Tracked: len(f.keys), MaxKeys: f.cfg.MaxOpenKeys,
+		Completed: f.completed, Dropped: f.dropped, Latency: map[string]float64{}, OpenKeys: []OpenKey{}, Violations: []OpenKey{}}
 	for k, st := range f.keys {
-		if st.start == 0 || st.end != 0 {
-			continue
-		}
-		if st.fired {
-			s.Violating++
-		} else {
+		switch {
+		case st.start == 0:
+		case st.fired:
+			if st.end == 0 {
+				s.Violating++
+			}
+			v := OpenKey{Key: k, Start: time.Unix(0, st.start).UTC(), Fired: true}
+			if st.end != 0 {
+				v.End = time.Unix(0, st.end).UTC()
+			}
+			s.Violations = append(s.Violations, v)
+		case st.end == 0:
 			s.Open++
+			s.OpenKeys = append(s.OpenKeys, OpenKey{Key: k, Start: time.Unix(0, st.start).UTC()})
 		}
-		s.OpenKeys = append(s.OpenKeys, OpenKey{Key: k, Start: time.Unix(0, st.start).UTC(), Fired: st.fired})
 	}
 	slices.SortFunc(s.OpenKeys, func(a, b OpenKey) int { return a.Start.Compare(b.Start) })
-	if len(s.OpenKeys) > 100 {
-		s.OpenKeys = s.OpenKeys[:100]
-	}
+	s.OpenKeys = s.OpenKeys[:min(len(s.OpenKeys), maxListed)]
+	slices.SortFunc(s.Violations, func(a, b OpenKey) int { return b.Start.Compare(a.Start) })
+	s.Violations = s.Violations[:min(len(s.Violations), maxListed)]
 	lat := slices.Clone(f.latencies[:min(f.latN, len(f.latencies))])
 	if len(lat) > 0 {
 		slices.Sort(lat)
@@ -248,7 +272,26 @@ func (f *flow) status() FlowStatus {
 			s.Latency[name] = lat[min(len(lat)-1, int(q*float64(len(lat))))]
 		}
 	}
+	s.Histogram = latencyHistogram(lat, within.Seconds())
 	return s
+}
+
+// latencyHistogram counts the latencies in ten buckets of a tenth of
+// within each, and an eleventh for those over within.
+func latencyHistogram(lat []float64, within float64) []LatencyBucket {
+	h := make([]LatencyBucket, 11)
+	for i := range 10 {
+		h[i].LE = within * float64(i+1) / 10
+	}
+	for _, l := range lat {
+		i := 10
+		if l <= within {
+			i = min(int(math.Ceil(l/within*10))-1, 9)
+			i = max(i, 0)
+		}
+		h[i].Count++
+	}
+	return h
 }
 
 // flowLabels are a fired key's alert labels.

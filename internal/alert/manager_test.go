@@ -256,6 +256,12 @@ func TestFlowTracker(t *testing.T) {
 	if st.Completed != 2 || st.Dropped != 1 || st.Violating != 1 || st.Latency["max"] != 10 {
 		t.Fatalf("status %+v", st)
 	}
+	if len(st.OpenKeys) != 0 || len(st.Violations) != 1 || st.Violations[0].Key != "c" || !st.Violations[0].End.IsZero() {
+		t.Fatalf("open keys %+v, violations %+v", st.OpenKeys, st.Violations)
+	}
+	if h := st.Histogram; len(h) != 11 || h[0].Count != 1 || h[1].Count != 1 || h[1].LE != 12 {
+		t.Fatalf("histogram %+v", h)
+	}
 	// The late end resolves it.
 	m.Observe([]record.Record{flowRec(c.t, "order_paid", "c")})
 	c.mu.Lock()
@@ -267,6 +273,9 @@ func TestFlowTracker(t *testing.T) {
 	p = receive(t, m, got)
 	if l := labelsOf(p, "order_id"); len(l) != 1 || l[0] != "resolved:c" {
 		t.Fatalf("resolved: %v", l)
+	}
+	if v := f.status().Violations; len(v) != 1 || v[0].End.IsZero() {
+		t.Fatalf("a late end is a violation with its end: %+v", v)
 	}
 }
 
@@ -336,5 +345,28 @@ func TestFlowAlertBounds(t *testing.T) {
 	}
 	if n := f.status().Tracked; n != 0 {
 		t.Fatalf("%d keys still tracked", n)
+	}
+}
+
+func TestLatencyHistogram(t *testing.T) {
+	for _, c := range []struct {
+		lat  []float64
+		want map[int]int // bucket → count; the others 0
+	}{
+		{nil, nil},
+		{[]float64{0}, map[int]int{0: 1}},
+		{[]float64{1, 10}, map[int]int{0: 1, 9: 1}},         // within: the last bucket in time
+		{[]float64{10.5, 100}, map[int]int{10: 2}},          // late
+		{[]float64{1.01, 4.99, 5}, map[int]int{1: 1, 4: 2}}, // (1, 2] and (4, 5]
+	} {
+		h := latencyHistogram(c.lat, 10)
+		if len(h) != 11 || h[0].LE != 1 || h[9].LE != 10 {
+			t.Fatalf("bounds %+v", h)
+		}
+		for i, b := range h {
+			if b.Count != c.want[i] {
+				t.Errorf("%v: bucket %d has %d, want %d", c.lat, i, b.Count, c.want[i])
+			}
+		}
 	}
 }

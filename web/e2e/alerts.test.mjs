@@ -60,6 +60,7 @@ alerts:
     - {name: errors, query: 'level:error | stats count() as n by service', every: 1s, window: 5m, condition: 'n > 2'}
   flows:
     - {name: order-paid, start: 'event:order_created', end: 'event:order_paid', key: order_id, within: 1s}
+    - {name: signup, start: 'event:signup_started', end: 'event:signup_done', key: user, within: 1h}
 `,
     );
     server = spawn(bin, ['serve', '--data-dir', join(tmp, 'data'), '--http-addr', `127.0.0.1:${port}`, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -73,14 +74,24 @@ alerts:
       await new Promise((r) => setTimeout(r, 100));
     }
   });
-  await step('ingest 3 errors of payments, 1 of auth, 2 orders of which 1 is paid', async () => {
-    const t = new Date().toISOString();
+  await step('ingest 3 errors of payments, 1 of auth, 3 orders of which 2 are paid (1 late), 3 signups of which 1 is done', async () => {
+    const now = Date.now();
+    const t = new Date(now).toISOString();
+    const at = (ms) => new Date(now + ms).toISOString();
     const recs = [
       ...[1, 2, 3].map((i) => ({ _time: t, service: 'payments', level: 'error', _msg: `declined ${i}` })),
       { _time: t, service: 'auth', level: 'error', _msg: 'denied' },
       { _time: t, event: 'order_created', order_id: 'o-1' },
       { _time: t, event: 'order_created', order_id: 'o-2' },
-      { _time: t, event: 'order_paid', order_id: 'o-1' },
+      { _time: at(250), event: 'order_paid', order_id: 'o-1' },
+      // o-3 paid 5 s after its creation: late, but both arrive together and
+      // the end first, so that no sweep between them can fire it.
+      { _time: t, event: 'order_paid', order_id: 'o-3' },
+      { _time: at(-5000), event: 'order_created', order_id: 'o-3' },
+      { _time: at(-3000), event: 'signup_started', user: 'u-1' },
+      { _time: at(-2000), event: 'signup_started', user: 'u-2' },
+      { _time: at(-1000), event: 'signup_started', user: 'u-3' },
+      { _time: t, event: 'signup_done', user: 'u-2' },
     ];
     const r = await fetch(base + '/insert/jsonline', { method: 'POST', body: recs.map((x) => JSON.stringify(x)).join('\n') });
     assert.equal(r.status, 200);
@@ -119,6 +130,40 @@ alerts:
     await page.waitForFunction(() => !document.querySelector('[data-testid=silences] tr'), null, { timeout: 15e3 });
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=alerts] tbody tr')].some((r) => r.textContent.startsWith('firingorder-paid')), null, { timeout: 15e3 });
   });
+
+  await step('the flows page: open keys oldest first, completions and their latency, the violation linked to Discover', async () => {
+    await page.getByRole('link', { name: 'Flows', exact: true }).click();
+    await page.locator('nav a.on', { hasText: 'Flows' }).waitFor();
+    const orders = page.locator('[data-testid=flow-order-paid]');
+    await orders.locator('[data-testid=violations] tbody tr').first().waitFor();
+    assert.deepEqual(await orders.locator('[data-testid=violations] tbody tr').allInnerTexts(), [await orders.locator('[data-testid=violations] tbody tr').first().innerText()]);
+    assert.match(await orders.locator('[data-testid=violations] tbody tr').first().innerText(), /^o-2\t.*\tmissing$/);
+    assert.match(await orders.locator('.card', { hasText: 'Completed' }).innerText(), /Completed\s+2\b/);
+    // 250 ms is in the third tenth of 1 s; 5 s is late.
+    assert.deepEqual(await orders.locator('.flow-histo g').evaluateAll((gs) => gs.map((g) => Number(g.dataset.count))), [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
+    assert.match(await orders.locator('[data-testid=latency]').innerText(), /p99 5\.00 s · max 5\.00 s/);
+    const signup = page.locator('[data-testid=flow-signup]');
+    const open = await signup.locator('[data-testid=open-keys] tbody tr').allInnerTexts();
+    assert.equal(open.length, 2, open.join('\n'));
+    assert.match(open[0], /^u-1\t.*\t\d+s$/);
+    assert.match(open[1], /^u-3\t/);
+    assert.match(await signup.locator('.card', { hasText: 'Open' }).innerText(), /Open\s+2\b/);
+    assert.equal(await signup.locator('[data-testid=violations]').count(), 0);
+    await page.screenshot({ path: join(artifacts, 'flows-01.png'), fullPage: true });
+    await orders.getByRole('link', { name: 'o-2' }).click();
+    await page.locator('nav a.on', { hasText: 'Discover' }).waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('q'), 'order_id:o-2');
+    await page.waitForFunction(() => document.querySelector('[data-testid=hits]')?.textContent === '1 hit', null, { timeout: 10e3 });
+    await page.goBack();
+    await page.locator('nav a.on', { hasText: 'Flows' }).waitFor();
+  });
+
+  await step('a late end makes the violation late', async () => {
+    const r = await fetch(base + '/insert/jsonline', { method: 'POST', body: JSON.stringify({ _time: new Date().toISOString(), event: 'order_paid', order_id: 'o-2' }) });
+    assert.equal(r.status, 200);
+    await page.reload();
+    await page.waitForFunction(() => /late, after/.test(document.querySelector('[data-testid=flow-order-paid] [data-testid=violations] tbody tr')?.textContent || ''), null, { timeout: 15e3 });
+  });
   assert.deepEqual(errors, []);
   console.log('alerts page: all steps passed');
 } catch (e) {
@@ -127,6 +172,11 @@ alerts:
   process.exitCode = 1;
 } finally {
   await browser?.close();
-  server?.kill();
+  if (server && server.exitCode === null) {
+    // Wait for it: on shutdown it writes its alert state into tmp.
+    const exited = new Promise((res) => server.once('exit', res));
+    server.kill('SIGTERM');
+    await exited;
+  }
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -1,5 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
-import { alerts, type AlertsOverview } from './api';
+import { useState } from 'preact/hooks';
+import { alerts } from './api';
+import { usePoll } from './poll';
+import { navigate } from './state';
 
 // The alerts page (/ui/alerts): the tenant's rules with their health, flows,
 // alerts, silences (created and expired here), notifiers and history, from
@@ -17,28 +19,10 @@ function when(t?: string): string {
 }
 
 export function AlertsPage() {
-  const [o, setO] = useState<AlertsOverview | null>(null);
-  const [err, setErr] = useState('');
-  const [tick, setTick] = useState(0);
+  const { data: o, err, setErr, refresh } = usePoll(alerts.overview, 5000);
   const [matcher, setMatcher] = useState('');
   const [hours, setHours] = useState('2');
   const [comment, setComment] = useState('');
-
-  useEffect(() => {
-    const ac = new AbortController();
-    alerts.overview(ac.signal).then(
-      (x) => {
-        setO(x);
-        setErr('');
-      },
-      (e) => !ac.signal.aborted && setErr(e.message || String(e)),
-    );
-    const t = setTimeout(() => setTick((n) => n + 1), 5000);
-    return () => {
-      ac.abort();
-      clearTimeout(t);
-    };
-  }, [tick]);
 
   const addSilence = async (e: Event) => {
     e.preventDefault();
@@ -55,7 +39,7 @@ export function AlertsPage() {
       });
       setMatcher('');
       setComment('');
-      setTick((n) => n + 1);
+      refresh();
     } catch (e: any) {
       setErr(e.message || String(e));
     }
@@ -63,7 +47,7 @@ export function AlertsPage() {
   const expire = async (id: string) => {
     try {
       await alerts.expire(id);
-      setTick((n) => n + 1);
+      refresh();
     } catch (e: any) {
       setErr(e.message || String(e));
     }
@@ -149,7 +133,18 @@ export function AlertsPage() {
         <tbody>
           {o.flows.map((f) => (
             <tr key={f.name}>
-              <td>{f.name}</td>
+              <td>
+                <a
+                  href="/ui/flows"
+                  title="Open keys, latency and violations on the flows page"
+                  onClick={(e) => {
+                    e.preventDefault();
+                    navigate('/ui/flows');
+                  }}
+                >
+                  {f.name}
+                </a>
+              </td>
               <td class="mono">
                 {f.start} → {f.end} ({f.key}, {f.within})
               </td>

@@ -335,19 +335,33 @@ export interface SilenceInfo {
   comment?: string;
 }
 
+/** A flow's key: open (waiting for its end), or a violation (ran out of time; end set when it came late). */
+export interface FlowKey {
+  key: string;
+  start: string;
+  fired: boolean;
+  end?: string;
+}
+
 export interface FlowInfo {
   name: string;
   start: string;
   end: string;
   key: string;
   within: string;
+  within_s: number;
   open: number;
   tracked: number;
+  max_open_keys: number;
   completed: number;
   violating: number;
   dropped: number;
   latency_s?: Record<string, number>;
-  open_keys?: { key: string; start: string; fired: boolean }[];
+  /** Completions in tenths of within (le in seconds); the last bucket counts late ends. */
+  latency_histogram?: { le: number; count: number }[];
+  open_keys?: FlowKey[];
+  violations?: FlowKey[];
+  checked?: string;
 }
 
 export interface AlertsOverview {
@@ -362,6 +376,7 @@ export interface AlertsOverview {
 /** Alerts, flows and silences of the session's tenant (internal/alert). */
 export const alerts = {
   overview: (signal?: AbortSignal) => jsonCall<AlertsOverview>('/api/v1/alerts', { signal }),
+  flows: (signal?: AbortSignal) => jsonCall<{ flows: FlowInfo[] }>('/api/v1/flows', { signal }).then((x) => x.flows),
   silence: (s: Partial<SilenceInfo>) => jsonCall<SilenceInfo>('/api/v1/silences', { method: 'POST', body: JSON.stringify(s), headers: { 'Content-Type': 'application/json' } }),
   expire: (id: string) => jsonCall<void>('/api/v1/silences/' + encodeURIComponent(id), { method: 'DELETE' }),
 };

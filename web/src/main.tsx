@@ -6,21 +6,23 @@ import { Discover } from './discover';
 import { StatusPage } from './status';
 import { DashboardsPage } from './dashboards';
 import { AlertsPage } from './alerts';
+import { FlowsPage } from './flows';
 import './style.css';
 
 // The shell: header with navigation and theme switch, and the page that the
 // path names (/ or /ui/ is discover, /ui/status the status page).
 
-type Page = 'discover' | 'status' | 'dashboards' | 'alerts';
+type Page = 'discover' | 'status' | 'dashboards' | 'alerts' | 'flows';
 
-const PATHS: Record<Page, string> = { discover: '/', status: '/ui/status', dashboards: '/ui/dashboards', alerts: '/ui/alerts' };
-const TITLES: Record<Page, string> = { discover: 'Discover · Sluice', status: 'Status · Sluice', dashboards: 'Dashboards · Sluice', alerts: 'Alerts · Sluice' };
+const PATHS: Record<Page, string> = { discover: '/', status: '/ui/status', dashboards: '/ui/dashboards', alerts: '/ui/alerts', flows: '/ui/flows' };
+const TITLES: Record<Page, string> = { discover: 'Discover · Sluice', status: 'Status · Sluice', dashboards: 'Dashboards · Sluice', alerts: 'Alerts · Sluice', flows: 'Flows · Sluice' };
 
 function pageOf(): Page {
   const p = location.pathname.replace(/\/+$/, '');
   if (p.endsWith('/status')) return 'status';
   if (p.startsWith('/ui/dashboards')) return 'dashboards';
   if (p.startsWith('/ui/alerts')) return 'alerts';
+  if (p.startsWith('/ui/flows')) return 'flows';
   return 'discover';
 }
 
@@ -168,6 +170,9 @@ function Shell({ me, tenant, onTenant, onSignOut }: { me: Whoami; tenant: string
           <a href="/ui/alerts" class={page === 'alerts' ? 'on' : ''} onClick={go('alerts')}>
             Alerts
           </a>
+          <a href="/ui/flows" class={page === 'flows' ? 'on' : ''} onClick={go('flows')}>
+            Flows
+          </a>
           <a href="/ui/status" class={page === 'status' ? 'on' : ''} onClick={go('status')}>
             Status
           </a>
@@ -190,7 +195,7 @@ function Shell({ me, tenant, onTenant, onSignOut }: { me: Whoami; tenant: string
           )}
         </button>
       </header>
-      {page === 'status' ? <StatusPage key={tenant} /> : page === 'dashboards' ? <DashboardsPage key={tenant} /> : page === 'alerts' ? <AlertsPage key={tenant} /> : <Discover key={tenant} liveOnStart={false} />}
+      {page === 'status' ? <StatusPage key={tenant} /> : page === 'dashboards' ? <DashboardsPage key={tenant} /> : page === 'alerts' ? <AlertsPage key={tenant} /> : page === 'flows' ? <FlowsPage key={tenant} /> : <Discover key={tenant} liveOnStart={false} />}
       {help && (
         <div class="modal-back" onMouseDown={(e) => e.target === e.currentTarget && setHelp(false)}>
           <div class="modal help" role="dialog" aria-label="Keyboard shortcuts">

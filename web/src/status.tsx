@@ -255,7 +255,7 @@ function Tenants({ tenants }: { tenants: TenantStatus[] }) {
   );
 }
 
-function Card({ title, value, sub, meter, tone }: { title: string; value: string; sub: string; meter?: number; tone?: string }) {
+export function Card({ title, value, sub, meter, tone }: { title: string; value: string; sub: string; meter?: number; tone?: string }) {
   return (
     <div class={'card' + (tone ? ' tone-' + tone : '')}>
       <div class="card-title">{title}</div>
@@ -270,7 +270,7 @@ function Card({ title, value, sub, meter, tone }: { title: string; value: string
   );
 }
 
-function fmtDuration(s: number): string {
+export function fmtDuration(s: number): string {
   if (s < 60) return Math.round(s) + 's';
   if (s < 3600) return Math.floor(s / 60) + 'm ' + Math.round(s % 60) + 's';
   if (s < 86400) return Math.floor(s / 3600) + 'h ' + Math.floor((s % 3600) / 60) + 'm';
