@@ -3,7 +3,9 @@ package query
 import (
 	"context"
 	"io"
+	"io/fs"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,7 +27,8 @@ const altRecords = 200_000
 func BenchmarkAltQueries(b *testing.B) {
 	end := time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)
 	recs := altgen.Records(1, altRecords, end)
-	st, err := store.Open(b.TempDir(), store.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	dir := b.TempDir()
+	st, err := store.Open(dir, store.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,6 +44,7 @@ func BenchmarkAltQueries(b *testing.B) {
 	if err := st.Merge(ctx); err != nil {
 		b.Fatal(err)
 	}
+	disk := dirBytes(b, dir)
 	ref := sliceSearcher(recs)
 	for _, aq := range altgen.Queries(end.Add(-10 * time.Hour)) {
 		q, err := Parse(aq.Sluice)
@@ -68,6 +72,27 @@ func BenchmarkAltQueries(b *testing.B) {
 			b.ReportMetric(float64(stats.BlocksRead), "blocks_read/op")
 			b.ReportMetric(float64(stats.Blocks), "blocks/op")
 			b.ReportMetric(float64(stats.RecordsScanned), "records_scanned/op")
+			b.ReportMetric(float64(stats.BytesRead), "bytes_read/op")
+			b.ReportMetric(float64(disk)/float64(len(recs)), "disk_bytes/record")
 		})
 	}
+}
+
+// dirBytes is the size of the files under dir.
+func dirBytes(b *testing.B, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

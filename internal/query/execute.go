@@ -83,8 +83,38 @@ func (o Options) request(q *Query) store.SearchRequest {
 	if to != 0 {
 		from, to = emptyIfInverted(from, to)
 	}
-	return store.SearchRequest{Tenant: o.Tenant, From: from, To: to, Filter: compile(q.Filter, compileEnv{now: now, ctx: o.ctx}),
+	f := withoutEnforcedTime(compile(q.Filter, compileEnv{now: now, ctx: o.ctx}), from, to)
+	return store.SearchRequest{Tenant: o.Tenant, From: from, To: to, Filter: f,
 		Stats: o.Stats, MaxScannedRecords: o.MaxScannedRecords, MaxScannedBytes: o.MaxScannedBytes}
+}
+
+// withoutEnforcedTime drops from f's top-level AND the _time conditions
+// that the search's range [from, to) enforces anyway (a searcher checks
+// every record's time against it): what is left is often one field's
+// condition, which the store decides per distinct value and, over part of
+// a block's time range, by the block's time index without its timestamps,
+// where a filter that also reads _time is asked row by row.
+func withoutEnforcedTime(f store.Filter, from, to int64) store.Filter {
+	and, ok := f.(andFilter)
+	if !ok {
+		return f
+	}
+	kept := make(andFilter, 0, len(and))
+	for _, c := range and {
+		if tf, ok := c.(timeFilter); ok && tf.from <= from && (tf.to == maxTime || to != 0 && to <= tf.to) {
+			continue
+		}
+		kept = append(kept, c)
+	}
+	switch len(kept) {
+	case len(and):
+		return f
+	case 0:
+		return matchAllFilter{}
+	case 1:
+		return kept[0]
+	}
+	return kept
 }
 
 // Execute runs q over src and calls emit for each result row, in order.

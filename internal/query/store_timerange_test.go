@@ -1,6 +1,7 @@
 package query
 
 import (
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -65,5 +66,90 @@ func TestHourOfDayReadsItsBlocks(t *testing.T) {
 				tc.query, stats.BlocksRead, stats.Blocks, stats.RecordsScanned, tc.maxBlocks, tc.maxRecords)
 		}
 		t.Logf("%s: read %d of %d blocks, %d records scanned", tc.query, stats.BlocksRead, stats.Blocks, stats.RecordsScanned)
+	}
+}
+
+// TestSparseHourByTimeIndex runs hour queries over streams too sparse for
+// hour-aligned blocks (200 records a day: one block each over the whole
+// day), which the blocks' time index answers: a count of every record in
+// the hour reads no block, a level's count reads the blocks by the
+// level's codes (the _time condition, which the search range enforces,
+// is not asked per row), and every answer is the reference's, on and off
+// hour boundaries.
+func TestSparseHourByTimeIndex(t *testing.T) {
+	const streams = 40
+	day := time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC)
+	var recs []record.Record
+	for s := range streams {
+		for i := range 200 {
+			recs = append(recs, record.Record{Time: day.Add(time.Duration(i*432+s) * time.Second).UnixNano(),
+				Message: "request " + strconv.Itoa(i),
+				Stream:  []record.Field{{Name: "app", Value: "svc" + strconv.Itoa(s)}},
+				Fields:  []record.Field{{Name: "level", Value: []string{"info", "info", "warn", "error"}[(i+s)%4]}}})
+		}
+	}
+	st := openSplitStore(t, recs, 8192, 1)
+	at := func(m int) string { return day.Add(time.Duration(m) * time.Minute).Format(time.RFC3339) }
+	for _, tc := range []struct {
+		query string
+		check func(s store.SearchStats) bool
+	}{
+		{"_time:[" + at(600) + " TO " + at(660) + "} | stats count() as n by app",
+			func(s store.SearchStats) bool { return s.BlocksRead == 0 && s.BlocksCounted == streams }},
+		{"_time:[" + at(600) + " TO " + at(660) + "} level:error | stats count() as n",
+			func(s store.SearchStats) bool { return s.BlocksRead == streams && s.BlocksByCode == streams }},
+		{"_time:[" + at(600) + " TO " + at(660) + "} level:error | stats count() as n by app",
+			func(s store.SearchStats) bool { return s.BlocksByCode == streams }},
+		{"_time:[" + at(630) + " TO " + at(660) + "} level:error | stats count() as n by level", nil},
+		{"_time:[" + at(600) + " TO " + at(660) + "} | stats count() as n by _time:1m", nil},
+		{"_time:>=" + at(1380) + " level:warn | stats count() as n", nil},
+		{"_time:[" + at(600) + " TO " + at(660) + "} request", nil},
+	} {
+		q, err := Parse(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stats store.SearchStats
+		got, err := runJSONStats(st, q, 100000, &stats)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := runJSON(sliceSearcher(recs), q, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: got %.200s, want %.200s", tc.query, got, want)
+		}
+		if stats.Blocks != streams {
+			t.Fatalf("%d blocks, want one a stream", stats.Blocks)
+		}
+		if tc.check != nil && !tc.check(stats) {
+			t.Errorf("%s: %+v", tc.query, stats)
+		}
+	}
+}
+
+func TestWithoutEnforcedTime(t *testing.T) {
+	level := newPhraseFilter("level", "error", false)
+	tf := func(from, to int64) timeFilter { return timeFilter{from: from, to: to} }
+	for _, tc := range []struct {
+		name     string
+		f        store.Filter
+		from, to int64
+		want     store.Filter
+	}{
+		{"the range's own condition", andFilter{tf(10, 20), level}, 10, 20, level},
+		{"a wider condition", andFilter{tf(5, maxTime), level}, 10, 20, level},
+		{"open range, open condition", andFilter{tf(5, maxTime), level}, 10, 0, level},
+		{"open range, bounded condition", andFilter{tf(5, 30), level}, 10, 0, andFilter{tf(5, 30), level}},
+		{"a narrower condition", andFilter{tf(12, 20), level}, 10, 20, andFilter{tf(12, 20), level}},
+		{"only time", andFilter{tf(10, 20), tf(0, 30)}, 10, 20, matchAllFilter{}},
+		{"two others kept", andFilter{tf(10, 20), level, level}, 10, 20, andFilter{level, level}},
+		{"not an AND", tf(10, 20), 10, 20, tf(10, 20)},
+	} {
+		if got := withoutEnforcedTime(tc.f, tc.from, tc.to); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %#v, want %#v", tc.name, got, tc.want)
+		}
 	}
 }

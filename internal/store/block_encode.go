@@ -56,6 +56,7 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 		m.minTime = min(m.minTime, t)
 		m.maxTime = max(m.maxTime, t)
 	}
+	m.spanRows = spanIndex(b.times, m.minTime, m.maxTime)
 	e.addColumn(encDelta)
 
 	var enc byte

@@ -91,10 +91,57 @@ func TestVersion2StoreReadable(t *testing.T) {
 	if err := s.Merge(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := partMagics(t, dir); got["SLPART2"] != 0 || got["SLPART3"] == 0 {
-		t.Fatalf("after merging: parts %v, want version 3 only", got)
+	if got := partMagics(t, dir); got["SLPART2"] != 0 || got["SLPART4"] == 0 {
+		t.Fatalf("after merging: parts %v, want version 4 only", got)
 	}
-	checkQueries(t, "merged into version 3", s, all, rng, 40)
+	checkQueries(t, "merged into version 4", s, all, rng, 40)
+	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
+		t.Fatalf("verify after the merge: %v %v", ps, err)
+	}
+}
+
+// testdata/v3store is a store written by the build before part format
+// version 4 (two flushes of genRecords(rand.NewPCG(31, 32)), 400 records
+// each, blocks of 40 records): version 3 parts, whose index entries have
+// no time index, so that a search over part of a block's time range reads
+// its timestamps.
+const v3StoreDir = "testdata/v3store"
+
+// TestVersion3StoreReadable opens the data directory of the build before
+// the blocks' time index: its version 3 parts are searched (over parts of
+// their blocks' time ranges too), verified, scrubbed, and merged into
+// version 4 parts, which answer the same.
+func TestVersion3StoreReadable(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, v3StoreDir, dir)
+	rng := rand.New(rand.NewPCG(31, 32))
+	var all []record.Record
+	for i := range 2 {
+		all = append(all, genRecords(rng, 400, i*400)...)
+	}
+	if got := partMagics(t, dir); got["SLPART3"] == 0 || got["SLPART4"] != 0 {
+		t.Fatalf("test data parts: %v", got)
+	}
+	if ps, err := Verify(dir); err != nil || len(ps) != 0 {
+		t.Fatalf("verify of the version 3 store: %v %v", ps, err)
+	}
+	s := openTest(t, dir, Options{MergeFanIn: 2, BlockRecords: 40})
+	defer s.Close()
+	qrng := rand.New(rand.NewPCG(6, 6))
+	checkQueries(t, "version 3 parts", s, all, qrng, 40)
+	if err := s.Scrub(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.ScrubFailures != 0 || st.PartsUnverified != 0 {
+		t.Fatalf("scrub of version 3 parts: %d failures, %d unverified", st.ScrubFailures, st.PartsUnverified)
+	}
+	if err := s.Merge(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := partMagics(t, dir); got["SLPART3"] != 0 || got["SLPART4"] == 0 {
+		t.Fatalf("after merging: parts %v, want version 4 only", got)
+	}
+	checkQueries(t, "merged into version 4", s, all, qrng, 40)
 	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
 		t.Fatalf("verify after the merge: %v %v", ps, err)
 	}

@@ -28,6 +28,13 @@ type blockMeta struct {
 	fields  []string // sorted names of the non-stream fields
 	bloom   bloom
 	ranges  []numRange // sorted by field index
+	// spanRows is the block's time index (format version 4): for each
+	// blockSpan boundary that the block's records cross, in time order,
+	// the row of its first record at or after that boundary; empty when
+	// the block lies in one span or its entry has no index (earlier
+	// parts). A search over part of the block's time range then knows
+	// which rows can be in it without reading the timestamps.
+	spanRows []int32
 }
 
 // numRange is the numeric extent of fields[field] in the block; present only
@@ -46,7 +53,8 @@ func (m *blockMeta) memBytes() int64 {
 	return int64(unsafe.Sizeof(*m)) + int64(len(m.key)) +
 		int64(len(m.labels))*int64(unsafe.Sizeof(record.Field{})) +
 		int64(len(m.fields))*int64(unsafe.Sizeof("")) +
-		int64(len(m.ranges))*int64(unsafe.Sizeof(numRange{}))
+		int64(len(m.ranges))*int64(unsafe.Sizeof(numRange{})) +
+		int64(len(m.spanRows))*4
 }
 
 // ownBytes is what the strings of m take when they are its own (a
@@ -156,13 +164,20 @@ func appendIndex(dst []byte, metas []blockMeta) []byte {
 			dst = appendF64(dst, r.min)
 			dst = appendF64(dst, r.max)
 		}
+		dst = binary.AppendUvarint(dst, uint64(len(m.spanRows)))
+		prev := int32(0)
+		for _, row := range m.spanRows {
+			dst = binary.AppendUvarint(dst, uint64(row-prev))
+			prev = row
+		}
 	}
 	return dst
 }
 
 // decodeIndex parses an uncompressed index. dataEnd is where the blocks end
 // in the part file: every block must lie inside [partHeaderLen, dataEnd).
-func decodeIndex(src string, dataEnd int64) ([]blockMeta, error) {
+// spans says that the entries end with a time index (format version 4).
+func decodeIndex(src string, dataEnd int64, spans bool) ([]blockMeta, error) {
 	r := reader{src: src}
 	// An entry takes at least minIndexEntryBytes, which bounds n by the input.
 	n := r.count(r.remaining() / minIndexEntryBytes)
@@ -206,6 +221,9 @@ func decodeIndex(src string, dataEnd int64) ([]blockMeta, error) {
 			nr := numRange{field: r.count(len(m.fields) - 1), min: r.f64(), max: r.f64()}
 			m.ranges = append(m.ranges, nr)
 		}
+		if spans {
+			decodeSpanRows(&r, &m)
+		}
 		metas = append(metas, m)
 	}
 	if r.err == nil && r.remaining() != 0 {
@@ -215,4 +233,85 @@ func decodeIndex(src string, dataEnd int64) ([]blockMeta, error) {
 		return nil, r.err
 	}
 	return metas, nil
+}
+
+// maxSpanRows bounds a block's time index: a block lies in one daily
+// partition, which 24 hour spans cover (a writer makes none beyond it).
+const maxSpanRows = 64
+
+// decodeSpanRows reads m's time index, which must have one row per span
+// boundary between its min and max time, in order, within its records.
+func decodeSpanRows(r *reader, m *blockMeta) {
+	n := r.count(maxSpanRows)
+	if n == 0 || r.err != nil {
+		return
+	}
+	if m.maxTime < m.minTime || spanOf(m.maxTime)-spanOf(m.minTime) != int64(n) {
+		r.fail("time index does not fit the block's time range")
+		return
+	}
+	m.spanRows = make([]int32, n)
+	row := 0
+	for i := range m.spanRows {
+		row += r.count(m.count)
+		if row > m.count {
+			r.fail("time index beyond the block's records")
+			return
+		}
+		m.spanRows[i] = int32(row)
+	}
+}
+
+// spanIndex is the time index of a block whose sorted times are times
+// (nil when they are not sorted, lie in one span or in more than
+// maxSpanRows+1).
+func spanIndex(times []int64, minTime, maxTime int64) []int32 {
+	first, last := spanOf(minTime), spanOf(maxTime)
+	if first == last || last-first > maxSpanRows || !slices.IsSorted(times) {
+		return nil
+	}
+	rows := make([]int32, 0, last-first)
+	row := 0
+	for sp := first + 1; sp <= last; sp++ {
+		for row < len(times) && spanOf(times[row]) < sp {
+			row++
+		}
+		rows = append(rows, int32(row))
+	}
+	return rows
+}
+
+// rowWindow is the rows of m that may lie in [from, to) (to 0 for no
+// end) by its time index: rows before lo and from hi on do not. exact
+// says that every row of [lo, hi) does, so that no row's time needs a
+// check. ok is false when m has no time index.
+func (m *blockMeta) rowWindow(from, to int64) (lo, hi int, exact, ok bool) {
+	if len(m.spanRows) == 0 {
+		return 0, 0, false, false
+	}
+	first := spanOf(m.minTime)
+	// start(sp) is the first row at or after span sp's start.
+	start := func(sp int64) int {
+		switch {
+		case sp <= first:
+			return 0
+		case sp-first > int64(len(m.spanRows)):
+			return m.count
+		default:
+			return int(m.spanRows[sp-first-1])
+		}
+	}
+	lo, hi = 0, m.count
+	exact = true
+	if from > m.minTime {
+		sp := spanOf(from)
+		lo = start(sp)
+		exact = from == sp*blockSpan
+	}
+	if to != 0 && to <= m.maxTime {
+		sp := spanOf(to - 1)
+		hi = start(sp + 1)
+		exact = exact && to == (sp+1)*blockSpan
+	}
+	return lo, max(lo, hi), exact, true
 }

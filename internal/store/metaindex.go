@@ -87,7 +87,10 @@ type metaIndex struct {
 	chunks []chunkMeta
 	// v2 says that the part is of format version 2: its chunks are not
 	// on disk but cut from its one index frame (see loadIndexV2).
-	v2    bool
+	v2 bool
+	// v3 says that the part is of format version 3: its index entries
+	// have no time index.
+	v3    bool
 	bytes int64
 }
 
@@ -156,7 +159,7 @@ func splitIndex(metas []blockMeta) (*metaIndex, []*indexChunk, error) {
 	var err error
 	cut := func(hi int) {
 		raw := appendIndex(nil, metas[lo:hi])
-		own, derr := decodeIndex(string(raw), math.MaxInt64)
+		own, derr := decodeIndex(string(raw), math.MaxInt64, true)
 		if derr != nil {
 			// Cannot happen: the same entries were decoded a moment ago.
 			err = cmp.Or(err, derr)

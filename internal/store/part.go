@@ -19,19 +19,22 @@ import (
 
 // Part file layouts (FORMAT.md has the details):
 //
-//	version 3: "SLPART3\n" | (blocks, index chunk)… | meta-index (zstd) | footer
-//	           footer: meta-index offset u64 | length u64 | xxhash64 u64 | sha256 | "SLPEND3\n"
+//	version 4: "SLPART4\n" | (blocks, index chunk)… | meta-index (zstd) | footer
+//	           footer: meta-index offset u64 | length u64 | xxhash64 u64 | sha256 | "SLPEND4\n"
+//	version 3: as version 4 with "SLPART3\n" and "SLPEND3\n", index entries without a time index
 //	version 2: "SLPART2\n" | blocks | index (zstd) | footer
 //	           footer: index offset u64 | index length u64 | sha256 | "SLPEND2\n"
 //
-// Both hold sha256 of every byte before the footer. Version 3 keeps the
+// All hold sha256 of every byte before the footer. Versions 3 and 4 keep the
 // block metadata in chunks of at most chunkBlocks blocks that a search
 // loads on demand through the index cache; version 2 parts, written by
 // earlier builds, stay readable: their one index frame is decoded whole
 // and split into the same chunks in the cache.
 const (
-	partMagic      = "SLPART3\n"
-	partEndMagic   = "SLPEND3\n"
+	partMagic      = "SLPART4\n"
+	partEndMagic   = "SLPEND4\n"
+	partMagicV3    = "SLPART3\n"
+	partEndMagicV3 = "SLPEND3\n"
 	partMagicV2    = "SLPART2\n"
 	partEndMagicV2 = "SLPEND2\n"
 	// partMagicV1 is the development format before per-column blocks;
@@ -179,7 +182,9 @@ func (p *part) loadMetaIndex() (cached, error) {
 	}
 	switch string(head) {
 	case partMagic:
-		return p.loadMetaIndexV3()
+		return p.loadMetaIndexV3(partEndMagic, false)
+	case partMagicV3:
+		return p.loadMetaIndexV3(partEndMagicV3, true)
 	case partMagicV2:
 		mi, chunks, err := p.loadIndexV2()
 		if err != nil {
@@ -190,13 +195,15 @@ func (p *part) loadMetaIndex() (cached, error) {
 		}
 		return mi, nil
 	case partMagicV1:
-		return nil, fmt.Errorf("%w: part %s: format version 1, written by an older development build; this build reads versions 2 and 3", errCorrupt, p.name)
+		return nil, fmt.Errorf("%w: part %s: format version 1, written by an older development build; this build reads versions 2 to 4", errCorrupt, p.name)
 	default:
 		return nil, fmt.Errorf("%w: part %s: bad magic", errCorrupt, p.name)
 	}
 }
 
-func (p *part) loadMetaIndexV3() (cached, error) {
+// loadMetaIndexV3 reads the meta-index of a version 4 part, or of a
+// version 3 part when v3 is set (the footer ending in endMagic).
+func (p *part) loadMetaIndexV3(endMagic string, v3 bool) (cached, error) {
 	if p.size < partHeaderLen+footerLen {
 		return nil, fmt.Errorf("%w: part %s of %d bytes is too short", errCorrupt, p.name, p.size)
 	}
@@ -204,7 +211,7 @@ func (p *part) loadMetaIndexV3() (cached, error) {
 	if err := p.readAt(foot, p.size-footerLen, nil); err != nil {
 		return nil, err
 	}
-	if string(foot[footerLen-8:]) != partEndMagic {
+	if string(foot[footerLen-8:]) != endMagic {
 		return nil, fmt.Errorf("%w: part %s: bad footer magic", errCorrupt, p.name)
 	}
 	off := binary.LittleEndian.Uint64(foot[0:8])
@@ -229,6 +236,7 @@ func (p *part) loadMetaIndexV3() (cached, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode meta-index of part %s: %w", p.name, err)
 	}
+	mi.v3 = v3
 	p.nchunks.Store(int32(len(mi.chunks)))
 	return mi, nil
 }
@@ -259,7 +267,7 @@ func (p *part) loadIndexV2() (*metaIndex, []*indexChunk, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: part %s: decompress index: %v", errCorrupt, p.name, err)
 	}
-	metas, err := decodeIndex(string(raw), int64(idxOff))
+	metas, err := decodeIndex(string(raw), int64(idxOff), false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode index of part %s: %w", p.name, err)
 	}
@@ -306,7 +314,7 @@ func (p *part) loadChunk(mi *metaIndex, ci int) (*indexChunk, error) {
 	if err != nil || len(raw) != c.rawLen {
 		return nil, fmt.Errorf("%w: part %s: decompress index chunk %d: %d bytes, %v", errCorrupt, p.name, ci, len(raw), err)
 	}
-	metas, err := decodeIndex(string(raw), c.offset)
+	metas, err := decodeIndex(string(raw), c.offset, !mi.v3)
 	if err == nil && len(metas) != c.blocks {
 		err = fmt.Errorf("%w: %d blocks, meta-index says %d", errCorrupt, len(metas), c.blocks)
 	}

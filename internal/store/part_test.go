@@ -338,10 +338,13 @@ func FuzzBlockAndIndexDecode(f *testing.F) {
 		if errs[0] == nil && (errs[1] != nil || !slices.Equal(levels[0], levels[1])) {
 			t.Fatalf("full decode: %v, projected: %v; levels %q vs %q", errs[0], errs[1], levels[0], levels[1])
 		}
-		if metas, err := decodeIndex(string(idx), 1<<40); err == nil {
-			for i := range metas {
-				metas[i].MayContainToken("f", "t")
-				metas[i].NumRange("f")
+		for _, spans := range []bool{false, true} {
+			if metas, err := decodeIndex(string(idx), 1<<40, spans); err == nil {
+				for i := range metas {
+					metas[i].MayContainToken("f", "t")
+					metas[i].NumRange("f")
+					metas[i].rowWindow(metas[i].minTime+1, metas[i].maxTime)
+				}
 			}
 		}
 	})

@@ -205,6 +205,7 @@ type searcher struct {
 	info         BlockInfo // the block or head stream being searched
 	times        []int64   // scratch for the times of head records passed to Count
 	budget       *scanBudget
+	win          rowWindow // of the block being searched
 }
 
 func (ss *searcher) inRange(t int64) bool {
@@ -261,13 +262,22 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 		// would move it to the heap for every block.
 		ss.info = m.info()
 		info := &ss.info
-		whole := false
+		if !ss.setWindow(m) {
+			// The block's time index has no row in the range.
+			ss.stats.BlocksSkippedTime++
+			ss.s.blocksSkipped.Add(1)
+			continue
+		}
+		// all says that every record of the block matches but for its
+		// time, whole that every one is also in the search's range.
+		whole, all := false, false
 		switch ss.matchBlock(info) {
 		case BlockNone:
 			ss.stats.BlocksSkippedStream++
 			ss.s.blocksSkipped.Add(1)
 			continue
 		case BlockAll:
+			all = true
 			whole = ss.covers(info)
 		default:
 			if !ss.req.Filter.MayMatch(m) {
@@ -289,8 +299,20 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 					ss.s.blocksSkipped.Add(1)
 					continue
 				}
+				all = decided
 				whole = decided && ss.covers(info)
 			}
+		}
+		if all && !whole && ss.win.exact && !ss.req.CountTimes && ss.countable(info.Labels) {
+			// The time index says how many rows are in the range.
+			n := ss.win.hi - ss.win.lo
+			ss.stats.BlocksCounted++
+			ss.stats.RecordsCounted += int64(n)
+			ss.stats.RecordsMatched += int64(n)
+			if err := ss.count(info, n, nil); err != nil {
+				return err
+			}
+			continue
 		}
 		countable := whole && ss.countable(info.Labels)
 		if countable && !ss.req.CountTimes {
@@ -321,7 +343,7 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 		d := &ss.sc.block
 		sel := ss.selectByCode(d, info, whole)
 		cc, byCode := ss.planCount(d, info, whole, sel)
-		if countable || !byCode || !ss.covers(info) || ss.req.CountTimes {
+		if countable || !byCode || !ss.covers(info) && !ss.win.exact || ss.req.CountTimes {
 			err := d.loadTimes()
 			if errors.Is(err, errCorrupt) {
 				ss.lost(p, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err))

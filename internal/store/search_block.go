@@ -29,6 +29,42 @@ func (ss *searcher) covers(b *BlockInfo) bool {
 	return b.MinTime >= ss.req.From && (ss.req.To == 0 || b.MaxTime < ss.req.To)
 }
 
+// rowWindow is the rows of the block being searched that can lie in the
+// search's range, from the block's time index (see blockMeta.rowWindow),
+// when the range does not cover the block: rows outside [lo, hi) do not,
+// and when exact is set every row inside does. ok is false when the block
+// is covered or has no time index.
+type rowWindow struct {
+	lo, hi    int
+	exact, ok bool
+}
+
+// setWindow sets ss.win for block m and reports whether any of its rows
+// can lie in the search's range.
+func (ss *searcher) setWindow(m *blockMeta) bool {
+	ss.win = rowWindow{}
+	if ss.covers(&ss.info) {
+		return true
+	}
+	lo, hi, exact, ok := m.rowWindow(ss.req.From, ss.req.To)
+	if !ok {
+		return true
+	}
+	ss.win = rowWindow{lo: lo, hi: hi, exact: exact, ok: true}
+	return lo < hi
+}
+
+// rowIn reports whether row of d, the block just read, lies in the
+// search's range: by the time index alone when it is exact, else by the
+// row's time, which must be loaded.
+func (ss *searcher) rowIn(d *decodedBlock, row int) bool {
+	w := &ss.win
+	if w.ok && (row < w.lo || row >= w.hi) {
+		return false
+	}
+	return w.exact || ss.inRange(d.times[row])
+}
+
 // countable reports whether the caller may be given a block's records as a
 // count: it asked for counts, and every field it reads is one of the
 // block's stream labels, which the record passed to Count holds.

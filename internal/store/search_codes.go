@@ -177,8 +177,8 @@ func (ss *searcher) planCount(d *decodedBlock, b *BlockInfo, whole bool, sel *co
 }
 
 // countByCode passes the matching rows of d to Count as cc says. The
-// times must be loaded unless the block lies inside the search's range
-// and Count wants none.
+// times must be loaded unless Count wants none and the block lies inside
+// the search's range or its time index places its rows exactly.
 func (ss *searcher) countByCode(d *decodedBlock, b *BlockInfo, sel *codeSelection, cc codeCount) error {
 	if cc.raw {
 		return ss.countByRaw(d, b, sel, cc)
@@ -190,11 +190,14 @@ func (ss *searcher) countByCode(d *decodedBlock, b *BlockInfo, sel *codeSelectio
 	if sel != nil {
 		sel.rewind()
 	}
-	withTimes := !covered || ss.req.CountTimes
-	if !withTimes {
+	// Each row is looked at unless the block lies inside the range and no
+	// time is wanted; a row's time is read only when the block's time
+	// index cannot place it (rowIn).
+	byRow := !covered || ss.req.CountTimes
+	if !byRow {
 		countCovered(&cs.counts, &cs.quad, d.rows, sel, cc, ss.fieldFilter == group)
 	}
-	for row := 0; withTimes && row < d.rows; row++ {
+	for row := 0; byRow && row < d.rows; row++ {
 		if sel != nil && !sel.next(row) {
 			if group != "" {
 				gc.next(row)
@@ -205,12 +208,11 @@ func (ss *searcher) countByCode(d *decodedBlock, b *BlockInfo, sel *codeSelectio
 		if group != "" {
 			code = gc.next(row)
 		}
-		t := d.times[row]
-		if !covered && !ss.inRange(t) {
+		if !covered && !ss.rowIn(d, row) {
 			continue
 		}
 		if ss.req.CountTimes {
-			cs.times[code] = append(cs.times[code], t)
+			cs.times[code] = append(cs.times[code], d.times[row])
 		}
 		cs.counts[code]++
 	}

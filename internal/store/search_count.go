@@ -175,7 +175,7 @@ func (ss *searcher) countByRaw(d *decodedBlock, b *BlockInfo, sel *codeSelection
 			v = values[p]
 			p++
 		}
-		if sel != nil && !sel.next(row) || !covered && !ss.inRange(d.times[row]) {
+		if sel != nil && !sel.next(row) || !covered && !ss.rowIn(d, row) {
 			continue
 		}
 		switch {

@@ -204,12 +204,17 @@ func randFilter(rng *rand.Rand, depth int) *testFilter {
 // randRequest makes a random request; about one in five has no filter.
 func randRequest(rng *rand.Rand) SearchRequest {
 	req := SearchRequest{Tenant: testTenants[rng.IntN(len(testTenants))]}
-	switch rng.IntN(3) {
+	switch rng.IntN(4) {
 	case 0:
 		req.From = testBase + rng.Int64N(testSpan)
 		req.To = req.From + rng.Int64N(testSpan/2)
 	case 1:
 		req.From = testBase + rng.Int64N(testSpan)
+	case 2:
+		// Whole hours, which blocks' time indexes place exactly.
+		hour := int64(time.Hour)
+		req.From = testBase + rng.Int64N(testSpan/hour)*hour
+		req.To = req.From + (1+rng.Int64N(30))*hour
 	}
 	if rng.IntN(5) != 0 {
 		req.Filter = randFilter(rng, 3)
