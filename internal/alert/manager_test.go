@@ -370,3 +370,82 @@ func TestLatencyHistogram(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatInterval: a group still firing, with nothing changed, is sent
+// again repeat_interval after its last send, and not a second before.
+func TestRepeatInterval(t *testing.T) {
+	url, got := hook(t)
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	run := func(_ context.Context, _ *query.Query, _ query.Options, emit func(query.Row) error) (string, error) {
+		return "", emit(query.Row{Values: []query.Value{{Name: "service", Str: "api"}, {Name: "n", Num: 500, IsNum: true}}})
+	}
+	m := newTestManager(t, config.AlertsConfig{
+		Notifiers: []config.NotifierConfig{{Name: "ops", Type: "webhook", URL: url}},
+		Rules: []config.RuleConfig{{Name: "errors", Query: `level:error | stats count() as n by service`, Condition: "n > 100",
+			Notify: []string{"ops"}}},
+	}, run, c)
+	const repeat = time.Hour
+	m.cfg.RepeatInterval = config.Duration(repeat)
+	r := m.rules[0]
+	ctx := context.Background()
+	// step moves the clock to at, evaluates the rule (still firing) and
+	// dispatches.
+	step := func(at time.Time) {
+		c.mu.Lock()
+		c.t = at
+		c.mu.Unlock()
+		found, _, err := r.eval(ctx, run, at, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.applyRule(r, found, at)
+		m.dispatch(ctx)
+	}
+	// sent reports whether the last dispatch started a notification (in
+	// flight, or done: its outcome is stamped with the unmoved clock).
+	sent := func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		gs := m.st.Groups[groupKey("ops", m.sources()[0])]
+		return gs.sending || gs.LastAttempt.Equal(c.now())
+	}
+	none := func(when string) {
+		t.Helper()
+		if sent() {
+			t.Fatalf("%s: a notification was sent", when)
+		}
+	}
+	firing := func(when string) {
+		t.Helper()
+		if !sent() {
+			t.Fatalf("%s: no notification was sent", when)
+		}
+		p := receive(t, m, got)
+		if l := labelsOf(p, "service"); len(l) != 1 || l[0] != "firing:api" {
+			t.Fatalf("%s: payload %v", when, l)
+		}
+	}
+	t0 := c.t
+	step(t0) // fires (no 'for'), sent at once (group_wait 0)
+	firing("first send")
+	// Evaluated every 30 s up to a second before repeat_interval: nothing
+	// changed, nothing is sent (group_interval alone does not resend).
+	for at := t0.Add(30 * time.Second); at.Before(t0.Add(repeat)); at = at.Add(30 * time.Second) {
+		step(at)
+		none(at.Sub(t0).String() + " after the first send")
+	}
+	step(t0.Add(repeat - time.Second))
+	none("a second before repeat_interval")
+	step(t0.Add(repeat))
+	firing("at repeat_interval")
+	// And again one repeat_interval after the repeat, not before.
+	step(t0.Add(2*repeat - time.Second))
+	none("a second before the second repeat")
+	step(t0.Add(2 * repeat))
+	firing("at the second repeat")
+	select {
+	case p := <-got:
+		t.Fatalf("unexpected notification %+v", p)
+	default:
+	}
+}
