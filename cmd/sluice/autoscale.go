@@ -155,7 +155,7 @@ func podNamespace() string {
 }
 
 func runAutoscaleSimulate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("autoscale simulate", "autoscale simulate [--trace spike|ramp|daily|FILE[,…]] [--json] [model and policy flags]", `
+	fs := newFlagSet("autoscale simulate", "autoscale simulate [--trace spike|ramp|daily|bench|FILE[,…]] [--json] [model and policy flags]", `
 Replays a load trace (records/s over time) against a model of a consumer
 group of indexers (each consumes --replica-throughput records/s, a new one
 starts after --start-delay, and the partitions that move pause for
@@ -175,7 +175,8 @@ backlog, and the seconds a backlog had lasted longer than --drain-target.
            with nothing to start or rebalance: the lower bound.
 
 Built-in traces: spike (10x for 5 minutes), ramp (50k to 1M records/s over
-an hour), daily (a day with bursts). A FILE has one "seconds,records_per_second"
+an hour), daily (a day with bursts), bench (three sluice-bench runs: a 1M
+records/s flood, half that under queries, quiet, 20k records/s). A FILE has one "seconds,records_per_second"
 line per point, linear in between; # starts a comment.`, stderr)
 	traces := fs.String("trace", strings.Join(autoscale.Builtin(), ","), "`traces` to replay, comma-separated: a built-in name or a CSV file")
 	asJSON := fs.Bool("json", false, "print one JSON array of {policy, trace, replica_minutes, drain_seconds, peak_backlog, …}")

@@ -36,7 +36,7 @@ const (
 var builtin embed.FS
 
 // Builtin names the traces shipped in the binary.
-func Builtin() []string { return []string{"spike", "ramp", "daily"} }
+func Builtin() []string { return []string{"spike", "ramp", "daily", "bench"} }
 
 // LoadBuiltin reads a trace shipped in the binary.
 func LoadBuiltin(name string) (Trace, error) {
