@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/sluice-log/sluice/internal/alert/notify"
@@ -23,7 +24,7 @@ func (m *Manager) sources() []source {
 	for _, f := range m.flows {
 		out = append(out, source{f.cfg.Name, f.cfg.Tenant, f.cfg.Notify})
 	}
-	return out
+	return append(out, m.retired...)
 }
 
 // silencedBy returns the id of an active silence that mutes a, or "";
@@ -73,6 +74,15 @@ func (m *Manager) dispatch(ctx context.Context) {
 			}
 		}
 	}
+	// A deleted rule is forgotten once its last alert is sent resolved.
+	m.retired = slices.DeleteFunc(m.retired, func(src source) bool {
+		for _, a := range m.st.Alerts {
+			if a.Source == src.name && a.Tenant == src.tenant {
+				return false
+			}
+		}
+		return true
+	})
 	// Expired silences go after a day, so that the page still shows them
 	// for a while.
 	kept := m.st.Silences[:0]

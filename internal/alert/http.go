@@ -2,6 +2,7 @@ package alert
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,9 @@ type RuleInfo struct {
 	For       string            `json:"for"`
 	Labels    map[string]string `json:"labels"`
 	Notify    []string          `json:"notify"`
+	// Runtime: made through the API (POST /api/v1/rules), so it can be
+	// deleted there; the others are in the configuration.
+	Runtime bool `json:"runtime,omitempty"`
 	RuleStatus
 	Firing  int `json:"firing"`
 	Pending int `json:"pending"`
@@ -79,25 +83,9 @@ func (m *Manager) Overview(tenant string) Overview {
 		return a.ActiveAt.Compare(b.ActiveAt)
 	})
 	for _, r := range m.rules {
-		if r.cfg.Tenant != tenant {
-			continue
+		if r.cfg.Tenant == tenant {
+			o.Rules = append(o.Rules, m.ruleInfo(r, o.Alerts))
 		}
-		ri := RuleInfo{Name: r.cfg.Name, Query: r.cfg.Query, Condition: r.cfg.Condition, Every: time.Duration(r.cfg.Every).String(),
-			Window: time.Duration(r.cfg.Window).String(), For: time.Duration(r.cfg.For).String(), Labels: r.cfg.Labels, Notify: r.cfg.Notify}
-		if rs := m.st.Rules[r.cfg.Name]; rs != nil {
-			ri.RuleStatus = *rs
-		}
-		for _, a := range o.Alerts {
-			if a.Source == r.cfg.Name {
-				switch a.State {
-				case StateFiring, StateSilenced:
-					ri.Firing++
-				case StatePending:
-					ri.Pending++
-				}
-			}
-		}
-		o.Rules = append(o.Rules, ri)
 	}
 	for _, s := range m.st.Silences {
 		if s.Tenant == tenant {
@@ -117,6 +105,28 @@ func (m *Manager) Overview(tenant string) Overview {
 		}
 	}
 	return o
+}
+
+// ruleInfo is r as the API shows it, with the counts of its alerts among
+// alerts (the tenant's, silenced ones marked); the caller holds m.mu.
+func (m *Manager) ruleInfo(r *rule, alerts []Alert) RuleInfo {
+	ri := RuleInfo{Name: r.cfg.Name, Query: r.cfg.Query, Condition: r.cfg.Condition, Every: time.Duration(r.cfg.Every).String(),
+		Window: time.Duration(r.cfg.Window).String(), For: time.Duration(r.cfg.For).String(), Labels: r.cfg.Labels, Notify: r.cfg.Notify,
+		Runtime: r.runtime}
+	if rs := m.st.Rules[ruleKey(r.cfg.Tenant, r.cfg.Name)]; rs != nil {
+		ri.RuleStatus = *rs
+	}
+	for _, a := range alerts {
+		if a.Source == r.cfg.Name && a.Kind == "rule" {
+			switch a.State {
+			case StateFiring, StateSilenced:
+				ri.Firing++
+			case StatePending:
+				ri.Pending++
+			}
+		}
+	}
+	return ri
 }
 
 // AddSilence validates s and stores it for tenant.
@@ -185,6 +195,38 @@ func (m *Manager) Routes(tenant func(*http.Request) string) map[string]http.Hand
 				return
 			}
 			writeJSON(w, http.StatusOK, got)
+		}),
+		"GET /api/v1/rules": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]any{"rules": m.Overview(tenant(r)).Rules})
+		}),
+		"POST /api/v1/rules": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var in RuleSpec
+			dec := json.NewDecoder(io.LimitReader(r.Body, 2*maxRuleQuery))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&in); err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "rule: " + err.Error()})
+				return
+			}
+			got, err := m.AddRule(tenant(r), in)
+			switch {
+			case errors.Is(err, ErrRuleExists):
+				writeJSON(w, http.StatusConflict, map[string]string{"error": "rule: " + err.Error()})
+			case err != nil:
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "rule: " + err.Error()})
+			default:
+				writeJSON(w, http.StatusOK, got)
+			}
+		}),
+		"DELETE /api/v1/rules/{name}": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ok, err := m.DeleteRule(tenant(r), r.PathValue("name"))
+			switch {
+			case err != nil:
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			case !ok:
+				writeJSON(w, http.StatusNotFound, map[string]string{"error": "no rule " + r.PathValue("name") + " made through the API (rules of the configuration are changed there)"})
+			default:
+				writeJSON(w, http.StatusOK, map[string]string{"status": "deleted"})
+			}
 		}),
 		"DELETE /api/v1/silences/{id}": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !m.ExpireSilence(tenant(r), r.PathValue("id")) {

@@ -61,6 +61,16 @@ type Manager struct {
 	mu    sync.Mutex
 	st    *state
 	dirty bool
+	// runtime are the rules made through the API, as in their file;
+	// retired are the sources of deleted ones whose alerts are still to
+	// be sent resolved. runCtx is Run's context (nil when not running) and
+	// loops its rule loops. All under mu; rulesMu orders writers of the
+	// rules file.
+	runtime []storedRule
+	retired []source
+	runCtx  context.Context
+	loops   sync.WaitGroup
+	rulesMu sync.Mutex
 
 	sent, failed, retried *prometheus.CounterVec
 	evalFailures          *prometheus.CounterVec
@@ -92,6 +102,12 @@ func New(opts Options) (*Manager, error) {
 			return nil, err
 		}
 		m.rules = append(m.rules, r)
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if err := m.loadRuntimeRules(); err != nil {
+		return nil, err
 	}
 	fm := newFlowMetrics(opts.Registry)
 	for _, fc := range opts.Config.Flows {
@@ -225,10 +241,12 @@ func (m *Manager) Observe(recs []record.Record) {
 // Run evaluates and dispatches until ctx ends, then saves the state.
 func (m *Manager) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	m.mu.Lock()
+	m.runCtx = ctx
 	for _, r := range m.rules {
-		wg.Add(1)
-		go func() { defer wg.Done(); m.ruleLoop(ctx, r) }()
+		m.startRule(r)
 	}
+	m.mu.Unlock()
 	if len(m.flows) > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); m.flowLoop(ctx) }()
@@ -252,7 +270,11 @@ func (m *Manager) Run(ctx context.Context) error {
 			saved = now
 		}
 	}
+	m.mu.Lock()
+	m.runCtx = nil // rules added from now on do not start
+	m.mu.Unlock()
 	wg.Wait()
+	m.loops.Wait()
 	m.save()
 	return nil
 }
@@ -277,10 +299,15 @@ func (m *Manager) ruleLoop(ctx context.Context, r *rule) {
 			return
 		}
 		m.mu.Lock()
-		rs := m.st.Rules[r.cfg.Name]
+		if r.deleted {
+			m.mu.Unlock()
+			return
+		}
+		key := ruleKey(r.cfg.Tenant, r.cfg.Name)
+		rs := m.st.Rules[key]
 		if rs == nil {
 			rs = &RuleStatus{}
-			m.st.Rules[r.cfg.Name] = rs
+			m.st.Rules[key] = rs
 		}
 		rs.LastEval, rs.LastDuration, rs.LastError = start, took, ""
 		switch {

@@ -20,12 +20,18 @@ type QueryFunc func(ctx context.Context, q *query.Query, opts query.Options, emi
 
 // rule is a compiled alerts.rules entry.
 type rule struct {
-	cfg    config.RuleConfig
-	q      *query.Query
-	by     []string // the stats pipe's group fields
-	column string
-	op     string
-	value  float64
+	cfg config.RuleConfig
+	// runtime: made through the API (runtime.go), not configured.
+	runtime bool
+	// stop ends the rule's loop; deleted (under Manager.mu) tells a loop
+	// that was evaluating when its rule was deleted to drop the result.
+	stop    context.CancelFunc
+	deleted bool
+	q       *query.Query
+	by      []string // the stats pipe's group fields
+	column  string
+	op      string
+	value   float64
 }
 
 func compileRule(cfg config.RuleConfig, parse func(string) (*query.Query, error)) (*rule, error) {
@@ -142,6 +148,9 @@ func isGroupField(by []string, name string) bool {
 func (m *Manager) applyRule(r *rule, found []result, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if r.deleted {
+		return
+	}
 	holding := map[string]bool{}
 	for _, res := range found {
 		fp := notify.Fingerprint(res.labels)
@@ -169,17 +178,25 @@ func (m *Manager) applyRule(r *rule, found []result, now time.Time) {
 		}
 	}
 	for fp, a := range m.st.Alerts {
-		if a.Kind != "rule" || a.Source != r.cfg.Name || holding[fp] {
+		if a.Kind != "rule" || a.Source != r.cfg.Name || a.Tenant != r.cfg.Tenant || holding[fp] {
 			continue
 		}
-		switch a.State {
-		case StatePending:
-			delete(m.st.Alerts, fp)
-			m.event(a, StatePending, "inactive", now)
-		case StateFiring:
-			a.State, a.ResolvedAt = StateResolved, now
-			m.event(a, StateFiring, StateResolved, now)
-		}
+		m.endRuleAlert(a, now)
 	}
 	m.dirty = true
+}
+
+// endRuleAlert ends a rule's alert whose condition no longer holds: a
+// pending one goes, a firing one resolves (true). The caller holds m.mu.
+func (m *Manager) endRuleAlert(a *Alert, now time.Time) bool {
+	switch a.State {
+	case StatePending:
+		delete(m.st.Alerts, a.Fingerprint)
+		m.event(a, StatePending, "inactive", now)
+	case StateFiring:
+		a.State, a.ResolvedAt = StateResolved, now
+		m.event(a, StateFiring, StateResolved, now)
+		return true
+	}
+	return false
 }
