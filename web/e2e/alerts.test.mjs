@@ -164,6 +164,73 @@ alerts:
     await page.reload();
     await page.waitForFunction(() => /late, after/.test(document.querySelector('[data-testid=flow-order-paid] [data-testid=violations] tbody tr')?.textContent || ''), null, { timeout: 15e3 });
   });
+
+  await step('saved searches: save the query and range, open it in another browser, delete it', async () => {
+    await page.goto(base + '/?q=service%3Apayments&from=now-1h');
+    await page.waitForFunction(() => document.querySelector('[data-testid=hits]')?.textContent === '3 hits', null, { timeout: 10e3 });
+    await page.getByRole('button', { name: 'Saved', exact: true }).click();
+    await page.getByLabel('Saved search name').fill('payments errors');
+    await page.getByRole('dialog').getByRole('button', { name: 'Save', exact: true }).click();
+    await page.locator('[data-testid=saved-searches] tr', { hasText: 'payments errors' }).waitFor();
+    const list = await (await fetch(base + '/api/v1/saved_searches')).json();
+    assert.deepEqual(list.saved_searches.map((x) => [x.name, x.query, x.from, x.to]), [['payments errors', 'service:payments', 'now-1h', 'now']]);
+    await page.keyboard.press('Escape');
+    // Another browser (no storage in common) lists it: it is the server's.
+    const other = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    other.on('pageerror', (e) => errors.push(e.message));
+    await other.goto(base + '/');
+    await other.getByRole('button', { name: 'Saved', exact: true }).click();
+    await other.locator('[data-testid=saved-searches] tr', { hasText: 'payments errors' }).waitFor();
+    await other.screenshot({ path: join(artifacts, 'saved-01-list.png') });
+    await other.getByRole('button', { name: 'payments errors', exact: true }).click();
+    await other.waitForFunction(() => document.querySelector('[data-testid=hits]')?.textContent === '3 hits', null, { timeout: 10e3 });
+    const u = new URL(other.url());
+    assert.deepEqual([u.searchParams.get('q'), u.searchParams.get('from')], ['service:payments', 'now-1h']);
+    assert.equal(await other.getByRole('dialog').count(), 0);
+    await other.getByRole('button', { name: 'Saved', exact: true }).click();
+    await other.getByRole('button', { name: 'Delete payments errors' }).click();
+    await other.getByText('No saved search yet.').waitFor();
+    assert.deepEqual((await (await fetch(base + '/api/v1/saved_searches')).json()).saved_searches, []);
+    await other.context().close();
+  });
+
+  await step('create alert from Discover: the query counted, a rule made on the server that fires, then deleted', async () => {
+    await page.goto(base + '/?q=service%3Apayments&from=now-1h');
+    await page.waitForFunction(() => document.querySelector('[data-testid=hits]')?.textContent === '3 hits', null, { timeout: 10e3 });
+    await page.getByRole('button', { name: 'Create alert' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Create alert' });
+    assert.equal(await dlg.getByLabel('Rule query').inputValue(), 'service:payments | stats count() as n');
+    assert.equal(await dlg.getByLabel('Window').inputValue(), '1h');
+    assert.equal(await dlg.getByLabel('Condition').inputValue(), 'n > 0');
+    await dlg.getByLabel('Name').fill('payments-many');
+    await dlg.getByLabel('Condition').fill('n > 2');
+    await dlg.getByLabel('Every').fill('1s');
+    await dlg.getByLabel('Labels').fill('team=payments');
+    await dlg.getByRole('button', { name: 'YAML for the configuration' }).click();
+    assert.equal(
+      await dlg.getByTestId('rule-yaml').textContent(),
+      "- name: 'payments-many'\n  query: 'service:payments | stats count() as n'\n  every: 1s\n  window: 1h\n  condition: 'n > 2'\n  labels: {'team': 'payments'}\n",
+    );
+    await page.screenshot({ path: join(artifacts, 'create-alert-01-form.png') });
+    await dlg.getByRole('button', { name: 'Create rule' }).click();
+    await dlg.getByTestId('rule-created').waitFor();
+    const rules = (await (await fetch(base + '/api/v1/rules')).json()).rules;
+    assert.deepEqual(rules.filter((r) => r.runtime).map((r) => [r.name, r.query, r.condition, r.every, r.window, r.labels]), [['payments-many', 'service:payments | stats count() as n', 'n > 2', '1s', '1h0m0s', { team: 'payments' }]]);
+    // The page reads the alerts every 5 s: open it once the rule fired.
+    for (let end = Date.now() + 15e3; !(await (await fetch(base + '/api/v1/alerts')).json()).alerts.some((a) => a.source === 'payments-many' && a.state === 'firing'); ) {
+      if (Date.now() > end) throw new Error('payments-many did not fire');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await dlg.getByRole('link', { name: 'Open the alerts page' }).click();
+    await page.locator('nav a.on', { hasText: 'Alerts' }).waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=alerts] tbody tr.state-firing')].some((r) => r.textContent.startsWith('firingpayments-many') && r.textContent.includes('team=payments')), null, { timeout: 15e3 });
+    await page.screenshot({ path: join(artifacts, 'create-alert-02-firing.png'), fullPage: true });
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Delete rule payments-many' }).click();
+    // Its rule row goes; its alert resolves (shown so until it is sent).
+    await page.waitForFunction(() => ![...document.querySelectorAll('[data-testid=rules] tr, [data-testid=alerts] tr:not(.state-resolved)')].some((r) => r.textContent.includes('payments-many')), null, { timeout: 15e3 });
+    assert.equal((await (await fetch(base + '/api/v1/rules')).json()).rules.filter((r) => r.runtime).length, 0);
+  });
   assert.deepEqual(errors, []);
   console.log('alerts page: all steps passed');
 } catch (e) {

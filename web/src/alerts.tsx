@@ -53,6 +53,16 @@ export function AlertsPage() {
     }
   };
 
+  const removeRule = async (name: string) => {
+    if (!confirm(`Delete the rule ${name}? Its firing alerts resolve.`)) return;
+    try {
+      await alerts.deleteRule(name);
+      refresh();
+    } catch (e: any) {
+      setErr(e.message || String(e));
+    }
+  };
+
   if (!o) return <main class="status-page">{err ? <div class="banner error">{err}</div> : <div class="sb-empty shimmer">Loading alerts…</div>}</main>;
   const active = o.silences.filter((s) => new Date(s.endsAt).getTime() > Date.now());
   return (
@@ -86,7 +96,7 @@ export function AlertsPage() {
         </table>
       )}
       <h2>Rules</h2>
-      <table class="grid-table rules">
+      <table class="grid-table rules" data-testid="rules">
         <thead>
           <tr>
             <th>Rule</th>
@@ -96,6 +106,7 @@ export function AlertsPage() {
             <th class="num">Firing</th>
             <th class="num">Pending</th>
             <th>Last evaluation</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -112,6 +123,17 @@ export function AlertsPage() {
               <td>
                 {when(r.last_eval)}
                 {r.last_error && <div class="banner error">{r.last_error}</div>}
+              </td>
+              <td>
+                {r.runtime ? (
+                  <button class="btn small" onClick={() => removeRule(r.name)} aria-label={'Delete rule ' + r.name} title="Made through the API or Discover's Create alert">
+                    Delete
+                  </button>
+                ) : (
+                  <span class="muted small" title="Rules of the configuration file are changed there">
+                    config
+                  </span>
+                )}
               </td>
             </tr>
           ))}

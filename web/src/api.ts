@@ -364,8 +364,37 @@ export interface FlowInfo {
   checked?: string;
 }
 
+export interface RuleInfo {
+  name: string;
+  query: string;
+  condition: string;
+  every: string;
+  window: string;
+  for: string;
+  labels?: Record<string, string>;
+  notify?: string[];
+  /** Made through the API (POST /api/v1/rules): it can be deleted there. */
+  runtime?: boolean;
+  last_eval?: string;
+  last_error?: string;
+  firing: number;
+  pending: number;
+}
+
+/** A rule to make (POST /api/v1/rules): durations as text, "5m". */
+export interface RuleSpec {
+  name: string;
+  query: string;
+  every: string;
+  window: string;
+  condition: string;
+  for: string;
+  labels: Record<string, string>;
+  notify: string[];
+}
+
 export interface AlertsOverview {
-  rules: { name: string; query: string; condition: string; every: string; window: string; for: string; last_eval?: string; last_error?: string; firing: number; pending: number }[];
+  rules: RuleInfo[];
   flows: FlowInfo[];
   alerts: AlertInfo[];
   silences: SilenceInfo[];
@@ -379,4 +408,22 @@ export const alerts = {
   flows: (signal?: AbortSignal) => jsonCall<{ flows: FlowInfo[] }>('/api/v1/flows', { signal }).then((x) => x.flows),
   silence: (s: Partial<SilenceInfo>) => jsonCall<SilenceInfo>('/api/v1/silences', { method: 'POST', body: JSON.stringify(s), headers: { 'Content-Type': 'application/json' } }),
   expire: (id: string) => jsonCall<void>('/api/v1/silences/' + encodeURIComponent(id), { method: 'DELETE' }),
+  createRule: (r: RuleSpec) => jsonCall<RuleInfo>('/api/v1/rules', { method: 'POST', body: JSON.stringify(r), headers: { 'Content-Type': 'application/json' } }),
+  deleteRule: (name: string) => jsonCall<void>('/api/v1/rules/' + encodeURIComponent(name), { method: 'DELETE' }),
+};
+
+/** A saved search: a named query and time range, shared within the tenant (docs/api.md). */
+export interface SavedSearch {
+  id: string;
+  name: string;
+  query: string;
+  from: string;
+  to: string;
+  created?: string;
+}
+
+export const savedSearches = {
+  list: (signal?: AbortSignal) => jsonCall<{ saved_searches: SavedSearch[] }>('/api/v1/saved_searches', { signal }).then((x) => x.saved_searches),
+  create: (s: Omit<SavedSearch, 'id'>) => jsonCall<SavedSearch>('/api/v1/saved_searches', { method: 'POST', body: JSON.stringify(s), headers: { 'Content-Type': 'application/json' } }),
+  remove: (id: string) => jsonCall<void>('/api/v1/saved_searches/' + encodeURIComponent(id), { method: 'DELETE' }),
 };

@@ -4,13 +4,15 @@ import { Histogram, type Histo } from './histogram';
 import { addFilter, filterPart, quoteField } from './lang';
 import { QueryBar, remember } from './querybar';
 import { Sidebar } from './sidebar';
-import { fmtCount, fmtNum, formatStep, pickStep, readURL, resolveTime, writeURL, type ViewState } from './state';
+import { DEFAULT_FROM, fmtCount, fmtNum, formatStep, pickStep, readURL, resolveTime, writeURL, type ViewState } from './state';
 import { ResultsTable } from './table';
 import { TimePicker } from './timepicker';
 import { ContextView } from './context';
 import { PartialBanner } from './partial';
 import { CHART_KINDS, Chart, chartData, StatsTable, type ChartKind } from './chart';
 import { PinDialog } from './pin';
+import { SavedDialog } from './saved';
+import { AlertDialog } from './alertform';
 
 // The discover page: query bar, time picker, histogram, field sidebar,
 // results table and live tail, all driven by the state in the URL.
@@ -47,6 +49,8 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
   const [liveCount, setLiveCount] = useState(0);
   const [ctxRow, setCtxRow] = useState<Row | null>(null);
   const [pinning, setPinning] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const [alerting, setAlerting] = useState(false);
   // The hit count is known once the histogram's stats answer; until then
   // the summary says it is counting rather than "0 hits".
   const [counting, setCounting] = useState(true);
@@ -323,6 +327,12 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
             Search
           </button>
         )}
+        <button class="btn" onClick={() => setSaved(true)} title="Save this search, or open a saved one">
+          Saved
+        </button>
+        <button class="btn" onClick={() => setAlerting(true)} title="Create an alert rule from this query">
+          Create alert
+        </button>
         <button class={'btn live-btn' + (live ? ' on' : '')} aria-pressed={live} onClick={() => setLive(!live)} title="Live tail (l)">
           <span class="live-dot" />
           {live ? 'Live' : 'Live tail'}
@@ -444,6 +454,20 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
         </section>
       </div>
       {ctxRow && <ContextView row={ctxRow} onClose={() => setCtxRow(null)} />}
+      {saved && (
+        <SavedDialog
+          query={view.q}
+          from={view.from}
+          to={view.to}
+          onClose={() => setSaved(false)}
+          onOpen={(x) => {
+            setSaved(false);
+            setDraft(x.query);
+            apply({ q: x.query, from: x.from || DEFAULT_FROM, to: x.to || 'now' });
+          }}
+        />
+      )}
+      {alerting && <AlertDialog query={view.q} from={view.from} to={view.to} onClose={() => setAlerting(false)} />}
       {pinning && <PinDialog query={view.q} chart={chartKind} from={view.from} to={view.to} onClose={() => setPinning(false)} />}
     </div>
   );

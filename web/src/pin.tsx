@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { dashboards, type DashboardSummary } from './api';
 import type { ChartKind } from './chart';
+import { Modal } from './modal';
 import { navigate } from './state';
 
 // Pins a stats query's chart to a dashboard: an existing one (the panel is
@@ -21,11 +22,6 @@ export function PinDialog({ query, chart, from, to, onClose }: Props) {
   const [title, setTitle] = useState('');
   const [err, setErr] = useState('');
   const [done, setDone] = useState<{ id: string; name: string } | null>(null);
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose]);
   useEffect(() => {
     dashboards.list().then((l) => {
       setList(l);
@@ -49,15 +45,8 @@ export function PinDialog({ query, chart, from, to, onClose }: Props) {
     }
   };
   return (
-    <div class="modal-back" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div class="modal pin" role="dialog" aria-label="Pin to dashboard">
+    <Modal label="Pin to dashboard" title="Pin chart to a dashboard" cls="pin" onClose={onClose}>
       <form onSubmit={pin}>
-        <div class="modal-head">
-          <div class="modal-title">Pin chart to a dashboard</div>
-          <button class="btn" type="button" onClick={onClose}>
-            Close
-          </button>
-        </div>
         <div class="pin-body">
           {done ? (
             <div data-testid="pinned">
@@ -104,7 +93,6 @@ export function PinDialog({ query, chart, from, to, onClose }: Props) {
           )}
         </div>
       </form>
-      </div>
-    </div>
+    </Modal>
   );
 }

@@ -227,3 +227,17 @@ export function navigate(url: string) {
   history.pushState(null, '', url);
   window.dispatchEvent(new PopStateEvent('popstate'));
 }
+
+/** Copies text to the clipboard (a hidden text area where the Clipboard API is not allowed: plain http). */
+export async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const ta = document.createElement('textarea');
+    ta.value = text;
+    document.body.appendChild(ta);
+    ta.select();
+    document.execCommand('copy');
+    ta.remove();
+  }
+}

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Row } from './api';
 import { CheckIcon, ColumnIcon, CopyIcon, MinusIcon, PlusIcon } from './icons';
-import { fmtTime, levelClass, levelOf, setUTC, useTimeZone, zoneLabel } from './state';
+import { fmtTime, levelClass, levelOf, setUTC, useTimeZone, zoneLabel, copyText } from './state';
 
 // The results table: time, level, stream, message and the chosen columns.
 // It renders rows in pages of PAGE as the user scrolls (a million hits never
@@ -159,17 +159,7 @@ function RowDetail({ row, cols, actions }: { row: Row; cols: string[]; actions: 
   const [copied, setCopied] = useState('');
   const json = JSON.stringify(row, null, 2);
   const copy = async (text: string, what: string) => {
-    try {
-      await navigator.clipboard.writeText(text);
-    } catch {
-      // Clipboard needs a secure context; fall back to a hidden text area.
-      const ta = document.createElement('textarea');
-      ta.value = text;
-      document.body.appendChild(ta);
-      ta.select();
-      document.execCommand('copy');
-      ta.remove();
-    }
+    await copyText(text);
     setCopied(what);
     setTimeout(() => setCopied(''), 1200);
   };
