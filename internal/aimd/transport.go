@@ -15,6 +15,11 @@ type Transport struct {
 	Next  http.RoundTripper
 	L     *Limiter
 	Match func(*http.Request) bool
+	// PushedBack, when set, is asked about the answers Classify took for
+	// OK: a server may push back inside a successful answer (an
+	// Elasticsearch bulk answer 200 whose items say 429). It may read
+	// resp.Body if it leaves an equivalent one in its place.
+	PushedBack func(*http.Response) bool
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -28,7 +33,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := t.L.cfg.Now()
 	resp, err := t.Next.RoundTrip(req)
 	rtt := t.L.cfg.Now().Sub(start)
-	t.L.Release(rtt, Classify(resp, err))
+	o := Classify(resp, err)
+	if o == OK && t.PushedBack != nil && t.PushedBack(resp) {
+		o = Overloaded
+	}
+	t.L.Release(rtt, o)
 	return resp, err
 }
 

@@ -29,8 +29,9 @@ type ClientOptions struct {
 	MaxRetries int
 	// MaxConcurrency above 0 makes the bulk requests in flight adaptive
 	// (internal/aimd: more while round trips stay flat, fewer on 429/5xx,
-	// timeouts or slower round trips), from InitialConcurrency up to
-	// this; a full limit makes Write wait, never drop.
+	// items refused with 429, timeouts or slower round trips), from
+	// InitialConcurrency up to this; a full limit makes Write wait, never
+	// drop.
 	MaxConcurrency, InitialConcurrency int
 }
 
@@ -47,7 +48,8 @@ func (c ClientOptions) limitedTransport(flavour string, m *Metrics) http.RoundTr
 		g := m.concurrency.WithLabelValues(flavour)
 		l.OnChange(func(n int) { g.Set(float64(n)) })
 	}
-	return &aimd.Transport{Next: tr, L: l, Match: func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/_bulk") }}
+	return &aimd.Transport{Next: tr, L: l, Match: func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/_bulk") },
+		PushedBack: bulkItemsPushedBack}
 }
 
 // retryStatuses are retried by the clients at the request level.
