@@ -210,6 +210,11 @@ otlp: {grpc_addr: %q}
 		{"GET", "/loki/api/v1/query_range?query=" + url.QueryEscape(`{job="x"}`), ""},
 		{"GET", "/loki/api/v1/labels", ""},
 		{"GET", "/api/v1/dashboards", ""},
+		{"GET", "/api/v1/rules", ""},
+		{"POST", "/api/v1/rules", `{"name":"crossing","query":"* | stats count() as n","condition":"n > 0"}`},
+		{"DELETE", "/api/v1/rules/acme-errors", ""},
+		{"GET", "/api/v1/saved_searches", ""},
+		{"GET", "/api/v1/flows", ""},
 		{"POST", "/internal/force_flush", ""},
 		{"GET", "/api/v1/quarantine", ""},
 	}
@@ -248,6 +253,33 @@ otlp: {grpc_addr: %q}
 			}
 			refusals++
 		}
+	}
+	// Rules made through the API and saved searches are their tenant's:
+	// the other tenant neither sees nor deletes them, an ingest key makes
+	// none.
+	rule := `{"name":"acme-errors","query":"level:error | stats count() as n","condition":"n > 100","every":"1m"}`
+	if code, body := authReq(t, "POST", s.url+"/api/v1/rules", read["acme"], "", rule); code != 200 || !strings.Contains(body, `"runtime":true`) {
+		t.Errorf("acme makes a rule: %d %s", code, body)
+	}
+	if code, _ := authReq(t, "POST", s.url+"/api/v1/rules", ingest["acme"], "", rule); code != 403 {
+		t.Errorf("an ingest key makes a rule: %d, want 403", code)
+	}
+	if code, body := authReq(t, "POST", s.url+"/api/v1/saved_searches", read["acme"], "", `{"name":"acme-saved","query":"level:error","from":"now-1h","to":"now"}`); code != 200 {
+		t.Errorf("acme saves a search: %d %s", code, body)
+	}
+	for _, path := range []string{"/api/v1/rules", "/api/v1/alerts", "/api/v1/saved_searches"} {
+		if code, body := authReq(t, "GET", s.url+path, read["beta"], "", ""); code != 200 || strings.Contains(body, "acme-") {
+			t.Errorf("beta reads %s: %d %s", path, code, body)
+		}
+		if code, body := authReq(t, "GET", s.url+path, read["acme"], "", ""); code != 200 || !strings.Contains(body, "acme-") {
+			t.Errorf("acme reads %s: %d %s", path, code, body)
+		}
+	}
+	if code, _ := authReq(t, "DELETE", s.url+"/api/v1/rules/acme-errors", read["beta"], "", ""); code != 404 {
+		t.Errorf("beta deletes acme's rule: %d, want 404", code)
+	}
+	if code, _ := authReq(t, "DELETE", s.url+"/api/v1/rules/acme-errors", read["acme"], "", ""); code != 200 {
+		t.Errorf("acme deletes its rule: %d", code)
 	}
 	// A forged _tenant in a record's body is refused, not stored.
 	if code, ans, _ := s.post("/insert/jsonline", "application/x-ndjson", []byte(`{"_msg":"INJECTED","_tenant":"beta"}`),
