@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/autoscale"
 	"github.com/sluice-log/sluice/internal/autoscale/kube"
+	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/kafka"
 )
 
@@ -27,6 +29,78 @@ func runAutoscale(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "simulate" {
 		return runAutoscaleSimulate(args[1:], stdout, stderr)
 	}
+	cfg, o, err := parseAutoscaleArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	a := cfg.Autoscale
+	p := autoscaleParams(a)
+	interval := time.Duration(a.Interval)
+	log := newLogger(cfg.Log, stderr)
+	gr, err := kafka.NewGroupReader(kafkaClient(cfg), cmp.Or(o.group, cfg.Kafka.ConsumerGroup), cmp.Or(o.topic, cfg.Kafka.Topic), log)
+	if err != nil {
+		return err
+	}
+	defer gr.Close()
+	c := &autoscale.Controller{
+		Policy:    &autoscale.Sluice{P: p},
+		Estimator: autoscale.NewEstimator(p, 30*time.Second),
+		Group: func(ctx context.Context) (autoscale.GroupReading, error) {
+			l, err := gr.Read(ctx)
+			return autoscale.GroupReading{Produced: float64(l.Produced), Lag: float64(l.Total)}, err
+		},
+		HTTP:   &http.Client{Timeout: 5 * time.Second},
+		DryRun: a.DryRun,
+		Out:    stdout,
+		Log:    log,
+	}
+	if name := cmp.Or(a.Deployment, a.StatefulSet); name != "" {
+		kind := kube.Deployment
+		if a.StatefulSet != "" {
+			kind = kube.StatefulSet
+		}
+		rc, err := kube.Config(a.Kubeconfig)
+		if err != nil {
+			return err
+		}
+		tg, err := kube.New(rc, cmp.Or(a.Namespace, podNamespace()), kind, name, a.MetricsPort)
+		if err != nil {
+			return err
+		}
+		c.Target, c.Indexers = tg, tg.Indexers
+	}
+	if len(a.IndexerMetrics) > 0 {
+		urls := a.IndexerMetrics
+		c.Indexers = func(context.Context) ([]string, error) { return urls, nil }
+	}
+	reg := prometheus.NewRegistry()
+	c.RegisterMetrics(reg)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if a.Listen != "" {
+		ln, err := net.Listen("tcp", a.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", a.Listen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("GET /api/v1/autoscale", c)
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		log.Info("sluice autoscale serving its decisions", "addr", ln.Addr().String(), "dry_run", a.DryRun)
+	}
+	c.Run(ctx, interval)
+	return nil
+}
+
+// autoscaleOptions are sluice autoscale's flags outside the autoscale
+// section: the file, and the kafka section's.
+type autoscaleOptions struct{ config, brokers, topic, group string }
+
+// autoscaleFlags defines sluice autoscale's flags, those of the autoscale
+// section bound to a (whose values are their defaults).
+func autoscaleFlags(a *config.AutoscaleConfig, stderr io.Writer) (*flag.FlagSet, *autoscaleOptions) {
 	fs := newFlagSet("autoscale", "autoscale [--config FILE] (--deployment NAME | --statefulset NAME) [--namespace NS] [--dry-run] [flags]\n       sluice autoscale simulate [flags]", `
 Scales the indexers of a consumer group: every --interval it reads the
 group's lag and the topic's end offsets from the brokers (kafka section of
@@ -46,102 +120,80 @@ a JSON object whose desired_replicas KEDA's metrics-api scaler or an HPA on
 an external metric can scale on (target value 1), so that KEDA keeps owning
 the scale (run this with --dry-run then).
 
-In a pod it uses the pod's service account (RBAC: get and update on
+Every flag but --config, --kafka-brokers, --topic and --group is also a key
+of the autoscale section of --config, with underscores for dashes
+(autoscale.drain_target); a flag given overrides the file.
+
+In a pod it uses the pod's service account (RBAC: get, update and patch on
 deployments/scale or statefulsets/scale, list on pods); elsewhere
 --kubeconfig. Run 'sluice autoscale simulate --help' for the simulator.`, stderr)
-	cfgPath := fs.String("config", "", "YAML configuration `file` (its kafka section: brokers, topic, consumer_group, TLS, SASL)")
-	brokers := fs.String("kafka-brokers", "", "Kafka bootstrap `brokers`, HOST:PORT[,…] (overrides kafka.brokers)")
-	topic := fs.String("topic", "", "`topic` the indexers consume (default kafka.topic)")
-	group := fs.String("group", "", "the indexers' consumer `group` (default kafka.consumer_group)")
-	deployment := fs.String("deployment", "", "scale this Deployment `name`")
-	statefulset := fs.String("statefulset", "", "scale this StatefulSet `name`")
-	namespace := fs.String("namespace", "", "the workload's `namespace` (default: the pod's own, else \"default\")")
-	kubeconfig := fs.String("kubeconfig", "", "kubeconfig `file` (default: the pod's service account)")
-	metricsPort := fs.Int("metrics-port", 9280, "`port` of the indexers' HTTP API, for their /metrics")
-	indexerMetrics := fs.String("indexer-metrics", "", "the indexers' /metrics `URLs`, comma-separated, instead of finding them from the workload's pods")
-	dryRun := fs.Bool("dry-run", false, "print every decision and change nothing")
-	listen := fs.String("listen", "127.0.0.1:9281", "`address` serving /metrics and /api/v1/autoscale (empty: none)")
-	interval := fs.Duration("interval", 5*time.Second, "how often to read and decide")
+	o := &autoscaleOptions{}
+	fs.StringVar(&o.config, "config", "", "YAML configuration `file` (its kafka section: brokers, topic, consumer_group, TLS, SASL; its autoscale section)")
+	fs.StringVar(&o.brokers, "kafka-brokers", "", "Kafka bootstrap `brokers`, HOST:PORT[,…] (overrides kafka.brokers)")
+	fs.StringVar(&o.topic, "topic", "", "`topic` the indexers consume (default kafka.topic)")
+	fs.StringVar(&o.group, "group", "", "the indexers' consumer `group` (default kafka.consumer_group)")
+	fs.StringVar(&a.Deployment, "deployment", a.Deployment, "scale this Deployment `name`")
+	fs.StringVar(&a.StatefulSet, "statefulset", a.StatefulSet, "scale this StatefulSet `name`")
+	fs.StringVar(&a.Namespace, "namespace", a.Namespace, "the workload's `namespace` (default: the pod's own, else \"default\")")
+	fs.StringVar(&a.Kubeconfig, "kubeconfig", a.Kubeconfig, "kubeconfig `file` (default: the pod's service account)")
+	fs.IntVar(&a.MetricsPort, "metrics-port", a.MetricsPort, "`port` of the indexers' HTTP API, for their /metrics")
+	fs.Func("indexer-metrics", "the indexers' /metrics `URLs`, comma-separated, instead of finding them from the workload's pods", func(s string) error {
+		a.IndexerMetrics = splitList(s)
+		return nil
+	})
+	fs.BoolVar(&a.DryRun, "dry-run", a.DryRun, "print every decision and change nothing")
+	fs.StringVar(&a.Listen, "listen", a.Listen, "`address` serving /metrics and /api/v1/autoscale (empty: none)")
+	fs.DurationVar((*time.Duration)(&a.Interval), "interval", time.Duration(a.Interval), "how often to read and decide")
+	fs.DurationVar((*time.Duration)(&a.DrainTarget), "drain-target", time.Duration(a.DrainTarget), "any backlog should be gone within this long")
+	fs.DurationVar((*time.Duration)(&a.Lookahead), "lookahead", time.Duration(a.Lookahead), "how far ahead the rate is predicted: a new indexer's start-up time plus --interval")
+	fs.Float64Var(&a.ReplicaThroughput, "replica-throughput", a.ReplicaThroughput, "records/s one indexer consumes, until measured from the indexers' /metrics during a backlog")
+	fs.Float64Var(&a.Headroom, "headroom", a.Headroom, "capacity over the predicted rate (1.05: 5%)")
+	fs.DurationVar((*time.Duration)(&a.ScaleDownWindow), "scale-down-window", time.Duration(a.ScaleDownWindow), "scale down to the highest recommendation of this window")
+	fs.IntVar(&a.MinReplicas, "min-replicas", a.MinReplicas, "fewest replicas")
+	fs.IntVar(&a.MaxReplicas, "max-replicas", a.MaxReplicas, "most replicas (no more than the topic's partitions are useful)")
+	return fs, o
+}
+
+// parseAutoscaleArgs parses sluice autoscale's flags and its --config:
+// the file's autoscale section over the defaults, the flags given over
+// both (the returned cfg.Autoscale).
+func parseAutoscaleArgs(args []string, stderr io.Writer) (config.Config, *autoscaleOptions, error) {
+	def := config.Default().Autoscale
+	fs, o := autoscaleFlags(&def, stderr)
+	cfg, err := parseKafkaConfigFlags(fs, args, &o.config, &o.brokers)
+	if err != nil {
+		return cfg, nil, err
+	}
+	// The flags override the file: parse them again over its values.
+	again, _ := autoscaleFlags(&cfg.Autoscale, io.Discard)
+	if _, err := parseInterleaved(again, args); err != nil {
+		return cfg, nil, err
+	}
+	a := cfg.Autoscale
+	if a.Deployment != "" && a.StatefulSet != "" {
+		return cfg, nil, usagef("give --deployment or --statefulset, not both")
+	}
+	if a.Deployment == "" && a.StatefulSet == "" && !a.DryRun {
+		return cfg, nil, usagef("nothing to scale: give --deployment or --statefulset (or --dry-run)")
+	}
+	if a.Interval <= 0 {
+		return cfg, nil, usagef("--interval must be above 0")
+	}
+	if err := autoscaleParams(a).Validate(); err != nil {
+		return cfg, nil, usageError{err}
+	}
+	return cfg, o, nil
+}
+
+// autoscaleParams are the policy's parameters of a; the rest are the
+// policy's defaults.
+func autoscaleParams(a config.AutoscaleConfig) autoscale.Params {
 	p := autoscale.DefaultParams()
-	fs.DurationVar(&p.DrainTarget, "drain-target", p.DrainTarget, "any backlog should be gone within this long")
-	fs.DurationVar(&p.Lookahead, "lookahead", p.Lookahead, "how far ahead the rate is predicted: a new indexer's start-up time plus --interval")
-	fs.Float64Var(&p.ReplicaThroughput, "replica-throughput", p.ReplicaThroughput, "records/s one indexer consumes, until measured from the indexers' /metrics during a backlog")
-	fs.Float64Var(&p.Headroom, "headroom", p.Headroom, "capacity over the predicted rate (1.05: 5%)")
-	fs.DurationVar(&p.ScaleDownWindow, "scale-down-window", p.ScaleDownWindow, "scale down to the highest recommendation of this window")
-	fs.IntVar(&p.Min, "min-replicas", p.Min, "fewest replicas")
-	fs.IntVar(&p.Max, "max-replicas", p.Max, "most replicas (no more than the topic's partitions are useful)")
-	cfg, err := parseKafkaConfigFlags(fs, args, cfgPath, brokers)
-	if err != nil {
-		return err
-	}
-	if *deployment != "" && *statefulset != "" {
-		return usagef("give --deployment or --statefulset, not both")
-	}
-	if *deployment == "" && *statefulset == "" && !*dryRun {
-		return usagef("nothing to scale: give --deployment or --statefulset (or --dry-run)")
-	}
-	if *interval <= 0 {
-		return usagef("--interval must be above 0")
-	}
-	if err := p.Validate(); err != nil {
-		return usageError{err}
-	}
-	log := newLogger(cfg.Log, stderr)
-	gr, err := kafka.NewGroupReader(kafkaClient(cfg), cmp.Or(*group, cfg.Kafka.ConsumerGroup), cmp.Or(*topic, cfg.Kafka.Topic), log)
-	if err != nil {
-		return err
-	}
-	defer gr.Close()
-	c := &autoscale.Controller{
-		Policy:    &autoscale.Sluice{P: p},
-		Estimator: autoscale.NewEstimator(p, 30*time.Second),
-		Group: func(ctx context.Context) (autoscale.GroupReading, error) {
-			l, err := gr.Read(ctx)
-			return autoscale.GroupReading{Produced: float64(l.Produced), Lag: float64(l.Total)}, err
-		},
-		HTTP:   &http.Client{Timeout: 5 * time.Second},
-		DryRun: *dryRun,
-		Out:    stdout,
-		Log:    log,
-	}
-	if name := cmp.Or(*deployment, *statefulset); name != "" {
-		kind := kube.Deployment
-		if *statefulset != "" {
-			kind = kube.StatefulSet
-		}
-		rc, err := kube.Config(*kubeconfig)
-		if err != nil {
-			return err
-		}
-		tg, err := kube.New(rc, cmp.Or(*namespace, podNamespace()), kind, name, *metricsPort)
-		if err != nil {
-			return err
-		}
-		c.Target, c.Indexers = tg, tg.Indexers
-	}
-	if *indexerMetrics != "" {
-		urls := splitList(*indexerMetrics)
-		c.Indexers = func(context.Context) ([]string, error) { return urls, nil }
-	}
-	reg := prometheus.NewRegistry()
-	c.RegisterMetrics(reg)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if *listen != "" {
-		ln, err := net.Listen("tcp", *listen)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", *listen, err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.Handle("GET /api/v1/autoscale", c)
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer srv.Close()
-		log.Info("sluice autoscale serving its decisions", "addr", ln.Addr().String(), "dry_run", *dryRun)
-	}
-	c.Run(ctx, *interval)
-	return nil
+	p.DrainTarget, p.Lookahead = time.Duration(a.DrainTarget), time.Duration(a.Lookahead)
+	p.ReplicaThroughput, p.Headroom = a.ReplicaThroughput, a.Headroom
+	p.ScaleDownWindow = time.Duration(a.ScaleDownWindow)
+	p.Min, p.Max = a.MinReplicas, a.MaxReplicas
+	return p
 }
 
 // podNamespace is the namespace of the pod this runs in, "default"

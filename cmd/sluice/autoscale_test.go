@@ -3,10 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/autoscale"
+	"github.com/sluice-log/sluice/internal/config"
 )
 
 func TestAutoscaleSimulate(t *testing.T) {
@@ -57,5 +64,51 @@ func TestAutoscaleSimulate(t *testing.T) {
 		if code := run(bad, &stdout, &stderr); code != 2 {
 			t.Errorf("%q: exit %d, want 2: %s", bad, code, stderr.String())
 		}
+	}
+}
+
+// TestAutoscaleConfig: the autoscale section's defaults are the policy's,
+// its keys are the flags', and a flag given overrides the file.
+func TestAutoscaleConfig(t *testing.T) {
+	def := config.Default().Autoscale
+	if got, want := autoscaleParams(def), autoscale.DefaultParams(); got != want {
+		t.Errorf("the autoscale section's defaults make %+v, want the policy's %+v", got, want)
+	}
+	fs, _ := autoscaleFlags(&def, io.Discard)
+	keys := map[string]bool{}
+	for _, o := range config.Options() {
+		if k, ok := strings.CutPrefix(o.Path, "autoscale."); ok {
+			keys[k] = true
+			if fs.Lookup(strings.ReplaceAll(k, "_", "-")) == nil {
+				t.Errorf("autoscale.%s has no flag --%s", k, strings.ReplaceAll(k, "_", "-"))
+			}
+		}
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if k := strings.ReplaceAll(f.Name, "-", "_"); !keys[k] && !slices.Contains([]string{"config", "kafka_brokers", "topic", "group"}, k) {
+			t.Errorf("--%s has no key autoscale.%s", f.Name, k)
+		}
+	})
+
+	file := filepath.Join(t.TempDir(), "sluice.yaml")
+	if err := os.WriteFile(file, []byte("kafka:\n  brokers: [kafka:9092]\nautoscale:\n  statefulset: sluice-indexer-a\n  drain_target: 2m\n  max_replicas: 12\n  indexer_metrics: [http://ix-0:9280/metrics]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := parseAutoscaleArgs([]string{"--config", file, "--max-replicas", "8", "--headroom", "1.2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.Autoscale
+	if a.StatefulSet != "sluice-indexer-a" || a.DrainTarget != config.Duration(2*time.Minute) || a.MaxReplicas != 8 || a.Headroom != 1.2 ||
+		a.Lookahead != def.Lookahead || !slices.Equal(a.IndexerMetrics, []string{"http://ix-0:9280/metrics"}) {
+		t.Errorf("file and flags made %+v", a)
+	}
+	cfg, _, err = parseAutoscaleArgs([]string{"--config", file, "--indexer-metrics", "http://a:1/metrics,http://b:1/metrics", "--statefulset", "other", "--dry-run"}, io.Discard)
+	if err != nil || !slices.Equal(cfg.Autoscale.IndexerMetrics, []string{"http://a:1/metrics", "http://b:1/metrics"}) || cfg.Autoscale.StatefulSet != "other" || !cfg.Autoscale.DryRun {
+		t.Errorf("flags over the file: %+v, %v", cfg.Autoscale, err)
+	}
+	// Both workloads, one from the file and one from a flag.
+	if _, _, err := parseAutoscaleArgs([]string{"--config", file, "--deployment", "d"}, io.Discard); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("a Deployment and a StatefulSet: %v", err)
 	}
 }

@@ -36,6 +36,8 @@ type Config struct {
 
 	Querier QuerierConfig `yaml:"querier" doc:"The querier role: one query over every store indexer."`
 
+	Autoscale AutoscaleConfig `yaml:"autoscale" doc:"sluice autoscale, the controller that sets the indexers' replica count from the consumer group's lag, the ingest rate and its trend, and the indexers' measured throughput (docs/scaling.md). It reads the group from the kafka section. Every key is also a flag of the command, with dashes for underscores (--drain-target), which overrides it."`
+
 	Pipeline PipelineConfig `yaml:"pipeline" doc:"The processing pipeline that roles all and gateway apply to records on ingest, before the write-ahead log."`
 
 	Trust TrustConfig `yaml:"trust" doc:"Signatures and a witness, so that someone able to write the data directory cannot rewrite, cut or roll back what it holds unseen (docs/storage.md, Threat model)."`
@@ -232,6 +234,7 @@ func Default() Config {
 	defaultReceivers(&c)
 	defaultScaleOut(&c)
 	defaultQuerier(&c)
+	defaultAutoscale(&c)
 	defaultTrust(&c)
 	defaultAuth(&c)
 	defaultPipeline(&c)
@@ -432,6 +435,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateScaleOut()...)
 	errs = append(errs, c.validateSecretFiles()...)
 	errs = append(errs, c.validateQuerier()...)
+	errs = append(errs, c.validateAutoscale()...)
 	errs = append(errs, c.validateAuth()...)
 	errs = append(errs, c.validatePipeline()...)
 	errs = append(errs, c.validateAlerts()...)

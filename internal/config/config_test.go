@@ -84,6 +84,16 @@ func TestParse(t *testing.T) {
 		{name: "dashboards per tenant", yaml: "query:\n  max_dashboards: 20\n", check: func(c Config) bool { return c.Query.MaxDashboards == 20 }},
 		{name: "dashboards per tenant zero", yaml: "query:\n  max_dashboards: 0\n", err: "query.max_dashboards must be positive"},
 		{name: "tenant retention bad size", yaml: "store:\n  tenants:\n    acme: {max_disk_bytes: lots}\n", err: "invalid size \"lots\""},
+		{name: "autoscale", yaml: "autoscale:\n  statefulset: sluice-indexer-a\n  drain_target: 2m\n  headroom: 1.2\n  max_replicas: 12\n  indexer_metrics: [http://ix-0:9280/metrics]\n", check: func(c Config) bool {
+			a := c.Autoscale
+			return a.StatefulSet == "sluice-indexer-a" && a.DrainTarget == Duration(2*time.Minute) && a.Headroom == 1.2 && a.MaxReplicas == 12 && a.MinReplicas == 1 && len(a.IndexerMetrics) == 1
+		}},
+		{name: "autoscale both workloads", yaml: "autoscale:\n  deployment: a\n  statefulset: b\n", err: "autoscale.deployment and autoscale.statefulset: give one, not both"},
+		{name: "autoscale headroom", yaml: "autoscale:\n  headroom: 0.9\n", err: "autoscale.headroom must be at least 1"},
+		{name: "autoscale replicas", yaml: "autoscale:\n  min_replicas: 5\n  max_replicas: 2\n", err: "0 <= min_replicas <= max_replicas"},
+		{name: "autoscale interval", yaml: "autoscale:\n  interval: 0s\n", err: "autoscale.interval must be positive"},
+		{name: "autoscale indexer url", yaml: "autoscale:\n  indexer_metrics: [ix-0:9280]\n", err: "is not an http:// or https:// URL"},
+		{name: "autoscale unknown key", yaml: "autoscale:\n  drain_time: 1m\n", err: "field drain_time not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
