@@ -205,8 +205,8 @@ alerts:
     await dlg.getByLabel('Name').fill('payments-many');
     await dlg.getByLabel('Condition').fill('n > 2');
     await dlg.getByLabel('Every').fill('1s');
-    await dlg.getByLabel('Labels').fill('team=payments');
     await dlg.getByRole('button', { name: 'YAML for the configuration' }).click();
+    await dlg.getByLabel('Labels').fill('team=payments'); // the YAML follows
     assert.equal(
       await dlg.getByTestId('rule-yaml').textContent(),
       "- name: 'payments-many'\n  query: 'service:payments | stats count() as n'\n  every: 1s\n  window: 1h\n  condition: 'n > 2'\n  labels: {'team': 'payments'}\n",

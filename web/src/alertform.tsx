@@ -69,7 +69,8 @@ export function AlertDialog({ query, from, to, onClose }: Props) {
   const [notify, setNotify] = useState<string[]>([]);
   const [err, setErr] = useState('');
   const [done, setDone] = useState('');
-  const [yaml, setYaml] = useState('');
+  // The YAML follows the form once shown.
+  const [showYAML, setShowYAML] = useState(false);
   useEffect(() => {
     alerts.overview().then(
       (o) => setNotifiers(o.notifiers.map((n) => n.name)),
@@ -93,11 +94,8 @@ export function AlertDialog({ query, from, to, onClose }: Props) {
       setErr(e.message);
     }
   };
-  const showYAML = async () => {
-    const r = spec();
-    if (typeof r === 'string') return setErr(r);
-    setYaml(ruleYAML(r));
-  };
+  const current = showYAML ? spec() : null;
+  const yaml = current && typeof current !== 'string' ? ruleYAML(current) : '';
   const field = (label: string, value: string, set: (v: string) => void, hint = '') => (
     <label>
       {label}
@@ -151,7 +149,7 @@ export function AlertDialog({ query, from, to, onClose }: Props) {
             )}
           </fieldset>
           <div class="muted small">Each result row whose condition holds is an alert (one per group of the stats' by fields); it fires once the condition has held for "for". The rule is kept by the server for this tenant and can be deleted on the alerts page.</div>
-          {err && <div class="banner error">{err}</div>}
+          {(err || typeof current === 'string') && <div class="banner error">{err || current}</div>}
           {yaml && (
             <div class="yaml">
               <pre data-testid="rule-yaml">{yaml}</pre>
@@ -161,7 +159,7 @@ export function AlertDialog({ query, from, to, onClose }: Props) {
             </div>
           )}
           <div class="pin-actions">
-            <button class="btn" type="button" onClick={showYAML} disabled={!name.trim()} title="The rule as an alerts.rules entry, to keep it in the configuration instead">
+            <button class="btn" type="button" onClick={() => setShowYAML(true)} disabled={!name.trim()} title="The rule as an alerts.rules entry, to keep it in the configuration instead">
               YAML for the configuration
             </button>
             <button class="btn primary" type="submit" disabled={!name.trim() || !q.trim() || !condition.trim()}>
