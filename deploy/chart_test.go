@@ -602,6 +602,9 @@ func (c *checker) auth(w *workload, cfg config.Config) {
 	} else if cfg.Role == config.RoleGateway || cfg.Role == config.RoleIndexer {
 		c.errorf("%s: Kafka messages' tenants are not signed (kafka.tenant_signing_key_file)", w)
 	}
+	if cfg.Role == config.RoleQuerier && len(cfg.Kafka.Brokers) == 0 {
+		c.errorf("%s: a querier without kafka.brokers keeps its audit events in its log only", w)
+	}
 	if cfg.HTTP.MetricsAddr == "" {
 		c.errorf("%s: with auth, /metrics needs a key unless http.metrics_addr is set", w)
 	} else {
@@ -1140,6 +1143,7 @@ func TestChecksCatch(t *testing.T) {
 		{"a keys file on no volume", "ConfigMap", "prod-sluice-querier", "keys_file: /etc/sluice/secrets/auth-keys.json", "keys_file: /run/keys.json", "auth.keys_file /run/keys.json is on no volume"},
 		{"a keys file the Secret does not hold", "Deployment", "prod-sluice-gateway", "key: keys.json", "key: keys", "Secret sluice-auth has no key keys"},
 		{"a querier without its key", "ConfigMap", "prod-sluice-querier", "api_key_file: /etc/sluice/secrets/querier-api-key", "api_key: \"\"", "without querier.api_key_file"},
+		{"a querier auditing to its log only", "ConfigMap", "prod-sluice-querier", "brokers:\n      - k1:9093\n      - k2:9093", "brokers: []", "audit events in its log only"},
 		{"unsigned tenants", "ConfigMap", "prod-sluice-indexer-a", "tenant_signing_key_file: /etc/sluice/secrets/kafka-tenant-key", "tenant_signing_key: \"\"", "not signed"},
 		{"no metrics listener", "ConfigMap", "prod-sluice-gateway", `metrics_addr: :9281`, `metrics_addr: ""`, "needs a key unless http.metrics_addr"},
 		{"a metrics listener no Service exposes", "Service", "prod-sluice-querier", "- {name: metrics", "#", "http.metrics_addr (TCP 9281) is exposed by no Service"},

@@ -527,14 +527,7 @@ func tenantRetention(cfg config.Config) map[string]time.Duration {
 // its Service would turn that into refused connections.
 func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	reg := newRegistry()
-	prod, err := kafka.NewProducer(kafkaClient(cfg), kafka.ProducerOptions{
-		Topic:            cfg.Kafka.Topic,
-		Compression:      cfg.Kafka.Compression,
-		Linger:           time.Duration(cfg.Kafka.Linger),
-		MaxInFlightBytes: int64(cfg.Kafka.MaxInFlightBytes),
-		DeliveryTimeout:  time.Duration(cfg.Kafka.DeliveryTimeout),
-		TenantSigningKey: []byte(cfg.Kafka.TenantSigningKey),
-	}, kafka.NewMetrics(reg), log.With("component", "kafka-producer"))
+	prod, err := newProducer(cfg, reg, log)
 	if err != nil {
 		return err
 	}
@@ -579,6 +572,19 @@ func serveGateway(ctx context.Context, cfg config.Config, log *slog.Logger) erro
 	}
 	log.Info("shut down cleanly")
 	return serveErr
+}
+
+// newProducer is the Kafka producer of cfg: a gateway's for what it
+// receives, a querier's for its audit trail.
+func newProducer(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*kafka.Producer, error) {
+	return kafka.NewProducer(kafkaClient(cfg), kafka.ProducerOptions{
+		Topic:            cfg.Kafka.Topic,
+		Compression:      cfg.Kafka.Compression,
+		Linger:           time.Duration(cfg.Kafka.Linger),
+		MaxInFlightBytes: int64(cfg.Kafka.MaxInFlightBytes),
+		DeliveryTimeout:  time.Duration(cfg.Kafka.DeliveryTimeout),
+		TenantSigningKey: []byte(cfg.Kafka.TenantSigningKey),
+	}, kafka.NewMetrics(reg), log.With("component", "kafka-producer"))
 }
 
 // roleHandler is the HTTP surface of a role without a store: ingest routes

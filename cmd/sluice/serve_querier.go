@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/api"
 	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/querier"
 	"github.com/sluice-log/sluice/internal/tlsreload"
 	"github.com/sluice-log/sluice/internal/ui"
@@ -15,10 +16,28 @@ import (
 
 // serveQuerier runs the querier role: the query API, the UI and live
 // tail over every store indexer, polled in the background. It stores
-// nothing and has no data directory.
+// nothing and has no data directory: with kafka.brokers set, its audit
+// events (refused keys, admin actions) go through Kafka into the audit
+// tenant of the indexers, as a gateway's do, where an admin key queries
+// them through any querier; without, they are in its log only.
 func serveQuerier(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	reg := newRegistry()
-	sec, err := newSecurity(cfg, nil, reg, log)
+	var auditSink ingest.Sink
+	if len(cfg.Kafka.Brokers) > 0 {
+		prod, err := newProducer(cfg, reg, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			fctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
+			defer cancel()
+			if err := prod.Close(fctx); err != nil {
+				log.Warn("kafka producer of the audit trail did not close cleanly", "err", err)
+			}
+		}()
+		auditSink = prod
+	}
+	sec, err := newSecurity(cfg, auditSink, reg, log)
 	if err != nil {
 		return err
 	}

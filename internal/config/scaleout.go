@@ -15,7 +15,7 @@ const (
 
 // KafkaConfig configures the scale-out roles' Kafka client.
 type KafkaConfig struct {
-	Brokers          []string `yaml:"brokers" doc:"Kafka bootstrap brokers (host:port); required by the gateway and indexer roles."`
+	Brokers          []string `yaml:"brokers" doc:"Kafka bootstrap brokers (host:port); required by the gateway and indexer roles. A querier with brokers produces its audit events (refused keys, admin actions) to topic, into the indexers' audit tenant."`
 	Topic            string   `yaml:"topic" doc:"Topic that gateways produce records to and indexers consume, one JSON object per message."`
 	ConsumerGroup    string   `yaml:"consumer_group" doc:"Consumer group of the indexers. Indexers in different groups each hold a full copy of the topic (a replica); a querier asks one copy of every partition."`
 	SessionTimeout   Duration `yaml:"session_timeout" doc:"Indexer: how long the group waits for a member that stopped heartbeating (crashed) before its partitions move to the others."`
