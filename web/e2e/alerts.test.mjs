@@ -107,6 +107,11 @@ alerts:
   page.on('pageerror', (e) => errors.push(e.message));
 
   await step('the alerts page shows the rule alert of payments and the flow alert of o-2 only', async () => {
+    // The page reads the alerts every 5 s: open it once both fired.
+    for (let end = Date.now() + 20e3; (await (await fetch(base + '/api/v1/alerts')).json()).alerts.filter((a) => a.state === 'firing').length < 2; ) {
+      if (Date.now() > end) throw new Error('the rule and the flow did not fire');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await page.goto(base + '/ui/alerts');
     await page.locator('nav a.on', { hasText: 'Alerts' }).waitFor();
     const rows = page.locator('[data-testid=alerts] tbody tr');
