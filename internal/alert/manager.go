@@ -58,9 +58,14 @@ type Manager struct {
 	notifiers map[string]notify.Notifier
 	now       func() time.Time
 
-	mu    sync.Mutex
-	st    *state
-	dirty bool
+	mu sync.Mutex
+	st *state
+	// dirty: the state changed in what a restart must not lose (alerts,
+	// their transitions, notifications, silences); written within
+	// saveEvery. progress: only in what it may lose a little of (how far
+	// flows were checked: a restart replays more; rule health and values:
+	// the next evaluation sets them again); written within progressEvery.
+	dirty, progress bool
 	// runtime are the rules made through the API, as in their file;
 	// retired are the sources of deleted ones whose alerts are still to
 	// be sent resolved. runCtx is Run's context (nil when not running) and
@@ -155,8 +160,12 @@ func New(opts Options) (*Manager, error) {
 	return m, nil
 }
 
-// saveEvery is the least time between two writes of the state file.
-const saveEvery = 5 * time.Second
+// saveEvery is the least time between two writes of the state file;
+// progressEvery the most between two writes for progress alone.
+const (
+	saveEvery     = 5 * time.Second
+	progressEvery = 30 * time.Second
+)
 
 func (m *Manager) count(state string) int {
 	m.mu.Lock()
@@ -253,7 +262,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(time.Second / 2)
 	defer tick.Stop()
-	var saved time.Time
+	var saved, written time.Time
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
@@ -265,8 +274,14 @@ func (m *Manager) Run(ctx context.Context) error {
 		// of alerts twice a second cost more than the ingest it watches
 		// (pprof, docs/benchmarks.md). A crash loses at most that much:
 		// notifications sent since are sent again, flows replay more.
+		// Progress alone (flows checked further, rule health: a new value
+		// every half second, since every rule evaluates every 30 s) is
+		// written every progressEvery, so that a settled state is not
+		// encoded again and again.
 		if now := time.Now(); now.Sub(saved) >= saveEvery {
-			m.save()
+			if m.save(now.Sub(written) >= progressEvery) {
+				written = now
+			}
 			saved = now
 		}
 	}
@@ -275,7 +290,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Unlock()
 	wg.Wait()
 	m.loops.Wait()
-	m.save()
+	m.save(true)
 	return nil
 }
 
@@ -316,7 +331,7 @@ func (m *Manager) ruleLoop(ctx context.Context, r *rule) {
 		case partial != "":
 			rs.LastError = "partial answer: " + partial
 		}
-		m.dirty = true
+		m.progress = true
 		m.mu.Unlock()
 		if err != nil {
 			m.evalFailures.WithLabelValues(r.cfg.Name).Inc()
@@ -422,7 +437,7 @@ func (m *Manager) applyFlow(f *flow, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.st.FlowChecked[f.cfg.Name] = now
-	m.dirty = true
+	m.progress = true
 	firing := 0
 	if len(fired) > 0 {
 		for _, a := range m.st.Alerts {
@@ -469,8 +484,10 @@ func (m *Manager) applyFlow(f *flow, now time.Time) {
 	}
 }
 
-// event records a state change in the history; the caller holds m.mu.
+// event records a state change in the history and marks the state dirty;
+// the caller holds m.mu.
 func (m *Manager) event(a *Alert, from, to string, now time.Time) {
+	m.dirty = true
 	if m.cfg.History == 0 {
 		return
 	}
@@ -481,15 +498,16 @@ func (m *Manager) event(a *Alert, from, to string, now time.Time) {
 	}
 }
 
-// save writes the state when it changed.
-func (m *Manager) save() {
+// save writes the state when it changed in what a restart must not lose,
+// or, with progress set, in anything; it reports whether it wrote.
+func (m *Manager) save(progress bool) bool {
 	m.mu.Lock()
-	if !m.dirty {
+	if !m.dirty && !(progress && m.progress) {
 		m.mu.Unlock()
-		return
+		return false
 	}
 	b, err := json.Marshal(m.st)
-	m.dirty = false
+	m.dirty, m.progress = false, false
 	m.mu.Unlock()
 	if err == nil {
 		err = os.MkdirAll(m.opts.Dir, 0o755) // here, not in New: a querier without alerts writes nothing
@@ -502,5 +520,7 @@ func (m *Manager) save() {
 		m.mu.Lock()
 		m.dirty = true
 		m.mu.Unlock()
+		return false
 	}
+	return true
 }

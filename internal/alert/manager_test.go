@@ -159,7 +159,7 @@ func TestRuleLifecycle(t *testing.T) {
 		t.Fatalf("overview: %+v", o)
 	}
 	// The state survives a restart.
-	m.save()
+	m.save(true)
 	m2, err := New(Options{Config: m.cfg, Dir: m.opts.Dir, Query: run, Registry: prometheus.NewRegistry(), Log: m.log, Now: c.now})
 	if err != nil {
 		t.Fatal(err)

@@ -183,7 +183,9 @@ func (m *Manager) applyRule(r *rule, found []result, now time.Time) {
 		}
 		m.endRuleAlert(a, now)
 	}
-	m.dirty = true
+	// Values and annotations only: every transition above was an event,
+	// which marked the state dirty.
+	m.progress = true
 }
 
 // endRuleAlert ends a rule's alert whose condition no longer holds: a
