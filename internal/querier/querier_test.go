@@ -159,6 +159,8 @@ var querierTestQueries = []string{
 	`* | stats count() as n, sum(latency) as s, avg(latency) as a, min(latency), max(latency), count_uniq(service) as u, quantile(0.9, latency) as p90, rate() by level`,
 	`* | top 3 by service`,
 	`* | stats count() as n by _time:1m | sort by n desc | limit 3`,
+	`* | flow start=level:info end=level:error key=service within=10s`,
+	`level:(info OR error) | flow start=level:info end=level:error key=latency within=5m | limit 4`,
 }
 
 // TestQuerierCopies runs queries through a querier over real API servers

@@ -21,6 +21,10 @@ import (
 //     (statsState.appendPartial); the querier merges the states group by
 //     group (mergePartial) and runs the rest of the pipes on the merged
 //     groups, exactly as Execute runs them on one store's.
+//   - When the next pipe is flow, each indexer sends every key's earliest
+//     start and earliest end (flowProcessor.appendPartial); the querier
+//     keeps the earliest of each over the indexers, which is what one
+//     store's flow would have seen, and finishes the pipe and the rest.
 //   - Otherwise each indexer sends its newest Limit records; the newest
 //     Limit of all of them are the newest Limit of the union, and the
 //     querier runs the remaining pipes (sort, limit, fields …) on those.
@@ -35,18 +39,20 @@ const (
 	partialRecords = 'r'
 	partialFields  = 'f'
 	partialContext = 'c'
+	partialFlow    = 'w'
 )
 
 // discard is the end of an indexer's chain: its rows are sent as
 // partial state, not emitted.
 var discard = emitProcessor(func(Row) error { return nil })
 
-// plan is where a query splits: pipes[:k] stream on the indexers; agg,
-// when set, is pipes[k] (aggregated on the indexers, finished on the
-// querier); the pipes after run on the querier.
+// plan is where a query splits: pipes[:k] stream on the indexers; agg or
+// flow, when set, is pipes[k] (aggregated on the indexers, finished on
+// the querier); the pipes after run on the querier.
 type plan struct {
-	k   int
-	agg aggregation
+	k    int
+	agg  aggregation
+	flow *FlowPipe
 }
 
 func splitQuery(q *Query) (plan, error) {
@@ -56,6 +62,9 @@ func splitQuery(q *Query) (plan, error) {
 	}
 	if k == len(q.Pipes) || !q.Pipes[k].consumesRecords() {
 		return plan{k: k}, nil
+	}
+	if f, ok := q.Pipes[k].(*FlowPipe); ok {
+		return plan{k: k, flow: f}, nil
 	}
 	agg, ok := q.Pipes[k].(aggregation)
 	if !ok {
@@ -86,11 +95,15 @@ func ExecutePartial(ctx context.Context, src store.Searcher, q *Query, opts Opti
 	opts, req := prepare(q, opts)
 	var head processor
 	var encode func(dst []byte) []byte
-	if pl.agg != nil {
+	switch {
+	case pl.flow != nil:
+		fp := pl.flow.newProcessor(opts, discard).(*flowProcessor)
+		head, encode = fp, fp.appendPartial
+	case pl.agg != nil:
 		stats, _ := pl.agg.split()
 		sp := stats.newProcessor(opts, discard).(*statsProcessor)
 		head, encode = sp, sp.appendPartial
-	} else {
+	default:
 		np := &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes}, next: discard}
 		head, encode = np, np.appendPartial
 	}
@@ -181,6 +194,7 @@ type Merge struct {
 	head processor
 	sp   *statsProcessor
 	np   *newestProcessor
+	fp   *flowProcessor
 	// row is scratch for the key values of a merged group.
 	row []Value
 }
@@ -195,6 +209,14 @@ func NewMerge(q *Query, opts Options, emit func(Row) error) (*Merge, error) {
 	opts, _ = prepare(q, opts)
 	var next processor = emitProcessor(emit)
 	m := &Merge{pl: pl}
+	if pl.flow != nil {
+		for i := len(q.Pipes) - 1; i > pl.k; i-- {
+			next = q.Pipes[i].newProcessor(opts, next)
+		}
+		m.fp = pl.flow.newProcessor(opts, next).(*flowProcessor)
+		m.head = m.fp
+		return m, nil
+	}
 	if pl.agg == nil {
 		for i := len(q.Pipes) - 1; i >= pl.k; i-- {
 			next = q.Pipes[i].newProcessor(opts, next)
@@ -218,6 +240,9 @@ func NewMerge(q *Query, opts Options, emit func(Row) error) (*Merge, error) {
 // Add merges one indexer's answer. An error leaves the merge unusable:
 // an answer that cannot be read may have been merged in part.
 func (m *Merge) Add(partial []byte) error {
+	if m.fp != nil {
+		return m.fp.mergePartial(partial)
+	}
 	if m.np != nil {
 		r, err := openPartial(partial, partialRecords)
 		if err != nil {

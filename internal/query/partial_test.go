@@ -148,6 +148,8 @@ var distributedQueries = []string{
 	`* | top 2 by service | fields service`,
 	`* | extract "<a> <b>" | stats count() as n by a`,
 	`status:>=200 | stats count_uniq(_msg) as u, count() as n by service`,
+	`* | flow start=level:error end=level:warn key=host within=50ms`,
+	`* | flow start=error end=retry key=service within=20ms | limit 3`,
 }
 
 // TestDistributedMatchesExecute splits random records over three
@@ -285,7 +287,8 @@ func FuzzPartialDecode(f *testing.F) {
 	recs := msRecords(randomRecords(rand.New(rand.NewSource(1)), 50))
 	statsQ, _ := Parse(`* | stats count(), sum(status), min(status), max(status), avg(status), count_uniq(level), quantile(0.5, status), rate() by level, _time:10ms`)
 	plainQ, _ := Parse(`* | sort by level`)
-	for _, q := range []*Query{statsQ, plainQ} {
+	flowQ, _ := Parse(`* | flow start=level:error end=level:warn key=host within=5ms`)
+	for _, q := range []*Query{statsQ, plainQ, flowQ} {
 		b, _ := ExecutePartial(ctx, sliceSearcher(recs), q, Options{})
 		f.Add(b)
 	}
@@ -299,7 +302,7 @@ func FuzzPartialDecode(f *testing.F) {
 		funcs = append(funcs, c.Func)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, q := range []*Query{statsQ, plainQ} {
+		for _, q := range []*Query{statsQ, plainQ, flowQ} {
 			m, err := NewMerge(q, Options{MaxMemory: 1 << 20, MaxGroups: 1000}, func(Row) error { return nil })
 			if err != nil {
 				t.Fatal(err)

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -184,6 +185,19 @@ func (fp *flowProcessor) push(r Row) error {
 	if !ok || k == "" {
 		return nil
 	}
+	var start, end int64
+	if isStart {
+		start = rec.Time
+	} else {
+		end = rec.Time
+	}
+	return fp.note(k, start, end)
+}
+
+// note takes a start and an end of key k (0: none). The earliest start
+// and the earliest end count: records come in no particular order, and
+// indexers' answers merge in any order (mergePartial).
+func (fp *flowProcessor) note(k string, start, end int64) error {
 	st := fp.keys[k]
 	if st == nil {
 		if len(fp.keys) >= fp.maxKeys {
@@ -192,15 +206,45 @@ func (fp *flowProcessor) push(r Row) error {
 		st = &flowKeyState{}
 		fp.keys[strings.Clone(k)] = st
 	}
-	// The earliest start and the earliest end count: records come in no
-	// particular order.
-	if isStart && (st.start == 0 || rec.Time < st.start) {
-		st.start = rec.Time
+	if start != 0 && (st.start == 0 || start < st.start) {
+		st.start = start
 	}
-	if isEnd && !isStart && (st.end == 0 || rec.Time < st.end) {
-		st.end = rec.Time
+	if end != 0 && (st.end == 0 || end < st.end) {
+		st.end = end
 	}
 	return nil
+}
+
+// appendPartial encodes an indexer's share of a distributed flow (see
+// partial.go): every key with its earliest start and end (0: none).
+func (fp *flowProcessor) appendPartial(dst []byte) []byte {
+	dst = append(append(dst, partialMagic...), partialFlow)
+	dst = binary.AppendUvarint(dst, uint64(len(fp.keys)))
+	for k, st := range fp.keys {
+		dst = appendString(dst, k)
+		dst = binary.AppendVarint(dst, st.start)
+		dst = binary.AppendVarint(dst, st.end)
+	}
+	return dst
+}
+
+// mergePartial merges an indexer's appendPartial into the querier's keys.
+func (fp *flowProcessor) mergePartial(b []byte) error {
+	r, err := openPartial(b, partialFlow)
+	if err != nil {
+		return err
+	}
+	for range r.count(3) {
+		k := r.bytes()
+		start, end := r.varint(), r.varint()
+		if r.err != nil {
+			return r.err
+		}
+		if err := fp.note(string(k), start, end); err != nil {
+			return err
+		}
+	}
+	return r.end()
 }
 
 func (fp *flowProcessor) flush() error {
