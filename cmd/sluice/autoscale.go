@@ -49,10 +49,11 @@ func runAutoscale(args []string, stdout, stderr io.Writer) error {
 			l, err := gr.Read(ctx)
 			return autoscale.GroupReading{Produced: float64(l.Produced), Lag: float64(l.Total)}, err
 		},
-		HTTP:   &http.Client{Timeout: 5 * time.Second},
-		DryRun: a.DryRun,
-		Out:    stdout,
-		Log:    log,
+		HTTP:        &http.Client{Timeout: 5 * time.Second},
+		DryRun:      a.DryRun,
+		NoScaleDown: !a.ScaleDown,
+		Out:         stdout,
+		Log:         log,
 	}
 	if name := cmp.Or(a.Deployment, a.StatefulSet); name != "" {
 		kind := kube.Deployment
@@ -149,6 +150,7 @@ deployments/scale or statefulsets/scale, list on pods); elsewhere
 	fs.Float64Var(&a.ReplicaThroughput, "replica-throughput", a.ReplicaThroughput, "records/s one indexer consumes, until measured from the indexers' /metrics during a backlog")
 	fs.Float64Var(&a.Headroom, "headroom", a.Headroom, "capacity over the predicted rate (1.05: 5%)")
 	fs.DurationVar((*time.Duration)(&a.ScaleDownWindow), "scale-down-window", time.Duration(a.ScaleDownWindow), "scale down to the highest recommendation of this window")
+	fs.BoolVar(&a.ScaleDown, "scale-down", a.ScaleDown, "lower the replica count when the policy says so (--scale-down=false only raises it: for store indexers)")
 	fs.IntVar(&a.MinReplicas, "min-replicas", a.MinReplicas, "fewest replicas")
 	fs.IntVar(&a.MaxReplicas, "max-replicas", a.MaxReplicas, "most replicas (no more than the topic's partitions are useful)")
 	return fs, o

@@ -45,6 +45,10 @@ type Controller struct {
 	Indexers func(ctx context.Context) ([]string, error)
 	HTTP     *http.Client
 	DryRun   bool
+	// NoScaleDown keeps the replicas when the policy would lower them:
+	// for store indexers, whose volumes' data goes offline with their
+	// pods.
+	NoScaleDown bool
 	// Out gets one line per decision with DryRun.
 	Out io.Writer
 	Log *slog.Logger
@@ -93,7 +97,7 @@ func (c *Controller) RegisterMetrics(reg prometheus.Registerer) {
 		indexersScraped: g("sluice_autoscale_indexers_scraped", "Indexers whose /metrics answered at the last decision."),
 		lastDecisionT:   g("sluice_autoscale_last_decision_timestamp_seconds", "When the controller last decided (Unix time)."),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sluice_autoscale_decisions_total", Help: "Decisions by reason (up, down, hold, hold: backlog, hold: stabilising).",
+			Name: "sluice_autoscale_decisions_total", Help: "Decisions by reason (up, down, hold, hold: backlog, hold: stabilising, hold: no scale-down).",
 		}, []string{"reason"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_autoscale_errors_total", Help: "Failed reads or writes by stage (kafka, scale_read, scale_write, indexer_metrics).",
@@ -136,6 +140,9 @@ func (c *Controller) Step(ctx context.Context, now time.Time) (*Status, error) {
 		return nil, nil
 	}
 	d := c.Policy.Decide(o)
+	if c.NoScaleDown && d.Replicas < current {
+		d.Replicas, d.Reason = current, "hold: no scale-down"
+	}
 	throughput := o.Throughput
 	if throughput <= 0 {
 		throughput = c.Policy.P.ReplicaThroughput

@@ -25,6 +25,7 @@ type AutoscaleConfig struct {
 	ReplicaThroughput float64  `yaml:"replica_throughput" doc:"Records/s one indexer consumes, until measured from the indexers' /metrics while they had a backlog."`
 	Headroom          float64  `yaml:"headroom" doc:"Capacity over the predicted rate (1.05: 5%); it drains what a rebalance pause holds back. At least 1."`
 	ScaleDownWindow   Duration `yaml:"scale_down_window" doc:"Scale down to the highest recommendation of this window, and never while there is a backlog (the HPA's stabilisation window; its default is 5m)."`
+	ScaleDown         bool     `yaml:"scale_down" doc:"Lower the replica count when the policy says so; false only ever raises it (store indexers: a pod removed takes its volume's share of the group's copy offline)."`
 	MinReplicas       int      `yaml:"min_replicas" doc:"Fewest replicas."`
 	MaxReplicas       int      `yaml:"max_replicas" doc:"Most replicas (no more than the topic's partitions consume)."`
 }
@@ -40,6 +41,7 @@ func defaultAutoscale(c *Config) {
 		ReplicaThroughput: 75000,
 		Headroom:          1.05,
 		ScaleDownWindow:   Duration(60 * time.Second),
+		ScaleDown:         true,
 		MinReplicas:       1,
 		MaxReplicas:       64,
 	}

@@ -223,3 +223,32 @@ func counter(t *testing.T, reg *prometheus.Registry, name, label string) float64
 	}
 	return 0
 }
+
+// TestControllerNoScaleDown: with NoScaleDown (store indexers) the
+// controller raises the StatefulSet's replicas and never lowers them.
+func TestControllerNoScaleDown(t *testing.T) {
+	ctx := context.Background()
+	cs := FakeCluster(t, 2)
+	tg := &Target{Apps: cs.AppsV1(), Core: cs.CoreV1(), Namespace: "logs", Kind: StatefulSet, Name: "indexers", MetricsPort: 9280}
+	g := &script{lags: []float64{0}}
+	for i := 0; i < 25; i++ {
+		g.rates = append(g.rates, map[bool]float64{true: 600000, false: 150000}[i < 6])
+	}
+	c := newController(t, fakeTarget{tg}, false, nil, g)
+	c.NoScaleDown = true
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var last *autoscale.Status
+	for i := range 25 {
+		st, err := c.Step(ctx, t0.Add(time.Duration(i)*5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = st
+		if n := WorkloadReplicas(t, cs, StatefulSet); i > 0 && n != 9 {
+			t.Fatalf("step %d: %d replicas, want 9 from the first decision on", i, n)
+		}
+	}
+	if last.Recommended != 3 || last.Desired != 9 || last.Reason != "hold: no scale-down" {
+		t.Errorf("last decision %+v, want 3 recommended and 9 kept", last)
+	}
+}
