@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+
+	"github.com/sluice-log/sluice/internal/record"
 )
 
 // Control entry kinds, the first byte of a control entry's payload.
@@ -15,11 +17,19 @@ const (
 	ctlHeader = 1 // a segment's first entry: its format version and flags
 	ctlCommit = 2 // ends a batch: the seqs it holds, and its signature
 	ctlGap    = 3 // seqs lost to damage, written by Repair
+	// ctlShared (format 3) precedes the records of one tenant in a batch:
+	// their tenant and the fields they all share, stored once.
+	ctlShared = 4
 )
 
 const (
-	formatVersion = 2
-	flagSigned    = 1 // the segment's batches carry signatures
+	// formatVersion is the format new segments are written in. Format 2
+	// stored every record whole (its tenant and every field); format 3
+	// stores a record relative to the shared entry before it. Both are
+	// read.
+	formatVersion  = 3
+	formatWholeRec = 2
+	flagSigned     = 1 // the segment's batches carry signatures
 )
 
 // Domain separation of what is signed, so that a WAL signature can never
@@ -34,12 +44,12 @@ const (
 // outside Sluice, or written before signing was turned on.
 var ErrSignature = errors.New("wal: batch signature missing or invalid")
 
-func headerPayload(signed bool) []byte {
+func headerPayload(version byte, signed bool) []byte {
 	var flags byte
 	if signed {
 		flags |= flagSigned
 	}
-	return []byte{ctlHeader, formatVersion, flags}
+	return []byte{ctlHeader, version, flags}
 }
 
 // commitMessage is what a batch's signature covers: its seqs and the
@@ -98,6 +108,7 @@ func parseRange(p []byte) (rangeEntry, error) {
 // scan is what reading one segment found.
 type scan struct {
 	legacy  bool   // no header: the first format, every record stands alone
+	version byte   // the header's format version; 0 if legacy
 	hdr     int64  // bytes of the header entry
 	next    uint64 // the seq the next record must have
 	records uint64 // records in committed batches (all good ones if legacy)
@@ -108,6 +119,10 @@ type scan struct {
 	// outside; pendingFirst is the first one's seq.
 	pending      int
 	pendingFirst uint64
+	// shared is set once the batch under way has a shared entry, which
+	// the records of format 3 are encoded against.
+	shared bool
+	sh     record.Shared
 	// err says why the scan stopped before the end of the segment (nil at
 	// a clean end), at byte offset errOff. It wraps ErrCorrupt, or
 	// ErrSignature for a batch that is not signed with the key.
@@ -140,7 +155,7 @@ func scanSegment(r io.Reader, size int64, first uint64, pub ed25519.PublicKey) s
 	var digest hash.Hash
 	if pub != nil {
 		digest = sha256.New()
-		er.onRecord = func(hdr, payload []byte) {
+		er.onBatch = func(hdr, payload []byte) {
 			digest.Write(hdr)
 			digest.Write(payload)
 		}
@@ -169,14 +184,18 @@ func (s *scan) take(i int, e entry, off, end int64, pub ed25519.PublicKey, diges
 			if pub != nil {
 				return fatalf("%w: the segment was written before batches were signed", ErrSignature)
 			}
-		} else if len(e.body) < 3 || e.body[0] != ctlHeader || e.body[1] != formatVersion {
+		} else if len(e.body) < 3 || e.body[0] != ctlHeader || (e.body[1] != formatVersion && e.body[1] != formatWholeRec) {
 			return fatalf("%w: unknown segment header", ErrCorrupt)
 		} else {
+			s.version = e.body[1]
 			s.hdr, s.end = end, end
 			return nil
 		}
 	}
 	if !e.control {
+		if s.version >= formatVersion && !s.shared {
+			return fatalf("%w: seq %d has no shared entry before it in its batch", ErrCorrupt, e.seq)
+		}
 		if e.seq != s.next+uint64(s.pending) {
 			return fatalf("%w: seq %d, want %d", ErrCorrupt, e.seq, s.next+uint64(s.pending))
 		}
@@ -189,6 +208,13 @@ func (s *scan) take(i int, e entry, off, end int64, pub ed25519.PublicKey, diges
 			s.pendingFirst = e.seq
 		}
 		s.pending++
+		return nil
+	}
+	if !s.legacy && s.version >= formatVersion && len(e.body) > 0 && e.body[0] == ctlShared {
+		if err := record.DecodeShared(e.body[1:], &s.sh); err != nil {
+			return fatalf("%w: shared entry: %w", ErrCorrupt, err)
+		}
+		s.shared = true
 		return nil
 	}
 	if s.legacy || len(e.body) == 0 || (e.body[0] != ctlCommit && e.body[0] != ctlGap) {
@@ -209,7 +235,7 @@ func (s *scan) take(i int, e entry, off, end int64, pub ed25519.PublicKey, diges
 			digest.Reset()
 		}
 	case ctlGap:
-		if s.pending != 0 || r.first != s.next {
+		if s.pending != 0 || s.shared || r.first != s.next {
 			return fatalf("%w: gap of seqs %d to %d where seq %d is due", ErrCorrupt, r.first, r.last, s.next)
 		}
 	}
@@ -229,7 +255,7 @@ func (s *scan) take(i int, e entry, off, end int64, pub ed25519.PublicKey, diges
 		s.records += uint64(s.pending)
 		s.lastSeq = r.last
 	}
-	s.pending = 0
+	s.pending, s.shared = 0, false
 	s.next, s.end = r.last+1, end
 	return nil
 }

@@ -7,10 +7,7 @@ import (
 
 func BenchmarkAppend100(b *testing.B) {
 	recs := testBatch(0, 100)
-	var size int64
-	for i := range recs {
-		size += int64(len(appendEntry(nil, 1, &recs[i])))
-	}
+	size := int64(len(batchBytes(1, recs)))
 	for _, tt := range []struct {
 		name     string
 		parallel bool

@@ -161,7 +161,7 @@ func (l *Log) rotate(first uint64) error {
 	l.active = f
 	hdr := int64(len(l.header))
 	l.mu.Lock()
-	l.segs = append(l.segs, segment{first: first, size: hdr, hdr: hdr})
+	l.segs = append(l.segs, segment{first: first, size: hdr, hdr: hdr, version: formatVersion})
 	l.mu.Unlock()
 	if err := old.Close(); err != nil {
 		l.log.Warn("wal: close previous segment", "err", err.Error())

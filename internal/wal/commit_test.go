@@ -121,9 +121,7 @@ func TestGroupCommitSharesOneFsync(t *testing.T) {
 		}
 		var size int64
 		for w := range 8 {
-			for i := range 10 {
-				size += int64(len(appendEntry(nil, 1, new(testRecord(w*10+i)))))
-			}
+			size += int64(len(batchBytes(1, testBatch(w*10, 10))))
 		}
 		waitQueued(t, l, size)
 		l.fileMu.Unlock()
@@ -145,7 +143,7 @@ func TestAppendContextCanceledWhileWaiting(t *testing.T) {
 		_, _, err := l.Append(ctx, testBatch(1, 3))
 		done <- err
 	}()
-	waitQueued(t, l, int64(len(appendEntry(nil, 1, new(testRecord(1))))*3))
+	waitQueued(t, l, int64(len(batchBytes(1, testBatch(1, 3)))))
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Append: %v, want context.Canceled", err)

@@ -21,11 +21,23 @@
 //	+----------------+-----------------+--------------------------------------+
 //	| length (u32 LE)| CRC-32C (u32 LE)| payload (length & 0x7fffffff bytes)  |
 //	+----------------+-----------------+--------------------------------------+
-//	record:  length < 2^31; payload = uvarint seq | record.AppendBinary(record)
+//	record:  length < 2^31; payload = uvarint seq | record.AppendBinaryShared(record, shared)
+//	         (format 2: uvarint seq | record.AppendBinary(record))
 //	control: length has bit 31 set; payload = kind byte | …
-//	  header (kind 1): version (2) | flags (bit 0: batches are signed)
+//	  header (kind 1): version (3; 2 is still read) | flags (bit 0: batches are signed)
 //	  commit (kind 2): uvarint first seq | uvarint last seq | sig length (0 or 64) | sig
 //	  gap    (kind 3): uvarint first seq | uvarint last seq | sig length | sig
+//	  shared (kind 4, format 3): record.AppendShared(shared)
+//
+// In format 3 each Append's records come after a shared entry: their
+// tenant, and the fields that every one of them has at the same position
+// with the same value (record.FindShared), stored once; each record is
+// stored without them and decoded against the last shared entry of its
+// batch (an Append of several tenants has one per run of a tenant). A
+// bulk request's index name, or a tenant name of any length, thus costs
+// its bytes once per request, not per record. Format 2 stored every record
+// whole; its segments are read as before, and a log opened on one appends
+// to a new segment (an empty one is rewritten with the new header).
 //
 // The CRC (Castagnoli polynomial) covers the payload only. A length of 0 or
 // above MaxEntrySize (64 MiB) is invalid. Sequence numbers start at 1 and are
@@ -40,7 +52,7 @@
 // write. Its commit names the batch's first and last seq and, with
 // Options.SigningKey, carries an ed25519 signature of "sluice wal batch
 // v1\0" | first (u64 BE) | last (u64 BE) | sha256 of the batch's record
-// entries as written (headers included). A gap's signature covers "sluice
+// and shared entries as written, in order (headers included). A gap's signature covers "sluice
 // wal gap v1\0" | first | last. A segment without a header is of the first
 // format (records only, before batches existed): it is read, never
 // appended to, and refused when a signing key is set.

@@ -34,6 +34,32 @@ func appendEntry(dst []byte, seq uint64, r *record.Record) []byte {
 	return dst
 }
 
+// appendEntryShared appends the entry for r with sequence number seq,
+// encoded relative to sh (format 3), to dst.
+func appendEntryShared(dst []byte, seq uint64, r *record.Record, sh *record.Shared) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, headerSize)...)
+	dst = binary.AppendUvarint(dst, seq)
+	dst = record.AppendBinaryShared(dst, r, sh)
+	payload := dst[start+headerSize:]
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, castagnoli))
+	return dst
+}
+
+// appendSharedEntry appends the shared entry for sh to dst: a control
+// entry, so that a reader of format 2 takes it for damage, not a record.
+func appendSharedEntry(dst []byte, sh *record.Shared) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, headerSize)...)
+	dst = append(dst, ctlShared)
+	dst = record.AppendShared(dst, sh)
+	payload := dst[start+headerSize:]
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload))|controlFlag)
+	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, castagnoli))
+	return dst
+}
+
 // appendControl appends a control entry with payload to dst.
 func appendControl(dst, payload []byte) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload))|controlFlag)
@@ -58,9 +84,10 @@ type entryReader struct {
 	off       int64 // offset of the next entry
 	hdr       [headerSize]byte
 	buf       []byte
-	// onRecord, if set, sees the bytes of every record entry read (header
-	// and payload), for the digest a signed commit covers.
-	onRecord func(hdr, payload []byte)
+	// onBatch, if set, sees the bytes of every record entry and shared
+	// entry read (header and payload), for the digest a signed commit
+	// covers.
+	onBatch func(hdr, payload []byte)
 }
 
 func newEntryReader(r io.Reader, size int64) *entryReader {
@@ -108,9 +135,9 @@ func (er *entryReader) next() (entry, error) {
 			return entry{}, fmt.Errorf("%w: bad sequence number", ErrCorrupt)
 		}
 		e.seq, e.body = seq, payload[k:]
-		if er.onRecord != nil {
-			er.onRecord(er.hdr[:], payload)
-		}
+	}
+	if er.onBatch != nil && (!control || payload[0] == ctlShared) {
+		er.onBatch(er.hdr[:], payload)
 	}
 	er.off += headerSize + n
 	er.remaining -= headerSize + n

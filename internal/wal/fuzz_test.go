@@ -11,11 +11,19 @@ import (
 	"github.com/sluice-log/sluice/internal/record"
 )
 
+// verified is a record entry's payload and the shared entry before it.
+type verified struct {
+	payload []byte
+	sh      *record.Shared
+}
+
 // verifiedPayloads parses data independently of entryReader and returns the
 // payloads of the leading record entries whose CRC verifies (control
-// entries, which have the top bit of their length set, are skipped).
-func verifiedPayloads(data []byte) [][]byte {
-	var out [][]byte
+// entries, which have the top bit of their length set, are skipped, but a
+// shared entry is kept for the records after it).
+func verifiedPayloads(data []byte) []verified {
+	var out []verified
+	var sh *record.Shared
 	for len(data) >= 8 {
 		n := binary.LittleEndian.Uint32(data)
 		control := n&(1<<31) != 0
@@ -28,8 +36,16 @@ func verifiedPayloads(data []byte) [][]byte {
 		if crc32.Checksum(p, crc32.MakeTable(crc32.Castagnoli)) != sum {
 			break
 		}
-		if !control {
-			out = append(out, p)
+		switch {
+		case !control:
+			out = append(out, verified{p, sh})
+		case p[0] == ctlShared:
+			sh = new(record.Shared)
+			if record.DecodeShared(p[1:], sh) != nil {
+				return out
+			}
+		case p[0] == ctlCommit || p[0] == ctlGap:
+			sh = nil
 		}
 		data = data[8+n:]
 	}
@@ -37,10 +53,8 @@ func verifiedPayloads(data []byte) [][]byte {
 }
 
 func FuzzSegmentReader(f *testing.F) {
-	valid := appendControl(nil, headerPayload(false))
-	for i := 1; i <= 3; i++ {
-		valid = appendEntry(valid, uint64(i), new(testRecord(i)))
-	}
+	valid := appendControl(nil, headerPayload(formatVersion, false))
+	valid = append(valid, batchBytes(1, testBatch(1, 3))...)
 	valid = appendControl(valid, rangePayload(ctlCommit, 1, 3, nil, nil))
 	f.Add(valid)
 	f.Add(valid[:len(valid)-3])
@@ -76,8 +90,13 @@ func FuzzSegmentReader(f *testing.F) {
 			if i >= len(verified) {
 				t.Fatalf("record %d replayed, but only %d entries verify", i, len(verified))
 			}
-			want := record.AppendBinary(binary.AppendUvarint(nil, seq), r)
-			if !bytes.Equal(want, verified[i]) {
+			want := binary.AppendUvarint(nil, seq)
+			if sh := verified[i].sh; sh != nil {
+				want = record.AppendBinaryShared(want, r, sh)
+			} else {
+				want = record.AppendBinary(want, r)
+			}
+			if !bytes.Equal(want, verified[i].payload) {
 				t.Fatalf("record %d (seq %d) does not re-encode to its verified payload", i, seq)
 			}
 			i++

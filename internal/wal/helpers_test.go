@@ -24,6 +24,15 @@ func testRecord(i int) record.Record {
 	}
 }
 
+// batchBytes is what Append writes for recs before their commit.
+func batchBytes(first uint64, recs []record.Record) []byte {
+	b, err := appendBatch(nil, first, recs, new(record.Shared))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 func testBatch(start, n int) []record.Record {
 	recs := make([]record.Record, n)
 	for i := range recs {
@@ -127,7 +136,7 @@ func segmentFiles(t testing.TB, dir string) []string {
 // Log.Size counts them.
 func dirSize(t testing.TB, dir string) int64 {
 	t.Helper()
-	hdr := int64(len(appendControl(nil, headerPayload(false))))
+	hdr := int64(len(appendControl(nil, headerPayload(formatVersion, false))))
 	var n int64
 	for _, name := range segmentFiles(t, dir) {
 		fi, err := os.Stat(name)

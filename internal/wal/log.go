@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/sluice-log/sluice/internal/durable"
+	"github.com/sluice-log/sluice/internal/record"
 )
 
 // Log is a write-ahead log in one directory. Its methods are safe for
@@ -41,10 +42,11 @@ type Log struct {
 	closed   bool
 	failed   error // sticky: after a failed write or fsync, nothing is trusted
 	stats    Stats
+	sh       record.Shared // Append's scratch
 
 	pub          ed25519.PublicKey // of Options.SigningKey; nil: batches are not signed
 	header       []byte            // the header entry of new segments
-	rotateOnOpen bool              // the last segment is of the first format
+	rotateOnOpen bool              // the last segment is of an older format
 }
 
 // segmentFile is what the log needs of the active segment's file; a test
@@ -81,7 +83,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Log, error) {
 	if key := l.opts.SigningKey; key != nil {
 		l.pub = key.Public().(ed25519.PublicKey)
 	}
-	l.header = appendControl(nil, headerPayload(l.pub != nil))
+	l.header = appendControl(nil, headerPayload(formatVersion, l.pub != nil))
 	firsts, err := listSegments(dir)
 	if err != nil {
 		return nil, err
@@ -123,7 +125,7 @@ func (l *Log) createFirstSegment() error {
 	if err := durable.SyncDir(l.dir); err != nil {
 		return err
 	}
-	l.segs = []segment{{first: 1, size: int64(len(l.header)), hdr: int64(len(l.header))}}
+	l.segs = []segment{{first: 1, size: int64(len(l.header)), hdr: int64(len(l.header)), version: formatVersion}}
 	l.nextSeq = 1
 	return nil
 }
@@ -160,7 +162,7 @@ func (l *Log) recover(firsts []uint64) error {
 		if err != nil {
 			return err
 		}
-		l.segs = append(l.segs, segment{first: first, size: sc.end, hdr: sc.hdr})
+		l.segs = append(l.segs, segment{first: first, size: sc.end, hdr: sc.hdr, version: sc.version})
 		l.diskSize += sc.end - sc.hdr
 		want = 0
 		if sc.next > first {
@@ -208,17 +210,17 @@ func (l *Log) scanFile(first uint64, last bool) (scan, error) {
 			return sc, err
 		}
 	}
-	if sc.legacy && sc.records == 0 && last {
-		// An empty segment (or one emptied above) gets its header, so
-		// that it is written in the current format from now on.
+	old := sc.legacy || sc.version != formatVersion
+	if old && last && sc.end == sc.hdr {
+		// An empty segment (or one emptied above) gets the current header,
+		// so that it is written in the current format from now on.
 		if err := l.rewriteHeader(f, path); err != nil {
 			return sc, err
 		}
-		sc.legacy, sc.hdr, sc.end = false, int64(len(l.header)), int64(len(l.header))
-	}
-	if sc.legacy && last {
-		// A segment of the first format takes no batch commits: appends go
-		// to a new segment from here on.
+		sc.legacy, sc.version, sc.hdr, sc.end = false, formatVersion, int64(len(l.header)), int64(len(l.header))
+	} else if old && last {
+		// A segment of an older format takes no batches of the current
+		// one: appends go to a new segment from here on.
 		l.rotateOnOpen = true
 	}
 	return sc, nil

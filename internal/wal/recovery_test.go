@@ -41,6 +41,7 @@ func writeSegmentData(t *testing.T, n int) (data []byte, hdrEnd int64, ends []in
 			count++
 		case e.body[0] == ctlHeader:
 			hdrEnd = er.off
+		case e.body[0] == ctlShared:
 		default:
 			ends = append(ends, er.off)
 			recs = append(recs, count)
@@ -135,7 +136,7 @@ func TestGarbageAfterEnd(t *testing.T) {
 		{"length past end", append(header(1000, 0), random(50)...)},
 		{"bad checksum", append(header(50, 12345), random(50)...)},
 		{"half of a valid entry", data[hdrEnd : hdrEnd+20]},
-		{"a record without its commit", appendEntry(nil, n+1, new(testRecord(n+1)))},
+		{"a record without its commit", batchBytes(n+1, testBatch(n+1, 1))},
 	}
 	dir := t.TempDir()
 	for _, tt := range tests {

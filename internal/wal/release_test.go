@@ -96,8 +96,7 @@ func TestReleaseEverythingThenReopen(t *testing.T) {
 }
 
 func TestErrFullAndRecovery(t *testing.T) {
-	one := appendEntry(nil, 1, new(testRecord(1)))
-	batch := int64(len(one)) * 10
+	batch := int64(len(batchBytes(1, testBatch(1, 10))))
 	// One batch per segment, so that Release can free whole batches.
 	l := openLog(t, t.TempDir(), Options{MaxSize: 3*batch + batch/2, SegmentSize: batch})
 	for range 3 {

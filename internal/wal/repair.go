@@ -75,12 +75,18 @@ func repairSegment(path string, first, next uint64, key ed25519.PrivateKey, pub 
 	if err != nil {
 		return r, err
 	}
+	// A record of format 3 is rewritten after the shared entry it was
+	// encoded against (shared: that entry's bytes; nil in older formats).
 	type rec struct {
-		seq   uint64
-		entry []byte
+		seq    uint64
+		entry  []byte
+		shared []byte
 	}
 	var kept, pending []rec
+	var batch [][]byte // the batch's record and shared entries, for its digest
+	var shared []byte
 	legacy := true
+	version := byte(formatWholeRec)
 	off := 0
 	for off+headerSize <= len(data) {
 		n := int(binary.LittleEndian.Uint32(data[off:]) &^ controlFlag)
@@ -99,25 +105,35 @@ func repairSegment(path string, first, next uint64, key ed25519.PrivateKey, pub 
 			if k <= 0 {
 				continue
 			}
-			pending = append(pending, rec{seq, entry})
+			if version >= formatVersion && shared == nil {
+				continue // not decodable without its shared entry
+			}
+			pending = append(pending, rec{seq, entry, shared})
+			batch = append(batch, entry)
 			if legacy && pub == nil {
-				kept, pending = append(kept, pending...), nil
+				kept, pending, batch = append(kept, pending...), nil, nil
 			}
 			continue
 		}
 		switch payload[0] {
 		case ctlHeader:
 			legacy = false
+			if len(payload) >= 2 && (payload[1] == formatVersion || payload[1] == formatWholeRec) {
+				version = payload[1]
+			}
 			r.Dropped += len(pending)
-			pending = nil
+			pending, batch, shared = nil, nil, nil
+		case ctlShared:
+			version, shared = formatVersion, entry
+			batch = append(batch, entry)
 		case ctlCommit:
 			cr, err := parseRange(payload)
 			ok := err == nil && len(pending) > 0 && pending[0].seq == cr.first && pending[len(pending)-1].seq == cr.last &&
 				cr.last-cr.first+1 == uint64(len(pending))
 			if ok && pub != nil {
 				h := sha256.New()
-				for _, p := range pending {
-					h.Write(p.entry)
+				for _, e := range batch {
+					h.Write(e)
 				}
 				ok = len(cr.sig) > 0 && ed25519.Verify(pub, commitMessage(commitDomain, cr.first, cr.last, h.Sum(nil)), cr.sig)
 			}
@@ -126,14 +142,14 @@ func repairSegment(path string, first, next uint64, key ed25519.PrivateKey, pub 
 			} else {
 				r.Dropped += len(pending)
 			}
-			pending = nil
+			pending, batch, shared = nil, nil, nil
 		}
 	}
 	r.Dropped += len(pending)
 
-	// Rewrite: runs of consecutive increasing seqs become batches, the
-	// seqs between them gaps.
-	out := appendControl(nil, headerPayload(key != nil))
+	// Rewrite, in the segment's own format: runs of consecutive
+	// increasing seqs become batches, the seqs between them gaps.
+	out := appendControl(nil, headerPayload(version, key != nil))
 	want := first
 	lose := func(to uint64) {
 		if to >= want {
@@ -149,8 +165,12 @@ func repairSegment(path string, first, next uint64, key ed25519.PrivateKey, pub 
 		}
 		lose(kept[i].seq - 1)
 		j := i
-		var batch []byte
+		var batch, last []byte
 		for j < len(kept) && kept[j].seq == want {
+			if sh := kept[j].shared; sh != nil && (last == nil || &sh[0] != &last[0]) {
+				batch = append(batch, sh...)
+				last = sh
+			}
 			batch = append(batch, kept[j].entry...)
 			want++
 			j++

@@ -48,6 +48,10 @@ func (l *Log) replaySegment(s segment, after uint64, fn func(seq uint64, r *reco
 	// and the size grows only once a batch and its commit are fsynced.
 	er := newEntryReader(io.NewSectionReader(f, 0, s.size), s.size)
 	want := s.first
+	// In format 3 a record is encoded against the batch's last shared
+	// entry; each shared entry gets its own value, which the records
+	// decoded against it keep.
+	var sh *record.Shared
 	for {
 		off := er.off
 		e, err := er.next()
@@ -55,10 +59,20 @@ func (l *Log) replaySegment(s segment, after uint64, fn func(seq uint64, r *reco
 			return nil
 		}
 		if err == nil && e.control {
-			if len(e.body) > 0 && e.body[0] == ctlGap {
+			switch {
+			case len(e.body) == 0:
+			case e.body[0] == ctlGap:
 				var r rangeEntry
 				if r, err = parseRange(e.body); err == nil {
 					want = r.last + 1
+				}
+				sh = nil
+			case e.body[0] == ctlCommit:
+				sh = nil
+			case e.body[0] == ctlShared && s.version >= formatVersion:
+				sh = new(record.Shared)
+				if derr := record.DecodeShared(e.body[1:], sh); derr != nil {
+					err = fmt.Errorf("%w: shared entry: %w", ErrCorrupt, derr)
 				}
 			}
 			if err == nil {
@@ -68,10 +82,13 @@ func (l *Log) replaySegment(s segment, after uint64, fn func(seq uint64, r *reco
 		if err == nil && e.seq != want {
 			err = fmt.Errorf("%w: seq %d, want %d", ErrCorrupt, e.seq, want)
 		}
+		if err == nil && s.version >= formatVersion && sh == nil {
+			err = fmt.Errorf("%w: seq %d has no shared entry before it in its batch", ErrCorrupt, e.seq)
+		}
 		want++
 		if err == nil && e.seq > after {
 			var r record.Record
-			err = decodeRecord(e.body, &r)
+			err = decodeRecord(e.body, &r, sh)
 			if err == nil {
 				if ferr := fn(e.seq, &r); ferr != nil {
 					return ferr
@@ -84,9 +101,16 @@ func (l *Log) replaySegment(s segment, after uint64, fn func(seq uint64, r *reco
 	}
 }
 
-// decodeRecord decodes an entry's record, which must use all of body.
-func decodeRecord(body []byte, r *record.Record) error {
-	n, err := record.Decode(body, r)
+// decodeRecord decodes an entry's record, which must use all of body:
+// encoded against sh, or whole if sh is nil.
+func decodeRecord(body []byte, r *record.Record, sh *record.Shared) error {
+	var n int
+	var err error
+	if sh != nil {
+		n, err = record.DecodeBinaryShared(body, r, sh)
+	} else {
+		n, err = record.Decode(body, r)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}

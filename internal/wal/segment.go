@@ -11,12 +11,14 @@ import (
 
 const segmentSuffix = ".wal"
 
-// segment is one segment file: the seq it starts at (its name), its size
-// and the size of its header entry (0 in a segment of the first format).
+// segment is one segment file: the seq it starts at (its name), its size,
+// the size of its header entry (0 in a segment of the first format) and
+// its format version (0 for the first format).
 type segment struct {
-	first uint64
-	size  int64
-	hdr   int64
+	first   uint64
+	size    int64
+	hdr     int64
+	version byte
 }
 
 // empty reports whether the segment holds no record.
