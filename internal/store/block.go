@@ -19,9 +19,13 @@ type blockBuilder struct {
 	labels []record.Field
 	key    string
 
-	times    []int64
-	msgs     []string
-	cols     map[string]*colBuilder
+	times []int64
+	msgs  []string
+	cols  map[string]*colBuilder
+	// byPos caches the column of the field at each position of the last
+	// record: records of a stream mostly list their fields in one order,
+	// and comparing a name is cheaper than a map lookup per field and row.
+	byPos    []*colBuilder
 	rawBytes int
 	hashes   []uint64
 	// recent drops most repeated token hashes before they reach hashes:
@@ -32,13 +36,66 @@ type blockBuilder struct {
 	digest xxhash.Digest
 }
 
-// colBuilder is one field's column: the rows that have it and their values.
+// colBuilder is one field's column: the rows that have it and their
+// values. While dense, the rows that have the field are the block's first n
+// and rows is not kept; while same, every value is first and values is not
+// kept: a field with one value in every row (a label a shipper adds to
+// every line, a bulk request's index name) costs a counter per row, and is
+// stored once (encConst).
 type colBuilder struct {
+	name    string
+	n       int // rows that have the field
+	last    int // the last of them
+	dense   bool
+	same    bool
+	first   string
 	rows    []int
 	values  []string
 	numeric bool
 	min     float64
 	max     float64
+}
+
+// add appends value at row, which is past every row added before, and
+// reports whether it repeats the value before it.
+func (c *colBuilder) add(row int, value string) (repeat bool) {
+	if c.dense && row != c.n {
+		c.dense = false
+		c.rows = c.rows[:0]
+		for i := range c.n {
+			c.rows = append(c.rows, i)
+		}
+	}
+	if !c.dense {
+		c.rows = append(c.rows, row)
+	}
+	c.last = row
+	if c.same {
+		if value == c.first {
+			c.n++
+			return c.n > 1
+		}
+		c.same = false
+		c.values = c.values[:0]
+		for range c.n {
+			c.values = append(c.values, c.first)
+		}
+	}
+	repeat = c.n > 0 && c.values[c.n-1] == value
+	c.values = append(c.values, value)
+	c.n++
+	return repeat
+}
+
+// rowList returns the rows that have the field.
+func (c *colBuilder) rowList(dst []int) []int {
+	if !c.dense {
+		return c.rows
+	}
+	for i := range c.n {
+		dst = append(dst, i)
+	}
+	return dst
 }
 
 func (b *blockBuilder) len() int { return len(b.times) }
@@ -51,6 +108,8 @@ func (b *blockBuilder) reset(r *record.Record, key string) {
 	b.times = b.times[:0]
 	b.msgs = b.msgs[:0]
 	clear(b.cols)
+	clear(b.byPos)
+	b.byPos = b.byPos[:0]
 	b.rawBytes = 0
 	b.hashes = b.hashes[:0]
 	clear(b.recent[:])
@@ -85,21 +144,29 @@ func (b *blockBuilder) add(r *record.Record) {
 	if b.cols == nil {
 		b.cols = make(map[string]*colBuilder)
 	}
-	for _, f := range r.Fields {
-		c := b.cols[f.Name]
-		if c == nil {
-			c = &colBuilder{numeric: true, min: math.Inf(1), max: math.Inf(-1)}
-			// The name outlives the block in its index entry; a clone keeps
-			// it from pinning the head chunk or decoded block it came from.
-			b.cols[strings.Clone(f.Name)] = c
+	for j, f := range r.Fields {
+		var c *colBuilder
+		if j < len(b.byPos) && b.byPos[j] != nil && b.byPos[j].name == f.Name {
+			c = b.byPos[j]
+		} else {
+			c = b.cols[f.Name]
+			if c == nil {
+				// The name outlives the block in its index entry; a clone
+				// keeps it from pinning the head chunk or decoded block it
+				// came from.
+				c = &colBuilder{name: strings.Clone(f.Name), last: -1, dense: true, same: true, first: f.Value,
+					numeric: true, min: math.Inf(1), max: math.Inf(-1)}
+				b.cols[c.name] = c
+			}
+			for len(b.byPos) <= j {
+				b.byPos = append(b.byPos, nil)
+			}
+			b.byPos[j] = c
 		}
-		if n := len(c.rows); n > 0 && c.rows[n-1] == row {
+		if c.last == row {
 			continue // a duplicate name in one record: the first value wins
 		}
-		c.rows = append(c.rows, row)
-		repeat := len(c.values) > 0 && c.values[len(c.values)-1] == f.Value
-		c.values = append(c.values, f.Value)
-		if repeat {
+		if c.add(row, f.Value) {
 			continue // its tokens and number are in already
 		}
 		if c.numeric {

@@ -33,6 +33,7 @@ type blockEncoder struct {
 	data []byte // the block's stored column data
 	dirs []colDir
 	vals valueScratch
+	rows []int // a dense column's rows
 }
 
 // encode returns the block's stored bytes (header, column directory and
@@ -72,18 +73,26 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 	m.ranges = m.ranges[:0]
 	for i, name := range names {
 		c := b.cols[name]
-		e.raw = binary.AppendUvarint(e.raw[:0], uint64(len(c.rows)))
-		if len(c.rows) < n {
+		e.raw = binary.AppendUvarint(e.raw[:0], uint64(c.n))
+		if c.n < n {
 			start := len(e.raw)
 			e.raw = append(e.raw, make([]byte, (n+7)/8)...)
 			bitmap := e.raw[start:]
-			for _, row := range c.rows {
+			e.rows = c.rowList(e.rows[:0])
+			for _, row := range e.rows {
 				bitmap[row/8] |= 1 << (row % 8)
 			}
 		}
-		e.raw, enc = appendValues(e.raw, c.values, &e.vals)
+		full := c.n == n
+		if c.same {
+			e.raw, enc = appendStr(e.raw, c.first), encConst
+			full = full && c.first != ""
+		} else {
+			e.raw, enc = appendValues(e.raw, c.values, &e.vals)
+			full = full && !slices.Contains(c.values, "")
+		}
 		e.addColumn(enc)
-		e.dirs[len(e.dirs)-1].full = len(c.rows) == n && !slices.Contains(c.values, "")
+		e.dirs[len(e.dirs)-1].full = full
 		if c.numeric {
 			m.ranges = append(m.ranges, numRange{field: i, min: c.min, max: c.max})
 		}
