@@ -50,9 +50,12 @@ func NewConverter(cfg RecordConfig) *Converter {
 }
 
 // Convert parses js, which must hold one JSON object, into a record of
-// tenant whose time defaults to now. The extra fields are added as they are;
-// a field of the object with one of their names is an error, since the
-// receiver sets those (the Elasticsearch receiver's _index and _id).
+// tenant whose time defaults to now. The extra fields are added as they
+// are, first and sharing their strings: a field the receiver gives every
+// record of a request (the Elasticsearch receiver's _index) then sits at
+// the same position in each, where the WAL stores it once per request
+// (record.FindShared). A field of the object with one of their names is an
+// error, since the receiver sets those (_index and _id).
 func (c *Converter) Convert(js []byte, now time.Time, tenant string, extra []record.Field) (record.Record, error) {
 	c.b.Reset()
 	v, err := c.p.ParseBytes(js)
@@ -64,22 +67,18 @@ func (c *Converter) Convert(js []byte, now time.Time, tenant string, extra []rec
 		return record.Record{}, fmt.Errorf("%w: got %s", ErrNotObject, v.Type())
 	}
 	c.flatten(o, 0)
-	for _, f := range extra {
-		if c.b.Err != nil {
-			break
-		}
-		if FindField(&c.b, f.Name) >= 0 {
-			return record.Record{}, fmt.Errorf("%w: field %q is set by the receiver and cannot be in the document", ErrFieldName, f.Name)
-		}
-		c.b.Name = append(c.b.Name[:0], f.Name...)
-		i := c.b.AddName()
-		c.b.Buf = append(c.b.Buf, f.Value...)
-		c.b.EndValue(i)
-	}
 	if c.b.Err != nil {
 		return record.Record{}, c.b.Err
 	}
-	return c.build(now, tenant)
+	for _, f := range extra {
+		if FindField(&c.b, f.Name) >= 0 {
+			return record.Record{}, fmt.Errorf("%w: field %q is set by the receiver and cannot be in the document", ErrFieldName, f.Name)
+		}
+	}
+	if c.b.MaxFields > 0 && len(c.b.Ents)+len(extra) > c.b.MaxFields {
+		return record.Record{}, fmt.Errorf("%w: more than %d", ErrTooManyFields, c.b.MaxFields)
+	}
+	return c.build(now, tenant, extra)
 }
 
 // flatten adds the fields of o, whose dotted name prefix is c.b.Name[:prefix].
@@ -168,7 +167,7 @@ func (c *Converter) take(names []string, r role, skipEmpty bool) int {
 
 // build turns the collected fields into a record: it picks the time, the
 // message and the stream labels, and checks that no reserved name is left.
-func (c *Converter) build(now time.Time, tenant string) (record.Record, error) {
+func (c *Converter) build(now time.Time, tenant string, extra []record.Field) (record.Record, error) {
 	r := record.Record{Time: now.UnixNano(), Tenant: tenant}
 	if i := c.take(c.cfg.TimeFields, roleTime, true); i >= 0 {
 		ts, ok := ParseTime(string(c.b.Value(i)))
@@ -206,8 +205,9 @@ func (c *Converter) build(now time.Time, tenant string) (record.Record, error) {
 	// One string holds every name and value, so a record costs one
 	// allocation for its text however many fields it has.
 	text := string(c.b.Buf)
-	if nfields > 0 {
-		r.Fields = make([]record.Field, 0, nfields)
+	if nfields+len(extra) > 0 {
+		r.Fields = make([]record.Field, 0, nfields+len(extra))
+		r.Fields = append(r.Fields, extra...)
 	}
 	if nstream > 0 {
 		r.Stream = make([]record.Field, 0, nstream)

@@ -185,7 +185,9 @@ func TestConvertExtraAndTenant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := record.Record{Time: testNow.UnixNano(), Tenant: "team", Message: "m", Fields: fields("a", "b", "_index", "logs", "_id", "1")}
+	// The receiver's fields come first, at the same position in every
+	// record, where the WAL stores them once per batch.
+	want := record.Record{Time: testNow.UnixNano(), Tenant: "team", Message: "m", Fields: fields("_index", "logs", "_id", "1", "a", "b")}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
