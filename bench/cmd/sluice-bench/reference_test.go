@@ -80,7 +80,7 @@ func TestBulkBody(t *testing.T) {
 			t.Errorf("appendBulk(%q) = %q, want %q", tc.lines, got, tc.want)
 		}
 	}
-	if p := (system{}).bulkPath(); p != "/_bulk" {
+	if p := (system{}).bulkPath(); p != "/_bulk?filter_path="+bulkFilterPath {
 		t.Errorf("sluice bulk path %q", p)
 	}
 	if p := (system{vlogs: true}).bulkPath(); !strings.HasPrefix(p, "/insert/elasticsearch/_bulk?") || !strings.Contains(p, "_time_field=_time") {

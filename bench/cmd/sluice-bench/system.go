@@ -55,14 +55,20 @@ func (s system) insertPath() string {
 
 // bulkPath is the Elasticsearch _bulk endpoint. Sluice takes the field
 // mapping from its config (httpOnlyConfig's ingest.bulk), as a Filebeat
-// deployment would; VictoriaLogs from the URL, as its docs say.
+// deployment would, and gets Filebeat's (and Logstash's) filter_path, which
+// asks for each item's status and error alone; VictoriaLogs takes the
+// mapping from the URL, as its docs say.
 func (s system) bulkPath() string {
 	if s.vlogs {
 		q := url.Values{"_time_field": {"_time"}, "_msg_field": {"_msg"}, "_stream_fields": {streamFields}}
 		return "/insert/elasticsearch/_bulk?" + q.Encode()
 	}
-	return "/_bulk"
+	return "/_bulk?filter_path=" + bulkFilterPath
 }
+
+// bulkFilterPath is what Filebeat, Logstash and the OpenTelemetry
+// Collector's exporter ask of a bulk answer.
+const bulkFilterPath = "errors,items.*.error,items.*.status"
 
 // bulkAction is the action line before every document of a _bulk request:
 // Filebeat's, with an index name and no id.

@@ -50,7 +50,7 @@ func FuzzBulkParse(f *testing.F) {
 			t.Fatalf("%d stored items, %d records", stored, len(recs))
 		}
 		// The answer of what was parsed must be writable.
-		_ = appendBulkResponse(nil, 0, items, ids)
+		_ = appendBulkResponse(nil, 0, items, ids, fullResponse)
 	})
 }
 

@@ -105,7 +105,9 @@ func (h *handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow
 
 func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, start time.Time) int {
 	var p *bulkParser
-	if q := r.URL.Query(); overridesConfig(q) {
+	q := r.URL.Query()
+	filter := parseFilterPath(q.Get("filter_path"))
+	if overridesConfig(q) {
 		p = newBulkParser(h.cfg.Record.WithQuery(q))
 		p.indexField = h.cfg.IndexField
 	} else {
@@ -157,7 +159,11 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, sta
 		h.m.Rejected(protocol, reason, n)
 	}
 	took := time.Since(start).Milliseconds()
-	return writeBody(w, http.StatusOK, 0, appendBulkResponse(make([]byte, 0, 64+200*len(items)), took, items, h.ids))
+	size := 64 + 200*len(items)
+	if filter.fields&^(fieldStatus|fieldError) == 0 {
+		size = 64 + 32*len(items)
+	}
+	return writeBody(w, http.StatusOK, 0, appendBulkResponse(make([]byte, 0, size), took, items, h.ids, filter))
 }
 
 // overridesConfig reports whether q changes the record configuration, in
