@@ -128,7 +128,7 @@ type IngestConfig struct {
 	OutOfWindow            string       `yaml:"out_of_window" doc:"What happens to a record whose time is outside the accepted window (see max_future): reject refuses it with its reason; stamp stores it with its time of arrival instead (counted in sluice_ingest_stamped_records_total)."`
 	JSONLine               FieldMapping `yaml:"jsonline" doc:"Field mapping of POST /insert/jsonline (query parameters _time_field, _msg_field and _stream_fields override it per request)."`
 	Bulk                   FieldMapping `yaml:"bulk" doc:"Field mapping of the Elasticsearch _bulk API."`
-	BulkIndexField         string       `yaml:"bulk_index_field" doc:"Field that receives a _bulk document's index name (from its action line or the URL). Empty stores no index name: a constant field in every record costs about a tenth more server CPU per record until settled than the same documents sent as JSON lines (docs/benchmarks.md), which shippers that write one index per source do not need. A document's own _id is stored as _id either way; an id the server makes up is only answered."`
+	BulkIndexField         string       `yaml:"bulk_index_field" doc:"Field that receives a _bulk document's index name (from its action line or the URL). Empty stores no index name. The name costs little when kept: the write-ahead log stores it once per request (with the tenant) and a block once (a constant column) when every document of a request has the same index, as shippers' requests do (docs/benchmarks.md). A document's own _id is stored as _id either way; an id the server makes up is only answered."`
 }
 
 // Values of ingest.out_of_window.
