@@ -419,7 +419,7 @@ func queryLimits(cfg config.Config) api.QueryLimits {
 		MaxScannedRecords: cfg.Query.MaxScannedRecords,
 		MaxScannedBytes:   int64(cfg.Query.MaxScannedBytes),
 		MaxRegexSize:      cfg.Query.MaxRegexSize,
-		TailBufferBytes:   int64(cfg.Query.TailBufferBytes),
+		TailBufferBytes:   cfg.TailBytes(),
 		MaxResultBytes:    cfg.ResultBytes(),
 	}
 }

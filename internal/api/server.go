@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/dashboard"
 	"github.com/sluice-log/sluice/internal/pipeline"
+	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/quota"
 	"github.com/sluice-log/sluice/internal/store"
 )
@@ -102,7 +103,8 @@ type Server struct {
 	refused  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
 	rates    ingestRates
-	tailH    http.Handler // live tail: Backend's subscriptions or Config.Tail
+	results  query.ResultMeter // what running queries keep for their answers
+	tailH    http.Handler      // live tail: Backend's subscriptions or Config.Tail
 	started  time.Time
 }
 
@@ -143,6 +145,8 @@ func New(cfg Config) *Server {
 			Help: "query.max_concurrent: the query slots; live tails may hold at most half of them."}, func() float64 { return float64(cap(s.sem)) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_query_max_result_bytes",
 			Help: "query.max_result_bytes: the most bytes of records one query keeps for its answer."}, func() float64 { return float64(s.cfg.Limits.MaxResultBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_query_result_bytes",
+			Help: "Bytes of records the running queries keep for their answers (each bounded by query.max_result_bytes)."}, func() float64 { return float64(s.results.Bytes()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_tail_running",
 			Help: "Live tails holding a query slot (at most half of query.max_concurrent)."}, func() float64 { return float64(len(s.tails)) }))
 	if s.engine == nil {

@@ -92,6 +92,8 @@ type queryStatus struct {
 	MaxTails        int   `json:"max_tails"`
 	TailBufferBytes int64 `json:"tail_buffer_bytes"`
 	MaxResultBytes  int64 `json:"max_result_bytes"`
+	// ResultBytes is what running queries keep for their answers now.
+	ResultBytes int64 `json:"result_bytes"`
 }
 
 // inFlightStatus is the bound on request bytes in flight across receivers
@@ -161,7 +163,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		Kafka:            ks,
 		InFlight:         inFlight,
 		Query: queryStatus{Running: len(s.sem), MaxConcurrent: cap(s.sem), Tails: len(s.tails), MaxTails: cap(s.tails),
-			TailBufferBytes: s.cfg.Limits.TailBufferBytes, MaxResultBytes: s.cfg.Limits.MaxResultBytes},
+			TailBufferBytes: s.cfg.Limits.TailBufferBytes, MaxResultBytes: s.cfg.Limits.MaxResultBytes,
+			ResultBytes: s.results.Bytes()},
 		Tenants: tenants,
 	}
 	if s.cfg.Querier != nil {

@@ -61,6 +61,7 @@ func (s *Server) baseOptions(r *http.Request) query.Options {
 		MaxGroups:         s.cfg.Limits.MaxGroups,
 		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords,
 		MaxScannedBytes:   s.cfg.Limits.MaxScannedBytes,
+		Results:           &s.results,
 	}
 	if s.cfg.Quotas != nil {
 		opts.MaxScannedRecords = s.cfg.Quotas.MaxScanned(t, opts.MaxScannedRecords)

@@ -182,6 +182,20 @@ func TestResultBytes(t *testing.T) {
 	}
 }
 
+func TestTailBytes(t *testing.T) {
+	for _, tt := range []struct {
+		memoryLimit MemoryLimit
+		set         ByteSize
+		want        int64
+	}{{1 << 30, 0, 8 << 20}, {4 << 30, 0, 32 << 20}, {1 << 30, 1 << 20, 1 << 20}, {0, 0, 8 << 20}} {
+		c := Default()
+		c.MemoryLimit, c.Query.TailBufferBytes = tt.memoryLimit, tt.set
+		if got := c.TailBytes(); got != tt.want {
+			t.Errorf("memory_limit %d, tail_buffer_bytes %d: TailBytes() = %d, want %d", tt.memoryLimit, tt.set, got, tt.want)
+		}
+	}
+}
+
 func TestResolveMemoryLimit(t *testing.T) {
 	tests := []struct {
 		name       string

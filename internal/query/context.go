@@ -34,7 +34,8 @@ func Context(ctx context.Context, src store.Searcher, stream string, t int64, be
 
 func streamContext(ctx context.Context, src store.Searcher, f store.Filter, t int64, before, after int, opts Options) (Surroundings, error) {
 	var out Surroundings
-	at := newestHeap{limit: contextMaxAt, oldest: true, maxBytes: opts.MaxResultBytes}
+	at := newestHeap{limit: contextMaxAt, oldest: true, maxBytes: opts.MaxResultBytes, meter: opts.Results}
+	defer at.release()
 	req := store.SearchRequest{Tenant: opts.Tenant, From: t, To: t + 1, Filter: f, Stats: opts.Stats,
 		MaxScannedRecords: opts.MaxScannedRecords, MaxScannedBytes: opts.MaxScannedBytes}
 	if err := scan(ctx, src, req, at.offer); err != nil {
@@ -43,21 +44,22 @@ func streamContext(ctx context.Context, src store.Searcher, f store.Filter, t in
 	out.At = at.sorted()
 	var err error
 	// Each side is bounded on its own.
-	if out.Before, err = contextSide(ctx, src, req, t, before, false, opts.MaxResultBytes); err != nil {
+	if out.Before, err = contextSide(ctx, src, req, t, before, false, opts.MaxResultBytes, opts.Results); err != nil {
 		return out, err
 	}
-	out.After, err = contextSide(ctx, src, req, t, after, true, opts.MaxResultBytes)
+	out.After, err = contextSide(ctx, src, req, t, after, true, opts.MaxResultBytes, opts.Results)
 	return out, err
 }
 
 // contextSide collects up to n records on one side of t, oldest first,
-// within maxBytes (0: no bound).
-func contextSide(ctx context.Context, src store.Searcher, req store.SearchRequest, t int64, n int, later bool, maxBytes int64) ([]*record.Record, error) {
+// within maxBytes (0: no bound), charged to meter until it returns.
+func contextSide(ctx context.Context, src store.Searcher, req store.SearchRequest, t int64, n int, later bool, maxBytes int64, meter *ResultMeter) ([]*record.Record, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	for window := int64(time.Minute); ; window *= 16 {
-		h := newestHeap{limit: n, oldest: later, maxBytes: maxBytes}
+		h := newestHeap{limit: n, oldest: later, maxBytes: maxBytes, meter: meter}
+		defer h.release() // at most one heap per window, a few windows
 		// Past a year, look at everything left on that side.
 		full := window >= int64(400*24*time.Hour)
 		if later {

@@ -26,6 +26,9 @@ type Options struct {
 	// records around a hit): past it the query fails with a
 	// *ResultLimitError. 0 means no bound.
 	MaxResultBytes int64
+	// Results, when set, is charged with what the query keeps for its
+	// answer while it runs (a server's total, for its status).
+	Results *ResultMeter
 	// MaxMemory bounds the estimated bytes an aggregation holds (groups,
 	// distinct values, quantile samples); default 256 MiB.
 	MaxMemory int64
@@ -140,7 +143,9 @@ func Execute(ctx context.Context, src store.Searcher, q *Query, opts Options, em
 		head = q.Pipes[i].newProcessor(opts, head)
 	}
 	if k == len(q.Pipes) || !q.Pipes[k].consumesRecords() {
-		head = &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes}, next: head}
+		np := &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes, meter: opts.Results}, next: head}
+		defer np.h.release()
+		head = np
 	}
 	for i := k - 1; i >= 0; i-- {
 		head = q.Pipes[i].newProcessor(opts, head)

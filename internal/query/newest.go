@@ -25,8 +25,10 @@ type newestHeap struct {
 	// records after a hit in Context.
 	oldest bool
 	// maxBytes bounds what the kept records take (Options.MaxResultBytes);
-	// 0 means no bound. bytes is what they take now.
+	// 0 means no bound. bytes is what they take now, charged to meter
+	// (Options.Results) until release.
 	maxBytes, bytes int64
+	meter           *ResultMeter
 }
 
 // ResultLimitError stops a query whose kept records (the newest Limit of
@@ -47,17 +49,26 @@ func keptBytes(r *record.Record) int64 {
 // keep accounts r in place of old (nil when r is added), failing past
 // maxBytes.
 func (h *newestHeap) keep(r, old *record.Record) error {
-	if h.maxBytes <= 0 {
+	if h.maxBytes <= 0 && h.meter == nil {
 		return nil
 	}
-	h.bytes += keptBytes(r)
+	d := keptBytes(r)
 	if old != nil {
-		h.bytes -= keptBytes(old)
+		d -= keptBytes(old)
 	}
-	if h.bytes > h.maxBytes {
+	h.bytes += d
+	h.meter.charge(d)
+	if h.maxBytes > 0 && h.bytes > h.maxBytes {
 		return &ResultLimitError{Max: h.maxBytes}
 	}
 	return nil
+}
+
+// release gives back to the meter what the heap was charged; the query
+// that owns the heap calls it when it returns.
+func (h *newestHeap) release() {
+	h.meter.charge(-h.bytes)
+	h.meter = nil
 }
 
 // worse reports whether the record of time a offered at seq sa is a

@@ -41,10 +41,23 @@ func TestMaxResultBytes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = Execute(context.Background(), src, q, Options{Limit: tc.limit, MaxResultBytes: tc.max}, func(Row) error { return nil })
+			// The meter holds what the query keeps while it answers, and
+			// nothing once it returned, whether it failed or not.
+			var meter ResultMeter
+			var held int64
+			err = Execute(context.Background(), src, q, Options{Limit: tc.limit, MaxResultBytes: tc.max, Results: &meter}, func(Row) error {
+				held = max(held, meter.Bytes())
+				return nil
+			})
 			var re *ResultLimitError
 			if got := errors.As(err, &re); got != tc.wantErr || got && re.Max != tc.max {
 				t.Fatalf("err = %v, want a ResultLimitError: %v", err, tc.wantErr)
+			}
+			if meter.Bytes() != 0 {
+				t.Fatalf("the meter holds %d bytes after the query", meter.Bytes())
+			}
+			if keeps := !tc.wantErr && !strings.Contains(tc.query, "stats"); keeps != (held >= int64(tc.limit)*one) {
+				t.Fatalf("the meter held %d bytes while %d records of %d bytes were answered", held, tc.limit, one)
 			}
 		})
 	}
@@ -52,8 +65,9 @@ func TestMaxResultBytes(t *testing.T) {
 	if _, err := Context(context.Background(), src, hit.StreamString(), hit.Time, 20, 20, Options{MaxResultBytes: 10 * one}); !errors.As(err, new(*ResultLimitError)) {
 		t.Fatalf("context of 20 records a side within 10 records' bytes: %v", err)
 	}
-	got, err := Context(context.Background(), src, hit.StreamString(), hit.Time, 5, 5, Options{MaxResultBytes: 10 * one})
-	if err != nil || len(got.Before) != 5 || len(got.After) != 5 {
+	var meter ResultMeter
+	got, err := Context(context.Background(), src, hit.StreamString(), hit.Time, 5, 5, Options{MaxResultBytes: 10 * one, Results: &meter})
+	if err != nil || len(got.Before) != 5 || len(got.After) != 5 || meter.Bytes() != 0 {
 		t.Fatalf("context of 5 a side: %d, %d, %v", len(got.Before), len(got.After), err)
 	}
 }

@@ -104,7 +104,8 @@ func ExecutePartial(ctx context.Context, src store.Searcher, q *Query, opts Opti
 		sp := stats.newProcessor(opts, discard).(*statsProcessor)
 		head, encode = sp, sp.appendPartial
 	default:
-		np := &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes}, next: discard}
+		np := &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes, meter: opts.Results}, next: discard}
+		defer np.h.release()
 		head, encode = np, np.appendPartial
 	}
 	for i := pl.k - 1; i >= 0; i-- {
