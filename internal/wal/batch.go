@@ -120,9 +120,11 @@ type scan struct {
 	pending      int
 	pendingFirst uint64
 	// shared is set once the batch under way has a shared entry, which
-	// the records of format 3 are encoded against.
-	shared bool
-	sh     record.Shared
+	// the records of format 3 are encoded against; unshared once one of
+	// its records came before any, which its commit must not cover (left
+	// without a commit, it is dropped like any uncommitted tail).
+	shared, unshared bool
+	sh               record.Shared
 	// err says why the scan stopped before the end of the segment (nil at
 	// a clean end), at byte offset errOff. It wraps ErrCorrupt, or
 	// ErrSignature for a batch that is not signed with the key.
@@ -194,7 +196,7 @@ func (s *scan) take(i int, e entry, off, end int64, pub ed25519.PublicKey, diges
 	}
 	if !e.control {
 		if s.version >= formatVersion && !s.shared {
-			return fatalf("%w: seq %d has no shared entry before it in its batch", ErrCorrupt, e.seq)
+			s.unshared = true
 		}
 		if e.seq != s.next+uint64(s.pending) {
 			return fatalf("%w: seq %d, want %d", ErrCorrupt, e.seq, s.next+uint64(s.pending))
@@ -230,6 +232,9 @@ func (s *scan) take(i int, e entry, off, end int64, pub ed25519.PublicKey, diges
 		if s.pending == 0 || r.first != s.pendingFirst || r.last != s.next+uint64(s.pending)-1 {
 			return fatalf("%w: commit of seqs %d to %d does not match the %d records before it", ErrCorrupt, r.first, r.last, s.pending)
 		}
+		if s.unshared {
+			return fatalf("%w: the batch of seqs %d to %d has records before its shared entry", ErrCorrupt, r.first, r.last)
+		}
 		if digest != nil {
 			sum = digest.Sum(nil)
 			digest.Reset()
@@ -255,7 +260,7 @@ func (s *scan) take(i int, e entry, off, end int64, pub ed25519.PublicKey, diges
 		s.records += uint64(s.pending)
 		s.lastSeq = r.last
 	}
-	s.pending, s.shared = 0, false
+	s.pending, s.shared, s.unshared = 0, false, false
 	s.next, s.end = r.last+1, end
 	return nil
 }

@@ -149,3 +149,38 @@ func TestSharedEntryTamperDetected(t *testing.T) {
 		t.Fatal("Open took a batch whose tenant was changed")
 	}
 }
+
+// TestRecordWithoutSharedEntry: a record entry of the current format with
+// no shared entry before it and no commit (what someone without the key
+// can append) is an uncommitted tail, dropped on open; under a commit it
+// is damage.
+func TestRecordWithoutSharedEntry(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, Options{})
+	appendSeqs(t, l, 3)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, segmentName(1))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := appendEntry(nil, 4, new(testRecord(4)))
+	if err := os.WriteFile(path, append(bytes.Clone(data), forged...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, dir, Options{})
+	checkReplay(t, l, 0, 3)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	committed := appendControl(append(bytes.Clone(data), forged...), rangePayload(ctlCommit, 4, 4, nil, nil))
+	if err := os.WriteFile(path, committed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := Open(dir, Options{}, nil); err == nil {
+		l.Close()
+		t.Fatal("Open took a committed record without a shared entry")
+	}
+}
