@@ -68,7 +68,10 @@ func main() {
 	flag.IntVar(&o.floodBytes, "flood-bytes", 4<<20, "bytes of one flood request (about)")
 	quota := flag.String("flood-quota", "4MiB", "the flood tenant's quotas.tenants.flood.ingest_bytes_per_second")
 	flag.IntVar(&o.maxHeld, "max-held", 0, "the servers' quotas.ingest_max_held (0: its default)")
-	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server during the first flood phase to this file (http.pprof, read with an admin key)")
+	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server during the first round's -profile-phase to this file (http.pprof, read with an admin key)")
+	flag.StringVar(&o.trace, "trace", "", "write an execution trace of the server during the first round's -profile-phase to this file (go tool trace; -pprof=sched, sync, net)")
+	flag.StringVar(&o.profilePhase, "profile-phase", "flood", "the phase -profile and -trace record (in the first round)")
+	only := flag.String("phases", strings.Join(phases, ","), "the phases to run, comma-separated (for profiling one)")
 	child := flag.String("flood-child", "", "internal: flood this URL (key on stdin) until stdin closes and print the counts")
 	pace := flag.Float64("flood-pace", 0, "internal: with -flood-child, send one request at a time at this many bytes per second")
 	flag.Parse()
@@ -82,6 +85,13 @@ func main() {
 		os.Exit(2)
 	}
 	o.quota = int64(q)
+	for _, ph := range strings.Split(*only, ",") {
+		if !slices.Contains(phases, ph) {
+			fmt.Fprintln(os.Stderr, "sluice-bench-flood: -phases: no phase", ph)
+			os.Exit(2)
+		}
+	}
+	phases = slices.DeleteFunc(phases, func(ph string) bool { return !slices.Contains(strings.Split(*only, ","), ph) })
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "sluice-bench-flood:", err)
 		os.Exit(1)
@@ -94,7 +104,7 @@ type options struct {
 	phase                                       time.Duration
 	rate, steadyRecords, floodConns, floodBytes int
 	quota                                       int64
-	profile                                     string
+	profile, trace, profilePhase                string
 	maxHeld                                     int
 }
 
@@ -324,9 +334,10 @@ func startFlood(url, key string, o options, pace int64) (stop func() (ok, refuse
 	}, nil
 }
 
-// fetchProfile writes a CPU profile of d from the server at url to path.
-func fetchProfile(url, key string, d time.Duration, path string) error {
-	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", url, int(d.Seconds())), nil)
+// fetchProfile writes a profile (kind profile: CPU, or trace) of d from
+// the server at url to path.
+func fetchProfile(url, key, kind string, d time.Duration, path string) error {
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", url, kind, int(d.Seconds())), nil)
 	if err != nil {
 		return err
 	}
@@ -370,7 +381,7 @@ func run(o options) error {
 		}
 	}
 	base := fmt.Sprintf("auth: {enabled: true, keys_file: %s}\nforward: {enabled: false}\nsyslog: {enabled: false}\notlp: {enabled: false}\n", keys)
-	if o.profile != "" {
+	if o.profile != "" || o.trace != "" {
 		base += "http: {pprof: true}\n"
 	}
 	withQuota := base + fmt.Sprintf("quotas:\n  tenants:\n    flood: {ingest_bytes_per_second: %d}\n", o.quota)
@@ -393,13 +404,18 @@ func run(o options) error {
 	fmt.Printf("steady tenant: %d requests/s of %d bytes; flood: %d connections of %d-byte requests, retrying a 429 at once; flood quota %d bytes/s (at-quota: paced at it); %d rounds of %v\n",
 		o.rate, len(steadyBody), o.floodConns, len(body("flood", o.floodBytes)), o.quota, o.rounds, o.phase)
 	fmt.Printf("%-9s %9s %9s %11s %9s %11s %15s %12s\n", "phase", "median", "p90", "med.rounds", "/alone", "/at-quota", "flood 200/refused", "server CPU s")
-	alone, atQuota := median(results["alone"].medians), median(results["at-quota"].medians)
+	ratio := func(m time.Duration, ph string) float64 {
+		if r := results[ph]; r != nil && len(r.medians) > 0 {
+			return float64(m) / float64(median(r.medians))
+		}
+		return 0
+	}
 	for _, ph := range phases {
 		pr := results[ph]
 		m := median(pr.medians)
 		slices.Sort(pr.cpu)
 		fmt.Printf("%-9s %9v %9v %11v %9.2f %11.2f %9d/%-7d %12.2f\n", ph, pct(pr.lat, 50).Round(10*time.Microsecond), pct(pr.lat, 90).Round(10*time.Microsecond),
-			m.Round(10*time.Microsecond), float64(m)/float64(alone), float64(m)/float64(atQuota), pr.floodOK, pr.floodRef, pr.cpu[len(pr.cpu)/2])
+			m.Round(10*time.Microsecond), ratio(m, "alone"), ratio(m, "at-quota"), pr.floodOK, pr.floodRef, pr.cpu[len(pr.cpu)/2])
 	}
 	return nil
 }
@@ -426,9 +442,14 @@ func runPhase(o options, dir string, r int, ph, cfg, steadyKey, floodKey, adminK
 		time.Sleep(time.Second) // the flood is under way
 	}
 	profiled := make(chan error, 1)
-	if o.profile != "" && ph == "flood" && r == 0 {
-		go func() { profiled <- fetchProfile(s.url, adminKey, o.phase-time.Second, o.profile) }()
-	} else {
+	switch {
+	case ph != o.profilePhase || r != 0:
+		profiled <- nil
+	case o.profile != "":
+		go func() { profiled <- fetchProfile(s.url, adminKey, "profile", o.phase-time.Second, o.profile) }()
+	case o.trace != "":
+		go func() { profiled <- fetchProfile(s.url, adminKey, "trace", o.phase-time.Second, o.trace) }()
+	default:
 		profiled <- nil
 	}
 	cpu0 := s.cpuSeconds()
