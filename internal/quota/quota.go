@@ -12,6 +12,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -77,6 +79,9 @@ type state struct {
 	at      time.Time
 	running int
 	held    int
+	// queue holds the tenant's held requests in arrival order; only the
+	// first waits for the debt to be paid (see hold).
+	queue []*heldRequest
 	// Totals for Status.
 	bytes, records, refusedIngest, refusedQueries, scanned int64
 }
@@ -222,10 +227,23 @@ func (q *Quotas) charge(tenant string, records int, bytes int64, enforce, count 
 	}, 0, true
 }
 
-// hold waits, for a request of tenant over its quota, until its bucket is
-// out of debt (wait), Hold or ctx ends, whichever comes first; false when
-// MaxHeld of its requests are already waiting (then it does not wait).
-func (q *Quotas) hold(ctx context.Context, tenant string, wait time.Duration) bool {
+// heldRequest is one request waiting in hold; turn is closed when it is
+// the first of its tenant's queue.
+type heldRequest struct{ turn chan struct{} }
+
+// hold waits, for a request of tenant over its quota, until it may be
+// answered; false when MaxHeld of its requests are already waiting (then
+// it does not wait). The tenant's held requests queue in arrival order:
+// the first waits until the bucket is out of debt (then Gate admits it),
+// the others until their own hold ends, each between 3/4 of Hold and
+// Hold at random. Waking every held request when the debt is paid would admit one
+// and refuse all the others in the same instant, and the flooder would
+// send them again together: bursts of a hundred refusals and new
+// connections that the other tenants' requests queue behind (the flood
+// benchmark with 128 connections). Queued and jittered, the refusals of
+// a tenant's held connections come spread over time, one per connection
+// per hold as before.
+func (q *Quotas) hold(ctx context.Context, tenant string) bool {
 	if q.Hold <= 0 {
 		return false
 	}
@@ -235,17 +253,40 @@ func (q *Quotas) hold(ctx context.Context, tenant string, wait time.Duration) bo
 		q.mu.Unlock()
 		return false
 	}
+	me := &heldRequest{turn: make(chan struct{})}
+	st.queue = append(st.queue, me)
+	if len(st.queue) == 1 {
+		close(me.turn)
+	}
 	st.held++
 	q.mu.Unlock()
 	defer func() {
 		q.mu.Lock()
 		st.held--
+		i := slices.Index(st.queue, me)
+		st.queue = slices.Delete(st.queue, i, i+1)
+		if i == 0 && len(st.queue) > 0 {
+			close(st.queue[0].turn)
+		}
 		q.mu.Unlock()
 	}()
-	t := time.NewTimer(min(wait, q.Hold))
-	defer t.Stop()
+	end := time.NewTimer(q.Hold - rand.N(q.Hold/4+1))
+	defer end.Stop()
 	select {
-	case <-t.C:
+	case <-me.turn:
+	case <-end.C:
+		return true
+	case <-ctx.Done():
+		return true
+	}
+	// First in the queue: wait for the debt as it is now (the request
+	// before this one may have just deepened it).
+	wait, _ := q.over(tenant, false)
+	paid := time.NewTimer(wait)
+	defer paid.Stop()
+	select {
+	case <-paid.C:
+	case <-end.C:
 	case <-ctx.Done():
 	}
 	return true

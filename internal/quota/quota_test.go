@@ -254,13 +254,13 @@ func TestGateHold(t *testing.T) {
 	q.mu.Lock()
 	q.stateLocked("c").held = 1
 	q.mu.Unlock()
-	if q.hold(context.Background(), "c", time.Hour) {
+	if q.hold(context.Background(), "c") {
 		t.Error("held past MaxHeld")
 	}
 	q.MaxHeld = 2
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if !q.hold(ctx, "c", time.Hour) {
+	if !q.hold(ctx, "c") {
 		t.Error("not held below MaxHeld")
 	}
 	// A compressed request's length is not what its records weigh.
@@ -269,5 +269,46 @@ func TestGateHold(t *testing.T) {
 	}
 	if st := q.Status(nil); st[0].IngestBytes != 0 {
 		t.Errorf("a compressed request charged %d bytes by its length", st[0].IngestBytes)
+	}
+}
+
+// TestHoldQueue: when a tenant's debt is paid, only the first of its held
+// requests is admitted; the others are refused as their own holds end,
+// not all in the instant the debt was paid.
+func TestHoldQueue(t *testing.T) {
+	start := time.Now()
+	q := New(fixed(map[string]Limits{"c": {IngestBytesPerSecond: 100, IngestBurstBytes: 100}}), nil)
+	q.Hold, q.MaxHeld = 400*time.Millisecond, 10
+	// Ten times faster than time: the first debt (50 bytes) is paid in
+	// 50 ms, the next (a request's 1,000 bytes) in a second.
+	q.now = func() time.Time { return start.Add(10 * time.Since(start)) }
+	q.Charge("c", 1, 150)
+	h := q.Gate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := ingest.OpenBody(r, 1<<20); err != nil {
+			w.WriteHeader(ingest.RequestStatus(err))
+		}
+	}))
+	const n = 5
+	codes := make(chan int, n)
+	for range n {
+		go func() {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", 1000)))
+			r = r.WithContext(tenant.With(r.Context(), "c"))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			codes <- w.Code
+		}()
+	}
+	got := map[int]int{}
+	for range n {
+		got[<-codes]++
+	}
+	if got[200] != 1 || got[429] != n-1 {
+		t.Errorf("answers %v, want one 200 and %d 429", got, n-1)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if st := q.stateLocked("c"); st.held != 0 || len(st.queue) != 0 {
+		t.Errorf("%d held, %d queued after every request was answered", st.held, len(st.queue))
 	}
 }

@@ -72,8 +72,9 @@ type chargedKey struct{}
 // those bytes at once, so that concurrent requests cannot all pass while
 // the bucket still has tokens and then all be parsed; a request of unknown
 // length or compressed is charged its records' bytes by Sink. A request of a tenant in
-// debt is held (Hold, MaxHeld) and then admitted if the debt is paid by
-// then, else refused with 429 and Retry-After, in the receiver's own answer
+// debt is held (Hold, MaxHeld; the first held waits for the debt, the
+// others their own hold) and then admitted if the debt is paid by then,
+// else refused with 429 and Retry-After, in the receiver's own answer
 // shape (the refusal goes through ingest.OpenBody's error), having cost
 // nothing but its headers. It runs after the edge decided the tenant.
 func (q *Quotas) Gate(h http.Handler) http.Handler {
@@ -96,7 +97,7 @@ func (q *Quotas) Gate(h http.Handler) http.Handler {
 			return wait, ok
 		}
 		wait, ok := admit(false)
-		if !ok && q.hold(r.Context(), t, wait) {
+		if !ok && q.hold(r.Context(), t) {
 			wait, ok = admit(true)
 		} else if !ok {
 			q.mu.Lock()
