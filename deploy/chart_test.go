@@ -137,6 +137,21 @@ receivers: {forward: {enabled: true, existingSecret: fluentd-creds, sharedKeyKey
 		roles:    []string{"gateway", "indexer", "indexer", "querier"},
 		kinds:    map[string]int{"Deployment": 2, "Secret": 0},
 	},
+	{
+		name: "sluice autoscale scaling the store and search indexers, Kafka with SASL",
+		values: `
+autoscaler: {enabled: true, config: {autoscale: {drain_target: 2m}}}
+kafka: {username: sluice, password: ` + kafkaPassword + `}
+searchIndexer: {enabled: true}`,
+		roles: []string{"gateway", "indexer", "indexer", "indexer", "querier"},
+		kinds: map[string]int{"Deployment": 6, "StatefulSet": 2, "ScaledObject": 0, "TriggerAuthentication": 0, "ServiceAccount": 1, "Role": 1, "RoleBinding": 1, "Secret": 1},
+	},
+	{
+		name:   "sluice autoscale deciding, KEDA scaling on its decision",
+		values: `autoscaler: {enabled: true, mode: keda}`,
+		roles:  []string{"gateway", "indexer", "indexer", "querier"},
+		kinds:  map[string]int{"Deployment": 4, "StatefulSet": 2, "ScaledObject": 2, "ServiceAccount": 1, "Role": 1, "RoleBinding": 1},
+	},
 }
 
 // TestChart lints the chart and renders it for each case as `helm lint
@@ -196,6 +211,9 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{`receivers: {forward: {enabled: true, users: [{username: u, tenant: t, password: p}]}}`, "sharedKey"},
 		{`receivers: {forward: {enabled: true, sharedKey: k, users: [{username: u, tenant: t}]}}`, "needs a password"},
 		{`receivers: {forward: {enabled: true, sharedKey: k, users: [{username: u, password: p}]}}`, "tenant"},
+		{`autoscaler: {enabled: true, mode: fast}`, "mode"},
+		{`autoscaler: {enabled: true, mode: keda, replicas: 2}`, "replicas"},
+		{`{autoscaler: {enabled: true, mode: keda}, indexer: {keda: {enabled: false}}}`, "has no KEDA ScaledObject"},
 	}
 	for _, tt := range tests {
 		var values map[string]any
@@ -214,6 +232,15 @@ type checker struct {
 	external map[string][]string
 	wantAuth bool
 	errs     []string
+	// scaledBy maps an indexer workload to the sluice autoscale that sets
+	// its replicas, decidesFor to the one that only decides (for KEDA).
+	scaledBy, decidesFor map[*workload]autoscaler
+}
+
+// autoscaler is one sluice autoscale Deployment and its configuration.
+type autoscaler struct {
+	w   *workload
+	cfg config.AutoscaleConfig
 }
 
 func (c *checker) errorf(format string, args ...any) {
@@ -235,6 +262,7 @@ func check(docs []manifest, external map[string][]string, wantAuth bool) []strin
 	c.names()
 	c.services()
 	c.pods()
+	c.autoscaleControllers() // before configs: the querier's indexers depend on it
 	c.configs()
 	c.autoscalers()
 	c.budgets()
@@ -359,12 +387,7 @@ func (c *checker) pods() {
 		}
 		// Security: the image's unprivileged user, nothing writable but
 		// the volumes, no capabilities, no API token.
-		psc, sc := spec.SecurityContext, ctr.SecurityContext
-		if psc == nil || sc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser != 65532 ||
-			sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
-			sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
-			c.errorf("%s: must run as 65532, non-root, read-only root filesystem, no privilege escalation, all capabilities dropped", w)
-		}
+		c.hardened(w)
 		if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
 			c.errorf("%s: mounts a service account token it does not need", w)
 		}
@@ -375,6 +398,17 @@ func (c *checker) pods() {
 			c.errorf("%s: no preStop sleep", w)
 		}
 		c.args(w, ctr)
+	}
+}
+
+// hardened: w runs as the image's unprivileged user, with nothing writable
+// but its volumes and no capabilities.
+func (c *checker) hardened(w *workload) {
+	psc, sc := w.pod.Spec.SecurityContext, w.pod.Spec.Containers[0].SecurityContext
+	if psc == nil || sc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser != 65532 ||
+		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+		c.errorf("%s: must run as 65532, non-root, read-only root filesystem, no privilege escalation, all capabilities dropped", w)
 	}
 }
 
@@ -666,10 +700,16 @@ func (c *checker) config(w *workload) (config.Config, bool) {
 		c.errorf("%s: args %q: want serve --config FILE", w, args)
 		return config.Config{}, false
 	}
-	m, rest, ok := w.mountOf(args[i+1])
+	return c.configFile(w, args[i+1])
+}
+
+// configFile parses the configuration file at path in w's container, from
+// the ConfigMap mounted there.
+func (c *checker) configFile(w *workload, path string) (config.Config, bool) {
+	m, rest, ok := w.mountOf(path)
 	v, vok := w.volume(m.Name)
 	if !ok || !vok || v.ConfigMap == nil || (m.SubPath != "" && rest != "") {
-		c.errorf("%s: %s is not mounted from a ConfigMap", w, args[i+1])
+		c.errorf("%s: %s is not mounted from a ConfigMap", w, path)
 		return config.Config{}, false
 	}
 	key := m.SubPath
@@ -779,6 +819,9 @@ func (c *checker) querierIndexers(w *workload, indexers []string) {
 				n = *so.Spec.MaxReplicaCount
 			}
 		}
+		if a, ok := c.scaledBy[sts]; ok {
+			n = int32(a.cfg.MaxReplicas)
+		}
 		port := c.servicePort(sts.serviceName, "http")
 		for i := range n {
 			want[fmt.Sprintf("http://%s-%d.%s.%s.svc.cluster.local:%d", sts.name, i, sts.serviceName, namespace, port)] = true
@@ -836,6 +879,9 @@ func (c *checker) servicePort(service, name string) int32 {
 // indexers on their own consumer group's lag as the indexers export it.
 func (c *checker) autoscalers() {
 	scaled := map[*workload]string{}
+	for w, a := range c.scaledBy {
+		scaled[w] = "sluice autoscale " + a.w.name
+	}
 	for _, h := range c.o.hpas {
 		ref := h.Spec.ScaleTargetRef
 		w := c.target("HPA "+h.Name, ref.APIVersion, ref.Kind, ref.Name)
@@ -870,21 +916,19 @@ func (c *checker) autoscalers() {
 			c.errorf("ScaledObject %s scales %s, which is no indexer", so.Name, w)
 			continue
 		}
+		if len(so.Spec.Triggers) > 0 && so.Spec.Triggers[0].Type == "metrics-api" {
+			c.decision(so, w)
+			continue
+		}
+		if a, ok := c.decidesFor[w]; ok {
+			c.errorf("ScaledObject %s scales %s on the lag while sluice autoscale %s decides for it", so.Name, w, a.w.name)
+		}
 		if len(so.Spec.Triggers) == 0 || so.Spec.Triggers[0].Type != "prometheus" || len(so.Spec.Triggers) > 2 {
 			c.errorf("ScaledObject %s: want a prometheus trigger, and at most a kafka one after it", so.Name)
 			continue
 		}
 		md := so.Spec.Triggers[0].Metadata
-		for k, required := range prometheusTriggerKeys {
-			if required && md[k] == "" {
-				c.errorf("ScaledObject %s: prometheus trigger needs %s", so.Name, k)
-			}
-		}
-		for k := range md {
-			if _, ok := prometheusTriggerKeys[k]; !ok {
-				c.errorf("ScaledObject %s: KEDA's prometheus trigger has no %s", so.Name, k)
-			}
-		}
+		c.triggerKeys(so.Name, "prometheus", md, prometheusTriggerKeys)
 		if _, err := strconv.ParseFloat(md["threshold"], 64); err != nil {
 			c.errorf("ScaledObject %s: threshold %q is not a number", so.Name, md["threshold"])
 		}
@@ -930,16 +974,7 @@ func (c *checker) kafkaTrigger(so, typ string, md map[string]string, auth string
 		c.errorf("ScaledObject %s: second trigger %s, want kafka", so, typ)
 		return
 	}
-	for k, required := range kafkaTriggerKeys {
-		if required && md[k] == "" {
-			c.errorf("ScaledObject %s: kafka trigger needs %s", so, k)
-		}
-	}
-	for k := range md {
-		if _, ok := kafkaTriggerKeys[k]; !ok {
-			c.errorf("ScaledObject %s: KEDA's kafka trigger has no %s", so, k)
-		}
-	}
+	c.triggerKeys(so, "kafka", md, kafkaTriggerKeys)
 	want := map[string]string{
 		"bootstrapServers": strings.Join(cfg.Kafka.Brokers, ","), "consumerGroup": cfg.Kafka.ConsumerGroup,
 		"topic": cfg.Kafka.Topic, "offsetResetPolicy": "earliest", "lagThreshold": threshold,
@@ -984,6 +1019,21 @@ func (c *checker) kafkaTrigger(so, typ string, md map[string]string, auth string
 	}
 	if !params["username"] || !params["password"] {
 		c.errorf("TriggerAuthentication %s: SASL/PLAIN needs a username and a password", ta.Name)
+	}
+}
+
+// triggerKeys checks a KEDA trigger's metadata against its scaler's keys
+// (true: required).
+func (c *checker) triggerKeys(so, typ string, md map[string]string, keys map[string]bool) {
+	for k, required := range keys {
+		if required && md[k] == "" {
+			c.errorf("ScaledObject %s: %s trigger needs %s", so, typ, k)
+		}
+	}
+	for k := range md {
+		if _, ok := keys[k]; !ok {
+			c.errorf("ScaledObject %s: KEDA's %s trigger has no %s", so, typ, k)
+		}
 	}
 }
 
@@ -1222,8 +1272,59 @@ func TestChecksCatch(t *testing.T) {
 		}
 	}
 
+	// sluice autoscale setting the replicas, and deciding for KEDA.
+	for _, cs := range []struct {
+		c     chartCase
+		tests []struct{ name, kind, object, old, new, want string }
+	}{
+		{chartCases[9], []struct{ name, kind, object, old, new, want string }{
+			{"a wildcard verb on the scale", "Role", "prod-sluice-autoscale", "verbs: [get, update, patch]", `verbs: ["*"]`, `grants * on statefulsets/scale`},
+			{"no patch on the scale", "Role", "prod-sluice-autoscale", "verbs: [get, update, patch]", "verbs: [get, update]", `lacks patch on statefulsets/scale`},
+			{"the scale of every StatefulSet", "Role", "prod-sluice-autoscale", `resourceNames: ["prod-sluice-indexer-a","prod-sluice-indexer-b"]`, "", `named "*", which no autoscaler needs`},
+			{"more than listing pods", "Role", "prod-sluice-autoscale", "verbs: [list]", "verbs: [list, watch]", "watch on pods"},
+			{"a ClusterRole", "RoleBinding", "prod-sluice-autoscale", "  kind: Role\n", "  kind: ClusterRole\n", "want a Role of the namespace"},
+			{"another namespace's ServiceAccount", "RoleBinding", "prod-sluice-autoscale", "namespace: logs", "namespace: default", "binds no autoscaler's ServiceAccount"},
+			{"no token", "Deployment", "prod-sluice-autoscale-a", "automountServiceAccountToken: true", "automountServiceAccountToken: false", "no service account token"},
+			{"another consumer group", "ConfigMap", "prod-sluice-autoscale-a", "consumer_group: sluice-indexers-a", "consumer_group: sluice-indexers-b", `reads group "sluice-indexers-b"`},
+			{"/metrics behind the key", "ConfigMap", "prod-sluice-autoscale-b", "metrics_port: 9281", "metrics_port: 9280", "serves it without a key"},
+			{"a workload not in the chart", "ConfigMap", "prod-sluice-autoscale-search", "deployment: prod-sluice-search-indexer", "deployment: prod-sluice-search", "which is not in the chart"},
+			{"a password file on no volume", "ConfigMap", "prod-sluice-autoscale-a", "password_file: /etc/sluice/secrets/kafka-password", "password_file: /run/kafka-password", "is on no volume"},
+			{"decisions on a port no Service exposes", "Service", "prod-sluice-autoscale-a", "targetPort: http", "targetPort: 9280", "exposed by no Service"},
+			{"two autoscalers", "Deployment", "prod-sluice-autoscale-a", "replicas: 1", "replicas: 2", "want exactly one replica"},
+			{"replicas the chart resets", "StatefulSet", "prod-sluice-indexer-a", "spec:\n  serviceName", "spec:\n  replicas: 2\n  serviceName", "sets replicas while sluice autoscale"},
+		}},
+		{chartCases[10], []struct{ name, kind, object, old, new, want string }{
+			{"writing the scale KEDA owns", "ConfigMap", "prod-sluice-autoscale-a", "dry_run: true", "dry_run: false", "both scale"},
+			{"KEDA on the recommendation", "ScaledObject", "prod-sluice-indexer-a", "valueLocation: desired_replicas", "valueLocation: recommended_replicas", "want desired_replicas and 1"},
+			{"KEDA on another group's decision", "ScaledObject", "prod-sluice-indexer-a", "prod-sluice-autoscale-a.", "prod-sluice-autoscale-b.", "that selects"},
+			{"KEDA on a port the autoscaler does not serve", "ScaledObject", "prod-sluice-indexer-b", ":9281/api", ":9280/api", "reaches no port"},
+			{"a write verb for an autoscaler that only decides", "Role", "prod-sluice-autoscale", "verbs: [get]", "verbs: [get, update]", "update on statefulsets/scale"},
+		}},
+	} {
+		values = nil
+		if err := yaml.Unmarshal([]byte(cs.c.values), &values); err != nil {
+			t.Fatal(err)
+		}
+		if good, err = helmTemplate(values); err != nil {
+			t.Fatal(err)
+		}
+		if errs := check(good, cs.c.external, true); len(errs) > 0 {
+			t.Errorf("%s: the unbroken rendering has errors: %q", cs.c.name, errs)
+		}
+		for _, tt := range cs.tests {
+			docs, err := mutate(good, tt.kind, tt.object, tt.old, tt.new)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := check(docs, cs.c.external, true); !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tt.want) }) {
+				t.Errorf("%s: no error contains %q; got %q", tt.name, tt.want, errs)
+			}
+		}
+	}
+
 	// Without authentication.
 	offCase := chartCases[1]
+	values = nil
 	if err := yaml.Unmarshal([]byte(offCase.values), &values); err != nil {
 		t.Fatal(err)
 	}

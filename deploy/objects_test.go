@@ -2,12 +2,14 @@ package deploy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -102,6 +104,10 @@ type objects struct {
 	secrets         map[string]*corev1.Secret
 	services        map[string]*corev1.Service
 	workloads       []*workload
+	autoscalers     []*workload // sluice autoscale's Deployments (component autoscaler), checked on their own
+	serviceAccounts map[string]*corev1.ServiceAccount
+	roles           map[string]*rbacv1.Role
+	roleBindings    []*rbacv1.RoleBinding
 	pdbs            []*policyv1.PodDisruptionBudget
 	hpas            []*autoscalingv2.HorizontalPodAutoscaler
 	scaledObjects   []*scaledObject
@@ -132,7 +138,9 @@ func decode(docs []manifest) (*objects, error) {
 		services:   map[string]*corev1.Service{},
 		kinds:      map[string]int{},
 
-		triggerAuths: map[string]*triggerAuthentication{},
+		triggerAuths:    map[string]*triggerAuthentication{},
+		serviceAccounts: map[string]*corev1.ServiceAccount{},
+		roles:           map[string]*rbacv1.Role{},
 	}
 	for _, d := range docs {
 		kind, apiVersion, name, err := d.head()
@@ -166,6 +174,15 @@ func decode(docs []manifest) (*objects, error) {
 		case "keda.sh/v1alpha1 TriggerAuthentication":
 			v := &triggerAuthentication{}
 			o.triggerAuths[name], target = v, v
+		case "v1 ServiceAccount":
+			v := &corev1.ServiceAccount{}
+			o.serviceAccounts[name], target = v, v
+		case "rbac.authorization.k8s.io/v1 Role":
+			v := &rbacv1.Role{}
+			o.roles[name], target = v, v
+		case "rbac.authorization.k8s.io/v1 RoleBinding":
+			v := &rbacv1.RoleBinding{}
+			o.roleBindings, target = append(o.roleBindings, v), v
 		case "monitoring.coreos.com/v1 ServiceMonitor":
 			v := &monitoringv1.ServiceMonitor{}
 			o.serviceMonitors, target = append(o.serviceMonitors, v), v
@@ -177,7 +194,12 @@ func decode(docs []manifest) (*objects, error) {
 		}
 		switch v := target.(type) {
 		case *appsv1.Deployment:
-			o.workloads = append(o.workloads, &workload{kind: kind, name: v.Name, replicas: v.Spec.Replicas, selector: v.Spec.Selector, pod: v.Spec.Template})
+			w := &workload{kind: kind, name: v.Name, replicas: v.Spec.Replicas, selector: v.Spec.Selector, pod: v.Spec.Template}
+			if w.pod.Labels["app.kubernetes.io/component"] == "autoscaler" {
+				o.autoscalers = append(o.autoscalers, w)
+			} else {
+				o.workloads = append(o.workloads, w)
+			}
 		case *appsv1.StatefulSet:
 			o.workloads = append(o.workloads, &workload{kind: kind, name: v.Name, replicas: v.Spec.Replicas, selector: v.Spec.Selector,
 				pod: v.Spec.Template, claims: v.Spec.VolumeClaimTemplates, serviceName: v.Spec.ServiceName})
@@ -192,10 +214,10 @@ func selects(sel map[string]string, w *workload) bool {
 	return len(sel) > 0 && labels.SelectorFromSet(sel).Matches(labels.Set(w.pod.Labels))
 }
 
-// selected are the workloads whose pods sel picks.
+// selected are the workloads (autoscalers included) whose pods sel picks.
 func (o *objects) selected(sel map[string]string) []*workload {
 	var out []*workload
-	for _, w := range o.workloads {
+	for _, w := range slices.Concat(o.workloads, o.autoscalers) {
 		if selects(sel, w) {
 			out = append(out, w)
 		}

@@ -65,7 +65,45 @@ TriggerAuthentication: when Kafka takes a username and some ScaledObject
 has a Kafka trigger. */}}
 {{- define "sluice.kedaKafkaAuth" -}}
 {{- $v := .Values }}
-{{- if and (eq $v.mode "scale-out") $v.keda.kafkaTrigger $v.kafka.username (or (and $v.indexer.enabled $v.indexer.keda.enabled) (and $v.searchIndexer.enabled $v.searchIndexer.keda.enabled)) }}true{{ end }}
+{{- if and (eq $v.mode "scale-out") $v.keda.kafkaTrigger (not $v.autoscaler.enabled) $v.kafka.username (or (and $v.indexer.enabled $v.indexer.keda.enabled) (and $v.searchIndexer.enabled $v.searchIndexer.keda.enabled)) }}true{{ end }}
+{{- end }}
+
+{{/* sluice autoscale sets the indexers' replicas itself (autoscaler.mode
+scale): their workloads then get no ScaledObject and no replicas. */}}
+{{- define "sluice.autoscalerScales" -}}
+{{- if and (eq .Values.mode "scale-out") .Values.autoscaler.enabled (eq .Values.autoscaler.mode "scale") }}true{{ end }}
+{{- end }}
+
+{{/* The indexer workloads sluice autoscale runs for, as a JSON list of
+{name, kind, group, consumerGroup, keda (the workload's keda values)}. */}}
+{{- define "sluice.autoscalerTargets" -}}
+{{- $targets := list }}
+{{- if and (eq .Values.mode "scale-out") .Values.autoscaler.enabled }}
+{{- if .Values.indexer.enabled }}
+{{- range $g := .Values.indexer.groups }}
+{{- $targets = append $targets (dict "name" (printf "%s-indexer-%s" (include "sluice.fullname" $) $g.name) "kind" "StatefulSet" "group" $g.name "consumerGroup" $g.consumerGroup "keda" $.Values.indexer.keda) }}
+{{- end }}
+{{- end }}
+{{- if .Values.searchIndexer.enabled }}
+{{- $targets = append $targets (dict "name" (printf "%s-search-indexer" (include "sluice.fullname" .)) "kind" "Deployment" "group" "search" "consumerGroup" .Values.searchIndexer.consumerGroup "keda" .Values.searchIndexer.keda) }}
+{{- end }}
+{{- end }}
+{{- toJson $targets }}
+{{- end }}
+
+{{/* The name of the autoscaler of one indexer group (its Deployment,
+ConfigMap and Service). */}}
+{{- define "sluice.autoscalerName" -}}
+{{ include "sluice.fullname" .root }}-autoscale-{{ .group }}
+{{- end }}
+
+{{/* Where KEDA's metrics-api trigger reads the decision of the autoscaler
+of one group (autoscaler.mode keda); empty otherwise. */}}
+{{- define "sluice.autoscalerURL" -}}
+{{- $v := .root.Values }}
+{{- if and (eq $v.mode "scale-out") $v.autoscaler.enabled (eq $v.autoscaler.mode "keda") }}
+{{- printf "http://%s.%s.svc.%s:%d/api/v1/autoscale" (include "sluice.autoscalerName" .) .root.Release.Namespace $v.clusterDomain (int $v.autoscaler.port) }}
+{{- end }}
 {{- end }}
 
 {{- define "sluice.searchPasswordSet" -}}
@@ -494,8 +532,10 @@ the indexers export it: every indexer of a group reports the whole group's
 lag, read from the brokers, so the trigger takes max(), not sum(). With
 keda.kafkaTrigger, KEDA's Kafka scaler reads the same lag from the brokers
 too (offsetResetPolicy earliest: a partition without a commit counts from
-its start, as the indexers consume it). Arguments: root, name, component,
-kind, target, consumerGroup, keda (the values). */}}
+its start, as the indexers consume it). With autoscaler (the URL of
+sluice autoscale's decision, autoscaler.mode keda) its one trigger is that
+decision instead. Arguments: root, name, component, kind, target,
+consumerGroup, keda (the values), autoscaler. */}}
 {{- define "sluice.scaledObject" -}}
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
@@ -520,8 +560,25 @@ spec:
         # removing the pod would take that copy offline.
         scaleDown:
           selectPolicy: Disabled
+  {{- else if .autoscaler }}
+  advanced:
+    horizontalPodAutoscalerConfig:
+      behavior:
+        # sluice autoscale stabilises its decisions already; the HPA's
+        # 300 s window would only keep replicas longer.
+        scaleDown:
+          stabilizationWindowSeconds: 0
   {{- end }}
   triggers:
+  {{- if .autoscaler }}
+    # The decision of sluice autoscale (autoscaler.mode keda): with a
+    # target of 1 per replica the HPA sets the replicas it decided.
+    - type: metrics-api
+      metadata:
+        url: {{ .autoscaler | quote }}
+        valueLocation: desired_replicas
+        targetValue: "1"
+  {{- else }}
     - type: prometheus
       metadata:
         serverAddress: {{ .root.Values.keda.prometheusServerAddress | quote }}
@@ -544,4 +601,5 @@ spec:
         name: {{ include "sluice.fullname" .root }}-kafka
         {{- end }}
     {{- end }}
+  {{- end }}
 {{- end }}
