@@ -2,6 +2,7 @@ package autoscale
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,4 +64,27 @@ func FuzzParseTrace(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBuiltinTraces: every trace file shipped is a built-in name of
+// --trace, and every built-in name loads.
+func TestBuiltinTraces(t *testing.T) {
+	entries, err := builtin.ReadDir("traces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range entries {
+		files = append(files, strings.TrimSuffix(e.Name(), ".csv"))
+	}
+	slices.Sort(files)
+	names := slices.Sorted(slices.Values(Builtin()))
+	if !slices.Equal(files, names) {
+		t.Errorf("trace files %v, built-in names %v", files, names)
+	}
+	for _, n := range names {
+		if _, err := LoadBuiltin(n); err != nil {
+			t.Error(err)
+		}
+	}
 }
