@@ -24,16 +24,28 @@ web-e2e: build
 	cd web && npm ci && SLUICE_BIN=../$(BIN) npm run test:e2e
 
 # The whole suite: formatting, vet, unit, fuzz-seed, end-to-end and crash
-# tests, then the web UI's browser tests when Node.js and Chromium are there
-# (.ci/run installs Chromium; see docs/ui.md).
+# tests, with deploy/'s tests beside them, then the web UI's browser tests
+# when Node.js and Chromium are there (.ci/run installs Chromium; see
+# docs/ui.md).
 test: fmt vet
-	$(GO) test -count=1 -timeout 25m ./...
-	cd deploy && $(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory -j2 test-go test-deploy
 	@if command -v node >/dev/null && [ -x "$${CHROMIUM:-/usr/bin/chromium}" ]; then \
 	  $(MAKE) --no-print-directory web-e2e; \
 	else \
 	  echo "SKIPPED: web UI browser tests (need node and /usr/bin/chromium; .ci/run installs them)"; \
 	fi
+
+# The end-to-end tests in cmd/sluice mostly wait (for start-ups, flushes,
+# rebalances), so up to E2E_PARALLEL of them run at once (t.Parallel; the
+# rest of the suite has no parallel tests). deploy/'s tests, mostly
+# compilation, run beside them as test-deploy, on the CPU they leave idle.
+E2E_PARALLEL ?= 6
+.PHONY: test-go test-deploy
+test-go:
+	$(GO) test -count=1 -timeout 25m -parallel $(E2E_PARALLEL) ./...
+
+test-deploy:
+	cd deploy && $(GO) test -count=1 ./...
 
 # Unit tests only (skips the end-to-end tests that build and run the binary).
 test-short:

@@ -106,6 +106,7 @@ func (l *appLog) write(n int) {
 // a second agent ships Docker json-file and CRI logs over HTTP (_bulk).
 func TestE2EAgent(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data")
 	fwd := freeAddr(t)

@@ -250,6 +250,7 @@ alerts:
 // metrics from logs reach /metrics and a Graphite listener.
 func TestE2EAlertNotifiers(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	amBin, err := peerbin.Alertmanager()
 	if err != nil {
 		t.Fatal(err)

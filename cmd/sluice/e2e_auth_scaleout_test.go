@@ -22,6 +22,7 @@ import (
 // querier's produced through Kafka).
 func TestE2EAuthScaleOut(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	dir := t.TempDir()
 	keys := filepath.Join(dir, "keys.json")
 	mk := func(name, tenants, roles string) string {

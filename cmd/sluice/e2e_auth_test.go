@@ -76,6 +76,7 @@ func authReq(t *testing.T, method, u, key, tenantHdr string, body string) (int, 
 // every crossing attempt is refused with 401/403 and audited.
 func TestE2EAuth(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	dir := t.TempDir()
 	keys := filepath.Join(dir, "keys.json")
 	mk := func(name, tenants, roles string) string {

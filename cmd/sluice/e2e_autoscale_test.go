@@ -60,6 +60,8 @@ func (p *processScaler) indexers(context.Context) ([]string, error) {
 // to take, and back down to one once they stop and the lag is gone.
 func TestE2EAutoscale(t *testing.T) {
 	needBinary(t)
+	// Not parallel: the policy scales on records per second sent, which
+	// other tests' load beside it would lower.
 	_, brokers := startKafka(t)
 	gw := startKafkaGateway(t, brokers, "")
 	sc := &processScaler{t: t, brokers: brokers}

@@ -13,6 +13,7 @@ import (
 // records of the same request stored, and never a 5xx.
 func TestE2EBadInput(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	s := startServer(t, t.TempDir(), "ingest:\n  max_line_bytes: 1KiB\n")
 	long := `{"service":"bad","_msg":"` + strings.Repeat("x", 2000) + `"}`
 	tests := []struct {

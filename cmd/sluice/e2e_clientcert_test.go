@@ -21,6 +21,7 @@ import (
 // with --tls-cert (here SLUICE_TLS_CERT).
 func TestE2EClientCertificates(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	cert := testcert.New(t)
 	certFile, keyFile := cert.WriteFiles(t, t.TempDir())
 	tcpAddr, udpAddr, tlsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
@@ -89,9 +90,7 @@ otlp: {grpc_addr: %s, tls: {%s}}
 	fmt.Fprint(tc, "<13>1 2026-01-02T03:04:05Z host authed - - - over tls with a certificate\n")
 	tc.Close()
 
-	t.Setenv("SLUICE_TLS_CERT", certFile)
-	t.Setenv("SLUICE_TLS_KEY", keyFile)
-	t.Setenv("SLUICE_TLS_CA", certFile)
+	s.cliEnv = []string{"SLUICE_TLS_CERT=" + certFile, "SLUICE_TLS_KEY=" + keyFile, "SLUICE_TLS_CA=" + certFile}
 	for deadline := time.Now().Add(10 * time.Second); s.count(`"over tls with a certificate"`) != 1; {
 		if time.Now().After(deadline) {
 			t.Fatal("the TLS syslog message was not stored")

@@ -18,6 +18,7 @@ import (
 // no batch may ever appear twice.
 func TestE2ECrashKill9(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	const (
 		rounds    = 4
 		writers   = 4
@@ -109,6 +110,7 @@ func TestE2ECrashKill9(t *testing.T) {
 // record must be stored.
 func TestE2EBackpressure(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	cfg := "wal:\n  segment_size: 1MiB\n  max_size: 2MiB\nstore:\n  flush_interval: 1h\n  flush_bytes: 1GiB\n"
 	s := startServer(t, t.TempDir(), cfg)
 	const batches, perBatch = 30, 1500

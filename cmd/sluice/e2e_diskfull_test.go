@@ -22,6 +22,7 @@ import (
 // (mount); skipped where tmpfs cannot be mounted.
 func TestE2EDiskFull(t *testing.T) {
 	needBinary(t)
+	// Not parallel: it times the recovery (10 s) and mounts a tmpfs.
 	mnt := t.TempDir()
 	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=24m"); err != nil {
 		t.Skipf("cannot mount a tmpfs (%v): needs root", err)

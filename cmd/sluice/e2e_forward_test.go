@@ -17,6 +17,7 @@ import (
 // counts what the query engine finds.
 func TestE2EForward(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	fwd := freeAddr(t)
 	// Other receivers with sockets of their own are off so that their
 	// default ports cannot collide with other tests on this machine.

@@ -12,6 +12,7 @@ import (
 // real server: 0 while it serves, 1 with a one-line reason once it is gone.
 func TestE2EHealthcheck(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	s := startServer(t, t.TempDir(), "")
 	addr := strings.TrimPrefix(s.url, "http://")
 	probe := func(args ...string) (int, string, string) {

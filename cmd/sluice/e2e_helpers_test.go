@@ -21,6 +21,12 @@ import (
 
 // The end-to-end tests build the real binary once and run it as a user
 // would. They are skipped with -short.
+//
+// They mostly wait (for start-ups, flushes, rebalances), so they call
+// t.Parallel() (make test runs them with -parallel): each has its own data
+// directories, ports from freeAddr and peers. A test stays serial, saying
+// why, when it uses t.Setenv or other process state, or bounds a time, an
+// RSS or a count of file descriptors that other tests' load would change.
 var binPath string
 
 func TestMain(m *testing.M) {
@@ -78,6 +84,9 @@ type server struct {
 	dataDir string
 	logs    *syncBuffer
 	done    chan error
+	// cliEnv is added to the environment of the client commands run by
+	// cli ("NAME=value"), so that a parallel test need not t.Setenv.
+	cliEnv []string
 }
 
 type syncBuffer struct {
@@ -97,14 +106,37 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// handedOut holds the ports freeAddr gave out. A port is free again once
+// its listener is closed, before the server meant to take it binds it, so
+// that without this record two parallel tests could be given the same one.
+var handedOut struct {
+	sync.Mutex
+	ports map[string]bool
+}
+
+// freeAddr returns a free 127.0.0.1 TCP address that no other test of
+// this process was given.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[string]bool{}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !handedOut.ports[addr] {
+			handedOut.ports[addr] = true
+			return addr
+		}
+	}
+	t.Fatal("no free port that was not handed out already")
+	return ""
 }
 
 // startServer runs the binary on dataDir with an optional YAML config and
@@ -241,6 +273,9 @@ func (s *server) cli(args ...string) string {
 	defer cancel()
 	args = append(args, "--server", s.url)
 	cmd := exec.CommandContext(ctx, binPath, args...)
+	if s.cliEnv != nil {
+		cmd.Env = append(os.Environ(), s.cliEnv...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

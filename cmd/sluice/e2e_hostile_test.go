@@ -52,6 +52,7 @@ func queryStatus(t *testing.T, s *server, q, tenant string) (int, string, time.D
 // is stopped with 422 naming the limit.
 func TestE2EHostileQueries(t *testing.T) {
 	needBinary(t)
+	// Not parallel: it bounds how long the queries take.
 	const timeout = time.Second
 	s := startServer(t, t.TempDir(), "query: {timeout: 1s, max_concurrent: 4, max_scanned_records: 1000}\n"+
 		"forward: {enabled: false}\nsyslog: {enabled: false}\notlp: {enabled: false}\n")
@@ -181,6 +182,8 @@ func TestSlowClientsHelper(t *testing.T) {
 // against the default limits.
 func TestE2EHostileConnections(t *testing.T) {
 	needBinary(t)
+	// Not parallel: its 1200 slow connections take file descriptors and
+	// CPU from the test process that parallel tests share.
 	full, _ := strconv.Atoi(os.Getenv("SLUICE_E2E_SLOW_CONNS"))
 	fwd, sys := freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf("forward: {addr: %s}\nsyslog: {tcp_addr: %s, udp_addr: \"\"}\notlp: {enabled: false}\n", fwd, sys)
@@ -307,6 +310,7 @@ func metricOr0(t *testing.T, s *server, name string) float64 {
 // on being accepted.
 func TestE2EHostileCardinality(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	s := startServer(t, t.TempDir(), "ingest: {max_streams_per_tenant: 1000, max_field_names_per_tenant: 2000}\n"+
 		"forward: {enabled: false}\nsyslog: {enabled: false}\notlp: {enabled: false}\n")
 	defer s.stop()

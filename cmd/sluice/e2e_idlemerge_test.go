@@ -12,6 +12,8 @@ import (
 // that every record is still found, exactly once.
 func TestE2EIdleMerge(t *testing.T) {
 	needBinary(t)
+	// Not parallel: it reads the pending merge within idle_merge_after (1 s)
+	// of the last flush.
 	s := startServer(t, t.TempDir(), "store:\n  idle_merge_after: 1s\n  merge_interval: 200ms\n")
 	defer s.stop()
 	day := time.Now().UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour) // yesterday: one partition

@@ -59,6 +59,8 @@ func floodBody(size int) []byte {
 // batches.
 func TestE2EInFlightFlood(t *testing.T) {
 	needBinary(t)
+	// Not parallel: it bounds the server's peak RSS, and its flood takes
+	// GBs of memory beside other tests.
 	const (
 		concurrent = 8
 		size       = 64 << 20

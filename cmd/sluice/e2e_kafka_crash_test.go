@@ -36,6 +36,7 @@ var kafkaCrashSteps = []string{
 // offset (kafka.partition, kafka.offset) must be stored exactly once.
 func TestE2EKafkaCrashPoints(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	_, brokers := startKafka(t)
 	gw := startKafkaGateway(t, brokers, "")
 	dir := t.TempDir()

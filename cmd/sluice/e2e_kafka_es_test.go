@@ -29,6 +29,7 @@ import (
 //     replay` sends it back after the fix (a rollover to a fresh mapping).
 func TestE2EKafkaElasticsearchCluster(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	_, brokers := startKafka(t)
 	es := esfake.New(t, esfake.Elasticsearch)
 	es.SetForbidden(true)

@@ -17,6 +17,7 @@ const groupLagMetric = `sluice_kafka_group_lag{group="sluice-indexers"}`
 // stored once.
 func TestE2EKafkaGroupLagStoppedIndexer(t *testing.T) {
 	needBinary(t)
+	// Not parallel: the lag must show within 5 s.
 	_, brokers := startKafka(t)
 	gw := startKafkaGateway(t, brokers, "")
 	a := startKafkaIndexer(t, t.TempDir(), brokers, "")

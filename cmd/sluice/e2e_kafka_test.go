@@ -126,6 +126,7 @@ func kafkaLagZero(t *testing.T, servers []*server) bool {
 
 func TestE2EKafkaGatewayIndexer(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	_, brokers := startKafka(t)
 	gw := startKafkaGateway(t, brokers, "")
 	ix := startKafkaIndexer(t, t.TempDir(), brokers, "")
@@ -161,6 +162,7 @@ func TestE2EKafkaGatewayIndexer(t *testing.T) {
 
 func TestE2EKafkaIndexerKill9(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	_, brokers := startKafka(t)
 	gw := startKafkaGateway(t, brokers, "")
 	dir := t.TempDir()
@@ -196,6 +198,7 @@ func TestE2EKafkaIndexerKill9(t *testing.T) {
 
 func TestE2EKafkaTwoIndexersRebalance(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	_, brokers := startKafka(t)
 	gw := startKafkaGateway(t, brokers, "")
 	a := startKafkaIndexer(t, t.TempDir(), brokers, "")
@@ -249,6 +252,7 @@ func kafkaBlockProduce(c *kfake.Cluster) (unblock func()) {
 
 func TestE2EKafkaBrokerUnavailable(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	c, brokers := startKafka(t)
 	gw := startKafkaGateway(t, brokers, "kafka:\n  max_in_flight_bytes: 4KiB\n  delivery_timeout: 60s\n")
 	ix := startKafkaIndexer(t, t.TempDir(), brokers, "")
@@ -301,6 +305,7 @@ func TestE2EKafkaBrokerUnavailable(t *testing.T) {
 
 func TestE2EKafkaKcat(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		t.Skip("kcat not installed (Debian package kcat): the third-party client test needs it")
@@ -352,6 +357,7 @@ func TestE2EKafkaKcat(t *testing.T) {
 // streams there: TestE2EKafkaElasticsearchCluster covers those).
 func TestE2EKafkaElasticsearchSink(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	_, brokers := startKafka(t)
 	target := startServer(t, t.TempDir(), "")
 	ix := startKafkaIndexer(t, t.TempDir(), brokers,

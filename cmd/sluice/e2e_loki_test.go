@@ -58,6 +58,7 @@ func lokiStream(dst []byte, labels string, entries ...[]byte) []byte {
 
 func TestE2ELoki(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	s := startServer(t, t.TempDir(), fmt.Sprintf(`
 forward: {enabled: false}
 syslog: {enabled: false}

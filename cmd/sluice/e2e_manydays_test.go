@@ -56,6 +56,7 @@ func peakFDs(t *testing.T, pid int, f func()) int {
 // every record is counted.
 func TestE2EManyDays(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	const days, maxOpen = 3000, 16
 	s := startServer(t, t.TempDir(), fmt.Sprintf("store:\n  retention: %dd\n  flush_interval: 1h\n  merge_interval: 1h\n  max_open_files: %d\n", days+100, maxOpen))
 	defer s.stop()

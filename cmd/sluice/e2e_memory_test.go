@@ -18,6 +18,7 @@ import (
 // queryable once.
 func TestE2EMemoryBounds(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	const (
 		writers = 4
 		batches = 8 // per writer

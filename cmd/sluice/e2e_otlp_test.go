@@ -50,6 +50,7 @@ func otlpCount(s *server, q string, extra ...string) int {
 
 func TestE2EOTLP(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	grpcAddr := freeAddr(t)
 	s := startServer(t, t.TempDir(), fmt.Sprintf(`
 forward: {enabled: false}

@@ -18,6 +18,7 @@ import (
 // the exact answers before and after a restart, and that verify passes.
 func TestE2EPartFormat(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	const records, batches = 20000, 4
 	g, err := gen.New(gen.Config{Seed: 7, Records: records, End: time.Now().UTC().Truncate(time.Second)})
 	if err != nil {

@@ -42,6 +42,7 @@ func (s *server) runCLI(args ...string) (string, string, int) {
 // restore the damaged file, restores a good copy, and drops it for good.
 func TestE2EPartialAnswer(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	dataDir := t.TempDir()
 	s := startServer(t, dataDir, "store:\n  flush_interval: 1h\n  merge_interval: 1h\n")
 	// Two days, one part each: the damaged one and one that is not.

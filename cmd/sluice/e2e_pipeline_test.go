@@ -15,6 +15,7 @@ import (
 // its own tests fail.
 func TestE2EPipeline(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	pipeline := filepath.Join(t.TempDir(), "pipeline.yaml")
 	write := func(setValue string, expectValue string) {
 		t.Helper()

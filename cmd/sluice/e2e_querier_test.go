@@ -28,6 +28,7 @@ import (
 // is partial, names both, and the CLI exits 3.
 func TestE2EQuerierReplicas(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	_, brokers := startKafka(t)
 	gw := startKafkaGateway(t, brokers, "")
 	// A killed member's partitions move after the session timeout.
@@ -197,6 +198,7 @@ func getJSON(t *testing.T, s *server, path string) any {
 // before and after more records arrive split between the two.
 func TestE2EQuerierDuplicates(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	_, brokers := startKafka(t)
 	gw := startKafkaGateway(t, brokers, "")
 	const cfg = "kafka:\n  session_timeout: 2s\n  rebalance_timeout: 3s\n"

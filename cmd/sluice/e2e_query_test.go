@@ -13,6 +13,7 @@ import (
 // explain with the store's cost, and --context around a hit.
 func TestE2EQuery(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	// Only the HTTP listener: other receivers' default ports may be taken.
 	s := startServer(t, t.TempDir(), "forward: {enabled: false}\nsyslog: {enabled: false}\notlp: {enabled: false}\n")
 	defer s.stop()

@@ -22,6 +22,7 @@ import (
 // label reads no block at all.
 func TestE2EQuerySpeedPaths(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	s := startServer(t, t.TempDir(), "forward: {enabled: false}\nsyslog: {enabled: false}\notlp: {enabled: false}\n")
 	defer s.stop()
 

@@ -18,6 +18,7 @@ import (
 // window cuts.
 func TestE2ERawCount(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	s := startServer(t, t.TempDir(), "forward: {enabled: false}\nsyslog: {enabled: false}\notlp: {enabled: false}\n")
 	defer s.stop()
 

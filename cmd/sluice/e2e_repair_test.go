@@ -20,6 +20,7 @@ import (
 // quarantined, and the damaged file kept aside.
 func TestE2ERepairPart(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	dataDir := t.TempDir()
 	keyPath := filepath.Join(t.TempDir(), "signing.key")
 	if out, err := exec.Command(binPath, "trust", "keygen", "--out", keyPath).CombinedOutput(); err != nil {

@@ -20,6 +20,7 @@ import (
 // old records at ingest, as the second server checks.
 func TestE2ERetentionPerTenant(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	dataDir := t.TempDir()
 	s := startServer(t, dataDir, "store:\n  flush_interval: 100ms\n  retention: 30d\n")
 

@@ -52,6 +52,7 @@ var verifyHeadRe = regexp.MustCompile(`manifest head: (\d+:[0-9a-f]{64})`)
 // checkpoint.
 func TestE2EStartupTail(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	const flushes, perFlush = 14, 5
 	dataDir := t.TempDir()
 	cfg := "store:\n  flush_interval: 1h\n  merge_interval: 1h\n  manifest_checkpoint_entries: 4\n  scrub_bytes_per_second: 0\n  max_open_files: 3\n"

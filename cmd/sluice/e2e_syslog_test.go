@@ -20,6 +20,7 @@ import (
 // into the real binary and checks exact counts and fields.
 func TestE2ESyslog(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	loggerBin, err := exec.LookPath("logger")
 	if err != nil {
 		t.Skip("util-linux logger is not installed (Debian package bsdutils); CI installs it")

@@ -16,6 +16,7 @@ import (
 // it reads after all its stream ends with the line that says why.
 func TestE2ETailSlowReader(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	s := startServer(t, t.TempDir(), "query:\n  max_concurrent: 2\n  tail_buffer_bytes: 1MiB\n")
 	stalled, err := http.Get(s.url + "/api/v1/tail?query=service:tail")
 	if err != nil {

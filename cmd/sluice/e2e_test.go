@@ -86,6 +86,7 @@ func (s *server) count(q string) int {
 
 func TestE2EIngestAndQuery(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	dataDir := t.TempDir()
 	s := startServer(t, dataDir, "")
 	now := time.Now().UTC()
@@ -252,6 +253,7 @@ func TestE2EIngestAndQuery(t *testing.T) {
 
 func TestE2ETail(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	s := startServer(t, t.TempDir(), "")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

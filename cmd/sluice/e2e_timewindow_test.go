@@ -13,6 +13,7 @@ import (
 // takes new records.
 func TestE2EReplayOutOfWindow(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	dir := t.TempDir()
 	// No window and no flush: everything stays in the log.
 	s := startServer(t, dir, "ingest:\n  max_future: 0\nstore:\n  flush_interval: 1h\n")

@@ -32,6 +32,7 @@ import (
 // server started on the forged WAL must not store the forged record.
 func TestE2ETrustAttacks(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	keyDir, witnessDir, dataDir := t.TempDir(), t.TempDir(), t.TempDir()
 	keyPath := filepath.Join(keyDir, "signing.key")
 	if out, err := exec.Command(binPath, "trust", "keygen", "--out", keyPath).CombinedOutput(); err != nil {

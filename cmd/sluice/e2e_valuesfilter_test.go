@@ -17,6 +17,7 @@ import (
 // the parts' blocks decided without building their rows.
 func TestE2EValuesFilter(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	s := startServer(t, t.TempDir(), "forward: {enabled: false}\nsyslog: {enabled: false}\notlp: {enabled: false}\n")
 	defer s.stop()
 

@@ -20,6 +20,7 @@ import (
 // lists and checks that `sluice verify` fails and names the part concerned.
 func TestE2EVerifyTamper(t *testing.T) {
 	needBinary(t)
+	t.Parallel()
 	dataDir := t.TempDir()
 	// Long intervals: the test decides when parts are sealed, and no merge
 	// replaces them.
