@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -43,15 +44,28 @@ type head struct {
 	lastSeq uint64
 	key     []byte         // scratch for the stream key of a record
 	sorted  []record.Field // scratch for fields that arrive unsorted
+	// sh is what the records of the run being appended share
+	// (record.FindShared), shared those fields sorted by name; they are
+	// encoded once per chunk, at sharedAt (chunk index << 32 | offset;
+	// noShared when not in the current chunk yet).
+	sh       record.Shared
+	shared   []record.Field
+	sharedAt uint64
 }
+
+const noShared = ^uint64(0)
 
 // headStream is one tenant and stream's records in append order. Each
 // record is encoded as
 //
-//	time (zig-zag varint) | message | nfields | (name value)*
+//	time (zig-zag varint) | message | back | nfields | (name value)*
 //
 // with strings as length and bytes, and fields sorted by name so that a
-// record reads back the same from the head and from a part.
+// record reads back the same from the head and from a part. The fields
+// that every record of an appended batch's run shares (a bulk request's
+// _index, a shipper's labels) are left out of its records and encoded once
+// per chunk before them as nshared | (name value)*, sorted by name; back
+// is how many bytes before the record that block starts, 0 for none.
 type headStream struct {
 	tenant  string
 	labels  []record.Field
@@ -65,7 +79,32 @@ func newHead() *head {
 	return &head{streams: make(map[string]*headStream)}
 }
 
-// append encodes r into the head's last chunk.
+// appendBatch encodes recs into the head: each run of one tenant's
+// records with the fields they all share (record.FindShared) written once
+// per chunk rather than in every record.
+func (h *head) appendBatch(recs []record.Record) {
+	for i := 0; i < len(recs); {
+		run := recs[i : i+record.TenantRun(recs[i:])]
+		record.FindShared(run, &h.sh)
+		h.shared = h.shared[:0]
+		for _, f := range h.sh.Fields {
+			h.shared = append(h.shared, f.Field)
+		}
+		sortFields(h.shared)
+		h.sharedAt = noShared
+		for j := range run {
+			h.append(&run[j])
+		}
+		i += len(run)
+	}
+	// The scratch must not keep the request's strings alive.
+	clear(h.sh.Fields)
+	clear(h.shared)
+	h.sh.Fields, h.shared = h.sh.Fields[:0], h.shared[:0]
+}
+
+// append encodes r into the head's last chunk; the fields h.sh names are
+// encoded apart (see appendBatch).
 func (h *head) append(r *record.Record) {
 	h.key = appendStreamKey(h.key[:0], r.Tenant, r.Stream)
 	hs := h.streams[string(h.key)]
@@ -77,27 +116,64 @@ func (h *head) append(r *record.Record) {
 		h.bytes += headStreamOverhead + int64(len(hs.key))*2
 	}
 	fields := r.Fields
-	if !fieldsSorted(fields) {
+	if len(h.sh.Fields) > 0 {
+		h.sorted = h.sorted[:0]
+		k := 0
+		for i, f := range r.Fields {
+			if k < len(h.sh.Fields) && h.sh.Fields[k].Pos == i {
+				k++
+				continue
+			}
+			h.sorted = append(h.sorted, f)
+		}
+		sortFields(h.sorted)
+		fields = h.sorted
+	} else if !fieldsSorted(fields) {
 		h.sorted = append(h.sorted[:0], fields...)
 		sortFields(h.sorted)
 		fields = h.sorted
 	}
-	size := binary.MaxVarintLen64 * 3
+	size := binary.MaxVarintLen64 * 4
 	size += len(r.Message)
 	for _, f := range fields {
 		size += 2*binary.MaxVarintLen32 + len(f.Name) + len(f.Value)
 	}
+	sharedSize := 0
+	if len(h.shared) > 0 {
+		sharedSize = binary.MaxVarintLen32
+		for _, f := range h.shared {
+			sharedSize += 2*binary.MaxVarintLen32 + len(f.Name) + len(f.Value)
+		}
+	}
 	n := len(h.chunks)
-	if n == 0 || cap(h.chunks[n-1])-len(h.chunks[n-1]) < size {
-		c := max(headChunkSize, size)
+	need := size
+	if sharedSize > 0 && (h.sharedAt == noShared || int(h.sharedAt>>32) != n-1) {
+		need += sharedSize
+	}
+	if n == 0 || cap(h.chunks[n-1])-len(h.chunks[n-1]) < need {
+		c := max(headChunkSize, size+sharedSize)
 		h.chunks = append(h.chunks, make([]byte, 0, c))
 		h.bytes += int64(c)
 		n++
 	}
 	b := h.chunks[n-1]
-	hs.offs = append(hs.offs, uint64(n-1)<<32|uint64(len(b)))
+	if sharedSize > 0 && (h.sharedAt == noShared || int(h.sharedAt>>32) != n-1) {
+		h.sharedAt = uint64(n-1)<<32 | uint64(len(b))
+		b = binary.AppendUvarint(b, uint64(len(h.shared)))
+		for _, f := range h.shared {
+			b = appendStr(b, f.Name)
+			b = appendStr(b, f.Value)
+		}
+	}
+	start := len(b)
+	hs.offs = append(hs.offs, uint64(n-1)<<32|uint64(start))
 	b = binary.AppendVarint(b, r.Time)
 	b = appendStr(b, r.Message)
+	if sharedSize > 0 {
+		b = binary.AppendUvarint(b, uint64(start-int(uint32(h.sharedAt))))
+	} else {
+		b = binary.AppendUvarint(b, 0)
+	}
 	b = binary.AppendUvarint(b, uint64(len(fields)))
 	for _, f := range fields {
 		b = appendStr(b, f.Name)
@@ -124,20 +200,48 @@ type headCursor struct {
 	off int
 }
 
-// next decodes the next record into rec's Time, Message and Fields.
+// next decodes the record at the cursor into rec's Time, Message and
+// Fields.
 func (c *headCursor) next(rec *record.Record) bool {
 	if c.off >= len(c.b) {
 		return false
 	}
+	start := c.off
 	rec.Time = c.varint()
 	rec.Message = c.str()
+	back := int(c.uvarint())
 	n := int(c.uvarint())
 	rec.Fields = rec.Fields[:0]
 	for range n {
 		name := c.str()
 		rec.Fields = append(rec.Fields, record.Field{Name: name, Value: c.str()})
 	}
+	if back > 0 {
+		rec.Fields = c.appendShared(rec.Fields, start-back, nil)
+	}
 	return true
+}
+
+// appendShared appends the shared fields encoded at off (those in need,
+// sorted names, when need is set) to fs, which holds a record's own
+// fields, sorted by name, and keeps fs sorted.
+func (c *headCursor) appendShared(fs []record.Field, off int, need []string) []record.Field {
+	s := headCursor{b: c.b, off: off}
+	own := len(fs)
+	for n := int(s.uvarint()); n > 0; n-- {
+		name := s.str()
+		value := s.str()
+		if need != nil {
+			if _, ok := slices.BinarySearch(need, name); !ok {
+				continue
+			}
+		}
+		fs = append(fs, record.Field{Name: name, Value: value})
+	}
+	if own > 0 && len(fs) > own {
+		sortFields(fs)
+	}
+	return fs
 }
 
 // nextNeeded decodes the next record like next, but leaves out the message
@@ -154,6 +258,7 @@ func (c *headCursor) nextNeeded(rec *record.Record, withMsg, skipTime bool, need
 		}
 		return
 	}
+	start := c.off
 	if skipTime {
 		c.skipVarint()
 	} else {
@@ -165,6 +270,7 @@ func (c *headCursor) nextNeeded(rec *record.Record, withMsg, skipTime bool, need
 	} else {
 		c.skip()
 	}
+	back := int(c.uvarint())
 	rec.Fields = rec.Fields[:0]
 	j := 0
 	for n := int(c.uvarint()); n > 0 && j < len(need); n-- {
@@ -177,6 +283,9 @@ func (c *headCursor) nextNeeded(rec *record.Record, withMsg, skipTime bool, need
 			continue
 		}
 		c.skip()
+	}
+	if back > 0 {
+		rec.Fields = c.appendShared(rec.Fields, start-back, need)
 	}
 }
 

@@ -154,9 +154,7 @@ func newDecoder(maxMem uint64) (*zstd.Decoder, error) {
 func (s *Store) Append(recs []record.Record, lastSeq uint64) {
 	s.mu.Lock()
 	h := s.active
-	for i := range recs {
-		h.append(&recs[i])
-	}
+	h.appendBatch(recs)
 	h.lastSeq = max(h.lastSeq, lastSeq)
 	s.mu.Unlock()
 }
