@@ -102,6 +102,7 @@ func Queries(hour time.Time) []Query {
 		{"count_uniq_stream", "* | stats count_uniq(app) as n"},
 		{"count_uniq_stream_by", "* | stats count_uniq(pod) as n by region"},
 		{"level_one_hour", hr + " severity:ERROR | stats count() as n"},
+		{"level_one_day", "severity:ERROR | stats count() as n"},
 		{"stream_and_range", `_stream:{app="app-3"} duration_ms:>500 | stats count() as n`},
 		{"field_and_range", `app:app-3 duration_ms:>500 | stats count() as n`},
 		{"word_folded", "login | stats count() as n"},

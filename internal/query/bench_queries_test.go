@@ -53,9 +53,11 @@ func BenchmarkBenchQueries(b *testing.B) {
 		}
 		b.Run(bq.Name, func(b *testing.B) {
 			b.ReportAllocs()
+			cpu0 := processCPU(b)
 			for b.Loop() {
 				run()
 			}
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

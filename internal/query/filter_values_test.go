@@ -4,7 +4,9 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sluice-log/sluice/bench/altgen"
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/store"
 )
@@ -207,16 +209,30 @@ func BenchmarkMatchValues(b *testing.B) {
 			vals[i] = "dial tcp 10.0.0.1:5432: connect: connection refused (timeout)"
 		}
 	}
-	vs := valuesOf(vals)
-	match := make([]bool, len(vals))
-	for _, q := range []string{`timeout`, `"connection refused"`, `*refus*`} {
-		vf, _ := valuesFilterOf(b, q)
-		b.Run(q, func(b *testing.B) {
-			b.SetBytes(int64(len(vs.Data)))
-			for b.Loop() {
-				vf.MatchValues(vs, match)
-			}
-		})
+	// bench/altgen's messages: mixed-case words ("User LOGIN failed").
+	var mixed []string
+	for _, r := range altgen.Records(1, 4096, time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)) {
+		mixed = append(mixed, r.Message)
+	}
+	for _, set := range []struct {
+		name    string
+		vals    []string
+		queries []string
+	}{
+		{"gen", vals, []string{`timeout`, `"connection refused"`, `*refus*`}},
+		{"altgen", mixed, []string{`login`, `"timed out"`, `*declin*`}},
+	} {
+		vs := valuesOf(set.vals)
+		match := make([]bool, len(set.vals))
+		for _, q := range set.queries {
+			vf, _ := valuesFilterOf(b, q)
+			b.Run(set.name+"/"+q, func(b *testing.B) {
+				b.SetBytes(int64(len(vs.Data)))
+				for b.Loop() {
+					vf.MatchValues(vs, match)
+				}
+			})
+		}
 	}
 }
 
