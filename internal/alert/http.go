@@ -143,7 +143,7 @@ func (m *Manager) AddSilence(tenant string, s Silence) (Silence, error) {
 		return Silence{}, fmt.Errorf("%d silences already: delete some first", maxSilences)
 	}
 	m.st.Silences = append(m.st.Silences, &s)
-	m.dirty = true
+	m.changed()
 	return s, nil
 }
 
@@ -162,7 +162,7 @@ func (m *Manager) ExpireSilence(tenant, id string) bool {
 					s.StartsAt = now
 				}
 			}
-			m.dirty = true
+			m.changed()
 			return true
 		}
 	}

@@ -66,6 +66,13 @@ type Manager struct {
 	// flows were checked: a restart replays more; rule health and values:
 	// the next evaluation sets them again); written within progressEvery.
 	dirty, progress bool
+	// recheck: something dispatch decides on changed since its last full
+	// pass (an alert's state, a notification's outcome, a silence, a
+	// rule); nextCheck is when the earliest timer it knows of is due.
+	// Until either, dispatch has nothing to do and skips its pass over
+	// every alert.
+	recheck   bool
+	nextCheck time.Time
 	// runtime are the rules made through the API, as in their file;
 	// retired are the sources of deleted ones whose alerts are still to
 	// be sent resolved. runCtx is Run's context (nil when not running) and
@@ -484,10 +491,10 @@ func (m *Manager) applyFlow(f *flow, now time.Time) {
 	}
 }
 
-// event records a state change in the history and marks the state dirty;
-// the caller holds m.mu.
+// event records a state change in the history and marks the state
+// changed; the caller holds m.mu.
 func (m *Manager) event(a *Alert, from, to string, now time.Time) {
-	m.dirty = true
+	m.changed()
 	if m.cfg.History == 0 {
 		return
 	}
@@ -496,6 +503,13 @@ func (m *Manager) event(a *Alert, from, to string, now time.Time) {
 	if over := len(m.st.History) - m.cfg.History; over > 0 {
 		m.st.History = append(m.st.History[:0], m.st.History[over:]...)
 	}
+}
+
+// changed marks the state changed in what a restart must not lose and
+// what dispatch decides on; the caller holds m.mu.
+func (m *Manager) changed() {
+	m.dirty = true
+	m.recheck = true
 }
 
 // save writes the state when it changed in what a restart must not lose,

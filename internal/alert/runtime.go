@@ -245,7 +245,7 @@ func (m *Manager) DeleteRule(tenant, name string) (bool, error) {
 	// Its source stays known to dispatch until its resolved alerts are
 	// sent.
 	m.retired = append(m.retired, source{r.cfg.Name, r.cfg.Tenant, r.cfg.Notify})
-	m.dirty = true
+	m.changed()
 	return true, nil
 }
 
