@@ -22,7 +22,7 @@ type QuotasConfig struct {
 	Default       TenantQuota  `yaml:"default" doc:"The quotas of every tenant without an entry under tenants; 0 is no bound."`
 	Tenants       TenantQuotas `yaml:"tenants" doc:"Quotas per tenant, replacing default's for that tenant as a whole, e.g. {acme: {ingest_bytes_per_second: 10MiB, query_max_concurrent: 4}}. The keys are those of default."`
 	IngestHold    Duration     `yaml:"ingest_hold" doc:"How long an HTTP ingest request of a tenant over its ingest_bytes_per_second is held, unread, before it is answered: admitted if the tenant's quota allows it by then, else 429 with Retry-After. A tenant's held requests queue: the first is admitted as soon as the debt is paid, each other one is answered when its own hold ends (between 3/4 of ingest_hold and ingest_hold, at random), so that their refusals do not all come at once. A flooder that ignores Retry-After and retries at once then sends one request per connection per ingest_hold instead of thousands, each costing the server a request's handling (the flood benchmark in docs/benchmarks.md). 0 answers at once."`
-	IngestMaxHeld int          `yaml:"ingest_max_held" doc:"Most HTTP ingest requests of one tenant held at once by ingest_hold; past it they are answered at once, so that one tenant's held connections cannot take every connection slot (http.max_connections)."`
+	IngestMaxHeld int          `yaml:"ingest_max_held" doc:"Most HTTP ingest requests of one tenant held at once by ingest_hold; past it they are answered at once. 0 is no bound of its own: a held request's connection counts as idle for http.max_connections, so at that bound new connections displace held ones (the longest idle first) and one tenant's held connections cannot take every connection slot. A bound below the connections a flooder opens makes the rest be refused at once, and retried at once, thousands of times a second (the flood benchmark in docs/benchmarks.md)."`
 }
 
 // TenantQuota is one tenant's quotas.
@@ -59,7 +59,6 @@ func (q QuotasConfig) Of(tenant string) TenantQuota {
 func defaultAuth(c *Config) {
 	c.Auth = AuthConfig{ReloadInterval: Duration(time.Second)}
 	c.Quotas.IngestHold = Duration(time.Second)
-	c.Quotas.IngestMaxHeld = 64
 }
 
 func (c *Config) validateAuth() []error {

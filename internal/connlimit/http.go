@@ -46,6 +46,21 @@ func ServeHTTP(srv *http.Server, l *Limiter) {
 
 type connKey struct{}
 
+// IdleWhile marks the connection of the request with ctx idle until the
+// returned function marks it busy again: a handler that waits on purpose
+// for something other than its client (an ingest quota's hold) is then
+// shed first at the bound, as a slow client would be, so that such
+// waiting requests cannot take every connection slot. A no-op for a
+// request the limiter does not know.
+func IdleWhile(ctx context.Context) (busy func()) {
+	lc, ok := ctx.Value(connKey{}).(*Conn)
+	if !ok {
+		return func() {}
+	}
+	lc.Idle()
+	return lc.Busy
+}
+
 // idleBody marks its connection idle while a read of the body waits for
 // the client.
 type idleBody struct {

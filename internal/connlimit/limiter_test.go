@@ -213,18 +213,7 @@ func TestServeHTTPSlowloris(t *testing.T) {
 		return l.fresh.Len() == 3
 	})
 	for range 3 {
-		// A client of its own each time: a new connection, kept open.
-		client := &http.Client{Transport: &http.Transport{}}
-		defer client.CloseIdleConnections()
-		resp, err := client.Get("http://" + addr + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(b) != "served" {
-			t.Fatalf("answer %q", b)
-		}
+		getServed(t, addr)
 	}
 	for i, c := range loris {
 		if !closedByServer(t, c) {
@@ -286,5 +275,60 @@ func TestBudget(t *testing.T) {
 	}
 	if got := StoreFiles(1024); got != 64 {
 		t.Errorf("StoreFiles(1024) = %d, want the floor of 64", got)
+	}
+}
+
+// TestIdleWhile: requests whose handlers wait on purpose (IdleWhile) hold
+// every slot, and a new client is served all the same: the waiting ones
+// are shed.
+func TestIdleWhile(t *testing.T) {
+	l, ln, m := listen(t, 2)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/held" {
+			busy := IdleWhile(r.Context())
+			<-release
+			busy()
+		}
+		fmt.Fprint(w, "served")
+	})}
+	ServeHTTP(srv, l)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	addr := ln.Addr().String()
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprint(c, "GET /held HTTP/1.1\r\nHost: a\r\n\r\n")
+	}
+	waitFor(t, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.fresh.Len() == 2
+	})
+	getServed(t, addr)
+	if n := value(t, m.shedN.WithLabelValues("test")); n != 1 {
+		t.Errorf("%v connections shed, want one of the two held", n)
+	}
+}
+
+// getServed asks addr for / on a connection of its own, kept open, and
+// wants the answer "served".
+func getServed(t *testing.T, addr string) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	resp, err := client.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "served" {
+		t.Fatalf("answer %q", b)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/connlimit"
 )
 
 // Limits are one tenant's quotas; 0 is no bound.
@@ -58,9 +60,11 @@ type Quotas struct {
 	// thousands, each of which would cost the server a request's
 	// handling. 0 answers at once. Set before use.
 	Hold time.Duration
-	// MaxHeld bounds the requests held at once per tenant; past it a
-	// request is answered at once, so that one tenant's connections held
-	// cannot take every connection slot.
+	// MaxHeld bounds the requests held at once per tenant (0: no bound);
+	// past it a request is answered at once. A held request's connection
+	// counts as idle for the listener's connection bound (connlimit), so
+	// that one tenant's held connections cannot take every connection slot
+	// whatever MaxHeld is.
 	MaxHeld int
 
 	mu      sync.Mutex
@@ -260,6 +264,7 @@ func (q *Quotas) hold(ctx context.Context, tenant string) bool {
 	}
 	st.held++
 	q.mu.Unlock()
+	defer connlimit.IdleWhile(ctx)()
 	defer func() {
 		q.mu.Lock()
 		st.held--
