@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sluice-log/sluice/internal/aimd"
 	"github.com/sluice-log/sluice/internal/api"
 	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/config"
@@ -584,6 +585,8 @@ func newProducer(cfg config.Config, reg prometheus.Registerer, log *slog.Logger)
 		MaxInFlightBytes: int64(cfg.Kafka.MaxInFlightBytes),
 		DeliveryTimeout:  time.Duration(cfg.Kafka.DeliveryTimeout),
 		TenantSigningKey: []byte(cfg.Kafka.TenantSigningKey),
+		Adaptive:         cfg.Kafka.AdaptiveInFlight,
+		Limits:           aimd.NewMetrics(reg),
 	}, kafka.NewMetrics(reg), log.With("component", "kafka-producer"))
 }
 

@@ -49,6 +49,10 @@ type Config struct {
 	Alpha float64
 	// Now is the clock (time.Now); tests pass a fake one.
 	Now func() time.Time
+	// Unit is what one step of the limit holds, for callers whose
+	// requests weigh differently (AcquireN): a limit of bytes in flight
+	// moves by Unit bytes. 1 when zero: the limit counts requests.
+	Unit int64
 }
 
 func (c Config) withDefaults() Config {
@@ -74,6 +78,9 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Unit <= 0 {
+		c.Unit = 1
+	}
 	return c
 }
 
@@ -84,7 +91,7 @@ type Limiter struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	limit    float64
-	inFlight int
+	inFlight int64 // in the weight of AcquireN (requests, or bytes)
 	// The moving mean and mean deviation of windows' round trip times
 	// (seconds); zero before the first window.
 	meanRTT, devRTT float64
@@ -120,36 +127,48 @@ func (l *Limiter) Limit() int {
 	return int(l.limit)
 }
 
-// InFlight is the requests acquired and not released.
-func (l *Limiter) InFlight() int {
+// InFlight is the weight acquired and not released (requests, for
+// Acquire).
+func (l *Limiter) InFlight() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.inFlight
 }
 
 // TryAcquire takes a slot if one is free.
-func (l *Limiter) TryAcquire() bool {
+func (l *Limiter) TryAcquire() bool { return l.TryAcquireN(1) }
+
+// TryAcquireN takes n of the limit's weight (limit × Unit) if that much is
+// free, or if nothing is in flight: a request heavier than the whole limit
+// goes alone, slowly, rather than never.
+func (l *Limiter) TryAcquireN(n int64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.tryLocked()
+	return l.tryLocked(n)
 }
 
-func (l *Limiter) tryLocked() bool {
-	if l.inFlight >= int(l.limit) {
+func (l *Limiter) tryLocked(n int64) bool {
+	budget := int64(l.limit) * l.cfg.Unit
+	if l.inFlight > 0 && l.inFlight+n > budget {
+		l.reachedLimit = true
 		return false
 	}
-	l.inFlight++
-	if l.inFlight >= int(l.limit) {
+	l.inFlight += n
+	if l.inFlight >= budget {
 		l.reachedLimit = true
 	}
 	return true
 }
 
 // Acquire waits for a slot, or for ctx to end.
-func (l *Limiter) Acquire(ctx context.Context) error {
+func (l *Limiter) Acquire(ctx context.Context) error { return l.AcquireN(ctx, 1) }
+
+// AcquireN waits until n of the limit's weight is free (TryAcquireN), or
+// for ctx to end.
+func (l *Limiter) AcquireN(ctx context.Context, n int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.tryLocked() {
+	if l.tryLocked(n) {
 		return nil
 	}
 	stop := context.AfterFunc(ctx, func() {
@@ -162,7 +181,7 @@ func (l *Limiter) Acquire(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if l.tryLocked() {
+		if l.tryLocked(n) {
 			return nil
 		}
 		l.cond.Wait()
@@ -170,10 +189,14 @@ func (l *Limiter) Acquire(ctx context.Context) error {
 }
 
 // Release returns a slot with how the request went and how long it took.
-func (l *Limiter) Release(rtt time.Duration, o Outcome) {
+func (l *Limiter) Release(rtt time.Duration, o Outcome) { l.ReleaseN(1, rtt, o) }
+
+// ReleaseN returns the weight n that AcquireN took, with how the request
+// went and how long it took.
+func (l *Limiter) ReleaseN(n int64, rtt time.Duration, o Outcome) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.inFlight--
+	l.inFlight -= n
 	switch o {
 	case OK:
 		l.windowSum += rtt.Seconds()
@@ -229,7 +252,7 @@ func (l *Limiter) endWindow(now time.Time) {
 	}
 	l.windowStart, l.windowSum, l.windowN = now, 0, 0
 	l.backpressure = false
-	l.reachedLimit = l.inFlight >= int(l.limit)
+	l.reachedLimit = l.inFlight >= int64(l.limit)*l.cfg.Unit
 	if int(l.limit) != old && l.onChange != nil {
 		l.onChange(int(l.limit))
 	}

@@ -189,3 +189,21 @@ func TestDecreaseOnBackpressure(t *testing.T) {
 		t.Errorf("limit %d after a plain failure, want 14", l.Limit())
 	}
 }
+
+// TestAcquireN: a limiter of weights holds limit × Unit; a request heavier
+// than all of it goes alone.
+func TestAcquireN(t *testing.T) {
+	l := New(Config{Initial: 2, Max: 4, Unit: 10})
+	if !l.TryAcquireN(15) || l.TryAcquireN(10) || !l.TryAcquireN(5) {
+		t.Fatal("a budget of 20 does not take 15 and 5 but refuse 10 between them")
+	}
+	l.ReleaseN(15, time.Millisecond, OK)
+	l.ReleaseN(5, time.Millisecond, OK)
+	if !l.TryAcquireN(100) || l.TryAcquireN(1) {
+		t.Fatal("a request heavier than the budget does not go alone")
+	}
+	l.ReleaseN(100, time.Millisecond, OK)
+	if n := l.InFlight(); n != 0 {
+		t.Errorf("%d in flight after every release", n)
+	}
+}

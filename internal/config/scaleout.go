@@ -26,6 +26,7 @@ type KafkaConfig struct {
 	Compression      string   `yaml:"compression" doc:"Producer batch compression: zstd, lz4, snappy, gzip or none."`
 	Linger           Duration `yaml:"linger" doc:"How long the producer waits to fill a batch."`
 	MaxInFlightBytes ByteSize `yaml:"max_in_flight_bytes" doc:"Gateway: bytes produced but not yet acknowledged by Kafka; above it, ingest answers 429."`
+	AdaptiveInFlight bool     `yaml:"adaptive_in_flight" doc:"Gateway: adapt the bound on bytes in flight between a 64th of max_in_flight_bytes and all of it, in steps of a 64th, starting at a quarter: one step more per round trip while produce latency stays flat and the bound is used, 10% less when it rises, when records fail with a timeout or a retriable broker error, or when a broker throttles (AIMD, as sink.elasticsearch.adaptive_concurrency); the bound in steps is sluice_sink_concurrency{sink=\"kafka\"}. A request that finds it full waits up to a second for room, then is answered 429. Off: max_in_flight_bytes alone, 429 at once above it."`
 	DeliveryTimeout  Duration `yaml:"delivery_timeout" doc:"Gateway: how long a request waits for Kafka to acknowledge its records before it is answered 429 (the client retries; Kafka may still have taken them, so a retry can duplicate)."`
 	TLS              bool     `yaml:"tls" doc:"Connect to the brokers over TLS (system roots)."`
 	Username         string   `yaml:"username" doc:"SASL/PLAIN username (empty: no SASL)."`
@@ -74,6 +75,7 @@ func defaultScaleOut(c *Config) {
 		Compression:      "zstd",
 		Linger:           Duration(5 * time.Millisecond),
 		MaxInFlightBytes: 64 << 20,
+		AdaptiveInFlight: true,
 		DeliveryTimeout:  Duration(30 * time.Second),
 	}
 	c.Sink = SinkConfig{

@@ -9,8 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluice-log/sluice/internal/aimd"
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -31,7 +33,23 @@ type ProducerOptions struct {
 	// TenantSigningKey, when set, signs every message's tenant
 	// (TenantMACHeader) for indexers holding the same key.
 	TenantSigningKey []byte
+	// Adaptive makes the bound on bytes in flight adaptive (internal/aimd)
+	// in steps of a 64th of MaxInFlightBytes, from a quarter of it up to
+	// all of it: one step more per round trip while the requests' produce
+	// latency stays flat and the bound is used, 10% less when it rises,
+	// when records fail with a timeout or a retriable broker error, or
+	// when a broker throttles. A request that finds the bound full waits
+	// up to RetryAfter for room, then is refused with a BackpressureError.
+	Adaptive bool
+	// Limits exports the adaptive bound, in steps, as
+	// sluice_sink_concurrency{sink="kafka"}.
+	Limits *aimd.Metrics
 }
+
+// adaptiveSteps: the adaptive bound moves in steps of a 64th of
+// max_in_flight_bytes (1 MiB of the default 64 MiB, franz-go's batch size),
+// and starts at a quarter of it.
+const adaptiveSteps, adaptiveStart = 64, 16
 
 // Producer is the gateway's ingest.Sink: records go to Kafka instead of the
 // local WAL, and Ingest returns nil only after Kafka acknowledged every one
@@ -43,6 +61,11 @@ type Producer struct {
 	log      *slog.Logger
 	inFlight atomic.Int64
 	lastWarn atomic.Int64 // unix nanos of the last backpressure warning
+	// lim bounds the requests producing at once (nil: unbounded, only
+	// MaxInFlightBytes); throttled is set by a broker's throttle and read
+	// by the next request that ends.
+	lim       *aimd.Limiter
+	throttled *atomic.Bool
 }
 
 var _ ingest.Sink = (*Producer)(nil)
@@ -70,6 +93,8 @@ func NewProducer(c ClientOptions, o ProducerOptions, m *Metrics, log *slog.Logge
 		// must never block Produce before it.
 		kgo.MaxBufferedRecords(1<<24),
 	)
+	throttled := new(atomic.Bool)
+	opts = append(opts, kgo.WithHooks(throttleHook{throttled}))
 	if o.DeliveryTimeout > 0 {
 		opts = append(opts, kgo.RecordDeliveryTimeout(o.DeliveryTimeout))
 	}
@@ -77,7 +102,40 @@ func NewProducer(c ClientOptions, o ProducerOptions, m *Metrics, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
-	return &Producer{cl: cl, opts: o, m: m, log: log}, nil
+	p := &Producer{cl: cl, opts: o, m: m, log: log, throttled: throttled}
+	if o.Adaptive {
+		p.lim = aimd.New(aimd.Config{Initial: adaptiveStart, Max: adaptiveSteps, Unit: max(o.MaxInFlightBytes/adaptiveSteps, 1)})
+		o.Limits.Track(p.lim, "kafka")
+	}
+	return p, nil
+}
+
+// throttleHook hears a broker throttle the producer (a quota): franz-go
+// waits the throttle out by itself; the limiter takes it as pushback.
+type throttleHook struct{ throttled *atomic.Bool }
+
+func (h throttleHook) OnBrokerThrottle(_ kgo.BrokerMetadata, interval time.Duration, _ bool) {
+	if interval > 0 {
+		h.throttled.Store(true)
+	}
+}
+
+// produceOutcome says what a request's first record error says of
+// Kafka's load. franz-go retries retriable errors itself until the
+// delivery timeout, so a request ends with one only when Kafka stayed
+// unable to take it; an error that is not retriable (a record too large,
+// no authorization, a policy) is the request's own fault or a
+// configuration's and says nothing of the load.
+func produceOutcome(err error) aimd.Outcome {
+	var ke *kerr.Error
+	switch {
+	case err == nil:
+		return aimd.OK
+	case errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, kgo.ErrRecordRetries), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &ke) && ke.Retriable, errors.Is(err, kerr.ThrottlingQuotaExceeded):
+		return aimd.Overloaded
+	}
+	return aimd.Failed
 }
 
 func compression(name string) (kgo.CompressionCodec, error) {
@@ -107,9 +165,16 @@ func (p *Producer) Ingest(ctx context.Context, recs []record.Record) error {
 		krs[i] = encode(&recs[i], p.opts.Topic, p.opts.TenantSigningKey)
 		size += int64(len(krs[i].Key) + len(krs[i].Value))
 	}
-	// One batch larger than the bound is let through when nothing else is
-	// in flight, so that it is slow rather than refused for ever.
-	if cur := p.inFlight.Add(size); cur > p.opts.MaxInFlightBytes && cur != size {
+	if p.lim != nil {
+		// The adaptive bound is at most MaxInFlightBytes.
+		if err := p.acquire(ctx, size); err != nil {
+			return err
+		}
+		p.inFlight.Add(size)
+	} else if cur := p.inFlight.Add(size); cur > p.opts.MaxInFlightBytes && cur != size {
+		// One batch larger than the bound is let through when nothing
+		// else is in flight, so that it is slow rather than refused for
+		// ever.
 		p.inFlight.Add(-size)
 		p.m.backpressure.Inc()
 		p.warn("Kafka is slow or unreachable: refusing ingest with 429", "in_flight_bytes", cur-size, "max_in_flight_bytes", p.opts.MaxInFlightBytes)
@@ -144,7 +209,19 @@ func (p *Producer) Ingest(ctx context.Context, recs []record.Record) error {
 		})
 	}
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() {
+		wg.Wait()
+		// The slot is held until Kafka answered every record, even when
+		// the client stopped waiting: what the limit bounds is in Kafka.
+		if p.lim != nil {
+			o := produceOutcome(firstErr)
+			if p.throttled.Swap(false) && o == aimd.OK {
+				o = aimd.Overloaded
+			}
+			p.lim.ReleaseN(size, time.Since(start), o)
+		}
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -162,6 +239,25 @@ func (p *Producer) Ingest(ctx context.Context, recs []record.Record) error {
 		return fmt.Errorf("produce %d records to Kafka topic %s: %w", failed, p.opts.Topic, firstErr)
 	}
 	p.m.produced.Add(float64(len(krs)))
+	return nil
+}
+
+// acquire waits for room under the adaptive bound up to RetryAfter: a
+// client refused now would be told to come back after that long anyway,
+// and holding its request that long costs it nothing more.
+func (p *Producer) acquire(ctx context.Context, size int64) error {
+	wctx, cancel := context.WithTimeout(ctx, p.opts.RetryAfter)
+	defer cancel()
+	if err := p.lim.AcquireN(wctx, size); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("waiting to produce to Kafka: %w", ctx.Err())
+		}
+		bound := int64(p.lim.Limit()) * max(p.opts.MaxInFlightBytes/adaptiveSteps, 1)
+		p.m.backpressure.Inc()
+		p.warn("Kafka is slow or unreachable: refusing ingest with 429", "in_flight_bytes", p.lim.InFlight(), "adaptive_bound_bytes", bound)
+		return &ingest.BackpressureError{RetryAfter: p.opts.RetryAfter,
+			Reason: fmt.Sprintf("Kafka has not yet acknowledged %d bytes (adaptive bound %d)", p.lim.InFlight(), bound)}
+	}
 	return nil
 }
 

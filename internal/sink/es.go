@@ -45,8 +45,7 @@ func (c ClientOptions) limitedTransport(flavour string, m *Metrics) http.RoundTr
 	}
 	l := aimd.New(aimd.Config{Initial: c.InitialConcurrency, Max: c.MaxConcurrency})
 	if m != nil {
-		g := m.concurrency.WithLabelValues(flavour)
-		l.OnChange(func(n int) { g.Set(float64(n)) })
+		m.concurrency.Track(l, flavour)
 	}
 	return &aimd.Transport{Next: tr, L: l, Match: func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/_bulk") },
 		PushedBack: bulkItemsPushedBack}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/aimd"
 )
 
 // bulkItem is one document of a bulk request.
@@ -89,7 +91,7 @@ type Metrics struct {
 	rejected *prometheus.CounterVec
 	indexed  *prometheus.CounterVec
 	// concurrency is the adaptive limit of bulk requests in flight.
-	concurrency *prometheus.GaugeVec
+	concurrency *aimd.Metrics
 }
 
 // NewMetrics registers the sinks' metrics.
@@ -108,11 +110,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Documents the cluster acknowledged (created, or already present from an earlier attempt), by sink.",
 		}, []string{"sink"}),
 	}
-	m.concurrency = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "sluice_sink_concurrency",
-		Help: "Bulk requests the sink may have in flight now: the adaptive limit (sink.elasticsearch.max_concurrency), by sink.",
-	}, []string{"sink"})
-	reg.MustRegister(m.retries, m.rejected, m.indexed, m.concurrency)
+	m.concurrency = aimd.NewMetrics(reg)
+	reg.MustRegister(m.retries, m.rejected, m.indexed)
 	return m
 }
 

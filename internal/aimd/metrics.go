@@ -1,0 +1,40 @@
+package aimd
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics exports the limit of every limiter of a process in one family,
+// sluice_sink_concurrency, labelled with what each limits: the search
+// sinks (elasticsearch, opensearch), the gateway's Kafka producer (kafka),
+// the agent's output (http, forward).
+type Metrics struct{ limit *prometheus.GaugeVec }
+
+// NewMetrics registers the family on reg, or takes the one already there:
+// the packages that own limiters each ask for it.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "sluice_sink_concurrency",
+		Help: "The adaptive (AIMD) limit of a sender, by sink: bulk requests in flight for elasticsearch and opensearch (sink.elasticsearch.adaptive_concurrency); for kafka, the gateway's bound on bytes in flight in 64ths of kafka.max_in_flight_bytes (kafka.adaptive_in_flight).",
+	}, []string{"sink"})
+	if err := reg.Register(g); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			panic(err)
+		}
+		g = are.ExistingCollector.(*prometheus.GaugeVec)
+	}
+	return &Metrics{limit: g}
+}
+
+// Track exports l's limit as sluice_sink_concurrency{sink=name}; nil m
+// exports nothing.
+func (m *Metrics) Track(l *Limiter, name string) {
+	if m == nil {
+		return
+	}
+	g := m.limit.WithLabelValues(name)
+	l.OnChange(func(n int) { g.Set(float64(n)) })
+}
