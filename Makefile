@@ -39,7 +39,7 @@ test: fmt vet
 # rebalances), so up to E2E_PARALLEL of them run at once (t.Parallel; the
 # rest of the suite has no parallel tests). deploy/'s tests, mostly
 # compilation, run beside them as test-deploy, on the CPU they leave idle.
-E2E_PARALLEL ?= 6
+E2E_PARALLEL ?= 8
 .PHONY: test-go test-deploy
 test-go:
 	$(GO) test -count=1 -timeout 25m -parallel $(E2E_PARALLEL) ./...
