@@ -22,12 +22,14 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sluice-log/sluice/internal/aimd"
 	"github.com/sluice-log/sluice/internal/process"
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -40,10 +42,12 @@ type Agent struct {
 	m        *Metrics
 	pipeline *process.Pipeline
 	out      output
-	buf      *buffer
-	inputs   []*input
-	ckPath   string
-	acked    checkpoints
+	// lim adapts the batches in flight (output.http); nil: one at a time.
+	lim    *aimd.Limiter
+	buf    *buffer
+	inputs []*input
+	ckPath string
+	acked  checkpoints
 
 	positions map[fileID]Position // as of the records read (sent or not)
 	seq       uint64              // the last batch's number
@@ -72,6 +76,10 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	}
 	if a.out, err = newOutput(cfg.Output); err != nil {
 		return nil, err
+	}
+	if cfg.Output.HTTP != "" && cfg.Output.MaxConcurrency > 1 {
+		a.lim = aimd.New(aimd.Config{Initial: 1, Max: cfg.Output.MaxConcurrency})
+		aimd.NewMetrics(reg).Track(a.lim, "http")
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create state_dir: %w", err)
@@ -345,47 +353,19 @@ func sortedPositions(m map[fileID]Position) []Position {
 	return out
 }
 
-// sendLoop sends the buffered batches in order, each until the server
-// acknowledged it, then moves the checkpoints and removes the batch.
+// sendLoop sends the buffered batches and, in their order, moves the
+// checkpoints over each one the server acknowledged and removes it. With
+// a limiter (output.http, max_concurrency above 1) several batches are in
+// flight at once, as many as its adaptive limit; one acknowledged before
+// an older one waits for it, so the checkpoints never pass a batch the
+// server has not acknowledged, and a crash repeats at most the batches in
+// flight.
 func (a *Agent) sendLoop(ctx context.Context) {
 	ackedPos := map[fileID]Position{}
 	for _, p := range a.acked.Positions {
 		ackedPos[p.id()] = p
 	}
-	wait := 100 * time.Millisecond
-	for {
-		bt, err := a.buf.next(ctx)
-		if err != nil {
-			return
-		}
-		if bt.Records > 0 {
-			permanent, err := a.out.send(ctx, bt)
-			var rej *rejectedError
-			switch {
-			case errors.As(err, &rej):
-				a.m.rejected.Add(float64(rej.n))
-				a.log.Warn("server rejected records of a batch", "batch", bt.Seq, "error", err)
-			case err != nil && permanent:
-				a.m.batches.WithLabelValues("refused").Inc()
-				a.log.Error("server refused a batch for good; it is not sent again", "batch", bt.Seq, "records", bt.Records, "error", err)
-			case err != nil:
-				if ctx.Err() != nil {
-					return
-				}
-				a.m.sendErrors.Inc()
-				a.log.Warn("send failed; retrying", "batch", bt.Seq, "in", wait, "error", err)
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
-				}
-				wait = min(2*wait, time.Duration(a.cfg.Output.RetryMax))
-				continue
-			default:
-				a.m.batches.WithLabelValues("sent").Inc()
-			}
-		}
-		wait = 100 * time.Millisecond
+	finish := func(bt *batch) {
 		applyPositions(ackedPos, bt)
 		ck := checkpoints{Acked: bt.Seq, Positions: sortedPositions(ackedPos)}
 		if err := writeCheckpoints(a.ckPath, ck); err != nil {
@@ -396,4 +376,124 @@ func (a *Agent) sendLoop(ctx context.Context) {
 			a.log.Warn("acknowledged batch not removed", "batch", bt.Seq, "error", err)
 		}
 	}
+	if a.lim == nil {
+		for {
+			bt, err := a.buf.next(ctx)
+			if err != nil || !a.deliver(ctx, bt) {
+				return
+			}
+			finish(bt)
+		}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	delivered := make(chan *batch)
+	// window bounds the batches taken and not yet finished (sending,
+	// waiting to retry, or acknowledged behind an older one); the limiter
+	// bounds those whose request is in flight.
+	window := make(chan struct{}, a.cfg.Output.MaxConcurrency)
+	wg.Go(func() {
+		var last uint64
+		for {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			bt, err := a.buf.after(ctx, last)
+			if err != nil {
+				return
+			}
+			last = bt.Seq
+			wg.Go(func() {
+				if a.deliver(ctx, bt) {
+					select {
+					case delivered <- bt:
+					case <-ctx.Done():
+					}
+				}
+			})
+		}
+	})
+	acked := map[uint64]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case bt := <-delivered:
+			acked[bt.Seq] = true
+		}
+		for bt := a.buf.oldest(); bt != nil && acked[bt.Seq]; bt = a.buf.oldest() {
+			delete(acked, bt.Seq)
+			finish(bt)
+			<-window
+		}
+	}
+}
+
+// deliver sends bt until the server acknowledged it or refused it for
+// good; false when ctx ended first.
+func (a *Agent) deliver(ctx context.Context, bt *batch) bool {
+	if bt.Records == 0 {
+		return true
+	}
+	wait := 100 * time.Millisecond
+	for {
+		permanent, err := a.sendOnce(ctx, bt)
+		var rej *rejectedError
+		switch {
+		case errors.As(err, &rej):
+			a.m.rejected.Add(float64(rej.n))
+			a.log.Warn("server rejected records of a batch", "batch", bt.Seq, "error", err)
+		case err != nil && permanent:
+			a.m.batches.WithLabelValues("refused").Inc()
+			a.log.Error("server refused a batch for good; it is not sent again", "batch", bt.Seq, "records", bt.Records, "error", err)
+		case err != nil:
+			if ctx.Err() != nil {
+				return false
+			}
+			a.m.sendErrors.Inc()
+			a.log.Warn("send failed; retrying", "batch", bt.Seq, "in", wait, "error", err)
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, time.Duration(a.cfg.Output.RetryMax))
+			continue
+		default:
+			a.m.batches.WithLabelValues("sent").Inc()
+		}
+		return true
+	}
+}
+
+// sendOnce is one request, under the limiter when there is one.
+func (a *Agent) sendOnce(ctx context.Context, bt *batch) (bool, error) {
+	if a.lim == nil {
+		return a.out.send(ctx, bt)
+	}
+	if err := a.lim.Acquire(ctx); err != nil {
+		return false, err
+	}
+	start := time.Now()
+	permanent, err := a.out.send(ctx, bt)
+	a.lim.Release(time.Since(start), sendOutcome(err))
+	return permanent, err
+}
+
+// sendOutcome says what a send's error says of the server's load: 429,
+// 502, 503, 504 and timeouts are pushback; records rejected one by one
+// are an answer like any other.
+func sendOutcome(err error) aimd.Outcome {
+	var rej *rejectedError
+	var ov *overloadedError
+	var ne net.Error
+	switch {
+	case err == nil, errors.As(err, &rej):
+		return aimd.OK
+	case errors.As(err, &ov), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return aimd.Overloaded
+	}
+	return aimd.Failed
 }

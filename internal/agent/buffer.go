@@ -159,6 +159,36 @@ func (b *buffer) next(ctx context.Context) (*batch, error) {
 	return b.queue[0], nil
 }
 
+// after returns the oldest batch whose number is above seq, waiting for
+// one: the batches that follow those already being sent.
+func (b *buffer) after(ctx context.Context, seq uint64) (*batch, error) {
+	stop := context.AfterFunc(ctx, b.wake)
+	defer stop()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		for _, bt := range b.queue {
+			if bt.Seq > seq {
+				return bt, nil
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		b.cond.Wait()
+	}
+}
+
+// oldest returns the oldest batch not yet acknowledged, or nil.
+func (b *buffer) oldest() *batch {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.queue) == 0 {
+		return nil
+	}
+	return b.queue[0]
+}
+
 // done removes the acknowledged oldest batch.
 func (b *buffer) done(bt *batch) error {
 	err := os.Remove(filepath.Join(b.dir, batchName(bt.Seq)))

@@ -55,6 +55,9 @@ type OutputConfig struct {
 	APIKey   string          `yaml:"api_key" doc:"HTTP only: the key sent as Authorization: Bearer; file:PATH reads it from a file."`
 	Timeout  config.Duration `yaml:"timeout" doc:"How long one send (connect, write, acknowledgement) may take before it is retried."`
 	RetryMax config.Duration `yaml:"retry_max" doc:"The longest wait between retries of a batch; waits double from 100ms up to this."`
+	// MaxConcurrency is output.http's only: the forward output has one
+	// connection whose acks come back in order.
+	MaxConcurrency int `yaml:"max_concurrency" doc:"HTTP only: the most batches in flight at once, adapted from 1 up to this (AIMD: one more per round trip while round trips stay as fast and the limit is used, 10% fewer on 429, 502, 503, 504, a timeout or a slower round trip), exported as sluice_sink_concurrency{sink=\"http\"}. Checkpoints still move only over batches acknowledged in order, so a crash repeats at most this many batches; batches sent side by side may reach the server out of order (each record keeps its time). 1: one batch at a time. output.forward always sends one at a time."`
 }
 
 // BufferConfig bounds the disk buffer.
@@ -74,7 +77,7 @@ type BatchConfig struct {
 func Default() Config {
 	return Config{
 		StateDir:    "/var/lib/sluice-agent",
-		Output:      OutputConfig{Tag: "sluice.agent", Timeout: config.Duration(30 * time.Second), RetryMax: config.Duration(5 * time.Second)},
+		Output:      OutputConfig{Tag: "sluice.agent", Timeout: config.Duration(30 * time.Second), RetryMax: config.Duration(5 * time.Second), MaxConcurrency: 4},
 		Buffer:      BufferConfig{MaxBytes: 256 << 20},
 		Batch:       BatchConfig{MaxRecords: 5000, MaxBytes: 4 << 20, MaxWait: config.Duration(200 * time.Millisecond), Poll: config.Duration(250 * time.Millisecond)},
 		MetricsAddr: "127.0.0.1:9282",
@@ -177,6 +180,9 @@ func (c *Config) Validate() error {
 		if hasRoute(c.Pipeline) {
 			errs = append(errs, errors.New("pipeline: route needs output.http (the forward connection's credential decides the tenant); route in the server's pipeline.file instead"))
 		}
+	}
+	if c.Output.MaxConcurrency < 1 {
+		errs = append(errs, fmt.Errorf("output.max_concurrency must be at least 1, got %d", c.Output.MaxConcurrency))
 	}
 	if c.Output.Timeout <= 0 || c.Output.RetryMax <= 0 {
 		errs = append(errs, errors.New("output.timeout and output.retry_max must be positive"))

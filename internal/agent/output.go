@@ -20,6 +20,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/sluice-log/sluice/internal/aimd"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -249,7 +250,9 @@ func (o *httpOutput) send(ctx context.Context, bt *batch) (bool, error) {
 	}
 	switch {
 	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
+	case aimd.Classify(resp, nil) == aimd.Overloaded:
+		return false, &overloadedError{fmt.Errorf("%s answered %s: %s", o.url, resp.Status, firstLine(body))}
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
 		return false, fmt.Errorf("%s answered %s: %s", o.url, resp.Status, firstLine(body))
 	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusRequestEntityTooLarge:
 		// Sending the same bytes again would get the same answer.
@@ -284,6 +287,13 @@ func (o *httpOutput) send(ctx context.Context, bt *batch) (bool, error) {
 	}
 	return false, nil
 }
+
+// overloadedError is an answer saying the server is overloaded (429,
+// 502, 503, 504): the batch is retried and the limiter shrinks.
+type overloadedError struct{ err error }
+
+func (e *overloadedError) Error() string { return e.err.Error() }
+func (e *overloadedError) Unwrap() error { return e.err }
 
 // rejectedError reports records of an acknowledged batch that the server
 // rejected one by one (bad input); the rest of the batch was stored.

@@ -17,7 +17,7 @@ type Metrics struct{ limit *prometheus.GaugeVec }
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "sluice_sink_concurrency",
-		Help: "The adaptive (AIMD) limit of a sender, by sink: bulk requests in flight for elasticsearch and opensearch (sink.elasticsearch.adaptive_concurrency); for kafka, the gateway's bound on bytes in flight in 64ths of kafka.max_in_flight_bytes (kafka.adaptive_in_flight).",
+		Help: "The adaptive (AIMD) limit of a sender, by sink: bulk requests in flight for elasticsearch and opensearch (sink.elasticsearch.adaptive_concurrency); for kafka, the gateway's bound on bytes in flight in 64ths of kafka.max_in_flight_bytes (kafka.adaptive_in_flight); for http, the agent's batches in flight (output.max_concurrency).",
 	}, []string{"sink"})
 	if err := reg.Register(g); err != nil {
 		var are prometheus.AlreadyRegisteredError
