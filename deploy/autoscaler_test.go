@@ -101,9 +101,12 @@ func (c *checker) autoscaleControllers() {
 			c.errorf("%s: serves no decisions (autoscale.listen)", a)
 		} else {
 			port := c.listenPort(a, "autoscale.listen", as.Listen, corev1.ProtocolTCP)
-			for _, p := range []*corev1.Probe{ctr.LivenessProbe, ctr.ReadinessProbe} {
-				if cp, ok := a.containerPort(portOfProbe(p), corev1.ProtocolTCP); !ok || cp.ContainerPort != port || p.HTTPGet.Path != "/metrics" {
-					c.errorf("%s: a probe that does not ask /metrics on autoscale.listen's port %d", a, port)
+			for _, pr := range []struct {
+				name, path string
+				p          *corev1.Probe
+			}{{"liveness", "/healthz", ctr.LivenessProbe}, {"readiness", "/readyz", ctr.ReadinessProbe}} {
+				if cp, ok := a.containerPort(portOfProbe(pr.p), corev1.ProtocolTCP); !ok || cp.ContainerPort != port || pr.p.HTTPGet.Path != pr.path {
+					c.errorf("%s: a %s probe that does not ask %s on autoscale.listen's port %d", a, pr.name, pr.path, port)
 				}
 			}
 		}

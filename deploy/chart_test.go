@@ -1291,6 +1291,8 @@ func TestChecksCatch(t *testing.T) {
 			{"a password file on no volume", "ConfigMap", "prod-sluice-autoscale-a", "password_file: /etc/sluice/secrets/kafka-password", "password_file: /run/kafka-password", "is on no volume"},
 			{"decisions on a port no Service exposes", "Service", "prod-sluice-autoscale-a", "targetPort: http", "targetPort: 9280", "exposed by no Service"},
 			{"two autoscalers", "Deployment", "prod-sluice-autoscale-a", "replicas: 1", "replicas: 2", "want exactly one replica"},
+			{"readiness on the metrics page", "Deployment", "prod-sluice-autoscale-a", "path: /readyz", "path: /metrics", "readiness probe that does not ask /readyz"},
+			{"liveness on readiness", "Deployment", "prod-sluice-autoscale-a", "path: /healthz", "path: /readyz", "liveness probe that does not ask /healthz"},
 			{"replicas the chart resets", "StatefulSet", "prod-sluice-indexer-a", "spec:\n  serviceName", "spec:\n  replicas: 2\n  serviceName", "sets replicas while sluice autoscale"},
 		}},
 		{chartCases[10], []struct{ name, kind, object, old, new, want string }{

@@ -86,6 +86,11 @@ func runAutoscale(args []string, stdout, stderr io.Writer) error {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		mux.Handle("GET /api/v1/autoscale", c)
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintln(w, "ok")
+		})
+		mux.HandleFunc("GET /readyz", c.ServeReady)
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
@@ -119,7 +124,8 @@ workload it counts from its own last decision). Either way it serves its
 decisions at --listen: /metrics (sluice_autoscale_*) and /api/v1/autoscale,
 a JSON object whose desired_replicas KEDA's metrics-api scaler or an HPA on
 an external metric can scale on (target value 1), so that KEDA keeps owning
-the scale (run this with --dry-run then).
+the scale (run this with --dry-run then). /healthz answers while it runs,
+/readyz once it has read the consumer group (and the workload's replicas).
 
 Every flag but --config, --kafka-brokers, --topic and --group is also a key
 of the autoscale section of --config, with underscores for dashes
@@ -143,7 +149,7 @@ deployments/scale or statefulsets/scale, list on pods); elsewhere
 		return nil
 	})
 	fs.BoolVar(&a.DryRun, "dry-run", a.DryRun, "print every decision and change nothing")
-	fs.StringVar(&a.Listen, "listen", a.Listen, "`address` serving /metrics and /api/v1/autoscale (empty: none)")
+	fs.StringVar(&a.Listen, "listen", a.Listen, "`address` serving /metrics, /api/v1/autoscale, /healthz and /readyz (empty: none)")
 	fs.DurationVar((*time.Duration)(&a.Interval), "interval", time.Duration(a.Interval), "how often to read and decide")
 	fs.DurationVar((*time.Duration)(&a.DrainTarget), "drain-target", time.Duration(a.DrainTarget), "any backlog should be gone within this long")
 	fs.DurationVar((*time.Duration)(&a.Lookahead), "lookahead", time.Duration(a.Lookahead), "how far ahead the rate is predicted: a new indexer's start-up time plus --interval")

@@ -3,6 +3,7 @@ package autoscale
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -56,6 +57,10 @@ type Controller struct {
 	m    *controllerMetrics
 	mu   sync.Mutex
 	last *Status
+	// read: a step has read the group (and the target) once; readErr is
+	// why the steps before it could not, for /readyz.
+	read    bool
+	readErr error
 }
 
 // Status is the controller's last decision: the external metric that KEDA
@@ -121,7 +126,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) (*Status, error) {
 		n, err := c.Target.Replicas(ctx)
 		if err != nil {
 			c.countError("scale_read")
-			return nil, fmt.Errorf("read the target's replicas: %w", err)
+			return nil, c.readFailed(fmt.Errorf("read the target's replicas: %w", err))
 		}
 		current = n
 	} else if st := c.Last(); st != nil {
@@ -132,8 +137,11 @@ func (c *Controller) Step(ctx context.Context, now time.Time) (*Status, error) {
 	g, err := c.Group(ctx)
 	if err != nil {
 		c.countError("kafka")
-		return nil, fmt.Errorf("read the consumer group: %w", err)
+		return nil, c.readFailed(fmt.Errorf("read the consumer group: %w", err))
 	}
+	c.mu.Lock()
+	c.read = true
+	c.mu.Unlock()
 	consumed := c.scrape(ctx)
 	o, ok := c.Estimator.Observe(Sample{At: now, Produced: g.Produced, Lag: g.Lag, Consumed: consumed, Replicas: current})
 	if !ok {
@@ -188,6 +196,43 @@ func (c *Controller) Last() *Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.last
+}
+
+// readFailed keeps err as the reason the controller is not ready, until
+// a step reads the group.
+func (c *Controller) readFailed(err error) error {
+	c.mu.Lock()
+	c.readErr = err
+	c.mu.Unlock()
+	return err
+}
+
+// Ready is nil once a step has read the consumer group (and the target's
+// replicas, when it scales one): from then on the controller has what it
+// decides on, a decision follows at the next interval, and a later
+// failure is a failed step (logged, counted in
+// sluice_autoscale_errors_total), not unreadiness. Before, it says why.
+func (c *Controller) Ready() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.read:
+		return nil
+	case c.readErr != nil:
+		return c.readErr
+	}
+	return errors.New("no step has run yet")
+}
+
+// ServeReady answers /readyz: 200 once Ready, else 503 with the reason.
+func (c *Controller) ServeReady(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := c.Ready(); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %v\n", err)
+		return
+	}
+	fmt.Fprintln(w, "ready")
 }
 
 // Run steps every interval until ctx ends; a failed step is logged and

@@ -18,7 +18,7 @@ type AutoscaleConfig struct {
 	MetricsPort       int      `yaml:"metrics_port" doc:"Port of the indexers' HTTP API, where their /metrics (sluice_kafka_consumed_records_total) is read from every ready pod the workload's selector names."`
 	IndexerMetrics    []string `yaml:"indexer_metrics" doc:"The indexers' /metrics URLs, instead of finding them from the workload's pods."`
 	DryRun            bool     `yaml:"dry_run" doc:"Print every decision and change nothing (the decisions are still served at listen, for KEDA or an HPA that owns the scale)."`
-	Listen            string   `yaml:"listen" doc:"Address serving /metrics (sluice_autoscale_*) and /api/v1/autoscale (the last decision as JSON, an external metric for KEDA's metrics-api scaler); empty: none. Use :9281 in a pod."`
+	Listen            string   `yaml:"listen" doc:"Address serving /metrics (sluice_autoscale_*), /api/v1/autoscale (the last decision as JSON, an external metric for KEDA's metrics-api scaler), /healthz and /readyz (ready once the consumer group was read); empty: none. Use :9281 in a pod."`
 	Interval          Duration `yaml:"interval" doc:"How often to read the group and the indexers and decide."`
 	DrainTarget       Duration `yaml:"drain_target" doc:"Any backlog should be gone within this long: the policy asks for the replicas that drain the lag expected when new ones are up within what is left of it."`
 	Lookahead         Duration `yaml:"lookahead" doc:"How far ahead the rate is predicted from its trend: a new indexer's start-up time plus interval."`
