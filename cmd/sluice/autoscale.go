@@ -214,8 +214,17 @@ func podNamespace() string {
 	return "default"
 }
 
-func runAutoscaleSimulate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("autoscale simulate", "autoscale simulate [--trace spike|ramp|daily|bench|FILE[,…]] [--json] [model and policy flags]", `
+// simulateFlags are sluice autoscale simulate's flags outside the options.
+type simulateFlags struct {
+	config, traces string
+	asJSON         bool
+	kedaThreshold  float64
+}
+
+// autoscaleSimulateFlags defines sluice autoscale simulate's flags, the
+// model's and policy's bound to o (whose values are their defaults).
+func autoscaleSimulateFlags(o *autoscale.SimOptions, stderr io.Writer) (*flag.FlagSet, *simulateFlags) {
+	fs := newFlagSet("autoscale simulate", "autoscale simulate [--config FILE] [--trace spike|ramp|daily|bench|FILE[,…]] [--json] [model and policy flags]", `
 Replays a load trace (records/s over time) against a model of a consumer
 group of indexers (each consumes --replica-throughput records/s, a new one
 starts after --start-delay, and the partitions that move pause for
@@ -237,10 +246,18 @@ backlog, and the seconds a backlog had lasted longer than --drain-target.
 Built-in traces: spike (10x for 5 minutes), ramp (50k to 1M records/s over
 an hour), daily (a day with bursts), bench (three sluice-bench runs: a 1M
 records/s flood, half that under queries, quiet, 20k records/s). A FILE has one "seconds,records_per_second"
-line per point, linear in between; # starts a comment.`, stderr)
-	traces := fs.String("trace", strings.Join(autoscale.Builtin(), ","), "`traces` to replay, comma-separated: a built-in name or a CSV file")
-	asJSON := fs.Bool("json", false, "print one JSON array of {policy, trace, replica_minutes, drain_seconds, peak_backlog, …}")
-	o := autoscale.DefaultSimOptions()
+line per point, linear in between; # starts a comment.
+
+With --config, the policy's keys of its autoscale section (interval,
+drain_target, lookahead, replica_throughput, headroom, scale_down_window,
+min_replicas) are the defaults of the flags of the same names, and its
+max_replicas bounds the replicas below --partitions, so that the policy
+scored is the one 'sluice autoscale --config' runs; a flag given
+overrides the file. Its scale_down is not simulated.`, stderr)
+	f := &simulateFlags{}
+	fs.StringVar(&f.config, "config", "", "YAML configuration `file` whose autoscale section gives the policy's parameters")
+	fs.StringVar(&f.traces, "trace", strings.Join(autoscale.Builtin(), ","), "`traces` to replay, comma-separated: a built-in name or a CSV file")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON array of {policy, trace, replica_minutes, drain_seconds, peak_backlog, …}")
 	fs.Float64Var(&o.Model.ReplicaThroughput, "replica-throughput", o.Model.ReplicaThroughput, "records/s one indexer consumes (the model's, and the policy's until measured)")
 	fs.DurationVar(&o.Model.StartDelay, "start-delay", o.Model.StartDelay, "time from asking for a replica until it consumes")
 	fs.DurationVar(&o.Model.RebalancePause, "rebalance-pause", o.Model.RebalancePause, "pause of the partitions that move when the group changes")
@@ -251,21 +268,64 @@ line per point, linear in between; # starts a comment.`, stderr)
 	fs.Float64Var(&o.Params.Headroom, "headroom", o.Params.Headroom, "capacity over the predicted rate (1.05: 5%)")
 	fs.IntVar(&o.Params.Min, "min-replicas", o.Params.Min, "fewest replicas")
 	fs.DurationVar(&o.Interval, "interval", o.Interval, "how often Sluice's policy decides")
-	kedaThreshold := fs.Float64("keda-lag-threshold", 0, "the ScaledObject's lagThreshold (default: 5 s of one replica's throughput)")
+	fs.Float64Var(&f.kedaThreshold, "keda-lag-threshold", 0, "the ScaledObject's lagThreshold (default: 5 s of one replica's throughput)")
+	return fs, f
+}
+
+// parseAutoscaleSimulateArgs parses sluice autoscale simulate's flags
+// over the defaults, or over the policy's keys of --config's autoscale
+// section.
+func parseAutoscaleSimulateArgs(args []string, stderr io.Writer) (autoscale.SimOptions, *simulateFlags, error) {
+	o := autoscale.DefaultSimOptions()
+	fs, f := autoscaleSimulateFlags(&o, stderr)
 	if _, err := parseInterleaved(fs, args); err != nil {
-		return err
+		return o, nil, err
+	}
+	maxReplicas := 0
+	if f.config != "" {
+		cfg, err := config.Read(f.config)
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err != nil {
+			return o, nil, fmt.Errorf("config %s: %w", f.config, err)
+		}
+		// The flags override the file: parse them again over its values.
+		a := cfg.Autoscale
+		o = autoscale.DefaultSimOptions()
+		o.Params = autoscaleParams(a)
+		o.Model.ReplicaThroughput, o.Interval = a.ReplicaThroughput, time.Duration(a.Interval)
+		maxReplicas = a.MaxReplicas
+		fs, f = autoscaleSimulateFlags(&o, io.Discard)
+		if _, err := parseInterleaved(fs, args); err != nil {
+			return o, nil, err
+		}
 	}
 	o.Params.ReplicaThroughput = o.Model.ReplicaThroughput
 	o.Params.Max = o.Model.Partitions
+	if maxReplicas > 0 && maxReplicas < o.Params.Max {
+		o.Params.Max = maxReplicas
+	}
 	o.KEDALagThreshold = 5 * o.Model.ReplicaThroughput
-	if *kedaThreshold > 0 {
-		o.KEDALagThreshold = *kedaThreshold
+	if f.kedaThreshold > 0 {
+		o.KEDALagThreshold = f.kedaThreshold
+	}
+	if o.Interval <= 0 {
+		return o, nil, usagef("--interval must be above 0")
 	}
 	if err := o.Params.Validate(); err != nil {
-		return usageError{err}
+		return o, nil, usageError{err}
+	}
+	return o, f, nil
+}
+
+func runAutoscaleSimulate(args []string, stdout, stderr io.Writer) error {
+	o, f, err := parseAutoscaleSimulateArgs(args, stderr)
+	if err != nil {
+		return err
 	}
 	var all []autoscale.Result
-	for _, name := range splitList(*traces) {
+	for _, name := range splitList(f.traces) {
 		tr, err := loadTrace(name)
 		if err != nil {
 			return err
@@ -276,7 +336,7 @@ line per point, linear in between; # starts a comment.`, stderr)
 		}
 		all = append(all, rs...)
 	}
-	if *asJSON {
+	if f.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(all)

@@ -112,3 +112,46 @@ func TestAutoscaleConfig(t *testing.T) {
 		t.Errorf("a Deployment and a StatefulSet: %v", err)
 	}
 }
+
+// TestAutoscaleSimulateConfig: simulate's policy is --config's autoscale
+// section where given, its max_replicas bounds the replicas below the
+// partitions, and a flag given overrides the file.
+func TestAutoscaleSimulateConfig(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sluice.yaml")
+	if err := os.WriteFile(file, []byte("autoscale:\n  drain_target: 2m\n  headroom: 1.2\n  replica_throughput: 50000\n  interval: 10s\n  max_replicas: 12\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def := autoscale.DefaultSimOptions()
+	for _, tt := range []struct {
+		name       string
+		args       []string
+		drain      time.Duration
+		headroom   float64
+		throughput float64
+		interval   time.Duration
+		max        int
+	}{
+		{"defaults", nil, def.Params.DrainTarget, def.Params.Headroom, def.Model.ReplicaThroughput, def.Interval, def.Model.Partitions},
+		{"no config, more partitions", []string{"--partitions", "100"}, def.Params.DrainTarget, def.Params.Headroom, def.Model.ReplicaThroughput, def.Interval, 100},
+		{"config", []string{"--config", file}, 2 * time.Minute, 1.2, 50000, 10 * time.Second, 12},
+		{"flags over config", []string{"--drain-target", "30s", "--config", file, "--replica-throughput", "9000", "--partitions", "8"}, 30 * time.Second, 1.2, 9000, 10 * time.Second, 8},
+	} {
+		o, _, err := parseAutoscaleSimulateArgs(tt.args, io.Discard)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		p := o.Params
+		if p.DrainTarget != tt.drain || p.Headroom != tt.headroom || o.Model.ReplicaThroughput != tt.throughput || p.ReplicaThroughput != tt.throughput || o.Interval != tt.interval || p.Max != tt.max {
+			t.Errorf("%s: drain %v headroom %v throughput %v/%v interval %v max %d; want %v %v %v %v %d",
+				tt.name, p.DrainTarget, p.Headroom, o.Model.ReplicaThroughput, p.ReplicaThroughput, o.Interval, p.Max, tt.drain, tt.headroom, tt.throughput, tt.interval, tt.max)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("autoscale:\n  headroom: 0.5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := parseAutoscaleSimulateArgs([]string{"--config", bad}, io.Discard); err == nil || !strings.Contains(err.Error(), "headroom") {
+		t.Errorf("a bad autoscale section: %v", err)
+	}
+}
