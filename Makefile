@@ -9,8 +9,11 @@ LDFLAGS := -X main.version=$(VERSION)
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sluice
 
-# exec: the server replaces the shell, so Ctrl-C or a signal to make's
-# child stops the server itself (go run would leave its child running).
+# exec: the server replaces the shell, so Ctrl-C (the terminal signals
+# make and the server), SIGTERM to make (which passes SIGTERM alone on to
+# its children) or a signal to make's child stops the server itself (go
+# run would leave its child running). A SIGINT to make's PID alone is not
+# passed on: make waits for the server.
 run: build
 	exec ./$(BIN) serve
 
