@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"unsafe"
 
@@ -90,7 +91,7 @@ func (d *decodedBlock) decodeHeader(src []byte, fields []string, blockLen int64,
 			r.fail("unknown column compression")
 		}
 		c.sum = r.u64()
-		if (i == 0) != (c.enc == encDelta) {
+		if (i == 0) != (c.enc == encDelta || c.enc == encDeltaScaled) {
 			r.fail("column encoding does not fit the column")
 		}
 		total += c.stored
@@ -215,7 +216,21 @@ func columnEnd(r *reader, i int) error {
 // parseTimes parses the block's timestamps from d.timesSrc into d.times.
 func (d *decodedBlock) parseTimes() error {
 	tr := reader{src: d.timesSrc}
-	d.decodeTimes(&tr, d.rows)
+	unit := int64(1)
+	if d.dirs[0].enc == encDeltaScaled {
+		exp := 0
+		if b := tr.bytes(1); tr.err == nil {
+			exp = int(b[0])
+		}
+		if tr.err == nil && (exp < 1 || exp > maxTimeExp) {
+			tr.fail("time unit out of range")
+			exp = 0
+		}
+		for range exp {
+			unit *= 10
+		}
+	}
+	d.decodeTimes(&tr, d.rows, unit)
 	if err := columnEnd(&tr, 0); err != nil {
 		return fmt.Errorf("%w: %v", errCorrupt, err)
 	}
@@ -223,16 +238,22 @@ func (d *decodedBlock) parseTimes() error {
 	return nil
 }
 
-func (d *decodedBlock) decodeTimes(r *reader, n int) {
+// decodeTimes reads n deltas in units of unit ns (a power of ten).
+func (d *decodedBlock) decodeTimes(r *reader, n int, unit int64) {
 	d.times = d.times[:0]
 	if n > r.remaining() {
 		r.fail("more times than bytes")
 		return
 	}
 	t := int64(0)
+	lim := math.MaxInt64 / unit
 	for i := 0; i < n && r.err == nil; i++ {
 		t += r.varint()
-		d.times = append(d.times, t)
+		if t > lim || t < -lim {
+			r.fail("time out of range")
+			return
+		}
+		d.times = append(d.times, t*unit)
 	}
 }
 

@@ -52,16 +52,27 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 	// Times are delta-encoded in row order, so any order decodes, and
 	// sorted rows encode small.
 	e.raw = e.raw[:0]
-	prev := int64(0)
 	m.minTime, m.maxTime = math.MaxInt64, math.MinInt64
 	for _, t := range b.times {
-		e.raw = binary.AppendVarint(e.raw, t-prev)
-		prev = t
 		m.minTime = min(m.minTime, t)
 		m.maxTime = max(m.maxTime, t)
 	}
+	// Times of whole seconds (or milliseconds, …) are stored in that
+	// unit: their deltas take a few bytes instead of six or more, which
+	// often keeps a small block's column under minCompressBytes.
+	exp, unit := timeUnit(b.times)
+	tenc := encDelta
+	if exp > 0 {
+		tenc = encDeltaScaled
+		e.raw = append(e.raw, byte(exp))
+	}
+	prev := int64(0)
+	for _, t := range b.times {
+		e.raw = binary.AppendVarint(e.raw, t/unit-prev)
+		prev = t / unit
+	}
 	m.spanRows = spanIndex(b.times, m.minTime, m.maxTime)
-	e.addColumn(encDelta)
+	e.addColumn(tenc)
 
 	var enc byte
 	e.raw, enc = appendValues(e.raw[:0], b.msgs, &e.vals)
@@ -149,4 +160,23 @@ func (e *blockEncoder) addColumn(enc byte) {
 	}
 	d.sum = xxhash.Sum64(e.data[start:])
 	e.dirs = append(e.dirs, d)
+}
+
+// maxTimeExp is the largest unit of encDeltaScaled, 10^9 ns (a second).
+const maxTimeExp = 9
+
+// timeUnit is the largest 10^exp ns (exp 0 to maxTimeExp) that divides
+// every time of times.
+func timeUnit(times []int64) (exp int, unit int64) {
+	unit = 1
+	for exp < maxTimeExp {
+		next := unit * 10
+		for _, t := range times {
+			if t%next != 0 {
+				return exp, unit
+			}
+		}
+		exp, unit = exp+1, next
+	}
+	return exp, unit
 }

@@ -13,6 +13,9 @@ const (
 	encDict  byte = 3 // strings: distinct values once, then a one-byte code per value
 	// decimals of one scale, as bit-packed integers (column_decimal.go)
 	encDecimal byte = 4
+	// timestamps that are all whole multiples of 10^e ns (e 1..9: whole
+	// seconds, milliseconds, …): e, then zig-zag varint deltas in that unit
+	encDeltaScaled byte = 5
 
 	// encFull flags a field column's encoding byte in the directory: every
 	// row of the block has a non-empty value, which a filter on the

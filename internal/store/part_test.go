@@ -148,15 +148,18 @@ func TestPartRoundTrip(t *testing.T) {
 		name         string
 		n            int
 		blockRecords int
+		base, step   int64 // the times, one partition
 	}{
-		{"one record", 1, 10},
-		{"small blocks", 500, 7},
-		{"one block per stream", 500, 10000},
+		{"one record", 1, 10, testBase, 1e6},
+		{"small blocks", 500, 7, testBase, 1e6},
+		{"one block per stream", 500, 10000, testBase, 1e6},
+		{"whole seconds", 500, 40, testBase, 1e9},
+		{"nanoseconds", 500, 40, testBase + 1, 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			recs := genRecords(rng, tc.n, 0)
 			for i := range recs {
-				recs[i].Time = testBase + int64(i%1000)*1e6 // one partition
+				recs[i].Time = tc.base + int64(i%1000)*tc.step
 			}
 			got, metas, err := readAll(buildPart(t, recs, tc.blockRecords), testDecoder(t))
 			if err != nil {
@@ -314,6 +317,14 @@ func FuzzBlockAndIndexDecode(f *testing.F) {
 		m.offset = partHeaderLen
 		f.Add(stored, appendIndex(nil, []blockMeta{m}))
 	}
+	// And with whole-second times over hours: scaled timestamps and a
+	// time index.
+	for i := range b.times {
+		b.times[i] = testBase + int64(i)*600e9
+	}
+	stored := b.encode(nil, &m, &blockEncoder{})
+	m.offset = partHeaderLen
+	f.Add(stored, appendIndex(nil, []blockMeta{m}))
 	enc.Close()
 	fields := m.fields
 	f.Add([]byte{}, []byte{})

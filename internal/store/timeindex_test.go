@@ -120,3 +120,70 @@ func TestTimeIndexSearch(t *testing.T) {
 		})
 	}
 }
+
+func TestTimeUnit(t *testing.T) {
+	for _, tc := range []struct {
+		times []int64
+		exp   int
+	}{
+		{[]int64{1767225600e9, 1767225601e9}, 9},
+		{[]int64{1767225600e9, 1767225600e9 + 5e8}, 8},
+		{[]int64{1767225600123e6, 1767225600e9}, 6},
+		{[]int64{1767225600e9, 1767225600e9 + 1}, 0},
+		{[]int64{-1e9, -3e9, 0}, 9},
+		{[]int64{-10}, 1},
+		{[]int64{0}, 9},
+	} {
+		exp, unit := timeUnit(tc.times)
+		if exp != tc.exp {
+			t.Errorf("timeUnit(%v) = %d, want %d", tc.times, exp, tc.exp)
+		}
+		for _, tm := range tc.times {
+			if tm%unit != 0 {
+				t.Errorf("timeUnit(%v): unit %d does not divide %d", tc.times, unit, tm)
+			}
+		}
+	}
+}
+
+// TestTimesRoundTrip encodes and decodes blocks' timestamps in each unit,
+// before 1970 too.
+func TestTimesRoundTrip(t *testing.T) {
+	dec := testDecoder(t)
+	for _, tc := range []struct {
+		base, step int64
+		enc        byte
+	}{
+		{1767225600e9, 1e9, encDeltaScaled},
+		{1767225600e9, 3e6, encDeltaScaled},
+		{1767225600e9 + 1, 7, encDelta},
+		{-86400e9, 1e9, encDeltaScaled},
+		{-86400e9 + 10, -30, encDeltaScaled},
+		{-7, -1, encDelta},
+	} {
+		var b blockBuilder
+		var want []int64
+		for i := range 300 {
+			r := record.Record{Time: tc.base + int64(i*i%300)*tc.step, Message: "m"}
+			if i == 0 {
+				b.reset(&r, "k")
+			}
+			b.add(&r)
+			want = append(want, r.Time)
+		}
+		var m blockMeta
+		enc, _, err := newCodecs(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored := b.encode(nil, &m, &blockEncoder{enc: enc})
+		enc.Close()
+		var d decodedBlock
+		if err := decodeBlock(stored, m.fields, dec, &d, nil); err != nil {
+			t.Fatal(err)
+		}
+		if d.dirs[0].enc != tc.enc || !slices.Equal(d.times, want) {
+			t.Fatalf("base %d step %d: encoding %d (want %d), times equal %v", tc.base, tc.step, d.dirs[0].enc, tc.enc, slices.Equal(d.times, want))
+		}
+	}
+}
