@@ -23,11 +23,13 @@ import (
 // a flow only the records that match its start or end (take); a replay
 // from the store matches one flow at a time (observe).
 type flow struct {
-	cfg        config.FlowConfig
-	start, end store.Filter
-	// startNode and endNode are the filters' syntax, for the Manager's
-	// FilterSet.
-	startNode, endNode query.Node
+	cfg config.FlowConfig
+	// steps are the flow's filters in order: its start and end, or its
+	// steps; stepNodes their syntax, for the Manager's FilterSet. all has
+	// a bit set per step.
+	steps     []store.Filter
+	stepNodes []query.Node
+	all       uint64
 	// fetch is the query that reads the flow's records from the store:
 	// (start) OR (end).
 	fetch *query.Query
@@ -47,38 +49,52 @@ type flow struct {
 }
 
 type flowKey struct {
-	start, end int64 // record times; 0: not seen
-	fired      bool
+	start  int64  // the start's record time; 0: not seen
+	end    int64  // when every step was seen: the latest of their times; 0: not yet
+	latest int64  // the latest record time of the steps seen
+	seen   uint64 // a bit per step seen
+	fired  bool
 }
 
 type firedKey struct {
 	key   string
 	start int64
 	end   int64 // 0 for a key given up keepFired after it fired
+	// missing is the first step not seen when it fired.
+	missing int
 }
 
 // keepFired is how long a fired key stays tracked for its late end to
 // resolve it.
 const keepFired = 24 * time.Hour
 
+// maxSteps is the most steps a flow may have (a bit each in flowKey.seen).
+const maxSteps = 64
+
 func newFlow(cfg config.FlowConfig, parse func(string) (*query.Query, error), m *flowMetrics) (*flow, error) {
-	sq, err := parse(cfg.Start)
-	if err != nil {
-		return nil, fmt.Errorf("flow %s: start: %w", cfg.Name, err)
+	texts := cfg.StepFilters()
+	if len(texts) > maxSteps {
+		return nil, fmt.Errorf("flow %s: %d steps, at most %d", cfg.Name, len(texts), maxSteps)
 	}
-	eq, err := parse(cfg.End)
-	if err != nil {
-		return nil, fmt.Errorf("flow %s: end: %w", cfg.Name, err)
+	f := &flow{cfg: cfg, keys: map[string]*flowKey{}}
+	var fetch []string
+	for i, text := range texts {
+		q, err := parse(text)
+		if err != nil {
+			return nil, fmt.Errorf("flow %s: %s: %w", cfg.Name, stepName(cfg, i), err)
+		}
+		if len(q.Pipes) > 0 {
+			return nil, fmt.Errorf("flow %s: %s: a filter, without pipes", cfg.Name, stepName(cfg, i))
+		}
+		f.steps = append(f.steps, q.Compile())
+		f.stepNodes = append(f.stepNodes, q.Filter)
+		f.all |= 1 << i
+		fetch = append(fetch, "("+q.Filter.String()+")")
 	}
-	if len(sq.Pipes) > 0 || len(eq.Pipes) > 0 {
-		return nil, fmt.Errorf("flow %s: start and end are filters, without pipes", cfg.Name)
-	}
-	fetch, err := parse("(" + sq.Filter.String() + ") OR (" + eq.Filter.String() + ")")
-	if err != nil {
+	var err error
+	if f.fetch, err = parse(strings.Join(fetch, " OR ")); err != nil {
 		return nil, fmt.Errorf("flow %s: %w", cfg.Name, err)
 	}
-	f := &flow{cfg: cfg, start: sq.Compile(), end: eq.Compile(), startNode: sq.Filter, endNode: eq.Filter,
-		fetch: fetch, keys: map[string]*flowKey{}}
 	l := prometheus.Labels{"flow": cfg.Name}
 	f.mDropped = m.dropped.With(l)
 	f.mStarted = m.started.With(l)
@@ -89,21 +105,33 @@ func newFlow(cfg config.FlowConfig, parse func(string) (*query.Query, error), m 
 	return f, nil
 }
 
+// stepName names step i of a flow's configuration in messages.
+func stepName(cfg config.FlowConfig, i int) string {
+	switch {
+	case len(cfg.Steps) > 0:
+		return fmt.Sprintf("steps[%d]", i)
+	case i == 0:
+		return "start"
+	}
+	return "end"
+}
+
 // observe takes one record of any tenant.
 func (f *flow) observe(r *record.Record) {
 	if r.Tenant != f.cfg.Tenant {
 		return
 	}
-	if f.start.Match(r) {
-		f.take(r, true)
-	} else if f.end.Match(r) {
-		f.take(r, false)
+	for i, s := range f.steps {
+		if s.Match(r) {
+			f.take(r, i)
+			return
+		}
 	}
 }
 
-// take takes a record of the flow's tenant that matches its start filter
-// (isStart) or else its end filter.
-func (f *flow) take(r *record.Record, isStart bool) {
+// take takes a record of the flow's tenant that matches its step (0: the
+// start) and no earlier one.
+func (f *flow) take(r *record.Record, step int) {
 	k, ok := r.Get(f.cfg.Key)
 	if !ok || k == "" {
 		return
@@ -125,28 +153,34 @@ func (f *flow) take(r *record.Record, isStart bool) {
 		// forgotten).
 		heap.Push(&f.deadlines, deadline{at: r.Time + int64(f.cfg.Within), key: k})
 	}
-	if isStart {
-		if st.start != 0 {
-			return // a second start of the key (or the same record replayed)
-		}
+	bit := uint64(1) << step
+	if st.seen&bit != 0 {
+		return // a second record of the step (or the same record replayed)
+	}
+	st.seen |= bit
+	st.latest = max(st.latest, r.Time)
+	if step == 0 {
 		st.start = r.Time
 		f.mStarted.Inc()
-		if st.end != 0 {
-			f.complete(k, st)
-		}
-		return
 	}
-	if st.end != 0 {
-		return
-	}
-	st.end = r.Time
-	if st.start != 0 {
+	if st.seen == f.all {
+		st.end = st.latest
 		f.complete(k, st)
 	}
 }
 
-// complete records a key whose start and end were both seen; the caller
-// holds f.mu.
+// missing is the first step of st not seen.
+func (f *flow) missing(st *flowKey) int {
+	for i := range f.steps {
+		if st.seen&(1<<i) == 0 {
+			return i
+		}
+	}
+	return len(f.steps)
+}
+
+// complete records a key whose steps (start and end) were all seen; the
+// caller holds f.mu.
 func (f *flow) complete(k string, st *flowKey) {
 	lat := max(float64(st.end-st.start)/1e9, 0)
 	f.mCompleted.Inc()
@@ -173,7 +207,7 @@ func (f *flow) sweep(now time.Time) {
 		case st.start != 0 && st.end == 0 && !st.fired:
 			st.fired = true
 			f.mViolations.Inc()
-			f.fired = append(f.fired, firedKey{key: d.key, start: st.start})
+			f.fired = append(f.fired, firedKey{key: d.key, start: st.start, missing: f.missing(st)})
 			heap.Push(&f.deadlines, deadline{at: d.at + int64(keepFired), key: d.key})
 		case st.fired && st.end == 0:
 			// Given up: its alert resolves, so that alerts of keys whose
@@ -201,6 +235,7 @@ type FlowStatus struct {
 	Tenant     string             `json:"tenant"`
 	Start      string             `json:"start"`
 	End        string             `json:"end"`
+	Steps      []string           `json:"steps,omitempty"` // a flow of steps: every one; Start and End are the first and the last
 	Key        string             `json:"key"`
 	Within     string             `json:"within"`
 	WithinS    float64            `json:"within_s"`
@@ -241,7 +276,8 @@ func (f *flow) status() FlowStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	within := time.Duration(f.cfg.Within)
-	s := FlowStatus{Name: f.cfg.Name, Tenant: f.cfg.Tenant, Start: f.cfg.Start, End: f.cfg.End, Key: f.cfg.Key,
+	texts := f.cfg.StepFilters()
+	s := FlowStatus{Name: f.cfg.Name, Tenant: f.cfg.Tenant, Start: texts[0], End: texts[len(texts)-1], Steps: f.cfg.Steps, Key: f.cfg.Key,
 		Within: within.String(), WithinS: within.Seconds(), Tracked: len(f.keys), MaxKeys: f.cfg.MaxOpenKeys,
 		Completed: f.completed, Dropped: f.dropped, Latency: map[string]float64{}, OpenKeys: []OpenKey{}, Violations: []OpenKey{}}
 	for k, st := range f.keys {

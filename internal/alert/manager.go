@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -190,13 +191,16 @@ func (m *Manager) count(state string) int {
 // calls Observe).
 func (m *Manager) HasFlows() bool { return len(m.flows) > 0 }
 
-// flowSet is the flows of one tenant and their filters, start of flow i
-// at 2i and end at 2i+1.
+// flowSet is the flows of one tenant and their filters: filter j is step
+// steps[j].step of flow steps[j].flow.
 type flowSet struct {
 	tenant string
 	flows  []*flow
+	steps  []flowStep
 	set    *query.FilterSet
 }
+
+type flowStep struct{ flow, step int }
 
 func newFlowSets(flows []*flow) []flowSet {
 	var sets []flowSet
@@ -213,8 +217,11 @@ func newFlowSets(flows []*flow) []flowSet {
 	now := time.Now()
 	for i := range sets {
 		var nodes []query.Node
-		for _, f := range sets[i].flows {
-			nodes = append(nodes, f.startNode, f.endNode)
+		for fi, f := range sets[i].flows {
+			for si, n := range f.stepNodes {
+				nodes = append(nodes, n)
+				sets[i].steps = append(sets[i].steps, flowStep{fi, si})
+			}
 		}
 		sets[i].set = query.NewFilterSet(nodes, now)
 	}
@@ -243,11 +250,16 @@ func (m *Manager) Observe(recs []record.Record) {
 				continue
 			}
 			matched := ms[si].Match(r)
-			for _, fi := range matched {
-				if fi%2 == 1 && slices.Contains(matched, fi-1) {
-					continue // a start and an end: the start counts
+			for _, j := range matched {
+				// A record of several steps of a flow counts for the first
+				// (a start and an end: the start).
+				st := fs.steps[j]
+				if st.step > 0 && slices.ContainsFunc(matched, func(o int) bool {
+					return fs.steps[o].flow == st.flow && fs.steps[o].step < st.step
+				}) {
+					continue
 				}
-				fs.flows[fi/2].take(r, fi%2 == 0)
+				fs.flows[st.flow].take(r, st.step)
 			}
 			break
 		}
@@ -471,6 +483,12 @@ func (m *Manager) applyFlow(f *flow, now time.Time) {
 				"start":   start.Format(time.RFC3339Nano),
 			},
 			State: StateFiring, ActiveAt: start.Add(time.Duration(f.cfg.Within)), FiredAt: now, Notified: map[string]string{}}
+		if len(f.cfg.Steps) > 0 {
+			// Which step did not come: a flow of steps can stop anywhere.
+			a.Annotations["summary"] = fmt.Sprintf("%s: %s=%s started %s and did not reach step %d (%s) within %s", f.cfg.Name, f.cfg.Key, k.key,
+				start.Format(time.RFC3339), k.missing+1, f.cfg.Steps[k.missing], time.Duration(f.cfg.Within))
+			a.Annotations["missing_step"] = strconv.Itoa(k.missing + 1)
+		}
 		if old := m.st.Alerts[fp]; old != nil {
 			a.Notified = old.Notified
 		}

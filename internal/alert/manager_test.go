@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -219,6 +221,17 @@ func TestNotifierFailureIsShown(t *testing.T) {
 	}
 }
 
+// advanceFlow moves the clock by d, then runs what the flow loop and Run
+// do at a tick: f's deadlines, its alerts, dispatch.
+func advanceFlow(m *Manager, f *flow, c *clock, d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+	f.sweep(c.t)
+	m.applyFlow(f, c.t)
+	m.dispatch(context.Background())
+}
+
 func flowRec(t time.Time, event, id string) record.Record {
 	return record.Record{Time: t.UnixNano(), Fields: []record.Field{{Name: "event", Value: event}, {Name: "order_id", Value: id}}}
 }
@@ -242,12 +255,7 @@ func TestFlowTracker(t *testing.T) {
 		flowRec(t0, "order_created", "d"), // fourth key: over max_open_keys
 		flowRec(t0, "order_created", "b"), // replayed start: ignored
 	})
-	c.mu.Lock()
-	c.t = t0.Add(2 * time.Minute)
-	c.mu.Unlock()
-	f.sweep(c.t)
-	m.applyFlow(f, c.t)
-	m.dispatch(context.Background())
+	advanceFlow(m, f, c, 2*time.Minute)
 	p := receive(t, m, got)
 	if l := labelsOf(p, "order_id"); len(l) != 1 || l[0] != "firing:c" {
 		t.Fatalf("fired: %v", l)
@@ -264,12 +272,7 @@ func TestFlowTracker(t *testing.T) {
 	}
 	// The late end resolves it.
 	m.Observe([]record.Record{flowRec(c.t, "order_paid", "c")})
-	c.mu.Lock()
-	c.t = c.t.Add(time.Minute)
-	c.mu.Unlock()
-	f.sweep(c.t)
-	m.applyFlow(f, c.t)
-	m.dispatch(context.Background())
+	advanceFlow(m, f, c, time.Minute)
 	p = receive(t, m, got)
 	if l := labelsOf(p, "order_id"); len(l) != 1 || l[0] != "resolved:c" {
 		t.Fatalf("resolved: %v", l)
@@ -323,14 +326,7 @@ func TestFlowAlertBounds(t *testing.T) {
 	f := m.flows[0]
 	t0 := c.t
 	m.Observe([]record.Record{flowRec(t0, "order_created", "a"), flowRec(t0, "order_created", "b"), flowRec(t0, "order_created", "c")})
-	advance := func(d time.Duration) {
-		c.mu.Lock()
-		c.t = c.t.Add(d)
-		c.mu.Unlock()
-		f.sweep(c.t)
-		m.applyFlow(f, c.t)
-		m.dispatch(context.Background())
-	}
+	advance := func(d time.Duration) { advanceFlow(m, f, c, d) }
 	advance(2 * time.Minute)
 	if l := labelsOf(receive(t, m, got), "order_id"); len(l) != 2 {
 		t.Fatalf("fired: %v, want 2 (max_alerts)", l)
@@ -447,5 +443,58 @@ func TestRepeatInterval(t *testing.T) {
 	case p := <-got:
 		t.Fatalf("unexpected notification %+v", p)
 	default:
+	}
+}
+
+// TestFlowSteps: a flow of three steps completes a key only once every
+// step came, in any order of arrival; a key that misses one fires, naming
+// the first step missing; the store's replay (observe) agrees with
+// ingest (Observe).
+func TestFlowSteps(t *testing.T) {
+	url, got := hook(t)
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	m := newTestManager(t, config.AlertsConfig{
+		Notifiers: []config.NotifierConfig{{Name: "ops", Type: "webhook", URL: url}},
+		Flows: []config.FlowConfig{{Name: "order", Steps: []string{"event:created", "event:paid", "event:shipped"}, Key: "order_id",
+			Within: config.Duration(time.Minute), Notify: []string{"ops"}}},
+	}, nil, c)
+	f := m.flows[0]
+	t0 := c.t
+	recs := []record.Record{
+		flowRec(t0, "created", "a"), flowRec(t0.Add(time.Second), "paid", "a"), flowRec(t0.Add(3*time.Second), "shipped", "a"),
+		flowRec(t0.Add(2*time.Second), "shipped", "b"), flowRec(t0, "created", "b"), flowRec(t0.Add(time.Second), "paid", "b"), // shipped arrives first
+		flowRec(t0, "created", "c"), flowRec(t0.Add(time.Second), "paid", "c"), // never shipped
+		flowRec(t0, "created", "d"), flowRec(t0.Add(time.Second), "shipped", "d"), // never paid
+		flowRec(t0, "created", "e"),                                                             // nothing else
+		flowRec(t0.Add(time.Second), "paid", "f"), flowRec(t0.Add(time.Second), "shipped", "f"), // no start: never fires
+	}
+	m.Observe(recs)
+	if st := f.status(); st.Completed != 2 || st.Open != 3 || len(st.Steps) != 3 || st.Start != "event:created" || st.End != "event:shipped" {
+		t.Fatalf("status after the records %+v", st)
+	}
+	if l := f.status().Latency["max"]; l != 3 {
+		t.Fatalf("latest latency %v, want 3 (first to last step)", l)
+	}
+	advanceFlow(m, f, c, 2*time.Minute)
+	p := receive(t, m, got)
+	if l := labelsOf(p, "order_id"); !slices.Equal(l, []string{"firing:c", "firing:d", "firing:e"}) {
+		t.Fatalf("fired %v, want c, d and e", l)
+	}
+	missing := map[string]string{}
+	for _, a := range p.Alerts {
+		missing[a.Labels["order_id"]] = a.Annotations["missing_step"]
+	}
+	if want := map[string]string{"c": "3", "d": "2", "e": "2"}; !maps.Equal(missing, want) {
+		t.Fatalf("missing steps %v, want %v", missing, want)
+	}
+
+	// The same records one flow at a time, as a replay reads them: the
+	// same keys stay open.
+	m2 := newTestManager(t, m.cfg, nil, c)
+	for i := range recs {
+		m2.flows[0].observe(&recs[i])
+	}
+	if st := m2.flows[0].status(); st.Completed != 2 || st.Open != 3 {
+		t.Fatalf("replayed: %+v", st)
 	}
 }

@@ -60,12 +60,22 @@ type RuleConfig struct {
 	Notify      []string          `yaml:"notify" doc:"Names of the notifiers its alerts go to."`
 }
 
+// StepFilters returns the flow's filters in order: its steps, or its start
+// and end.
+func (f FlowConfig) StepFilters() []string {
+	if len(f.Steps) > 0 {
+		return f.Steps
+	}
+	return []string{f.Start, f.End}
+}
+
 // FlowConfig is one entry of alerts.flows.
 type FlowConfig struct {
 	Name        string            `yaml:"name" doc:"The flow's name: the alertname label of its alerts."`
 	Tenant      string            `yaml:"tenant" doc:"The tenant whose records are checked."`
 	Start       string            `yaml:"start" doc:"A filter: a record matching it opens the flow for its key."`
 	End         string            `yaml:"end" doc:"A filter: the record that must follow, with the same key."`
+	Steps       []string          `yaml:"steps" doc:"Instead of start and end: filters of a flow of more than two steps (A then B then C), at least two; the first is the start, and every other step must be seen for the key within 'within' of its start. A key's alert names the first step not seen (annotation missing_step)."`
 	Key         string            `yaml:"key" doc:"The field that ties a start and its end together."`
 	Within      Duration          `yaml:"within" doc:"How long after its start the end may come."`
 	Labels      map[string]string `yaml:"labels" doc:"Labels added to each alert."`
@@ -237,8 +247,15 @@ func (c *Config) validateAlerts() []error {
 			bad("%s: rule or flow %q defined twice", where, f.Name)
 		}
 		seen[f.Name] = true
-		if f.Start == "" || f.End == "" || f.Key == "" {
-			bad("%s (%s): start, end and key must be set", where, f.Name)
+		switch {
+		case len(f.Steps) > 0 && (f.Start != "" || f.End != ""):
+			bad("%s (%s): steps replace start and end: set one or the other", where, f.Name)
+		case len(f.Steps) == 1:
+			bad("%s (%s): steps needs at least two filters", where, f.Name)
+		case slices.Contains(f.Steps, ""):
+			bad("%s (%s): a step must not be empty", where, f.Name)
+		case len(f.Steps) == 0 && (f.Start == "" || f.End == ""), f.Key == "":
+			bad("%s (%s): start and end (or steps), and key must be set", where, f.Name)
 		}
 		if err := tenant.Check(f.Tenant); err != nil {
 			bad("%s (%s).tenant: %v", where, f.Name, err)

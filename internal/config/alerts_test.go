@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseCondition(t *testing.T) {
@@ -50,4 +51,28 @@ func FuzzParseCondition(f *testing.F) {
 			t.Fatalf("value %v", v)
 		}
 	})
+}
+
+func TestFlowStepsValidate(t *testing.T) {
+	for _, c := range []struct {
+		flow FlowConfig
+		ok   bool
+	}{
+		{FlowConfig{Start: "a", End: "b"}, true},
+		{FlowConfig{Steps: []string{"a", "b", "c"}}, true},
+		{FlowConfig{Steps: []string{"a"}}, false},
+		{FlowConfig{Steps: []string{"a", ""}}, false},
+		{FlowConfig{Start: "a", Steps: []string{"a", "b"}}, false},
+		{FlowConfig{Start: "a"}, false},
+	} {
+		cfg := Default()
+		c.flow.Name, c.flow.Key, c.flow.Within = "f", "id", Duration(time.Minute)
+		cfg.Alerts.Flows = []FlowConfig{c.flow}
+		if err := cfg.Validate(); (err == nil) != c.ok {
+			t.Errorf("%+v: error %v, want ok %v", c.flow, err, c.ok)
+		}
+	}
+	if got := (FlowConfig{Start: "a", End: "b"}).StepFilters(); len(got) != 2 || got[1] != "b" {
+		t.Errorf("StepFilters of start and end: %v", got)
+	}
 }
