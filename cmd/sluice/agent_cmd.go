@@ -16,11 +16,13 @@ follows them through rotation by rename and by copytruncate, truncation and
 deletion, joins multiline records (a line matching multiline.start opens
 one), runs the processing pipeline of the configuration's pipeline:
 section, and ships the records to a Sluice server over the forward protocol
-with acks (output.forward) or to its _bulk API (output.http). Batches wait
-in a disk buffer in state_dir, bounded by buffer.max_bytes; when it is full
-the agent stops reading. A file's checkpoint moves only after the server
-acknowledged its records, so a crash repeats at most the batches in flight
-and loses nothing. Metrics on metrics_addr (default 127.0.0.1:9282). See
+with acks (output.forward, one batch at a time) or to its _bulk API
+(output.http, up to output.max_concurrency batches in flight, fewer while
+the server pushes back or slows down: AIMD). Batches wait in a disk
+buffer in state_dir, bounded by buffer.max_bytes; when it is full the
+agent stops reading. A file's checkpoint moves only after the server
+acknowledged its records and every batch before them, so a crash repeats
+at most the batches in flight and loses nothing. Metrics on metrics_addr (default 127.0.0.1:9282). See
 docs/agent.md.
 
   state_dir: /var/lib/sluice-agent

@@ -22,7 +22,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the all-in-one server (receivers, WAL, store, query API)", runServe},
+		{"serve", "run the server: all-in-one (receivers, WAL, store, query API) or a scale-out role (--role)", runServe},
 		{"query", "run a query against a server and print the results", runQuery},
 		{"tail", "follow newly ingested records that match a query", runTail},
 		{"verify", "check the integrity of a data directory's parts and manifest", runVerify},

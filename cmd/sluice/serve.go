@@ -74,6 +74,12 @@ all, querier and store indexers):
   POST /api/v1/context             records around a hit in its stream
   GET  /api/v1/tail                live tail (NDJSON or server-sent events)
   GET  /api/v1/status              ingest rates, buffer fill, disk
+  /api/v1/alerts, flows, rules, silences, saved_searches, dashboards
+                                   alerts and flow checks (docs/alerts.md;
+                                   rules made at runtime: POST, DELETE
+                                   /api/v1/rules), the UI's saved searches
+                                   and dashboards
+  GET  /ui/alerts, /ui/flows       the UI's alerts and flows pages
   GET  /metrics, /healthz, /readyz
 
 Receivers with their own ports (defaults; loopback only until configured):
