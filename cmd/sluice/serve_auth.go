@@ -30,7 +30,8 @@ type security struct {
 func newSecurity(cfg config.Config, sink ingest.Sink, reg prometheus.Registerer, log *slog.Logger) (*security, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	s := &security{stop: stop, quotas: quota.New(quotaLimits(cfg), reg)}
-	s.quotas.Hold, s.quotas.MaxHeld = time.Duration(cfg.Quotas.IngestHold), cfg.Quotas.IngestMaxHeld
+	s.quotas.Hold, s.quotas.MaxHold = time.Duration(cfg.Quotas.IngestHold), time.Duration(cfg.Quotas.IngestMaxHold)
+	s.quotas.MaxHeld = cfg.Quotas.IngestMaxHeld
 	s.audit = audit.New(sink, reg, log.With("component", "audit"))
 	go s.audit.Run()
 	if !cfg.Auth.Enabled {

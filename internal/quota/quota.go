@@ -53,13 +53,23 @@ type Quotas struct {
 	limits func(tenant string) Limits
 	now    func() time.Time
 
-	// Hold is the longest Gate holds an HTTP ingest request of a tenant
-	// over its quota before it answers (admitting it if the tenant's
-	// bucket came out of debt meanwhile, else 429): a flooder that retries
-	// at once then sends one request per connection per Hold, not
-	// thousands, each of which would cost the server a request's
-	// handling. 0 answers at once. Set before use.
+	// Hold is how long Gate holds an HTTP ingest request of a tenant over
+	// its quota, at least, before it refuses it (429); it admits it as
+	// soon as the tenant's bucket allows it. A flooder that retries at
+	// once then sends one request per connection per hold, not thousands,
+	// each of which would cost the server a request's handling. 0 answers
+	// at once. Set before use.
 	Hold time.Duration
+	// MaxHold, above Hold, makes the hold follow the tenant's debt: a
+	// request is held until the bucket, after the held requests before
+	// it that are expected to be admitted, allows it, up to MaxHold; one
+	// that would wait longer is held about MaxHold (3/4 of it to all) and
+	// refused with Retry-After the time its turn is expected. So the
+	// deeper a flood, the longer its connections are held and the fewer
+	// refusals it costs (one per connection per MaxHold instead of per
+	// Hold), while a tenant a little over its quota waits only what it
+	// owes. Not above Hold: every hold is Hold (3/4 of it to all).
+	MaxHold time.Duration
 	// MaxHeld bounds the requests held at once per tenant (0: no bound);
 	// past it a request is answered at once. A held request's connection
 	// counts as idle for the listener's connection bound (connlimit), so
@@ -150,7 +160,14 @@ func (st *state) wait(l Limits) time.Duration {
 	if st.tokens >= 0 || l.IngestBytesPerSecond <= 0 {
 		return 0
 	}
-	return time.Duration(-st.tokens / float64(l.IngestBytesPerSecond) * float64(time.Second))
+	return secondsUp(-st.tokens / float64(l.IngestBytesPerSecond))
+}
+
+// secondsUp converts seconds to a Duration rounded up: a timer of the
+// wait rounded down would wake a hair before the debt is paid, and the
+// request it holds would be refused.
+func secondsUp(s float64) time.Duration {
+	return time.Duration(math.Ceil(s * float64(time.Second)))
 }
 
 // Over reports whether tenant is over its ingest rate now, and how long
@@ -233,31 +250,80 @@ func (q *Quotas) charge(tenant string, records int, bytes int64, enforce, count 
 
 // heldRequest is one request waiting in hold; turn is closed when it is
 // the first of its tenant's queue.
-type heldRequest struct{ turn chan struct{} }
+type heldRequest struct {
+	turn chan struct{}
+	// size is what the request will be charged when admitted (its
+	// Content-Length; 0 when it is charged after it is read).
+	size int64
+	// doomed: its turn was expected past MaxHold, so it is refused when
+	// its hold ends; it does not count in the wait of those after it.
+	doomed bool
+}
 
-// hold waits, for a request of tenant over its quota, until it may be
-// answered; false when MaxHeld of its requests are already waiting (then
-// it does not wait). The tenant's held requests queue in arrival order:
-// the first waits until the bucket is out of debt (then Gate admits it),
-// the others until their own hold ends, each between 3/4 of Hold and
-// Hold at random. Waking every held request when the debt is paid would admit one
-// and refuse all the others in the same instant, and the flooder would
-// send them again together: bursts of a hundred refusals and new
-// connections that the other tenants' requests queue behind (the flood
-// benchmark with 128 connections). Queued and jittered, the refusals of
-// a tenant's held connections come spread over time, one per connection
-// per hold as before.
-func (q *Quotas) hold(ctx context.Context, tenant string) bool {
+// untilLocked is how long until st's bucket allows a request queued
+// behind the held ones expected to be admitted: the debt and their bytes
+// paid at the rate.
+func (st *state) untilLocked(l Limits) time.Duration {
+	if l.IngestBytesPerSecond <= 0 {
+		return 0
+	}
+	need := -st.tokens
+	for _, h := range st.queue {
+		if !h.doomed {
+			need += float64(h.size)
+		}
+	}
+	if need <= 0 {
+		return 0
+	}
+	return secondsUp(need / float64(l.IngestBytesPerSecond))
+}
+
+// until is untilLocked for tenant now: the Retry-After of a refusal.
+func (q *Quotas) until(tenant string) time.Duration {
+	l := q.limits(tenant)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st := q.stateLocked(tenant)
+	st.refillLocked(l, q.now())
+	return st.untilLocked(l)
+}
+
+// hold waits, for a request of tenant over its quota that will be
+// charged size bytes, until it may be answered; false when MaxHeld of its
+// requests are already waiting (then it does not wait). The tenant's held
+// requests queue in arrival order: the first waits until the bucket is
+// out of debt (then Gate admits it), the others until their turn or the
+// end of their own hold (see Hold and MaxHold), whichever is first.
+// Waking every held request when the debt is paid would admit one and
+// refuse all the others in the same instant, and the flooder would send
+// them again together: bursts of a hundred refusals and new connections
+// that the other tenants' requests queue behind (the flood benchmark
+// with 128 connections). Queued and with jittered holds, the refusals of
+// a tenant's held connections come spread over time.
+func (q *Quotas) hold(ctx context.Context, tenant string, size int64) bool {
 	if q.Hold <= 0 {
 		return false
 	}
+	l := q.limits(tenant)
 	q.mu.Lock()
 	st := q.stateLocked(tenant)
 	if q.MaxHeld > 0 && st.held >= q.MaxHeld {
 		q.mu.Unlock()
 		return false
 	}
-	me := &heldRequest{turn: make(chan struct{})}
+	me := &heldRequest{turn: make(chan struct{}), size: size}
+	limit := q.Hold
+	if q.MaxHold > q.Hold {
+		st.refillLocked(l, q.now())
+		// Its turn is expected when those before it are paid for; a
+		// hold's worth of slack for admissions a little late.
+		limit = min(q.MaxHold, max(q.Hold, st.untilLocked(l)+q.Hold))
+		me.doomed = limit == q.MaxHold
+	}
+	if limit == q.Hold || me.doomed {
+		limit -= rand.N(limit/4 + 1)
+	}
 	st.queue = append(st.queue, me)
 	if len(st.queue) == 1 {
 		close(me.turn)
@@ -275,7 +341,7 @@ func (q *Quotas) hold(ctx context.Context, tenant string) bool {
 		}
 		q.mu.Unlock()
 	}()
-	end := time.NewTimer(q.Hold - rand.N(q.Hold/4+1))
+	end := time.NewTimer(limit)
 	defer end.Stop()
 	select {
 	case <-me.turn:

@@ -254,13 +254,13 @@ func TestGateHold(t *testing.T) {
 	q.mu.Lock()
 	q.stateLocked("c").held = 1
 	q.mu.Unlock()
-	if q.hold(context.Background(), "c") {
+	if q.hold(context.Background(), "c", 0) {
 		t.Error("held past MaxHeld")
 	}
 	q.MaxHeld = 2
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if !q.hold(ctx, "c") {
+	if !q.hold(ctx, "c", 0) {
 		t.Error("not held below MaxHeld")
 	}
 	// A compressed request's length is not what its records weigh.
@@ -310,5 +310,96 @@ func TestHoldQueue(t *testing.T) {
 	defer q.mu.Unlock()
 	if st := q.stateLocked("c"); st.held != 0 || len(st.queue) != 0 {
 		t.Errorf("%d held, %d queued after every request was answered", st.held, len(st.queue))
+	}
+}
+
+// TestAdaptiveHold: with MaxHold, a held request waits for its turn (the
+// debt and the held requests before it paid at the rate) and is admitted
+// then; one whose turn would come past MaxHold is held about MaxHold and
+// refused with Retry-After the time its turn is expected.
+func TestAdaptiveHold(t *testing.T) {
+	// A request of 1,000 bytes is paid in 100 ms.
+	q := New(fixed(map[string]Limits{"c": {IngestBytesPerSecond: 10_000, IngestBurstBytes: 1000}}), nil)
+	q.Hold, q.MaxHold, q.MaxHeld = 100*time.Millisecond, 300*time.Millisecond, 0
+	q.Charge("c", 1, 1500) // 500 bytes in debt: 50 ms
+	h := q.Gate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := ingest.OpenBody(r, 1<<20); err != nil {
+			w.WriteHeader(ingest.RequestStatus(err))
+		}
+	}))
+	type answer struct {
+		code       int
+		retryAfter string
+		took       time.Duration
+	}
+	// The requests' turns come at 50, 150, 250 and 350 ms: the first
+	// two are held until then (less than their holds, 150 and 250 ms),
+	// the last two are held 225 to 300 ms: at most one of them finds its
+	// turn within that (the one the other's refusal moves up).
+	const n = 4
+	answers := make([]chan answer, n)
+	for i := range n {
+		answers[i] = make(chan answer, 1)
+		go func() {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", 1000)))
+			r = r.WithContext(tenant.With(r.Context(), "c"))
+			w := httptest.NewRecorder()
+			t0 := time.Now()
+			h.ServeHTTP(w, r)
+			answers[i] <- answer{w.Code, w.Header().Get("Retry-After"), time.Since(t0)}
+		}()
+		// Queue them in order.
+		for {
+			q.mu.Lock()
+			queued := len(q.stateLocked("c").queue)
+			q.mu.Unlock()
+			if queued == i+1 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	got := make([]answer, n)
+	for i := range n {
+		got[i] = <-answers[i]
+	}
+	if got[0].code != 200 || got[1].code != 200 || got[2].code+got[3].code < 200+429 {
+		t.Errorf("answers %+v, want 200, 200 and at least one 429", got)
+	}
+	for _, a := range got[2:] {
+		// Held 3/4 of MaxHold at least, not Hold.
+		if a.code == 429 && (a.took < 225*time.Millisecond || a.retryAfter == "") {
+			t.Errorf("a refusal after %s with Retry-After %q, want after 225ms at least, with one", a.took, a.retryAfter)
+		}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if st := q.stateLocked("c"); st.held != 0 || len(st.queue) != 0 {
+		t.Errorf("%d held, %d queued after every request was answered", st.held, len(st.queue))
+	}
+}
+
+// TestUntil: the wait of a request behind the held ones counts the debt
+// and the bytes of those expected to be admitted, not of the doomed ones.
+func TestUntil(t *testing.T) {
+	l := Limits{IngestBytesPerSecond: 100}
+	for _, tt := range []struct {
+		name   string
+		tokens float64
+		queue  []*heldRequest
+		want   time.Duration
+	}{
+		{"tokens left, none held", 50, nil, 0},
+		{"in debt", -50, nil, 500 * time.Millisecond},
+		{"tokens cover the held", 300, []*heldRequest{{size: 200}}, 0},
+		{"held before it", -50, []*heldRequest{{size: 100}, {size: 200, doomed: true}, {size: 0}}, 1500 * time.Millisecond},
+	} {
+		st := &state{tokens: tt.tokens, queue: tt.queue}
+		if got := st.untilLocked(l); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	if got := (&state{tokens: -50}).untilLocked(Limits{}); got != 0 {
+		t.Errorf("no quota: %s, want 0", got)
 	}
 }

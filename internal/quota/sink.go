@@ -72,9 +72,10 @@ type chargedKey struct{}
 // those bytes at once, so that concurrent requests cannot all pass while
 // the bucket still has tokens and then all be parsed; a request of unknown
 // length or compressed is charged its records' bytes by Sink. A request of a tenant in
-// debt is held (Hold, MaxHeld; the first held waits for the debt, the
-// others their own hold) and then admitted if the debt is paid by then,
-// else refused with 429 and Retry-After, in the receiver's own answer
+// debt is held (Hold, MaxHold, MaxHeld; the first held waits for the
+// debt, the others their turn or their own hold) and then admitted if the
+// debt is paid by then, else refused with 429 and Retry-After (when the
+// budget is expected to allow it), in the receiver's own answer
 // shape (the refusal goes through ingest.OpenBody's error), having cost
 // nothing but its headers. It runs after the edge decided the tenant.
 func (q *Quotas) Gate(h http.Handler) http.Handler {
@@ -83,21 +84,25 @@ func (q *Quotas) Gate(h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := tenant.Of(r)
+		// A compressed body's length says little of what it holds: its
+		// records are charged by Sink.
+		size := r.ContentLength
+		if size < 0 || r.Header.Get("Content-Encoding") != "" {
+			size = 0
+		}
 		admit := func(count bool) (time.Duration, bool) {
-			// A compressed body's length says little of what it holds:
-			// its records are charged by Sink.
-			if r.ContentLength <= 0 || r.Header.Get("Content-Encoding") != "" {
+			if size == 0 {
 				wait, over := q.over(t, count)
 				return wait, !over
 			}
-			_, wait, ok := q.charge(t, 0, r.ContentLength, true, count)
+			_, wait, ok := q.charge(t, 0, size, true, count)
 			if ok {
 				r = r.WithContext(context.WithValue(r.Context(), chargedKey{}, true))
 			}
 			return wait, ok
 		}
 		wait, ok := admit(false)
-		if !ok && q.hold(r.Context(), t) {
+		if !ok && q.hold(r.Context(), t, size) {
 			wait, ok = admit(true)
 		} else if !ok {
 			q.mu.Lock()
@@ -108,6 +113,9 @@ func (q *Quotas) Gate(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
+		// Retry after the held requests expected to be admitted, not just
+		// the debt: a client that waits as told then finds room.
+		wait = max(wait, q.until(t))
 		w.Header().Set("Retry-After", strconv.Itoa(ingest.RetryAfterSeconds(wait)))
 		// Closing the connection spares reading the unread body to keep
 		// it alive (net/http would read up to 256 KiB of it).

@@ -68,6 +68,8 @@ func main() {
 	flag.IntVar(&o.floodBytes, "flood-bytes", 4<<20, "bytes of one flood request (about)")
 	quota := flag.String("flood-quota", "4MiB", "the flood tenant's quotas.tenants.flood.ingest_bytes_per_second")
 	flag.IntVar(&o.maxHeld, "max-held", 0, "the servers' quotas.ingest_max_held (0: its default)")
+	flag.DurationVar(&o.hold, "hold", 0, "the servers' quotas.ingest_hold (0: its default)")
+	flag.DurationVar(&o.maxHold, "max-hold", 0, "the servers' quotas.ingest_max_hold (0: its default)")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the server during the first round's -profile-phase to this file (http.pprof, read with an admin key)")
 	flag.StringVar(&o.trace, "trace", "", "write an execution trace of the server during the first round's -profile-phase to this file (go tool trace; -pprof=sched, sync, net)")
 	flag.StringVar(&o.profilePhase, "profile-phase", "flood", "the phase -profile and -trace record (in the first round)")
@@ -106,6 +108,7 @@ type options struct {
 	quota                                       int64
 	profile, trace, profilePhase                string
 	maxHeld                                     int
+	hold, maxHold                               time.Duration
 }
 
 // server is one running `sluice serve`.
@@ -387,6 +390,12 @@ func run(o options) error {
 	withQuota := base + fmt.Sprintf("quotas:\n  tenants:\n    flood: {ingest_bytes_per_second: %d}\n", o.quota)
 	if o.maxHeld > 0 {
 		withQuota += fmt.Sprintf("  ingest_max_held: %d\n", o.maxHeld)
+	}
+	if o.hold > 0 {
+		withQuota += fmt.Sprintf("  ingest_hold: %s\n", o.hold)
+	}
+	if o.maxHold > 0 {
+		withQuota += fmt.Sprintf("  ingest_max_hold: %s\n", o.maxHold)
 	}
 	steadyBody := body("steady", o.steadyRecords*160)
 	results := map[string]*phaseResult{}
