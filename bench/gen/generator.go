@@ -10,8 +10,9 @@ import (
 	"github.com/sluice-log/sluice/internal/record"
 )
 
-// Window is the span of event time the generated records cover; it ends at
-// Config.End.
+// Window is the span of event time the bench queries cover (From to To),
+// and the span the generated records cover unless Config.Days says more; it
+// ends at Config.End.
 const Window = 24 * time.Hour
 
 // RecentWindow is the span of the recent queries (Generator.RecentQueries):
@@ -29,8 +30,13 @@ type Config struct {
 	// Records is how many records to generate.
 	Records int
 	// End is the end of the window (exclusive); records fall in
-	// [End-Window, End).
+	// [End-Days*Window, End).
 	End time.Time
+	// Days is how many windows of 24 h the records are spread over, evenly
+	// and in time order, for a long run; 0 means 1. The ground truth (and
+	// so the bench queries) covers only the last 24 h and the last hour, as
+	// a live node's users ask, so it stays the same size at any Days.
+	Days int
 }
 
 // Record kinds, chosen per record with kindWeights.
@@ -49,8 +55,8 @@ var kindWeights = []float64{75, 12, 3, 10}
 type Generator struct {
 	cfg   Config
 	rng   *rand.Rand
-	start int64   // window start, Unix ns
-	step  float64 // ns of window per record
+	start int64   // start of the records' time (Days windows before End), Unix ns
+	step  float64 // ns of that span per record
 	next  int     // index of the next record
 
 	kinds, appSvc, javaSvc, methods, appLevel *picker
@@ -60,9 +66,11 @@ type Generator struct {
 	rareAt     [3]int     // record indexes that carry rareID
 	rareID     [32]byte
 
-	msg   []byte // scratch: the message being built
-	aux   []byte // scratch: a part of the message built out of order
-	truth truth
+	msg []byte // scratch: the message being built
+	aux []byte // scratch: a part of the message built out of order
+	// truth is the ground truth over the last Window, [dayFrom, End).
+	truth   truth
+	dayFrom int64
 	// recent is the ground truth over [recentFrom, End).
 	recent     truth
 	recentFrom int64
@@ -76,11 +84,17 @@ func New(cfg Config) (*Generator, error) {
 	if cfg.End.IsZero() {
 		return nil, errors.New("generator config: end time is not set")
 	}
+	if cfg.Days < 0 || cfg.Days > maxDays {
+		return nil, fmt.Errorf("generator config: days must be in [0, %d], got %d", maxDays, cfg.Days)
+	}
+	cfg.Days = max(cfg.Days, 1)
+	span := time.Duration(cfg.Days) * Window
 	g := &Generator{
 		cfg:      cfg,
 		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		start:    cfg.End.Add(-Window).UnixNano(),
-		step:     float64(Window) / float64(cfg.Records),
+		start:    cfg.End.Add(-span).UnixNano(),
+		dayFrom:  cfg.End.Add(-Window).UnixNano(),
+		step:     float64(span) / float64(cfg.Records),
 		kinds:    newPicker(kindWeights),
 		appSvc:   newPicker(zipfWeights(len(appServices), 1.1)),
 		javaSvc:  newPicker([]float64{50, 30, 20}),
@@ -99,13 +113,17 @@ func New(cfg Config) (*Generator, error) {
 		}
 		g.javaFrames = append(g.javaFrames, frames)
 	}
+	// The rare records fall in the last day, which the queries cover; its
+	// first record is the first of the day (all of them with one day).
+	first := cfg.Records - cfg.Records/cfg.Days
+	perDay := cfg.Records - first
 	for k := range g.rareAt {
-		g.rareAt[k] = cfg.Records * (k + 1) / 4
+		g.rareAt[k] = first + perDay*(k+1)/4
 	}
 	appendHex(g.rareID[:0], g.rng.Uint64(), g.rng.Uint64())
-	g.truth.init(g.start, cfg.End.UnixNano(), cfg.Records)
+	g.truth.init(g.dayFrom, cfg.End.UnixNano(), perDay)
 	g.recentFrom = cfg.End.Add(-RecentWindow).UnixNano()
-	g.recent.init(g.recentFrom, cfg.End.UnixNano(), max(1, cfg.Records/int(Window/RecentWindow)))
+	g.recent.init(g.recentFrom, cfg.End.UnixNano(), max(1, perDay/int(Window/RecentWindow)))
 	return g, nil
 }
 
@@ -129,8 +147,19 @@ func (g *Generator) makeHosts(svc int) []string {
 	return hosts
 }
 
-// From and To bound the generated records' time: From <= t < To.
-func (g *Generator) From() time.Time { return time.Unix(0, g.start).UTC() }
+// maxDays bounds Config.Days: a long run's span, not a history.
+const maxDays = 3660
+
+// From and To bound the bench queries' window, the last 24 h of the
+// records: From <= t < To. With one day (Config.Days 0 or 1) every record
+// is in it.
+func (g *Generator) From() time.Time { return time.Unix(0, g.dayFrom).UTC() }
+
+// DataFrom is the start of the records' time, Days windows before To.
+func (g *Generator) DataFrom() time.Time { return time.Unix(0, g.start).UTC() }
+
+// Generated is how many records have been generated so far.
+func (g *Generator) Generated() int { return g.next }
 
 // To is the end of the window, Config.End.
 func (g *Generator) To() time.Time { return g.cfg.End.UTC() }
@@ -149,7 +178,8 @@ func (g *Generator) AppendBatch(dst []byte, max int) ([]byte, int) {
 	return dst, n
 }
 
-// timeOf spreads record i evenly over the window, give or take jitter.
+// timeOf spreads record i evenly over the records' span, give or take
+// jitter.
 func (g *Generator) timeOf(i int) int64 {
 	t := g.start + int64(float64(i)*g.step) + g.rng.Int64N(int64(2*jitter)) - int64(jitter)
 	return min(max(t, g.start), g.cfg.End.UnixNano()-1)
@@ -186,7 +216,9 @@ func (g *Generator) appendRecord(dst []byte) []byte {
 	}
 	dst = append(dst, "}\n"...)
 	m.time = t
-	g.truth.add(&m)
+	if t >= g.dayFrom {
+		g.truth.add(&m)
+	}
 	if t >= g.recentFrom {
 		g.recent.add(&m)
 	}

@@ -34,6 +34,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{Records: 0, End: testEnd},
 		{Records: -1, End: testEnd},
 		{Records: 10},
+		{Records: 10, End: testEnd, Days: -1},
+		{Records: 10, End: testEnd, Days: maxDays + 1},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) succeeded", cfg)

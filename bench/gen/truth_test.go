@@ -378,3 +378,107 @@ func TestRecentGroundTruth(t *testing.T) {
 		t.Errorf("checked %d queries, want %d", checked, len(brute))
 	}
 }
+
+// TestMultiDayGroundTruth spreads the records over ten days, as a long run
+// does, and checks that they cover the whole span in time order and that
+// the answers count only the last 24 h (and the last hour), against brute
+// force over the JSON.
+func TestMultiDayGroundTruth(t *testing.T) {
+	const days = 10
+	g, out := generateAll(t, Config{Seed: 3, Records: 200000, End: testEnd, Days: days})
+	if got, want := g.DataFrom(), testEnd.Add(-days*Window).UTC(); !got.Equal(want) {
+		t.Fatalf("DataFrom %s, want %s", got, want)
+	}
+	if got, want := g.From(), testEnd.Add(-Window).UTC(); !got.Equal(want) {
+		t.Fatalf("From %s, want %s", got, want)
+	}
+	type counts struct {
+		term, payments, noTrace, rare int64
+		levels, minutes               map[string]int64
+	}
+	day := counts{levels: map[string]int64{}, minutes: map[string]int64{}}
+	hour := counts{levels: map[string]int64{}, minutes: map[string]int64{}}
+	rareID := string(g.rareID[:])
+	perDay := map[int]int{}
+	var prev time.Time
+	for i, line := range bytes.Split(bytes.TrimSuffix(out, []byte("\n")), []byte("\n")) {
+		var rec map[string]any
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		tm, err := time.Parse(time.RFC3339Nano, rec["_time"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tm.Before(g.DataFrom()) || !tm.Before(g.To()) {
+			t.Fatalf("line %d: time %s outside [%s, %s)", i, tm, g.DataFrom(), g.To())
+		}
+		if tm.Before(prev.Add(-2 * jitter)) {
+			t.Fatalf("line %d: time %s goes back from %s by more than the jitter", i, tm, prev)
+		}
+		prev = tm
+		perDay[int(tm.Sub(g.DataFrom())/Window)]++
+		for _, c := range []struct {
+			from time.Time
+			c    *counts
+		}{{g.From(), &day}, {g.RecentFrom(), &hour}} {
+			if tm.Before(c.from) {
+				continue
+			}
+			if hasToken(rec["_msg"].(string), "timeout") {
+				c.c.term++
+			}
+			if rec["service"] == "payments" {
+				c.c.payments++
+			}
+			tid, _ := rec["trace_id"].(string)
+			if tid == "" {
+				c.c.noTrace++
+			}
+			if tid == rareID {
+				c.c.rare++
+			}
+			c.c.levels[rec["level"].(string)]++
+			c.c.minutes[tm.Truncate(time.Minute).UTC().Format(time.RFC3339)]++
+		}
+	}
+	for d := range days {
+		if n := perDay[d]; n < 19000 || n > 21000 {
+			t.Errorf("day %d holds %d records, want about 20000", d, n)
+		}
+	}
+	if day.rare != 3 {
+		t.Errorf("the rare trace id occurs %d times in the last 24 h, want 3", day.rare)
+	}
+	if len(day.minutes) != 1440 || len(hour.minutes) != 60 {
+		t.Errorf("%d minutes in the last 24 h and %d in the last hour, want 1440 and 60", len(day.minutes), len(hour.minutes))
+	}
+	for _, set := range []struct {
+		name string
+		qs   []Query
+		c    *counts
+	}{{"24 h", g.Queries(), &day}, {"last hour", g.RecentQueries(), &hour}} {
+		brute := map[string][]map[string]string{
+			"term":      countRow(set.c.term),
+			"field":     countRow(set.c.payments),
+			"no_trace":  countRow(set.c.noTrace),
+			"by_level":  groupRows("level", set.c.levels),
+			"histogram": groupRows("_time", set.c.minutes),
+		}
+		if set.name == "24 h" {
+			brute["trace"] = countRow(set.c.rare)
+		}
+		checked := 0
+		for _, q := range set.qs {
+			if rows, ok := brute[q.Name]; ok {
+				checked++
+				if err := q.Want.Check(rows); err != nil {
+					t.Errorf("%s over the %s: %v", q.Name, set.name, err)
+				}
+			}
+		}
+		if checked != len(brute) {
+			t.Errorf("%s: checked %d queries, want %d", set.name, checked, len(brute))
+		}
+	}
+}
