@@ -36,7 +36,7 @@ func TestIngestAndQueriesAgainstFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := ingest(ctx, c, g, 3, 400)
+	st, err := ingest(ctx, c, g, 3, 400, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,10 @@ type ingestStats struct {
 // With c.sys.bulk the batches go through the _bulk API (bytes still counts
 // the JSON lines, so that MB/s compares with a jsonline run), and an answer
 // with item errors fails the ingest.
-func ingest(ctx context.Context, c *client, g *gen.Generator, concurrency, batch int) (ingestStats, error) {
+//
+// sent, when not nil, counts the records acknowledged so far, for a
+// sampler that watches the run's progress.
+func ingest(ctx context.Context, c *client, g *gen.Generator, concurrency, batch int, sent *atomic.Int64) (ingestStats, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -39,7 +42,12 @@ func ingest(ctx context.Context, c *client, g *gen.Generator, concurrency, batch
 	}
 	jobs := make(chan job, concurrency)
 	free := make(chan []byte, 2*concurrency)
-	var records, bytes, retries atomic.Int64
+	var bytes, retries atomic.Int64
+	records := sent
+	if records == nil {
+		records = new(atomic.Int64)
+	}
+	before := records.Load()
 	var firstErr error
 	var once sync.Once
 	fail := func(err error) {
@@ -95,7 +103,7 @@ produce:
 	}
 	close(jobs)
 	wg.Wait()
-	st := ingestStats{records: records.Load(), bytes: bytes.Load(), retries: retries.Load(), elapsed: time.Since(start)}
+	st := ingestStats{records: records.Load() - before, bytes: bytes.Load(), retries: retries.Load(), elapsed: time.Since(start)}
 	if firstErr != nil {
 		return st, firstErr
 	}

@@ -41,7 +41,22 @@ local port, and then:
   4. measures ingest-to-searchable latency: while a background writer sends
      -fresh-rate records/s, it writes -probes single records with a unique
      word and polls a query for each until it is found (p50, p99);
-  5. sends SIGTERM and expects exit status 0 within 30 s.
+  5. sends SIGTERM and expects exit status 0 within 30 s;
+  6. with -restart: starts the server again on the same data dir, reports
+     the time until its readiness path answers (startup), runs the 24 h
+     queries once more (checked like the others) and stops it again.
+
+Throughout, the server's VmRSS and VmHWM are sampled every -rss-interval
+(in the JSON, with the records acknowledged at each sample); the report
+gives them at 5% of the records and at the end of the ingest, and their
+ratio: how memory grows with the data.
+
+The long run, -days N (N > 1): the -n records are spread evenly over N
+days ending at -end, in time order, generated and sent as they go (no
+file); the ground truth is kept as they are generated, over the last 24 h
+and the last hour, which the queries cover. -days above 1 turns on -live
+and -restart: the issue's long run is
+  sluice-bench -n 100000000 -days 10 -vlogs-binary ...
 
 With -runs > 1 every figure is the median over runs. The exit status is 1
 if any answer was wrong, a probe record never became searchable, the server
@@ -151,6 +166,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.live, "live", false, "also run the queries, over the data's last hour and its 24 h, while new records are sent (at -live-rate), on the layout a live node has; then the last hour's queries again once settled")
 	fs.IntVar(&o.liveRate, "live-rate", 0, "`records/s` sent during the -live queries; 0: half the rate the bulk ingest reached")
 	fs.DurationVar(&o.liveWarmup, "live-warmup", 20*time.Second, "how long the -live load runs before the queries (`duration`)")
+	fs.IntVar(&o.days, "days", 1, "spread the records over this many `days` ending at -end (the long run); the queries cover the last 24 h and the last hour; above 1 turns on -live and -restart")
+	fs.DurationVar(&o.rssInterval, "rss-interval", time.Second, "how often the server's VmRSS and VmHWM are sampled (`duration`); 0: only at 5% of the records and at the end of the ingest")
+	fs.BoolVar(&o.restart, "restart", false, "after the other phases, start the server again on the same data dir, time it until ready and check the 24 h queries once more")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -168,8 +186,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.protocol != "jsonline" && o.protocol != "bulk" {
 		return o, fmt.Errorf("-protocol must be jsonline or bulk, got %q", o.protocol)
 	}
-	if o.liveRate < 0 || o.liveWarmup < 0 {
-		return o, fmt.Errorf("-live-rate and -live-warmup must not be negative")
+	if o.liveRate < 0 || o.liveWarmup < 0 || o.rssInterval < 0 {
+		return o, fmt.Errorf("-live-rate, -live-warmup and -rss-interval must not be negative")
+	}
+	if o.days <= 0 {
+		return o, fmt.Errorf("-days must be positive, got %d", o.days)
+	}
+	if o.days > 1 {
+		o.live, o.restart = true, true
 	}
 	o.end = time.Now().UTC().Truncate(time.Minute)
 	if end != "" {

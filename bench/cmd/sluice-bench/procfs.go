@@ -54,33 +54,55 @@ func cpuSeconds(pid int) (float64, error) {
 
 // parseVmHWM returns the peak resident set size in bytes from the contents
 // of /proc/PID/status.
-func parseVmHWM(b []byte) (int64, error) {
+func parseVmHWM(b []byte) (int64, error) { return parseStatusKB(b, "VmHWM") }
+
+// parseStatusKB returns the size of the /proc/PID/status line key (VmHWM,
+// VmRSS), given in kB there, in bytes.
+func parseStatusKB(b []byte, key string) (int64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
+		rest, ok := strings.CutPrefix(sc.Text(), key+":")
 		if !ok {
 			continue
 		}
 		f := strings.Fields(rest)
 		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("parse VmHWM %q: want a number of kB", rest)
+			return 0, fmt.Errorf("parse %s %q: want a number of kB", key, rest)
 		}
 		kb, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil || kb < 0 || kb > math.MaxInt64/1024 {
-			return 0, fmt.Errorf("parse VmHWM %q: not a size", rest)
+			return 0, fmt.Errorf("parse %s %q: not a size", key, rest)
 		}
 		return kb * 1024, nil
 	}
-	return 0, fmt.Errorf("parse /proc status: no VmHWM line")
+	return 0, fmt.Errorf("parse /proc status: no %s line", key)
 }
 
 // peakRSS returns the peak resident set size of process pid in bytes.
 func peakRSS(pid int) (int64, error) {
+	rss, err := readRSS(pid)
+	return rss.Peak, err
+}
+
+// rssSample is one reading of a process's memory: resident now (VmRSS) and
+// the peak so far (VmHWM), in bytes.
+type rssSample struct {
+	RSS  int64 `json:"rss_bytes"`
+	Peak int64 `json:"peak_rss_bytes"`
+}
+
+// readRSS reads VmRSS and VmHWM of process pid.
+func readRSS(pid int) (rssSample, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, fmt.Errorf("read peak RSS of process %d: %w", pid, err)
+		return rssSample{}, fmt.Errorf("read RSS of process %d: %w", pid, err)
 	}
-	return parseVmHWM(b)
+	var s rssSample
+	if s.RSS, err = parseStatusKB(b, "VmRSS"); err != nil {
+		return s, err
+	}
+	s.Peak, err = parseStatusKB(b, "VmHWM")
+	return s, err
 }
 
 // parseCPUModel returns the first "model name" in /proc/cpuinfo contents, or

@@ -40,6 +40,7 @@ func TestParseVmHWM(t *testing.T) {
 		{"missing", "Name:\tsluice\nVmRSS:\t  300000 kB\n", 0, false},
 		{"bad unit", "VmHWM:\t  4096 MB\n", 0, false},
 		{"bad number", "VmHWM:\t  x kB\n", 0, false},
+		{"VmRSS is not the peak", "VmRSS:\t  300000 kB\n", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,6 +75,10 @@ func TestProcfsOfSelf(t *testing.T) {
 	rss, err := peakRSS(pid)
 	if err != nil || rss <= 0 {
 		t.Errorf("peakRSS(%d) = %d, %v", pid, rss, err)
+	}
+	now, err := readRSS(pid)
+	if err != nil || now.RSS <= 0 || now.RSS > now.Peak {
+		t.Errorf("readRSS(%d) = %+v, %v; want 0 < RSS <= peak", pid, now, err)
 	}
 }
 

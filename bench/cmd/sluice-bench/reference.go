@@ -59,7 +59,9 @@ func (r *report) writeReference(p func(format string, args ...any)) {
 	}
 	target("ingest records/s", m.RecordsPerSec, ref.RecordsPerSec, true)
 	target("server CPU s per 1M", m.CPUSecondsPerM, ref.CPUSecondsPerM, false)
+	target("server CPU s per 1M until settled", m.CPUSettledPerM, ref.CPUSettledPerM, false)
 	target("peak RSS after ingest", m.PeakRSSIngestMB, ref.PeakRSSIngestMB, false)
+	target("peak RSS overall", m.PeakRSSMB, ref.PeakRSSMB, false)
 	target("disk bytes/record", m.BytesPerRecord, ref.BytesPerRecord, false)
 	for i, q := range m.Queries {
 		if i < len(ref.Queries) && ref.Queries[i].Name == q.Name {
@@ -79,4 +81,7 @@ func (r *report) writeReference(p func(format string, args ...any)) {
 		}
 	}
 	target("freshness p99", m.FreshP99Ms, ref.FreshP99Ms, false)
+	if m.RestartQueries != nil && ref.RestartQueries != nil {
+		target("startup after restart", figure(m.StartupSeconds), figure(ref.StartupSeconds), false)
+	}
 }

@@ -38,6 +38,8 @@ type settings struct {
 	Seed          uint64 `json:"seed"`
 	End           string `json:"end"`
 	FreshRate     int    `json:"fresh_rate"`
+	Days          int    `json:"days"`
+	RSSInterval   string `json:"rss_interval"`
 }
 
 // summary holds the median over runs of every figure.
@@ -62,6 +64,17 @@ type summary struct {
 	// figures under ingest.
 	QueriesLastHour []querySummary `json:"queries_last_hour,omitempty"`
 	Live            *liveSummary   `json:"live,omitempty"`
+	// The peak RSS (VmHWM) at rssCheckpoint of the records and at the end
+	// of the ingest, and the end's over the checkpoint's for the peak and
+	// for the RSS at the time (VmRSS).
+	RSSCheckpointMB  figure `json:"peak_rss_at_checkpoint_mb"`
+	RSSEndOfIngestMB figure `json:"peak_rss_at_end_of_ingest_mb"`
+	RSSGrowth        figure `json:"peak_rss_growth"`
+	RSSNowGrowth     figure `json:"rss_growth"`
+	// With -restart: the time to ready on the same data dir, and the 24 h
+	// queries on the restarted server.
+	StartupSeconds float64        `json:"startup_seconds,omitempty"`
+	RestartQueries []querySummary `json:"restart_queries,omitempty"`
 }
 
 // liveSummary is the median over runs of the queries under ingest.
@@ -93,6 +106,7 @@ func newReport(o options, runs []runResult, runErr error) report {
 		Settings: settings{
 			Binary: o.binary, Records: o.records, Concurrency: o.concurrency, Batch: o.batch,
 			QueriesRepeat: o.queriesRepeat, Seed: o.seed, End: o.end.UTC().Format(time.RFC3339), FreshRate: o.freshRate,
+			Days: o.days, RSSInterval: o.rssInterval.String(),
 		},
 		Runs:   runs,
 		Median: summarize(runs),
@@ -147,9 +161,37 @@ func summarize(runs []runResult) summary {
 		FreshP99Ms:        med(func(r *runResult) float64 { return float64(r.Freshness.P99Ms) }),
 		BackgroundRS:      med(func(r *runResult) float64 { return float64(r.Freshness.BackgroundRS) }),
 		ShutdownSeconds:   med(func(r *runResult) float64 { return r.ShutdownSeconds }),
+		RSSCheckpointMB: med(func(r *runResult) float64 {
+			if r.RSS == nil || r.RSS.AtCheckpoint == nil {
+				return math.NaN()
+			}
+			return float64(r.RSS.AtCheckpoint.Peak) / 1e6
+		}),
+		RSSEndOfIngestMB: med(func(r *runResult) float64 {
+			if r.RSS == nil || r.RSS.EndOfIngest == nil {
+				return math.NaN()
+			}
+			return float64(r.RSS.EndOfIngest.Peak) / 1e6
+		}),
+		RSSGrowth:    med(func(r *runResult) float64 { peak, _ := r.RSS.growth(); return float64(peak) }),
+		RSSNowGrowth: med(func(r *runResult) float64 { _, now := r.RSS.growth(); return float64(now) }),
 	}
 	if len(runs) == 0 {
 		return s
+	}
+	if runs[0].Restart != nil {
+		s.StartupSeconds = float64(med(func(r *runResult) float64 {
+			if r.Restart == nil {
+				return math.NaN()
+			}
+			return r.Restart.StartupSeconds
+		}))
+		s.RestartQueries = summarizeQueries(runs, func(r *runResult) []queryResult {
+			if r.Restart == nil {
+				return nil
+			}
+			return r.Restart.Queries
+		})
 	}
 	s.Queries = summarizeQueries(runs, func(r *runResult) []queryResult { return r.Queries })
 	s.QueriesLastHour = summarizeQueries(runs, func(r *runResult) []queryResult { return r.QueriesLastHour })
@@ -221,7 +263,11 @@ func (r *report) writeTable(w io.Writer) error {
 	p("sluice-bench\t%s", r.Date)
 	p("machine\t%d CPUs, %s", r.Machine.CPUs, r.Machine.CPUModel)
 	p("binary\t%s", r.Settings.Binary)
-	p("data\t%d records (seed %d, 24 h ending %s)", r.Settings.Records, r.Settings.Seed, r.Settings.End)
+	if r.Settings.Days > 1 {
+		p("data\t%d records (seed %d, %d days ending %s; the queries cover its last 24 h and last hour)", r.Settings.Records, r.Settings.Seed, r.Settings.Days, r.Settings.End)
+	} else {
+		p("data\t%d records (seed %d, 24 h ending %s)", r.Settings.Records, r.Settings.Seed, r.Settings.End)
+	}
 	p("runs\t%d completed; figures are medians", len(r.Runs))
 	if len(r.Runs) > 0 {
 		r.writeFigures(p, &r.Median)
@@ -249,6 +295,8 @@ func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 	p("  MB/s of raw JSON\t%.1f\t(%.0f bytes/record)", m.MBPerSec, m.RawBytesPerRecord)
 	p("  server CPU s per 1M records\t%.2f\t(%.2f including flush and merges until settled)", m.CPUSecondsPerM, m.CPUSettledPerM)
 	p("  peak RSS after ingest\t%.1f MB", m.PeakRSSIngestMB)
+	p("  peak RSS at %.0f%% / end of ingest\t%.1f MB / %.1f MB\t(%.2fx; RSS at the time %.2fx)",
+		rssCheckpoint*100, m.RSSCheckpointMB, m.RSSEndOfIngestMB, m.RSSGrowth, m.RSSNowGrowth)
 	p("  backpressure retries\t%.0f", m.Retries)
 	p("STORAGE\t")
 	p("  bytes on disk per record\t%.1f\t(%.1fx smaller than the JSON)", m.BytesPerRecord, m.RawBytesPerRecord/m.BytesPerRecord)
@@ -279,6 +327,12 @@ func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 	p("  p99\t%.1f ms", m.FreshP99Ms)
 	p("SHUTDOWN\t%.1f s after SIGTERM", m.ShutdownSeconds)
 	p("  peak RSS overall\t%.1f MB", m.PeakRSSMB)
+	if m.RestartQueries != nil {
+		p("RESTART\t(on the same data dir)")
+		p("  startup\t%.2f s\t(process start to ready)", m.StartupSeconds)
+		p("  queries after the restart, 24 h\t(one run each)")
+		writeQueries(p, m.RestartQueries)
+	}
 }
 
 func writeQueries(p func(format string, args ...any), qs []querySummary) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-log/sluice/bench/gen"
@@ -33,6 +34,13 @@ type options struct {
 	live       bool
 	liveRate   int
 	liveWarmup time.Duration
+	// days spreads the records over that many days (the long run; more
+	// than 1 turns live and restart on); rssInterval is how often the
+	// server's RSS is sampled; restart stops the server after the other
+	// phases and times its start on the same data dir.
+	days        int
+	rssInterval time.Duration
+	restart     bool
 }
 
 // Time limits of one run's phases.
@@ -73,6 +81,10 @@ type runResult struct {
 	QueriesLastHour []queryResult  `json:"queries_last_hour,omitempty"`
 	Live            *liveResult    `json:"live,omitempty"`
 	Freshness       freshnessStats `json:"freshness"`
+	// RSS is the server's memory sampled from the ingest until before the
+	// restart, Restart the restart phase (-restart only).
+	RSS             *rssTrace      `json:"rss,omitempty"`
+	Restart         *restartResult `json:"restart,omitempty"`
 	ShutdownSeconds float64        `json:"shutdown_seconds"`
 	ShutdownError   string         `json:"shutdown_error,omitempty"`
 	WorkDir         string         `json:"work_dir,omitempty"`
@@ -86,7 +98,10 @@ func (r *runResult) failures() []string {
 	if r.Live != nil {
 		qs["under ingest, last hour "], qs["under ingest, 24 h "] = r.Live.LastHour, r.Live.Day
 	}
-	for _, kind := range []string{"", "last hour ", "under ingest, last hour ", "under ingest, 24 h "} {
+	if r.Restart != nil {
+		qs["after restart "] = r.Restart.Queries
+	}
+	for _, kind := range []string{"", "last hour ", "under ingest, last hour ", "under ingest, 24 h ", "after restart "} {
 		for _, q := range qs[kind] {
 			if !q.Correct {
 				out = append(out, fmt.Sprintf("query %s%s: %s", kind, q.Name, q.Error))
@@ -133,7 +148,8 @@ func run(ctx context.Context, o options, sys system, log *slog.Logger) (res runR
 	if err != nil {
 		return res, err
 	}
-	defer srv.kill()
+	// A closure: the restart phase replaces srv.
+	defer func() { srv.kill() }()
 	c := newClient(srv.base, o.concurrency+2)
 	c.sys = sys
 	if err := srv.waitReady(ctx, c.http, readyTimeout); err != nil {
@@ -141,7 +157,7 @@ func run(ctx context.Context, o options, sys system, log *slog.Logger) (res runR
 	}
 	log.Info("server ready", "system", sys.name, "pid", srv.pid(), "addr", srv.base)
 
-	err = measure(ctx, o, sys, srv, c, dataDir, &res, log)
+	g, err := measure(ctx, o, sys, srv, c, dataDir, &res, log)
 	if exited, exitErr := srv.exited(); exited {
 		return res, fmt.Errorf("server exited during the run (%v); log %s:\n%s", exitErr, srv.logPath, srv.logTail(20))
 	}
@@ -153,6 +169,12 @@ func run(ctx context.Context, o options, sys system, log *slog.Logger) (res runR
 	res.ShutdownSeconds = took.Seconds()
 	if stopErr != nil {
 		res.ShutdownError = stopErr.Error()
+		return res, nil
+	}
+	if o.restart {
+		if res.Restart, err = restart(ctx, sys, &srv, work, dataDir, g, log); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
@@ -166,22 +188,31 @@ func (r *runResult) stored() int64 {
 	return r.Records
 }
 
-// measure runs the phases against a ready server, filling res.
-func measure(ctx context.Context, o options, sys system, srv *server, c *client, dataDir string, res *runResult, log *slog.Logger) error {
-	g, err := gen.New(gen.Config{Seed: o.seed, Records: o.records, End: o.end})
+// measure runs the phases against a ready server, filling res, and
+// returns the generator with its ground truth.
+func measure(ctx context.Context, o options, sys system, srv *server, c *client, dataDir string, res *runResult, log *slog.Logger) (*gen.Generator, error) {
+	g, err := gen.New(gen.Config{Seed: o.seed, Records: o.records, End: o.end, Days: o.days})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return g, measurePhases(ctx, o, sys, srv, c, dataDir, g, res, log)
+}
+
+func measurePhases(ctx context.Context, o options, sys system, srv *server, c *client, dataDir string, g *gen.Generator, res *runResult, log *slog.Logger) error {
+	var sent atomic.Int64
+	sampler := startRSSSampler(ctx, srv.pid(), &sent, o.records, o.rssInterval)
+	defer func() { res.RSS = sampler.finish() }()
 
 	cpu0, err := cpuSeconds(srv.pid())
 	if err != nil {
 		return err
 	}
-	log.Info("ingest", "records", o.records, "concurrency", o.concurrency, "batch", o.batch)
-	st, err := ingest(ctx, c, g, o.concurrency, o.batch)
+	log.Info("ingest", "records", o.records, "days", max(o.days, 1), "concurrency", o.concurrency, "batch", o.batch)
+	st, err := ingest(ctx, c, g, o.concurrency, o.batch, &sent)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
+	sampler.endOfIngest()
 	cpu1, err := cpuSeconds(srv.pid())
 	if err != nil {
 		return err
