@@ -22,7 +22,7 @@ type QuotasConfig struct {
 	Default       TenantQuota  `yaml:"default" doc:"The quotas of every tenant without an entry under tenants; 0 is no bound."`
 	Tenants       TenantQuotas `yaml:"tenants" doc:"Quotas per tenant, replacing default's for that tenant as a whole, e.g. {acme: {ingest_bytes_per_second: 10MiB, query_max_concurrent: 4}}. The keys are those of default."`
 	IngestHold    Duration     `yaml:"ingest_hold" doc:"How long an HTTP ingest request of a tenant over its ingest_bytes_per_second is held, unread, at least, before it is refused with 429 and Retry-After; it is admitted as soon as the tenant's quota allows it. A tenant's held requests queue: the first is admitted when the debt is paid, each other one at its turn or when its own hold ends (see ingest_max_hold), so that their refusals do not all come at once. A flooder that ignores Retry-After and retries at once then sends one request per connection per hold instead of thousands, each costing the server a request's handling (the flood benchmark in docs/benchmarks.md). 0 answers at once."`
-	IngestMaxHold Duration     `yaml:"ingest_max_hold" doc:"The longest hold (see ingest_hold) of a request of a tenant over its quota: a held request waits for the debt and the held requests before it to be paid at the tenant's rate, up to ingest_max_hold; one whose turn would come later is held between 3/4 of ingest_max_hold and all of it, then refused with Retry-After the time its turn is expected. So a tenant a little over its quota waits only what it owes, and the deeper a flood, the fewer refusals it costs: one per connection per ingest_max_hold (the flood benchmark in docs/benchmarks.md). Clients must wait this long for an answer (Filebeat, Fluent Bit and Vector do by default). Not above ingest_hold: every hold is between 3/4 of ingest_hold and ingest_hold."`
+	IngestMaxHold Duration     `yaml:"ingest_max_hold" doc:"The longest hold (see ingest_hold) of a request of a tenant over its quota: a held request waits for the debt and the held requests before it to be paid at the tenant's rate, up to ingest_max_hold; one whose turn would come later is held between 3/4 of ingest_max_hold and all of it, then refused with Retry-After the time its turn is expected. So a tenant a little over its quota waits only what it owes, and the deeper a flood, the fewer refusals it costs: one per connection per ingest_max_hold (the flood benchmark in docs/benchmarks.md). Clients must wait this long for an answer (Filebeat's default timeout is 90s, Vector's 60s). Below http.read_timeout. Not above ingest_hold: every hold is between 3/4 of ingest_hold and ingest_hold."`
 	IngestMaxHeld int          `yaml:"ingest_max_held" doc:"Most HTTP ingest requests of one tenant held at once by ingest_hold; past it they are answered at once. 0 is no bound of its own: a held request's connection counts as idle for http.max_connections, so at that bound new connections displace held ones (the longest idle first) and one tenant's held connections cannot take every connection slot. A bound below the connections a flooder opens makes the rest be refused at once, and retried at once, thousands of times a second (the flood benchmark in docs/benchmarks.md)."`
 }
 
@@ -75,6 +75,11 @@ func (c *Config) validateAuth() []error {
 	errs = append(errs, c.Quotas.Default.validate("quotas.default")...)
 	if c.Quotas.IngestHold < 0 || c.Quotas.IngestMaxHold < 0 || c.Quotas.IngestMaxHeld < 0 {
 		bad("quotas.ingest_hold, quotas.ingest_max_hold and quotas.ingest_max_held must not be negative")
+	}
+	// A held request's body is read after its hold, within the request's
+	// http.read_timeout: a longer hold would fail every admitted request.
+	if hold := max(c.Quotas.IngestHold, c.Quotas.IngestMaxHold); hold >= c.HTTP.ReadTimeout && c.HTTP.ReadTimeout > 0 {
+		bad("quotas.ingest_hold and quotas.ingest_max_hold must be below http.read_timeout (%s), got %s", c.HTTP.ReadTimeout, hold)
 	}
 	if !c.Auth.Enabled {
 		return errs

@@ -81,6 +81,8 @@ func TestParse(t *testing.T) {
 		{name: "time window off ahead", yaml: "ingest:\n  max_future: 0\n", check: func(c Config) bool { return c.Ingest.MaxFuture == 0 }},
 		{name: "time window negative", yaml: "ingest:\n  max_future: -1h\n", err: "ingest.max_future must not be negative"},
 		{name: "time window bad mode", yaml: "ingest:\n  out_of_window: drop\n", err: `ingest.out_of_window must be reject or stamp, got "drop"`},
+		{name: "hold past the read timeout", yaml: "http:\n  read_timeout: 30s\nquotas:\n  ingest_max_hold: 30s\n", err: "quotas.ingest_hold and quotas.ingest_max_hold must be below http.read_timeout (30s), got 30s"},
+		{name: "adaptive hold", yaml: "quotas:\n  ingest_max_hold: 20s\n", check: func(c Config) bool { return c.Quotas.IngestMaxHold == Duration(20*time.Second) }},
 		{name: "dashboards per tenant", yaml: "query:\n  max_dashboards: 20\n", check: func(c Config) bool { return c.Query.MaxDashboards == 20 }},
 		{name: "dashboards per tenant zero", yaml: "query:\n  max_dashboards: 0\n", err: "query.max_dashboards must be positive"},
 		{name: "tenant retention bad size", yaml: "store:\n  tenants:\n    acme: {max_disk_bytes: lots}\n", err: "invalid size \"lots\""},
