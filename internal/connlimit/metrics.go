@@ -3,7 +3,7 @@ package connlimit
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/promreg"
 )
 
 // Metrics are the connection counters of every listener, labelled by its
@@ -35,10 +35,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"listener"}),
 	}
 	if reg != nil {
-		m.open = ingest.Register(reg, m.open)
-		m.max = ingest.Register(reg, m.max)
-		m.shedN = ingest.Register(reg, m.shedN)
-		m.refusedN = ingest.Register(reg, m.refusedN)
+		m.open = promreg.Register(reg, m.open)
+		m.max = promreg.Register(reg, m.max)
+		m.shedN = promreg.Register(reg, m.shedN)
+		m.refusedN = promreg.Register(reg, m.refusedN)
 	}
 	return m
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluice-log/sluice/internal/promreg"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -79,7 +80,7 @@ func NewCardinality(cfg CardinalityConfig, reg prometheus.Registerer) *Cardinali
 		Help: "Streams (kind=streams) and distinct field names (kind=field_names) used within ingest.cardinality_window, summed over tenants; each tenant's are bounded by ingest.max_streams_per_tenant and ingest.max_field_names_per_tenant.",
 	}, []string{"kind"})
 	if reg != nil {
-		active = Register(reg, active)
+		active = promreg.Register(reg, active)
 	}
 	return &Cardinality{cfg: cfg, tenants: map[string]*tenantCardinality{}, lastSweep: time.Now(),
 		activeStreams: active.WithLabelValues("streams"), activeNames: active.WithLabelValues("field_names")}

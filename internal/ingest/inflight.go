@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/promreg"
 )
 
 // ErrInFlightFull is what a request gets when the bytes that every
@@ -56,12 +58,12 @@ func NewInFlight(limit int64, reg prometheus.Registerer) *InFlight {
 			Help: "Ingest requests (or batches) refused or held back because the request bytes in flight were at ingest.max_in_flight_bytes, by protocol.",
 		}, []string{"protocol"})}
 	if reg != nil {
-		b.rejected = Register(reg, b.rejected)
-		Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		b.rejected = promreg.Register(reg, b.rejected)
+		promreg.Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sluice_ingest_in_flight_bytes",
 			Help: "Bytes of request bodies and batches that receivers hold now (after decompression).",
 		}, func() float64 { return float64(b.Used()) }))
-		Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		promreg.Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sluice_ingest_max_in_flight_bytes",
 			Help: "The bound on sluice_ingest_in_flight_bytes (ingest.max_in_flight_bytes).",
 		}, func() float64 { return float64(b.Limit()) }))

@@ -1,11 +1,12 @@
 package ingest
 
 import (
-	"errors"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/promreg"
 )
 
 // Metrics are the counters every HTTP receiver shares, labelled by protocol.
@@ -46,29 +47,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"protocol"}),
 	}
 	if reg != nil {
-		m.requests = Register(reg, m.requests)
-		m.records = Register(reg, m.records)
-		m.rejected = Register(reg, m.rejected)
-		m.bytes = Register(reg, m.bytes)
-		m.duration = Register(reg, m.duration)
+		m.requests = promreg.Register(reg, m.requests)
+		m.records = promreg.Register(reg, m.records)
+		m.rejected = promreg.Register(reg, m.rejected)
+		m.bytes = promreg.Register(reg, m.bytes)
+		m.duration = promreg.Register(reg, m.duration)
 	}
 	return m
-}
-
-// Register registers c with reg, or returns the collector already registered
-// under the same description, so that a receiver's metrics can be built more
-// than once against one registry (tests, restarts of a listener).
-func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic("ingest: register metrics: " + err.Error())
-	}
-	return c
 }
 
 // Request counts one answered request and its duration.

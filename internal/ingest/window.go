@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluice-log/sluice/internal/promreg"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -55,7 +56,7 @@ func NewTimeWindow(cfg WindowConfig, reg prometheus.Registerer) *TimeWindow {
 		Help: "Records whose time was outside the accepted window and that were given their time of arrival instead (ingest.out_of_window: stamp), by reason.",
 	}, []string{"reason"})}
 	if reg != nil {
-		w.stamped = Register(reg, w.stamped)
+		w.stamped = promreg.Register(reg, w.stamped)
 	}
 	return w
 }

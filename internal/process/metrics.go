@@ -3,7 +3,7 @@ package process
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/promreg"
 )
 
 // Metrics count what the steps of a pipeline did, labelled by step name.
@@ -54,13 +54,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		m.records = ingest.Register(reg, m.records)
-		m.dropped = ingest.Register(reg, m.dropped)
-		m.errors = ingest.Register(reg, m.errors)
-		m.redactions = ingest.Register(reg, m.redactions)
-		m.reloads = ingest.Register(reg, m.reloads)
-		m.loaded = ingest.Register(reg, m.loaded)
-		m.lastSuccess = ingest.Register(reg, m.lastSuccess)
+		m.records = promreg.Register(reg, m.records)
+		m.dropped = promreg.Register(reg, m.dropped)
+		m.errors = promreg.Register(reg, m.errors)
+		m.redactions = promreg.Register(reg, m.redactions)
+		m.reloads = promreg.Register(reg, m.reloads)
+		m.loaded = promreg.Register(reg, m.loaded)
+		m.lastSuccess = promreg.Register(reg, m.lastSuccess)
 	}
 	return m
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/promreg"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -33,7 +34,7 @@ func NewSink(next ingest.Sink, window *ingest.TimeWindow, reg prometheus.Registe
 		Help: "Records a pipeline step made unstorable (a time outside the accepted window after a step set it), by reason; they were acknowledged with their batch but not stored.",
 	}, []string{"reason"})}
 	if reg != nil {
-		s.rejected = ingest.Register(reg, s.rejected)
+		s.rejected = promreg.Register(reg, s.rejected)
 	}
 	return s
 }

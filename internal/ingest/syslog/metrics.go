@@ -5,6 +5,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/connlimit"
 	"github.com/sluice-log/sluice/internal/ingest"
+	"github.com/sluice-log/sluice/internal/promreg"
 )
 
 // protocol is the label of the shared ingest metrics.
@@ -41,8 +42,8 @@ func NewMetrics(reg prometheus.Registerer, shared *ingest.Metrics) *Metrics {
 		}, []string{"transport", "reason"}),
 	}
 	if reg != nil {
-		m.connections = ingest.Register(reg, m.connections)
-		m.refused = ingest.Register(reg, m.refused)
+		m.connections = promreg.Register(reg, m.connections)
+		m.refused = promreg.Register(reg, m.refused)
 		m.conns = connlimit.NewMetrics(reg)
 	}
 	return m
