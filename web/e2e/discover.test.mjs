@@ -325,14 +325,21 @@ try {
     const endOfToday = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1);
     assert.ok(Number(await page.locator('.histo').getAttribute('data-last-bucket-end')) >= endOfToday, 'the histogram runs to the end of today');
     // While the count is not known the summary says so, not "0 hits" beside drawn rows.
-    await page.route('**/api/v1/query', async (route) => {
-      if ((route.request().postData() || '').includes('by+_time')) await new Promise((r) => setTimeout(r, 800));
-      await route.continue();
+    // The count is held back until the test has looked (not for a fixed time,
+    // which a loaded machine can outlast before the rows are drawn).
+    let release;
+    const held = new Promise((r) => (release = r));
+    // Route handlers run one at a time: the held request is continued later,
+    // outside its handler, so the rows' request is not queued behind it.
+    await page.route('**/api/v1/query', (route) => {
+      if ((route.request().postData() || '').includes('by+_time')) held.then(() => route.continue());
+      else return route.continue();
     });
     await page.goto(base + '/?q=' + KNOWN);
     await page.locator('tr.row').first().waitFor();
     assert.equal(await page.locator('[data-testid=hits]').getAttribute('data-counting'), 'true');
     assert.doesNotMatch(await page.locator('[data-testid=hits]').textContent(), /^0 hits/);
+    release();
     await page.waitForFunction(() => document.querySelector('.histo')?.dataset.total === '90', null, { timeout: 10e3 });
     assert.equal(await hitsShown(page), 90);
     await page.unroute('**/api/v1/query');
