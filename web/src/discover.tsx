@@ -105,7 +105,7 @@ export function Discover({ liveOnStart }: { liveOnStart: boolean }) {
     let done = 0;
     const tick = () => setProgress(0.1 + (0.9 * ++done) / 3);
     const rows: Row[] = [];
-    let lastPaint = 0;
+    let lastPaint = -Infinity; // the first row paints at once, however soon after the page loaded it comes
     try {
       const [rowsPartial, buckets, names] = await Promise.all([
         query(v.q, r, isStats ? 0 : PAGE_ROWS, ac.signal, (row) => {
