@@ -329,8 +329,8 @@ try {
     // which a loaded machine can outlast before the rows are drawn).
     let release;
     const held = new Promise((r) => (release = r));
-    // Route handlers run one at a time: the held request is continued later,
-    // outside its handler, so the rows' request is not queued behind it.
+    // The held request is continued later, outside its handler, so the
+    // handler returns at once.
     await page.route('**/api/v1/query', (route) => {
       if ((route.request().postData() || '').includes('by+_time')) held.then(() => route.continue());
       else return route.continue();
