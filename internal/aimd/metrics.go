@@ -1,9 +1,9 @@
 package aimd
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/promreg"
 )
 
 // Metrics exports the limit of every limiter of a process in one family,
@@ -19,14 +19,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "sluice_sink_concurrency",
 		Help: "The adaptive (AIMD) limit of a sender, by sink: bulk requests in flight for elasticsearch and opensearch (sink.elasticsearch.adaptive_concurrency); for kafka, the gateway's bound on bytes in flight in 64ths of kafka.max_in_flight_bytes (kafka.adaptive_in_flight); for http, the agent's batches in flight (output.max_concurrency).",
 	}, []string{"sink"})
-	if err := reg.Register(g); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			panic(err)
-		}
-		g = are.ExistingCollector.(*prometheus.GaugeVec)
-	}
-	return &Metrics{limit: g}
+	return &Metrics{limit: promreg.Register(reg, g)}
 }
 
 // Track exports l's limit as sluice_sink_concurrency{sink=name}; nil m
