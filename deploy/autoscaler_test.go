@@ -37,11 +37,10 @@ func (c *checker) autoscaleControllers() {
 	accounts := map[string]bool{}
 	for _, a := range c.o.autoscalers {
 		spec := a.pod.Spec
-		if len(spec.Containers) != 1 {
-			c.errorf("%s: %d containers, want the one sluice container", a, len(spec.Containers))
+		ctr, ok := c.soleContainer(a)
+		if !ok {
 			continue
 		}
-		ctr := spec.Containers[0]
 		if len(ctr.Args) != 3 || ctr.Args[0] != "autoscale" || ctr.Args[1] != "--config" {
 			c.errorf("%s: args %q: want autoscale --config FILE", a, ctr.Args)
 			continue

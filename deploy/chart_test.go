@@ -247,6 +247,16 @@ func (c *checker) errorf(format string, args ...any) {
 	c.errs = append(c.errs, fmt.Sprintf(format, args...))
 }
 
+// soleContainer is w's one container, the sluice binary: every pod the
+// chart renders has exactly one.
+func (c *checker) soleContainer(w *workload) (corev1.Container, bool) {
+	if n := len(w.pod.Spec.Containers); n != 1 {
+		c.errorf("%s: %d containers, want the one sluice container", w, n)
+		return corev1.Container{}, false
+	}
+	return w.pod.Spec.Containers[0], true
+}
+
 // check runs every check over a rendering and returns what is wrong.
 func check(docs []manifest, external map[string][]string, wantAuth bool) []string {
 	o, err := decode(docs)
@@ -354,11 +364,10 @@ func selectorMatchesTemplate(w *workload) bool {
 func (c *checker) pods() {
 	for _, w := range c.o.workloads {
 		spec := w.pod.Spec
-		if len(spec.Containers) != 1 {
-			c.errorf("%s: %d containers, want the one sluice container", w, len(spec.Containers))
+		ctr, ok := c.soleContainer(w)
+		if !ok {
 			continue
 		}
-		ctr := spec.Containers[0]
 		for name, p := range map[string]*corev1.Probe{"startup": ctr.StartupProbe, "liveness": ctr.LivenessProbe, "readiness": ctr.ReadinessProbe} {
 			if p == nil || p.HTTPGet == nil {
 				c.errorf("%s: no %s probe over HTTP", w, name)
