@@ -303,20 +303,13 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 				whole = decided && ss.covers(info)
 			}
 		}
-		if all && !whole && ss.win.exact && !ss.req.CountTimes && ss.countable(info.Labels) {
-			// The time index says how many rows are in the range.
-			n := ss.win.hi - ss.win.lo
-			ss.stats.BlocksCounted++
-			ss.stats.RecordsCounted += int64(n)
-			ss.stats.RecordsMatched += int64(n)
-			if err := ss.count(info, n, nil); err != nil {
-				return err
-			}
-			continue
-		}
 		countable := whole && ss.countable(info.Labels)
-		if countable && !ss.req.CountTimes {
+		if !ss.req.CountTimes && (countable || all && ss.win.exact && ss.countable(info.Labels)) {
 			n := m.records()
+			if !whole {
+				// The time index says how many rows are in the range.
+				n = ss.win.hi - ss.win.lo
+			}
 			ss.stats.BlocksCounted++
 			ss.stats.RecordsCounted += int64(n)
 			ss.stats.RecordsMatched += int64(n)
