@@ -45,22 +45,8 @@ func TestHourOfDayReadsItsBlocks(t *testing.T) {
 		{"_time:[" + hour(10) + " TO " + hour(11) + "} level:error | stats count() as n by _time:1m", streams, streams * 1080},
 		{"_time:[" + hour(23) + " TO " + hour(24) + "} request | stats count() as n by app", streams, streams * 1080},
 	} {
-		q, err := Parse(tc.query)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var stats store.SearchStats
-		got, err := runJSONStats(st, q, 100000, &stats)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := runJSON(sliceSearcher(recs), q, 100000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("%s: got %.200s, want %.200s", tc.query, got, want)
-		}
+		compareQuery(t, st, sliceSearcher(recs), tc.query, 100000, &stats)
 		if stats.BlocksRead > tc.maxBlocks || stats.RecordsScanned > tc.maxRecords {
 			t.Errorf("%s: read %d of %d blocks, %d records; want at most %d blocks, %d records",
 				tc.query, stats.BlocksRead, stats.Blocks, stats.RecordsScanned, tc.maxBlocks, tc.maxRecords)
@@ -105,22 +91,8 @@ func TestSparseHourByTimeIndex(t *testing.T) {
 		{"_time:>=" + at(1380) + " level:warn | stats count() as n", nil},
 		{"_time:[" + at(600) + " TO " + at(660) + "} request", nil},
 	} {
-		q, err := Parse(tc.query)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var stats store.SearchStats
-		got, err := runJSONStats(st, q, 100000, &stats)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := runJSON(sliceSearcher(recs), q, 100000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("%s: got %.200s, want %.200s", tc.query, got, want)
-		}
+		compareQuery(t, st, sliceSearcher(recs), tc.query, 100000, &stats)
 		if stats.Blocks != streams {
 			t.Fatalf("%d blocks, want one a stream", stats.Blocks)
 		}
