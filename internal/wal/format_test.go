@@ -110,6 +110,23 @@ func TestSharedEntryPerTenant(t *testing.T) {
 	}
 }
 
+// writeSeqs writes records 1..n to a new log in dir, closes it and
+// returns its only segment's path and bytes.
+func writeSeqs(t *testing.T, dir string, opts Options, n int) (string, []byte) {
+	t.Helper()
+	l := openLog(t, dir, opts)
+	appendSeqs(t, l, n)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, segmentName(1))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, data
+}
+
 func equalRecords(a, b record.Record) bool {
 	return string(record.AppendBinary(nil, &a)) == string(record.AppendBinary(nil, &b))
 }
@@ -119,16 +136,7 @@ func equalRecords(a, b record.Record) bool {
 func TestSharedEntryTamperDetected(t *testing.T) {
 	key := testKey(t)
 	dir := t.TempDir()
-	l := openLog(t, dir, Options{SigningKey: key})
-	appendSeqs(t, l, 3)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, segmentName(1))
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, data := writeSeqs(t, dir, Options{SigningKey: key}, 3)
 	hdr := len(appendControl(nil, headerPayload(formatVersion, true)))
 	sh := record.Shared{Tenant: "t2"} // testRecord's tenant is t1, same length
 	record.FindShared(testBatch(1, 3), &sh)
@@ -156,21 +164,12 @@ func TestSharedEntryTamperDetected(t *testing.T) {
 // is damage.
 func TestRecordWithoutSharedEntry(t *testing.T) {
 	dir := t.TempDir()
-	l := openLog(t, dir, Options{})
-	appendSeqs(t, l, 3)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, segmentName(1))
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, data := writeSeqs(t, dir, Options{}, 3)
 	forged := appendEntry(nil, 4, new(testRecord(4)))
 	if err := os.WriteFile(path, append(bytes.Clone(data), forged...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l = openLog(t, dir, Options{})
+	l := openLog(t, dir, Options{})
 	checkReplay(t, l, 0, 3)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
