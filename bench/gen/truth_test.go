@@ -309,6 +309,20 @@ func TestTraceWindow(t *testing.T) {
 	}
 }
 
+// decodeLine decodes line i of the generator's output and its _time.
+func decodeLine(t *testing.T, i int, line []byte) (map[string]any, time.Time) {
+	t.Helper()
+	var rec map[string]any
+	if err := json.Unmarshal(line, &rec); err != nil {
+		t.Fatalf("line %d: %v", i, err)
+	}
+	tm, err := time.Parse(time.RFC3339Nano, rec["_time"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, tm
+}
+
 // TestRecentGroundTruth checks the answers of the recent queries (the last
 // hour of the window) against brute-force counts over the records of that
 // hour, for the queries whose counts cover every kind of answer.
@@ -320,14 +334,7 @@ func TestRecentGroundTruth(t *testing.T) {
 	var term, payments, noTrace int64
 	levels, minutes, errs := map[string]int64{}, map[string]int64{}, map[string]int64{}
 	for i, line := range bytes.Split(bytes.TrimSuffix(out, []byte("\n")), []byte("\n")) {
-		var rec map[string]any
-		if err := json.Unmarshal(line, &rec); err != nil {
-			t.Fatalf("line %d: %v", i, err)
-		}
-		tm, err := time.Parse(time.RFC3339Nano, rec["_time"].(string))
-		if err != nil {
-			t.Fatal(err)
-		}
+		rec, tm := decodeLine(t, i, line)
 		if tm.Before(g.RecentFrom()) {
 			continue
 		}
@@ -402,14 +409,7 @@ func TestMultiDayGroundTruth(t *testing.T) {
 	perDay := map[int]int{}
 	var prev time.Time
 	for i, line := range bytes.Split(bytes.TrimSuffix(out, []byte("\n")), []byte("\n")) {
-		var rec map[string]any
-		if err := json.Unmarshal(line, &rec); err != nil {
-			t.Fatalf("line %d: %v", i, err)
-		}
-		tm, err := time.Parse(time.RFC3339Nano, rec["_time"].(string))
-		if err != nil {
-			t.Fatal(err)
-		}
+		rec, tm := decodeLine(t, i, line)
 		if tm.Before(g.DataFrom()) || !tm.Before(g.To()) {
 			t.Fatalf("line %d: time %s outside [%s, %s)", i, tm, g.DataFrom(), g.To())
 		}
