@@ -82,21 +82,28 @@ func TestVersion2StoreReadable(t *testing.T) {
 	if st.IndexCache.Evictions == 0 || st.IndexCache.Bytes > 64<<10 {
 		t.Fatalf("index cache: %+v", st.IndexCache)
 	}
+	scrubThenMerge(t, s, dir, "SLPART2")
+	checkQueries(t, "merged into version 4", s, all, rng, 40)
+	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
+		t.Fatalf("verify after the merge: %v %v", ps, err)
+	}
+}
+
+// scrubThenMerge scrubs the store s in dir, whose parts of the format with
+// the given magic must all pass, and merges them into version 4 parts.
+func scrubThenMerge(t *testing.T, s *Store, dir, magic string) {
+	t.Helper()
 	if err := s.Scrub(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 	if st := s.Stats(); st.ScrubFailures != 0 || st.PartsUnverified != 0 {
-		t.Fatalf("scrub of version 2 parts: %d failures, %d unverified", st.ScrubFailures, st.PartsUnverified)
+		t.Fatalf("scrub of %s parts: %d failures, %d unverified", magic, st.ScrubFailures, st.PartsUnverified)
 	}
 	if err := s.Merge(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := partMagics(t, dir); got["SLPART2"] != 0 || got["SLPART4"] == 0 {
+	if got := partMagics(t, dir); got[magic] != 0 || got["SLPART4"] == 0 {
 		t.Fatalf("after merging: parts %v, want version 4 only", got)
-	}
-	checkQueries(t, "merged into version 4", s, all, rng, 40)
-	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
-		t.Fatalf("verify after the merge: %v %v", ps, err)
 	}
 }
 
@@ -129,18 +136,7 @@ func TestVersion3StoreReadable(t *testing.T) {
 	defer s.Close()
 	qrng := rand.New(rand.NewPCG(6, 6))
 	checkQueries(t, "version 3 parts", s, all, qrng, 40)
-	if err := s.Scrub(context.Background(), 0); err != nil {
-		t.Fatal(err)
-	}
-	if st := s.Stats(); st.ScrubFailures != 0 || st.PartsUnverified != 0 {
-		t.Fatalf("scrub of version 3 parts: %d failures, %d unverified", st.ScrubFailures, st.PartsUnverified)
-	}
-	if err := s.Merge(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := partMagics(t, dir); got["SLPART3"] != 0 || got["SLPART4"] == 0 {
-		t.Fatalf("after merging: parts %v, want version 4 only", got)
-	}
+	scrubThenMerge(t, s, dir, "SLPART3")
 	checkQueries(t, "merged into version 4", s, all, qrng, 40)
 	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
 		t.Fatalf("verify after the merge: %v %v", ps, err)
