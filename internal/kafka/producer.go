@@ -51,6 +51,9 @@ type ProducerOptions struct {
 // and starts at a quarter of it.
 const adaptiveSteps, adaptiveStart = 64, 16
 
+// adaptiveUnit is the bytes of one step of the adaptive bound.
+func (o ProducerOptions) adaptiveUnit() int64 { return max(o.MaxInFlightBytes/adaptiveSteps, 1) }
+
 // Producer is the gateway's ingest.Sink: records go to Kafka instead of the
 // local WAL, and Ingest returns nil only after Kafka acknowledged every one
 // of them with acks=all through an idempotent producer.
@@ -104,7 +107,7 @@ func NewProducer(c ClientOptions, o ProducerOptions, m *Metrics, log *slog.Logge
 	}
 	p := &Producer{cl: cl, opts: o, m: m, log: log, throttled: throttled}
 	if o.Adaptive {
-		p.lim = aimd.New(aimd.Config{Initial: adaptiveStart, Max: adaptiveSteps, Unit: max(o.MaxInFlightBytes/adaptiveSteps, 1)})
+		p.lim = aimd.New(aimd.Config{Initial: adaptiveStart, Max: adaptiveSteps, Unit: o.adaptiveUnit()})
 		o.Limits.Track(p.lim, "kafka")
 	}
 	return p, nil
@@ -252,7 +255,7 @@ func (p *Producer) acquire(ctx context.Context, size int64) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("waiting to produce to Kafka: %w", ctx.Err())
 		}
-		bound := int64(p.lim.Limit()) * max(p.opts.MaxInFlightBytes/adaptiveSteps, 1)
+		bound := int64(p.lim.Limit()) * p.opts.adaptiveUnit()
 		p.m.backpressure.Inc()
 		p.warn("Kafka is slow or unreachable: refusing ingest with 429", "in_flight_bytes", p.lim.InFlight(), "adaptive_bound_bytes", bound)
 		return &ingest.BackpressureError{RetryAfter: p.opts.RetryAfter,
