@@ -69,15 +69,16 @@ func (s storedRule) config() config.RuleConfig {
 		Labels: s.Labels, Annotations: s.Annotations, Notify: s.Notify}
 }
 
-// spec checks a RuleSpec and turns it into a stored rule of tenant.
-func (m *Manager) spec(tenant string, in RuleSpec) (storedRule, error) {
+// spec checks a RuleSpec and turns it into a stored rule of tenant and
+// the rule compiled from it.
+func (m *Manager) spec(tenant string, in RuleSpec) (storedRule, *rule, error) {
 	s := storedRule{Name: strings.TrimSpace(in.Name), Tenant: tenant, Query: in.Query, Condition: in.Condition,
 		Labels: in.Labels, Annotations: in.Annotations, Notify: in.Notify, Created: m.now().UTC()}
 	switch {
 	case s.Name == "" || len(s.Name) > maxRuleName || strings.IndexFunc(s.Name, unicode.IsControl) >= 0 || strings.Contains(s.Name, "/"):
-		return s, fmt.Errorf("name must have 1 to %d bytes, no control characters and no /", maxRuleName)
+		return s, nil, fmt.Errorf("name must have 1 to %d bytes, no control characters and no /", maxRuleName)
 	case strings.TrimSpace(s.Query) == "" || len(s.Query) > maxRuleQuery:
-		return s, fmt.Errorf("query must have 1 to %d bytes", maxRuleQuery)
+		return s, nil, fmt.Errorf("query must have 1 to %d bytes", maxRuleQuery)
 	}
 	dur := func(name, v, def string) (time.Duration, error) {
 		if strings.TrimSpace(v) == "" {
@@ -91,32 +92,34 @@ func (m *Manager) spec(tenant string, in RuleSpec) (storedRule, error) {
 	}
 	var err error
 	if s.Every, err = dur("every", in.Every, "1m"); err != nil {
-		return s, err
+		return s, nil, err
 	}
 	if s.Window, err = dur("window", in.Window, s.Every.String()); err != nil {
-		return s, err
+		return s, nil, err
 	}
 	if s.For, err = dur("for", in.For, "0s"); err != nil {
-		return s, err
+		return s, nil, err
 	}
 	if s.Every < minRuleEvery || s.Window <= 0 || s.For < 0 {
-		return s, fmt.Errorf("every must be at least %s, window positive, for not negative", minRuleEvery)
+		return s, nil, fmt.Errorf("every must be at least %s, window positive, for not negative", minRuleEvery)
 	}
 	for k := range s.Labels {
 		if k == "" || k == "alertname" || k == "tenant" {
-			return s, fmt.Errorf("label %q: a label needs a name, and alertname and tenant are set by Sluice", k)
+			return s, nil, fmt.Errorf("label %q: a label needs a name, and alertname and tenant are set by Sluice", k)
 		}
 	}
 	for _, n := range s.Notify {
 		if _, ok := m.notifiers[n]; !ok {
-			return s, fmt.Errorf("notify: no notifier named %q (alerts.notifiers in the configuration)", n)
+			return s, nil, fmt.Errorf("notify: no notifier named %q (alerts.notifiers in the configuration)", n)
 		}
 	}
 	// Compiling checks the query (a stats pipe) and the condition.
-	if _, err := compileRule(s.config(), m.opts.Parse); err != nil {
-		return s, err
+	r, err := compileRule(s.config(), m.opts.Parse)
+	if err != nil {
+		return s, nil, err
 	}
-	return s, nil
+	r.runtime = true
+	return s, r, nil
 }
 
 // loadRuntimeRules reads the rules file; a rule that no longer compiles
@@ -162,15 +165,10 @@ func (m *Manager) writeRuntimeRules(rules []storedRule) error {
 
 // AddRule makes a rule of tenant from in, saves it and starts it.
 func (m *Manager) AddRule(tenant string, in RuleSpec) (RuleInfo, error) {
-	s, err := m.spec(tenant, in)
+	s, r, err := m.spec(tenant, in)
 	if err != nil {
 		return RuleInfo{}, err
 	}
-	r, err := compileRule(s.config(), m.opts.Parse)
-	if err != nil {
-		return RuleInfo{}, err
-	}
-	r.runtime = true
 	// rulesMu orders writers of the file; m.mu is not held while it is
 	// written (fsyncs), so evaluation and the API go on meanwhile.
 	m.rulesMu.Lock()

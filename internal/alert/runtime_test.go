@@ -42,7 +42,7 @@ func TestRuntimeRuleSpec(t *testing.T) {
 	} {
 		s := ok
 		c.edit(&s)
-		got, err := m.spec("acme", s)
+		got, _, err := m.spec("acme", s)
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s: %v", c.name, err)
