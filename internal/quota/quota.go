@@ -92,7 +92,6 @@ type state struct {
 	tokens  float64
 	at      time.Time
 	running int
-	held    int
 	// queue holds the tenant's held requests in arrival order; only the
 	// first waits for the debt to be paid (see hold).
 	queue []*heldRequest
@@ -308,7 +307,7 @@ func (q *Quotas) hold(ctx context.Context, tenant string, size int64) bool {
 	l := q.limits(tenant)
 	q.mu.Lock()
 	st := q.stateLocked(tenant)
-	if q.MaxHeld > 0 && st.held >= q.MaxHeld {
+	if q.MaxHeld > 0 && len(st.queue) >= q.MaxHeld {
 		q.mu.Unlock()
 		return false
 	}
@@ -328,12 +327,10 @@ func (q *Quotas) hold(ctx context.Context, tenant string, size int64) bool {
 	if len(st.queue) == 1 {
 		close(me.turn)
 	}
-	st.held++
 	q.mu.Unlock()
 	defer connlimit.IdleWhile(ctx)()
 	defer func() {
 		q.mu.Lock()
-		st.held--
 		i := slices.Index(st.queue, me)
 		st.queue = slices.Delete(st.queue, i, i+1)
 		if i == 0 && len(st.queue) > 0 {
