@@ -211,6 +211,8 @@ func (m *Manager) Routes(tenant func(*http.Request) string) map[string]http.Hand
 			switch {
 			case errors.Is(err, ErrRuleExists):
 				writeJSON(w, http.StatusConflict, map[string]string{"error": "rule: " + err.Error()})
+			case errors.Is(err, errSaveRules):
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "rule: " + err.Error()})
 			case err != nil:
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "rule: " + err.Error()})
 			default:

@@ -35,6 +35,10 @@ const (
 // the name asked for.
 var ErrRuleExists = errors.New("a rule or flow of that name exists")
 
+// errSaveRules wraps a failure to write the rules file: the server's
+// fault, not the request's.
+var errSaveRules = errors.New("save rules")
+
 // RuleSpec is a rule as the API takes it: durations as text ("5m").
 type RuleSpec struct {
 	Name        string            `json:"name"`
@@ -155,10 +159,10 @@ func (m *Manager) writeRuntimeRules(rules []storedRule) error {
 		return err
 	}
 	if err := os.MkdirAll(m.opts.Dir, 0o755); err != nil {
-		return fmt.Errorf("save rules: %w", err)
+		return fmt.Errorf("%w: %w", errSaveRules, err)
 	}
 	if err := durable.WriteFile(filepath.Join(m.opts.Dir, rulesFile), b, 0o600); err != nil {
-		return fmt.Errorf("save rules: %w", err)
+		return fmt.Errorf("%w: %w", errSaveRules, err)
 	}
 	return nil
 }
