@@ -285,9 +285,9 @@ func spanIndex(times []int64, minTime, maxTime int64) []int32 {
 // end) by its time index: rows before lo and from hi on do not. exact
 // says that every row of [lo, hi) does, so that no row's time needs a
 // check. ok is false when m has no time index.
-func (m *blockMeta) rowWindow(from, to int64) (lo, hi int, exact, ok bool) {
+func (m *blockMeta) rowWindow(from, to int64) rowWindow {
 	if len(m.spanRows) == 0 {
-		return 0, 0, false, false
+		return rowWindow{}
 	}
 	first := spanOf(m.minTime)
 	// start(sp) is the first row at or after span sp's start.
@@ -301,8 +301,7 @@ func (m *blockMeta) rowWindow(from, to int64) (lo, hi int, exact, ok bool) {
 			return int(m.spanRows[sp-first-1])
 		}
 	}
-	lo, hi = 0, m.count
-	exact = true
+	lo, hi, exact := 0, m.count, true
 	if from > m.minTime {
 		sp := spanOf(from)
 		lo = start(sp)
@@ -313,5 +312,5 @@ func (m *blockMeta) rowWindow(from, to int64) (lo, hi int, exact, ok bool) {
 		hi = start(sp + 1)
 		exact = exact && to == (sp+1)*blockSpan
 	}
-	return lo, max(lo, hi), exact, true
+	return rowWindow{lo: lo, hi: max(lo, hi), exact: exact, ok: true}
 }

@@ -46,12 +46,8 @@ func (ss *searcher) setWindow(m *blockMeta) bool {
 	if ss.covers(&ss.info) {
 		return true
 	}
-	lo, hi, exact, ok := m.rowWindow(ss.req.From, ss.req.To)
-	if !ok {
-		return true
-	}
-	ss.win = rowWindow{lo: lo, hi: hi, exact: exact, ok: true}
-	return lo < hi
+	ss.win = m.rowWindow(ss.req.From, ss.req.To)
+	return !ss.win.ok || ss.win.lo < ss.win.hi
 }
 
 // rowIn reports whether row of d, the block just read, lies in the

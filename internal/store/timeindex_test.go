@@ -45,8 +45,9 @@ func TestRowWindow(t *testing.T) {
 	m.spanRows = spanIndex(times, m.minTime, m.maxTime)
 	for from := day - h; from <= day+7*h; from += h / 2 {
 		for to := from + h/2; to <= day+8*h; to += h / 2 {
-			lo, hi, exact, ok := m.rowWindow(from, to)
-			if !ok {
+			w := m.rowWindow(from, to)
+			lo, hi, exact := w.lo, w.hi, w.exact
+			if !w.ok {
 				t.Fatal("no window")
 			}
 			for row, tm := range times {
