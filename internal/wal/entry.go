@@ -22,18 +22,6 @@ const controlFlag = 1 << 31
 // support on common CPUs.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// appendEntry appends the entry for r with sequence number seq to dst.
-func appendEntry(dst []byte, seq uint64, r *record.Record) []byte {
-	start := len(dst)
-	dst = append(dst, make([]byte, headerSize)...)
-	dst = binary.AppendUvarint(dst, seq)
-	dst = record.AppendBinary(dst, r)
-	payload := dst[start+headerSize:]
-	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, castagnoli))
-	return dst
-}
-
 // appendEntryShared appends the entry for r with sequence number seq,
 // encoded relative to sh (format 3), to dst.
 func appendEntryShared(dst []byte, seq uint64, r *record.Record, sh *record.Shared) []byte {
@@ -41,10 +29,7 @@ func appendEntryShared(dst []byte, seq uint64, r *record.Record, sh *record.Shar
 	dst = append(dst, make([]byte, headerSize)...)
 	dst = binary.AppendUvarint(dst, seq)
 	dst = record.AppendBinaryShared(dst, r, sh)
-	payload := dst[start+headerSize:]
-	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, castagnoli))
-	return dst
+	return sealEntry(dst, start, 0)
 }
 
 // appendSharedEntry appends the shared entry for sh to dst: a control
@@ -54,8 +39,14 @@ func appendSharedEntry(dst []byte, sh *record.Shared) []byte {
 	dst = append(dst, make([]byte, headerSize)...)
 	dst = append(dst, ctlShared)
 	dst = record.AppendShared(dst, sh)
+	return sealEntry(dst, start, controlFlag)
+}
+
+// sealEntry fills in the header of the entry at dst[start:], whose payload
+// runs to the end of dst: its length, with flag, and its checksum.
+func sealEntry(dst []byte, start int, flag uint32) []byte {
 	payload := dst[start+headerSize:]
-	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload))|controlFlag)
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload))|flag)
 	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, castagnoli))
 	return dst
 }

@@ -3,6 +3,7 @@ package wal
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -150,4 +151,14 @@ func dirSize(t testing.TB, dir string) int64 {
 
 func newTextLogger(buf *syncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, nil))
+}
+
+// appendEntry appends the entry for r with sequence number seq to dst,
+// whole (format 2, which the log reads but no longer writes).
+func appendEntry(dst []byte, seq uint64, r *record.Record) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, headerSize)...)
+	dst = binary.AppendUvarint(dst, seq)
+	dst = record.AppendBinary(dst, r)
+	return sealEntry(dst, start, 0)
 }
