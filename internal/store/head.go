@@ -146,8 +146,10 @@ func (h *head) append(r *record.Record) {
 		}
 	}
 	n := len(h.chunks)
+	// The shared fields are written again in each chunk they are used in.
+	writeShared := sharedSize > 0 && (h.sharedAt == noShared || int(h.sharedAt>>32) != n-1)
 	need := size
-	if sharedSize > 0 && (h.sharedAt == noShared || int(h.sharedAt>>32) != n-1) {
+	if writeShared {
 		need += sharedSize
 	}
 	if n == 0 || cap(h.chunks[n-1])-len(h.chunks[n-1]) < need {
@@ -155,9 +157,10 @@ func (h *head) append(r *record.Record) {
 		h.chunks = append(h.chunks, make([]byte, 0, c))
 		h.bytes += int64(c)
 		n++
+		writeShared = sharedSize > 0
 	}
 	b := h.chunks[n-1]
-	if sharedSize > 0 && (h.sharedAt == noShared || int(h.sharedAt>>32) != n-1) {
+	if writeShared {
 		h.sharedAt = uint64(n-1)<<32 | uint64(len(b))
 		b = binary.AppendUvarint(b, uint64(len(h.shared)))
 		for _, f := range h.shared {
