@@ -24,14 +24,16 @@ const maxDecodeFields = 1 << 16
 func AppendBinary(dst []byte, r *Record) []byte {
 	dst = binary.AppendVarint(dst, r.Time)
 	dst = appendString(dst, r.Tenant)
-	dst = binary.AppendUvarint(dst, uint64(len(r.Stream)))
-	for _, f := range r.Stream {
-		dst = appendString(dst, f.Name)
-		dst = appendString(dst, f.Value)
-	}
+	dst = appendFields(dst, r.Stream)
 	dst = appendString(dst, r.Message)
-	dst = binary.AppendUvarint(dst, uint64(len(r.Fields)))
-	for _, f := range r.Fields {
+	return appendFields(dst, r.Fields)
+}
+
+// appendFields appends the count of fs and then each field's name and
+// value.
+func appendFields(dst []byte, fs []Field) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(fs)))
+	for _, f := range fs {
 		dst = appendString(dst, f.Name)
 		dst = appendString(dst, f.Value)
 	}

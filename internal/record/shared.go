@@ -128,11 +128,7 @@ func DecodeShared(src []byte, sh *Shared) error {
 // AppendBinary encodes it, without the tenant and the shared fields.
 func AppendBinaryShared(dst []byte, r *Record, sh *Shared) []byte {
 	dst = binary.AppendVarint(dst, r.Time)
-	dst = binary.AppendUvarint(dst, uint64(len(r.Stream)))
-	for _, f := range r.Stream {
-		dst = appendString(dst, f.Name)
-		dst = appendString(dst, f.Value)
-	}
+	dst = appendFields(dst, r.Stream)
 	dst = appendString(dst, r.Message)
 	dst = binary.AppendUvarint(dst, uint64(len(r.Fields)-len(sh.Fields)))
 	k := 0
