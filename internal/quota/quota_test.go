@@ -318,10 +318,12 @@ func TestHoldQueue(t *testing.T) {
 // then; one whose turn would come past MaxHold is held about MaxHold and
 // refused with Retry-After the time its turn is expected.
 func TestAdaptiveHold(t *testing.T) {
-	// A request of 1,000 bytes is paid in 100 ms.
-	q := New(fixed(map[string]Limits{"c": {IngestBytesPerSecond: 10_000, IngestBurstBytes: 1000}}), nil)
-	q.Hold, q.MaxHold, q.MaxHeld = 100*time.Millisecond, 300*time.Millisecond, 0
-	q.Charge("c", 1, 1500) // 500 bytes in debt: 50 ms
+	// A request of 1,000 bytes is paid in 200 ms. The times are wide
+	// enough that queueing the four requests (up to 200 ms on a loaded
+	// machine) does not move the last one's turn within its hold.
+	q := New(fixed(map[string]Limits{"c": {IngestBytesPerSecond: 5_000, IngestBurstBytes: 1000}}), nil)
+	q.Hold, q.MaxHold, q.MaxHeld = 200*time.Millisecond, 800*time.Millisecond, 0
+	q.Charge("c", 1, 3000) // 2,000 bytes in debt: 400 ms
 	h := q.Gate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := ingest.OpenBody(r, 1<<20); err != nil {
 			w.WriteHeader(ingest.RequestStatus(err))
@@ -332,10 +334,9 @@ func TestAdaptiveHold(t *testing.T) {
 		retryAfter string
 		took       time.Duration
 	}
-	// The requests' turns come at 50, 150, 250 and 350 ms: the first
-	// two are held until then (less than their holds, 150 and 250 ms),
-	// the last two are held 225 to 300 ms: at most one of them finds its
-	// turn within that (the one the other's refusal moves up).
+	// The requests' turns come at 400, 600, 800 and 1,000 ms: the first
+	// three are held until then (within MaxHold of their arrival), the
+	// last, whose turn is past MaxHold, is held 600 to 800 ms and refused.
 	const n = 4
 	answers := make([]chan answer, n)
 	for i := range n {
@@ -368,8 +369,8 @@ func TestAdaptiveHold(t *testing.T) {
 	}
 	for _, a := range got[2:] {
 		// Held 3/4 of MaxHold at least, not Hold.
-		if a.code == 429 && (a.took < 225*time.Millisecond || a.retryAfter == "") {
-			t.Errorf("a refusal after %s with Retry-After %q, want after 225ms at least, with one", a.took, a.retryAfter)
+		if a.code == 429 && (a.took < 600*time.Millisecond || a.retryAfter == "") {
+			t.Errorf("a refusal after %s with Retry-After %q, want after 600ms at least, with one", a.took, a.retryAfter)
 		}
 	}
 	q.mu.Lock()
