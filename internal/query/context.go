@@ -52,14 +52,13 @@ func streamContext(ctx context.Context, src store.Searcher, f store.Filter, t in
 }
 
 // contextSide collects up to n records on one side of t, oldest first,
-// within maxBytes (0: no bound), charged to meter until it returns.
+// within maxBytes (0: no bound), charged to meter while it searches.
 func contextSide(ctx context.Context, src store.Searcher, req store.SearchRequest, t int64, n int, later bool, maxBytes int64, meter *ResultMeter) ([]*record.Record, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	for window := int64(time.Minute); ; window *= 16 {
 		h := newestHeap{limit: n, oldest: later, maxBytes: maxBytes, meter: meter}
-		defer h.release() // at most one heap per window, a few windows
 		// Past a year, look at everything left on that side.
 		full := window >= int64(400*24*time.Hour)
 		if later {
@@ -73,7 +72,12 @@ func contextSide(ctx context.Context, src store.Searcher, req store.SearchReques
 				req.From = 0
 			}
 		}
-		if err := scan(ctx, src, req, h.offer); err != nil {
+		err := scan(ctx, src, req, h.offer)
+		// What a window keeps is charged while it is searched: a window
+		// too narrow is dropped for the next, wider one, the last one's
+		// records are returned at once.
+		h.release()
+		if err != nil {
 			return nil, fmt.Errorf("query: context: %w", err)
 		}
 		if len(h.recs) < n && !full && (later || req.From > 0) {
