@@ -226,9 +226,7 @@ func (d *decodedBlock) parseTimes() error {
 			tr.fail("time unit out of range")
 			exp = 0
 		}
-		for range exp {
-			unit *= 10
-		}
+		unit = timeUnits[exp]
 	}
 	d.decodeTimes(&tr, d.rows, unit)
 	if err := columnEnd(&tr, 0); err != nil {

@@ -165,18 +165,21 @@ func (e *blockEncoder) addColumn(enc byte) {
 // maxTimeExp is the largest unit of encDeltaScaled, 10^9 ns (a second).
 const maxTimeExp = 9
 
+// timeUnits holds 10^exp for exp 0 to maxTimeExp.
+var timeUnits = [maxTimeExp + 1]int64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
+
 // timeUnit is the largest 10^exp ns (exp 0 to maxTimeExp) that divides
-// every time of times.
+// every time of times, found in one pass: a time lowers the unit until it
+// divides it.
 func timeUnit(times []int64) (exp int, unit int64) {
-	unit = 1
-	for exp < maxTimeExp {
-		next := unit * 10
-		for _, t := range times {
-			if t%next != 0 {
-				return exp, unit
-			}
+	exp = maxTimeExp
+	for _, t := range times {
+		for exp > 0 && t%timeUnits[exp] != 0 {
+			exp--
 		}
-		exp, unit = exp+1, next
+		if exp == 0 {
+			break
+		}
 	}
-	return exp, unit
+	return exp, timeUnits[exp]
 }
