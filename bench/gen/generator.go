@@ -158,9 +158,6 @@ func (g *Generator) From() time.Time { return time.Unix(0, g.dayFrom).UTC() }
 // DataFrom is the start of the records' time, Days windows before To.
 func (g *Generator) DataFrom() time.Time { return time.Unix(0, g.start).UTC() }
 
-// Generated is how many records have been generated so far.
-func (g *Generator) Generated() int { return g.next }
-
 // To is the end of the window, Config.End.
 func (g *Generator) To() time.Time { return g.cfg.End.UTC() }
 
