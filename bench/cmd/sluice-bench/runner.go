@@ -43,17 +43,20 @@ type options struct {
 	restart     bool
 }
 
-// Time limits of one run's phases.
+// Time limits of one run's phases. They only bound a run that went wrong
+// (the figures are the times measured, not these): generous enough for a
+// 100M-record store, whose shutdown flush, restart and final merges take
+// longer than a small one's.
 const (
-	readyTimeout = 30 * time.Second
-	stopTimeout  = 30 * time.Second
+	readyTimeout = 2 * time.Minute
+	stopTimeout  = 2 * time.Minute
 	settleStable = 3 * time.Second
 	// VictoriaLogs' force_flush makes pending records searchable in memory;
 	// they reach the disk only with its next in-memory part flush (every
 	// 5 s by default), so its size must stay still for longer than that.
 	vlogsSettleStable = 12 * time.Second
 	settlePoll        = 250 * time.Millisecond
-	settleTimeout     = 10 * time.Minute
+	settleTimeout     = 30 * time.Minute
 	flushPath         = "/internal/force_flush"
 	formContentType   = "application/x-www-form-urlencoded"
 )
