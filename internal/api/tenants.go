@@ -52,8 +52,9 @@ func displayTenant(t string) string {
 }
 
 // baseOptions are the options every query of r starts from: its tenant,
-// the scan bounds (the tenant's quota tightening the server's) and where
-// the search's cost is counted.
+// the scan bounds (the tenant's quota tightening the server's), the bound
+// and meter of the records it keeps for its answer, and where the search's
+// cost is counted.
 func (s *Server) baseOptions(r *http.Request) query.Options {
 	t := tenant.Of(r)
 	opts := query.Options{
@@ -61,6 +62,7 @@ func (s *Server) baseOptions(r *http.Request) query.Options {
 		MaxGroups:         s.cfg.Limits.MaxGroups,
 		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords,
 		MaxScannedBytes:   s.cfg.Limits.MaxScannedBytes,
+		MaxResultBytes:    s.cfg.Limits.MaxResultBytes,
 		Results:           &s.results,
 	}
 	if s.cfg.Quotas != nil {

@@ -78,6 +78,7 @@ func (q *Querier) Query(ctx context.Context, qq *query.Query, opts query.Options
 	if err != nil {
 		return nil, err
 	}
+	defer m.Close()
 	for _, a := range answers {
 		if err := m.Add(a.body); err != nil {
 			return nil, fmt.Errorf("merge the answer of %s: %w", a.ask.url, err)
@@ -125,7 +126,7 @@ func (q *Querier) Context(ctx context.Context, stream string, t int64, before, a
 	for i, a := range answers {
 		bodies[i] = a.body
 	}
-	got, err := query.MergeContext(bodies, before, after)
+	got, err := query.MergeContext(bodies, before, after, opts)
 	if err != nil {
 		return query.Surroundings{}, nil, err
 	}

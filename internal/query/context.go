@@ -142,9 +142,15 @@ func ContextPartial(ctx context.Context, src store.Searcher, stream string, t in
 // MergeContext combines the indexers' ContextPartial answers: the before
 // nearest records older than the hit, those at its time, and the after
 // nearest newer ones, over all of them. Each indexer sent its own nearest,
-// so the nearest of the union are among them.
-func MergeContext(partials [][]byte, before, after int) (Surroundings, error) {
+// so the nearest of the union are among them. As in Context, each side's
+// records are bounded by opts.MaxResultBytes and charged to opts.Results
+// while the merge runs.
+func MergeContext(partials [][]byte, before, after int, opts Options) (Surroundings, error) {
 	heaps := [3]newestHeap{{limit: before}, {limit: contextMaxAt, oldest: true}, {limit: after, oldest: true}}
+	for i := range heaps {
+		heaps[i].maxBytes, heaps[i].meter = opts.MaxResultBytes, opts.Results
+		defer heaps[i].release()
+	}
 	for _, p := range partials {
 		r, err := openPartial(p, partialContext)
 		if err != nil {
@@ -162,7 +168,9 @@ func MergeContext(partials [][]byte, before, after int) (Surroundings, error) {
 				if heaps[i].limit <= 0 {
 					break
 				}
-				_ = heaps[i].offer(rec)
+				if err := heaps[i].offer(rec); err != nil {
+					return Surroundings{}, fmt.Errorf("query: context: %w", err)
+				}
 			}
 		}
 	}

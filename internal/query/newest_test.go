@@ -11,6 +11,42 @@ import (
 	"github.com/sluice-log/sluice/internal/record"
 )
 
+// resultBytesCase is a query whose kept records meet a bound of max bytes
+// (one is what a record of the test's sources keeps).
+type resultBytesCase struct {
+	name    string
+	query   string
+	limit   int
+	max     int64
+	wantErr bool
+}
+
+func resultBytesCases(one int64) []resultBytesCase {
+	return []resultBytesCase{
+		{"10 records within the bound", "*", 10, 10 * one, false},
+		{"11 records over it", "*", 11, 10 * one, true},
+		{"every record over it, though only the newest 10 are printed", "* | limit 10", 60, 10 * one, true},
+		{"an aggregation keeps no records", "* | stats count() as n", 60, one, false},
+		{"no bound", "*", 60, 0, false},
+	}
+}
+
+// check checks a query's error, the most its meter held while it answered
+// and what it holds once the query returned (nothing, failed or not).
+func (tc resultBytesCase) check(t *testing.T, err error, held, after, one int64) {
+	t.Helper()
+	var re *ResultLimitError
+	if got := errors.As(err, &re); got != tc.wantErr || got && re.Max != tc.max {
+		t.Fatalf("err = %v, want a ResultLimitError: %v", err, tc.wantErr)
+	}
+	if after != 0 {
+		t.Fatalf("the meter holds %d bytes after the query", after)
+	}
+	if keeps := !tc.wantErr && !strings.Contains(tc.query, "stats"); keeps != (held >= int64(tc.limit)*one) {
+		t.Fatalf("the meter held %d bytes while %d records of %d bytes were answered", held, tc.limit, one)
+	}
+}
+
 // TestMaxResultBytes: a search whose kept records pass Options.MaxResultBytes
 // stops with a *ResultLimitError instead of answering fewer records; within
 // it, or with pipes that aggregate (which keep no records), it answers; the
@@ -23,19 +59,7 @@ func TestMaxResultBytes(t *testing.T) {
 			Stream: []record.Field{{Name: "host", Value: "a"}}, Message: strings.Repeat("x", 1000)})
 	}
 	one := keptBytes(&src[0])
-	for _, tc := range []struct {
-		name    string
-		query   string
-		limit   int
-		max     int64
-		wantErr bool
-	}{
-		{"10 records within the bound", "*", 10, 10 * one, false},
-		{"11 records over it", "*", 11, 10 * one, true},
-		{"every record over it, though only the newest 10 are printed", "* | limit 10", 100, 10 * one, true},
-		{"an aggregation keeps no records", "* | stats count() as n", 100, one, false},
-		{"no bound", "*", 100, 0, false},
-	} {
+	for _, tc := range resultBytesCases(one) {
 		t.Run(tc.name, func(t *testing.T) {
 			q, err := Parse(tc.query)
 			if err != nil {
@@ -49,16 +73,7 @@ func TestMaxResultBytes(t *testing.T) {
 				held = max(held, meter.Bytes())
 				return nil
 			})
-			var re *ResultLimitError
-			if got := errors.As(err, &re); got != tc.wantErr || got && re.Max != tc.max {
-				t.Fatalf("err = %v, want a ResultLimitError: %v", err, tc.wantErr)
-			}
-			if meter.Bytes() != 0 {
-				t.Fatalf("the meter holds %d bytes after the query", meter.Bytes())
-			}
-			if keeps := !tc.wantErr && !strings.Contains(tc.query, "stats"); keeps != (held >= int64(tc.limit)*one) {
-				t.Fatalf("the meter held %d bytes while %d records of %d bytes were answered", held, tc.limit, one)
-			}
+			tc.check(t, err, held, meter.Bytes(), one)
 		})
 	}
 	hit := src[50]
@@ -103,5 +118,74 @@ func TestNewestHeapTies(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("limit %d oldest %v: %v, want %v", tc.limit, tc.oldest, got, tc.want)
 		}
+	}
+}
+
+// TestMergeMaxResultBytes: a querier's merge of the indexers' answers
+// keeps its records within Options.MaxResultBytes and charges them to
+// Options.Results until Close, as a local search does; so does the merge
+// of the records around a hit.
+func TestMergeMaxResultBytes(t *testing.T) {
+	base := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	var shards [3]sliceSearcher
+	for i := range 90 {
+		shards[i%3] = append(shards[i%3], record.Record{Time: base.Add(time.Duration(i) * time.Second).UnixNano(),
+			Stream: []record.Field{{Name: "host", Value: "a"}}, Message: strings.Repeat("x", 1000)})
+	}
+	one := keptBytes(&shards[0][0])
+	ctx := context.Background()
+	for _, tc := range resultBytesCases(one) {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := Parse(tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var meter ResultMeter
+			var held int64
+			opts := Options{Limit: tc.limit, MaxResultBytes: tc.max, Results: &meter}
+			m, err := NewMerge(q, opts, func(Row) error {
+				held = max(held, meter.Bytes())
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range shards {
+				// The indexers answer under no bound: the merge's is
+				// what is tested.
+				b, perr := ExecutePartial(ctx, s, q, Options{Limit: tc.limit})
+				if perr != nil {
+					t.Fatal(perr)
+				}
+				if err = m.Add(b); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				err = m.Finish()
+			}
+			if meter.Bytes() == 0 && !strings.Contains(tc.query, "stats") {
+				t.Fatalf("the merge charged nothing to the meter for %d records kept", tc.limit)
+			}
+			m.Close()
+			tc.check(t, err, held, meter.Bytes(), one)
+		})
+	}
+	hit := shards[1][10]
+	var parts [][]byte
+	for _, s := range shards {
+		b, err := ContextPartial(ctx, s, hit.StreamString(), hit.Time, 20, 20, Options{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, b)
+	}
+	var meter ResultMeter
+	if _, err := MergeContext(parts, 20, 20, Options{MaxResultBytes: 10 * one, Results: &meter}); !errors.As(err, new(*ResultLimitError)) || meter.Bytes() != 0 {
+		t.Fatalf("merged context of 20 records a side within 10 records' bytes: %v, meter %d", err, meter.Bytes())
+	}
+	got, err := MergeContext(parts, 5, 5, Options{MaxResultBytes: 10 * one, Results: &meter})
+	if err != nil || len(got.Before) != 5 || len(got.After) != 5 || meter.Bytes() != 0 {
+		t.Fatalf("merged context of 5 a side: %d, %d, %v, meter %d", len(got.Before), len(got.After), err, meter.Bytes())
 	}
 }

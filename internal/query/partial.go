@@ -202,6 +202,8 @@ type Merge struct {
 
 // NewMerge prepares the merge of q's partial answers; Finish emits the
 // rows. opts must be the options the indexers ran with (the same Now).
+// The records a search's merge keeps are bounded by opts.MaxResultBytes
+// and charged to opts.Results, as a local search's, until Close.
 func NewMerge(q *Query, opts Options, emit func(Row) error) (*Merge, error) {
 	pl, err := splitQuery(q)
 	if err != nil {
@@ -222,7 +224,7 @@ func NewMerge(q *Query, opts Options, emit func(Row) error) (*Merge, error) {
 		for i := len(q.Pipes) - 1; i >= pl.k; i-- {
 			next = q.Pipes[i].newProcessor(opts, next)
 		}
-		m.np = &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes}, next: next}
+		m.np = &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes, meter: opts.Results}, next: next}
 		m.head = m.np
 		return m, nil
 	}
@@ -306,3 +308,11 @@ func (m *Merge) Add(partial []byte) error {
 
 // Finish emits the rows of the merged answers.
 func (m *Merge) Finish() error { return m.head.flush() }
+
+// Close gives back to Options.Results what the merge kept; the querier
+// calls it when the query returns, whether or not Finish ran.
+func (m *Merge) Close() {
+	if m.np != nil {
+		m.np.h.release()
+	}
+}

@@ -260,7 +260,7 @@ func TestMergeContext(t *testing.T) {
 		}
 		parts = append(parts, b)
 	}
-	got, err := MergeContext(parts, 5, 7)
+	got, err := MergeContext(parts, 5, 7, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func FuzzPartialDecode(f *testing.F) {
 			}
 		}
 		_ = NewFieldNamesMerge(Options{MaxGroups: 1000}, 5).Add(b)
-		_, _ = MergeContext([][]byte{b}, 3, 3)
+		_, _ = MergeContext([][]byte{b}, 3, 3, Options{MaxResultBytes: 1 << 20})
 		for _, fn := range funcs {
 			st := newSpanState(fn)
 			if _, err := st.mergePartial(b, 1<<20); err != nil {
