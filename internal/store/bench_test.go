@@ -348,3 +348,68 @@ func reportCPU(b *testing.B) func() {
 	start := cpu()
 	return func() { b.ReportMetric(float64(cpu()-start)/float64(b.N), "cpu-ns/op") }
 }
+
+// BenchmarkFirstQuery is the first query over one part of about 200 MB
+// after a start, when it waits for the part's sha256 check before its
+// first read (check) and without it (nocheck: what it cost before the
+// check, when the scrubber alone hashed parts): a selective search that
+// reads one block, and a search that decodes every record. Each
+// iteration opens the store, so the part is unverified every time; its
+// file stays in the page cache.
+func BenchmarkFirstQuery(b *testing.B) {
+	dir := b.TempDir()
+	s := openTest(b, dir, Options{})
+	rng := rand.New(rand.NewPCG(3, 3))
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+	stream := []record.Field{{Name: "host", Value: "big"}}
+	for batch := range 66 {
+		recs := make([]record.Record, 1000)
+		for i := range recs {
+			// Random characters: zstd stores them at about 6 bits each.
+			buf := make([]byte, 4096)
+			for j := range buf {
+				buf[j] = alphabet[rng.IntN(len(alphabet))]
+			}
+			n := batch*len(recs) + i
+			recs[i] = record.Record{Time: testBase + int64(n)*int64(time.Millisecond), Stream: stream,
+				Message: fmt.Sprintf("line%d %s", n, buf)}
+		}
+		s.Append(recs, uint64(batch+1))
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	st := s.Stats()
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []struct {
+		name   string
+		filter Filter
+	}{{"selective", &testFilter{kind: "word", field: record.MessageField, word: "line4242"}}, {"all", nil}} {
+		for _, check := range []bool{true, false} {
+			name := q.name + "/nocheck"
+			if check {
+				name = q.name + "/check"
+			}
+			b.Run(name, func(b *testing.B) {
+				for b.Loop() {
+					s := openTest(b, dir, Options{})
+					if !check {
+						s.pio.check = nil
+					}
+					n := 0
+					err := s.Search(context.Background(), SearchRequest{Filter: q.filter}, func(*record.Record) error { n++; return nil })
+					if err != nil || n == 0 {
+						b.Fatalf("search: %d records, %v", n, err)
+					}
+					if err := s.Close(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(st.DiskBytes)/float64(1<<20), "MiB")
+				b.ReportMetric(float64(st.Parts), "parts")
+			})
+		}
+	}
+}

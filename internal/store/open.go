@@ -73,7 +73,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		index: newIndexCache(opts.IndexCacheBytes),
 		dec:   dec,
 	}
-	s.pio.files.firstOpen = s.scrubFirst
+	s.pio.check = s.checkOnRead
 	s.durable.Store(man.state.watermark)
 	if man.state.maxName != "" {
 		n, err := strconv.ParseUint(man.state.maxName, 16, 64)

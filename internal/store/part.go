@@ -75,9 +75,13 @@ type part struct {
 	fmu  sync.Mutex
 	file fileEntry
 	// verified says that the file's sha256 matched the manifest's since
-	// the store opened: this process wrote the part, or the scrubber (or
-	// a merge) hashed it.
+	// the store opened: this process wrote the part, or its first read,
+	// the scrubber or a merge hashed it.
 	verified atomic.Bool
+	// checkMu makes the reads that meet the part unverified wait for one
+	// hash (see Store.checkFirstRead); checkErr keeps its corrupt verdict.
+	checkMu  sync.Mutex
+	checkErr error
 	// quarantined is set when a read found the part damaged, so that
 	// parallel workers stop reading it.
 	quarantined atomic.Bool
@@ -92,6 +96,11 @@ type partIO struct {
 	files *fileCache
 	index *indexCache
 	dec   *zstd.Decoder
+	// check, when set, is called before a read of a part whose sha256
+	// this process has not checked, and fails the read when the check
+	// does (a serving store's Store.checkFirstRead); a part read on its
+	// own (Verify, salvage) has none.
+	check func(p *part) error
 }
 
 func newPart(ref partRef, path string, pio *partIO) *part {
@@ -125,8 +134,14 @@ func (p *part) decRef() {
 func (p *part) ref() partRef { return p.mref }
 
 // readAt preads b at off from the part's file, opening it if needed, and
-// counts the bytes in d.bytesRead when d is not nil.
+// counts the bytes in d.bytesRead when d is not nil. The first read of a
+// part in this process waits for its sha256 check (partIO.check).
 func (p *part) readAt(b []byte, off int64, d *decodedBlock) error {
+	if !p.verified.Load() && p.io.check != nil {
+		if err := p.io.check(p); err != nil {
+			return err
+		}
+	}
 	f, err := p.io.files.acquire(p)
 	if err != nil {
 		return err
@@ -412,9 +427,9 @@ const maxReadGap = 4 << 10
 // columns it decodes (adjacent ones, and ones separated by less than
 // maxReadGap, in one pread) and checks every column it read against its
 // own checksum before decompressing anything. Damage in a column a read
-// skips goes unnoticed by that read; the part's sha256 covers it in the
-// scrubber and in Verify. With d.lazyTimes the timestamps are left to
-// loadTimes. d.bytesRead is set to the bytes read. buf is returned for
+// skips goes unnoticed by that read; the part's sha256 covers it, checked
+// before the part's first read (readAt), by the scrubber and by Verify.
+// With d.lazyTimes the timestamps are left to loadTimes. d.bytesRead is set to the bytes read. buf is returned for
 // reuse; d's strings do not alias it.
 func (p *part) readBlock(c *indexChunk, bi int, buf []byte, d *decodedBlock, need map[string]bool, keep bool) ([]byte, error) {
 	m := &c.metas[bi]

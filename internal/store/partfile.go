@@ -26,8 +26,6 @@ type fileCache struct {
 	// openFile opens a part's file; the store opens the path and checks
 	// its size, tests may serve bytes from memory.
 	openFile func(p *part) (partFile, error)
-	// firstOpen is called once per part, when its file is first opened.
-	firstOpen func(p *part)
 
 	opens, closes atomic.Int64
 }
@@ -39,12 +37,11 @@ type partFile interface {
 }
 
 // fileEntry is a part's place in the fileCache; the part's fmu guards
-// f, pins and opened, the cache's mu listed and the list links (an
+// f and pins, the cache's mu listed and the list links (an
 // unlink writes the neighbours' links too).
 type fileEntry struct {
 	f          partFile
 	pins       int
-	opened     bool // ever
 	listed     bool // in the LRU list: open and not pinned
 	prev, next *fileEntry
 	p          *part
@@ -73,7 +70,6 @@ func defaultMaxOpenFiles() int {
 // matching release.
 func (c *fileCache) acquire(p *part) (partFile, error) {
 	e := &p.file
-	first := false
 	p.fmu.Lock()
 	if e.f == nil {
 		f, err := c.openFile(p)
@@ -82,8 +78,6 @@ func (c *fileCache) acquire(p *part) (partFile, error) {
 			return nil, err
 		}
 		e.f, e.p = f, p
-		first = !e.opened
-		e.opened = true
 		c.mu.Lock()
 		c.open++
 		c.mu.Unlock()
@@ -99,9 +93,6 @@ func (c *fileCache) acquire(p *part) (partFile, error) {
 	}
 	f := e.f
 	p.fmu.Unlock()
-	if first && c.firstOpen != nil {
-		c.firstOpen(p)
-	}
 	c.evict()
 	return f, nil
 }

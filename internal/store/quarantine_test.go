@@ -58,7 +58,9 @@ func skippedBy(t *testing.T, s *Store, req SearchRequest) []string {
 	return out
 }
 
-// TestQuarantineOnRead damages a part while the store serves it: the first
+// TestQuarantineOnRead damages a part while the store serves it, after its
+// sha256 was checked (so that the read's xxhash64 meets the damage, not the
+// check before a first read): the first
 // search that reads the damaged block takes the part out of service and
 // moves its file to quarantine, without failing, and reports the part
 // skipped; every later search returns exactly the other parts' records and
@@ -67,6 +69,9 @@ func TestQuarantineOnRead(t *testing.T) {
 	fx := newCrashFixture(t)
 	s := openTest(t, fx.dir, Options{})
 	defer s.Close()
+	if err := s.Scrub(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
 	victim := fx.partsOfFirst[0]
 	damageFirstBlock(t, fx.dir, victim)
 	owner := tenantOf(t, victim)

@@ -170,7 +170,12 @@ func (s *Store) salvageOne(ctx context.Context, q quarantinedPart) (SalvageRepor
 		return r, nil
 	}
 
-	src := newPart(q.ref, path, s.pio)
+	// Read through the store's caches but without the sha256 check
+	// before the first read, which this file fails: its readable blocks
+	// are what is salvaged.
+	pio := *s.pio
+	pio.check = nil
+	src := newPart(q.ref, path, &pio)
 	defer src.decRef() // closes the file and drops its index from the cache
 	loss := &salvageLoss{}
 	it := &partIter{p: src, s: s, salvage: loss}

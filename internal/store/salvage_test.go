@@ -47,6 +47,10 @@ func TestSalvage(t *testing.T) {
 	if victimRecords <= 40 || missing == "" {
 		t.Fatalf("fixture: victim %s of %d records, missing %q", victim, victimRecords, missing)
 	}
+	// Hashed first, so that the search's read meets the damage.
+	if err := s.Scrub(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
 	damageFirstBlock(t, fx.dir, victim)
 	if err := os.Remove(partPathOf(fx.dir, missing)); err != nil {
 		t.Fatal(err)

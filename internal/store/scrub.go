@@ -10,20 +10,23 @@ import (
 )
 
 // Opening a store hashes no part: a start that re-read every byte stored
-// would take as long as the data is large. A part's bytes are checked as
-// they are read instead (the meta-index, each index chunk, block header
-// and column carries its own checksum), and its sha256 against the
-// manifest's by the scrubber, which hashes the parts opened from disk in
-// the background at a bounded rate (Scrub), a part that a search or merge
-// has read first. A merge hashes its inputs before it merges them, so
-// that it cannot turn altered bytes into a new part with a valid sha256.
-// A part this process wrote was hashed as it was written. `sluice verify`
-// still hashes everything, on demand.
+// would take as long as the data is large. A part's sha256 is checked
+// against the manifest's before the first read of it in this process
+// instead (checkFirstRead): the parts a query reads cost their hash once,
+// at that query, and the others nothing until the scrubber, which hashes
+// the parts opened from disk in the background at a bounded rate
+// (Scrub), gets to them. Every read also checks what it reads (the
+// meta-index, each index chunk, block header and column carries its own
+// xxhash64), which catches damage done after the check but not a forger,
+// who can recompute an xxhash64 but not the manifest's hash chain. A
+// merge hashes its inputs before it merges them, so that it cannot turn
+// altered bytes into a new part with a valid sha256. A part this process
+// wrote was hashed as it was written. `sluice verify` still hashes
+// everything, on demand.
 
 // scrubQueue is the parts whose sha256 this process has not checked.
 type scrubQueue struct {
-	first []*part // read by a search or merge before the scrubber got to them
-	rest  []*part // every part opened from disk, newest partition first
+	rest []*part // every part opened from disk, newest partition first
 }
 
 // queueScrub queues the parts opened from disk, newest partition first:
@@ -37,17 +40,33 @@ func (s *Store) queueScrub(parts []*part) {
 	s.scrubMu.Unlock()
 }
 
-// scrubFirst moves p to the front of the scrubber's queue: it is being
-// read before its sha256 was checked (called when its file is first
-// opened).
-func (s *Store) scrubFirst(p *part) {
+// checkFirstRead checks p's sha256 before the first read of it in this
+// process, which waits for it (and so do the reads of p that come
+// meanwhile; one hashes): altered bytes are not served even when every
+// xxhash64 in them was recomputed. A mismatch quarantines p and fails
+// this read and every later one with the same errCorrupt error, which
+// the search reports as a part it could not read. The hash runs at disk
+// and CPU speed, unpaced: the query waits for it (see storage.md for
+// what it costs). ctx ending stops the hash and leaves p unchecked.
+func (s *Store) checkFirstRead(ctx context.Context, p *part) error {
+	p.checkMu.Lock()
+	defer p.checkMu.Unlock()
 	if p.verified.Load() {
-		return
+		return nil
 	}
-	s.scrubMu.Lock()
-	s.scrub.first = append(s.scrub.first, p)
-	s.scrubMu.Unlock()
+	if p.checkErr != nil {
+		return p.checkErr
+	}
+	err := s.verifyPart(ctx, p, nil)
+	if errors.Is(err, errCorrupt) {
+		p.checkErr = err
+	}
+	return err
 }
+
+// checkOnRead is checkFirstRead for a read that has no context (partIO.check):
+// a search checks its parts first, under its own (searcher.checkParts).
+func (s *Store) checkOnRead(p *part) error { return s.checkFirstRead(context.Background(), p) }
 
 // nextToScrub returns, with a reference, the next served part whose
 // sha256 is unchecked, or nil when there is none.
@@ -55,10 +74,7 @@ func (s *Store) nextToScrub() *part {
 	for {
 		var p *part
 		s.scrubMu.Lock()
-		switch {
-		case len(s.scrub.first) > 0:
-			p, s.scrub.first = s.scrub.first[0], s.scrub.first[1:]
-		case len(s.scrub.rest) > 0:
+		if len(s.scrub.rest) > 0 {
 			p, s.scrub.rest = s.scrub.rest[0], s.scrub.rest[1:]
 		}
 		s.scrubMu.Unlock()

@@ -88,6 +88,7 @@ func (ss *searcher) searchUnit(u searchUnit) error {
 // meta-index when the caller counts its records and the search's range
 // covers it. Neither loads the chunk.
 func (ss *searcher) planParts(parts []*part) ([]searchUnit, error) {
+	ss.checkParts(parts)
 	var units []searchUnit
 	for _, p := range parts {
 		if err := ss.ctx.Err(); err != nil {
@@ -206,4 +207,34 @@ func (ss *searcher) searchAll(v *view) error {
 		w.done()
 	}
 	return firstErr
+}
+
+// checkParts checks the sha256 of the parts this process has not checked
+// yet before the search reads them (Store.checkFirstRead), GOMAXPROCS at
+// a time, and stops when the search ends. A part that fails is found
+// quarantined when its meta-index is read.
+func (ss *searcher) checkParts(parts []*part) {
+	var todo []*part
+	for _, p := range parts {
+		if !p.verified.Load() {
+			todo = append(todo, p)
+		}
+	}
+	if len(todo) == 0 || ss.s.pio.check == nil {
+		return
+	}
+	next := make(chan *part)
+	var wg sync.WaitGroup
+	for range min(len(todo), runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for p := range next {
+				_ = ss.s.checkFirstRead(ss.ctx, p)
+			}
+		})
+	}
+	for _, p := range todo {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
 }
