@@ -72,6 +72,8 @@ func (m *Metrics) watch(p *Pipeline) {
 		counter("sluice_store_flushed_bytes_total", "Bytes of the parts that flushes wrote.", func() float64 { return float64(p.store.Stats().FlushedBytes) }),
 		counter("sluice_store_merge_assists_total", "Flushes after which the flusher ran merges itself because the background merges had fallen behind (ingest then waits for them).", func() float64 { return float64(p.store.Stats().MergeAssists) }),
 		counter("sluice_store_merged_bytes_total", "Bytes of the parts that merges wrote; (flushed + merged) / flushed is the write amplification of merging.", func() float64 { return float64(p.store.Stats().MergedBytes) }),
+		counter("sluice_store_merge_blocks_total", "Blocks that merges wrote.", func() float64 { return float64(p.store.Stats().MergeBlocks) }),
+		counter("sluice_store_merge_blocks_copied_total", "Blocks that merges wrote as they read them, compressing their columns again without decoding their records, since no other part's records of their stream had to join them.", func() float64 { return float64(p.store.Stats().MergeBlocksCopied) }),
 		gauge("sluice_store_index_bytes", "Memory the parts' indexes take: the index cache (block metadata, bloom filters, numeric ranges, block headers kept by searches, meta-indexes), bounded by store.index_cache_bytes, and a small summary per part.", func() float64 { return float64(p.store.Stats().IndexBytes) }),
 		gauge("sluice_store_index_cache_bytes", "Bytes the index cache holds.", func() float64 { return float64(p.store.Stats().IndexCache.Bytes) }),
 		gauge("sluice_store_index_cache_max_bytes", "The index cache's bound (store.index_cache_bytes).", func() float64 { return float64(p.store.Stats().IndexCache.MaxBytes) }),

@@ -112,6 +112,36 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 		}
 	}
 
+	dst = e.appendBlock(dst, n, m)
+	m.tenant = b.tenant
+	m.labels = slices.Clone(b.labels)
+	m.key = b.key
+	m.count = n
+	m.bloom = newBloom(b.hashes)
+	return dst
+}
+
+// recompress appends to dst a block of the rows and columns of d, a block
+// read whole by part.readBlockRaw, each column compressed anew with e's
+// encoder, and sets m's stored layout (length, header, checksum); the rest
+// of m, the block's index entry, is the source block's, since the rows are
+// the same. A merge thus writes a block it need not combine with others
+// without parsing its rows, re-building its columns and tokenizing its
+// messages for the bloom filter again, and its output is the block the
+// rows would have been encoded to.
+func (e *blockEncoder) recompress(dst []byte, m *blockMeta, d *decodedBlock) []byte {
+	e.data = e.data[:0]
+	e.dirs = e.dirs[:0]
+	for i, c := range d.dirs {
+		e.addColumnOf(d.raw[d.spans[i]:d.spans[i]+c.raw], c.enc)
+		e.dirs[len(e.dirs)-1].full = c.full
+	}
+	return e.appendBlock(dst, d.rows, m)
+}
+
+// appendBlock appends the header of the n rows and the columns e holds,
+// then the columns, and sets m's headerLen, checksum, length and rawLen.
+func (e *blockEncoder) appendBlock(dst []byte, n int, m *blockMeta) []byte {
 	start := len(dst)
 	dst = binary.AppendUvarint(dst, uint64(n))
 	dst = binary.AppendUvarint(dst, uint64(len(e.dirs)))
@@ -132,31 +162,29 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 	m.headerLen = len(dst) - start
 	m.checksum = xxhash.Sum64(dst[start:])
 	dst = append(dst, e.data...)
-
-	m.tenant = b.tenant
-	m.labels = slices.Clone(b.labels)
-	m.key = b.key
-	m.count = n
-	m.bloom = newBloom(b.hashes)
 	m.length = int64(len(dst) - start)
 	m.rawLen = rawLen
 	return dst
 }
 
 // addColumn stores the column in e.raw, compressed when that pays.
-func (e *blockEncoder) addColumn(enc byte) {
+func (e *blockEncoder) addColumn(enc byte) { e.addColumnOf(e.raw, enc) }
+
+// addColumnOf appends raw, a column's bytes, to the block's column data,
+// compressed when that makes it smaller.
+func (e *blockEncoder) addColumnOf(raw []byte, enc byte) {
 	start := len(e.data)
-	d := colDir{enc: enc, comp: compNone, stored: len(e.raw), raw: len(e.raw), off: start}
-	if len(e.raw) >= minCompressBytes && e.enc != nil {
-		e.data = e.enc.EncodeAll(e.raw, e.data)
-		if len(e.data)-start < len(e.raw) {
+	d := colDir{enc: enc, comp: compNone, stored: len(raw), raw: len(raw), off: start}
+	if len(raw) >= minCompressBytes && e.enc != nil {
+		e.data = e.enc.EncodeAll(raw, e.data)
+		if len(e.data)-start < len(raw) {
 			d.comp, d.stored = compZstd, len(e.data)-start
 		} else {
 			e.data = e.data[:start]
 		}
 	}
 	if d.comp == compNone {
-		e.data = append(e.data, e.raw...)
+		e.data = append(e.data, raw...)
 	}
 	d.sum = xxhash.Sum64(e.data[start:])
 	e.dirs = append(e.dirs, d)

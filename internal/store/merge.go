@@ -213,6 +213,7 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	if err != nil {
 		return fmt.Errorf("merge partition %s: %w", partition, err)
 	}
+	blocks, copied := w.blocks, w.copied // the last block is written as the part is sealed
 	faultMergePartWritten.Hit()
 
 	s.commitMu.Lock()
@@ -250,15 +251,29 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	s.removeFiles(removed)
 	s.merges.Add(1)
 	s.mergedBytes.Add(np.size)
+	s.mergeBlocks.Add(blocks)
+	s.mergeBlocksCopied.Add(copied)
 	s.log.Info("merged parts", "partition", partition, "inputs", len(parts), "part", np.name, "records", np.records)
 	return nil
 }
 
+// mergeInto writes the records of parts to w in stream and time order. A
+// block that the merge need not combine with others is written as it is
+// (partWriter.copyBlock): only its columns are decompressed and
+// compressed again, at w's level, with no parsing of its rows, no
+// building of columns and no tokenizing of messages for the bloom filter,
+// which were most of a merge's CPU. That is the case when none of its
+// stream's records are being built into a block, no other input has a
+// record of its stream within its time range, and the next record of its
+// stream, if any, would start a new block anyway (the block is full, or
+// it holds blockSpanMinRecords records and that record is in another
+// span). The output is then what decoding and re-adding the rows would
+// have made, block for block: TestMergeCopiesBlocks holds it.
 func (s *Store) mergeInto(ctx context.Context, w *partWriter, parts []*part) error {
 	var h mergeHeap
 	for _, p := range parts {
 		it := &partIter{p: p, s: s}
-		ok, err := it.next()
+		ok, err := it.step()
 		if err != nil {
 			return err
 		}
@@ -275,10 +290,27 @@ func (s *Store) mergeInto(ctx context.Context, w *partWriter, parts []*part) err
 			}
 		}
 		it := h[0]
-		if err := w.add(&it.rec, it.key()); err != nil {
-			return err
+		var ok, copyIt bool
+		var err error
+		if !it.loaded {
+			// At the start of a block, not read yet.
+			if copyIt, err = it.copyable(w, h.second()); err != nil {
+				return err
+			}
+			if copyIt && !s.opts.noBlockCopy {
+				if err := it.copyTo(w); err != nil {
+					return err
+				}
+				ok, err = it.step()
+			} else {
+				ok, err = it.load()
+			}
+		} else {
+			if err := w.add(&it.rec, it.key()); err != nil {
+				return err
+			}
+			ok, err = it.step()
 		}
-		ok, err := it.next()
 		if err != nil {
 			return err
 		}
@@ -292,7 +324,10 @@ func (s *Store) mergeInto(ctx context.Context, w *partWriter, parts []*part) err
 }
 
 // partIter walks a part's records in stored order (stream, then time),
-// one index chunk and one block at a time.
+// one index chunk and one block at a time. Between blocks it stands at
+// the start of the next one unread (loaded false; its key and rec.Time
+// are the block's stream and first time), so that a merge can copy the
+// block whole instead of reading its records.
 type partIter struct {
 	s      *Store
 	p      *part
@@ -301,6 +336,9 @@ type partIter struct {
 	ci     int           // index of the next chunk
 	c      *indexChunk   // the current chunk
 	block  int           // index of the next block of c
+	bc     *indexChunk   // the chunk of the block the iterator stands at
+	bi     int           // its index in bc
+	loaded bool          // the block is read into d; rec is its row-1
 	row    int
 	d      decodedBlock
 	buf    []byte
@@ -314,46 +352,123 @@ type partIter struct {
 
 func (it *partIter) key() string { return it.recKey }
 
+// next moves to the next record, reading blocks as it reaches them.
 func (it *partIter) next() (bool, error) {
-	for it.c == nil || it.row >= len(it.d.times) {
-		if it.c == nil || it.block >= len(it.c.metas) {
-			ok, err := it.nextChunk()
-			if !ok || err != nil {
-				return false, err
-			}
-			continue
+	ok, err := it.step()
+	for ok && err == nil && !it.loaded {
+		if ok, err = it.load(); err == nil && !ok {
+			ok, err = it.step() // a block lost under salvage: on to the next
 		}
-		m := &it.c.metas[it.block]
-		var err error
-		// A merge reads each block once: nothing is kept.
-		it.buf, err = it.p.readBlock(it.c, it.block, it.buf, &it.d, nil, false)
-		if err != nil && it.salvage != nil {
-			it.salvage.lose(1, int64(m.count), err)
-			it.block++
-			// What the failed read decoded must not be taken for rows.
-			it.d.times, it.row = it.d.times[:0], 0
-			continue
-		}
-		if errors.Is(err, errCorrupt) {
-			// The merge fails; the next one is planned without this part.
-			it.s.quarantineServed(it.p, err)
-		}
-		if err != nil {
+	}
+	return ok, err
+}
+
+// step moves to the next record of the block read, or past its last one
+// to the start of the next block, unread.
+func (it *partIter) step() (bool, error) {
+	if it.loaded && it.row < len(it.d.times) {
+		it.d.row(it.row, &it.rec)
+		it.row++
+		return true, nil
+	}
+	for it.c == nil || it.block >= len(it.c.metas) {
+		ok, err := it.nextChunk()
+		if !ok || err != nil {
 			return false, err
 		}
-		if it.salvage != nil {
-			it.salvage.keptBlocks++
-		}
-		it.block++
-		it.row = 0
-		it.d.rewind()
-		it.rec.Tenant = m.tenant
-		it.rec.Stream = m.labels
-		it.recKey = m.key
 	}
-	it.d.row(it.row, &it.rec)
-	it.row++
+	it.bc, it.bi = it.c, it.block
+	it.block++
+	it.loaded = false
+	m := &it.bc.metas[it.bi]
+	it.recKey, it.rec.Time = m.key, m.minTime
 	return true, nil
+}
+
+// load reads the block the iterator stands at and moves to its first
+// record. Under salvage, a block that cannot be read is counted lost and
+// load reports false with no error: the caller steps on.
+func (it *partIter) load() (bool, error) {
+	m := &it.bc.metas[it.bi]
+	var err error
+	// A merge reads each block once: nothing is kept.
+	it.buf, err = it.p.readBlock(it.bc, it.bi, it.buf, &it.d, nil, false)
+	if err != nil && it.salvage != nil {
+		it.salvage.lose(1, int64(m.count), err)
+		// What the failed read decoded must not be taken for rows.
+		it.d.times, it.row = it.d.times[:0], 0
+		return false, nil
+	}
+	if err != nil {
+		return false, it.failed(err)
+	}
+	if it.salvage != nil {
+		it.salvage.keptBlocks++
+	}
+	it.loaded, it.row = true, 0
+	it.d.rewind()
+	it.rec.Tenant = m.tenant
+	it.rec.Stream = m.labels
+	return it.step()
+}
+
+// failed quarantines the part if err says it is damaged (the merge fails;
+// the next one is planned without it) and returns err.
+func (it *partIter) failed(err error) error {
+	if errors.Is(err, errCorrupt) {
+		it.s.quarantineServed(it.p, err)
+	}
+	return err
+}
+
+// copyable says whether the block the iterator stands at (unread) can be
+// written to w as it is (see mergeInto); other is the merge's next
+// iterator after this one, nil if none.
+func (it *partIter) copyable(w *partWriter, other *partIter) (bool, error) {
+	m := &it.bc.metas[it.bi]
+	if it.salvage != nil || it.mi.v2 || it.mi.v3 || m.count > w.maxRecs || !w.startsBlock(m.key, m.minTime) {
+		// Earlier formats' entries lack the time index a copy would keep.
+		return false, nil
+	}
+	next, found := int64(0), false
+	if other != nil && other.recKey == m.key {
+		if other.rec.Time <= m.maxTime {
+			return false, nil // the records interleave
+		}
+		next, found = other.rec.Time, true
+	}
+	nm, err := it.peek()
+	if err != nil {
+		return false, err
+	}
+	if nm != nil && nm.key == m.key && (!found || nm.minTime < next) {
+		next, found = nm.minTime, true
+	}
+	// The block's raw bytes are not known here, so a block that ended at
+	// maxBlockRawBytes is read and re-added, which ends it there again.
+	return !found || cutsBefore(m.count, 0, m.maxTime, next, w.maxRecs), nil
+}
+
+// peek returns the entry of the part's block after the one the iterator
+// stands at, nil if none; it may load the next index chunk for it.
+func (it *partIter) peek() (*blockMeta, error) {
+	for it.c == nil || it.block >= len(it.c.metas) {
+		ok, err := it.nextChunk()
+		if !ok || err != nil {
+			return nil, err
+		}
+	}
+	return &it.c.metas[it.block], nil
+}
+
+// copyTo writes the block the iterator stands at to w as it is.
+func (it *partIter) copyTo(w *partWriter) error {
+	var err error
+	it.buf, err = it.p.readBlockRaw(it.bc, it.bi, it.buf, &it.d)
+	if err != nil {
+		return it.failed(err)
+	}
+	return w.copyBlock(&it.bc.metas[it.bi], &it.d)
 }
 
 // nextChunk moves to the part's next index chunk; a merge reads each
@@ -401,6 +516,17 @@ func (it *partIter) nextChunk() (bool, error) {
 }
 
 type mergeHeap []*partIter
+
+// second is the iterator that comes after h[0], nil if none.
+func (h mergeHeap) second() *partIter {
+	switch {
+	case len(h) < 2:
+		return nil
+	case len(h) == 2 || h.Less(1, 2):
+		return h[1]
+	}
+	return h[2]
+}
 
 func (h mergeHeap) Len() int { return len(h) }
 func (h mergeHeap) Less(i, j int) bool {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -192,4 +193,79 @@ func rusage(who int) time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// denseStreams are the streams of BenchmarkFinalMerge's dense case.
+var denseStreams = func() [][]record.Field {
+	out := make([][]record.Field, 4)
+	for i := range out {
+		out[i] = []record.Field{{Name: "service", Value: fmt.Sprintf("svc%d", i)}}
+	}
+	return out
+}()
+
+// BenchmarkFinalMerge merges the bench data set's day (200,000 records),
+// flushed in time order in a few parts, into one part as an idle
+// partition's final merge does, with and without copying the blocks the
+// merge need not combine (see mergeInto). "day" keeps the data set's
+// times: its streams are sparse (most hold fewer than 1024 records an
+// hour), so most blocks join records of several flushes. "dense" puts
+// the same records into 4 streams, about 2,000 records a stream an hour,
+// as on a node whose streams take a record every few seconds or more:
+// blocks end at UTC hours (blockSpan), and only those of the hours where
+// one flush ends and the next begins are combined; the others are
+// copied. It reports the merge's CPU per million records (the process's,
+// merge only), the bytes per record of the result and the share of
+// blocks copied.
+func BenchmarkFinalMerge(b *testing.B) {
+	recs, err := benchGenRecords()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, layout := range []string{"day", "dense"} {
+		in := recs
+		if layout == "dense" {
+			in = slices.Clone(recs)
+			for i := range in {
+				in[i].Stream = denseStreams[i%len(denseStreams)]
+			}
+		}
+		for _, flushes := range []int{3, 12} {
+			for _, copyBlocks := range []bool{true, false} {
+				name := fmt.Sprintf("%s/flushes=%d/copy=%v", layout, flushes, copyBlocks)
+				b.Run(name, func(b *testing.B) {
+					var cpu time.Duration
+					var st Stats
+					for b.Loop() {
+						b.StopTimer()
+						s := openTest(b, b.TempDir(), Options{IdleMergeAfter: -1, noBlockCopy: !copyBlocks})
+						step := (len(in) + flushes - 1) / flushes
+						for i := 0; i < len(in); i += step {
+							s.Append(in[i:min(i+step, len(in))], uint64(i+1))
+							if err := s.Flush(context.Background()); err != nil {
+								b.Fatal(err)
+							}
+						}
+						parts := livePartsByName(s)
+						t0 := processCPU()
+						b.StartTimer()
+						if err := s.mergeParts(context.Background(), parts, s.menc); err != nil {
+							b.Fatal(err)
+						}
+						b.StopTimer()
+						cpu += processCPU() - t0
+						st = s.Stats()
+						if st.Parts != 1 {
+							b.Fatalf("%d parts after the merge", st.Parts)
+						}
+						s.Close()
+						b.StartTimer()
+					}
+					b.ReportMetric(cpu.Seconds()/float64(b.N)/float64(len(in))*1e6, "cpu-s/1M-records")
+					b.ReportMetric(float64(st.DiskBytes)/float64(len(in)), "bytes/record")
+					b.ReportMetric(float64(st.MergeBlocksCopied)/float64(st.MergeBlocks), "copied/block")
+				})
+			}
+		}
+	}
 }

@@ -42,6 +42,11 @@ type Options struct {
 	// MaxOpenFiles bounds the part files open for reading at once (see
 	// fileCache); default a quarter of RLIMIT_NOFILE.
 	MaxOpenFiles int
+
+	// noBlockCopy makes merges decode and re-add every block instead of
+	// copying those they need not combine (see mergeInto), for the tests
+	// and benchmarks that compare the two.
+	noBlockCopy bool
 }
 
 const (

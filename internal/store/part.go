@@ -432,6 +432,38 @@ const maxReadGap = 4 << 10
 // With d.lazyTimes the timestamps are left to loadTimes. d.bytesRead is set to the bytes read. buf is returned for
 // reuse; d's strings do not alias it.
 func (p *part) readBlock(c *indexChunk, bi int, buf []byte, d *decodedBlock, need map[string]bool, keep bool) ([]byte, error) {
+	buf, data, have, err := p.readBlockColumns(c, bi, buf, d, need, keep)
+	if err != nil {
+		return buf, err
+	}
+	m := &c.metas[bi]
+	d.lazy.p, d.lazy.m, d.lazy.dec, d.lazy.data, d.lazy.have = p, m, p.io.dec, data, have
+	if err := d.decodeColumns(data, m.fields, p.io.dec); err != nil {
+		return buf, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err)
+	}
+	return buf, nil
+}
+
+// readBlockRaw reads block bi of chunk c whole, checks its header and
+// every column, and decompresses the columns into d.raw (d.spans says
+// where each begins) without parsing them: what a merge needs to write
+// the block again as it is (see partWriter.copyBlock).
+func (p *part) readBlockRaw(c *indexChunk, bi int, buf []byte, d *decodedBlock) ([]byte, error) {
+	d.lazyTimes = false
+	buf, data, _, err := p.readBlockColumns(c, bi, buf, d, nil, false)
+	if err != nil {
+		return buf, err
+	}
+	if err := d.decompress(data, p.io.dec); err != nil {
+		return buf, fmt.Errorf("decode block of part %s at %d: %w", p.name, c.metas[bi].offset, err)
+	}
+	return buf, nil
+}
+
+// readBlockColumns reads the header of block bi of chunk c (or takes the
+// one kept) and the columns need asks for, checking each, and returns the
+// block's column data and how much of it was read with the header.
+func (p *part) readBlockColumns(c *indexChunk, bi int, buf []byte, d *decodedBlock, need map[string]bool, keep bool) ([]byte, []byte, int, error) {
 	m := &c.metas[bi]
 	d.bytesRead = 0
 	buf = slicesGrow(buf, int(m.length))
@@ -443,11 +475,11 @@ func (p *part) readBlock(c *indexChunk, bi int, buf []byte, d *decodedBlock, nee
 	} else {
 		first := min(int(m.length), m.headerLen+maxReadGap)
 		if err := p.readAt(buf[:first], m.offset, d); err != nil {
-			return buf, err
+			return buf, nil, 0, err
 		}
 		have = first - m.headerLen
 		if err := p.checkHeader(m, buf[:m.headerLen], d, need); err != nil {
-			return buf, err
+			return buf, nil, 0, err
 		}
 		if keep {
 			p.keepHeader(c, bi, d)
@@ -455,13 +487,9 @@ func (p *part) readBlock(c *indexChunk, bi int, buf []byte, d *decodedBlock, nee
 	}
 	data := buf[m.headerLen:]
 	if err := p.readColumns(m, data, have, d); err != nil {
-		return buf, err
+		return buf, nil, 0, err
 	}
-	d.lazy.p, d.lazy.m, d.lazy.dec, d.lazy.data, d.lazy.have = p, m, p.io.dec, data, have
-	if err := d.decodeColumns(data, m.fields, p.io.dec); err != nil {
-		return buf, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err)
-	}
-	return buf, nil
+	return buf, data, have, nil
 }
 
 // checkHeader checks hdr, the stored header of block m, against the

@@ -47,6 +47,8 @@ type partWriter struct {
 	// the meta-index, so that the first searches of a new part find them.
 	cache *indexCache
 	id    uint64
+	// blocks counts the blocks written, copied those copyBlock wrote.
+	blocks, copied int64
 }
 
 func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int, cache *indexCache) (*partWriter, error) {
@@ -82,8 +84,7 @@ func (w *partWriter) write(b []byte) error {
 
 // add appends r; key is streamKey(r.Tenant, r.Stream).
 func (w *partWriter) add(r *record.Record, key string) error {
-	if w.cur.len() > 0 && (w.cur.key != key || w.cur.len() >= w.maxRecs || w.cur.rawBytes >= maxBlockRawBytes ||
-		w.cur.len() >= blockSpanMinRecords && spanOf(r.Time) != spanOf(w.cur.times[w.cur.len()-1])) {
+	if w.cur.len() > 0 && w.startsBlock(key, r.Time) {
 		if err := w.sealBlock(); err != nil {
 			return err
 		}
@@ -94,6 +95,21 @@ func (w *partWriter) add(r *record.Record, key string) error {
 	w.cur.add(r)
 	w.records++
 	return nil
+}
+
+// startsBlock says whether a record of stream key at time t, added next,
+// would start a new block.
+func (w *partWriter) startsBlock(key string, t int64) bool {
+	n := w.cur.len()
+	return n == 0 || w.cur.key != key || cutsBefore(n, w.cur.rawBytes, w.cur.times[n-1], t, w.maxRecs)
+}
+
+// cutsBefore says whether a block of one stream holding n records of
+// rawBytes, the last at time last, ends before the stream's next record,
+// at time t: it is full, or it holds blockSpanMinRecords records and t is
+// in another span.
+func cutsBefore(n, rawBytes int, last, t int64, maxRecs int) bool {
+	return n >= maxRecs || rawBytes >= maxBlockRawBytes || n >= blockSpanMinRecords && spanOf(t) != spanOf(last)
 }
 
 // spanOf is the blockSpan that t falls in: a block ends where its stream
@@ -110,6 +126,32 @@ func (w *partWriter) sealBlock() error {
 	var m blockMeta
 	w.block = w.cur.encode(w.block[:0], &m, &w.benc)
 	w.cur.times = w.cur.times[:0]
+	return w.writeBlock(m)
+}
+
+// copyBlock writes a block of another part as it is, its columns
+// compressed anew: src is its index entry, d its columns as
+// part.readBlockRaw read them. The caller makes sure that the records
+// would have made this very block had they been added one by one (see
+// mergeInto): none of the block's stream is being built, and the next
+// record of the stream would start a new block.
+func (w *partWriter) copyBlock(src *blockMeta, d *decodedBlock) error {
+	if w.cur.len() > 0 {
+		if err := w.sealBlock(); err != nil {
+			return err
+		}
+	}
+	m := *src
+	w.block = w.benc.recompress(w.block[:0], &m, d)
+	w.records += int64(m.count)
+	w.copied++
+	return w.writeBlock(m)
+}
+
+// writeBlock writes w.block, whose index entry is m, starting a new index
+// chunk first if m's stream should.
+func (w *partWriter) writeBlock(m blockMeta) error {
+	w.blocks++
 	if w.ck.startsNew(m.key) {
 		if err := w.writeChunk(); err != nil {
 			return err

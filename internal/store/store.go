@@ -52,12 +52,14 @@ type Store struct {
 	searches    sync.WaitGroup // searches in flight, which Close waits for
 	scratch     sync.Pool      // *blockScratch, reused across searches
 
-	blocksRead    atomic.Int64
-	blocksSkipped atomic.Int64
-	merges        atomic.Int64
-	assists       atomic.Int64 // AssistMerges calls that merged
-	flushedBytes  atomic.Int64 // bytes of the parts flushes wrote
-	mergedBytes   atomic.Int64 // bytes of the parts merges wrote
+	blocksRead        atomic.Int64
+	blocksSkipped     atomic.Int64
+	merges            atomic.Int64
+	assists           atomic.Int64 // AssistMerges calls that merged
+	flushedBytes      atomic.Int64 // bytes of the parts flushes wrote
+	mergedBytes       atomic.Int64 // bytes of the parts merges wrote
+	mergeBlocks       atomic.Int64 // blocks merges wrote
+	mergeBlocksCopied atomic.Int64 // of them, copied whole
 
 	scrubMu       sync.Mutex
 	scrub         scrubQueue
@@ -81,6 +83,11 @@ type Stats struct {
 	// the write amplification of merging, (Flushed+Merged)/Flushed in all.
 	FlushedBytes int64
 	MergedBytes  int64
+	// MergeBlocks counts the blocks merges wrote, MergeBlocksCopied those
+	// of them written as they were read, their columns only compressed
+	// again (see mergeInto).
+	MergeBlocks       int64
+	MergeBlocksCopied int64
 	// MergeAssists counts the flushes after which the flusher merged
 	// because the background merges had fallen behind (AssistMerges).
 	MergeAssists int64
@@ -185,12 +192,14 @@ func (s *Store) HeadBytes() int64 {
 // Stats returns counters and sizes.
 func (s *Store) Stats() Stats {
 	st := Stats{
-		BlocksRead:    s.blocksRead.Load(),
-		BlocksSkipped: s.blocksSkipped.Load(),
-		Merges:        s.merges.Load(),
-		FlushedBytes:  s.flushedBytes.Load(),
-		MergedBytes:   s.mergedBytes.Load(),
-		MergeAssists:  s.assists.Load(),
+		BlocksRead:        s.blocksRead.Load(),
+		BlocksSkipped:     s.blocksSkipped.Load(),
+		Merges:            s.merges.Load(),
+		FlushedBytes:      s.flushedBytes.Load(),
+		MergedBytes:       s.mergedBytes.Load(),
+		MergeBlocks:       s.mergeBlocks.Load(),
+		MergeBlocksCopied: s.mergeBlocksCopied.Load(),
+		MergeAssists:      s.assists.Load(),
 	}
 	st.ManifestReplayed = s.man.replayed
 	st.IndexCache = s.pio.index.stats()

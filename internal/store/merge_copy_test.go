@@ -1,0 +1,151 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// copyTestRecords returns, in time order, the records of streams over
+// hours from testBase: stream i has perHour[i] records an hour, evenly
+// spaced, with a message, a level and a latency that vary.
+func copyTestRecords(hours int, perHour []int) []record.Record {
+	var recs []record.Record
+	for i, n := range perHour {
+		step := int64(time.Hour) / int64(n)
+		for h := range hours {
+			for j := range n {
+				k := h*n + j
+				recs = append(recs, record.Record{
+					Time:    testBase + int64(h)*int64(time.Hour) + int64(j)*step + int64(i),
+					Stream:  []record.Field{{Name: "app", Value: fmt.Sprintf("app%d", i)}},
+					Message: fmt.Sprintf("request %d of user u%d took %d ms", k, k%97, k%1000),
+					Fields: []record.Field{
+						{Name: "level", Value: []string{"info", "warn", "error"}[k%3]},
+						{Name: "latency", Value: fmt.Sprintf("%d.%d", k%500, k%10)},
+					},
+				})
+			}
+		}
+	}
+	slices.SortStableFunc(recs, func(a, b record.Record) int { return cmp.Compare(a.Time, b.Time) })
+	return recs
+}
+
+// TestMergeCopiesBlocks: a merge that copies the blocks it need not
+// combine writes the very part that decoding and re-adding every record
+// writes, byte for byte, and copies blocks only where no other part's
+// records of their stream join them.
+func TestMergeCopiesBlocks(t *testing.T) {
+	recs := copyTestRecords(3, []int{3000, 500, 40})
+	byStream := func(keep func(app string) bool) []record.Record {
+		var out []record.Record
+		for _, r := range recs {
+			if keep(r.Stream[0].Value) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	slicesOf := func(n int) [][]record.Record { // n consecutive time slices
+		var out [][]record.Record
+		for i := range n {
+			out = append(out, recs[i*len(recs)/n:(i+1)*len(recs)/n])
+		}
+		return out
+	}
+	var even, odd []record.Record
+	for i, r := range recs {
+		if i%2 == 0 {
+			even = append(even, r)
+		} else {
+			odd = append(odd, r)
+		}
+	}
+	tests := []struct {
+		name         string
+		blockRecords int
+		flushes      [][]record.Record
+		copies       bool // some blocks are copied
+		all          bool // every block is copied
+	}{
+		{"disjoint streams", 0, [][]record.Record{
+			byStream(func(a string) bool { return a == "app0" }),
+			byStream(func(a string) bool { return a != "app0" }),
+		}, true, true},
+		{"flushes of an hour each", 0, slicesOf(3), true, false},
+		{"flushes across hours", 0, slicesOf(4), false, false},
+		{"time-ordered flushes, small blocks", 100, slicesOf(5), true, false},
+		{"interleaved times", 0, [][]record.Record{even, odd}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var parts [2][]byte
+			var st [2]Stats
+			for i, noCopy := range []bool{false, true} {
+				dir := t.TempDir()
+				s := openTest(t, dir, Options{BlockRecords: tt.blockRecords, IdleMergeAfter: -1, noBlockCopy: noCopy})
+				seq := uint64(0)
+				for _, f := range tt.flushes {
+					seq += uint64(len(f))
+					s.Append(slices.Clone(f), seq)
+					if err := s.Flush(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := s.mergeParts(context.Background(), livePartsByName(s), s.menc); err != nil {
+					t.Fatal(err)
+				}
+				if got := searchAll(t, s, SearchRequest{}); len(got) != len(recs) {
+					t.Fatalf("%d records after the merge, want %d", len(got), len(recs))
+				}
+				st[i] = s.Stats()
+				if st[i].Parts != 1 {
+					t.Fatalf("%d parts after the merge, want 1", st[i].Parts)
+				}
+				for _, ps := range s.parts {
+					for _, p := range ps {
+						b, err := os.ReadFile(filepath.Join(dir, partitionsDir, p.partition, p.name+partExt))
+						if err != nil {
+							t.Fatal(err)
+						}
+						parts[i] = b
+					}
+				}
+				s.Close()
+			}
+			if !bytes.Equal(parts[0], parts[1]) {
+				t.Errorf("copying blocks wrote a part of %d bytes, decoding them one of %d; want the same bytes", len(parts[0]), len(parts[1]))
+			}
+			c := st[0]
+			if st[1].MergeBlocksCopied != 0 || st[1].MergeBlocks != c.MergeBlocks {
+				t.Errorf("without copies: %d of %d blocks copied; with: %d blocks", st[1].MergeBlocksCopied, st[1].MergeBlocks, c.MergeBlocks)
+			}
+			if (c.MergeBlocksCopied > 0) != tt.copies || (c.MergeBlocksCopied == c.MergeBlocks) != tt.all {
+				t.Errorf("%d of %d blocks copied; want some: %v, all: %v", c.MergeBlocksCopied, c.MergeBlocks, tt.copies, tt.all)
+			}
+			t.Logf("%d of %d blocks copied", c.MergeBlocksCopied, c.MergeBlocks)
+		})
+	}
+}
+
+// livePartsByName returns every part s serves, in name order (the order
+// of their flushes).
+func livePartsByName(s *Store) []*part {
+	var all []*part
+	for _, ps := range s.parts {
+		for _, p := range ps {
+			all = append(all, p)
+		}
+	}
+	slices.SortFunc(all, func(a, b *part) int { return cmp.Compare(a.name, b.name) })
+	return all
+}
