@@ -33,7 +33,7 @@ type blockBuilder struct {
 	// their words, and sorting every occurrence to deduplicate them was a
 	// fifth of a merge's CPU; newBloom still deduplicates what slips by.
 	recent [1024]uint64
-	digest xxhash.Digest
+	tokKey []byte // scratch for appendTokenKey
 }
 
 // colBuilder is one field's column: the rows that have it and their
@@ -119,8 +119,11 @@ func (b *blockBuilder) reset(r *record.Record, key string) {
 }
 
 func (b *blockBuilder) addTokens(field, value string) {
+	b.tokKey = appendTokenKey(b.tokKey[:0], field, "")
+	n := len(b.tokKey)
 	record.Tokens(value, func(tok string) {
-		h := tokenHash(&b.digest, field, tok)
+		b.tokKey = append(b.tokKey[:n], tok...)
+		h := xxhash.Sum64(b.tokKey) // tokenHash(field, tok)
 		// An empty slot holds 0, so a hash of 0 is always kept.
 		if slot := &b.recent[h%uint64(len(b.recent))]; *slot != h || h == 0 {
 			*slot = h

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"unsafe"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -107,8 +106,7 @@ func (m *blockMeta) MayContainToken(field, token string) bool {
 			return false
 		}
 	}
-	var d xxhash.Digest
-	return m.bloom.mayContain(tokenHash(&d, field, token))
+	return m.bloom.mayContain(tokenHash(field, token))
 }
 
 // NumRange implements BlockSummary.
