@@ -3,6 +3,8 @@ package esbulk
 import (
 	"bytes"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +14,10 @@ import (
 
 // FuzzBulkParse feeds arbitrary bodies to the bulk parser: it must not
 // panic, and whatever it accepts must add up (one record per stored item,
-// an id for every stored item, none of them stored twice).
+// an id for every stored item, none of them stored twice). The same body
+// parsed again by the same parser, its records slice sized from the first
+// parse, gives the same records; every item's short answer (appendItem)
+// is its full one (appendItemFull).
 func FuzzBulkParse(f *testing.F) {
 	for _, seed := range []string{
 		"{\"create\":{\"_index\":\"a\"}}\n{\"message\":\"m\"}\n",
@@ -51,6 +56,23 @@ func FuzzBulkParse(f *testing.F) {
 		}
 		// The answer of what was parsed must be writable.
 		_ = appendBulkResponse(nil, 0, items, ids, fullResponse)
+		for i := range items {
+			it := items[i]
+			if it.status == 0 {
+				it.status = http.StatusCreated
+			}
+			for _, fields := range []int{fieldStatus, fieldStatus | fieldError, allFields, fieldError} {
+				if short, full := appendItem(nil, &it, ids, fields), appendItemFull(nil, &it, ids, fields); !bytes.Equal(short, full) {
+					t.Fatalf("item %+v, fields %b: answer %s, want %s", it, fields, short, full)
+				}
+			}
+		}
+		first := slices.Clone(recs)
+		p.bodySize = int64(len(body))
+		_, again, _ := p.parse(ingest.NewLineReader(bytes.NewReader(body), 4096), "default", "t", now, ids)
+		if !reflect.DeepEqual(again, first) {
+			t.Fatalf("parsed again: %d records, first %d", len(again), len(first))
+		}
 	})
 }
 

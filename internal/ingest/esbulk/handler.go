@@ -120,6 +120,10 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, sta
 	}
 	defer body.Close()
 
+	p.bodySize = 0
+	if r.Header.Get("Content-Encoding") == "" {
+		p.bodySize = r.ContentLength // -1 when unknown
+	}
 	tenant := tenant.Of(r)
 	lr := ingest.NewLineReader(body, h.cfg.Record.MaxLineBytes)
 	items, recs, bad := p.parse(lr, index, tenant, start, h.ids)
