@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -276,9 +277,13 @@ func (p *part) loadIndexV2() (*metaIndex, []*indexChunk, error) {
 	if err := p.readAt(comp, int64(idxOff), nil); err != nil {
 		return nil, nil, err
 	}
-	// The frame's own checksum (zstd's, which the writer includes)
-	// guards the index: version 2 has no other.
+	// The frame's own checksum (zstd's, which the writer included)
+	// guards the index: version 2 has no other. The decoder skips
+	// frame checksums, so it is checked here.
 	raw, err := p.io.dec.DecodeAll(comp, nil)
+	if err == nil {
+		err = checkFrameSum(comp, raw)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: part %s: decompress index: %v", errCorrupt, p.name, err)
 	}
@@ -554,4 +559,20 @@ func slicesGrow(b []byte, n int) []byte {
 		return make([]byte, n)
 	}
 	return b[:n]
+}
+
+// checkFrameSum checks raw, the content of comp, a single zstd frame,
+// against the frame's content checksum (the low 32 bits of its xxhash64,
+// in the frame's last 4 bytes) when the frame has one, as zstd's decoder
+// does when it checks them.
+func checkFrameSum(comp, raw []byte) error {
+	// The magic number (4 bytes), then the frame header descriptor,
+	// whose bit 2 is the content checksum flag.
+	if len(comp) < 5 || comp[4]&4 == 0 {
+		return nil
+	}
+	if len(comp) < 9 || binary.LittleEndian.Uint32(comp[len(comp)-4:]) != uint32(xxhash.Sum64(raw)) {
+		return errors.New("frame checksum mismatch")
+	}
+	return nil
 }

@@ -602,3 +602,35 @@ func TestProjectionDecodesOnlyNeededColumns(t *testing.T) {
 		t.Fatal("no projected read read less than its whole block")
 	}
 }
+
+func TestCheckFrameSum(t *testing.T) {
+	raw := bytes.Repeat([]byte("a version 2 index, guarded by its frame checksum alone "), 40)
+	frame := func(crc bool) []byte {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderCRC(crc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer enc.Close()
+		return enc.EncodeAll(raw, nil)
+	}
+	withSum, withoutSum := frame(true), frame(false)
+	badSum := bytes.Clone(withSum)
+	badSum[len(badSum)-1] ^= 1
+	otherRaw := bytes.Clone(raw)
+	otherRaw[7] ^= 1
+	for _, tc := range []struct {
+		name      string
+		comp, raw []byte
+		ok        bool
+	}{
+		{"checksum matches", withSum, raw, true},
+		{"no checksum in the frame", withoutSum, raw, true},
+		{"checksum damaged", badSum, raw, false},
+		{"content differs", withSum, otherRaw, false},
+		{"truncated frame with the flag", withSum[:6], raw, false},
+	} {
+		if err := checkFrameSum(tc.comp, tc.raw); (err == nil) != tc.ok {
+			t.Errorf("%s: checkFrameSum = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
