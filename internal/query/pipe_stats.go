@@ -411,7 +411,7 @@ func (s *statsProcessor) group(r Row) (*statsGroup, error) {
 				s.keys = append(s.keys, Value{Name: record.TimeField})
 			} else {
 				// A copy: the row's strings may alias a block's buffer.
-				s.keys = append(s.keys, Value{Name: k.Field, Str: strings.Clone(strs[0])})
+				s.keys = append(s.keys, Value{Name: k.Field, Str: s.slab.key(strs[0])})
 				strs = strs[1:]
 			}
 		}
@@ -436,7 +436,7 @@ func (s *statsProcessor) groupOne(str string) (*statsGroup, error) {
 		if len(s.groups) >= s.maxGroups {
 			return nil, fmt.Errorf("query: stats: more than %d groups (the MaxGroups limit); narrow the query with a filter or a shorter time range, or group by fewer or less varied fields or a longer _time bucket", s.maxGroups)
 		}
-		str = strings.Clone(str)
+		str = s.slab.key(str)
 		s.keys = append(s.keys[:0], Value{Name: s.pipe.By[0].Field, Str: str})
 		g = s.newGroup(0, false)
 		s.groups[str] = g

@@ -1,5 +1,10 @@
 package query
 
+import (
+	"strings"
+	"unsafe"
+)
+
 // groupSlabSize is how many groups' parts a groupSlab allocates at once.
 const groupSlabSize = 256
 
@@ -13,6 +18,29 @@ type groupSlab struct {
 	nums   []parsedNumber
 	states []statsState
 	counts []countState
+	// keys holds the bytes of group keys copied by key, back to back.
+	keys []byte
+}
+
+// keySlabSize is the size of the chunks key copies keys into; a key
+// longer than a quarter of it gets an allocation of its own.
+const keySlabSize = 16 << 10
+
+// key is a copy of str that does not alias str's memory (a block's
+// buffer), made in a shared chunk: a `stats … by trace_id` makes a new
+// group for most rows, and one allocation per key was a good part of its
+// cost.
+func (s *groupSlab) key(str string) string {
+	if len(str) == 0 || len(str) > keySlabSize/4 {
+		return strings.Clone(str)
+	}
+	if cap(s.keys)-len(s.keys) < len(str) {
+		s.keys = make([]byte, 0, keySlabSize)
+	}
+	start := len(s.keys)
+	s.keys = append(s.keys, str...)
+	// The chunk's bytes up to len are never written again.
+	return unsafe.String(&s.keys[start], len(str))
 }
 
 // group is a zeroed group with nkeys keys and nfuncs states (nil).

@@ -15,7 +15,8 @@ import (
 const maxColumnRawBytes = maxBlockRawBytes * 4
 
 // decodedBlock holds the columns of a block that a read asked for; their
-// strings share one allocation per block, which no later read reuses.
+// strings share one allocation per block, which no later read reuses
+// unless the search says that no string of it was kept (rawFree).
 type decodedBlock struct {
 	times []int64
 	rows  int // records in the block
@@ -34,6 +35,11 @@ type decodedBlock struct {
 	// for it.
 	skipMsg bool
 	raw     []byte // the needed columns, decompressed; a new buffer per block, which the values alias
+	// rawFree says that no string of the last block read is in use any
+	// more (a search that only counted its rows), so that the next
+	// decompress may write into raw instead of allocating (and zeroing)
+	// a new buffer. decompress clears it.
+	rawFree bool
 	dirs    []colDir
 	spans   []int // per column: offset of its raw bytes in raw, or -1
 	rawLen  int   // the raw bytes of all columns, as the directory says
@@ -177,8 +183,14 @@ func (d *decodedBlock) decompress(data []byte, dec *zstd.Decoder) error {
 		}
 	}
 	// A fresh buffer per block: the values are views of it (see
-	// decodeColumns), so no later read may write into it.
-	d.raw = make([]byte, 0, wantLen)
+	// decodeColumns), so no later read may write into it, unless the
+	// last block's values are known to be dropped.
+	if d.rawFree && cap(d.raw) >= wantLen {
+		d.raw = d.raw[:0]
+	} else {
+		d.raw = make([]byte, 0, wantLen)
+	}
+	d.rawFree = false
 	for i, c := range d.dirs {
 		if d.spans[i] < 0 {
 			continue

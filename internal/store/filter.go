@@ -163,7 +163,9 @@ type SearchRequest struct {
 	// these fields, with r holding those values besides the tenant and
 	// stream labels: the rows of a block grouped by the codes of a
 	// dictionary column, selected by a FieldFilter's answer per code.
-	// nil means Fields.
+	// nil means Fields. The values in r are valid during the call only
+	// (they are views of a block's buffer, which the search may reuse
+	// for the next block): Count copies what it keeps.
 	CountFields []string
 	// CountTimes asks for the records' times in Count's times (n of them,
 	// valid during the call only); without it times is nil. A histogram

@@ -358,12 +358,16 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 			if err := ss.count(info, d.rows, d.times); err != nil {
 				return err
 			}
+			d.rawFree = true // only the stream labels and times were handed on
 			continue
 		}
 		if byCode {
 			if err := ss.countByCode(d, info, sel, cc); err != nil {
 				return err
 			}
+			// Count copies what it keeps of r: the block's buffer
+			// may take the next block's columns.
+			d.rawFree = true
 			continue
 		}
 		if sel != nil {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sluice-log/sluice/internal/record"
@@ -108,12 +109,24 @@ func checkNarrowSearches(t *testing.T, stage string, s *Store, all []record.Reco
 		}
 		return nil
 	}
+	// fn may keep what it is given, unlike Count: the values it kept
+	// (views) must still read the same once the search has read and
+	// counted other blocks, whose buffers it may reuse.
+	var kept [][2]string
 	err := s.Search(context.Background(), req, func(r *record.Record) error {
 		got[groupKey(r, group, r.Time)]++
+		if v, ok := r.Get(group); ok {
+			kept = append(kept, [2]string{v, strings.Clone(v)})
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatalf("%s: count search: %v", stage, err)
+	}
+	for _, k := range kept {
+		if k[0] != k[1] {
+			t.Fatalf("%s: a value passed to fn changed after the call: %q, was %q", stage, k[0], k[1])
+		}
 	}
 	wantCounts := groupCounts(all, req, group)
 	if !req.CountTimes {
