@@ -30,29 +30,63 @@ func (f phraseFilter) MatchValues(vs store.Values, match []bool) {
 }
 
 // matchLower is MatchValues over low, the lowercase ASCII of the values'
-// Data: it finds the first token anywhere with one indexRare per hit,
-// and checks at the hit, inside its value alone, what asciiContainsTokens
-// checks (a token start, then the tokens in place).
+// Data. Every matching value holds the phrase's token with the rarest
+// byte (rarestToken; the first token on a tie), so it finds that token
+// anywhere with one indexRare per hit, and a hit decides its value: the
+// phrase is searched in that value alone (containsLower), once.
 func (f phraseFilter) matchLower(low string, vals []string, match []bool) {
 	clear(match)
-	first := f.toks[0]
-	k := rarestByte(first)
+	k := rarestByte(f.toks[0])
+	j, kj := rarestToken(f.toks)
+	needle := f.toks[j]
 	c := newValueCursor(vals)
 	for from := 0; from < len(low); {
-		i := indexRare(low[from:], first, k)
+		i := indexRare(low[from:], needle, kj)
 		if i < 0 {
 			return
 		}
 		p := from + i
 		c.seek(p)
-		v, q := low[c.start:c.end], p-c.start
-		if (q == 0 || !isTokenByte(v[q-1])) && tokensAt(v, q, f.toks, f.prefix) {
-			match[c.row] = true
-			from = c.end
-			continue
+		if p+len(needle) <= c.end {
+			match[c.row] = f.containsLower(low[c.start:c.end], k)
 		}
-		from = p + 1
+		// The value is decided; a hit running past its end is its last
+		// chance too, as in wildcardFilter.matchLower.
+		from = c.end
 	}
+}
+
+// containsLower reports whether v, lowercase ASCII, holds the phrase's
+// tokens: asciiContainsTokens for text with no upper case, looking for
+// the first token by its rarest byte, first[k].
+func (f phraseFilter) containsLower(v string, k int) bool {
+	first := f.toks[0]
+	for from := 0; from < len(v); {
+		i := indexRare(v[from:], first, k)
+		if i < 0 {
+			return false
+		}
+		q := from + i
+		if (q == 0 || !isTokenByte(v[q-1])) && tokensAt(v, q, f.toks, f.prefix) {
+			return true
+		}
+		from = q + 1
+	}
+	return false
+}
+
+// rarestToken is the index of the token of toks that holds the rarest
+// byte (see rarestByte; the first token on a tie) and the index of that
+// byte in it.
+func rarestToken(toks []string) (tok, k int) {
+	best := -1
+	for i, t := range toks {
+		j := rarestByte(t)
+		if r := byteRank(t[j]); r > best {
+			tok, k, best = i, j, r
+		}
+	}
+	return tok, k
 }
 
 func (f wildcardFilter) MatchValues(vs store.Values, match []bool) {

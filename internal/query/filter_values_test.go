@@ -130,7 +130,7 @@ func TestLowerASCII(t *testing.T) {
 
 // valuesQueries are the filters the property and fuzz tests try.
 var valuesQueries = []string{
-	`timeout`, `"connection refused"`, `conn*`, `a-b*`, `a`, `k`, `"k a"`, `ab_c`, `x1`, `é`,
+	`timeout`, `"connection refused"`, `conn*`, `a-b*`, `a`, `k`, `"k a"`, `"a k"`, `"a b-k"`, `ab_c`, `x1`, `é`,
 	`*refus*`, `*a*`, `*b`, `a*`, `*a*b*`, "*\u212a*", `x:>1000`, `x:[1 TO 5}`, `x:>b`,
 	`x:="a b"`, `x:""`, `x:(a OR "b c")`, `x:a AND NOT x:b*`, `x:(/a.b/ OR 2)`,
 }

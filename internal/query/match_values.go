@@ -137,8 +137,8 @@ const commonBytes = " e01ta2oinsr.-3456789hl:d/c_u=mpf\"gwy,bvkxjqz"
 func rarestByte(needle string) int {
 	best, bestRank := 0, -1
 	for i := 0; i < len(needle); i++ {
-		rank := strings.IndexByte(commonBytes, needle[i])
-		if rank < 0 {
+		rank := byteRank(needle[i])
+		if rank == len(commonBytes) {
 			return i
 		}
 		if rank > bestRank {
@@ -146,6 +146,15 @@ func rarestByte(needle string) int {
 		}
 	}
 	return best
+}
+
+// byteRank is how rare c is in log text: its index in commonBytes, or
+// len(commonBytes) for a byte not listed, rarer than all.
+func byteRank(c byte) int {
+	if r := strings.IndexByte(commonBytes, c); r >= 0 {
+		return r
+	}
+	return len(commonBytes)
 }
 
 // indexRare is strings.Index(s, needle) for a non-empty needle, looking
