@@ -336,7 +336,7 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 		d := &ss.sc.block
 		sel := ss.selectByCode(d, info, whole)
 		cc, byCode := ss.planCount(d, info, whole, sel)
-		if countable || !byCode || !ss.covers(info) && !ss.win.exact || ss.req.CountTimes {
+		if countable || !byCode || ss.req.CountTimes || !ss.covers(info) && !ss.win.exact && ss.selectedInWindow(d, sel) {
 			err := d.loadTimes()
 			if errors.Is(err, errCorrupt) {
 				ss.lost(p, fmt.Errorf("decode block of part %s at %d: %w", p.name, m.offset, err))

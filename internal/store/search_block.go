@@ -61,6 +61,33 @@ func (ss *searcher) rowIn(d *decodedBlock, row int) bool {
 	return w.exact || ss.inRange(d.times[row])
 }
 
+// selectedInWindow reports whether a row that sel selects (every row
+// when nil) lies in the rows of d, the block just read, that the time
+// index cannot place (ss.win, the whole block without one): a count by
+// code needs the block's times only then, since it asks rowIn about
+// selected rows alone. A word found in few records spares reading and
+// parsing the times of most blocks that a range's ends cut.
+func (ss *searcher) selectedInWindow(d *decodedBlock, sel *codeSelection) bool {
+	lo, hi := 0, d.rows
+	if ss.win.ok {
+		lo, hi = ss.win.lo, ss.win.hi
+	}
+	if sel == nil || lo >= hi {
+		return lo < hi
+	}
+	if sel.byRow {
+		return slices.Contains(sel.rows[lo:hi], true)
+	}
+	sel.rewind()
+	defer sel.rewind()
+	for row := range hi {
+		if sel.next(row) && row >= lo {
+			return true
+		}
+	}
+	return false
+}
+
 // countable reports whether the caller may be given a block's records as a
 // count: it asked for counts, and every field it reads is one of the
 // block's stream labels, which the record passed to Count holds.
