@@ -156,7 +156,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 4, "concurrent insert `requests`")
 	fs.IntVar(&o.batch, "batch", 5000, "`records` per insert request")
 	fs.IntVar(&o.runs, "runs", 1, "number of full `runs`, each on a fresh server and data dir; medians are reported")
-	fs.IntVar(&o.queriesRepeat, "queries-repeat", 5, "`times` each query runs; its median latency is reported")
+	fs.IntVar(&o.queriesRepeat, "queries-repeat", 5, "`times` each query runs; its median latency is reported, and from 10 on the 90th percentile and maximum of the queries under ingest")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work dir (data dir and server.log) of successful runs; failed runs always keep it")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result as JSON instead of a table")
 	fs.Uint64Var(&o.seed, "seed", 1, "generator `seed`; the same seed and -end give the same data")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"time"
 
@@ -123,15 +124,23 @@ type queryResult struct {
 	Name     string `json:"name"`
 	Query    string `json:"query"`
 	MedianMs figure `json:"median_ms"`
-	Correct  bool   `json:"correct"`
-	Want     string `json:"want"`
-	Error    string `json:"error,omitempty"`
+	// P90Ms and MaxMs are the 90th percentile and the slowest of the
+	// repetitions, NaN (null) below tailRepeats of them.
+	P90Ms   figure `json:"p90_ms"`
+	MaxMs   figure `json:"max_ms"`
+	Correct bool   `json:"correct"`
+	Want    string `json:"want"`
+	Error   string `json:"error,omitempty"`
 	// Explain is Sluice's explain cost of one more run of the query; nil
 	// for VictoriaLogs, which has no such figures, or when explain failed
 	// (ExplainError). It does not decide correctness.
 	Explain      *explainCost `json:"explain,omitempty"`
 	ExplainError string       `json:"explain_error,omitempty"`
 }
+
+// tailRepeats is the fewest repetitions of a query whose 90th percentile
+// and maximum are reported: of fewer, the tail is one or two draws.
+const tailRepeats = 10
 
 // statsLimit is the row limit sent with stats queries: above any row count
 // the bench queries produce (the histogram's 1440 buckets).
@@ -159,7 +168,10 @@ func runQueries(ctx context.Context, c *client, qs []gen.Query, from, to time.Ti
 				break
 			}
 		}
-		res.MedianMs = figure(median(ms))
+		res.MedianMs, res.P90Ms, res.MaxMs = figure(median(ms)), figure(math.NaN()), figure(math.NaN())
+		if len(ms) >= tailRepeats {
+			res.P90Ms, res.MaxMs = figure(percentile(ms, 90)), figure(percentile(ms, 100))
+		}
 		if !c.sys.vlogs {
 			cost, err := c.explain(ctx, text, from, to)
 			if err != nil {

@@ -76,6 +76,9 @@ func (r *report) writeReference(p func(format string, args ...any)) {
 			for i, q := range set.got {
 				if i < len(set.ref) && set.ref[i].Name == q.Name {
 					target("query "+q.Name+" ("+set.name+")", q.MedianMs, set.ref[i].MedianMs, false)
+					if !math.IsNaN(float64(q.P90Ms)) && !math.IsNaN(float64(set.ref[i].P90Ms)) {
+						target("query "+q.Name+" p90 ("+set.name+")", q.P90Ms, set.ref[i].P90Ms, false)
+					}
 				}
 			}
 		}

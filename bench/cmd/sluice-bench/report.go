@@ -90,8 +90,12 @@ type querySummary struct {
 	Name     string `json:"name"`
 	Query    string `json:"query"`
 	MedianMs figure `json:"median_ms"`
-	Correct  bool   `json:"correct"`
-	Want     string `json:"want"`
+	// P90Ms and MaxMs are the medians over runs of each run's 90th
+	// percentile and maximum (NaN below tailRepeats repetitions).
+	P90Ms   figure `json:"p90_ms"`
+	MaxMs   figure `json:"max_ms"`
+	Correct bool   `json:"correct"`
+	Want    string `json:"want"`
 	// Explain is the first run's explain cost, and ReadFraction its bytes
 	// read over that run's settled bytes on disk (the data are the same in
 	// every run, so the first stands for all).
@@ -234,16 +238,18 @@ func summarizeQueries(runs []runResult, of func(r *runResult) []queryResult) []q
 		if q.Explain != nil && runs[0].DiskBytes > 0 {
 			qs.ReadFraction = figure(float64(q.Explain.BytesRead) / float64(runs[0].DiskBytes))
 		}
-		var ms []float64
+		var ms, p90, mx []float64
 		for i := range runs {
 			rqs := of(&runs[i])
 			if qi >= len(rqs) {
 				continue
 			}
 			ms = append(ms, float64(rqs[qi].MedianMs))
+			p90 = append(p90, float64(rqs[qi].P90Ms))
+			mx = append(mx, float64(rqs[qi].MaxMs))
 			qs.Correct = qs.Correct && rqs[qi].Correct
 		}
-		qs.MedianMs = figure(median(ms))
+		qs.MedianMs, qs.P90Ms, qs.MaxMs = figure(median(ms)), figure(median(p90)), figure(median(mx))
 		out = append(out, qs)
 	}
 	return out
@@ -308,6 +314,11 @@ func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 		writeQueries(p, l.LastHour)
 		p("  24 h\t")
 		writeQueries(p, l.Day)
+		if r.Settings.QueriesRepeat >= tailRepeats {
+			p("QUERIES UNDER INGEST, TAIL\t(of %d runs each: p50 / p90 / max)", r.Settings.QueriesRepeat)
+			writeTails(p, "last hour", l.LastHour)
+			writeTails(p, "24 h", l.Day)
+		}
 	}
 	p("QUERIES\t(median of %d; idle: the settled store, 24 h)", r.Settings.QueriesRepeat)
 	writeQueries(p, m.Queries)
@@ -332,6 +343,13 @@ func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 		p("  startup\t%.2f s\t(process start to ready)", m.StartupSeconds)
 		p("  queries after the restart, 24 h\t(one run each)")
 		writeQueries(p, m.RestartQueries)
+	}
+}
+
+// writeTails prints each query's median, 90th percentile and slowest run.
+func writeTails(p func(format string, args ...any), set string, qs []querySummary) {
+	for _, q := range qs {
+		p("  %s, %s\t%.1f / %.1f / %.1f ms", q.Name, set, q.MedianMs, q.P90Ms, q.MaxMs)
 	}
 }
 
