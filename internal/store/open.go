@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -73,6 +74,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		index: newIndexCache(opts.IndexCacheBytes),
 		dec:   dec,
 	}
+	s.checksCtx, s.stopChecks = context.WithCancel(context.Background())
 	s.pio.check = s.checkOnRead
 	s.durable.Store(man.state.watermark)
 	if man.state.maxName != "" {

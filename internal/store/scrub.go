@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"time"
@@ -41,27 +42,69 @@ func (s *Store) queueScrub(parts []*part) {
 }
 
 // checkFirstRead checks p's sha256 before the first read of it in this
-// process, which waits for it (and so do the reads of p that come
-// meanwhile; one hashes): altered bytes are not served even when every
-// xxhash64 in them was recomputed. A mismatch quarantines p and fails
-// this read and every later one with the same errCorrupt error, which
-// the search reports as a part it could not read. The hash runs at disk
-// and CPU speed, unpaced: the query waits for it (see storage.md for
-// what it costs). ctx ending stops the hash and leaves p unchecked.
+// process: altered bytes are not served even when every xxhash64 in them
+// was recomputed. The hash runs at disk and CPU speed, unpaced (see
+// storage.md for what it costs), once per part however many reads meet
+// the part unchecked: the first starts it apart from itself, under the
+// store's lifetime rather than its own deadline, and every read waits
+// for it or for its own ctx to end, whichever comes first. So a read
+// that gives up does not throw the hash away, and a part too big to hash
+// within one query's time still becomes readable. A mismatch quarantines
+// p and fails this read and every later one with the same errCorrupt
+// error, which the search reports as a part it could not read; another
+// failure (the file could not be read) fails the reads that waited, and
+// the next read tries again.
 func (s *Store) checkFirstRead(ctx context.Context, p *part) error {
-	p.checkMu.Lock()
-	defer p.checkMu.Unlock()
 	if p.verified.Load() {
 		return nil
 	}
-	if p.checkErr != nil {
-		return p.checkErr
+	if err := ctx.Err(); err != nil {
+		return err // a read that has given up starts no hash
 	}
-	err := s.verifyPart(ctx, p, nil)
-	if errors.Is(err, errCorrupt) {
-		p.checkErr = err
+	p.checkMu.Lock()
+	switch {
+	case p.verified.Load():
+		p.checkMu.Unlock()
+		return nil
+	case errors.Is(p.checkErr, errCorrupt):
+		err := p.checkErr
+		p.checkMu.Unlock()
+		return err
+	case p.checking == nil:
+		if s.checksCtx.Err() != nil {
+			p.checkMu.Unlock()
+			return errClosed
+		}
+		done := make(chan struct{})
+		p.checking = done
+		p.incRef()
+		s.checks.Add(1)
+		go func() {
+			defer s.checks.Done()
+			defer p.decRef()
+			err := s.verifyPart(s.checksCtx, p, nil)
+			p.checkMu.Lock()
+			p.checkErr, p.checking = err, nil
+			p.checkMu.Unlock()
+			close(done)
+		}()
 	}
-	return err
+	done := p.checking
+	p.checkMu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if p.verified.Load() {
+		return nil
+	}
+	p.checkMu.Lock()
+	defer p.checkMu.Unlock()
+	if p.checkErr == nil {
+		return fmt.Errorf("part %s: sha256 not checked", p.name)
+	}
+	return p.checkErr
 }
 
 // checkOnRead is checkFirstRead for a read that has no context (partIO.check):

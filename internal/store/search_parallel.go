@@ -211,7 +211,8 @@ func (ss *searcher) searchAll(v *view) error {
 
 // checkParts checks the sha256 of the parts this process has not checked
 // yet before the search reads them (Store.checkFirstRead), GOMAXPROCS at
-// a time, and stops when the search ends. A part that fails is found
+// a time, and stops waiting when the search ends (the hashes under way
+// go on, for the next read). A part that fails is found
 // quarantined when its meta-index is read.
 func (ss *searcher) checkParts(parts []*part) {
 	var todo []*part
@@ -232,8 +233,13 @@ func (ss *searcher) checkParts(parts []*part) {
 			}
 		})
 	}
+send:
 	for _, p := range todo {
-		next <- p
+		select {
+		case next <- p:
+		case <-ss.ctx.Done():
+			break send // the hashes started go on; no new one starts
+		}
 	}
 	close(next)
 	wg.Wait()

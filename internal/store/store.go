@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +61,13 @@ type Store struct {
 	mergedBytes       atomic.Int64 // bytes of the parts merges wrote
 	mergeBlocks       atomic.Int64 // blocks merges wrote
 	mergeBlocksCopied atomic.Int64 // of them, copied whole
+
+	// checks is the first-read sha256 checks in flight (checkFirstRead),
+	// which run apart from the reads that wait for them: stopChecks ends
+	// them when the store closes.
+	checks     sync.WaitGroup
+	checksCtx  context.Context
+	stopChecks context.CancelFunc
 
 	scrubMu       sync.Mutex
 	scrub         scrubQueue
@@ -246,6 +254,10 @@ func (s *Store) Stats() Stats {
 // Close releases the store's files. It does not flush the head: the caller
 // flushes first, or replays its WAL from DurableSeq on the next start.
 func (s *Store) Close() error {
+	// The first-read checks end first: one that finished with a mismatch
+	// would quarantine its part, which takes commitMu, held below.
+	s.stopChecks()
+	s.checks.Wait()
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	for i := range s.laneMu {
