@@ -423,11 +423,12 @@ func queryLimits(cfg config.Config) api.QueryLimits {
 		Timeout:       time.Duration(cfg.Query.Timeout),
 		MaxConcurrent: cfg.Query.MaxConcurrent,
 
-		MaxScannedRecords: cfg.Query.MaxScannedRecords,
-		MaxScannedBytes:   int64(cfg.Query.MaxScannedBytes),
-		MaxRegexSize:      cfg.Query.MaxRegexSize,
-		TailBufferBytes:   cfg.TailBytes(),
-		MaxResultBytes:    cfg.ResultBytes(),
+		MaxScannedRecords:   cfg.Query.MaxScannedRecords,
+		MaxScannedBytes:     int64(cfg.Query.MaxScannedBytes),
+		MaxRegexSize:        cfg.Query.MaxRegexSize,
+		TailBufferBytes:     cfg.TailBytes(),
+		MaxResultBytes:      cfg.ResultBytes(),
+		MaxAggregationBytes: cfg.AggregationBytes(),
 	}
 }
 

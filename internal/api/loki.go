@@ -233,7 +233,6 @@ func (s *Server) lokiAnswer(w http.ResponseWriter, r *http.Request, plan *logql.
 	defer release()
 	opts := s.baseOptions(r)
 	st := statsOf(&opts)
-	opts.MaxResultBytes = s.cfg.Limits.MaxResultBytes
 	if plan.Metric != nil {
 		m := plan.Metric
 		var bucket time.Duration

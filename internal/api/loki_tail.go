@@ -99,7 +99,6 @@ func (s *Server) lokiTailHistory(w http.ResponseWriter, r *http.Request, q *quer
 	defer release()
 	opts := s.baseOptions(r)
 	opts.From, opts.To, opts.Limit = start, end, limit
-	opts.MaxResultBytes = s.cfg.Limits.MaxResultBytes
 	var recs []record.Record
 	_, err := s.engine.Query(ctx, q, opts, func(row query.Row) error {
 		if row.Record != nil {

@@ -43,7 +43,6 @@ func (s *Server) partialAnswer(w http.ResponseWriter, r *http.Request) {
 	opts.From, opts.To = ints["from"], ints["to"]
 	opts.Limit = int(min(ints["limit"], 1<<31))
 	opts.Now = time.Unix(0, ints["now"])
-	opts.MaxResultBytes = s.cfg.Limits.MaxResultBytes
 	if ints["now"] == 0 {
 		opts.Now = time.Now()
 	}

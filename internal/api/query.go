@@ -54,7 +54,6 @@ func (s *Server) parseQueryRequest(r *http.Request, defFrom int64) (queryRequest
 	}
 	opts := s.baseOptions(r)
 	opts.From, opts.To, opts.Limit = from, to, limit
-	opts.MaxResultBytes = s.cfg.Limits.MaxResultBytes
 	return queryRequest{q: q, opts: opts}, nil
 }
 

@@ -49,6 +49,9 @@ type QueryLimits struct {
 	// MaxResultBytes bounds the records one query keeps for its answer
 	// (query.Options); 0 means no bound.
 	MaxResultBytes int64
+	// MaxAggregationBytes bounds what one query's aggregation holds
+	// (query.Options.MaxMemory); 0 means its default.
+	MaxAggregationBytes int64
 }
 
 // Config assembles the server.

@@ -63,6 +63,7 @@ func (s *Server) baseOptions(r *http.Request) query.Options {
 		MaxScannedRecords: s.cfg.Limits.MaxScannedRecords,
 		MaxScannedBytes:   s.cfg.Limits.MaxScannedBytes,
 		MaxResultBytes:    s.cfg.Limits.MaxResultBytes,
+		MaxMemory:         s.cfg.Limits.MaxAggregationBytes,
 		Results:           &s.results,
 	}
 	if s.cfg.Quotas != nil {

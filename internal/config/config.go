@@ -147,17 +147,18 @@ type FieldMapping struct {
 
 // QueryConfig configures the query engine.
 type QueryConfig struct {
-	DefaultLimit      int      `yaml:"default_limit" doc:"Records a search returns when the request names no limit."`
-	MaxLimit          int      `yaml:"max_limit" doc:"Largest limit a request may ask for."`
-	MaxGroups         int      `yaml:"max_groups" doc:"Most groups a stats query may build before it fails with a message saying how to narrow it."`
-	Timeout           Duration `yaml:"timeout" doc:"Deadline of one query, from the moment it gets one of max_concurrent's slots: a query past it stops (the search looks at the deadline between records and blocks, and a regular expression within long values) and answers 504, and its slot is free."`
-	MaxConcurrent     int      `yaml:"max_concurrent" doc:"Queries that may run at once; more wait for a slot in the order they came, and give up with 429 after 'timeout'. A live tail holds a slot for as long as it runs; live tails may hold at most half of the slots (at least one), so that queries always have the rest, and a tail that finds none free gets 429 at once. 0 means twice the number of CPUs."`
-	MaxResultBytes    ByteSize `yaml:"max_result_bytes" doc:"Most bytes of records one query keeps in memory for its answer: the newest 'limit' records of a search (before the pipes after it: sort, limit, fields), and each side of the records around a hit (context). A query past it stops with 422 naming this limit, as Elasticsearch refuses a search over its result window or its request circuit breaker, rather than answering fewer records than asked without saying so; ask for fewer records, keep fewer fields, or narrow the query. Aggregations are bounded by max_groups and their own memory limit instead. 0 derives it: a sixteenth of memory_limit, or 256MiB when memory_limit is 0."`
-	TailBufferBytes   ByteSize `yaml:"tail_buffer_bytes" doc:"How far one live-tail client may fall behind, in bytes of records stored but not yet sent to it (a batch arriving while it has taken everything before is always queued, whatever its size). Ingest never waits for a tail client: one that falls further behind is dropped, its slot freed at once, and its stream ends with a line {\"_dropped\":true,\"_msg\":\"…\"} saying why. Counted in sluice_tail_dropped_total; the bytes waiting are sluice_tail_buffered_bytes. 0 derives it: a 128th of memory_limit (8MiB at 1GiB), or 8MiB when memory_limit is 0; live tails hold at most half of max_concurrent's slots."`
-	MaxScannedRecords int64    `yaml:"max_scanned_records" doc:"Most records one query may decode (the rows of every block it reads and the in-memory records it visits; blocks counted from the index alone cost none); a query past it stops with 422 naming this limit. 0 means no bound."`
-	MaxScannedBytes   ByteSize `yaml:"max_scanned_bytes" doc:"Most bytes one query may read from the store's parts (compressed, as on disk); a query past it stops with 422 naming this limit. 0 means no bound."`
-	MaxRegexSize      int      `yaml:"max_regex_size" doc:"Most instructions a regular expression of a query (field:/re/, {label=~\"re\"}) may compile to; a larger one is refused with 400. A program's size sets its cost per byte searched: .{0,1000}b.{0,1000}z takes 4004, about 120 µs per byte of every value it searches."`
-	MaxDashboards     int      `yaml:"max_dashboards" doc:"Most dashboards of the web UI one tenant may keep (kept in data_dir/dashboards, docs/api.md#dashboards); creating one more answers 409. Their size is bounded too: 50 panels and 256KiB each."`
+	DefaultLimit        int      `yaml:"default_limit" doc:"Records a search returns when the request names no limit."`
+	MaxLimit            int      `yaml:"max_limit" doc:"Largest limit a request may ask for."`
+	MaxGroups           int      `yaml:"max_groups" doc:"Most groups a stats query may build (and distinct keys of a flow pipe, distinct field names of a field list) before it fails with a message saying how to narrow it. A guard on cardinality; the memory an aggregation holds is bounded by max_aggregation_bytes, which usually stops it first (a group of a 32-byte key is estimated at about 270 bytes, so 10 million groups take 2.7GB)."`
+	MaxAggregationBytes ByteSize `yaml:"max_aggregation_bytes" doc:"Most bytes (estimated) one query's aggregation may hold: its stats groups, count_uniq's distinct values, quantile samples. A query past it stops with 422 naming the query memory limit. 0 derives it: an eighth of memory_limit, or 256MiB when memory_limit is 0 (a top 5 of 4.9 million trace ids, which VictoriaLogs answers, holds about 1.3GB)."`
+	Timeout             Duration `yaml:"timeout" doc:"Deadline of one query, from the moment it gets one of max_concurrent's slots: a query past it stops (the search looks at the deadline between records and blocks, and a regular expression within long values) and answers 504, and its slot is free."`
+	MaxConcurrent       int      `yaml:"max_concurrent" doc:"Queries that may run at once; more wait for a slot in the order they came, and give up with 429 after 'timeout'. A live tail holds a slot for as long as it runs; live tails may hold at most half of the slots (at least one), so that queries always have the rest, and a tail that finds none free gets 429 at once. 0 means twice the number of CPUs."`
+	MaxResultBytes      ByteSize `yaml:"max_result_bytes" doc:"Most bytes of records one query keeps in memory for its answer: the newest 'limit' records of a search (before the pipes after it: sort, limit, fields), and each side of the records around a hit (context). A query past it stops with 422 naming this limit, as Elasticsearch refuses a search over its result window or its request circuit breaker, rather than answering fewer records than asked without saying so; ask for fewer records, keep fewer fields, or narrow the query. Aggregations are bounded by max_groups and max_aggregation_bytes instead. 0 derives it: a sixteenth of memory_limit, or 256MiB when memory_limit is 0."`
+	TailBufferBytes     ByteSize `yaml:"tail_buffer_bytes" doc:"How far one live-tail client may fall behind, in bytes of records stored but not yet sent to it (a batch arriving while it has taken everything before is always queued, whatever its size). Ingest never waits for a tail client: one that falls further behind is dropped, its slot freed at once, and its stream ends with a line {\"_dropped\":true,\"_msg\":\"…\"} saying why. Counted in sluice_tail_dropped_total; the bytes waiting are sluice_tail_buffered_bytes. 0 derives it: a 128th of memory_limit (8MiB at 1GiB), or 8MiB when memory_limit is 0; live tails hold at most half of max_concurrent's slots."`
+	MaxScannedRecords   int64    `yaml:"max_scanned_records" doc:"Most records one query may decode (the rows of every block it reads and the in-memory records it visits; blocks counted from the index alone cost none); a query past it stops with 422 naming this limit. 0 means no bound."`
+	MaxScannedBytes     ByteSize `yaml:"max_scanned_bytes" doc:"Most bytes one query may read from the store's parts (compressed, as on disk); a query past it stops with 422 naming this limit. 0 means no bound."`
+	MaxRegexSize        int      `yaml:"max_regex_size" doc:"Most instructions a regular expression of a query (field:/re/, {label=~\"re\"}) may compile to; a larger one is refused with 400. A program's size sets its cost per byte searched: .{0,1000}b.{0,1000}z takes 4004, about 120 µs per byte of every value it searches."`
+	MaxDashboards       int      `yaml:"max_dashboards" doc:"Most dashboards of the web UI one tenant may keep (kept in data_dir/dashboards, docs/api.md#dashboards); creating one more answers 409. Their size is bounded too: 50 panels and 256KiB each."`
 }
 
 // LogConfig configures Sluice's own logs.
@@ -223,7 +224,7 @@ func Default() Config {
 		Query: QueryConfig{
 			DefaultLimit:    1000,
 			MaxLimit:        100000,
-			MaxGroups:       100000,
+			MaxGroups:       10000000,
 			Timeout:         Duration(60 * time.Second),
 			MaxRegexSize:    5000,
 			TailBufferBytes: 0,
@@ -513,6 +514,15 @@ func (c Config) shareOfMemory(set ByteSize, divisor, fallback int64) int64 {
 // bound take a fraction of it; 256 MiB without a memory limit.
 func (c Config) ResultBytes() int64 {
 	return c.shareOfMemory(c.Query.MaxResultBytes, 16, 256<<20)
+}
+
+// AggregationBytes is query.max_aggregation_bytes, derived when 0 from
+// memory_limit (resolved): an eighth of it, twice max_result_bytes'
+// share, since a grouping over a high-cardinality field (trace ids over a
+// few hours) needs millions of groups to be exact, and is rarely run by
+// several queries at once; 256 MiB without a memory limit.
+func (c Config) AggregationBytes() int64 {
+	return c.shareOfMemory(c.Query.MaxAggregationBytes, 8, 256<<20)
 }
 
 // TailBytes is query.tail_buffer_bytes, derived when 0 from memory_limit

@@ -249,3 +249,17 @@ func TestIndexCacheBytes(t *testing.T) {
 		})
 	}
 }
+
+func TestAggregationBytes(t *testing.T) {
+	for _, tt := range []struct {
+		memoryLimit MemoryLimit
+		set         ByteSize
+		want        int64
+	}{{1 << 30, 0, 128 << 20}, {16 << 30, 0, 2 << 30}, {1 << 30, 1 << 20, 1 << 20}, {0, 0, 256 << 20}} {
+		c := Default()
+		c.MemoryLimit, c.Query.MaxAggregationBytes = tt.memoryLimit, tt.set
+		if got := c.AggregationBytes(); got != tt.want {
+			t.Errorf("memory_limit %d, max_aggregation_bytes %d: AggregationBytes() = %d, want %d", tt.memoryLimit, tt.set, got, tt.want)
+		}
+	}
+}

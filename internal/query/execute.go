@@ -19,7 +19,7 @@ type Options struct {
 	From, To int64
 	// Limit is the number of records a plain search returns; default 1000.
 	Limit int
-	// MaxGroups bounds the groups of a stats pipe; default 100000.
+	// MaxGroups bounds the groups of a stats pipe; default 10000000.
 	MaxGroups int
 	// MaxResultBytes bounds the bytes of the records a query keeps for its
 	// answer (the newest Limit of a search before its later pipes, the
@@ -51,7 +51,7 @@ type Options struct {
 
 const (
 	defaultLimit     = 1000
-	defaultMaxGroups = 100000
+	defaultMaxGroups = 10000000
 	defaultMaxMemory = 256 << 20
 )
 

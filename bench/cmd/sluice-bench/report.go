@@ -315,7 +315,7 @@ func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 		p("  24 h\t")
 		writeQueries(p, l.Day)
 		if r.Settings.QueriesRepeat >= tailRepeats {
-			p("QUERIES UNDER INGEST, TAIL\t(of %d runs each: p50 / p90 / max)", r.Settings.QueriesRepeat)
+			p("QUERIES UNDER INGEST, TAIL\t(of %d repeats each: p50 / p90 / max)", r.Settings.QueriesRepeat)
 			writeTails(p, "last hour", l.LastHour)
 			writeTails(p, "24 h", l.Day)
 		}

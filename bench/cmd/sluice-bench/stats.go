@@ -20,12 +20,14 @@ func (f figure) MarshalJSON() ([]byte, error) {
 }
 
 // median returns the middle of xs (the mean of the two middle values for an
-// even count), or NaN for none.
+// even count), or NaN for none. A NaN in xs is a run without the figure
+// (a p90 of fewer than tailRepeats repeats, say) and is left out: sorted
+// in, it would take a place of its own and shift the middle.
 func median(xs []float64) float64 {
-	if len(xs) == 0 {
+	s := slices.DeleteFunc(slices.Clone(xs), math.IsNaN)
+	if len(s) == 0 {
 		return math.NaN()
 	}
-	s := slices.Clone(xs)
 	slices.Sort(s)
 	m := len(s) / 2
 	if len(s)%2 == 1 {

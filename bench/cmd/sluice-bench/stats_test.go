@@ -14,6 +14,8 @@ func TestMedian(t *testing.T) {
 		{[]float64{5, 1, 3}, 3},
 		{[]float64{4, 1, 3, 2}, 2.5},
 		{[]float64{7, 7}, 7},
+		{[]float64{math.NaN(), 1, 9, 5}, 5},
+		{[]float64{2, math.NaN()}, 2},
 	}
 	for _, tt := range tests {
 		in := append([]float64(nil), tt.xs...)
@@ -21,12 +23,12 @@ func TestMedian(t *testing.T) {
 			t.Errorf("median(%v) = %v, want %v", tt.xs, got, tt.want)
 		}
 		for i := range in {
-			if in[i] != tt.xs[i] {
+			if math.Float64bits(in[i]) != math.Float64bits(tt.xs[i]) {
 				t.Fatalf("median reordered its input: %v", tt.xs)
 			}
 		}
 	}
-	if !math.IsNaN(median(nil)) {
+	if !math.IsNaN(median(nil)) || !math.IsNaN(median([]float64{math.NaN()})) {
 		t.Error("median of nothing is not NaN")
 	}
 }
