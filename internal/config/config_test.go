@@ -170,30 +170,32 @@ func TestInFlightBytes(t *testing.T) {
 	}
 }
 
-func TestResultBytes(t *testing.T) {
-	for _, tt := range []struct {
-		memoryLimit MemoryLimit
-		set         ByteSize
-		want        int64
-	}{{1 << 30, 0, 64 << 20}, {1 << 30, 1 << 20, 1 << 20}, {0, 0, 256 << 20}} {
-		c := Default()
-		c.MemoryLimit, c.Query.MaxResultBytes = tt.memoryLimit, tt.set
-		if got := c.ResultBytes(); got != tt.want {
-			t.Errorf("memory_limit %d, max_result_bytes %d: ResultBytes() = %d, want %d", tt.memoryLimit, tt.set, got, tt.want)
-		}
+// TestMemoryShares checks the query bounds derived from memory_limit when
+// their key is 0, and that a key set wins.
+func TestMemoryShares(t *testing.T) {
+	type bound struct {
+		name string
+		set  func(c *Config, b ByteSize)
+		get  func(c Config) int64
 	}
-}
-
-func TestTailBytes(t *testing.T) {
+	result := bound{"max_result_bytes", func(c *Config, b ByteSize) { c.Query.MaxResultBytes = b }, Config.ResultBytes}
+	tail := bound{"tail_buffer_bytes", func(c *Config, b ByteSize) { c.Query.TailBufferBytes = b }, Config.TailBytes}
+	agg := bound{"max_aggregation_bytes", func(c *Config, b ByteSize) { c.Query.MaxAggregationBytes = b }, Config.AggregationBytes}
 	for _, tt := range []struct {
+		bound       bound
 		memoryLimit MemoryLimit
 		set         ByteSize
 		want        int64
-	}{{1 << 30, 0, 8 << 20}, {4 << 30, 0, 32 << 20}, {1 << 30, 1 << 20, 1 << 20}, {0, 0, 8 << 20}} {
+	}{
+		{result, 1 << 30, 0, 64 << 20}, {result, 1 << 30, 1 << 20, 1 << 20}, {result, 0, 0, 256 << 20},
+		{tail, 1 << 30, 0, 8 << 20}, {tail, 4 << 30, 0, 32 << 20}, {tail, 1 << 30, 1 << 20, 1 << 20}, {tail, 0, 0, 8 << 20},
+		{agg, 1 << 30, 0, 128 << 20}, {agg, 16 << 30, 0, 2 << 30}, {agg, 1 << 30, 1 << 20, 1 << 20}, {agg, 0, 0, 256 << 20},
+	} {
 		c := Default()
-		c.MemoryLimit, c.Query.TailBufferBytes = tt.memoryLimit, tt.set
-		if got := c.TailBytes(); got != tt.want {
-			t.Errorf("memory_limit %d, tail_buffer_bytes %d: TailBytes() = %d, want %d", tt.memoryLimit, tt.set, got, tt.want)
+		c.MemoryLimit = tt.memoryLimit
+		tt.bound.set(&c, tt.set)
+		if got := tt.bound.get(c); got != tt.want {
+			t.Errorf("memory_limit %d, %s %d: derived %d, want %d", tt.memoryLimit, tt.bound.name, tt.set, got, tt.want)
 		}
 	}
 }
@@ -247,19 +249,5 @@ func TestIndexCacheBytes(t *testing.T) {
 				t.Errorf("IndexCacheBytes() = %d, want %d", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestAggregationBytes(t *testing.T) {
-	for _, tt := range []struct {
-		memoryLimit MemoryLimit
-		set         ByteSize
-		want        int64
-	}{{1 << 30, 0, 128 << 20}, {16 << 30, 0, 2 << 30}, {1 << 30, 1 << 20, 1 << 20}, {0, 0, 256 << 20}} {
-		c := Default()
-		c.MemoryLimit, c.Query.MaxAggregationBytes = tt.memoryLimit, tt.set
-		if got := c.AggregationBytes(); got != tt.want {
-			t.Errorf("memory_limit %d, max_aggregation_bytes %d: AggregationBytes() = %d, want %d", tt.memoryLimit, tt.set, got, tt.want)
-		}
 	}
 }
