@@ -476,6 +476,9 @@ try {
     await page.goto(base + '/?q=*');
     await page.waitForFunction(() => Number(document.querySelector('.histo')?.dataset.total) > 0, null, { timeout: 10e3 });
     await page.locator('button[aria-label="Switch theme"]').click();
+    // The click's state change reaches the DOM on a later render: wait for
+    // it (a CI run read the attribute before it), then assert.
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark', null, { timeout: 5000 }).catch(() => {});
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
     await page.locator('tr.row').nth(2).click();
     await shot(page, '12-dark');
