@@ -65,6 +65,18 @@ type bulkParser struct {
 	// the same one for every document, and reusing it saves a string per
 	// document.
 	index string
+	// lastAction is the last action line read in this request and
+	// lastItem what it parsed to, when repeat is set: shippers send the
+	// same action line before every document (Logstash's and Fluent Bit's
+	// with keys the fast path does not take), and an identical line
+	// parses to the same item, so it is not parsed again.
+	lastAction []byte
+	lastItem   item
+	repeat     bool
+	reparse    bool // parse every line (tests compare the two)
+	// answer is the last request's answer, whose buffer the next one
+	// reuses once it is written (see handler.bulk).
+	answer []byte
 	// bodySize is the size of the next body to parse when its request says
 	// it (an uncompressed body's Content-Length), 0 or less when unknown; with
 	// lastRecs and lastBytes, the records and bytes of the body parsed
@@ -85,6 +97,7 @@ func (p *bulkParser) parse(lr *ingest.LineReader, defaultIndex, tenant string, n
 	recs := make([]record.Record, 0, p.recsCap())
 	items := p.items[:0]
 	defer func() { p.items = items[:0] }()
+	p.repeat = false // the item depends on defaultIndex, the request's
 	for {
 		line, err := lr.Next()
 		if err == io.EOF {
@@ -225,15 +238,33 @@ func requestError(err error) *esError {
 	return &esError{status, typ, err.Error()}
 }
 
+// maxRepeatLine bounds the action line the pooled parser keeps for the next
+// (lastAction): shippers' are under 100 bytes.
+const maxRepeatLine = 256
+
 // action parses one action line: an object with exactly one key, the
 // action, whose value is an object of metadata. Only a line that is not of
 // that shape fails the request; a well-formed line with bad metadata fails
-// its item (status set).
+// its item (status set). A line byte for byte the same as the one before
+// in the request gives the same item without being parsed again: an item
+// depends only on the line and defaultIndex (its failures name no line
+// number; those that do are set by parse, on the copy it gets).
 func (p *bulkParser) action(line []byte, n int, defaultIndex string) (item, *esError) {
-	if it, ok := p.fastAction(line, defaultIndex); ok {
-		return it, nil
+	if p.repeat && !p.reparse && bytes.Equal(line, p.lastAction) {
+		return p.lastItem, nil
 	}
-	return p.parseAction(line, n, defaultIndex)
+	it, ok := p.fastAction(line, defaultIndex)
+	if !ok {
+		var bad *esError
+		if it, bad = p.parseAction(line, n, defaultIndex); bad != nil {
+			return it, bad
+		}
+	}
+	if p.repeat = len(line) <= maxRepeatLine; p.repeat {
+		p.lastAction = append(p.lastAction[:0], line...)
+		p.lastItem = it
+	}
+	return it, nil
 }
 
 // parseAction is action for any line, with a JSON parser.

@@ -26,6 +26,9 @@ func FuzzBulkParse(f *testing.F) {
 		"{\"create\":{}}\n{\"create\":{\"_index\":null,\"_id\":7}}\n[1]\n",
 		"{\"create\":{\"_index\":\"a\"}}\n",
 		"not json\n",
+		"{\"index\":{\"_id\":null,\"_index\":\"logs\",\"routing\":null}}\n{\"m\":1}\n{\"index\":{\"_id\":null,\"_index\":\"logs\",\"routing\":null}}\n{\"m\":2}\n",
+		"{\"create\":{}}\n{}\n{\"create\":{}}\n[]\n{\"create\":{}}\n{}\n",
+		"{\"upsert\":{}}\n{}\n{\"upsert\":{}}\n{}\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -54,6 +57,12 @@ func FuzzBulkParse(f *testing.F) {
 		if stored != len(recs) {
 			t.Fatalf("%d stored items, %d records", stored, len(recs))
 		}
+		ref := newBulkParser(DefaultConfig().Record)
+		ref.reparse = true
+		refItems, refRecs, refBad := ref.parse(ingest.NewLineReader(bytes.NewReader(body), 4096), "default", "t", now, ids)
+		if refBad != nil || !reflect.DeepEqual(withoutGen(items), withoutGen(refItems)) || !reflect.DeepEqual(recs, refRecs) {
+			t.Fatalf("parsing every action line: items %+v, records %d (%v); reusing: %+v, %d", refItems, len(refRecs), refBad, items, len(recs))
+		}
 		// The answer of what was parsed must be writable.
 		_ = appendBulkResponse(nil, 0, items, ids, fullResponse)
 		for i := range items {
@@ -74,6 +83,16 @@ func FuzzBulkParse(f *testing.F) {
 			t.Fatalf("parsed again: %d records, first %d", len(again), len(first))
 		}
 	})
+}
+
+// withoutGen returns a copy of items without their generated ids' counter
+// values, which differ between parses.
+func withoutGen(items []item) []item {
+	out := slices.Clone(items)
+	for i := range out {
+		out[i].gen = 0
+	}
+	return out
 }
 
 // TestFastAction checks that the fast path reads the lines it takes as the
