@@ -95,6 +95,7 @@ func ExecutePartial(ctx context.Context, src store.Searcher, q *Query, opts Opti
 	opts, req := prepare(q, opts)
 	var head processor
 	var encode func(dst []byte) []byte
+	var aggregate *statsProcessor
 	switch {
 	case pl.flow != nil:
 		fp := pl.flow.newProcessor(opts, discard).(*flowProcessor)
@@ -102,7 +103,7 @@ func ExecutePartial(ctx context.Context, src store.Searcher, q *Query, opts Opti
 	case pl.agg != nil:
 		stats, _ := pl.agg.split()
 		sp := stats.newProcessor(opts, discard).(*statsProcessor)
-		head, encode = sp, sp.appendPartial
+		head, encode, aggregate = sp, sp.appendPartial, sp
 	default:
 		np := &newestProcessor{h: newestHeap{limit: opts.Limit, maxBytes: opts.MaxResultBytes, meter: opts.Results}, next: discard}
 		defer np.h.release()
@@ -118,6 +119,11 @@ func ExecutePartial(ctx context.Context, src store.Searcher, q *Query, opts Opti
 	if err != nil && !errors.Is(err, errStop) {
 		return nil, err
 	}
+	if aggregate != nil {
+		if err := aggregate.settle(); err != nil {
+			return nil, err
+		}
+	}
 	// Streaming pipes hold no rows, so nothing needs their flush; the
 	// last stage's rows are the answer.
 	return encode(nil), nil
@@ -126,6 +132,7 @@ func ExecutePartial(ctx context.Context, src store.Searcher, q *Query, opts Opti
 // appendPartial encodes the groups: their keys as text, in the pipe's
 // key order, then each function's state.
 func (s *statsProcessor) appendPartial(dst []byte) []byte {
+	// The caller has settled s (ExecutePartial): every count is a group.
 	dst = append(dst, partialMagic...)
 	dst = append(dst, partialStats)
 	dst = binary.AppendUvarint(dst, uint64(len(s.pipe.By)))

@@ -245,6 +245,14 @@ func durationString(d time.Duration) string {
 func (s *StatsPipe) newProcessor(opts Options, next processor) processor {
 	sp := &statsProcessor{pipe: s, maxGroups: opts.MaxGroups, maxMemory: opts.MaxMemory, next: next, groups: map[string]*statsGroup{}}
 	sp.single = len(s.By) == 1 && s.By[0].Bucket == 0
+	if s.countsOnly() && countAccumulators {
+		switch {
+		case sp.single:
+			sp.table = new(keyCounts)
+		case len(s.By) == 1 && s.By[0].Bucket > 0:
+			sp.hist = &bucketCounts{length: int64(s.By[0].Bucket)}
+		}
+	}
 	for _, k := range s.By {
 		if k.Bucket > 0 {
 			sp.span = k.Bucket.Seconds()
@@ -289,7 +297,15 @@ type statsProcessor struct {
 	// single says that the pipe groups by one field alone: groups are
 	// keyed by its value as it is (groupOne).
 	single bool
-	slab   groupSlab
+	// table counts the rows of a pipe grouped by one field whose every
+	// function is count(), and hist those of a histogram (one _time
+	// bucket) whose every function is count(), when not nil; settle
+	// makes their groups.
+	table *keyCounts
+	hist  *bucketCounts
+	// settleRec is scratch: the record settle counts a bucket's records as.
+	settleRec record.Record
+	slab      groupSlab
 	// all is the groups in the order they were made, for flush: their
 	// slab chunks are walked in memory order, not the map's.
 	all []*statsGroup
@@ -349,7 +365,31 @@ func surelyNotNumber(s string) bool {
 	return false
 }
 
+// countAccumulators lets count-only pipes count in a keyCounts or a
+// bucketCounts; tests turn it off to compare with the groups' own counts.
+var countAccumulators = true
+
+// countsOnly reports whether every function of the pipe is count().
+func (s *StatsPipe) countsOnly() bool {
+	for _, c := range s.Funcs {
+		if _, ok := c.Func.(statsCount); !ok {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *statsProcessor) push(r Row) error {
+	if s.table != nil {
+		return s.countKey(keyString(r, s.pipe.By[0].Field), 1)
+	}
+	if s.hist != nil && r.Record != nil {
+		grew, ok := s.hist.add(r.Record.Time, 1)
+		s.mem += int64(grew)
+		if ok {
+			return s.checkMemory()
+		}
+	}
 	g, err := s.group(r)
 	if err != nil {
 		return err
@@ -440,10 +480,77 @@ func (s *statsProcessor) groupOne(str string) (*statsGroup, error) {
 		s.keys = append(s.keys[:0], Value{Name: s.pipe.By[0].Field, Str: str})
 		g = s.newGroup(0, false)
 		s.groups[str] = g
-		s.mem += int64(2*len(str)+groupOverhead) + int64(len(g.states))*stateOverhead
+		// The map and the group share the key's one copy.
+		s.mem += int64(len(str)+groupOverhead) + int64(len(g.states))*stateOverhead
 	}
 	s.last, s.lastKey = g, append(s.lastKey[:0], str...)
 	return g, nil
+}
+
+// countKey adds n rows whose group key is key to s.table.
+func (s *statsProcessor) countKey(key string, n int) error {
+	full := s.table.n >= s.maxGroups
+	isNew, grew := s.table.add(key, n, full)
+	s.mem += int64(grew)
+	if isNew {
+		if full {
+			return s.tooManyGroups()
+		}
+		s.mem += int64(len(key))
+	}
+	return s.checkMemory()
+}
+
+func (s *statsProcessor) tooManyGroups() error {
+	return fmt.Errorf("query: stats: more than %d groups (the MaxGroups limit); narrow the query with a filter or a shorter time range, or group by fewer or less varied fields or a longer _time bucket", s.maxGroups)
+}
+
+// settle makes the groups of what s.table and s.hist counted, once every
+// row is in: the rest of the processor sees only groups.
+func (s *statsProcessor) settle() error {
+	if t := s.table; t != nil {
+		s.table = nil
+		for i := range t.slots {
+			if sl := &t.slots[i]; sl.hash != 0 {
+				if _, err := s.countGroup(t.key(sl), sl.count); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if h := s.hist; h != nil {
+		s.hist = nil
+		for k, n := range h.counts {
+			if n == 0 {
+				continue
+			}
+			r := &s.settleRec
+			*r = record.Record{Time: (h.base + int64(k)) * h.length}
+			if err := s.addBucketCount(r, r.Time, int(n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// countGroup adds n to the counts of the group of key (a field's value,
+// the pipe grouped by it alone), which it makes when new: without a copy,
+// key lives as long as the processor.
+func (s *statsProcessor) countGroup(key string, n int64) (*statsGroup, error) {
+	g := s.groups[key]
+	if g == nil {
+		if len(s.all) >= s.maxGroups {
+			return nil, s.tooManyGroups()
+		}
+		s.keys = append(s.keys[:0], Value{Name: s.pipe.By[0].Field, Str: key})
+		g = s.newGroup(0, false)
+		s.mem += groupOverhead + int64(len(g.states))*stateOverhead
+	}
+	for _, st := range g.states {
+		*st.(*countState) += countState(n)
+	}
+	return g, s.checkMemory()
 }
 
 // keyString is the text of r's field as a group key ("" when missing).
@@ -495,6 +602,12 @@ func floorDiv(a, b int64) int64 {
 }
 
 func (s *statsProcessor) flush() error {
+	if sp, ok := s.next.(*sortProcessor); ok && sp.top != nil && s.table != nil {
+		return s.flushTop(sp)
+	}
+	if err := s.settle(); err != nil {
+		return err
+	}
 	if len(s.pipe.By) == 0 && len(s.groups) == 0 {
 		s.groups[""] = s.newGroup(0, false)
 	}
@@ -544,14 +657,62 @@ func (s *statsProcessor) flushTop(sp *sortProcessor) error {
 		cols[i] = s.column(k.Field)
 	}
 	var vals []Value
-	for _, g := range s.all {
+	offer := func(g *statsGroup) {
 		if last, lastGroup, full := sp.top.last(); full && s.compareToRow(g, cols, sp.keys, last, lastGroup) >= 0 {
-			continue
+			return
 		}
 		row := s.groupRow(g, vals)
 		vals = sp.top.offerGroup(row, g)
 	}
+	for _, g := range s.all {
+		offer(g)
+	}
+	if t := s.table; t != nil {
+		s.table = nil
+		// Sorted first by a count, a key whose count comes after the
+		// last row kept is passed over without making its group.
+		byCount := len(sp.keys) > 0 && cols[0] >= len(s.pipe.By)
+		// probe stands for a key's group until it is known to be kept.
+		probe := s.probeGroup()
+		for i := range t.slots {
+			sl := &t.slots[i]
+			if sl.hash == 0 {
+				continue
+			}
+			if last, lastGroup, full := sp.top.last(); full {
+				if byCount {
+					v, n := last.Values[cols[0]], float64(sl.count)
+					if v.IsNum && (sp.keys[0].Desc && n < v.Num || !sp.keys[0].Desc && n > v.Num) {
+						continue
+					}
+				}
+				probe.keys[0].Str, probe.parsed = t.key(sl), false
+				for _, st := range probe.states {
+					*st.(*countState) = countState(sl.count)
+				}
+				if s.compareToRow(probe, cols, sp.keys, last, lastGroup) >= 0 {
+					continue
+				}
+			}
+			g, err := s.countGroup(t.key(sl), sl.count)
+			if err != nil {
+				return err
+			}
+			offer(g)
+		}
+	}
 	return sp.flush()
+}
+
+// probeGroup is a group of one key and the pipe's count() states, made
+// apart from the processor's groups.
+func (s *statsProcessor) probeGroup() *statsGroup {
+	g := &statsGroup{keys: []Value{{Name: s.pipe.By[0].Field}}, nums: make([]parsedNumber, 1),
+		states: make([]statsState, len(s.pipe.Funcs))}
+	for i := range g.states {
+		g.states[i] = new(countState)
+	}
+	return g
 }
 
 // compareToRow orders g's row against row, the row of group rg, as the

@@ -62,6 +62,14 @@ func (s *statsProcessor) pushCount(r *record.Record, n int, times []int64) error
 
 // addTimes adds records like r with the given times to their groups.
 func (s *statsProcessor) addTimes(r *record.Record, times []int64) error {
+	if s.hist != nil {
+		rest, grew := s.hist.addTimes(times)
+		s.mem += int64(grew)
+		// Times outside the buckets' span go to the groups' map.
+		if times = rest; len(times) == 0 {
+			return nil
+		}
+	}
 	// Grouped by a bucket and one field, the field's value is the same
 	// for all of times: looked up once here, not per run.
 	if f, ok := s.fieldAndBucket(); ok {
@@ -166,6 +174,9 @@ func (s *statsProcessor) addFieldBucketCount(r *record.Record, bucket int64, n i
 
 // addCount adds n records like r to r's group.
 func (s *statsProcessor) addCount(r *record.Record, n int) error {
+	if s.table != nil {
+		return s.countKey(keyString(Row{Record: r}, s.pipe.By[0].Field), n)
+	}
 	g, err := s.group(Row{Record: r})
 	if err != nil {
 		return err

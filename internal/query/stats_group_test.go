@@ -26,10 +26,7 @@ func TestStatsGroupKeysCopied(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out []string
-			emit := emitProcessor(func(r Row) error {
-				out = append(out, string(r.AppendJSON(nil)))
-				return nil
-			})
+			emit := appendJSONRows(&out)
 			pipe := &StatsPipe{Funcs: []StatsCall{{Func: statsCount{}, Name: "n"}}, By: tt.by}
 			sp := pipe.newProcessor(Options{}.withDefaults(), emit).(*statsProcessor)
 			buf := []byte("aaaa")
@@ -121,4 +118,13 @@ func FuzzSurelyNotNumber(f *testing.F) {
 			t.Errorf("parseNumber accepts %q, which surelyNotNumber rejects", s)
 		}
 	})
+}
+
+// appendJSONRows is a processor that appends each row it is given to *out,
+// as JSON.
+func appendJSONRows(out *[]string) emitProcessor {
+	return func(r Row) error {
+		*out = append(*out, string(r.AppendJSON(nil)))
+		return nil
+	}
 }
