@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -255,16 +256,52 @@ func (d *decodedBlock) decodeTimes(r *reader, n int, unit int64) {
 		r.fail("more times than bytes")
 		return
 	}
+	if r.err != nil {
+		return
+	}
+	d.times = slices.Grow(d.times, n)
+	// reader.varint inlined: a histogram decodes every time of every
+	// block it reads, and the call and its error checks per time were
+	// most of that.
+	src, off := r.src, r.off
 	t := int64(0)
 	lim := math.MaxInt64 / unit
-	for i := 0; i < n && r.err == nil; i++ {
-		t += r.varint()
+	for range n {
+		var u uint64
+		var shift uint
+		for i := 0; ; i++ {
+			if off >= len(src) || i == binary.MaxVarintLen64 {
+				r.off = off
+				r.fail("bad uvarint")
+				return
+			}
+			b := src[off]
+			off++
+			if b < 0x80 {
+				if i == binary.MaxVarintLen64-1 && b > 1 {
+					r.off = off
+					r.fail("uvarint overflow")
+					return
+				}
+				u |= uint64(b) << shift
+				break
+			}
+			u |= uint64(b&0x7f) << shift
+			shift += 7
+		}
+		v := int64(u >> 1)
+		if u&1 != 0 {
+			v = ^v
+		}
+		t += v
 		if t > lim || t < -lim {
+			r.off = off
 			r.fail("time out of range")
 			return
 		}
 		d.times = append(d.times, t*unit)
 	}
+	r.off = off
 }
 
 func (d *decodedBlock) decodeField(r *reader, name string, enc byte, full bool, n int) {
