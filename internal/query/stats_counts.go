@@ -39,6 +39,16 @@ func (b *bucketCounts) addTimes(times []int64) (rest []int64, grew int) {
 			b.counts[b.cur]++
 			continue
 		}
+		// A sparse stream's next time is often in the next bucket.
+		if t >= b.hi && t-b.hi < b.length && b.cur+1 < len(b.counts) && b.hi > b.lo {
+			b.cur++
+			b.lo, b.hi = b.hi, b.hi+b.length
+			if b.hi < b.lo {
+				b.hi = b.lo
+			}
+			b.counts[b.cur]++
+			continue
+		}
 		k, g, ok := b.slot(t)
 		grew += g
 		if !ok {
