@@ -169,6 +169,12 @@ func scan(ctx context.Context, src store.Searcher, req store.SearchRequest, fn f
 			return fnErr
 		}
 	}
+	if count := req.CountValues; count != nil {
+		req.CountValues = func(r *record.Record, field string, values []string, counts []int) error {
+			fnErr = count(r, field, values, counts)
+			return fnErr
+		}
+	}
 	err := src.Search(ctx, req, func(r *record.Record) error {
 		// Every record: the pipes may spend long on one (unpack_json of a
 		// 16 MiB message), and a look is one atomic load.

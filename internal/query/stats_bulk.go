@@ -32,6 +32,9 @@ func useCounter(p processor, req *store.SearchRequest) {
 		}
 	}
 	req.Count = s.pushCount
+	if s.table != nil {
+		req.CountValues = s.pushValues
+	}
 	// A filter that is only the _time range the search enforces anyway
 	// would be asked per row of every block the range cuts; without it
 	// such a block's rows are counted by their times alone.
@@ -58,6 +61,30 @@ func (s *statsProcessor) pushCount(r *record.Record, n int, times []int64) error
 	}
 	// New groups count towards the memory bound as they do row by row.
 	return s.checkMemory()
+}
+
+// pushValues counts counts[i] records whose group key, the field the
+// pipe groups by alone, is values[i] (store.SearchRequest.CountValues).
+func (s *statsProcessor) pushValues(r *record.Record, field string, values []string, counts []int) error {
+	if field != s.pipe.By[0].Field {
+		// Not the key (the store groups by the one field the pipe
+		// reads, so this does not happen): as Count would be given them.
+		var one [1]record.Field
+		rec := record.Record{Tenant: r.Tenant, Stream: r.Stream, Fields: one[:]}
+		for i, v := range values {
+			one[0] = record.Field{Name: field, Value: v}
+			if err := s.addCount(&rec, counts[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i, v := range values {
+		if err := s.countKey(v, counts[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addTimes adds records like r with the given times to their groups.

@@ -167,6 +167,15 @@ type SearchRequest struct {
 	// (they are views of a block's buffer, which the search may reuse
 	// for the next block): Count copies what it keeps.
 	CountFields []string
+	// CountValues, when not nil beside Count, takes at once what Count
+	// would be given one call per value for the rows of one block grouped
+	// by a raw (not dictionary-coded) column: for each i, counts[i]
+	// matching records whose field is values[i], with r as for Count
+	// (tenant and stream labels). values are views of the block's buffer,
+	// valid during the call only. A group-by on ids (trace ids) hands a
+	// block's values over in one call (and, in a parallel search, under
+	// one lock) instead of one per value.
+	CountValues func(r *record.Record, field string, values []string, counts []int) error
 	// CountTimes asks for the records' times in Count's times (n of them,
 	// valid during the call only); without it times is nil. A histogram
 	// (`stats count() by _time:1m`) reads only a block's time column then.

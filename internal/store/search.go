@@ -204,6 +204,8 @@ type searcher struct {
 	hcount       headCount
 	info         BlockInfo // the block or head stream being searched
 	times        []int64   // scratch for the times of head records passed to Count
+	runValues    []string  // scratch: the runs of a raw column, for CountValues
+	runCounts    []int
 	budget       *scanBudget
 	win          rowWindow // of the block being searched
 }

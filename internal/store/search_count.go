@@ -5,6 +5,8 @@ package store
 // grouped by a raw column (countByRaw), which hands Count each run of
 // equal values instead of building the rows.
 
+import "github.com/sluice-log/sluice/internal/record"
+
 // codeCounts is a count per code of a dictionary column, absentCode for
 // rows without the field.
 type codeCounts = [absentCode + 1]int
@@ -155,6 +157,22 @@ func countTrue(bs []bool) int {
 	return n
 }
 
+// countRun passes n matching records of b whose field group is value to
+// Count, or keeps them for one CountValues call per block (countByRaw).
+func (ss *searcher) countRun(b *BlockInfo, group, value string, n int) error {
+	if ss.req.CountValues == nil {
+		return ss.countGroup(b, group, value, n, nil)
+	}
+	if len(ss.runValues) == 0 {
+		ss.crec = record.Record{Tenant: b.Tenant, Stream: b.Labels}
+	}
+	ss.runValues = append(ss.runValues, value)
+	ss.runCounts = append(ss.runCounts, n)
+	ss.stats.RecordsCounted += int64(n)
+	ss.stats.RecordsMatched += int64(n)
+	return nil
+}
+
 // countByRaw passes the matching rows of d to Count grouped by the raw
 // column cc names: one call per run of rows with equal values (ids that
 // repeat come in runs, distinct ones cost a comparison each), and one for
@@ -185,7 +203,7 @@ func (ss *searcher) countByRaw(d *decodedBlock, b *BlockInfo, sel *codeSelection
 			run++
 		default:
 			if run > 0 {
-				if err := ss.countGroup(b, cc.group, runValue, run, nil); err != nil {
+				if err := ss.countRun(b, cc.group, runValue, run); err != nil {
 					return err
 				}
 			}
@@ -194,7 +212,15 @@ func (ss *searcher) countByRaw(d *decodedBlock, b *BlockInfo, sel *codeSelection
 	}
 	ss.stats.BlocksByCode++
 	if run > 0 {
-		if err := ss.countGroup(b, cc.group, runValue, run, nil); err != nil {
+		if err := ss.countRun(b, cc.group, runValue, run); err != nil {
+			return err
+		}
+	}
+	if len(ss.runValues) > 0 {
+		err := ss.req.CountValues(&ss.crec, cc.group, ss.runValues, ss.runCounts)
+		clear(ss.runValues) // views of the block's buffer
+		ss.runValues, ss.runCounts = ss.runValues[:0], ss.runCounts[:0]
+		if err != nil {
 			return err
 		}
 	}

@@ -176,6 +176,13 @@ func (ss *searcher) searchAll(v *view) error {
 			return count(r, n, times)
 		}
 	}
+	if count := ss.req.CountValues; count != nil {
+		req.CountValues = func(r *record.Record, field string, values []string, counts []int) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return count(r, field, values, counts)
+		}
+	}
 	var (
 		next     atomic.Int64
 		wg       sync.WaitGroup
