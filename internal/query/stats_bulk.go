@@ -27,6 +27,7 @@ func useCounter(p processor, req *store.SearchRequest) {
 		switch {
 		case k.Bucket > 0:
 			req.CountTimes = true
+			req.CountBucket = int64(k.Bucket)
 		case k.Field == record.TimeField:
 			return // the raw time as a key: every record its own group
 		}
@@ -51,9 +52,17 @@ func useCounter(p processor, req *store.SearchRequest) {
 // times, which a _time bucket key groups by.
 func (s *statsProcessor) pushCount(r *record.Record, n int, times []int64) error {
 	var err error
-	if times == nil {
+	switch {
+	case times == nil && s.hist != nil:
+		// n records in r.Time's bucket (store.SearchRequest.CountBucket).
+		grew, ok := s.hist.add(r.Time, n)
+		s.mem += int64(grew)
+		if !ok {
+			err = s.addCount(r, n)
+		}
+	case times == nil:
 		err = s.addCount(r, n)
-	} else {
+	default:
 		err = s.addTimes(r, times)
 	}
 	if err != nil {

@@ -39,6 +39,9 @@ func TestStoreDifferential(t *testing.T) {
 		" | stats count_uniq(host) as u, count() as n by service",
 		" | stats count_uniq(level) as u by _time:1s",
 		" | stats count() as n by _time:1s, service",
+		// Blocks inside one bucket are counted without their times.
+		" | stats count() as n by _time:1h",
+		" | stats count() as n by level, _time:1d",
 	}
 	total := checkStore(t, rng, recs, pipes, 300)
 	// The shortcuts must have been taken, or this test proves little.

@@ -150,7 +150,7 @@ type SearchRequest struct {
 	// of calling fn for each: it may call Count(r, n, times) for records
 	// that all match and whose only fields fn reads are stream labels,
 	// where r holds their tenant and stream labels and nothing else (no
-	// time, message or fields). The caller promises that fn reads no more
+	// message or fields; a time only as CountBucket says). The caller promises that fn reads no more
 	// of a record than Fields names, and nothing of its time unless
 	// CountTimes is set; the store calls Count only when every name in
 	// Fields is a stream label of those records. A `stats count()` grouped
@@ -180,6 +180,14 @@ type SearchRequest struct {
 	// valid during the call only); without it times is nil. A histogram
 	// (`stats count() by _time:1m`) reads only a block's time column then.
 	CountTimes bool
+	// CountBucket, with CountTimes, is the length in ns of the buckets,
+	// aligned to the Unix epoch, that the caller groups the times by
+	// (`stats count() by _time:1h`). The store may then pass records
+	// whose times all lie in one bucket as Count(r, n, nil) with r.Time
+	// one of their times, without reading their times at all: a block
+	// inside one bucket (blocks are cut at UTC hours, so with hourly or
+	// daily buckets every one) or within a minute with minute buckets.
+	CountBucket int64
 	// MaxScannedRecords and MaxScannedBytes bound the search's cost: the
 	// records it decodes (the rows of every block it reads and the head
 	// records it visits; blocks counted from the index alone cost none)

@@ -306,7 +306,7 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 			}
 		}
 		countable := whole && ss.countable(info.Labels)
-		if !ss.req.CountTimes && (countable || all && ss.win.exact && ss.countable(info.Labels)) {
+		if countable && ss.oneBucket(info) || !ss.req.CountTimes && (countable || all && ss.win.exact && ss.countable(info.Labels)) {
 			n := m.records()
 			if !whole {
 				// The time index says how many rows are in the range.
@@ -403,7 +403,7 @@ func (ss *searcher) searchHead(hv *headView) error {
 	case BlockAll:
 		whole = ss.covers(info)
 		// The times of head records are known only by decoding them.
-		if whole && !ss.req.CountTimes && ss.countable(info.Labels) {
+		if whole && (!ss.req.CountTimes || ss.oneBucket(info)) && ss.countable(info.Labels) {
 			ss.stats.RecordsCounted += int64(len(hv.offs))
 			ss.stats.RecordsMatched += int64(len(hv.offs))
 			return ss.count(info, len(hv.offs), nil)

@@ -112,13 +112,31 @@ func hasLabel(labels []record.Field, name string) bool {
 	return false
 }
 
+// oneBucket reports whether the times of b's records all lie in one of
+// the buckets the caller counts times by (SearchRequest.CountBucket), so
+// that they can be counted without reading them.
+func (ss *searcher) oneBucket(b *BlockInfo) bool {
+	w := ss.req.CountBucket
+	return ss.req.CountTimes && w > 0 && floorDiv(b.MinTime, w) == floorDiv(b.MaxTime, w)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
 // count passes n wholly matching records of b, with their times when the
-// caller asked for them, to the caller's Count.
+// caller asked for them, to the caller's Count. Without times, the
+// record passed has b's first time, which lies in the bucket of every
+// one when the caller counts by buckets (oneBucket).
 func (ss *searcher) count(b *BlockInfo, n int, times []int64) error {
 	if n == 0 {
 		return nil
 	}
-	ss.crec = record.Record{Tenant: b.Tenant, Stream: b.Labels}
+	ss.crec = record.Record{Tenant: b.Tenant, Stream: b.Labels, Time: b.MinTime}
 	return ss.req.Count(&ss.crec, n, times)
 }
 

@@ -118,7 +118,7 @@ func (ss *searcher) planParts(parts []*part) ([]searchUnit, error) {
 					ss.s.blocksSkipped.Add(int64(c.blocks))
 					continue
 				case BlockAll:
-					if ss.covers(&c.info) && ss.countable(c.info.Labels) && !ss.req.CountTimes {
+					if ss.covers(&c.info) && ss.countable(c.info.Labels) && (!ss.req.CountTimes || ss.oneBucket(&c.info)) {
 						ss.stats.Blocks += int64(c.blocks)
 						ss.stats.BlocksCounted += int64(c.blocks)
 						ss.stats.RecordsCounted += c.records
