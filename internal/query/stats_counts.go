@@ -106,8 +106,8 @@ func (b *bucketCounts) slot(t int64) (k, grew int, ok bool) {
 // keyCounts counts rows by the text of one field (stats count() by one
 // field): an open-addressing hash table whose slots hold the key's hash,
 // where its bytes are and its count, and whose keys are copied into
-// shared chunks. A row of a known key costs one hash and a probe, a new
-// key no allocation of its own.
+// shared chunks (of up to keyChunkBytes). A row of a known key costs one
+// hash and a probe, a new key no allocation of its own.
 type keyCounts struct {
 	seed   maphash.Seed
 	slots  []keySlot // a power of two long; hash 0 marks an empty slot
@@ -125,8 +125,9 @@ type keySlot struct {
 
 const (
 	keySlotBytes  = int(unsafe.Sizeof(keySlot{}))
+	keyChunkFirst = 1 << 10
 	keyChunkBytes = 1 << 20
-	keySlotsFirst = 1024
+	keySlotsFirst = 64
 )
 
 // add counts n rows whose key is key (which may alias a buffer that is
@@ -163,7 +164,13 @@ func (t *keyCounts) add(key string, n int, full bool) (isNew bool, grew int) {
 func (t *keyCounts) insert(s *keySlot, h uint64, key string, n int) (grew int) {
 	c := len(t.chunks) - 1
 	if c < 0 || cap(t.chunks[c])-len(t.chunks[c]) < len(key) {
-		t.chunks = append(t.chunks, make([]byte, 0, max(keyChunkBytes, len(key))))
+		// Small first, for the few keys of a level or a service; twice
+		// the last up to keyChunkBytes.
+		size := keyChunkFirst
+		if c >= 0 {
+			size = min(2*cap(t.chunks[c]), keyChunkBytes)
+		}
+		t.chunks = append(t.chunks, make([]byte, 0, max(size, len(key))))
 		c++
 		grew += cap(t.chunks[c])
 	}

@@ -183,7 +183,7 @@ func TestStatsKeyMemory(t *testing.T) {
 			mem := sp.mem
 			if sp.table != nil {
 				// The table's first slots and key chunk.
-				mem -= int64(keySlotsFirst*keySlotBytes + keyChunkBytes)
+				mem -= int64(keySlotsFirst*keySlotBytes + keyChunkFirst)
 			}
 			if mem != tt.want {
 				t.Errorf("mem %d, want %d", mem, tt.want)
