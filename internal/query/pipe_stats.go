@@ -490,13 +490,11 @@ func (s *statsProcessor) groupOne(str string) (*statsGroup, error) {
 // countKey adds n rows whose group key is key to s.table.
 func (s *statsProcessor) countKey(key string, n int) error {
 	full := s.table.n >= s.maxGroups
+	// grew counts the key chunks as they are made, and the slots.
 	isNew, grew := s.table.add(key, n, full)
 	s.mem += int64(grew)
-	if isNew {
-		if full {
-			return s.tooManyGroups()
-		}
-		s.mem += int64(len(key))
+	if isNew && full {
+		return s.tooManyGroups()
 	}
 	return s.checkMemory()
 }
