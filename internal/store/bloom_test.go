@@ -1,6 +1,9 @@
 package store
 
 import (
+	"math/bits"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,4 +40,96 @@ func TestTokenHashStable(t *testing.T) {
 			t.Errorf("builder's hashes of (%q, %q): %x, want [%x]", tt.field, tt.token, b.hashes, d.Sum64())
 		}
 	}
+}
+
+// TestBloomSizes: a filter takes bloomBitsPerToken bits per distinct hash,
+// rounded up to whole 64-bit words, finds every hash it holds, and sets
+// the bits FORMAT.md says; a power-of-two filter those format version 4
+// defined, (h + i·(h>>32|1)) mod bits, so that the filters of earlier
+// parts read by the same code.
+func TestBloomSizes(t *testing.T) {
+	for _, tc := range []struct{ hashes, words int }{
+		{0, 1}, {1, 1}, {6, 1}, {7, 2}, {64, 10}, {100, 16}, {1000, 157}, {5000, 782},
+	} {
+		hs := make([]uint64, tc.hashes)
+		for i := range hs {
+			hs[i] = xxhash.Sum64String(strconv.Itoa(i))
+		}
+		// newBloom sorts its argument; the check below uses a copy.
+		b := newBloom(slices.Clone(hs))
+		if b.words() != tc.words {
+			t.Errorf("%d hashes: %d words, want %d", tc.hashes, b.words(), tc.words)
+		}
+		for _, h := range hs {
+			if !b.mayContain(h) {
+				t.Fatalf("%d hashes: %x not found", tc.hashes, h)
+			}
+		}
+		// The bits FORMAT.md gives: the version 4 rule for a power of
+		// two, the high half of g·m otherwise.
+		want := make([]byte, len(b))
+		m := uint64(len(b) * 8)
+		for _, h := range hs {
+			for i := uint64(0); i < bloomHashes; i++ {
+				bit := (h + i*(h>>32|1)) % m
+				if m&(m-1) != 0 {
+					bit, _ = bits.Mul64(h+i*(bits.RotateLeft64(h, 32)|1), m)
+				}
+				want[bit/8] |= 1 << (bit % 8)
+			}
+		}
+		if string(want) != string(b) {
+			t.Errorf("%d hashes in %d words: bits differ from FORMAT.md's rule", tc.hashes, tc.words)
+		}
+	}
+}
+
+// TestBloomFalsePositives: filters of sizes that are and are not powers
+// of two answer about the 0.8% of false positives their bits per token
+// promise (the hashes are fixed, so the figure is too).
+func TestBloomFalsePositives(t *testing.T) {
+	for _, n := range []int{50, 64, 300, 409, 2000, 3277} {
+		hs := make([]uint64, n)
+		for i := range hs {
+			hs[i] = xxhash.Sum64String("in" + strconv.Itoa(i))
+		}
+		b := newBloom(hs)
+		const probes = 20000
+		fp := 0
+		for i := range probes {
+			if b.mayContain(xxhash.Sum64String("out" + strconv.Itoa(i))) {
+				fp++
+			}
+		}
+		if rate := float64(fp) / probes; rate > 0.015 {
+			t.Errorf("%d hashes in %d words: %.2f%% false positives", n, b.words(), 100*rate)
+		}
+	}
+}
+
+// BenchmarkNewBloom builds a block's filter of 3,000 distinct hashes (469
+// words) and probes it.
+func BenchmarkNewBloom(b *testing.B) {
+	hs := make([]uint64, 3000)
+	for i := range hs {
+		hs[i] = xxhash.Sum64String(strconv.Itoa(i))
+	}
+	buf := make([]uint64, len(hs))
+	b.Run("build", func(b *testing.B) {
+		for b.Loop() {
+			copy(buf, hs)
+			newBloom(buf)
+		}
+	})
+	f := newBloom(slices.Clone(hs))
+	b.Run("probe", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			for _, h := range hs {
+				if f.mayContain(h + 1) {
+					n++
+				}
+			}
+		}
+	})
 }

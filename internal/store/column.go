@@ -16,6 +16,9 @@ const (
 	// timestamps that are all whole multiples of 10^e ns (e 1..9: whole
 	// seconds, milliseconds, …): e, then zig-zag varint deltas in that unit
 	encDeltaScaled byte = 5
+	// strings of lowercase hex digits of one even length, as the bytes
+	// they spell (column_hex.go; format version 5)
+	encHex byte = 6
 
 	// encFull flags a field column's encoding byte in the directory: every
 	// row of the block has a non-empty value, which a filter on the
@@ -77,6 +80,9 @@ func appendValues(dst []byte, vals []string, sc *valueScratch) ([]byte, byte) {
 	if dst, ok := appendDecimals(dst, vals, &sc.mantissas); ok {
 		return dst, encDecimal
 	}
+	if dst, ok := appendHexValues(dst, vals); ok {
+		return dst, encHex
+	}
 	for _, v := range vals {
 		dst = binary.AppendUvarint(dst, uint64(len(v)))
 	}
@@ -88,7 +94,8 @@ func appendValues(dst []byte, vals []string, sc *valueScratch) ([]byte, byte) {
 
 // readValues decodes n values of encoding enc into c: for encRaw one value
 // per row, for encConst the one value, for encDict the distinct values
-// and a code per row. The strings alias r's source.
+// and a code per row. The strings alias r's source, but for encHex, which
+// is decoded as encRaw, into texts of its own.
 func readValues(r *reader, enc byte, n int, c *decodedCol, lens *[]int) {
 	c.enc = enc
 	c.values = c.values[:0]
@@ -115,6 +122,8 @@ func readValues(r *reader, enc byte, n int, c *decodedCol, lens *[]int) {
 		c.values, c.data = readRawValues(r, n, c.values, lens)
 	case encDecimal:
 		c.dec = readDecimals(r, n)
+	case encHex:
+		readHexValues(r, n, c) // decoded as the raw values they spell
 	default:
 		r.fail("unknown column encoding")
 	}

@@ -1,9 +1,16 @@
 package store
 
 import (
+	"context"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
 )
 
 func TestColumnEncodingRoundTrip(t *testing.T) {
@@ -29,6 +36,13 @@ func TestColumnEncodingRoundTrip(t *testing.T) {
 		{"too few repeats for a dictionary", []string{"a", "b", "a"}, encRaw},
 		{"empty among others", []string{"", "a", "", "a"}, encDict},
 		{"no values", nil, encRaw},
+		{"hex ids", []string{"4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b700f067aa0ba902b7", "ffffffffffffffffffffffffffffffff"}, encHex},
+		{"short hex", []string{"0a", "ff", "10", "ab"}, encHex},
+		{"hex of two lengths", []string{"00f067aa0ba902b7", "4bf92f3577b34da6a3ce929d0e0e4736"}, encRaw},
+		{"upper-case hex", []string{"00F067AA0BA902B7", "4bf92f3577b34da6"}, encRaw},
+		{"odd-length hex", []string{"abc", "def"}, encRaw},
+		{"hex with an empty value", []string{"ab", "", "cd"}, encRaw},
+		{"not hex", []string{"abcg", "abcd"}, encRaw},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, enc := appendValues(nil, tc.vals, &valueScratch{})
@@ -70,6 +84,9 @@ func TestColumnDecodeRejects(t *testing.T) {
 		{"raw value past end", encRaw, 1, "\x05ab"},
 		{"more rows than bytes", encRaw, 10, "\x00"},
 		{"constant past end", encConst, 4, "\x03a"},
+		{"hex values of no bytes", encHex, 2, "\x00"},
+		{"hex past end", encHex, 2, "\x02abc"},
+		{"hex values too long", encHex, 1, "\x81\x04"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := reader{src: tc.data}
@@ -81,4 +98,94 @@ func TestColumnDecodeRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHexColumnSearch stores a trace id column that is hex in some
+// blocks (every value 32 lowercase hex digits) and not in others (a value
+// of another length or upper-case digits among them), flushed and merged:
+// every record comes back as appended, and a search for one id finds its
+// records, through the bloom filters and the column.
+func TestHexColumnSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	var recs []record.Record
+	ids := make([]string, 50)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+	}
+	for i := range 600 {
+		st := i % 3
+		id := ids[rng.IntN(len(ids))]
+		switch {
+		case st == 1 && i%50 == 1:
+			id = "0a1b" // another length: not hex in its block
+		case st == 2 && i%70 == 2:
+			id = strings.ToUpper(id)
+		}
+		recs = append(recs, record.Record{
+			Time:    testBase + int64(i)*int64(time.Second),
+			Stream:  []record.Field{{Name: "app", Value: "app" + strconv.Itoa(st)}},
+			Message: "request " + strconv.Itoa(i),
+			Fields:  []record.Field{{Name: "trace_id", Value: id}},
+		})
+	}
+	s := openTest(t, t.TempDir(), Options{BlockRecords: 64, IdleMergeAfter: time.Nanosecond})
+	defer s.Close()
+	for i := range 2 {
+		s.Append(recs[i*300:(i+1)*300], uint64(i+1))
+		if err := s.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, stage := range []string{"flushed", "merged"} {
+		if stage == "merged" {
+			if err := s.Merge(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if encs := columnEncodings(t, s, "trace_id"); encs[encHex] == 0 || encs[encRaw] == 0 {
+			t.Fatalf("%s: trace_id encodings %v, want hex and raw blocks", stage, encs)
+		}
+		for _, req := range []SearchRequest{
+			{},
+			{Filter: &testFilter{kind: "word", field: "trace_id", word: ids[7]}},
+			{Filter: &testFilter{kind: "word", field: "trace_id", word: "0a1b"}},
+		} {
+			got, want := searchAll(t, s, req), bruteForce(recs, req)
+			if !slices.Equal(got, want) || len(want) == 0 {
+				t.Fatalf("%s: %v: got %d records, want %d", stage, req.Filter, len(got), len(want))
+			}
+		}
+	}
+}
+
+// columnEncodings counts the blocks of s's parts by the encoding of their
+// column field.
+func columnEncodings(t *testing.T, s *Store, field string) map[byte]int {
+	t.Helper()
+	out := map[byte]int{}
+	var d decodedBlock
+	var buf []byte
+	for _, ps := range s.parts {
+		for _, p := range ps {
+			mi, err := p.metaIndex()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for ci := range mi.chunks {
+				c, err := p.chunkOnce(mi, ci)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for bi := range c.metas {
+					if buf, err = p.readBlockRaw(c, bi, buf, &d); err != nil {
+						t.Fatal(err)
+					}
+					if i := c.metas[bi].fieldIndex(field); i >= 0 {
+						out[d.dirs[2+i].enc]++
+					}
+				}
+			}
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -83,14 +84,15 @@ func TestVersion2StoreReadable(t *testing.T) {
 		t.Fatalf("index cache: %+v", st.IndexCache)
 	}
 	scrubThenMerge(t, s, dir, "SLPART2")
-	checkQueries(t, "merged into version 4", s, all, rng, 40)
+	checkQueries(t, "merged into the current version", s, all, rng, 40)
 	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
 		t.Fatalf("verify after the merge: %v %v", ps, err)
 	}
 }
 
 // scrubThenMerge scrubs the store s in dir, whose parts of the format with
-// the given magic must all pass, and merges them into version 4 parts.
+// the given magic must all pass, and merges them into parts of the
+// current version.
 func scrubThenMerge(t *testing.T, s *Store, dir, magic string) {
 	t.Helper()
 	if err := s.Scrub(context.Background(), 0); err != nil {
@@ -102,8 +104,8 @@ func scrubThenMerge(t *testing.T, s *Store, dir, magic string) {
 	if err := s.Merge(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := partMagics(t, dir); got[magic] != 0 || got["SLPART4"] == 0 {
-		t.Fatalf("after merging: parts %v, want version 4 only", got)
+	if got := partMagics(t, dir); got[magic] != 0 || got[strings.TrimSpace(partMagic)] == 0 {
+		t.Fatalf("after merging: parts %v, want %s only", got, strings.TrimSpace(partMagic))
 	}
 }
 
@@ -117,27 +119,49 @@ const v3StoreDir = "testdata/v3store"
 // TestVersion3StoreReadable opens the data directory of the build before
 // the blocks' time index: its version 3 parts are searched (over parts of
 // their blocks' time ranges too), verified, scrubbed, and merged into
-// version 4 parts, which answer the same.
+// parts of the current version, which answer the same.
 func TestVersion3StoreReadable(t *testing.T) {
+	checkOldStore(t, v3StoreDir, 3, rand.NewPCG(31, 32))
+}
+
+// testdata/v4store is a store written by the build before part format
+// version 5 (two flushes of genRecords(rand.NewPCG(41, 42)), 400 records
+// each, blocks of 40 records): version 4 parts, whose bloom filters are
+// sized to powers of two.
+const v4StoreDir = "testdata/v4store"
+
+// TestVersion4StoreReadable opens the data directory of the build before
+// blooms of any size: its version 4 parts are searched, verified,
+// scrubbed, and merged into version 5 parts, which answer the same.
+func TestVersion4StoreReadable(t *testing.T) {
+	checkOldStore(t, v4StoreDir, 4, rand.NewPCG(41, 42))
+}
+
+// checkOldStore opens a copy of src, a store of format version v written
+// as two flushes of 400 genRecords of src each in blocks of 40 records,
+// checks that it verifies and answers queries, and that it still does
+// once scrubbed and merged into parts of the current version.
+func checkOldStore(t *testing.T, src string, v int, seed *rand.PCG) {
 	dir := t.TempDir()
-	copyDir(t, v3StoreDir, dir)
-	rng := rand.New(rand.NewPCG(31, 32))
+	copyDir(t, src, dir)
+	rng := rand.New(seed)
 	var all []record.Record
 	for i := range 2 {
 		all = append(all, genRecords(rng, 400, i*400)...)
 	}
-	if got := partMagics(t, dir); got["SLPART3"] == 0 || got["SLPART4"] != 0 {
+	magic := fmt.Sprintf("SLPART%d", v)
+	if got := partMagics(t, dir); got[magic] == 0 || got[strings.TrimSpace(partMagic)] != 0 {
 		t.Fatalf("test data parts: %v", got)
 	}
 	if ps, err := Verify(dir); err != nil || len(ps) != 0 {
-		t.Fatalf("verify of the version 3 store: %v %v", ps, err)
+		t.Fatalf("verify of the version %d store: %v %v", v, ps, err)
 	}
 	s := openTest(t, dir, Options{MergeFanIn: 2, BlockRecords: 40})
 	defer s.Close()
-	qrng := rand.New(rand.NewPCG(6, 6))
-	checkQueries(t, "version 3 parts", s, all, qrng, 40)
-	scrubThenMerge(t, s, dir, "SLPART3")
-	checkQueries(t, "merged into version 4", s, all, qrng, 40)
+	qrng := rand.New(rand.NewPCG(uint64(v)+3, uint64(v)+3))
+	checkQueries(t, magic+" parts", s, all, qrng, 40)
+	scrubThenMerge(t, s, dir, magic)
+	checkQueries(t, "merged into the current version", s, all, qrng, 40)
 	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
 		t.Fatalf("verify after the merge: %v %v", ps, err)
 	}

@@ -211,9 +211,6 @@ func decodeIndex(src string, dataEnd int64, spans bool) ([]blockMeta, error) {
 		}
 		nw := r.count(min(r.remaining()/8, maxBloomWords))
 		m.bloom = bloom(r.bytes(nw * 8))
-		if r.err == nil && nw&(nw-1) != 0 {
-			r.fail("bloom filter size not a power of two")
-		}
 		nr := r.count(r.remaining())
 		for j := 0; j < nr && r.err == nil; j++ {
 			nr := numRange{field: r.count(len(m.fields) - 1), min: r.f64(), max: r.f64()}

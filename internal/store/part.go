@@ -20,20 +20,23 @@ import (
 
 // Part file layouts (FORMAT.md has the details):
 //
+//	version 5: as version 4 with "SLPART5\n" and "SLPEND5\n", bloom filters of any whole number of words
 //	version 4: "SLPART4\n" | (blocks, index chunk)… | meta-index (zstd) | footer
 //	           footer: meta-index offset u64 | length u64 | xxhash64 u64 | sha256 | "SLPEND4\n"
 //	version 3: as version 4 with "SLPART3\n" and "SLPEND3\n", index entries without a time index
 //	version 2: "SLPART2\n" | blocks | index (zstd) | footer
 //	           footer: index offset u64 | index length u64 | sha256 | "SLPEND2\n"
 //
-// All hold sha256 of every byte before the footer. Versions 3 and 4 keep the
+// All hold sha256 of every byte before the footer. Versions 3 to 5 keep the
 // block metadata in chunks of at most chunkBlocks blocks that a search
 // loads on demand through the index cache; version 2 parts, written by
 // earlier builds, stay readable: their one index frame is decoded whole
 // and split into the same chunks in the cache.
 const (
-	partMagic      = "SLPART4\n"
-	partEndMagic   = "SLPEND4\n"
+	partMagic      = "SLPART5\n"
+	partEndMagic   = "SLPEND5\n"
+	partMagicV4    = "SLPART4\n"
+	partEndMagicV4 = "SLPEND4\n"
 	partMagicV3    = "SLPART3\n"
 	partEndMagicV3 = "SLPEND3\n"
 	partMagicV2    = "SLPART2\n"
@@ -201,6 +204,8 @@ func (p *part) loadMetaIndex() (cached, error) {
 	switch string(head) {
 	case partMagic:
 		return p.loadMetaIndexV3(partEndMagic, false)
+	case partMagicV4:
+		return p.loadMetaIndexV3(partEndMagicV4, false)
 	case partMagicV3:
 		return p.loadMetaIndexV3(partEndMagicV3, true)
 	case partMagicV2:
@@ -213,13 +218,13 @@ func (p *part) loadMetaIndex() (cached, error) {
 		}
 		return mi, nil
 	case partMagicV1:
-		return nil, fmt.Errorf("%w: part %s: format version 1, written by an older development build; this build reads versions 2 to 4", errCorrupt, p.name)
+		return nil, fmt.Errorf("%w: part %s: format version 1, written by an older development build; this build reads versions 2 to 5", errCorrupt, p.name)
 	default:
 		return nil, fmt.Errorf("%w: part %s: bad magic", errCorrupt, p.name)
 	}
 }
 
-// loadMetaIndexV3 reads the meta-index of a version 4 part, or of a
+// loadMetaIndexV3 reads the meta-index of a version 5 or 4 part, or of a
 // version 3 part when v3 is set (the footer ending in endMagic).
 func (p *part) loadMetaIndexV3(endMagic string, v3 bool) (cached, error) {
 	if p.size < partHeaderLen+footerLen {
