@@ -63,6 +63,11 @@ func TestE2EMemoryBounds(t *testing.T) {
 	if v, _ := metricValue(t, s, "sluice_store_head_max_bytes"); v != 2<<20 {
 		t.Errorf("sluice_store_head_max_bytes = %v, want %d (twice flush_bytes)", v, 2<<20)
 	}
+	// What merges hold is exported beside the other bounds (a merge may be
+	// running, so any value from 0 up).
+	if v, ok := metricValue(t, s, "sluice_store_merge_buffer_bytes"); !ok || v < 0 {
+		t.Errorf("sluice_store_merge_buffer_bytes = %v (found %v), want a gauge >= 0", v, ok)
+	}
 	if v, ok := metricValue(t, s, "go_gc_gomemlimit_bytes"); !ok || v != 128<<20 {
 		t.Errorf("go_gc_gomemlimit_bytes = %v, want %d", v, 128<<20)
 	}

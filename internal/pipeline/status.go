@@ -22,6 +22,7 @@ type Status struct {
 	Parts             int           `json:"parts"`
 	QuarantinedParts  int           `json:"quarantined_parts"`
 	MergesPending     int           `json:"merges_pending"`
+	MergeBufferBytes  int64         `json:"merge_buffer_bytes"`
 	IndexBytes        int64         `json:"index_bytes"`
 	IndexCacheMax     int64         `json:"index_cache_max_bytes"`
 	IndexCacheHits    int64         `json:"index_cache_hits"`
@@ -74,6 +75,7 @@ func (p *Pipeline) Status() Status {
 		QuarantinedParts:  st.Quarantined,
 		MergesPending:     st.MergesPending,
 		IndexBytes:        st.IndexBytes,
+		MergeBufferBytes:  st.MergeBufferBytes,
 		IndexCacheMax:     st.IndexCache.MaxBytes,
 		IndexCacheHits:    st.IndexCache.Hits,
 		IndexCacheMisses:  st.IndexCache.Misses,

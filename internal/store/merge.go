@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -269,10 +270,26 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 // it holds blockSpanMinRecords records and that record is in another
 // span). The output is then what decoding and re-adding the rows would
 // have made, block for block: TestMergeCopiesBlocks holds it.
+//
+// Its memory does not grow with its inputs' sizes (nor their blocks'
+// fullness, which grows with them up to maxBlockRawBytes): the inputs
+// share one read buffer and one decompression buffer for copies, and an
+// input drops the block it read once its last record is handed on, so
+// that between its blocks it holds none; what stays is the blocks the
+// output's current block still takes values from, until it is written.
 func (s *Store) mergeInto(ctx context.Context, w *partWriter, parts []*part) error {
 	var h mergeHeap
+	sc := &mergeScratch{held: &s.mergeBufferBytes}
+	its := make([]*partIter, 0, len(parts))
+	defer func() {
+		for _, it := range its {
+			it.dropBlock()
+		}
+		sc.account(true)
+	}()
 	for _, p := range parts {
-		it := &partIter{p: p, s: s}
+		it := &partIter{p: p, s: s, sc: sc}
+		its = append(its, it)
 		ok, err := it.step()
 		if err != nil {
 			return err
@@ -341,7 +358,8 @@ type partIter struct {
 	loaded bool          // the block is read into d; rec is its row-1
 	row    int
 	d      decodedBlock
-	buf    []byte
+	sc     *mergeScratch // buffers shared with the merge's other inputs
+	held   int64         // the bytes of d counted in sc.held
 	rec    record.Record
 	recKey string // the stream key of the current block
 	// salvage, when set, makes the iterator skip what it cannot read
@@ -371,6 +389,12 @@ func (it *partIter) step() (bool, error) {
 		it.row++
 		return true, nil
 	}
+	if it.loaded {
+		// Past the block's last record, which the caller has handed on:
+		// the block's bytes are freed once the output's block that took
+		// its values is written, not kept until this input's next block.
+		it.dropBlock()
+	}
 	for it.c == nil || it.block >= len(it.c.metas) {
 		ok, err := it.nextChunk()
 		if !ok || err != nil {
@@ -392,7 +416,13 @@ func (it *partIter) load() (bool, error) {
 	m := &it.bc.metas[it.bi]
 	var err error
 	// A merge reads each block once: nothing is kept.
-	it.buf, err = it.p.readBlock(it.bc, it.bi, it.buf, &it.d, nil, false)
+	sc := it.scratch()
+	sc.buf, err = it.p.readBlock(it.bc, it.bi, sc.buf, &it.d, nil, false)
+	sc.account(false)
+	if err == nil && sc.held != nil {
+		it.held = int64(cap(it.d.raw))
+		sc.held.Add(it.held)
+	}
 	if err != nil && it.salvage != nil {
 		it.salvage.lose(1, int64(m.count), err)
 		// What the failed read decoded must not be taken for rows.
@@ -461,14 +491,66 @@ func (it *partIter) peek() (*blockMeta, error) {
 	return &it.c.metas[it.block], nil
 }
 
-// copyTo writes the block the iterator stands at to w as it is.
+// copyTo writes the block the iterator stands at to w as it is. The
+// copy keeps no view of the decompressed columns, so every copy of the
+// merge decompresses into the same buffer.
 func (it *partIter) copyTo(w *partWriter) error {
 	var err error
-	it.buf, err = it.p.readBlockRaw(it.bc, it.bi, it.buf, &it.d)
+	sc := it.scratch()
+	sc.buf, err = it.p.readBlockRaw(it.bc, it.bi, sc.buf, &sc.copy)
+	sc.account(false)
 	if err != nil {
 		return it.failed(err)
 	}
-	return w.copyBlock(&it.bc.metas[it.bi], &it.d)
+	err = w.copyBlock(&it.bc.metas[it.bi], &sc.copy)
+	sc.copy.rawFree = true
+	return err
+}
+
+// mergeScratch is what the inputs of one merge share, since the merge
+// reads one block at a time: the buffer a block's stored bytes are read
+// into (decoding copies what it keeps out of it) and the decompressed
+// columns of a copied block.
+type mergeScratch struct {
+	buf  []byte
+	copy decodedBlock
+	// held, when set, counts the bytes of the merge's buffers and of the
+	// blocks its inputs hold (Stats.MergeBufferBytes); counted is this
+	// scratch's share of it.
+	held    *atomic.Int64
+	counted int64
+}
+
+// account brings held up to date with the scratch's buffers, or takes
+// them out of it when done.
+func (sc *mergeScratch) account(done bool) {
+	if sc.held == nil {
+		return
+	}
+	n := int64(cap(sc.buf) + cap(sc.copy.raw))
+	if done {
+		n = 0
+	}
+	sc.held.Add(n - sc.counted)
+	sc.counted = n
+}
+
+// dropBlock lets go of the block the iterator read (see step).
+func (it *partIter) dropBlock() {
+	it.d.release()
+	clear(it.rec.Fields[:cap(it.rec.Fields)])
+	it.rec.Message = ""
+	if it.held != 0 {
+		it.sc.held.Add(-it.held)
+		it.held = 0
+	}
+}
+
+func (it *partIter) scratch() *mergeScratch {
+	if it.sc == nil {
+		it.sc = new(mergeScratch)
+	}
+	return it.sc
 }
 
 // nextChunk moves to the part's next index chunk; a merge reads each

@@ -108,6 +108,9 @@ func TestMergeCopiesBlocks(t *testing.T) {
 					t.Fatalf("%d records after the merge, want %d", len(got), len(recs))
 				}
 				st[i] = s.Stats()
+				if st[i].MergeBufferBytes != 0 {
+					t.Errorf("merge_buffer_bytes %d after the merge, want 0", st[i].MergeBufferBytes)
+				}
 				if st[i].Parts != 1 {
 					t.Fatalf("%d parts after the merge, want 1", st[i].Parts)
 				}
@@ -148,4 +151,56 @@ func livePartsByName(s *Store) []*part {
 	}
 	slices.SortFunc(all, func(a, b *part) int { return cmp.Compare(a.name, b.name) })
 	return all
+}
+
+// TestMergeInputDropsBlocks: a merge input holds the block it read only
+// until its last record is handed on, so that between blocks it holds
+// none and a merge's memory does not grow with its inputs' blocks; the
+// bytes it holds are counted in Stats.MergeBufferBytes while it does.
+func TestMergeInputDropsBlocks(t *testing.T) {
+	recs := copyTestRecords(3, []int{3000, 500, 40})
+	for _, blockRecords := range []int{0, 100} {
+		t.Run(fmt.Sprint("block_records=", blockRecords), func(t *testing.T) {
+			s := openTest(t, t.TempDir(), Options{BlockRecords: blockRecords, IdleMergeAfter: -1})
+			defer s.Close()
+			s.Append(slices.Clone(recs), uint64(len(recs)))
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			parts := livePartsByName(s)
+			if len(parts) != 1 {
+				t.Fatalf("%d parts, want 1", len(parts))
+			}
+			sc := &mergeScratch{held: &s.mergeBufferBytes}
+			it := &partIter{p: parts[0], s: s, sc: sc}
+			n, blocks := 0, 0
+			for {
+				ok, err := it.next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					break
+				}
+				n++
+				if it.row == 1 {
+					blocks++
+					if got, want := s.Stats().MergeBufferBytes, sc.counted+int64(cap(it.d.raw)); got != want || it.held == 0 {
+						t.Fatalf("block %d: merge_buffer_bytes %d, want %d (buffers %d, block %d)", blocks, got, want, sc.counted, cap(it.d.raw))
+					}
+				}
+			}
+			if n != len(recs) {
+				t.Fatalf("%d records read, want %d", n, len(recs))
+			}
+			if it.d.raw != nil || it.rec.Message != "" || it.held != 0 {
+				t.Errorf("after its last block the input still holds %d decoded bytes (message %q)", cap(it.d.raw), it.rec.Message)
+			}
+			sc.account(true)
+			if got := s.Stats().MergeBufferBytes; got != 0 {
+				t.Errorf("merge_buffer_bytes %d once done, want 0", got)
+			}
+			t.Logf("%d blocks", blocks)
+		})
+	}
 }

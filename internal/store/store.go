@@ -61,6 +61,7 @@ type Store struct {
 	mergedBytes       atomic.Int64 // bytes of the parts merges wrote
 	mergeBlocks       atomic.Int64 // blocks merges wrote
 	mergeBlocksCopied atomic.Int64 // of them, copied whole
+	mergeBufferBytes  atomic.Int64 // see Stats.MergeBufferBytes
 
 	// checks is the first-read sha256 checks in flight (checkFirstRead),
 	// which run apart from the reads that wait for them: stopChecks ends
@@ -96,6 +97,13 @@ type Stats struct {
 	// again (see mergeInto).
 	MergeBlocks       int64
 	MergeBlocksCopied int64
+	// MergeBufferBytes is the memory the running merges hold in blocks
+	// read and in the buffers they read and decompress into (see
+	// mergeInto): at most one block per input being merged and two
+	// buffers per merge, a block being at most maxBlockRawBytes raw. The
+	// inputs' blocks that the output's current block still takes values
+	// from (at most one block's worth) are not counted.
+	MergeBufferBytes int64
 	// MergeAssists counts the flushes after which the flusher merged
 	// because the background merges had fallen behind (AssistMerges).
 	MergeAssists int64
@@ -220,6 +228,7 @@ func (s *Store) Stats() Stats {
 		MergeBlocks:       s.mergeBlocks.Load(),
 		MergeBlocksCopied: s.mergeBlocksCopied.Load(),
 		MergeAssists:      s.assists.Load(),
+		MergeBufferBytes:  s.mergeBufferBytes.Load(),
 	}
 	st.ManifestReplayed = s.man.replayed
 	st.IndexCache = s.pio.index.stats()
