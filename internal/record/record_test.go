@@ -132,3 +132,36 @@ func TestGet(t *testing.T) {
 		t.Error("Get of a missing field reported ok")
 	}
 }
+
+// TestTokenKeys: TokenKeys gives the prefix followed by each token Tokens
+// gives, in order, whatever the case and script of the text.
+func TestTokenKeys(t *testing.T) {
+	for _, in := range []string{
+		"Connection REFUSED: dial tcp 10.0.0.1:5432",
+		"user_id=42 ÜBER-größe ǅemo İstanbul",
+		"", "  --  ", "MixedCase_Word x", "ÀB Cd\xffEF", "ΣΑΣ straße",
+	} {
+		checkTokenKeys(t, in)
+	}
+}
+
+func FuzzTokenKeys(f *testing.F) {
+	for _, s := range []string{"Hello World", "ÜBER-größe", "a\xffB", "İ_x"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkTokenKeys)
+}
+
+func checkTokenKeys(t *testing.T, in string) {
+	var want []string
+	Tokens(in, func(tok string) { want = append(want, "f\x00"+tok) })
+	var got []string
+	buf := append([]byte(nil), "f\x00"...)
+	buf = TokenKeys(buf, len(buf), in, func(key []byte) { got = append(got, string(key)) })
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("TokenKeys(%q) = %q, want %q", in, got, want)
+	}
+	if string(buf[:2]) != "f\x00" {
+		t.Errorf("TokenKeys(%q) changed the prefix: %q", in, buf[:2])
+	}
+}

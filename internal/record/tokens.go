@@ -8,19 +8,57 @@ import (
 
 // Tokens calls fn for every token of s, in order. A token is a maximal run of
 // letters, digits and underscores, lowercased. Full-text search (bare words,
-// phrases, field:word) and the store's token index both use this function,
-// so that an index lookup can never disagree with a scan.
+// phrases, field:word) and the store's token index both use this function
+// (the index through TokenKeys, which scans alike), so that an index lookup
+// can never disagree with a scan.
 func Tokens(s string, fn func(tok string)) {
-	start := -1
+	scanTokens(s, func(tok string, ascii bool) {
+		if ascii {
+			fn(lower(tok))
+		} else {
+			fn(strings.ToLower(tok))
+		}
+	})
+}
+
+// TokenKeys calls fn for every token of s, in Tokens' order, with key
+// holding buf[:prefix] followed by the token as Tokens gives it. An ASCII
+// token is lowercased into key byte by byte, where Tokens allocates a
+// string for one with upper-case letters; the store hashes such keys for
+// its bloom filters, for every value it writes. fn must not keep key. It
+// returns buf, grown, for the next call.
+func TokenKeys(buf []byte, prefix int, s string, fn func(key []byte)) []byte {
+	scanTokens(s, func(tok string, ascii bool) {
+		buf = buf[:prefix]
+		if ascii {
+			for i := 0; i < len(tok); i++ {
+				c := tok[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				buf = append(buf, c)
+			}
+		} else {
+			buf = append(buf, strings.ToLower(tok)...)
+		}
+		fn(buf)
+	})
+	return buf
+}
+
+// scanTokens calls fn for every token of s, unlowered, in order, saying
+// whether it is all ASCII.
+func scanTokens(s string, fn func(tok string, ascii bool)) {
+	start, ascii := -1, true
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if isTokenByte(c) {
+			if tokenByte[c] {
 				if start < 0 {
-					start = i
+					start, ascii = i, true
 				}
 			} else if start >= 0 {
-				fn(lower(s[start:i]))
+				fn(s[start:i], ascii)
 				start = -1
 			}
 			i++
@@ -31,16 +69,26 @@ func Tokens(s string, fn func(tok string)) {
 			if start < 0 {
 				start = i
 			}
+			ascii = false
 		} else if start >= 0 {
-			fn(lower(s[start:i]))
+			fn(s[start:i], ascii)
 			start = -1
 		}
 		i += n
 	}
 	if start >= 0 {
-		fn(lower(s[start:]))
+		fn(s[start:], ascii)
 	}
 }
+
+// tokenByte says which ASCII bytes are part of a token: letters, digits
+// and the underscore.
+var tokenByte = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = isTokenByte(byte(c))
+	}
+	return t
+}()
 
 // TokenList returns the tokens of s as a slice.
 func TokenList(s string) []string {

@@ -31,7 +31,7 @@ type blockBuilder struct {
 	// recent drops most repeated token hashes before they reach hashes:
 	// a direct-mapped table of the last hash seen per slot. Logs repeat
 	// their words, and sorting every occurrence to deduplicate them was a
-	// fifth of a merge's CPU; newBloom still deduplicates what slips by.
+	// fifth of a merge's CPU; newBloomWith still deduplicates what slips by.
 	recent [1024]uint64
 	tokKey []byte // scratch for appendTokenKey
 }
@@ -120,16 +120,19 @@ func (b *blockBuilder) reset(r *record.Record, key string) {
 
 func (b *blockBuilder) addTokens(field, value string) {
 	b.tokKey = appendTokenKey(b.tokKey[:0], field, "")
-	n := len(b.tokKey)
-	record.Tokens(value, func(tok string) {
-		b.tokKey = append(b.tokKey[:n], tok...)
-		h := xxhash.Sum64(b.tokKey) // tokenHash(field, tok)
-		// An empty slot holds 0, so a hash of 0 is always kept.
-		if slot := &b.recent[h%uint64(len(b.recent))]; *slot != h || h == 0 {
-			*slot = h
-			b.hashes = append(b.hashes, h)
-		}
-	})
+	b.tokKey = record.TokenKeys(b.tokKey, len(b.tokKey), value, b.addKey)
+}
+
+// addKey adds the hash of key, a token's appendTokenKey bytes
+// (tokenHash). It is the method value addTokens passes: a closure
+// made per call would escape, with b, to the heap.
+func (b *blockBuilder) addKey(key []byte) {
+	h := xxhash.Sum64(key)
+	// An empty slot holds 0, so a hash of 0 is always kept.
+	if slot := &b.recent[h%uint64(len(b.recent))]; *slot != h || h == 0 {
+		*slot = h
+		b.hashes = append(b.hashes, h)
+	}
 }
 
 // add appends r, which must belong to the block's stream.

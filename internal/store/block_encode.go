@@ -37,6 +37,8 @@ type blockEncoder struct {
 	dirs []colDir
 	vals valueScratch
 	rows []int // a dense column's rows
+	// table is newBloomWith's scratch set of the block's token hashes.
+	table []uint64
 }
 
 // encode returns the block's stored bytes (header, column directory and
@@ -117,7 +119,7 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 	m.labels = slices.Clone(b.labels)
 	m.key = b.key
 	m.count = n
-	m.bloom = newBloom(b.hashes)
+	m.bloom = newBloomWith(b.hashes, &e.table)
 	return dst
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,4 +133,49 @@ func BenchmarkNewBloom(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestBloomSameAsSorted: newBloomWith, which counts the distinct hashes
+// with a set, builds byte for byte the filter that sorting and
+// deduplicating them built (the filters of parts on disk), with
+// duplicates, zeros and a scratch table reused across sizes.
+func TestBloomSameAsSorted(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 13))
+	var table []uint64
+	for _, tc := range []struct {
+		n, distinct int
+		zero        bool
+	}{
+		{0, 0, false}, {1, 1, false}, {1, 1, true}, {2, 1, false}, {5, 3, true},
+		{1000, 1000, false}, {1000, 10, true}, {30000, 7000, false}, {100, 60, true}, {70000, 70000, true},
+	} {
+		vals := make([]uint64, tc.distinct)
+		for i := range vals {
+			vals[i] = rng.Uint64()
+		}
+		if tc.zero && len(vals) > 0 {
+			vals[0] = 0
+		}
+		hashes := make([]uint64, tc.n)
+		for i := range hashes {
+			hashes[i] = vals[rng.IntN(len(vals))]
+		}
+		want := sortedBloom(slices.Clone(hashes))
+		if got := newBloomWith(slices.Clone(hashes), &table); got != want {
+			t.Errorf("n=%d distinct=%d zero=%v: the filter differs from the sorted one (%d against %d bytes)",
+				tc.n, tc.distinct, tc.zero, len(got), len(want))
+		}
+		if got := distinctHashes(slices.Clone(hashes), &table); len(got) != len(slices.Compact(slices.Sorted(slices.Values(hashes)))) {
+			t.Errorf("n=%d distinct=%d: %d distinct hashes", tc.n, tc.distinct, len(got))
+		}
+	}
+}
+
+// sortedBloom is how newBloom built a filter before newBloomWith: from
+// sorted, deduplicated hashes (which distinctHashes then leaves as they
+// are; the length check above holds that it keeps every distinct one).
+func sortedBloom(hashes []uint64) bloom {
+	slices.Sort(hashes)
+	var table []uint64
+	return newBloomWith(slices.Compact(hashes), &table)
 }
