@@ -22,6 +22,10 @@ type blockBuilder struct {
 	times []int64
 	msgs  []string
 	cols  map[string]*colBuilder
+	// spare holds the columns of the blocks before, whose slices a new
+	// column reuses: growing every column's values anew, block after
+	// block, was most of what building a block allocated.
+	spare []*colBuilder
 	// byPos caches the column of the field at each position of the last
 	// record: records of a stream mostly list their fields in one order,
 	// and comparing a name is cheaper than a map lookup per field and row.
@@ -107,6 +111,10 @@ func (b *blockBuilder) reset(r *record.Record, key string) {
 	b.key = key
 	b.times = b.times[:0]
 	b.msgs = b.msgs[:0]
+	for _, c := range b.cols {
+		clear(c.values) // the strings of the block before are not kept alive
+		b.spare = append(b.spare, c)
+	}
 	clear(b.cols)
 	clear(b.byPos)
 	b.byPos = b.byPos[:0]
@@ -135,6 +143,23 @@ func (b *blockBuilder) addKey(key []byte) {
 	}
 }
 
+// newCol returns an empty column for the field name whose first value is
+// first, reusing a spare column's slices.
+func (b *blockBuilder) newCol(name, first string) *colBuilder {
+	var c *colBuilder
+	if n := len(b.spare); n > 0 {
+		c = b.spare[n-1]
+		b.spare = b.spare[:n-1]
+	} else {
+		c = new(colBuilder)
+	}
+	// The name outlives the block in its index entry; a clone keeps it
+	// from pinning the head chunk or decoded block it came from.
+	*c = colBuilder{name: strings.Clone(name), last: -1, dense: true, same: true, first: first,
+		rows: c.rows[:0], values: c.values[:0], numeric: true, min: math.Inf(1), max: math.Inf(-1)}
+	return c
+}
+
 // add appends r, which must belong to the block's stream.
 func (b *blockBuilder) add(r *record.Record) {
 	row := len(b.times)
@@ -160,8 +185,7 @@ func (b *blockBuilder) add(r *record.Record) {
 				// The name outlives the block in its index entry; a clone
 				// keeps it from pinning the head chunk or decoded block it
 				// came from.
-				c = &colBuilder{name: strings.Clone(f.Name), last: -1, dense: true, same: true, first: f.Value,
-					numeric: true, min: math.Inf(1), max: math.Inf(-1)}
+				c = b.newCol(f.Name, f.Value)
 				b.cols[c.name] = c
 			}
 			for len(b.byPos) <= j {

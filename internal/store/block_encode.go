@@ -94,8 +94,14 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 			start := len(e.raw)
 			e.raw = append(e.raw, make([]byte, (n+7)/8)...)
 			bitmap := e.raw[start:]
-			e.rows = c.rowList(e.rows[:0])
-			for _, row := range e.rows {
+			rows := c.rowList(e.rows[:0])
+			if c.dense {
+				// Scratch; a sparse column's own rows, which rowList
+				// returns as they are, must not become it: the column
+				// is reused by a later block (blockBuilder.spare).
+				e.rows = rows
+			}
+			for _, row := range rows {
 				bitmap[row/8] |= 1 << (row % 8)
 			}
 		}
