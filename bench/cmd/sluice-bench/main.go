@@ -55,7 +55,8 @@ The long run, -days N (N > 1): the -n records are spread evenly over N
 days ending at -end, in time order, generated and sent as they go (no
 file); the ground truth is kept as they are generated, over the last 24 h
 and the last hour, which the queries cover. -days above 1 turns on -live
-and -restart: the issue's long run is
+and -restart (unless set explicitly: -live=false -restart=false measures
+the ingest until settled alone): the issue's long run is
   sluice-bench -n 100000000 -days 10 -vlogs-binary ...
 
 With -runs > 1 every figure is the median over runs. The exit status is 1
@@ -166,7 +167,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.live, "live", false, "also run the queries, over the data's last hour and its 24 h, while new records are sent (at -live-rate), on the layout a live node has; then the last hour's queries again once settled")
 	fs.IntVar(&o.liveRate, "live-rate", 0, "`records/s` sent during the -live queries; 0: half the rate the bulk ingest reached")
 	fs.DurationVar(&o.liveWarmup, "live-warmup", 20*time.Second, "how long the -live load runs before the queries (`duration`)")
-	fs.IntVar(&o.days, "days", 1, "spread the records over this many `days` ending at -end (the long run); the queries cover the last 24 h and the last hour; above 1 turns on -live and -restart")
+	fs.IntVar(&o.days, "days", 1, "spread the records over this many `days` ending at -end (the long run); the queries cover the last 24 h and the last hour; above 1 turns on -live and -restart unless they are set to false")
 	fs.DurationVar(&o.rssInterval, "rss-interval", time.Second, "how often the server's VmRSS and VmHWM are sampled (`duration`); 0: only at 5% of the records and at the end of the ingest")
 	fs.BoolVar(&o.restart, "restart", false, "after the other phases, start the server again on the same data dir, time it until ready and check the 24 h queries once more")
 	if err := fs.Parse(args); err != nil {
@@ -193,7 +194,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-days must be positive, got %d", o.days)
 	}
 	if o.days > 1 {
-		o.live, o.restart = true, true
+		// Unless set explicitly: -live=false -restart=false measures
+		// the ingest until settled alone, sooner.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		o.live = o.live || !set["live"]
+		o.restart = o.restart || !set["restart"]
 	}
 	o.end = time.Now().UTC().Truncate(time.Minute)
 	if end != "" {
