@@ -1,7 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -95,5 +98,43 @@ func TestAssistMerges(t *testing.T) {
 	}
 	if st := s.Stats(); st.Parts != 1 || st.MergeAssists != 1 || st.Records != 120 {
 		t.Errorf("after the assist: %d parts, %d assists, %d records; want 1, 1, 120", st.Parts, st.MergeAssists, st.Records)
+	}
+}
+
+// TestMergeEncoderLevel: the small lane's tier merges compress at the
+// flushes' level, its final merges and every merge of the big lane at the
+// merge level, whose output stays.
+func TestMergeEncoderLevel(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{})
+	rng := rand.New(rand.NewPCG(1, 1))
+	var sample []byte
+	for range 4000 {
+		sample = fmt.Appendf(sample, "GET /api/v%d/orders/%d %d in %dms\n", rng.IntN(3), rng.IntN(500), 200+rng.IntN(4)*100, rng.IntN(900))
+	}
+	at := map[int][]byte{}
+	for _, level := range []int{defaultZstdLevel, defaultMergeZstdLevel} {
+		enc, err := newEncoder(level, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at[level] = enc.EncodeAll(sample, nil)
+		enc.Close()
+	}
+	if bytes.Equal(at[defaultZstdLevel], at[defaultMergeZstdLevel]) {
+		t.Fatal("the sample compresses alike at both levels: the test cannot tell them apart")
+	}
+	for _, tc := range []struct {
+		lane  MergeLane
+		final bool
+		level int
+	}{
+		{MergeSmall, false, defaultZstdLevel},
+		{MergeSmall, true, defaultMergeZstdLevel},
+		{MergeBig, false, defaultMergeZstdLevel},
+		{MergeBig, true, defaultMergeZstdLevel},
+	} {
+		if got := s.mergeEncoder(tc.lane, tc.final).EncodeAll(sample, nil); !bytes.Equal(got, at[tc.level]) {
+			t.Errorf("lane %s final %v: not compressed at level %d", tc.lane, tc.final, tc.level)
+		}
 	}
 }
