@@ -182,9 +182,6 @@ func (b *blockBuilder) add(r *record.Record) {
 		} else {
 			c = b.cols[f.Name]
 			if c == nil {
-				// The name outlives the block in its index entry; a clone
-				// keeps it from pinning the head chunk or decoded block it
-				// came from.
 				c = b.newCol(f.Name, f.Value)
 				b.cols[c.name] = c
 			}
