@@ -2,9 +2,12 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/sluice-log/sluice/internal/cpuslot"
 )
 
 // lineReadChunk is how much a LineReader asks its reader for at a time.
@@ -25,6 +28,27 @@ type LineReader struct {
 	line    int
 	bytes   int64
 	err     error // from r, sticky; io.EOF at the end
+	cpu     *cpuslot.Hold
+	ctx     context.Context
+}
+
+// HoldCPU makes lr hold a CPU slot of low priority (package cpuslot) for
+// the caller's work on the lines it returns: Next takes it before it
+// returns a line and gives it back while it reads its input, so that a
+// unit of work is what one read brings (at most 64 KiB of lines), and a
+// waiting search gets the slot at the next read. The caller gives it back
+// with ReleaseCPU once done with the lines, before it hands the records on.
+// Next fails with ctx's error when ctx ends while it waits for the slot.
+func (lr *LineReader) HoldCPU(ctx context.Context) {
+	lr.ctx = ctx
+	lr.cpu = cpuslot.Shared().NewHold(cpuslot.Low)
+}
+
+// ReleaseCPU gives back the slot HoldCPU made lr take, if it holds it.
+func (lr *LineReader) ReleaseCPU() {
+	if lr.cpu != nil {
+		lr.cpu.Release()
+	}
 }
 
 // NewLineReader returns a LineReader of r for lines of at most maxLine bytes
@@ -46,6 +70,11 @@ func NewLineReader(r io.Reader, maxLine int) *LineReader {
 // again; any other error is the reader's and final.
 func (lr *LineReader) Next() ([]byte, error) {
 	for {
+		if lr.cpu != nil && !lr.cpu.Held() {
+			if err := lr.cpu.Yield(lr.ctx); err != nil {
+				return nil, err
+			}
+		}
 		if i := bytes.IndexByte(lr.buf[lr.scanned:lr.end], '\n'); i >= 0 {
 			line := lr.buf[lr.start : lr.scanned+i]
 			lr.start = lr.scanned + i + 1
@@ -63,8 +92,10 @@ func (lr *LineReader) Next() ([]byte, error) {
 		}
 		// One byte more than the limit may still be the '\r' of "\r\n".
 		if lr.end-lr.start > lr.max+1 {
+			lr.ReleaseCPU()
 			return nil, lr.skip()
 		}
+		lr.ReleaseCPU()
 		lr.fill()
 	}
 }

@@ -1,6 +1,11 @@
 package pipeline
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-log/sluice/internal/cpuslot"
+	"github.com/sluice-log/sluice/internal/promreg"
+)
 
 // Metrics are the pipeline's Prometheus metrics, including gauges read from
 // the WAL and the store at scrape time.
@@ -49,6 +54,9 @@ func (m *Metrics) watch(p *Pipeline) {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
+	// The process's CPU slots (one pool per process, so registered once
+	// whatever the number of pipelines).
+	promreg.Register(m.reg, cpuslot.NewCollector(cpuslot.Shared()))
 	m.reg.MustRegister(
 		gauge("sluice_wal_bytes", "Bytes of WAL segments on disk.", func() float64 { return float64(p.wal.Size()) }),
 		gauge("sluice_wal_segments", "WAL segment files on disk.", func() float64 { return float64(p.wal.Stats().Segments) }),

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/durable"
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -170,6 +171,11 @@ func (s *Store) releaseWritten(parts []*part) {
 	s.removeFiles(refs)
 }
 
+// cpuUnitRecords is how many records a flush's writer or a merge adds
+// between two checks for a search waiting for its CPU slot: about 0.3 ms
+// of work (a block's compression comes at the end of one such unit).
+const cpuUnitRecords = 256
+
 // writeJob writes the planned records of one job (in stream, then time
 // order) as a new part file, sealed but not yet durable.
 func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (sealedPart, error) {
@@ -179,6 +185,14 @@ func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (se
 	if err != nil {
 		return sealedPart{}, err
 	}
+	// The writer runs on a CPU slot of low priority, handed to a waiting
+	// search every cpuUnitRecords records (package cpuslot).
+	cpu, err := cpuslot.Shared().Hold(ctx, cpuslot.Low)
+	if err != nil {
+		w.abort()
+		return sealedPart{}, err
+	}
+	defer cpu.Release()
 	var rec record.Record
 	n := 0
 	for i := job.lo; i < job.hi; i++ {
@@ -187,10 +201,16 @@ func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (se
 		rec.Stream = ps.labels
 		lo, hi := ps.dayRange(day)
 		for _, e := range ps.entries[lo:hi] {
-			if n++; n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
+			if n++; n%cpuUnitRecords == 0 {
+				if err := cpu.Yield(ctx); err != nil {
 					w.abort()
 					return sealedPart{}, err
+				}
+				if n%4096 == 0 {
+					if err := ctx.Err(); err != nil {
+						w.abort()
+						return sealedPart{}, err
+					}
 				}
 			}
 			c := headCursor{b: plan.chunks[e.chunk], off: int(e.off)}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -305,11 +306,24 @@ func (s *Store) mergeInto(ctx context.Context, w *partWriter, parts []*part) err
 		}
 	}
 	heap.Init(&h)
+	// The merge runs on a CPU slot of low priority, handed to a waiting
+	// search after every block it copies or reads and every
+	// cpuUnitRecords records it adds (package cpuslot).
+	cpu, err := cpuslot.Shared().Hold(ctx, cpuslot.Low)
+	if err != nil {
+		return err
+	}
+	defer cpu.Release()
 	n := 0
 	for len(h) > 0 {
-		if n++; n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
+		if n++; n%cpuUnitRecords == 0 {
+			if err := cpu.Yield(ctx); err != nil {
 				return err
+			}
+			if n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 			}
 		}
 		it := h[0]
@@ -327,6 +341,10 @@ func (s *Store) mergeInto(ctx context.Context, w *partWriter, parts []*part) err
 				ok, err = it.step()
 			} else {
 				ok, err = it.load()
+			}
+			// A block copied or decoded is a unit of its own.
+			if err == nil {
+				err = cpu.Yield(ctx)
 			}
 		} else {
 			if err := w.add(&it.rec, it.key()); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -49,6 +50,14 @@ func (v *view) release() {
 // heads, in parallel (see searchAll); records passed to fn alias internal
 // buffers and are reused.
 func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record.Record) error) error {
+	// A search runs on a CPU slot of high priority (package cpuslot): a
+	// waiting search is given the next slot that ingest, a flush or a merge
+	// hands over, so it does not queue behind them for a P.
+	cpu, err := cpuslot.Shared().Hold(ctx, cpuslot.High)
+	if err != nil {
+		return err
+	}
+	defer cpu.Release()
 	v, err := s.snapshot(req)
 	if err != nil {
 		return err
@@ -56,6 +65,7 @@ func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record
 	defer s.searches.Done()
 	defer v.release()
 	ss := s.newSearcher(ctx, &req, fn)
+	ss.cpu = cpu
 	defer ss.done()
 	if req.Stats != nil {
 		defer ss.addStats(v)
@@ -207,7 +217,11 @@ type searcher struct {
 	runValues    []string  // scratch: the runs of a raw column, for CountValues
 	runCounts    []int
 	budget       *scanBudget
-	win          rowWindow // of the block being searched
+	// cpu is the CPU slot of the search's own goroutine (Store.Search),
+	// given back while it waits for others; nil for the workers and the
+	// searches that take none.
+	cpu *cpuslot.Hold
+	win rowWindow // of the block being searched
 }
 
 func (ss *searcher) inRange(t int64) bool {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -189,11 +190,20 @@ func (ss *searcher) searchAll(v *view) error {
 		failed   sync.Once
 		firstErr error
 	)
+	// The workers take CPU slots of their own while this goroutine only
+	// waits for them; what is left after them is too little to wait for a
+	// slot again.
+	ss.releaseCPU()
 	ws := make([]*searcher, workers)
 	for i := range ws {
 		w := ss.fork(ctx, &req, fn)
 		ws[i] = w
 		wg.Go(func() {
+			if err := cpuslot.Shared().Acquire(ctx, cpuslot.High); err != nil {
+				failed.Do(func() { firstErr = err; cancel() })
+				return
+			}
+			defer cpuslot.Shared().Release()
 			for {
 				k := int(next.Add(1)) - 1
 				if k >= len(units) {
@@ -231,6 +241,10 @@ func (ss *searcher) checkParts(parts []*part) {
 	if len(todo) == 0 || ss.s.pio.check == nil {
 		return
 	}
+	// The hashes run outside the CPU slots (they are rare: a part's first
+	// read after a restart); the search waits for them without its slot.
+	ss.releaseCPU()
+	defer ss.reacquireCPU()
 	next := make(chan *part)
 	var wg sync.WaitGroup
 	for range min(len(todo), runtime.GOMAXPROCS(0)) {
@@ -250,4 +264,20 @@ send:
 	}
 	close(next)
 	wg.Wait()
+}
+
+// releaseCPU gives back the search's CPU slot while it waits.
+func (ss *searcher) releaseCPU() {
+	if ss.cpu != nil {
+		ss.cpu.Release()
+	}
+}
+
+// reacquireCPU takes the search's CPU slot again after a wait. Should the
+// context end first, the search goes on without one: it fails at its next
+// check of the context.
+func (ss *searcher) reacquireCPU() {
+	if ss.cpu != nil {
+		_ = ss.cpu.Reacquire(ss.ctx)
+	}
 }

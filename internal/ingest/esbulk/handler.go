@@ -127,7 +127,9 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, sta
 	}
 	tenant := tenant.Of(r)
 	lr := ingest.NewLineReader(body, h.cfg.Record.MaxLineBytes)
+	lr.HoldCPU(r.Context())
 	items, recs, bad := p.parse(lr, index, tenant, start, h.ids)
+	lr.ReleaseCPU()
 	h.m.Bytes(protocol, lr.Bytes())
 	if bad != nil {
 		return writeError(w, bad, 0)

@@ -81,6 +81,8 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 
 	tenant := tenant.Of(r)
 	lr := ingest.NewLineReader(body, h.cfg.Record.MaxLineBytes)
+	lr.HoldCPU(r.Context())
+	defer lr.ReleaseCPU()
 	var (
 		recs    []record.Record
 		res     = result{Errors: []lineError{}}
@@ -117,6 +119,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 		recs = append(recs, rec)
 	}
 	h.m.Bytes(protocol, lr.Bytes())
+	lr.ReleaseCPU() // the sink may wait (the WAL's fsync, a flush)
 
 	if len(recs) > 0 {
 		if err := h.sink.Ingest(r.Context(), recs); err != nil {

@@ -1,0 +1,346 @@
+// Package cpuslot is admission control for CPU: a process runs its
+// CPU-heavy work (searches, ingest decoding, a flush's part writers,
+// merges) while holding one of a fixed number of slots, as many as
+// GOMAXPROCS, and the slots go to waiting searches before waiting
+// background work.
+//
+// Go's scheduler has no priorities: a runnable goroutine waits in line
+// behind every other runnable one, and a CPU-bound goroutine runs until it
+// is preempted (10 ms). Under ingest a sub-millisecond search then waits
+// tens of milliseconds for a P. With the slots, work that has none is
+// parked, not runnable, so the run queue holds about as many goroutines as
+// there are Ps; low-priority holders work in bounded units (a read of a
+// request body, a few hundred records of a flush or a merge) and at each
+// unit's end call Yield, one atomic load when no search waits, which hands
+// their slot to a waiting search. A search then waits at most about one
+// unit for a CPU.
+//
+// The rules for holders: hold a slot only while using the CPU, never while
+// waiting for something (a lock held for long, I/O from a client, another
+// goroutine's work); never acquire a second slot while holding one. As a
+// guard against a holder that breaks them (a slow client the answer is
+// written to, a lock) a waiter is admitted above the limit after
+// MaxWait, so the slots can delay work but never deadlock it.
+package cpuslot
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Priority orders the waiters: a free slot goes to the longest-waiting
+// waiter of the highest priority.
+type Priority uint8
+
+const (
+	// Low is ingest and background work: request decoding, flushes, merges.
+	Low Priority = iota
+	// High is searches.
+	High
+	numPriorities
+)
+
+func (p Priority) String() string {
+	if p == High {
+		return "high"
+	}
+	return "low"
+}
+
+// MaxWait is how long a waiter waits for a slot before it is admitted
+// above the limit (see the package's comment). Holders hand over or
+// release a slot within about a millisecond, so only a holder that blocks
+// makes a waiter wait this long.
+const MaxWait = 100 * time.Millisecond
+
+// A Pool hands out its slots. A nil *Pool admits everything at once.
+type Pool struct {
+	size    int
+	mu      sync.Mutex
+	held    int                      // may pass size by the over-admitted
+	queue   [numPriorities][]*waiter // FIFO per priority
+	waiting [numPriorities]atomic.Int32
+	stats   [numPriorities]counters
+	maxWait time.Duration
+}
+
+type counters struct {
+	acquired atomic.Int64 // acquisitions, handed-over ones included
+	waited   atomic.Int64 // of which waited for a slot
+	waitNs   atomic.Int64 // total time waited
+	over     atomic.Int64 // admitted above the limit after maxWait
+	yielded  atomic.Int64 // slots handed to a higher priority by Yield
+}
+
+type waiter struct {
+	ready   chan struct{} // closed when granted
+	granted bool          // under Pool.mu
+}
+
+// New returns a pool of n slots (GOMAXPROCS when n is not positive).
+func New(n int) *Pool {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return &Pool{size: n, maxWait: MaxWait}
+}
+
+var shared = New(0)
+
+// Shared returns the process's pool, sized by GOMAXPROCS at start.
+func Shared() *Pool { return shared }
+
+// Size returns the number of slots.
+func (p *Pool) Size() int {
+	if p == nil {
+		return 0
+	}
+	return p.size
+}
+
+// Acquire takes a slot of priority prio, waiting while none is free or a
+// waiter of higher priority (or the same, having come first) is in line.
+// It fails only when ctx ends first; then no slot is held.
+func (p *Pool) Acquire(ctx context.Context, prio Priority) error {
+	if p == nil {
+		return nil
+	}
+	st := &p.stats[prio]
+	st.acquired.Add(1)
+	p.mu.Lock()
+	if p.held < p.size && p.noneAheadLocked(prio) {
+		p.held++
+		p.mu.Unlock()
+		return nil
+	}
+	w := &waiter{ready: make(chan struct{})}
+	p.queue[prio] = append(p.queue[prio], w)
+	p.waiting[prio].Add(1)
+	p.mu.Unlock()
+
+	start := time.Now()
+	defer func() {
+		st.waited.Add(1)
+		st.waitNs.Add(int64(time.Since(start)))
+	}()
+	t := time.NewTimer(p.maxWait)
+	defer t.Stop()
+	select {
+	case <-w.ready:
+		return nil
+	case <-t.C:
+		if p.dequeue(prio, w, true) {
+			st.over.Add(1)
+		}
+		return nil
+	case <-ctx.Done():
+		if p.dequeue(prio, w, false) {
+			return ctx.Err()
+		}
+		// Granted meanwhile: the slot is held; give it back.
+		p.Release()
+		return ctx.Err()
+	}
+}
+
+// noneAheadLocked reports whether no waiter of priority prio or above is
+// in line.
+func (p *Pool) noneAheadLocked(prio Priority) bool {
+	for q := prio; q < numPriorities; q++ {
+		if len(p.queue[q]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// dequeue takes w out of its line unless it was granted meanwhile; with
+// over, w is then admitted above the limit. It reports whether w was still
+// waiting.
+func (p *Pool) dequeue(prio Priority, w *waiter, over bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w.granted {
+		return false
+	}
+	q := p.queue[prio]
+	for i, x := range q {
+		if x == w {
+			copy(q[i:], q[i+1:])
+			q[len(q)-1] = nil
+			p.queue[prio] = q[:len(q)-1]
+			break
+		}
+	}
+	p.waiting[prio].Add(-1)
+	if over {
+		p.held++
+	}
+	// A waiter that leaves may unblock lower priorities behind it.
+	p.grantLocked()
+	return true
+}
+
+// Release gives back a slot taken by Acquire.
+func (p *Pool) Release() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.held--
+	p.grantLocked()
+	p.mu.Unlock()
+}
+
+// grantLocked hands free slots to the waiters in order.
+func (p *Pool) grantLocked() {
+	for p.held < p.size {
+		w := p.popLocked()
+		if w == nil {
+			return
+		}
+		p.held++
+		w.granted = true
+		close(w.ready)
+	}
+}
+
+func (p *Pool) popLocked() *waiter {
+	for q := numPriorities; q > 0; q-- {
+		prio := q - 1
+		if line := p.queue[prio]; len(line) > 0 {
+			w := line[0]
+			line[0] = nil
+			p.queue[prio] = line[1:]
+			p.waiting[prio].Add(-1)
+			return w
+		}
+	}
+	return nil
+}
+
+// Waiting reports whether a waiter of priority above prio is in line: one
+// atomic load, for holders to call often.
+func (p *Pool) Waiting(prio Priority) bool {
+	if p == nil {
+		return false
+	}
+	for q := prio + 1; q < numPriorities; q++ {
+		if p.waiting[q].Load() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Yield is called by a holder of priority prio at the end of a unit of
+// work: when a waiter of a higher priority is in line it hands its slot
+// over and waits for one again; else it returns at once. It fails only
+// when ctx ends while it waits; then no slot is held.
+func (p *Pool) Yield(ctx context.Context, prio Priority) error {
+	if !p.Waiting(prio) {
+		return nil
+	}
+	p.stats[prio].yielded.Add(1)
+	p.Release()
+	return p.Acquire(ctx, prio)
+}
+
+// Stats are a priority's counters since the pool was made.
+type Stats struct {
+	Acquired   int64         // slots taken, yields' re-acquisitions included
+	Waited     int64         // of which had to wait
+	WaitTime   time.Duration // total time waited
+	OverLimit  int64         // admitted above the limit after MaxWait
+	HandedOver int64         // slots given to a higher priority by Yield
+	Waiting    int64         // in line now
+	Held       int64         // slots held now, all priorities together
+}
+
+// Stats returns prio's counters.
+func (p *Pool) Stats(prio Priority) Stats {
+	if p == nil {
+		return Stats{}
+	}
+	st := &p.stats[prio]
+	p.mu.Lock()
+	held := p.held
+	p.mu.Unlock()
+	return Stats{
+		Acquired:   st.acquired.Load(),
+		Waited:     st.waited.Load(),
+		WaitTime:   time.Duration(st.waitNs.Load()),
+		OverLimit:  st.over.Load(),
+		HandedOver: st.yielded.Load(),
+		Waiting:    int64(p.waiting[prio].Load()),
+		Held:       int64(held),
+	}
+}
+
+// A Hold is one goroutine's slot, given back around the waits of a long
+// piece of work and taken again after them. It is not safe for concurrent
+// use.
+type Hold struct {
+	p    *Pool
+	prio Priority
+	held bool
+}
+
+// Hold acquires a slot of priority prio and returns it as a Hold.
+func (p *Pool) Hold(ctx context.Context, prio Priority) (*Hold, error) {
+	h := p.NewHold(prio)
+	return h, h.Reacquire(ctx)
+}
+
+// NewHold returns a Hold of priority prio that holds no slot yet.
+func (p *Pool) NewHold(prio Priority) *Hold { return &Hold{p: p, prio: prio} }
+
+// Held reports whether h holds its slot.
+func (h *Hold) Held() bool { return h.held }
+
+// Release gives the slot back if h holds it.
+func (h *Hold) Release() {
+	if h.held {
+		h.held = false
+		h.p.Release()
+	}
+}
+
+// Reacquire takes the slot again if h does not hold it.
+func (h *Hold) Reacquire(ctx context.Context) error {
+	if h.held {
+		return nil
+	}
+	if err := h.p.Acquire(ctx, h.prio); err != nil {
+		return err
+	}
+	h.held = true
+	return nil
+}
+
+// Yield is called by a holder at the end of a unit of work. When a waiter
+// of higher priority is in line it hands the slot over and waits for one
+// again (Pool.Yield). Otherwise it lets the goroutines that are runnable
+// run first (runtime.Gosched): a search whose goroutine was just woken
+// (its request arrived) has not reached the pool yet, and would otherwise
+// wait for the holder's preemption. With the work that holds no slot
+// parked, that run queue is short. It takes the slot if h does not hold
+// it; it fails only when ctx ends while it waits, holding no slot then.
+func (h *Hold) Yield(ctx context.Context) error {
+	if h.p == nil {
+		h.held = true
+		return nil
+	}
+	if h.held && h.p.Waiting(h.prio) {
+		h.Release()
+		h.p.stats[h.prio].yielded.Add(1)
+	}
+	if err := h.Reacquire(ctx); err != nil {
+		return err
+	}
+	runtime.Gosched()
+	return nil
+}

@@ -1,0 +1,247 @@
+package cpuslot
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// queued waits until n waiters of prio are in p's line.
+func queued(p *Pool, prio Priority, n int32) {
+	for p.waiting[prio].Load() < n {
+		runtime.Gosched()
+	}
+}
+
+// TestGrantOrder: slots go to the waiters of the highest priority first,
+// in the order they came, whatever the order of arrival across priorities.
+func TestGrantOrder(t *testing.T) {
+	type arrival struct {
+		name string
+		prio Priority
+	}
+	tests := []struct {
+		name     string
+		arrivals []arrival
+		want     []string
+	}{
+		{name: "one priority is first come first served",
+			arrivals: []arrival{{"l1", Low}, {"l2", Low}, {"l3", Low}},
+			want:     []string{"l1", "l2", "l3"}},
+		{name: "a search overtakes ingest that came first",
+			arrivals: []arrival{{"l1", Low}, {"l2", Low}, {"h1", High}},
+			want:     []string{"h1", "l1", "l2"}},
+		{name: "searches among themselves in order, then the rest",
+			arrivals: []arrival{{"l1", Low}, {"h1", High}, {"l2", Low}, {"h2", High}},
+			want:     []string{"h1", "h2", "l1", "l2"}},
+		{name: "only searches",
+			arrivals: []arrival{{"h1", High}, {"h2", High}},
+			want:     []string{"h1", "h2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := New(1)
+			p.maxWait = time.Hour // no admission over the limit here
+			if err := p.Acquire(context.Background(), Low); err != nil {
+				t.Fatal(err)
+			}
+			granted := make(chan string)
+			var n [numPriorities]int32
+			for _, a := range tt.arrivals {
+				go func() {
+					if err := p.Acquire(context.Background(), a.prio); err != nil {
+						t.Error(err)
+					}
+					granted <- a.name
+				}()
+				n[a.prio]++
+				queued(p, a.prio, n[a.prio])
+			}
+			var got []string
+			for range tt.arrivals {
+				p.Release() // the previous holder's slot
+				got = append(got, <-granted)
+			}
+			p.Release()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("granted %v, want %v", got, tt.want)
+			}
+			if st := p.Stats(Low); st.Held != 0 {
+				t.Errorf("held %d after all released", st.Held)
+			}
+		})
+	}
+}
+
+// TestYieldHandsOverToSearch: a low-priority holder that yields at the end
+// of a unit gives its slot to the search waiting behind other low-priority
+// work, not to that work; without priorities the search would come last.
+func TestYieldHandsOverToSearch(t *testing.T) {
+	p := New(1)
+	p.maxWait = time.Hour
+	ctx := context.Background()
+	h, err := p.Hold(ctx, Low)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Yield(ctx); err != nil || !h.Held() {
+		t.Fatalf("Yield with nobody waiting: %v, held %v", err, h.Held())
+	}
+	order := make(chan string, 3)
+	lowDone, highDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = p.Acquire(ctx, Low)
+		order <- "other ingest"
+		p.Release()
+		close(lowDone)
+	}()
+	queued(p, Low, 1)
+	go func() {
+		_ = p.Acquire(ctx, High)
+		order <- "search"
+		p.Release()
+		close(highDone)
+	}()
+	queued(p, High, 1)
+	if !p.Waiting(Low) {
+		t.Fatal("Waiting(Low) = false with a search in line")
+	}
+	if p.Waiting(High) {
+		t.Fatal("Waiting(High) = true: nothing is above High")
+	}
+	if err := h.Yield(ctx); err != nil { // returns once the slot came back
+		t.Fatal(err)
+	}
+	order <- "yielder"
+	h.Release()
+	<-lowDone
+	<-highDone
+	close(order)
+	var got []string
+	for s := range order {
+		got = append(got, s)
+	}
+	if want := []string{"search", "other ingest", "yielder"}; !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+	if st := p.Stats(Low); st.HandedOver != 1 {
+		t.Errorf("handed over %d, want 1", st.HandedOver)
+	}
+}
+
+// TestOverLimit: a waiter whose holder never lets go is admitted above the
+// limit after the longest wait, so that a holder that blocks cannot
+// deadlock the others.
+func TestOverLimit(t *testing.T) {
+	p := New(1)
+	p.maxWait = time.Millisecond
+	ctx := context.Background()
+	if err := p.Acquire(ctx, Low); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Acquire(ctx, High); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats(High)
+	if st.OverLimit != 1 || st.Held != 2 || st.Waited != 1 {
+		t.Errorf("stats %+v, want one over the limit, two held", st)
+	}
+	p.Release()
+	p.Release()
+	if st := p.Stats(High); st.Held != 0 {
+		t.Errorf("held %d after all released", st.Held)
+	}
+}
+
+// TestCancelled: a waiter whose context ends leaves the line holding
+// nothing, and the slot goes to the next one.
+func TestCancelled(t *testing.T) {
+	p := New(1)
+	p.maxWait = time.Hour
+	bg := context.Background()
+	if err := p.Acquire(bg, Low); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	errc := make(chan error)
+	go func() { errc <- p.Acquire(ctx, High) }()
+	queued(p, High, 1)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Acquire = %v, want context.Canceled", err)
+	}
+	if p.Waiting(Low) {
+		t.Error("the cancelled search is still in line")
+	}
+	p.Release()
+	if err := p.Acquire(bg, Low); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(Low); st.Held != 1 {
+		t.Errorf("held %d, want 1", st.Held)
+	}
+}
+
+// TestNilPool: a nil pool admits everything.
+func TestNilPool(t *testing.T) {
+	var p *Pool
+	ctx := context.Background()
+	h, err := p.Hold(ctx, Low)
+	if err != nil || !h.Held() {
+		t.Fatalf("Hold = %v, held %v", err, h.Held())
+	}
+	if err := h.Yield(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.Release()
+	if p.Waiting(Low) || p.Size() != 0 {
+		t.Error("a nil pool has waiters or slots")
+	}
+}
+
+// TestCollector: the wait time and the hand-overs are exported per
+// priority.
+func TestCollector(t *testing.T) {
+	p := New(1)
+	p.maxWait = time.Millisecond
+	ctx := context.Background()
+	_ = p.Acquire(ctx, Low)
+	_ = p.Acquire(ctx, High) // waits, then over the limit
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(p))
+	got, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]float64{}
+	for _, mf := range got {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += "{" + l.GetValue() + "}"
+			}
+			values[key] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	for key, want := range map[string]float64{
+		"sluice_cpu_slot_acquired_total{high}":   1,
+		"sluice_cpu_slot_acquired_total{low}":    1,
+		"sluice_cpu_slot_waits_total{high}":      1,
+		"sluice_cpu_slot_waits_total{low}":       0,
+		"sluice_cpu_slot_over_limit_total{high}": 1,
+		"sluice_cpu_slot_slots":                  1,
+		"sluice_cpu_slot_held":                   2,
+	} {
+		if values[key] != want {
+			t.Errorf("%s = %v, want %v", key, values[key], want)
+		}
+	}
+	if values["sluice_cpu_slot_wait_seconds_total{high}"] <= 0 {
+		t.Error("no wait time for the search that waited")
+	}
+}
