@@ -28,6 +28,7 @@ import (
 	"github.com/sluice-log/sluice/internal/auth"
 	"github.com/sluice-log/sluice/internal/config"
 	"github.com/sluice-log/sluice/internal/connlimit"
+	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/dashboard"
 	"github.com/sluice-log/sluice/internal/faultpoint"
 	"github.com/sluice-log/sluice/internal/ingest"
@@ -281,6 +282,9 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	}, log.With("component", "wal"))
 	if err != nil {
 		return fmt.Errorf("open write-ahead log: %w", err)
+	}
+	if !cfg.Query.CPUPriority {
+		cpuslot.SetShared(nil) // before any work takes a slot
 	}
 	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{
 		BlockRecords:   cfg.Store.BlockRecords,

@@ -158,6 +158,7 @@ type QueryConfig struct {
 	MaxScannedRecords   int64    `yaml:"max_scanned_records" doc:"Most records one query may decode (the rows of every block it reads and the in-memory records it visits; blocks counted from the index alone cost none); a query past it stops with 422 naming this limit. 0 means no bound."`
 	MaxScannedBytes     ByteSize `yaml:"max_scanned_bytes" doc:"Most bytes one query may read from the store's parts (compressed, as on disk); a query past it stops with 422 naming this limit. 0 means no bound."`
 	MaxRegexSize        int      `yaml:"max_regex_size" doc:"Most instructions a regular expression of a query (field:/re/, {label=~\"re\"}) may compile to; a larger one is refused with 400. A program's size sets its cost per byte searched: .{0,1000}b.{0,1000}z takes 4004, about 120 µs per byte of every value it searches."`
+	CPUPriority         bool     `yaml:"cpu_priority" doc:"Searches go before ingest and background work for the CPU: the process's CPU-heavy work (searches, the parsing of JSON lines and _bulk requests, a flush's part writers, merges) runs on as many CPU slots as GOMAXPROCS, a free slot goes to a waiting search first, and ingest and background work hand theirs over at the end of each unit of work (about a millisecond), so a search under ingest waits about that long for a CPU instead of the scheduler's 10 ms slices behind every runnable goroutine (docs/architecture.md#cpu-searches-first). The waits are in sluice_cpu_slot_*. false lets the Go scheduler alone share the CPUs."`
 	MaxDashboards       int      `yaml:"max_dashboards" doc:"Most dashboards of the web UI one tenant may keep (kept in data_dir/dashboards, docs/api.md#dashboards); creating one more answers 409. Their size is bounded too: 50 panels and 256KiB each."`
 }
 
@@ -229,6 +230,7 @@ func Default() Config {
 			MaxRegexSize:    5000,
 			TailBufferBytes: 0,
 			MaxDashboards:   dashboardLimit,
+			CPUPriority:     true,
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}

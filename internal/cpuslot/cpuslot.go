@@ -18,9 +18,10 @@
 // The rules for holders: hold a slot only while using the CPU, never while
 // waiting for something (a lock held for long, I/O from a client, another
 // goroutine's work); never acquire a second slot while holding one. As a
-// guard against a holder that breaks them (a slow client the answer is
-// written to, a lock) a waiter is admitted above the limit after
-// MaxWait, so the slots can delay work but never deadlock it.
+// guard against holders that break them (a slow client an answer is
+// written to, a lock) a waiter is admitted above the limit once no slot
+// was given back for MaxWait, so the slots can delay work but never
+// deadlock it.
 package cpuslot
 
 import (
@@ -50,10 +51,12 @@ func (p Priority) String() string {
 	return "low"
 }
 
-// MaxWait is how long a waiter waits for a slot before it is admitted
-// above the limit (see the package's comment). Holders hand over or
-// release a slot within about a millisecond, so only a holder that blocks
-// makes a waiter wait this long.
+// MaxWait is how long the slots may all stay held, none given back, while
+// a waiter waits, before that waiter is admitted above the limit (see the
+// package's comment). Holders hand over or give back a slot within about
+// a millisecond of work, so only holders that all block stop the slots
+// that long; a waiter that merely queues behind many others is not
+// admitted above the limit.
 const MaxWait = 100 * time.Millisecond
 
 // A Pool hands out its slots. A nil *Pool admits everything at once.
@@ -65,6 +68,8 @@ type Pool struct {
 	waiting [numPriorities]atomic.Int32
 	stats   [numPriorities]counters
 	maxWait time.Duration
+	// progress is when a slot was last given back (Unix ns).
+	progress atomic.Int64
 }
 
 type counters struct {
@@ -88,10 +93,19 @@ func New(n int) *Pool {
 	return &Pool{size: n, maxWait: MaxWait}
 }
 
-var shared = New(0)
+var shared atomic.Pointer[Pool]
 
-// Shared returns the process's pool, sized by GOMAXPROCS at start.
-func Shared() *Pool { return shared }
+func init() { shared.Store(New(0)) }
+
+// Shared returns the process's pool, sized by GOMAXPROCS at start; nil
+// (every caller admitted at once) once SetShared(nil) turned it off.
+func Shared() *Pool { return shared.Load() }
+
+// SetShared replaces the process's pool; nil turns admission off. The
+// server sets it once at start (query.cpu_priority), before any work: a
+// slot taken from one pool must be given back to the same one, which
+// Hold and the call sites that keep the pool they acquired from ensure.
+func SetShared(p *Pool) { shared.Store(p) }
 
 // Size returns the number of slots.
 func (p *Pool) Size() int {
@@ -128,21 +142,29 @@ func (p *Pool) Acquire(ctx context.Context, prio Priority) error {
 	}()
 	t := time.NewTimer(p.maxWait)
 	defer t.Stop()
-	select {
-	case <-w.ready:
-		return nil
-	case <-t.C:
-		if p.dequeue(prio, w, true) {
-			st.over.Add(1)
-		}
-		return nil
-	case <-ctx.Done():
-		if p.dequeue(prio, w, false) {
+	for {
+		select {
+		case <-w.ready:
+			return nil
+		case <-t.C:
+			// Over the limit only when no slot changed hands for
+			// maxWait: the holders are stuck, not just busy.
+			if idle := time.Duration(time.Now().UnixNano() - p.progress.Load()); idle < p.maxWait {
+				t.Reset(p.maxWait - idle)
+				continue
+			}
+			if p.dequeue(prio, w, true) {
+				st.over.Add(1)
+			}
+			return nil
+		case <-ctx.Done():
+			if p.dequeue(prio, w, false) {
+				return ctx.Err()
+			}
+			// Granted meanwhile: the slot is held; give it back.
+			p.Release()
 			return ctx.Err()
 		}
-		// Granted meanwhile: the slot is held; give it back.
-		p.Release()
-		return ctx.Err()
 	}
 }
 
@@ -189,6 +211,7 @@ func (p *Pool) Release() {
 	if p == nil {
 		return
 	}
+	p.progress.Store(time.Now().UnixNano())
 	p.mu.Lock()
 	p.held--
 	p.grantLocked()

@@ -190,22 +190,28 @@ func (ss *searcher) searchAll(v *view) error {
 		failed   sync.Once
 		firstErr error
 	)
-	// The workers take CPU slots of their own while this goroutine only
-	// waits for them; what is left after them is too little to wait for a
-	// slot again.
-	ss.releaseCPU()
+	// The first worker runs on this goroutine's CPU slot (it only waits
+	// meanwhile); the others take slots of their own, and stop waiting for
+	// one once every unit has been taken, so that a small search is not
+	// held up by workers that would find nothing left to do.
+	slotCtx, noMoreSlots := context.WithCancel(ctx)
+	defer noMoreSlots()
 	ws := make([]*searcher, workers)
 	for i := range ws {
 		w := ss.fork(ctx, &req, fn)
 		ws[i] = w
 		wg.Go(func() {
-			if err := cpuslot.Shared().Acquire(ctx, cpuslot.High); err != nil {
-				failed.Do(func() { firstErr = err; cancel() })
-				return
+			if cpu := cpuslot.Shared(); i > 0 && ss.cpu != nil {
+				if cpu.Acquire(slotCtx, cpuslot.High) != nil {
+					return // nothing left to do, or the search ended
+				}
+				defer cpu.Release()
 			}
-			defer cpuslot.Shared().Release()
 			for {
 				k := int(next.Add(1)) - 1
+				if k >= len(units)-1 {
+					noMoreSlots()
+				}
 				if k >= len(units) {
 					return
 				}
