@@ -61,7 +61,7 @@ func BenchmarkShortTaskUnderLoad(b *testing.B) {
 					b.Fatal(err)
 				}
 				sink.Add(spin(task))
-				tc.pool.Release()
+				tc.pool.Release(High)
 				lat = append(lat, time.Since(start))
 			}
 			cancel()

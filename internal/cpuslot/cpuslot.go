@@ -15,6 +15,13 @@
 // their slot to a waiting search. A search then waits at most about one
 // unit for a CPU.
 //
+// Searches do not starve the rest: while ingest or background work waits,
+// searches together hold at most all slots but one (with two slots or
+// more), and a search's extra workers give back what they hold above that
+// at their next unit. Ingest keeps a CPU under a stream of heavy queries,
+// as Elasticsearch's separate search and write thread pools keep it, and
+// a search still gets a CPU within about one unit.
+//
 // The rules for holders: hold a slot only while using the CPU, never while
 // waiting for something (a lock held for long, I/O from a client, another
 // goroutine's work); never acquire a second slot while holding one. As a
@@ -61,13 +68,15 @@ const MaxWait = 100 * time.Millisecond
 
 // A Pool hands out its slots. A nil *Pool admits everything at once.
 type Pool struct {
-	size    int
-	mu      sync.Mutex
-	held    int                      // may pass size by the over-admitted
-	queue   [numPriorities][]*waiter // FIFO per priority
-	waiting [numPriorities]atomic.Int32
-	stats   [numPriorities]counters
-	maxWait time.Duration
+	size int
+	mu   sync.Mutex
+	held int // may pass size by the over-admitted
+	// heldHigh is how many of held are searches' (changed under mu).
+	heldHigh atomic.Int32
+	queue    [numPriorities][]*waiter // FIFO per priority
+	waiting  [numPriorities]atomic.Int32
+	stats    [numPriorities]counters
+	maxWait  time.Duration
 	// progress is when a slot was last given back (Unix ns).
 	progress atomic.Int64
 }
@@ -77,7 +86,7 @@ type counters struct {
 	waited   atomic.Int64 // of which waited for a slot
 	waitNs   atomic.Int64 // total time waited
 	over     atomic.Int64 // admitted above the limit after maxWait
-	yielded  atomic.Int64 // slots handed to a higher priority by Yield
+	yielded  atomic.Int64 // slots handed over by Yield
 }
 
 type waiter struct {
@@ -115,8 +124,9 @@ func (p *Pool) Size() int {
 	return p.size
 }
 
-// Acquire takes a slot of priority prio, waiting while none is free or a
-// waiter of higher priority (or the same, having come first) is in line.
+// Acquire takes a slot of priority prio, waiting while none is free, a
+// waiter of higher priority (or the same, having come first) is in line,
+// or, for a search, while searches hold their share and other work waits.
 // It fails only when ctx ends first; then no slot is held.
 func (p *Pool) Acquire(ctx context.Context, prio Priority) error {
 	if p == nil {
@@ -125,8 +135,8 @@ func (p *Pool) Acquire(ctx context.Context, prio Priority) error {
 	st := &p.stats[prio]
 	st.acquired.Add(1)
 	p.mu.Lock()
-	if p.held < p.size && p.noneAheadLocked(prio) {
-		p.held++
+	if p.held < p.size && p.noneAheadLocked(prio) && p.mayGrantLocked(prio) {
+		p.takeLocked(prio)
 		p.mu.Unlock()
 		return nil
 	}
@@ -162,7 +172,7 @@ func (p *Pool) Acquire(ctx context.Context, prio Priority) error {
 				return ctx.Err()
 			}
 			// Granted meanwhile: the slot is held; give it back.
-			p.Release()
+			p.Release(prio)
 			return ctx.Err()
 		}
 	}
@@ -199,76 +209,104 @@ func (p *Pool) dequeue(prio Priority, w *waiter, over bool) bool {
 	}
 	p.waiting[prio].Add(-1)
 	if over {
-		p.held++
+		p.takeLocked(prio)
 	}
 	// A waiter that leaves may unblock lower priorities behind it.
 	p.grantLocked()
 	return true
 }
 
-// Release gives back a slot taken by Acquire.
-func (p *Pool) Release() {
+// Release gives back a slot of priority prio taken by Acquire.
+func (p *Pool) Release(prio Priority) {
 	if p == nil {
 		return
 	}
 	p.progress.Store(time.Now().UnixNano())
 	p.mu.Lock()
 	p.held--
+	if prio == High {
+		p.heldHigh.Add(-1)
+	}
 	p.grantLocked()
 	p.mu.Unlock()
+}
+
+// takeLocked counts a slot taken by a waiter of priority prio.
+func (p *Pool) takeLocked(prio Priority) {
+	p.held++
+	if prio == High {
+		p.heldHigh.Add(1)
+	}
+}
+
+// searchShare is the most slots searches may hold while other work waits:
+// all but one, so that ingest is not starved by a stream of searches; all
+// of them in a pool of one slot.
+func (p *Pool) searchShare() int32 { return int32(max(1, p.size-1)) }
+
+// mayGrantLocked reports whether a free slot may go to priority prio now:
+// a search may not take the slot kept for waiting ingest and background
+// work (searchShare).
+func (p *Pool) mayGrantLocked(prio Priority) bool {
+	return prio != High || len(p.queue[Low]) == 0 || p.heldHigh.Load() < p.searchShare()
 }
 
 // grantLocked hands free slots to the waiters in order.
 func (p *Pool) grantLocked() {
 	for p.held < p.size {
-		w := p.popLocked()
+		prio, w := p.popLocked()
 		if w == nil {
 			return
 		}
-		p.held++
+		p.takeLocked(prio)
 		w.granted = true
 		close(w.ready)
 	}
 }
 
-func (p *Pool) popLocked() *waiter {
+// popLocked takes the next waiter to grant: the longest-waiting of the
+// highest priority that mayGrantLocked allows.
+func (p *Pool) popLocked() (Priority, *waiter) {
 	for q := numPriorities; q > 0; q-- {
 		prio := q - 1
-		if line := p.queue[prio]; len(line) > 0 {
+		if line := p.queue[prio]; len(line) > 0 && p.mayGrantLocked(prio) {
 			w := line[0]
 			line[0] = nil
 			p.queue[prio] = line[1:]
 			p.waiting[prio].Add(-1)
-			return w
+			return prio, w
 		}
 	}
-	return nil
+	return 0, nil
 }
 
-// Waiting reports whether a waiter of priority above prio is in line: one
-// atomic load, for holders to call often.
+// Waiting reports whether a waiter is in line that a slot given back by a
+// holder of priority prio would go to: a few atomic loads, for holders to
+// call often. For a holder of Low, a search that may have it; for a holder
+// of High, ingest or background work waiting while searches hold more than
+// their share (searchShare), so that a search's extra worker gives its
+// slot back.
 func (p *Pool) Waiting(prio Priority) bool {
 	if p == nil {
 		return false
 	}
-	for q := prio + 1; q < numPriorities; q++ {
-		if p.waiting[q].Load() > 0 {
-			return true
-		}
+	if prio == High {
+		return p.waiting[Low].Load() > 0 && p.heldHigh.Load() > p.searchShare()
 	}
-	return false
+	return p.waiting[High].Load() > 0 &&
+		(p.waiting[Low].Load() == 0 || p.heldHigh.Load() < p.searchShare())
 }
 
 // Yield is called by a holder of priority prio at the end of a unit of
-// work: when a waiter of a higher priority is in line it hands its slot
-// over and waits for one again; else it returns at once. It fails only
+// work: when Waiting(prio) it hands its slot over and waits for one again;
+// else it returns at once. It fails only
 // when ctx ends while it waits; then no slot is held.
 func (p *Pool) Yield(ctx context.Context, prio Priority) error {
 	if !p.Waiting(prio) {
 		return nil
 	}
 	p.stats[prio].yielded.Add(1)
-	p.Release()
+	p.Release(prio)
 	return p.Acquire(ctx, prio)
 }
 
@@ -278,7 +316,7 @@ type Stats struct {
 	Waited     int64         // of which had to wait
 	WaitTime   time.Duration // total time waited
 	OverLimit  int64         // admitted above the limit after MaxWait
-	HandedOver int64         // slots given to a higher priority by Yield
+	HandedOver int64         // slots handed over by Yield (see Waiting)
 	Waiting    int64         // in line now
 	Held       int64         // slots held now, all priorities together
 }
@@ -328,7 +366,7 @@ func (h *Hold) Held() bool { return h.held }
 func (h *Hold) Release() {
 	if h.held {
 		h.held = false
-		h.p.Release()
+		h.p.Release(h.prio)
 	}
 }
 
@@ -345,8 +383,8 @@ func (h *Hold) Reacquire(ctx context.Context) error {
 }
 
 // Yield is called by a holder at the end of a unit of work. When a waiter
-// of higher priority is in line it hands the slot over and waits for one
-// again (Pool.Yield). Otherwise it lets the goroutines that are runnable
+// is in line that the slot would go to (Pool.Waiting) it hands the slot
+// over and waits for one again. Otherwise it lets the goroutines that are runnable
 // run first (runtime.Gosched): a search whose goroutine was just woken
 // (its request arrived) has not reached the pool yet, and would otherwise
 // wait for the holder's preemption. With the work that holds no slot

@@ -51,8 +51,10 @@ func TestGrantOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			granted := make(chan string)
+			prioOf := map[string]Priority{}
 			var n [numPriorities]int32
 			for _, a := range tt.arrivals {
+				prioOf[a.name] = a.prio
 				go func() {
 					if err := p.Acquire(context.Background(), a.prio); err != nil {
 						t.Error(err)
@@ -63,11 +65,14 @@ func TestGrantOrder(t *testing.T) {
 				queued(p, a.prio, n[a.prio])
 			}
 			var got []string
+			last := Low
 			for range tt.arrivals {
-				p.Release() // the previous holder's slot
-				got = append(got, <-granted)
+				p.Release(last) // the previous holder's slot
+				name := <-granted
+				got = append(got, name)
+				last = prioOf[name]
 			}
-			p.Release()
+			p.Release(last)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("granted %v, want %v", got, tt.want)
 			}
@@ -97,14 +102,14 @@ func TestYieldHandsOverToSearch(t *testing.T) {
 	go func() {
 		_ = p.Acquire(ctx, Low)
 		order <- "other ingest"
-		p.Release()
+		p.Release(Low)
 		close(lowDone)
 	}()
 	queued(p, Low, 1)
 	go func() {
 		_ = p.Acquire(ctx, High)
 		order <- "search"
-		p.Release()
+		p.Release(High)
 		close(highDone)
 	}()
 	queued(p, High, 1)
@@ -134,6 +139,60 @@ func TestYieldHandsOverToSearch(t *testing.T) {
 	}
 }
 
+// TestSearchShare: while ingest waits, searches hold at most all slots
+// but one: a search's extra slot above that share is reported by
+// Waiting(High), and a slot given back goes to the waiting ingest, not to
+// the search waiting before it; without ingest waiting, searches take
+// every slot.
+func TestSearchShare(t *testing.T) {
+	p := New(2)
+	p.maxWait = time.Hour
+	ctx := context.Background()
+	for range 2 { // no ingest waits: searches may take both slots
+		if err := p.Acquire(ctx, High); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.Waiting(High) {
+		t.Fatal("Waiting(High) with nothing else in line")
+	}
+	ingest := make(chan struct{})
+	go func() {
+		_ = p.Acquire(ctx, Low)
+		close(ingest)
+	}()
+	queued(p, Low, 1)
+	if !p.Waiting(High) {
+		t.Fatal("Waiting(High) = false: searches hold both slots while ingest waits")
+	}
+	search := make(chan struct{})
+	go func() {
+		_ = p.Acquire(ctx, High)
+		close(search)
+	}()
+	queued(p, High, 1)
+	if p.Waiting(Low) {
+		t.Error("Waiting(Low) = true, but the waiting search may not have the slot ingest keeps")
+	}
+	p.Release(High) // the extra slot: it goes to ingest, not to the search
+	<-ingest
+	select {
+	case <-search:
+		t.Fatal("a search was granted the slot kept for waiting ingest")
+	default:
+	}
+	if p.Waiting(High) {
+		t.Error("Waiting(High) = true at the searches' share")
+	}
+	p.Release(Low) // ingest is done: the search may have it
+	<-search
+	if st := p.Stats(High); st.Held != 2 {
+		t.Errorf("held %d, want 2", st.Held)
+	}
+	p.Release(High)
+	p.Release(High)
+}
+
 // TestOverLimit: a waiter whose holder never lets go is admitted above the
 // limit after the longest wait, so that a holder that blocks cannot
 // deadlock the others.
@@ -151,8 +210,8 @@ func TestOverLimit(t *testing.T) {
 	if st.OverLimit != 1 || st.Held != 2 || st.Waited != 1 {
 		t.Errorf("stats %+v, want one over the limit, two held", st)
 	}
-	p.Release()
-	p.Release()
+	p.Release(High)
+	p.Release(Low)
 	if st := p.Stats(High); st.Held != 0 {
 		t.Errorf("held %d after all released", st.Held)
 	}
@@ -178,7 +237,7 @@ func TestCancelled(t *testing.T) {
 	if p.Waiting(Low) {
 		t.Error("the cancelled search is still in line")
 	}
-	p.Release()
+	p.Release(Low)
 	if err := p.Acquire(bg, Low); err != nil {
 		t.Fatal(err)
 	}

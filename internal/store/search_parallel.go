@@ -201,13 +201,25 @@ func (ss *searcher) searchAll(v *view) error {
 		w := ss.fork(ctx, &req, fn)
 		ws[i] = w
 		wg.Go(func() {
-			if cpu := cpuslot.Shared(); i > 0 && ss.cpu != nil {
+			cpu := cpuslot.Shared()
+			extra := i > 0 && ss.cpu != nil // holds a slot of its own
+			if extra {
 				if cpu.Acquire(slotCtx, cpuslot.High) != nil {
 					return // nothing left to do, or the search ended
 				}
-				defer cpu.Release()
+				defer func() { cpu.Release(cpuslot.High) }()
 			}
 			for {
+				// Searches hold at most all slots but one while ingest
+				// waits (package cpuslot): an extra worker above that
+				// share gives its slot back and waits for one again.
+				if extra && cpu.Waiting(cpuslot.High) {
+					cpu.Release(cpuslot.High)
+					if cpu.Acquire(slotCtx, cpuslot.High) != nil {
+						cpu = nil // holds none: nothing to give back
+						return
+					}
+				}
 				k := int(next.Add(1)) - 1
 				if k >= len(units)-1 {
 					noMoreSlots()
