@@ -128,8 +128,9 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, sta
 	tenant := tenant.Of(r)
 	lr := ingest.NewLineReader(body, h.cfg.Record.MaxLineBytes)
 	lr.HoldCPU(r.Context())
+	defer lr.ReleaseCPU() // also should parse panic: a slot lost is lost to all
 	items, recs, bad := p.parse(lr, index, tenant, start, h.ids)
-	lr.ReleaseCPU()
+	lr.ReleaseCPU() // the sink may wait (the WAL's fsync, a flush)
 	h.m.Bytes(protocol, lr.Bytes())
 	if bad != nil {
 		return writeError(w, bad, 0)
