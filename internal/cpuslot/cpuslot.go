@@ -297,19 +297,6 @@ func (p *Pool) Waiting(prio Priority) bool {
 		(p.waiting[Low].Load() == 0 || p.heldHigh.Load() < p.searchShare())
 }
 
-// Yield is called by a holder of priority prio at the end of a unit of
-// work: when Waiting(prio) it hands its slot over and waits for one again;
-// else it returns at once. It fails only
-// when ctx ends while it waits; then no slot is held.
-func (p *Pool) Yield(ctx context.Context, prio Priority) error {
-	if !p.Waiting(prio) {
-		return nil
-	}
-	p.stats[prio].yielded.Add(1)
-	p.Release(prio)
-	return p.Acquire(ctx, prio)
-}
-
 // Stats are a priority's counters since the pool was made.
 type Stats struct {
 	Acquired   int64         // slots taken, yields' re-acquisitions included
