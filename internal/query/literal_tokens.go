@@ -58,3 +58,13 @@ type mayTokener interface {
 	MayHaveField(field string) bool
 	MayContainToken(field, token string) bool
 }
+
+// wholeTokens is what a filter on field whose every match holds toks as
+// whole tokens answers store.TokenFilter: toks, where MayMatch asks the
+// bloom filters about them (mayHoldTokens), which relies on the same.
+func wholeTokens(field string, toks []string) []string {
+	if !indexed(field) {
+		return nil
+	}
+	return toks
+}

@@ -47,6 +47,12 @@ type decodedBlock struct {
 	// bytesRead is what the last readBlock read from the part file: the
 	// header and the columns it fetched.
 	bytesRead int64
+	// want, set by a search, says which values of one field can match
+	// its filter; a hex column of that field without such a value stops
+	// the decode (the rest of the block is left undecoded) and sets
+	// noMatch: no record of the block matches.
+	want    hexWant
+	noMatch bool
 }
 
 // decodedCol is one string column: for encRaw a value per present row, for
@@ -61,6 +67,11 @@ type decodedCol struct {
 	dec    decimals // encDecimal: the packed values
 	data   string   // encRaw: all values' bytes, back to back (see Values)
 	next   int      // cursor into the present rows while rows are visited in order
+	// hex, for a column stored as encHex (and decoded as encRaw), is the
+	// bytes its values spell, hexWidth of each, a view of the block's raw
+	// bytes: a search for one id compares them instead of the texts.
+	hex      string
+	hexWidth int
 }
 
 // decodeHeader parses a block's header (record count and column
@@ -137,6 +148,7 @@ func (d *decodedBlock) markColumns(fields []string, need map[string]bool) {
 // read; the caller has checked their checksums. decodeColumns still checks
 // every column it reads, since a checksum does not prove the writer sane.
 func (d *decodedBlock) decodeColumns(data []byte, fields []string, dec *zstd.Decoder) error {
+	d.noMatch = false
 	if err := d.decompress(data, dec); err != nil {
 		return err
 	}
@@ -157,6 +169,9 @@ func (d *decodedBlock) decodeColumns(data []byte, fields []string, dec *zstd.Dec
 	cols := unsafe.String(unsafe.SliceData(d.raw[skip:]), len(d.raw)-skip)
 	d.cols = d.cols[:0]
 	for i, c := range d.dirs {
+		if d.noMatch {
+			break // the block is ruled out: nothing more is wanted of it
+		}
 		if i == 0 || d.spans[i] < 0 {
 			continue
 		}
@@ -325,6 +340,10 @@ func (d *decodedBlock) decodeField(r *reader, name string, enc byte, full bool, 
 	}
 	c := &d.cols[k]
 	c.name, c.bitmap = name, bitmap
+	if enc == encHex && r.err == nil && d.rejectHex(r, name, present, c) {
+		d.noMatch = true
+		return
+	}
 	readValues(r, enc, present, c, &d.lens)
 	if full && r.err == nil && (present != n || slices.Contains(c.values, "")) {
 		// A search may have decided the block by the flag alone.

@@ -101,6 +101,7 @@ func readValues(r *reader, enc byte, n int, c *decodedCol, lens *[]int) {
 	c.values = c.values[:0]
 	c.codes = ""
 	c.data = ""
+	c.hex, c.hexWidth = "", 0
 	switch enc {
 	case encConst:
 		c.values = append(c.values, r.str())

@@ -3,7 +3,10 @@ package store
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"strings"
 	"unsafe"
+
+	"github.com/sluice-log/sluice/internal/record"
 )
 
 // This file holds the hex column encoding (encHex, FORMAT.md "Column
@@ -83,4 +86,118 @@ func readHexValues(r *reader, k int, c *decodedCol) {
 		c.values = append(c.values, data[2*j*w:2*(j+1)*w])
 	}
 	c.enc, c.data = encRaw, data
+	c.hex, c.hexWidth = src, w
+}
+
+// hexWant is what a search knows of the values of one field that can
+// match its filter, from the tokens every match holds (TokenFilter): a
+// value of a hex column is one token, so it must be every one of them,
+// and a hex column of the field can hold a match only in a value whose
+// bytes are id. A block whose column holds no such value (a bloom
+// filter's false positive, most blocks read by a search for one id) is
+// ruled out without spelling its values as text.
+type hexWant struct {
+	field string // "" when the search knows nothing of the kind
+	id    string // the bytes the token spells
+	none  bool   // no hex value can be the tokens: they differ, or one is not lowercase hex of even length
+}
+
+// newHexWant is the hexWant of a filter on field whose every match holds
+// toks as whole tokens.
+func newHexWant(field string, toks []string) hexWant {
+	if field == "" || len(toks) == 0 {
+		return hexWant{}
+	}
+	h := hexWant{field: field}
+	t := toks[0]
+	for _, o := range toks[1:] {
+		if o != t {
+			h.none = true
+			return h
+		}
+	}
+	if len(t) == 0 || len(t)%2 != 0 || len(t) > 2*maxHexBytes || !isLowerHex(t) {
+		h.none = true
+		return h
+	}
+	id, _ := hex.DecodeString(t) // cannot fail: lowercase hex of even length
+	h.id = string(id)
+	return h
+}
+
+// holds reports whether src, values of w bytes back to back, holds one
+// that may match: one whose bytes are h.id.
+func (h *hexWant) holds(src string, w int) bool {
+	if h.none || len(h.id) != w {
+		return false
+	}
+	for from := 0; from < len(src); {
+		i := strings.Index(src[from:], h.id)
+		if i < 0 {
+			return false
+		}
+		at := from + i
+		if at%w == 0 {
+			return true
+		}
+		// A value starts at the next multiple of w.
+		from = (at/w + 1) * w
+	}
+	return false
+}
+
+// rejectHex reads the encHex values of k rows of column c, field name, and
+// reports whether they hold no value that may match d.want (see hexWant):
+// then r has consumed them, c is left empty, and nothing is decoded.
+// Otherwise r is untouched, for readValues.
+func (d *decodedBlock) rejectHex(r *reader, name string, k int, c *decodedCol) bool {
+	if d.want.field == "" || d.want.field != name {
+		return false
+	}
+	rr := *r
+	w := rr.count(maxHexBytes)
+	if rr.err != nil || w == 0 || k > rr.remaining()/w {
+		return false // readValues fails it as corrupt
+	}
+	src := rr.bytes(k * w)
+	if rr.err != nil || d.want.holds(src, w) {
+		return false
+	}
+	*r = rr
+	c.enc, c.values, c.data, c.codes = encRaw, c.values[:0], "", ""
+	c.hex, c.hexWidth = "", 0
+	return true
+}
+
+// matchHex sets match[p] for the present rows p of c, a hex column of the
+// field the search wants one id of (want): only a row whose bytes are the
+// id is asked about (match is its answer, its text in the record r holds
+// besides the block's labels); the others cannot match. ok is false when
+// c is no such column.
+func (ss *searcher) matchHex(c *decodedCol, match []bool, r *record.Record) (ok bool) {
+	h := &ss.want
+	if c.hex == "" || h.field != c.name || h.none || len(h.id) != c.hexWidth {
+		return false
+	}
+	clear(match)
+	one := &ss.hcount.one
+	w := c.hexWidth
+	for from := 0; from < len(c.hex); {
+		i := strings.Index(c.hex[from:], h.id)
+		if i < 0 {
+			break
+		}
+		at := from + i
+		if at%w == 0 {
+			p := at / w
+			one[0] = record.Field{Name: c.name, Value: c.values[p]}
+			r.Fields = one[:]
+			match[p] = ss.req.Filter.Match(r)
+			from = at + w
+			continue
+		}
+		from = (at/w + 1) * w
+	}
+	r.Fields = nil
+	return true
 }

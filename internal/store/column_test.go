@@ -2,15 +2,10 @@ package store
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/sluice-log/sluice/internal/record"
 )
 
 func TestColumnEncodingRoundTrip(t *testing.T) {
@@ -102,32 +97,12 @@ func TestColumnDecodeRejects(t *testing.T) {
 
 // TestHexColumnSearch stores a trace id column that is hex in some
 // blocks (every value 32 lowercase hex digits) and not in others (a value
-// of another length or upper-case digits among them), flushed and merged:
+// of another length or upper-case digits among them; some records lack
+// it), flushed and merged:
 // every record comes back as appended, and a search for one id finds its
 // records, through the bloom filters and the column.
 func TestHexColumnSearch(t *testing.T) {
-	rng := rand.New(rand.NewPCG(61, 62))
-	var recs []record.Record
-	ids := make([]string, 50)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
-	}
-	for i := range 600 {
-		st := i % 3
-		id := ids[rng.IntN(len(ids))]
-		switch {
-		case st == 1 && i%50 == 1:
-			id = "0a1b" // another length: not hex in its block
-		case st == 2 && i%70 == 2:
-			id = strings.ToUpper(id)
-		}
-		recs = append(recs, record.Record{
-			Time:    testBase + int64(i)*int64(time.Second),
-			Stream:  []record.Field{{Name: "app", Value: "app" + strconv.Itoa(st)}},
-			Message: "request " + strconv.Itoa(i),
-			Fields:  []record.Field{{Name: "trace_id", Value: id}},
-		})
-	}
+	recs, ids := hexTestRecords(61)
 	s := openTest(t, t.TempDir(), Options{BlockRecords: 64, IdleMergeAfter: time.Nanosecond})
 	defer s.Close()
 	for i := range 2 {

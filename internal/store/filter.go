@@ -67,6 +67,22 @@ type Values struct {
 	Values []string
 }
 
+// TokenFilter is an optional extension of FieldFilter for filters that
+// select by words: every value Match accepts holds each token WholeTokens
+// gives as a whole token (as record.Tokens makes them, lowercased), and a
+// record without the field is never selected; what MayMatch already
+// relies on when it asks the bloom filters. The store may then rule out
+// a read block whose column cannot hold the tokens without decoding it:
+// every value of a hex column (ids, FORMAT.md) is one token, so it must
+// be the token itself, compared as the bytes it spells. The bloom
+// filters' false positives on high-cardinality ids are such blocks.
+type TokenFilter interface {
+	FieldFilter
+	// WholeTokens returns the tokens; none when the filter knows of none
+	// (then Match decides every row).
+	WholeTokens() []string
+}
+
 // PresenceFilter is an optional extension of FieldFilter for filters whose
 // answer depends only on whether the record's field holds a non-empty
 // value (`trace_id:*`, `NOT trace_id:*`), not on what the value is. The
@@ -207,9 +223,13 @@ type SearchStats struct {
 	BlocksSkippedTime  int64 // ruled out by time or tenant
 	BlocksSkippedIndex int64 // ruled out by Filter.MayMatch (bloom filters, field presence, min/max)
 	BlocksRead         int64 // decompressed
-	BytesRead          int64 // compressed bytes read from parts
-	HeadRecords        int64 // records scanned in memory (not yet in parts)
-	RecordsMatched     int64 // records passed to fn or counted by Count
+	// BlocksRejected are read blocks whose column of the filter's field
+	// shows without decoding it that no record matches (TokenFilter on a
+	// hex column): counted in BlocksRead too.
+	BlocksRejected int64
+	BytesRead      int64 // compressed bytes read from parts
+	HeadRecords    int64 // records scanned in memory (not yet in parts)
+	RecordsMatched int64 // records passed to fn or counted by Count
 	// The block-level answers of a BlockMatcher filter:
 	BlocksSkippedStream int64 // ruled out by the filter on the block's stream labels or time span
 	BlocksWhole         int64 // every record matched: no row checked by Match

@@ -106,6 +106,7 @@ func (st *SearchStats) add(o *SearchStats) {
 	st.BlocksSkippedTime += o.BlocksSkippedTime
 	st.BlocksSkippedIndex += o.BlocksSkippedIndex
 	st.BlocksRead += o.BlocksRead
+	st.BlocksRejected += o.BlocksRejected
 	st.BytesRead += o.BytesRead
 	st.HeadRecords += o.HeadRecords
 	st.RecordsMatched += o.RecordsMatched
@@ -209,14 +210,17 @@ type searcher struct {
 	// presenceOnly says that the filter is a PresenceFilter on
 	// fieldFilter whose answer depends on presence alone.
 	presenceOnly bool
-	codes        codeScratch
-	decs         decimalScratch
-	hcount       headCount
-	info         BlockInfo // the block or head stream being searched
-	times        []int64   // scratch for the times of head records passed to Count
-	runValues    []string  // scratch: the runs of a raw column, for CountValues
-	runCounts    []int
-	budget       *scanBudget
+	// want is what the filter's tokens say of the values of fieldFilter
+	// that can match (TokenFilter), for the hex columns of the blocks read.
+	want      hexWant
+	codes     codeScratch
+	decs      decimalScratch
+	hcount    headCount
+	info      BlockInfo // the block or head stream being searched
+	times     []int64   // scratch for the times of head records passed to Count
+	runValues []string  // scratch: the runs of a raw column, for CountValues
+	runCounts []int
+	budget    *scanBudget
 	// cpu is the CPU slot of the search's own goroutine (Store.Search),
 	// given back while it waits for others; nil for the workers and the
 	// searches that take none.
@@ -350,6 +354,18 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 		ss.s.blocksRead.Add(1)
 		ss.stats.BlocksRead++
 		d := &ss.sc.block
+		if d.noMatch {
+			// The filter's field column holds none of the tokens every
+			// match holds: nothing of the block was decoded or handed on.
+			ss.stats.BlocksRejected++
+			ss.stats.BytesRead += d.bytesRead
+			ss.stats.RecordsScanned += int64(d.rows)
+			if err := ss.budget.charge(int64(d.rows), d.bytesRead); err != nil {
+				return err
+			}
+			d.rawFree = true
+			continue
+		}
 		sel := ss.selectByCode(d, info, whole)
 		cc, byCode := ss.planCount(d, info, whole, sel)
 		if countable || !byCode || ss.req.CountTimes || !ss.covers(info) && !ss.win.exact && ss.selectedInWindow(d, sel) {

@@ -36,6 +36,10 @@ func (s *Store) newSearcher(ctx context.Context, req *SearchRequest, fn func(*re
 	if pf, ok := req.Filter.(PresenceFilter); ok && ss.fieldFilter != "" {
 		ss.presenceOnly = pf.PresenceOnly()
 	}
+	if tf, ok := req.Filter.(TokenFilter); ok && ss.fieldFilter != "" && ss.fieldFilter != record.MessageField {
+		ss.want = newHexWant(ss.fieldFilter, tf.WholeTokens())
+	}
+	ss.sc.block.want = ss.want
 	return ss
 }
 
@@ -51,6 +55,7 @@ func (s *Store) getScratch() *blockScratch {
 
 // done returns the searcher's scratch to the pool.
 func (ss *searcher) done() {
+	ss.sc.block.want = hexWant{}
 	ss.sc.block.release()
 	ss.s.scratch.Put(ss.sc)
 	ss.sc = nil
@@ -60,9 +65,11 @@ func (ss *searcher) done() {
 // derived settings, its own scratch, counters and context, and the given
 // callbacks.
 func (ss *searcher) fork(ctx context.Context, req *SearchRequest, fn func(*record.Record) error) *searcher {
-	return &searcher{s: ss.s, req: req, fn: fn, ctx: ctx, sc: ss.s.getScratch(),
+	w := &searcher{s: ss.s, req: req, fn: fn, ctx: ctx, sc: ss.s.getScratch(),
 		need: ss.need, needList: ss.needList, withMsg: ss.withMsg,
-		countFields: ss.countFields, fieldFilter: ss.fieldFilter, presenceOnly: ss.presenceOnly, budget: ss.budget}
+		countFields: ss.countFields, fieldFilter: ss.fieldFilter, presenceOnly: ss.presenceOnly, want: ss.want, budget: ss.budget}
+	w.sc.block.want = w.want
+	return w
 }
 
 // searchUnit is what one worker searches at a time: one index chunk of a

@@ -33,8 +33,12 @@ func (ss *searcher) selectByRow(d *decodedBlock, name string, sel *codeSelection
 		}
 		return sel
 	}
-	if vf, isVF := ss.req.Filter.(ValuesFilter); isVF {
+	if c := d.column(name); c != nil && ss.matchHex(c, sel.rows[:len(vs.Values)], r) {
 		// The present rows' answers go first, then move to their rows.
+		spreadPresent(sel.rows, len(vs.Values), bitmap, absent)
+		return sel
+	}
+	if vf, isVF := ss.req.Filter.(ValuesFilter); isVF {
 		vf.MatchValues(vs, sel.rows[:len(vs.Values)])
 		spreadPresent(sel.rows, len(vs.Values), bitmap, absent)
 		return sel
@@ -52,6 +56,17 @@ func (ss *searcher) selectByRow(d *decodedBlock, name string, sel *codeSelection
 		sel.rows[row] = ss.req.Filter.Match(r)
 	}
 	return sel
+}
+
+// column is the decoded field column name, nil when the block lacks it
+// or the decode was not asked for it.
+func (d *decodedBlock) column(name string) *decodedCol {
+	for i := range d.cols {
+		if d.cols[i].name == name {
+			return &d.cols[i]
+		}
+	}
+	return nil
 }
 
 // rawValues is rawColumn with the column's bytes, for a ValuesFilter.
