@@ -269,3 +269,42 @@ func BenchmarkSearchHexID(b *testing.B) {
 		})
 	}
 }
+
+// TestFieldIndex checks both ways fieldIndex looks a name up: a scan of
+// a few fields, a binary search of many.
+func TestFieldIndex(t *testing.T) {
+	for _, n := range []int{0, 1, 8, linearFieldScan, linearFieldScan + 1, 100} {
+		m := blockMeta{}
+		for i := range n {
+			m.fields = append(m.fields, fmt.Sprintf("f%03d", i))
+		}
+		for i, f := range m.fields {
+			if got := m.fieldIndex(f); got != i {
+				t.Fatalf("%d fields: fieldIndex(%q) = %d, want %d", n, f, got, i)
+			}
+		}
+		for _, f := range []string{"", "f", "f0000", "g000", "e999"} {
+			if got := m.fieldIndex(f); got != -1 {
+				t.Fatalf("%d fields: fieldIndex(%q) = %d, want -1", n, f, got)
+			}
+		}
+	}
+}
+
+// BenchmarkMayContainToken is the probe a search makes of every block in
+// its range: the field looked up among the block's, the token hashed, the
+// bloom filter's bits tested.
+func BenchmarkMayContainToken(b *testing.B) {
+	fields := []string{"bytes", "latency_ms", "level", "method", "path", "status", "trace_id", "user_agent"}
+	hashes := make([]uint64, 2000)
+	for i := range hashes {
+		hashes[i] = tokenHash("trace_id", fmt.Sprintf("%032x", i))
+	}
+	m := blockMeta{fields: fields, bloom: newBloom(hashes)}
+	tok := fmt.Sprintf("%032x", 1<<40)
+	for b.Loop() {
+		if m.MayContainToken("trace_id", tok) && m.MayContainToken("trace_id", tok+"1") {
+			b.Fatal("unlikely: two false positives")
+		}
+	}
+}
