@@ -750,7 +750,7 @@ func writePlan(p plan, w io.Writer) {
 	fmt.Fprintf(w, "  partitions  %d, skipped by time %d\n", c["Partitions"], c["PartitionsSkipped"])
 	fmt.Fprintf(w, "  parts       %d, skipped by time %d\n", c["Parts"], c["PartsSkipped"])
 	fmt.Fprintf(w, "  blocks      %d, skipped by time/tenant %d, by index %d, by stream %d, read %d, counted unread %d\n", c["Blocks"], c["BlocksSkippedTime"], c["BlocksSkippedIndex"], c["BlocksSkippedStream"], c["BlocksRead"], c["BlocksCounted"])
-	fmt.Fprintf(w, "  per block   %d wholly matching (no per-row filter), %d decided by one column without building rows\n", c["BlocksWhole"], c["BlocksByCode"])
+	fmt.Fprintf(w, "  per block   %d wholly matching (no per-row filter), %d decided by one column without building rows, %d read but ruled out by their column undecoded\n", c["BlocksWhole"], c["BlocksByCode"], c["BlocksRejected"])
 	fmt.Fprintf(w, "  bytes read  %d\n", c["BytesRead"])
 	fmt.Fprintf(w, "  in memory   %d records scanned (not yet in parts)\n", c["HeadRecords"])
 	fmt.Fprintf(w, "  matched     %d records (%d counted in bulk)\n", c["RecordsMatched"], c["RecordsCounted"])

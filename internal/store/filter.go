@@ -223,13 +223,10 @@ type SearchStats struct {
 	BlocksSkippedTime  int64 // ruled out by time or tenant
 	BlocksSkippedIndex int64 // ruled out by Filter.MayMatch (bloom filters, field presence, min/max)
 	BlocksRead         int64 // decompressed
-	// BlocksRejected are read blocks whose column of the filter's field
-	// shows without decoding it that no record matches (TokenFilter on a
-	// hex column): counted in BlocksRead too.
-	BlocksRejected int64
-	BytesRead      int64 // compressed bytes read from parts
-	HeadRecords    int64 // records scanned in memory (not yet in parts)
-	RecordsMatched int64 // records passed to fn or counted by Count
+	BlocksRejected     int64 // of BlocksRead: ruled out by the filter's field column without decoding it (TokenFilter on a hex column)
+	BytesRead          int64 // compressed bytes read from parts
+	HeadRecords        int64 // records scanned in memory (not yet in parts)
+	RecordsMatched     int64 // records passed to fn or counted by Count
 	// The block-level answers of a BlockMatcher filter:
 	BlocksSkippedStream int64 // ruled out by the filter on the block's stream labels or time span
 	BlocksWhole         int64 // every record matched: no row checked by Match

@@ -210,22 +210,22 @@ type searcher struct {
 	// presenceOnly says that the filter is a PresenceFilter on
 	// fieldFilter whose answer depends on presence alone.
 	presenceOnly bool
-	// want is what the filter's tokens say of the values of fieldFilter
-	// that can match (TokenFilter), for the hex columns of the blocks read.
-	want      hexWant
-	codes     codeScratch
-	decs      decimalScratch
-	hcount    headCount
-	info      BlockInfo // the block or head stream being searched
-	times     []int64   // scratch for the times of head records passed to Count
-	runValues []string  // scratch: the runs of a raw column, for CountValues
-	runCounts []int
-	budget    *scanBudget
+	codes        codeScratch
+	decs         decimalScratch
+	hcount       headCount
+	info         BlockInfo // the block or head stream being searched
+	times        []int64   // scratch for the times of head records passed to Count
+	runValues    []string  // scratch: the runs of a raw column, for CountValues
+	runCounts    []int
+	budget       *scanBudget
 	// cpu is the CPU slot of the search's own goroutine (Store.Search),
 	// given back while it waits for others; nil for the workers and the
 	// searches that take none.
 	cpu *cpuslot.Hold
 	win rowWindow // of the block being searched
+	// want is what the filter's tokens say of the values of fieldFilter
+	// that can match (TokenFilter), for the hex columns of the blocks read.
+	want hexWant
 }
 
 func (ss *searcher) inRange(t int64) bool {
