@@ -301,7 +301,7 @@ func BenchmarkEncodeBlocksGen(b *testing.B) {
 					for start := 0; start < len(rs); start += defaultBlockRecords {
 						bb.reset(rs[start], k)
 						for _, r := range rs[start:min(start+defaultBlockRecords, len(rs))] {
-							bb.add(r)
+							bb.add(r, nil)
 						}
 						var m blockMeta
 						out = bb.encode(out[:0], &m, e)

@@ -29,9 +29,11 @@ type blockBuilder struct {
 	// byPos caches the column of the field at each position of the last
 	// record: records of a stream mostly list their fields in one order,
 	// and comparing a name is cheaper than a map lookup per field and row.
-	byPos    []*colBuilder
-	rawBytes int
-	hashes   []uint64
+	byPos []*colBuilder
+	// bySharedPos is byPos for the fields add is given as shared.
+	bySharedPos []*colBuilder
+	rawBytes    int
+	hashes      []uint64
 	// recent drops most repeated token hashes before they reach hashes:
 	// a direct-mapped table of the last hash seen per slot. Logs repeat
 	// their words, and sorting every occurrence to deduplicate them was a
@@ -118,6 +120,8 @@ func (b *blockBuilder) reset(r *record.Record, key string) {
 	clear(b.cols)
 	clear(b.byPos)
 	b.byPos = b.byPos[:0]
+	clear(b.bySharedPos)
+	b.bySharedPos = b.bySharedPos[:0]
 	b.rawBytes = 0
 	b.hashes = b.hashes[:0]
 	clear(b.recent[:])
@@ -160,12 +164,20 @@ func (b *blockBuilder) newCol(name, first string) *colBuilder {
 	return c
 }
 
-// add appends r, which must belong to the block's stream.
-func (b *blockBuilder) add(r *record.Record) {
+// add appends r, which must belong to the block's stream, with the
+// fields shared besides its own: the fields it shares with the records
+// around it (a batch's run in the head, a constant column of a block
+// merged), kept apart so that neither is merged into each record's
+// fields. A field of r's own wins over a shared one of the same name, as
+// the first of a name does among r's own.
+func (b *blockBuilder) add(r *record.Record, shared []record.Field) {
 	row := len(b.times)
 	b.times = append(b.times, r.Time)
 	b.msgs = append(b.msgs, r.Message)
 	b.rawBytes += r.Size()
+	for _, f := range shared {
+		b.rawBytes += len(f.Name) + len(f.Value)
+	}
 	// A value equal to the row before's is in the bloom filter already:
 	// logs repeat (a level, a host, a status), and tokenizing and hashing
 	// every value was a third of a merge's CPU.
@@ -175,20 +187,29 @@ func (b *blockBuilder) add(r *record.Record) {
 	if b.cols == nil {
 		b.cols = make(map[string]*colBuilder)
 	}
-	for j, f := range r.Fields {
+	b.byPos = b.addFields(row, r.Fields, b.byPos)
+	if len(shared) > 0 {
+		b.bySharedPos = b.addFields(row, shared, b.bySharedPos)
+	}
+}
+
+// addFields adds the fields fs of row to their columns; byPos caches the
+// column of each position (see blockBuilder.byPos) and is returned.
+func (b *blockBuilder) addFields(row int, fs []record.Field, byPos []*colBuilder) []*colBuilder {
+	for j, f := range fs {
 		var c *colBuilder
-		if j < len(b.byPos) && b.byPos[j] != nil && b.byPos[j].name == f.Name {
-			c = b.byPos[j]
+		if j < len(byPos) && byPos[j] != nil && byPos[j].name == f.Name {
+			c = byPos[j]
 		} else {
 			c = b.cols[f.Name]
 			if c == nil {
 				c = b.newCol(f.Name, f.Value)
 				b.cols[c.name] = c
 			}
-			for len(b.byPos) <= j {
-				b.byPos = append(b.byPos, nil)
+			for len(byPos) <= j {
+				byPos = append(byPos, nil)
 			}
-			b.byPos[j] = c
+			byPos[j] = c
 		}
 		if c.last == row {
 			continue // a duplicate name in one record: the first value wins
@@ -207,4 +228,5 @@ func (b *blockBuilder) add(r *record.Record) {
 		}
 		b.addTokens(f.Name, f.Value)
 	}
+	return byPos
 }

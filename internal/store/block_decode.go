@@ -394,7 +394,14 @@ func (d *decodedBlock) hasColumn(name string) bool {
 
 // row fills rec with row i; rec's strings alias the block. Columns must be
 // visited with increasing i after rewind.
-func (d *decodedBlock) row(i int, rec *record.Record) {
+func (d *decodedBlock) row(i int, rec *record.Record) { d.rowFields(i, rec, false) }
+
+// rowOwn is row without the block's constant columns that every row has
+// (which sharedCols gives): a merge hands those to the block builder once
+// per block rather than in every record.
+func (d *decodedBlock) rowOwn(i int, rec *record.Record) { d.rowFields(i, rec, true) }
+
+func (d *decodedBlock) rowFields(i int, rec *record.Record, own bool) {
 	rec.Time = d.times[i]
 	rec.Message = ""
 	if !d.skipMsg {
@@ -403,11 +410,26 @@ func (d *decodedBlock) row(i int, rec *record.Record) {
 	rec.Fields = rec.Fields[:0]
 	for j := range d.cols {
 		c := &d.cols[j]
-		if c.bitmap != "" && c.bitmap[i/8]&(1<<(i%8)) == 0 {
+		if c.bitmap == "" {
+			if own && c.enc == encConst {
+				continue
+			}
+		} else if c.bitmap[i/8]&(1<<(i%8)) == 0 {
 			continue
 		}
 		rec.Fields = append(rec.Fields, record.Field{Name: c.name, Value: c.value()})
 	}
+}
+
+// sharedCols appends to fs the fields of the block's constant columns
+// that every row has, which rowOwn leaves out of the rows.
+func (d *decodedBlock) sharedCols(fs []record.Field) []record.Field {
+	for j := range d.cols {
+		if c := &d.cols[j]; c.bitmap == "" && c.enc == encConst {
+			fs = append(fs, record.Field{Name: c.name, Value: c.values[0]})
+		}
+	}
+	return fs
 }
 
 // skipRow passes over row i, as row would, without building it.

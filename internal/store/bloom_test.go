@@ -224,8 +224,8 @@ func TestBlockBuilderReuse(t *testing.T) {
 		fresh.reset(&block[0], "app")
 		reused.reset(&block[0], "app")
 		for j := range block {
-			fresh.add(&block[j])
-			reused.add(&block[j])
+			fresh.add(&block[j], nil)
+			reused.add(&block[j], nil)
 		}
 		want := fresh.encode(nil, &mf, &blockEncoder{enc: enc})
 		got := reused.encode(nil, &mr, reusedEnc)

@@ -194,6 +194,11 @@ func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (se
 	}
 	defer cpu.Release()
 	var rec record.Record
+	// The fields a record shares with its batch's run go to the block
+	// builder apart from its own (partWriter.add), decoded once per run
+	// and chunk: at, the chunk and offset they were decoded from.
+	var shared []record.Field
+	at := [2]int{-1, -1}
 	n := 0
 	for i := job.lo; i < job.hi; i++ {
 		ps := &plan.streams[i]
@@ -214,8 +219,12 @@ func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (se
 				}
 			}
 			c := headCursor{b: plan.chunks[e.chunk], off: int(e.off)}
-			c.next(&rec)
-			if err := w.add(&rec, ps.key); err != nil {
+			if off := c.nextOwn(&rec); off < 0 {
+				shared, at = shared[:0], [2]int{-1, -1}
+			} else if at != [2]int{int(e.chunk), off} {
+				shared, at = c.sharedFields(shared[:0], off), [2]int{int(e.chunk), off}
+			}
+			if err := w.add(&rec, shared, ps.key); err != nil {
 				w.abort()
 				return sealedPart{}, err
 			}

@@ -209,6 +209,19 @@ func (c *headCursor) next(rec *record.Record) bool {
 	if c.off >= len(c.b) {
 		return false
 	}
+	if at := c.nextOwn(rec); at >= 0 {
+		rec.Fields = c.appendShared(rec.Fields, at, nil)
+	}
+	return true
+}
+
+// nextOwn decodes the record at the cursor into rec's Time, Message and
+// Fields, leaving out the fields it shares with the other records of its
+// batch's run: it returns the offset in the chunk of those
+// (sharedFields decodes them), or -1 when it shares none. Records of one
+// run in one chunk return one offset, so a caller that keeps what it
+// decoded last decodes a run's shared fields once.
+func (c *headCursor) nextOwn(rec *record.Record) int {
 	start := c.off
 	rec.Time = c.varint()
 	rec.Message = c.str()
@@ -219,10 +232,21 @@ func (c *headCursor) next(rec *record.Record) bool {
 		name := c.str()
 		rec.Fields = append(rec.Fields, record.Field{Name: name, Value: c.str()})
 	}
-	if back > 0 {
-		rec.Fields = c.appendShared(rec.Fields, start-back, nil)
+	if back == 0 {
+		return -1
 	}
-	return true
+	return start - back
+}
+
+// sharedFields appends the shared fields encoded at off of c's chunk
+// (as nextOwn returns it) to fs, sorted by name.
+func (c *headCursor) sharedFields(fs []record.Field, off int) []record.Field {
+	s := headCursor{b: c.b, off: off}
+	for n := int(s.uvarint()); n > 0; n-- {
+		name := s.str()
+		fs = append(fs, record.Field{Name: name, Value: s.str()})
+	}
+	return fs
 }
 
 // appendShared appends the shared fields encoded at off (those in need,

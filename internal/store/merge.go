@@ -347,7 +347,7 @@ func (s *Store) mergeInto(ctx context.Context, w *partWriter, parts []*part) err
 				err = cpu.Yield(ctx)
 			}
 		} else {
-			if err := w.add(&it.rec, it.key()); err != nil {
+			if err := w.add(&it.rec, it.shared, it.key()); err != nil {
 				return err
 			}
 			ok, err = it.step()
@@ -385,6 +385,9 @@ type partIter struct {
 	sc     *mergeScratch // buffers shared with the merge's other inputs
 	held   int64         // the bytes of d counted in sc.held
 	rec    record.Record
+	// shared are the block's fields that every row has with one value,
+	// left out of rec (decodedBlock.rowOwn) and added beside it.
+	shared []record.Field
 	recKey string // the stream key of the current block
 	// salvage, when set, makes the iterator skip what it cannot read
 	// (counting it there) instead of failing and quarantining the part:
@@ -409,7 +412,7 @@ func (it *partIter) next() (bool, error) {
 // to the start of the next block, unread.
 func (it *partIter) step() (bool, error) {
 	if it.loaded && it.row < len(it.d.times) {
-		it.d.row(it.row, &it.rec)
+		it.d.rowOwn(it.row, &it.rec)
 		it.row++
 		return true, nil
 	}
@@ -463,6 +466,7 @@ func (it *partIter) load() (bool, error) {
 	it.d.rewind()
 	it.rec.Tenant = m.tenant
 	it.rec.Stream = m.labels
+	it.shared = it.d.sharedCols(it.shared[:0])
 	return it.step()
 }
 
@@ -563,7 +567,8 @@ func (sc *mergeScratch) account(done bool) {
 func (it *partIter) dropBlock() {
 	it.d.release()
 	clear(it.rec.Fields[:cap(it.rec.Fields)])
-	it.rec.Message = ""
+	clear(it.shared)
+	it.rec.Message, it.shared = "", it.shared[:0]
 	if it.held != 0 {
 		it.sc.held.Add(-it.held)
 		it.held = 0

@@ -41,7 +41,7 @@ func buildPart(t testing.TB, recs []record.Record, blockRecords int) []byte {
 		return cmp.Compare(a.Time, b.Time)
 	})
 	for _, r := range ptrs {
-		if err := w.add(r, streamKey(r.Tenant, r.Stream)); err != nil {
+		if err := w.add(r, nil, streamKey(r.Tenant, r.Stream)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -298,7 +298,7 @@ func FuzzBlockAndIndexDecode(f *testing.F) {
 		if i == 0 {
 			b.reset(&recs[0], "k")
 		}
-		b.add(&recs[i])
+		b.add(&recs[i], nil)
 	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(16<<20))
 	if err != nil {

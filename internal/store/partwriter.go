@@ -82,8 +82,9 @@ func (w *partWriter) write(b []byte) error {
 	return nil
 }
 
-// add appends r; key is streamKey(r.Tenant, r.Stream).
-func (w *partWriter) add(r *record.Record, key string) error {
+// add appends r with the fields shared, which it has besides its own
+// (blockBuilder.add); key is streamKey(r.Tenant, r.Stream).
+func (w *partWriter) add(r *record.Record, shared []record.Field, key string) error {
 	if w.cur.len() > 0 && w.startsBlock(key, r.Time) {
 		if err := w.sealBlock(); err != nil {
 			return err
@@ -92,7 +93,7 @@ func (w *partWriter) add(r *record.Record, key string) error {
 	if w.cur.len() == 0 {
 		w.cur.reset(r, key)
 	}
-	w.cur.add(r)
+	w.cur.add(r, shared)
 	w.records++
 	return nil
 }

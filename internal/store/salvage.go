@@ -186,7 +186,7 @@ func (s *Store) salvageOne(ctx context.Context, q quarantinedPart) (SalvageRepor
 	for {
 		ok, err := it.next()
 		if err == nil && ok {
-			err = w.add(&it.rec, it.key())
+			err = w.add(&it.rec, it.shared, it.key())
 		}
 		if err == nil && r.RecordsKept%4096 == 0 {
 			err = ctx.Err()

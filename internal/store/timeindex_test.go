@@ -169,7 +169,7 @@ func TestTimesRoundTrip(t *testing.T) {
 			if i == 0 {
 				b.reset(&r, "k")
 			}
-			b.add(&r)
+			b.add(&r, nil)
 			want = append(want, r.Time)
 		}
 		var m blockMeta
