@@ -22,9 +22,16 @@
 // as Elasticsearch's separate search and write thread pools keep it, and
 // a search still gets a CPU within about one unit.
 //
+// Within a priority the slots go round: a holder that has had its slot for
+// Slice hands it to a waiter of its own priority at its next unit's end,
+// so that a merge does not keep ingest waiting for its whole run, nor a
+// heavy search a small one.
+//
 // The rules for holders: hold a slot only while using the CPU, never while
-// waiting for something (a lock held for long, I/O from a client, another
-// goroutine's work); never acquire a second slot while holding one. As a
+// waiting for something (a lock held for long, I/O from a client or a
+// disk, another goroutine's work: Hold.Blocking gives the slot back around
+// such a call); never acquire a second slot while holding one (a caller
+// lends its Hold to the layers below through the context, WithHold). As a
 // guard against holders that break them (a slow client an answer is
 // written to, a lock) a waiter is admitted above the limit once no slot
 // was given back for MaxWait, so the slots can delay work but never
@@ -66,6 +73,15 @@ func (p Priority) String() string {
 // admitted above the limit.
 const MaxWait = 100 * time.Millisecond
 
+// Slice is how long a holder keeps its slot, yielding at its units' ends,
+// while a waiter of its own priority is in line: then Yield hands the slot
+// over and the holder queues behind that waiter. Without it a merge or a
+// flush writer kept its slot for its whole run (seconds) while ingest
+// waited, until the guard admitted the waiter above the limit (MaxWait),
+// and a heavy search kept the searches' slot while a small one waited. It
+// is Go's own time slice.
+const Slice = 10 * time.Millisecond
+
 // A Pool hands out its slots. A nil *Pool admits everything at once.
 type Pool struct {
 	size int
@@ -77,6 +93,7 @@ type Pool struct {
 	waiting  [numPriorities]atomic.Int32
 	stats    [numPriorities]counters
 	maxWait  time.Duration
+	slice    time.Duration
 	// progress is when a slot was last given back (Unix ns).
 	progress atomic.Int64
 }
@@ -99,7 +116,7 @@ func New(n int) *Pool {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	return &Pool{size: n, maxWait: MaxWait}
+	return &Pool{size: n, maxWait: MaxWait, slice: Slice}
 }
 
 var shared atomic.Pointer[Pool]
@@ -303,7 +320,7 @@ type Stats struct {
 	Waited     int64         // of which had to wait
 	WaitTime   time.Duration // total time waited
 	OverLimit  int64         // admitted above the limit after MaxWait
-	HandedOver int64         // slots handed over by Yield (see Waiting)
+	HandedOver int64         // slots handed over by Yield (see Waiting, Slice)
 	Waiting    int64         // in line now
 	Held       int64         // slots held now, all priorities together
 }
@@ -335,6 +352,8 @@ type Hold struct {
 	p    *Pool
 	prio Priority
 	held bool
+	// since is when the slot was taken (Unix ns), for Slice.
+	since int64
 }
 
 // Hold acquires a slot of priority prio and returns it as a Hold.
@@ -347,11 +366,14 @@ func (p *Pool) Hold(ctx context.Context, prio Priority) (*Hold, error) {
 func (p *Pool) NewHold(prio Priority) *Hold { return &Hold{p: p, prio: prio} }
 
 // Held reports whether h holds its slot.
-func (h *Hold) Held() bool { return h.held }
+func (h *Hold) Held() bool { return h != nil && h.held }
 
-// Release gives the slot back if h holds it.
+// Priority returns h's priority.
+func (h *Hold) Priority() Priority { return h.prio }
+
+// Release gives the slot back if h holds it; a nil h holds none.
 func (h *Hold) Release() {
-	if h.held {
+	if h != nil && h.held {
 		h.held = false
 		h.p.Release(h.prio)
 	}
@@ -366,29 +388,85 @@ func (h *Hold) Reacquire(ctx context.Context) error {
 		return err
 	}
 	h.held = true
+	if h.p != nil {
+		h.since = time.Now().UnixNano()
+	}
 	return nil
 }
 
+// sliceOver reports whether h has held its slot for the pool's Slice
+// while a waiter of its priority is in line whom the slot may go to.
+func (h *Hold) sliceOver() bool {
+	p := h.p
+	if p.waiting[h.prio].Load() == 0 || time.Now().UnixNano()-h.since < int64(p.slice) {
+		return false
+	}
+	// A search's slot goes to the waiting search only while searches are
+	// within their share (above it, Waiting hands it to ingest).
+	return h.prio != High || p.waiting[Low].Load() == 0 || p.heldHigh.Load() <= p.searchShare()
+}
+
+// Blocking runs fn, a call that blocks (a file write or an fsync, a read
+// from disk), without h's slot: it gives the slot back before and takes it
+// again after, so that the others do not wait for a CPU that nobody uses
+// (and the guard does not admit them over the limit). When h holds no
+// slot (or is nil), fn just runs. It fails only when ctx ends while it
+// waits for the slot again, with fn's error first.
+func (h *Hold) Blocking(ctx context.Context, fn func() error) error {
+	if !h.Held() {
+		return fn()
+	}
+	h.Release()
+	err := fn()
+	if rerr := h.Reacquire(ctx); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+type holdKey struct{}
+
+// WithHold returns a context that carries h, so that the work a holder
+// calls through layers that take slots of their own (a query engine
+// calling the store's search) runs on h's slot instead of taking a
+// second one, which a holder must never do.
+func WithHold(ctx context.Context, h *Hold) context.Context {
+	return context.WithValue(ctx, holdKey{}, h)
+}
+
+// HoldOf returns the Hold ctx carries (WithHold), nil when none.
+func HoldOf(ctx context.Context) *Hold {
+	h, _ := ctx.Value(holdKey{}).(*Hold)
+	return h
+}
+
 // Yield is called by a holder at the end of a unit of work. When a waiter
-// is in line that the slot would go to (Pool.Waiting) it hands the slot
-// over and waits for one again. Otherwise it lets the goroutines that are runnable
-// run first (runtime.Gosched): a search whose goroutine was just woken
-// (its request arrived) has not reached the pool yet, and would otherwise
-// wait for the holder's preemption. With the work that holds no slot
-// parked, that run queue is short. It takes the slot if h does not hold
-// it; it fails only when ctx ends while it waits, holding no slot then.
+// is in line that the slot would go to (Pool.Waiting), or one of the
+// holder's own priority once the holder has had the slot for Slice, it
+// hands the slot over and waits for one again. Otherwise a low-priority
+// holder lets the goroutines that are runnable run first
+// (runtime.Gosched): a search whose goroutine was just woken (its request
+// arrived) has not reached the pool yet, and would otherwise wait for the
+// holder's preemption. With the work that holds no slot parked, that run
+// queue is short. It takes the slot if h does not hold it; it fails only
+// when ctx ends while it waits, holding no slot then.
 func (h *Hold) Yield(ctx context.Context) error {
 	if h.p == nil {
 		h.held = true
 		return nil
 	}
-	if h.held && h.p.Waiting(h.prio) {
+	if h.held && (h.p.Waiting(h.prio) || h.sliceOver()) {
 		h.Release()
 		h.p.stats[h.prio].yielded.Add(1)
 	}
 	if err := h.Reacquire(ctx); err != nil {
 		return err
 	}
-	runtime.Gosched()
+	if h.prio == Low {
+		// Not a search's: the goroutines in the run queue are mostly
+		// low-priority holders, whom a search's worker would then wait
+		// behind for a P.
+		runtime.Gosched()
+	}
 	return nil
 }

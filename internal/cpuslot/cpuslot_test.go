@@ -18,6 +18,19 @@ func queued(p *Pool, prio Priority, n int32) {
 	}
 }
 
+// lowHolder returns a pool of one slot, never admitting over the limit,
+// and a low-priority Hold of that slot.
+func lowHolder(t *testing.T) (*Pool, *Hold) {
+	t.Helper()
+	p := New(1)
+	p.maxWait = time.Hour
+	h, err := p.Hold(context.Background(), Low)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, h
+}
+
 // TestGrantOrder: slots go to the waiters of the highest priority first,
 // in the order they came, whatever the order of arrival across priorities.
 func TestGrantOrder(t *testing.T) {
@@ -87,13 +100,8 @@ func TestGrantOrder(t *testing.T) {
 // of a unit gives its slot to the search waiting behind other low-priority
 // work, not to that work; without priorities the search would come last.
 func TestYieldHandsOverToSearch(t *testing.T) {
-	p := New(1)
-	p.maxWait = time.Hour
+	p, h := lowHolder(t)
 	ctx := context.Background()
-	h, err := p.Hold(ctx, Low)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := h.Yield(ctx); err != nil || !h.Held() {
 		t.Fatalf("Yield with nobody waiting: %v, held %v", err, h.Held())
 	}
@@ -302,5 +310,123 @@ func TestCollector(t *testing.T) {
 	}
 	if values["sluice_cpu_slot_wait_seconds_total{high}"] <= 0 {
 		t.Error("no wait time for the search that waited")
+	}
+}
+
+// TestYieldSlice: at a unit's end a holder hands its slot to a waiter of
+// its own priority once it has held it for the slice, and keeps it before
+// that; a search does so only within the searches' share.
+func TestYieldSlice(t *testing.T) {
+	tests := []struct {
+		name   string
+		size   int
+		slice  time.Duration
+		holder Priority
+		waiter Priority
+		ingest bool // a Low waiter is in line too (the search share)
+		handed bool
+	}{
+		{name: "ingest behind a merge, slice over", size: 1, holder: Low, waiter: Low, handed: true},
+		{name: "ingest behind a merge, within the slice", size: 1, slice: time.Hour, holder: Low, waiter: Low},
+		{name: "a small search behind a heavy one, slice over", size: 1, holder: High, waiter: High, handed: true},
+		{name: "a small search behind a heavy one, within the slice", size: 1, slice: time.Hour, holder: High, waiter: High},
+		{name: "a search within the share while ingest waits", size: 2, holder: High, waiter: High, ingest: true, handed: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := New(tc.size)
+			p.maxWait, p.slice = time.Hour, tc.slice
+			ctx := context.Background()
+			h, err := p.Hold(ctx, tc.holder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.ingest {
+				// Ingest holds the other slot, and more of it waits.
+				if err := p.Acquire(ctx, Low); err != nil {
+					t.Fatal(err)
+				}
+				ingestWaits := make(chan struct{})
+				go func() { _ = p.Acquire(ctx, Low); close(ingestWaits) }()
+				queued(p, Low, 1)
+				t.Cleanup(func() { p.Release(Low); <-ingestWaits; p.Release(Low) })
+			}
+			got := make(chan struct{})
+			go func() { _ = p.Acquire(ctx, tc.waiter); close(got); p.Release(tc.waiter) }()
+			queued(p, tc.waiter, 1)
+			yielded := make(chan error)
+			go func() { yielded <- h.Yield(ctx) }()
+			if tc.handed {
+				<-got // the waiter had the slot, gave it back, and the holder has it again
+				if err := <-yielded; err != nil {
+					t.Fatal(err)
+				}
+				if n := p.Stats(tc.holder).HandedOver; n != 1 {
+					t.Errorf("handed over %d, want 1", n)
+				}
+			} else {
+				if err := <-yielded; err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-got:
+					t.Fatal("the waiter had the slot within the holder's slice")
+				default:
+				}
+				if n := p.Stats(tc.holder).HandedOver; n != 0 {
+					t.Errorf("handed over %d, want 0", n)
+				}
+			}
+			if !h.Held() {
+				t.Error("the holder does not hold its slot after Yield")
+			}
+			h.Release()
+			<-got
+		})
+	}
+}
+
+// TestBlocking: a holder's slot is free while it blocks (a file write)
+// and held again after; without a slot the call just runs.
+func TestBlocking(t *testing.T) {
+	p, h := lowHolder(t)
+	ctx := context.Background()
+	wantErr := errors.New("disk full")
+	err := h.Blocking(ctx, func() error {
+		if h.Held() {
+			t.Error("Held() during the blocking call")
+		}
+		// Another may have the slot meanwhile (a pool of one).
+		if err := p.Acquire(ctx, High); err != nil {
+			t.Fatal(err)
+		}
+		p.Release(High)
+		return wantErr
+	})
+	if err != wantErr {
+		t.Errorf("Blocking = %v, want the call's error", err)
+	}
+	if !h.Held() {
+		t.Error("the slot is not held again after the blocking call")
+	}
+	h.Release()
+	ran := false
+	var none *Hold
+	if err := none.Blocking(ctx, func() error { ran = true; return nil }); err != nil || !ran {
+		t.Errorf("a nil Hold's Blocking = %v, ran %v", err, ran)
+	}
+	if st := p.Stats(Low); st.Held != 0 || st.OverLimit != 0 {
+		t.Errorf("held %d, over the limit %d; want 0, 0", st.Held, st.OverLimit)
+	}
+}
+
+// TestWithHold: a context carries a Hold to the layers below.
+func TestWithHold(t *testing.T) {
+	h := New(1).NewHold(High)
+	if got := HoldOf(context.Background()); got != nil {
+		t.Errorf("HoldOf(Background) = %v", got)
+	}
+	if got := HoldOf(WithHold(context.Background(), h)); got != h {
+		t.Errorf("HoldOf = %p, want %p", got, h)
 	}
 }

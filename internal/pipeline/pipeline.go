@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/store"
@@ -173,9 +174,20 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 	if err := p.waitForHeadRoom(ctx); err != nil {
 		return err
 	}
+	// Encoding the batch into the WAL and appending it to the head are
+	// CPU work on a slot of low priority (package cpuslot), as the
+	// receivers' parsing is: a search waiting for a CPU goes first. The
+	// WAL gives the slot back before it waits for the fsync; the head
+	// append takes it again once the sequencer lets the batch in.
+	cpu := cpuslot.Shared().NewHold(cpuslot.Low)
+	defer cpu.Release()
+	if err := cpu.Reacquire(ctx); err != nil {
+		return err
+	}
 	// The request's context is not passed down: once records are handed to
 	// the WAL they must reach the store in order, whatever the client does.
-	first, last, err := p.wal.Append(context.Background(), recs)
+	first, last, err := p.wal.Append(cpuslot.WithHold(context.Background(), cpu), recs)
+	cpu.Release()
 	switch {
 	case errors.Is(err, wal.ErrFull):
 		p.m.backpressure.Inc()
@@ -206,7 +218,12 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
 	p.writeSucceeded()
-	if !p.seq.apply(first, last, func() { p.store.Append(recs, last) }) {
+	if !p.seq.apply(first, last, func() {
+		// Never fails: its context does not end.
+		_ = cpu.Reacquire(context.Background())
+		p.store.Append(recs, last)
+		cpu.Release()
+	}) {
 		return errors.New("ingest stopped after a write-ahead log failure")
 	}
 	p.m.recordsStored.Add(float64(len(recs)))

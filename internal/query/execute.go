@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/store"
 )
@@ -128,6 +129,16 @@ func withoutEnforcedTime(f store.Filter, from, to int64) store.Filter {
 // first, for the remaining pipes (sort, limit, fields).
 func Execute(ctx context.Context, src store.Searcher, q *Query, opts Options, emit func(Row) error) error {
 	opts = opts.withDefaults()
+	// The query runs on one CPU slot of high priority (package cpuslot):
+	// the store's search takes it, and the pipes' work after the search
+	// (sorting, the aggregates' results, the rows handed to emit) keeps
+	// it, rather than queueing for a P behind ingest and merges.
+	cpu := cpuslot.HoldOf(ctx)
+	if cpu == nil {
+		cpu = cpuslot.Shared().NewHold(cpuslot.High)
+		ctx = cpuslot.WithHold(ctx, cpu)
+		defer cpu.Release()
+	}
 	opts.ctx = ctx
 	req := opts.request(q)
 	// Only what the filter and the pipes read is built from storage.
@@ -155,6 +166,9 @@ func Execute(ctx context.Context, src store.Searcher, q *Query, opts Options, em
 		return head.push(Row{Record: r})
 	})
 	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	if err := cpu.Reacquire(ctx); err != nil {
 		return err
 	}
 	return head.flush()

@@ -193,6 +193,7 @@ func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (se
 		return sealedPart{}, err
 	}
 	defer cpu.Release()
+	w.holdCPU(ctx, cpu)
 	var rec record.Record
 	// The fields a record shares with its batch's run go to the block
 	// builder apart from its own (partWriter.add), decoded once per run

@@ -314,6 +314,8 @@ func (s *Store) mergeInto(ctx context.Context, w *partWriter, parts []*part) err
 		return err
 	}
 	defer cpu.Release()
+	w.holdCPU(ctx, cpu)
+	defer w.holdCPU(ctx, nil) // its later writes (finishPart) hold none
 	n := 0
 	for len(h) > 0 {
 		if n++; n%cpuUnitRecords == 0 {

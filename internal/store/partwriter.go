@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
+	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/durable"
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -28,6 +30,7 @@ type partWriter struct {
 	name      string
 	tmp       string
 	f         *os.File
+	out       slotFile // f, written through bw
 	bw        *bufio.Writer
 	h         hash.Hash
 	off       int64
@@ -64,13 +67,39 @@ func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int, 
 	w := &partWriter{dir: dir, partition: partition, name: name, tmp: tmp, f: f, h: sha256.New(), enc: enc, maxRecs: maxRecs,
 		benc: blockEncoder{enc: enc}, cache: cache}
 	w.id, _ = strconv.ParseUint(name, 16, 64)
+	w.out.w = f
 	w.bw = writerPool.Get().(*bufio.Writer)
-	w.bw.Reset(f)
+	w.bw.Reset(&w.out)
 	if err := w.write([]byte(partMagic)); err != nil {
 		w.abort()
 		return nil, err
 	}
 	return w, nil
+}
+
+// holdCPU tells w that its caller works on cpu's slot (package cpuslot),
+// which w gives back while the file takes a write: a write may block
+// (the page cache full of dirty pages, a slow disk), and a slot held
+// through it would keep a CPU nobody uses from the others.
+func (w *partWriter) holdCPU(ctx context.Context, cpu *cpuslot.Hold) {
+	w.out.ctx, w.out.cpu = ctx, cpu
+}
+
+// slotFile is a part's file whose writes run without the writer's CPU
+// slot (see holdCPU).
+type slotFile struct {
+	w   io.Writer // the file
+	ctx context.Context
+	cpu *cpuslot.Hold
+}
+
+func (sf *slotFile) Write(b []byte) (n int, err error) {
+	err = sf.cpu.Blocking(sf.ctx, func() error {
+		var werr error
+		n, werr = sf.w.Write(b)
+		return werr
+	})
+	return n, err
 }
 
 func (w *partWriter) write(b []byte) error {

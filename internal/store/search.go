@@ -52,12 +52,18 @@ func (v *view) release() {
 func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record.Record) error) error {
 	// A search runs on a CPU slot of high priority (package cpuslot): a
 	// waiting search is given the next slot that ingest, a flush or a merge
-	// hands over, so it does not queue behind them for a P.
-	cpu, err := cpuslot.Shared().Hold(ctx, cpuslot.High)
-	if err != nil {
+	// hands over, so it does not queue behind them for a P. A caller that
+	// holds one for the whole query (cpuslot.WithHold: the query engine,
+	// whose work after the search runs on it too) lends it; it stays held
+	// for that caller afterwards.
+	cpu := cpuslot.HoldOf(ctx)
+	if cpu == nil || cpu.Priority() != cpuslot.High {
+		cpu = cpuslot.Shared().NewHold(cpuslot.High)
+		defer cpu.Release()
+	}
+	if err := cpu.Reacquire(ctx); err != nil {
 		return err
 	}
-	defer cpu.Release()
 	v, err := s.snapshot(req)
 	if err != nil {
 		return err

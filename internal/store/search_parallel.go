@@ -208,24 +208,24 @@ func (ss *searcher) searchAll(v *view) error {
 		w := ss.fork(ctx, &req, fn)
 		ws[i] = w
 		wg.Go(func() {
-			cpu := cpuslot.Shared()
-			extra := i > 0 && ss.cpu != nil // holds a slot of its own
-			if extra {
-				if cpu.Acquire(slotCtx, cpuslot.High) != nil {
+			// The first worker works on the search's slot (the search
+			// only waits meanwhile), the others on slots of their own.
+			cpu := ss.cpu
+			if i > 0 && cpu != nil {
+				cpu = cpuslot.Shared().NewHold(cpuslot.High)
+				defer cpu.Release()
+				if cpu.Reacquire(slotCtx) != nil {
 					return // nothing left to do, or the search ended
 				}
-				defer func() { cpu.Release(cpuslot.High) }()
 			}
 			for {
-				// Searches hold at most all slots but one while ingest
-				// waits (package cpuslot): an extra worker above that
-				// share gives its slot back and waits for one again.
-				if extra && cpu.Waiting(cpuslot.High) {
-					cpu.Release(cpuslot.High)
-					if cpu.Acquire(slotCtx, cpuslot.High) != nil {
-						cpu = nil // holds none: nothing to give back
-						return
-					}
+				// At a unit's end a worker hands its slot over when
+				// searches hold more than their share while ingest waits,
+				// or after cpuslot.Slice to a waiting search (package
+				// cpuslot): a small search does not wait for a heavy
+				// one's end.
+				if cpu != nil && cpu.Yield(slotCtx) != nil {
+					return // nothing left to do, or the search ended
 				}
 				k := int(next.Add(1)) - 1
 				if k >= len(units)-1 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -21,7 +22,8 @@ type group struct {
 
 // Append writes recs as one batch with consecutive seqs and returns the
 // first and last of them once they are fsynced. An empty batch returns
-// (0, 0, nil) and writes nothing.
+// (0, 0, nil) and writes nothing. A CPU slot ctx carries (cpuslot.WithHold)
+// is given back once the batch is encoded, before the wait for the fsync.
 //
 // ErrFull means the log is at its size bound and nothing was written;
 // ErrBatchTooLarge means the batch can never fit. If ctx ends while Append
@@ -43,6 +45,9 @@ func (l *Log) Append(ctx context.Context, recs []record.Record) (first, last uin
 	l.mu.Lock()
 	g, first, err := l.enqueue(recs)
 	l.mu.Unlock()
+	// The caller's CPU slot, if it lent one (package cpuslot), covered
+	// the encoding; the wait for the fsync needs none.
+	cpuslot.HoldOf(ctx).Release()
 	if err != nil {
 		return 0, 0, err
 	}

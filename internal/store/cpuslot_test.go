@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sluice-log/sluice/internal/cpuslot"
+	"github.com/sluice-log/sluice/internal/record"
+)
+
+// heldProbe records, at each write to its file, how many CPU slots were
+// held.
+type heldProbe struct {
+	w    io.Writer
+	pool *cpuslot.Pool
+	held []int64
+}
+
+func (hp *heldProbe) Write(b []byte) (int, error) {
+	hp.held = append(hp.held, hp.pool.Stats(cpuslot.Low).Held)
+	return hp.w.Write(b)
+}
+
+// TestPartWriteWithoutSlot: a flush writer's or a merge's slot is given
+// back while the part's file takes a write (which may block on a full
+// page cache or a slow disk) and held again after it, so that the others
+// do not wait for a CPU nobody uses.
+func TestPartWriteWithoutSlot(t *testing.T) {
+	enc, dec, err := newCodecs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	defer dec.Close()
+	w, err := newPartWriter(t.TempDir(), "20260101", "0000000000000001", enc, 64, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := cpuslot.New(1)
+	ctx := context.Background()
+	cpu, err := pool.Hold(ctx, cpuslot.Low)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cpu.Release()
+	probe := &heldProbe{w: w.out.w, pool: pool}
+	w.out.w = probe
+	w.holdCPU(ctx, cpu)
+	recs := genRecords(rand.New(rand.NewPCG(3, 3)), 500, 0)
+	for i := range recs {
+		if err := w.add(&recs[i], nil, streamKey(recs[i].Tenant, recs[i].Stream)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(probe.held) == 0 {
+		t.Fatal("the part's file took no write")
+	}
+	for i, n := range probe.held {
+		if n != 0 {
+			t.Errorf("write %d: %d slots held, want 0", i, n)
+		}
+	}
+	if !cpu.Held() {
+		t.Error("the writer's slot is not held again after its writes")
+	}
+}
+
+// TestSearchOnLentSlot: a caller that holds a search's slot for a whole
+// query (the query engine, cpuslot.WithHold) lends it to Search, which
+// takes no second one and leaves it held for the caller's work after the
+// search.
+func TestSearchOnLentSlot(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{})
+	defer s.Close()
+	recs := genRecords(rand.New(rand.NewPCG(5, 5)), 100, 0)
+	for i := range recs {
+		recs[i].Tenant = ""
+	}
+	s.Append(recs, 1)
+	pool := cpuslot.New(1)
+	cpu := pool.NewHold(cpuslot.High)
+	defer cpu.Release()
+	ctx := cpuslot.WithHold(context.Background(), cpu)
+	n := 0
+	err := s.Search(ctx, SearchRequest{}, func(*record.Record) error {
+		if n++; n == 1 && !cpu.Held() {
+			t.Error("the search does not run on the lent slot")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(recs) {
+		t.Errorf("searched %d records, want %d", n, len(recs))
+	}
+	if !cpu.Held() {
+		t.Error("the lent slot was given back by the search")
+	}
+	if st := pool.Stats(cpuslot.High); st.Acquired != 1 || st.Held != 1 {
+		t.Errorf("slots taken %d, held %d; want 1, 1", st.Acquired, st.Held)
+	}
+}
