@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/sluice-log/sluice/internal/record"
@@ -40,6 +41,40 @@ type blockBuilder struct {
 	// fifth of a merge's CPU; newBloomWith still deduplicates what slips by.
 	recent [1024]uint64
 	tokKey []byte // scratch for appendTokenKey
+	// own makes the block keep copies of the messages and values it is
+	// given, in arena, instead of the strings themselves (a merge: see
+	// keep). arenaBytes is what the arena's chunks since the block began
+	// hold.
+	own        bool
+	arena      []byte
+	arenaBytes int
+}
+
+// minArenaChunk is the least a block's arena grows by.
+const minArenaChunk = 64 << 10
+
+// keep returns s, or with b.own a copy of it in b's arena. A merge's
+// input drops the block it decoded once its last record is handed on
+// (partIter.step), but the strings of its records alias that block's
+// decompressed columns: kept as they are, the block being built would
+// keep alive every input block it took a value from, whole, until it is
+// written (more, and larger, the fuller the inputs' blocks are, that is
+// the larger the parts merged). A copy holds the output block's values and
+// no more: at most maxBlockRawBytes and one record. The arena is reused
+// from block to block; a chunk is never reallocated while the block's
+// strings point into it, a new one is started instead.
+func (b *blockBuilder) keep(s string) string {
+	if !b.own || s == "" {
+		return s
+	}
+	if len(b.arena)+len(s) > cap(b.arena) {
+		n := max(2*cap(b.arena), len(s), minArenaChunk)
+		b.arena = make([]byte, 0, n)
+		b.arenaBytes += n
+	}
+	start := len(b.arena)
+	b.arena = append(b.arena, s...)
+	return unsafe.String(&b.arena[start], len(s))
 }
 
 // colBuilder is one field's column: the rows that have it and their
@@ -63,8 +98,9 @@ type colBuilder struct {
 }
 
 // add appends value at row, which is past every row added before, and
-// reports whether it repeats the value before it.
-func (c *colBuilder) add(row int, value string) (repeat bool) {
+// reports whether it repeats the value before it; b keeps what is stored
+// (blockBuilder.keep).
+func (c *colBuilder) add(row int, value string, b *blockBuilder) (repeat bool) {
 	if c.dense && row != c.n {
 		c.dense = false
 		c.rows = c.rows[:0]
@@ -87,10 +123,14 @@ func (c *colBuilder) add(row int, value string) (repeat bool) {
 			c.values = append(c.values, c.first)
 		}
 	}
-	repeat = c.n > 0 && c.values[c.n-1] == value
-	c.values = append(c.values, value)
+	if c.n > 0 && c.values[c.n-1] == value {
+		c.values = append(c.values, c.values[c.n-1])
+		c.n++
+		return true
+	}
+	c.values = append(c.values, b.keep(value))
 	c.n++
-	return repeat
+	return false
 }
 
 // rowList returns the rows that have the field.
@@ -112,11 +152,17 @@ func (b *blockBuilder) reset(r *record.Record, key string) {
 	b.labels = append(b.labels[:0], r.Stream...)
 	b.key = key
 	b.times = b.times[:0]
+	clear(b.msgs) // the strings of the block before are not kept alive
 	b.msgs = b.msgs[:0]
 	for _, c := range b.cols {
-		clear(c.values) // the strings of the block before are not kept alive
+		clear(c.values)
+		c.first = ""
 		b.spare = append(b.spare, c)
 	}
+	// The block before is written: its values' arena is reused, its
+	// older chunks are let go.
+	b.arena = b.arena[:0]
+	b.arenaBytes = cap(b.arena)
 	clear(b.cols)
 	clear(b.byPos)
 	b.byPos = b.byPos[:0]
@@ -173,7 +219,6 @@ func (b *blockBuilder) newCol(name, first string) *colBuilder {
 func (b *blockBuilder) add(r *record.Record, shared []record.Field) {
 	row := len(b.times)
 	b.times = append(b.times, r.Time)
-	b.msgs = append(b.msgs, r.Message)
 	b.rawBytes += r.Size()
 	for _, f := range shared {
 		b.rawBytes += len(f.Name) + len(f.Value)
@@ -182,7 +227,10 @@ func (b *blockBuilder) add(r *record.Record, shared []record.Field) {
 	// logs repeat (a level, a host, a status), and tokenizing and hashing
 	// every value was a third of a merge's CPU.
 	if row == 0 || r.Message != b.msgs[row-1] {
+		b.msgs = append(b.msgs, b.keep(r.Message))
 		b.addTokens(record.MessageField, r.Message)
+	} else {
+		b.msgs = append(b.msgs, b.msgs[row-1])
 	}
 	if b.cols == nil {
 		b.cols = make(map[string]*colBuilder)
@@ -203,7 +251,7 @@ func (b *blockBuilder) addFields(row int, fs []record.Field, byPos []*colBuilder
 		} else {
 			c = b.cols[f.Name]
 			if c == nil {
-				c = b.newCol(f.Name, f.Value)
+				c = b.newCol(f.Name, b.keep(f.Value))
 				b.cols[c.name] = c
 			}
 			for len(byPos) <= j {
@@ -214,7 +262,7 @@ func (b *blockBuilder) addFields(row int, fs []record.Field, byPos []*colBuilder
 		if c.last == row {
 			continue // a duplicate name in one record: the first value wins
 		}
-		if c.add(row, f.Value) {
+		if c.add(row, f.Value, b) {
 			continue // its tokens and number are in already
 		}
 		if c.numeric {

@@ -213,6 +213,10 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	if err != nil {
 		return fmt.Errorf("merge partition %s: %w", partition, err)
 	}
+	// The output's blocks copy the values they take from the inputs'
+	// blocks, which are then let go as soon as they are read through
+	// (blockBuilder.keep).
+	w.cur.own = true
 	if err := s.mergeInto(ctx, w, parts); err != nil {
 		w.abort()
 		return fmt.Errorf("merge partition %s: %w", partition, err)
@@ -280,13 +284,14 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 //
 // Its memory does not grow with its inputs' sizes (nor their blocks'
 // fullness, which grows with them up to maxBlockRawBytes): the inputs
-// share one read buffer and one decompression buffer for copies, and an
+// share one read buffer and one decompression buffer for copies, an
 // input drops the block it read once its last record is handed on, so
-// that between its blocks it holds none; what stays is the blocks the
-// output's current block still takes values from, until it is written.
+// that between its blocks it holds none, and the output's block keeps
+// copies of the values it takes (w.cur.own), not the input blocks they
+// came from: at most one block per input and the output's own.
 func (s *Store) mergeInto(ctx context.Context, w *partWriter, parts []*part) error {
 	var h mergeHeap
-	sc := &mergeScratch{held: &s.mergeBufferBytes}
+	sc := &mergeScratch{held: &s.mergeBufferBytes, out: &w.cur}
 	its := make([]*partIter, 0, len(parts))
 	defer func() {
 		for _, it := range its {
@@ -549,6 +554,9 @@ type mergeScratch struct {
 	// scratch's share of it.
 	held    *atomic.Int64
 	counted int64
+	// out, when set, is the block the merge builds, whose copies of the
+	// values it took (blockBuilder.keep) count in held too.
+	out *blockBuilder
 }
 
 // account brings held up to date with the scratch's buffers, or takes
@@ -558,6 +566,9 @@ func (sc *mergeScratch) account(done bool) {
 		return
 	}
 	n := int64(cap(sc.buf) + cap(sc.copy.raw))
+	if sc.out != nil {
+		n += int64(sc.out.arenaBytes)
+	}
 	if done {
 		n = 0
 	}
@@ -567,6 +578,12 @@ func (sc *mergeScratch) account(done bool) {
 
 // dropBlock lets go of the block the iterator read (see step).
 func (it *partIter) dropBlock() {
+	if it.s != nil && it.s.opts.scribbleDropped {
+		raw := it.d.raw[:cap(it.d.raw)]
+		for i := range raw {
+			raw[i] = '#'
+		}
+	}
 	it.d.release()
 	clear(it.rec.Fields[:cap(it.rec.Fields)])
 	clear(it.shared)

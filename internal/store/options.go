@@ -47,6 +47,11 @@ type Options struct {
 	// copying those they need not combine (see mergeInto), for the tests
 	// and benchmarks that compare the two.
 	noBlockCopy bool
+	// scribbleDropped makes a merge input overwrite the block it decoded
+	// as it drops it (partIter.dropBlock), as a reuse of its memory
+	// would: a merge that still used a dropped block's bytes writes
+	// them wrong (TestMergeLetsGoOfInputBlocks).
+	scribbleDropped bool
 }
 
 const (

@@ -98,11 +98,11 @@ type Stats struct {
 	MergeBlocks       int64
 	MergeBlocksCopied int64
 	// MergeBufferBytes is the memory the running merges hold in blocks
-	// read and in the buffers they read and decompress into (see
-	// mergeInto): at most one block per input being merged and two
-	// buffers per merge, a block being at most maxBlockRawBytes raw. The
-	// inputs' blocks that the output's current block still takes values
-	// from (at most one block's worth) are not counted.
+	// read, in the buffers they read and decompress into and in the
+	// copies of the values their output's current block keeps (see
+	// mergeInto, blockBuilder.keep): at most one block per input being
+	// merged, two buffers and one output block's values per merge, a
+	// block being at most maxBlockRawBytes raw.
 	MergeBufferBytes int64
 	// MergeAssists counts the flushes after which the flusher merged
 	// because the background merges had fallen behind (AssistMerges).
