@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -163,4 +166,22 @@ func columnEncodings(t *testing.T, s *Store, field string) map[byte]int {
 		}
 	}
 	return out
+}
+
+// TestDecodeLowerHex: every byte in either digit of a pair, decoded as
+// hex.DecodeString does when both are lowercase hex digits, refused
+// otherwise (upper case included).
+func TestDecodeLowerHex(t *testing.T) {
+	for b := range 256 {
+		c := string([]byte{byte(b)})
+		for _, v := range []string{"a" + c, c + "7", "00" + c + "f"} {
+			dst := make([]byte, len(v)/2)
+			ok := decodeLowerHex(dst, v)
+			want, err := hex.DecodeString(v)
+			lower := strings.ToLower(v) == v
+			if ok != (err == nil && lower) || ok && !bytes.Equal(dst, want) {
+				t.Errorf("decodeLowerHex(%q) = %x, %v; hex.DecodeString %x, %v", v, dst, ok, want, err)
+			}
+		}
+	}
 }
