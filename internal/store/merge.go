@@ -254,11 +254,20 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	}
 	faultMergeCommitted.Hit()
 	s.mu.Lock()
+	var newest time.Time
 	for _, p := range parts {
+		if p.added.After(newest) {
+			newest = p.added
+		}
 		delete(s.parts[partition], p.name)
 		p.decRef() // the store's reference; searches may still hold theirs
 	}
 	s.addPartLocked(np)
+	// A merge adds no records: the partition has been idle since its
+	// inputs' newest was added, so that the idle partition's final merge
+	// waits store.idle_merge_after after its last flush, not after the
+	// tier merge that ran after that flush.
+	np.added = newest
 	s.mu.Unlock()
 	s.removeFiles(removed)
 	s.merges.Add(1)

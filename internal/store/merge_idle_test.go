@@ -78,6 +78,54 @@ func TestIdleMerge(t *testing.T) {
 	}
 }
 
+// TestMergeKeepsIdleClock: a merge's output counts as added when its
+// newest input was, so that a tier merge running after a partition's last
+// flush does not put off its final merge by another idle_merge_after.
+func TestMergeKeepsIdleClock(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir(), Options{MergeFanIn: 2, IdleMergeAfter: time.Hour})
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := range 2 {
+		recs := genRecords(rng, 300, 0)
+		for j := range recs {
+			recs[j].Tenant = ""
+			recs[j].Time = testBase + int64(j)*1e6
+		}
+		s.Append(recs, uint64(300*(i+1)))
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newestAdded := func() (n int, newest time.Time) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		for _, ps := range s.parts {
+			for _, p := range ps {
+				n++
+				if p.added.After(newest) {
+					newest = p.added
+				}
+			}
+		}
+		return n, newest
+	}
+	n, flushed := newestAdded()
+	if n != 2 {
+		t.Fatalf("%d parts flushed, want 2", n)
+	}
+	if err := s.Merge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, merged := newestAdded()
+	if n != 1 {
+		t.Fatalf("%d parts after the tier merge, want 1", n)
+	}
+	if !merged.Equal(flushed) {
+		t.Errorf("the merged part counts as added at %v, its newest input at %v", merged, flushed)
+	}
+}
+
 // TestIndexBytes checks the index memory account: parts count their
 // index, and headers kept by a search add to it.
 func TestIndexBytes(t *testing.T) {

@@ -22,10 +22,10 @@ type Options struct {
 	// merged parts; default 7. Merges run in the background and their
 	// output lives long, so a slower level that stores fewer bytes pays.
 	MergeZstdLevel int
-	// IdleMergeAfter is how long a partition must go without a new part
-	// before Merge merges all its parts into one, provided the parts
-	// besides the largest hold at least as many bytes as it (see
-	// mergePolicy.finalMerge); default 30s, negative turns it off.
+	// IdleMergeAfter is how long a partition must go without a flushed
+	// part (a merged part counts as added when its newest input was)
+	// before Merge merges its parts further (see mergePolicy.finalMerge);
+	// default 30s, negative turns it off.
 	IdleMergeAfter time.Duration
 	// ManifestCheckpointEntries is how many entries the manifest may hold
 	// before a commit checkpoints it (see manifest.checkpoint), which
