@@ -130,9 +130,9 @@ func (mp mergePolicy) merges(cs []candidate, busy bool, now time.Time) []planned
 // of its smallest parts (up to maxMergeFanIn) in which the parts besides
 // the largest hold at least as many bytes as it: all of them when that
 // holds for the whole partition, else the small ones that would otherwise
-// stay apart; without that largest part when the others hold more, but
-// not twice as much, and merged alone would still at least double their
-// largest. Each such merge at least doubles its largest input, so a
+// stay apart; without that largest part, when it is of the big lane's
+// size and the others hold more, but not twice as much, and merged alone
+// would still at least double their largest. Each such merge at least doubles its largest input, so a
 // byte is rewritten by final merges at most log2 of the partition's size
 // over the smallest part's times, and an idle partition ends with a few
 // parts, each larger than all smaller ones together. nil if none is due.
@@ -179,7 +179,9 @@ func (mp mergePolicy) finalMerge(cs []candidate, now time.Time) []int {
 	// together) without rewriting what may be half of it. Typically that
 	// part is the day's largest, which the big lane wrote at the merge
 	// level minutes before, beside the parts of the day's last hours.
-	if last := cs[idx[n-1]].size; n > 2 && prefix[n-1] > last && prefix[n-1] < 2*last && prefix[n-2] >= cs[idx[n-2]].size {
+	// Only a part of the big lane's size: a small partition still ends in
+	// one part.
+	if last := cs[idx[n-1]].size; n > 2 && last >= bigMergeBytes && prefix[n-1] > last && prefix[n-1] < 2*last && prefix[n-2] >= cs[idx[n-2]].size {
 		n--
 	}
 	return idx[:n]
