@@ -354,6 +354,9 @@ type Hold struct {
 	held bool
 	// since is when the slot was taken (Unix ns), for Slice.
 	since int64
+	// team counts the Holds of h's team (Sibling) waiting for a slot:
+	// a holder's turn goes to others' waiters, not to its own team's.
+	team *atomic.Int32
 }
 
 // Hold acquires a slot of priority prio and returns it as a Hold.
@@ -364,6 +367,20 @@ func (p *Pool) Hold(ctx context.Context, prio Priority) (*Hold, error) {
 
 // NewHold returns a Hold of priority prio that holds no slot yet.
 func (p *Pool) NewHold(prio Priority) *Hold { return &Hold{p: p, prio: prio} }
+
+// Sibling returns a Hold of h's pool and priority, holding no slot yet,
+// for another goroutine working on h's task (a search's second worker).
+// The slice's turns are between tasks: after Slice h and its siblings
+// hand their slot to a waiter of another task only, never to each other,
+// which would only pass the task's own work from one goroutine to another
+// and leave the other tasks waiting as before. Call it before the
+// siblings start: a Hold is not safe for concurrent use.
+func (h *Hold) Sibling() *Hold {
+	if h.team == nil {
+		h.team = new(atomic.Int32)
+	}
+	return &Hold{p: h.p, prio: h.prio, team: h.team}
+}
 
 // Held reports whether h holds its slot.
 func (h *Hold) Held() bool { return h != nil && h.held }
@@ -384,6 +401,11 @@ func (h *Hold) Reacquire(ctx context.Context) error {
 	if h.held {
 		return nil
 	}
+	if h.team != nil {
+		// In line for the team, whose holders keep their slot for it.
+		h.team.Add(1)
+		defer h.team.Add(-1)
+	}
 	if err := h.p.Acquire(ctx, h.prio); err != nil {
 		return err
 	}
@@ -395,10 +417,15 @@ func (h *Hold) Reacquire(ctx context.Context) error {
 }
 
 // sliceOver reports whether h has held its slot for the pool's Slice
-// while a waiter of its priority is in line whom the slot may go to.
+// while a waiter of its priority is in line whom the slot may go to, one
+// not of h's own team (Sibling).
 func (h *Hold) sliceOver() bool {
 	p := h.p
-	if p.waiting[h.prio].Load() == 0 || time.Now().UnixNano()-h.since < int64(p.slice) {
+	others := p.waiting[h.prio].Load()
+	if h.team != nil {
+		others -= h.team.Load()
+	}
+	if others <= 0 || time.Now().UnixNano()-h.since < int64(p.slice) {
 		return false
 	}
 	// A search's slot goes to the waiting search only while searches are

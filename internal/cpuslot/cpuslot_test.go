@@ -315,22 +315,27 @@ func TestCollector(t *testing.T) {
 
 // TestYieldSlice: at a unit's end a holder hands its slot to a waiter of
 // its own priority once it has held it for the slice, and keeps it before
-// that; a search does so only within the searches' share.
+// that; a search does so only within the searches' share, and never to
+// its own sibling (another worker of the same search).
 func TestYieldSlice(t *testing.T) {
 	tests := []struct {
-		name   string
-		size   int
-		slice  time.Duration
-		holder Priority
-		waiter Priority
-		ingest bool // a Low waiter is in line too (the search share)
-		handed bool
+		name    string
+		size    int
+		slice   time.Duration
+		holder  Priority
+		waiter  Priority
+		ingest  bool // a Low waiter is in line too (the search share)
+		sibling bool // the waiter is the holder's Sibling
+		handed  bool
 	}{
 		{name: "ingest behind a merge, slice over", size: 1, holder: Low, waiter: Low, handed: true},
 		{name: "ingest behind a merge, within the slice", size: 1, slice: time.Hour, holder: Low, waiter: Low},
 		{name: "a small search behind a heavy one, slice over", size: 1, holder: High, waiter: High, handed: true},
 		{name: "a small search behind a heavy one, within the slice", size: 1, slice: time.Hour, holder: High, waiter: High},
 		{name: "a search within the share while ingest waits", size: 2, holder: High, waiter: High, ingest: true, handed: true},
+		{name: "a search's second worker behind its first, slice over", size: 1, holder: High, waiter: High, sibling: true},
+		{name: "a sibling within the share while ingest waits", size: 2, holder: High, waiter: High, ingest: true, sibling: true},
+		{name: "a merge's sibling, slice over", size: 1, holder: Low, waiter: Low, sibling: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -352,7 +357,12 @@ func TestYieldSlice(t *testing.T) {
 				t.Cleanup(func() { p.Release(Low); <-ingestWaits; p.Release(Low) })
 			}
 			got := make(chan struct{})
-			go func() { _ = p.Acquire(ctx, tc.waiter); close(got); p.Release(tc.waiter) }()
+			if tc.sibling {
+				s := h.Sibling()
+				go func() { _ = s.Reacquire(ctx); close(got); s.Release() }()
+			} else {
+				go func() { _ = p.Acquire(ctx, tc.waiter); close(got); p.Release(tc.waiter) }()
+			}
 			queued(p, tc.waiter, 1)
 			yielded := make(chan error)
 			go func() { yielded <- h.Yield(ctx) }()

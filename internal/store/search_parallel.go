@@ -203,16 +203,24 @@ func (ss *searcher) searchAll(v *view) error {
 	// held up by workers that would find nothing left to do.
 	slotCtx, noMoreSlots := context.WithCancel(ctx)
 	defer noMoreSlots()
+	// The first worker works on the search's slot (the search only waits
+	// meanwhile), the others on slots of their own, siblings of it: the
+	// workers of one search do not take turns on a slot with each other
+	// (cpuslot.Slice), only with other searches. They are made before any
+	// worker starts (a Hold is not safe for concurrent use).
+	cpus := make([]*cpuslot.Hold, workers)
+	for i := range cpus {
+		if cpus[i] = ss.cpu; i > 0 && ss.cpu != nil {
+			cpus[i] = ss.cpu.Sibling()
+		}
+	}
 	ws := make([]*searcher, workers)
 	for i := range ws {
 		w := ss.fork(ctx, &req, fn)
 		ws[i] = w
+		cpu := cpus[i]
 		wg.Go(func() {
-			// The first worker works on the search's slot (the search
-			// only waits meanwhile), the others on slots of their own.
-			cpu := ss.cpu
 			if i > 0 && cpu != nil {
-				cpu = cpuslot.Shared().NewHold(cpuslot.High)
 				defer cpu.Release()
 				if cpu.Reacquire(slotCtx) != nil {
 					return // nothing left to do, or the search ended
@@ -221,9 +229,9 @@ func (ss *searcher) searchAll(v *view) error {
 			for {
 				// At a unit's end a worker hands its slot over when
 				// searches hold more than their share while ingest waits,
-				// or after cpuslot.Slice to a waiting search (package
-				// cpuslot): a small search does not wait for a heavy
-				// one's end.
+				// or after cpuslot.Slice to another waiting search
+				// (package cpuslot): a small search does not wait for a
+				// heavy one's end.
 				if cpu != nil && cpu.Yield(slotCtx) != nil {
 					return // nothing left to do, or the search ended
 				}
