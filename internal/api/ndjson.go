@@ -2,14 +2,23 @@ package api
 
 import (
 	"bufio"
+	"context"
+	"io"
 	"net/http"
+
+	"github.com/sluice-log/sluice/internal/cpuslot"
 )
 
 // NDJSONWriter streams an NDJSON answer: it commits the 200 status with
 // the first line, flushes every 1000 lines, and ends the answer with the
 // partial-answer line and trailer when the answer is partial (Close).
+//
+// Its writes to the client give back the query's CPU slot (package
+// cpuslot) while they block: a client that reads slowly, or not at all,
+// must not keep a CPU from the others.
 type NDJSONWriter struct {
 	w       http.ResponseWriter
+	cpu     *cpuslot.Hold
 	bw      *bufio.Writer
 	scratch []byte
 	started bool
@@ -17,9 +26,26 @@ type NDJSONWriter struct {
 	lines   int
 }
 
-// NewNDJSONWriter returns a writer of an NDJSON answer to w.
-func NewNDJSONWriter(w http.ResponseWriter) *NDJSONWriter {
-	return &NDJSONWriter{w: w}
+// NewNDJSONWriter returns a writer of an NDJSON answer to w. cpu, when not
+// nil, is the query's CPU slot (cpuslot.WithHold), given back around each
+// write to the client.
+func NewNDJSONWriter(w http.ResponseWriter, cpu *cpuslot.Hold) *NDJSONWriter {
+	return &NDJSONWriter{w: w, cpu: cpu}
+}
+
+// slotFree writes to w without the CPU slot cpu (Hold.Blocking).
+type slotFree struct {
+	w   io.Writer
+	cpu *cpuslot.Hold
+}
+
+func (s slotFree) Write(p []byte) (int, error) {
+	var n int
+	err := s.cpu.Blocking(context.Background(), func() (err error) {
+		n, err = s.w.Write(p)
+		return err
+	})
+	return n, err
 }
 
 // Buf returns a buffer to build the next line in; Write may be passed it.
@@ -37,7 +63,7 @@ func (o *NDJSONWriter) start() {
 	h := o.w.Header()
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set("Trailer", PartialTrailer)
-	o.bw = bufio.NewWriterSize(o.w, 64<<10)
+	o.bw = bufio.NewWriterSize(slotFree{o.w, o.cpu}, 64<<10)
 }
 
 // Write writes one line (without its newline).
@@ -71,7 +97,10 @@ func (o *NDJSONWriter) flush() error {
 		return err
 	}
 	if f, ok := o.w.(http.Flusher); ok {
-		f.Flush()
+		_ = o.cpu.Blocking(context.Background(), func() error {
+			f.Flush()
+			return nil
+		})
 	}
 	return nil
 }

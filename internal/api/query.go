@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/store"
@@ -149,7 +150,13 @@ func (s *Server) runQuery(w http.ResponseWriter, r *http.Request, explain bool) 
 		s.writeExplain(ctx, w, r, req)
 		return
 	}
-	out := NewNDJSONWriter(w)
+	// The query's CPU slot is taken here rather than in the engine, so
+	// that the answer's writes to the client can give it back (see
+	// NDJSONWriter).
+	cpu := cpuslot.Shared().NewHold(cpuslot.High)
+	defer cpu.Release()
+	ctx = cpuslot.WithHold(ctx, cpu)
+	out := NewNDJSONWriter(w, cpu)
 	var rows int
 	partial, err := s.engine.Query(ctx, req.q, req.opts, func(row query.Row) error {
 		rows++
