@@ -174,11 +174,10 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 	if err := p.waitForHeadRoom(ctx); err != nil {
 		return err
 	}
-	// Encoding the batch into the WAL and appending it to the head are
-	// CPU work on a slot of low priority (package cpuslot), as the
-	// receivers' parsing is: a search waiting for a CPU goes first. The
-	// WAL gives the slot back before it waits for the fsync; the head
-	// append takes it again once the sequencer lets the batch in.
+	// Encoding the batch into the WAL is CPU work on a slot of low
+	// priority (package cpuslot), as the receivers' parsing is: a search
+	// waiting for a CPU goes first. The WAL gives the slot back before it
+	// waits for the fsync.
 	cpu := cpuslot.Shared().NewHold(cpuslot.Low)
 	defer cpu.Release()
 	if err := cpu.Reacquire(ctx); err != nil {
@@ -218,12 +217,10 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
 	p.writeSucceeded()
-	if !p.seq.apply(first, last, func() {
-		// Never fails: its context does not end.
-		_ = cpu.Reacquire(context.Background())
-		p.store.Append(recs, last)
-		cpu.Release()
-	}) {
+	// The head append runs without a slot: batches reach the head in
+	// their WAL order, one at a time (the sequencer), so a batch waiting
+	// there for a slot would hold up every batch behind it.
+	if !p.seq.apply(first, last, func() { p.store.Append(recs, last) }) {
 		return errors.New("ingest stopped after a write-ahead log failure")
 	}
 	p.m.recordsStored.Add(float64(len(recs)))
