@@ -132,10 +132,11 @@ func (mp mergePolicy) merges(cs []candidate, busy bool, now time.Time) []planned
 // holds for the whole partition, else the small ones that would otherwise
 // stay apart; without that largest part, when it is of the big lane's
 // size and the others hold more, but not twice as much, and merged alone
-// would still at least double their largest. Each such merge at least doubles its largest input, so a
-// byte is rewritten by final merges at most log2 of the partition's size
-// over the smallest part's times, and an idle partition ends with a few
-// parts, each larger than all smaller ones together. nil if none is due.
+// would still at least double their largest. Each such merge at least
+// doubles its largest input, so a byte is rewritten by final merges at
+// most log2 of the partition's size over the smallest part's times, and
+// an idle partition ends with a few parts, each larger than all smaller
+// ones together. nil if none is due.
 func (mp mergePolicy) finalMerge(cs []candidate, now time.Time) []int {
 	if mp.idleAfter < 0 || len(cs) < 2 {
 		return nil
@@ -160,14 +161,12 @@ func (mp mergePolicy) finalMerge(cs []candidate, now time.Time) []int {
 		return strings.Compare(cs[a].name, cs[b].name)
 	})
 	n := 0
-	var smaller int64    // the bytes of idx[:j]
 	prefix := []int64{0} // prefix[j]: the bytes of idx[:j]
 	for j, i := range idx[:min(len(idx), maxMergeFanIn)] {
-		if j > 0 && smaller >= cs[i].size {
+		if j > 0 && prefix[j] >= cs[i].size {
 			n = j + 1
 		}
-		smaller += cs[i].size
-		prefix = append(prefix, smaller)
+		prefix = append(prefix, prefix[j]+cs[i].size)
 	}
 	if n < 2 {
 		return nil
