@@ -21,20 +21,11 @@ func (a Answer) Check(rows []map[string]string) error {
 	}
 	got := make([]Group, 0, len(rows))
 	seen := make(map[string]bool, len(rows))
+	cols := strings.Split(a.By, ",")
 	for i, row := range rows {
-		key, ok := row[a.By]
-		if !ok && a.By == "_time" {
-			return fmt.Errorf("row %d has no column %q: %v", i, a.By, row)
-		}
-		// A group of records without the field has the empty key, which
-		// VictoriaLogs sends by leaving the column out.
-		if a.By == "_time" {
-			t, err := time.Parse(time.RFC3339Nano, key)
-			if err != nil {
-				return fmt.Errorf("row %d: bucket %q is not an RFC 3339 time: %w", i, key, err)
-			}
-			// RFC3339Nano keeps any fraction, so an unaligned bucket cannot pass.
-			key = t.UTC().Format(time.RFC3339Nano)
+		key, err := groupKey(cols, row)
+		if err != nil {
+			return fmt.Errorf("row %d: %w", i, err)
 		}
 		n, err := parseCount(row["n"])
 		if err != nil {
@@ -106,6 +97,30 @@ func (a Answer) Check(rows []map[string]string) error {
 		}
 	}
 	return diffError(diffs)
+}
+
+// groupKey is a row's key: its values of cols joined by KeySep. A group of
+// records without a field has the empty value, which VictoriaLogs sends by
+// leaving the column out; a "_time" bucket must be there, an RFC 3339
+// time, and is compared in UTC with any fraction kept, so that an
+// unaligned bucket cannot pass.
+func groupKey(cols []string, row map[string]string) (string, error) {
+	vals := make([]string, len(cols))
+	for j, col := range cols {
+		v, ok := row[col]
+		if col == "_time" {
+			if !ok {
+				return "", fmt.Errorf("no column %q: %v", col, row)
+			}
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return "", fmt.Errorf("bucket %q is not an RFC 3339 time: %w", v, err)
+			}
+			v = t.UTC().Format(time.RFC3339Nano)
+		}
+		vals[j] = v
+	}
+	return strings.Join(vals, KeySep), nil
 }
 
 func (a Answer) checkCount(rows []map[string]string) error {

@@ -38,14 +38,15 @@ type Query struct {
 
 // Answer is the result of a stats query whose count is named n.
 type Answer struct {
-	// By names the field the rows are grouped by; "" means a single row
-	// with the count.
+	// By names the field the rows are grouped by, or the fields joined by
+	// commas ("severity,_time"), whose values, joined by KeySep, make a
+	// group's key; "" means a single row with the count.
 	By string
 	// Count is the answer when By is "".
 	Count int64
 	// Groups holds every group with its count, by count descending and then
-	// key; groups with no records are absent. For By == "_time" the key is
-	// the bucket's start in RFC 3339 (UTC).
+	// key; groups with no records are absent. For a "_time" field the value
+	// is the bucket's start in RFC 3339 (UTC).
 	Groups []Group
 	// Limit, when above zero, says that only the first Limit groups are
 	// returned, in order. Groups whose counts tie may come in either order,
@@ -60,6 +61,10 @@ type Answer struct {
 	RestGroups int64
 	Rest       int64
 }
+
+// KeySep joins the values of a group's key when Answer.By names several
+// fields.
+const KeySep = "|"
 
 // Group is one row of a grouped answer.
 type Group struct {
@@ -113,7 +118,7 @@ func (g *Generator) queries(t *truth) []Query {
 	}
 	// Every traced record has a fresh random 128-bit trace id except the
 	// rare ones, which share theirs; untraced records group under "".
-	traces := sortGroups(appendGroup(appendGroup(nil, "", t.windowNoTrace), rare, t.windowRare))
+	traces := SortGroups(appendGroup(appendGroup(nil, "", t.windowNoTrace), rare, t.windowRare))
 	traceFrom := time.Unix(0, t.traceFrom).UTC().Format(time.RFC3339)
 	traceTo := time.Unix(0, t.traceTo).UTC().Format(time.RFC3339)
 	status := "[" + strconv.Itoa(statusLow) + " TO " + strconv.Itoa(statusHigh) + "]"
@@ -159,19 +164,19 @@ func (g *Generator) queries(t *truth) []Query {
 			Name:   "by_level",
 			Sluice: "* | stats count() as n by level",
 			LogsQL: "* | stats by (level) count() as n",
-			Want:   Answer{By: "level", Groups: sortGroups(levels)},
+			Want:   Answer{By: "level", Groups: SortGroups(levels)},
 		},
 		{
 			Name:   "histogram",
 			Sluice: "* | stats count() as n by _time:1m",
 			LogsQL: "* | stats by (_time:1m) count() as n",
-			Want:   Answer{By: "_time", Groups: sortGroups(minutes)},
+			Want:   Answer{By: "_time", Groups: SortGroups(minutes)},
 		},
 		{
 			Name:   "top_errors",
 			Sluice: "level:error | stats count() as n by service | sort by n desc | limit 10",
 			LogsQL: "level:=error | stats by (service) count() as n | sort by (n desc) | limit 10",
-			Want:   Answer{By: "service", Groups: sortGroups(errs), Limit: 10},
+			Want:   Answer{By: "service", Groups: SortGroups(errs), Limit: 10},
 		},
 		{
 			Name:   "top_traces",
@@ -190,7 +195,9 @@ func appendGroup(gs []Group, key string, n int64) []Group {
 	return append(gs, Group{Key: key, N: n})
 }
 
-func sortGroups(gs []Group) []Group {
+// SortGroups sorts gs as Answer.Groups are: by count descending and then
+// key, and returns it.
+func SortGroups(gs []Group) []Group {
 	slices.SortFunc(gs, func(a, b Group) int {
 		if c := cmp.Compare(b.N, a.N); c != 0 {
 			return c

@@ -15,24 +15,29 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sluice-log/sluice/bench/gen"
 )
 
 var fakeEnd = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 // TestIngestAndQueriesAgainstFake runs the ingest and query client code
 // against fakeServer, a stand-in for the real binary (the lead runs the
-// real one): every record must arrive despite a 429, right answers must
-// pass and a wrong one must be caught.
+// real one), for every data set: every record must arrive despite a 429,
+// right answers must pass and a wrong one must be caught.
 func TestIngestAndQueriesAgainstFake(t *testing.T) {
-	f := newFakeServer("")
+	for _, d := range datasets {
+		t.Run(d.name, func(t *testing.T) { testIngestAndQueriesAgainstFake(t, d) })
+	}
+}
+
+func testIngestAndQueriesAgainstFake(t *testing.T, d dataset) {
+	f := newFakeServer("", d.msgField)
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	c := newClient(srv.URL, 3)
+	c.sys.data = d
 	ctx := context.Background()
 
-	g, err := gen.New(gen.Config{Seed: 5, Records: 3000, End: fakeEnd})
+	g, err := d.open(5, 3000, fakeEnd, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,14 +51,22 @@ func TestIngestAndQueriesAgainstFake(t *testing.T) {
 	if st.retries != 1 {
 		t.Errorf("%d retries, want 1 (the fake answers 429 once)", st.retries)
 	}
+	for i, m := range f.msgs {
+		if m == "" {
+			t.Fatalf("record %d reached the fake without a message in %s", i, d.msgField)
+		}
+	}
 
-	f.addAnswers(g.Queries(), g.From(), "term")
+	// The first query of each set is a single count, which the fake can
+	// get wrong.
+	wrong := g.Queries()[0].Name
+	f.addAnswers(g.Queries(), g.From(), wrong)
 	res := runQueries(ctx, c, g.Queries(), g.From(), g.To(), 2)
 	if len(res) != len(g.Queries()) {
 		t.Fatalf("%d results for %d queries", len(res), len(g.Queries()))
 	}
 	for _, r := range res {
-		if wantOK := r.Name != "term"; r.Correct != wantOK {
+		if wantOK := r.Name != wrong; r.Correct != wantOK {
 			t.Errorf("query %s: correct=%v (%s), want %v", r.Name, r.Correct, r.Error, wantOK)
 		}
 		if math.IsNaN(float64(r.MedianMs)) {
@@ -69,13 +82,22 @@ func TestIngestAndQueriesAgainstFake(t *testing.T) {
 }
 
 // TestFreshnessAgainstFake checks the probe loop against fakeServer (a
-// stand-in for the real binary), which hides each marker for a few polls.
+// stand-in for the real binary), which hides each marker for a few polls,
+// for every data set (whose field names the probes use).
 func TestFreshnessAgainstFake(t *testing.T) {
-	f := newFakeServer("")
+	for _, d := range datasets {
+		t.Run(d.name, func(t *testing.T) { testFreshnessAgainstFake(t, d) })
+	}
+}
+
+func testFreshnessAgainstFake(t *testing.T, d dataset) {
+	f := newFakeServer("", d.msgField)
 	f.throttled = true
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	st, err := measureFreshness(context.Background(), newClient(srv.URL, 3), 100, 3, 9)
+	c := newClient(srv.URL, 3)
+	c.sys.data = d
+	st, err := measureFreshness(context.Background(), c, 100, 3, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,24 +113,31 @@ func TestFreshnessAgainstFake(t *testing.T) {
 
 // TestRunAgainstFakeBinary runs a whole bench run — start, readiness,
 // ingest, flush, settle, queries, freshness, SIGTERM — with this test
-// binary acting as the server (see TestMain): a stand-in for the real
-// sluice binary, which the lead runs.
+// binary acting as the server (see TestMain), for every data set: a
+// stand-in for the real sluice binary, which the lead runs.
 func TestRunAgainstFakeBinary(t *testing.T) {
+	for _, d := range datasets {
+		t.Run(d.name, func(t *testing.T) { testRunAgainstFakeBinary(t, d) })
+	}
+}
+
+func testRunAgainstFakeBinary(t *testing.T, d dataset) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := options{
-		binary: self, records: 2000, concurrency: 2, batch: 300, runs: 1, queriesRepeat: 2,
+		binary: self, records: 2000, concurrency: 2, batch: 300, runs: 1, queriesRepeat: 2, data: d,
 		seed: 3, end: fakeEnd, freshRate: 100, probes: 3, live: true, liveRate: 200, liveWarmup: 100 * time.Millisecond,
 	}
 	t.Setenv("TMPDIR", t.TempDir()) // where run makes its work dir
+	t.Setenv(fakeDataEnv, d.name)
 	t.Setenv(fakeBinaryEnv, "1")
 	t.Setenv(fakeSeedEnv, strconv.FormatUint(o.seed, 10))
 	t.Setenv(fakeNEnv, strconv.Itoa(o.records))
 	t.Setenv(fakeEndEnv, o.end.Format(time.RFC3339))
 	var logs bytes.Buffer
-	res, err := run(context.Background(), o, system{name: "sluice", binary: self}, slog.New(slog.NewTextHandler(&logs, nil)))
+	res, err := run(context.Background(), o, system{name: "sluice", binary: self, data: d}, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, logs.String())
 	}
@@ -194,7 +223,7 @@ func TestReportWithoutRuns(t *testing.T) {
 }
 
 func TestBadFlagsExitTwo(t *testing.T) {
-	for _, args := range [][]string{{"-n", "0"}, {"-end", "yesterday"}, {"extra"}, {"-nosuchflag"}, {"-protocol", "syslog"}} {
+	for _, args := range [][]string{{"-n", "0"}, {"-end", "yesterday"}, {"extra"}, {"-nosuchflag"}, {"-protocol", "syslog"}, {"-dataset", "nginx"}} {
 		var out, errOut bytes.Buffer
 		if code := mainErr(args, &out, &errOut); code != 2 {
 			t.Errorf("mainErr(%q) = %d, want 2", args, code)

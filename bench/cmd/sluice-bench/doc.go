@@ -4,7 +4,8 @@
 // searchable, and a clean shutdown.
 //
 // It owns running the binary and talking HTTP to it; the data and the right
-// answers come from bench/gen. It must not import the server's packages
-// (beyond internal/record's JSON and field-name helpers): what it measures
-// is the binary as users run it, over HTTP.
+// answers come from bench/gen or bench/altgen (-dataset; see dataset.go). It
+// must not import the server's packages (beyond internal/record's JSON and
+// field-name helpers): what it measures is the binary as users run it, over
+// HTTP.
 package main

@@ -37,14 +37,17 @@ type fakeServer struct {
 	dataDir   string         // where received bytes are written, if set
 	queryArgs []string       // "from to" of every bench query
 	statuses  int            // status requests so far
+	msgField  string         // the field holding a record's message
 }
 
 // hidePolls is how many queries a marker stays invisible for, so that the
 // harness's polling is exercised.
 const hidePolls = 2
 
-func newFakeServer(dataDir string) *fakeServer {
-	return &fakeServer{polls: map[string]int{}, dataDir: dataDir}
+// newFakeServer returns a fake that takes a record's message from
+// msgField (the data set's, as the real server is configured to).
+func newFakeServer(dataDir, msgField string) *fakeServer {
+	return &fakeServer{polls: map[string]int{}, dataDir: dataDir, msgField: msgField}
 }
 
 // addAnswers makes the fake answer qs over a window starting at from as
@@ -80,9 +83,14 @@ func rowsFor(a gen.Answer) []map[string]any {
 	if a.Limit > 0 {
 		groups = groups[:min(a.Limit, len(groups))]
 	}
+	cols := strings.Split(a.By, ",")
 	var rows []map[string]any
 	for _, g := range groups {
-		rows = append(rows, map[string]any{a.By: g.Key, "n": g.N})
+		row := map[string]any{"n": g.N}
+		for i, v := range strings.Split(g.Key, gen.KeySep) {
+			row[cols[i]] = v
+		}
+		rows = append(rows, row)
 	}
 	// Groups the answer does not list get made-up distinct keys.
 	for i := int64(0); i < a.RestGroups && (a.Limit == 0 || len(rows) < a.Limit); i++ {
@@ -140,7 +148,7 @@ func (f *fakeServer) insert(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		msg, _ := rec["_msg"].(string)
+		msg, _ := rec[f.msgField].(string)
 		f.msgs = append(f.msgs, msg)
 		f.lines++
 		body.WriteString(msg)
@@ -219,6 +227,7 @@ const (
 	fakeSeedEnv   = "SLUICE_BENCH_FAKE_SEED"
 	fakeNEnv      = "SLUICE_BENCH_FAKE_N"
 	fakeEndEnv    = "SLUICE_BENCH_FAKE_END"
+	fakeDataEnv   = "SLUICE_BENCH_FAKE_DATASET"
 )
 
 func TestMain(m *testing.M) {
@@ -248,14 +257,20 @@ func runFakeBinary(args []string) error {
 	if err != nil {
 		return err
 	}
-	g, err := gen.New(gen.Config{Seed: seed, Records: n, End: end})
+	d, err := datasetNamed(os.Getenv(fakeDataEnv))
 	if err != nil {
 		return err
 	}
-	for g.Remaining() > 0 {
-		g.AppendBatch(nil, 1000)
+	g, err := d.open(seed, n, end, 1)
+	if err != nil {
+		return err
 	}
-	f := newFakeServer(args[2])
+	for {
+		if _, k := g.AppendBatch(nil, 1000); k == 0 {
+			break
+		}
+	}
+	f := newFakeServer(args[2], d.msgField)
 	f.addAnswers(g.Queries(), g.From())
 	f.addAnswers(g.RecentQueries(), g.RecentFrom())
 	srv := &http.Server{Addr: args[4], Handler: f}

@@ -41,7 +41,7 @@ func measureFreshness(ctx context.Context, c *client, rate, probes int, seed uin
 	// start: now, after the data's window, as a live node receives them,
 	// and outside the queries' window, so that the queries after a restart
 	// (-restart) still have exact answers.
-	bg, err := gen.New(gen.Config{Seed: seed, Records: 1 << 40, End: time.Now().Add(gen.Window)})
+	bg, err := c.sys.dataset().open(seed, 1<<40, time.Now().Add(gen.Window), 1)
 	if err != nil {
 		return freshnessStats{}, err
 	}
@@ -88,7 +88,7 @@ func measureFreshness(ctx context.Context, c *client, rate, probes int, seed uin
 // next one, up to a second's worth at a time. If the server is slower than
 // rate the writer falls behind rather than piling up requests; the
 // achieved rate is reported.
-func backgroundWriter(ctx context.Context, c *client, g *gen.Generator, rate int, sent *atomic.Int64) error {
+func backgroundWriter(ctx context.Context, c *client, g source, rate int, sent *atomic.Int64) error {
 	const tick = 100 * time.Millisecond
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -122,11 +122,17 @@ func backgroundWriter(ctx context.Context, c *client, g *gen.Generator, rate int
 func probe(ctx context.Context, c *client, marker string) (time.Duration, bool, error) {
 	now := time.Now().UTC()
 	line := make([]byte, 0, 256)
-	line = append(line, `{"_time":"`...)
-	line = now.AppendFormat(line, time.RFC3339Nano)
-	line = append(line, `","_msg":`...)
+	d := c.sys.dataset()
+	line = append(line, '{')
+	line = record.AppendJSONString(line, d.timeField)
+	line = append(line, ':')
+	line = record.AppendJSONString(line, now.Format(time.RFC3339Nano))
+	line = append(line, ',')
+	line = record.AppendJSONString(line, d.msgField)
+	line = append(line, ':')
 	line = record.AppendJSONString(line, "freshness probe "+marker)
-	line = append(line, `,"service":"sluice-bench","host":"bench","level":"info"}`+"\n"...)
+	line = append(line, d.probeFields...)
+	line = append(line, "}\n"...)
 
 	start := time.Now()
 	if _, _, err := c.post(ctx, c.sys.insertPath(), ndjson, line); err != nil {

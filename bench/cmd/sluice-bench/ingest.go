@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/sluice-log/sluice/bench/gen"
 )
 
 const (
@@ -32,7 +30,7 @@ type ingestStats struct {
 //
 // sent, when not nil, counts the records acknowledged so far, for a
 // sampler that watches the run's progress.
-func ingest(ctx context.Context, c *client, g *gen.Generator, concurrency, batch int, sent *atomic.Int64) (ingestStats, error) {
+func ingest(ctx context.Context, c *client, g source, concurrency, batch int, sent *atomic.Int64) (ingestStats, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

@@ -33,7 +33,7 @@ type liveResult struct {
 // writer cannot send tens of thousands of records per second). The live records are timed
 // at the phase's start, after the data's window, so that every answer
 // stays exact while the records land in the same (today's) partition.
-func measureLive(ctx context.Context, o options, c *client, g *gen.Generator, rate int, log interface{ Info(string, ...any) }) (liveResult, error) {
+func measureLive(ctx context.Context, o options, c *client, g source, rate int, log interface{ Info(string, ...any) }) (liveResult, error) {
 	res := liveResult{TargetRS: figure(rate), PartsMin: -1, PartsMax: -1}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -48,7 +48,7 @@ func measureLive(ctx context.Context, o options, c *client, g *gen.Generator, ra
 	for i := range writers {
 		// A generator whose window starts now: with so many records its
 		// times hardly advance, all just after the data's window.
-		lg, err := gen.New(gen.Config{Seed: o.seed + 100 + uint64(i), Records: 1 << 40, End: start.Add(gen.Window)})
+		lg, err := c.sys.dataset().open(o.seed+100+uint64(i), 1<<40, start.Add(gen.Window), 1)
 		if err != nil {
 			return res, err
 		}

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/sluice-log/sluice/bench/gen"
 )
 
 // rssCheckpoint is the share of the records at which the RSS checkpoint is
@@ -149,7 +147,7 @@ type restartResult struct {
 // restart starts sys again on dataDir (the previous process has exited),
 // times it until ready, checks the 24 h queries once and stops it. *srv
 // is the new server, so that the caller's clean-up kills it on failure.
-func restart(ctx context.Context, sys system, srv **server, work, dataDir string, g *gen.Generator, log interface{ Info(string, ...any) }) (*restartResult, error) {
+func restart(ctx context.Context, sys system, srv **server, work, dataDir string, g source, log interface{ Info(string, ...any) }) (*restartResult, error) {
 	log.Info("restart", "system", sys.name)
 	var res restartResult
 	start := time.Now()

@@ -18,9 +18,10 @@ const usageText = `sluice-bench runs the real sluice binary and measures it.
 Each run starts "<binary> serve" on an empty temporary data dir and a free
 local port, and then:
 
-  1. ingests -n generated records (JSON application logs from ~50 services,
-     nginx access lines, multi-line Java exceptions, syslog lines, spread over
-     24 h) through POST /insert/jsonline (with -protocol bulk: the
+  1. ingests -n generated records of the -dataset (gen: JSON application
+     logs from ~50 services, nginx access lines, multi-line Java exceptions,
+     syslog lines; alt: bench/altgen's 400 sparse apps, other field names,
+     mixed-case words; spread over 24 h) through POST /insert/jsonline (with -protocol bulk: the
      Elasticsearch _bulk API, a create action line before every record, the
      fields mapped by the config's ingest.bulk) from -concurrency clients in batches
      of -batch records, retrying 429/503 as Retry-After says; it reports
@@ -36,7 +37,8 @@ local port, and then:
      merges). Those records count in the CPU and disk per record below;
   3. runs each bench query -queries-repeat times through POST /api/v1/query,
      reports the median latency and checks every answer EXACTLY against the
-     ground truth the generator computed: the figures "idle", on the settled
+     ground truth the generator computed (each data set has its own query
+     set, written in both systems' languages): the figures "idle", on the settled
      store (with -live, over the last hour too);
   4. measures ingest-to-searchable latency: while a background writer sends
      -fresh-rate records/s, it writes -probes single records with a unique
@@ -87,9 +89,7 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	if o.config == "" {
-		// The receivers with ports of their own take no part in this
-		// benchmark; off, they cannot collide with another server's.
-		cfg, err := writeHTTPOnlyConfig()
+		cfg, err := writeSluiceConfig(o.data)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
@@ -97,8 +97,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		defer os.Remove(cfg)
 		o.config = cfg
 	}
-	sluice := system{name: "sluice", binary: o.binary, config: o.config, bulk: o.protocol == "bulk"}
-	vlogs := system{name: "victorialogs", binary: o.vlogsBinary, vlogs: true, bulk: o.protocol == "bulk"}
+	sluice := system{name: "sluice", binary: o.binary, config: o.config, bulk: o.protocol == "bulk", data: o.data}
+	vlogs := system{name: "victorialogs", binary: o.vlogsBinary, vlogs: true, bulk: o.protocol == "bulk", data: o.data}
 	var runs, refRuns []runResult
 	var runErr error
 	// Side by side, the systems alternate run by run, so that a noisy spell
@@ -142,7 +142,7 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
-	var end string
+	var end, data string
 	fs := flag.NewFlagSet("sluice-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -150,7 +150,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.binary, "binary", "./bin/sluice", "path of the sluice `binary` to run (build it first: go build -o bin/sluice ./cmd/sluice)")
-	fs.StringVar(&o.config, "config", "", "YAML config `file` passed to sluice serve (default: the built-in defaults with the forward, syslog and OTLP gRPC listeners off)")
+	fs.StringVar(&o.config, "config", "", "YAML config `file` passed to sluice serve (default: the built-in defaults with the forward, syslog and OTLP gRPC listeners off and the data set's fields mapped for _bulk and, for -dataset alt, jsonline; a config of your own must map them too)")
+	fs.StringVar(&data, "dataset", "gen", "the `data set` with its query set and ground truth: gen (bench/gen: application JSON, nginx, Java traces, syslog) or alt (bench/altgen, issue 13's second data set: fields ts, text, severity, duration_ms; 400 apps x 3 pods in 3 regions as stream fields; mixed-case words; whole-second times)")
 	fs.StringVar(&o.vlogsBinary, "vlogs-binary", "", "VictoriaLogs `binary` to run side by side on the same data, alternating runs, with ratios in the report")
 	fs.StringVar(&o.protocol, "protocol", "jsonline", "how the data set is sent: `jsonline` (POST /insert/jsonline) or bulk (the Elasticsearch _bulk API, one create action line per record)")
 	fs.IntVar(&o.records, "n", 1_000_000, "`records` to ingest; the brief's reference figures use 5000000")
@@ -187,6 +188,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.protocol != "jsonline" && o.protocol != "bulk" {
 		return o, fmt.Errorf("-protocol must be jsonline or bulk, got %q", o.protocol)
 	}
+	d, err := datasetNamed(data)
+	if err != nil {
+		return o, err
+	}
+	o.data = d
 	if o.liveRate < 0 || o.liveWarmup < 0 || o.rssInterval < 0 {
 		return o, fmt.Errorf("-live-rate, -live-warmup and -rss-interval must not be negative")
 	}
@@ -212,20 +218,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// httpOnlyConfig switches off the receivers that listen on ports of their
-// own, leaving Sluice's defaults otherwise.
-// Its ingest.bulk maps the generator's fields as jsonline's defaults do, so
-// that -protocol bulk stores the same records (plus _index and _id).
-const httpOnlyConfig = "forward:\n  enabled: false\nsyslog:\n  enabled: false\notlp:\n  enabled: false\n" +
-	"ingest:\n  bulk:\n    time_fields: [_time]\n    message_fields: [_msg]\n    stream_fields: [" + streamFields + "]\n"
-
-func writeHTTPOnlyConfig() (string, error) {
+// writeSluiceConfig writes the config sluice serves d with (see
+// dataset.sluiceConfig) to a temporary file and returns its name.
+func writeSluiceConfig(d dataset) (string, error) {
 	f, err := os.CreateTemp("", "sluice-bench-*.yaml")
 	if err != nil {
 		return "", fmt.Errorf("write the benchmark's sluice config: %w", err)
 	}
 	defer f.Close()
-	if _, err := f.WriteString(httpOnlyConfig); err != nil {
+	if _, err := f.WriteString(d.sluiceConfig()); err != nil {
 		return "", fmt.Errorf("write the benchmark's sluice config: %w", err)
 	}
 	return f.Name(), nil

@@ -10,7 +10,7 @@ import (
 // TestWaitMerges checks that the harness polls Sluice's status until no
 // merge is pending.
 func TestWaitMerges(t *testing.T) {
-	f := newFakeServer("")
+	f := newFakeServer("", "_msg")
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	c := newClient(srv.URL, 1)

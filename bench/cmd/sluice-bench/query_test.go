@@ -73,7 +73,7 @@ func TestQueryTail(t *testing.T) {
 // to the bench queries over n generated records, and their generator.
 func fakeQueryClient(t *testing.T, n int) (*client, *gen.Generator) {
 	t.Helper()
-	f := newFakeServer("")
+	f := newFakeServer("", "_msg")
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	g, err := gen.New(gen.Config{Seed: 3, Records: n, End: fakeEnd})

@@ -31,6 +31,8 @@ type machine struct {
 
 type settings struct {
 	Binary        string `json:"binary"`
+	Dataset       string `json:"dataset"`
+	Protocol      string `json:"protocol"`
 	Records       int    `json:"records"`
 	Concurrency   int    `json:"concurrency"`
 	Batch         int    `json:"batch"`
@@ -108,7 +110,7 @@ func newReport(o options, runs []runResult, runErr error) report {
 		Date:    time.Now().UTC().Format(time.RFC3339),
 		Machine: machine{CPUs: runtime.NumCPU(), CPUModel: cpuModel()},
 		Settings: settings{
-			Binary: o.binary, Records: o.records, Concurrency: o.concurrency, Batch: o.batch,
+			Binary: o.binary, Dataset: o.data.name, Protocol: o.protocol, Records: o.records, Concurrency: o.concurrency, Batch: o.batch,
 			QueriesRepeat: o.queriesRepeat, Seed: o.seed, End: o.end.UTC().Format(time.RFC3339), FreshRate: o.freshRate,
 			Days: o.days, RSSInterval: o.rssInterval.String(),
 		},
@@ -270,9 +272,9 @@ func (r *report) writeTable(w io.Writer) error {
 	p("machine\t%d CPUs, %s", r.Machine.CPUs, r.Machine.CPUModel)
 	p("binary\t%s", r.Settings.Binary)
 	if r.Settings.Days > 1 {
-		p("data\t%d records (seed %d, %d days ending %s; the queries cover its last 24 h and last hour)", r.Settings.Records, r.Settings.Seed, r.Settings.Days, r.Settings.End)
+		p("data\t%d records of data set %s (seed %d, %d days ending %s; the queries cover its last 24 h and last hour), sent by %s", r.Settings.Records, r.Settings.Dataset, r.Settings.Seed, r.Settings.Days, r.Settings.End, r.Settings.Protocol)
 	} else {
-		p("data\t%d records (seed %d, 24 h ending %s)", r.Settings.Records, r.Settings.Seed, r.Settings.End)
+		p("data\t%d records of data set %s (seed %d, 24 h ending %s), sent by %s", r.Settings.Records, r.Settings.Dataset, r.Settings.Seed, r.Settings.End, r.Settings.Protocol)
 	}
 	p("runs\t%d completed; figures are medians", len(r.Runs))
 	if len(r.Runs) > 0 {

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
-
-	"github.com/sluice-log/sluice/bench/gen"
 )
 
 // options are the command's flags.
@@ -18,6 +16,7 @@ type options struct {
 	config        string // sluice's YAML config, "" for its defaults
 	vlogsBinary   string // VictoriaLogs to run side by side, "" for none
 	protocol      string // "jsonline" or "bulk": how the data set is sent
+	data          dataset
 	records       int
 	concurrency   int
 	batch         int
@@ -193,15 +192,15 @@ func (r *runResult) stored() int64 {
 
 // measure runs the phases against a ready server, filling res, and
 // returns the generator with its ground truth.
-func measure(ctx context.Context, o options, sys system, srv *server, c *client, dataDir string, res *runResult, log *slog.Logger) (*gen.Generator, error) {
-	g, err := gen.New(gen.Config{Seed: o.seed, Records: o.records, End: o.end, Days: o.days})
+func measure(ctx context.Context, o options, sys system, srv *server, c *client, dataDir string, res *runResult, log *slog.Logger) (source, error) {
+	g, err := sys.dataset().open(o.seed, o.records, o.end, o.days)
 	if err != nil {
 		return nil, err
 	}
 	return g, measurePhases(ctx, o, sys, srv, c, dataDir, g, res, log)
 }
 
-func measurePhases(ctx context.Context, o options, sys system, srv *server, c *client, dataDir string, g *gen.Generator, res *runResult, log *slog.Logger) error {
+func measurePhases(ctx context.Context, o options, sys system, srv *server, c *client, dataDir string, g source, res *runResult, log *slog.Logger) error {
 	var sent atomic.Int64
 	sampler := startRSSSampler(ctx, srv.pid(), &sent, o.records, o.rssInterval)
 	defer func() { res.RSS = sampler.finish() }()
@@ -210,7 +209,7 @@ func measurePhases(ctx context.Context, o options, sys system, srv *server, c *c
 	if err != nil {
 		return err
 	}
-	log.Info("ingest", "records", o.records, "days", max(o.days, 1), "concurrency", o.concurrency, "batch", o.batch)
+	log.Info("ingest", "dataset", sys.dataset().name, "records", o.records, "days", max(o.days, 1), "concurrency", o.concurrency, "batch", o.batch)
 	st, err := ingest(ctx, c, g, o.concurrency, o.batch, &sent)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)

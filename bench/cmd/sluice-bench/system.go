@@ -18,11 +18,24 @@ type system struct {
 	// bulk sends the data through the Elasticsearch _bulk API instead of
 	// JSON lines (-protocol bulk).
 	bulk bool
+	// data is the data set sent; the zero value sends bench/gen's.
+	data dataset
 }
 
-// streamFields are the generator's fields that identify a source; Sluice's
-// default jsonline mapping uses the same.
-const streamFields = "service,host,container"
+// dataset is the data set the system is sent.
+func (s system) dataset() dataset {
+	if s.data.open == nil {
+		return genDataset
+	}
+	return s.data
+}
+
+// vlogsMapping is the data set's field mapping as VictoriaLogs' URL
+// parameters.
+func (s system) vlogsMapping() string {
+	d := s.dataset()
+	return url.Values{"_time_field": {d.timeField}, "_msg_field": {d.msgField}, "_stream_fields": {d.streams()}}.Encode()
+}
 
 // args is the command line that serves dataDir on addr.
 func (s system) args(dataDir, addr string) []string {
@@ -44,11 +57,11 @@ func (s system) readyPath() string {
 	return "/readyz"
 }
 
-// insertPath is the JSON-lines ingest endpoint with the field mapping.
+// insertPath is the JSON-lines ingest endpoint with the field mapping
+// (Sluice's in its config, where the data set needs one).
 func (s system) insertPath() string {
 	if s.vlogs {
-		q := url.Values{"_time_field": {"_time"}, "_msg_field": {"_msg"}, "_stream_fields": {streamFields}}
-		return "/insert/jsonline?" + q.Encode()
+		return "/insert/jsonline?" + s.vlogsMapping()
 	}
 	return insertPath
 }
@@ -60,8 +73,7 @@ func (s system) insertPath() string {
 // mapping from the URL, as its docs say.
 func (s system) bulkPath() string {
 	if s.vlogs {
-		q := url.Values{"_time_field": {"_time"}, "_msg_field": {"_msg"}, "_stream_fields": {streamFields}}
-		return "/insert/elasticsearch/_bulk?" + q.Encode()
+		return "/insert/elasticsearch/_bulk?" + s.vlogsMapping()
 	}
 	return "/_bulk?filter_path=" + bulkFilterPath
 }
