@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"testing"
@@ -98,6 +99,50 @@ func TestSparseHourByTimeIndex(t *testing.T) {
 		}
 		if tc.check != nil && !tc.check(stats) {
 			t.Errorf("%s: %+v", tc.query, stats)
+		}
+	}
+}
+
+// TestHexColumnCutByTime groups and filters a trace id column stored as
+// hex over ranges that cut its blocks (streams too sparse for
+// hour-aligned blocks, some records without an id): the search spells
+// only the ids of the rows the time index places in the range, and
+// every answer is the reference's.
+func TestHexColumnCutByTime(t *testing.T) {
+	const streams = 6
+	golden := uint64(0x9e3779b97f4a7c15)
+	day := time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC)
+	var recs []record.Record
+	for s := range streams {
+		for i := range 600 {
+			r := record.Record{Time: day.Add(time.Duration(i*144+s) * time.Second).UnixNano(),
+				Message: "request " + strconv.Itoa(i),
+				Stream:  []record.Field{{Name: "app", Value: "svc" + strconv.Itoa(s)}}}
+			if i%5 != s%5 { // a bitmap in every block
+				// More distinct ids than a dictionary holds, each in a
+				// few records.
+				r.Fields = []record.Field{{Name: "trace_id", Value: fmt.Sprintf("%032x", uint64(i%307+s)*golden)}}
+			}
+			recs = append(recs, r)
+		}
+	}
+	st := openSplitStore(t, recs, 8192, 1)
+	at := func(m int) string { return day.Add(time.Duration(m) * time.Minute).Format(time.RFC3339) }
+	one := fmt.Sprintf("%032x", 3*golden)
+	for _, window := range [][2]int{{600, 660}, {0, 7}, {1433, 1440}, {700, 701}} {
+		tr := "_time:[" + at(window[0]) + " TO " + at(window[1]) + "} "
+		for _, q := range []string{
+			tr + "| stats count() as n by trace_id | sort by n desc | limit 5",
+			tr + "| stats count() as n by trace_id",
+			tr + "trace_id:" + one + " | stats count() as n",
+			tr + "NOT trace_id:" + one + " | stats count() as n by app",
+			tr + "trace_id:*",
+		} {
+			var stats store.SearchStats
+			compareQuery(t, st, sliceSearcher(recs), q, 100000, &stats)
+			if stats.Blocks != streams {
+				t.Fatalf("%s: %d blocks, want one a stream", q, stats.Blocks)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"unsafe"
 
@@ -53,6 +54,12 @@ type decodedBlock struct {
 	// noMatch: no record of the block matches.
 	want    hexWant
 	noMatch bool
+	// spellRows, set by a search before decoding, says that it will look
+	// at the rows [spellLo, spellHi) alone (those the block's time index
+	// places in its range): a hex column spells only their values, and
+	// leaves the others empty.
+	spellRows        bool
+	spellLo, spellHi int
 }
 
 // decodedCol is one string column: for encRaw a value per present row, for
@@ -344,11 +351,31 @@ func (d *decodedBlock) decodeField(r *reader, name string, enc byte, full bool, 
 		d.noMatch = true
 		return
 	}
-	readValues(r, enc, present, c, &d.lens)
-	if full && r.err == nil && (present != n || slices.Contains(c.values, "")) {
+	lo, hi := 0, present
+	if enc == encHex && d.spellRows {
+		lo, hi = presentBefore(bitmap, d.spellLo), presentBefore(bitmap, d.spellHi)
+	}
+	readValuesSpelling(r, enc, present, c, &d.lens, lo, hi)
+	// (A hex column's values are never empty, but for the rows its
+	// decode left out.)
+	if full && r.err == nil && (present != n || enc != encHex && slices.Contains(c.values, "")) {
 		// A search may have decided the block by the flag alone.
 		r.fail("column marked full lacks a value in some row")
 	}
+}
+
+// presentBefore is how many rows before row the presence bitmap marks
+// (row itself when it is empty: every row is present).
+func presentBefore(bitmap string, row int) int {
+	if bitmap == "" {
+		return row
+	}
+	row = min(max(row, 0), 8*len(bitmap))
+	n := popcount(bitmap[:row/8])
+	if rem := row % 8; rem > 0 {
+		n += bits.OnesCount8(bitmap[row/8] & (1<<rem - 1))
+	}
+	return n
 }
 
 // dictColumn returns the field column name of the decoded block when it

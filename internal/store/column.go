@@ -97,6 +97,13 @@ func appendValues(dst []byte, vals []string, sc *valueScratch) ([]byte, byte) {
 // and a code per row. The strings alias r's source, but for encHex, which
 // is decoded as encRaw, into texts of its own.
 func readValues(r *reader, enc byte, n int, c *decodedCol, lens *[]int) {
+	readValuesSpelling(r, enc, n, c, lens, 0, n)
+}
+
+// readValuesSpelling is readValues for a reader that will look at the
+// values [lo, hi) alone: an encHex column spells only those as text
+// (see readHexValues).
+func readValuesSpelling(r *reader, enc byte, n int, c *decodedCol, lens *[]int, lo, hi int) {
 	c.enc = enc
 	c.values = c.values[:0]
 	c.codes = ""
@@ -124,7 +131,7 @@ func readValues(r *reader, enc byte, n int, c *decodedCol, lens *[]int) {
 	case encDecimal:
 		c.dec = readDecimals(r, n)
 	case encHex:
-		readHexValues(r, n, c) // decoded as the raw values they spell
+		readHexValues(r, n, c, lo, hi) // decoded as the raw values they spell
 	default:
 		r.fail("unknown column encoding")
 	}

@@ -94,8 +94,13 @@ func decodeLowerHex(dst []byte, v string) bool {
 
 // readHexValues decodes k encHex values into c as the raw values they
 // spell: their texts, back to back in one allocation (c.data), one per
-// row, so that every reader of raw values reads them as such.
-func readHexValues(r *reader, k int, c *decodedCol) {
+// row, so that every reader of raw values reads them as such. Only the
+// values [lo, hi) are spelled; the others are empty, for a reader that
+// looks at those alone (a search whose time range the block's time index
+// places in those rows): a block that a time range cuts is read whole,
+// and spelling every id of it, in a buffer for the GC to clear and
+// collect, was most of the cost of grouping a few minutes by trace id.
+func readHexValues(r *reader, k int, c *decodedCol, lo, hi int) {
 	w := r.count(maxHexBytes)
 	if r.err == nil && w == 0 {
 		r.fail("hex column of empty values")
@@ -110,11 +115,22 @@ func readHexValues(r *reader, k int, c *decodedCol) {
 	if r.err != nil {
 		return
 	}
-	buf := make([]byte, 2*len(src))
-	hex.Encode(buf, unsafe.Slice(unsafe.StringData(src), len(src)))
+	lo, hi = min(max(lo, 0), k), min(max(hi, lo), k)
+	spelled := src[lo*w : hi*w]
+	buf := make([]byte, 2*len(spelled))
+	hex.Encode(buf, unsafe.Slice(unsafe.StringData(spelled), len(spelled)))
 	data := unsafe.String(unsafe.SliceData(buf), len(buf))
-	for j := range k {
+	// The values left out are empty, where they keep c.data's values back
+	// to back (Values): at its start before the spelled ones, at its end
+	// after them.
+	for range lo {
+		c.values = append(c.values, data[:0])
+	}
+	for j := range hi - lo {
 		c.values = append(c.values, data[2*j*w:2*(j+1)*w])
+	}
+	for range k - hi {
+		c.values = append(c.values, data[len(data):])
 	}
 	c.enc, c.data = encRaw, data
 	c.hex, c.hexWidth = src, w

@@ -347,7 +347,12 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 		if whole {
 			ss.stats.BlocksWhole++
 		}
-		ss.sc.buf, err = p.readBlock(c, i, ss.sc.buf, &ss.sc.block, ss.need, true)
+		// Rows the time index places outside the range are passed over
+		// by every use of the block below (rowIn, inRange), so a hex
+		// column need not spell them.
+		d := &ss.sc.block
+		d.spellRows, d.spellLo, d.spellHi = ss.win.ok, ss.win.lo, ss.win.hi
+		ss.sc.buf, err = p.readBlock(c, i, ss.sc.buf, d, ss.need, true)
 		if errors.Is(err, errCorrupt) {
 			// A damaged part must not fail every query that meets it:
 			// it leaves service, and the search goes on with the rest.
@@ -359,7 +364,6 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 		}
 		ss.s.blocksRead.Add(1)
 		ss.stats.BlocksRead++
-		d := &ss.sc.block
 		if d.noMatch {
 			// The filter's field column holds none of the tokens every
 			// match holds: nothing of the block was decoded or handed on.
