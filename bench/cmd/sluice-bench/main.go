@@ -27,8 +27,10 @@ local port, and then:
      of -batch records, retrying 429/503 as Retry-After says; it reports
      records/s, MB/s of raw JSON, server CPU seconds (from /proc/PID/stat)
      and peak RSS (VmHWM);
-  2. calls POST /internal/force_flush, waits until the data dir has not
-     changed for 3 s and reports bytes on disk per record;
+  2. calls POST /internal/force_flush, waits until Sluice's status reports
+     no merge pending (an idle partition's final merge included) and an
+     empty head, then until the data dir has not changed for 3 s
+     (VictoriaLogs: 12 s), and reports bytes on disk per record;
   2a. with -live: while background writers send new records (timed after
      the data's window, so that answers stay exact) at -live-rate, half the
      bulk ingest's rate by default, runs every bench query over the data's
@@ -56,7 +58,9 @@ ratio: how memory grows with the data.
 The long run, -days N (N > 1): the -n records are spread evenly over N
 days ending at -end, in time order, generated and sent as they go (no
 file); the ground truth is kept as they are generated, over the last 24 h
-and the last hour, which the queries cover. -days above 1 turns on -live
+and the last hour, which the queries cover. Pin -end to compare runs: both
+systems partition by UTC day, so the time of day it falls at decides the
+layout the queries read (the report's END line says which). -days above 1 turns on -live
 and -restart (unless set explicitly: -live=false -restart=false measures
 the ingest until settled alone): the issue's long run is
   sluice-bench -n 100000000 -days 10 -vlogs-binary ...
@@ -162,7 +166,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the work dir (data dir and server.log) of successful runs; failed runs always keep it")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result as JSON instead of a table")
 	fs.Uint64Var(&o.seed, "seed", 1, "generator `seed`; the same seed and -end give the same data")
-	fs.StringVar(&end, "end", "", "end of the data's 24 h window, RFC 3339 (`time`); default: now, rounded down to the minute")
+	fs.StringVar(&end, "end", "", "end of the data's 24 h window, RFC 3339 (`time`); default: now, rounded down to the minute. Both systems partition by UTC day, so the time of day decides the layout the last hour and the 24 h are read from: pin it to compare runs")
 	fs.IntVar(&o.freshRate, "fresh-rate", 20000, "background `records/s` sent while ingest-to-searchable latency is measured")
 	fs.IntVar(&o.probes, "probes", 50, "`records` probed for ingest-to-searchable latency")
 	fs.BoolVar(&o.live, "live", false, "also run the queries, over the data's last hour and its 24 h, while new records are sent (at -live-rate), on the layout a live node has; then the last hour's queries again once settled")
@@ -213,7 +217,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if err != nil {
 			return o, fmt.Errorf("-end: %w", err)
 		}
-		o.end = t
+		o.end, o.endPinned = t, true
 	}
 	return o, nil
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/config"
 )
@@ -74,5 +75,39 @@ func TestSluiceConfigMapsDataset(t *testing.T) {
 	}
 	if o, err := parseFlags(nil, io.Discard); err != nil || o.data.name != "gen" {
 		t.Errorf("default data set %q (%v), want gen", o.data.name, err)
+	}
+}
+
+// TestEndLayout: the report says where the last hour and the 24 h fall
+// among UTC day partitions for the time of day the data ends at.
+func TestEndLayout(t *testing.T) {
+	for _, tc := range []struct {
+		end, want string
+	}{
+		{"2026-12-02T00:00:00Z", "at midnight: the last hour and the 24 h lie in the day before"},
+		{"2026-12-02T00:30:00Z", "the last hour straddles midnight: 0h30m of it in the newest day partition, the rest in the day before"},
+		{"2026-12-02T01:41:00Z", "the newest day partition holds the last 1h41m, the last hour lies in it, the 24 h 1h41m in it and 22h19m in the day before"},
+		{"2026-12-02T22:30:00+02:00", "the newest day partition holds the last 20h30m, the last hour lies in it, the 24 h 20h30m in it and 3h30m in the day before"},
+	} {
+		end, err := time.Parse(time.RFC3339, tc.end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := endLayout(end); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.end, got, tc.want)
+		}
+	}
+}
+
+// TestParseFlagsEndPinned: the report tells a pinned -end from the
+// default (now).
+func TestParseFlagsEndPinned(t *testing.T) {
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil || o.endPinned {
+		t.Fatalf("default -end: pinned %v, %v", o.endPinned, err)
+	}
+	o, err = parseFlags([]string{"-end", "2026-12-02T20:30:00Z"}, io.Discard)
+	if err != nil || !o.endPinned || o.end.Hour() != 20 {
+		t.Fatalf("-end 20:30: pinned %v end %v, %v", o.endPinned, o.end, err)
 	}
 }

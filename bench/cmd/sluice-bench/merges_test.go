@@ -29,3 +29,23 @@ func TestWaitMerges(t *testing.T) {
 		t.Fatal("no error while merges stayed pending")
 	}
 }
+
+// TestUnsettled: the run fails when the store merged or flushed while the
+// idle queries ran.
+func TestUnsettled(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		settled int
+		st      sluiceStatus
+		fails   bool
+	}{
+		{"unchanged", 22, sluiceStatus{Parts: 22}, false},
+		{"merged meanwhile", 27, sluiceStatus{Parts: 22}, true},
+		{"merge pending", 22, sluiceStatus{Parts: 22, MergesPending: 1}, true},
+		{"records in the head", 22, sluiceStatus{Parts: 22, HeadRecords: 5}, true},
+	} {
+		if got := unsettled(tc.settled, tc.st); (got != "") != tc.fails {
+			t.Errorf("%s: %q", tc.name, got)
+		}
+	}
+}

@@ -39,9 +39,15 @@ type settings struct {
 	QueriesRepeat int    `json:"queries_repeat"`
 	Seed          uint64 `json:"seed"`
 	End           string `json:"end"`
-	FreshRate     int    `json:"fresh_rate"`
-	Days          int    `json:"days"`
-	RSSInterval   string `json:"rss_interval"`
+	// EndTimeOfDay is End's UTC time of day ("01:41"), EndPinned whether
+	// -end was given, and EndLayout what the time of day means for the
+	// day partitions the queries read (see endLayout).
+	EndTimeOfDay string `json:"end_utc_time_of_day"`
+	EndPinned    bool   `json:"end_pinned"`
+	EndLayout    string `json:"end_layout"`
+	FreshRate    int    `json:"fresh_rate"`
+	Days         int    `json:"days"`
+	RSSInterval  string `json:"rss_interval"`
 }
 
 // summary holds the median over runs of every figure.
@@ -113,6 +119,7 @@ func newReport(o options, runs []runResult, runErr error) report {
 			Binary: o.binary, Dataset: o.data.name, Protocol: o.protocol, Records: o.records, Concurrency: o.concurrency, Batch: o.batch,
 			QueriesRepeat: o.queriesRepeat, Seed: o.seed, End: o.end.UTC().Format(time.RFC3339), FreshRate: o.freshRate,
 			Days: o.days, RSSInterval: o.rssInterval.String(),
+			EndTimeOfDay: o.end.UTC().Format("15:04"), EndPinned: o.endPinned, EndLayout: endLayout(o.end),
 		},
 		Runs:   runs,
 		Median: summarize(runs),
@@ -276,6 +283,11 @@ func (r *report) writeTable(w io.Writer) error {
 	} else {
 		p("data\t%d records of data set %s (seed %d, 24 h ending %s), sent by %s", r.Settings.Records, r.Settings.Dataset, r.Settings.Seed, r.Settings.End, r.Settings.Protocol)
 	}
+	pinned := "pinned by -end"
+	if !r.Settings.EndPinned {
+		pinned = "not pinned: -end defaulted to the start; pin it to compare runs"
+	}
+	p("END\t%s UTC\t(%s; %s)", r.Settings.EndTimeOfDay, r.Settings.EndLayout, pinned)
 	p("runs\t%d completed; figures are medians", len(r.Runs))
 	if len(r.Runs) > 0 {
 		r.writeFigures(p, &r.Median)
@@ -293,6 +305,32 @@ func (r *report) writeTable(w io.Writer) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// endLayout says where the queries' windows fall among UTC day
+// partitions, which both systems keep, for data ending at end: the newest
+// day holds only the hours since midnight, so an end just after 00:00 puts
+// the last hour in (or across into) a nearly empty partition, and the
+// 24 h almost all in the day before. Runs ending at different times of
+// day read different layouts and are not comparable query for query.
+func endLayout(end time.Time) string {
+	end = end.UTC()
+	into := end.Sub(end.Truncate(24 * time.Hour))
+	switch {
+	case into == 0:
+		return "at midnight: the last hour and the 24 h lie in the day before"
+	case into < time.Hour:
+		return fmt.Sprintf("the last hour straddles midnight: %s of it in the newest day partition, the rest in the day before", hoursMinutes(into))
+	default:
+		return fmt.Sprintf("the newest day partition holds the last %s, the last hour lies in it, the 24 h %s in it and %s in the day before",
+			hoursMinutes(into), hoursMinutes(into), hoursMinutes(24*time.Hour-into))
+	}
+}
+
+// hoursMinutes prints d as "1h41m", "0h30m", rounded down to the minute.
+func hoursMinutes(d time.Duration) string {
+	m := int(d / time.Minute)
+	return fmt.Sprintf("%dh%02dm", m/60, m%60)
 }
 
 // writeFigures prints the median figures, one section per phase.

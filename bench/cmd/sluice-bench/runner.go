@@ -26,6 +26,7 @@ type options struct {
 	jsonOut       bool
 	seed          uint64
 	end           time.Time
+	endPinned     bool // -end was given (not now)
 	freshRate     int
 	probes        int
 	// live runs the queries also under ingest (see measureLive), at
@@ -76,8 +77,12 @@ type runResult struct {
 	SettleSeconds float64 `json:"settle_seconds"`
 	// SettledParts is the store's parts once settled (Sluice only; 0 for
 	// VictoriaLogs).
-	SettledParts int           `json:"settled_parts,omitempty"`
-	Queries      []queryResult `json:"queries"`
+	SettledParts int `json:"settled_parts,omitempty"`
+	// UnsettledAfterQueries says how the store changed while the idle
+	// queries ran (a merge, a flush): their figures are then not of the
+	// settled store, and the run fails. Sluice only; "" when it did not.
+	UnsettledAfterQueries string        `json:"unsettled_after_queries,omitempty"`
+	Queries               []queryResult `json:"queries"`
 	// QueriesLastHour are the bench queries over the data's last hour on
 	// the settled store, and Live the queries under ingest (-live only).
 	QueriesLastHour []queryResult  `json:"queries_last_hour,omitempty"`
@@ -112,6 +117,9 @@ func (r *runResult) failures() []string {
 	}
 	if r.Freshness.Lost > 0 {
 		out = append(out, fmt.Sprintf("%d of %d probe records not searchable within %s", r.Freshness.Lost, r.Freshness.Probes, probeTimeout))
+	}
+	if r.UnsettledAfterQueries != "" {
+		out = append(out, "the store was not settled during the idle queries: "+r.UnsettledAfterQueries)
 	}
 	if r.ShutdownError != "" {
 		out = append(out, "shutdown: "+r.ShutdownError)
@@ -270,8 +278,15 @@ func measurePhases(ctx context.Context, o options, sys system, srv *server, c *c
 
 	log.Info("queries", "repeat", o.queriesRepeat)
 	res.Queries = runQueries(ctx, c, g.Queries(), g.From(), g.To(), o.queriesRepeat)
-	if o.live {
+	if o.live || o.days > 1 {
 		res.QueriesLastHour = runQueries(ctx, c, g.RecentQueries(), g.RecentFrom(), g.To(), o.queriesRepeat)
+	}
+	if !sys.vlogs {
+		st, err := storeStatus(ctx, c)
+		if err != nil {
+			return err
+		}
+		res.UnsettledAfterQueries = unsettled(res.SettledParts, st)
 	}
 
 	log.Info("freshness", "probes", o.probes, "background_rate", o.freshRate)
