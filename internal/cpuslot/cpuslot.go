@@ -1,8 +1,8 @@
 // Package cpuslot is admission control for CPU: a process runs its
 // CPU-heavy work (searches, ingest decoding, a flush's part writers,
 // merges) while holding one of a fixed number of slots, as many as
-// GOMAXPROCS, and the slots go to waiting searches before waiting
-// background work.
+// GOMAXPROCS, and the slots go to waiting searches first, then to waiting
+// ingest, then to background work.
 //
 // Go's scheduler has no priorities: a runnable goroutine waits in line
 // behind every other runnable one, and a CPU-bound goroutine runs until it
@@ -24,8 +24,14 @@
 //
 // Within a priority the slots go round: a holder that has had its slot for
 // Slice hands it to a waiter of its own priority at its next unit's end,
-// so that a merge does not keep ingest waiting for its whole run, nor a
-// heavy search a small one.
+// so that a merge does not keep a flush waiting for its whole run, nor a
+// heavy search a small one. Background work hands its slot to waiting
+// ingest after Slice too, and a free slot goes to waiting ingest before
+// waiting background work unless that has waited MaxBehind: ingest, whose
+// units are short (it gives its slot back at each read of a request
+// body), no longer queues behind every merge's 10 ms turn, and background
+// work still gets a turn (Slice) in every MaxBehind while ingest keeps
+// the slots busy.
 //
 // The rules for holders: hold a slot only while using the CPU, never while
 // waiting for something (a lock held for long, I/O from a client or a
@@ -47,20 +53,26 @@ import (
 )
 
 // Priority orders the waiters: a free slot goes to the longest-waiting
-// waiter of the highest priority.
+// waiter of the highest priority (but see MaxBehind).
 type Priority uint8
 
 const (
-	// Low is ingest and background work: request decoding, flushes, merges.
+	// Low is background work: a flush's part writers, merges.
 	Low Priority = iota
+	// Ingest is the work a client waits for when it writes: request
+	// decoding, a batch's WAL encoding.
+	Ingest
 	// High is searches.
 	High
 	numPriorities
 )
 
 func (p Priority) String() string {
-	if p == High {
+	switch p {
+	case High:
 		return "high"
+	case Ingest:
+		return "ingest"
 	}
 	return "low"
 }
@@ -82,6 +94,13 @@ const MaxWait = 100 * time.Millisecond
 // is Go's own time slice.
 const Slice = 10 * time.Millisecond
 
+// MaxBehind is how long a waiter of background work (Low) waits behind
+// waiting ingest at most: then a free slot goes to it first, for a turn
+// of Slice. While ingest keeps every slot busy, background work then gets
+// about Slice in every MaxBehind + Slice (a fifth), so that flushes and
+// merges go on; while ingest leaves CPU over, they get all of it.
+const MaxBehind = 4 * Slice
+
 // A Pool hands out its slots. A nil *Pool admits everything at once.
 type Pool struct {
 	size int
@@ -94,6 +113,7 @@ type Pool struct {
 	stats    [numPriorities]counters
 	maxWait  time.Duration
 	slice    time.Duration
+	behind   time.Duration
 	// progress is when a slot was last given back (Unix ns).
 	progress atomic.Int64
 }
@@ -109,6 +129,7 @@ type counters struct {
 type waiter struct {
 	ready   chan struct{} // closed when granted
 	granted bool          // under Pool.mu
+	since   time.Time     // when it got in line
 }
 
 // New returns a pool of n slots (GOMAXPROCS when n is not positive).
@@ -116,7 +137,7 @@ func New(n int) *Pool {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	return &Pool{size: n, maxWait: MaxWait, slice: Slice}
+	return &Pool{size: n, maxWait: MaxWait, slice: Slice, behind: MaxBehind}
 }
 
 var shared atomic.Pointer[Pool]
@@ -157,12 +178,12 @@ func (p *Pool) Acquire(ctx context.Context, prio Priority) error {
 		p.mu.Unlock()
 		return nil
 	}
-	w := &waiter{ready: make(chan struct{})}
+	start := time.Now()
+	w := &waiter{ready: make(chan struct{}), since: start}
 	p.queue[prio] = append(p.queue[prio], w)
 	p.waiting[prio].Add(1)
 	p.mu.Unlock()
 
-	start := time.Now()
 	defer func() {
 		st.waited.Add(1)
 		st.waitNs.Add(int64(time.Since(start)))
@@ -196,14 +217,21 @@ func (p *Pool) Acquire(ctx context.Context, prio Priority) error {
 }
 
 // noneAheadLocked reports whether no waiter of priority prio or above is
-// in line.
+// in line, nor background work that has waited MaxBehind.
 func (p *Pool) noneAheadLocked(prio Priority) bool {
 	for q := prio; q < numPriorities; q++ {
 		if len(p.queue[q]) > 0 {
 			return false
 		}
 	}
-	return true
+	return prio != Ingest || !p.lowOverdueLocked(time.Now())
+}
+
+// lowOverdueLocked reports whether the first waiter of background work
+// has waited MaxBehind, so that it goes before waiting ingest.
+func (p *Pool) lowOverdueLocked(now time.Time) bool {
+	line := p.queue[Low]
+	return len(line) > 0 && now.Sub(line[0].since) >= p.behind
 }
 
 // dequeue takes w out of its line unless it was granted meanwhile; with
@@ -256,6 +284,11 @@ func (p *Pool) takeLocked(prio Priority) {
 	}
 }
 
+// othersWaiting reports whether ingest or background work waits.
+func (p *Pool) othersWaiting() bool {
+	return p.waiting[Low].Load() > 0 || p.waiting[Ingest].Load() > 0
+}
+
 // searchShare is the most slots searches may hold while other work waits:
 // all but one, so that ingest is not starved by a stream of searches; all
 // of them in a pool of one slot.
@@ -265,7 +298,7 @@ func (p *Pool) searchShare() int32 { return int32(max(1, p.size-1)) }
 // a search may not take the slot kept for waiting ingest and background
 // work (searchShare).
 func (p *Pool) mayGrantLocked(prio Priority) bool {
-	return prio != High || len(p.queue[Low]) == 0 || p.heldHigh.Load() < p.searchShare()
+	return prio != High || len(p.queue[Low])+len(p.queue[Ingest]) == 0 || p.heldHigh.Load() < p.searchShare()
 }
 
 // grantLocked hands free slots to the waiters in order.
@@ -282,10 +315,14 @@ func (p *Pool) grantLocked() {
 }
 
 // popLocked takes the next waiter to grant: the longest-waiting of the
-// highest priority that mayGrantLocked allows.
+// highest priority that mayGrantLocked allows, background work before
+// ingest once it has waited MaxBehind.
 func (p *Pool) popLocked() (Priority, *waiter) {
-	for q := numPriorities; q > 0; q-- {
-		prio := q - 1
+	order := [numPriorities]Priority{High, Ingest, Low}
+	if len(p.queue[Ingest]) > 0 && p.lowOverdueLocked(time.Now()) {
+		order = [numPriorities]Priority{High, Low, Ingest}
+	}
+	for _, prio := range order {
 		if line := p.queue[prio]; len(line) > 0 && p.mayGrantLocked(prio) {
 			w := line[0]
 			line[0] = nil
@@ -299,19 +336,20 @@ func (p *Pool) popLocked() (Priority, *waiter) {
 
 // Waiting reports whether a waiter is in line that a slot given back by a
 // holder of priority prio would go to: a few atomic loads, for holders to
-// call often. For a holder of Low, a search that may have it; for a holder
-// of High, ingest or background work waiting while searches hold more than
-// their share (searchShare), so that a search's extra worker gives its
-// slot back.
+// call often. For a holder of Low or Ingest, a search that may have it;
+// for a holder of High, ingest or background work waiting while searches
+// hold more than their share (searchShare), so that a search's extra
+// worker gives its slot back. (Background work hands its slot to waiting
+// ingest after Slice: see Hold.Yield.)
 func (p *Pool) Waiting(prio Priority) bool {
 	if p == nil {
 		return false
 	}
 	if prio == High {
-		return p.waiting[Low].Load() > 0 && p.heldHigh.Load() > p.searchShare()
+		return p.othersWaiting() && p.heldHigh.Load() > p.searchShare()
 	}
 	return p.waiting[High].Load() > 0 &&
-		(p.waiting[Low].Load() == 0 || p.heldHigh.Load() < p.searchShare())
+		(!p.othersWaiting() || p.heldHigh.Load() < p.searchShare())
 }
 
 // Stats are a priority's counters since the pool was made.
@@ -418,10 +456,13 @@ func (h *Hold) Reacquire(ctx context.Context) error {
 
 // sliceOver reports whether h has held its slot for the pool's Slice
 // while a waiter of its priority is in line whom the slot may go to, one
-// not of h's own team (Sibling).
+// not of h's own team (Sibling), or, for background work, waiting ingest.
 func (h *Hold) sliceOver() bool {
 	p := h.p
 	others := p.waiting[h.prio].Load()
+	if h.prio == Low {
+		others += p.waiting[Ingest].Load()
+	}
 	if h.team != nil {
 		others -= h.team.Load()
 	}
@@ -430,7 +471,7 @@ func (h *Hold) sliceOver() bool {
 	}
 	// A search's slot goes to the waiting search only while searches are
 	// within their share (above it, Waiting hands it to ingest).
-	return h.prio != High || p.waiting[Low].Load() == 0 || p.heldHigh.Load() <= p.searchShare()
+	return h.prio != High || !p.othersWaiting() || p.heldHigh.Load() <= p.searchShare()
 }
 
 // Blocking runs fn, a call that blocks (a file write or an fsync, a read
@@ -469,9 +510,9 @@ func HoldOf(ctx context.Context) *Hold {
 
 // Yield is called by a holder at the end of a unit of work. When a waiter
 // is in line that the slot would go to (Pool.Waiting), or one of the
-// holder's own priority once the holder has had the slot for Slice, it
-// hands the slot over and waits for one again. Otherwise a low-priority
-// holder lets the goroutines that are runnable run first
+// holder's own priority (for background work, or ingest) once the holder
+// has had the slot for Slice, it hands the slot over and waits for one
+// again. Otherwise a holder other than a search lets the goroutines that are runnable run first
 // (runtime.Gosched): a search whose goroutine was just woken (its request
 // arrived) has not reached the pool yet, and would otherwise wait for the
 // holder's preemption. With the work that holds no slot parked, that run
@@ -489,7 +530,7 @@ func (h *Hold) Yield(ctx context.Context) error {
 	if err := h.Reacquire(ctx); err != nil {
 		return err
 	}
-	if h.prio == Low {
+	if h.prio != High {
 		// Not a search's: the goroutines in the run queue are mostly
 		// low-priority holders, whom a search's worker would then wait
 		// behind for a P.

@@ -1,6 +1,7 @@
 package cpuslot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"runtime"
@@ -40,6 +41,7 @@ func TestGrantOrder(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
+		behind   time.Duration // MaxBehind; an hour when 0
 		arrivals []arrival
 		want     []string
 	}{
@@ -55,11 +57,19 @@ func TestGrantOrder(t *testing.T) {
 		{name: "only searches",
 			arrivals: []arrival{{"h1", High}, {"h2", High}},
 			want:     []string{"h1", "h2"}},
+		{name: "ingest overtakes background work that came first",
+			arrivals: []arrival{{"l1", Low}, {"i1", Ingest}, {"l2", Low}, {"i2", Ingest}, {"h1", High}},
+			want:     []string{"h1", "i1", "i2", "l1", "l2"}},
+		{name: "background work that waited MaxBehind goes before ingest",
+			behind:   time.Nanosecond,
+			arrivals: []arrival{{"l1", Low}, {"i1", Ingest}, {"h1", High}},
+			want:     []string{"h1", "l1", "i1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := New(1)
 			p.maxWait = time.Hour // no admission over the limit here
+			p.behind = cmp.Or(tt.behind, time.Hour)
 			if err := p.Acquire(context.Background(), Low); err != nil {
 				t.Fatal(err)
 			}
@@ -328,8 +338,11 @@ func TestYieldSlice(t *testing.T) {
 		sibling bool // the waiter is the holder's Sibling
 		handed  bool
 	}{
-		{name: "ingest behind a merge, slice over", size: 1, holder: Low, waiter: Low, handed: true},
-		{name: "ingest behind a merge, within the slice", size: 1, slice: time.Hour, holder: Low, waiter: Low},
+		{name: "a flush behind a merge, slice over", size: 1, holder: Low, waiter: Low, handed: true},
+		{name: "a flush behind a merge, within the slice", size: 1, slice: time.Hour, holder: Low, waiter: Low},
+		{name: "ingest behind a merge, slice over", size: 1, holder: Low, waiter: Ingest, handed: true},
+		{name: "ingest behind a merge, within the slice", size: 1, slice: time.Hour, holder: Low, waiter: Ingest},
+		{name: "a merge behind ingest, slice over", size: 1, holder: Ingest, waiter: Low},
 		{name: "a small search behind a heavy one, slice over", size: 1, holder: High, waiter: High, handed: true},
 		{name: "a small search behind a heavy one, within the slice", size: 1, slice: time.Hour, holder: High, waiter: High},
 		{name: "a search within the share while ingest waits", size: 2, holder: High, waiter: High, ingest: true, handed: true},
@@ -340,7 +353,7 @@ func TestYieldSlice(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := New(tc.size)
-			p.maxWait, p.slice = time.Hour, tc.slice
+			p.maxWait, p.slice, p.behind = time.Hour, tc.slice, time.Hour
 			ctx := context.Background()
 			h, err := p.Hold(ctx, tc.holder)
 			if err != nil {

@@ -16,11 +16,11 @@ func NewCollector(p *Pool) *Collector {
 	}
 	return &Collector{
 		p:        p,
-		acquired: d("acquired_total", "CPU slots taken, by priority (high: searches; low: ingest, flushes, merges).", "priority"),
+		acquired: d("acquired_total", "CPU slots taken, by priority (high: searches; ingest: request parsing, WAL encoding; low: flushes, merges).", "priority"),
 		waited:   d("waits_total", "CPU slot acquisitions that had to wait, by priority.", "priority"),
 		waitSec:  d("wait_seconds_total", "Time spent waiting for a CPU slot, by priority.", "priority"),
 		over:     d("over_limit_total", "Waiters admitted above the CPU slots after waiting the longest wait (a holder blocked), by priority.", "priority"),
-		handed:   d("handed_over_total", "CPU slots a holder gave to a waiter at the end of a unit of work (a search; ingest while searches hold more than their share; one of its own priority after cpuslot.Slice), by the holder's priority.", "priority"),
+		handed:   d("handed_over_total", "CPU slots a holder gave to a waiter at the end of a unit of work (a search; ingest or background work while searches hold more than their share; one of its own priority, or for background work ingest, after cpuslot.Slice), by the holder's priority.", "priority"),
 		line:     d("waiting", "Waiters for a CPU slot now, by priority.", "priority"),
 		size:     d("slots", "CPU slots (GOMAXPROCS at start)."),
 		held:     d("held", "CPU slots held now (above sluice_cpu_slot_slots while waiters are admitted over the limit)."),

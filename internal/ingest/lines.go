@@ -32,7 +32,7 @@ type LineReader struct {
 	ctx     context.Context
 }
 
-// HoldCPU makes lr hold a CPU slot of low priority (package cpuslot) for
+// HoldCPU makes lr hold a CPU slot of ingest's priority (package cpuslot) for
 // the caller's work on the lines it returns: Next takes it before it
 // returns a line and gives it back while it reads its input, so that a
 // unit of work is what one read brings (at most 64 KiB of lines), and a
@@ -41,7 +41,7 @@ type LineReader struct {
 // Next fails with ctx's error when ctx ends while it waits for the slot.
 func (lr *LineReader) HoldCPU(ctx context.Context) {
 	lr.ctx = ctx
-	lr.cpu = cpuslot.Shared().NewHold(cpuslot.Low)
+	lr.cpu = cpuslot.Shared().NewHold(cpuslot.Ingest)
 }
 
 // ReleaseCPU gives back the slot HoldCPU made lr take, if it holds it.

@@ -174,11 +174,11 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 	if err := p.waitForHeadRoom(ctx); err != nil {
 		return err
 	}
-	// Encoding the batch into the WAL is CPU work on a slot of low
+	// Encoding the batch into the WAL is CPU work on a slot of ingest's
 	// priority (package cpuslot), as the receivers' parsing is: a search
-	// waiting for a CPU goes first. The WAL gives the slot back before it
-	// waits for the fsync.
-	cpu := cpuslot.Shared().NewHold(cpuslot.Low)
+	// waiting for a CPU goes first, background work after. The WAL gives
+	// the slot back before it waits for the fsync.
+	cpu := cpuslot.Shared().NewHold(cpuslot.Ingest)
 	defer cpu.Release()
 	if err := cpu.Reacquire(ctx); err != nil {
 		return err
