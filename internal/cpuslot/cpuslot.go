@@ -9,10 +9,10 @@
 // is preempted (10 ms). Under ingest a sub-millisecond search then waits
 // tens of milliseconds for a P. With the slots, work that has none is
 // parked, not runnable, so the run queue holds about as many goroutines as
-// there are Ps; low-priority holders work in bounded units (a read of a
-// request body, a few hundred records of a flush or a merge) and at each
-// unit's end call Yield, one atomic load when no search waits, which hands
-// their slot to a waiting search. A search then waits at most about one
+// there are Ps; ingest and background holders work in bounded units (a
+// read of a request body, a few hundred records of a flush or a merge)
+// and at each unit's end call Yield, one atomic load when no search
+// waits, which hands their slot to a waiting search. A search then waits at most about one
 // unit for a CPU.
 //
 // Searches do not starve the rest: while ingest or background work waits,
@@ -532,8 +532,8 @@ func (h *Hold) Yield(ctx context.Context) error {
 	}
 	if h.prio != High {
 		// Not a search's: the goroutines in the run queue are mostly
-		// low-priority holders, whom a search's worker would then wait
-		// behind for a P.
+		// ingest and background holders, whom a search's worker would
+		// then wait behind for a P.
 		runtime.Gosched()
 	}
 	return nil
