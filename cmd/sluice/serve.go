@@ -210,7 +210,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	applyMemoryLimit(cfg.MemoryLimit, log)
+	defer applyMemoryLimit(cfg, log)()
 	switch {
 	case cfg.Role == config.RoleGateway:
 		return serveGateway(ctx, cfg, log)

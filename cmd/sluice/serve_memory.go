@@ -10,6 +10,7 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 
 	"github.com/sluice-log/sluice/internal/config"
+	"github.com/sluice-log/sluice/internal/gcgoal"
 )
 
 // resolveMemoryLimit turns memory_limit: auto into bytes (see
@@ -55,15 +56,26 @@ func resolveMemoryLimit(cfg *config.Config, log *slog.Logger) {
 // how much the heap happened to hold at its last collection. GOMEMLIMIT in
 // the environment was already applied by the runtime and wins: it is how
 // container platforms pass their own bound.
-func applyMemoryLimit(limit config.MemoryLimit, log *slog.Logger) {
+//
+// Below memory_limit, the soft limit follows the live heap (gcgoal): after
+// every collection in which the live heap is above the head's bound
+// (twice the flush threshold) it is set to the live heap plus a headroom
+// of that bound or half the live heap, so that the collector's headroom
+// stops doubling the transients such a live heap holds (the head at its
+// bound, a merge of large parts' blocks). The returned func stops it.
+func applyMemoryLimit(cfg config.Config, log *slog.Logger) (stop func()) {
+	limit := cfg.MemoryLimit
 	if env := os.Getenv("GOMEMLIMIT"); env != "" {
 		log.Info("soft memory limit from GOMEMLIMIT; memory_limit ignored for the garbage collector", "gomemlimit", env, "memory_limit", limit.String())
-		return
+		return func() {}
 	}
 	if limit <= 0 {
 		log.Info("no soft memory limit (memory_limit: 0)")
-		return
+		return func() {}
 	}
 	debug.SetMemoryLimit(int64(limit))
-	log.Info("soft memory limit set", "memory_limit", limit.String())
+	_, floor := cfg.HeadBounds()
+	t := gcgoal.Start(floor, int64(limit))
+	log.Info("soft memory limit set", "memory_limit", limit.String(), "gc_headroom_floor", config.ByteSize(floor).String())
+	return t.Stop
 }
