@@ -200,9 +200,10 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	partition := parts[0].partition
 	// A merge must not launder a part whose bytes were changed behind the
 	// store's back into a new part with a fresh sha256: an input opened
-	// from disk is hashed in full first, unless the scrubber has.
+	// from disk is hashed in full first, unless the scrubber or a read
+	// has (or is hashing it: the merge waits for that hash).
 	for _, p := range parts {
-		if err := s.verifyPart(ctx, p, nil); err != nil {
+		if err := s.checkFirstRead(ctx, p); err != nil {
 			return fmt.Errorf("merge partition %s: %w", partition, err)
 		}
 	}

@@ -82,11 +82,11 @@ type part struct {
 	// the store opened: this process wrote the part, or its first read,
 	// the scrubber or a merge hashed it.
 	verified atomic.Bool
-	// checkMu guards checking, the end of the one sha256 check in flight
-	// that the reads meeting the part unverified wait for (see
-	// Store.checkFirstRead), and checkErr, its last verdict.
+	// checkMu guards checking, the one sha256 check in flight that the
+	// reads, merges and the scrubber meeting the part unverified wait for
+	// (see Store.checkFirstRead), and checkErr, its last verdict.
 	checkMu  sync.Mutex
-	checking chan struct{}
+	checking *partCheck
 	checkErr error
 	// quarantined is set when a read found the part damaged, so that
 	// parallel workers stop reading it.

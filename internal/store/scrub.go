@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -40,68 +41,107 @@ func (s *Store) queueScrub(parts []*part) {
 	s.scrubMu.Unlock()
 }
 
+// partCheck is the one sha256 check of a part in flight, which every read,
+// merge and the scrubber meeting the part unverified wait for rather than
+// hash it again.
+type partCheck struct {
+	done chan struct{} // closed when the check ends
+	// hurry is closed when a read or a merge waits for the check: a
+	// scrubber's check then stops pacing itself.
+	hurry     chan struct{}
+	hurryOnce sync.Once
+}
+
+func (c *partCheck) hurryUp() { c.hurryOnce.Do(func() { close(c.hurry) }) }
+
+// joinCheck returns the check of p in flight, or, when there is none and
+// p is neither verified nor found corrupt (err), a new one for the caller
+// to run (own) and end with endCheck.
+func (p *part) joinCheck() (c *partCheck, own bool, err error) {
+	p.checkMu.Lock()
+	defer p.checkMu.Unlock()
+	switch {
+	case p.verified.Load():
+		return nil, false, nil
+	case errors.Is(p.checkErr, errCorrupt):
+		return nil, false, p.checkErr
+	case p.checking != nil:
+		return p.checking, false, nil
+	}
+	p.checking = &partCheck{done: make(chan struct{}), hurry: make(chan struct{})}
+	return p.checking, true, nil
+}
+
+// endCheck ends c, the check of p that the caller ran, with its verdict.
+func (p *part) endCheck(c *partCheck, err error) {
+	p.checkMu.Lock()
+	p.checkErr, p.checking = err, nil
+	p.checkMu.Unlock()
+	close(c.done)
+}
+
 // checkFirstRead checks p's sha256 before the first read of it in this
-// process: altered bytes are not served even when every xxhash64 in them
-// was recomputed. The hash runs at disk and CPU speed, unpaced (see
+// process, and before a merge reads it: altered bytes are not served, nor
+// merged into a new part with a valid sha256, even when every xxhash64 in
+// them was recomputed. The hash runs at disk and CPU speed, unpaced (see
 // storage.md for what it costs), once per part however many reads meet
 // the part unchecked: the first starts it apart from itself, under the
 // store's lifetime rather than its own deadline, and every read waits
 // for it or for its own ctx to end, whichever comes first. So a read
 // that gives up does not throw the hash away, and a part too big to hash
-// within one query's time still becomes readable. A mismatch quarantines
-// p and fails this read and every later one with the same errCorrupt
-// error, which the search reports as a part it could not read; another
-// failure (the file could not be read) fails the reads that waited, and
-// the next read tries again.
+// within one query's time still becomes readable. When the scrubber is
+// hashing the part already, the read waits for the scrubber's hash
+// instead, which stops pacing itself: the bytes it has hashed count, and
+// none is hashed twice. A mismatch quarantines p and fails this read and
+// every later one with the same errCorrupt error, which the search
+// reports as a part it could not read; another failure (the file could
+// not be read) fails the reads that waited, and the next read tries
+// again.
 func (s *Store) checkFirstRead(ctx context.Context, p *part) error {
-	if p.verified.Load() {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err // a read that has given up starts no hash
-	}
-	p.checkMu.Lock()
-	switch {
-	case p.verified.Load():
-		p.checkMu.Unlock()
-		return nil
-	case errors.Is(p.checkErr, errCorrupt):
-		err := p.checkErr
-		p.checkMu.Unlock()
-		return err
-	case p.checking == nil:
-		if s.checksCtx.Err() != nil {
-			p.checkMu.Unlock()
-			return errClosed
+	for {
+		if p.verified.Load() {
+			return nil
 		}
-		done := make(chan struct{})
-		p.checking = done
-		p.incRef()
-		s.checks.Add(1)
-		go func() {
-			defer s.checks.Done()
-			defer p.decRef()
-			err := s.verifyPart(s.checksCtx, p, nil)
-			p.checkMu.Lock()
-			p.checkErr, p.checking = err, nil
-			p.checkMu.Unlock()
-			close(done)
-		}()
+		if err := ctx.Err(); err != nil {
+			return err // a read that has given up starts no hash
+		}
+		c, own, err := p.joinCheck()
+		if c == nil {
+			return err
+		}
+		if own {
+			if s.checksCtx.Err() != nil {
+				p.endCheck(c, errClosed)
+				return errClosed
+			}
+			p.incRef()
+			s.checks.Add(1)
+			go func() {
+				defer s.checks.Done()
+				defer p.decRef()
+				p.endCheck(c, s.verifyPart(s.checksCtx, p, nil))
+			}()
+		} else {
+			c.hurryUp()
+		}
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if p.verified.Load() {
+			return nil
+		}
+		// verifyPart returns nil only once p is verified: the hash failed.
+		p.checkMu.Lock()
+		err = p.checkErr
+		p.checkMu.Unlock()
+		if own || !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		// The scrubber's hash ended with the scrubber: this read runs
+		// its own.
 	}
-	done := p.checking
-	p.checkMu.Unlock()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if p.verified.Load() {
-		return nil
-	}
-	// verifyPart returns nil only once p is verified: the hash failed.
-	p.checkMu.Lock()
-	defer p.checkMu.Unlock()
-	return p.checkErr
 }
 
 // checkOnRead is checkFirstRead for a read that has no context (partIO.check):
@@ -143,6 +183,10 @@ func (s *Store) nextToScrub() *part {
 func (s *Store) Scrub(ctx context.Context, bytesPerSecond int64) error {
 	start := time.Now()
 	var done int64
+	// hurry is closed when a read or a merge waits for the part being
+	// hashed: the rest of the part is hashed unpaced. Its bytes still
+	// count against the rate, so the scrubber makes up for them after.
+	var hurry <-chan struct{}
 	pace := func(n int) error {
 		done += int64(n)
 		if bytesPerSecond > 0 {
@@ -152,6 +196,7 @@ func (s *Store) Scrub(ctx context.Context, bytesPerSecond int64) error {
 				defer t.Stop()
 				select {
 				case <-ctx.Done():
+				case <-hurry:
 				case <-t.C:
 				}
 			}
@@ -163,13 +208,36 @@ func (s *Store) Scrub(ctx context.Context, bytesPerSecond int64) error {
 		if p == nil {
 			return nil
 		}
-		err := s.verifyPart(ctx, p, pace)
+		err := s.scrubPart(ctx, p, pace, &hurry)
 		p.decRef()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if err != nil && !errors.Is(err, errCorrupt) {
 			s.log.Warn("scrub could not read a part; it stays unchecked until the next start", "part", p.ref().id(), "err", err)
+		}
+	}
+}
+
+// scrubPart checks p's sha256 for the scrubber: it runs the check, paced,
+// with *hurry set to the check's hurry (see partCheck), or, when a read or
+// merge is hashing p already, waits for that check instead.
+func (s *Store) scrubPart(ctx context.Context, p *part, pace func(int) error, hurry *<-chan struct{}) error {
+	for {
+		c, own, err := p.joinCheck()
+		if c == nil {
+			return err
+		}
+		if own {
+			*hurry = c.hurry
+			err := s.verifyPart(ctx, p, pace)
+			p.endCheck(c, err)
+			return err
+		}
+		select {
+		case <-c.done: // verified, corrupt, or to be tried again
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

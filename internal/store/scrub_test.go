@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -87,4 +88,96 @@ func TestFirstReadChecksSHA256(t *testing.T) {
 		t.Fatalf("QuarantinedParts() = %+v", qs)
 	}
 	countAll(t, s, fx.allBut(victim))
+}
+
+// TestScrubberAndReadsHashOnce: a read or a merge that meets a part the
+// scrubber is hashing (paced, here at a byte a second, so that it waits
+// after its first read for as long as the test runs) waits for the
+// scrubber's hash, which stops pacing itself, rather than hashing the
+// part again: every byte hashed belongs to a part checked once. A
+// damaged part is still quarantined and named by the search that waited.
+func TestScrubberAndReadsHashOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		damaged bool
+		merge   bool
+	}{
+		{name: "search"},
+		{name: "merge", merge: true},
+		{name: "search of a damaged part", damaged: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newCrashFixture(t)
+			victim := fx.partsOfFirst[0]
+			if tc.damaged {
+				path := partPathOf(fx.dir, victim)
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data[len(data)-footerLen+24] ^= 0x01 // the footer's sha256 copy, which no read checks
+				if err := os.WriteFile(path, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := openTest(t, fx.dir, Options{MergeFanIn: 2}) // a partition of two parts merges
+			defer func() { _ = s.Close() }()
+			s.scrubMu.Lock()
+			all := slices.Clone(s.scrub.rest)
+			var p *part
+			for _, q := range all {
+				if tc.merge && q.ref().id() != victim && q.partition == strings.Split(victim, "/")[0] || !tc.merge && q.ref().id() == victim {
+					p = q
+				}
+			}
+			s.scrub.rest = []*part{p} // the scrubber hashes p alone
+			s.scrubMu.Unlock()
+			if p == nil {
+				t.Fatal("no part to scrub")
+			}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			scrubbed := make(chan error, 1)
+			go func() { scrubbed <- s.Scrub(ctx, 1) }()
+			for s.scrubBytes.Load() == 0 {
+				time.Sleep(time.Millisecond) // until the scrubber has read p's first bytes and waits
+			}
+			if tc.merge {
+				if err := s.Merge(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				req := SearchRequest{Tenant: tenantOf(t, victim), From: p.minTime, To: p.maxTime + 1}
+				got := skippedBy(t, s, req)
+				if want := []string(nil); tc.damaged {
+					if want = []string{victim}; !slices.Equal(got, want) || s.Stats().Quarantined != 1 {
+						t.Fatalf("skipped %v, quarantined %d; want %v", got, s.Stats().Quarantined, want)
+					}
+				} else if len(got) != 0 {
+					t.Fatalf("skipped %v", got)
+				}
+			}
+			var hashed, checked int64
+			for _, q := range all {
+				q.checkMu.Lock()
+				if q.verified.Load() || errors.Is(q.checkErr, errCorrupt) {
+					hashed += q.size
+					checked++
+				}
+				q.checkMu.Unlock()
+			}
+			st := s.Stats()
+			if !p.verified.Load() && !tc.damaged || st.ScrubBytes != hashed || st.PartsScrubbed != checked {
+				t.Fatalf("part %s verified %v; hashed %d bytes in %d parts, want %d bytes of %d parts checked once",
+					p.ref().id(), p.verified.Load(), st.ScrubBytes, st.PartsScrubbed, hashed, checked)
+			}
+			if tc.damaged && st.ScrubFailures != 1 {
+				t.Fatalf("%d scrub failures", st.ScrubFailures)
+			}
+			cancel()
+			if err := <-scrubbed; err != nil {
+				t.Fatalf("the scrubber did not finish p once it was hurried: %v", err)
+			}
+		})
+	}
 }
