@@ -74,7 +74,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		index: newIndexCache(opts.IndexCacheBytes),
 		dec:   dec,
 	}
-	s.checksCtx, s.stopChecks = context.WithCancel(context.Background())
+	s.lifeCtx, s.endLife = context.WithCancel(context.Background())
 	s.pio.check = s.checkOnRead
 	s.durable.Store(man.state.watermark)
 	if man.state.maxName != "" {

@@ -110,16 +110,23 @@ func (s *Store) checkFirstRead(ctx context.Context, p *part) error {
 			return err
 		}
 		if own {
-			if s.checksCtx.Err() != nil {
+			// Under mu, so that Close, which sets closed under it before
+			// it waits for the checks, waits for this one or refuses it.
+			s.mu.RLock()
+			closed := s.closed
+			if !closed {
+				s.checks.Add(1)
+			}
+			s.mu.RUnlock()
+			if closed {
 				p.endCheck(c, errClosed)
 				return errClosed
 			}
 			p.incRef()
-			s.checks.Add(1)
 			go func() {
 				defer s.checks.Done()
 				defer p.decRef()
-				p.endCheck(c, s.verifyPart(s.checksCtx, p, nil))
+				p.endCheck(c, s.verifyPart(s.lifeCtx, p, nil))
 			}()
 		} else {
 			c.hurryUp()

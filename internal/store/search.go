@@ -70,13 +70,21 @@ func (s *Store) Search(ctx context.Context, req SearchRequest, fn func(r *record
 	}
 	defer s.searches.Done()
 	defer v.release()
-	ss := s.newSearcher(ctx, &req, fn)
+	// Close ends the search rather than wait for its deadline.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.lifeCtx, cancel)()
+	ss := s.newSearcher(sctx, &req, fn)
 	ss.cpu = cpu
 	defer ss.done()
 	if req.Stats != nil {
 		defer ss.addStats(v)
 	}
-	return ss.searchAll(v)
+	err = ss.searchAll(v)
+	if err != nil && ctx.Err() == nil && s.lifeCtx.Err() != nil {
+		return errClosed
+	}
+	return err
 }
 
 // addStats adds what the search did to the caller's SearchStats.

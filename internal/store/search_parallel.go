@@ -256,6 +256,11 @@ func (ss *searcher) searchAll(v *view) error {
 		ss.stats.add(&w.stats)
 		w.done()
 	}
+	if firstErr == nil && int(next.Load()) < len(units) {
+		// The workers stopped waiting for a slot as the search ended,
+		// with units left: the answer lacks them.
+		firstErr = ss.ctx.Err()
+	}
 	return firstErr
 }
 

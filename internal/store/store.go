@@ -64,11 +64,12 @@ type Store struct {
 	mergeBufferBytes  atomic.Int64 // see Stats.MergeBufferBytes
 
 	// checks is the first-read sha256 checks in flight (checkFirstRead),
-	// which run apart from the reads that wait for them: stopChecks ends
-	// them when the store closes.
-	checks     sync.WaitGroup
-	checksCtx  context.Context
-	stopChecks context.CancelFunc
+	// which run apart from the reads that wait for them. lifeCtx ends when
+	// the store closes (endLife), which ends them and the searches in
+	// flight.
+	checks  sync.WaitGroup
+	lifeCtx context.Context
+	endLife context.CancelFunc
 
 	scrubMu       sync.Mutex
 	scrub         scrubQueue
@@ -263,10 +264,21 @@ func (s *Store) Stats() Stats {
 // Close releases the store's files. It does not flush the head: the caller
 // flushes first, or replays its WAL from DurableSeq on the next start.
 func (s *Store) Close() error {
-	// The first-read checks end first: one that finished with a mismatch
-	// would quarantine its part, which takes commitMu, held below.
-	s.stopChecks()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true // no search, flush, merge or first-read check starts now
+	s.mu.Unlock()
+	// The searches and first-read checks in flight are ended (a search
+	// then fails with errClosed, rather than running to its deadline) and
+	// waited for before any lock is taken: one that finds a part damaged
+	// quarantines it, which takes commitMu.
+	s.endLife()
 	s.checks.Wait()
+	s.searches.Wait()
+	// Then the flush and merges in flight end (none starts now).
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	for i := range s.laneMu {
@@ -276,11 +288,6 @@ func (s *Store) Close() error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
 	for _, ps := range s.parts {
 		for _, p := range ps {
 			p.decRef()
@@ -288,7 +295,6 @@ func (s *Store) Close() error {
 	}
 	s.parts = nil
 	s.mu.Unlock()
-	s.searches.Wait()
 	s.enc.Close()
 	s.menc.Close()
 	s.senc.Close()
