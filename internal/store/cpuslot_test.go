@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/record"
@@ -70,6 +72,15 @@ func TestPartWriteWithoutSlot(t *testing.T) {
 	}
 }
 
+// lentSlot returns a search's slot of a pool of one, not held yet, and a
+// context that lends it to Search (cpuslot.WithHold).
+func lentSlot(t *testing.T) (*cpuslot.Pool, *cpuslot.Hold, context.Context) {
+	pool := cpuslot.New(1)
+	cpu := pool.NewHold(cpuslot.High)
+	t.Cleanup(cpu.Release)
+	return pool, cpu, cpuslot.WithHold(context.Background(), cpu)
+}
+
 // TestSearchOnLentSlot: a caller that holds a search's slot for a whole
 // query (the query engine, cpuslot.WithHold) lends it to Search, which
 // takes no second one and leaves it held for the caller's work after the
@@ -82,10 +93,7 @@ func TestSearchOnLentSlot(t *testing.T) {
 		recs[i].Tenant = ""
 	}
 	s.Append(recs, 1)
-	pool := cpuslot.New(1)
-	cpu := pool.NewHold(cpuslot.High)
-	defer cpu.Release()
-	ctx := cpuslot.WithHold(context.Background(), cpu)
+	pool, cpu, ctx := lentSlot(t)
 	n := 0
 	err := s.Search(ctx, SearchRequest{}, func(*record.Record) error {
 		if n++; n == 1 && !cpu.Held() {
@@ -107,5 +115,46 @@ func TestSearchOnLentSlot(t *testing.T) {
 	// is left, and then takes none.
 	if st := pool.Stats(cpuslot.High); st.Acquired-st.Waited != 1 || st.Held != 1 || st.OverLimit != 0 {
 		t.Errorf("slots taken at once %d, held %d, over the limit %d; want 1, 1, 0", st.Acquired-st.Waited, st.Held, st.OverLimit)
+	}
+}
+
+// TestSearchWorkersAreSiblings: a search's workers share its turn on the
+// CPU slots (cpuslot.Hold.Sibling): once the first has held its slot for
+// a Slice, it does not hand it over to its own second worker, who waits
+// in line for a slot of the same pool, and ends up doing every unit
+// itself (a pool of one slot); the second takes none once none is left.
+// A worker whose Hold is not its search's sibling would be handed the
+// slot, and the search would pass its own work from one goroutine to the
+// other while other searches wait as before.
+func TestSearchWorkersAreSiblings(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))) // two workers at least
+	s := openTest(t, t.TempDir(), Options{BlockRecords: 8})
+	defer s.Close()
+	recs := make([]record.Record, 3*chunkBlocks*8) // three index chunks: three units
+	for i := range recs {
+		recs[i] = record.Record{Time: testBase + int64(i)*int64(time.Millisecond),
+			Stream: []record.Field{{Name: "app", Value: "a"}}, Message: "line"}
+	}
+	s.Append(recs, 1)
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pool, _, ctx := lentSlot(t)
+	n := 0
+	err := s.Search(ctx, SearchRequest{}, func(*record.Record) error {
+		if n++; n == 1 {
+			// The second worker is in line; the first's slice ends.
+			for pool.Stats(cpuslot.High).Waiting == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(2 * cpuslot.Slice)
+		}
+		return nil
+	})
+	if err != nil || n != len(recs) {
+		t.Fatalf("search: %d of %d records, %v", n, len(recs), err)
+	}
+	if st := pool.Stats(cpuslot.High); st.HandedOver != 0 || st.Acquired-st.Waited != 1 || st.Held != 1 {
+		t.Errorf("slots handed over %d, taken at once %d, held %d; want 0, 1, 1", st.HandedOver, st.Acquired-st.Waited, st.Held)
 	}
 }
