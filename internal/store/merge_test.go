@@ -5,7 +5,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
+
+	"github.com/sluice-log/sluice/internal/record"
 )
 
 // TestPlanMergeExclusive: parts that one merge reads are not planned into
@@ -135,6 +139,54 @@ func TestMergeEncoderLevel(t *testing.T) {
 	} {
 		if got := s.mergeEncoder(tc.lane, tc.final).EncodeAll(sample, nil); !bytes.Equal(got, at[tc.level]) {
 			t.Errorf("lane %s final %v: not compressed at level %d", tc.lane, tc.final, tc.level)
+		}
+	}
+}
+
+// TestSearchKeepsMergedPartsAlive: a merge that removes the parts a
+// search is reading, mid-search, takes nothing from under it: the search's
+// workers read the parts its view holds a reference to, whose files may
+// be closed meanwhile (one open file at most here) and deleted, and the
+// search answers every record once.
+func TestSearchKeepsMergedPartsAlive(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))) // two workers at least
+	s := openTest(t, t.TempDir(), Options{BlockRecords: 8, MergeFanIn: 2, MaxOpenFiles: 1})
+	defer s.Close()
+	var recs []record.Record
+	for f := range 2 {
+		batch := make([]record.Record, 3*chunkBlocks*8)
+		for i := range batch {
+			batch[i] = record.Record{Time: testBase + int64(f*len(batch)+i)*int64(time.Millisecond),
+				Stream: []record.Field{{Name: "app", Value: "a"}}, Message: fmt.Sprintf("line %d", f*len(batch)+i)}
+		}
+		s.Append(batch, uint64(f+1))
+		if err := s.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, batch...)
+	}
+	if st := s.Stats(); st.Parts != 2 {
+		t.Fatalf("%d parts, want 2", st.Parts)
+	}
+	seen := make(map[string]int)
+	var st SearchStats
+	err := s.Search(context.Background(), SearchRequest{Stats: &st}, func(r *record.Record) error {
+		if seen[r.Message]++; len(seen) == 1 {
+			if err := s.Merge(context.Background()); err != nil {
+				t.Error(err)
+			}
+			if st := s.Stats(); st.Parts != 1 || st.Merges != 1 {
+				t.Errorf("after the merge: %d parts, %d merges", st.Parts, st.Merges)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(seen) != len(recs) {
+		t.Fatalf("search across a merge: %d of %d records, %v; skipped %+v", len(seen), len(recs), err, st.Skipped)
+	}
+	for m, n := range seen {
+		if n != 1 {
+			t.Fatalf("%q seen %d times", m, n)
 		}
 	}
 }

@@ -91,6 +91,10 @@ type part struct {
 	// quarantined is set when a read found the part damaged, so that
 	// parallel workers stop reading it.
 	quarantined atomic.Bool
+	// pinned says that a merge replaced the part and pinned its file
+	// open before deleting it, for the searches that still hold a
+	// reference; the last reference unpins it.
+	pinned atomic.Bool
 }
 
 // partSummaryBytes is about the memory a served part keeps whatever the
@@ -131,6 +135,9 @@ func (p *part) incRef() { p.refs.Add(1) }
 // part's index from the cache.
 func (p *part) decRef() {
 	if p.refs.Add(-1) == 0 {
+		if p.pinned.Load() {
+			p.io.files.release(p)
+		}
 		p.io.files.forget(p)
 		p.io.index.dropPart(p.id, int(p.nchunks.Load()))
 	}
