@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,6 +16,8 @@ type client struct {
 	http *http.Client
 	base string
 	sys  system // which API the server speaks; the zero value is Sluice's
+	// queryRetries counts the backpressure answers (429, 503) to queries.
+	queryRetries atomic.Int64
 }
 
 func newClient(base string, conns int) *client {

@@ -163,6 +163,17 @@ func testRunAgainstFakeBinary(t *testing.T, d dataset) {
 	if !rep.Pass || !resultRe("PASS").MatchString(out.String()) {
 		t.Errorf("report does not pass:\n%s", out.String())
 	}
+	// The fake refused the first insert and the first bench query once,
+	// and every bench query took a search's CPU slot.
+	g := res.Guard
+	if g == nil || g.IngestRefused != 1 || g.QueriesRefused != 1 || g.Slots["high"].Acquired < int64(len(res.Queries)) {
+		t.Errorf("guards %+v: want 1 ingest refusal, 1 query refusal, a slot taken per query", g)
+	}
+	for _, want := range []string{`(?m)^GUARDS\s`, `(?m)^  queries refused\s+1\s`, `(?m)^  ingest refused\s+1\s`, `(?m)^  CPU slots, high \(searches\)\s+[1-9][0-9]* taken, 0 after a wait`} {
+		if !regexp.MustCompile(want).MatchString(out.String()) {
+			t.Errorf("report lacks %s:\n%s", want, out.String())
+		}
+	}
 }
 
 func resultRe(verdict string) *regexp.Regexp {

@@ -16,7 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/sluice-log/sluice/bench/gen"
+	"github.com/sluice-log/sluice/internal/cpuslot"
+	sluiceingest "github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/store"
 )
@@ -38,6 +43,14 @@ type fakeServer struct {
 	queryArgs []string       // "from to" of every bench query
 	statuses  int            // status requests so far
 	msgField  string         // the field holding a record's message
+	// The guards' metrics (/metrics), as the real server's packages
+	// count them: each bench query takes a search's CPU slot, the first
+	// insert's 429 counts as an ingest refusal, and the first bench
+	// query gets a 429 too (queryThrottled).
+	slots          *cpuslot.Pool
+	inFlight       *sluiceingest.InFlight
+	metrics        http.Handler
+	queryThrottled bool
 }
 
 // hidePolls is how many queries a marker stays invisible for, so that the
@@ -47,7 +60,11 @@ const hidePolls = 2
 // newFakeServer returns a fake that takes a record's message from
 // msgField (the data set's, as the real server is configured to).
 func newFakeServer(dataDir, msgField string) *fakeServer {
-	return &fakeServer{polls: map[string]int{}, dataDir: dataDir, msgField: msgField}
+	reg := prometheus.NewRegistry()
+	slots := cpuslot.New(2)
+	reg.MustRegister(cpuslot.NewCollector(slots))
+	return &fakeServer{polls: map[string]int{}, dataDir: dataDir, msgField: msgField,
+		slots: slots, inFlight: sluiceingest.NewInFlight(0, reg), metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 }
 
 // addAnswers makes the fake answer qs over a window starting at from as
@@ -111,6 +128,8 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.query(w, r)
 	case "/api/v1/explain":
 		f.explain(w, r)
+	case metricsPath:
+		f.metrics.ServeHTTP(w, r)
 	case "/api/v1/status":
 		// A merge pending for the first polls, so that the harness's wait
 		// for merges is exercised.
@@ -133,6 +152,7 @@ func (f *fakeServer) insert(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	if !f.throttled {
 		f.throttled = true
+		f.inFlight.Refused("jsonline")
 		w.Header().Set("Retry-After", "0")
 		http.Error(w, "busy", http.StatusTooManyRequests)
 		return
@@ -199,9 +219,23 @@ func (f *fakeServer) query(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	rows, ok := f.answers[answerKey(q, r.PostForm.Get("from"))]
+	if ok && !f.queryThrottled {
+		f.queryThrottled = true
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, "too many concurrent queries", http.StatusTooManyRequests)
+		return
+	}
+	if ok {
+		cpu, err := f.slots.Hold(r.Context(), cpuslot.High)
+		if err != nil {
+			return
+		}
+		defer cpu.Release()
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
-	if rows, ok := f.answers[answerKey(q, r.PostForm.Get("from"))]; ok {
+	if ok {
 		f.queryArgs = append(f.queryArgs, r.PostForm.Get("from")+" "+r.PostForm.Get("to"))
 		for _, row := range rows {
 			_ = enc.Encode(row)

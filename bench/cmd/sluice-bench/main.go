@@ -45,6 +45,14 @@ local port, and then:
   4. measures ingest-to-searchable latency: while a background writer sends
      -fresh-rate records/s, it writes -probes single records with a unique
      word and polls a query for each until it is found (p50, p99);
+  4a. reads what Sluice's guards did over the run from its /metrics (the
+     GUARDS section, "guard" in the JSON): the CPU slots taken by
+     priority (high: searches, ingest, low: flushes and merges), how many
+     after a wait and how long, and how many the guard admitted over the
+     limit; ingest requests refused at ingest.max_in_flight_bytes and
+     waits for the head; and the 429 answers to its own queries (the query
+     slots, query.max_concurrent, all taken), which /metrics does not
+     count. So a run shows whether its queries were queued or refused;
   5. sends SIGTERM and expects exit status 0 within 2 min;
   6. with -restart: starts the server again on the same data dir, reports
      the time until its readiness path answers (startup), runs the 24 h

@@ -24,8 +24,9 @@ const (
 func (c *client) query(ctx context.Context, q string, from, to time.Time, limit int) ([]map[string]string, time.Duration, error) {
 	form := c.sys.queryForm(q, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), strconv.Itoa(limit))
 	start := time.Now()
-	body, _, err := c.post(ctx, c.sys.queryPath(), "application/x-www-form-urlencoded", []byte(form.Encode()))
+	body, retries, err := c.post(ctx, c.sys.queryPath(), "application/x-www-form-urlencoded", []byte(form.Encode()))
 	took := time.Since(start)
+	c.queryRetries.Add(int64(retries))
 	if err != nil {
 		return nil, took, fmt.Errorf("query %q: %w", q, err)
 	}

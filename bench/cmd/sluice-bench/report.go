@@ -83,6 +83,9 @@ type summary struct {
 	// queries on the restarted server.
 	StartupSeconds float64        `json:"startup_seconds,omitempty"`
 	RestartQueries []querySummary `json:"restart_queries,omitempty"`
+	// Guard is the medians of what the guards admitted, queued and
+	// refused (Sluice only).
+	Guard *guardSummary `json:"guard,omitempty"`
 }
 
 // liveSummary is the median over runs of the queries under ingest.
@@ -192,6 +195,7 @@ func summarize(runs []runResult) summary {
 	if len(runs) == 0 {
 		return s
 	}
+	s.Guard = summarizeGuards(runs)
 	if runs[0].Restart != nil {
 		s.StartupSeconds = float64(med(func(r *runResult) float64 {
 			if r.Restart == nil {
@@ -376,6 +380,9 @@ func (r *report) writeFigures(p func(format string, args ...any), m *summary) {
 	p("FRESHNESS\t(ingest to searchable, background %.0f records/s)", m.BackgroundRS)
 	p("  p50\t%.1f ms", m.FreshP50Ms)
 	p("  p99\t%.1f ms", m.FreshP99Ms)
+	if m.Guard != nil {
+		writeGuards(p, m.Guard)
+	}
 	p("SHUTDOWN\t%.1f s after SIGTERM", m.ShutdownSeconds)
 	p("  peak RSS overall\t%.1f MB", m.PeakRSSMB)
 	if m.RestartQueries != nil {

@@ -90,7 +90,10 @@ type runResult struct {
 	Freshness       freshnessStats `json:"freshness"`
 	// RSS is the server's memory sampled from the ingest until before the
 	// restart, Restart the restart phase (-restart only).
-	RSS             *rssTrace      `json:"rss,omitempty"`
+	RSS *rssTrace `json:"rss,omitempty"`
+	// Guard is what the guards admitted, queued and refused over the run
+	// (Sluice only).
+	Guard           *guardStats    `json:"guard,omitempty"`
 	Restart         *restartResult `json:"restart,omitempty"`
 	ShutdownSeconds float64        `json:"shutdown_seconds"`
 	ShutdownError   string         `json:"shutdown_error,omitempty"`
@@ -292,6 +295,12 @@ func measurePhases(ctx context.Context, o options, sys system, srv *server, c *c
 	log.Info("freshness", "probes", o.probes, "background_rate", o.freshRate)
 	if res.Freshness, err = measureFreshness(ctx, c, o.freshRate, o.probes, o.seed+1); err != nil {
 		return fmt.Errorf("freshness: %w", err)
+	}
+	if !sys.vlogs {
+		if res.Guard, err = readGuards(ctx, c); err != nil {
+			return err
+		}
+		res.Guard.QueriesRefused = c.queryRetries.Load()
 	}
 	if res.PeakRSS, err = peakRSS(srv.pid()); err != nil {
 		return err

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sluice-log/sluice/internal/cpuslot"
+	sluiceingest "github.com/sluice-log/sluice/internal/ingest"
+)
+
+// TestParseGuards reads the guards' counters from the metrics the real
+// server's packages expose: every priority's CPU slot counters as the
+// pool counts them (one ingest waiter queued behind a search), and the
+// ingest refusals of every protocol summed.
+func TestParseGuards(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	pool := cpuslot.New(1)
+	reg.MustRegister(cpuslot.NewCollector(pool))
+	inFlight := sluiceingest.NewInFlight(0, reg)
+	inFlight.Refused("jsonline")
+	inFlight.Refused("jsonline")
+	inFlight.Refused("bulk")
+
+	ctx := context.Background()
+	search, err := pool.Hold(ctx, cpuslot.High)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error)
+	go func() {
+		h, err := pool.Hold(ctx, cpuslot.Ingest)
+		if err == nil {
+			h.Release()
+		}
+		got <- err
+	}()
+	for pool.Stats(cpuslot.Ingest).Waiting == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	search.Release()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", metricsPath, nil))
+	g, err := parseGuards(bytes.NewReader(rec.Body.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.IngestRefused != 3 {
+		t.Errorf("ingest refused %d, want 3", g.IngestRefused)
+	}
+	for prio, p := range map[string]cpuslot.Priority{"high": cpuslot.High, "ingest": cpuslot.Ingest, "low": cpuslot.Low} {
+		st, s := pool.Stats(p), g.Slots[prio]
+		if s.Acquired != st.Acquired || s.Waited != st.Waited || s.OverLimit != st.OverLimit || math.Abs(s.WaitSeconds-st.WaitTime.Seconds()) > 1e-6 {
+			t.Errorf("%s: parsed %+v, the pool counts %+v", prio, s, st)
+		}
+	}
+	if s := g.Slots["ingest"]; s.Acquired != 1 || s.Waited != 1 {
+		t.Errorf("ingest slots %+v: want 1 taken after a wait", s)
+	}
+	if _, err := parseGuards(bytes.NewReader([]byte("# nothing\nup 1\n"))); err == nil {
+		t.Error("metrics without the CPU slots' parsed")
+	}
+}
