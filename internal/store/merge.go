@@ -269,15 +269,7 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	// tier merge that ran after that flush.
 	np.added = newest
 	s.mu.Unlock()
-	for _, p := range parts {
-		// Searches that hold a reference read on after the file is
-		// deleted: it stays open for them (pinned, so the file cache does
-		// not close it) until the last reference goes.
-		if _, err := s.pio.files.acquire(p); err == nil {
-			p.pinned.Store(true)
-		}
-		p.decRef() // the store's reference
-	}
+	s.retire(parts)
 	s.removeFiles(removed)
 	s.merges.Add(1)
 	s.mergedBytes.Add(np.size)

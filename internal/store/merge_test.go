@@ -143,50 +143,67 @@ func TestMergeEncoderLevel(t *testing.T) {
 	}
 }
 
-// TestSearchKeepsMergedPartsAlive: a merge that removes the parts a
-// search is reading, mid-search, takes nothing from under it: the search's
-// workers read the parts its view holds a reference to, whose files may
-// be closed meanwhile (one open file at most here) and deleted, and the
-// search answers every record once.
-func TestSearchKeepsMergedPartsAlive(t *testing.T) {
+// TestSearchKeepsRetiredPartsAlive: a merge or a retention drop that
+// removes the parts a search is reading, mid-search, takes nothing from
+// under it: the search's workers read the parts its view holds a
+// reference to, whose files the store deletes but keeps open for them
+// (here with one open file at most, which the file cache would otherwise
+// have closed), and the search answers every record once.
+func TestSearchKeepsRetiredPartsAlive(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))) // two workers at least
-	s := openTest(t, t.TempDir(), Options{BlockRecords: 8, MergeFanIn: 2, MaxOpenFiles: 1})
-	defer s.Close()
-	var recs []record.Record
-	for f := range 2 {
-		batch := make([]record.Record, 3*chunkBlocks*8)
-		for i := range batch {
-			batch[i] = record.Record{Time: testBase + int64(f*len(batch)+i)*int64(time.Millisecond),
-				Stream: []record.Field{{Name: "app", Value: "a"}}, Message: fmt.Sprintf("line %d", f*len(batch)+i)}
-		}
-		s.Append(batch, uint64(f+1))
-		if err := s.Flush(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, batch...)
-	}
-	if st := s.Stats(); st.Parts != 2 {
-		t.Fatalf("%d parts, want 2", st.Parts)
-	}
-	seen := make(map[string]int)
-	var st SearchStats
-	err := s.Search(context.Background(), SearchRequest{Stats: &st}, func(r *record.Record) error {
-		if seen[r.Message]++; len(seen) == 1 {
-			if err := s.Merge(context.Background()); err != nil {
-				t.Error(err)
+	for _, tc := range []struct {
+		name  string
+		parts int // served once the parts are retired
+		do    func(s *Store) error
+	}{
+		{"merge", 1, func(s *Store) error { return s.Merge(context.Background()) }},
+		{"retention", 0, func(s *Store) error {
+			return s.DropBefore(context.Background(), time.Unix(0, testBase).Add(48*time.Hour))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t, t.TempDir(), Options{BlockRecords: 8, MergeFanIn: 2, MaxOpenFiles: 1})
+			defer s.Close()
+			var recs []record.Record
+			for f := range 2 {
+				batch := make([]record.Record, 3*chunkBlocks*8)
+				for i := range batch {
+					batch[i] = record.Record{Time: testBase + int64(f*len(batch)+i)*int64(time.Millisecond),
+						Stream: []record.Field{{Name: "app", Value: "a"}}, Message: fmt.Sprintf("line %d", f*len(batch)+i)}
+				}
+				s.Append(batch, uint64(f+1))
+				if err := s.Flush(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				recs = append(recs, batch...)
 			}
-			if st := s.Stats(); st.Parts != 1 || st.Merges != 1 {
-				t.Errorf("after the merge: %d parts, %d merges", st.Parts, st.Merges)
+			if st := s.Stats(); st.Parts != 2 {
+				t.Fatalf("%d parts, want 2", st.Parts)
 			}
-		}
-		return nil
-	})
-	if err != nil || len(seen) != len(recs) {
-		t.Fatalf("search across a merge: %d of %d records, %v; skipped %+v", len(seen), len(recs), err, st.Skipped)
-	}
-	for m, n := range seen {
-		if n != 1 {
-			t.Fatalf("%q seen %d times", m, n)
-		}
+			seen := make(map[string]int)
+			var st SearchStats
+			err := s.Search(context.Background(), SearchRequest{Stats: &st}, func(r *record.Record) error {
+				if seen[r.Message]++; len(seen) == 1 {
+					if err := tc.do(s); err != nil {
+						t.Error(err)
+					}
+					if st := s.Stats(); st.Parts != tc.parts {
+						t.Errorf("after the %s: %d parts, want %d", tc.name, st.Parts, tc.parts)
+					}
+				}
+				return nil
+			})
+			if err != nil || len(seen) != len(recs) {
+				t.Fatalf("search across a %s: %d of %d records, %v; skipped %+v", tc.name, len(seen), len(recs), err, st.Skipped)
+			}
+			for m, n := range seen {
+				if n != 1 {
+					t.Fatalf("%q seen %d times", m, n)
+				}
+			}
+			if open := s.Stats().Files.Open; open > 1 {
+				t.Errorf("%d files open once the search let go, want at most 1", open)
+			}
+		})
 	}
 }

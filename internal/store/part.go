@@ -91,9 +91,9 @@ type part struct {
 	// quarantined is set when a read found the part damaged, so that
 	// parallel workers stop reading it.
 	quarantined atomic.Bool
-	// pinned says that a merge replaced the part and pinned its file
+	// pinned says that the store retired the part and pinned its file
 	// open before deleting it, for the searches that still hold a
-	// reference; the last reference unpins it.
+	// reference (Store.retire); the last reference unpins it.
 	pinned atomic.Bool
 }
 
@@ -140,6 +140,20 @@ func (p *part) decRef() {
 		}
 		p.io.files.forget(p)
 		p.io.index.dropPart(p.id, int(p.nchunks.Load()))
+	}
+}
+
+// retire drops the store's reference to parts it no longer serves (a
+// merge replaced them, retention dropped them), whose files the caller
+// deletes next: the searches that hold a reference read on from the
+// deleted file, which stays open for them (pinned, so that the file cache
+// does not close it) until the last reference goes.
+func (s *Store) retire(parts []*part) {
+	for _, p := range parts {
+		if _, err := s.pio.files.acquire(p); err == nil {
+			p.pinned.Store(true)
+		}
+		p.decRef()
 	}
 }
 

@@ -246,10 +246,11 @@ func (s *Store) dropLocked(removed []partRef, dropped map[string]bool, reason st
 	if err := s.man.commit(e); err != nil {
 		return fmt.Errorf("drop partitions: %w", err)
 	}
+	var gone []*part
 	s.mu.Lock()
 	for partition := range dropped {
 		for _, p := range s.parts[partition] {
-			p.decRef()
+			gone = append(gone, p)
 		}
 		delete(s.parts, partition)
 	}
@@ -257,6 +258,7 @@ func (s *Store) dropLocked(removed []partRef, dropped map[string]bool, reason st
 		delete(s.quarantined, ref.id())
 	}
 	s.mu.Unlock()
+	s.retire(gone)
 	s.removeFiles(removed)
 	for partition := range dropped {
 		// Fails, harmlessly, while a flush or merge is writing into it.
