@@ -77,13 +77,8 @@ type bulkParser struct {
 	// answer is the last request's answer, whose buffer the next one
 	// reuses once it is written (see handler.bulk).
 	answer []byte
-	// bodySize is the size of the next body to parse when its request says
-	// it (an uncompressed body's Content-Length), 0 or less when unknown; with
-	// lastRecs and lastBytes, the records and bytes of the body parsed
-	// before, it sizes the records slice up front (recsCap).
-	bodySize  int64
-	lastRecs  int
-	lastBytes int64
+	// sizer sizes the records slice up front from the body parsed before.
+	sizer ingest.RecordsSizer
 }
 
 func newBulkParser(cfg ingest.RecordConfig) *bulkParser {
@@ -94,7 +89,7 @@ func newBulkParser(cfg ingest.RecordConfig) *bulkParser {
 // that cannot be processed at all (a malformed action line, a body that
 // cannot be read); every other problem fails only its item.
 func (p *bulkParser) parse(lr *ingest.LineReader, defaultIndex, tenant string, now time.Time, ids *idGen) ([]item, []record.Record, *esError) {
-	recs := make([]record.Record, 0, p.recsCap())
+	recs := p.sizer.Records()
 	items := p.items[:0]
 	defer func() { p.items = items[:0] }()
 	p.repeat = false // the item depends on defaultIndex, the request's
@@ -170,23 +165,8 @@ func (p *bulkParser) parse(lr *ingest.LineReader, defaultIndex, tenant string, n
 		return nil, nil, &esError{http.StatusBadRequest, typeValidation, "Validation Failed: 1: no requests added;"}
 	}
 	numberIDs(items, ids)
-	p.lastRecs, p.lastBytes = len(recs), lr.Bytes()
+	p.sizer.Done(len(recs), lr.Bytes())
 	return items, recs, nil
-}
-
-// recsCap returns the capacity to give the records slice of the body of
-// p.bodySize bytes: as many records as the body parsed before had for its
-// size, and a little more; at most twice as many, so that a body of small
-// documents after one of large ones cannot reserve much. Growing the slice
-// by appending (a record is 88 bytes, a request 1,000 to 5,000 of them)
-// was 6% of parse's CPU in a profile of the server under sluice-bench,
-// besides the garbage it leaves. 0 when either size is unknown.
-func (p *bulkParser) recsCap() int {
-	if p.bodySize <= 0 || p.lastRecs == 0 || p.lastBytes <= 0 {
-		return 0
-	}
-	n := p.bodySize * int64(p.lastRecs) / p.lastBytes
-	return int(min(n+n/16+1, 2*int64(p.lastRecs)))
 }
 
 // numberIDs gives the items that need an id consecutive counter values,

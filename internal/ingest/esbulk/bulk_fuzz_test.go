@@ -77,7 +77,7 @@ func FuzzBulkParse(f *testing.F) {
 			}
 		}
 		first := slices.Clone(recs)
-		p.bodySize = int64(len(body))
+		p.sizer.Expect(int64(len(body)))
 		_, again, _ := p.parse(ingest.NewLineReader(bytes.NewReader(body), 4096), "default", "t", now, ids)
 		if !reflect.DeepEqual(again, first) {
 			t.Fatalf("parsed again: %d records, first %d", len(again), len(first))

@@ -121,10 +121,7 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, sta
 	}
 	defer body.Close()
 
-	p.bodySize = 0
-	if r.Header.Get("Content-Encoding") == "" {
-		p.bodySize = r.ContentLength // -1 when unknown
-	}
+	p.sizer.Expect(ingest.BodySize(r))
 	tenant := tenant.Of(r)
 	lr := ingest.NewLineReader(body, h.cfg.Record.MaxLineBytes)
 	lr.HoldCPU(r.Context())

@@ -460,31 +460,9 @@ func TestBulkIndexField(t *testing.T) {
 	}
 }
 
-// TestRecsCap: the records slice is sized from the body parsed before,
-// never more than twice its records, and not at all without both sizes.
+// TestRecsCap: the second request gets its records slice sized (the
+// sizing itself: ingest.TestRecordsSizer), and stores all its documents.
 func TestRecsCap(t *testing.T) {
-	for _, tc := range []struct {
-		name                string
-		size, last, lastLen int64
-		want                int
-	}{
-		{"first request", 3000, 0, 0, 0},
-		{"size unknown", 0, 10, 3000, 0},
-		{"size unknown (-1)", -1, 10, 3000, 0},
-		{"same size", 3000, 10, 3000, 11},
-		{"half the size", 1500, 10, 3000, 6},
-		{"much larger", 300000, 10, 3000, 20},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := newBulkParser(DefaultConfig().Record)
-			p.bodySize, p.lastRecs, p.lastBytes = tc.size, int(tc.last), tc.lastLen
-			if got := p.recsCap(); got != tc.want {
-				t.Errorf("recsCap() = %d, want %d", got, tc.want)
-			}
-		})
-	}
-	// Through the handler: the second request gets its slice sized, and
-	// stores all its documents.
 	sink := &recordingSink{}
 	h := NewHandler(sink, DefaultConfig(), nil, nil)
 	for _, n := range []int{3, 7} {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sluice-log/sluice/internal/ingest"
-	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/tenant"
 )
 
@@ -83,8 +82,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 	lr := ingest.NewLineReader(body, h.cfg.Record.MaxLineBytes)
 	lr.HoldCPU(r.Context())
 	defer lr.ReleaseCPU()
+	p.sizer.Expect(ingest.BodySize(r))
 	var (
-		recs    []record.Record
+		recs    = p.sizer.Records()
 		res     = result{Errors: []lineError{}}
 		reasons = map[string]int{}
 	)
@@ -119,6 +119,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 		recs = append(recs, rec)
 	}
 	h.m.Bytes(protocol, lr.Bytes())
+	p.sizer.Done(len(recs), lr.Bytes())
 	lr.ReleaseCPU() // the sink may wait (the WAL's fsync, a flush)
 
 	if len(recs) > 0 {

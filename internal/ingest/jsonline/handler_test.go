@@ -287,3 +287,30 @@ func TestHandlerTimeWindow(t *testing.T) {
 		t.Errorf("rejected records by reason: %v", rejected)
 	}
 }
+
+// TestHandlerSizesRecords: after a first request, the next one's records
+// slice is sized from it (ingest.RecordsSizer), larger or smaller, and
+// every record of each is stored.
+func TestHandlerSizesRecords(t *testing.T) {
+	sink := &recordingSink{}
+	h := NewHandler(sink, DefaultConfig(), nil, nil)
+	for _, n := range []int{3, 7, 2} {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "{\"_msg\":\"m%d\"}\n", i)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(b.String())))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+	if len(sink.calls) != 3 || len(sink.calls[1]) != 7 || sink.calls[1][6].Message != "m6" || len(sink.calls[2]) != 2 {
+		t.Fatalf("stored %v, want 3, 7 and 2 records", sink.calls)
+	}
+	// The third body is 2/7 of the second's bytes: 2 records and one
+	// more, not a slice grown by appending.
+	if c := cap(sink.calls[2]); c != 3 {
+		t.Errorf("third request's records slice has capacity %d, want 3 (sized from the second's 7 records)", c)
+	}
+}

@@ -11,6 +11,9 @@ import (
 // and is not safe for concurrent use.
 type Parser struct {
 	conv *ingest.Converter
+	// sizer sizes a request's records slice from the body parsed before
+	// (the handler pools parsers).
+	sizer ingest.RecordsSizer
 }
 
 // NewParser returns a Parser for cfg.
