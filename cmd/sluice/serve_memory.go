@@ -60,9 +60,10 @@ func resolveMemoryLimit(cfg *config.Config, log *slog.Logger) {
 // Below memory_limit, the soft limit follows the live heap (gcgoal): after
 // every collection in which the live heap is above the head's bound
 // (twice the flush threshold) it is set to the live heap plus a headroom
-// of that bound or half the live heap, so that the collector's headroom
-// stops doubling the transients such a live heap holds (the head at its
-// bound, a merge of large parts' blocks). The returned func stops it.
+// of that bound or the heap's scannable bytes, whichever is larger, so
+// that the collector's headroom stops doubling the pointer-free
+// transients such a live heap holds (the head at its bound, a merge's
+// blocks, bloom filters). The returned func stops it.
 func applyMemoryLimit(cfg config.Config, log *slog.Logger) (stop func()) {
 	limit := cfg.MemoryLimit
 	if env := os.Getenv("GOMEMLIMIT"); env != "" {

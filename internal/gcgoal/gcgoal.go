@@ -10,10 +10,18 @@
 // against that. A Tuner sets the soft limit after every collection: while
 // the live heap is at most the floor, to the configured maximum
 // (memory_limit), so GOGC 100 sets the goal as before; above, to the live
-// heap plus a headroom of the floor (up to twice the floor) or half the
-// live heap, plus the heap's fragmentation and the runtime's memory
-// outside the heap, never above the maximum. The floor is the store's
-// head bound, the largest transient the store holds by design.
+// heap plus a headroom of the floor or the heap's scannable bytes
+// (objects holding pointers, which a collection must trace), whichever is
+// larger, plus the heap's fragmentation and the runtime's memory outside
+// the heap, never above the maximum. The floor is the store's head bound,
+// the largest transient the store holds by design.
+//
+// The headroom follows the scannable heap, not the live heap, because
+// that is what a collection's marking costs: the store's large buffers
+// (the head's record chunks, blocks read and written, bloom filters,
+// zstd tables) hold no pointers and cost a collection next to nothing,
+// so the collector runs no more marking per byte allocated than GOGC 100
+// over a heap of pointers would, while those buffers are not doubled.
 package gcgoal
 
 import (
@@ -26,17 +34,18 @@ import (
 )
 
 // Limit is the soft memory limit for the next cycle, from live (the heap
-// the last collection marked live), unused (the heap's spans' room not
-// holding objects: fragmentation, which counts against the limit) and
-// other (the runtime's memory outside the heap: stacks, metadata). Up to
-// floor it is ceiling (0: none), so that GOGC 100 alone sets the goal, as
-// without a tuner; above, the limit leaves a headroom of floor up to twice
-// floor, half of live above, and is at most ceiling.
-func Limit(live, unused, other, floor, ceiling int64) int64 {
+// the last collection marked live), scan (the scannable part of the heap
+// at that collection), unused (the heap's spans' room not holding
+// objects: fragmentation, which counts against the limit) and other (the
+// runtime's memory outside the heap: stacks, metadata). Up to floor it is
+// ceiling (0: none), so that GOGC 100 alone sets the goal, as without a
+// tuner; above, the limit leaves a headroom of floor or scan, whichever is
+// larger, and is at most ceiling.
+func Limit(live, scan, unused, other, floor, ceiling int64) int64 {
 	if floor <= 0 || live <= floor {
 		return ceiling
 	}
-	l := live + max(floor, live/2) + unused + other
+	l := live + max(floor, scan) + unused + other
 	if ceiling > 0 && l > ceiling {
 		l = ceiling
 	}
@@ -60,6 +69,7 @@ var sampleNames = []string{
 	"/memory/classes/heap/unused:bytes",
 	"/memory/classes/heap/free:bytes",
 	"/memory/classes/heap/released:bytes",
+	"/gc/scan/heap:bytes",
 }
 
 // Start sets the soft limit now and after every collection until Stop,
@@ -127,12 +137,12 @@ func (t *Tuner) update() {
 		}
 		return int64(t.samples[i].Value.Uint64())
 	}
-	live, total, unused := v(0), v(1), v(3)
+	live, total, unused, scan := v(0), v(1), v(3), v(6)
 	other := total - v(2) - v(3) - v(4) - v(5)
 	if live <= 0 || other < 0 {
 		return
 	}
-	l := Limit(live, unused, other, t.floor, t.ceiling)
+	l := Limit(live, scan, unused, other, t.floor, t.ceiling)
 	if l <= 0 {
 		l = math.MaxInt64
 	}
