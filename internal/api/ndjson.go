@@ -28,7 +28,7 @@ type NDJSONWriter struct {
 
 // NewNDJSONWriter returns a writer of an NDJSON answer to w. cpu, when not
 // nil, is the query's CPU slot (cpuslot.WithHold), given back around each
-// write to the client.
+// write to the client, and for good by Close.
 func NewNDJSONWriter(w http.ResponseWriter, cpu *cpuslot.Hold) *NDJSONWriter {
 	return &NDJSONWriter{w: w, cpu: cpu}
 }
@@ -106,7 +106,11 @@ func (o *NDJSONWriter) flush() error {
 }
 
 // Close ends the answer: when p is not nil, with its partial-answer line
-// and the trailer Sluice-Partial: true.
+// and the trailer Sluice-Partial: true. The query's work is done by then,
+// so Close gives its CPU slot back for good before the last writes: a
+// write that took it back afterwards (Hold.Blocking) would wait for a
+// slot behind ingest and background work only to give it back at once,
+// which was most of a small query's time under ingest.
 func (o *NDJSONWriter) Close(p *Partial) error {
 	if !o.started {
 		o.start()
@@ -117,5 +121,6 @@ func (o *NDJSONWriter) Close(p *Partial) error {
 		}
 		o.w.Header().Set(PartialTrailer, "true")
 	}
+	o.cpu.Release()
 	return o.flush()
 }

@@ -35,7 +35,8 @@ func (r *slotCheckingRecorder) Flush() {
 }
 
 func TestNDJSONWriterWritesWithoutSlot(t *testing.T) {
-	cpu := cpuslot.New(1).NewHold(cpuslot.High)
+	pool := cpuslot.New(1)
+	cpu := pool.NewHold(cpuslot.High)
 	if err := cpu.Reacquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +52,17 @@ func TestNDJSONWriterWritesWithoutSlot(t *testing.T) {
 			t.Fatal("the slot was not taken again after a write to the client")
 		}
 	}
+	// Close's writes end the query: it gives the slot back for good, not
+	// taking it again after each (a wait behind ingest for nothing).
+	acquired := pool.Stats(cpuslot.High).Acquired
 	if err := out.Close(nil); err != nil {
 		t.Fatal(err)
+	}
+	if cpu.Held() || pool.Stats(cpuslot.High).Held != 0 {
+		t.Error("the slot is held after Close")
+	}
+	if got := pool.Stats(cpuslot.High).Acquired - acquired; got != 0 {
+		t.Errorf("Close took the slot %d times, want 0", got)
 	}
 	if rec.writes == 0 {
 		t.Fatal("nothing written to the client")
