@@ -70,10 +70,13 @@ type decodedCol struct {
 	bitmap string // empty when every row has the field
 	enc    byte
 	values []string
-	codes  string   // encDict: one byte per present row, an index into values
-	dec    decimals // encDecimal: the packed values
-	data   string   // encRaw: all values' bytes, back to back (see Values)
-	next   int      // cursor into the present rows while rows are visited in order
+	codes  string // encDict: one byte per present row, an index into values
+	// codeBuf holds the codes of an encPackedDict column, unpacked
+	// (codes is a view of it): reused by the next block's column.
+	codeBuf []byte
+	dec     decimals // encDecimal: the packed values
+	data    string   // encRaw: all values' bytes, back to back (see Values)
+	next    int      // cursor into the present rows while rows are visited in order
 	// hex, for a column stored as encHex (and decoded as encRaw), is the
 	// bytes its values spell, hexWidth of each, a view of the block's raw
 	// bytes: a search for one id compares them instead of the texts.
@@ -116,7 +119,7 @@ func (d *decodedBlock) decodeHeader(src []byte, fields []string, blockLen int64,
 			r.fail("unknown column compression")
 		}
 		c.sum = r.u64()
-		if (i == 0) != (c.enc == encDelta || c.enc == encDeltaScaled) {
+		if (i == 0) != (c.enc == encDelta || c.enc == encDeltaScaled || c.enc == encPackedDelta) {
 			r.fail("column encoding does not fit the column")
 		}
 		total += c.stored
@@ -252,18 +255,22 @@ func columnEnd(r *reader, i int) error {
 func (d *decodedBlock) parseTimes() error {
 	tr := reader{src: d.timesSrc}
 	unit := int64(1)
-	if d.dirs[0].enc == encDeltaScaled {
+	if enc := d.dirs[0].enc; enc == encDeltaScaled || enc == encPackedDelta {
 		exp := 0
 		if b := tr.bytes(1); tr.err == nil {
 			exp = int(b[0])
 		}
-		if tr.err == nil && (exp < 1 || exp > maxTimeExp) {
+		if tr.err == nil && (exp < 1 && enc == encDeltaScaled || exp > maxTimeExp) {
 			tr.fail("time unit out of range")
 			exp = 0
 		}
 		unit = timeUnits[exp]
 	}
-	d.decodeTimes(&tr, d.rows, unit)
+	if d.dirs[0].enc == encPackedDelta {
+		d.decodePackedTimes(&tr, d.rows, unit)
+	} else {
+		d.decodeTimes(&tr, d.rows, unit)
+	}
 	if err := columnEnd(&tr, 0); err != nil {
 		return fmt.Errorf("%w: %v", errCorrupt, err)
 	}

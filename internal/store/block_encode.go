@@ -36,7 +36,9 @@ type blockEncoder struct {
 	data []byte // the block's stored column data
 	dirs []colDir
 	vals valueScratch
-	rows []int // a dense column's rows
+	rows []int    // a dense column's rows
+	alt  []byte   // a column's packed encoding, to weigh against raw's
+	ints []uint64 // scratch for the values packed
 	// table is newBloomWith's scratch set of the block's token hashes.
 	table []uint64
 }
@@ -74,11 +76,13 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 		prev = t / unit
 	}
 	m.spanRows = spanIndex(b.times, m.minTime, m.maxTime)
-	e.addColumn(tenc)
+	alt, ok := appendPackedDelta(e.alt[:0], b.times, exp, unit, &e.ints)
+	e.alt = alt
+	e.addColumnOr(tenc, encPackedDelta, ok)
 
 	var enc byte
 	e.raw, enc = appendValues(e.raw[:0], b.msgs, &e.vals)
-	e.addColumn(enc)
+	e.addValues(enc, n)
 
 	names := make([]string, 0, len(b.cols))
 	for name := range b.cols {
@@ -113,7 +117,7 @@ func (b *blockBuilder) encode(dst []byte, m *blockMeta, e *blockEncoder) []byte 
 			e.raw, enc = appendValues(e.raw, c.values, &e.vals)
 			full = full && !slices.Contains(c.values, "")
 		}
-		e.addColumn(enc)
+		e.addValues(enc, c.n)
 		e.dirs[len(e.dirs)-1].full = full
 		if c.numeric {
 			m.ranges = append(m.ranges, numRange{field: i, min: c.min, max: c.max})
@@ -178,12 +182,46 @@ func (e *blockEncoder) appendBlock(dst []byte, n int, m *blockMeta) []byte {
 // addColumn stores the column in e.raw, compressed when that pays.
 func (e *blockEncoder) addColumn(enc byte) { e.addColumnOf(e.raw, enc) }
 
+// addValues adds e.raw, a column of k values that appendValues encoded
+// as enc, as it is or, for a dictionary, with its codes packed when that
+// is about as small (see addColumnOr).
+func (e *blockEncoder) addValues(enc byte, k int) {
+	if enc != encDict {
+		e.addColumn(enc)
+		return
+	}
+	e.alt = packDictCodes(e.alt[:0], e.raw, k, e.vals.dictLen)
+	e.addColumnOr(enc, encPackedDict, true)
+}
+
+// packedSlack says how much larger than the column's stored bytes its
+// packed encoding may be and still be chosen: by 1/packedSlack. A packed
+// column is read without a zstd frame's table setup, most of what small
+// blocks' columns cost a search.
+const packedSlack = 4
+
+// addColumnOr adds e.raw as a column of encoding enc, or e.alt, the same
+// column as altEnc (a packed encoding, stored uncompressed), when ok and
+// that takes at most 1/packedSlack more bytes than e.raw stored.
+func (e *blockEncoder) addColumnOr(enc, altEnc byte, ok bool) {
+	start := len(e.data)
+	e.addColumnOf(e.raw, enc)
+	stored := len(e.data) - start
+	if !ok || len(e.alt) > stored+stored/packedSlack {
+		return
+	}
+	e.data = e.data[:start]
+	e.dirs = e.dirs[:len(e.dirs)-1]
+	e.addColumnOf(e.alt, altEnc)
+}
+
 // addColumnOf appends raw, a column's bytes, to the block's column data,
 // compressed when that makes it smaller.
 func (e *blockEncoder) addColumnOf(raw []byte, enc byte) {
 	start := len(e.data)
 	d := colDir{enc: enc, comp: compNone, stored: len(raw), raw: len(raw), off: start}
-	if len(raw) >= minCompressBytes && e.enc != nil {
+	packed := enc == encPackedDict || enc == encPackedDelta
+	if len(raw) >= minCompressBytes && e.enc != nil && !packed {
 		e.data = e.enc.EncodeAll(raw, e.data)
 		if len(e.data)-start < len(raw) {
 			d.comp, d.stored = compZstd, len(e.data)-start

@@ -17,8 +17,15 @@ const (
 	// seconds, milliseconds, …): e, then zig-zag varint deltas in that unit
 	encDeltaScaled byte = 5
 	// strings of lowercase hex digits of one even length, as the bytes
-	// they spell (column_hex.go; format version 5)
+	// they spell (column_hex.go; format version 5 and later)
 	encHex byte = 6
+	// a dictionary's codes in the fewest bits that hold them, stored
+	// uncompressed (column_packed.go; format version 6)
+	encPackedDict byte = 7
+	// timestamps: e, the first time, then every later delta in a fixed
+	// number of bits, stored uncompressed (column_packed.go; format
+	// version 6)
+	encPackedDelta byte = 8
 
 	// encFull flags a field column's encoding byte in the directory: every
 	// row of the block has a non-empty value, which a filter on the
@@ -40,6 +47,7 @@ const maxDictValues = 255
 type valueScratch struct {
 	seen      map[string]byte // a dictionary's codes
 	mantissas []int64         // a decimal column's values
+	dictLen   int             // the distinct values of the last encDict column
 }
 
 // appendValues encodes vals with the cheapest string encoding for them and
@@ -75,6 +83,7 @@ func appendValues(dst []byte, vals []string, sc *valueScratch) ([]byte, byte) {
 		for _, v := range vals {
 			dst = append(dst, seen[v])
 		}
+		sc.dictLen = len(dict)
 		return dst, encDict
 	}
 	if dst, ok := appendDecimals(dst, vals, &sc.mantissas); ok {
@@ -125,6 +134,19 @@ func readValuesSpelling(r *reader, enc byte, n int, c *decodedCol, lens *[]int, 
 			if int(c.codes[i]) >= k {
 				r.fail("dictionary code out of range")
 			}
+		}
+	case encPackedDict:
+		// Decoded as encDict, its codes unpacked to a byte each.
+		c.enc = encDict
+		k := r.count(min(r.remaining(), maxDictValues))
+		if r.err == nil && k == 0 && n > 0 {
+			r.fail("empty dictionary")
+		}
+		for i := 0; i < k && r.err == nil; i++ {
+			c.values = append(c.values, r.str())
+		}
+		if r.err == nil {
+			readPackedCodes(r, n, k, c)
 		}
 	case encRaw:
 		c.values, c.data = readRawValues(r, n, c.values, lens)

@@ -131,24 +131,7 @@ func appendDecimals(dst []byte, vals []string, mantissas *[]int64) (_ []byte, ok
 	dst = append(dst, byte(scale))
 	dst = binary.AppendVarint(dst, lo)
 	dst = append(dst, byte(width))
-	var acc uint64
-	n := uint(0) // bits in acc
-	for _, m := range ms {
-		x := uint64(m - lo)
-		acc |= x << n
-		n += uint(width)
-		// acc held at most 7 bits before x's at most maxDecimalWidth: no
-		// bit of x is lost.
-		for n >= 8 {
-			dst = append(dst, byte(acc))
-			acc >>= 8
-			n -= 8
-		}
-	}
-	if n > 0 {
-		dst = append(dst, byte(acc))
-	}
-	return dst, true
+	return appendPacked(dst, ms, lo, width), true
 }
 
 // decimals is a decoded encDecimal column: k packed mantissas.

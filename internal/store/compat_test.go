@@ -132,7 +132,8 @@ const v4StoreDir = "testdata/v4store"
 
 // TestVersion4StoreReadable opens the data directory of the build before
 // blooms of any size: its version 4 parts are searched, verified,
-// scrubbed, and merged into version 5 parts, which answer the same.
+// scrubbed, and merged into parts of the current version, which answer
+// the same.
 func TestVersion4StoreReadable(t *testing.T) {
 	checkOldStore(t, v4StoreDir, 4, rand.NewPCG(41, 42))
 }
@@ -165,4 +166,17 @@ func checkOldStore(t *testing.T, src string, v int, seed *rand.PCG) {
 	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
 		t.Fatalf("verify after the merge: %v %v", ps, err)
 	}
+}
+
+// testdata/v5store is a store written by the build before part format
+// version 6 (two flushes of genRecords(rand.NewPCG(51, 52)), 400 records
+// each, blocks of 40 records): version 5 parts, without the packed
+// column encodings.
+const v5StoreDir = "testdata/v5store"
+
+// TestVersion5StoreReadable opens the data directory of the build before
+// packed columns: its version 5 parts are searched, verified, scrubbed,
+// and merged into version 6 parts, which answer the same.
+func TestVersion5StoreReadable(t *testing.T) {
+	checkOldStore(t, v5StoreDir, 5, rand.NewPCG(51, 52))
 }

@@ -20,6 +20,7 @@ import (
 
 // Part file layouts (FORMAT.md has the details):
 //
+//	version 6: as version 5 with "SLPART6\n" and "SLPEND6\n", packed column encodings (7, 8)
 //	version 5: as version 4 with "SLPART5\n" and "SLPEND5\n", bloom filters of any whole number of words
 //	version 4: "SLPART4\n" | (blocks, index chunk)… | meta-index (zstd) | footer
 //	           footer: meta-index offset u64 | length u64 | xxhash64 u64 | sha256 | "SLPEND4\n"
@@ -33,8 +34,10 @@ import (
 // earlier builds, stay readable: their one index frame is decoded whole
 // and split into the same chunks in the cache.
 const (
-	partMagic      = "SLPART5\n"
-	partEndMagic   = "SLPEND5\n"
+	partMagic      = "SLPART6\n"
+	partEndMagic   = "SLPEND6\n"
+	partMagicV5    = "SLPART5\n"
+	partEndMagicV5 = "SLPEND5\n"
 	partMagicV4    = "SLPART4\n"
 	partEndMagicV4 = "SLPEND4\n"
 	partMagicV3    = "SLPART3\n"
@@ -225,6 +228,8 @@ func (p *part) loadMetaIndex() (cached, error) {
 	switch string(head) {
 	case partMagic:
 		return p.loadMetaIndexV3(partEndMagic, false)
+	case partMagicV5:
+		return p.loadMetaIndexV3(partEndMagicV5, false)
 	case partMagicV4:
 		return p.loadMetaIndexV3(partEndMagicV4, false)
 	case partMagicV3:
@@ -239,13 +244,13 @@ func (p *part) loadMetaIndex() (cached, error) {
 		}
 		return mi, nil
 	case partMagicV1:
-		return nil, fmt.Errorf("%w: part %s: format version 1, written by an older development build; this build reads versions 2 to 5", errCorrupt, p.name)
+		return nil, fmt.Errorf("%w: part %s: format version 1, written by an older development build; this build reads versions 2 to 6", errCorrupt, p.name)
 	default:
 		return nil, fmt.Errorf("%w: part %s: bad magic", errCorrupt, p.name)
 	}
 }
 
-// loadMetaIndexV3 reads the meta-index of a version 5 or 4 part, or of a
+// loadMetaIndexV3 reads the meta-index of a version 6, 5 or 4 part, or of a
 // version 3 part when v3 is set (the footer ending in endMagic).
 func (p *part) loadMetaIndexV3(endMagic string, v3 bool) (cached, error) {
 	if p.size < partHeaderLen+footerLen {
