@@ -29,6 +29,7 @@ type Converter struct {
 	stream []string
 	p      fastjson.Parser
 	b      FieldBuilder
+	arena  recordArena
 }
 
 // role says what a field became: a FieldEntry's Role.
@@ -202,16 +203,13 @@ func (c *Converter) build(now time.Time, tenant string, extra []record.Field) (r
 		}
 	}
 
-	// One string holds every name and value, so a record costs one
-	// allocation for its text however many fields it has.
-	text := string(c.b.Buf)
-	if nfields+len(extra) > 0 {
-		r.Fields = make([]record.Field, 0, nfields+len(extra))
-		r.Fields = append(r.Fields, extra...)
-	}
-	if nstream > 0 {
-		r.Stream = make([]record.Field, 0, nstream)
-	}
+	// One string holds every name and value, and the arena gives the
+	// records of a request their text and field slices from shared chunks,
+	// so a record costs a fraction of an allocation however many fields it
+	// has.
+	text := c.arena.String(c.b.Buf)
+	r.Fields = append(c.arena.Fields(nfields+len(extra)), extra...)
+	r.Stream = c.arena.Fields(nstream)
 	for i := range c.b.Ents {
 		e := &c.b.Ents[i]
 		switch e.Role {

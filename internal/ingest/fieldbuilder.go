@@ -11,8 +11,9 @@ const indexThreshold = 32
 
 // A FieldBuilder collects the fields of one record while a receiver's
 // converter flattens its input. Every name and value goes into Buf, so that
-// the finished record can take all its text from one string: one allocation
-// however many fields it has. A name given twice keeps one entry, at the
+// the finished record can take all its text from one string: at most one
+// allocation however many fields it has (Converter carves it from a chunk
+// shared by many records). A name given twice keeps one entry, at the
 // place of its first, holding the last value.
 //
 // To add a field: set Name to its full name, call AddName, append the value
