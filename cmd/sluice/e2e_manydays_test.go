@@ -81,7 +81,7 @@ func TestE2EManyDays(t *testing.T) {
 
 	pid := s.cmd.Process.Pid
 	base := openFDs(t, pid)
-	// The flush writes at most a part per CPU slot at once and fsyncs at
+	// The flush writes at most GOMAXPROCS parts at once and fsyncs at
 	// most 16 sealed files at once; the rest is slack for connections.
 	const slack = 48
 	peak := peakFDs(t, pid, func() {

@@ -286,7 +286,6 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	if !cfg.Query.CPUPriority {
 		cpuslot.SetShared(nil) // before any work takes a slot
 	}
-	cpuslot.SpareP()
 	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{
 		BlockRecords:   cfg.Store.BlockRecords,
 		MergeFanIn:     cfg.Store.MergeFanIn,

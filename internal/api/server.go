@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -11,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sluice-log/sluice/internal/auth"
-	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/dashboard"
 	"github.com/sluice-log/sluice/internal/pipeline"
 	"github.com/sluice-log/sluice/internal/query"
@@ -114,7 +114,7 @@ type Server struct {
 // New builds the server's routes.
 func New(cfg Config) *Server {
 	if cfg.Limits.MaxConcurrent <= 0 {
-		cfg.Limits.MaxConcurrent = 2 * cpuslot.CPUs()
+		cfg.Limits.MaxConcurrent = 2 * runtime.GOMAXPROCS(0)
 	}
 	if cfg.Limits.TailBufferBytes <= 0 {
 		cfg.Limits.TailBufferBytes = DefaultTailBufferBytes

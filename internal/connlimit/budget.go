@@ -40,7 +40,7 @@ func RaiseFDLimit() (int, error) {
 //
 // The store keeps at most store.max_open_files part files open for
 // reading (opened on demand, closed least recently used first), plus those
-// a flush or a merge writes at once (a part writer per CPU slot, 16 files
+// a flush or a merge writes at once (GOMAXPROCS part writers, 16 files
 // synced at a time) and the WAL's and manifest's: storeFiles is that
 // bound, and the 512 beside it cover writers, the WAL, Kafka's and
 // Elasticsearch's connections and the process's own files. A quarter of

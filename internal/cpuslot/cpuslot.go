@@ -1,10 +1,8 @@
 // Package cpuslot is admission control for CPU: a process runs its
 // CPU-heavy work (searches, ingest decoding, a flush's part writers,
 // merges) while holding one of a fixed number of slots, as many as
-// GOMAXPROCS at start, and the slots go to waiting searches first, then
-// to waiting ingest, then to background work. The server then runs one P
-// more than the slots (SpareP), for the work that holds none and for the
-// network poller.
+// GOMAXPROCS, and the slots go to waiting searches first, then to waiting
+// ingest, then to background work.
 //
 // Go's scheduler has no priorities: a runnable goroutine waits in line
 // behind every other runnable one, and a CPU-bound goroutine runs until it
@@ -155,34 +153,6 @@ func Shared() *Pool { return shared.Load() }
 // slot taken from one pool must be given back to the same one, which
 // Hold and the call sites that keep the pool they acquired from ensure.
 func SetShared(p *Pool) { shared.Store(p) }
-
-// CPUs is how many goroutines of CPU-heavy work the process runs at once
-// (a flush's part writers, a search's workers): the shared pool's slots,
-// or GOMAXPROCS when admission is off. The server runs one P more than
-// that (SpareP), which this leaves out.
-func CPUs() int {
-	if p := Shared(); p != nil {
-		return p.size
-	}
-	return runtime.GOMAXPROCS(0)
-}
-
-// SpareP sets GOMAXPROCS to the shared pool's slots plus one, when there
-// is a pool. With as many Ps as slots, the slot holders (ingest, flushes,
-// merges) keep every P busy under ingest, and the Go scheduler looks for
-// network events only when a P runs out of work or at sysmon's next look
-// (every 10 ms while all are busy): a query that arrived waited that long
-// before its handler ran, and its search for a P behind the holders
-// after every wait. The spare P runs what holds no slot (reading
-// requests, appends to the head, the collector's workers) and, idle,
-// waits in the network poller, so that a request is read as it arrives;
-// the slots still bound the CPU-heavy work to the CPUs. Call it once at
-// start, after SetShared.
-func SpareP() {
-	if p := Shared(); p != nil {
-		runtime.GOMAXPROCS(p.size + 1)
-	}
-}
 
 // Size returns the number of slots.
 func (p *Pool) Size() int {

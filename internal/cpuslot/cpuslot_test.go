@@ -453,33 +453,3 @@ func TestWithHold(t *testing.T) {
 		t.Errorf("HoldOf = %p, want %p", got, h)
 	}
 }
-
-// TestSpareP: the server runs one P more than the shared pool's slots,
-// and the CPU-heavy work sizes itself by the slots (CPUs), not by
-// GOMAXPROCS; without a pool both are GOMAXPROCS.
-func TestSpareP(t *testing.T) {
-	procs, shared := runtime.GOMAXPROCS(0), Shared()
-	t.Cleanup(func() { runtime.GOMAXPROCS(procs); SetShared(shared) })
-	for _, tc := range []struct {
-		name      string
-		pool      *Pool
-		wantProcs int
-		wantCPUs  int
-	}{
-		{"pool of 3", New(3), 4, 3},
-		{"pool of 1", New(1), 2, 1},
-		{"no pool", nil, procs, procs},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			runtime.GOMAXPROCS(procs)
-			SetShared(tc.pool)
-			SpareP()
-			if got := runtime.GOMAXPROCS(0); got != tc.wantProcs {
-				t.Errorf("GOMAXPROCS %d, want %d", got, tc.wantProcs)
-			}
-			if got := CPUs(); got != tc.wantCPUs {
-				t.Errorf("CPUs %d, want %d", got, tc.wantCPUs)
-			}
-		})
-	}
-}

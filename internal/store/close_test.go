@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestCloseEndsSearches(t *testing.T) {
 		slots bool
 	}{
 		{name: "a search that quarantines a part", chunks: 1, damage: true},
-		{name: "a search with work left", chunks: 2*cpuslot.CPUs() + 2},
+		{name: "a search with work left", chunks: 2*runtime.GOMAXPROCS(0) + 2},
 		{name: "a search whose workers wait for a slot", chunks: 4, slots: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -71,15 +72,6 @@ func TestPartWriteWithoutSlot(t *testing.T) {
 	}
 }
 
-// twoWorkers makes a search run two workers at least until the test
-// ends: a search runs as many as the shared pool has slots
-// (cpuslot.CPUs), whatever the machine's CPUs.
-func twoWorkers(t *testing.T) {
-	prev := cpuslot.Shared()
-	cpuslot.SetShared(cpuslot.New(max(2, cpuslot.CPUs())))
-	t.Cleanup(func() { cpuslot.SetShared(prev) })
-}
-
 // lentSlot returns a search's slot of a pool of one, not held yet, and a
 // context that lends it to Search (cpuslot.WithHold).
 func lentSlot(t *testing.T) (*cpuslot.Pool, *cpuslot.Hold, context.Context) {
@@ -135,7 +127,7 @@ func TestSearchOnLentSlot(t *testing.T) {
 // slot, and the search would pass its own work from one goroutine to the
 // other while other searches wait as before.
 func TestSearchWorkersAreSiblings(t *testing.T) {
-	twoWorkers(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))) // two workers at least
 	s := openTest(t, t.TempDir(), Options{BlockRecords: 8})
 	defer s.Close()
 	recs := make([]record.Record, 3*chunkBlocks*8) // three index chunks: three units

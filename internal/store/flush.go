@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -42,7 +43,7 @@ func (s *Store) Flush(ctx context.Context) error {
 		lastSeq = max(lastSeq, h.lastSeq)
 	}
 	plan := planFlush(heads)
-	sealed, err := s.writeJobs(ctx, plan, plan.jobs(cpuslot.CPUs()))
+	sealed, err := s.writeJobs(ctx, plan, plan.jobs(runtime.GOMAXPROCS(0)))
 	if err == nil {
 		err = makeDurable(ctx, sealed)
 	}
@@ -111,7 +112,7 @@ func (s *Store) writeJobs(ctx context.Context, plan *flushPlan, jobs []flushJob)
 		firstErr error // the cause; the other jobs then fail as cancelled
 		wg       sync.WaitGroup
 	)
-	sem := make(chan struct{}, cpuslot.CPUs())
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, job := range jobs {
 		sem <- struct{}{}
 		wg.Add(1)

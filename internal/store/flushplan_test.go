@@ -5,9 +5,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
-	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -96,10 +96,7 @@ func TestFlushJobs(t *testing.T) {
 // parallel keeps every record exactly once, and that a failed job leaves
 // no part behind and the records in memory for the next flush.
 func TestShardedFlush(t *testing.T) {
-	// A flush writes as many parts at once as there are CPU slots.
-	prev := cpuslot.Shared()
-	cpuslot.SetShared(cpuslot.New(2))
-	defer cpuslot.SetShared(prev)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openTest(t, dir, Options{})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -149,7 +150,7 @@ func TestMergeEncoderLevel(t *testing.T) {
 // (here with one open file at most, which the file cache would otherwise
 // have closed), and the search answers every record once.
 func TestSearchKeepsRetiredPartsAlive(t *testing.T) {
-	twoWorkers(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))) // two workers at least
 	for _, tc := range []struct {
 		name  string
 		parts int // served once the parts are retired

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -144,11 +145,11 @@ func (ss *searcher) planParts(parts []*part) ([]searchUnit, error) {
 }
 
 // searchAll visits the blocks of parts and the head streams with up to
-// as many workers as CPU slots (cpuslot.CPUs). Reading, decompressing and
-// filtering run in parallel; fn and Count are called under one lock, one
-// call at a time, so the caller sees what a serial search would show it,
-// in another order (Search promises none). Filters are safe for
-// concurrent use by the Filter contract.
+// GOMAXPROCS workers. Reading, decompressing and filtering run in
+// parallel; fn and
+// Count are called under one lock, one call at a time, so the caller sees
+// what a serial search would show it, in another order (Search promises
+// none). Filters are safe for concurrent use by the Filter contract.
 func (ss *searcher) searchAll(v *view) error {
 	units, err := ss.planParts(v.parts)
 	if err != nil {
@@ -157,7 +158,7 @@ func (ss *searcher) searchAll(v *view) error {
 	for i := range v.heads {
 		units = append(units, searchUnit{hv: &v.heads[i]})
 	}
-	workers := min(cpuslot.CPUs(), len(units))
+	workers := min(runtime.GOMAXPROCS(0), len(units))
 	if workers <= 1 {
 		for _, u := range units {
 			if err := ss.searchUnit(u); err != nil {
@@ -264,7 +265,7 @@ func (ss *searcher) searchAll(v *view) error {
 }
 
 // checkParts checks the sha256 of the parts this process has not checked
-// yet before the search reads them (Store.checkFirstRead), cpuslot.CPUs() at
+// yet before the search reads them (Store.checkFirstRead), GOMAXPROCS at
 // a time, and stops waiting when the search ends (the hashes under way
 // go on, for the next read). A part that fails is found
 // quarantined when its meta-index is read.
@@ -284,7 +285,7 @@ func (ss *searcher) checkParts(parts []*part) {
 	defer ss.reacquireCPU()
 	next := make(chan *part)
 	var wg sync.WaitGroup
-	for range min(len(todo), cpuslot.CPUs()) {
+	for range min(len(todo), runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			for p := range next {
 				_ = ss.s.checkFirstRead(ss.ctx, p)

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/sluice-log/sluice/internal/cpuslot"
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -135,7 +135,7 @@ type Stats struct {
 }
 
 func newCodecs(level int) (*zstd.Encoder, *zstd.Decoder, error) {
-	enc, err := newEncoder(level, cpuslot.CPUs())
+	enc, err := newEncoder(level, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, nil, err
 	}
