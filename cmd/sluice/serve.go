@@ -433,6 +433,7 @@ func queryLimits(cfg config.Config) api.QueryLimits {
 		TailBufferBytes:     cfg.TailBytes(),
 		MaxResultBytes:      cfg.ResultBytes(),
 		MaxAggregationBytes: cfg.AggregationBytes(),
+		WriteTimeout:        time.Duration(cfg.Query.WriteTimeout),
 	}
 }
 
@@ -744,6 +745,10 @@ func (h httpRun) serve(ctx context.Context, logArgs ...any) error {
 	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
+		// Shutdown waits for requests, it does not end them: their
+		// connections close here, which ends their contexts and fails
+		// their writes.
+		_ = srv.Close()
 		log.Warn("requests still running at the shutdown timeout were cut off", "err", err)
 	}
 	stopListeners()

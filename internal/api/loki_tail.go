@@ -67,9 +67,15 @@ func (s *Server) lokiTail(w http.ResponseWriter, r *http.Request) {
 		if len(recs) == 0 {
 			return nil
 		}
-		wctx, cancel := context.WithTimeout(ctx, tailWriteTimeout)
+		// The connection is the WebSocket's now, out of answerWriter's
+		// reach: each message gets query.write_timeout itself.
+		wctx, cancel := context.WithTimeout(ctx, s.cfg.Limits.WriteTimeout)
 		defer cancel()
-		return conn.Write(wctx, websocket.MessageText, lokiTailMessage(recs))
+		err := conn.Write(wctx, websocket.MessageText, lokiTailMessage(recs))
+		if err != nil && wctx.Err() != nil && ctx.Err() == nil {
+			s.countCutOff(r)
+		}
+		return err
 	}
 	if send(history) != nil {
 		return

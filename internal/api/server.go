@@ -52,6 +52,10 @@ type QueryLimits struct {
 	// MaxAggregationBytes bounds what one query's aggregation holds
 	// (query.Options.MaxMemory); 0 means its default.
 	MaxAggregationBytes int64
+	// WriteTimeout bounds each write of an answer to its client (a query's,
+	// a live tail's): a client that reads nothing for this long is cut
+	// off; 0 means DefaultWriteTimeout.
+	WriteTimeout time.Duration
 }
 
 // Config assembles the server.
@@ -104,6 +108,7 @@ type Server struct {
 	latency  *prometheus.HistogramVec
 	rowsOut  *prometheus.CounterVec
 	refused  *prometheus.CounterVec
+	cutOff   *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
 	rates    ingestRates
 	results  query.ResultMeter // what running queries keep for their answers
@@ -118,6 +123,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Limits.TailBufferBytes <= 0 {
 		cfg.Limits.TailBufferBytes = DefaultTailBufferBytes
+	}
+	if cfg.Limits.WriteTimeout <= 0 {
+		cfg.Limits.WriteTimeout = DefaultWriteTimeout
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -140,8 +148,11 @@ func New(cfg Config) *Server {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_query_limit_stops_total", Help: "Queries stopped by a limit, by the limit's configuration key (timeout, max_scanned_records, max_scanned_bytes, max_result_bytes).",
 		}, []string{"limit"}),
+		cutOff: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_query_answers_cut_off_total", Help: "Answers of queries and live tails cut off because one write to their client waited query.write_timeout for it to read, by route.",
+		}, []string{"route"}),
 	}
-	cfg.Registry.MustRegister(s.latency, s.rowsOut, s.bytesOut, s.refused,
+	cfg.Registry.MustRegister(s.latency, s.rowsOut, s.bytesOut, s.refused, s.cutOff,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_query_running",
 			Help: "Queries and live tails holding one of the query.max_concurrent slots."}, func() float64 { return float64(len(s.sem)) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sluice_query_max_concurrent",
@@ -177,7 +188,9 @@ func New(cfg Config) *Server {
 	s.mountUI()
 	s.handle("GET /api/v1/whoami", g.Require(auth.RoleAny, http.HandlerFunc(s.whoami)))
 	s.handle("GET /api/v1/status", g.Require(auth.RoleAny, http.HandlerFunc(s.status)))
-	query := func(h http.HandlerFunc) http.Handler { return g.Require(auth.RoleQuery, s.tenantQuota(h)) }
+	query := func(h http.HandlerFunc) http.Handler {
+		return g.Require(auth.RoleQuery, s.tenantQuota(s.boundWrites(h)))
+	}
 	s.handle("/api/v1/query", query(methods(s.query, "GET", "POST").ServeHTTP))
 	s.handle("/api/v1/hits", query(methods(s.hits, "GET", "POST").ServeHTTP))
 	s.handle("/api/v1/field_names", query(methods(s.fieldNames, "GET", "POST").ServeHTTP))
@@ -292,7 +305,7 @@ func (s *Server) forceFlush(w http.ResponseWriter, r *http.Request) {
 }
 
 // statusRecorder remembers the status code for metrics and passes Flush
-// through, which streaming answers need.
+// through, with its error, which streaming answers need.
 type statusRecorder struct {
 	http.ResponseWriter
 	code    int
@@ -312,10 +325,11 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+func (r *statusRecorder) Flush() { _ = r.FlushError() }
+
+// FlushError is http.ResponseController's Flush, with its error.
+func (r *statusRecorder) FlushError() error {
+	return http.NewResponseController(r.ResponseWriter).Flush()
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

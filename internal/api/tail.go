@@ -20,11 +20,6 @@ import (
 // say.
 const DefaultTailBufferBytes = 8 << 20
 
-// tailWriteTimeout bounds one write to a live-tail client: a client that
-// stops reading is let go after it even when too few records arrive to
-// fill its buffer.
-const tailWriteTimeout = 30 * time.Second
-
 // tailHeartbeat is how often an idle server-sent-events stream gets a
 // comment, which keeps proxies from closing it.
 const tailHeartbeat = time.Second
@@ -113,8 +108,10 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 	var buf []byte
 	var rows int
 	defer func() { s.rowsOut.WithLabelValues("tail").Add(float64(rows)) }()
+	// A write waits at most query.write_timeout (answerWriter): a client
+	// that stops reading is let go after it even when too few records
+	// arrive to fill its buffer.
 	write := func(b []byte) bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(tailWriteTimeout))
 		_, err := w.Write(b)
 		return err == nil
 	}

@@ -152,6 +152,7 @@ type QueryConfig struct {
 	MaxGroups           int      `yaml:"max_groups" doc:"Most groups a stats query may build (and distinct keys of a flow pipe, distinct field names of a field list) before it fails with a message saying how to narrow it. A guard on cardinality; the memory an aggregation holds is bounded by max_aggregation_bytes, which usually stops it first (a group of a 32-byte key is estimated at about 240 bytes, so 10 million groups are estimated at 2.4GB; count() alone grouped by one field counts in a table of about 100–160 bytes a key)."`
 	MaxAggregationBytes ByteSize `yaml:"max_aggregation_bytes" doc:"Most bytes (estimated) one query's aggregation may hold: its stats groups, count_uniq's distinct values, quantile samples. A query past it stops with 422 naming the query memory limit. 0 derives it: an eighth of memory_limit, or 256MiB when memory_limit is 0 (a top 5 of 4.9 million trace ids, which VictoriaLogs answers, is estimated at about 0.7GB)."`
 	Timeout             Duration `yaml:"timeout" doc:"Deadline of one query, from the moment it gets one of max_concurrent's slots: a query past it stops (the search looks at the deadline between records and blocks, and a regular expression within long values) and answers 504, and its slot is free."`
+	WriteTimeout        Duration `yaml:"write_timeout" doc:"Longest one write of an answer (a query's, a live tail's, Loki's) may wait for its client to read. The deadline moves on as the answer goes out, 64KiB at a time, so a long answer that is being read goes on however long it takes; a client that reads nothing for this long is cut off, and its query slot, the records kept for its answer and the server's graceful stop no longer wait for it. Counted in sluice_query_answers_cut_off_total. A client that pages through an answer (sluice query … | less) must read on within it."`
 	MaxConcurrent       int      `yaml:"max_concurrent" doc:"Queries that may run at once; more wait for a slot in the order they came, and give up with 429 after 'timeout'. A live tail holds a slot for as long as it runs; live tails may hold at most half of the slots (at least one), so that queries always have the rest, and a tail that finds none free gets 429 at once. 0 means twice the number of CPUs."`
 	MaxResultBytes      ByteSize `yaml:"max_result_bytes" doc:"Most bytes of records one query keeps in memory for its answer: the newest 'limit' records of a search (before the pipes after it: sort, limit, fields), and each side of the records around a hit (context). A query past it stops with 422 naming this limit, as Elasticsearch refuses a search over its result window or its request circuit breaker, rather than answering fewer records than asked without saying so; ask for fewer records, keep fewer fields, or narrow the query. Aggregations are bounded by max_groups and max_aggregation_bytes instead. 0 derives it: a sixteenth of memory_limit, or 256MiB when memory_limit is 0."`
 	TailBufferBytes     ByteSize `yaml:"tail_buffer_bytes" doc:"How far one live-tail client may fall behind, in bytes of records stored but not yet sent to it (a batch arriving while it has taken everything before is always queued, whatever its size). Ingest never waits for a tail client: one that falls further behind is dropped, its slot freed at once, and its stream ends with a line {\"_dropped\":true,\"_msg\":\"…\"} saying why. Counted in sluice_tail_dropped_total; the bytes waiting are sluice_tail_buffered_bytes. 0 derives it: a 128th of memory_limit (8MiB at 1GiB), or 8MiB when memory_limit is 0; live tails hold at most half of max_concurrent's slots."`
@@ -227,6 +228,7 @@ func Default() Config {
 			MaxLimit:        100000,
 			MaxGroups:       10000000,
 			Timeout:         Duration(60 * time.Second),
+			WriteTimeout:    Duration(30 * time.Second),
 			MaxRegexSize:    5000,
 			TailBufferBytes: 0,
 			MaxDashboards:   dashboardLimit,
@@ -414,6 +416,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Query.Timeout <= 0 {
 		bad("query.timeout must be positive")
+	}
+	if c.Query.WriteTimeout <= 0 {
+		bad("query.write_timeout must be positive, got %s", c.Query.WriteTimeout)
 	}
 	if c.Query.MaxConcurrent < 0 {
 		bad("query.max_concurrent must not be negative")
