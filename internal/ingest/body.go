@@ -57,8 +57,8 @@ func OpenBody(r *http.Request, maxBytes int64) (io.ReadCloser, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRequestBytes
 	}
-	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	if enc == "" || enc == "identity" {
+	enc := encoding(r)
+	if enc == "" {
 		if r.ContentLength > maxBytes {
 			return nil, tooLarge(maxBytes)
 		}
@@ -71,7 +71,7 @@ func OpenBody(r *http.Request, maxBytes int64) (io.ReadCloser, error) {
 		return nil, err
 	}
 	switch enc {
-	case "", "identity":
+	case "":
 		return newBodyReader(r.Body, r.Body, maxBytes, "", nil, rq), nil
 	case "gzip":
 		zr, err := gzip.NewReader(r.Body)
@@ -94,6 +94,15 @@ func OpenBody(r *http.Request, maxBytes int64) (io.ReadCloser, error) {
 			Err:    fmt.Errorf("unsupported Content-Encoding %q; supported: %s", enc, SupportedEncodings),
 		}
 	}
+}
+
+// encoding is r's Content-Encoding in lower case, "" for none or identity.
+func encoding(r *http.Request) string {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	if enc == "identity" {
+		return ""
+	}
+	return enc
 }
 
 type refusalKey struct{}

@@ -314,3 +314,32 @@ func TestHandlerSizesRecords(t *testing.T) {
 		t.Errorf("third request's records slice has capacity %d, want 3 (sized from the second's 7 records)", c)
 	}
 }
+
+// TestHandlerSizesGzipRecords: a gzip body, whose decoded size is unknown
+// until its end, gets its records slice sized from the gzip body before
+// (records per byte sent): the same 100 lines again get 100 and a
+// sixteenth, not the 128 of a slice grown by appending.
+func TestHandlerSizesGzipRecords(t *testing.T) {
+	sink := &recordingSink{}
+	h := NewHandler(sink, DefaultConfig(), nil, nil)
+	var b strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&b, "{\"_msg\":\"m%d\"}\n", i)
+	}
+	body := gz(t, b.String())
+	for range 2 {
+		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		r.Header.Set("Content-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+	if len(sink.calls) != 2 || len(sink.calls[1]) != 100 || sink.calls[1][99].Message != "m99" {
+		t.Fatalf("stored %d requests, want 2 of 100 records", len(sink.calls))
+	}
+	if c := cap(sink.calls[1]); c != 100+100/16+1 {
+		t.Errorf("second gzip request's records slice has capacity %d, want %d", c, 100+100/16+1)
+	}
+}
