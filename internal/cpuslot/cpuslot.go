@@ -33,6 +33,12 @@
 // work still gets a turn (Slice) in every MaxBehind while ingest keeps
 // the slots busy.
 //
+// The counters (Stats) are by priority; a task's extra workers (Sibling)
+// count apart (ExtraStats), since they wait while their task goes on,
+// often for its whole run, and their waits say nothing of the task's.
+// Units records how long holders kept their slot between two points where
+// they could have handed it over.
+//
 // The rules for holders: hold a slot only while using the CPU, never while
 // waiting for something (a lock held for long, I/O from a client or a
 // disk, another goroutine's work: Hold.Blocking gives the slot back around
@@ -46,6 +52,7 @@ package cpuslot
 
 import (
 	"context"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -111,9 +118,15 @@ type Pool struct {
 	queue    [numPriorities][]*waiter // FIFO per priority
 	waiting  [numPriorities]atomic.Int32
 	stats    [numPriorities]counters
-	maxWait  time.Duration
-	slice    time.Duration
-	behind   time.Duration
+	// extra counts the acquisitions of a task's extra workers (Sibling)
+	// apart: theirs wait while the task goes on without them, often for
+	// its whole run, and say nothing of how long the task waited.
+	extra [numPriorities]counters
+	// units are the lengths of the holders' units (unitHist).
+	units   [numPriorities]unitHist
+	maxWait time.Duration
+	slice   time.Duration
+	behind  time.Duration
 	// progress is when a slot was last given back (Unix ns).
 	progress atomic.Int64
 }
@@ -124,6 +137,7 @@ type counters struct {
 	waitNs   atomic.Int64 // total time waited
 	over     atomic.Int64 // admitted above the limit after maxWait
 	yielded  atomic.Int64 // slots handed over by Yield
+	gaveUp   atomic.Int64 // waits that ended with ctx, no slot taken
 }
 
 type waiter struct {
@@ -170,7 +184,11 @@ func (p *Pool) Acquire(ctx context.Context, prio Priority) error {
 	if p == nil {
 		return nil
 	}
-	st := &p.stats[prio]
+	return p.acquire(ctx, prio, &p.stats[prio])
+}
+
+// acquire is Acquire, counted in st.
+func (p *Pool) acquire(ctx context.Context, prio Priority, st *counters) error {
 	st.acquired.Add(1)
 	p.mu.Lock()
 	if p.held < p.size && p.noneAheadLocked(prio) && p.mayGrantLocked(prio) {
@@ -206,6 +224,7 @@ func (p *Pool) Acquire(ctx context.Context, prio Priority) error {
 			}
 			return nil
 		case <-ctx.Done():
+			st.gaveUp.Add(1)
 			if p.dequeue(prio, w, false) {
 				return ctx.Err()
 			}
@@ -352,23 +371,86 @@ func (p *Pool) Waiting(prio Priority) bool {
 		(!p.othersWaiting() || p.heldHigh.Load() < p.searchShare())
 }
 
+// unitHist counts the units of work holders of one priority did between
+// two points where a waiter could have had their slot (taking it or a
+// Yield, and the next Yield or giving it back), by length: bucket i
+// holds those under 2^i µs (the last, the rest). A search waits for a
+// holder's slot about as long as the holder's unit.
+type unitHist struct {
+	n     [unitBuckets]atomic.Int64
+	sumNs atomic.Int64
+}
+
+const unitBuckets = 16 // the last one from 2^14 µs (16 ms) up
+
+func (u *unitHist) add(ns int64) {
+	i := bits.Len64(uint64(max(ns, 0)) / 1000)
+	u.n[min(i, unitBuckets-1)].Add(1)
+	u.sumNs.Add(ns)
+}
+
+// UnitLengths are the lengths of a priority's units of work: Counts[i]
+// of them under 2^i µs and at least 2^(i-1) (the last: all the longer
+// ones), and their sum.
+type UnitLengths struct {
+	Counts [unitBuckets]int64
+	Sum    time.Duration
+}
+
+// UnitUpper returns the upper bound of UnitLengths.Counts[i]; the last
+// bucket's is infinite (0 here).
+func UnitUpper(i int) time.Duration {
+	if i >= unitBuckets-1 {
+		return 0
+	}
+	return time.Duration(1<<i) * time.Microsecond
+}
+
+// Units returns the lengths of prio's units of work so far.
+func (p *Pool) Units(prio Priority) UnitLengths {
+	var u UnitLengths
+	if p == nil {
+		return u
+	}
+	for i := range u.Counts {
+		u.Counts[i] = p.units[prio].n[i].Load()
+	}
+	u.Sum = time.Duration(p.units[prio].sumNs.Load())
+	return u
+}
+
 // Stats are a priority's counters since the pool was made.
 type Stats struct {
 	Acquired   int64         // slots taken, yields' re-acquisitions included
 	Waited     int64         // of which had to wait
 	WaitTime   time.Duration // total time waited
+	GaveUp     int64         // of the waits, those that ended with their context
 	OverLimit  int64         // admitted above the limit after MaxWait
 	HandedOver int64         // slots handed over by Yield (see Waiting, Slice)
 	Waiting    int64         // in line now
 	Held       int64         // slots held now, all priorities together
 }
 
-// Stats returns prio's counters.
+// Stats returns prio's counters, those of extra workers (ExtraStats) left
+// out.
 func (p *Pool) Stats(prio Priority) Stats {
 	if p == nil {
 		return Stats{}
 	}
-	st := &p.stats[prio]
+	return p.statsOf(prio, &p.stats[prio])
+}
+
+// ExtraStats returns the counters of prio's extra workers (Hold.Sibling):
+// the slots a task's second and later goroutines took or waited for while
+// the task went on. Waiting and Held are the pool's, as in Stats.
+func (p *Pool) ExtraStats(prio Priority) Stats {
+	if p == nil {
+		return Stats{}
+	}
+	return p.statsOf(prio, &p.extra[prio])
+}
+
+func (p *Pool) statsOf(prio Priority, st *counters) Stats {
 	p.mu.Lock()
 	held := p.held
 	p.mu.Unlock()
@@ -376,6 +458,7 @@ func (p *Pool) Stats(prio Priority) Stats {
 		Acquired:   st.acquired.Load(),
 		Waited:     st.waited.Load(),
 		WaitTime:   time.Duration(st.waitNs.Load()),
+		GaveUp:     st.gaveUp.Load(),
 		OverLimit:  st.over.Load(),
 		HandedOver: st.yielded.Load(),
 		Waiting:    int64(p.waiting[prio].Load()),
@@ -392,9 +475,14 @@ type Hold struct {
 	held bool
 	// since is when the slot was taken (Unix ns), for Slice.
 	since int64
+	// unit is when h's current unit began: the slot taken, or kept at
+	// a Yield (Unix ns).
+	unit int64
 	// team counts the Holds of h's team (Sibling) waiting for a slot:
 	// a holder's turn goes to others' waiters, not to its own team's.
 	team *atomic.Int32
+	// extra is set on a Sibling: its acquisitions count in Pool.extra.
+	extra bool
 }
 
 // Hold acquires a slot of priority prio and returns it as a Hold.
@@ -417,7 +505,7 @@ func (h *Hold) Sibling() *Hold {
 	if h.team == nil {
 		h.team = new(atomic.Int32)
 	}
-	return &Hold{p: h.p, prio: h.prio, team: h.team}
+	return &Hold{p: h.p, prio: h.prio, team: h.team, extra: true}
 }
 
 // Held reports whether h holds its slot.
@@ -430,6 +518,9 @@ func (h *Hold) Priority() Priority { return h.prio }
 func (h *Hold) Release() {
 	if h != nil && h.held {
 		h.held = false
+		if h.p != nil {
+			h.p.units[h.prio].add(time.Now().UnixNano() - h.unit)
+		}
 		h.p.Release(h.prio)
 	}
 }
@@ -444,14 +535,29 @@ func (h *Hold) Reacquire(ctx context.Context) error {
 		h.team.Add(1)
 		defer h.team.Add(-1)
 	}
-	if err := h.p.Acquire(ctx, h.prio); err != nil {
+	if err := h.acquire(ctx); err != nil {
 		return err
 	}
 	h.held = true
 	if h.p != nil {
 		h.since = time.Now().UnixNano()
+		h.unit = h.since
 	}
 	return nil
+}
+
+// acquire takes a slot of h's priority, counted as an extra worker's when
+// h is a Sibling.
+func (h *Hold) acquire(ctx context.Context) error {
+	p := h.p
+	if p == nil {
+		return nil
+	}
+	st := &p.stats[h.prio]
+	if h.extra {
+		st = &p.extra[h.prio]
+	}
+	return p.acquire(ctx, h.prio, st)
 }
 
 // sliceOver reports whether h has held its slot for the pool's Slice
@@ -523,9 +629,16 @@ func (h *Hold) Yield(ctx context.Context) error {
 		h.held = true
 		return nil
 	}
-	if h.held && (h.p.Waiting(h.prio) || h.sliceOver()) {
-		h.Release()
-		h.p.stats[h.prio].yielded.Add(1)
+	if h.held {
+		if h.p.Waiting(h.prio) || h.sliceOver() {
+			h.Release()
+			h.p.stats[h.prio].yielded.Add(1)
+		} else {
+			// The slot is kept: the next unit begins.
+			now := time.Now().UnixNano()
+			h.p.units[h.prio].add(now - h.unit)
+			h.unit = now
+		}
 	}
 	if err := h.Reacquire(ctx); err != nil {
 		return err

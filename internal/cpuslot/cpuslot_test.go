@@ -453,3 +453,118 @@ func TestWithHold(t *testing.T) {
 		t.Errorf("HoldOf = %p, want %p", got, h)
 	}
 }
+
+// TestExtraWorkersCountedApart: the slots a task's extra workers
+// (Sibling) take or wait for count in ExtraStats, not in Stats, whose
+// waits are then the tasks' own; a wait that ends with its context counts
+// as given up.
+func TestExtraWorkersCountedApart(t *testing.T) {
+	tests := []struct {
+		name      string
+		sibling   bool // the waiter is the first Hold's Sibling
+		cancel    bool // its context ends while it waits
+		wantMain  Stats
+		wantExtra Stats
+	}{
+		{name: "a task's own wait",
+			wantMain: Stats{Acquired: 2, Waited: 1}},
+		{name: "an extra worker granted",
+			sibling:   true,
+			wantMain:  Stats{Acquired: 1},
+			wantExtra: Stats{Acquired: 1, Waited: 1}},
+		{name: "an extra worker that gives up",
+			sibling: true, cancel: true,
+			wantMain:  Stats{Acquired: 1},
+			wantExtra: Stats{Acquired: 1, Waited: 1, GaveUp: 1}},
+		{name: "a task that gives up",
+			cancel:   true,
+			wantMain: Stats{Acquired: 2, Waited: 1, GaveUp: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := New(1)
+			p.maxWait = time.Hour
+			bg := context.Background()
+			first, err := p.Hold(bg, High)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := p.NewHold(High)
+			if tt.sibling {
+				w = first.Sibling()
+			}
+			ctx, cancel := context.WithCancel(bg)
+			defer cancel()
+			errc := make(chan error)
+			go func() { errc <- w.Reacquire(ctx) }()
+			queued(p, High, 1)
+			if tt.cancel {
+				cancel()
+			} else {
+				first.Release()
+			}
+			if err := <-errc; (err != nil) != tt.cancel {
+				t.Fatalf("Reacquire = %v, cancelled %v", err, tt.cancel)
+			}
+			w.Release()
+			first.Release()
+			for _, c := range []struct {
+				what string
+				got  Stats
+				want Stats
+			}{{"Stats", p.Stats(High), tt.wantMain}, {"ExtraStats", p.ExtraStats(High), tt.wantExtra}} {
+				got := c.got
+				if got.Waited > 0 && got.WaitTime <= 0 {
+					t.Errorf("%s: %d waits took no time", c.what, got.Waited)
+				}
+				got.WaitTime = 0
+				if got != c.want {
+					t.Errorf("%s = %+v, want %+v", c.what, got, c.want)
+				}
+			}
+		})
+	}
+}
+
+// TestUnits: each stretch a Hold keeps its slot between the points where
+// it could hand it over (taking it, Yield, Release) counts as one unit of
+// its priority.
+func TestUnits(t *testing.T) {
+	tests := []struct {
+		name   string
+		yields int // Yields while holding, nobody waiting
+		wantN  int64
+	}{
+		{name: "taken and given back", yields: 0, wantN: 1},
+		{name: "three yields", yields: 3, wantN: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := New(1)
+			ctx := context.Background()
+			h, err := p.Hold(ctx, Ingest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range tt.yields {
+				if err := h.Yield(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.Release()
+			h.Release() // holds none: no unit
+			var n int64
+			for _, k := range p.Units(Ingest).Counts {
+				n += k
+			}
+			if n != tt.wantN {
+				t.Errorf("%d units, want %d", n, tt.wantN)
+			}
+			for _, prio := range []Priority{High, Low} {
+				if u := p.Units(prio); u != (UnitLengths{}) {
+					t.Errorf("units of %v: %+v, want none", prio, u)
+				}
+			}
+		})
+	}
+}

@@ -47,6 +47,31 @@ type slotStats struct {
 	Waited      int64   `json:"waited"`
 	WaitSeconds float64 `json:"wait_seconds"`
 	OverLimit   int64   `json:"over_limit"`
+	// Extra* are a task's extra workers' (a search's second worker),
+	// counted apart by the server: they wait while the task goes on,
+	// often for its whole run, and end without a slot (ExtraGaveUp)
+	// once it has no work left for them.
+	ExtraAcquired    int64   `json:"extra_acquired"`
+	ExtraWaited      int64   `json:"extra_waited"`
+	ExtraWaitSeconds float64 `json:"extra_wait_seconds"`
+	ExtraGaveUp      int64   `json:"extra_gave_up"`
+	// Units* are the holders' units of work between two points where a
+	// waiting search could have had the slot (sluice_cpu_slot_unit_seconds):
+	// how many, their total length, and how many were at least about 1,
+	// 4 and 16 ms long (2^10, 2^12, 2^14 µs).
+	Units         int64   `json:"units"`
+	UnitsSeconds  float64 `json:"units_seconds"`
+	UnitsOver1ms  int64   `json:"units_over_1ms"`
+	UnitsOver4ms  int64   `json:"units_over_4ms"`
+	UnitsOver16ms int64   `json:"units_over_16ms"`
+}
+
+// unitBounds are the unit histogram's bucket bounds (le) whose complement
+// slotStats keeps: about 1, 4 and 16 ms.
+var unitBounds = map[string]func(s *slotStats, below int64){
+	"0.001024": func(s *slotStats, below int64) { s.UnitsOver1ms = -below },
+	"0.004096": func(s *slotStats, below int64) { s.UnitsOver4ms = -below },
+	"0.016384": func(s *slotStats, below int64) { s.UnitsOver16ms = -below },
 }
 
 // readGuards reads the guards' counters from the server's /metrics.
@@ -96,6 +121,22 @@ func parseGuards(rd io.Reader) (*guardStats, error) {
 			s.WaitSeconds = value
 		case "sluice_cpu_slot_over_limit_total":
 			s.OverLimit = n
+		case "sluice_cpu_slot_extra_acquired_total":
+			s.ExtraAcquired = n
+		case "sluice_cpu_slot_extra_waits_total":
+			s.ExtraWaited = n
+		case "sluice_cpu_slot_extra_wait_seconds_total":
+			s.ExtraWaitSeconds = value
+		case "sluice_cpu_slot_extra_gave_up_total":
+			s.ExtraGaveUp = n
+		case "sluice_cpu_slot_unit_seconds_count":
+			s.Units = n
+		case "sluice_cpu_slot_unit_seconds_sum":
+			s.UnitsSeconds = value
+		case "sluice_cpu_slot_unit_seconds_bucket":
+			if set := unitBounds[labelValue(labels, "le")]; set != nil {
+				set(&s, n)
+			}
 		case "sluice_ingest_in_flight_rejected_total":
 			g.IngestRefused += n
 			continue
@@ -112,6 +153,15 @@ func parseGuards(rd io.Reader) (*guardStats, error) {
 	}
 	if !seen {
 		return nil, fmt.Errorf("%s has no sluice_cpu_slot_acquired_total", metricsPath)
+	}
+	for prio, s := range g.Slots {
+		// The buckets held the units below each bound, as negatives.
+		for _, over := range []*int64{&s.UnitsOver1ms, &s.UnitsOver4ms, &s.UnitsOver16ms} {
+			if *over < 0 {
+				*over += s.Units
+			}
+		}
+		g.Slots[prio] = s
 	}
 	return g, nil
 }
@@ -165,10 +215,19 @@ type guardSummary struct {
 }
 
 type slotSummary struct {
-	Acquired    figure `json:"acquired"`
-	Waited      figure `json:"waited"`
-	WaitSeconds figure `json:"wait_seconds"`
-	OverLimit   figure `json:"over_limit"`
+	Acquired         figure `json:"acquired"`
+	Waited           figure `json:"waited"`
+	WaitSeconds      figure `json:"wait_seconds"`
+	OverLimit        figure `json:"over_limit"`
+	ExtraAcquired    figure `json:"extra_acquired"`
+	ExtraWaited      figure `json:"extra_waited"`
+	ExtraWaitSeconds figure `json:"extra_wait_seconds"`
+	ExtraGaveUp      figure `json:"extra_gave_up"`
+	Units            figure `json:"units"`
+	UnitsSeconds     figure `json:"units_seconds"`
+	UnitsOver1ms     figure `json:"units_over_1ms"`
+	UnitsOver4ms     figure `json:"units_over_4ms"`
+	UnitsOver16ms    figure `json:"units_over_16ms"`
 }
 
 // summarizeGuards takes the medians over the runs that read the guards;
@@ -207,10 +266,19 @@ func summarizeGuards(runs []runResult) *guardSummary {
 			})
 		}
 		s.Slots[p] = slotSummary{
-			Acquired:    slot(func(s slotStats) float64 { return float64(s.Acquired) }),
-			Waited:      slot(func(s slotStats) float64 { return float64(s.Waited) }),
-			WaitSeconds: slot(func(s slotStats) float64 { return s.WaitSeconds }),
-			OverLimit:   slot(func(s slotStats) float64 { return float64(s.OverLimit) }),
+			Acquired:         slot(func(s slotStats) float64 { return float64(s.Acquired) }),
+			Waited:           slot(func(s slotStats) float64 { return float64(s.Waited) }),
+			WaitSeconds:      slot(func(s slotStats) float64 { return s.WaitSeconds }),
+			OverLimit:        slot(func(s slotStats) float64 { return float64(s.OverLimit) }),
+			ExtraAcquired:    slot(func(s slotStats) float64 { return float64(s.ExtraAcquired) }),
+			ExtraWaited:      slot(func(s slotStats) float64 { return float64(s.ExtraWaited) }),
+			ExtraWaitSeconds: slot(func(s slotStats) float64 { return s.ExtraWaitSeconds }),
+			ExtraGaveUp:      slot(func(s slotStats) float64 { return float64(s.ExtraGaveUp) }),
+			Units:            slot(func(s slotStats) float64 { return float64(s.Units) }),
+			UnitsSeconds:     slot(func(s slotStats) float64 { return s.UnitsSeconds }),
+			UnitsOver1ms:     slot(func(s slotStats) float64 { return float64(s.UnitsOver1ms) }),
+			UnitsOver4ms:     slot(func(s slotStats) float64 { return float64(s.UnitsOver4ms) }),
+			UnitsOver16ms:    slot(func(s slotStats) float64 { return float64(s.UnitsOver16ms) }),
 		}
 	}
 	return s
@@ -224,6 +292,14 @@ func writeGuards(p func(format string, args ...any), g *guardSummary) {
 		s := g.Slots[prio]
 		p("  CPU slots, %s (%s)\t%.0f taken, %.0f after a wait (%.1f s waited), %.0f admitted over the limit",
 			prio, names[prio], s.Acquired, s.Waited, s.WaitSeconds, s.OverLimit)
+		if s.ExtraAcquired+s.ExtraWaited > 0 {
+			p("  CPU slots, %s, extra workers\t%.0f taken, %.0f after a wait (%.1f s waited, the task going on meanwhile), %.0f waits ended with no work left",
+				prio, s.ExtraAcquired, s.ExtraWaited, s.ExtraWaitSeconds, s.ExtraGaveUp)
+		}
+		if s.Units > 0 {
+			p("  CPU slots, %s, units of work\t%.0f (%.1f s), %.0f of 1 ms or more, %.0f of 4 ms or more, %.0f of 16 ms or more",
+				prio, s.Units, s.UnitsSeconds, s.UnitsOver1ms, s.UnitsOver4ms, s.UnitsOver16ms)
+		}
 	}
 	p("  ingest refused\t%.0f\t(ingest.max_in_flight_bytes; %.0f waits for the head)", g.IngestRefused, g.HeadWaits)
 	p("  queries refused\t%.0f\t(429 from query.max_concurrent, retried)", g.QueriesRefused)

@@ -48,6 +48,12 @@ func TestParseGuards(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
+	// A search's extra worker, counted apart.
+	extra := search.Sibling()
+	if err := extra.Reacquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	extra.Release()
 
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", metricsPath, nil))
@@ -63,6 +69,20 @@ func TestParseGuards(t *testing.T) {
 		if s.Acquired != st.Acquired || s.Waited != st.Waited || s.OverLimit != st.OverLimit || math.Abs(s.WaitSeconds-st.WaitTime.Seconds()) > 1e-6 {
 			t.Errorf("%s: parsed %+v, the pool counts %+v", prio, s, st)
 		}
+		ex := pool.ExtraStats(p)
+		if s.ExtraAcquired != ex.Acquired || s.ExtraWaited != ex.Waited || s.ExtraGaveUp != ex.GaveUp {
+			t.Errorf("%s: parsed %+v, the pool counts %+v for extra workers", prio, s, ex)
+		}
+		var units int64
+		for _, n := range pool.Units(p).Counts {
+			units += n
+		}
+		if s.Units != units || s.UnitsOver1ms < 0 || s.UnitsOver1ms > units || s.UnitsOver16ms > s.UnitsOver4ms || s.UnitsOver4ms > s.UnitsOver1ms {
+			t.Errorf("%s: parsed %d units (%d, %d, %d over 1, 4, 16 ms), the pool counts %d", prio, s.Units, s.UnitsOver1ms, s.UnitsOver4ms, s.UnitsOver16ms, units)
+		}
+	}
+	if s := g.Slots["high"]; s.ExtraAcquired != 1 || s.Units != 2 {
+		t.Errorf("search slots %+v: want 1 taken by an extra worker, 2 units", s)
 	}
 	if s := g.Slots["ingest"]; s.Acquired != 1 || s.Waited != 1 {
 		t.Errorf("ingest slots %+v: want 1 taken after a wait", s)

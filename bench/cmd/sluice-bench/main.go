@@ -48,8 +48,10 @@ local port, and then:
   4a. reads what Sluice's guards did over the run from its /metrics (the
      GUARDS section, "guard" in the JSON): the CPU slots taken by
      priority (high: searches, ingest, low: flushes and merges), how many
-     after a wait and how long, and how many the guard admitted over the
-     limit; ingest requests refused at ingest.max_in_flight_bytes and
+     after a wait and how long (a search's extra workers apart: they wait
+     while their search goes on), how many the guard admitted over the
+     limit, and the holders' units of work (how many of 1, 4 and 16 ms
+     or more: a search waits for a slot about one unit); ingest requests refused at ingest.max_in_flight_bytes and
      waits for the head; and the 429 answers to its own queries (the query
      slots, query.max_concurrent, all taken), which /metrics does not
      count. So a run shows whether its queries were queued or refused;
