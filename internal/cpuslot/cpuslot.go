@@ -22,6 +22,16 @@
 // as Elasticsearch's separate search and write thread pools keep it, and
 // a search still gets a CPU within about one unit.
 //
+// Background work holds at most all slots but one (with two slots or
+// more; lowShare): while ingest leaves CPU over, a P is then idle, and
+// Go's scheduler reads an arriving request at once (a thread waits in the
+// network poller) and the search finds a free slot. With every P held by
+// background work, the runtime looked at the network only at sysmon's
+// looks, every 10 ms while all Ps are busy, and the request and each
+// search waited for a holder's unit. Background work kept out by that
+// share does not count as waiting for the searches' share, nor goes
+// before ingest (MaxBehind).
+//
 // Within a priority the slots go round: a holder that has had its slot for
 // Slice hands it to a waiter of its own priority at its next unit's end,
 // so that a merge does not keep a flush waiting for its whole run, nor a
@@ -102,10 +112,11 @@ const MaxWait = 100 * time.Millisecond
 const Slice = 10 * time.Millisecond
 
 // MaxBehind is how long a waiter of background work (Low) waits behind
-// waiting ingest at most: then a free slot goes to it first, for a turn
-// of Slice. While ingest keeps every slot busy, background work then gets
-// about Slice in every MaxBehind + Slice (a fifth), so that flushes and
-// merges go on; while ingest leaves CPU over, they get all of it.
+// waiting ingest at most: then a free slot goes to it first (within its
+// share, all slots but one), for a turn of Slice. While ingest keeps
+// every slot busy, background work then gets about Slice in every
+// MaxBehind + Slice (a fifth), so that flushes and merges go on; while
+// ingest leaves CPU over, they get all of it but one slot.
 const MaxBehind = 4 * Slice
 
 // A Pool hands out its slots. A nil *Pool admits everything at once.
@@ -115,9 +126,11 @@ type Pool struct {
 	held int // may pass size by the over-admitted
 	// heldHigh is how many of held are searches' (changed under mu).
 	heldHigh atomic.Int32
-	queue    [numPriorities][]*waiter // FIFO per priority
-	waiting  [numPriorities]atomic.Int32
-	stats    [numPriorities]counters
+	// heldLow is how many of held are background work's (under mu).
+	heldLow atomic.Int32
+	queue   [numPriorities][]*waiter // FIFO per priority
+	waiting [numPriorities]atomic.Int32
+	stats   [numPriorities]counters
 	// extra counts the acquisitions of a task's extra workers (Sibling)
 	// apart: theirs wait while the task goes on without them, often for
 	// its whole run, and say nothing of how long the task waited.
@@ -250,7 +263,7 @@ func (p *Pool) noneAheadLocked(prio Priority) bool {
 // has waited MaxBehind, so that it goes before waiting ingest.
 func (p *Pool) lowOverdueLocked(now time.Time) bool {
 	line := p.queue[Low]
-	return len(line) > 0 && now.Sub(line[0].since) >= p.behind
+	return len(line) > 0 && p.mayGrantLocked(Low) && now.Sub(line[0].since) >= p.behind
 }
 
 // dequeue takes w out of its line unless it was granted meanwhile; with
@@ -288,8 +301,11 @@ func (p *Pool) Release(prio Priority) {
 	p.progress.Store(time.Now().UnixNano())
 	p.mu.Lock()
 	p.held--
-	if prio == High {
+	switch prio {
+	case High:
 		p.heldHigh.Add(-1)
+	case Low:
+		p.heldLow.Add(-1)
 	}
 	p.grantLocked()
 	p.mu.Unlock()
@@ -298,15 +314,24 @@ func (p *Pool) Release(prio Priority) {
 // takeLocked counts a slot taken by a waiter of priority prio.
 func (p *Pool) takeLocked(prio Priority) {
 	p.held++
-	if prio == High {
+	switch prio {
+	case High:
 		p.heldHigh.Add(1)
+	case Low:
+		p.heldLow.Add(1)
 	}
 }
 
-// othersWaiting reports whether ingest or background work waits.
+// othersWaiting reports whether ingest waits, or background work that
+// may have a slot (lowShare).
 func (p *Pool) othersWaiting() bool {
-	return p.waiting[Low].Load() > 0 || p.waiting[Ingest].Load() > 0
+	return p.waiting[Ingest].Load() > 0 || p.waiting[Low].Load() > 0 && p.heldLow.Load() < p.lowShare()
 }
+
+// lowShare is the most slots background work may hold: all but one (in a
+// pool of one slot, that one), so that a P is left for a request to be
+// read on and a search to run on when ingest leaves CPU over.
+func (p *Pool) lowShare() int32 { return int32(max(1, p.size-1)) }
 
 // searchShare is the most slots searches may hold while other work waits:
 // all but one, so that ingest is not starved by a stream of searches; all
@@ -317,7 +342,13 @@ func (p *Pool) searchShare() int32 { return int32(max(1, p.size-1)) }
 // a search may not take the slot kept for waiting ingest and background
 // work (searchShare).
 func (p *Pool) mayGrantLocked(prio Priority) bool {
-	return prio != High || len(p.queue[Low])+len(p.queue[Ingest]) == 0 || p.heldHigh.Load() < p.searchShare()
+	switch prio {
+	case High:
+		return !p.othersWaiting() || p.heldHigh.Load() < p.searchShare()
+	case Low:
+		return p.heldLow.Load() < p.lowShare()
+	}
+	return true
 }
 
 // grantLocked hands free slots to the waiters in order.

@@ -568,3 +568,84 @@ func TestUnits(t *testing.T) {
 		})
 	}
 }
+
+// TestLowShare: background work holds at most all slots but one (all of a
+// pool of one), so that a request and a search find a free P and slot
+// when ingest leaves CPU over; background work kept out by that share
+// does not count as waiting for the searches' share, nor makes ingest
+// queue behind it.
+func TestLowShare(t *testing.T) {
+	tests := []struct {
+		name string
+		size int
+		held []Priority // taken first, in order
+		// waitingLow queues a waiter of background work after held.
+		waitingLow bool
+		try        []Priority // then taken at once or not
+		want       []bool     // whether each of try had a slot at once
+	}{
+		{name: "background work leaves a slot free", size: 2,
+			held: []Priority{Low}, try: []Priority{Low}, want: []bool{false}},
+		{name: "ingest takes the slot background work leaves", size: 2,
+			held: []Priority{Low}, try: []Priority{Ingest}, want: []bool{true}},
+		{name: "a search takes the slot background work leaves", size: 2,
+			held: []Priority{Low}, try: []Priority{High}, want: []bool{true}},
+		{name: "a pool of one slot", size: 1,
+			try: []Priority{Low}, want: []bool{true}},
+		{name: "all but one of three", size: 3,
+			held: []Priority{Low}, try: []Priority{Low, Low}, want: []bool{true, false}},
+		{name: "a search's two workers past background work over its share", size: 3,
+			held: []Priority{Low, Low}, waitingLow: true,
+			try: []Priority{High}, want: []bool{true}},
+		{name: "ingest past background work over its share", size: 2,
+			held: []Priority{Low}, waitingLow: true,
+			try: []Priority{Ingest}, want: []bool{true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := New(tt.size)
+			p.maxWait = time.Hour
+			p.behind = 0 // background work is overdue at once
+			bg := context.Background()
+			for _, prio := range tt.held {
+				if err := p.Acquire(bg, prio); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lowCtx, stopLow := context.WithCancel(bg)
+			lowDone := make(chan struct{})
+			if tt.waitingLow {
+				go func() {
+					defer close(lowDone)
+					if p.Acquire(lowCtx, Low) == nil {
+						t.Error("background work over its share had a slot")
+					}
+				}()
+				for p.waiting[Low].Load() < 1 {
+					select {
+					case <-lowDone:
+						t.FailNow()
+					default:
+						runtime.Gosched()
+					}
+				}
+			} else {
+				close(lowDone)
+			}
+			// A context that has ended: Acquire fails unless a slot is
+			// free to it at once.
+			now, cancel := context.WithCancel(bg)
+			cancel()
+			for i, prio := range tt.try {
+				if got := p.Acquire(now, prio) == nil; got != tt.want[i] {
+					t.Errorf("%v (try %d) had a slot at once: %v, want %v", prio, i, got, tt.want[i])
+				}
+			}
+			if p.Waiting(High) {
+				t.Error("Waiting(High): a search would give its slot to work that may not have it")
+			}
+			stopLow()
+			<-lowDone
+		})
+	}
+}
