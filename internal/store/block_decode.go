@@ -29,6 +29,7 @@ type decodedBlock struct {
 	lazyTimes   bool
 	timesSrc    string // the raw timestamps column, a view
 	timesLoaded bool
+	timesPad    []byte    // scratch: packed timestamps with 8 bytes after them
 	lazy        lazyTimes // where loadTimes finds the timestamps column
 	msg         decodedCol
 	cols        []decodedCol // only the field columns the decode was asked for

@@ -150,15 +150,15 @@ func (d *decodedBlock) decodePackedTimes(r *reader, n int, unit int64) {
 	d.times = d.times[:n]
 	b := unsafe.Slice(unsafe.StringData(src), len(src))
 	mask := uint64(1)<<w - 1
-	fast := packedFast(b, n-1, w)
+	if packedFast(b, n-1, w) < n-1 {
+		// The last values' 8-byte loads would pass the column's end: a
+		// copy with 8 bytes more lets every value take one load.
+		d.timesPad = append(append(d.timesPad[:0], b...), make([]byte, 8)...)
+		b = d.timesPad
+	}
 	times := d.times[1:n]
 	for i := range times {
-		var v uint64
-		if i < fast {
-			v = packedAt(b, i, w, mask)
-		} else {
-			v = packedTail(b, i, w, mask)
-		}
+		v := packedAt(b, i, w, mask)
 		// The delta's sum wraps like the writer's difference did; a
 		// time outside the range of int64 ns is damage.
 		t += int64(v) + minD
@@ -195,11 +195,17 @@ func readPackedCodes(r *reader, k, d int, c *decodedCol) {
 	mask := uint64(1)<<w - 1
 	fast := packedFast(b, k, w)
 	codes := c.codeBuf
-	for i := range fast {
-		codes[i] = byte(packedAt(b, i, w, mask))
-	}
-	for i := fast; i < k; i++ {
-		codes[i] = byte(packedTail(b, i, w, mask))
+	switch w {
+	case 1, 2, 4:
+		// Whole bytes of codes unpack by a table: 8, 4 or 2 codes a byte.
+		unpackSmall(codes, b, w)
+	default:
+		for i := range fast {
+			codes[i] = byte(packedAt(b, i, w, mask))
+		}
+		for i := fast; i < k; i++ {
+			codes[i] = byte(packedTail(b, i, w, mask))
+		}
 	}
 	// A dictionary of d values whose codes need w bits: only codes of
 	// d or more, which a power of two cannot have, are out of range.
@@ -212,4 +218,42 @@ func readPackedCodes(r *reader, k, d int, c *decodedCol) {
 		}
 	}
 	c.codes = unsafe.String(unsafe.SliceData(codes), k)
+}
+
+// unpackTables holds, for widths 1, 2 and 4 (indexes 0, 1, 2), the codes
+// a byte of packed codes holds, a code a byte, least significant first.
+var unpackTables = func() (t [3][256]uint64) {
+	for k, w := range []uint{1, 2, 4} {
+		per, mask := 8/w, uint64(1)<<w-1
+		for b := range 256 {
+			var v uint64
+			for j := range per {
+				v |= (uint64(b) >> (j * w) & mask) << (8 * j)
+			}
+			t[k][b] = v
+		}
+	}
+	return t
+}()
+
+// unpackSmall unpacks into codes (len(codes) of them) the codes of w
+// bits (1, 2 or 4) packed in src (packedBytes(len(codes), w) bytes): a
+// table lookup per byte instead of a shift and mask per code.
+func unpackSmall(codes, src []byte, w int) {
+	per := 8 / w
+	tab := &unpackTables[bits.Len(uint(w))-1]
+	n := len(codes)
+	full := n / per // bytes whose codes are all wanted
+	// Each store writes 8 bytes, of which per are this byte's codes:
+	// while 8 bytes remain in codes the store may pass the byte's own.
+	i, o := 0, 0
+	for ; i < full && o+8 <= n; i, o = i+1, o+per {
+		binary.LittleEndian.PutUint64(codes[o:], tab[src[i]])
+	}
+	for ; o < n; i++ {
+		v := tab[src[i]]
+		for j := 0; j < per && o < n; j, o = j+1, o+1 {
+			codes[o] = byte(v >> (8 * j))
+		}
+	}
 }

@@ -61,6 +61,37 @@ func (ss *searcher) rowIn(d *decodedBlock, row int) bool {
 	return w.exact || ss.inRange(d.times[row])
 }
 
+// rowsInRange is the rows [lo, hi) of d, the block just read, that lie in
+// the search's range, when they are one run of rows: the time index's
+// window when it is exact, else the rows of the window whose times (which
+// must be loaded and sorted) a binary search places in the range. ok is
+// false when that cannot be told without looking at every row: the
+// times are not loaded (no selected row lies in the window, see
+// selectedInWindow) or not sorted.
+func (ss *searcher) rowsInRange(d *decodedBlock) (lo, hi int, ok bool) {
+	w := &ss.win
+	if w.ok && w.exact {
+		return w.lo, w.hi, true
+	}
+	if !d.timesLoaded || len(d.times) != d.rows {
+		return 0, 0, false
+	}
+	lo, hi = 0, d.rows
+	if w.ok {
+		// A block with a time index has sorted times.
+		lo, hi = w.lo, w.hi
+	} else if !slices.IsSorted(d.times) {
+		return 0, 0, false
+	}
+	ts := d.times[lo:hi]
+	from, _ := slices.BinarySearch(ts, ss.req.From)
+	to := len(ts)
+	if ss.req.To != 0 {
+		to, _ = slices.BinarySearch(ts, ss.req.To)
+	}
+	return lo + from, lo + max(from, to), true
+}
+
 // selectedInWindow reports whether a row that sel selects (every row
 // when nil) lies in the rows of d, the block just read, that the time
 // index cannot place (ss.win, the whole block without one): a count by
@@ -77,6 +108,18 @@ func (ss *searcher) selectedInWindow(d *decodedBlock, sel *codeSelection) bool {
 	}
 	if sel.byRow {
 		return slices.Contains(sel.rows[lo:hi], true)
+	}
+	if cur := sel.cur; cur.bitmap == "" {
+		// Every row has the field: its codes line up with the rows.
+		if cur.codes == "" {
+			return sel.match[0]
+		}
+		for i := lo; i < hi; i++ {
+			if sel.match[cur.codes[i]] {
+				return true
+			}
+		}
+		return false
 	}
 	sel.rewind()
 	defer sel.rewind()

@@ -194,8 +194,15 @@ func (ss *searcher) countByCode(d *decodedBlock, b *BlockInfo, sel *codeSelectio
 	// time is wanted; a row's time is read only when the block's time
 	// index cannot place it (rowIn).
 	byRow := !covered || ss.req.CountTimes
-	if !byRow {
+	switch {
+	case !byRow:
 		countCovered(&cs.counts, &cs.quad, d.rows, sel, cc, ss.fieldFilter == group)
+	case !ss.req.CountTimes:
+		// A block the range cuts: when its rows in the range are one run
+		// of rows, that run is counted as a covered block is.
+		if lo, hi, ok := ss.rowsInRange(d); ok {
+			byRow = !countRange(&cs.counts, &cs.quad, lo, hi, sel, cc, ss.fieldFilter == group)
+		}
 	}
 	for row := 0; byRow && row < d.rows; row++ {
 		if sel != nil && !sel.next(row) {

@@ -81,6 +81,44 @@ func countCovered(counts *codeCounts, q *quadCounts, rows int, sel *codeSelectio
 	}
 }
 
+// countRange is countCovered for the rows [lo, hi) of a block, which
+// alone lie in the search's range: the columns' codes of those rows are
+// one slice when every row has the field (or none is coded, a constant
+// column). It reports false, having counted nothing, when a column that
+// sel or cc reads has rows without the field: their codes are not
+// placed by row without walking the bitmap.
+func countRange(counts *codeCounts, q *quadCounts, lo, hi int, sel *codeSelection, cc codeCount, sameColumn bool) bool {
+	part := func(c codeCursor) (codeCursor, bool) {
+		if c.bitmap != "" {
+			return c, false
+		}
+		if c.codes != "" {
+			c.codes = c.codes[lo:hi]
+		}
+		c.p = 0
+		return c, true
+	}
+	ok := true
+	if cc.group != "" {
+		cc.cur, ok = part(cc.cur)
+	}
+	var s codeSelection
+	if ok && sel != nil {
+		if sel.byRow {
+			s.byRow, s.rows = true, sel.rows[lo:hi]
+		} else {
+			s.match = sel.match
+			s.cur, ok = part(sel.cur)
+		}
+		sel = &s
+	}
+	if !ok {
+		return false
+	}
+	countCovered(counts, q, hi-lo, sel, cc, sameColumn)
+	return true
+}
+
 // countSelected is how many of a block's rows rows sel selects by the
 // codes of its column: a sum of 0 or 1 per code, with no branch and no
 // counter that one row waits on the row before for.

@@ -11,12 +11,42 @@ import (
 // of the group column) and group column (none, dense, with absent rows,
 // constant).
 func TestCountCovered(t *testing.T) {
-	const rows = 10
+	for _, tt := range countCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			var cc codeCount
+			if tt.group != nil {
+				cc = codeCount{group: "g", cur: *tt.group}
+			}
+			var got codeCounts
+			countCovered(&got, new(quadCounts), countCaseRows, tt.sel, cc, tt.same)
+			want := slowCounts(countCaseRows, tt.sel, cc)
+			if got != want {
+				t.Errorf("counts differ:\n got %v\nwant %v", nonZero(&got), nonZero(&want))
+			}
+		})
+	}
+}
+
+// countCaseRows is the rows of countCases' blocks.
+const countCaseRows = 10
+
+// countCase is a block's selection and group column for countCovered.
+type countCase struct {
+	name  string
+	sel   *codeSelection
+	group *codeCursor
+	same  bool
+}
+
+// countCases is every combination of selection (none, per row, per code
+// of another column or of the group column) and group column (none,
+// dense, with absent rows, constant) over a block of countCaseRows rows.
+func countCases() []countCase {
 	// Rows 1, 4 and 8 lack the sparse columns' field.
 	sparse := string([]byte{0b11101101, 0b00000010})
 	dense := codeCursor{codes: "\x00\x01\x02\x00\x01\x02\x00\x01\x02\x00"}
 	sparseCodes := codeCursor{codes: "\x02\x00\x02\x01\x00\x01\x02", bitmap: sparse}
-	constant := codeCursor{bitmap: sparse}
+	constant, denseConstant := codeCursor{bitmap: sparse}, codeCursor{}
 	other := codeCursor{codes: "\x01\x01\x00\x00\x01\x01\x00\x00\x01\x01"}
 	byCode := func(cur codeCursor, match ...int) *codeSelection {
 		s := &codeSelection{cur: cur}
@@ -26,39 +56,24 @@ func TestCountCovered(t *testing.T) {
 		return s
 	}
 	byRow := &codeSelection{byRow: true, rows: []bool{true, false, true, true, false, false, true, true, false, true}}
-	tests := []struct {
-		name  string
-		sel   *codeSelection
-		group *codeCursor
-		same  bool
-	}{
+	return []countCase{
 		{name: "all rows", sel: nil},
 		{name: "by row", sel: byRow},
 		{name: "by code", sel: byCode(sparseCodes, 2, absentCode)},
+		{name: "by dense code", sel: byCode(dense, 2)},
 		{name: "by constant", sel: byCode(constant, 0)},
+		{name: "by dense constant", sel: byCode(denseConstant, 0)},
 		{name: "group dense", group: &dense},
 		{name: "group sparse", group: &sparseCodes},
 		{name: "group constant", group: &constant},
+		{name: "group dense constant", group: &denseConstant},
 		{name: "group by same column", sel: byCode(sparseCodes, 0, absentCode), group: &sparseCodes, same: true},
+		{name: "group by same dense column", sel: byCode(dense, 0, 2), group: &dense, same: true},
 		{name: "group by row", sel: byRow, group: &dense},
 		{name: "group by row sparse", sel: byRow, group: &sparseCodes},
 		{name: "group dense by dense", sel: byCode(other, 1), group: &dense},
 		{name: "group sparse by dense", sel: byCode(other, 0), group: &sparseCodes},
 		{name: "group dense by sparse", sel: byCode(sparseCodes, 1, absentCode), group: &dense},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var cc codeCount
-			if tt.group != nil {
-				cc = codeCount{group: "g", cur: *tt.group}
-			}
-			var got codeCounts
-			countCovered(&got, new(quadCounts), rows, tt.sel, cc, tt.same)
-			want := slowCounts(rows, tt.sel, cc)
-			if got != want {
-				t.Errorf("counts differ:\n got %v\nwant %v", nonZero(&got), nonZero(&want))
-			}
-		})
 	}
 }
 
@@ -109,22 +124,7 @@ func TestCountCoveredLarge(t *testing.T) {
 
 // slowCounts is countByCode's row loop.
 func slowCounts(rows int, sel *codeSelection, cc codeCount) codeCounts {
-	var counts codeCounts
-	gc := cc.cur
-	if sel != nil {
-		sel.rewind()
-	}
-	for row := range rows {
-		code := 0
-		if cc.group != "" {
-			code = gc.next(row)
-		}
-		if sel != nil && !sel.next(row) {
-			continue
-		}
-		counts[code]++
-	}
-	return counts
+	return slowRangeCounts(rows, 0, rows, sel, cc)
 }
 
 func nonZero(c *codeCounts) map[int]int {
