@@ -31,9 +31,14 @@ type decodedBlock struct {
 	timesLoaded bool
 	timesPad    []byte    // scratch: packed timestamps with 8 bytes after them
 	lazy        lazyTimes // where loadTimes finds the timestamps column
-	msg         decodedCol
-	cols        []decodedCol // only the field columns the decode was asked for
-	lens        []int        // scratch for value lengths
+	// prefetchTimes, set by a search before a read, asks that the
+	// timestamps be read (and checked) with the columns near them even
+	// when lazyTimes leaves them unparsed; timesRead says that the last
+	// read did.
+	prefetchTimes, timesRead bool
+	msg                      decodedCol
+	cols                     []decodedCol // only the field columns the decode was asked for
+	lens                     []int        // scratch for value lengths
 	// skipMsg leaves the message out of rows: the decode was not asked
 	// for it.
 	skipMsg bool

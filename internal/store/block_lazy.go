@@ -55,16 +55,21 @@ func (d *decodedBlock) loadTimes() error {
 	lt := &d.lazy
 	c := d.dirs[0]
 	stored := lt.data[c.off : c.off+c.stored : c.off+c.stored]
-	if c.off+c.stored > lt.have {
+	switch {
+	case d.timesRead:
+		// Read and checked with the block's other columns.
+	case c.off+c.stored > lt.have:
 		lt.buf = slicesGrow(lt.buf, c.stored)
 		stored = lt.buf
 		off := lt.m.offset + int64(lt.m.headerLen+c.off)
 		if err := lt.p.readAt(stored, off, d); err != nil {
 			return err
 		}
-	}
-	if xxhash.Sum64(stored) != c.sum {
-		return fmt.Errorf("%w: column 0 checksum mismatch in block of part %s at %d", errCorrupt, lt.p.name, lt.m.offset)
+		fallthrough
+	default:
+		if xxhash.Sum64(stored) != c.sum {
+			return fmt.Errorf("%w: column 0 checksum mismatch in block of part %s at %d", errCorrupt, lt.p.name, lt.m.offset)
+		}
 	}
 	raw := stored
 	if c.comp == compZstd {

@@ -455,6 +455,10 @@ func verifyHash(r io.Reader, want string, wait func(n int) error) error {
 // second pread costs more than copying and hashing the gap.
 const maxReadGap = 4 << 10
 
+// maxTimesGap is maxReadGap after timestamps that a search reads
+// beside the columns it decodes (decodedBlock.prefetchTimes).
+const maxTimesGap = 64 << 10
+
 // readBlock decodes into d the fields in need of block bi of index chunk
 // c (all when nil; see decodeHeader), using buf as the block's scratch.
 // Its first read preads the block's header (with up to maxReadGap bytes
@@ -555,6 +559,8 @@ func (p *part) readColumns(m *blockMeta, data []byte, have int, d *decodedBlock)
 	// The pending read [lo, hi) starts with the bytes already read (none
 	// when the header was kept), which hold column first onwards.
 	first, lo, hi := 0, 0, have
+	d.timesRead = false
+	wanted := func(i int) bool { return d.spans[i] >= 0 || i == 0 && d.prefetchTimes }
 	flush := func() error {
 		if from := max(lo, have); from < hi {
 			if err := p.readAt(data[from:hi], m.offset+int64(m.headerLen+from), d); err != nil {
@@ -563,20 +569,30 @@ func (p *part) readColumns(m *blockMeta, data []byte, have int, d *decodedBlock)
 		}
 		for i := first; i < len(d.dirs) && d.dirs[i].off+d.dirs[i].stored <= hi; i++ {
 			c := &d.dirs[i]
+			if !wanted(i) {
+				continue // read in a gap, not decoded
+			}
 			if xxhash.Sum64(data[c.off:c.off+c.stored]) != c.sum {
 				return fmt.Errorf("%w: column %d checksum mismatch in block of part %s at %d", errCorrupt, i, p.name, m.offset)
 			}
+			d.timesRead = d.timesRead || i == 0
 		}
 		return nil
 	}
 	for i := range d.dirs {
 		c := &d.dirs[i]
-		if d.spans[i] < 0 {
+		if !wanted(i) {
 			continue
+		}
+		// The timestamps, read for a search that will parse them, are
+		// worth a longer gap (the message column) than other columns.
+		gap := maxReadGap
+		if first == 0 && d.prefetchTimes && d.spans[0] < 0 {
+			gap = maxTimesGap
 		}
 		// With nothing read yet (a kept header), the first read starts at
 		// the first column needed.
-		if c.off-hi > maxReadGap || hi == 0 {
+		if c.off-hi > gap || hi == 0 {
 			if err := flush(); err != nil {
 				return err
 			}

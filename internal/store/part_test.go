@@ -465,12 +465,14 @@ func TestBlockCorruptionDetected(t *testing.T) {
 			bad[f.at] ^= 0x10
 			// Each way to read: fresh or from a kept header (which a
 			// flipped header byte no longer reaches), with the
-			// timestamps read along or left to loadTimes.
+			// timestamps read along, left to loadTimes, or read with the
+			// other columns and parsed by loadTimes (prefetch).
 			for _, keptHeader := range []bool{false, true} {
 				if keptHeader && f.col < 0 {
 					continue
 				}
-				for _, lazy := range []bool{false, true} {
+				for _, mode := range []struct{ lazy, prefetch bool }{{false, false}, {true, false}, {true, true}} {
+					lazy := mode.lazy
 					p := memPart(bad, "00000000000000ab", dec)
 					pb, err := partBlocks(p)
 					if err != nil {
@@ -484,14 +486,14 @@ func TestBlockCorruptionDetected(t *testing.T) {
 						if f.col >= 0 && !decodes(m, need, f.col) {
 							continue
 						}
-						d := decodedBlock{lazyTimes: lazy}
+						d := decodedBlock{lazyTimes: lazy, prefetchTimes: mode.prefetch}
 						_, err := p.readBlock(c, i, nil, &d, need, false)
 						if err == nil && lazy {
 							err = d.loadTimes()
 						}
 						if !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "00000000000000ab") {
-							t.Fatalf("block %d, byte %d (column %d) flipped, need %v, kept header %v, lazy times %v: %v",
-								bi, f.at, f.col, need, keptHeader, lazy, err)
+							t.Fatalf("block %d, byte %d (column %d) flipped, need %v, kept header %v, lazy times %v, prefetch %v: %v",
+								bi, f.at, f.col, need, keptHeader, lazy, mode.prefetch, err)
 						}
 					}
 				}

@@ -360,6 +360,9 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 		// column need not spell them.
 		d := &ss.sc.block
 		d.spellRows, d.spellLo, d.spellHi = ss.win.ok, ss.win.lo, ss.win.hi
+		// A block the range cuts where its time index cannot place the
+		// rows needs its times: read them with the other columns.
+		d.prefetchTimes = !ss.covers(info) && !ss.win.exact
 		ss.sc.buf, err = p.readBlock(c, i, ss.sc.buf, d, ss.need, true)
 		if errors.Is(err, errCorrupt) {
 			// A damaged part must not fail every query that meets it:
