@@ -554,7 +554,9 @@ func (p *part) checkHeader(m *blockMeta, hdr []byte, d *decodedBlock, need map[s
 
 // readColumns preads into data (the block's column data, whose first have
 // bytes are read) the columns d.spans marks, coalescing them into as few
-// reads as maxReadGap allows, and checks every column it read whole.
+// reads as maxReadGap allows (maxTimesGap after timestamps read for
+// d.prefetchTimes), and checks every column it read whole that is
+// decoded or prefetched (a column read only in a gap is not looked at).
 func (p *part) readColumns(m *blockMeta, data []byte, have int, d *decodedBlock) error {
 	// The pending read [lo, hi) starts with the bytes already read (none
 	// when the header was kept), which hold column first onwards.
