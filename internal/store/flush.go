@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -84,7 +85,15 @@ func (s *Store) Flush(ctx context.Context) error {
 	for _, p := range written {
 		s.flushedBytes.Add(p.size)
 	}
-	s.log.Debug("flushed", "parts", len(written), "records", plan.records, "durable_seq", e.Watermark)
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		var partitions []string
+		for _, p := range written {
+			if !slices.Contains(partitions, p.partition) {
+				partitions = append(partitions, p.partition)
+			}
+		}
+		s.log.Debug("flushed", "parts", len(written), "records", plan.records, "durable_seq", e.Watermark, "partitions", partitions)
+	}
 	return nil
 }
 

@@ -58,7 +58,7 @@ func (s *Store) MergeLane(ctx context.Context, lane MergeLane) error {
 		if err != nil || parts == nil {
 			return err
 		}
-		err = s.mergeParts(ctx, parts, s.mergeEncoder(lane, final))
+		err = s.mergeParts(ctx, parts, s.mergeEncoder(lane, final), "lane", lane.String(), "final", final, "idle", idleFor(parts))
 		s.mu.Lock()
 		for _, p := range parts {
 			delete(s.merging, p)
@@ -158,6 +158,18 @@ func (s *Store) planMerge(lane MergeLane) (best []*part, final bool, _ error) {
 	return best, final, nil
 }
 
+// idleFor is how long before now the newest of parts was added: how long
+// their partition has gone without a flush, for the merge's log line.
+func idleFor(parts []*part) time.Duration {
+	var newest time.Time
+	for _, p := range parts {
+		if p.added.After(newest) {
+			newest = p.added
+		}
+	}
+	return time.Since(newest).Round(time.Millisecond)
+}
+
 // mergeCandidatesLocked returns a partition's parts that no merge is
 // reading, in name order, and whether a merge is reading any other.
 func (s *Store) mergeCandidatesLocked(ps map[string]*part) (free []*part, busy bool) {
@@ -196,7 +208,8 @@ func (s *Store) mergesPendingLocked() int {
 
 // mergeParts writes the records of parts into one new part and commits the
 // swap. If retention dropped an input meanwhile, the result is discarded.
-func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder) error {
+func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder, logAttrs ...any) error {
+	start := time.Now()
 	partition := parts[0].partition
 	// A merge must not launder a part whose bytes were changed behind the
 	// store's back into a new part with a fresh sha256: an input opened
@@ -275,7 +288,8 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	s.mergedBytes.Add(np.size)
 	s.mergeBlocks.Add(blocks)
 	s.mergeBlocksCopied.Add(copied)
-	s.log.Info("merged parts", "partition", partition, "inputs", len(parts), "part", np.name, "records", np.records)
+	s.log.Info("merged parts", append([]any{"partition", partition, "inputs", len(parts), "part", np.name, "records", np.records,
+		"bytes", np.size, "took", time.Since(start).Round(time.Millisecond)}, logAttrs...)...)
 	return nil
 }
 
