@@ -290,6 +290,7 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		BlockRecords:   cfg.Store.BlockRecords,
 		MergeFanIn:     cfg.Store.MergeFanIn,
 		IdleMergeAfter: idleMergeAfter(cfg.Store.IdleMergeAfter),
+		QuietAfter:     time.Duration(cfg.Store.FlushInterval),
 
 		ManifestCheckpointEntries: cfg.Store.ManifestCheckpointEntries,
 		SigningKey:                key,

@@ -52,11 +52,16 @@ type Pipeline struct {
 	flushNow chan struct{}
 	probeNow chan struct{}
 	mergeNow chan struct{} // wakes the small merge lane after a flush
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	flushMu  sync.Mutex // one flush at a time: loop, force_flush and shutdown
-	failed   atomic.Pointer[error]
-	closed   atomic.Bool
+	// bigNow wakes the big lane after a flush too: once the node has
+	// received nothing for a flush interval, the idle partitions' final
+	// merges are due at once (store.Options.QuietAfter), the largest of
+	// them in that lane, and the timer's next flush wakes it for them.
+	bigNow  chan struct{}
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	flushMu sync.Mutex // one flush at a time: loop, force_flush and shutdown
+	failed  atomic.Pointer[error]
+	closed  atomic.Bool
 	// writeFailed is the last WAL write failure (a full disk) while no
 	// write has succeeded since; the pipeline is not ready meanwhile.
 	writeFailed atomic.Pointer[error]
@@ -86,6 +91,7 @@ func Open(w *wal.Log, s *store.Store, opts Options, m *Metrics, log *slog.Logger
 		flushNow: make(chan struct{}, 1),
 		probeNow: make(chan struct{}, 1),
 		mergeNow: make(chan struct{}, 1),
+		bigNow:   make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		flushed:  make(chan struct{}),
 	}
@@ -97,7 +103,7 @@ func Open(w *wal.Log, s *store.Store, opts Options, m *Metrics, log *slog.Logger
 	p.wg.Add(4)
 	go p.flushLoop()
 	go p.mergeLoop(store.MergeSmall, p.mergeNow)
-	go p.mergeLoop(store.MergeBig, nil)
+	go p.mergeLoop(store.MergeBig, p.bigNow)
 	go p.probeLoop()
 	if opts.ScrubBytesPerSecond > 0 {
 		p.wg.Add(1)
@@ -301,9 +307,11 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 		return fmt.Errorf("flush store: %w", err)
 	}
 	p.m.flushDuration.Observe(time.Since(start).Seconds())
-	select {
-	case p.mergeNow <- struct{}{}:
-	default:
+	for _, wake := range []chan struct{}{p.mergeNow, p.bigNow} {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
 	}
 	if err := p.wal.Release(p.store.DurableSeq()); err != nil {
 		return fmt.Errorf("release WAL up to seq %d: %w", p.store.DurableSeq(), err)
@@ -335,9 +343,11 @@ func (p *Pipeline) flushLoop() {
 	}
 }
 
-// mergeLoop runs the merges of one lane every merge_interval and, for the
-// small lane, after every flush, which is what makes new parts due; the
-// small lane's loop applies retention after its merges. Each lane merges
+// mergeLoop runs the merges of one lane every merge_interval and after
+// every flush (the timer's empty ones too), which is what makes new parts
+// due, and the idle partitions' final merges once the node has gone
+// quiet (store.Options.QuietAfter); the small lane's loop applies
+// retention after its merges. Each lane merges
 // one at a time, so a long merge of large parts never holds up the small
 // ones that keep a partition under continuous ingest at few parts.
 func (p *Pipeline) mergeLoop(lane store.MergeLane, wake <-chan struct{}) {

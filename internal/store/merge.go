@@ -126,7 +126,7 @@ func (s *Store) planMerge(lane MergeLane) (best []*part, final bool, _ error) {
 	if s.closed {
 		return nil, false, errClosed
 	}
-	now := time.Now()
+	now, lastRecord := time.Now(), s.quietLocked()
 	var bestBytes int64
 	for _, ps := range s.parts {
 		free, busy := s.mergeCandidatesLocked(ps)
@@ -134,7 +134,7 @@ func (s *Store) planMerge(lane MergeLane) (best []*part, final bool, _ error) {
 		for i, p := range free {
 			cs[i] = candidateOf(p)
 		}
-		for _, m := range s.policy.merges(cs, busy, now) {
+		for _, m := range s.policy.merges(cs, busy, now, lastRecord) {
 			var total int64
 			for _, i := range m.inputs {
 				total += free[i].size
@@ -156,6 +156,16 @@ func (s *Store) planMerge(lane MergeLane) (best []*part, final bool, _ error) {
 		p.incRef()
 	}
 	return best, final, nil
+}
+
+// quietLocked is when the store last took records, if every record it
+// took is flushed (the head is empty), else the zero time: no partition
+// has received a record since (see mergePolicy.idle).
+func (s *Store) quietLocked() time.Time {
+	if s.active.records > 0 || len(s.frozen) > 0 {
+		return time.Time{}
+	}
+	return s.lastAppend
 }
 
 // idleFor is how long before now the newest of parts was added: how long
@@ -199,7 +209,7 @@ func (s *Store) mergesPendingLocked() int {
 		for i, p := range free {
 			cs[i] = candidateOf(p)
 		}
-		if len(s.policy.merges(cs, false, time.Time{})) > 0 {
+		if len(s.policy.merges(cs, false, time.Time{}, time.Time{})) > 0 {
 			n++
 		}
 	}

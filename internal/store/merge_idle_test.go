@@ -31,16 +31,25 @@ func TestIdleMerge(t *testing.T) {
 		idleAfter time.Duration
 		sizes     []int // records per flushed part
 		wait      bool  // let the partition become idle
-		wantParts int
-		pending   int // merges pending before the merge round
+		// quietAfter is Options.QuietAfter; when positive the test waits
+		// twice as long, then appends records it does not flush if late
+		// is set (mergePolicy.idle).
+		quietAfter time.Duration
+		late       bool
+		wantParts  int
+		pending    int // merges pending before the merge round
 	}{
-		{"idle, similar parts", 20 * time.Millisecond, []int{300, 300, 300}, true, 1, 1},
-		{"not yet idle", time.Hour, []int{300, 300, 300}, false, 3, 1},
-		{"one large part", 20 * time.Millisecond, []int{3000, 100, 100}, true, 3, 0},
-		{"turned off", -1, []int{300, 300, 300}, true, 3, 0},
+		{"idle, similar parts", 20 * time.Millisecond, []int{300, 300, 300}, true, 0, false, 1, 1},
+		{"not yet idle", time.Hour, []int{300, 300, 300}, false, 0, false, 3, 1},
+		{"one large part", 20 * time.Millisecond, []int{3000, 100, 100}, true, 0, false, 3, 0},
+		{"turned off", -1, []int{300, 300, 300}, true, 0, false, 3, 0},
+		{"the store went quiet", time.Hour, []int{300, 300, 300}, false, 20 * time.Millisecond, false, 1, 1},
+		{"the store went quiet, then took records", time.Hour, []int{300, 300, 300}, false, 20 * time.Millisecond, true, 3, 1},
+		{"the store went quiet, quiet turned off", time.Hour, []int{300, 300, 300}, false, -1, false, 3, 1},
+		{"the store went quiet, final merge turned off", -1, []int{300, 300, 300}, false, 20 * time.Millisecond, false, 3, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTest(t, t.TempDir(), Options{IdleMergeAfter: tc.idleAfter})
+			s := openTest(t, t.TempDir(), Options{IdleMergeAfter: tc.idleAfter, QuietAfter: tc.quietAfter})
 			defer s.Close()
 			var all []record.Record
 			seq := uint64(0)
@@ -51,6 +60,15 @@ func TestIdleMerge(t *testing.T) {
 				if err := s.Flush(ctx); err != nil {
 					t.Fatal(err)
 				}
+				all = append(all, recs...)
+			}
+			if tc.quietAfter > 0 {
+				time.Sleep(2 * tc.quietAfter)
+			}
+			if tc.late {
+				recs := oneDay(10)
+				seq += 10
+				s.Append(recs, seq)
 				all = append(all, recs...)
 			}
 			before := searchAll(t, s, SearchRequest{})

@@ -32,14 +32,17 @@ import (
 // older part by its time range.
 //
 // A partition that stops receiving parts (yesterday's, a quiet tenant's)
-// is merged further once it has been idle for Options.IdleMergeAfter: into
+// is merged further once it is idle (see idle): no flush has added a part
+// to it for Options.IdleMergeAfter, or the whole store has received no
+// record for Options.QuietAfter and flushed every one. It is merged
 // one part when the parts besides the largest hold at least as many bytes
 // as it, else its smaller parts together (see finalMerge), so that each
 // such merge at least doubles its largest part and a few late records do
 // not rewrite a whole day.
 type mergePolicy struct {
-	fanIn     int           // F
-	idleAfter time.Duration // < 0: no final merge
+	fanIn      int           // F
+	idleAfter  time.Duration // < 0: no final merge
+	quietAfter time.Duration // < 0: a quiet store does not make partitions idle
 }
 
 // tierBase is the size below which every part is tier 0. A merge of tier 0
@@ -89,9 +92,9 @@ type plannedMerge struct {
 // (the partition's parts that no merge is reading), in the order they
 // should run: the lowest tier first, then the final merge of an idle
 // partition. busy says that a merge is reading some of the partition's
-// other parts. now decides idleness; the zero time means "once idle",
-// for counting pending merges.
-func (mp mergePolicy) merges(cs []candidate, busy bool, now time.Time) []plannedMerge {
+// other parts. now and lastRecord decide idleness (see idle); the zero
+// now means "once idle", for counting pending merges.
+func (mp mergePolicy) merges(cs []candidate, busy bool, now, lastRecord time.Time) []plannedMerge {
 	byTier := map[int][]int{}
 	for i, c := range cs {
 		t := mp.tier(c.size)
@@ -119,7 +122,7 @@ func (mp mergePolicy) merges(cs []candidate, busy bool, now time.Time) []planned
 		out = append(out, plannedMerge{inputs: idx[:min(len(idx), maxMergeFanIn)]})
 	}
 	if len(out) == 0 && !busy {
-		if m := mp.finalMerge(cs, now); m != nil {
+		if m := mp.finalMerge(cs, now, lastRecord); m != nil {
 			out = append(out, plannedMerge{inputs: m, final: true})
 		}
 	}
@@ -137,7 +140,7 @@ func (mp mergePolicy) merges(cs []candidate, busy bool, now time.Time) []planned
 // most log2 of the partition's size over the smallest part's times, and
 // an idle partition ends with a few parts, each larger than all smaller
 // ones together. nil if none is due.
-func (mp mergePolicy) finalMerge(cs []candidate, now time.Time) []int {
+func (mp mergePolicy) finalMerge(cs []candidate, now, lastRecord time.Time) []int {
 	if mp.idleAfter < 0 || len(cs) < 2 {
 		return nil
 	}
@@ -147,7 +150,7 @@ func (mp mergePolicy) finalMerge(cs []candidate, now time.Time) []int {
 			newest = c.added
 		}
 	}
-	if !now.IsZero() && now.Sub(newest) < mp.idleAfter {
+	if !now.IsZero() && !mp.idle(newest, now, lastRecord) {
 		return nil
 	}
 	idx := make([]int, len(cs))
@@ -184,6 +187,24 @@ func (mp mergePolicy) finalMerge(cs []candidate, now time.Time) []int {
 		n--
 	}
 	return idx[:n]
+}
+
+// idle says whether a partition whose newest part was added at newest
+// has stopped receiving records, at now: no part was added to it for
+// idleAfter, or the whole store has taken no record for quietAfter,
+// lastRecord being when it took its last one, all flushed since (the
+// zero time when some are not). The second is how a partition that
+// stopped receiving is seen as such when the whole node did, at the end
+// of a backfill or a burst: quietAfter (a flush interval) after the last
+// record instead of idleAfter after the last flush, with the merge lanes
+// idle meanwhile. A node under ingest never goes that quiet, so today's
+// partition is not merged whole while it receives.
+func (mp mergePolicy) idle(newest, now, lastRecord time.Time) bool {
+	if mp.idleAfter < 0 {
+		return false
+	}
+	quiet := mp.quietAfter >= 0 && !lastRecord.IsZero() && now.Sub(lastRecord) >= mp.quietAfter
+	return now.Sub(newest) >= mp.idleAfter || quiet
 }
 
 // partsBound is the most parts the policy lets a partition of total bytes

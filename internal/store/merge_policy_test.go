@@ -45,13 +45,14 @@ func TestMergePolicyMerges(t *testing.T) {
 		}
 		return out
 	}
-	mp := mergePolicy{fanIn: 4, idleAfter: time.Minute}
+	mp := mergePolicy{fanIn: 4, idleAfter: time.Minute, quietAfter: 5 * time.Second}
 	for _, tc := range []struct {
 		name string
 		mp   mergePolicy
 		cs   []candidate
 		busy bool
 		now  time.Time
+		last time.Time // the store's last record, all flushed (mergePolicy.idle)
 		want [][]int
 	}{
 		{name: "a tier one short of the fan-in waits", mp: mp, cs: parts(now, 3*mb, 2*mb, 5*mb), now: now},
@@ -73,6 +74,18 @@ func TestMergePolicyMerges(t *testing.T) {
 		{name: "idle: the small parts beside a much larger one", mp: mp, cs: parts(old, 30*mb, 2*mb, 1*mb, 1*mb), now: now,
 			want: [][]int{{2, 3, 1}}},
 		{name: "not idle yet", mp: mp, cs: parts(now.Add(-time.Second), 3*mb, 2*mb, 1*mb), now: now},
+		{name: "idle: the store took no record for quietAfter", mp: mp, cs: parts(now.Add(-5*time.Second), 3*mb, 2*mb, 1*mb),
+			now: now, last: now.Add(-6 * time.Second), want: [][]int{{2, 1, 0}}},
+		{name: "the store took a record less than quietAfter ago", mp: mp, cs: parts(now.Add(-3*time.Second), 3*mb, 2*mb, 1*mb),
+			now: now, last: now.Add(-4 * time.Second)},
+		{name: "quiet, but quiet turned off", mp: mergePolicy{fanIn: 4, idleAfter: time.Minute, quietAfter: -1},
+			cs: parts(now.Add(-5*time.Second), 3*mb, 2*mb, 1*mb), now: now, last: now.Add(-6 * time.Second)},
+		{name: "quiet, but final merge turned off", mp: mergePolicy{fanIn: 4, idleAfter: -1, quietAfter: 5 * time.Second},
+			cs: parts(now.Add(-5*time.Second), 3*mb, 2*mb, 1*mb), now: now, last: now.Add(-6 * time.Second)},
+		{name: "quiet, but a merge reads the partition", mp: mp, cs: parts(now.Add(-5*time.Second), 3*mb, 2*mb, 1*mb), busy: true,
+			now: now, last: now.Add(-6 * time.Second)},
+		{name: "quiet, a full tier first", mp: mp, cs: parts(now.Add(-5*time.Second), 3*mb, 2*mb, 1*mb, 2*mb, 30*mb),
+			now: now, last: now.Add(-6 * time.Second), want: [][]int{{3, 2, 1, 0}}},
 		{name: "idle once (pending count)", mp: mp, cs: parts(now, 3*mb, 2*mb, 1*mb), want: [][]int{{2, 1, 0}}},
 		{name: "not while a merge reads the partition", mp: mp, cs: parts(old, 3*mb, 2*mb, 1*mb), busy: true, now: now},
 		{name: "final merge turned off", mp: mergePolicy{fanIn: 4, idleAfter: -1}, cs: parts(old, 3*mb, 2*mb, 1*mb), now: now},
@@ -82,7 +95,7 @@ func TestMergePolicyMerges(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got [][]int
-			for i, m := range tc.mp.merges(tc.cs, tc.busy, tc.now) {
+			for i, m := range tc.mp.merges(tc.cs, tc.busy, tc.now, tc.last) {
 				got = append(got, m.inputs)
 				if m.final != (strings.HasPrefix(tc.name, "idle") && i == 0) {
 					t.Errorf("merge %v final = %v", m.inputs, m.final)
@@ -189,7 +202,7 @@ func (s *policySim) settle(now time.Time) {
 		for i, p := range s.parts {
 			cs[i] = p.c
 		}
-		ms := s.mp.merges(cs, false, now)
+		ms := s.mp.merges(cs, false, now, time.Time{})
 		if len(ms) == 0 {
 			return
 		}

@@ -67,7 +67,7 @@ func Open(dir string, opts Options, log *slog.Logger) (*Store, error) {
 		parts:       make(map[string]map[string]*part),
 		quarantined: make(map[string]quarantinedPart),
 		merging:     make(map[*part]bool),
-		policy:      mergePolicy{fanIn: opts.MergeFanIn, idleAfter: opts.IdleMergeAfter},
+		policy:      mergePolicy{fanIn: opts.MergeFanIn, idleAfter: opts.IdleMergeAfter, quietAfter: opts.QuietAfter},
 	}
 	s.pio = &partIO{
 		files: newFileCache(opts.MaxOpenFiles, func(p *part) (partFile, error) { return openPartFile(p.path, p.size) }),

@@ -24,9 +24,16 @@ type Options struct {
 	MergeZstdLevel int
 	// IdleMergeAfter is how long a partition must go without a flushed
 	// part (a merged part counts as added when its newest input was)
-	// before Merge merges its parts further (see mergePolicy.finalMerge);
-	// default 30s, negative turns it off.
+	// before Merge merges its parts further (see mergePolicy.finalMerge),
+	// or the store goes quiet first (QuietAfter); default 30s, negative
+	// turns it off.
 	IdleMergeAfter time.Duration
+	// QuietAfter is how long the store must take no record, with every
+	// record it took flushed, before every partition counts as idle
+	// (mergePolicy.idle): the end of a backfill or a burst, which a node
+	// under ingest never sees. The server passes store.flush_interval;
+	// default 5s, negative turns it off.
+	QuietAfter time.Duration
 	// ManifestCheckpointEntries is how many entries the manifest may hold
 	// before a commit checkpoints it (see manifest.checkpoint), which
 	// bounds what Open replays; default 1000.
@@ -65,6 +72,8 @@ const (
 	// defaultIdleMergeAfter: several flush intervals (5 s by default),
 	// so that a partition still receiving records is not merged whole.
 	defaultIdleMergeAfter = 30 * time.Second
+	// defaultQuietAfter: the server's default flush interval.
+	defaultQuietAfter = 5 * time.Second
 	// defaultManifestCheckpointEntries: replaying 1000 entries takes
 	// milliseconds, and a flush every 5 s makes one checkpoint every
 	// 80 minutes or so, each writing the live set once.
@@ -117,6 +126,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IdleMergeAfter == 0 {
 		o.IdleMergeAfter = defaultIdleMergeAfter
+	}
+	if o.QuietAfter == 0 {
+		o.QuietAfter = defaultQuietAfter
 	}
 	return o
 }

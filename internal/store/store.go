@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/sluice-log/sluice/internal/record"
@@ -52,6 +53,8 @@ type Store struct {
 	closed      bool
 	searches    sync.WaitGroup // searches in flight, which Close waits for
 	scratch     sync.Pool      // *blockScratch, reused across searches
+	// lastAppend is when Append last took records (see quietLocked).
+	lastAppend time.Time
 
 	blocksRead        atomic.Int64
 	blocksSkipped     atomic.Int64
@@ -192,6 +195,7 @@ func (s *Store) Append(recs []record.Record, lastSeq uint64) {
 	h := s.active
 	h.appendBatch(recs)
 	h.lastSeq = max(h.lastSeq, lastSeq)
+	s.lastAppend = time.Now()
 	s.mu.Unlock()
 }
 

@@ -20,12 +20,16 @@ const statusPath = "/api/v1/status"
 // nothing left in its head, so that disk and queries are measured on the
 // store as it will stay, the way the settle wait lets VictoriaLogs finish
 // its merges. The store's own account is the signal, not a quiet spell of
-// the data dir: an idle partition's final merge comes
-// store.idle_merge_after (30 s) after its last flush, and a backlog of
-// them runs one at a time after the ingest's own merges, so the data dir
-// can stay still for seconds between two merges that are still to come
-// (runs 3–7 of the long run settled after 11–54 s). It gives up after
-// timeout.
+// the data dir: merges_pending counts every partition whose parts the
+// policy would still merge once it is idle, so the wait ends only when
+// each partition has its final layout (the parts it keeps, each larger
+// than all smaller ones together, or one). An idle partition's final
+// merge comes once the server has received nothing for its flush
+// interval (5 s after the last write, then at the timer's next flush) or
+// store.idle_merge_after (30 s) after its last flush, and they run one at
+// a time per merge lane after the ingest's own merges, so the data dir
+// can stay still for seconds between two merges that are still to come.
+// It gives up after timeout.
 func waitMerges(ctx context.Context, c *client, poll, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
