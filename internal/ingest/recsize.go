@@ -64,6 +64,11 @@ func (s *RecordsSizer) Cap() int {
 	if b.size <= 0 || s.lastRecs == 0 || s.lastBytes <= 0 {
 		return 0
 	}
+	// OpenBody bounds an uncompressed body's Content-Length by maxBytes,
+	// not a compressed one's, which a client may declare as large as it
+	// likes: a larger one would overflow the products below into a
+	// negative capacity. Above maxBytes the bound below applies anyway.
+	b.size = min(b.size, b.maxBytes)
 	n, most := b.size*int64(s.lastRecs)/s.lastBytes, 2*int64(s.lastRecs)
 	if b.enc != "" {
 		if b.enc != s.zEnc || s.zWire <= 0 {

@@ -42,6 +42,9 @@ func TestRecordsSizer(t *testing.T) {
 		{"gzip after gzip, then plain", []parsed{{"gzip", 300, 10, 3000}, {"", 6000, 10, 6000}}, "gzip", 300, 0, 11},
 		{"gzip much larger", []parsed{{"gzip", 300, 10, 3000}}, "gzip", 30000, 0, 20},
 		{"gzip bounded by max bytes", []parsed{{"gzip", 300, 10, 3000}}, "gzip", 300, 1500, 6},
+		// A Content-Length that OpenBody does not bound (a compressed
+		// body's) must not overflow the estimate into a negative capacity.
+		{"gzip of a huge declared length", []parsed{{"gzip", 300, 10, 3000}}, "gzip", 1 << 62, 0, 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s RecordsSizer
