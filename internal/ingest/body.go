@@ -67,7 +67,7 @@ func OpenBody(r *http.Request, maxBytes int64) (io.ReadCloser, error) {
 		return nil, err
 	}
 	rq := requestOf(r)
-	if err := rq.reserveBody(r); err != nil {
+	if err := rq.reserveBody(r, maxBytes); err != nil {
 		return nil, err
 	}
 	switch enc {

@@ -273,9 +273,12 @@ func (rq *request) reserve(total int64) bool {
 }
 
 // reserveBody reserves a body's known length up front (Content-Length: of
-// an identity body, its size; of a compressed one, a lower bound).
-func (rq *request) reserveBody(r *http.Request) error {
-	if r.ContentLength > 0 && !rq.reserve(r.ContentLength) {
+// an identity body, its size; of a compressed one, a lower bound), at most
+// maxBytes: a compressed body's declared length is not bounded before it
+// is read, and the oldest request, never refused, would otherwise hold
+// whatever a client declares and keep every other request out.
+func (rq *request) reserveBody(r *http.Request, maxBytes int64) error {
+	if r.ContentLength > 0 && !rq.reserve(min(r.ContentLength, maxBytes)) {
 		return rq.fullError()
 	}
 	return nil

@@ -135,6 +135,46 @@ func TestInFlightHTTP(t *testing.T) {
 	}
 }
 
+// TestInFlightDeclaredLength: a compressed body's declared Content-Length,
+// unbounded before it is read, reserves at most the request limit, so the
+// oldest request (never refused) cannot hold the whole bound by declaring
+// a huge length and keep the next request out.
+func TestInFlightDeclaredLength(t *testing.T) {
+	b := NewInFlight(4<<20, nil)
+	opened, done := make(chan int64), make(chan struct{})
+	h := b.Wrap("jsonline", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := OpenBody(r, 1<<20)
+		if err != nil {
+			t.Errorf("OpenBody: %v", err)
+			close(opened)
+			return
+		}
+		opened <- b.Used()
+		<-done
+		body.Close()
+	}))
+	req := httptest.NewRequest(http.MethodPost, "/insert/jsonline", bytes.NewReader(gzipped(t, []byte("{}\n"))))
+	req.Header.Set("Content-Encoding", "gzip")
+	req.ContentLength = 1 << 62
+	served := make(chan struct{})
+	go func() { h.ServeHTTP(httptest.NewRecorder(), req); close(served) }()
+	if used := <-opened; used > 1<<20 {
+		t.Errorf("a declared length of 2^62 reserved %d bytes, want at most the request limit %d", used, 1<<20)
+	}
+	var read int
+	rec := httptest.NewRecorder()
+	b.Wrap("jsonline", readAllHandler(&read)).ServeHTTP(rec,
+		httptest.NewRequest(http.MethodPost, "/insert/jsonline", bytes.NewReader(make([]byte, 64<<10))))
+	if rec.Code != http.StatusOK {
+		t.Errorf("the next request got %d while the first was open, want 200", rec.Code)
+	}
+	close(done)
+	<-served
+	if b.Used() != 0 {
+		t.Errorf("%d bytes held after both requests", b.Used())
+	}
+}
+
 // TestInFlightBatches: stream receivers' reservations.
 func TestInFlightBatches(t *testing.T) {
 	b := NewInFlight(100, nil)
