@@ -16,6 +16,12 @@ const DefaultWriteTimeout = 30 * time.Second
 // write timeout, so that a client reading at any pace gets all of it.
 const answerChunk = 64 << 10
 
+// heldAnswer is how much of an answer net/http holds back to send it with
+// a Content-Length, should the handler end before writing more (its
+// bufferBeforeChunkingSize). An answer that wrote more has sent its
+// header, so flushing its end itself changes nothing on the wire.
+const heldAnswer = 2 << 10
+
 // answerWriter bounds how long each write of an answer (a query's, a live
 // tail's, Loki's) may wait for its client to read (query.write_timeout).
 // The deadline moves on with every write and flush, so a long answer that
@@ -35,6 +41,8 @@ type answerWriter struct {
 	deadline time.Time
 	err      error
 	cutOff   func() // counts the answer cut off
+	n        int64  // bytes written
+	pending  bool   // written since the last flush
 }
 
 func newAnswerWriter(w http.ResponseWriter, timeout time.Duration, cutOff func()) *answerWriter {
@@ -68,6 +76,8 @@ func (a *answerWriter) Write(p []byte) (int, error) {
 		a.arm()
 		m, err := a.ResponseWriter.Write(p[:c])
 		n += m
+		a.n += int64(m)
+		a.pending = true
 		if err != nil {
 			return n, a.fail(err)
 		}
@@ -85,7 +95,21 @@ func (a *answerWriter) FlushError() error {
 	if err := a.rc.Flush(); err != nil {
 		return a.fail(err)
 	}
+	a.pending = false
 	return nil
+}
+
+// finish sends what the handler's last writes left buffered, under the
+// write timeout, once the handler returns. net/http would send it after
+// the handler too, under the same deadline, but a client that stops
+// reading just before the end would be cut off there uncounted. An answer
+// of at most heldAnswer bytes is left to net/http, which gives it a
+// Content-Length; only a client that has left a connection's earlier
+// answers unread can stall on one.
+func (a *answerWriter) finish() {
+	if a.err == nil && a.pending && a.n > heldAnswer {
+		_ = a.FlushError()
+	}
 }
 
 func (a *answerWriter) Flush() { _ = a.FlushError() }
@@ -97,7 +121,9 @@ func (a *answerWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 // sluice_query_answers_cut_off_total under its route.
 func (s *Server) boundWrites(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		h(newAnswerWriter(w, s.cfg.Limits.WriteTimeout, func() { s.countCutOff(r) }), r)
+		a := newAnswerWriter(w, s.cfg.Limits.WriteTimeout, func() { s.countCutOff(r) })
+		h(a, r)
+		a.finish()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -69,10 +70,10 @@ func (s *Server) lokiTail(w http.ResponseWriter, r *http.Request) {
 		}
 		// The connection is the WebSocket's now, out of answerWriter's
 		// reach: each message gets query.write_timeout itself.
-		wctx, cancel := context.WithTimeout(ctx, s.cfg.Limits.WriteTimeout)
-		defer cancel()
-		err := conn.Write(wctx, websocket.MessageText, lokiTailMessage(recs))
-		if err != nil && wctx.Err() != nil && ctx.Err() == nil {
+		cutOff, err := writeWithin(ctx, s.cfg.Limits.WriteTimeout, func(wctx context.Context) error {
+			return conn.Write(wctx, websocket.MessageText, lokiTailMessage(recs))
+		})
+		if cutOff {
 			s.countCutOff(r)
 		}
 		return err
@@ -85,6 +86,23 @@ func (s *Server) lokiTail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = conn.Close(websocket.StatusPolicyViolation, truncateReason(reason))
+}
+
+// errWriteTimeout ends the context of a write that waited
+// query.write_timeout for its client.
+var errWriteTimeout = errors.New("the client did not read within query.write_timeout")
+
+// writeWithin runs write with a context that ends after timeout, and says
+// whether the timeout ended it (the client did not read: the answer is cut
+// off) rather than ctx. The timeout is told by its cause, not by whether
+// ctx ended too: a WebSocket write whose deadline passes closes the
+// connection, which ends the connection's reader and with it ctx, often
+// before write returns.
+func writeWithin(ctx context.Context, timeout time.Duration, write func(context.Context) error) (cutOff bool, err error) {
+	wctx, cancel := context.WithTimeoutCause(ctx, timeout, errWriteTimeout)
+	defer cancel()
+	err = write(wctx)
+	return err != nil && errors.Is(context.Cause(wctx), errWriteTimeout), err
 }
 
 // truncateReason fits a close reason into a control frame (123 bytes).
