@@ -44,7 +44,8 @@
 // the slots busy.
 //
 // The counters (Stats) are by priority; a task's extra workers (Sibling)
-// count apart (ExtraStats), since they wait while their task goes on,
+// count apart (ExtraStats: their slots, waits, hand-overs and admissions
+// over the limit), since they wait while their task goes on,
 // often for its whole run, and their waits say nothing of the task's.
 // Units records how long holders kept their slot between two points where
 // they could have handed it over.
@@ -580,15 +581,19 @@ func (h *Hold) Reacquire(ctx context.Context) error {
 // acquire takes a slot of h's priority, counted as an extra worker's when
 // h is a Sibling.
 func (h *Hold) acquire(ctx context.Context) error {
-	p := h.p
-	if p == nil {
+	if h.p == nil {
 		return nil
 	}
-	st := &p.stats[h.prio]
+	return h.p.acquire(ctx, h.prio, h.counters())
+}
+
+// counters are where h's acquisitions and hand-overs count: its
+// priority's, or its extra workers' when h is a Sibling.
+func (h *Hold) counters() *counters {
 	if h.extra {
-		st = &p.extra[h.prio]
+		return &h.p.extra[h.prio]
 	}
-	return p.acquire(ctx, h.prio, st)
+	return &h.p.stats[h.prio]
 }
 
 // sliceOver reports whether h has held its slot for the pool's Slice
@@ -663,7 +668,7 @@ func (h *Hold) Yield(ctx context.Context) error {
 	if h.held {
 		if h.p.Waiting(h.prio) || h.sliceOver() {
 			h.Release()
-			h.p.stats[h.prio].yielded.Add(1)
+			h.counters().yielded.Add(1)
 		} else {
 			// The slot is kept: the next unit begins.
 			now := time.Now().UnixNano()

@@ -282,13 +282,14 @@ func TestNilPool(t *testing.T) {
 }
 
 // TestCollector: the wait time and the hand-overs are exported per
-// priority.
+// priority, an extra worker's apart.
 func TestCollector(t *testing.T) {
 	p := New(1)
 	p.maxWait = time.Millisecond
 	ctx := context.Background()
 	_ = p.Acquire(ctx, Low)
 	_ = p.Acquire(ctx, High) // waits, then over the limit
+	_ = p.NewHold(High).Sibling().Reacquire(ctx)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(NewCollector(p))
 	got, err := reg.Gather()
@@ -312,10 +313,15 @@ func TestCollector(t *testing.T) {
 		"sluice_cpu_slot_waits_total{low}":       0,
 		"sluice_cpu_slot_over_limit_total{high}": 1,
 		"sluice_cpu_slot_slots":                  1,
-		"sluice_cpu_slot_held":                   2,
+		"sluice_cpu_slot_held":                   3,
+
+		"sluice_cpu_slot_extra_acquired_total{high}":    1,
+		"sluice_cpu_slot_extra_over_limit_total{high}":  1,
+		"sluice_cpu_slot_extra_handed_over_total{high}": 0,
+		"sluice_cpu_slot_handed_over_total{high}":       0,
 	} {
-		if values[key] != want {
-			t.Errorf("%s = %v, want %v", key, values[key], want)
+		if got, ok := values[key]; !ok || got != want {
+			t.Errorf("%s = %v (exported %v), want %v", key, got, ok, want)
 		}
 	}
 	if values["sluice_cpu_slot_wait_seconds_total{high}"] <= 0 {
@@ -336,6 +342,7 @@ func TestYieldSlice(t *testing.T) {
 		waiter  Priority
 		ingest  bool // a Low waiter is in line too (the search share)
 		sibling bool // the waiter is the holder's Sibling
+		extra   bool // the holder is an extra worker (a Sibling)
 		handed  bool
 	}{
 		{name: "a flush behind a merge, slice over", size: 1, holder: Low, waiter: Low, handed: true},
@@ -349,15 +356,28 @@ func TestYieldSlice(t *testing.T) {
 		{name: "a search's second worker behind its first, slice over", size: 1, holder: High, waiter: High, sibling: true},
 		{name: "a sibling within the share while ingest waits", size: 2, holder: High, waiter: High, ingest: true, sibling: true},
 		{name: "a merge's sibling, slice over", size: 1, holder: Low, waiter: Low, sibling: true},
+		{name: "a search's extra worker behind another search, slice over", size: 1, holder: High, waiter: High, extra: true, handed: true},
+		{name: "a search's extra worker behind another, within the slice", size: 1, slice: time.Hour, holder: High, waiter: High, extra: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := New(tc.size)
 			p.maxWait, p.slice, p.behind = time.Hour, tc.slice, time.Hour
 			ctx := context.Background()
-			h, err := p.Hold(ctx, tc.holder)
-			if err != nil {
+			h := p.NewHold(tc.holder)
+			if tc.extra {
+				h = h.Sibling()
+			}
+			if err := h.Reacquire(ctx); err != nil {
 				t.Fatal(err)
+			}
+			// Hand-overs count where the holder's slots do: an extra
+			// worker's apart.
+			handedOver := func() (counted, other int64) {
+				if tc.extra {
+					return p.ExtraStats(tc.holder).HandedOver, p.Stats(tc.holder).HandedOver
+				}
+				return p.Stats(tc.holder).HandedOver, p.ExtraStats(tc.holder).HandedOver
 			}
 			if tc.ingest {
 				// Ingest holds the other slot, and more of it waits.
@@ -384,8 +404,8 @@ func TestYieldSlice(t *testing.T) {
 				if err := <-yielded; err != nil {
 					t.Fatal(err)
 				}
-				if n := p.Stats(tc.holder).HandedOver; n != 1 {
-					t.Errorf("handed over %d, want 1", n)
+				if n, other := handedOver(); n != 1 || other != 0 {
+					t.Errorf("handed over %d (%d in the other counters), want 1 (0)", n, other)
 				}
 			} else {
 				if err := <-yielded; err != nil {
@@ -396,8 +416,8 @@ func TestYieldSlice(t *testing.T) {
 					t.Fatal("the waiter had the slot within the holder's slice")
 				default:
 				}
-				if n := p.Stats(tc.holder).HandedOver; n != 0 {
-					t.Errorf("handed over %d, want 0", n)
+				if n, other := handedOver(); n != 0 || other != 0 {
+					t.Errorf("handed over %d (%d in the other counters), want 0", n, other)
 				}
 			}
 			if !h.Held() {

@@ -8,7 +8,7 @@ type Collector struct {
 	acquired, waited, waitSec, over, handed, line *prometheus.Desc
 	gaveUp                                        *prometheus.Desc
 	extraAcquired, extraWaited, extraWaitSec      *prometheus.Desc
-	extraGaveUp                                   *prometheus.Desc
+	extraGaveUp, extraOver, extraHanded           *prometheus.Desc
 	size, held, units                             *prometheus.Desc
 }
 
@@ -27,8 +27,10 @@ func NewCollector(p *Pool) *Collector {
 		extraWaited:   d("extra_waits_total", "Extra workers' CPU slot acquisitions that had to wait, by priority.", "priority"),
 		extraWaitSec:  d("extra_wait_seconds_total", "Time extra workers spent waiting for a CPU slot while their task went on, by priority.", "priority"),
 		extraGaveUp:   d("extra_gave_up_total", "Extra workers' waits that ended without a slot (their task had no work left for them), by priority.", "priority"),
-		over:          d("over_limit_total", "Waiters admitted above the CPU slots after waiting the longest wait (a holder blocked), by priority.", "priority"),
-		handed:        d("handed_over_total", "CPU slots a holder gave to a waiter at the end of a unit of work (a search; ingest or background work while searches hold more than their share; one of its own priority, or for background work ingest, after cpuslot.Slice), by the holder's priority.", "priority"),
+		extraOver:     d("extra_over_limit_total", "Extra workers admitted above the CPU slots after waiting the longest wait, by priority; not in sluice_cpu_slot_over_limit_total.", "priority"),
+		extraHanded:   d("extra_handed_over_total", "CPU slots an extra worker gave to a waiter of another task at the end of a unit of work, by priority; not in sluice_cpu_slot_handed_over_total.", "priority"),
+		over:          d("over_limit_total", "Waiters admitted above the CPU slots after waiting the longest wait (a holder blocked), by priority; extra workers' are in sluice_cpu_slot_extra_over_limit_total.", "priority"),
+		handed:        d("handed_over_total", "CPU slots a holder gave to a waiter at the end of a unit of work (a search; ingest or background work while searches hold more than their share; one of its own priority, or for background work ingest, after cpuslot.Slice), by the holder's priority; extra workers' are in sluice_cpu_slot_extra_handed_over_total.", "priority"),
 		line:          d("waiting", "Waiters for a CPU slot now, by priority.", "priority"),
 		units:         d("unit_seconds", "Lengths of the units of work done on a CPU slot between two points where a waiting search could have had it (taking the slot or a yield, and the next yield or giving it back), by the holder's priority: a search waits for a slot about one holder's unit.", "priority"),
 		size:          d("slots", "CPU slots (GOMAXPROCS at start)."),
@@ -38,7 +40,7 @@ func NewCollector(p *Pool) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.acquired, c.waited, c.waitSec, c.gaveUp, c.extraAcquired, c.extraWaited, c.extraWaitSec, c.extraGaveUp, c.over, c.handed, c.line, c.size, c.held, c.units} {
+	for _, d := range []*prometheus.Desc{c.acquired, c.waited, c.waitSec, c.gaveUp, c.extraAcquired, c.extraWaited, c.extraWaitSec, c.extraGaveUp, c.extraOver, c.extraHanded, c.over, c.handed, c.line, c.size, c.held, c.units} {
 		ch <- d
 	}
 }
@@ -58,6 +60,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.extraWaited, prometheus.CounterValue, float64(ex.Waited), l)
 		ch <- prometheus.MustNewConstMetric(c.extraWaitSec, prometheus.CounterValue, ex.WaitTime.Seconds(), l)
 		ch <- prometheus.MustNewConstMetric(c.extraGaveUp, prometheus.CounterValue, float64(ex.GaveUp), l)
+		ch <- prometheus.MustNewConstMetric(c.extraOver, prometheus.CounterValue, float64(ex.OverLimit), l)
+		ch <- prometheus.MustNewConstMetric(c.extraHanded, prometheus.CounterValue, float64(ex.HandedOver), l)
 		ch <- prometheus.MustNewConstMetric(c.over, prometheus.CounterValue, float64(st.OverLimit), l)
 		ch <- prometheus.MustNewConstMetric(c.handed, prometheus.CounterValue, float64(st.HandedOver), l)
 		ch <- prometheus.MustNewConstMetric(c.line, prometheus.GaugeValue, float64(st.Waiting), l)

@@ -55,6 +55,7 @@ type slotStats struct {
 	ExtraWaited      int64   `json:"extra_waited"`
 	ExtraWaitSeconds float64 `json:"extra_wait_seconds"`
 	ExtraGaveUp      int64   `json:"extra_gave_up"`
+	ExtraOverLimit   int64   `json:"extra_over_limit"`
 	// Units* are the holders' units of work between two points where a
 	// waiting search could have had the slot (sluice_cpu_slot_unit_seconds):
 	// how many, their total length, and how many were at least about 1,
@@ -129,6 +130,8 @@ func parseGuards(rd io.Reader) (*guardStats, error) {
 			s.ExtraWaitSeconds = value
 		case "sluice_cpu_slot_extra_gave_up_total":
 			s.ExtraGaveUp = n
+		case "sluice_cpu_slot_extra_over_limit_total":
+			s.ExtraOverLimit = n
 		case "sluice_cpu_slot_unit_seconds_count":
 			s.Units = n
 		case "sluice_cpu_slot_unit_seconds_sum":
@@ -223,6 +226,7 @@ type slotSummary struct {
 	ExtraWaited      figure `json:"extra_waited"`
 	ExtraWaitSeconds figure `json:"extra_wait_seconds"`
 	ExtraGaveUp      figure `json:"extra_gave_up"`
+	ExtraOverLimit   figure `json:"extra_over_limit"`
 	Units            figure `json:"units"`
 	UnitsSeconds     figure `json:"units_seconds"`
 	UnitsOver1ms     figure `json:"units_over_1ms"`
@@ -274,6 +278,7 @@ func summarizeGuards(runs []runResult) *guardSummary {
 			ExtraWaited:      slot(func(s slotStats) float64 { return float64(s.ExtraWaited) }),
 			ExtraWaitSeconds: slot(func(s slotStats) float64 { return s.ExtraWaitSeconds }),
 			ExtraGaveUp:      slot(func(s slotStats) float64 { return float64(s.ExtraGaveUp) }),
+			ExtraOverLimit:   slot(func(s slotStats) float64 { return float64(s.ExtraOverLimit) }),
 			Units:            slot(func(s slotStats) float64 { return float64(s.Units) }),
 			UnitsSeconds:     slot(func(s slotStats) float64 { return s.UnitsSeconds }),
 			UnitsOver1ms:     slot(func(s slotStats) float64 { return float64(s.UnitsOver1ms) }),
@@ -293,8 +298,8 @@ func writeGuards(p func(format string, args ...any), g *guardSummary) {
 		p("  CPU slots, %s (%s)\t%.0f taken, %.0f after a wait (%.1f s waited), %.0f admitted over the limit",
 			prio, names[prio], s.Acquired, s.Waited, s.WaitSeconds, s.OverLimit)
 		if s.ExtraAcquired+s.ExtraWaited > 0 {
-			p("  CPU slots, %s, extra workers\t%.0f taken, %.0f after a wait (%.1f s waited, the task going on meanwhile), %.0f waits ended with no work left",
-				prio, s.ExtraAcquired, s.ExtraWaited, s.ExtraWaitSeconds, s.ExtraGaveUp)
+			p("  CPU slots, %s, extra workers\t%.0f taken, %.0f after a wait (%.1f s waited, the task going on meanwhile), %.0f waits ended with no work left, %.0f admitted over the limit",
+				prio, s.ExtraAcquired, s.ExtraWaited, s.ExtraWaitSeconds, s.ExtraGaveUp, s.ExtraOverLimit)
 		}
 		if s.Units > 0 {
 			p("  CPU slots, %s, units of work\t%.0f (%.1f s), %.0f of 1 ms or more, %.0f of 4 ms or more, %.0f of 16 ms or more",

@@ -48,12 +48,20 @@ func TestParseGuards(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	// A search's extra worker, counted apart.
+	// A search's extra worker, counted apart: it waits for its search's
+	// slot, and is admitted over the limit after cpuslot.MaxWait.
 	extra := search.Sibling()
+	if err := search.Reacquire(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := extra.Reacquire(ctx); err != nil {
 		t.Fatal(err)
 	}
 	extra.Release()
+	search.Release()
+	if ex := pool.ExtraStats(cpuslot.High); ex.OverLimit != 1 {
+		t.Fatalf("extra workers over the limit %d, want 1", ex.OverLimit)
+	}
 
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", metricsPath, nil))
@@ -70,7 +78,7 @@ func TestParseGuards(t *testing.T) {
 			t.Errorf("%s: parsed %+v, the pool counts %+v", prio, s, st)
 		}
 		ex := pool.ExtraStats(p)
-		if s.ExtraAcquired != ex.Acquired || s.ExtraWaited != ex.Waited || s.ExtraGaveUp != ex.GaveUp {
+		if s.ExtraAcquired != ex.Acquired || s.ExtraWaited != ex.Waited || s.ExtraGaveUp != ex.GaveUp || s.ExtraOverLimit != ex.OverLimit {
 			t.Errorf("%s: parsed %+v, the pool counts %+v for extra workers", prio, s, ex)
 		}
 		var units int64
@@ -81,8 +89,8 @@ func TestParseGuards(t *testing.T) {
 			t.Errorf("%s: parsed %d units (%d, %d, %d over 1, 4, 16 ms), the pool counts %d", prio, s.Units, s.UnitsOver1ms, s.UnitsOver4ms, s.UnitsOver16ms, units)
 		}
 	}
-	if s := g.Slots["high"]; s.ExtraAcquired != 1 || s.Units != 2 {
-		t.Errorf("search slots %+v: want 1 taken by an extra worker, 2 units", s)
+	if s := g.Slots["high"]; s.ExtraAcquired != 1 || s.ExtraOverLimit != 1 || s.Units != 3 {
+		t.Errorf("search slots %+v: want 1 taken by an extra worker over the limit, 3 units", s)
 	}
 	if s := g.Slots["ingest"]; s.Acquired != 1 || s.Waited != 1 {
 		t.Errorf("ingest slots %+v: want 1 taken after a wait", s)
