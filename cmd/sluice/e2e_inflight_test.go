@@ -140,12 +140,15 @@ func TestE2EInFlightFlood(t *testing.T) {
 			Bytes    float64 `json:"bytes"`
 			MaxBytes float64 `json:"max_bytes"`
 			Rejected float64 `json:"rejected_total"`
+			// MaxRequest is ingest.max_request_bytes, the one request
+			// above the bound.
+			MaxRequest int64 `json:"max_request_bytes"`
 		} `json:"ingest_in_flight"`
 	}
 	err = json.NewDecoder(resp.Body).Decode(&st)
 	resp.Body.Close()
-	if err != nil || st.InFlight.Bytes != 0 || st.InFlight.MaxBytes != 32<<20 || st.InFlight.Rejected < float64(codes[http.StatusTooManyRequests]) {
-		t.Errorf("status ingest_in_flight %+v (%v), want nothing held, the bound, and %d refusals", st.InFlight, err, codes[http.StatusTooManyRequests])
+	if err != nil || st.InFlight.Bytes != 0 || st.InFlight.MaxBytes != 32<<20 || st.InFlight.Rejected < float64(codes[http.StatusTooManyRequests]) || st.InFlight.MaxRequest != size {
+		t.Errorf("status ingest_in_flight %+v (%v), want nothing held, the bound, %d refusals and the largest request", st.InFlight, err, codes[http.StatusTooManyRequests])
 	}
 	if got, want := s.count("service:flood"), codes[http.StatusOK]*strings.Count(string(plain), "\n"); got != want {
 		t.Errorf("stored %d records, want %d (%d requests)", got, want, codes[http.StatusOK])

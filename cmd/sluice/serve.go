@@ -397,8 +397,9 @@ func serveLocal(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		Guard:    sec.guard,
 		Quotas:   sec.quotas,
 		// The UI's dashboards, per tenant (docs/api.md#dashboards).
-		Dashboards: dashboards,
-		Routes:     x.routes(),
+		Dashboards:      dashboards,
+		Routes:          x.routes(),
+		MaxRequestBytes: int64(cfg.Ingest.MaxRequestBytes),
 	})
 	run := httpRun{cfg: cfg, log: log, reg: reg, handler: handler, listeners: listeners, metrics: metricsHandler(reg), guard: sec.guard}
 	if consumer != nil {

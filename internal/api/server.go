@@ -96,6 +96,10 @@ type Config struct {
 	Quotas *quota.Quotas
 	// Dashboards keeps the UI's dashboards; nil (a querier) answers 501.
 	Dashboards *dashboard.Store
+	// MaxRequestBytes is the receivers' largest request body
+	// (ingest.max_request_bytes), which the status shows beside the bound
+	// on bytes in flight; 0 where no receiver runs.
+	MaxRequestBytes int64
 }
 
 // Server is the HTTP handler of `sluice serve`.
@@ -126,6 +130,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Limits.WriteTimeout <= 0 {
 		cfg.Limits.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.Limits.MaxRegexSize <= 0 {
+		cfg.Limits.MaxRegexSize = query.DefaultMaxRegexSize
 	}
 	s := &Server{
 		cfg:     cfg,

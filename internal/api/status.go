@@ -84,7 +84,7 @@ type StoredPartition struct {
 }
 
 // queryStatus is how the query slots (query.max_concurrent) are used, and
-// the bounds on what queries and live tails buffer.
+// the query limits in force (query.*, derived values resolved).
 type queryStatus struct {
 	Running         int   `json:"running"` // queries and live tails holding a slot
 	MaxConcurrent   int   `json:"max_concurrent"`
@@ -93,15 +93,27 @@ type queryStatus struct {
 	TailBufferBytes int64 `json:"tail_buffer_bytes"`
 	MaxResultBytes  int64 `json:"max_result_bytes"`
 	// ResultBytes is what running queries keep for their answers now.
-	ResultBytes int64 `json:"result_bytes"`
+	ResultBytes         int64         `json:"result_bytes"`
+	MaxAggregationBytes int64         `json:"max_aggregation_bytes"`
+	Timeout             time.Duration `json:"timeout_ns"`
+	WriteTimeout        time.Duration `json:"write_timeout_ns"`
+	DefaultLimit        int           `json:"default_limit"`
+	MaxLimit            int           `json:"max_limit"`
+	MaxGroups           int           `json:"max_groups"`
+	MaxScannedRecords   int64         `json:"max_scanned_records"` // 0: no bound
+	MaxScannedBytes     int64         `json:"max_scanned_bytes"`   // 0: no bound
+	MaxRegexSize        int           `json:"max_regex_size"`
 }
 
 // inFlightStatus is the bound on request bytes in flight across receivers
-// (ingest.max_in_flight_bytes), read from its metrics.
+// (ingest.max_in_flight_bytes), read from its metrics, and the largest
+// request (ingest.max_request_bytes): the bytes in flight stay within the
+// bound plus one request.
 type inFlightStatus struct {
-	Bytes    float64 `json:"bytes"`
-	MaxBytes float64 `json:"max_bytes"`
-	Rejected float64 `json:"rejected_total"`
+	Bytes           float64 `json:"bytes"`
+	MaxBytes        float64 `json:"max_bytes"`
+	Rejected        float64 `json:"rejected_total"`
+	MaxRequestBytes int64   `json:"max_request_bytes,omitempty"`
 }
 
 // ingestRates turns the monotonic ingest counters into per-second rates by
@@ -144,6 +156,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	recv, inFlight := receiversOf(families), inFlightOf(families)
+	inFlight.MaxRequestBytes = s.cfg.MaxRequestBytes
 	bpRate := s.rates.update(now, recv, st.BackpressureTotal)
 	var ks *KafkaStatus
 	if s.cfg.Kafka != nil {
@@ -162,10 +175,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		Receivers:        recv,
 		Kafka:            ks,
 		InFlight:         inFlight,
-		Query: queryStatus{Running: len(s.sem), MaxConcurrent: cap(s.sem), Tails: len(s.tails), MaxTails: cap(s.tails),
-			TailBufferBytes: s.cfg.Limits.TailBufferBytes, MaxResultBytes: s.cfg.Limits.MaxResultBytes,
-			ResultBytes: s.results.Bytes()},
-		Tenants: tenants,
+		Query:            s.queryStatus(),
+		Tenants:          tenants,
 	}
 	if s.cfg.Querier != nil {
 		resp.Querier = s.cfg.Querier()
@@ -175,6 +186,18 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, resp)
+}
+
+// queryStatus is the query slots' use and the query limits.
+func (s *Server) queryStatus() queryStatus {
+	l := &s.cfg.Limits
+	return queryStatus{
+		Running: len(s.sem), MaxConcurrent: cap(s.sem), Tails: len(s.tails), MaxTails: cap(s.tails),
+		TailBufferBytes: l.TailBufferBytes, MaxResultBytes: l.MaxResultBytes, ResultBytes: s.results.Bytes(),
+		MaxAggregationBytes: l.MaxAggregationBytes, Timeout: l.Timeout, WriteTimeout: l.WriteTimeout,
+		DefaultLimit: l.DefaultLimit, MaxLimit: l.MaxLimit, MaxGroups: l.MaxGroups,
+		MaxScannedRecords: l.MaxScannedRecords, MaxScannedBytes: l.MaxScannedBytes, MaxRegexSize: l.MaxRegexSize,
+	}
 }
 
 // update fills the rates of recv from the previous sample and returns the

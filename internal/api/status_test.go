@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/pipeline"
+	"github.com/sluice-log/sluice/internal/query"
 	"github.com/sluice-log/sluice/internal/store"
 )
 
@@ -79,7 +80,8 @@ func TestStatusReportsPipelineAndReceivers(t *testing.T) {
 	if got.InFlight != (inFlightStatus{Bytes: 1000, MaxBytes: 1 << 20}) {
 		t.Errorf("ingest_in_flight = %+v", got.InFlight)
 	}
-	if got.Query != (queryStatus{MaxConcurrent: 4, MaxTails: 2, TailBufferBytes: DefaultTailBufferBytes, MaxResultBytes: 1 << 22}) {
+	if got.Query != (queryStatus{MaxConcurrent: 4, MaxTails: 2, TailBufferBytes: DefaultTailBufferBytes, MaxResultBytes: 1 << 22,
+		WriteTimeout: DefaultWriteTimeout, MaxRegexSize: query.DefaultMaxRegexSize}) {
 		t.Errorf("query = %+v", got.Query)
 	}
 	want := []receiverStatus{{Protocol: "esbulk", Records: 7}, {Protocol: "jsonline", Records: 120, Rejected: 3}}
@@ -89,6 +91,52 @@ func TestStatusReportsPipelineAndReceivers(t *testing.T) {
 	for i := range want {
 		if got.Receivers[i] != want[i] {
 			t.Errorf("receiver %d = %+v, want %+v", i, got.Receivers[i], want[i])
+		}
+	}
+}
+
+// TestStatusLimits: the status shows every query limit in force, by its
+// configuration key, and the largest ingest request beside the bound on
+// bytes in flight.
+func TestStatusLimits(t *testing.T) {
+	srv := startWith(t, Config{Backend: statusBackend{pipeline.Status{Ready: true}}, MaxRequestBytes: 64 << 20,
+		Limits: QueryLimits{DefaultLimit: 1000, MaxLimit: 100000, MaxGroups: 5000, Timeout: time.Minute, MaxConcurrent: 4,
+			MaxScannedRecords: 1e9, MaxScannedBytes: 1 << 40, TailBufferBytes: 1 << 20, MaxResultBytes: 1 << 28,
+			MaxAggregationBytes: 1 << 27, WriteTimeout: 30 * time.Second}})
+	resp, err := http.Get(srv.URL + "/api/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Query    map[string]float64 `json:"query"`
+		InFlight map[string]float64 `json:"ingest_in_flight"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		section map[string]float64
+		key     string
+		want    float64
+	}{
+		{got.Query, "max_concurrent", 4},
+		{got.Query, "max_tails", 2},
+		{got.Query, "tail_buffer_bytes", 1 << 20},
+		{got.Query, "max_result_bytes", 1 << 28},
+		{got.Query, "max_aggregation_bytes", 1 << 27},
+		{got.Query, "timeout_ns", float64(time.Minute)},
+		{got.Query, "write_timeout_ns", float64(30 * time.Second)},
+		{got.Query, "default_limit", 1000},
+		{got.Query, "max_limit", 100000},
+		{got.Query, "max_groups", 5000},
+		{got.Query, "max_scanned_records", 1e9},
+		{got.Query, "max_scanned_bytes", 1 << 40},
+		{got.Query, "max_regex_size", query.DefaultMaxRegexSize},
+		{got.InFlight, "max_request_bytes", 64 << 20},
+	} {
+		if v, ok := tc.section[tc.key]; !ok || v != tc.want {
+			t.Errorf("%s = %v (present %v), want %v", tc.key, v, ok, tc.want)
 		}
 	}
 }
