@@ -11,6 +11,10 @@ import (
 // TestE2EBadInput sends each kind of bad input the issue lists and checks the
 // documented answer: a clear error for that request or item, the valid
 // records of the same request stored, and never a 5xx.
+// hugeZstdHeader is a zstd frame header (single segment) whose content
+// size is 2^64-1.
+const hugeZstdHeader = "\x28\xb5\x2f\xfd\xe0\xff\xff\xff\xff\xff\xff\xff\xff"
+
 func TestE2EBadInput(t *testing.T) {
 	needBinary(t)
 	t.Parallel()
@@ -30,6 +34,10 @@ func TestE2EBadInput(t *testing.T) {
 		{"every line invalid", "/insert/jsonline", "application/x-ndjson", "", "[1,2]\n\"str\"\n", 400, `"accepted":0`},
 		{"wrong Content-Encoding", "/insert/jsonline", "application/x-ndjson", "br", `{"_msg":"x"}`, 415, "gzip"},
 		{"broken gzip body", "/insert/jsonline", "application/x-ndjson", "gzip", "not gzip at all", 400, ""},
+		// A zstd frame header declaring 2^64-1 decoded bytes, and nothing
+		// after it: the records slice is sized within max_request_bytes.
+		{"zstd header declaring 2^64-1 bytes", "/insert/jsonline", "application/x-ndjson", "zstd", hugeZstdHeader, 400, "zstd"},
+		{"zstd header declaring 2^64-1 bytes to _bulk", "/_bulk", "application/x-ndjson", "zstd", hugeZstdHeader, 400, "zstd"},
 		{"unknown _bulk action", "/_bulk", "application/x-ndjson", "",
 			`{"frobnicate":{"_index":"x"}}` + "\n" + `{"message":"never"}` + "\n" + `{"index":{"_index":"x"}}` + "\n" + `{"service":{"name":"bad"},"message":"ok five"}` + "\n", 200, `"errors":true`},
 		{"malformed _bulk action line", "/_bulk", "application/x-ndjson", "", "{oops\n{}\n", 400, "illegal_argument_exception"},

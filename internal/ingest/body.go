@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -83,17 +84,55 @@ func OpenBody(r *http.Request, maxBytes int64) (io.ReadCloser, error) {
 		}
 		return newBodyReader(zr, r.Body, maxBytes, enc, nil, rq), nil
 	case "zstd":
-		zr, err := zstd.NewReader(r.Body, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		// The frame header's content size, when it has one, sizes the
+		// records slice (RecordsSizer). Peeking at it reads the body's
+		// first bytes before the decoder's first read would: after the
+		// bytes in flight are reserved (a refused request still sends
+		// nothing) and before the handler takes a CPU slot.
+		br := bufio.NewReaderSize(r.Body, zstdHeaderPeek)
+		head, _ := br.Peek(zstdHeaderPeek) // a read error comes back from the decoder's reads
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
 		if err != nil {
 			return nil, &RequestError{Status: http.StatusBadRequest, Err: fmt.Errorf("decode zstd body: %w", err)}
 		}
-		return newBodyReader(zr, r.Body, maxBytes, enc, zr, rq), nil
+		b := newBodyReader(zr, r.Body, maxBytes, enc, zr, rq)
+		b.declared = zstdContentSize(head, maxBytes)
+		return b, nil
 	default:
 		return nil, &RequestError{
 			Status: http.StatusUnsupportedMediaType,
 			Err:    fmt.Errorf("unsupported Content-Encoding %q; supported: %s", enc, SupportedEncodings),
 		}
 	}
+}
+
+// zstdHeaderPeek is the longest zstd frame header with its magic number:
+// 4 bytes of magic, the frame header descriptor, the window descriptor, a
+// 4-byte dictionary id and an 8-byte content size.
+const zstdHeaderPeek = 4 + 1 + 1 + 4 + 8
+
+// zstdContentSize is the decoded size that the zstd frame at the start of
+// head declares, at most maxBytes (a client may declare anything: the
+// body is still bounded as it decodes); -1 when head does not start with
+// a frame header that declares one (a skippable frame, no content size,
+// not zstd). A body of several frames declares its first one's.
+func zstdContentSize(head []byte, maxBytes int64) int64 {
+	var h zstd.Header
+	if h.Decode(head) != nil || h.Skippable || !h.HasFCS {
+		return -1
+	}
+	return int64(min(h.FrameContentSize, uint64(maxBytes)))
+}
+
+// DeclaredSize is the decoded size that body, from OpenBody, declares
+// before it is read (a zstd frame's content size), at most its bound
+// (maxBytes); -1 when it declares none (an uncompressed body's is its
+// Content-Length).
+func DeclaredSize(body io.Reader) int64 {
+	if b, ok := body.(*bodyReader); ok {
+		return b.declared
+	}
+	return -1
 }
 
 // encoding is r's Content-Encoding in lower case, "" for none or identity.
@@ -132,10 +171,13 @@ type bodyReader struct {
 	zstd   *zstd.Decoder
 	rq     *request // accounts what is read to InFlight; nil when not wrapped
 	err    error
+	// declared is the decoded size a compressed body declares
+	// (DeclaredSize), -1 when none.
+	declared int64
 }
 
 func newBodyReader(r io.Reader, closer io.Closer, limit int64, enc string, zr *zstd.Decoder, rq *request) *bodyReader {
-	return &bodyReader{r: r, closer: closer, left: limit, limit: limit, enc: enc, zstd: zr, rq: rq}
+	return &bodyReader{r: r, closer: closer, left: limit, limit: limit, enc: enc, zstd: zr, rq: rq, declared: -1}
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {

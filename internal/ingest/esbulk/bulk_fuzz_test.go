@@ -78,7 +78,7 @@ func FuzzBulkParse(f *testing.F) {
 			}
 		}
 		first := slices.Clone(recs)
-		p.sizer.Expect(httptest.NewRequest(http.MethodPost, "/_bulk", bytes.NewReader(body)), 0)
+		p.sizer.Expect(httptest.NewRequest(http.MethodPost, "/_bulk", bytes.NewReader(body)), nil, 0)
 		_, again, _ := p.parse(ingest.NewLineReader(bytes.NewReader(body), 4096), "default", "t", now, ids)
 		if !reflect.DeepEqual(again, first) {
 			t.Fatalf("parsed again: %d records, first %d", len(again), len(first))

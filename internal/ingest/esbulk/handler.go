@@ -121,7 +121,7 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, index string, sta
 	}
 	defer body.Close()
 
-	p.sizer.Expect(r, h.cfg.MaxRequestBytes)
+	p.sizer.Expect(r, body, h.cfg.MaxRequestBytes)
 	tenant := tenant.Of(r)
 	lr := ingest.NewLineReader(body, h.cfg.Record.MaxLineBytes)
 	lr.HoldCPU(r.Context())

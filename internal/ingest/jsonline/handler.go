@@ -82,7 +82,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) i
 	lr := ingest.NewLineReader(body, h.cfg.Record.MaxLineBytes)
 	lr.HoldCPU(r.Context())
 	defer lr.ReleaseCPU()
-	p.sizer.Expect(r, h.cfg.MaxRequestBytes)
+	p.sizer.Expect(r, body, h.cfg.MaxRequestBytes)
 	var (
 		recs    = p.sizer.Records()
 		res     = result{Errors: []lineError{}}
