@@ -97,7 +97,15 @@ func NewProducer(c ClientOptions, o ProducerOptions, m *Metrics, log *slog.Logge
 		kgo.MaxBufferedRecords(1<<24),
 	)
 	throttled := new(atomic.Bool)
-	opts = append(opts, kgo.WithHooks(throttleHook{throttled}))
+	opts = append(opts, kgo.WithHooks(throttleHook{throttled}),
+		// franz-go then fails the producer ID and sends its unacknowledged
+		// batches again under a new one (logged at its info level, which
+		// the adapter drops): a batch the broker had taken is then in
+		// Kafka twice, one it had lost is not at all. Say so.
+		kgo.ProducerOnDataLossDetected(func(topic string, partition int32) {
+			log.Warn("Kafka broker reported a gap in this producer's sequence (OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID); its unacknowledged records are produced again under a new producer ID, so some may now be in Kafka twice or not at all",
+				"topic", topic, "partition", partition)
+		}))
 	if o.DeliveryTimeout > 0 {
 		opts = append(opts, kgo.RecordDeliveryTimeout(o.DeliveryTimeout))
 	}
