@@ -57,7 +57,7 @@ func IdleWhile(ctx context.Context) (busy func()) {
 	if !ok {
 		return func() {}
 	}
-	lc.Idle()
+	lc.hold()
 	return lc.Busy
 }
 

@@ -13,8 +13,11 @@ import (
 // Limiter bounds the connections of one listener. At the bound, a new
 // connection makes room by closing an idle one (waiting for its client):
 // the one idle the longest among those that never completed a request or
-// message, else the one idle the longest among the others. Only when every
-// connection is busy (the server is serving it) is the new one refused.
+// message, else the one idle the longest among the others, passing over
+// those whose client's bytes wait unread in the socket (the server is
+// behind, not the client) while another can go (see victimLocked). Only
+// when every connection is busy (the server is serving it) is the new one
+// refused.
 //
 // So a crowd of connections that never send anything whole (slowloris:
 // nothing, or a byte now and then) cannot lock a listener: each new client
@@ -91,10 +94,7 @@ func (l *Limiter) admit(c net.Conn) *Conn {
 	var shed *Conn
 	l.mu.Lock()
 	if l.max > 0 && l.n >= l.max {
-		e := l.fresh.Front()
-		if e == nil {
-			e = l.served.Front()
-		}
+		e := l.victimLocked()
 		if e == nil {
 			l.mu.Unlock()
 			l.m.refused(l.name)
@@ -120,6 +120,43 @@ func (l *Limiter) admit(c net.Conn) *Conn {
 	return lc
 }
 
+// maxProbes bounds the connections of each idle list that admit looks at
+// for unread bytes, so that the lock is held for a few system calls at
+// most.
+const maxProbes = 32
+
+// victimLocked picks the connection to shed for a new one, nil when none
+// may be (every one is busy): the longest idle of those that never
+// completed a request or message, else of the others, passing over any
+// with bytes waiting unread in its socket while one without is found
+// among the first maxProbes of either list. Such a connection's client
+// did send something, and it is idle only because the server has not yet
+// had the CPU to read it (a sender that writes its lines and closes at
+// once, under load): shedding it would lose what it sent, while a
+// slowloris connection, whose few bytes the server reads as they come,
+// has none waiting, and shedding an idle proven one loses nothing. A
+// connection held unread on purpose (IdleWhile) is not passed over. When
+// every one probed has bytes unread (a server starved of CPU), the
+// longest idle goes all the same: refusing the new connection instead
+// would lock out every new client while the server catches up. l.mu is
+// held.
+func (l *Limiter) victimLocked() *list.Element {
+	for _, idle := range []*list.List{&l.fresh, &l.served} {
+		probes := 0
+		for e := idle.Front(); e != nil && probes < maxProbes; e = e.Next() {
+			c := e.Value.(*Conn)
+			if c.held || !unread(c.Conn) {
+				return e
+			}
+			probes++
+		}
+	}
+	if e := l.fresh.Front(); e != nil {
+		return e
+	}
+	return l.served.Front()
+}
+
 // Conn is a connection counted by a Limiter. Closing it gives its slot
 // back (once, however often it is closed). Its methods do nothing on a nil
 // *Conn, which Of returns for a connection no Limiter counts.
@@ -128,10 +165,12 @@ type Conn struct {
 	l *Limiter
 	// elem is the connection's place in its idle list, nil while busy;
 	// proven says it completed a request or message (its idle list is
-	// l.served); shed and closed say that its slot is already accounted
-	// for. All four are guarded by l.mu.
+	// l.served); held says the server leaves it unread on purpose
+	// (IdleWhile); shed and closed say that its slot is already accounted
+	// for. All five are guarded by l.mu.
 	elem   *list.Element
 	proven bool
+	held   bool
 	shed   bool
 	closed bool
 	// since is when the connection went idle, in Unix nanoseconds, and
@@ -157,6 +196,7 @@ func (c *Conn) markIdle(now time.Time) {
 		c.list().Remove(c.elem)
 	}
 	c.elem = c.list().PushBack(c)
+	c.held = false
 	c.since.Store(now.UnixNano())
 }
 
@@ -168,6 +208,16 @@ func (c *Conn) Idle() {
 	}
 	c.l.mu.Lock()
 	c.markIdle(time.Now())
+	c.l.mu.Unlock()
+}
+
+// hold is Idle for a connection that the server leaves unread on purpose
+// while it waits for something other than its client: shed in its turn
+// even with the client's bytes unread (see victimLocked).
+func (c *Conn) hold() {
+	c.l.mu.Lock()
+	c.markIdle(time.Now())
+	c.held = !c.shed && !c.closed
 	c.l.mu.Unlock()
 }
 

@@ -332,3 +332,90 @@ func getServed(t *testing.T, addr string) {
 		t.Fatalf("answer %q", b)
 	}
 }
+
+// TestShedPassesOverUnread: at the bound the connection shed is the
+// longest idle unproven one, else proven one, whose client's bytes the
+// server has read; one with bytes unread in its socket (a sender that
+// wrote and closed before the server could read it) is passed over,
+// unless its server holds it unread on purpose (IdleWhile) or every idle
+// one has bytes unread; only when every one is busy is the new
+// connection refused.
+func TestShedPassesOverUnread(t *testing.T) {
+	type conn struct {
+		state  string // fresh, served, busy or held, set in this order
+		unread bool   // its client sent bytes the server has not read
+	}
+	tests := []struct {
+		name  string
+		conns []conn
+		shed  int // index in conns, -1 for the new one refused
+	}{
+		{"longest idle read", []conn{{"fresh", false}, {"fresh", false}}, 0},
+		{"unread passed over", []conn{{"fresh", true}, {"fresh", false}}, 1},
+		{"unproven before proven", []conn{{"served", false}, {"fresh", true}, {"fresh", false}}, 2},
+		{"proven when every unproven is unread", []conn{{"served", true}, {"served", false}, {"fresh", true}}, 1},
+		{"held shed unread", []conn{{"served", false}, {"held", true}}, 1},
+		{"every one unread: the longest idle unproven", []conn{{"served", true}, {"busy", false}, {"fresh", true}, {"fresh", true}}, 2},
+		{"every one unread or busy: the longest idle proven", []conn{{"busy", false}, {"served", true}, {"served", true}}, 1},
+		{"every one busy: refused", []conn{{"busy", false}, {"busy", true}}, -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l, ln, m := listen(t, len(tc.conns))
+			var server []*Conn
+			for _, c := range tc.conns {
+				client, s := pair(t, ln)
+				if c.unread {
+					if _, err := client.Write([]byte("<13>1 - - - - - - line\n")); err != nil {
+						t.Fatal(err)
+					}
+					waitFor(t, func() bool { return unread(s.Conn) })
+				}
+				server = append(server, s)
+			}
+			// Idle order: the order of conns.
+			for _, s := range server {
+				s.Busy()
+			}
+			for i, c := range tc.conns {
+				switch c.state {
+				case "fresh":
+					server[i].Idle()
+				case "served":
+					server[i].Served()
+				case "held":
+					server[i].hold()
+				}
+			}
+			accepted := make(chan net.Conn, 1)
+			go func() {
+				c, _ := ln.Accept()
+				accepted <- c
+			}()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if tc.shed < 0 {
+				if !closedByServer(t, c) {
+					t.Fatal("the new connection was not refused")
+				}
+			} else {
+				s := (<-accepted).(*Conn)
+				defer s.Close()
+			}
+			for i, s := range server {
+				if s.Shed() != (i == tc.shed) {
+					t.Errorf("conn %d (%+v): shed %v, want %v", i, tc.conns[i], s.Shed(), i == tc.shed)
+				}
+			}
+			if l.n != len(tc.conns) {
+				t.Errorf("open = %d, want %d", l.n, len(tc.conns))
+			}
+			if got := value(t, m.refusedN.WithLabelValues("test")); got != float64(min(0, tc.shed)*-1) {
+				t.Errorf("refused metric = %v", got)
+			}
+		})
+	}
+}
