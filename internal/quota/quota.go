@@ -288,19 +288,38 @@ func (q *Quotas) until(tenant string) time.Duration {
 	return st.untilLocked(l)
 }
 
+// heldAhead reports whether requests of tenant are held, and how long
+// until the bucket allows a request queued behind them.
+func (q *Quotas) heldAhead(tenant string) (time.Duration, bool) {
+	l := q.limits(tenant)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st := q.stateLocked(tenant)
+	if len(st.queue) == 0 {
+		return 0, false
+	}
+	st.refillLocked(l, q.now())
+	return st.untilLocked(l), true
+}
+
 // hold waits, for a request of tenant over its quota that will be
-// charged size bytes, until it may be answered; false when MaxHeld of its
-// requests are already waiting (then it does not wait). The tenant's held
-// requests queue in arrival order: the first waits until the bucket is
-// out of debt (then Gate admits it), the others until their turn or the
-// end of their own hold (see Hold and MaxHold), whichever is first.
+// charged size bytes, until it may be answered; true when its turn came
+// (then it calls admit, which charges it if the debt is paid, before the
+// next one's turn comes), false when its hold ended first or when
+// MaxHeld of its requests are already waiting (then it does not wait).
+// The tenant's held requests queue in arrival order: the
+// first waits until the bucket is out of debt, the others until their
+// turn or the end of their own hold (see Hold and MaxHold), whichever is
+// first. One whose hold ends first is refused, even if the debt happens
+// to be paid at that instant: the bucket is the first's, whose own wait
+// ends then, and taking it would refuse that one instead, early.
 // Waking every held request when the debt is paid would admit one and
 // refuse all the others in the same instant, and the flooder would send
 // them again together: bursts of a hundred refusals and new connections
 // that the other tenants' requests queue behind (the flood benchmark
 // with 128 connections). Queued and with jittered holds, the refusals of
 // a tenant's held connections come spread over time.
-func (q *Quotas) hold(ctx context.Context, tenant string, size int64) bool {
+func (q *Quotas) hold(ctx context.Context, tenant string, size int64, admit func()) bool {
 	if q.Hold <= 0 {
 		return false
 	}
@@ -343,9 +362,9 @@ func (q *Quotas) hold(ctx context.Context, tenant string, size int64) bool {
 	select {
 	case <-me.turn:
 	case <-end.C:
-		return true
+		return false
 	case <-ctx.Done():
-		return true
+		return false
 	}
 	// First in the queue: wait for the debt as it is now (the request
 	// before this one may have just deepened it).
@@ -356,6 +375,11 @@ func (q *Quotas) hold(ctx context.Context, tenant string, size int64) bool {
 	case <-paid.C:
 	case <-end.C:
 	case <-ctx.Done():
+	}
+	// Admitted (charged) before the next one's turn, which would
+	// otherwise find the debt paid and take the bucket at the same time.
+	if admit != nil {
+		admit()
 	}
 	return true
 }

@@ -254,16 +254,23 @@ func TestGateHold(t *testing.T) {
 	q.mu.Lock()
 	q.stateLocked("c").queue = []*heldRequest{{turn: make(chan struct{})}}
 	q.mu.Unlock()
-	if q.hold(context.Background(), "c", 0) {
+	if q.hold(context.Background(), "c", 0, nil) {
 		t.Error("held past MaxHeld")
 	}
 	q.MaxHeld = 2
 	ctx, cancel := context.WithCancel(context.Background())
+	turn := make(chan bool, 1)
+	go func() { turn <- q.hold(ctx, "c", 0, nil) }()
+	waitHeld(t, q, "c", 2) // held below MaxHeld
+	// Its client gone before its turn, it is refused.
 	cancel()
-	if !q.hold(ctx, "c", 0) {
-		t.Error("not held below MaxHeld")
+	if <-turn {
+		t.Error("a hold ended before its turn let the request through")
 	}
 	// A compressed request's length is not what its records weigh.
+	q.mu.Lock()
+	q.stateLocked("c").queue = nil // no request held ahead of it
+	q.mu.Unlock()
 	if got := send(q, "Content-Encoding", "gzip"); got != 200 {
 		t.Errorf("a compressed request: %d, want 200", got)
 	}
@@ -402,5 +409,59 @@ func TestUntil(t *testing.T) {
 	}
 	if got := (&state{tokens: -50}).untilLocked(Limits{}); got != 0 {
 		t.Errorf("no quota: %s, want 0", got)
+	}
+}
+
+// TestHeldAhead: a request arriving while another of its tenant is held
+// queues behind it even when the debt is paid, rather than taking the
+// bucket from it; with nothing held it is admitted at once.
+func TestHeldAhead(t *testing.T) {
+	for _, held := range []bool{false, true} {
+		q := New(fixed(map[string]Limits{"c": {IngestBytesPerSecond: 100, IngestBurstBytes: 100}}), nil)
+		q.Hold = time.Hour
+		if held {
+			q.mu.Lock()
+			q.stateLocked("c").queue = []*heldRequest{{turn: make(chan struct{})}}
+			q.mu.Unlock()
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		code := make(chan int, 1)
+		go func() {
+			r := httptest.NewRequest("POST", "/", strings.NewReader("{}"))
+			r = r.WithContext(tenant.With(ctx, "c"))
+			w := httptest.NewRecorder()
+			q.Gate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := ingest.OpenBody(r, 1<<20); err != nil {
+					w.WriteHeader(ingest.RequestStatus(err))
+				}
+			})).ServeHTTP(w, r)
+			code <- w.Code
+		}()
+		want := 200
+		if held {
+			want = 429
+			waitHeld(t, q, "c", 2) // queued behind the held one
+			cancel()               // gone before its turn: refused
+		}
+		if got := <-code; got != want {
+			t.Errorf("held ahead %v: %d, want %d", held, got, want)
+		}
+		cancel()
+	}
+}
+
+// waitHeld waits until n requests of tenant are held.
+func waitHeld(t *testing.T, q *Quotas, tenant string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		q.mu.Lock()
+		held := len(q.stateLocked(tenant).queue)
+		q.mu.Unlock()
+		if held == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests of %s held after 10s, want %d", held, tenant, n)
+		}
 	}
 }

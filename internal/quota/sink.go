@@ -101,10 +101,20 @@ func (q *Quotas) Gate(h http.Handler) http.Handler {
 			}
 			return wait, ok
 		}
-		wait, ok := admit(false)
-		if !ok && q.hold(r.Context(), t, size) {
-			wait, ok = admit(true)
-		} else if !ok {
+		// A request arriving while others of its tenant are held queues
+		// behind them, even when the debt was just paid: the first of
+		// them is about to be admitted, and taking the bucket from it
+		// would refuse it at once, before any hold (a flooder's next
+		// request comes as soon as its last is answered).
+		wait, ahead := q.heldAhead(t)
+		ok := false
+		if !ahead {
+			wait, ok = admit(false)
+		}
+		// Held, it is admitted only at its turn (the first of the queue),
+		// if the debt is paid by then; a hold that ends before its turn
+		// refuses it, since the bucket is the turn's.
+		if !ok && !q.hold(r.Context(), t, size, func() { wait, ok = admit(true) }) {
 			q.mu.Lock()
 			q.refusedLocked(q.stateLocked(t))
 			q.mu.Unlock()
