@@ -1,15 +1,17 @@
 package query
 
+import "github.com/sluice-log/sluice/internal/record"
+
 // globMatchASCII is globMatch(strings.ToLower(s), segments) for ASCII s
 // and ASCII segments (lowercase, as wildcardFilter keeps them), without
 // building the lowercase copy of every value a wildcard visits: for ASCII,
 // strings.ToLower lowers A-Z and nothing else.
 func globMatchASCII(s string, segments []string) bool {
 	if len(segments) == 1 {
-		return len(s) == len(segments[0]) && equalLowerASCII(s, segments[0])
+		return len(s) == len(segments[0]) && record.EqualLowerASCII(s, segments[0])
 	}
 	first, last := segments[0], segments[len(segments)-1]
-	if len(s) < len(first)+len(last) || !equalLowerASCII(s, first) || !equalLowerASCII(s[len(s)-len(last):], last) {
+	if len(s) < len(first)+len(last) || !record.EqualLowerASCII(s, first) || !record.EqualLowerASCII(s[len(s)-len(last):], last) {
 		return false
 	}
 	s = s[len(first) : len(s)-len(last)]
@@ -42,7 +44,7 @@ func indexLowerASCII(s, w string) int {
 		if p+len(w) > len(s) {
 			return -1
 		}
-		if equalLowerASCII(s[p:p+len(w)], w) {
+		if record.EqualLowerASCII(s[p:p+len(w)], w) {
 			return p
 		}
 		if p == lo {

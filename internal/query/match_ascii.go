@@ -2,6 +2,7 @@ package query
 
 import (
 	"encoding/binary"
+	"github.com/sluice-log/sluice/internal/record"
 	"strings"
 	"unsafe"
 )
@@ -61,7 +62,7 @@ func tokensAt(s string, p int, want []string, prefix bool) bool {
 				p++
 			}
 		}
-		if len(s)-p < len(w) || !equalLowerASCII(s[p:p+len(w)], w) {
+		if len(s)-p < len(w) || !record.EqualLowerASCII(s[p:p+len(w)], w) {
 			return false
 		}
 		p += len(w)
@@ -82,20 +83,6 @@ func indexFrom(s string, c byte, from int) int {
 		return len(s)
 	}
 	return from + i
-}
-
-// equalLowerASCII reports whether s lowercased is w, which is lowercase.
-func equalLowerASCII(s, w string) bool {
-	for i := 0; i < len(w); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != w[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // isASCII looks at sixteen bytes at a time: most log text is ASCII, and

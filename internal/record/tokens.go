@@ -111,3 +111,19 @@ func lower(s string) string {
 	}
 	return s
 }
+
+// EqualLowerASCII reports whether the first len(w) bytes of s, lowercased
+// byte by byte (ASCII letters only), are w, which is lowercase; s is at
+// least as long as w.
+func EqualLowerASCII(s, w string) bool {
+	for i := 0; i < len(w); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
+}

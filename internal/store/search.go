@@ -22,6 +22,7 @@ const ctxCheckEvery = 1024
 type view struct {
 	parts      []*part
 	heads      []headView
+	nheads     int   // the heads (frozen and active) heads' views come from
 	partitions int64 // in the store
 	skipped    int64 // partitions ruled out by the time range
 	partsSkip  int64 // parts ruled out by their time range
@@ -38,6 +39,8 @@ type headView struct {
 	// minTime and maxTime bound offs' records; copied at the cut because
 	// the active head's stream widens them under the store's lock.
 	minTime, maxTime int64
+	// head numbers the head of hs among the view's (its chunks).
+	head int
 }
 
 func (v *view) release() {
@@ -153,7 +156,9 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 	s.searches.Add(1)
 	v := &view{}
 	s.quarantinedInLocked(&req, v)
-	for _, h := range append(s.frozen[:len(s.frozen):len(s.frozen)], s.active) {
+	heads := append(s.frozen[:len(s.frozen):len(s.frozen)], s.active)
+	v.nheads = len(heads)
+	for i, h := range heads {
 		// The active head only grows; its chunks and offsets as long as
 		// they are now are stable. The chunk list is copied because append
 		// rewrites the last chunk's slice header in place.
@@ -163,7 +168,7 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 				continue
 			}
 			v.heads = append(v.heads, headView{hs: hs, offs: hs.offs[:len(hs.offs):len(hs.offs)], chunks: chunks,
-				minTime: hs.minTime, maxTime: hs.maxTime})
+				minTime: hs.minTime, maxTime: hs.maxTime, head: i})
 		}
 	}
 	suffix := tenantSuffix(req.Tenant)

@@ -155,9 +155,7 @@ func (ss *searcher) searchAll(v *view) error {
 	if err != nil {
 		return err
 	}
-	for i := range v.heads {
-		units = append(units, searchUnit{hv: &v.heads[i]})
-	}
+	units = ss.headUnits(units, v)
 	workers := min(runtime.GOMAXPROCS(0), len(units))
 	if workers <= 1 {
 		for _, u := range units {
@@ -262,6 +260,30 @@ func (ss *searcher) searchAll(v *view) error {
 		firstErr = ss.ctx.Err()
 	}
 	return firstErr
+}
+
+// headUnits appends the units of v's head streams, less those whose
+// records cannot match the filter: its token is in none of their chunks
+// (headTokenOf).
+func (ss *searcher) headUnits(units []searchUnit, v *view) []searchUnit {
+	tok, field := headTokenOf(ss.req.Filter)
+	var heads []*headChunks // per head, made when first needed
+	for i := range v.heads {
+		hv := &v.heads[i]
+		if tok != "" && !hasLabel(hv.hs.labels, field) {
+			if heads == nil {
+				heads = make([]*headChunks, v.nheads)
+			}
+			if heads[hv.head] == nil {
+				heads[hv.head] = newHeadChunks(hv.chunks, tok)
+			}
+			if !headMayMatch(hv, heads[hv.head]) {
+				continue
+			}
+		}
+		units = append(units, searchUnit{hv: hv})
+	}
+	return units
 }
 
 // checkParts checks the sha256 of the parts this process has not checked
