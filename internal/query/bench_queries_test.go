@@ -33,21 +33,7 @@ func BenchmarkBenchQueries(b *testing.B) {
 		if err != nil {
 			b.Fatalf("%s: parse %q: %v", bq.Name, bq.Sluice, err)
 		}
-		run := func() []map[string]string {
-			var rows []map[string]string
-			err := Execute(context.Background(), st, q, Options{}, func(r Row) error {
-				m := make(map[string]string, len(r.Values))
-				for _, v := range r.Values {
-					m[v.Name] = v.String()
-				}
-				rows = append(rows, m)
-				return nil
-			})
-			if err != nil {
-				b.Fatalf("%s: execute: %v", bq.Name, err)
-			}
-			return rows
-		}
+		run := func() []map[string]string { return benchRows(b, st, bq.Name, q, Options{}) }
 		if err := bq.Want.Check(run()); err != nil {
 			b.Fatalf("%s (%s): wrong answer: %v", bq.Name, bq.Sluice, err)
 		}
@@ -94,14 +80,7 @@ func openBenchStore(b *testing.B) (*store.Store, []gen.Query) {
 		}
 		var n int
 		buf, n = g.AppendBatch(buf[:0], batch)
-		recs = recs[:0]
-		for line := range bytes.SplitSeq(bytes.TrimSuffix(buf, []byte("\n")), []byte("\n")) {
-			r, err := conv.Convert(line, time.Now(), "", nil)
-			if err != nil {
-				b.Fatalf("convert %s: %v", line, err)
-			}
-			recs = append(recs, r)
-		}
+		recs = convertLines(b, conv, recs[:0], buf)
 		seq += uint64(n)
 		st.Append(recs, seq)
 		if int(seq) == flushAt {
@@ -111,4 +90,33 @@ func openBenchStore(b *testing.B) (*store.Store, []gen.Query) {
 		}
 	}
 	return st, g.Queries()
+}
+
+// benchRows runs q over st and returns its rows as maps of their values.
+func benchRows(b *testing.B, st store.Searcher, name string, q *Query, opts Options) []map[string]string {
+	var rows []map[string]string
+	err := Execute(context.Background(), st, q, opts, func(r Row) error {
+		m := make(map[string]string, len(r.Values))
+		for _, v := range r.Values {
+			m[v.Name] = v.String()
+		}
+		rows = append(rows, m)
+		return nil
+	})
+	if err != nil {
+		b.Fatalf("%s: execute: %v", name, err)
+	}
+	return rows
+}
+
+// convertLines appends the records of buf's JSON lines to recs.
+func convertLines(b *testing.B, conv *ingest.Converter, recs []record.Record, buf []byte) []record.Record {
+	for line := range bytes.SplitSeq(bytes.TrimSuffix(buf, []byte("\n")), []byte("\n")) {
+		r, err := conv.Convert(line, time.Now(), "", nil)
+		if err != nil {
+			b.Fatalf("convert %s: %v", line, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs
 }

@@ -33,22 +33,29 @@ func answer(match bool) store.BlockMatch {
 	return store.BlockNone
 }
 
-// labelsOnly decides a filter that reads only field: when field is one of
-// the block's stream labels (or _stream, made of them), every record reads
-// the same value there, because a record's stream label wins over a field
-// of the same name; so Match on a record holding only the labels answers
-// for all of them. Other fields vary by record.
-func labelsOnly(field string, b *store.BlockInfo, match func(*record.Record) bool) store.BlockMatch {
+// labelsOnly says whether a filter that reads only field is decided by
+// the block's labels: when field is one of the block's stream labels (or
+// _stream, made of them), every record reads the same value there,
+// because a record's stream label wins over a field of the same name; so
+// Match on a record holding only the labels (labelsRecord) answers for
+// all of them. Other fields vary by record.
+func labelsOnly(field string, b *store.BlockInfo) bool {
 	switch field {
 	case record.StreamField:
+		return true
 	case record.MessageField, record.TimeField:
-		return store.BlockSome
-	default:
-		if !hasLabel(b.Labels, field) {
-			return store.BlockSome
-		}
+		return false
 	}
-	return answer(match(&record.Record{Tenant: b.Tenant, Stream: b.Labels}))
+	return hasLabel(b.Labels, field)
+}
+
+// labelsRecord is a record of b's tenant and labels alone. Each filter
+// passes it to its own Match, not through a func value, which would move
+// it to the heap: a search asks every block of every part in its range,
+// and under ingest the newest hour lies in tens of parts
+// (BenchmarkLiveLastHour).
+func labelsRecord(b *store.BlockInfo) record.Record {
+	return record.Record{Tenant: b.Tenant, Stream: b.Labels}
 }
 
 func hasLabel(labels []record.Field, name string) bool {
@@ -63,27 +70,51 @@ func hasLabel(labels []record.Field, name string) bool {
 func (matchAllFilter) MatchBlock(*store.BlockInfo) store.BlockMatch { return store.BlockAll }
 
 func (f phraseFilter) MatchBlock(b *store.BlockInfo) store.BlockMatch {
-	return labelsOnly(f.field, b, f.Match)
+	if !labelsOnly(f.field, b) {
+		return store.BlockSome
+	}
+	r := labelsRecord(b)
+	return answer(f.Match(&r))
 }
 
 func (f exactFilter) MatchBlock(b *store.BlockInfo) store.BlockMatch {
-	return labelsOnly(f.field, b, f.Match)
+	if !labelsOnly(f.field, b) {
+		return store.BlockSome
+	}
+	r := labelsRecord(b)
+	return answer(f.Match(&r))
 }
 
 func (f existsFilter) MatchBlock(b *store.BlockInfo) store.BlockMatch {
-	return labelsOnly(f.field, b, f.Match)
+	if !labelsOnly(f.field, b) {
+		return store.BlockSome
+	}
+	r := labelsRecord(b)
+	return answer(f.Match(&r))
 }
 
 func (f rangeFilter) MatchBlock(b *store.BlockInfo) store.BlockMatch {
-	return labelsOnly(f.field, b, f.Match)
+	if !labelsOnly(f.field, b) {
+		return store.BlockSome
+	}
+	r := labelsRecord(b)
+	return answer(f.Match(&r))
 }
 
 func (f wildcardFilter) MatchBlock(b *store.BlockInfo) store.BlockMatch {
-	return labelsOnly(f.field, b, f.Match)
+	if !labelsOnly(f.field, b) {
+		return store.BlockSome
+	}
+	r := labelsRecord(b)
+	return answer(f.Match(&r))
 }
 
 func (f regexFilter) MatchBlock(b *store.BlockInfo) store.BlockMatch {
-	return labelsOnly(f.field, b, f.Match)
+	if !labelsOnly(f.field, b) {
+		return store.BlockSome
+	}
+	r := labelsRecord(b)
+	return answer(f.Match(&r))
 }
 
 // MatchBlock: a stream selector reads nothing but the labels.
