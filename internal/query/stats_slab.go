@@ -5,8 +5,18 @@ import (
 	"unsafe"
 )
 
-// groupSlabSize is how many groups' parts a groupSlab allocates at once.
-const groupSlabSize = 256
+// groupSlabSize is how many groups' parts a groupSlab allocates at once,
+// once it has grown there: its first chunks are of firstSlabSize groups,
+// each twice the one before, so that a count over the whole search (one
+// group, the small queries a dashboard asks every few seconds) does not
+// allocate and clear 256 groups' parts, 30 KB.
+const (
+	groupSlabSize = 256
+	firstSlabSize = 4
+)
+
+// nextSlabSize is the size of the chunk after one of size n (0: none yet).
+func nextSlabSize(n int) int { return min(groupSlabSize, max(firstSlabSize, 2*n)) }
 
 // groupSlab hands out the parts of new stats groups from shared chunks,
 // so that a high-cardinality `stats … by id` makes a few allocations per
@@ -18,6 +28,9 @@ type groupSlab struct {
 	nums   []parsedNumber
 	states []statsState
 	counts []countState
+	// size is the size in groups of the last groups chunk, countSize of
+	// the last counts chunk (nextSlabSize).
+	size, countSize int
 	// keys holds the bytes of group keys copied by key, back to back.
 	keys []byte
 }
@@ -46,20 +59,22 @@ func (s *groupSlab) key(str string) string {
 // group is a zeroed group with nkeys keys and nfuncs states (nil).
 func (s *groupSlab) group(nkeys, nfuncs int) *statsGroup {
 	if len(s.groups) == 0 {
-		s.groups = make([]statsGroup, groupSlabSize)
+		s.size = nextSlabSize(s.size)
+		s.groups = make([]statsGroup, s.size)
 	}
 	g := &s.groups[0]
 	s.groups = s.groups[1:]
-	g.keys = take(&s.values, nkeys)
-	g.nums = take(&s.nums, nkeys)
-	g.states = take(&s.states, nfuncs)
+	g.keys = take(&s.values, nkeys, s.size)
+	g.nums = take(&s.nums, nkeys, s.size)
+	g.states = take(&s.states, nfuncs, s.size)
 	return g
 }
 
 // count is a zero count() state.
 func (s *groupSlab) count() *countState {
 	if len(s.counts) == 0 {
-		s.counts = make([]countState, groupSlabSize)
+		s.countSize = nextSlabSize(s.countSize)
+		s.counts = make([]countState, s.countSize)
 	}
 	c := &s.counts[0]
 	s.counts = s.counts[1:]
@@ -67,11 +82,11 @@ func (s *groupSlab) count() *countState {
 }
 
 // take cuts n zeroed elements off the front of *chunk, which it refills
-// when short; the result's capacity is n, so appending to it cannot
-// reach a neighbour's elements.
-func take[T any](chunk *[]T, n int) []T {
+// with groups' worth when short; the result's capacity is n, so appending
+// to it cannot reach a neighbour's elements.
+func take[T any](chunk *[]T, n, groups int) []T {
 	if len(*chunk) < n {
-		*chunk = make([]T, max(n, groupSlabSize*n))
+		*chunk = make([]T, max(n, groups*n))
 	}
 	out := (*chunk)[:n:n]
 	*chunk = (*chunk)[n:]
