@@ -269,3 +269,59 @@ func BenchmarkFinalMerge(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSettleMerge is what a day flushed in 8 parts costs to settle,
+// each way it may go (see mergePolicy.finalMerge): one merge at the
+// merge level (a final merge, or a tier merge of all of the partition's
+// parts), one at the flushes' level (a small-lane tier merge, the
+// settled layout before), or that one and then the rewrite of its output
+// at the merge level once idle (copying its blocks). It reports the CPU
+// per million records of the merges (the process's, merges only) and the
+// bytes per record of the result.
+func BenchmarkSettleMerge(b *testing.B) {
+	recs, err := benchGenRecords()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, way := range []string{"merge-level", "flush-level", "flush-level+rewrite"} {
+		b.Run(way, func(b *testing.B) {
+			var cpu time.Duration
+			var st Stats
+			for b.Loop() {
+				b.StopTimer()
+				s := openTest(b, b.TempDir(), Options{IdleMergeAfter: -1})
+				const flushes = 8
+				step := (len(recs) + flushes - 1) / flushes
+				for i := 0; i < len(recs); i += step {
+					s.Append(recs[i:min(i+step, len(recs))], uint64(i+1))
+					if err := s.Flush(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				enc := s.menc
+				if way != "merge-level" {
+					enc = s.senc
+				}
+				t0 := processCPU()
+				b.StartTimer()
+				err := s.mergeParts(context.Background(), livePartsByName(s), enc)
+				if err == nil && way == "flush-level+rewrite" {
+					err = s.mergeParts(context.Background(), livePartsByName(s), s.menc)
+				}
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu += processCPU() - t0
+				st = s.Stats()
+				if st.Parts != 1 {
+					b.Fatalf("%d parts after the merge", st.Parts)
+				}
+				s.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(cpu.Seconds()/float64(b.N)/float64(len(recs))*1e6, "cpu-s/1M-records")
+			b.ReportMetric(float64(st.DiskBytes)/float64(len(recs)), "bytes/record")
+		})
+	}
+}
