@@ -194,7 +194,6 @@ func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (se
 	if err != nil {
 		return sealedPart{}, err
 	}
-	w.level = s.opts.ZstdLevel
 	// The writer runs on a CPU slot of low priority, handed to a waiting
 	// search every cpuUnitRecords records (package cpuslot).
 	cpu, err := cpuslot.Shared().Hold(ctx, cpuslot.Low)

@@ -58,11 +58,6 @@ type partRef struct {
 	// them then.
 	MinTime int64 `json:"min_time,omitempty"`
 	MaxTime int64 `json:"max_time,omitempty"`
-	// Level is the zstd level the part's columns were written at, so
-	// that an idle partition's parts written at the flushes' level are
-	// rewritten at the merges' (mergePolicy.finalMerge). Entries written
-	// before it existed lack it (zero: unknown, left as they are).
-	Level int `json:"level,omitempty"`
 }
 
 func (r partRef) id() string { return r.Partition + "/" + r.Name }

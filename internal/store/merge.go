@@ -54,11 +54,11 @@ func (s *Store) MergeLane(ctx context.Context, lane MergeLane) error {
 	s.laneMu[lane].Lock()
 	defer s.laneMu[lane].Unlock()
 	for ctx.Err() == nil {
-		parts, m, err := s.planMerge(lane)
+		parts, final, err := s.planMerge(lane)
 		if err != nil || parts == nil {
 			return err
 		}
-		err = s.mergeParts(ctx, parts, s.mergeEncoder(lane, m.final || m.whole), "lane", lane.String(), "final", m.final, "whole", m.whole, "idle", idleFor(parts))
+		err = s.mergeParts(ctx, parts, s.mergeEncoder(lane, final), "lane", lane.String(), "final", final, "idle", idleFor(parts))
 		s.mu.Lock()
 		for _, p := range parts {
 			delete(s.merging, p)
@@ -74,34 +74,18 @@ func (s *Store) MergeLane(ctx context.Context, lane MergeLane) error {
 	return ctx.Err()
 }
 
-// mergeEncoder is the encoder of a merge of lane whose output stays
-// (a final merge, or one of all of a partition's parts) or not. A part
+// mergeEncoder is the encoder of a merge of lane, final or not. A part
 // that will be merged again soon is not worth the CPU of the merge level:
 // the small lane's tier merges write at the flushes' level
-// (Options.ZstdLevel); large merges and those whose output stays, at
+// (Options.ZstdLevel); large and final merges, whose output stays, at
 // Options.MergeZstdLevel. Under continuous ingest at 10 million records a
 // day, the big lane's tier merge writes the day's largest part, which the
 // idle partition's final merge then leaves as it is (docs/benchmarks.md).
-// A part written at the flushes' level that no final merge takes in is
-// rewritten at the merge level once its partition is idle
-// (mergePolicy.finalMerge).
-func (s *Store) mergeEncoder(lane MergeLane, stays bool) *zstd.Encoder {
-	if lane == MergeSmall && !stays {
+func (s *Store) mergeEncoder(lane MergeLane, final bool) *zstd.Encoder {
+	if lane == MergeSmall && !final {
 		return s.senc
 	}
 	return s.menc
-}
-
-// encoderLevel is the zstd level of enc, one of the store's encoders, as
-// a part's manifest entry records it (partRef.Level).
-func (s *Store) encoderLevel(enc *zstd.Encoder) int {
-	switch enc {
-	case s.menc:
-		return s.opts.MergeZstdLevel
-	case s.senc, s.enc:
-		return s.opts.ZstdLevel
-	}
-	return 0
 }
 
 // AssistMerges runs the small lane's due merges in the caller when some
@@ -135,12 +119,12 @@ func (s *Store) AssistMerges(ctx context.Context) (bool, error) {
 
 // planMerge picks the next merge of lane, the smallest due across
 // partitions, marks its parts as being merged and holds a reference to
-// each; nil when none is due, with the policy's plan of it.
-func (s *Store) planMerge(lane MergeLane) (best []*part, plan plannedMerge, _ error) {
+// each; nil when none is due. final says it is a final merge.
+func (s *Store) planMerge(lane MergeLane) (best []*part, final bool, _ error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, plan, errClosed
+		return nil, false, errClosed
 	}
 	now, lastRecord := time.Now(), s.quietLocked()
 	var bestBytes int64
@@ -148,7 +132,7 @@ func (s *Store) planMerge(lane MergeLane) (best []*part, plan plannedMerge, _ er
 		free, busy := s.mergeCandidatesLocked(ps)
 		cs := make([]candidate, len(free))
 		for i, p := range free {
-			cs[i] = s.candidateOf(p)
+			cs[i] = candidateOf(p)
 		}
 		for _, m := range s.policy.merges(cs, busy, now, lastRecord) {
 			var total int64
@@ -159,7 +143,7 @@ func (s *Store) planMerge(lane MergeLane) (best []*part, plan plannedMerge, _ er
 				continue
 			}
 			if best == nil || total < bestBytes || (total == bestBytes && free[m.inputs[0]].partition < best[0].partition) {
-				best, bestBytes, plan = best[:0], total, m
+				best, bestBytes, final = best[:0], total, m.final
 				for _, i := range m.inputs {
 					best = append(best, free[i])
 				}
@@ -171,7 +155,7 @@ func (s *Store) planMerge(lane MergeLane) (best []*part, plan plannedMerge, _ er
 		s.merging[p] = true
 		p.incRef()
 	}
-	return best, plan, nil
+	return best, final, nil
 }
 
 // quietLocked is when the store last took records, if every record it
@@ -223,7 +207,7 @@ func (s *Store) mergesPendingLocked() int {
 		}
 		cs := make([]candidate, len(free))
 		for i, p := range free {
-			cs[i] = s.candidateOf(p)
+			cs[i] = candidateOf(p)
 		}
 		if len(s.policy.merges(cs, false, time.Time{}, time.Time{})) > 0 {
 			n++
@@ -257,7 +241,6 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	// blocks, which are then let go as soon as they are read through
 	// (blockBuilder.keep).
 	w.cur.own = true
-	w.level = s.encoderLevel(enc)
 	if err := s.mergeInto(ctx, w, parts); err != nil {
 		w.abort()
 		return fmt.Errorf("merge partition %s: %w", partition, err)

@@ -38,22 +38,18 @@ func TestIdleMerge(t *testing.T) {
 		late       bool
 		wantParts  int
 		pending    int // merges pending before the merge round
-		// flushLevel is Options.ZstdLevel: at the merge level, flushed
-		// parts are not interim, so that only the doubling rule merges.
-		flushLevel int
 	}{
-		{"idle, similar parts", 20 * time.Millisecond, []int{300, 300, 300}, true, 0, false, 1, 1, 0},
-		{"not yet idle", time.Hour, []int{300, 300, 300}, false, 0, false, 3, 1, 0},
-		{"one large part", 20 * time.Millisecond, []int{3000, 100, 100}, true, 0, false, 3, 0, defaultMergeZstdLevel},
-		{"one large part, all at the flushes' level: rewritten together", 20 * time.Millisecond, []int{3000, 100, 100}, true, 0, false, 1, 1, 0},
-		{"turned off", -1, []int{300, 300, 300}, true, 0, false, 3, 0, 0},
-		{"the store went quiet", time.Hour, []int{300, 300, 300}, false, 20 * time.Millisecond, false, 1, 1, 0},
-		{"the store went quiet, then took records", time.Hour, []int{300, 300, 300}, false, 20 * time.Millisecond, true, 3, 1, 0},
-		{"the store went quiet, quiet turned off", time.Hour, []int{300, 300, 300}, false, -1, false, 3, 1, 0},
-		{"the store went quiet, final merge turned off", -1, []int{300, 300, 300}, false, 20 * time.Millisecond, false, 3, 0, 0},
+		{"idle, similar parts", 20 * time.Millisecond, []int{300, 300, 300}, true, 0, false, 1, 1},
+		{"not yet idle", time.Hour, []int{300, 300, 300}, false, 0, false, 3, 1},
+		{"one large part", 20 * time.Millisecond, []int{3000, 100, 100}, true, 0, false, 3, 0},
+		{"turned off", -1, []int{300, 300, 300}, true, 0, false, 3, 0},
+		{"the store went quiet", time.Hour, []int{300, 300, 300}, false, 20 * time.Millisecond, false, 1, 1},
+		{"the store went quiet, then took records", time.Hour, []int{300, 300, 300}, false, 20 * time.Millisecond, true, 3, 1},
+		{"the store went quiet, quiet turned off", time.Hour, []int{300, 300, 300}, false, -1, false, 3, 1},
+		{"the store went quiet, final merge turned off", -1, []int{300, 300, 300}, false, 20 * time.Millisecond, false, 3, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTest(t, t.TempDir(), Options{IdleMergeAfter: tc.idleAfter, QuietAfter: tc.quietAfter, ZstdLevel: tc.flushLevel})
+			s := openTest(t, t.TempDir(), Options{IdleMergeAfter: tc.idleAfter, QuietAfter: tc.quietAfter})
 			defer s.Close()
 			var all []record.Record
 			seq := uint64(0)
@@ -222,97 +218,4 @@ func TestIndexBytesReleased(t *testing.T) {
 		t.Fatalf("retention: %d partitions, %d index bytes; before %d", dropped.Partitions, dropped.IndexBytes, merged.IndexBytes)
 	}
 	t.Logf("index bytes: %d after flushes, %d merged, %d with one of two days dropped", flushed.IndexBytes, merged.IndexBytes, dropped.IndexBytes)
-}
-
-// TestSettledLayoutIndependentOfTiming: one day's records end in the same
-// settled layout, part for part at the merge level, whichever way its
-// last flushes were merged: a day whose ingest ended in 7 flushed parts
-// gets a final merge once idle; one that ended in 8 fills tier 0 and gets
-// a tier merge first, of all of its parts (written at the merge level, as
-// the final merge's output), or of some only, at the flushes' level, as
-// when another merge read the partition or a straggler flush followed,
-// whose output is then rewritten at the merge level once idle. Before,
-// the last two settled at the flushes' level, about 6% larger.
-func TestSettledLayoutIndependentOfTiming(t *testing.T) {
-	ctx := context.Background()
-	const n = 8 * 420
-	recs := oneDayRecords(11, n, 0)
-	type settled struct {
-		records, size int64
-		level         int
-	}
-	var want []settled // the first case's
-	for _, tc := range []struct {
-		name    string
-		flushes int
-		// interimTier merges all flushed parts at the flushes' level
-		// before the merge round, as a tier merge that did not take every
-		// part of the partition writes.
-		interimTier  bool
-		levelsBefore []int // of the parts once the due merges ran, before idle
-	}{
-		{"7 flushed parts: the final merge", 7, false, []int{1, 1, 1, 1, 1, 1, 1}},
-		{"8 flushed parts: a tier merge of all of them", 8, false, []int{defaultMergeZstdLevel}},
-		{"8 flushed parts: a tier merge at the flushes' level, rewritten once idle", 8, true, []int{1}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			// Quiet for long enough that the merges before idle run first.
-			const quiet = 300 * time.Millisecond
-			s := openTest(t, t.TempDir(), Options{IdleMergeAfter: time.Hour, QuietAfter: quiet})
-			defer s.Close()
-			per := n / tc.flushes
-			for i := range tc.flushes {
-				end := (i + 1) * per
-				if i == tc.flushes-1 {
-					end = n
-				}
-				s.Append(recs[i*per:end], uint64(end))
-				if err := s.Flush(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if tc.interimTier {
-				if err := s.mergeParts(ctx, livePartsByName(s), s.senc); err != nil {
-					t.Fatal(err)
-				}
-			}
-			// The due merges, before the store has been quiet for long:
-			// the tier merge runs, the final merge waits.
-			if err := s.Merge(ctx); err != nil {
-				t.Fatal(err)
-			}
-			var levels []int
-			for _, p := range livePartsByName(s) {
-				levels = append(levels, p.mref.Level)
-			}
-			if !slices.Equal(levels, tc.levelsBefore) {
-				t.Errorf("levels before idle %v, want %v", levels, tc.levelsBefore)
-			}
-			if got := s.Stats().MergesPending; got != 0 && len(levels) == 1 && levels[0] == defaultMergeZstdLevel {
-				t.Errorf("merges pending %d with one part at the merge level", got)
-			}
-			time.Sleep(quiet)
-			if err := s.Merge(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if got := s.Stats().MergesPending; got != 0 {
-				t.Errorf("merges pending %d once settled", got)
-			}
-			var got []settled
-			for _, p := range livePartsByName(s) {
-				got = append(got, settled{p.records, p.size, p.mref.Level})
-			}
-			if want == nil {
-				want = got
-				if len(want) != 1 || want[0].level != defaultMergeZstdLevel {
-					t.Fatalf("settled as %+v, want one part at level %d", want, defaultMergeZstdLevel)
-				}
-			} else if !slices.Equal(got, want) {
-				t.Errorf("settled as %+v, want %+v as the final merge left it", got, want)
-			}
-			if all := searchAll(t, s, SearchRequest{}); len(all) != n {
-				t.Errorf("%d records after settling, want %d", len(all), n)
-			}
-		})
-	}
 }

@@ -38,9 +38,7 @@ import (
 // one part when the parts besides the largest hold at least as many bytes
 // as it, else its smaller parts together (see finalMerge), so that each
 // such merge at least doubles its largest part and a few late records do
-// not rewrite a whole day; then its parts still at the flushes' zstd
-// level are rewritten at the merges', so that it settles at that level
-// whichever way its last flushes were merged.
+// not rewrite a whole day.
 type mergePolicy struct {
 	fanIn      int           // F
 	idleAfter  time.Duration // < 0: no final merge
@@ -77,33 +75,17 @@ type candidate struct {
 	minTime int64
 	name    string
 	added   time.Time
-	// interim says the part was written at the flushes' zstd level (a
-	// flush's, a small-lane tier merge's), below the merges': once its
-	// partition is idle it is rewritten at the merge level.
-	interim bool
 }
 
-// candidateOf is what the policy knows of p. A part whose level is
-// unknown (written before parts recorded it) is not interim: an upgrade
-// does not rewrite the parts an earlier build left.
-func (s *Store) candidateOf(p *part) candidate {
-	l := p.mref.Level
-	return candidate{size: p.size, minTime: p.minTime, name: p.name, added: p.added,
-		interim: l > 0 && l <= s.opts.ZstdLevel && l < s.opts.MergeZstdLevel}
+func candidateOf(p *part) candidate {
+	return candidate{size: p.size, minTime: p.minTime, name: p.name, added: p.added}
 }
 
-// plannedMerge is one merge the policy wants: indexes of its inputs,
-// whether it is an idle partition's final merge, and whether it takes
-// all of its partition's parts (whole), whose output is then, until the
-// next flush into the partition, its only part: such a merge writes at
-// the merge level, as a final merge does, so that a day whose last flush
-// fills a tier (a backfill's, yesterday's) is merged once into the part
-// a final merge would have written, not at the flushes' level and then
-// rewritten once idle.
+// plannedMerge is one merge the policy wants: indexes of its inputs, and
+// whether it is an idle partition's final merge.
 type plannedMerge struct {
 	inputs []int
 	final  bool
-	whole  bool
 }
 
 // merges returns the merges due in one partition, each as indexes into cs
@@ -137,8 +119,7 @@ func (mp mergePolicy) merges(cs []candidate, busy bool, now, lastRecord time.Tim
 			}
 			return strings.Compare(cs[a].name, cs[b].name)
 		})
-		in := idx[:min(len(idx), maxMergeFanIn)]
-		out = append(out, plannedMerge{inputs: in, whole: !busy && len(in) == len(cs)})
+		out = append(out, plannedMerge{inputs: idx[:min(len(idx), maxMergeFanIn)]})
 	}
 	if len(out) == 0 && !busy {
 		if m := mp.finalMerge(cs, now, lastRecord); m != nil {
@@ -158,18 +139,9 @@ func (mp mergePolicy) merges(cs []candidate, busy bool, now, lastRecord time.Tim
 // doubles its largest input, so a byte is rewritten by final merges at
 // most log2 of the partition's size over the smallest part's times, and
 // an idle partition ends with a few parts, each larger than all smaller
-// ones together.
-//
-// When no such run is due, its interim parts (written at the flushes'
-// level: a small-lane tier merge's output that took the day's last
-// flushes, parts the doubling rule leaves apart), the smallest up to
-// maxMergeFanIn, are merged together, one alone too: rewritten at the
-// merge level, each once, since the output is not interim. So an idle
-// partition settles into the same parts at the same level whether its
-// last flushes were merged by a tier merge or by the final merge. nil if
-// none is due.
+// ones together. nil if none is due.
 func (mp mergePolicy) finalMerge(cs []candidate, now, lastRecord time.Time) []int {
-	if mp.idleAfter < 0 || len(cs) == 0 {
+	if mp.idleAfter < 0 || len(cs) < 2 {
 		return nil
 	}
 	var newest time.Time
@@ -200,13 +172,7 @@ func (mp mergePolicy) finalMerge(cs []candidate, now, lastRecord time.Time) []in
 		prefix = append(prefix, prefix[j]+cs[i].size)
 	}
 	if n < 2 {
-		var interim []int
-		for _, i := range idx {
-			if cs[i].interim && len(interim) < maxMergeFanIn {
-				interim = append(interim, i)
-			}
-		}
-		return interim
+		return nil
 	}
 	// The run's largest part is left out when the others hold more bytes
 	// than it, but less than twice as many, and merged alone still at

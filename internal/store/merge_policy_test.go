@@ -45,13 +45,6 @@ func TestMergePolicyMerges(t *testing.T) {
 		}
 		return out
 	}
-	// interim marks cs[i] for each i as written at the flushes' level.
-	interim := func(cs []candidate, is ...int) []candidate {
-		for _, i := range is {
-			cs[i].interim = true
-		}
-		return cs
-	}
 	mp := mergePolicy{fanIn: 4, idleAfter: time.Minute, quietAfter: 5 * time.Second}
 	for _, tc := range []struct {
 		name string
@@ -67,10 +60,6 @@ func TestMergePolicyMerges(t *testing.T) {
 			want: [][]int{{4, 3, 2, 1}}},
 		{name: "every full tier, lowest first", mp: mp, cs: parts(now, 10*mb, 1, 2, 3, 9*mb, 8*mb, 4, 11*mb), now: now,
 			want: [][]int{{6, 3, 2, 1}, {7, 5, 4, 0}}},
-		{name: "a full tier of all of the partition's parts", mp: mp, cs: parts(now, 3*mb, 2*mb, 1*mb, 3*mb+mb/2), now: now,
-			want: [][]int{{3, 2, 1, 0}}},
-		{name: "a full tier, while a merge reads another part", mp: mp, cs: parts(now, 3*mb, 2*mb, 1*mb, 3*mb+mb/2), busy: true, now: now,
-			want: [][]int{{3, 2, 1, 0}}},
 		{name: "at most maxMergeFanIn at once", mp: mp, cs: parts(now, repeat(20, 1000)...), now: now,
 			want: [][]int{{19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4}}},
 		{name: "idle: the rest at least the largest", mp: mp, cs: parts(old, 3*mb, 2*mb, 1*mb), now: now,
@@ -84,14 +73,6 @@ func TestMergePolicyMerges(t *testing.T) {
 		{name: "idle: one part much larger waits", mp: mp, cs: parts(old, 30*mb, 2*mb, 1*mb), now: now},
 		{name: "idle: the small parts beside a much larger one", mp: mp, cs: parts(old, 30*mb, 2*mb, 1*mb, 1*mb), now: now,
 			want: [][]int{{2, 3, 1}}},
-		{name: "idle: a lone part at the flushes' level, rewritten", mp: mp, cs: interim(parts(old, 20*mb), 0), now: now,
-			want: [][]int{{0}}},
-		{name: "idle: a lone part at the merge level stays", mp: mp, cs: parts(old, 20*mb), now: now},
-		{name: "idle: the parts at the flushes' level that the doubling leaves, together", mp: mp,
-			cs: interim(parts(old, 30*mb, 2*mb, 5*mb, 1*mb), 1, 3), now: now, want: [][]int{{3, 1}}},
-		{name: "idle: the doubling first, at the flushes' level or not", mp: mp,
-			cs: interim(parts(old, 30*mb, 2*mb, 1*mb, 1*mb), 0), now: now, want: [][]int{{2, 3, 1}}},
-		{name: "not idle yet, a part at the flushes' level", mp: mp, cs: interim(parts(now.Add(-time.Second), 20*mb), 0), now: now},
 		{name: "not idle yet", mp: mp, cs: parts(now.Add(-time.Second), 3*mb, 2*mb, 1*mb), now: now},
 		{name: "idle: the store took no record for quietAfter", mp: mp, cs: parts(now.Add(-5*time.Second), 3*mb, 2*mb, 1*mb),
 			now: now, last: now.Add(-6 * time.Second), want: [][]int{{2, 1, 0}}},
@@ -118,9 +99,6 @@ func TestMergePolicyMerges(t *testing.T) {
 				got = append(got, m.inputs)
 				if m.final != (strings.HasPrefix(tc.name, "idle") && i == 0) {
 					t.Errorf("merge %v final = %v", m.inputs, m.final)
-				}
-				if whole := strings.Contains(tc.name, "all of the partition's parts"); m.whole != whole {
-					t.Errorf("merge %v whole = %v, want %v", m.inputs, m.whole, whole)
 				}
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {

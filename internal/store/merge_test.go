@@ -38,9 +38,9 @@ func TestPlanMergeExclusive(t *testing.T) {
 	flush(1, 30)
 	all = searchAll(t, s, SearchRequest{})
 
-	first, plan, err := s.planMerge(MergeSmall)
-	if err != nil || len(first) != 2 || plan.final || !plan.whole || first[0].partition != partitionOf("", testBase+nsPerDay) {
-		t.Fatalf("first plan: %d parts of %v, %+v, err %v; want day 1's two parts, all of them", len(first), first, plan, err)
+	first, final, err := s.planMerge(MergeSmall)
+	if err != nil || len(first) != 2 || final || first[0].partition != partitionOf("", testBase+nsPerDay) {
+		t.Fatalf("first plan: %d parts of %v, final %v, err %v; want day 1's two parts", len(first), first, final, err)
 	}
 	second, _, err := s.planMerge(MergeSmall)
 	if err != nil || len(second) != 4 || second[0].partition != partitionOf("", testBase) {

@@ -52,9 +52,6 @@ type partWriter struct {
 	id    uint64
 	// blocks counts the blocks written, copied those copyBlock wrote.
 	blocks, copied int64
-	// level is enc's zstd level, recorded in the part's manifest entry
-	// (partRef.Level); 0 when the caller does not say.
-	level int
 }
 
 func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int, cache *indexCache) (*partWriter, error) {
@@ -303,7 +300,7 @@ func (w *partWriter) seal(ctx context.Context) (sealedPart, error) {
 		return sealedPart{}, fmt.Errorf("write part %s: %w", w.tmp, err)
 	}
 	ref := partRef{Partition: w.partition, Name: w.name, Records: w.records, Size: w.off, SHA256: fmt.Sprintf("%x", w.h.Sum(nil)),
-		MinTime: math.MaxInt64, MaxTime: math.MinInt64, Level: w.level}
+		MinTime: math.MaxInt64, MaxTime: math.MinInt64}
 	for i := range w.chunks {
 		ref.MinTime = min(ref.MinTime, w.chunks[i].minTime)
 		ref.MaxTime = max(ref.MaxTime, w.chunks[i].maxTime)

@@ -183,7 +183,6 @@ func (s *Store) salvageOne(ctx context.Context, q quarantinedPart) (SalvageRepor
 	if err != nil {
 		return r, fmt.Errorf("salvage %s: %w", id, err)
 	}
-	w.level = s.opts.MergeZstdLevel
 	for {
 		ok, err := it.next()
 		if err == nil && ok {
