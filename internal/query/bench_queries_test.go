@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +28,12 @@ const (
 // cost can be profiled without HTTP in the way. Each query's answer is
 // checked against the generator's ground truth before it is timed.
 func BenchmarkBenchQueries(b *testing.B) {
-	st, queries := openBenchStore(b)
+	st, queries := openBenchStore(b, benchQueryRecords, benchHeadShare, nil)
+	benchQueries(b, st, queries)
+}
+
+// benchQueries checks and times queries over st, one sub-benchmark each.
+func benchQueries(b *testing.B, st store.Searcher, queries []gen.Query) {
 	for _, bq := range queries {
 		q, err := Parse(bq.Sluice)
 		if err != nil {
@@ -48,12 +54,13 @@ func BenchmarkBenchQueries(b *testing.B) {
 	}
 }
 
-// openBenchStore fills a store in b.TempDir with generated records, the
-// last benchHeadShare percent left in the head, and returns it with the
-// bench queries and their answers.
-func openBenchStore(b *testing.B) (*store.Store, []gen.Query) {
+// openBenchStore fills a store in b.TempDir with records generated
+// records, the last headShare percent left in the head (none: all
+// flushed and merged, a settled store), and returns it with the bench
+// queries and their answers. seen, when not nil, is given every record.
+func openBenchStore(b *testing.B, records, headShare int, seen func(record.Record)) (*store.Store, []gen.Query) {
 	b.Helper()
-	g, err := gen.New(gen.Config{Seed: 1, Records: benchQueryRecords, End: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)})
+	g, err := gen.New(gen.Config{Seed: 1, Records: records, End: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,7 +78,7 @@ func openBenchStore(b *testing.B) (*store.Store, []gen.Query) {
 	var buf []byte
 	var recs []record.Record
 	seq := uint64(0)
-	flushAt := benchQueryRecords * (100 - benchHeadShare) / 100
+	flushAt := records * (100 - headShare) / 100
 	for g.Remaining() > 0 {
 		batch := 1000
 		if int(seq) < flushAt {
@@ -81,6 +88,11 @@ func openBenchStore(b *testing.B) (*store.Store, []gen.Query) {
 		var n int
 		buf, n = g.AppendBatch(buf[:0], batch)
 		recs = convertLines(b, conv, recs[:0], buf)
+		if seen != nil {
+			for _, r := range recs {
+				seen(r)
+			}
+		}
 		seq += uint64(n)
 		st.Append(recs, seq)
 		if int(seq) == flushAt {
@@ -89,7 +101,52 @@ func openBenchStore(b *testing.B) (*store.Store, []gen.Query) {
 			}
 		}
 	}
+	if headShare == 0 {
+		if err := st.Merge(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
 	return st, g.Queries()
+}
+
+// settledRecords is how many generated records BenchmarkSettledQueries
+// stores.
+const settledRecords = 400_000
+
+// BenchmarkSettledQueries runs the bench's infix and top_traces queries,
+// and top_traces over every record (a stats by a nearly unique key over
+// about settledRecords groups, as the last-hour top_traces of a long run
+// groups hundreds of thousands of trace ids), over a settled store: every
+// record flushed and merged, none in the head. Each answer is checked
+// first; the wide top_traces against counts of the records as made.
+func BenchmarkSettledQueries(b *testing.B) {
+	traces := map[string]int64{}
+	st, queries := openBenchStore(b, settledRecords, 0, func(r record.Record) {
+		v, _ := r.Get("trace_id")
+		traces[v]++
+	})
+	var groups []gen.Group
+	var rest int64
+	for k, n := range traces {
+		if n == 1 {
+			rest++
+		} else {
+			groups = append(groups, gen.Group{Key: strings.Clone(k), N: n})
+		}
+	}
+	b.Logf("top_traces_all: %d records, %d groups", settledRecords, len(traces))
+	var picked []gen.Query
+	for _, q := range queries {
+		if q.Name == "infix" || q.Name == "top_traces" {
+			picked = append(picked, q)
+		}
+	}
+	picked = append(picked, gen.Query{
+		Name:   "top_traces_all",
+		Sluice: "* | stats count() as n by trace_id | sort by n desc | limit 5",
+		Want:   gen.Answer{By: "trace_id", Groups: gen.SortGroups(groups), Limit: 5, RestGroups: rest, Rest: 1},
+	})
+	benchQueries(b, st, picked)
 }
 
 // benchRows runs q over st and returns its rows as maps of their values.
