@@ -489,9 +489,14 @@ func (s *statsProcessor) groupOne(str string) (*statsGroup, error) {
 
 // countKey adds n rows whose group key is key to s.table.
 func (s *statsProcessor) countKey(key string, n int) error {
+	return s.countKeyHashed(key, s.table.hash(key), n)
+}
+
+// countKeyHashed is countKey for a key whose hash in s.table is h.
+func (s *statsProcessor) countKeyHashed(key string, h uint64, n int) error {
 	full := s.table.n >= s.maxGroups
 	// grew counts the key chunks as they are made, and the slots.
-	isNew, grew := s.table.add(key, n, full)
+	isNew, grew := s.table.addHashed(key, h, n, full)
 	s.mem += int64(grew)
 	if isNew && full {
 		return s.tooManyGroups()
@@ -670,6 +675,10 @@ func (s *statsProcessor) flushTop(sp *sortProcessor) error {
 		// Sorted first by a count, a key whose count comes after the
 		// last row kept is passed over without making its group.
 		byCount := len(sp.keys) > 0 && cols[0] >= len(s.pipe.By)
+		// Sorted by a count alone, a key whose count ties the last
+		// row's comes after it unless its key orders first
+		// (compareGroups), which the slot often tells (keyAfter).
+		countOnly := byCount && len(sp.keys) == 1
 		// probe stands for a key's group until it is known to be kept.
 		probe := s.probeGroup()
 		for i := range t.slots {
@@ -683,8 +692,14 @@ func (s *statsProcessor) flushTop(sp *sortProcessor) error {
 					if v.IsNum && (sp.keys[0].Desc && n < v.Num || !sp.keys[0].Desc && n > v.Num) {
 						continue
 					}
+					if countOnly && v.IsNum && n == v.Num && keyAfter(sl, lastGroup) {
+						continue
+					}
 				}
 				probe.keys[0].Str, probe.parsed = t.key(sl), false
+				if sl.notNumber() {
+					probe.nums[0], probe.parsed = parsedNumber{}, true
+				}
 				for _, st := range probe.states {
 					*st.(*countState) = countState(sl.count)
 				}
@@ -700,6 +715,18 @@ func (s *statsProcessor) flushTop(sp *sortProcessor) error {
 		}
 	}
 	return sp.flush()
+}
+
+// keyAfter reports, when it can tell from slot sl alone, that its key
+// orders after the key of group g (a group of one field) as
+// compareGroups orders them: numbers first, by value, then the other
+// keys as strings. A key that may be a number is not told (false).
+func keyAfter(sl *keySlot, g *statsGroup) bool {
+	if !sl.notNumber() {
+		return false
+	}
+	g.parseKeys()
+	return g.nums[0].ok || sl.prefix > keyPrefix(g.keys[0].Str)
 }
 
 // probeGroup is a group of one key and the pipe's count() states, made

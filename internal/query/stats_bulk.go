@@ -88,10 +88,15 @@ func (s *statsProcessor) pushValues(r *record.Record, field string, values []str
 		}
 		return nil
 	}
-	for i, v := range values {
-		if err := s.countKey(v, counts[i]); err != nil {
-			return err
+	// A batch's slots are loaded together (keyCounts.touch).
+	for len(values) > 0 {
+		k := min(len(values), keyBatch)
+		for i, h := range s.table.hashAll(values[:k]) {
+			if err := s.countKeyHashed(values[i], h, counts[i]); err != nil {
+				return err
+			}
 		}
+		values, counts = values[k:], counts[k:]
 	}
 	return nil
 }

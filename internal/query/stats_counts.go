@@ -110,18 +110,49 @@ func (b *bucketCounts) slot(t int64) (k, grew int, ok bool) {
 // hash and a probe, a new key no allocation of its own.
 type keyCounts struct {
 	seed   maphash.Seed
+	seeded bool
 	slots  []keySlot // a power of two long; hash 0 marks an empty slot
 	n      int       // keys held
 	chunks [][]byte  // key bytes, back to back; never moved
+	// hashes is scratch for hashAll; sink keeps touch's loads.
+	hashes []uint64
+	sink   uint64
 }
 
 type keySlot struct {
-	hash  uint64 // with the top bit set, so never 0
+	hash uint64 // with the top bit set, so never 0
+	// chunk is the index of the key's chunk, with keyNotNumber set when
+	// the key is surely not a number (surelyNotNumber).
 	chunk uint32
 	off   uint32
 	len   uint32
-	count int64
+	// prefix is the key's first bytes (keyPrefix): with keyNotNumber, a
+	// top-N flush orders most keys against the last row kept without
+	// reading them from their chunks (flushTop), where each key read is
+	// a cache miss.
+	prefix uint32
+	count  int64
 }
+
+// keyNotNumber flags keySlot.chunk: the key is surely not a number.
+const keyNotNumber = 1 << 31
+
+// keyPrefix is s's first four bytes, big-endian, zero-padded: when
+// keyPrefix(a) > keyPrefix(b), a > b (a byte of a exceeds b's, or b ends
+// within four bytes where a goes on).
+func keyPrefix(s string) uint32 {
+	var p uint32
+	for i := range 4 {
+		p <<= 8
+		if i < len(s) {
+			p |= uint32(s[i])
+		}
+	}
+	return p
+}
+
+// notNumber reports whether s's key is surely not a number.
+func (s *keySlot) notNumber() bool { return s.chunk&keyNotNumber != 0 }
 
 const (
 	keySlotBytes  = int(unsafe.Sizeof(keySlot{}))
@@ -136,12 +167,54 @@ const (
 // full says that the table holds the most keys allowed (isNew is still
 // set, so the caller can report it).
 func (t *keyCounts) add(key string, n int, full bool) (isNew bool, grew int) {
+	return t.addHashed(key, t.hash(key), n, full)
+}
+
+// hash is key's hash in t, with the top bit set.
+func (t *keyCounts) hash(key string) uint64 {
+	if !t.seeded {
+		t.seed, t.seeded = maphash.MakeSeed(), true
+	}
+	return maphash.String(t.seed, key) | 1<<63
+}
+
+// keyBatch is how many keys hashAll hashes and touch loads the slots of
+// at a time: about as many loads as a core has in flight at once.
+const keyBatch = 16
+
+// hashAll returns the hashes of keys (at most keyBatch), valid until the
+// next call, having touched their slots.
+func (t *keyCounts) hashAll(keys []string) []uint64 {
+	t.hashes = t.hashes[:0]
+	for _, k := range keys {
+		t.hashes = append(t.hashes, t.hash(k))
+	}
+	t.touch(t.hashes)
+	return t.hashes
+}
+
+// touch loads the first slot of each hash, all at once: with many keys
+// the table is larger than the caches and each slot a cache miss, which
+// the processor waits for one after the other when add asks them in
+// turn, but overlaps when their loads are independent, as here.
+func (t *keyCounts) touch(hashes []uint64) {
+	if len(t.slots) == 0 {
+		return
+	}
+	mask := uint64(len(t.slots) - 1)
+	x := uint64(0)
+	for _, h := range hashes {
+		x += t.slots[h&mask].hash
+	}
+	t.sink = x
+}
+
+// addHashed is add for a key whose hash (t.hash) is h.
+func (t *keyCounts) addHashed(key string, h uint64, n int, full bool) (isNew bool, grew int) {
 	if t.slots == nil {
-		t.seed = maphash.MakeSeed()
 		t.slots = make([]keySlot, keySlotsFirst)
 		grew = keySlotsFirst * keySlotBytes
 	}
-	h := maphash.String(t.seed, key) | 1<<63
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
@@ -174,7 +247,10 @@ func (t *keyCounts) insert(s *keySlot, h uint64, key string, n int) (grew int) {
 		c++
 		grew += cap(t.chunks[c])
 	}
-	*s = keySlot{hash: h, chunk: uint32(c), off: uint32(len(t.chunks[c])), len: uint32(len(key)), count: int64(n)}
+	*s = keySlot{hash: h, chunk: uint32(c), off: uint32(len(t.chunks[c])), len: uint32(len(key)), prefix: keyPrefix(key), count: int64(n)}
+	if surelyNotNumber(key) {
+		s.chunk |= keyNotNumber
+	}
 	t.chunks[c] = append(t.chunks[c], key...)
 	t.n++
 	if 2*t.n > len(t.slots) {
@@ -207,5 +283,5 @@ func (t *keyCounts) key(s *keySlot) string {
 	if s.len == 0 {
 		return ""
 	}
-	return unsafe.String(&t.chunks[s.chunk][s.off], int(s.len))
+	return unsafe.String(&t.chunks[s.chunk&^keyNotNumber][s.off], int(s.len))
 }

@@ -199,3 +199,154 @@ func TestStatsKeyMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestCountTopTies checks the top-N flush of a count table when many
+// keys tie with the last row kept and are passed over by their slots'
+// prefixes (keyAfter): keys alike in their first four bytes, shorter
+// than four, with bytes past ASCII, and keys that are or may be numbers,
+// which order before the others. The groups' own counting, which sorts
+// every group, is the reference.
+func TestCountTopTies(t *testing.T) {
+	keys := []string{"abcd1", "abcd0", "abcd", "abc", "ab", "abcd\x00", "zzzz", "\xff\xfe", "é", "0abc", "0x1f",
+		"1e3", "nan", "Inf", "-5", "10", "9", "_", "ABCD", "abce", "abcc", "b", "a"}
+	var src sliceSearcher
+	for i, k := range keys {
+		n := 1
+		if i%7 == 3 {
+			n = 2 // a few keys above the ties
+		}
+		for range n {
+			src = append(src, record.Record{Time: base + int64(i), Message: "m", Fields: []record.Field{{Name: "k", Value: k}}})
+		}
+	}
+	src = append(src, record.Record{Time: base, Message: "m"}) // no key: ""
+	for _, query := range []string{
+		`* | stats count() as n by k | sort by n desc | limit 1`,
+		`* | stats count() as n by k | sort by n desc | limit 5`,
+		`* | stats count() as n by k | sort by n desc | limit 12`,
+		`* | stats count() as n by k | sort by n | limit 6`,
+		`* | stats count() as n, count() as m by k | sort by m desc | limit 4`,
+	} {
+		checkAccumulated(t, src, query)
+	}
+	// Without numbers the order is the keys' bytes: the prefixes decide
+	// most of them, the keys themselves those alike in four bytes (the
+	// limit falls among the "abcd…" keys).
+	var words sliceSearcher
+	for i := range 300 {
+		k := strconv.FormatInt(int64(i*7919%1000), 36) + "x"
+		if i%2 == 0 {
+			k = "abcd" + k
+		}
+		words = append(words, record.Record{Time: base, Message: "m", Fields: []record.Field{{Name: "k", Value: k}}})
+	}
+	for _, limit := range []int{7, 40, 149, 151} {
+		checkAccumulated(t, words, `* | stats count() as n by k | sort by n desc | limit `+strconv.Itoa(limit))
+	}
+}
+
+// checkAccumulated fails unless query gives over src with the count
+// accumulators the rows it gives with the groups' own counting.
+func checkAccumulated(t *testing.T, src sliceSearcher, query string) {
+	t.Helper()
+	got := run(t, src, query, Options{})
+	countAccumulators = false
+	defer func() { countAccumulators = true }()
+	if want := run(t, src, query, Options{}); !slices.Equal(got, want) {
+		t.Errorf("%s:\ngot  %v\nwant %v", query, got, want)
+	}
+}
+
+// TestKeyAfter checks what a slot alone tells of its key's order against
+// a kept group's key: after it only when surely so.
+func TestKeyAfter(t *testing.T) {
+	tests := []struct {
+		key, kept string
+		want      bool
+	}{
+		{"abce", "abcd", true},
+		{"abcd", "abcd", false},   // alike in four bytes: the keys decide
+		{"abcd0", "abcd1", false}, // the same
+		{"abc", "abcd", false},
+		{"b", "abcd", true},
+		{"abcd", "9", true},    // a number comes first
+		{"12", "9", false},     // may be a number: parsed
+		{"1e3x", "abc", false}, // starts like a number, is none: the prefix is less
+		{"x", "1e3", true},
+		{"\xff", "abcd", true},
+		{"", "a", false},
+	}
+	for _, tt := range tests {
+		var tab keyCounts
+		tab.add(tt.key, 1, false)
+		var sl *keySlot
+		for i := range tab.slots {
+			if tab.slots[i].hash != 0 {
+				sl = &tab.slots[i]
+			}
+		}
+		g := &statsGroup{keys: []Value{{Name: "k", Str: tt.kept}}, nums: make([]parsedNumber, 1)}
+		if got := keyAfter(sl, g); got != tt.want {
+			t.Errorf("keyAfter(%q, kept %q) = %v, want %v", tt.key, tt.kept, got, tt.want)
+		}
+		probe := &statsGroup{keys: []Value{{Name: "k", Str: tt.key}}, nums: make([]parsedNumber, 1)}
+		if tt.want && compareGroups(probe, g, []GroupKey{{Field: "k"}}) <= 0 {
+			t.Errorf("keyAfter(%q, kept %q) = true, but compareGroups orders it first", tt.key, tt.kept)
+		}
+	}
+}
+
+// TestKeyPrefix checks the order keyAfter relies on: a greater prefix
+// means a greater key.
+func TestKeyPrefix(t *testing.T) {
+	keys := []string{"", "\x00", "a", "a\x00", "ab", "abc", "abcd", "abcd\x00", "abcde", "abce", "b", "\xff", "\xff\xff\xff\xff\xff"}
+	for _, a := range keys {
+		for _, b := range keys {
+			if keyPrefix(a) > keyPrefix(b) && a <= b {
+				t.Errorf("keyPrefix(%q) > keyPrefix(%q) but %q <= %q", a, b, a, b)
+			}
+		}
+	}
+	if got, want := keyPrefix("abcde"), uint32('a')<<24|uint32('b')<<16|uint32('c')<<8|uint32('d'); got != want {
+		t.Errorf("keyPrefix(abcde) = %#x, want %#x", got, want)
+	}
+}
+
+// TestPushValuesBatches checks the batched count of a block's values
+// (pushValues, keyBatch at a time, with their slots touched first)
+// against counting them one by one, across batches and table growth.
+func TestPushValuesBatches(t *testing.T) {
+	var values []string
+	var counts []int
+	for i := range 12*keyBatch + 5 {
+		values = append(values, "id-"+strconv.Itoa(i%70))
+		counts = append(counts, 1+i%4)
+	}
+	rows := func(bulk bool) []string {
+		var out []string
+		pipe := &StatsPipe{Funcs: []StatsCall{{Func: statsCount{}, Name: "n"}}, By: []GroupKey{{Field: "k"}}}
+		sp := pipe.newProcessor(Options{}.withDefaults(), appendJSONRows(&out)).(*statsProcessor)
+		for range 3 {
+			if bulk {
+				if err := sp.pushValues(&record.Record{}, "k", values, counts); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			for i, v := range values {
+				if err := sp.countKey(v, counts[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := sp.flush(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	got, want := rows(true), rows(false)
+	// 70 keys: the table grows from its first keySlotsFirst slots.
+	if !slices.Equal(got, want) || len(want) != 70 {
+		t.Errorf("batched: %v\none by one: %v", got, want)
+	}
+}
