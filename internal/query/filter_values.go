@@ -5,7 +5,7 @@ import "github.com/sluice-log/sluice/internal/store"
 // The filters answer store.ValuesFilter: the store hands a raw column (or
 // the message column) of a block to MatchValues, which decides every value
 // without a record per value. Words, phrases and wildcards search the
-// whole column's bytes at once, lowercased once, with indexRare; a
+// whole column's bytes at once, ignoring ASCII case, with foldIndex; a
 // hit is mapped to its value, and a value decided to match is jumped over.
 // Every answer is Match's: a column with a non-ASCII byte is decided value
 // by value as Match does, for Unicode tokens and case folding.
@@ -21,7 +21,8 @@ var (
 )
 
 func (f phraseFilter) MatchValues(vs store.Values, match []bool) {
-	if len(f.toks) > 0 && f.ascii && withLower(vs, func(low string) { f.matchLower(low, vs.Values, match) }) {
+	if len(f.toks) > 0 && f.ascii && isASCII(vs.Data) {
+		f.matchFold(vs.Data, vs.Values, match)
 		return
 	}
 	for i, v := range vs.Values {
@@ -29,44 +30,43 @@ func (f phraseFilter) MatchValues(vs store.Values, match []bool) {
 	}
 }
 
-// matchLower is MatchValues over low, the lowercase ASCII of the values'
-// Data. Every matching value holds the phrase's token with the rarest
-// byte (rarestToken; the first token on a tie), so it finds that token
-// anywhere with one indexRare per hit, and a hit decides its value: the
-// phrase is searched in that value alone (containsLower), once.
-func (f phraseFilter) matchLower(low string, vals []string, match []bool) {
+// matchFold is MatchValues over data, the values' Data, ASCII. Every
+// matching value holds the phrase's token with the rarest byte
+// (rarestToken; the first token on a tie), so it finds that token
+// anywhere with foldIndex, and a hit decides its value: the phrase is
+// searched in that value alone (containsFold), once.
+func (f phraseFilter) matchFold(data string, vals []string, match []bool) {
 	clear(match)
 	k := rarestByte(f.toks[0])
 	j, kj := rarestToken(f.toks)
 	needle := f.toks[j]
+	x := newFoldIndex(data, needle, kj)
 	c := newValueCursor(vals)
-	for from := 0; from < len(low); {
-		i := indexRare(low[from:], needle, kj)
-		if i < 0 {
+	for from := 0; from < len(data); {
+		p := x.index(from)
+		if p < 0 {
 			return
 		}
-		p := from + i
 		c.seek(p)
 		if p+len(needle) <= c.end {
-			match[c.row] = f.containsLower(low[c.start:c.end], k)
+			match[c.row] = f.containsFold(data[c.start:c.end], k)
 		}
 		// The value is decided; a hit running past its end is its last
-		// chance too, as in wildcardFilter.matchLower.
+		// chance too, as in wildcardFilter.matchFold.
 		from = c.end
 	}
 }
 
-// containsLower reports whether v, lowercase ASCII, holds the phrase's
-// tokens: asciiContainsTokens for text with no upper case, looking for
-// the first token by its rarest byte, first[k].
-func (f phraseFilter) containsLower(v string, k int) bool {
-	first := f.toks[0]
+// containsFold reports whether v, ASCII, holds the phrase's tokens
+// (asciiContainsTokens), looking for the first token by its rarest byte,
+// first[k].
+func (f phraseFilter) containsFold(v string, k int) bool {
+	x := newFoldIndex(v, f.toks[0], k)
 	for from := 0; from < len(v); {
-		i := indexRare(v[from:], first, k)
-		if i < 0 {
+		q := x.index(from)
+		if q < 0 {
 			return false
 		}
-		q := from + i
 		if (q == 0 || !isTokenByte(v[q-1])) && tokensAt(v, q, f.toks, f.prefix) {
 			return true
 		}
@@ -91,7 +91,8 @@ func rarestToken(toks []string) (tok, k int) {
 
 func (f wildcardFilter) MatchValues(vs store.Values, match []bool) {
 	needle := longest(f.segments)
-	if f.ascii && needle != "" && withLower(vs, func(low string) { f.matchLower(low, needle, vs.Values, match) }) {
+	if f.ascii && needle != "" && isASCII(vs.Data) {
+		f.matchFold(vs.Data, needle, vs.Values, match)
 		return
 	}
 	for i, v := range vs.Values {
@@ -99,22 +100,23 @@ func (f wildcardFilter) MatchValues(vs store.Values, match []bool) {
 	}
 }
 
-// matchLower is MatchValues over low, the lowercase ASCII of the values'
-// Data: only a value that holds needle, a segment of the pattern, can
-// match, and globMatch decides it. The first hit at or after a value's
-// start decides that value: a later hit inside it finds the same.
-func (f wildcardFilter) matchLower(low, needle string, vals []string, match []bool) {
+// matchFold is MatchValues over data, the values' Data, ASCII: only a
+// value that holds needle, a segment of the pattern, can match, and
+// globMatchASCII decides it (a hit alone for `*needle*`). The first hit
+// at or after a value's start decides that value: a later hit inside it
+// finds the same.
+func (f wildcardFilter) matchFold(data, needle string, vals []string, match []bool) {
 	clear(match)
-	k := rarestByte(needle)
+	infix := len(f.segments) == 3 && f.segments[0] == "" && f.segments[2] == ""
+	x := newFoldIndex(data, needle, rarestByte(needle))
 	c := newValueCursor(vals)
-	for from := 0; from < len(low); {
-		i := indexRare(low[from:], needle, k)
-		if i < 0 {
+	for from := 0; from < len(data); {
+		p := x.index(from)
+		if p < 0 {
 			return
 		}
-		p := from + i
 		c.seek(p)
-		if p+len(needle) <= c.end && globMatch(low[c.start:c.end], f.segments) {
+		if p+len(needle) <= c.end && (infix || globMatchASCII(data[c.start:c.end], f.segments)) {
 			match[c.row] = true
 		}
 		// A hit that runs past its value's end is the value's last

@@ -86,6 +86,11 @@ func TestMatchValues(t *testing.T) {
 		{`"é x"`, []string{"É x", "e x", "é-X"}, []bool{true, false, true}},
 		{`*refus*`, []string{"Refused", "ref", "us", "conn REFUSal", ""}, []bool{true, false, false, true, false}},
 		{`*refus*`, []string{"ref", "usref", "us"}, []bool{false, false, false}},
+		// The rarest byte (f) in upper case, a match across two values,
+		// and hits whose value ends before the needle does.
+		{`*refus*`, []string{"conn REFUSED", "REF", "US", "xrefuS", "reFU", "s"}, []bool{true, false, false, true, false, false}},
+		{`*ref*sed`, []string{"REFUSED", "refused!", "Ref sed", "sed ref"}, []bool{true, false, true, false}},
+		{`"CONNECTION REFUSED"`, []string{"connection REFUSED", "Connection", "REFUSED", "connection refusedx"}, []bool{true, false, false, false}},
 		{`*a*b*`, []string{"xAyB", "ba", "ab"}, []bool{true, false, true}},
 		{`host:web*01`, []string{"web-01", "WEB01", "web-02", "web-01x"}, []bool{true, true, false, false}},
 		{"x:*\u212a*", []string{"k", "\u212a", "a"}, []bool{true, true, false}},
@@ -105,25 +110,6 @@ func TestMatchValues(t *testing.T) {
 				t.Errorf("%q on %q: got %v, want %v", tc.q, tc.vals, got, tc.want)
 				break
 			}
-		}
-	}
-}
-
-func TestLowerASCII(t *testing.T) {
-	for _, s := range []string{"", "A", "Hello, World! [AZ@`az{] 0123456789_", strings.Repeat("AbC", 11), "ab\u212a", "x\xff"} {
-		low, ok := lowerASCII(nil, s)
-		if wantOK := isASCII(s); ok != wantOK {
-			t.Fatalf("lowerASCII(%q) ok %v, want %v", s, ok, wantOK)
-		}
-		if ok && string(low) != strings.ToLower(s) {
-			t.Fatalf("lowerASCII(%q) = %q, want %q", s, low, strings.ToLower(s))
-		}
-	}
-	// Every byte value below 0x80 in every position of a word.
-	for c := range 0x80 {
-		s := strings.Repeat(string(rune(c)), 9)
-		if low, _ := lowerASCII(nil, s); string(low) != strings.ToLower(s) {
-			t.Fatalf("lowerASCII(%q) = %q", s, low)
 		}
 	}
 }
@@ -236,10 +222,14 @@ func BenchmarkMatchValues(b *testing.B) {
 	}
 }
 
-func TestIndexRare(t *testing.T) {
+// TestFoldIndex checks foldIndex against strings.Index on the text
+// lowercased, over random text of both cases and needles whose rarest
+// byte is a letter or not, asked at places that go forward as the
+// filters ask them.
+func TestFoldIndex(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	alphabet := "abcfmz tq"
-	rnd := func(n int) string {
+	alphabet := "abcfmzABCFMZ tq-"
+	rnd := func(n int, alphabet string) string {
 		b := make([]byte, n)
 		for i := range b {
 			b[i] = alphabet[rng.IntN(len(alphabet))]
@@ -247,10 +237,39 @@ func TestIndexRare(t *testing.T) {
 		return string(b)
 	}
 	for range 20000 {
-		s, needle := rnd(rng.IntN(40)), rnd(1+rng.IntN(4))
+		s, needle := rnd(rng.IntN(40), alphabet), rnd(1+rng.IntN(4), "abcfmz tq-")
 		k := rarestByte(needle)
-		if got, want := indexRare(s, needle, k), strings.Index(s, needle); got != want {
-			t.Fatalf("indexRare(%q, %q, %d) = %d, strings.Index says %d", s, needle, k, got, want)
+		x := newFoldIndex(s, needle, k)
+		low := strings.ToLower(s)
+		for from := 0; from < len(s); from += 1 + rng.IntN(5) {
+			want := strings.Index(low[from:], needle)
+			if want >= 0 {
+				want += from
+			}
+			if got := x.index(from); got != want {
+				t.Fatalf("foldIndex(%q, %q, %d).index(%d) = %d, strings.Index of the lowercase says %d", s, needle, k, from, got, want)
+			}
+			if want < 0 {
+				break
+			}
+			from = want
+		}
+	}
+	for _, tc := range []struct {
+		s, needle string
+		from      int
+		want      int
+	}{
+		{"Connection REFUSED", "refus", 0, 11},
+		{"Connection REFUSED", "refus", 12, -1},
+		{"refUSREfus", "refus", 1, 5},
+		{"REF", "refus", 0, -1},
+		{"a-F", "-f", 0, 1},
+		{"1000", "00", 2, 2},
+	} {
+		x := newFoldIndex(tc.s, tc.needle, rarestByte(tc.needle))
+		if got := x.index(tc.from); got != tc.want {
+			t.Errorf("foldIndex(%q, %q).index(%d) = %d, want %d", tc.s, tc.needle, tc.from, got, tc.want)
 		}
 	}
 	for _, tc := range []struct {

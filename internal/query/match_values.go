@@ -1,75 +1,21 @@
 package query
 
 import (
-	"encoding/binary"
 	"slices"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/sluice-log/sluice/internal/record"
 	"github.com/sluice-log/sluice/internal/store"
 )
 
-// This file holds what the filters' MatchValues share: a lowercase copy
-// of a column's bytes, the mapping of a place in them to its value, and
-// the per-value fallback for a filter that cannot do better.
-
-// lowerBufs pools the lowercase copies: a compiled filter is shared by the
-// goroutines of a search, so it cannot own one.
-var lowerBufs = sync.Pool{New: func() any { return new([]byte) }}
+// This file holds what the filters' MatchValues share: a search of a
+// column's bytes that ignores ASCII case, the mapping of a place in them
+// to its value, and the per-value fallback for a filter that cannot do
+// better.
 
 // boolBufs pools the children's answers of a boolean filter.
 var boolBufs = sync.Pool{New: func() any { return new([]bool) }}
-
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// lowerASCII writes s lowercased to dst (grown to len(s)) and reports
-// whether s is ASCII; when it is not, dst holds nothing useful. Eight bytes
-// at a time: a byte is upper case when adding 0x3f sets its high bit
-// ('A' or more) and adding 0x25 does not (not beyond 'Z'); no sum carries
-// into the next byte since every byte is below 0x80.
-func lowerASCII(dst []byte, s string) ([]byte, bool) {
-	dst = slices.Grow(dst[:0], len(s))[:len(s)]
-	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		if x&highs != 0 {
-			return dst, false
-		}
-		upper := (x + 0x3f*ones) &^ (x + 0x25*ones) & highs
-		binary.LittleEndian.PutUint64(dst[i:], x|upper>>2)
-	}
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c >= 0x80 {
-			return dst, false
-		}
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst[i] = c
-	}
-	return dst, true
-}
-
-// withLower calls fn with vs.Data lowercased, when it is ASCII, and
-// reports whether it was.
-func withLower(vs store.Values, fn func(low string)) bool {
-	buf := lowerBufs.Get().(*[]byte)
-	defer lowerBufs.Put(buf)
-	low, ok := lowerASCII(*buf, vs.Data)
-	*buf = low
-	if ok {
-		// A view of the pooled buffer, used only during fn.
-		fn(unsafe.String(unsafe.SliceData(low), len(low)))
-	}
-	return ok
-}
 
 // valueCursor maps places in a store.Values' Data to the values that hold
 // them, for places that only grow.
@@ -133,7 +79,7 @@ func childAnswers(n int) ([]bool, func()) {
 const commonBytes = " e01ta2oinsr.-3456789hl:d/c_u=mpf\"gwy,bvkxjqz"
 
 // rarestByte is the index in needle of its byte least frequent in log
-// text, for indexRare.
+// text, for foldIndex.
 func rarestByte(needle string) int {
 	best, bestRank := 0, -1
 	for i := 0; i < len(needle); i++ {
@@ -157,27 +103,54 @@ func byteRank(c byte) int {
 	return len(commonBytes)
 }
 
-// indexRare is strings.Index(s, needle) for a non-empty needle, looking
-// for needle[k] (its rarest byte, see rarestByte) with IndexByte:
-// strings.Index looks for the first byte, and calls IndexByte once per
-// occurrence of it, which in text is often (t, c, s). Hits of needle[k]
-// come in the order of the places needle would start at, so the first
-// whole match is the leftmost.
-func indexRare(s, needle string, k int) int {
-	c := needle[k]
-	for from := k; from < len(s); {
-		i := strings.IndexByte(s[from:], c)
-		if i < 0 {
+// foldIndex finds a lowercase ASCII needle in ASCII text s ignoring
+// case, as strings.Index finds it in the text lowercased, without a
+// lowercase copy of the text (which costs a write of every byte): it looks
+// for the needle's rarest byte (needle[k], see rarestByte) with IndexByte,
+// in both cases when it is a letter, and compares the needle around each
+// hit with EqualLowerASCII. Hits of needle[k] come in the order of the
+// places needle would start at, so the first whole match is the leftmost.
+// It keeps the next place of each case of the byte between calls, so that
+// each byte of s is scanned once per case, however many calls.
+type foldIndex struct {
+	s, needle string
+	k         int
+	c, upper  byte // needle[k] and its upper case (c itself when no letter)
+	lo, up    int  // the next place of c and of upper found, len(s) for none
+}
+
+func newFoldIndex(s, needle string, k int) foldIndex {
+	x := foldIndex{s: s, needle: needle, k: k, c: needle[k], upper: needle[k], lo: -1, up: -1}
+	if x.c >= 'a' && x.c <= 'z' {
+		x.upper = x.c - 'a' + 'A'
+	} else {
+		x.up = len(s) // one case: the second cursor never finds
+	}
+	return x
+}
+
+// index is the first place at or after from where the needle starts, or
+// -1. The places asked must not go back.
+func (x *foldIndex) index(from int) int {
+	for {
+		q := from + x.k
+		if q >= len(x.s) {
 			return -1
 		}
-		p := from + i - k
-		if p+len(needle) > len(s) {
+		if x.lo < q {
+			x.lo = indexFrom(x.s, x.c, q)
+		}
+		if x.up < q {
+			x.up = indexFrom(x.s, x.upper, q)
+		}
+		at := min(x.lo, x.up)
+		p := at - x.k
+		if at == len(x.s) || p+len(x.needle) > len(x.s) {
 			return -1
 		}
-		if s[p:p+len(needle)] == needle {
+		if record.EqualLowerASCII(x.s[p:], x.needle) {
 			return p
 		}
-		from += i + 1
+		from = p + 1
 	}
-	return -1
 }
