@@ -140,6 +140,9 @@ func TestTokenKeys(t *testing.T) {
 		"Connection REFUSED: dial tcp 10.0.0.1:5432",
 		"user_id=42 ÜBER-größe ǅemo İstanbul",
 		"", "  --  ", "MixedCase_Word x", "ÀB Cd\xffEF", "ΣΑΣ straße",
+		// ASCII tokens first, then a non-ASCII byte inside a token, at
+		// one's start, alone between separators, and as a separator.
+		"GET /Api done mid_TöKen tail", "One two Ärger", "a b → c", "x→Y", "Ab1\u00a0Cd", "ok.\xff",
 	} {
 		checkTokenKeys(t, in)
 	}

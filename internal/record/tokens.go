@@ -25,25 +25,53 @@ func Tokens(s string, fn func(tok string)) {
 // holding buf[:prefix] followed by the token as Tokens gives it. An ASCII
 // token is lowercased into key byte by byte, where Tokens allocates a
 // string for one with upper-case letters; the store hashes such keys for
-// its bloom filters, for every value it writes. fn must not keep key. It
-// returns buf, grown, for the next call.
+// its bloom filters, for every value it writes and merges. fn must not
+// keep key. It returns buf, grown, for the next call.
+//
+// ASCII text, nearly all of it in logs, takes one pass that finds,
+// lowers and copies each token byte at once through tokenLower; a value
+// with a non-ASCII byte is scanned by scanTokens from the token that
+// byte falls in, for Unicode letters, digits and case folding.
 func TokenKeys(buf []byte, prefix int, s string, fn func(key []byte)) []byte {
-	scanTokens(s, func(tok string, ascii bool) {
+	buf = buf[:prefix]
+	start := 0 // where the token being copied starts in s
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if l := tokenLower[c]; l != 0 {
+			buf = append(buf, l)
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			return tokenKeysFrom(buf[:prefix], prefix, s, start, fn)
+		}
+		if len(buf) > prefix {
+			fn(buf)
+			buf = buf[:prefix]
+		}
+		start = i + 1
+	}
+	if len(buf) > prefix {
+		fn(buf)
+		buf = buf[:prefix]
+	}
+	return buf
+}
+
+// tokenKeysFrom is TokenKeys over s[from:], which starts a token or a
+// separator, through scanTokens.
+func tokenKeysFrom(buf []byte, prefix int, s string, from int, fn func(key []byte)) []byte {
+	scanTokens(s[from:], func(tok string, ascii bool) {
 		buf = buf[:prefix]
 		if ascii {
 			for i := 0; i < len(tok); i++ {
-				c := tok[i]
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				buf = append(buf, c)
+				buf = append(buf, tokenLower[tok[i]])
 			}
 		} else {
 			buf = append(buf, strings.ToLower(tok)...)
 		}
 		fn(buf)
 	})
-	return buf
+	return buf[:prefix]
 }
 
 // scanTokens calls fn for every token of s, unlowered, in order, saying
@@ -86,6 +114,17 @@ func scanTokens(s string, fn func(tok string, ascii bool)) {
 var tokenByte = func() (t [utf8.RuneSelf]bool) {
 	for c := range t {
 		t[c] = isTokenByte(byte(c))
+	}
+	return t
+}()
+
+// tokenLower maps an ASCII token byte to itself lowercased and every
+// other byte to 0 (no token byte is 0).
+var tokenLower = func() (t [256]byte) {
+	for c := range utf8.RuneSelf {
+		if isTokenByte(byte(c)) {
+			t[c] = byte(unicode.ToLower(rune(c)))
+		}
 	}
 	return t
 }()
