@@ -27,9 +27,15 @@ type Converter struct {
 	// stream holds cfg.StreamFields sorted and without repeats, so that
 	// labels come out in record.SortStream's order without sorting.
 	stream []string
-	p      fastjson.Parser
-	b      FieldBuilder
-	arena  recordArena
+	labels []int // scratch: the entries of the stream labels
+	// valid says that the object being flattened is valid UTF-8 as a
+	// whole; then so is every name and value taken from it (fastjson's
+	// unescaping writes valid UTF-8 only), and they are copied without
+	// checking each on its own.
+	valid bool
+	p     fastjson.Parser
+	b     FieldBuilder
+	arena recordArena
 }
 
 // role says what a field became: a FieldEntry's Role.
@@ -63,6 +69,7 @@ func (c *Converter) Convert(js []byte, now time.Time, tenant string, extra []rec
 	if err != nil {
 		return record.Record{}, fmt.Errorf("%w: %s", ErrBadJSON, err)
 	}
+	c.valid = utf8.Valid(js)
 	o, err := v.Object()
 	if err != nil {
 		return record.Record{}, fmt.Errorf("%w: got %s", ErrNotObject, v.Type())
@@ -96,7 +103,7 @@ func (c *Converter) flatten(o *fastjson.Object, prefix int) {
 		if prefix > 0 {
 			c.b.Name = append(c.b.Name, '.')
 		}
-		c.b.Name = AppendValidUTF8(c.b.Name, key)
+		c.b.Name = c.appendText(c.b.Name, key)
 		switch v.Type() {
 		case fastjson.TypeNull:
 		case fastjson.TypeObject:
@@ -125,8 +132,17 @@ func (c *Converter) addValue(s []byte) {
 	if i < 0 { // the record is already rejected
 		return
 	}
-	c.b.Buf = AppendValidUTF8(c.b.Buf, s)
+	c.b.Buf = c.appendText(c.b.Buf, s)
 	c.b.EndValue(i)
+}
+
+// appendText appends s, a name or value of the object being flattened,
+// with every invalid byte replaced by U+FFFD.
+func (c *Converter) appendText(dst, s []byte) []byte {
+	if c.valid {
+		return append(dst, s...)
+	}
+	return AppendValidUTF8(dst, s)
 }
 
 func (c *Converter) addMarshaled(v *fastjson.Value) {
@@ -139,7 +155,7 @@ func (c *Converter) addMarshaled(v *fastjson.Value) {
 	}
 	vs := len(c.b.Buf)
 	c.b.Buf = v.MarshalTo(c.b.Buf)
-	if !utf8.Valid(c.b.Buf[vs:]) {
+	if !c.valid && !utf8.Valid(c.b.Buf[vs:]) {
 		raw := append([]byte(nil), c.b.Buf[vs:]...)
 		c.b.Buf = AppendValidUTF8(c.b.Buf[:vs], raw)
 	}
@@ -180,11 +196,16 @@ func (c *Converter) build(now time.Time, tenant string, extra []record.Field) (r
 		r.Time = ts
 	}
 	c.take(c.cfg.MessageFields, roleMessage, false)
+	// The stream labels' entries, in c.stream's order, for the record
+	// below; they are looked up once.
+	labels := c.labels[:0]
 	for _, name := range c.stream {
 		if i := FindField(&c.b, name); i >= 0 && c.b.Ents[i].Role == roleField {
 			c.b.Ents[i].Role = roleStream
+			labels = append(labels, i)
 		}
 	}
+	c.labels = labels
 	nfields, nstream := 0, 0
 	for i := range c.b.Ents {
 		e := &c.b.Ents[i]
@@ -219,11 +240,9 @@ func (c *Converter) build(now time.Time, tenant string, extra []record.Field) (r
 			r.Message = text[e.ValueStart:e.ValueEnd]
 		}
 	}
-	for _, name := range c.stream {
-		if i := FindField(&c.b, name); i >= 0 && c.b.Ents[i].Role == roleStream {
-			e := &c.b.Ents[i]
-			r.Stream = append(r.Stream, record.Field{Name: text[e.NameStart:e.NameEnd], Value: text[e.ValueStart:e.ValueEnd]})
-		}
+	for _, i := range labels {
+		e := &c.b.Ents[i]
+		r.Stream = append(r.Stream, record.Field{Name: text[e.NameStart:e.NameEnd], Value: text[e.ValueStart:e.ValueEnd]})
 	}
 	// Last, on the whole record: the window's cardinality bounds read its
 	// stream and field names.

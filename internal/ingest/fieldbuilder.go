@@ -29,6 +29,10 @@ type FieldBuilder struct {
 	// nothing, so that a converter can read on to the record's end.
 	Err error
 	idx map[string]int // name -> Ents index, once there are many fields
+	// names has nameBit set for the name of every entry, so that FindField
+	// answers "absent" for most missing names without a scan: every new
+	// field and every lookup of the converters asks it.
+	names uint64
 }
 
 // A FieldEntry locates a field's name and value in FieldBuilder.Buf.
@@ -47,6 +51,7 @@ func (b *FieldBuilder) Reset() {
 	b.Name = b.Name[:0]
 	b.Ents = b.Ents[:0]
 	b.idx = nil
+	b.names = 0
 	b.Err = nil
 }
 
@@ -65,6 +70,7 @@ func (b *FieldBuilder) AddName() int {
 	start := len(b.Buf)
 	b.Buf = append(b.Buf, b.Name...)
 	b.Ents = append(b.Ents, FieldEntry{NameStart: start, NameEnd: len(b.Buf), ValueStart: len(b.Buf)})
+	b.names |= nameBit(b.Name)
 	n := len(b.Ents)
 	switch {
 	case b.idx != nil:
@@ -98,6 +104,9 @@ func (b *FieldBuilder) Value(i int) []byte {
 // rather than a method so that a []byte name is looked up without being
 // copied into a string.
 func FindField[T ~string | ~[]byte](b *FieldBuilder, name T) int {
+	if b.names&nameBit(name) == 0 {
+		return -1
+	}
 	if b.idx != nil {
 		if i, ok := b.idx[string(name)]; ok {
 			return i
@@ -111,6 +120,17 @@ func FindField[T ~string | ~[]byte](b *FieldBuilder, name T) int {
 		}
 	}
 	return -1
+}
+
+// nameBit is the bit of a FieldBuilder's names for name: one of 64, by its
+// length and first and last bytes.
+func nameBit[T ~string | ~[]byte](name T) uint64 {
+	h := uint(len(name))
+	if len(name) > 0 {
+		h = h*31 + uint(name[0])
+		h = h*31 + uint(name[len(name)-1])
+	}
+	return 1 << (h % 64)
 }
 
 // AppendValidUTF8 appends b with every invalid byte replaced by U+FFFD.

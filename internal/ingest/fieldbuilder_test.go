@@ -21,6 +21,9 @@ func TestFieldBuilder(t *testing.T) {
 		{name: "repeat does not count", names: []string{"a", "a", "b"}, maxFields: 2, want: []string{"a=1", "b=2"}},
 		{name: "past the limit", names: []string{"a", "b", "c", "d"}, maxFields: 2, want: []string{"a=0", "b=1", "c=2"}, wantErr: ErrTooManyFields},
 		{name: "repeats past the index threshold", names: manyNames(2*indexThreshold, 3), want: wantMany(2*indexThreshold, 3)},
+		// FindField's bit of a name (its length, first and last bytes)
+		// is shared by these, and by the missing names checked below.
+		{name: "names of one length", names: []string{"host", "path", "hash", "hosh", "h"}, want: []string{"host=0", "path=1", "hash=2", "hosh=3", "h=4"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,8 +54,10 @@ func TestFieldBuilder(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("entries = %v, want %v", got, tc.want)
 			}
-			if FindField(&b, "missing") != -1 {
-				t.Error("FindField found a missing name")
+			for _, missing := range []string{"missing", "old", "hast", "hosth", ""} {
+				if FindField(&b, missing) != -1 {
+					t.Errorf("FindField found the missing name %q", missing)
+				}
 			}
 		})
 	}

@@ -1,6 +1,9 @@
 package ingest
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // Flatten parses js, which must hold one JSON object, into fields by the
 // Converter's rules (dotted names for nested objects, arrays as their JSON
@@ -15,6 +18,7 @@ func (c *Converter) Flatten(js []byte, prefix string) (*FieldBuilder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrBadJSON, err)
 	}
+	c.valid = utf8.Valid(js)
 	o, err := v.Object()
 	if err != nil {
 		return nil, fmt.Errorf("%w: got %s", ErrNotObject, v.Type())

@@ -41,6 +41,9 @@ func isDateTime(s string) bool {
 }
 
 func parseDateTime(s string) (int64, bool) {
+	if ns, ok := parseUTCFast(s); ok {
+		return ns, true
+	}
 	var layout string
 	switch {
 	case s[10] == 'T' && hasZone(s):
@@ -150,4 +153,92 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseUTCFast parses the form most shippers write,
+// 2006-01-02T15:04:05[.1-9 digits]Z, as time.Parse would, without its
+// generality (time.Parse took 7% of the JSON lines handler's CPU on the
+// bench data). It returns false for anything else, valid or not, which
+// parseDateTime then hands to time.Parse, so that time.Parse decides every
+// other case, errors included.
+func parseUTCFast(s string) (int64, bool) {
+	n := len(s)
+	if n < len("2006-01-02T15:04:05Z") || n > len("2006-01-02T15:04:05.999999999Z") || s[n-1] != 'Z' ||
+		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	hour, ok4 := digits(s[11:13])
+	minute, ok5 := digits(s[14:16])
+	sec, ok6 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 ||
+		year < minYear || year > maxYear || month < 1 || month > 12 ||
+		day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
+	}
+	var frac int64
+	if n > len("2006-01-02T15:04:05Z") {
+		// A fraction of 1 to 9 digits.
+		f := s[19 : n-1]
+		if f[0] != '.' || len(f) < 2 {
+			return 0, false
+		}
+		v, ok := digits(f[1:])
+		if !ok {
+			return 0, false
+		}
+		for range 10 - len(f) {
+			v *= 10
+		}
+		frac = v
+	}
+	secs := daysSinceEpoch(year, month, day)*86400 + hour*3600 + minute*60 + sec
+	return secs*1e9 + frac, true
+}
+
+// digits parses s, of decimal digits only, as a number.
+func digits(s string) (int64, bool) {
+	var v int64
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		v = v*10 + int64(c)
+	}
+	return v, true
+}
+
+// daysIn returns the days of month in year (proleptic Gregorian).
+func daysIn(month, year int64) int64 {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysSinceEpoch returns the days from 1970-01-01 to the date (proleptic
+// Gregorian), negative before it.
+func daysSinceEpoch(year, month, day int64) int64 {
+	// Howard Hinnant's days_from_civil, years counted from March.
+	if month <= 2 {
+		year--
+	}
+	era := year / 400 // year > 0 here
+	yoe := year - era*400
+	m := month + 9
+	if month > 2 {
+		m = month - 3
+	}
+	doy := (153*m+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }

@@ -65,8 +65,16 @@ func FuzzParseTime(f *testing.F) {
 	for _, s := range []string{"2024-01-02T03:04:05.123Z", "2024-01-02 03:04:05", "1700000000.5", "1.7e9", "-0", "1700000000123456789"} {
 		f.Add(s, int64(0))
 	}
+	f.Add("2024-02-29T23:59:59.000000001Z", int64(-1))
+	f.Add("2023-02-29T00:00:00Z", int64(1))
 	f.Fuzz(func(t *testing.T, s string, ns int64) {
 		ParseTime(s)
+		if got, ok := parseUTCFast(s); ok {
+			want, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil || got != want.UnixNano() {
+				t.Fatalf("parseUTCFast(%q) = %d; time.Parse: %d, %v", s, got, want.UnixNano(), err)
+			}
+		}
 		text := time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
 		got, ok := ParseTime(text)
 		year := time.Unix(0, ns).UTC().Year()
@@ -74,4 +82,63 @@ func FuzzParseTime(f *testing.F) {
 			t.Fatalf("ParseTime(%q) = %d, %v; want %d", text, got, ok, ns)
 		}
 	})
+}
+
+// TestParseUTCFast: the fast path takes the common UTC form and gives
+// time.Parse's answer; anything else it leaves to time.Parse.
+func TestParseUTCFast(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"2024-01-02T03:04:05Z", true},
+		{"2024-01-02T03:04:05.1Z", true},
+		{"2024-01-02T03:04:05.123456789Z", true},
+		{"2024-02-29T23:59:59.5Z", true},
+		{"2000-02-29T00:00:00Z", true},
+		{"1678-01-01T00:00:00Z", true},
+		{"2261-12-31T23:59:59.999999999Z", true},
+		{"1969-12-31T23:59:59.999Z", true},
+		{"1970-01-01T00:00:00Z", true},
+		{"2023-02-29T00:00:00Z", false},
+		{"1900-02-29T00:00:00Z", false},
+		{"2024-04-31T00:00:00Z", false},
+		{"2024-01-02T24:00:00Z", false},
+		{"2024-01-02T23:60:00Z", false},
+		{"2024-01-02T23:59:60Z", false},
+		{"2024-00-02T03:04:05Z", false},
+		{"2024-01-00T03:04:05Z", false},
+		{"2024-01-02T03:04:05.Z", false},
+		{"2024-01-02T03:04:05.1234567891Z", false},
+		{"2024-01-02T03:04:05,5Z", false},
+		{"2024-01-02T03:04:05.5+00:00", false},
+		{"2024-01-02 03:04:05Z", false},
+		{"2024-01-02T03:04:0xZ", false},
+		{"+024-01-02T03:04:05Z", false},
+		{"1677-12-31T23:59:59Z", false},
+		{"2262-01-01T00:00:00Z", false},
+	}
+	for _, tt := range tests {
+		got, ok := parseUTCFast(tt.in)
+		if ok != tt.ok {
+			t.Errorf("parseUTCFast(%q) ok = %v, want %v", tt.in, ok, tt.ok)
+			continue
+		}
+		if ok {
+			want, err := time.Parse(time.RFC3339Nano, tt.in)
+			if err != nil || got != want.UnixNano() {
+				t.Errorf("parseUTCFast(%q) = %d; time.Parse: %d, %v", tt.in, got, want.UnixNano(), err)
+			}
+		}
+	}
+	// Every day of four centuries, at a time and fraction that vary.
+	for d := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2300; d = d.Add(24*time.Hour + 3607*time.Second + 123457*time.Nanosecond) {
+		if d.Year() < minYear || d.Year() > maxYear {
+			continue
+		}
+		s := d.Format(time.RFC3339Nano)
+		if got, ok := parseUTCFast(s); !ok || got != d.UnixNano() {
+			t.Fatalf("parseUTCFast(%q) = %d, %v; want %d", s, got, ok, d.UnixNano())
+		}
+	}
 }

@@ -44,6 +44,8 @@ func FuzzJSONLine(f *testing.F) {
 		`{"_time":"2024-01-02T03:04:05.123+02:00","a":true,"a":false}`,
 		`{"ts":"1700000000123","_stream":"x","host":"h"}`,
 		"{\"\xff\":\"\xfe\"}",
+		// Escapes of lone and paired surrogates in a valid line.
+		`{"a":"\ud800","b\ud83d\ude00":"\ud800\u0041x","c":["\udfff"]}`,
 		`[1]`, `{`, `{"":1}`, `{"a":{"":2}}`,
 	} {
 		f.Add([]byte(s))
