@@ -42,7 +42,7 @@ type InFlight struct {
 	limit    int64
 	used     atomic.Int64
 	rejected *prometheus.CounterVec
-	waits    sync.Mutex // serialises Acquire's waiters
+	waits    chan struct{} // a token: serialises Acquire's waiters, each still bound by its ctx
 	freed    chan struct{}
 
 	mu    sync.Mutex
@@ -52,7 +52,7 @@ type InFlight struct {
 // NewInFlight returns a bound of limit bytes (not positive: no bound) and
 // registers its metrics with reg (when not nil).
 func NewInFlight(limit int64, reg prometheus.Registerer) *InFlight {
-	b := &InFlight{limit: limit, freed: make(chan struct{}, 1),
+	b := &InFlight{limit: limit, freed: make(chan struct{}, 1), waits: make(chan struct{}, 1),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_ingest_in_flight_rejected_total",
 			Help: "Ingest requests (or batches) refused or held back because the request bytes in flight were at ingest.max_in_flight_bytes, by protocol.",
@@ -158,8 +158,15 @@ func (b *InFlight) Acquire(ctx context.Context, protocol string, n int64) (*Batc
 		return r, nil
 	}
 	b.Refused(protocol)
-	b.waits.Lock()
-	defer b.waits.Unlock()
+	// One waiter at a time, but a waiter behind another gives up with its
+	// own ctx too: a stream receiver whose client left must not stay
+	// blocked until the bytes another waiter waits for are freed.
+	select {
+	case b.waits <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for %d bytes of ingest.max_in_flight_bytes: %w", n, ctx.Err())
+	}
+	defer func() { <-b.waits }()
 	tick := time.NewTicker(50 * time.Millisecond) // in case a wake-up was taken by another
 	defer tick.Stop()
 	for {

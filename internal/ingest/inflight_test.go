@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -205,6 +206,11 @@ func TestInFlightBatches(t *testing.T) {
 		}
 		got <- err
 	}()
+	// The waiter above holds the waiters' turn (as it does once it runs
+	// first): one behind it still gives up with its own context.
+	for len(b.waits) == 0 {
+		runtime.Gosched()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := b.Acquire(ctx, "syslog", 30); !errors.Is(err, context.Canceled) {
