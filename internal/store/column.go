@@ -46,6 +46,7 @@ const maxDictValues = 255
 // valueScratch is what appendValues reuses from one column to the next.
 type valueScratch struct {
 	seen      map[string]byte // a dictionary's codes
+	codes     []byte          // each value's code, as appendValues finds them
 	mantissas []int64         // a decimal column's values
 	dictLen   int             // the distinct values of the last encDict column
 }
@@ -59,17 +60,31 @@ func appendValues(dst []byte, vals []string, sc *valueScratch) ([]byte, byte) {
 	seen := sc.seen
 	clear(seen)
 	var dict []string
-	for _, v := range vals {
-		if _, ok := seen[v]; ok {
+	// Each value's code is looked up once, and a value equal to the one
+	// before (runs of a stream's level, host, …) not at all.
+	codes := sc.codes[:0]
+	prev, code := "", byte(0)
+	for i, v := range vals {
+		if i > 0 && v == prev {
+			codes = append(codes, code)
 			continue
 		}
-		if len(dict) == maxDictValues {
-			dict = nil
-			break
+		c, ok := seen[v]
+		if !ok {
+			// A dictionary of more than half as many values as rows
+			// is not used (below), and only grows from here on.
+			if len(dict) == maxDictValues || len(dict) >= 2 && 2*len(dict) > len(vals) {
+				dict = nil
+				break
+			}
+			c = byte(len(dict))
+			seen[v] = c
+			dict = append(dict, v)
 		}
-		seen[v] = byte(len(dict))
-		dict = append(dict, v)
+		prev, code = v, c
+		codes = append(codes, c)
 	}
+	sc.codes = codes
 	switch {
 	case len(vals) > 0 && len(dict) == 1:
 		return appendStr(dst, dict[0]), encConst
@@ -80,9 +95,7 @@ func appendValues(dst []byte, vals []string, sc *valueScratch) ([]byte, byte) {
 		for _, v := range dict {
 			dst = appendStr(dst, v)
 		}
-		for _, v := range vals {
-			dst = append(dst, seen[v])
-		}
+		dst = append(dst, codes...)
 		sc.dictLen = len(dict)
 		return dst, encDict
 	}

@@ -19,6 +19,7 @@ func TestColumnEncodingRoundTrip(t *testing.T) {
 		}
 		return vals
 	}
+	var sc valueScratch
 	for _, tc := range []struct {
 		name string
 		vals []string
@@ -33,6 +34,10 @@ func TestColumnEncodingRoundTrip(t *testing.T) {
 		{"all distinct", many(100, 100), encRaw},
 		{"too few repeats for a dictionary", []string{"a", "b", "a"}, encRaw},
 		{"empty among others", []string{"", "a", "", "a"}, encDict},
+		{"runs of repeats", []string{"a", "a", "a", "b", "b", "a", "a", "c"}, encDict},
+		{"half distinct", many(8, 4), encDict},
+		{"one past half distinct", many(7, 4), encRaw},
+		{"distinct after a run", []string{"a", "a", "b", "c", "d", "e"}, encRaw},
 		{"no values", nil, encRaw},
 		{"hex ids", []string{"4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b700f067aa0ba902b7", "ffffffffffffffffffffffffffffffff"}, encHex},
 		{"short hex", []string{"0a", "ff", "10", "ab"}, encHex},
@@ -43,7 +48,9 @@ func TestColumnEncodingRoundTrip(t *testing.T) {
 		{"not hex", []string{"abcg", "abcd"}, encRaw},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			data, enc := appendValues(nil, tc.vals, &valueScratch{})
+			// The scratch is reused from column to column, as a block's
+			// encoder does.
+			data, enc := appendValues(nil, tc.vals, &sc)
 			if enc != tc.want {
 				t.Fatalf("encoding %d, want %d", enc, tc.want)
 			}

@@ -64,18 +64,35 @@ func planFlush(heads []*head) *flushPlan {
 	for i := range plan.streams {
 		byKey[plan.streams[i].key] = &plan.streams[i]
 	}
+	if len(heads) > 1 {
+		// Entries of a stream in several heads, allocated once.
+		n := make(map[*planStream]int, len(plan.streams))
+		for _, h := range heads {
+			for _, hs := range h.list {
+				n[byKey[hs.key]] += len(hs.offs)
+			}
+		}
+		for ps, k := range n {
+			ps.entries = make([]flushEntry, 0, k)
+		}
+	}
 	for _, h := range heads {
 		base := uint64(len(plan.chunks))
 		plan.chunks = append(plan.chunks, h.chunks...)
 		for _, hs := range h.list {
 			ps := byKey[hs.key]
-			for _, off := range hs.offs {
+			ps.entries = slices.Grow(ps.entries, len(hs.offs))
+			// The head keeps each record's time beside its offset: the
+			// records need not be read here.
+			times := hs.times[:len(hs.offs)]
+			lastDay, seen := int64(0), false
+			for j, off := range hs.offs {
 				off += base << 32
-				// A record starts with its time: the rest need not be decoded.
-				c := cursorAt(plan.chunks, off)
-				t := c.varint()
+				t := times[j]
 				ps.entries = append(ps.entries, flushEntry{t: t, chunk: int32(off >> 32), off: int32(uint32(off))})
-				days[dayOf(t)] = true
+				if d := dayOf(t); !seen || d != lastDay {
+					days[d], lastDay, seen = true, d, true
+				}
 			}
 			plan.records += len(hs.offs)
 		}

@@ -19,8 +19,9 @@ const (
 	// headStreamOverhead approximates a stream's bookkeeping beyond its
 	// records (map entry, labels, key), for HeadBytes.
 	headStreamOverhead = 256
-	// headRecordOverhead is a record's entry in its stream's offsets.
-	headRecordOverhead = 8
+	// headRecordOverhead is a record's entries in its stream's offsets
+	// and times.
+	headRecordOverhead = 16
 )
 
 // head is the in-memory tail of the store: records appended but not yet
@@ -56,9 +57,9 @@ type head struct {
 const noShared = ^uint64(0)
 
 // headStream is one tenant and stream's records in append order. Each
-// record is encoded as
+// record's time is in times, and the rest encoded as
 //
-//	time (zig-zag varint) | message | back | nfields | (name value)*
+//	message | back | nfields | (name value)*
 //
 // with strings as length and bytes, and fields sorted by name so that a
 // record reads back the same from the head and from a part. The fields
@@ -67,10 +68,16 @@ const noShared = ^uint64(0)
 // per chunk before them as nshared | (name value)*, sorted by name; back
 // is how many bytes before the record that block starts, 0 for none.
 type headStream struct {
-	tenant  string
-	labels  []record.Field
-	key     string
-	offs    []uint64 // chunk index << 32 | offset in the chunk, per record
+	tenant string
+	labels []record.Field
+	key    string
+	offs   []uint64 // chunk index << 32 | offset in the chunk, per record
+	// times is each record's time, as offs: a flush orders and splits the
+	// records by time, and a count by time counts them, without reading
+	// them (a cache miss per record: reading a head record's time was 4%
+	// of a server's CPU in a 20M-record run). Kept out of the record's
+	// bytes, it costs the head no memory (a time took 9 bytes there).
+	times   []int64
 	minTime int64
 	maxTime int64
 }
@@ -170,7 +177,7 @@ func (h *head) append(r *record.Record) {
 	}
 	start := len(b)
 	hs.offs = append(hs.offs, uint64(n-1)<<32|uint64(start))
-	b = binary.AppendVarint(b, r.Time)
+	hs.times = append(hs.times, r.Time)
 	b = appendStr(b, r.Message)
 	if sharedSize > 0 {
 		b = binary.AppendUvarint(b, uint64(start-int(uint32(h.sharedAt))))
@@ -203,8 +210,8 @@ type headCursor struct {
 	off int
 }
 
-// next decodes the record at the cursor into rec's Time, Message and
-// Fields.
+// next decodes the record at the cursor into rec's Message and Fields
+// (its time is the stream's, headStream.times).
 func (c *headCursor) next(rec *record.Record) bool {
 	if c.off >= len(c.b) {
 		return false
@@ -215,7 +222,7 @@ func (c *headCursor) next(rec *record.Record) bool {
 	return true
 }
 
-// nextOwn decodes the record at the cursor into rec's Time, Message and
+// nextOwn decodes the record at the cursor into rec's Message and
 // Fields, leaving out the fields it shares with the other records of its
 // batch's run: it returns the offset in the chunk of those
 // (sharedFields decodes them), or -1 when it shares none. Records of one
@@ -223,7 +230,6 @@ func (c *headCursor) next(rec *record.Record) bool {
 // decoded last decodes a run's shared fields once.
 func (c *headCursor) nextOwn(rec *record.Record) int {
 	start := c.off
-	rec.Time = c.varint()
 	rec.Message = c.str()
 	back := int(c.uvarint())
 	n := int(c.uvarint())
@@ -272,12 +278,11 @@ func (c *headCursor) appendShared(fs []record.Field, off int, need []string) []r
 }
 
 // nextNeeded decodes the next record like next, but leaves out the message
-// unless withMsg, every field not in need, sorted names (nil: all), and
-// with skipTime (which needs need) the time, which rec then keeps.
+// unless withMsg and every field not in need, sorted names (nil: all).
 // Fields are stored sorted by name, so the two lists are merged and the
 // record is left as soon as need runs out: a search that reads one field
 // does not walk or build the rest.
-func (c *headCursor) nextNeeded(rec *record.Record, withMsg, skipTime bool, need []string) {
+func (c *headCursor) nextNeeded(rec *record.Record, withMsg bool, need []string) {
 	if need == nil {
 		c.next(rec)
 		if !withMsg {
@@ -286,11 +291,6 @@ func (c *headCursor) nextNeeded(rec *record.Record, withMsg, skipTime bool, need
 		return
 	}
 	start := c.off
-	if skipTime {
-		c.skipVarint()
-	} else {
-		rec.Time = c.varint()
-	}
 	rec.Message = ""
 	if withMsg {
 		rec.Message = c.str()
@@ -316,14 +316,6 @@ func (c *headCursor) nextNeeded(rec *record.Record, withMsg, skipTime bool, need
 	}
 }
 
-// skipVarint passes over a varint without decoding it.
-func (c *headCursor) skipVarint() {
-	for c.b[c.off] >= 0x80 {
-		c.off++
-	}
-	c.off++
-}
-
 // skip passes over a string.
 func (c *headCursor) skip() {
 	c.off += int(c.uvarint())
@@ -333,12 +325,6 @@ func (c *headCursor) skip() {
 // trusts them.
 func (c *headCursor) uvarint() uint64 {
 	v, n := binary.Uvarint(c.b[c.off:])
-	c.off += n
-	return v
-}
-
-func (c *headCursor) varint() int64 {
-	v, n := binary.Varint(c.b[c.off:])
 	c.off += n
 	return v
 }

@@ -52,6 +52,8 @@ type partWriter struct {
 	id    uint64
 	// blocks counts the blocks written, copied those copyBlock wrote.
 	blocks, copied int64
+	// touched keeps what writeJob's touchRecords read.
+	touched byte
 }
 
 func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int, cache *indexCache) (*partWriter, error) {

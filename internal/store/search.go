@@ -35,6 +35,7 @@ type view struct {
 type headView struct {
 	hs     *headStream
 	offs   []uint64
+	times  []int64 // of offs' records (headStream.times)
 	chunks [][]byte
 	// minTime and maxTime bound offs' records; copied at the cut because
 	// the active head's stream widens them under the store's lock.
@@ -167,7 +168,7 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 			if hs.tenant != req.Tenant || hs.maxTime < req.From || req.To != 0 && hs.minTime >= req.To {
 				continue
 			}
-			v.heads = append(v.heads, headView{hs: hs, offs: hs.offs[:len(hs.offs):len(hs.offs)], chunks: chunks,
+			v.heads = append(v.heads, headView{hs: hs, offs: hs.offs[:len(hs.offs):len(hs.offs)], times: hs.times[:len(hs.offs):len(hs.offs)], chunks: chunks,
 				minTime: hs.minTime, maxTime: hs.maxTime, head: i})
 		}
 	}
@@ -475,9 +476,10 @@ func (ss *searcher) searchHead(hv *headView) error {
 	if done, err := ss.countHead(hv, info, whole); done || err != nil {
 		return err
 	}
-	for _, off := range hv.offs {
+	for i, off := range hv.offs {
 		c := cursorAt(hv.chunks, off)
-		c.nextNeeded(&ss.hrec, ss.withMsg, false, ss.needList)
+		c.nextNeeded(&ss.hrec, ss.withMsg, ss.needList)
+		ss.hrec.Time = hv.times[i]
 		// Set for every record: fn may have rebound the record's fields.
 		ss.hrec.Tenant = hv.hs.tenant
 		ss.hrec.Stream = hv.hs.labels

@@ -245,13 +245,9 @@ func (ss *searcher) countByCode(d *decodedBlock, b *BlockInfo, sel *codeSelectio
 }
 
 // countHeadTimes passes the records of a wholly matching head stream to
-// Count with their times, which it decodes alone.
+// Count with their times, which the head keeps apart from the records.
 func (ss *searcher) countHeadTimes(hv *headView, b *BlockInfo) error {
-	ss.times = ss.times[:0]
-	for _, off := range hv.offs {
-		c := cursorAt(hv.chunks, off)
-		ss.times = append(ss.times, c.varint())
-	}
+	ss.times = append(ss.times[:0], hv.times...)
 	ss.stats.HeadRecords += int64(len(hv.offs))
 	ss.stats.RecordsCounted += int64(len(hv.offs))
 	ss.stats.RecordsMatched += int64(len(hv.offs))
@@ -299,12 +295,13 @@ func (ss *searcher) countHead(hv *headView, b *BlockInfo, whole bool) (bool, err
 	if !whole {
 		absentMatch = ss.req.Filter.Match(probe)
 	}
-	for _, off := range hv.offs {
+	for i, off := range hv.offs {
 		if err := ss.tick(); err != nil {
 			return true, err
 		}
 		c := cursorAt(hv.chunks, off)
-		c.nextNeeded(&ss.hrec, false, covered, ss.needList)
+		c.nextNeeded(&ss.hrec, false, ss.needList)
+		ss.hrec.Time = hv.times[i]
 		if !covered && !ss.inRange(ss.hrec.Time) {
 			continue
 		}

@@ -173,11 +173,13 @@ func headMayMatch(hv *headView, h *headChunks) bool {
 		return false
 	}
 	kept := make([]uint64, 0, len(offs))
-	for _, off := range offs {
+	times := make([]int64, 0, len(offs))
+	for i, off := range offs {
 		if h.holds(int(off >> 32)) {
 			kept = append(kept, off)
+			times = append(times, hv.times[i])
 		}
 	}
-	hv.offs = kept
+	hv.offs, hv.times = kept, times
 	return len(kept) > 0
 }
