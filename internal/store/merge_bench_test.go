@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/sluice-log/sluice/internal/record"
 )
 
@@ -218,6 +220,20 @@ var denseStreams = func() [][]record.Field {
 // merge only), the bytes per record of the result and the share of
 // blocks copied.
 func BenchmarkFinalMerge(b *testing.B) {
+	benchMerge(b, []int{3, 12}, func(s *Store) *zstd.Encoder { return s.menc })
+}
+
+// BenchmarkTierMerge is BenchmarkFinalMerge for a small-lane tier
+// merge: the day flushed in store.merge_fan_in (8) parts, in time order,
+// merged into one at the flushes' zstd level (Store.mergeEncoder), as at
+// 10 million records a day the flushes of about 20 minutes are.
+func BenchmarkTierMerge(b *testing.B) {
+	benchMerge(b, []int{8}, func(s *Store) *zstd.Encoder { return s.senc })
+}
+
+// benchMerge runs BenchmarkFinalMerge's merges of the day flushed in
+// each of flushCounts parts, at enc's level.
+func benchMerge(b *testing.B, flushCounts []int, enc func(s *Store) *zstd.Encoder) {
 	recs, err := benchGenRecords()
 	if err != nil {
 		b.Fatal(err)
@@ -230,7 +246,7 @@ func BenchmarkFinalMerge(b *testing.B) {
 				in[i].Stream = denseStreams[i%len(denseStreams)]
 			}
 		}
-		for _, flushes := range []int{3, 12} {
+		for _, flushes := range flushCounts {
 			for _, copyBlocks := range []bool{true, false} {
 				name := fmt.Sprintf("%s/flushes=%d/copy=%v", layout, flushes, copyBlocks)
 				b.Run(name, func(b *testing.B) {
@@ -249,7 +265,7 @@ func BenchmarkFinalMerge(b *testing.B) {
 						parts := livePartsByName(s)
 						t0 := processCPU()
 						b.StartTimer()
-						if err := s.mergeParts(context.Background(), parts, s.menc); err != nil {
+						if err := s.mergeParts(context.Background(), parts, enc(s)); err != nil {
 							b.Fatal(err)
 						}
 						b.StopTimer()
