@@ -194,6 +194,7 @@ func (s *Store) writeJob(ctx context.Context, plan *flushPlan, job flushJob) (se
 	if err != nil {
 		return sealedPart{}, err
 	}
+	w.level = s.levelOf(s.enc)
 	// The writer runs on a CPU slot of low priority, handed to a waiting
 	// search every cpuUnitRecords records (package cpuslot).
 	cpu, err := cpuslot.Shared().Hold(ctx, cpuslot.Low)
@@ -280,6 +281,7 @@ func (s *Store) finishPart(ctx context.Context, w *partWriter) (*part, error) {
 func (s *Store) openWritten(sp sealedPart) (*part, error) {
 	p := newPart(sp.ref, sp.final, s.pio)
 	p.nchunks.Store(int32(sp.chunks))
+	p.level = sp.level
 	// Hashed as it was written.
 	p.verified.Store(true)
 	return p, nil

@@ -241,6 +241,7 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	// blocks, which are then let go as soon as they are read through
 	// (blockBuilder.keep).
 	w.cur.own = true
+	w.level = s.levelOf(enc)
 	if err := s.mergeInto(ctx, w, parts); err != nil {
 		w.abort()
 		return fmt.Errorf("merge partition %s: %w", partition, err)
@@ -249,7 +250,7 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	if err != nil {
 		return fmt.Errorf("merge partition %s: %w", partition, err)
 	}
-	blocks, copied := w.blocks, w.copied // the last block is written as the part is sealed
+	blocks, copied, kept := w.blocks, w.copied, w.kept // the last block is written as the part is sealed
 	faultMergePartWritten.Hit()
 
 	s.commitMu.Lock()
@@ -298,6 +299,7 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 	s.mergedBytes.Add(np.size)
 	s.mergeBlocks.Add(blocks)
 	s.mergeBlocksCopied.Add(copied)
+	s.mergeBlocksKept.Add(kept)
 	s.log.Info("merged parts", append([]any{"partition", partition, "inputs", len(parts), "part", np.name, "records", np.records,
 		"bytes", np.size, "took", time.Since(start).Round(time.Millisecond)}, logAttrs...)...)
 	return nil
@@ -306,7 +308,8 @@ func (s *Store) mergeParts(ctx context.Context, parts []*part, enc *zstd.Encoder
 // mergeInto writes the records of parts to w in stream and time order. A
 // block that the merge need not combine with others is written as it is
 // (partWriter.copyBlock): only its columns are decompressed and
-// compressed again, at w's level, with no parsing of its rows, no
+// compressed again, at w's level (not even that when its part was written
+// at w's level: partWriter.copyStored), with no parsing of its rows, no
 // building of columns and no tokenizing of messages for the bloom filter,
 // which were most of a merge's CPU. That is the case when none of its
 // stream's records are being built into a block, no other input has a
@@ -562,10 +565,21 @@ func (it *partIter) peek() (*blockMeta, error) {
 
 // copyTo writes the block the iterator stands at to w as it is. The
 // copy keeps no view of the decompressed columns, so every copy of the
-// merge decompresses into the same buffer.
+// merge decompresses into the same buffer. A block of a part written at
+// w's zstd level (a small-lane tier merge of flushes, a final merge of
+// the big lane's parts) is not even decompressed: its stored bytes are
+// checked, as a decoding read checks them, and written as they are.
 func (it *partIter) copyTo(w *partWriter) error {
 	var err error
 	sc := it.scratch()
+	if it.p.level != 0 && it.p.level == w.level {
+		sc.buf, err = it.p.readBlockStored(it.bc, it.bi, sc.buf, &sc.copy)
+		sc.account(false)
+		if err != nil {
+			return it.failed(err)
+		}
+		return w.copyStored(&it.bc.metas[it.bi], sc.buf[:it.bc.metas[it.bi].length])
+	}
 	sc.buf, err = it.p.readBlockRaw(it.bc, it.bi, sc.buf, &sc.copy)
 	sc.account(false)
 	if err != nil {

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/sluice-log/sluice/internal/record"
 )
@@ -86,62 +89,87 @@ func TestMergeCopiesBlocks(t *testing.T) {
 		{"time-ordered flushes, small blocks", 100, slicesOf(5), true, false},
 		{"interleaved times", 0, [][]record.Record{even, odd}, false, false},
 	}
+	// At the merge level (a final merge of flushes) a copied block's
+	// columns are compressed anew; at the flushes' level (a small-lane
+	// tier merge) its stored bytes are kept as they are.
+	levels := []struct {
+		name string
+		enc  func(s *Store) *zstd.Encoder
+		keep bool
+	}{
+		{"merge level", func(s *Store) *zstd.Encoder { return s.menc }, false},
+		{"flush level", func(s *Store) *zstd.Encoder { return s.senc }, true},
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var parts [2][]byte
-			var st [2]Stats
-			for i, noCopy := range []bool{false, true} {
-				dir := t.TempDir()
-				s := openTest(t, dir, Options{BlockRecords: tt.blockRecords, IdleMergeAfter: -1, noBlockCopy: noCopy})
-				seq := uint64(0)
-				for _, f := range tt.flushes {
-					seq += uint64(len(f))
-					s.Append(slices.Clone(f), seq)
-					if err := s.Flush(context.Background()); err != nil {
+		for _, lv := range levels {
+			t.Run(tt.name+"/"+lv.name, func(t *testing.T) {
+				var parts [2][]byte
+				var st [2]Stats
+				var kept [2]int64
+				for i, noCopy := range []bool{false, true} {
+					dir := t.TempDir()
+					s := openTest(t, dir, Options{BlockRecords: tt.blockRecords, IdleMergeAfter: -1, noBlockCopy: noCopy})
+					flushEach(t, s, tt.flushes)
+					if err := s.mergeParts(context.Background(), livePartsByName(s), lv.enc(s)); err != nil {
 						t.Fatal(err)
 					}
-				}
-				if err := s.mergeParts(context.Background(), livePartsByName(s), s.menc); err != nil {
-					t.Fatal(err)
-				}
-				if got := searchAll(t, s, SearchRequest{}); len(got) != len(recs) {
-					t.Fatalf("%d records after the merge, want %d", len(got), len(recs))
-				}
-				st[i] = s.Stats()
-				if st[i].MergeBufferBytes != 0 {
-					t.Errorf("merge_buffer_bytes %d after the merge, want 0", st[i].MergeBufferBytes)
-				}
-				if st[i].Parts != 1 {
-					t.Fatalf("%d parts after the merge, want 1", st[i].Parts)
-				}
-				for _, ps := range s.parts {
-					for _, p := range ps {
-						b, err := os.ReadFile(filepath.Join(dir, partitionsDir, p.partition, p.name+partExt))
-						if err != nil {
-							t.Fatal(err)
-						}
-						parts[i] = b
+					kept[i] = s.mergeBlocksKept.Load()
+					if got := searchAll(t, s, SearchRequest{}); len(got) != len(recs) {
+						t.Fatalf("%d records after the merge, want %d", len(got), len(recs))
 					}
+					st[i] = s.Stats()
+					if st[i].MergeBufferBytes != 0 {
+						t.Errorf("merge_buffer_bytes %d after the merge, want 0", st[i].MergeBufferBytes)
+					}
+					if st[i].Parts != 1 {
+						t.Fatalf("%d parts after the merge, want 1", st[i].Parts)
+					}
+					for _, ps := range s.parts {
+						for _, p := range ps {
+							b, err := os.ReadFile(filepath.Join(dir, partitionsDir, p.partition, p.name+partExt))
+							if err != nil {
+								t.Fatal(err)
+							}
+							parts[i] = b
+						}
+					}
+					s.Close()
 				}
-				s.Close()
-			}
-			if !bytes.Equal(parts[0], parts[1]) {
-				t.Errorf("copying blocks wrote a part of %d bytes, decoding them one of %d; want the same bytes", len(parts[0]), len(parts[1]))
-			}
-			c := st[0]
-			if st[1].MergeBlocksCopied != 0 || st[1].MergeBlocks != c.MergeBlocks {
-				t.Errorf("without copies: %d of %d blocks copied; with: %d blocks", st[1].MergeBlocksCopied, st[1].MergeBlocks, c.MergeBlocks)
-			}
-			if (c.MergeBlocksCopied > 0) != tt.copies || (c.MergeBlocksCopied == c.MergeBlocks) != tt.all {
-				t.Errorf("%d of %d blocks copied; want some: %v, all: %v", c.MergeBlocksCopied, c.MergeBlocks, tt.copies, tt.all)
-			}
-			t.Logf("%d of %d blocks copied", c.MergeBlocksCopied, c.MergeBlocks)
-		})
+				if !bytes.Equal(parts[0], parts[1]) {
+					t.Errorf("copying blocks wrote a part of %d bytes, decoding them one of %d; want the same bytes", len(parts[0]), len(parts[1]))
+				}
+				c := st[0]
+				if st[1].MergeBlocksCopied != 0 || st[1].MergeBlocks != c.MergeBlocks {
+					t.Errorf("without copies: %d of %d blocks copied; with: %d blocks", st[1].MergeBlocksCopied, st[1].MergeBlocks, c.MergeBlocks)
+				}
+				if (c.MergeBlocksCopied > 0) != tt.copies || (c.MergeBlocksCopied == c.MergeBlocks) != tt.all {
+					t.Errorf("%d of %d blocks copied; want some: %v, all: %v", c.MergeBlocksCopied, c.MergeBlocks, tt.copies, tt.all)
+				}
+				if want := map[bool]int64{true: c.MergeBlocksCopied, false: 0}[lv.keep]; kept[0] != want || kept[1] != 0 {
+					t.Errorf("%d and %d blocks kept as stored (copies, no copies), want %d and 0", kept[0], kept[1], want)
+				}
+				t.Logf("%d of %d blocks copied, %d kept as stored", c.MergeBlocksCopied, c.MergeBlocks, kept[0])
+			})
+		}
 	}
 }
 
 // livePartsByName returns every part s serves, in name order (the order
 // of their flushes).
+// flushEach appends and flushes each of flushes in turn, as a part of
+// its own.
+func flushEach(t testing.TB, s *Store, flushes [][]record.Record) {
+	t.Helper()
+	seq := uint64(0)
+	for _, f := range flushes {
+		seq += uint64(len(f))
+		s.Append(slices.Clone(f), seq)
+		if err := s.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func livePartsByName(s *Store) []*part {
 	var all []*part
 	for _, ps := range s.parts {
@@ -241,14 +269,7 @@ func TestMergeLetsGoOfInputBlocks(t *testing.T) {
 			s := openTest(t, t.TempDir(), Options{BlockRecords: tt.blockRecords, IdleMergeAfter: -1,
 				noBlockCopy: tt.noCopy, scribbleDropped: true})
 			defer s.Close()
-			seq := uint64(0)
-			for _, f := range tt.flushes {
-				seq += uint64(len(f))
-				s.Append(slices.Clone(f), seq)
-				if err := s.Flush(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-			}
+			flushEach(t, s, tt.flushes)
 			if err := s.mergeParts(context.Background(), livePartsByName(s), s.menc); err != nil {
 				t.Fatal(err)
 			}
@@ -269,6 +290,68 @@ func TestMergeLetsGoOfInputBlocks(t *testing.T) {
 			}
 			if st := s.Stats(); st.MergeBlocks == st.MergeBlocksCopied {
 				t.Errorf("%d of %d blocks copied: none decoded, nothing tested", st.MergeBlocksCopied, st.MergeBlocks)
+			}
+		})
+	}
+}
+
+// TestMergeKeptBlocksChecked: a block whose stored bytes a merge keeps
+// as they are (its part written at the merge's level) is checked as a
+// decoding read checks it: damage to its header or to a column fails the
+// merge with errCorrupt and quarantines the part, instead of landing in
+// the output under a fresh sha256.
+func TestMergeKeptBlocksChecked(t *testing.T) {
+	recs := copyTestRecords(1, []int{600, 300})
+	for _, tt := range []struct {
+		name string
+		at   func(m *blockMeta) int64 // the byte damaged, from the block's start
+	}{
+		{"header", func(m *blockMeta) int64 { return 1 }},
+		{"column", func(m *blockMeta) int64 { return int64(m.headerLen) + 1 }},
+		{"last column byte", func(m *blockMeta) int64 { return m.length - 1 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openTest(t, t.TempDir(), Options{IdleMergeAfter: -1})
+			defer s.Close()
+			var flushes [][]record.Record
+			for _, app := range []string{"app0", "app1"} { // disjoint streams: every block copied
+				var f []record.Record
+				for _, r := range recs {
+					if r.Stream[0].Value == app {
+						f = append(f, r)
+					}
+				}
+				flushes = append(flushes, f)
+			}
+			flushEach(t, s, flushes)
+			parts := livePartsByName(s)
+			victim := parts[0]
+			mi, err := victim.metaIndex()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := victim.chunkOnce(mi, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &c.metas[0]
+			b, err := os.ReadFile(victim.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[m.offset+tt.at(m)] ^= 0x40
+			if err := os.WriteFile(victim.path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err = s.mergeParts(context.Background(), parts, s.senc)
+			if !errors.Is(err, errCorrupt) {
+				t.Fatalf("merge of a damaged part: %v, want errCorrupt", err)
+			}
+			if got := s.Quarantined(); len(got) != 1 {
+				t.Fatalf("Quarantined() = %v, want the damaged part", got)
+			}
+			if n := s.mergeBlocksKept.Load(); n != 0 {
+				t.Fatalf("%d blocks kept by a failed merge", n)
 			}
 		})
 	}

@@ -98,6 +98,11 @@ type part struct {
 	// open before deleting it, for the searches that still hold a
 	// reference (Store.retire); the last reference unpins it.
 	pinned atomic.Bool
+	// level is the zstd level of the part's columns when this process
+	// wrote it (flushed or merged it), 0 (not set) for a part opened
+	// from disk: a merge at the same level keeps the stored bytes of the
+	// blocks it copies (partIter.copyTo).
+	level zstd.EncoderLevel
 }
 
 // partSummaryBytes is about the memory a served part keeps whatever the
@@ -498,6 +503,33 @@ func (p *part) readBlockRaw(c *indexChunk, bi int, buf []byte, d *decodedBlock) 
 	}
 	if err := d.decompress(data, p.io.dec); err != nil {
 		return buf, fmt.Errorf("decode block of part %s at %d: %w", p.name, c.metas[bi].offset, err)
+	}
+	return buf, nil
+}
+
+// readBlockStored reads block bi of chunk c whole into buf, as it is
+// stored, and checks it as a read that decodes it would: the header
+// against the index entry and each column's checksum. d receives the
+// header's column directory.
+func (p *part) readBlockStored(c *indexChunk, bi int, buf []byte, d *decodedBlock) ([]byte, error) {
+	m := &c.metas[bi]
+	d.bytesRead = 0
+	buf = slicesGrow(buf, int(m.length))
+	if err := p.readAt(buf[:m.length], m.offset, d); err != nil {
+		return buf, err
+	}
+	if err := p.checkHeader(m, buf[:m.headerLen], d, nil); err != nil {
+		return buf, err
+	}
+	data := buf[m.headerLen:m.length]
+	for i := range d.dirs {
+		c := &d.dirs[i]
+		if c.off < 0 || c.stored < 0 || c.off+c.stored > len(data) {
+			return buf, fmt.Errorf("%w: column %d out of block of part %s at %d", errCorrupt, i, p.name, m.offset)
+		}
+		if xxhash.Sum64(data[c.off:c.off+c.stored]) != c.sum {
+			return buf, fmt.Errorf("%w: column %d checksum mismatch in block of part %s at %d", errCorrupt, i, p.name, m.offset)
+		}
 	}
 	return buf, nil
 }

@@ -50,8 +50,11 @@ type partWriter struct {
 	// the meta-index, so that the first searches of a new part find them.
 	cache *indexCache
 	id    uint64
-	// blocks counts the blocks written, copied those copyBlock wrote.
-	blocks, copied int64
+	// blocks counts the blocks written, copied those copyBlock and
+	// copyStored wrote, kept those of them copyStored wrote.
+	blocks, copied, kept int64
+	// level is enc's zstd level (Store.levelOf), 0 if not known.
+	level zstd.EncoderLevel
 	// touched keeps what writeJob's touchRecords read.
 	touched byte
 }
@@ -180,6 +183,26 @@ func (w *partWriter) copyBlock(src *blockMeta, d *decodedBlock) error {
 	return w.writeBlock(m)
 }
 
+// copyStored writes a block of another part with its stored bytes as
+// they are: src is its index entry, stored its bytes (header and
+// columns), read and checked by part.readBlockStored. It is copyBlock
+// for a block whose part was written at w's zstd level (part.level): the
+// columns compressed anew would be the bytes they are, since the encoder
+// is deterministic for a level and the store's encoders differ only in
+// it; TestMergeCopiesBlocks holds it.
+func (w *partWriter) copyStored(src *blockMeta, stored []byte) error {
+	if w.cur.len() > 0 {
+		if err := w.sealBlock(); err != nil {
+			return err
+		}
+	}
+	w.block = append(w.block[:0], stored...)
+	w.records += int64(src.count)
+	w.copied++
+	w.kept++
+	return w.writeBlock(*src)
+}
+
 // writeBlock writes w.block, whose index entry is m, starting a new index
 // chunk first if m's stream should.
 func (w *partWriter) writeBlock(m blockMeta) error {
@@ -243,7 +266,8 @@ func (w *partWriter) commit(ctx context.Context) (sealedPart, error) {
 // but not yet durable nor renamed (see makeDurable).
 type sealedPart struct {
 	ref    partRef
-	chunks int // index chunks
+	chunks int               // index chunks
+	level  zstd.EncoderLevel // partWriter.level
 	dir    string
 	tmp    string
 	final  string
@@ -315,7 +339,7 @@ func (w *partWriter) seal(ctx context.Context) (sealedPart, error) {
 		mi.bytes = metaIndexBytes(mi)
 		w.cache.put(cacheKey{w.id, metaIndexChunk}, mi)
 	}
-	return sealedPart{ref: ref, chunks: len(w.chunks), dir: w.dir, tmp: w.tmp, final: filepath.Join(w.dir, w.name+partExt)}, nil
+	return sealedPart{ref: ref, chunks: len(w.chunks), level: w.level, dir: w.dir, tmp: w.tmp, final: filepath.Join(w.dir, w.name+partExt)}, nil
 }
 
 // writerPool holds the write buffers of part writers: a flush over

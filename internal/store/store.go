@@ -64,6 +64,7 @@ type Store struct {
 	mergedBytes       atomic.Int64 // bytes of the parts merges wrote
 	mergeBlocks       atomic.Int64 // blocks merges wrote
 	mergeBlocksCopied atomic.Int64 // of them, copied whole
+	mergeBlocksKept   atomic.Int64 // of those, their stored bytes kept as they were
 	mergeBufferBytes  atomic.Int64 // see Stats.MergeBufferBytes
 
 	// checks is the first-read sha256 checks in flight (checkFirstRead),
@@ -311,3 +312,18 @@ func (s *Store) Close() error {
 
 // errClosed is returned by operations on a closed store.
 var errClosed = errors.New("store: closed")
+
+// levelOf is the zstd level enc, one of the store's encoders, compresses
+// at; 0 (not set) for any other. Every encoder of the store has the same
+// options but its level, so two of equal level write the same bytes.
+func (s *Store) levelOf(enc *zstd.Encoder) zstd.EncoderLevel {
+	switch {
+	case enc == nil:
+		return 0
+	case enc == s.menc:
+		return zstd.EncoderLevelFromZstd(s.opts.MergeZstdLevel)
+	case enc == s.enc || enc == s.senc:
+		return zstd.EncoderLevelFromZstd(s.opts.ZstdLevel)
+	}
+	return 0
+}
