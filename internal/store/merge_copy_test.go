@@ -113,7 +113,7 @@ func TestMergeCopiesBlocks(t *testing.T) {
 					if err := s.mergeParts(context.Background(), livePartsByName(s), lv.enc(s)); err != nil {
 						t.Fatal(err)
 					}
-					kept[i] = s.mergeBlocksKept.Load()
+					kept[i] = s.Stats().MergeBlocksKept
 					if got := searchAll(t, s, SearchRequest{}); len(got) != len(recs) {
 						t.Fatalf("%d records after the merge, want %d", len(got), len(recs))
 					}

@@ -99,9 +99,12 @@ type Stats struct {
 	MergedBytes  int64
 	// MergeBlocks counts the blocks merges wrote, MergeBlocksCopied those
 	// of them written as they were read, their columns only compressed
-	// again (see mergeInto).
+	// again (see mergeInto), MergeBlocksKept those of the copied whose
+	// stored bytes were written as they were, not even recompressed
+	// (partIter.copyTo).
 	MergeBlocks       int64
 	MergeBlocksCopied int64
+	MergeBlocksKept   int64
 	// MergeBufferBytes is the memory the running merges hold in blocks
 	// read, in the buffers they read and decompress into and in the
 	// copies of the values their output's current block keeps (see
@@ -233,6 +236,7 @@ func (s *Store) Stats() Stats {
 		MergedBytes:       s.mergedBytes.Load(),
 		MergeBlocks:       s.mergeBlocks.Load(),
 		MergeBlocksCopied: s.mergeBlocksCopied.Load(),
+		MergeBlocksKept:   s.mergeBlocksKept.Load(),
 		MergeAssists:      s.assists.Load(),
 		MergeBufferBytes:  s.mergeBufferBytes.Load(),
 	}
