@@ -175,7 +175,13 @@ func parseUTCFast(s string) (int64, bool) {
 	sec, ok6 := digits(s[17:19])
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 ||
 		year < minYear || year > maxYear || month < 1 || month > 12 ||
-		day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
+	}
+	// time.Date does the calendar; it carries a day past the month's
+	// end into the next month, which time.Parse refuses.
+	t := time.Date(int(year), time.Month(month), int(day), int(hour), int(minute), int(sec), 0, time.UTC)
+	if t.Day() != int(day) {
 		return 0, false
 	}
 	var frac int64
@@ -194,8 +200,7 @@ func parseUTCFast(s string) (int64, bool) {
 		}
 		frac = v
 	}
-	secs := daysSinceEpoch(year, month, day)*86400 + hour*3600 + minute*60 + sec
-	return secs*1e9 + frac, true
+	return t.Unix()*1e9 + frac, true
 }
 
 // digits parses s, of decimal digits only, as a number.
@@ -209,36 +214,4 @@ func digits(s string) (int64, bool) {
 		v = v*10 + int64(c)
 	}
 	return v, true
-}
-
-// daysIn returns the days of month in year (proleptic Gregorian).
-func daysIn(month, year int64) int64 {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysSinceEpoch returns the days from 1970-01-01 to the date (proleptic
-// Gregorian), negative before it.
-func daysSinceEpoch(year, month, day int64) int64 {
-	// Howard Hinnant's days_from_civil, years counted from March.
-	if month <= 2 {
-		year--
-	}
-	era := year / 400 // year > 0 here
-	yoe := year - era*400
-	m := month + 9
-	if month > 2 {
-		m = month - 3
-	}
-	doy := (153*m+2)/5 + day - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
 }
