@@ -141,7 +141,9 @@ func TestVersion4StoreReadable(t *testing.T) {
 // checkOldStore opens a copy of src, a store of format version v written
 // as two flushes of 400 genRecords of src each in blocks of 40 records,
 // checks that it verifies and answers queries, and that it still does
-// once scrubbed and merged into parts of the current version.
+// once scrubbed and merged into parts of the current version. Its
+// manifest records no zstd levels (partRef.Level), so the merge keeps no
+// block's stored bytes.
 func checkOldStore(t *testing.T, src string, v int, seed *rand.PCG) {
 	dir := t.TempDir()
 	copyDir(t, src, dir)
@@ -162,6 +164,9 @@ func checkOldStore(t *testing.T, src string, v int, seed *rand.PCG) {
 	qrng := rand.New(rand.NewPCG(uint64(v)+3, uint64(v)+3))
 	checkQueries(t, magic+" parts", s, all, qrng, 40)
 	scrubThenMerge(t, s, dir, magic)
+	if st := s.Stats(); st.MergeBlocksKept != 0 {
+		t.Errorf("%d blocks of parts of unknown level kept as stored", st.MergeBlocksKept)
+	}
 	checkQueries(t, "merged into the current version", s, all, qrng, 40)
 	if ps, err := s.Verify(); err != nil || len(ps) != 0 {
 		t.Fatalf("verify after the merge: %v %v", ps, err)

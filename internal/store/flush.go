@@ -281,7 +281,6 @@ func (s *Store) finishPart(ctx context.Context, w *partWriter) (*part, error) {
 func (s *Store) openWritten(sp sealedPart) (*part, error) {
 	p := newPart(sp.ref, sp.final, s.pio)
 	p.nchunks.Store(int32(sp.chunks))
-	p.level = sp.level
 	// Hashed as it was written.
 	p.verified.Store(true)
 	return p, nil

@@ -58,6 +58,12 @@ type partRef struct {
 	// them then.
 	MinTime int64 `json:"min_time,omitempty"`
 	MaxTime int64 `json:"max_time,omitempty"`
+	// Level is the zstd level its writer compressed the part's columns
+	// at (Options.ZstdLevel or MergeZstdLevel), so that a merge at that
+	// level keeps the stored bytes of the blocks it copies from the part
+	// (partIter.copyTo), also after a restart. 0 (omitted) is unknown:
+	// an entry written before the field existed.
+	Level int `json:"level,omitempty"`
 }
 
 func (r partRef) id() string { return r.Partition + "/" + r.Name }

@@ -567,12 +567,13 @@ func (it *partIter) peek() (*blockMeta, error) {
 // copy keeps no view of the decompressed columns, so every copy of the
 // merge decompresses into the same buffer. A block of a part written at
 // w's zstd level (a small-lane tier merge of flushes, a final merge of
-// the big lane's parts) is not even decompressed: its stored bytes are
+// the big lane's parts), as the part's manifest entry records it
+// (partRef.Level), is not even decompressed: its stored bytes are
 // checked, as a decoding read checks them, and written as they are.
 func (it *partIter) copyTo(w *partWriter) error {
 	var err error
 	sc := it.scratch()
-	if it.p.level != 0 && it.p.level == w.level {
+	if sameZstdLevel(it.p.mref.Level, w.level) {
 		sc.buf, err = it.p.readBlockStored(it.bc, it.bi, sc.buf, &sc.copy)
 		sc.account(false)
 		if err != nil {

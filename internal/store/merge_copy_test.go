@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -354,5 +355,178 @@ func TestMergeKeptBlocksChecked(t *testing.T) {
 				t.Fatalf("%d blocks kept by a failed merge", n)
 			}
 		})
+	}
+}
+
+// TestMergeKeepsBlocksAfterRestart: a part's zstd level is in its
+// manifest entry (partRef.Level), so a merge after the store was closed
+// and opened again keeps the stored bytes of the blocks it copies, as
+// one without a restart does, and writes the same part byte for byte;
+// also when the manifest was checkpointed in between. A manifest whose
+// entries have no level (written before the field existed) still opens
+// and verifies, and its parts' copied blocks are compressed anew, to the
+// same bytes.
+func TestMergeKeepsBlocksAfterRestart(t *testing.T) {
+	recs := copyTestRecords(2, []int{600, 300, 40})
+	half := func(app func(string) bool, second bool) []record.Record {
+		var out []record.Record
+		for _, r := range recs {
+			if app(r.Stream[0].Value) && (r.Time >= testBase+int64(time.Hour)) == second {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	app0 := func(a string) bool { return a == "app0" }
+	others := func(a string) bool { return a != "app0" }
+	whole := func(app func(string) bool) []record.Record { return append(half(app, false), half(app, true)...) }
+	levels := []struct {
+		name    string
+		flushes [][]record.Record // disjoint streams by the merge after the restart: every block copied
+		// before merges the flushed parts before the restart, if at all;
+		// enc is the encoder of the merge after it.
+		before func(t *testing.T, s *Store)
+		enc    func(s *Store) *zstd.Encoder
+	}{
+		{"tier merge of flushes", [][]record.Record{whole(app0), whole(others)},
+			func(*testing.T, *Store) {}, func(s *Store) *zstd.Encoder { return s.senc }},
+		{"final merge of final merges", [][]record.Record{half(app0, false), half(app0, true), half(others, false), half(others, true)}, func(t *testing.T, s *Store) {
+			ps := livePartsByName(s)
+			for _, in := range [][]*part{ps[:2], ps[2:]} { // app0, then the others: disjoint streams
+				if err := s.mergeParts(context.Background(), in, s.menc); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, func(s *Store) *zstd.Encoder { return s.menc }},
+	}
+	modes := []struct {
+		name       string
+		restart    bool
+		checkpoint bool // every commit checkpoints the manifest
+		stripLevel bool // the manifest rewritten without levels before the restart
+	}{
+		{"no restart", false, false, false},
+		{"restart", true, false, false},
+		{"restart after checkpoints", true, true, false},
+		{"manifest without levels", true, false, true},
+	}
+	for _, lv := range levels {
+		t.Run(lv.name, func(t *testing.T) {
+			var want []byte
+			for _, md := range modes {
+				t.Run(md.name, func(t *testing.T) {
+					dir := t.TempDir()
+					opts := Options{IdleMergeAfter: -1}
+					if md.checkpoint {
+						opts.ManifestCheckpointEntries = 1
+					}
+					s := openTest(t, dir, opts)
+					flushEach(t, s, lv.flushes)
+					lv.before(t, s)
+					if md.restart {
+						s.Close()
+						if md.stripLevel {
+							stripManifestLevels(t, dir)
+						}
+						if ps, err := Verify(dir); err != nil || len(ps) != 0 {
+							t.Fatalf("verify before the reopen: %v %v", ps, err)
+						}
+						s = openTest(t, dir, opts)
+						if md.checkpoint {
+							checkCheckpointLevels(t, dir)
+						}
+					}
+					defer s.Close()
+					for _, p := range livePartsByName(s) {
+						if (p.mref.Level == 0) != md.stripLevel {
+							t.Fatalf("part %s opened with level %d", p.name, p.mref.Level)
+						}
+					}
+					st0 := s.Stats() // the merges before the restart's, without one
+					if err := s.mergeParts(context.Background(), livePartsByName(s), lv.enc(s)); err != nil {
+						t.Fatal(err)
+					}
+					st := s.Stats()
+					st.MergeBlocks -= st0.MergeBlocks
+					st.MergeBlocksCopied -= st0.MergeBlocksCopied
+					st.MergeBlocksKept -= st0.MergeBlocksKept
+					if st.Parts != 1 || st.MergeBlocksCopied == 0 || st.MergeBlocksCopied != st.MergeBlocks {
+						t.Fatalf("%d parts, %d of %d blocks copied after the merge; want 1 part, all copied", st.Parts, st.MergeBlocksCopied, st.MergeBlocks)
+					}
+					if wantKept := map[bool]int64{true: 0, false: st.MergeBlocksCopied}[md.stripLevel]; st.MergeBlocksKept != wantKept {
+						t.Errorf("%d of %d copied blocks kept as stored, want %d", st.MergeBlocksKept, st.MergeBlocksCopied, wantKept)
+					}
+					merged := livePartsByName(s)[0]
+					if merged.mref.Level != s.levelOf(lv.enc(s)) {
+						t.Errorf("merged part of level %d, want %d", merged.mref.Level, s.levelOf(lv.enc(s)))
+					}
+					if got := searchAll(t, s, SearchRequest{}); len(got) != len(recs) {
+						t.Fatalf("%d records after the merge, want %d", len(got), len(recs))
+					}
+					if ps, err := s.Verify(); err != nil || len(ps) != 0 {
+						t.Fatalf("verify after the merge: %v %v", ps, err)
+					}
+					b := mustRead(t, merged.path)
+					if want == nil {
+						want = b
+					} else if !bytes.Equal(b, want) {
+						t.Errorf("merged part of %d bytes, the merge without a restart wrote %d; want the same bytes", len(b), len(want))
+					}
+				})
+			}
+		})
+	}
+}
+
+// stripManifestLevels rewrites the manifest of the closed store in dir
+// as a build before partRef.Level wrote it: the same entries without
+// their parts' levels, hashed and chained again.
+func stripManifestLevels(t *testing.T, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, manifestName)
+	var out []byte
+	prev := ""
+	for _, l := range parseManifest(mustRead(t, path)) {
+		if l.err != nil {
+			t.Fatal(l.err)
+		}
+		e := l.entry
+		for _, refs := range [][]partRef{e.Added, e.Removed, e.Live} {
+			for i := range refs {
+				refs[i].Level = 0
+			}
+		}
+		e.Prev, e.Hash = prev, ""
+		h, err := e.computeHash()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Hash, prev = h, h
+		line, err := json.Marshal(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(append(out, line...), '\n')
+	}
+	if bytes.Contains(out, []byte(`"level"`)) {
+		t.Fatalf("manifest still records levels: %s", out)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkCheckpointLevels checks that manifest.log of dir starts with a
+// checkpoint whose live parts all have their level.
+func checkCheckpointLevels(t *testing.T, dir string) {
+	t.Helper()
+	lines := parseManifest(mustRead(t, filepath.Join(dir, manifestName)))
+	if len(lines) == 0 || lines[0].entry.Op != opCheckpoint || len(lines[0].entry.Live) == 0 {
+		t.Fatalf("manifest.log does not start with a checkpoint of live parts: %+v", lines)
+	}
+	for _, r := range lines[0].entry.Live {
+		if r.Level == 0 {
+			t.Errorf("checkpoint lists part %s without its level", r.id())
+		}
 	}
 }

@@ -98,11 +98,6 @@ type part struct {
 	// open before deleting it, for the searches that still hold a
 	// reference (Store.retire); the last reference unpins it.
 	pinned atomic.Bool
-	// level is the zstd level of the part's columns when this process
-	// wrote it (flushed or merged it), 0 (not set) for a part opened
-	// from disk: a merge at the same level keeps the stored bytes of the
-	// blocks it copies (partIter.copyTo).
-	level zstd.EncoderLevel
 }
 
 // partSummaryBytes is about the memory a served part keeps whatever the

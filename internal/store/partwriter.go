@@ -53,8 +53,9 @@ type partWriter struct {
 	// blocks counts the blocks written, copied those copyBlock and
 	// copyStored wrote, kept those of them copyStored wrote.
 	blocks, copied, kept int64
-	// level is enc's zstd level (Store.levelOf), 0 if not known.
-	level zstd.EncoderLevel
+	// level is enc's zstd level (Store.levelOf), 0 if not known; the
+	// part's manifest entry records it (partRef.Level).
+	level int
 	// touched keeps what writeJob's touchRecords read.
 	touched byte
 }
@@ -186,7 +187,7 @@ func (w *partWriter) copyBlock(src *blockMeta, d *decodedBlock) error {
 // copyStored writes a block of another part with its stored bytes as
 // they are: src is its index entry, stored its bytes (header and
 // columns), read and checked by part.readBlockStored. It is copyBlock
-// for a block whose part was written at w's zstd level (part.level): the
+// for a block whose part was written at w's zstd level (partRef.Level): the
 // columns compressed anew would be the bytes they are, since the encoder
 // is deterministic for a level and the store's encoders differ only in
 // it; TestMergeCopiesBlocks holds it.
@@ -266,8 +267,7 @@ func (w *partWriter) commit(ctx context.Context) (sealedPart, error) {
 // but not yet durable nor renamed (see makeDurable).
 type sealedPart struct {
 	ref    partRef
-	chunks int               // index chunks
-	level  zstd.EncoderLevel // partWriter.level
+	chunks int // index chunks
 	dir    string
 	tmp    string
 	final  string
@@ -326,7 +326,7 @@ func (w *partWriter) seal(ctx context.Context) (sealedPart, error) {
 		return sealedPart{}, fmt.Errorf("write part %s: %w", w.tmp, err)
 	}
 	ref := partRef{Partition: w.partition, Name: w.name, Records: w.records, Size: w.off, SHA256: fmt.Sprintf("%x", w.h.Sum(nil)),
-		MinTime: math.MaxInt64, MaxTime: math.MinInt64}
+		MinTime: math.MaxInt64, MaxTime: math.MinInt64, Level: w.level}
 	for i := range w.chunks {
 		ref.MinTime = min(ref.MinTime, w.chunks[i].minTime)
 		ref.MaxTime = max(ref.MaxTime, w.chunks[i].maxTime)
@@ -339,7 +339,7 @@ func (w *partWriter) seal(ctx context.Context) (sealedPart, error) {
 		mi.bytes = metaIndexBytes(mi)
 		w.cache.put(cacheKey{w.id, metaIndexChunk}, mi)
 	}
-	return sealedPart{ref: ref, chunks: len(w.chunks), level: w.level, dir: w.dir, tmp: w.tmp, final: filepath.Join(w.dir, w.name+partExt)}, nil
+	return sealedPart{ref: ref, chunks: len(w.chunks), dir: w.dir, tmp: w.tmp, final: filepath.Join(w.dir, w.name+partExt)}, nil
 }
 
 // writerPool holds the write buffers of part writers: a flush over

@@ -183,6 +183,7 @@ func (s *Store) salvageOne(ctx context.Context, q quarantinedPart) (SalvageRepor
 	if err != nil {
 		return r, fmt.Errorf("salvage %s: %w", id, err)
 	}
+	w.level = s.levelOf(s.menc)
 	for {
 		ok, err := it.next()
 		if err == nil && ok {

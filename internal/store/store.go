@@ -318,16 +318,25 @@ func (s *Store) Close() error {
 var errClosed = errors.New("store: closed")
 
 // levelOf is the zstd level enc, one of the store's encoders, compresses
-// at; 0 (not set) for any other. Every encoder of the store has the same
-// options but its level, so two of equal level write the same bytes.
-func (s *Store) levelOf(enc *zstd.Encoder) zstd.EncoderLevel {
+// at (Options.ZstdLevel or MergeZstdLevel); 0 (not known) for any other.
+// Every encoder of the store has the same options but its level, so two
+// of equal level write the same bytes (sameZstdLevel).
+func (s *Store) levelOf(enc *zstd.Encoder) int {
 	switch {
 	case enc == nil:
 		return 0
 	case enc == s.menc:
-		return zstd.EncoderLevelFromZstd(s.opts.MergeZstdLevel)
+		return s.opts.MergeZstdLevel
 	case enc == s.enc || enc == s.senc:
-		return zstd.EncoderLevelFromZstd(s.opts.ZstdLevel)
+		return s.opts.ZstdLevel
 	}
 	return 0
+}
+
+// sameZstdLevel reports whether zstd levels a and b, both known, make
+// the store's encoders compress alike: the encoder has fewer levels than
+// zstd (1 and 2 are its fastest, for one), and it is its level that
+// decides the bytes.
+func sameZstdLevel(a, b int) bool {
+	return a > 0 && b > 0 && zstd.EncoderLevelFromZstd(a) == zstd.EncoderLevelFromZstd(b)
 }
