@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -69,5 +70,67 @@ func TestNDJSONWriterWritesWithoutSlot(t *testing.T) {
 	}
 	if got := strings.Count(rec.Body.String(), "\n"); got != lines {
 		t.Fatalf("%d lines written, want %d", got, lines)
+	}
+}
+
+// TestNDJSONWriterClose: Close hands the whole answer to the response
+// writer, with the partial line when the answer is partial, but leaves
+// sending it to the handler's end (no flush of its own) unless the answer
+// passed a flush point before; writes after it fail; and a writer made
+// after it (whose buffer may be the one given back) writes its own answer
+// alone.
+func TestNDJSONWriterClose(t *testing.T) {
+	tests := []struct {
+		name    string
+		lines   int
+		partial *Partial
+		flushed bool
+	}{
+		{"empty", 0, nil, false},
+		{"one row", 1, nil, false},
+		{"partial", 1, &Partial{Reason: "a part could not be read"}, false},
+		{"past a flush point", 1000, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for round := range 2 {
+				rec := httptest.NewRecorder()
+				out := NewNDJSONWriter(rec, nil)
+				for i := range tt.lines {
+					if err := out.Write(append(out.Buf(), fmt.Sprintf(`{"n":%d,"round":%d}`, i, round)...)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := out.Close(tt.partial); err != nil {
+					t.Fatal(err)
+				}
+				if rec.Flushed != tt.flushed {
+					t.Errorf("round %d: flushed %v, want %v", round, rec.Flushed, tt.flushed)
+				}
+				want := tt.lines
+				if tt.partial != nil {
+					want++
+				}
+				body := rec.Body.String()
+				if got := strings.Count(body, "\n"); got != want {
+					t.Fatalf("round %d: %d lines, want %d: %q", round, got, want, body)
+				}
+				if tt.lines > 0 && !strings.Contains(body, fmt.Sprintf(`{"n":%d,"round":%d}`, tt.lines-1, round)) {
+					t.Errorf("round %d: last row missing: %q", round, body)
+				}
+				if strings.Contains(body, fmt.Sprintf(`"round":%d`, 1-round)) {
+					t.Errorf("round %d: another answer's row: %q", round, body)
+				}
+				if got := rec.Header().Get(PartialTrailer); (got == "true") != (tt.partial != nil) {
+					t.Errorf("round %d: trailer %q", round, got)
+				}
+				if err := out.Write([]byte(`{}`)); err == nil {
+					t.Errorf("round %d: a write after Close succeeded", round)
+				}
+				if err := out.Close(nil); err == nil {
+					t.Errorf("round %d: a second Close succeeded", round)
+				}
+			}
+		})
 	}
 }

@@ -203,6 +203,10 @@ func (s *Store) snapshot(req SearchRequest) (*view, error) {
 type blockScratch struct {
 	block decodedBlock
 	buf   []byte
+	// codes is the code paths' scratch (searcher.codes), pooled here
+	// rather than part of every searcher: at 13 KB it was most of what a
+	// small search allocated, once per worker.
+	codes codeScratch
 }
 
 // searcher carries one search's state and scratch buffers.
@@ -230,7 +234,6 @@ type searcher struct {
 	// presenceOnly says that the filter is a PresenceFilter on
 	// fieldFilter whose answer depends on presence alone.
 	presenceOnly bool
-	codes        codeScratch
 	decs         decimalScratch
 	hcount       headCount
 	info         BlockInfo // the block or head stream being searched

@@ -95,7 +95,7 @@ func (ss *searcher) selectByCode(d *decodedBlock, b *BlockInfo, whole bool) *cod
 	if whole || hasLabel(b.Labels, name) {
 		return nil
 	}
-	sel := &ss.codes.sel
+	sel := &ss.sc.codes.sel
 	r, one := &ss.hcount.probe, &ss.hcount.one
 	*r = record.Record{Tenant: b.Tenant, Stream: b.Labels}
 	defer func() { *r = record.Record{} }()
@@ -184,7 +184,7 @@ func (ss *searcher) countByCode(d *decodedBlock, b *BlockInfo, sel *codeSelectio
 		return ss.countByRaw(d, b, sel, cc)
 	}
 	group, values, gc := cc.group, cc.values, cc.cur
-	cs := &ss.codes
+	cs := &ss.sc.codes
 	clear(cs.counts[:])
 	covered := ss.covers(b)
 	if sel != nil {
@@ -374,8 +374,8 @@ func fieldValue(fs []record.Field, name string) (string, bool) {
 func (ss *searcher) countGroup(b *BlockInfo, group, value string, n int, times []int64) error {
 	ss.crec = record.Record{Tenant: b.Tenant, Stream: b.Labels}
 	if group != "" {
-		ss.codes.field[0] = record.Field{Name: group, Value: value}
-		ss.crec.Fields = ss.codes.field[:]
+		ss.sc.codes.field[0] = record.Field{Name: group, Value: value}
+		ss.crec.Fields = ss.sc.codes.field[:]
 	}
 	ss.stats.RecordsCounted += int64(n)
 	ss.stats.RecordsMatched += int64(n)

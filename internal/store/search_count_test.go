@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 )
@@ -174,5 +175,25 @@ func BenchmarkCountCovered(b *testing.B) {
 				slowCounts(rows, sel, c.cc)
 			}
 		})
+	}
+}
+
+// TestScratchCodesReset: the code paths' scratch goes back to the pool
+// with a search's scratch, and no times a count left in it (one that
+// failed midway leaves some) reach the next search.
+func TestScratchCodesReset(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{})
+	for _, left := range [][]int{nil, {0}, {3, absentCode}} {
+		ss := s.newSearcher(context.Background(), &SearchRequest{}, nil)
+		sc := ss.sc
+		for _, code := range left {
+			sc.codes.times[code] = append(sc.codes.times[code], 1, 2, 3)
+		}
+		ss.done()
+		for code, times := range sc.codes.times {
+			if len(times) != 0 {
+				t.Fatalf("left %v: code %d keeps %d times", left, code, len(times))
+			}
+		}
 	}
 }

@@ -57,6 +57,10 @@ func (s *Store) getScratch() *blockScratch {
 func (ss *searcher) done() {
 	ss.sc.block.want = hexWant{}
 	ss.sc.block.release()
+	// A count that failed midway leaves times behind (countByCode).
+	for i := range ss.sc.codes.times {
+		ss.sc.codes.times[i] = ss.sc.codes.times[i][:0]
+	}
 	ss.s.scratch.Put(ss.sc)
 	ss.sc = nil
 }

@@ -113,7 +113,7 @@ func (ss *searcher) selectMessage(d *decodedBlock, b *BlockInfo, whole bool) *co
 	if !ok || ff.MatchField() != record.MessageField {
 		return nil
 	}
-	sel := &ss.codes.sel
+	sel := &ss.sc.codes.sel
 	c := &d.msg
 	r := &ss.hcount.probe
 	*r = record.Record{Tenant: b.Tenant, Stream: b.Labels}
