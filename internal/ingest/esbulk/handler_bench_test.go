@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sluice-log/sluice/bench/altgen"
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/ingest/jsonline"
 	"github.com/sluice-log/sluice/internal/record"
@@ -192,4 +195,90 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkHandlersAlt is BenchmarkHandlers with bench/altgen's records
+// (small documents, whole-second times, other field names mapped as
+// sluice-bench -dataset alt maps them) and the server's default checks (a
+// time window and the cardinality bounds), 5000 a request as the harness
+// sends them: bulk with the harness's action line and filter_path,
+// jsonline with the same record configuration.
+func BenchmarkHandlersAlt(b *testing.B) {
+	const perRequest = 5000
+	now := time.Now()
+	g, err := altgen.New(altgen.Config{Seed: 1, Records: 4 * perRequest, End: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	for g.Remaining() > 0 {
+		body, _ := g.AppendBatch(nil, perRequest)
+		lines = append(lines, body)
+	}
+	var bulks [][]byte
+	for _, l := range lines {
+		bulks = append(bulks, bulkBody(`{"create":{"_index":"bench"}}`, bytes.Split(bytes.TrimSuffix(l, []byte("\n")), []byte("\n"))))
+	}
+	rc := func() ingest.RecordConfig {
+		r := DefaultConfig().Record
+		r.TimeFields = []string{altgen.TimeField}
+		r.MessageFields = []string{altgen.MessageField}
+		r.StreamFields = altgen.StreamFields
+		r.Window = ingest.NewTimeWindow(ingest.WindowConfig{
+			MaxFuture: 48 * time.Hour,
+			Cardinality: ingest.NewCardinality(ingest.CardinalityConfig{
+				MaxStreams: 100000, MaxFieldNames: 10000, Window: 24 * time.Hour,
+			}, nil),
+		}, nil)
+		return r
+	}
+	cfg := DefaultConfig()
+	cfg.Record = rc()
+	jcfg := jsonline.DefaultConfig()
+	jcfg.Record = rc()
+	for _, tc := range []struct {
+		name, target string
+		h            http.Handler
+		bodies       [][]byte
+	}{
+		{"bulk", "/_bulk?filter_path=errors,items.*.error,items.*.status", NewHandler(discardSink{}, cfg, nil, nil), bulks},
+		{"jsonline", "/insert/jsonline", jsonline.NewHandler(discardSink{}, jcfg, nil, nil), lines},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.bodies[0])))
+			b.ReportAllocs()
+			cpu0 := processCPU(b)
+			i := 0
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				tc.h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, tc.target, bytes.NewReader(tc.bodies[i%len(tc.bodies)])))
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %.300s", rec.Code, rec.Body)
+				}
+				i++
+			}
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N*perRequest), "cpu-ns/record")
+		})
+		// Four requests at a time, as sluice-bench sends them: their
+		// working sets share the caches.
+		b.Run(tc.name+"-4", func(b *testing.B) {
+			b.SetBytes(int64(len(tc.bodies[0])))
+			b.ReportAllocs()
+			b.SetParallelism(max(1, 4/runtime.GOMAXPROCS(0)))
+			cpu0 := processCPU(b)
+			var next atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := int(next.Add(1))
+					rec := httptest.NewRecorder()
+					tc.h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, tc.target, bytes.NewReader(tc.bodies[i%len(tc.bodies)])))
+					if rec.Code != http.StatusOK {
+						b.Errorf("status %d: %.300s", rec.Code, rec.Body)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N*perRequest), "cpu-ns/record")
+		})
+	}
 }

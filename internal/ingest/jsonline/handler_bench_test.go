@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-log/sluice/bench/altgen"
 	"github.com/sluice-log/sluice/bench/gen"
 	"github.com/sluice-log/sluice/internal/ingest"
 	"github.com/sluice-log/sluice/internal/record"
@@ -63,13 +64,56 @@ func BenchmarkHandlerGen(b *testing.B) {
 		bodies = append(bodies, body)
 	}
 	cfg := DefaultConfig()
-	cfg.Record.Window = ingest.NewTimeWindow(ingest.WindowConfig{
+	cfg.Record.Window = serverWindow()
+	benchRequests(b, NewHandler(discardSink{}, cfg, nil, nil), bodies, perRequest)
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkHandlerAlt is BenchmarkHandlerGen with bench/altgen's records
+// (issue 13's second data set: small records, whole-second times, its own
+// field names mapped as sluice-bench -dataset alt maps them).
+func BenchmarkHandlerAlt(b *testing.B) {
+	const perRequest = 5000
+	now := time.Now()
+	g, err := altgen.New(altgen.Config{Seed: 1, Records: 4 * perRequest, End: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bodies [][]byte
+	for g.Remaining() > 0 {
+		body, _ := g.AppendBatch(nil, perRequest)
+		bodies = append(bodies, body)
+	}
+	cfg := DefaultConfig()
+	cfg.Record.TimeFields = []string{altgen.TimeField}
+	cfg.Record.MessageFields = []string{altgen.MessageField}
+	cfg.Record.StreamFields = altgen.StreamFields
+	cfg.Record.Window = serverWindow()
+	benchRequests(b, NewHandler(discardSink{}, cfg, nil, nil), bodies, perRequest)
+}
+
+// serverWindow is the time window and cardinality bounds the server
+// checks by default.
+func serverWindow() *ingest.TimeWindow {
+	return ingest.NewTimeWindow(ingest.WindowConfig{
 		MaxFuture: 48 * time.Hour,
 		Cardinality: ingest.NewCardinality(ingest.CardinalityConfig{
 			MaxStreams: 100000, MaxFieldNames: 10000, Window: 24 * time.Hour,
 		}, nil),
 	}, nil)
-	h := NewHandler(discardSink{}, cfg, nil, nil)
+}
+
+// benchRequests sends the bodies (perRequest records each) through h in
+// turn and reports the process's CPU time per record.
+func benchRequests(b *testing.B, h http.Handler, bodies [][]byte, perRequest int) {
 	b.SetBytes(int64(len(bodies[0])))
 	b.ReportAllocs()
 	cpu0 := processCPU(b)
@@ -83,13 +127,4 @@ func BenchmarkHandlerGen(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N*perRequest), "cpu-ns/record")
-}
-
-// processCPU is the CPU time the process has used, user and system.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
