@@ -234,3 +234,116 @@ func TestBlockBuilderReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenProbe: a search asks a block's bloom filter about the tokens
+// of a TokenFilter on a field the blooms hold tokens of, hashed once, and
+// about nothing else; a block holding every token is never ruled out.
+func TestTokenProbe(t *testing.T) {
+	m := blockMeta{fields: []string{"trace_id"}, bloom: newBloom([]uint64{
+		tokenHash("trace_id", "abc123"), tokenHash(record.MessageField, "timeout"), tokenHash("service", "api"),
+	})}
+	absent := ""
+	for i := 0; absent == ""; i++ {
+		if tok := "absent" + strconv.Itoa(i); !m.bloom.mayContain(tokenHash("trace_id", tok)) && !m.bloom.mayContain(tokenHash(record.TimeField, tok)) {
+			absent = tok
+		}
+	}
+	tests := []struct {
+		name   string
+		f      Filter
+		hashes int
+		want   bool
+	}{
+		{"token held", idFilter{"trace_id", []string{"abc123"}}, 1, true},
+		{"token absent", idFilter{"trace_id", []string{absent}}, 1, false},
+		{"one of two absent", idFilter{"trace_id", []string{"abc123", absent}}, 2, false},
+		{"repeated token hashed once", idFilter{"trace_id", []string{"abc123", "abc123"}}, 1, true},
+		{"message", idFilter{record.MessageField, []string{"timeout"}}, 1, true},
+		{"label", idFilter{"service", []string{"api"}}, 1, true},
+		{"no tokens", idFilter{"trace_id", nil}, 0, true},
+		{"_time not probed", idFilter{record.TimeField, []string{absent}}, 0, true},
+		{"_stream not probed", idFilter{record.StreamField, []string{absent}}, 0, true},
+		{"not a TokenFilter", matchOnly{idFilter{"trace_id", []string{absent}}}, 0, true},
+		{"no filter", nil, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newTokenProbe(tt.f)
+			if len(p.hashes) != tt.hashes {
+				t.Errorf("%d hashes, want %d", len(p.hashes), tt.hashes)
+			}
+			if got := p.ruledOut([]blockMeta{m}) == 0; got != tt.want {
+				t.Errorf("block let through = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestTokenProbeRuledOut: the blocks ruledOut marks, asked of up to 64
+// at once, are those whose filter's mayContain is false for a token's
+// hash, filters of either bit rule (power-of-two sizes, format version 4
+// and earlier; any whole number of words since) and empty ones alike.
+func TestTokenProbeRuledOut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct {
+		name   string
+		blocks int
+		tokens int
+	}{
+		{"one block", 1, 1},
+		{"a chunk", 16, 1},
+		{"a chunk, two tokens", 16, 2},
+		{"63 blocks", 63, 1},
+		{"64 blocks, three tokens", 64, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for round := range 20 {
+				metas := make([]blockMeta, tc.blocks)
+				for i := range metas {
+					var hs []uint64
+					for range rng.IntN(300) {
+						hs = append(hs, tokenHash("f", strconv.Itoa(rng.IntN(1000))))
+					}
+					switch i % 5 {
+					case 0:
+						metas[i].bloom = "" // none kept: rules nothing out
+					case 1:
+						// A power-of-two size, as version 4 wrote.
+						w := 1
+						for w*64 < len(hs)*bloomBitsPerToken {
+							w *= 2
+						}
+						b := make([]byte, w*8)
+						m := uint64(w) * 64
+						for _, h := range hs {
+							for k := uint64(0); k < bloomHashes; k++ {
+								bit := (h + k*(h>>32|1)) & (m - 1)
+								b[bit/8] |= 1 << (bit % 8)
+							}
+						}
+						metas[i].bloom = bloom(b)
+					default:
+						metas[i].bloom = newBloom(hs)
+					}
+				}
+				var p tokenProbe
+				for range tc.tokens {
+					p.hashes = append(p.hashes, tokenHash("f", strconv.Itoa(rng.IntN(1000))))
+				}
+				got := p.ruledOut(metas)
+				for i := range metas {
+					want := false
+					for _, h := range p.hashes {
+						want = want || !metas[i].bloom.mayContain(h)
+					}
+					if got>>i&1 == 1 != want {
+						t.Fatalf("round %d, block %d: ruled out %v, want %v", round, i, got>>i&1 == 1, want)
+					}
+				}
+				if got>>len(metas) != 0 {
+					t.Fatalf("round %d: bits beyond the %d blocks: %b", round, len(metas), got)
+				}
+			}
+		})
+	}
+}

@@ -150,6 +150,24 @@ func columnEncodings(t *testing.T, s *Store, field string) map[byte]int {
 	out := map[byte]int{}
 	var d decodedBlock
 	var buf []byte
+	forIndexChunks(t, s, func(p *part, c *indexChunk) {
+		for bi := range c.metas {
+			var err error
+			if buf, err = p.readBlockRaw(c, bi, buf, &d); err != nil {
+				t.Fatal(err)
+			}
+			if i := c.metas[bi].fieldIndex(field); i >= 0 {
+				out[d.dirs[2+i].enc]++
+			}
+		}
+	})
+	return out
+}
+
+// forIndexChunks calls fn with every index chunk of s's parts, as the
+// index cache holds it.
+func forIndexChunks(t testing.TB, s *Store, fn func(p *part, c *indexChunk)) {
+	t.Helper()
 	for _, ps := range s.parts {
 		for _, p := range ps {
 			mi, err := p.metaIndex()
@@ -157,22 +175,14 @@ func columnEncodings(t *testing.T, s *Store, field string) map[byte]int {
 				t.Fatal(err)
 			}
 			for ci := range mi.chunks {
-				c, err := p.chunkOnce(mi, ci)
+				c, err := p.chunk(mi, ci)
 				if err != nil {
 					t.Fatal(err)
 				}
-				for bi := range c.metas {
-					if buf, err = p.readBlockRaw(c, bi, buf, &d); err != nil {
-						t.Fatal(err)
-					}
-					if i := c.metas[bi].fieldIndex(field); i >= 0 {
-						out[d.dirs[2+i].enc]++
-					}
-				}
+				fn(p, c)
 			}
 		}
 	}
-	return out
 }
 
 // TestDecodeLowerHex: every byte in either digit of a pair, decoded as

@@ -71,11 +71,14 @@ type Values struct {
 // select by words: every value Match accepts holds each token WholeTokens
 // gives as a whole token (as record.Tokens makes them, lowercased), and a
 // record without the field is never selected; what MayMatch already
-// relies on when it asks the bloom filters. The store may then rule out
-// a read block whose column cannot hold the tokens without decoding it:
-// every value of a hex column (ids, FORMAT.md) is one token, so it must
-// be the token itself, compared as the bytes it spells. The bloom
-// filters' false positives on high-cardinality ids are such blocks.
+// relies on when it asks the bloom filters. The store asks a block's
+// bloom filter about the tokens itself, hashed once per search, before
+// MayMatch (which then sees only the blocks the filter lets through); and
+// it may rule out a read block whose column cannot hold the tokens
+// without decoding it: every value of a hex column (ids, FORMAT.md) is
+// one token, so it must be the token itself, compared as the bytes it
+// spells. The bloom filters' false positives on high-cardinality ids are
+// such blocks.
 type TokenFilter interface {
 	FieldFilter
 	// WholeTokens returns the tokens; none when the filter knows of none

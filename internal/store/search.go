@@ -249,6 +249,10 @@ type searcher struct {
 	// want is what the filter's tokens say of the values of fieldFilter
 	// that can match (TokenFilter), for the hex columns of the blocks read.
 	want hexWant
+	// tokens are the hashes of the filter's whole tokens (TokenFilter),
+	// which a block's bloom filter is asked about before the filter's
+	// MayMatch.
+	tokens tokenProbe
 }
 
 func (ss *searcher) inRange(t int64) bool {
@@ -290,7 +294,14 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 		return err
 	}
 	ss.stats.Blocks += int64(len(c.metas))
+	// Bit i%64 says that the bloom filter of block i rules out a token of
+	// the filter's (tokenProbe), asked of the chunk's blocks at once (64
+	// at most; a chunk has chunkBlocks).
+	var ruledOut uint64
 	for i := range c.metas {
+		if i%64 == 0 && len(ss.tokens.hashes) > 0 {
+			ruledOut = ss.tokens.ruledOut(c.metas[i:min(i+64, len(c.metas))])
+		}
 		if p.quarantined.Load() {
 			ss.lost(p, nil)
 			return nil
@@ -323,7 +334,7 @@ func (ss *searcher) searchChunk(p *part, mi *metaIndex, ci int) error {
 			all = true
 			whole = ss.covers(info)
 		default:
-			if !ss.req.Filter.MayMatch(m) {
+			if ruledOut&(1<<(i%64)) != 0 || !ss.req.Filter.MayMatch(m) {
 				ss.stats.BlocksSkippedIndex++
 				ss.s.blocksSkipped.Add(1)
 				continue

@@ -117,14 +117,72 @@ func hexTestStore(t testing.TB) (*Store, []record.Record, []string) {
 	return s, recs, ids
 }
 
+// TestTokenProbeRulesOutBlocks: a search asks the blocks' bloom filters
+// about a TokenFilter's tokens itself (tokenProbe), even of a filter whose
+// MayMatch lets every block through (idFilter's), and finds what Match
+// finds.
+func TestTokenProbeRulesOutBlocks(t *testing.T) {
+	s, recs, ids := hexTestStore(t)
+	defer s.Close()
+	for _, tc := range []struct {
+		name string
+		toks []string
+		// inNoBlock: no block's trace_id holds a token, so the blooms
+		// rule out every block but a false positive.
+		inNoBlock bool
+	}{
+		{"an id", []string{ids[7]}, false},
+		{"another id", []string{ids[30]}, false},
+		{"an id in no record", []string{"00000000000000000000000000000000"}, true},
+		{"two ids, in no one record", []string{ids[7], ids[8]}, false},
+		{"a word of the message", []string{"request"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _ := searchIDs(t, s, recs, tc.toks)
+			if tc.inNoBlock && st.BlocksSkippedIndex < st.Blocks-1 {
+				t.Fatalf("%d of %d blocks ruled out by the index, want all or all but one", st.BlocksSkippedIndex, st.Blocks)
+			}
+		})
+	}
+}
+
+// searchIDs searches s for the records whose trace_id holds toks
+// (idFilter), checks the answer against recs, and returns the search's
+// statistics and the records that match.
+func searchIDs(t *testing.T, s *Store, recs []record.Record, toks []string) (SearchStats, []string) {
+	t.Helper()
+	var st SearchStats
+	req := SearchRequest{Filter: idFilter{field: "trace_id", toks: toks}, Stats: &st}
+	got, want := searchAll(t, s, req), bruteForce(recs, req)
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %d records, want %d", len(got), len(want))
+	}
+	return st, want
+}
+
+// bloomsPassAll empties the bloom filters of s's blocks in the index
+// cache, where searches find them, so that every block is let through
+// as a false positive is: the search reads it. (The store's test indexes
+// stay in the cache; an empty filter rules nothing out.)
+func bloomsPassAll(t testing.TB, s *Store) {
+	t.Helper()
+	forIndexChunks(t, s, func(_ *part, c *indexChunk) {
+		for i := range c.metas {
+			c.metas[i].bloom = ""
+		}
+	})
+}
+
 // TestHexColumnRejectsBlocks: a search whose filter names the tokens every
-// match holds (TokenFilter) rules out, without decoding, a block whose hex
+// match holds (TokenFilter) rules out, without decoding, a block read (here
+// every block: bloomsPassAll, as false positives let a few through) whose hex
 // column has no value of the token's bytes: every block read that holds
 // no match, when the id is one; every hex block when the token cannot be
 // a hex value. The answers are Match's either way.
 func TestHexColumnRejectsBlocks(t *testing.T) {
 	s, recs, ids := hexTestStore(t)
 	defer s.Close()
+	bloomsPassAll(t, s)
 	hexBlocks := columnEncodings(t, s, "trace_id")[encHex]
 	if hexBlocks < 5 {
 		t.Fatalf("%d hex blocks, want several", hexBlocks)
@@ -146,12 +204,7 @@ func TestHexColumnRejectsBlocks(t *testing.T) {
 		{"not hex", []string{"request"}, hexBlocks},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var st SearchStats
-			req := SearchRequest{Filter: idFilter{field: "trace_id", toks: tc.toks}, Stats: &st}
-			got, want := searchAll(t, s, req), bruteForce(recs, req)
-			if !slices.Equal(got, want) {
-				t.Fatalf("got %d records, want %d", len(got), len(want))
-			}
+			st, want := searchIDs(t, s, recs, tc.toks)
 			if tc.rejected >= 0 && st.BlocksRejected != int64(tc.rejected) {
 				t.Fatalf("%d blocks rejected, want %d (of %d read)", st.BlocksRejected, tc.rejected, st.BlocksRead)
 			}
@@ -248,6 +301,7 @@ func BenchmarkSearchHexID(b *testing.B) {
 	if err := s.Flush(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	bloomsPassAll(b, s)
 	f := idFilter{field: "trace_id", toks: []string{id}}
 	for _, bc := range []struct {
 		name string
@@ -307,4 +361,84 @@ func BenchmarkMayContainToken(b *testing.B) {
 			b.Fatal("unlikely: two false positives")
 		}
 	}
+}
+
+// bloomIDFilter is idFilter with the MayMatch of the query engine's word
+// filters: the block may hold the token, and has the field.
+type bloomIDFilter struct{ idFilter }
+
+func (f bloomIDFilter) MayMatch(b BlockSummary) bool {
+	for _, t := range f.toks {
+		if !b.MayContainToken(f.field, t) {
+			return false
+		}
+	}
+	return b.MayHaveField(f.field)
+}
+
+// BenchmarkSearchManyParts searches a layout like a live node's day
+// partition before its merges: 48 flushed parts of 100 streams, 4,800
+// small blocks of 100 records with a random trace id each and a dozen
+// other fields, for one id (in one record; each search another of 8). The bloom filters rule out
+// nearly every block, so the probes (the field looked up, the token
+// hashed, the filter's bits tested, the filters too many for the CPU's
+// caches) and the blocks their false positives read are the search's
+// cost, as in the trace query over 24 h under ingest.
+func BenchmarkSearchManyParts(b *testing.B) {
+	rng := rand.New(rand.NewPCG(91, 92))
+	const parts, streams, perBlock = 48, 100, 100
+	s := openTest(b, b.TempDir(), Options{BlockRecords: 4096})
+	defer s.Close()
+	names := []string{"bytes", "duration", "hostname", "latency_ms", "level", "method", "path", "referrer", "status", "trace_id", "user_agent", "username"}
+	var ids []string // one record's each, in 8 of the parts
+	at := int64(0)
+	for p := range parts {
+		recs := make([]record.Record, 0, streams*perBlock)
+		for i := range streams * perBlock {
+			st := i % streams
+			tr := fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+			if p%6 == 3 && i == streams*perBlock/2+p {
+				ids = append(ids, tr)
+			}
+			fs := make([]record.Field, 0, len(names))
+			for _, n := range names {
+				v := n + strconv.Itoa(rng.IntN(50))
+				if n == "trace_id" {
+					v = tr
+				}
+				fs = append(fs, record.Field{Name: n, Value: v})
+			}
+			recs = append(recs, record.Record{
+				Time:    testBase + at*int64(time.Millisecond),
+				Stream:  []record.Field{{Name: "app", Value: "app" + strconv.Itoa(st)}},
+				Message: "request " + strconv.Itoa(rng.IntN(1000)) + " served in " + strconv.Itoa(rng.IntN(500)) + " ms",
+				Fields:  fs,
+			})
+			at++
+		}
+		s.Append(recs, 1)
+		if err := s.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var st SearchStats
+	reqs := make([]SearchRequest, len(ids))
+	for i, id := range ids {
+		reqs[i] = SearchRequest{Filter: bloomIDFilter{idFilter{field: "trace_id", toks: []string{id}}}, Fields: []string{"trace_id"}, CountFields: []string{}, Stats: &st,
+			Count: func(_ *record.Record, n int, _ []int64) error { return nil }}
+	}
+	cpu := reportCPU(b)
+	k := 0
+	for b.Loop() {
+		if err := s.Search(context.Background(), reqs[k%len(reqs)], func(*record.Record) error { return nil }); err != nil {
+			b.Fatalf("search: %v", err)
+		}
+		k++
+	}
+	cpu()
+	if st.RecordsMatched != int64(b.N) {
+		b.Fatalf("%d records matched in %d searches", st.RecordsMatched, b.N)
+	}
+	b.ReportMetric(float64(st.Blocks)/float64(b.N), "blocks/op")
+	b.ReportMetric(float64(st.BlocksRead)/float64(b.N), "read/op")
 }

@@ -39,6 +39,7 @@ func (s *Store) newSearcher(ctx context.Context, req *SearchRequest, fn func(*re
 	if tf, ok := req.Filter.(TokenFilter); ok && ss.fieldFilter != "" && ss.fieldFilter != record.MessageField {
 		ss.want = newHexWant(ss.fieldFilter, tf.WholeTokens())
 	}
+	ss.tokens = newTokenProbe(req.Filter)
 	ss.sc.block.want = ss.want
 	return ss
 }
@@ -71,7 +72,7 @@ func (ss *searcher) done() {
 func (ss *searcher) fork(ctx context.Context, req *SearchRequest, fn func(*record.Record) error) *searcher {
 	w := &searcher{s: ss.s, req: req, fn: fn, ctx: ctx, sc: ss.s.getScratch(),
 		need: ss.need, needList: ss.needList, withMsg: ss.withMsg,
-		countFields: ss.countFields, fieldFilter: ss.fieldFilter, presenceOnly: ss.presenceOnly, want: ss.want, budget: ss.budget}
+		countFields: ss.countFields, fieldFilter: ss.fieldFilter, presenceOnly: ss.presenceOnly, want: ss.want, tokens: ss.tokens, budget: ss.budget}
 	w.sc.block.want = w.want
 	return w
 }
