@@ -3,7 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -266,5 +269,95 @@ func rewriteHistory(t *testing.T, fx *checkpointFixture, edit func(*manifestEntr
 		if err := os.WriteFile(seg, out, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestManifestUnknownPartField: an entry whose part carries a field this
+// build does not know (as a newer build's entry does to an older build:
+// partRef.Level did to the builds before it) hashes wrong here, as this
+// build drops the field, and Open refuses the manifest, whether the entry
+// is the last or one before it: only a last line without its newline is
+// taken for an uncommitted write (FORMAT.md, "going back to an older build
+// is not supported").
+func TestManifestUnknownPartField(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		at   int // the entry given the field; -1 the last, -2 none
+	}{
+		{"none (the rewrite itself opens)", -2},
+		{"an entry before the last", 0},
+		{"the last entry", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openTest(t, dir, Options{})
+			rng := rand.New(rand.NewPCG(7, 7))
+			for i := range 3 {
+				s.Append(genRecords(rng, 20, i*20), uint64(i+1))
+				if err := s.Flush(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, manifestName)
+			lines := parseManifest(mustRead(t, path))
+			at := tc.at
+			if at == -1 {
+				at = len(lines) - 1
+			}
+			if len(lines) < 2 || at >= 0 && len(lines[at].entry.Added) == 0 {
+				t.Fatalf("%d manifest lines; entry %d adds no part", len(lines), at)
+			}
+			// Rewritten as a newer build would write it: the field in
+			// the part and in its hash, the entries after it chained to it.
+			var out []byte
+			prev := ""
+			for i, l := range lines {
+				e := l.entry
+				e.Prev, e.Hash, e.Sig = prev, "", ""
+				body, err := json.Marshal(&e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == at {
+					sum := `"sha256":"` + e.Added[0].SHA256 + `"`
+					if !bytes.Contains(body, []byte(sum)) {
+						t.Fatalf("no %s in %s", sum, body)
+					}
+					body = bytes.Replace(body, []byte(sum), []byte(sum+`,"future":1`), 1)
+				}
+				p, err := hex.DecodeString(prev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h := sha256.Sum256(append(p, body...))
+				prev = hex.EncodeToString(h[:])
+				line := append(bytes.TrimSuffix(body, []byte("}")), `,"hash":"`+prev+`"}`...)
+				var back manifestEntry
+				if err := json.Unmarshal(line, &back); err != nil || back.Hash != prev {
+					t.Fatalf("rewritten line %s: %v", line, err)
+				}
+				out = append(append(out, line...), '\n')
+			}
+			if err := os.WriteFile(path, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(dir, Options{}, testLogger(t))
+			if err == nil {
+				s.Close()
+			}
+			switch {
+			case at < 0:
+				if err != nil {
+					t.Fatalf("open of the rewritten manifest: %v", err)
+				}
+			case err == nil:
+				t.Fatalf("opened a manifest whose entry %d of %d holds an unknown field", at+1, len(lines))
+			case !strings.Contains(err.Error(), fmt.Sprintf("entry %d of %d is damaged", at+1, len(lines))) || !strings.Contains(err.Error(), "does not match its hash"):
+				t.Fatalf("open: %v, want the entry's hash wrong", err)
+			}
+		})
 	}
 }
