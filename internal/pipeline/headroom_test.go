@@ -19,7 +19,12 @@ import (
 
 func openTest(t *testing.T, opts Options) *Pipeline {
 	t.Helper()
-	dir := t.TempDir()
+	return openTestIn(t, t.TempDir(), opts)
+}
+
+// openTestIn opens a pipeline on dir/wal and dir/store.
+func openTestIn(t *testing.T, dir string, opts Options) *Pipeline {
+	t.Helper()
 	w, err := wal.Open(dir+"/wal", wal.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)

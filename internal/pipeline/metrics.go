@@ -60,6 +60,12 @@ func (m *Metrics) watch(p *Pipeline) {
 	m.reg.MustRegister(
 		gauge("sluice_wal_bytes", "Bytes of WAL segments on disk.", func() float64 { return float64(p.wal.Size()) }),
 		gauge("sluice_wal_segments", "WAL segment files on disk.", func() float64 { return float64(p.wal.Stats().Segments) }),
+		gauge("sluice_data_removed", "1 once the WAL or the store found its files removed from under the server (an rm -rf of data_dir): ingest is refused with 503 and /readyz is not ready until a restart; else 0.", func() float64 {
+			if p.removed.Load() != nil {
+				return 1
+			}
+			return 0
+		}),
 		gauge("sluice_wal_last_seq", "Sequence number of the newest WAL record.", func() float64 { return float64(p.wal.LastSeq()) }),
 		counter("sluice_wal_fsyncs_total", "fsync calls of the WAL (group commits).", func() float64 { return float64(p.wal.Stats().Fsyncs) }),
 		counter("sluice_wal_fsync_seconds_total", "Time spent in WAL fsyncs.", func() float64 { return p.wal.Stats().FsyncSeconds }),

@@ -65,6 +65,10 @@ type Pipeline struct {
 	// writeFailed is the last WAL write failure (a full disk) while no
 	// write has succeeded since; the pipeline is not ready meanwhile.
 	writeFailed atomic.Pointer[error]
+	// removed is set once the WAL or the store found its files removed
+	// from under the server (wal.ErrRemoved, store.ErrRemoved): ingest is
+	// refused and the pipeline not ready until a restart.
+	removed atomic.Pointer[error]
 
 	flushedMu sync.Mutex
 	flushed   chan struct{} // closed and replaced when a flush attempt ends
@@ -171,6 +175,9 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	if errp := p.removed.Load(); errp != nil {
+		return fmt.Errorf("ingest unavailable, nothing of this request was stored: %w", *errp)
+	}
 	if errp := p.failed.Load(); errp != nil {
 		return fmt.Errorf("ingest unavailable after a write-ahead log failure: %w", *errp)
 	}
@@ -214,6 +221,12 @@ func (p *Pipeline) Ingest(ctx context.Context, recs []record.Record) error {
 			}
 		}
 		return fmt.Errorf("write-ahead log write failed, nothing of this request was stored; retry later: %w", err)
+	case errors.Is(err, wal.ErrRemoved):
+		// The WAL refuses every later batch: stop as after any failure.
+		p.failed.Store(&err)
+		p.seq.breakDown()
+		p.noteRemoved(err)
+		return fmt.Errorf("nothing of this request was stored: %w", err)
 	case err != nil:
 		// A failed write or fsync may leave a gap in the seqs; stop taking
 		// writes rather than risk acknowledging something not durable.
@@ -248,7 +261,16 @@ func (p *Pipeline) Searcher() store.Searcher { return p.store }
 
 // Ready reports whether the pipeline takes writes.
 func (p *Pipeline) Ready() bool {
-	return p.failed.Load() == nil && p.writeFailed.Load() == nil && !p.closed.Load()
+	return p.failed.Load() == nil && p.writeFailed.Load() == nil && p.removed.Load() == nil && !p.closed.Load()
+}
+
+// noteRemoved records err, a wal.ErrRemoved or store.ErrRemoved: the data
+// directory (or part of it) was removed from under the server, so nothing
+// can be made durable any more and ingest is refused until a restart.
+func (p *Pipeline) noteRemoved(err error) {
+	if p.removed.CompareAndSwap(nil, &err) {
+		p.log.Error("files of the data directory were removed from under the server; ingest refused and not ready until restarted", "err", err)
+	}
 }
 
 // writeSucceeded ends a spell of failed WAL writes.
@@ -304,6 +326,9 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 	start := time.Now()
 	if err := p.store.Flush(ctx); err != nil {
 		p.m.flushErrors.Inc()
+		if errors.Is(err, store.ErrRemoved) {
+			p.noteRemoved(err)
+		}
 		return fmt.Errorf("flush store: %w", err)
 	}
 	p.m.flushDuration.Observe(time.Since(start).Seconds())
@@ -337,7 +362,7 @@ func (p *Pipeline) flushLoop() {
 		case <-t.C:
 		case <-p.flushNow:
 		}
-		if err := p.Flush(context.Background()); err != nil {
+		if err := p.Flush(context.Background()); err != nil && !errors.Is(err, store.ErrRemoved) {
 			p.log.Error("background flush failed; will retry", "err", err)
 		}
 	}
@@ -369,7 +394,9 @@ func (p *Pipeline) mergeLoop(lane store.MergeLane, wake <-chan struct{}) {
 			}
 			cancel()
 		}()
-		if err := p.store.MergeLane(ctx, lane); err != nil && ctx.Err() == nil {
+		if err := p.store.MergeLane(ctx, lane); errors.Is(err, store.ErrRemoved) {
+			p.noteRemoved(err)
+		} else if err != nil && ctx.Err() == nil {
 			p.log.Error("background merge failed; will retry", "lane", lane.String(), "err", err)
 		}
 		if lane == store.MergeSmall {

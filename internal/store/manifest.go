@@ -265,6 +265,12 @@ func signEntry(e *manifestEntry, key ed25519.PrivateKey) {
 // missing or does not verify.
 var errUnsigned = errors.New("manifest entry not signed with the key")
 
+// ErrRemoved is wrapped by the error of a flush, merge or other commit that
+// found the store's manifest file or a directory it writes into removed
+// while the store is open (an rm -rf of the data directory under a running
+// server): nothing is committed then, nor after, until a restart.
+var ErrRemoved = errors.New("removed from under the server")
+
 // checkEntrySig checks e's signature with pub. Unsigned entries pass while
 // signedSince is 0 (history from before signing was turned on); once an
 // entry was signed, every later one must be.
@@ -348,6 +354,16 @@ func (m *manifest) append(e *manifestEntry) error {
 	_, err = m.f.WriteAt(line, m.size)
 	if err == nil {
 		err = m.f.Sync()
+	}
+	if err == nil {
+		// One fstat per commit: a manifest removed while open takes the
+		// entry and its fsync like any file, but keeps nothing of it.
+		var gone bool
+		if gone, err = durable.Unlinked(m.f); err == nil && gone {
+			m.broken = fmt.Errorf("the store's manifest %s was %w: restart the server", filepath.Join(m.dir, manifestName), ErrRemoved)
+			m.log.Error("store: the manifest was removed from under the store; refusing commits until restarted", "err", m.broken.Error())
+			return fmt.Errorf("append manifest entry %d: %w", e.Seq, m.broken)
+		}
 	}
 	if err != nil {
 		if terr := m.f.Truncate(m.size); terr != nil {

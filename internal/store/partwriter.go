@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -62,8 +64,8 @@ type partWriter struct {
 
 func newPartWriter(dir, partition, name string, enc *zstd.Encoder, maxRecs int, cache *indexCache) (*partWriter, error) {
 	// makeDurable syncs the new directory's entry with the part.
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create dir %s: %w", dir, err)
+	if err := mkdirIn(dir); err != nil {
+		return nil, err
 	}
 	tmp := filepath.Join(dir, name+partExt+tmpExt)
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
@@ -475,8 +477,24 @@ func mkdirDurable(dir string) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create dir %s: %w", dir, err)
+	if err := mkdirIn(dir); err != nil {
+		return err
 	}
 	return durable.SyncDir(filepath.Dir(dir))
+}
+
+// mkdirIn creates dir if needed, in a parent that must exist: the store
+// makes its directories one level at a time inside its own, never with
+// their parents, so that a data directory removed under a running server
+// (rm -rf) is not silently recreated to take part files that no manifest
+// names.
+func mkdirIn(dir string) error {
+	err := os.Mkdir(dir, 0o755)
+	switch {
+	case err == nil, errors.Is(err, fs.ErrExist):
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("create dir %s: its parent was %w: restart the server", dir, ErrRemoved)
+	}
+	return fmt.Errorf("create dir %s: %w", dir, err)
 }

@@ -64,7 +64,7 @@ const causeExt = ".cause"
 // with the cause beside it.
 func (s *Store) quarantine(path string, ref partRef, cause string) {
 	qdir := filepath.Join(s.dir, quarantineDir)
-	if err := os.MkdirAll(qdir, 0o755); err != nil {
+	if err := mkdirIn(qdir); err != nil {
 		s.log.Error("create quarantine dir", "path", qdir, "err", err)
 		return
 	}

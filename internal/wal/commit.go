@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/sluice-log/sluice/internal/durable"
@@ -80,6 +82,9 @@ func (l *Log) writeGroup(g *group) error {
 	size := int64(len(g.buf))
 	if s := l.segs[len(l.segs)-1]; !s.empty() && s.size+size > l.opts.SegmentSize {
 		if err := l.rotate(g.first); err != nil {
+			if _, serr := os.Stat(l.dir); errors.Is(serr, fs.ErrNotExist) {
+				return l.removed(queued, l.dir)
+			}
 			return l.undo(g, queued, err)
 		}
 	}
@@ -93,6 +98,15 @@ func (l *Log) writeGroup(g *group) error {
 	took := time.Since(start)
 	if err != nil {
 		return l.undo(g, queued, fmt.Errorf("wal: fsync segment: %w", err))
+	}
+	// One fstat per group commit (next to its fsync, negligible): a
+	// segment that was removed while open takes writes and fsyncs like
+	// any file, but nothing in it survives, so the group must not be
+	// acknowledged.
+	if gone, err := durable.Unlinked(l.active); err != nil {
+		return l.undo(g, queued, fmt.Errorf("wal: stat segment: %w", err))
+	} else if gone {
+		return l.removed(queued, l.segmentPath(l.segs[len(l.segs)-1].first))
 	}
 	faultSynced.Hit()
 	l.mu.Lock()
@@ -148,6 +162,24 @@ func (l *Log) undo(g *group, queued int64, cause error) error {
 	l.nextSeq = g.first
 	l.log.Warn("wal: write failed; the batch was not stored and appends continue", "err", cause.Error(), "seqs", fmt.Sprintf("%d-%d", g.first, g.last))
 	return fmt.Errorf("%w: %w", ErrWrite, cause)
+}
+
+// removed fails the group being written (queued is the size Append
+// counted for it) and every later Append with ErrRemoved: path, the active
+// segment or the log's directory, was removed while the log had it open.
+// Nothing is undone: the file is gone with whatever the group wrote.
+func (l *Log) removed(queued int64, path string) error {
+	err := fmt.Errorf("wal: the write-ahead log's file %s was %w (directory %s); nothing written since is durable: restart the server",
+		path, ErrRemoved, l.dir)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.queued -= queued
+	l.stats.WriteErrors++
+	if l.failed == nil {
+		l.failed = err
+		l.log.Error("wal: the active segment was removed from under the log; refusing appends until restarted", "err", err.Error())
+	}
+	return err
 }
 
 // rotate makes a new, empty segment named first the active one. The old

@@ -71,7 +71,11 @@
 // ErrCorrupt or ErrSignature that names the file and byte offset: it is
 // never skipped silently. A write or fsync that fails at run time (a full
 // disk) is undone by truncating the segment back to where the batch began:
-// the batch is answered with ErrWrite and the log goes on.
+// the batch is answered with ErrWrite and the log goes on. After each
+// group's fsync the log fstats the active segment (one call per group
+// commit): if the file has no name left (it, or the directory, was removed
+// while open), the group is answered with ErrRemoved rather than
+// acknowledged, and so is every later Append until a restart.
 //
 // New segment files and deletions are made durable by fsyncing the
 // directory. Segments are deleted oldest first, so a crash during Release

@@ -55,6 +55,7 @@ type segmentFile interface {
 	Write(p []byte) (int, error)
 	Sync() error
 	Truncate(size int64) error
+	Stat() (os.FileInfo, error)
 	Close() error
 }
 

@@ -65,4 +65,11 @@ var (
 	// batch failed (a full disk): nothing of the batch, nor of the batches
 	// queued with it, was kept, and the log takes appends again.
 	ErrWrite = errors.New("wal: write failed, batch not stored")
+	// ErrRemoved is wrapped by Append's error once the log found its
+	// active segment file, or its directory, removed while the log had it
+	// open (an rm -rf of the data directory under a running server):
+	// writes to the file still succeed, but nothing in it survives, so
+	// the batch is not acknowledged and the log refuses every later
+	// Append. Only a restart, which recreates the directory, recovers.
+	ErrRemoved = errors.New("removed from under the server")
 )
