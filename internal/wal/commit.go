@@ -99,7 +99,7 @@ func (l *Log) writeGroup(g *group) error {
 	if err != nil {
 		return l.undo(g, queued, fmt.Errorf("wal: fsync segment: %w", err))
 	}
-	// One fstat per group commit (next to its fsync, negligible): a
+	// One fstat per group commit (next to its fsync; not benchmarked): a
 	// segment that was removed while open takes writes and fsyncs like
 	// any file, but nothing in it survives, so the group must not be
 	// acknowledged.
